@@ -1,0 +1,42 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check
+
+.PHONY: demo test bench lint clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip setuptools wheel
+
+# torch==2.13.0 is pinned in pyproject.toml; pip resolves it to the local CPU build.
+$(VENV)/.installed-base: $(PY) pyproject.toml setup.py setup_ext.py src/qtandem/sim/_kernels.c
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed-base
+	$(PIP) install -q -e '.[dev]'
+	touch $@
+
+$(VENV)/.installed-bench: $(VENV)/.installed-base
+	$(PIP) install -q -e '.[bench]'
+	touch $@
+
+demo: $(VENV)/.installed-base
+	$(VENV)/bin/qtandem tour
+
+# pytest exits 5 when it collected nothing: treated as a failure.
+test: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check src tests bench
+	$(PY) -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests were collected" >&2; exit 1; fi; exit $$rc
+
+bench: $(VENV)/.installed-bench
+	$(PY) bench/statevector.py
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) build runs src/qtandem/sim/*.so

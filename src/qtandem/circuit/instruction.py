@@ -1,0 +1,109 @@
+"""One operation in a circuit: :class:`Instruction`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from qtandem.circuit.parameter import Angle, ParameterExpression, is_symbolic
+
+__all__ = ["NON_UNITARY", "Instruction"]
+
+NON_UNITARY = frozenset({"measure", "reset", "barrier"})
+"""Instruction names that are not gates."""
+
+
+class Instruction:
+    """An immutable operation: a gate, ``measure``, ``reset`` or ``barrier``.
+
+    Args:
+        name: registered gate name, or ``"measure"``, ``"reset"``, ``"barrier"``.
+        qubits: qubit indices; for controlled gates the controls come first.
+        params: angles (floats or :class:`ParameterExpression`).
+        clbits: classical bits written (``measure``) or read (``condition``).
+        matrix: the matrix of a ``"unitary"`` instruction.
+        ctrl: extra control qubits added by an OpenQASM 3 ``ctrl @`` modifier;
+            they are the first ``ctrl`` entries of ``qubits``.
+        inverted: the gate is applied as its adjoint (``inv @`` on a gate whose
+            inverse has no name of its own).
+        condition: ``(clbits, value)``: apply only if the integer read from
+            ``clbits`` (first bit least significant) equals ``value``.
+    """
+
+    __slots__ = ("clbits", "condition", "ctrl", "inverted", "matrix", "name", "params", "qubits")
+
+    def __init__(
+        self,
+        name: str,
+        qubits: Sequence[int],
+        params: Sequence[Angle] = (),
+        clbits: Sequence[int] = (),
+        *,
+        matrix: np.ndarray | None = None,
+        ctrl: int = 0,
+        inverted: bool = False,
+        condition: tuple[tuple[int, ...], int] | None = None,
+    ) -> None:
+        self.name = name
+        self.qubits = tuple(int(q) for q in qubits)
+        self.params: tuple[Angle, ...] = tuple(
+            p if isinstance(p, ParameterExpression) and is_symbolic(p) else float(p) for p in params
+        )
+        self.clbits = tuple(int(c) for c in clbits)
+        if matrix is not None:
+            matrix = np.array(matrix, dtype=np.complex128)
+            matrix.setflags(write=False)
+        self.matrix = matrix
+        self.ctrl = int(ctrl)
+        self.inverted = bool(inverted)
+        self.condition = None if condition is None else (tuple(int(c) for c in condition[0]), int(condition[1]))
+
+    @property
+    def is_gate(self) -> bool:
+        """True for unitary gates (not measure, reset or barrier)."""
+        return self.name not in NON_UNITARY
+
+    @property
+    def label(self) -> str:
+        """Name including modifiers, as shown by ``count_ops`` (``"ctrl(2)@ry"``)."""
+        s = self.name
+        if self.inverted:
+            s = f"inv@{s}"
+        if self.ctrl:
+            s = f"ctrl({self.ctrl})@{s}" if self.ctrl > 1 else f"ctrl@{s}"
+        return s
+
+    @property
+    def is_parametrized(self) -> bool:
+        """True if any angle is symbolic."""
+        return any(isinstance(p, ParameterExpression) for p in self.params)
+
+    def replace(self, **changes: object) -> Instruction:
+        """Return a copy with some fields replaced."""
+        fields = {s: getattr(self, s) for s in self.__slots__}
+        fields.update(changes)
+        name, qubits, params, clbits = fields.pop("name"), fields.pop("qubits"), fields.pop("params"), fields.pop("clbits")
+        return Instruction(name, qubits, params, clbits, **fields)  # type: ignore[arg-type]
+
+    def _key(self) -> tuple:
+        m = None if self.matrix is None else (self.matrix.shape, self.matrix.tobytes())
+        return (self.name, self.qubits, self.params, self.clbits, m, self.ctrl, self.inverted, self.condition)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Instruction):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        parts = [repr(self.label), f"qubits={self.qubits}"]
+        if self.params:
+            parts.append(f"params=({', '.join(str(p) for p in self.params)})")
+        if self.clbits:
+            parts.append(f"clbits={self.clbits}")
+        if self.condition is not None:
+            parts.append(f"condition={self.condition}")
+        return f"Instruction({', '.join(parts)})"

@@ -1,0 +1,92 @@
+"""Every error qtandem raises on purpose.
+
+Each class derives from :class:`QtandemError` *and* from the builtin exception a
+Python user would expect (``ValueError``, ``MemoryError``...), so both
+``except qtandem.QtandemError`` and ``except ValueError`` work.
+
+Examples:
+    >>> import qtandem
+    >>> try:
+    ...     qtandem.Circuit(2).h(5)
+    ... except qtandem.QtandemError as err:
+    ...     print(type(err).__name__, "|", err)
+    CircuitError | qubit 5 is out of range for a circuit of 2 qubits (valid: 0..1)
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CircuitError",
+    "ObservableError",
+    "ParameterError",
+    "QasmError",
+    "QtandemError",
+    "ResourceError",
+    "SimulationError",
+]
+
+
+class QtandemError(Exception):
+    """Base class of every error raised by qtandem on purpose."""
+
+
+class CircuitError(QtandemError, ValueError):
+    """A circuit was built or used in an invalid way (bad qubit, unknown gate...)."""
+
+
+class ParameterError(QtandemError, ValueError):
+    """A symbolic parameter is unbound, unknown, or bound with the wrong shape."""
+
+
+class ObservableError(QtandemError, ValueError):
+    """An observable (``PauliSum``) is malformed or used inconsistently."""
+
+
+class SimulationError(QtandemError, ValueError):
+    """A simulation request cannot be carried out as asked."""
+
+
+class ResourceError(QtandemError, MemoryError):
+    """A computation would need more memory than the machine has.
+
+    Raised *before* allocating, with the number of bytes needed and available.
+    """
+
+
+class QasmError(QtandemError, ValueError):
+    """Malformed or unsupported OpenQASM input.
+
+    Attributes:
+        message: what is wrong, without the location.
+        filename: source file name (``"<string>"`` for text).
+        line: 1-based line number, or ``None``.
+        column: 1-based column number, or ``None``.
+        excerpt: the offending source line with a caret under the column.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        filename: str = "<string>",
+        line: int | None = None,
+        column: int | None = None,
+        source_line: str | None = None,
+    ) -> None:
+        self.message = message
+        self.filename = filename
+        self.line = line
+        self.column = column
+        self.excerpt = ""
+        if source_line is not None and column is not None:
+            text = source_line.rstrip("\n")[:200]
+            self.excerpt = f"    {text}\n    {' ' * max(column - 1, 0)}^"
+        loc = filename
+        if line is not None:
+            loc += f":{line}"
+            if column is not None:
+                loc += f":{column}"
+        full = f"{loc}: {message}"
+        if self.excerpt:
+            full += "\n" + self.excerpt
+        super().__init__(full)

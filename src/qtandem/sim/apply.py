@@ -1,0 +1,107 @@
+"""Torch gate application: batched, differentiable, on any device.
+
+The state is a tensor of shape ``(B, 2**n)``. Viewed as ``(B, 2, ..., 2)``, axis
+``1 + (n - 1 - q)`` belongs to qubit ``q`` (qubit 0 is the last, fastest axis).
+These functions return new tensors (autograd-safe); the native in-place path
+lives in :mod:`qtandem.sim.fast`.
+"""
+
+from __future__ import annotations
+
+import string
+from functools import lru_cache
+
+import torch
+
+__all__ = ["apply_controlled", "apply_diagonal", "apply_matrix"]
+
+Tensor = torch.Tensor
+_LETTERS = string.ascii_letters
+
+
+@lru_cache(maxsize=4096)
+def _equation(n: int, qubits: tuple[int, ...], batched_matrix: bool) -> str:
+    # state letters: batch 'Z'... we use letters[0] for batch, letters[1 + axis] for axes
+    batch = _LETTERS[0]
+    axes = [_LETTERS[1 + i] for i in range(n)]  # axes[i] is the axis for qubit n-1-i
+    k = len(qubits)
+    outs = [_LETTERS[1 + n + j] for j in range(k)]
+    # matrix tensor dims: (out bit of qubits[k-1], ..., out qubits[0], in qubits[k-1], ..., in qubits[0])
+    ins = [axes[n - 1 - q] for q in qubits]
+    mat = "".join(reversed(outs)) + "".join(reversed(ins))
+    if batched_matrix:
+        mat = batch + mat
+    res = list(axes)
+    for j, q in enumerate(qubits):
+        res[n - 1 - q] = outs[j]
+    return f"{mat},{batch}{''.join(axes)}->{batch}{''.join(res)}"
+
+
+def apply_matrix(state: Tensor, matrix: Tensor, qubits: tuple[int, ...], n: int) -> Tensor:
+    """Apply a ``2**k`` matrix to ``qubits`` of a batched state.
+
+    Args:
+        state: ``(B, 2**n)`` complex tensor.
+        matrix: ``(2**k, 2**k)`` or ``(B, 2**k, 2**k)``; index bit j <-> ``qubits[j]``.
+        qubits: target qubits.
+        n: number of qubits.
+
+    Returns:
+        New ``(B, 2**n)`` tensor.
+    """
+    b = state.shape[0]
+    k = len(qubits)
+    if k == 1:
+        q = qubits[0]
+        view = state.reshape(b, 2 ** (n - 1 - q), 2, 2**q)
+        if matrix.dim() == 2:
+            out = torch.einsum("ij,bhjl->bhil", matrix, view)
+        else:
+            out = torch.einsum("bij,bhjl->bhil", matrix, view)
+        return out.reshape(b, -1)
+    batched = matrix.dim() == 3
+    mt = matrix.reshape(((b,) if batched else ()) + (2,) * (2 * k))
+    st = state.reshape((b,) + (2,) * n)
+    out = torch.einsum(_equation(n, tuple(qubits), batched), mt, st)
+    return out.reshape(b, -1)
+
+
+def apply_diagonal(state: Tensor, diag: Tensor, qubits: tuple[int, ...], n: int) -> Tensor:
+    """Multiply by a diagonal gate given by its ``2**k`` diagonal (optionally batched ``(B, 2**k)``)."""
+    b = state.shape[0]
+    k = len(qubits)
+    shape_d = ((b,) if diag.dim() == 2 else ()) + (2,) * k
+    dt = diag.reshape(shape_d)
+    # move diag axes (ordered q_{k-1}..q_0) onto state axes
+    full = [1] * n
+    order = sorted(range(k), key=lambda j: -qubits[j])  # state axis order: high qubit first
+    perm = [k - 1 - j for j in order]
+    if diag.dim() == 2:
+        dt = dt.permute(0, *[1 + p for p in perm])
+    else:
+        dt = dt.permute(*perm)
+    for j in order:
+        full[n - 1 - qubits[j]] = 2
+    dt = dt.reshape(((b,) if diag.dim() == 2 else (1,)) + tuple(full))
+    return (state.reshape((b,) + (2,) * n) * dt).reshape(b, -1)
+
+
+def apply_controlled(state: Tensor, matrix: Tensor, controls: tuple[int, ...], targets: tuple[int, ...],
+                     n: int) -> Tensor:
+    """Apply ``matrix`` on ``targets`` in the subspace where every control qubit is 1.
+
+    Works for any number of controls without building the controlled matrix.
+    """
+    b = state.shape[0]
+    st = state.reshape((b,) + (2,) * n)
+    index: list[slice | int] = [slice(None)] * (n + 1)
+    for c in controls:
+        index[1 + n - 1 - c] = 1
+    sub = st[tuple(index)]  # (B, 2,...,2) over the non-control qubits
+    rest = [q for q in range(n) if q not in controls]
+    remap = {q: i for i, q in enumerate(rest)}  # rest sorted ascending -> new qubit index
+    m = len(rest)
+    new_sub = apply_matrix(sub.reshape(b, 2**m), matrix, tuple(remap[t] for t in targets), m)
+    out = st.clone()
+    out[tuple(index)] = new_sub.reshape(sub.shape)
+    return out.reshape(b, -1)

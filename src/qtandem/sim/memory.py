@@ -1,0 +1,107 @@
+"""Memory guard: refuse allocations the machine cannot hold, before making them.
+
+Examples:
+    >>> from qtandem.sim.memory import format_bytes
+    >>> format_bytes(256 * 2**30)
+    '256.0 GiB'
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from qtandem.errors import ResourceError
+
+__all__ = ["available_bytes", "check_memory", "format_bytes", "state_bytes"]
+
+
+def format_bytes(n: float) -> str:
+    """Human-readable size with binary units."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if abs(n) < 1024 or unit == "EiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    return f"{n:.1f} EiB"  # pragma: no cover
+
+
+def _cgroup_limit() -> int | None:
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit() and int(text) < 2**60:
+            usage = 0
+            for upath in ("/sys/fs/cgroup/memory.current", "/sys/fs/cgroup/memory/memory.usage_in_bytes"):
+                try:
+                    usage = int(Path(upath).read_text().strip())
+                    break
+                except (OSError, ValueError):
+                    continue
+            return max(int(text) - usage, 0)
+    return None
+
+
+def available_bytes(device: torch.device | str | None = None) -> int:
+    """Bytes that can still be allocated on ``device`` (CPU: ``MemAvailable`` and the cgroup limit).
+
+    The environment variable ``QTANDEM_MEMORY_LIMIT`` (bytes) caps the answer,
+    which is handy for tests and shared machines.
+    """
+    dev = torch.device(device) if device is not None else torch.device("cpu")
+    if dev.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(dev)
+        avail = int(free)
+    else:
+        avail = None
+        try:
+            for line in Path("/proc/meminfo").read_text().splitlines():
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    break
+        except OSError:
+            pass
+        if avail is None:
+            try:
+                avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+            except (ValueError, OSError, AttributeError):
+                avail = 2**63
+        cg = _cgroup_limit()
+        if cg is not None:
+            avail = min(avail, cg)
+    cap = os.environ.get("QTANDEM_MEMORY_LIMIT")
+    if cap:
+        try:
+            avail = min(avail, int(float(cap)))
+        except ValueError:
+            pass
+    return int(avail)
+
+
+def state_bytes(n_qubits: int, dtype: torch.dtype, batch: int = 1, *, density: bool = False) -> int:
+    """Bytes of ``batch`` state vectors (or density matrices) of ``n_qubits`` qubits."""
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    entries = 4**n_qubits if density else 2**n_qubits
+    return entries * itemsize * batch
+
+
+def check_memory(nbytes: int, what: str, device: torch.device | str | None = None) -> None:
+    """Raise :class:`ResourceError` if ``nbytes`` exceeds what ``device`` has available.
+
+    Args:
+        nbytes: bytes the computation needs (state plus workspace).
+        what: description used in the message ("statevector of 34 qubits (complex128)").
+        device: target device.
+
+    Raises:
+        ResourceError: ``"<what> needs 256.0 GiB, 23.1 GiB available"``.
+    """
+    avail = available_bytes(device)
+    if nbytes > avail:
+        raise ResourceError(
+            f"{what} needs {format_bytes(nbytes)}, {format_bytes(avail)} available; "
+            "use fewer qubits, a smaller batch, complex64, or a machine with more memory"
+        )

@@ -1,0 +1,260 @@
+"""Measurement statistics: :func:`sample`, :func:`probabilities`, :func:`expval`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from qtandem.circuit.circuit import Circuit
+from qtandem.circuit.pauli import PauliSum
+from qtandem.errors import SimulationError
+from qtandem.random import Seed, as_generator
+from qtandem.sim.core import is_batched, run
+from qtandem.sim.expectation import pauli_expectation, pauli_expectation_many
+from qtandem.sim.memory import available_bytes, state_bytes
+
+__all__ = ["SampleResult", "expval", "probabilities", "sample"]
+
+Tensor = torch.Tensor
+
+
+@dataclass(frozen=True)
+class SampleResult:
+    """Shots from :func:`sample`.
+
+    Attributes:
+        bits: ``(shots, n_clbits)`` uint8 array; column ``c`` is classical bit ``c``.
+        seed: the seed the shots were drawn with.
+    """
+
+    bits: np.ndarray
+    seed: Seed = None
+    _counts: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def shots(self) -> int:
+        """Number of shots."""
+        return int(self.bits.shape[0])
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """``{bitstring: count}``, bitstrings written with classical bit 0 rightmost, sorted."""
+        if not self._counts and self.shots:
+            width = self.bits.shape[1]
+            if width == 0:
+                self._counts[""] = self.shots
+            else:
+                packed = self.to_ints()
+                for value, cnt in sorted(Counter(packed.tolist()).items()):
+                    self._counts[format(value, f"0{width}b")] = cnt
+        return dict(self._counts)
+
+    def to_ints(self) -> np.ndarray:
+        """``(shots,)`` integers, classical bit ``c`` as bit ``c`` (width <= 63)."""
+        if self.bits.shape[1] > 63:
+            raise SimulationError("to_ints() supports at most 63 classical bits; use .bits")
+        weights = (1 << np.arange(self.bits.shape[1], dtype=np.int64))
+        return (self.bits.astype(np.int64) * weights).sum(axis=1)
+
+    def most_common(self, k: int = 5) -> list[tuple[str, int]]:
+        """The ``k`` most frequent bitstrings with their counts."""
+        return sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+
+    def frequencies(self) -> dict[str, float]:
+        """Counts divided by the number of shots."""
+        return {k: v / self.shots for k, v in self.counts.items()}
+
+    def __repr__(self) -> str:
+        return f"SampleResult(shots={self.shots}, n_clbits={self.bits.shape[1]}, seed={self.seed!r})"
+
+
+def _layout(circuit: Circuit) -> tuple[bool, list[tuple[int, int]]]:
+    """(terminal, [(qubit, clbit)...]): terminal means measures come last and nothing is classically controlled."""
+    seen_measure = False
+    terminal = True
+    pairs: list[tuple[int, int]] = []
+    measured: set[int] = set()
+    for inst in circuit:
+        if inst.condition is not None or inst.name == "reset":
+            terminal = False
+        if inst.name == "measure":
+            seen_measure = True
+            pairs.extend(zip(inst.qubits, inst.clbits, strict=True))
+            measured.update(inst.qubits)
+        elif inst.name != "barrier" and seen_measure and measured.intersection(inst.qubits):
+            terminal = False
+    return terminal, pairs
+
+
+def sample(
+    circuit: Circuit,
+    shots: int = 1024,
+    *,
+    params: Any = None,
+    seed: Seed = None,
+    dtype: torch.dtype = torch.complex128,
+    device: torch.device | str | None = None,
+) -> SampleResult:
+    """Sample measurement outcomes.
+
+    A circuit with no ``measure`` is measured on every qubit (classical bit ``i``
+    = qubit ``i``). Circuits whose measurements all come last are simulated once
+    and sampled from the final distribution; circuits with mid-circuit
+    measurement, reset or classically controlled gates are simulated shot by
+    shot (in batches), so every shot follows its own branch.
+
+    Args:
+        circuit: the circuit.
+        shots: number of shots (> 0).
+        params: parameter values (unbatched), as in :func:`statevector`.
+        seed: seed; the same seed gives the same shots.
+        dtype: simulation dtype.
+        device: torch device.
+
+    Returns:
+        A :class:`SampleResult` with ``bits`` ``(shots, n_clbits)`` and ``counts``.
+
+    Examples:
+        >>> import qtandem
+        >>> ghz = qtandem.Circuit(3, 3).h(0).cx(0, 1).cx(1, 2).measure([0, 1, 2], [0, 1, 2])
+        >>> sorted(qtandem.sample(ghz, shots=1000, seed=1).counts)
+        ['000', '111']
+    """
+    if int(shots) != shots or shots <= 0:
+        raise SimulationError(f"shots must be a positive integer, got {shots!r}")
+    shots = int(shots)
+    if is_batched(circuit, params):
+        raise SimulationError("sample() takes unbatched params; loop over parameter sets")
+    rng = as_generator(seed)
+    terminal, pairs = _layout(circuit)
+    if not pairs:
+        # nothing measured: measure every qubit i into classical bit i
+        full = Circuit(circuit.n_qubits, max(circuit.n_clbits, circuit.n_qubits)).compose(
+            circuit, clbits=range(circuit.n_clbits))
+        circuit = full.measure(range(circuit.n_qubits), range(circuit.n_qubits))
+        terminal, pairs = _layout(circuit)
+    n = circuit.n_qubits
+    if terminal:
+        state, _ = run(circuit, params, dtype=dtype, device=device, seed=rng, skip_measure=True)
+        probs = (state[0].detach().abs() ** 2).to(torch.float64).cpu().numpy()
+        probs = probs / probs.sum()
+        idx = rng.choice(probs.shape[0], size=shots, p=probs)
+        bits = np.zeros((shots, circuit.n_clbits), dtype=np.uint8)
+        for q, c in pairs:
+            bits[:, c] = (idx >> q) & 1
+        return SampleResult(bits, seed)
+    per_shot = state_bytes(n, dtype) * 3
+    chunk = int(max(1, min(shots, 4096, available_bytes(device) // 4 // max(per_shot, 1))))
+    out = []
+    done = 0
+    while done < shots:
+        b = min(chunk, shots - done)
+        _, clbits = run(circuit, params, dtype=dtype, device=device, seed=rng, batch=b)
+        out.append(clbits)
+        done += b
+    return SampleResult(np.concatenate(out, axis=0), seed)
+
+
+def _final_state(circuit: Circuit, params: Any, dtype: torch.dtype, device: Any, initial_state: Any = None) -> Tensor:
+    terminal, _ = _layout(circuit)
+    if not terminal:
+        raise SimulationError("this circuit measures or resets mid-circuit, so its final state is random; "
+                              "use qtandem.sample() (or statevector(..., seed=...) for one branch)")
+    state, _ = run(circuit, params, initial_state, dtype=dtype, device=device, skip_measure=True)
+    return state
+
+
+def probabilities(
+    circuit: Circuit,
+    params: Any = None,
+    *,
+    qubits: Sequence[int] | None = None,
+    dtype: torch.dtype = torch.complex128,
+    device: torch.device | str | None = None,
+) -> Tensor:
+    """Born probabilities of the final state (terminal measurements are ignored).
+
+    Args:
+        circuit: the circuit.
+        params: parameter values, possibly batched.
+        qubits: return the marginal on these qubits; ``qubits[0]`` is the least
+            significant bit of the result's index.
+        dtype: simulation dtype.
+        device: torch device.
+
+    Returns:
+        ``(2**k,)`` or ``(batch, 2**k)`` real tensor (differentiable).
+
+    Examples:
+        >>> import qtandem
+        >>> qtandem.probabilities(qtandem.Circuit(2).h(0).cx(0, 1)).tolist()
+        [0.4999999999999999, 0.0, 0.0, 0.4999999999999999]
+    """
+    state = _final_state(circuit, params, dtype, device)
+    probs = state.real**2 + state.imag**2
+    n = circuit.n_qubits
+    if qubits is not None:
+        qubits = [int(q) for q in qubits]
+        if len(set(qubits)) != len(qubits) or any(not 0 <= q < n for q in qubits):
+            raise SimulationError(f"qubits {qubits} must be distinct and in 0..{n - 1}")
+        b = probs.shape[0]
+        t = probs.reshape((b,) + (2,) * n)
+        keep_axes = [1 + n - 1 - q for q in qubits]
+        drop = [a for a in range(1, n + 1) if a not in keep_axes]
+        t = t.sum(dim=drop) if drop else t
+        # remaining axes are in increasing axis order (= decreasing qubit); reorder to qubits[-1]..qubits[0]
+        remaining = sorted(keep_axes)
+        order = [remaining.index(a) + 1 for a in reversed(keep_axes)]
+        probs = t.permute(0, *order).reshape(b, -1)
+    return probs if is_batched(circuit, params) else probs[0]
+
+
+def expval(
+    circuit: Circuit,
+    observable: PauliSum | str | Sequence[PauliSum | str],
+    params: Any = None,
+    *,
+    initial_state: Any = None,
+    dtype: torch.dtype = torch.complex128,
+    device: torch.device | str | None = None,
+) -> Tensor:
+    """Exact expectation value(s) of Pauli observable(s) on the circuit's final state.
+
+    No dense ``2**n x 2**n`` matrix is built. Differentiable in ``params``.
+
+    Args:
+        circuit: the circuit (terminal measurements are ignored).
+        observable: a :class:`PauliSum`, a string such as ``"Z0 Z1 + 0.5*X2"``, or
+            a list of them.
+        params: parameter values, possibly batched ``(B, P)``.
+        initial_state: optional start state.
+        dtype: simulation dtype.
+        device: torch device.
+
+    Returns:
+        Real tensor of shape ``()``/``(B,)`` for one observable, ``(m,)``/``(B, m)``
+        for a list of ``m``.
+
+    Examples:
+        >>> import qtandem
+        >>> bell = qtandem.Circuit(2).h(0).cx(0, 1)
+        >>> round(float(qtandem.expval(bell, "Z0 Z1 + 0.5*X0")), 6)
+        1.0
+    """
+    single = isinstance(observable, (PauliSum, str))
+    obs = [observable] if single else list(observable)
+    parsed = [o if isinstance(o, PauliSum) else PauliSum.from_string(o) for o in obs]
+    for o in parsed:
+        if o.num_qubits > circuit.n_qubits:
+            raise SimulationError(f"observable {o} acts on qubit {o.num_qubits - 1} but the circuit has "
+                                  f"{circuit.n_qubits} qubits")
+    state = _final_state(circuit, params, dtype, device, initial_state)
+    batched = is_batched(circuit, params, initial_state)
+    vals = pauli_expectation(state, parsed[0]).unsqueeze(-1) if single else pauli_expectation_many(state, parsed)
+    vals = vals if batched else vals[0]
+    return vals[..., 0] if single else vals

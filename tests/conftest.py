@@ -1,0 +1,51 @@
+"""Shared test helpers: seeded random circuits over every registry gate."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from qtandem import Circuit
+from qtandem.circuit.gates import GATES
+
+ALL_GATES = sorted(g for g in GATES if g not in ("unitary",))
+
+
+def random_unitary(dim: int, rng: np.random.Generator) -> np.ndarray:
+    z = (rng.normal(size=(dim, dim)) + 1j * rng.normal(size=(dim, dim))) / math.sqrt(2)
+    q, r = np.linalg.qr(z)
+    return q * (np.diag(r) / np.abs(np.diag(r)))
+
+
+def random_circuit(n: int, num_gates: int, seed: int, *, gates: list[str] | None = None,
+                   modifiers: bool = True) -> Circuit:
+    """A random measurement-free circuit using every kind of gate (and modifiers)."""
+    rng = np.random.default_rng(seed)
+    names = gates or ALL_GATES + ["unitary"]
+    c = Circuit(n)
+    for _ in range(num_gates):
+        name = names[rng.integers(len(names))]
+        if name == "unitary":
+            k = int(rng.integers(1, min(3, n) + 1))
+            qs = rng.choice(n, size=k, replace=False).tolist()
+            c.unitary(random_unitary(2**k, rng), qs)
+            continue
+        spec = GATES[name]
+        if spec.num_qubits is None and n < 2:
+            continue
+        k = spec.num_qubits if spec.num_qubits is not None else int(rng.integers(2, min(5, n) + 1))
+        if k > n:
+            continue
+        extra = int(rng.integers(0, 2)) if modifiers and name not in ("mcx",) and k + 1 <= n else 0
+        qs = rng.choice(n, size=k + extra, replace=False).tolist()
+        params = rng.uniform(-2 * math.pi, 2 * math.pi, size=spec.num_params).tolist()
+        inv = bool(modifiers and rng.random() < 0.2)
+        c.append(name, qs, params, ctrl=extra, inverted=inv)
+    return c
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
