@@ -1,0 +1,5 @@
+"""``python -m qtandem`` is the ``qtandem`` command."""
+
+from qtandem.cli.main import main
+
+main()

@@ -1,0 +1,46 @@
+"""``qtandem info FILE``: qubits, depth and gate counts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from qtandem.cli.main import friendly
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``info`` command to ``app``."""
+
+    @app.command("info")
+    @friendly
+    def info(
+        file: Annotated[Path, typer.Argument(help="OpenQASM 2 or 3 file.")],
+        as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+    ) -> None:
+        """Show a circuit's size, depth, gate counts and parameters."""
+        import qtandem  # noqa: PLC0415
+
+        c = qtandem.load(file)
+        data = {
+            "file": str(file), "qubits": c.n_qubits, "clbits": c.n_clbits, "instructions": len(c),
+            "gates": c.num_gates(), "depth": c.depth(), "parameters": [p.name for p in c.parameters],
+            "count_ops": c.count_ops(),
+        }
+        if as_json:
+            typer.echo(json.dumps(data))
+            return
+        from rich.console import Console  # noqa: PLC0415
+        from rich.table import Table  # noqa: PLC0415
+
+        console = Console()
+        console.print(f"[bold]{file}[/bold]: {c.n_qubits} qubits, {c.n_clbits} classical bits, "
+                      f"{c.num_gates()} gates, depth {c.depth()}")
+        if data["parameters"]:
+            console.print(f"parameters: {', '.join(data['parameters'])}")
+        table = Table("operation", "count")
+        for name, count in c.count_ops().items():
+            table.add_row(name, str(count))
+        console.print(table)

@@ -1,0 +1,1 @@
+"""Data files shipped with qtandem (OpenQASM examples used by the tour)."""

@@ -1,0 +1,120 @@
+"""``qtandem tour``: one run that shows every capability, as an HTML report.
+
+Capabilities contribute sections through a small registry: a module listed in
+:data:`SECTION_MODULES` decorates a function with :func:`register`; the tour
+imports those modules, runs the sections in ``order`` and writes
+``runs/tour-<timestamp>/report.html`` with the figures beside it.
+
+Examples:
+    >>> from qtandem.tour import register, sections
+    >>> @register("Example section", order=999)
+    ... def _example(section, ctx):
+    ...     section.text("hello")
+    >>> "Example section" in [s.title for s in sections()]
+    True
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from qtandem.report import Report, Section
+
+__all__ = ["SECTION_MODULES", "TourContext", "TourSection", "failed_sections", "register", "run_tour", "sections"]
+
+SECTION_MODULES: tuple[str, ...] = ("qtandem.tour.core",)
+"""Modules that register tour sections (later capabilities append theirs)."""
+
+
+@dataclass(frozen=True)
+class TourContext:
+    """What a section gets besides its :class:`Section`.
+
+    Attributes:
+        outdir: the run's output folder (figures go here through ``section.figure``).
+        seed: base seed; sections derive their own from it.
+        quick: smaller sizes (used by tests).
+        progress: ``progress(message)`` callback for long steps.
+    """
+
+    outdir: Path
+    seed: int
+    quick: bool
+    progress: Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TourSection:
+    """A registered section."""
+
+    title: str
+    order: int
+    run: Callable[[Section, TourContext], None]
+
+
+_REGISTRY: dict[str, TourSection] = {}
+
+
+def register(title: str, *, order: int = 100) -> Callable[[Callable[[Section, TourContext], None]],
+                                                           Callable[[Section, TourContext], None]]:
+    """Decorator registering ``fn(section, ctx)`` as a tour section."""
+    def deco(fn: Callable[[Section, TourContext], None]) -> Callable[[Section, TourContext], None]:
+        _REGISTRY[title] = TourSection(title, order, fn)
+        return fn
+
+    return deco
+
+
+def sections() -> list[TourSection]:
+    """Every registered section, in order (imports :data:`SECTION_MODULES`)."""
+    for mod in SECTION_MODULES:
+        importlib.import_module(mod)
+    return sorted(_REGISTRY.values(), key=lambda s: (s.order, s.title))
+
+
+def run_tour(outdir: str | Path | None = None, *, seed: int = 2026, quick: bool = False,
+             only: list[str] | None = None, progress: Callable[[str], None] | None = None) -> Path:
+    """Run every section and write the report; returns the path of ``report.html``.
+
+    A section that fails is reported as failed on the page (with its traceback)
+    and the others still run; the caller sees the failure in the report and in
+    the return of :func:`failed_sections`.
+    """
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(outdir) if outdir is not None else Path("runs") / f"tour-{stamp}"
+    report = Report("qtandem tour", out)
+    report.preamble.append(f"<p>Generated {datetime.now().isoformat(timespec='seconds')} with seed {seed}"
+                           f"{' (quick mode)' if quick else ''}.</p>")
+    say = progress or (lambda msg: None)
+    ctx = TourContext(out, seed, quick, say)
+    failures: list[str] = []
+    for sec in sections():
+        if only and not any(o.lower() in sec.title.lower() for o in only):
+            continue
+        say(f"section: {sec.title}")
+        section = report.section(sec.title)
+        t0 = time.perf_counter()
+        try:
+            sec.run(section, ctx)
+        except Exception:  # a broken section must not hide the others
+            failures.append(sec.title)
+            section.html("<p class='bad'>This section failed:</p>")
+            section.code(traceback.format_exc())
+        section.html(f"<p><small>section time {time.perf_counter() - t0:.1f} s</small></p>")
+    path = report.write()
+    _LAST_FAILURES[:] = failures
+    return path
+
+
+_LAST_FAILURES: list[str] = []
+
+
+def failed_sections() -> list[str]:
+    """Titles of the sections that failed in the last :func:`run_tour`."""
+    return list(_LAST_FAILURES)

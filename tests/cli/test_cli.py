@@ -1,0 +1,99 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from qtandem.cli.main import main
+
+DATA = Path(__file__).resolve().parents[2] / "src" / "qtandem" / "data" / "qasm"
+
+
+def run_cli(args, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    out = capsys.readouterr()
+    return info.value.code, out.out, out.err
+
+
+def test_simulate_json_expval(capsys):
+    code, out, _ = run_cli(["simulate", str(DATA / "ghz_5.qasm"), "--expval", "Z0 Z1 + 0.5*X2", "--json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data["expval"] == pytest.approx(1.0)
+    assert data["qubits"] == 5
+
+
+def test_simulate_shots_are_seeded(capsys):
+    args = ["simulate", str(DATA / "ghz_5.qasm"), "--shots", "500", "--seed", "3", "--json"]
+    code, out1, _ = run_cli(args, capsys)
+    _, out2, _ = run_cli(args, capsys)
+    assert code == 0
+    c1, c2 = json.loads(out1)["counts"], json.loads(out2)["counts"]
+    assert c1 == c2 and set(c1) == {"00000", "11111"} and sum(c1.values()) == 500
+
+
+def test_simulate_probabilities_human(capsys):
+    code, out, _ = run_cli(["simulate", str(DATA / "toffoli_adder.qasm"), "--dtype", "complex64"], capsys)
+    assert code == 0
+    assert "1.000000" in out
+
+
+def test_simulate_with_params(capsys):
+    f = str(DATA / "variational_3.qasm")
+    code, _, err = run_cli(["simulate", f], capsys)
+    assert code == 2 and "--param" in err
+    code, out, _ = run_cli(["simulate", f, "--param", "theta=0.1", "--param", "phi=0.2", "--json"], capsys)
+    assert code == 0
+    assert abs(sum(json.loads(out)["probabilities"].values()) - 1) < 1e-9
+
+
+def test_info_and_convert(tmp_path, capsys):
+    code, out, _ = run_cli(["info", str(DATA / "ghz_5.qasm"), "--json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data["count_ops"] == {"h": 1, "cx": 4, "barrier": 1, "measure": 5}
+    target = tmp_path / "out.qasm"
+    code, _, _ = run_cli(["convert", str(DATA / "ghz_5.qasm"), "--to", "qasm3", "-o", str(target)], capsys)
+    assert code == 0
+    assert target.read_text().startswith("OPENQASM 3")
+    code, out, _ = run_cli(["convert", str(target), "--to", "qasm2"], capsys)
+    assert code == 0 and out.startswith("OPENQASM 2.0;")
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        (lambda p: None, "file not found"),
+        (lambda p: p.write_text("OPENQASM 2.0;\nqreg q[2];\nh q[0]\ncx q[0], q[1];\n"), "bad.qasm:4:1"),
+        (lambda p: p.write_text("OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[40];\nh q[0];\n"), "needs"),
+    ],
+)
+def test_bad_input_exits_2_without_traceback(tmp_path, capsys, monkeypatch, setup, expected):
+    monkeypatch.setenv("QTANDEM_MEMORY_LIMIT", str(2**30))
+    path = tmp_path / "bad.qasm"
+    setup(path)
+    code, out, err = run_cli(["simulate", str(path)], capsys)
+    assert code == 2
+    assert expected in err
+    assert "Traceback" not in err + out
+
+
+def test_bad_options_exit_2(capsys):
+    code, _, err = run_cli(["simulate", str(DATA / "ghz_5.qasm"), "--dtype", "float16"], capsys)
+    assert code == 2 and "complex64 or complex128" in err
+    code, _, err = run_cli(["convert", str(DATA / "ghz_5.qasm"), "--to", "qasm4"], capsys)
+    assert code == 2 and "qasm2 or qasm3" in err
+    code, _, err = run_cli(["simulate", str(DATA / "ghz_5.qasm"), "--expval", "Q7"], capsys)
+    assert code == 2 and "Traceback" not in err
+
+
+def test_tour_quick_writes_report(tmp_path, capsys):
+    code, out, _ = run_cli(["tour", "--quick", "--out", str(tmp_path / "t")], capsys)
+    assert code == 0, out
+    report = Path(out.strip().splitlines()[-1])
+    html = report.read_text()
+    assert report.name == "report.html"
+    assert "Core: circuits" in html and "failed" not in html
+    for png in ("core_histograms.png", "core_timing.png"):
+        assert (report.parent / png).stat().st_size > 1000
+        assert png in html
