@@ -23,7 +23,7 @@ def random_circuit(n: int, num_gates: int, seed: int, *, gates: list[str] | None
                    modifiers: bool = True) -> Circuit:
     """A random measurement-free circuit using every kind of gate (and modifiers)."""
     rng = np.random.default_rng(seed)
-    names = gates or ALL_GATES + ["unitary"]
+    names = gates or [*ALL_GATES, "unitary"]
     c = Circuit(n)
     for _ in range(num_gates):
         name = names[rng.integers(len(names))]

@@ -17,7 +17,7 @@ LAYERS = [
 
 
 def _layer(module: str) -> int:
-    top = module.split(".")[0]
+    top = module.split(".", maxsplit=1)[0]
     for i, names in enumerate(LAYERS):
         if top in names:
             return i

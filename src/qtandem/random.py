@@ -10,7 +10,12 @@ Examples:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["Seed", "as_generator", "torch_generator"]
 
@@ -37,9 +42,9 @@ def as_generator(seed: Seed) -> np.random.Generator:
     raise TypeError(f"seed must be an int, a numpy Generator or None, got {type(seed).__name__}")
 
 
-def torch_generator(seed: Seed, device: object = "cpu") -> "torch.Generator":  # noqa: F821
+def torch_generator(seed: Seed, device: str | torch.device = "cpu") -> torch.Generator:
     """Return a ``torch.Generator`` seeded from ``seed`` (see :func:`as_generator`)."""
-    import torch
+    import torch  # noqa: PLC0415
 
     gen = torch.Generator(device=device)
     gen.manual_seed(int(as_generator(seed).integers(2**63 - 1)))

@@ -3,12 +3,12 @@ import math
 import numpy as np
 import pytest
 import torch
+from tests.conftest import random_circuit
 
 import qtandem
 from qtandem import Circuit
 from qtandem.errors import SimulationError
 from qtandem.sim.reference import reference_statevector
-from tests.conftest import random_circuit
 
 
 def _chi2_ok(counts: dict[str, int], probs: np.ndarray, shots: int) -> bool:
@@ -84,7 +84,7 @@ def test_probabilities_and_marginals():
 
 def test_probabilities_refuse_mid_circuit_measurement():
     c = Circuit(1, 1).h(0).measure(0, 0).h(0)
-    with pytest.raises(SimulationError, match="use qtandem.sample"):
+    with pytest.raises(SimulationError, match=r"use qtandem\.sample"):
         qtandem.probabilities(c)
 
 

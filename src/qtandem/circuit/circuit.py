@@ -74,7 +74,8 @@ class Circuit:
         self._instructions: list[Instruction] = []
 
     @staticmethod
-    def _check_regs(regs: Sequence[tuple[str, int]] | None, total: int, default: str, what: str) -> list[tuple[str, int]]:
+    def _check_regs(regs: Sequence[tuple[str, int]] | None, total: int, default: str,
+                    what: str) -> list[tuple[str, int]]:
         if regs is None:
             return [(default, total)] if total else []
         regs = [(str(n), int(s)) for n, s in regs]
@@ -427,7 +428,8 @@ class Circuit:
         if not isinstance(values, Mapping):
             vals = np.asarray(values, dtype=float).reshape(-1)
             if vals.shape[0] != len(params):
-                raise ParameterError(f"bind got {vals.shape[0]} values for {len(params)} parameters {[p.name for p in params]}")
+                names = [p.name for p in params]
+                raise ParameterError(f"bind got {vals.shape[0]} values for {len(params)} parameters {names}")
             mapping: dict[Parameter | str, float] = {p.name: float(v) for p, v in zip(params, vals, strict=True)}
         else:
             known = {p.name for p in params}
@@ -477,7 +479,10 @@ class Circuit:
             mapped.append(inst.replace(qubits=tuple(qmap[q] for q in inst.qubits),
                                        clbits=tuple(cmap[c] for c in inst.clbits), condition=cond))
         out = self.copy()
-        out._instructions = mapped._instructions + out._instructions if front else out._instructions + mapped._instructions
+        if front:
+            out._instructions = mapped._instructions + out._instructions
+        else:
+            out._instructions = out._instructions + mapped._instructions
         return out
 
     def inverse(self) -> Circuit:
@@ -544,26 +549,26 @@ class Circuit:
 
         Delegates to :func:`qtandem.sim.unitary`.
         """
-        from qtandem.sim import unitary  # noqa: PLC0415  (convenience wrapper over the layer above)
+        from qtandem.sim import unitary
 
         return unitary(self) if dtype is None else unitary(self, dtype=dtype)
 
     def draw(self, *, max_width: int = 120) -> str:
         """Text drawing, one wire per qubit (see :func:`qtandem.circuit.draw.draw_text`)."""
-        from qtandem.circuit.draw import draw_text  # noqa: PLC0415
+        from qtandem.circuit.draw import draw_text
 
         return draw_text(self, max_width=max_width)
 
     @classmethod
     def from_qasm(cls, text: str, *, filename: str = "<string>") -> Circuit:
         """Parse OpenQASM 2 or 3 text (see :mod:`qtandem.qasm`)."""
-        from qtandem.qasm import loads  # noqa: PLC0415
+        from qtandem.qasm import loads
 
         return loads(text, filename=filename)
 
     def to_qasm(self, version: int = 2) -> str:
         """Write OpenQASM 2 or 3 text (see :mod:`qtandem.qasm`)."""
-        from qtandem.qasm import dumps  # noqa: PLC0415
+        from qtandem.qasm import dumps
 
         return dumps(self, version=version)
 

@@ -39,7 +39,7 @@ def _labels(inst: Instruction) -> dict[int, str]:
     base_ctrl = {"cx": 1, "cy": 1, "cz": 1, "ch": 1, "csx": 1, "crx": 1, "cry": 1, "crz": 1, "cp": 1, "cu3": 1,
                  "cu": 1, "ccx": 2, "ccz": 2, "cswap": 1, "c3sqrtx": 3, "mcx": len(qs) - 1 - inst.ctrl}.get(name, 0)
     total_ctrl = nctrl + base_ctrl
-    out = {q: "■" for q in qs[:total_ctrl]}
+    out = dict.fromkeys(qs[:total_ctrl], "■")
     targets = qs[total_ctrl:]
     params = f"({','.join(_angle(p) for p in inst.params)})" if inst.params else ""
     core = name[1:] if base_ctrl and name.startswith("c") else name
@@ -61,7 +61,7 @@ def _labels(inst: Instruction) -> dict[int, str]:
         sym = (core.upper() if len(core) <= 2 and not params else core) + params
         if inst.inverted:
             sym += "†"
-    if name == "cz" or name == "ccz":
+    if name in {"cz", "ccz"}:
         sym = "■"
     for i, q in enumerate(targets):
         out[q] = sym if len(targets) == 1 or name in ("swap", "cswap", "barrier", "cz", "ccz") else f"{sym}_{i}"
@@ -137,12 +137,8 @@ def draw_text(circuit: Circuit, *, max_width: int = 120) -> str:
             chunks[-1][r] += txt
         if len(chunks[-1][0]) > max_width:
             chunks.append(lines[:])
-    for chunk in chunks:
-        for r in range(rows):
-            if r % 2 == 0 and r // 2 < n:
-                chunk[r] += "─"
-            elif has_c and r == rows - 1:
-                chunk[r] += "═"
-    text = "\n\n".join("\n".join(line.rstrip() if not (r % 2 == 0 or r == rows - 1) else line for r, line in enumerate(ch))
-                       for ch in chunks)
+    def finish(chunk: list[str]) -> str:
+        return "\n".join(line if (r % 2 == 0 or r == rows - 1) else line.rstrip() for r, line in enumerate(chunk))
+
+    text = "\n\n".join(finish(ch) for ch in chunks)
     return text

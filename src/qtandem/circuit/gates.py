@@ -23,7 +23,7 @@ import difflib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 
 import torch
 
@@ -91,7 +91,7 @@ def _expi(a: Tensor) -> Tensor:
     return torch.complex(torch.cos(a), torch.sin(a)).to(_C)
 
 
-def _const(m: list[list[complex]]) -> Callable[[Sequence[Tensor], int], Tensor]:
+def _const(m: Sequence[Sequence[complex]]) -> Callable[[Sequence[Tensor], int], Tensor]:
     mat = torch.tensor(m, dtype=_C)
     return lambda params, k: mat
 
@@ -161,14 +161,14 @@ def _rzz(p: Sequence[Tensor], k: int) -> Tensor:
 
 
 _S2 = 1 / math.sqrt(2)
-_X = [[0, 1], [1, 0]]
-_Y = [[0, -1j], [1j, 0]]
-_Z = [[1, 0], [0, -1]]
-_H = [[_S2, _S2], [_S2, -_S2]]
-_SX = [[0.5 + 0.5j, 0.5 - 0.5j], [0.5 - 0.5j, 0.5 + 0.5j]]
-_SXDG = [[0.5 - 0.5j, 0.5 + 0.5j], [0.5 + 0.5j, 0.5 - 0.5j]]
-_SWAP = [[1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 1]]
-_ISWAP = [[1, 0, 0, 0], [0, 0, 1j, 0], [0, 1j, 0, 0], [0, 0, 0, 1]]
+_X: list[list[complex]] = [[0, 1], [1, 0]]
+_Y: list[list[complex]] = [[0, -1j], [1j, 0]]
+_Z: list[list[complex]] = [[1, 0], [0, -1]]
+_H: list[list[complex]] = [[_S2, _S2], [_S2, -_S2]]
+_SX: list[list[complex]] = [[0.5 + 0.5j, 0.5 - 0.5j], [0.5 - 0.5j, 0.5 + 0.5j]]
+_SXDG: list[list[complex]] = [[0.5 - 0.5j, 0.5 + 0.5j], [0.5 + 0.5j, 0.5 - 0.5j]]
+_SWAP: list[list[complex]] = [[1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 1]]
+_ISWAP: list[list[complex]] = [[1, 0, 0, 0], [0, 0, 1j, 0], [0, 1j, 0, 0], [0, 0, 0, 1]]
 _EXP_PI4 = complex(math.cos(_PI / 4), math.sin(_PI / 4))
 
 
@@ -176,7 +176,7 @@ def _ctrl(base: Callable[[Sequence[Tensor], int], Tensor], nc: int) -> Callable[
     return lambda p, k: controlled_matrix(base(p, k - nc), nc)
 
 
-def _cst(m: list[list[complex]]) -> Callable[[Sequence[Tensor], int], Tensor]:
+def _cst(m: Sequence[Sequence[complex]]) -> Callable[[Sequence[Tensor], int], Tensor]:
     return _const(m)
 
 
@@ -228,7 +228,7 @@ def _rccx(p: Sequence[Tensor], k: int) -> Tensor:
     return _rccx_m()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _rccx_m() -> Tensor:
     return _seq_matrix(3, [
         ("u2", (2,), (0.0, _PI)), ("u1", (2,), (_PI / 4,)), ("cx", (1, 2), ()), ("u1", (2,), (-_PI / 4,)),
@@ -241,7 +241,7 @@ def _rc3x(p: Sequence[Tensor], k: int) -> Tensor:
     return _rc3x_m()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _rc3x_m() -> Tensor:
     q = 3
     return _seq_matrix(4, [

@@ -83,8 +83,8 @@ class Instruction:
         """Return a copy with some fields replaced."""
         fields = {s: getattr(self, s) for s in self.__slots__}
         fields.update(changes)
-        name, qubits, params, clbits = fields.pop("name"), fields.pop("qubits"), fields.pop("params"), fields.pop("clbits")
-        return Instruction(name, qubits, params, clbits, **fields)  # type: ignore[arg-type]
+        args = (fields.pop("name"), fields.pop("qubits"), fields.pop("params"), fields.pop("clbits"))
+        return Instruction(*args, **fields)  # type: ignore[arg-type]
 
     def _key(self) -> tuple:
         m = None if self.matrix is None else (self.matrix.shape, self.matrix.tobytes())

@@ -171,7 +171,8 @@ class ParameterExpression:
 
     def __float__(self) -> float:
         if self._terms:
-            raise ParameterError(f"cannot convert {self} to float: unbound parameter(s) {[p.name for p in self._terms]}")
+            names = [p.name for p in self._terms]
+            raise ParameterError(f"cannot convert {self} to float: unbound parameter(s) {names}")
         return self._const
 
     def to_text(self, *, pi_symbol: bool = False) -> str:

@@ -21,8 +21,8 @@ def register(app: typer.Typer) -> None:
         output: Annotated[Path | None, typer.Option("-o", "--output", help="Output file (default: stdout).")] = None,
     ) -> None:
         """Convert an OpenQASM file to OpenQASM 2 or 3."""
-        import qtandem  # noqa: PLC0415
-        from qtandem.io import atomic_write_text  # noqa: PLC0415
+        import qtandem
+        from qtandem.io import atomic_write_text
 
         versions = {"qasm2": 2, "qasm3": 3}
         if to not in versions:

@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
     ) -> None:
         """Show a circuit's size, depth, gate counts and parameters."""
-        import qtandem  # noqa: PLC0415
+        import qtandem
 
         c = qtandem.load(file)
         data = {
@@ -32,8 +32,8 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(data))
             return
-        from rich.console import Console  # noqa: PLC0415
-        from rich.table import Table  # noqa: PLC0415
+        from rich.console import Console
+        from rich.table import Table
 
         console = Console()
         console.print(f"[bold]{file}[/bold]: {c.n_qubits} qubits, {c.n_clbits} classical bits, "

@@ -57,7 +57,7 @@ def friendly(fn: F) -> F:
 
 
 def _register() -> None:
-    from qtandem.cli import convert, info, simulate, tour  # noqa: PLC0415
+    from qtandem.cli import convert, info, simulate, tour
 
     for mod in (simulate, convert, info, tour):
         mod.register(app)

@@ -27,11 +27,11 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
     ) -> None:
         """Simulate a circuit: exact probabilities, --shots samples, or an --expval."""
-        import time  # noqa: PLC0415
+        import time
 
-        import torch  # noqa: PLC0415
+        import torch
 
-        import qtandem  # noqa: PLC0415
+        import qtandem
 
         if dtype not in ("complex64", "complex128"):
             fail(f"--dtype must be complex64 or complex128, got {dtype!r}")
@@ -78,8 +78,8 @@ def _parse_params(items: list[str], names: list[str]) -> dict[str, float] | None
 
 
 def _print_human(out: dict[str, object], top: int) -> None:
-    from rich.console import Console  # noqa: PLC0415
-    from rich.table import Table  # noqa: PLC0415
+    from rich.console import Console
+    from rich.table import Table
 
     console = Console()
     console.print(f"[bold]{out['file']}[/bold]: {out['qubits']} qubits, {out['dtype']}, {out['seconds']} s")

@@ -22,9 +22,9 @@ def register(app: typer.Typer) -> None:
         only: Annotated[list[str] | None, typer.Option(help="Run only sections whose title contains this.")] = None,
     ) -> None:
         """Run the guided tour; prints the path of report.html."""
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn  # noqa: PLC0415
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        from qtandem.tour import failed_sections, run_tour  # noqa: PLC0415
+        from qtandem.tour import failed_sections, run_tour
 
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                       transient=True) as progress:

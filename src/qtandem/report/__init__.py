@@ -75,7 +75,7 @@ class Section:
         tmp = path.with_name(f".{path.name}.tmp.png")
         fig.savefig(tmp, dpi=110, bbox_inches="tight")
         os.replace(tmp, path)
-        import matplotlib.pyplot as plt  # noqa: PLC0415
+        import matplotlib.pyplot as plt
 
         plt.close(fig)
         self.blocks.append(

@@ -202,7 +202,7 @@ def apply_fused(state: Tensor, segment: Sequence[Instruction], spec: ParamSpec, 
 
 
 def _unfusable(inst: Instruction) -> bool:
-    return inst.name == "mcx" and len(inst.qubits) > _DENSE_CTRL_MAX or bool(inst.ctrl and
+    return (inst.name == "mcx" and len(inst.qubits) > _DENSE_CTRL_MAX) or bool(inst.ctrl and
                                                                             len(inst.qubits) > _DENSE_CTRL_MAX)
 
 
@@ -290,7 +290,7 @@ def is_batched(circuit: Circuit, params: Any, initial_state: Any = None) -> bool
 
 def _native_available() -> bool:
     try:
-        from qtandem.sim import fast  # noqa: PLC0415
+        from qtandem.sim import fast
     except ImportError:  # pragma: no cover - partial installs
         return False
     return fast.available()
@@ -397,30 +397,55 @@ def _apply_one(state: Tensor, inst: Instruction, spec: ParamSpec, n: int, rng: n
     raise SimulationError(f"cannot simulate instruction {inst.label!r}")  # pragma: no cover
 
 
+def numeric_ops(segment: Sequence[Instruction], spec: ParamSpec) -> list[tuple[tuple[int, ...], np.ndarray]]:
+    """Bound complex128 matrices for a run of gates (the native path's input).
+
+    Gates of the same kind are evaluated together in one batched registry call,
+    so the cost per gate is a few microseconds.
+    """
+    mats: list[np.ndarray | None] = [None] * len(segment)
+    groups: dict[tuple[str, int], list[int]] = {}
+    for i, inst in enumerate(segment):
+        if inst.name == "unitary" or not inst.params:
+            mats[i] = instruction_matrix(inst, spec).detach().cpu().resolve_conj().numpy()
+        else:
+            groups.setdefault((inst.name, len(inst.qubits) - inst.ctrl), []).append(i)
+    for (name, k), idx in groups.items():
+        cols = [[_angle(segment[i].params[j], spec) for i in idx] for j in range(len(segment[idx[0]].params))]
+        angles = [torch.stack([torch.as_tensor(a, dtype=torch.float64) for a in col]).detach() for col in cols]
+        batch = gate_matrix(name, angles, num_qubits=k).numpy()
+        for row, i in enumerate(idx):
+            m = batch[row]
+            inst = segment[i]
+            if inst.inverted:
+                m = m.conj().T
+            if inst.ctrl:
+                m = controlled_matrix(torch.from_numpy(np.ascontiguousarray(m)), inst.ctrl).numpy()
+            mats[i] = m
+    return [(inst.qubits, m) for inst, m in zip(segment, mats, strict=True) if m is not None]
+
+
 def _run_native(state: Tensor, segment: list[Instruction], spec: ParamSpec, n: int) -> Tensor:
     from qtandem.sim import fast  # noqa: PLC0415
 
-    ops: list[tuple[tuple[int, ...], np.ndarray]] = []
     out = state[0]
+    pending: list[Instruction] = []
 
-    def run_ops(out: Tensor) -> Tensor:
-        if ops:
-            out = fast.simulate_numeric(n, list(ops), dtype=out.dtype, initial_state=out)
-            ops.clear()
+    def run_pending(out: Tensor) -> Tensor:
+        if pending:
+            out = fast.simulate_numeric(n, numeric_ops(pending, spec), dtype=out.dtype, initial_state=out)
+            pending.clear()
         return out
 
     for inst in segment:
-        width = len(inst.qubits)
-        if inst.name == "mcx" and width > _DENSE_CTRL_MAX or (inst.ctrl and width > _DENSE_CTRL_MAX):
-            out = run_ops(out)
+        if _unfusable(inst):  # too wide for a dense matrix: controlled slice update on the torch path
+            out = run_pending(out)
             out = apply_instruction(out.unsqueeze(0), inst, spec, n)[0]
             continue
         if inst.name == "mcx":
-            m = controlled_matrix(gate_matrix("x"), width - 1)
-        else:
-            m = instruction_matrix(inst, spec)
-        ops.append((inst.qubits, m.detach().cpu().numpy()))
-    out = run_ops(out)
+            inst = Instruction("x", inst.qubits, ctrl=len(inst.qubits) - 1)
+        pending.append(inst)
+    out = run_pending(out)
     return out.unsqueeze(0)
 
 

@@ -52,11 +52,11 @@ def available_bytes(device: torch.device | str | None = None) -> int:
     which is handy for tests and shared machines.
     """
     dev = torch.device(device) if device is not None else torch.device("cpu")
+    avail: int | None = None
     if dev.type == "cuda":
         free, _ = torch.cuda.mem_get_info(dev)
         avail = int(free)
     else:
-        avail = None
         try:
             for line in Path("/proc/meminfo").read_text().splitlines():
                 if line.startswith("MemAvailable:"):
@@ -70,8 +70,10 @@ def available_bytes(device: torch.device | str | None = None) -> int:
             except (ValueError, OSError, AttributeError):
                 avail = 2**63
         cg = _cgroup_limit()
-        if cg is not None:
+        if cg is not None and avail is not None:
             avail = min(avail, cg)
+        if avail is None:
+            avail = 2**63
     cap = os.environ.get("QTANDEM_MEMORY_LIMIT")
     if cap:
         try:

@@ -20,8 +20,8 @@ _TOUR_FILES = ("ghz_5.qasm", "toffoli_adder.qasm", "qft_4.qasm", "variational_3.
 
 def _qiskit_unitary(text: str) -> np.ndarray | None:
     try:
-        import qiskit.qasm2  # noqa: PLC0415
-        from qiskit.quantum_info import Operator  # noqa: PLC0415
+        import qiskit.qasm2
+        from qiskit.quantum_info import Operator
     except ImportError:
         return None
     if "OPENQASM 2" not in text:
@@ -40,10 +40,10 @@ def _phase_dist(a: np.ndarray, b: np.ndarray) -> float:
 @register("Core: circuits, OpenQASM and the simulator", order=10)
 def core_section(section: Section, ctx: TourContext) -> None:
     """Load circuits from OpenQASM, simulate, cross-check, sample and time."""
-    import matplotlib  # noqa: PLC0415
+    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt
 
     section.text("Each circuit below is read from an OpenQASM file shipped with qtandem, simulated with "
                  "qtandem's simulator and checked against explicit matrices built by an independent NumPy "
