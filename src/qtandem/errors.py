@@ -17,6 +17,7 @@ from __future__ import annotations
 
 __all__ = [
     "CircuitError",
+    "NoiseError",
     "ObservableError",
     "ParameterError",
     "QasmError",
@@ -44,6 +45,10 @@ class ObservableError(QtandemError, ValueError):
 
 class SimulationError(QtandemError, ValueError):
     """A simulation request cannot be carried out as asked."""
+
+
+class NoiseError(QtandemError, ValueError):
+    """A noise channel, noise model or device description is invalid."""
 
 
 class ResourceError(QtandemError, MemoryError):

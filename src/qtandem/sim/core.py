@@ -27,7 +27,7 @@ from qtandem.errors import ParameterError, SimulationError
 from qtandem.random import Seed, as_generator
 from qtandem.sim.apply import apply_controlled, apply_diagonal, apply_matrix
 from qtandem.sim.memory import check_memory, state_bytes
-from qtandem.sim.plan import Block, fuse_plan
+from qtandem.sim.plan import fuse_plan
 
 __all__ = ["ParamSpec", "resolve_params", "statevector", "unitary"]
 
@@ -165,40 +165,66 @@ TORCH_FUSION_QUBITS = 4
 """Largest fused block on the torch path (measured best for batched 12-16 qubit runs)."""
 
 
-def _block_matrix(block: Block, segment: Sequence[Instruction], spec: ParamSpec, dtype: torch.dtype,
+def _block_matrix(qubits: tuple[int, ...], ops: Sequence[tuple[tuple[int, ...], Tensor]], dtype: torch.dtype,
                   device: Any) -> Tensor:
-    """Product of the block's gates as one ``(2**m, 2**m)`` (or batched) matrix; differentiable."""
-    local = {q: i for i, q in enumerate(block.qubits)}
-    m = len(block.qubits)
+    """Product of ``ops`` (in order) as one ``(2**m, 2**m)`` matrix on ``qubits``, batched if any op is."""
+    local = {q: i for i, q in enumerate(qubits)}
+    m = len(qubits)
     dim = 2**m
-    ops = [(instruction_matrix(segment[i], spec, dtype=dtype, device=device), segment[i].qubits)
-           for i in block.members]
-    batch = max((g.shape[0] for g, _ in ops if g.dim() == 3), default=None)
+    batch = max((g.shape[0] for _, g in ops if g.dim() == 3), default=None)
     # columns of the block matrix evolve like states: rows = (batch, column), entries = row index
     cols = torch.eye(dim, dtype=dtype, device=device)
     if batch is not None:
         cols = cols.unsqueeze(0).expand(batch, dim, dim).reshape(batch * dim, dim)
-    for g, qubits in ops:
+    for op_qubits, g in ops:
         if g.dim() == 3:
             g = g.repeat_interleave(dim, dim=0)
-        cols = apply_matrix(cols, g, tuple(local[q] for q in qubits), m)
+        cols = apply_matrix(cols, g, tuple(local[q] for q in op_qubits), m)
     mat = cols.reshape(-1, dim, dim).transpose(-1, -2)
     return mat if batch is not None else mat[0]
+
+
+def apply_ops(state: Tensor, ops: Sequence[tuple[tuple[int, ...], Tensor]], n: int,
+              max_qubits: int | None = None) -> Tensor:
+    """Apply explicit ``(qubits, matrix)`` operations (matrices need not be unitary), fused into blocks.
+
+    Matrices may be batched ``(B, d, d)``; the result is differentiable in them.
+    This is the torch engine shared by state vectors and density matrices.
+    """
+    k = max_qubits or TORCH_FUSION_QUBITS
+    for block in fuse_plan([q for q, _ in ops], k):
+        if len(block.members) == 1:
+            qubits, mat = ops[block.members[0]]
+            mat = mat.to(state.dtype)
+            diag = torch.diagonal(mat, dim1=-2, dim2=-1)
+            if bool((mat - torch.diag_embed(diag)).abs().max() == 0):
+                state = apply_diagonal(state, diag, qubits, n)  # phases: an elementwise product
+            else:
+                state = apply_matrix(state, mat, qubits, n)
+            continue
+        mat = _block_matrix(block.qubits, [ops[i] for i in block.members], state.dtype, state.device)
+        state = apply_matrix(state, mat, block.qubits, n)
+    return state
 
 
 def apply_fused(state: Tensor, segment: Sequence[Instruction], spec: ParamSpec, n: int,
                 max_qubits: int | None = None) -> Tensor:
     """Apply a measurement-free run of gates on the torch path, fused into blocks."""
-    k = max_qubits or TORCH_FUSION_QUBITS
-    # an unfusable gate gets k+1 phantom qubits (negative) so that it forms a block of its own
-    widths = [inst.qubits + (tuple(range(-1, -k - 2, -1)) if _unfusable(inst) else ()) for inst in segment]
-    for block in fuse_plan(widths, k):
-        if len(block.members) == 1:
-            state = apply_instruction(state, segment[block.members[0]], spec, n)
+    run_ops: list[tuple[tuple[int, ...], Tensor]] = []
+    for inst in segment:
+        if _unfusable(inst):
+            state = apply_ops(state, run_ops, n, max_qubits)
+            run_ops = []
+            state = apply_instruction(state, inst, spec, n)
             continue
-        mat = _block_matrix(block, segment, spec, state.dtype, state.device)
-        state = apply_matrix(state, mat, block.qubits, n)
-    return state
+        run_ops.append((inst.qubits, _fusable_matrix(inst, spec, state.dtype, state.device)))
+    return apply_ops(state, run_ops, n, max_qubits)
+
+
+def _fusable_matrix(inst: Instruction, spec: ParamSpec, dtype: torch.dtype, device: Any) -> Tensor:
+    if inst.name == "mcx":
+        return controlled_matrix(gate_matrix("x", (), dtype=dtype, device=device), len(inst.qubits) - 1)
+    return instruction_matrix(inst, spec, dtype=dtype, device=device)
 
 
 def _unfusable(inst: Instruction) -> bool:
