@@ -1,0 +1,337 @@
+"""Devices: qubits, coupling map, native gates and calibration, and the noise they imply.
+
+Examples:
+    >>> from qtandem.device import Device
+    >>> dev = Device.preset("line_5")
+    >>> dev.num_qubits, sorted(dev.coupling_map.edges())[:2]
+    (5, [(0, 1), (1, 2)])
+    >>> from qtandem import Circuit
+    >>> dev.validate(Circuit(5).h(0).cx(0, 3))
+    ["instruction 0: gate 'h' is not native (native: cx, id, measure, reset, rz, sx, x)", 'instruction 1: cx on (0, 3) is not on the coupling map']
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import torch
+
+from qtandem.circuit.circuit import Circuit
+from qtandem.errors import NoiseError
+from qtandem.noise import channels as ch
+from qtandem.noise.model import NoiseModel
+from qtandem.noise.readout import readout_error
+
+__all__ = ["SCHEMA", "Device", "EdgeProperties", "QubitProperties", "list_presets"]
+
+SCHEMA = "qtandem.device"
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class QubitProperties:
+    """Calibration of one qubit (times in the device's ``time_unit``, errors as probabilities)."""
+
+    t1: float
+    t2: float
+    readout_p01: float = 0.0
+    readout_p10: float = 0.0
+    gate_error_1q: float = 0.0
+    gate_duration_1q: float = 0.0
+    readout_duration: float = 0.0
+
+
+@dataclass
+class EdgeProperties:
+    """Calibration of the two-qubit gate on one coupling."""
+
+    error: float
+    duration: float
+    gate: str = "cx"
+
+
+def list_presets() -> list[str]:
+    """Names of the devices shipped with qtandem."""
+    folder = resources.files("qtandem.device") / "presets"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json"))
+
+
+def _fidelity_pro(channel: ch.KrausChannel) -> float:
+    d = 2**channel.num_qubits
+    return float(torch.trace(channel.ptm()).detach()) / d**2
+
+
+@dataclass
+class Device:
+    """A device description.
+
+    Attributes:
+        name: device name.
+        num_qubits: number of qubits.
+        coupling_map: ``networkx.Graph`` of qubit pairs that share a two-qubit gate.
+        native_gates: gate names the device runs directly.
+        qubits: per-qubit :class:`QubitProperties`.
+        edges: ``{(a, b): EdgeProperties}`` with ``a < b``.
+        time_unit: unit of every time (``"ns"``).
+        source: where the numbers come from.
+    """
+
+    name: str
+    num_qubits: int
+    coupling_map: nx.Graph
+    native_gates: list[str]
+    qubits: list[QubitProperties]
+    edges: dict[tuple[int, int], EdgeProperties]
+    time_unit: str = "ns"
+    source: str = ""
+    description: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    # -- noise -----------------------------------------------------------------
+    def noise_model(self, *, idle: bool = True, readout: bool = True) -> NoiseModel:
+        """The noise this calibration implies.
+
+        After each one-qubit gate: thermal relaxation for the gate duration, then
+        depolarizing noise sized so that the total average gate infidelity equals
+        the calibrated gate error (as Qiskit Aer's device models do). The same for
+        two-qubit gates on each coupling (relaxation on both qubits). Readout
+        errors per qubit, and idle relaxation of waiting qubits.
+        """
+        model = NoiseModel()
+        one_q = [g for g in self.native_gates if g not in ("measure", "reset", "barrier", "id", "delay")
+                 and g not in self._two_qubit_gates()]
+        for q, props in enumerate(self.qubits):
+            relax = ch.thermal_relaxation(props.t1, props.t2, props.gate_duration_1q)
+            dep = _depolarizing_for(props.gate_error_1q, relax, 1)
+            if one_q:
+                for channel in (relax, dep):
+                    if channel is not None:
+                        model.add(channel, gates=[g for g in one_q if g != "rz"] or one_q, qubits=[q])
+            if readout and (props.readout_p01 or props.readout_p10):
+                model.add_readout(readout_error(props.readout_p01, props.readout_p10), qubits=[q])
+            if idle:
+                model.add_idle(props.t1, props.t2, qubits=[q])
+        for (a, b), e in self.edges.items():
+            qa, qb = self.qubits[a], self.qubits[b]
+            relax = ch.thermal_relaxation(qa.t1, qa.t2, e.duration).tensor(ch.thermal_relaxation(qb.t1, qb.t2,
+                                                                                                  e.duration))
+            dep = _depolarizing_for(e.error, relax, 2)
+            for channel in (relax, dep):
+                if channel is not None:
+                    model.add(channel, gates=[e.gate], qubits=[(a, b), (b, a)])
+        durations: dict[str, float] = {}
+        if self.qubits:
+            durations["1q"] = sum(p.gate_duration_1q for p in self.qubits) / len(self.qubits)
+            durations["rz"] = 0.0
+            durations["measure"] = sum(p.readout_duration for p in self.qubits) / len(self.qubits)
+        if self.edges:
+            durations["2q"] = sum(e.duration for e in self.edges.values()) / len(self.edges)
+        model.set_durations(durations)
+        return model
+
+    def _two_qubit_gates(self) -> set[str]:
+        return {e.gate for e in self.edges.values()} | {"cx", "cz", "ecr", "swap", "iswap", "rzz"}
+
+    # -- checks ----------------------------------------------------------------
+    def validate(self, circuit: Circuit) -> list[str]:
+        """Problems that stop ``circuit`` from running as is: non-native gates, uncoupled pairs, size."""
+        problems: list[str] = []
+        if circuit.n_qubits > self.num_qubits:
+            problems.append(f"circuit has {circuit.n_qubits} qubits, device {self.name!r} has {self.num_qubits}")
+        native = set(self.native_gates) | {"barrier"}
+        for i, inst in enumerate(circuit):
+            if inst.label not in native:
+                problems.append(f"instruction {i}: gate {inst.label!r} is not native "
+                                f"(native: {', '.join(sorted(self.native_gates))})")
+            if inst.is_gate and len(inst.qubits) == 2 and not self.coupling_map.has_edge(*inst.qubits):
+                problems.append(f"instruction {i}: {inst.name} on {inst.qubits} is not on the coupling map")
+            elif inst.is_gate and len(inst.qubits) > 2:
+                problems.append(f"instruction {i}: {inst.label} acts on {len(inst.qubits)} qubits; "
+                                "the device has only two-qubit couplings")
+        return problems
+
+    # -- I/O -------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary (versioned schema)."""
+        return {
+            "schema": SCHEMA, "version": SCHEMA_VERSION, "name": self.name, "description": self.description,
+            "source": self.source, "num_qubits": self.num_qubits, "time_unit": self.time_unit,
+            "native_gates": list(self.native_gates),
+            "coupling_map": [list(e) for e in sorted(self.edges)],
+            "qubits": [asdict(q) for q in self.qubits],
+            "edges": [{"qubits": list(k), **asdict(v)} for k, v in sorted(self.edges.items())],
+            **({"extra": self.extra} if self.extra else {}),
+        }
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """Serialise; writes ``path`` atomically when given."""
+        text = json.dumps(self.to_dict(), indent=1)
+        if path is not None:
+            from qtandem.io import atomic_write_text  # noqa: PLC0415
+
+            atomic_write_text(path, text + "\n")
+        return text
+
+    @classmethod
+    def from_dict(cls, data: Any, *, source: str = "<dict>") -> Device:
+        """Build from a dictionary; errors name the key path and ``source``."""
+        try:
+            return _parse(data)
+        except NoiseError as err:
+            raise NoiseError(f"{source}: {err}") from None
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> Device:
+        """Read a device JSON file."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise NoiseError(f"{path}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
+        return cls.from_dict(data, source=str(path))
+
+    @classmethod
+    def preset(cls, name: str) -> Device:
+        """A shipped device (see :func:`list_presets`); ``-`` and ``_`` are interchangeable."""
+        key = name.replace("-", "_").lower()
+        if key not in list_presets():
+            raise NoiseError(f"unknown device preset {name!r} (known: {', '.join(list_presets())})")
+        text = (resources.files("qtandem.device") / "presets" / f"{key}.json").read_text()
+        return cls.from_dict(json.loads(text), source=f"preset {key}")
+
+    @classmethod
+    def load(cls, name_or_path: str | Path) -> Device:
+        """A preset name or a JSON file path."""
+        p = Path(name_or_path)
+        if p.suffix == ".json" or p.exists():
+            return cls.from_json(p)
+        return cls.preset(str(name_or_path))
+
+    @classmethod
+    def from_qiskit_backend(cls, backend: Any) -> Device:
+        """Build from a Qiskit ``BackendV2`` (its ``target``); times converted to ns."""
+        target = backend.target
+        n = target.num_qubits
+        qprops = []
+        for q in range(n):
+            p = target.qubit_properties[q] if target.qubit_properties else None
+            t1 = (getattr(p, "t1", None) or 1e-4) * 1e9
+            t2 = min((getattr(p, "t2", None) or 1e-4) * 1e9, 2 * t1)
+            meas = target["measure"][(q,)] if "measure" in target and (q,) in target["measure"] else None
+            one = next((target[g][(q,)] for g in ("sx", "x") if g in target and (q,) in target[g]), None)
+            err = getattr(meas, "error", None) or 0.0
+            qprops.append(QubitProperties(t1=t1, t2=t2, readout_p01=err, readout_p10=err,
+                                          gate_error_1q=getattr(one, "error", None) or 0.0,
+                                          gate_duration_1q=(getattr(one, "duration", None) or 0.0) * 1e9,
+                                          readout_duration=(getattr(meas, "duration", None) or 0.0) * 1e9))
+        edges: dict[tuple[int, int], EdgeProperties] = {}
+        for gate in ("cx", "ecr", "cz"):
+            if gate not in target:
+                continue
+            for qargs, props in target[gate].items():
+                if qargs is None or len(qargs) != 2:
+                    continue
+                a, b = sorted(qargs)
+                edges.setdefault((a, b), EdgeProperties(error=getattr(props, "error", None) or 0.0,
+                                                        duration=(getattr(props, "duration", None) or 0.0) * 1e9,
+                                                        gate=gate))
+        graph = nx.Graph()
+        graph.add_nodes_from(range(n))
+        graph.add_edges_from(edges)
+        return cls(name=str(getattr(backend, "name", "qiskit_backend")), num_qubits=n, coupling_map=graph,
+                   native_gates=sorted(set(target.operation_names)), qubits=qprops, edges=edges,
+                   source="converted from a Qiskit backend target")
+
+    def __repr__(self) -> str:
+        return f"Device({self.name!r}, qubits={self.num_qubits}, couplings={len(self.edges)})"
+
+
+def _depolarizing_for(error: float, relax: ch.KrausChannel, nq: int) -> ch.KrausChannel | None:
+    """Depolarizing channel that brings the average infidelity of ``relax`` up to ``error``."""
+    if error <= 0:
+        return None
+    d = 2**nq
+    f_pro_target = 1 - error * (d + 1) / d
+    f_relax = _fidelity_pro(relax)
+    denom = d * d * f_relax - 1
+    if denom <= 0:
+        return None
+    f = (d * d * f_pro_target - 1) / denom
+    p = (1 - f) * (d * d - 1) / (d * d)
+    if p <= 0:
+        return None
+    return ch.depolarizing(min(p, 1.0), nq)
+
+
+def _parse(data: Any) -> Device:
+    if not isinstance(data, dict):
+        raise NoiseError(f"expected a JSON object, got {type(data).__name__}")
+    allowed = {"schema", "version", "name", "description", "source", "num_qubits", "time_unit", "native_gates",
+               "coupling_map", "qubits", "edges", "extra"}
+    extra = sorted(set(data) - allowed)
+    if extra:
+        raise NoiseError(f"unknown key {extra[0]!r} at top level (allowed: {sorted(allowed)})")
+    if data.get("schema") != SCHEMA:
+        raise NoiseError(f"schema: expected {SCHEMA!r}, got {data.get('schema')!r}")
+    if data.get("version") != SCHEMA_VERSION:
+        raise NoiseError(f"version: expected {SCHEMA_VERSION}, got {data.get('version')!r}")
+    for key in ("name", "num_qubits", "qubits"):
+        if key not in data:
+            raise NoiseError(f"missing key {key!r}")
+    n = data["num_qubits"]
+    if not isinstance(n, int) or n < 1:
+        raise NoiseError(f"num_qubits: expected a positive integer, got {n!r}")
+    qubits = []
+    fields = set(QubitProperties.__dataclass_fields__)
+    if not isinstance(data["qubits"], list) or len(data["qubits"]) != n:
+        raise NoiseError(f"qubits: expected a list of {n} objects")
+    for i, q in enumerate(data["qubits"]):
+        if not isinstance(q, dict):
+            raise NoiseError(f"qubits[{i}]: expected an object")
+        bad = sorted(set(q) - fields)
+        if bad:
+            raise NoiseError(f"qubits[{i}]: unknown key {bad[0]!r} (allowed: {sorted(fields)})")
+        try:
+            props = QubitProperties(**{k: float(v) for k, v in q.items()})
+        except (TypeError, ValueError) as err:
+            raise NoiseError(f"qubits[{i}]: {err}") from None
+        if props.t1 <= 0 or props.t2 <= 0 or props.t2 > 2 * props.t1 * (1 + 1e-12):
+            raise NoiseError(f"qubits[{i}]: need T1 > 0, T2 > 0 and T2 <= 2 T1, got T1={props.t1}, T2={props.t2}")
+        for k in ("readout_p01", "readout_p10", "gate_error_1q"):
+            if not 0 <= getattr(props, k) <= 1:
+                raise NoiseError(f"qubits[{i}].{k}: must be in [0, 1], got {getattr(props, k)}")
+        qubits.append(props)
+    edges: dict[tuple[int, int], EdgeProperties] = {}
+    efields = set(EdgeProperties.__dataclass_fields__) | {"qubits"}
+    for i, e in enumerate(data.get("edges", [])):
+        if not isinstance(e, dict):
+            raise NoiseError(f"edges[{i}]: expected an object")
+        bad = sorted(set(e) - efields)
+        if bad:
+            raise NoiseError(f"edges[{i}]: unknown key {bad[0]!r} (allowed: {sorted(efields)})")
+        qs = e.get("qubits")
+        if not (isinstance(qs, list) and len(qs) == 2 and all(isinstance(x, int) and 0 <= x < n for x in qs)
+                and qs[0] != qs[1]):
+            raise NoiseError(f"edges[{i}].qubits: expected two distinct qubit indices in 0..{n - 1}, got {qs!r}")
+        if not 0 <= float(e.get("error", 0)) <= 1:
+            raise NoiseError(f"edges[{i}].error: must be in [0, 1], got {e.get('error')}")
+        edges[(min(qs), max(qs))] = EdgeProperties(error=float(e.get("error", 0.0)),
+                                                   duration=float(e.get("duration", 0.0)), gate=str(e.get("gate", "cx")))
+    for i, pair in enumerate(data.get("coupling_map", [])):
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, int) and 0 <= x < n for x in pair)):
+            raise NoiseError(f"coupling_map[{i}]: expected a pair of qubit indices in 0..{n - 1}, got {pair!r}")
+        key = (min(pair), max(pair))
+        edges.setdefault(key, EdgeProperties(error=0.0, duration=0.0))
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    graph.add_edges_from(edges)
+    native = data.get("native_gates", ["rz", "sx", "x", "cx", "id", "measure", "reset"])
+    return Device(name=str(data["name"]), num_qubits=n, coupling_map=graph, native_gates=list(native),
+                  qubits=qubits, edges=edges, time_unit=str(data.get("time_unit", "ns")),
+                  source=str(data.get("source", "")), description=str(data.get("description", "")),
+                  extra=dict(data.get("extra", {})))

@@ -1,0 +1,263 @@
+"""Exact noisy simulation with density matrices.
+
+A density matrix ``rho`` of ``n`` qubits is simulated as a vector of ``2n``
+"qubits": ``vec(rho)[j + 2**n * i] = rho[i, j]``, so qubits ``0..n-1`` index the
+column and ``n..2n-1`` the row. A gate ``U`` on qubits ``Q`` becomes ``U`` on
+``Q + n`` and ``conj(U)`` on ``Q``; a channel becomes its superoperator on
+``Q`` and ``Q + n``. The simulator's fused kernels (native or torch) then do the
+work: fusion merges a gate, its conjugate and the channels that follow it into
+one block, and diagonal channels (dephasing) act as elementwise products.
+
+Examples:
+    >>> import qtandem
+    >>> from qtandem.noise import NoiseModel, depolarizing
+    >>> model = NoiseModel().add(depolarizing(0.1), gates=["h"])
+    >>> rho = qtandem.density_matrix(qtandem.Circuit(1).h(0), noise=model)
+    >>> [round(float(x), 4) for x in rho.real.flatten()]
+    [0.5, 0.4333, 0.4333, 0.5]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from qtandem.circuit.circuit import Circuit
+from qtandem.circuit.gates import controlled_matrix, gate_matrix
+from qtandem.circuit.instruction import Instruction
+from qtandem.circuit.pauli import PauliSum
+from qtandem.errors import NoiseError, SimulationError
+from qtandem.noise import channels as ch
+from qtandem.noise.model import NoiseModel
+from qtandem.sim.core import TORCH_FUSION_QUBITS, ParamSpec, apply_ops, instruction_matrix, resolve_params
+from qtandem.sim.memory import check_memory, state_bytes
+
+__all__ = ["density_matrix", "density_ops", "dm_expectation", "noisy_probabilities"]
+
+Tensor = torch.Tensor
+Op = tuple[tuple[int, ...], Tensor]
+_DENSE_MAX = 8  # widest gate turned into a dense matrix here
+
+_DEPHASE = torch.diag(torch.tensor([1, 0, 0, 1], dtype=torch.complex128))
+_RESET = torch.zeros(4, 4, dtype=torch.complex128)
+_RESET[0, 0] = 1
+_RESET[0, 3] = 1  # |1><1| -> |0><0|  (vec index j + 2 i: (0,0)->0, (1,1)->3)
+
+
+def _gate_matrix(inst: Instruction, spec: ParamSpec, dtype: torch.dtype, device: Any) -> Tensor:
+    if len(inst.qubits) > _DENSE_MAX:
+        raise SimulationError(f"{inst.label} on {len(inst.qubits)} qubits is too wide for density-matrix "
+                              f"simulation (max {_DENSE_MAX}); decompose it first")
+    if inst.name == "mcx":
+        return controlled_matrix(gate_matrix("x", (), dtype=dtype, device=device), len(inst.qubits) - 1)
+    return instruction_matrix(inst, spec, dtype=dtype, device=device)
+
+
+def _terminal_measures(circuit: Circuit) -> tuple[set[int], list[tuple[int, int]]]:
+    """Indices of measure instructions with nothing after them on their qubit, and the (qubit, clbit) map."""
+    terminal: set[int] = set()
+    touched: set[int] = set()
+    pairs: list[tuple[int, int]] = []
+    for idx in range(len(circuit) - 1, -1, -1):
+        inst = circuit[idx]
+        if inst.name == "measure":
+            if inst.qubits[0] not in touched:
+                terminal.add(idx)
+                pairs.append((inst.qubits[0], inst.clbits[0]))
+            touched.update(inst.qubits)
+        elif inst.name != "barrier":
+            touched.update(inst.qubits)
+    return terminal, pairs[::-1]
+
+
+def density_ops(circuit: Circuit, spec: ParamSpec, noise: NoiseModel | None, *, dtype: torch.dtype,
+                device: Any) -> list[Op]:
+    """The ``(qubits, matrix)`` program on ``2n`` qubits that evolves ``vec(rho)``."""
+    n = circuit.n_qubits
+    noise = noise or NoiseModel()
+    if any(inst.condition is not None for inst in circuit):
+        raise SimulationError("classically controlled gates need per-shot simulation: use "
+                              "qtandem.sample(..., noise=..., method='trajectories')")
+    terminal, _ = _terminal_measures(circuit)
+    ops: list[Op] = []
+    clock = [0.0] * n
+    timed = noise.has_idle and bool(noise.durations)
+
+    def superop(channel: ch.KrausChannel, qubits: tuple[int, ...]) -> None:
+        s = channel.superop().to(device=device, dtype=dtype)
+        ops.append((qubits + tuple(q + n for q in qubits), s))
+
+    def idle_until(qubits: tuple[int, ...], start: float) -> None:
+        for q in qubits:
+            wait = start - clock[q]
+            params = noise.idle_params(q)
+            if wait > 0 and params is not None:
+                superop(ch.thermal_relaxation(params[0], params[1], wait), (q,))
+            clock[q] = start
+
+    for idx, inst in enumerate(circuit):
+        if inst.name == "barrier":
+            if timed:
+                start = max(clock[q] for q in inst.qubits) if inst.qubits else 0.0
+                idle_until(inst.qubits, start)
+            continue
+        if timed:
+            idle_until(inst.qubits, max(clock[q] for q in inst.qubits))
+        if inst.is_gate:
+            u = _gate_matrix(inst, spec, dtype, device)
+            ops.append((tuple(q + n for q in inst.qubits), u))
+            ops.append((inst.qubits, u.conj().resolve_conj()))
+        elif inst.name == "reset":
+            for q in inst.qubits:
+                ops.append(((q, q + n), _RESET.to(device=device, dtype=dtype)))
+        elif inst.name == "measure" and idx not in terminal:
+            for q in inst.qubits:  # non-selective measurement: dephasing in the Z basis
+                ops.append(((q, q + n), _DEPHASE.to(device=device, dtype=dtype)))
+        for channel, qubits in noise.errors_after(inst):
+            superop(channel, qubits)
+        if timed:
+            end = clock[inst.qubits[0]] + noise.duration(inst)
+            for q in inst.qubits:
+                clock[q] = end
+    return ops
+
+
+def _native_ok(ops: list[Op], spec: ParamSpec) -> bool:
+    if spec.batch is not None or (spec.values is not None and spec.values.requires_grad and torch.is_grad_enabled()):
+        return False
+    if torch.is_grad_enabled() and any(m.requires_grad for _, m in ops):
+        return False
+    if any(m.device.type != "cpu" for _, m in ops):
+        return False
+    try:
+        from qtandem.sim import fast  # noqa: PLC0415
+    except ImportError:  # pragma: no cover
+        return False
+    return fast.available()
+
+
+def density_matrix(
+    circuit: Circuit,
+    params: Any = None,
+    *,
+    noise: NoiseModel | None = None,
+    initial_state: Any = None,
+    dtype: torch.dtype = torch.complex128,
+    device: torch.device | str | None = None,
+) -> Tensor:
+    """Exact density matrix of a (noisy) circuit.
+
+    Terminal measurements are ignored (read probabilities with
+    :func:`noisy_probabilities`); a mid-circuit measurement acts as a
+    non-selective Z measurement; resets are exact.
+
+    Args:
+        circuit: the circuit.
+        params: parameter values, possibly batched ``(B, P)``; differentiable.
+        noise: a :class:`NoiseModel` (its channels may carry tensors that require
+            grad: the result is then differentiable in the noise parameters).
+        initial_state: a ``(2**n,)`` state vector or ``(2**n, 2**n)`` density matrix.
+        dtype: ``torch.complex128`` or ``torch.complex64``.
+        device: torch device.
+
+    Returns:
+        ``(2**n, 2**n)``, or ``(B, 2**n, 2**n)`` for batched params.
+
+    Raises:
+        ResourceError: the ``4**n`` entries do not fit in memory (says how much they need).
+        SimulationError: classically controlled gates (use trajectories).
+    """
+    if not isinstance(circuit, Circuit):
+        raise SimulationError(f"expected a qtandem Circuit, got {type(circuit).__name__}")
+    if noise is not None and not isinstance(noise, NoiseModel):
+        raise NoiseError(f"noise must be a NoiseModel, got {type(noise).__name__}")
+    n = circuit.n_qubits
+    spec = resolve_params(circuit, params, dtype=dtype, device=device)
+    if spec.values is not None and device is None:
+        device = spec.values.device
+    b = spec.batch or 1
+    check_memory(state_bytes(n, dtype, b, density=True) * (1 if b == 1 else 3),
+                 f"density matrix of {n} qubits (4^{n} entries, {str(dtype).replace('torch.', '')}"
+                 + (f", batch {b}" if b > 1 else "") + ")", device)
+    ops = density_ops(circuit, spec, noise, dtype=dtype, device=device)
+    dim = 2**n
+    rho0 = torch.zeros(dim * dim, dtype=dtype, device=device)
+    if initial_state is None:
+        rho0[0] = 1
+    else:
+        init = torch.as_tensor(initial_state).to(dtype=dtype, device=device)
+        if init.shape == (dim,):
+            rho0 = torch.outer(init, init.conj()).reshape(-1)
+        elif init.shape == (dim, dim):
+            rho0 = init.reshape(-1).clone()
+        else:
+            raise SimulationError(f"initial_state must have shape ({dim},) or ({dim}, {dim}), got {tuple(init.shape)}")
+    if _native_ok(ops, spec):
+        from qtandem.sim import fast  # noqa: PLC0415
+
+        numeric = [(q, m.detach().cpu().to(torch.complex128).numpy()) for q, m in ops]
+        vec = fast.simulate_numeric(2 * n, numeric, dtype=dtype, initial_state=rho0)
+        return vec.reshape(dim, dim)
+    state = rho0.unsqueeze(0).expand(b, -1).clone() if b > 1 else rho0.unsqueeze(0)
+    out = apply_ops(state, ops, 2 * n, max(TORCH_FUSION_QUBITS, 4))
+    out = out.reshape(b, dim, dim)
+    return out if spec.batch is not None else out[0]
+
+
+def noisy_probabilities(circuit: Circuit, params: Any = None, *, noise: NoiseModel | None = None,
+                        dtype: torch.dtype = torch.complex128, device: Any = None) -> Tensor:
+    """Outcome probabilities of every qubit, readout errors of measured qubits included.
+
+    Returns ``(2**n,)`` (or batched) over all qubits; readout errors apply to the
+    qubits the circuit measures (to every qubit if it measures none).
+    """
+    rho = density_matrix(circuit, params, noise=noise, dtype=dtype, device=device)
+    probs = torch.diagonal(rho, dim1=-2, dim2=-1).real.clamp_min(0.0)
+    if noise is not None:
+        _, pairs = _terminal_measures(circuit)
+        measured = [q for q, _ in pairs] or list(range(circuit.n_qubits))
+        for err, qubits in noise.readout_errors(measured):
+            probs = err.apply_to_probabilities(probs, qubits, circuit.n_qubits)
+    return probs
+
+
+def dm_expectation(rho: Tensor, observable: PauliSum) -> Tensor:
+    """``Tr(rho O)`` for a Pauli sum without building ``O`` (batched over leading dims)."""
+    dim = rho.shape[-1]
+    j = torch.arange(dim, device=rho.device)
+    total = torch.zeros(rho.shape[:-2], dtype=rho.dtype, device=rho.device)
+    for coef, word in observable.terms:
+        xmask = zmask = ny = 0
+        for q, letter in word:
+            if letter in ("X", "Y"):
+                xmask |= 1 << q
+            if letter in ("Z", "Y"):
+                zmask |= 1 << q
+            ny += letter == "Y"
+        parity = _popcount_parity(j & zmask)
+        phase = (1j**ny) * (1 - 2 * parity).to(rho.dtype)
+        vals = rho[..., j, j ^ xmask]
+        total = total + complex(coef) * (phase * vals).sum(-1)
+    return total.real if observable.is_hermitian() else total
+
+
+def _popcount_parity(x: Tensor) -> Tensor:
+    parity = torch.zeros_like(x)
+    while bool((x > 0).any()):
+        parity ^= x & 1
+        x = x >> 1
+    return parity
+
+
+def sample_density(probs: Tensor, shots: int, pairs: list[tuple[int, int]], n_clbits: int,
+                   rng: np.random.Generator) -> np.ndarray:
+    """Draw ``(shots, n_clbits)`` bits from a probability vector over all qubits."""
+    p = probs.detach().to(torch.float64).cpu().numpy()
+    p = p / p.sum()
+    idx = rng.choice(p.shape[0], size=shots, p=p)
+    bits = np.zeros((shots, n_clbits), dtype=np.uint8)
+    for q, c in pairs:
+        bits[:, c] = (idx >> q) & 1
+    return bits
