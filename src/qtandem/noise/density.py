@@ -19,6 +19,7 @@ Examples:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,7 @@ from qtandem.noise.model import NoiseModel
 from qtandem.sim.core import TORCH_FUSION_QUBITS, ParamSpec, apply_ops, instruction_matrix, resolve_params
 from qtandem.sim.memory import check_memory, state_bytes
 
-__all__ = ["density_matrix", "density_ops", "dm_expectation", "noisy_probabilities"]
+__all__ = ["Event", "density_matrix", "density_ops", "dm_expectation", "noisy_events", "noisy_probabilities"]
 
 Tensor = torch.Tensor
 Op = tuple[tuple[int, ...], Tensor]
@@ -60,10 +61,12 @@ def _terminal_measures(circuit: Circuit) -> tuple[set[int], list[tuple[int, int]
     terminal: set[int] = set()
     touched: set[int] = set()
     pairs: list[tuple[int, int]] = []
+    # a measurement read by a later classically controlled gate is never terminal
+    last_conditioned = max((i for i, inst in enumerate(circuit) if inst.condition is not None), default=-1)
     for idx in range(len(circuit) - 1, -1, -1):
         inst = circuit[idx]
         if inst.name == "measure":
-            if inst.qubits[0] not in touched:
+            if inst.qubits[0] not in touched and idx > last_conditioned:
                 terminal.add(idx)
                 pairs.append((inst.qubits[0], inst.clbits[0]))
             touched.update(inst.qubits)
@@ -72,55 +75,82 @@ def _terminal_measures(circuit: Circuit) -> tuple[set[int], list[tuple[int, int]
     return terminal, pairs[::-1]
 
 
-def density_ops(circuit: Circuit, spec: ParamSpec, noise: NoiseModel | None, *, dtype: torch.dtype,
-                device: Any) -> list[Op]:
-    """The ``(qubits, matrix)`` program on ``2n`` qubits that evolves ``vec(rho)``."""
+@dataclass(frozen=True)
+class Event:
+    """One step of a noisy circuit: ``kind`` is ``gate``, ``channel``, ``measure`` or ``reset``."""
+
+    kind: str
+    qubits: tuple[int, ...]
+    matrix: Tensor | None = None
+    channel: ch.KrausChannel | None = None
+    clbit: int | None = None
+    terminal: bool = False
+    condition: tuple[tuple[int, ...], int] | None = None
+
+
+def noisy_events(circuit: Circuit, spec: ParamSpec, noise: NoiseModel | None, *, dtype: torch.dtype,
+                 device: Any) -> list[Event]:
+    """The circuit as a list of gates, channels (noise and idle relaxation), measurements and resets."""
     n = circuit.n_qubits
     noise = noise or NoiseModel()
-    if any(inst.condition is not None for inst in circuit):
-        raise SimulationError("classically controlled gates need per-shot simulation: use "
-                              "qtandem.sample(..., noise=..., method='trajectories')")
     terminal, _ = _terminal_measures(circuit)
-    ops: list[Op] = []
+    events: list[Event] = []
     clock = [0.0] * n
     timed = noise.has_idle and bool(noise.durations)
-
-    def superop(channel: ch.KrausChannel, qubits: tuple[int, ...]) -> None:
-        s = channel.superop().to(device=device, dtype=dtype)
-        ops.append((qubits + tuple(q + n for q in qubits), s))
 
     def idle_until(qubits: tuple[int, ...], start: float) -> None:
         for q in qubits:
             wait = start - clock[q]
             params = noise.idle_params(q)
             if wait > 0 and params is not None:
-                superop(ch.thermal_relaxation(params[0], params[1], wait), (q,))
+                events.append(Event("channel", (q,), channel=ch.thermal_relaxation(params[0], params[1], wait)))
             clock[q] = start
 
     for idx, inst in enumerate(circuit):
         if inst.name == "barrier":
-            if timed:
-                start = max(clock[q] for q in inst.qubits) if inst.qubits else 0.0
-                idle_until(inst.qubits, start)
+            if timed and inst.qubits:
+                idle_until(inst.qubits, max(clock[q] for q in inst.qubits))
             continue
         if timed:
             idle_until(inst.qubits, max(clock[q] for q in inst.qubits))
         if inst.is_gate:
-            u = _gate_matrix(inst, spec, dtype, device)
-            ops.append((tuple(q + n for q in inst.qubits), u))
-            ops.append((inst.qubits, u.conj().resolve_conj()))
+            events.append(Event("gate", inst.qubits, matrix=_gate_matrix(inst, spec, dtype, device),
+                                condition=inst.condition))
         elif inst.name == "reset":
-            for q in inst.qubits:
-                ops.append(((q, q + n), _RESET.to(device=device, dtype=dtype)))
-        elif inst.name == "measure" and idx not in terminal:
-            for q in inst.qubits:  # non-selective measurement: dephasing in the Z basis
-                ops.append(((q, q + n), _DEPHASE.to(device=device, dtype=dtype)))
+            events.extend(Event("reset", (q,)) for q in inst.qubits)
+        elif inst.name == "measure":
+            events.extend(Event("measure", (q,), clbit=c, terminal=idx in terminal)
+                          for q, c in zip(inst.qubits, inst.clbits, strict=True))
         for channel, qubits in noise.errors_after(inst):
-            superop(channel, qubits)
+            events.append(Event("channel", qubits, channel=channel))
         if timed:
             end = clock[inst.qubits[0]] + noise.duration(inst)
             for q in inst.qubits:
                 clock[q] = end
+    return events
+
+
+def density_ops(circuit: Circuit, spec: ParamSpec, noise: NoiseModel | None, *, dtype: torch.dtype,
+                device: Any) -> list[Op]:
+    """The ``(qubits, matrix)`` program on ``2n`` qubits that evolves ``vec(rho)``."""
+    n = circuit.n_qubits
+    if any(inst.condition is not None for inst in circuit):
+        raise SimulationError("classically controlled gates need per-shot simulation: use "
+                              "qtandem.sample(..., noise=..., method='trajectories')")
+    ops: list[Op] = []
+    for ev in noisy_events(circuit, spec, noise, dtype=dtype, device=device):
+        rows = tuple(q + n for q in ev.qubits)
+        if ev.kind == "gate":
+            assert ev.matrix is not None
+            ops.append((rows, ev.matrix))
+            ops.append((ev.qubits, ev.matrix.conj().resolve_conj()))
+        elif ev.kind == "channel":
+            assert ev.channel is not None
+            ops.append((ev.qubits + rows, ev.channel.superop().to(device=device, dtype=dtype)))
+        elif ev.kind == "reset":
+            ops.append((ev.qubits + rows, _RESET.to(device=device, dtype=dtype)))
+        elif ev.kind == "measure" and not ev.terminal:  # non-selective Z measurement: dephasing
+            ops.append((ev.qubits + rows, _DEPHASE.to(device=device, dtype=dtype)))
     return ops
 
 

@@ -99,6 +99,8 @@ def sample(
     seed: Seed = None,
     dtype: torch.dtype = torch.complex128,
     device: torch.device | str | None = None,
+    noise: Any = None,
+    method: str = "auto",
 ) -> SampleResult:
     """Sample measurement outcomes.
 
@@ -115,6 +117,11 @@ def sample(
         seed: seed; the same seed gives the same shots.
         dtype: simulation dtype.
         device: torch device.
+        noise: a :class:`qtandem.noise.NoiseModel` (readout errors included).
+        method: with noise, ``"density"`` (exact distribution, up to ~13 qubits),
+            ``"trajectories"`` (Monte Carlo wave functions, any size that fits a
+            state vector) or ``"auto"`` (density up to 10 qubits without
+            classically controlled gates, trajectories beyond).
 
     Returns:
         A :class:`SampleResult` with ``bits`` ``(shots, n_clbits)`` and ``counts``.
@@ -130,6 +137,9 @@ def sample(
     shots = int(shots)
     if is_batched(circuit, params):
         raise SimulationError("sample() takes unbatched params; loop over parameter sets")
+    if noise is not None:
+        return _noisy_sample(circuit, shots, params=params, seed=seed, dtype=dtype, device=device,
+                             noise=noise, method=method)
     rng = as_generator(seed)
     terminal, pairs = _layout(circuit)
     if not pairs:
@@ -160,6 +170,38 @@ def sample(
     return SampleResult(np.concatenate(out, axis=0), seed)
 
 
+def _pick_method(circuit: Circuit, method: str) -> str:
+    if method not in ("auto", "density", "trajectories"):
+        raise SimulationError(f"method must be 'auto', 'density' or 'trajectories', got {method!r}")
+    if method != "auto":
+        return method
+    conditioned = any(inst.condition is not None for inst in circuit)
+    return "density" if circuit.n_qubits <= 10 and not conditioned else "trajectories"
+
+
+def _noisy_sample(circuit: Circuit, shots: int, *, params: Any, seed: Seed, dtype: torch.dtype, device: Any,
+                  noise: Any, method: str) -> SampleResult:
+    from qtandem.noise.density import _terminal_measures, noisy_probabilities, sample_density  # noqa: PLC0415
+    from qtandem.noise.trajectories import run_trajectories  # noqa: PLC0415
+
+    if _pick_method(circuit, method) == "trajectories":
+        res = run_trajectories(circuit, noise=noise, shots=shots, seed=seed, params=params, dtype=dtype,
+                               device=device)
+        return SampleResult(res.bits, seed)
+    terminal, pairs = _layout(circuit)
+    if not terminal:
+        raise SimulationError("mid-circuit measurement, reset or classical control with noise: "
+                              "use method='trajectories'")
+    n_clbits = circuit.n_clbits
+    if not pairs:
+        pairs = [(q, q) for q in range(circuit.n_qubits)]
+        n_clbits = max(n_clbits, circuit.n_qubits)
+    else:
+        _, pairs = _terminal_measures(circuit)
+    probs = noisy_probabilities(circuit, params, noise=noise, dtype=dtype, device=device)
+    return SampleResult(sample_density(probs, shots, pairs, n_clbits, as_generator(seed)), seed)
+
+
 def _final_state(circuit: Circuit, params: Any, dtype: torch.dtype, device: Any, initial_state: Any = None) -> Tensor:
     terminal, _ = _layout(circuit)
     if not terminal:
@@ -176,6 +218,7 @@ def probabilities(
     qubits: Sequence[int] | None = None,
     dtype: torch.dtype = torch.complex128,
     device: torch.device | str | None = None,
+    noise: Any = None,
 ) -> Tensor:
     """Born probabilities of the final state (terminal measurements are ignored).
 
@@ -186,6 +229,8 @@ def probabilities(
             significant bit of the result's index.
         dtype: simulation dtype.
         device: torch device.
+        noise: a noise model; probabilities then come from the density matrix,
+            with readout errors on the measured qubits.
 
     Returns:
         ``(2**k,)`` or ``(batch, 2**k)`` real tensor (differentiable).
@@ -195,8 +240,14 @@ def probabilities(
         >>> qtandem.probabilities(qtandem.Circuit(2).h(0).cx(0, 1)).tolist()
         [0.4999999999999999, 0.0, 0.0, 0.4999999999999999]
     """
-    state = _final_state(circuit, params, dtype, device)
-    probs = state.real**2 + state.imag**2
+    if noise is not None:
+        from qtandem.noise.density import noisy_probabilities  # noqa: PLC0415
+
+        probs = noisy_probabilities(circuit, params, noise=noise, dtype=dtype, device=device)
+        probs = probs if probs.dim() == 2 else probs.unsqueeze(0)
+    else:
+        state = _final_state(circuit, params, dtype, device)
+        probs = state.real**2 + state.imag**2
     n = circuit.n_qubits
     if qubits is not None:
         qubits = [int(q) for q in qubits]
@@ -222,6 +273,7 @@ def expval(
     initial_state: Any = None,
     dtype: torch.dtype = torch.complex128,
     device: torch.device | str | None = None,
+    noise: Any = None,
 ) -> Tensor:
     """Exact expectation value(s) of Pauli observable(s) on the circuit's final state.
 
@@ -235,6 +287,10 @@ def expval(
         initial_state: optional start state.
         dtype: simulation dtype.
         device: torch device.
+        noise: a noise model: the value is then ``Tr(rho O)`` of the exact
+            density matrix (differentiable in params and noise parameters). For
+            circuits too large for a density matrix, use
+            :func:`qtandem.noise.trajectories.run_trajectories`.
 
     Returns:
         Real tensor of shape ``()``/``(B,)`` for one observable, ``(m,)``/``(B, m)``
@@ -253,8 +309,16 @@ def expval(
         if o.num_qubits > circuit.n_qubits:
             raise SimulationError(f"observable {o} acts on qubit {o.num_qubits - 1} but the circuit has "
                                   f"{circuit.n_qubits} qubits")
-    state = _final_state(circuit, params, dtype, device, initial_state)
     batched = is_batched(circuit, params, initial_state)
+    if noise is not None:
+        from qtandem.noise.density import density_matrix, dm_expectation  # noqa: PLC0415
+
+        rho = density_matrix(circuit, params, noise=noise, initial_state=initial_state, dtype=dtype, device=device)
+        rho = rho if rho.dim() == 3 else rho.unsqueeze(0)
+        vals = torch.stack([dm_expectation(rho, o) for o in parsed], dim=-1)
+        vals = vals if batched else vals[0]
+        return vals[..., 0] if single else vals
+    state = _final_state(circuit, params, dtype, device, initial_state)
     vals = pauli_expectation(state, parsed[0]).unsqueeze(-1) if single else pauli_expectation_many(state, parsed)
     vals = vals if batched else vals[0]
     return vals[..., 0] if single else vals

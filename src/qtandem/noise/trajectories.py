@@ -1,0 +1,250 @@
+"""Noisy sampling beyond density-matrix sizes: quantum trajectories (Monte Carlo wave functions).
+
+Each shot evolves a state vector. After a gate, a channel picks one Kraus
+operator ``K_i`` with probability ``||K_i psi||^2`` and renormalises. Shots run in
+batches ``(B, 2**n)`` on the torch engine:
+
+* unitary mixtures (Pauli, depolarizing, coherent) pick their Kraus operator
+  without looking at the state, so they stay inside fused blocks;
+* other channels (amplitude damping, thermal relaxation) read the reduced
+  density matrix of their qubits once, then apply the chosen (normalised) Kraus
+  operator as one more batched matrix.
+
+Examples:
+    >>> import qtandem
+    >>> from qtandem.noise import NoiseModel, bit_flip
+    >>> model = NoiseModel().add(bit_flip(0.25), gates=["x"])
+    >>> res = qtandem.noise.trajectories.run_trajectories(qtandem.Circuit(1, 1).x(0).measure(0, 0),
+    ...                                                   noise=model, shots=4000, seed=1)
+    >>> round(res.counts().get("0", 0) / 4000, 1)
+    0.2
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from qtandem.circuit.circuit import Circuit
+from qtandem.circuit.pauli import PauliSum
+from qtandem.errors import SimulationError
+from qtandem.noise import channels as ch
+from qtandem.noise.density import Event, _terminal_measures, noisy_events
+from qtandem.noise.model import NoiseModel
+from qtandem.random import Seed, as_generator
+from qtandem.sim.core import apply_ops, resolve_params
+from qtandem.sim.expectation import pauli_expectation
+from qtandem.sim.memory import available_bytes, check_memory, state_bytes
+
+__all__ = ["TrajectoryResult", "run_trajectories"]
+
+Tensor = torch.Tensor
+
+
+@dataclass
+class TrajectoryResult:
+    """Shots from :func:`run_trajectories`.
+
+    Attributes:
+        bits: ``(shots, n_clbits)`` uint8 array of measured bits (readout errors applied).
+        expvals: mean of each observable over the trajectories, ``(m,)``.
+        stderr: standard error of each mean, ``(m,)``.
+    """
+
+    bits: np.ndarray
+    expvals: np.ndarray
+    stderr: np.ndarray
+
+    def counts(self) -> dict[str, int]:
+        """``{bitstring: count}`` with classical bit 0 rightmost."""
+        width = self.bits.shape[1]
+        weights = 1 << np.arange(width, dtype=np.int64)
+        values = (self.bits.astype(np.int64) * weights).sum(axis=1)
+        return {format(v, f"0{width}b"): c for v, c in sorted(Counter(values.tolist()).items())}
+
+
+def _unitary_mixture(channel: ch.KrausChannel) -> tuple[np.ndarray, list[Tensor]] | None:
+    """``(probabilities, unitaries)`` when every Kraus operator is a scaled unitary."""
+    probs, unitaries = [], []
+    d = 2**channel.num_qubits
+    for k in channel.kraus:
+        kd = k.detach()
+        gram = kd.conj().T @ kd
+        p = float(gram.trace().real) / d
+        if p <= 1e-15:
+            continue
+        if float((gram - p * torch.eye(d, dtype=gram.dtype)).abs().max()) > 1e-12:
+            return None
+        probs.append(p)
+        unitaries.append(kd / p**0.5)
+    return np.array(probs) / sum(probs), unitaries
+
+
+def _reduced_dm(state: Tensor, qubits: tuple[int, ...], n: int) -> Tensor:
+    """``(B, 2**k, 2**k)`` reduced density matrix; index bit j <-> ``qubits[j]``."""
+    b = state.shape[0]
+    t = state.reshape((b,) + (2,) * n)
+    axes = [1 + n - 1 - q for q in reversed(qubits)]  # high bit first
+    rest = [a for a in range(1, n + 1) if a not in axes]
+    t = t.permute(0, *rest, *axes).reshape(b, -1, 2 ** len(qubits))
+    return torch.einsum("bri,brj->bij", t, t.conj())
+
+
+def run_trajectories(
+    circuit: Circuit,
+    *,
+    noise: NoiseModel | None,
+    shots: int,
+    seed: Seed = None,
+    params: Any = None,
+    observables: Sequence[PauliSum] = (),
+    dtype: torch.dtype = torch.complex128,
+    device: torch.device | str | None = None,
+    batch_size: int | None = None,
+) -> TrajectoryResult:
+    """Simulate ``shots`` noisy trajectories.
+
+    Args:
+        circuit: the circuit (mid-circuit measurement, reset and classically
+            controlled gates are followed shot by shot).
+        noise: the noise model.
+        shots: number of trajectories.
+        seed: seed; the same seed gives the same shots.
+        params: unbatched parameter values.
+        observables: Pauli sums whose expectation is averaged over the final
+            states (reported with standard errors).
+        dtype: simulation dtype.
+        device: torch device.
+        batch_size: trajectories simulated together (default: what fits in a
+            quarter of free memory, at most 512).
+
+    Returns:
+        A :class:`TrajectoryResult`.
+    """
+    if int(shots) != shots or shots <= 0:
+        raise SimulationError(f"shots must be a positive integer, got {shots!r}")
+    n = circuit.n_qubits
+    rng = as_generator(seed)
+    spec = resolve_params(circuit, params, dtype=dtype, device=device)
+    if spec.batch is not None:
+        raise SimulationError("trajectories take unbatched params")
+    events = noisy_events(circuit, spec, noise, dtype=dtype, device=device)
+    per = state_bytes(n, dtype) * 4
+    check_memory(per, f"trajectory state of {n} qubits ({str(dtype).replace('torch.', '')})", device)
+    b_max = batch_size or int(max(1, min(512, available_bytes(device) // 4 // per)))
+    _, pairs = _terminal_measures(circuit)
+    if not any(ev.kind == "measure" for ev in events):
+        pairs = [(q, q) for q in range(n)]
+        n_clbits = max(circuit.n_clbits, n)
+        events = events + [Event("measure", (q,), clbit=q, terminal=True) for q in range(n)]
+    else:
+        n_clbits = circuit.n_clbits
+    bits_out, vals_out = [], []
+    done = 0
+    while done < shots:
+        b = min(b_max, int(shots) - done)
+        bits, vals = _run_batch(events, n, n_clbits, b, rng, observables, dtype, device)
+        bits_out.append(bits)
+        vals_out.append(vals)
+        done += b
+    bits = np.concatenate(bits_out)
+    if noise is not None:
+        measured = sorted({ev.qubits[0]: ev.clbit for ev in events if ev.kind == "measure"}.items())
+        qubit_to_bit = dict(measured)
+        for err, qubits in noise.readout_errors([q for q, _ in measured]):
+            bits = err.apply_to_bits(bits, [qubit_to_bit[q] for q in qubits], rng)
+    vals = np.concatenate(vals_out) if observables else np.zeros((len(bits), 0))
+    mean = vals.mean(axis=0)
+    stderr = vals.std(axis=0, ddof=1) / np.sqrt(len(vals)) if len(vals) > 1 else np.full(mean.shape, np.inf)
+    return TrajectoryResult(bits, mean, stderr)
+
+
+def _run_batch(events: list[Event], n: int, n_clbits: int, b: int, rng: np.random.Generator,
+               observables: Sequence[PauliSum], dtype: torch.dtype, device: Any) -> tuple[np.ndarray, np.ndarray]:
+    state = torch.zeros(b, 2**n, dtype=dtype, device=device)
+    state[:, 0] = 1
+    clbits = np.zeros((b, n_clbits), dtype=np.uint8)
+    pending: list[tuple[tuple[int, ...], Tensor]] = []
+    final_measure: list[tuple[int, int]] = []
+
+    def flush(state: Tensor) -> Tensor:
+        if pending:
+            state = apply_ops(state, pending, n)
+            pending.clear()
+        return state
+
+    def choose(probs: np.ndarray) -> np.ndarray:
+        """One index per row of ``probs`` (B, m)."""
+        cdf = np.cumsum(probs, axis=1)
+        u = rng.random(probs.shape[0])[:, None] * cdf[:, -1:]
+        return (u > cdf).sum(axis=1).clip(max=probs.shape[1] - 1)
+
+    for ev in events:
+        if ev.kind == "gate":
+            assert ev.matrix is not None
+            m = ev.matrix.to(dtype)
+            if ev.condition is not None:
+                bits_c, value = ev.condition
+                reg = np.zeros(b, dtype=np.int64)
+                for j, c in enumerate(bits_c):
+                    reg |= clbits[:, c].astype(np.int64) << j
+                mask = torch.as_tensor(reg == value, device=m.device).view(b, 1, 1)
+                eye = torch.eye(m.shape[-1], dtype=dtype, device=m.device)
+                m = torch.where(mask, m.expand(b, *m.shape[-2:]), eye.expand(b, *eye.shape))
+            pending.append((ev.qubits, m))
+        elif ev.kind == "channel":
+            assert ev.channel is not None
+            mix = _unitary_mixture(ev.channel)
+            if mix is not None:
+                probs, unitaries = mix
+                if len(unitaries) == 1:
+                    pending.append((ev.qubits, unitaries[0].to(device=device, dtype=dtype)))
+                    continue
+                idx = rng.choice(len(probs), size=b, p=probs)
+                stack = torch.stack(unitaries).to(device=device, dtype=dtype)
+                pending.append((ev.qubits, stack[torch.as_tensor(idx, device=stack.device)]))
+                continue
+            state = flush(state)
+            rho = _reduced_dm(state, ev.qubits, n)
+            kraus = torch.stack([k.detach() for k in ev.channel.kraus]).to(device=device, dtype=dtype)
+            # p_i = Tr(K_i rho K_i^dagger) for every shot and Kraus operator
+            probs = torch.einsum("kij,bjl,kil->bk", kraus, rho, kraus.conj()).real.clamp_min(0)
+            idx = choose(probs.cpu().numpy())
+            pick = torch.as_tensor(idx, device=kraus.device)
+            norm = probs[torch.arange(b), pick].clamp_min(1e-300).sqrt().to(dtype)
+            pending.append((ev.qubits, kraus[pick] / norm.view(b, 1, 1)))
+        elif ev.kind in ("measure", "reset"):
+            q = ev.qubits[0]
+            if ev.kind == "measure" and ev.terminal:
+                final_measure.append((q, ev.clbit if ev.clbit is not None else q))
+                continue
+            state = flush(state)
+            rho = _reduced_dm(state, (q,), n)
+            p1 = rho[:, 1, 1].real.clamp(0, 1).cpu().numpy()
+            outcome = (rng.random(b) < p1).astype(np.int64)
+            p = np.where(outcome == 1, p1, 1 - p1).clip(min=1e-300)
+            proj = torch.zeros(b, 2, 2, dtype=dtype, device=state.device)
+            rows = torch.arange(b)
+            out_t = torch.as_tensor(outcome)
+            scale = torch.as_tensor(1 / np.sqrt(p), dtype=torch.float64).to(dtype)
+            if ev.kind == "reset":
+                proj[rows, 0, out_t] = scale  # |0><m| / sqrt(p)
+            else:
+                proj[rows, out_t, out_t] = scale
+                if ev.clbit is not None:
+                    clbits[:, ev.clbit] = outcome
+            pending.append(((q,), proj))
+    state = flush(state)
+    if final_measure:
+        probs = (state.abs() ** 2).to(torch.float64).cpu().numpy()
+        idx = choose(probs)
+        for q, c in final_measure:
+            clbits[:, c] = (idx >> q) & 1
+    vals = np.stack([pauli_expectation(state, o).detach().real.cpu().numpy() for o in observables], axis=1) \
+        if observables else np.zeros((b, 0))
+    return clbits, vals
