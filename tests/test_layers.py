@@ -10,6 +10,8 @@ LAYERS = [
     {"circuit"},
     {"qasm"},
     {"sim"},
+    {"noise"},
+    {"device"},
     {"report"},
     {"tour", "data"},
     {"cli", "__main__"},

@@ -157,7 +157,7 @@ class NoiseModel:
         """Channels that follow ``inst``, with the qubits each acts on, in order."""
         out: list[tuple[ch.KrausChannel, tuple[int, ...]]] = []
         for rule in self.rules:
-            if rule.gates is not None and inst.name not in rule.gates:
+            if rule.gates is not None and inst.label not in rule.gates:
                 continue
             if rule.qubits is not None and inst.qubits not in rule.qubits:
                 continue
