@@ -14,6 +14,7 @@ Run: python scripts/make_device_presets.py
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,14 @@ SOURCE = ("Synthetic calibration drawn (seeded, scripts/make_device_presets.py) 
 HEAVY_HEX_27 = [(0, 1), (1, 2), (1, 4), (2, 3), (3, 5), (4, 7), (5, 8), (6, 7), (7, 10), (8, 9), (8, 11),
                 (10, 12), (11, 14), (12, 13), (12, 15), (13, 14), (14, 16), (15, 18), (16, 19), (17, 18),
                 (18, 21), (19, 20), (19, 22), (21, 23), (22, 25), (23, 24), (24, 25), (25, 26)]
+
+
+# drawing positions of the Falcon layout: two rows of ten/nine qubits, bridges and pendants between
+HEAVY_HEX_27_POS = {
+    0: (0, 0), 1: (1, 0), 4: (2, 0), 7: (3, 0), 10: (4, 0), 12: (5, 0), 15: (6, 0), 18: (7, 0), 21: (8, 0),
+    23: (9, 0), 2: (1, -1), 13: (5, -1), 24: (9, -1), 3: (1, -2), 5: (2, -2), 8: (3, -2), 11: (4, -2), 14: (5, -2),
+    16: (6, -2), 19: (7, -2), 22: (8, -2), 25: (9, -2), 26: (10, -2), 6: (3, 1), 17: (7, 1), 9: (3, -3), 20: (7, -3),
+}
 
 
 def grid(rows: int, cols: int) -> list[tuple[int, int]]:
@@ -39,7 +48,8 @@ def grid(rows: int, cols: int) -> list[tuple[int, int]]:
     return edges
 
 
-def device(name: str, n: int, edges: list[tuple[int, int]], seed: int, description: str) -> dict:
+def device(name: str, n: int, edges: list[tuple[int, int]], seed: int, description: str,
+           positions: dict[int, tuple[float, float]]) -> dict:
     rng = np.random.default_rng(seed)
     qubits = []
     for _ in range(n):
@@ -58,16 +68,20 @@ def device(name: str, n: int, edges: list[tuple[int, int]], seed: int, descripti
         "coupling_map": [list(e) for e in edges], "qubits": qubits,
         "edges": [{"qubits": list(e), "gate": "cx", "error": round(float(rng.uniform(6e-3, 1.5e-2)), 5),
                    "duration": round(float(rng.uniform(250, 550)), 1)} for e in edges],
+        "extra": {"positions": {str(q): list(map(float, xy)) for q, xy in sorted(positions.items())}},
     }
 
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
+    ring = {q: (math.cos(2 * math.pi * q / 8), math.sin(2 * math.pi * q / 8)) for q in range(8)}
     presets = [
-        device("line_5", 5, [(i, i + 1) for i in range(4)], 101, "5 qubits on a line"),
-        device("ring_8", 8, [(i, (i + 1) % 8) for i in range(8)], 102, "8 qubits on a ring"),
-        device("grid_4x4", 16, grid(4, 4), 103, "16 qubits on a 4x4 square grid"),
-        device("heavy_hex_27", 27, HEAVY_HEX_27, 104, "27-qubit heavy-hex lattice (IBM Falcon layout)"),
+        device("line_5", 5, [(i, i + 1) for i in range(4)], 101, "5 qubits on a line", {q: (q, 0) for q in range(5)}),
+        device("ring_8", 8, [(i, (i + 1) % 8) for i in range(8)], 102, "8 qubits on a ring", ring),
+        device("grid_4x4", 16, grid(4, 4), 103, "16 qubits on a 4x4 square grid",
+               {q: (q % 4, -(q // 4)) for q in range(16)}),
+        device("heavy_hex_27", 27, HEAVY_HEX_27, 104, "27-qubit heavy-hex lattice (IBM Falcon layout)",
+               HEAVY_HEX_27_POS),
     ]
     for p in presets:
         (OUT / f"{p['name']}.json").write_text(json.dumps(p, indent=1) + "\n")

@@ -57,9 +57,9 @@ def friendly(fn: F) -> F:
 
 
 def _register() -> None:
-    from qtandem.cli import convert, info, simulate, tour
+    from qtandem.cli import convert, device, info, simulate, tour
 
-    for mod in (simulate, convert, info, tour):
+    for mod in (simulate, convert, info, device, tour):
         mod.register(app)
 
 

@@ -24,6 +24,8 @@ def register(app: typer.Typer) -> None:
         dtype: Annotated[str, typer.Option(help="complex64 or complex128.")] = "complex128",
         param: Annotated[list[str] | None, typer.Option(help="Bind an input parameter: name=value.")] = None,
         top: Annotated[int, typer.Option(help="How many outcomes to show.")] = 16,
+        noise: Annotated[str | None, typer.Option(help="Device preset name, device JSON or noise-model JSON.")] = None,
+        method: Annotated[str, typer.Option(help="With --noise: auto, density or trajectories.")] = "auto",
         as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
     ) -> None:
         """Simulate a circuit: exact probabilities, --shots samples, or an --expval."""
@@ -38,19 +40,34 @@ def register(app: typer.Typer) -> None:
         if shots < 0:
             fail(f"--shots must be >= 0, got {shots}")
         tdtype = getattr(torch, dtype)
+        if method not in ("auto", "density", "trajectories"):
+            fail(f"--method must be auto, density or trajectories, got {method!r}")
+        model = _load_noise(noise) if noise is not None else None
         circuit = qtandem.load(file)
         values = _parse_params(param or [], [p.name for p in circuit.parameters])
         out: dict[str, object] = {"file": str(file), "qubits": circuit.n_qubits, "dtype": dtype}
+        if model is not None:
+            out["noise"] = noise
         t0 = time.perf_counter()
+        chosen = method if method != "auto" else ("density" if circuit.n_qubits <= 10 else "trajectories")
         if expval is not None:
             obs = qtandem.PauliSum.from_string(expval)
-            value = float(qtandem.expval(circuit, obs, values, dtype=tdtype))
-            out.update({"observable": str(obs), "expval": value})
+            if model is not None and chosen == "trajectories":
+                from qtandem.noise.trajectories import run_trajectories  # noqa: PLC0415
+
+                res = run_trajectories(circuit, noise=model, shots=shots or 1000, seed=seed, params=values,
+                                       observables=[obs], dtype=tdtype)
+                out.update({"observable": str(obs), "expval": float(res.expvals[0]),
+                            "stderr": float(res.stderr[0]), "trajectories": shots or 1000, "method": chosen})
+            else:
+                value = float(qtandem.expval(circuit, obs, values, dtype=tdtype, noise=model))
+                out.update({"observable": str(obs), "expval": value})
         elif shots:
-            result = qtandem.sample(circuit, shots=shots, seed=seed, params=values, dtype=tdtype)
+            result = qtandem.sample(circuit, shots=shots, seed=seed, params=values, dtype=tdtype, noise=model,
+                                    method=method)
             out.update({"shots": shots, "seed": seed, "counts": result.counts})
         else:
-            probs = qtandem.probabilities(circuit, values, dtype=tdtype)
+            probs = qtandem.probabilities(circuit, values, dtype=tdtype, noise=model)
             order = torch.argsort(probs, descending=True)[:top]
             out["probabilities"] = {format(int(i), f"0{circuit.n_qubits}b"): float(probs[i]) for i in order
                                     if float(probs[i]) > 1e-12}
@@ -59,6 +76,25 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(out))
             return
         _print_human(out, top)
+
+
+def _load_noise(spec: str) -> object:
+    """A NoiseModel from a device preset name, a device JSON file or a noise-model JSON file."""
+    import json  # noqa: PLC0415
+
+    from qtandem.device import Device  # noqa: PLC0415
+    from qtandem.noise import NoiseModel  # noqa: PLC0415
+
+    path = Path(spec)
+    if path.suffix == ".json" or path.exists():
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            fail(f"{path}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}")
+        if isinstance(data, dict) and data.get("schema") == "qtandem.device":
+            return Device.from_dict(data, source=str(path)).noise_model()
+        return NoiseModel.from_dict(data, source=str(path))
+    return Device.preset(spec).noise_model()
 
 
 def _parse_params(items: list[str], names: list[str]) -> dict[str, float] | None:
@@ -84,7 +120,8 @@ def _print_human(out: dict[str, object], top: int) -> None:
     console = Console()
     console.print(f"[bold]{out['file']}[/bold]: {out['qubits']} qubits, {out['dtype']}, {out['seconds']} s")
     if "expval" in out:
-        console.print(f"<{out['observable']}> = {out['expval']:.12g}")
+        err = f" +- {out['stderr']:.2g} (standard error, {out['trajectories']} trajectories)" if "stderr" in out else ""
+        console.print(f"<{out['observable']}> = {out['expval']:.12g}{err}")
         return
     data = out.get("counts") or out.get("probabilities") or {}
     assert isinstance(data, dict)

@@ -1,0 +1,69 @@
+import math
+
+import numpy as np
+import pytest
+
+import qtandem
+from qtandem import Circuit, NoiseModel, PauliSum
+from qtandem.noise import amplitude_damping, depolarizing, readout_error, thermal_relaxation
+from qtandem.noise.density import density_matrix, dm_expectation, noisy_probabilities
+from qtandem.noise.trajectories import run_trajectories
+from tests.conftest import random_circuit
+
+TWO_Q = ["cx", "cy", "cz", "ch", "swap", "iswap", "crx", "cry", "crz", "cp", "rxx", "ryy", "rzz"]
+
+
+def _model():
+    return (NoiseModel().add(thermal_relaxation(40.0, 30.0, 4.0)).add(depolarizing(0.04, 2), gates=TWO_Q)
+            .add(amplitude_damping(0.05), gates=["h"]).add_readout(readout_error(0.03, 0.06)))
+
+
+def test_trajectory_counts_converge_to_density_matrix():
+    c = random_circuit(4, 24, seed=8, modifiers=False).measure_all()
+    model = _model()
+    shots = 20000
+    exact = noisy_probabilities(c, noise=model).numpy()
+    res = run_trajectories(c, noise=model, shots=shots, seed=2)
+    emp = np.zeros(16)
+    for k, v in res.counts().items():
+        emp[int(k, 2)] = v / shots
+    sigma = np.sqrt(exact * (1 - exact) / shots) + 1e-4
+    assert np.all(np.abs(emp - exact) < 4 * sigma)  # 16 outcomes, 4 sigma
+
+
+def test_trajectory_expectations_within_three_standard_errors():
+    c = random_circuit(3, 18, seed=12, modifiers=False)
+    model = _model()
+    observables = [PauliSum.from_string("Z0 Z1"), PauliSum.from_string("X0 + 0.5*Y2"), PauliSum.from_string("Z2")]
+    rho = density_matrix(c, noise=model)
+    exact = [float(dm_expectation(rho, o)) for o in observables]
+    res = run_trajectories(c, noise=model, shots=3000, seed=9, observables=observables)
+    assert res.stderr.shape == (3,)
+    for mean, err, ex in zip(res.expvals, res.stderr, exact, strict=True):
+        assert 0 < err < 0.05
+        assert abs(mean - ex) < 3 * err + 1e-12
+
+
+def test_trajectories_are_seeded_and_handle_feed_forward():
+    c = Circuit(2, 2).h(0).measure(0, 0)
+    c.append("x", [1], condition=((0,), 1))
+    c.measure(1, 1)
+    a = run_trajectories(c, noise=None, shots=500, seed=4)
+    b = run_trajectories(c, noise=None, shots=500, seed=4)
+    assert np.array_equal(a.bits, b.bits)
+    assert set(a.counts()) == {"00", "11"}
+
+
+def test_sample_methods_agree():
+    c = Circuit(3, 3).h(0).cx(0, 1).cx(1, 2).measure([0, 1, 2], [0, 1, 2])
+    model = _model()
+    d = qtandem.sample(c, shots=8000, seed=1, noise=model, method="density").counts
+    t = qtandem.sample(c, shots=8000, seed=1, noise=model, method="trajectories").counts
+    for key in set(d) | set(t):
+        pd, pt = d.get(key, 0) / 8000, t.get(key, 0) / 8000
+        assert abs(pd - pt) < 5 * math.sqrt(max(pd, 1e-3) * (1 - pd) / 4000)
+
+
+def test_bad_method():
+    with pytest.raises(qtandem.QtandemError, match="method must be"):
+        qtandem.sample(Circuit(1), shots=10, noise=NoiseModel(), method="magic")
