@@ -97,3 +97,40 @@ def test_tour_quick_writes_report(tmp_path, capsys):
     for png in ("core_histograms.png", "core_timing.png"):
         assert (report.parent / png).stat().st_size > 1000
         assert png in html
+
+
+def test_simulate_with_noise_preset_and_methods(capsys):
+    f = str(DATA / "ghz_5.qasm")
+    code, out, _ = run_cli(["simulate", f, "--noise", "line_5", "--shots", "2000", "--seed", "1", "--json"], capsys)
+    assert code == 0
+    counts = json.loads(out)["counts"]
+    assert sum(counts.values()) == 2000 and len(counts) > 2  # noise spreads weight beyond 00000/11111
+    code, out, _ = run_cli(["simulate", f, "--noise", "line_5", "--expval", "Z0 Z1", "--method", "trajectories",
+                            "--shots", "300", "--seed", "2", "--json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert 0.5 < data["expval"] < 1.0 and 0 < data["stderr"] < 0.1
+
+
+def test_simulate_with_noise_json_and_bad_noise(tmp_path, capsys):
+    from qtandem.noise import NoiseModel, depolarizing
+
+    path = tmp_path / "n.json"
+    NoiseModel().add(depolarizing(0.5), gates=["h"]).to_json(path)
+    code, out, _ = run_cli(["simulate", str(DATA / "ghz_5.qasm"), "--noise", str(path), "--json"], capsys)
+    assert code == 0
+    assert len(json.loads(out)["probabilities"]) > 2
+    path.write_text('{"schema": "qtandem.noise_model", "version": 1, "errors": [{"chanel": {}}]}')
+    code, _, err = run_cli(["simulate", str(DATA / "ghz_5.qasm"), "--noise", str(path)], capsys)
+    assert code == 2 and "errors[0]: unknown key 'chanel'" in err
+    code, _, err = run_cli(["simulate", str(DATA / "ghz_5.qasm"), "--noise", "nowhere_7"], capsys)
+    assert code == 2 and "unknown device preset" in err
+
+
+def test_device_show_writes_png(tmp_path, capsys):
+    png = tmp_path / "dev.png"
+    code, out, _ = run_cli(["device", "show", "heavy_hex_27", "--png", str(png)], capsys)
+    assert code == 0
+    assert "heavy_hex_27" in out and png.stat().st_size > 10000
+    code, out, _ = run_cli(["device", "list"], capsys)
+    assert "grid_4x4" in out.split()
