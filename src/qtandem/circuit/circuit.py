@@ -29,9 +29,32 @@ from qtandem.errors import CircuitError, ParameterError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["Circuit"]
+__all__ = ["Circuit", "inverse_instruction"]
 
 QubitArg = int | Iterable[int]
+
+
+def inverse_instruction(inst: Instruction) -> Instruction:
+    """The adjoint of one gate (barriers are returned unchanged).
+
+    Uses the registry's named inverse where one exists (``s`` -> ``sdg``,
+    ``rx(t)`` -> ``rx(-t)``), the conjugate transpose for ``unitary``, and the
+    ``inverted`` flag otherwise.
+
+    Raises:
+        CircuitError: for ``measure`` and ``reset``.
+    """
+    if inst.name in ("measure", "reset"):
+        raise CircuitError(f"cannot invert {inst.name}: it is not unitary")
+    if inst.name == "barrier":
+        return inst
+    if inst.name == "unitary":
+        assert inst.matrix is not None
+        return inst.replace(matrix=inst.matrix.conj().T)
+    named = None if inst.inverted else inverse_of(inst.name, inst.params)
+    if named is not None:
+        return inst.replace(name=named[0], params=named[1])
+    return inst.replace(inverted=not inst.inverted)
 
 
 class Circuit:
@@ -496,18 +519,7 @@ class Circuit:
             inst = self._instructions[idx]
             if inst.name in ("measure", "reset"):
                 raise CircuitError(f"cannot invert instruction {idx} ({inst.name}): it is not unitary")
-            if inst.name == "barrier":
-                out._instructions.append(inst)
-                continue
-            if inst.name == "unitary":
-                assert inst.matrix is not None
-                out._instructions.append(inst.replace(matrix=inst.matrix.conj().T))
-                continue
-            named = None if inst.inverted else inverse_of(inst.name, inst.params)
-            if named is not None:
-                out._instructions.append(inst.replace(name=named[0], params=named[1]))
-            else:
-                out._instructions.append(inst.replace(inverted=not inst.inverted))
+            out._instructions.append(inverse_instruction(inst))
         return out
 
     def repeat(self, reps: int) -> Circuit:
