@@ -227,7 +227,7 @@ def density_matrix(
     if _native_ok(ops, spec):
         from qtandem.sim import fast  # noqa: PLC0415
 
-        numeric = [(q, m.detach().cpu().to(torch.complex128).numpy()) for q, m in ops]
+        numeric = [(q, m.detach().cpu().to(torch.complex128).resolve_conj().numpy()) for q, m in ops]
         vec = fast.simulate_numeric(2 * n, numeric, dtype=dtype, initial_state=rho0)
         return vec.reshape(dim, dim)
     state = rho0.unsqueeze(0).expand(b, -1).clone() if b > 1 else rho0.unsqueeze(0)

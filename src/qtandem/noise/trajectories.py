@@ -16,8 +16,8 @@ Examples:
     >>> model = NoiseModel().add(bit_flip(0.25), gates=["x"])
     >>> res = qtandem.noise.trajectories.run_trajectories(qtandem.Circuit(1, 1).x(0).measure(0, 0),
     ...                                                   noise=model, shots=4000, seed=1)
-    >>> round(res.counts().get("0", 0) / 4000, 1)
-    0.2
+    >>> abs(res.counts()["0"] / 4000 - 0.25) < 0.03
+    True
 """
 
 from __future__ import annotations
