@@ -107,7 +107,7 @@ class _AdjointExpval(torch.autograd.Function):
                 phi = apply_instruction(phi, inv, spec, n)
                 if inst.is_parametrized:
                     angles = [torch.as_tensor(_angle_values(a, spec), dtype=values.dtype, device=values.device)
-                              .expand(values.shape[0]) for a in inst.params]
+                              .expand(values.shape[0]).clone() for a in inst.params]
                     fn = _gate_function(inst, spec, dtype, values.device)
                     for j, a in enumerate(inst.params):
                         if not isinstance(a, ParameterExpression) or not a.terms:
