@@ -116,7 +116,7 @@ def test_simulate_with_noise_json_and_bad_noise(tmp_path, capsys):
     from qtandem.noise import NoiseModel, depolarizing
 
     path = tmp_path / "n.json"
-    NoiseModel().add(depolarizing(0.5), gates=["h"]).to_json(path)
+    NoiseModel().add(depolarizing(0.3, 2), gates=["cx"]).to_json(path)
     code, out, _ = run_cli(["simulate", str(DATA / "ghz_5.qasm"), "--noise", str(path), "--json"], capsys)
     assert code == 0
     assert len(json.loads(out)["probabilities"]) > 2

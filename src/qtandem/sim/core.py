@@ -512,7 +512,7 @@ def statevector(
     Examples:
         >>> import qtandem
         >>> bell = qtandem.Circuit(2).h(0).cx(0, 1)
-        >>> qtandem.statevector(bell).real.round(decimals=4).tolist()
+        >>> (qtandem.statevector(bell).real.round(decimals=4) + 0).tolist()
         [0.7071, 0.0, 0.0, 0.7071]
     """
     state, _ = run(circuit, params, initial_state, dtype=dtype, device=device, seed=seed)

@@ -1,0 +1,168 @@
+"""OpenQASM 2 and 3 writers.
+
+Angles are written exactly: ``pi/4`` where that is the exact float, otherwise
+``repr(float)``, so a written circuit reads back equal.
+"""
+
+from __future__ import annotations
+
+import re
+
+from qtandem.circuit.circuit import Circuit
+from qtandem.circuit.gates import GATES
+from qtandem.circuit.instruction import Instruction
+from qtandem.circuit.parameter import ParameterExpression, format_angle
+from qtandem.errors import QasmError
+
+__all__ = ["dumps"]
+
+# gates qelib1.inc lacks, defined in the written file (exact up to global phase; the reader recognises them)
+_DEFS_2 = {
+    "ccz": "gate ccz a, b, c { h c; ccx a, b, c; h c; }",
+    "iswap": "gate iswap a, b { s a; s b; h a; cx a, b; cx b, a; h b; }",
+    "ryy": "gate ryy(theta) a, b { rx(pi/2) a; rx(pi/2) b; cx a, b; rz(theta) b; cx a, b; rx(-pi/2) a; "
+           "rx(-pi/2) b; }",
+}
+# gates stdgates.inc lacks, written with modifiers (the reader folds them back to the same names)
+_MODIFIED_3 = {"sxdg": "inv @ sx", "csx": "ctrl @ sx", "cu3": "ctrl @ u3", "ccz": "ctrl(2) @ z",
+               "c3sqrtx": "ctrl(3) @ sx"}
+_DEFS_3 = {
+    "iswap": _DEFS_2["iswap"],
+    "ryy": _DEFS_2["ryy"],
+    "rxx": "gate rxx(theta) a, b { h a; h b; cx a, b; rz(theta) b; cx a, b; h a; h b; }",
+    "rzz": "gate rzz(theta) a, b { cx a, b; rz(theta) b; cx a, b; }",
+    "rccx": "gate rccx a, b, c { u2(0, pi) c; u1(pi/4) c; cx b, c; u1(-pi/4) c; cx a, c; u1(pi/4) c; cx b, c; "
+            "u1(-pi/4) c; u2(0, pi) c; }",
+    "rc3x": "gate rc3x a, b, c, d { u2(0, pi) d; u1(pi/4) d; cx c, d; u1(-pi/4) d; u2(0, pi) d; cx a, d; "
+            "u1(pi/4) d; cx b, d; u1(-pi/4) d; cx a, d; u1(pi/4) d; cx b, d; u1(-pi/4) d; u2(0, pi) d; "
+            "u1(pi/4) d; cx c, d; u1(-pi/4) d; u2(0, pi) d; }",
+}
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _angle(value: object) -> str:
+    if isinstance(value, ParameterExpression):
+        return value.to_text(pi_symbol=True)
+    return format_angle(float(value))  # type: ignore[arg-type]
+
+
+def _bit_names(regs: list[tuple[str, int]], total: int, default: str) -> list[str]:
+    if not regs:
+        regs = [(default, total)] if total else []
+    names = []
+    for name, size in regs:
+        names.extend(f"{name}[{i}]" for i in range(size))
+    return names
+
+
+def dumps(circuit: Circuit, version: int = 2) -> str:
+    """OpenQASM text for ``circuit``.
+
+    Args:
+        circuit: the circuit.
+        version: 2 or 3.
+
+    Raises:
+        QasmError: an instruction has no OpenQASM form in that version (a
+            ``unitary`` matrix, modifiers in version 2, parameters in version 2).
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> print(dumps(Circuit(2, 2).h(0).cx(0, 1).measure([0, 1], [0, 1])), end="")
+        OPENQASM 2.0;
+        include "qelib1.inc";
+        qreg q[2];
+        creg c[2];
+        h q[0];
+        cx q[0], q[1];
+        measure q[0] -> c[0];
+        measure q[1] -> c[1];
+    """
+    if version not in (2, 3):
+        raise QasmError(f"version must be 2 or 3, got {version!r}")
+    qnames = _bit_names(circuit.qregs, circuit.n_qubits, "q")
+    cnames = _bit_names(circuit.cregs, circuit.n_clbits, "c")
+    body: list[str] = []
+    needed: dict[str, str] = {}
+    for idx, inst in enumerate(circuit):
+        body.append(_line(inst, idx, version, qnames, cnames, circuit, needed))
+    head = ["OPENQASM 2.0;", 'include "qelib1.inc";'] if version == 2 else ["OPENQASM 3.0;", 'include "stdgates.inc";']
+    params = circuit.parameters
+    if params and version == 2:
+        raise QasmError(f"OpenQASM 2 has no free parameters; bind {[p.name for p in params]} or use version=3")
+    arrays: dict[str, int] = {}
+    for p in params:
+        m = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)\[(\d+)\]$", p.name)
+        if m:
+            arrays[m.group(1)] = max(arrays.get(m.group(1), 0), int(m.group(2)) + 1)
+        else:
+            head.append(f"input float[64] {p.name};")
+    head.extend(f"input array[float[64], {size}] {name};" for name, size in arrays.items())
+    head.extend(needed.values())
+    for name, size in circuit.qregs:
+        head.append(f"qreg {name}[{size}];" if version == 2 else f"qubit[{size}] {name};")
+    for name, size in circuit.cregs:
+        head.append(f"creg {name}[{size}];" if version == 2 else f"bit[{size}] {name};")
+    return "\n".join(head + body) + "\n"
+
+
+def _condition(inst: Instruction, circuit: Circuit, idx: int, version: int) -> str:
+    if inst.condition is None:
+        return ""
+    bits, value = inst.condition
+    offset = 0
+    for name, size in circuit.cregs:
+        if tuple(range(offset, offset + size)) == tuple(bits):
+            return f"if ({name} == {value}) " if version == 3 else f"if({name}=={value}) "
+        offset += size
+    raise QasmError(f"instruction {idx} ({inst.label}): its condition reads bits {list(bits)}, "
+                    "which are not one whole classical register; OpenQASM cannot express that")
+
+
+def _line(inst: Instruction, idx: int, version: int, qn: list[str], cn: list[str], circuit: Circuit,
+          needed: dict[str, str]) -> str:
+    cond = _condition(inst, circuit, idx, version)
+    qs = ", ".join(qn[q] for q in inst.qubits)
+    if inst.name == "measure":
+        lines = [f"{cond}measure {qn[q]} -> {cn[c]};" if version == 2 else f"{cond}{cn[c]} = measure {qn[q]};"
+                 for q, c in zip(inst.qubits, inst.clbits, strict=True)]
+        return "\n".join(lines)
+    if inst.name == "reset":
+        return "\n".join(f"{cond}reset {qn[q]};" for q in inst.qubits)
+    if inst.name == "barrier":
+        return f"barrier {qs};"
+    where = f"instruction {idx} ({inst.label})"
+    if inst.name == "unitary":
+        raise QasmError(f"{where}: an arbitrary unitary matrix has no OpenQASM form; decompose it first")
+    args = f"({', '.join(_angle(p) for p in inst.params)})" if inst.params else ""
+    spec = GATES[inst.name]
+    if version == 2:
+        if inst.ctrl or inst.inverted:
+            raise QasmError(f"{where}: gate modifiers need OpenQASM 3; use version=3")
+        name = inst.name
+        if name == "mcx":
+            name = {4: "c3x", 5: "c4x"}.get(len(inst.qubits), "")
+            if not name:
+                raise QasmError(f"{where}: OpenQASM 2 has no {len(inst.qubits) - 1}-controlled X; use version=3")
+        elif not spec.qasm2:
+            if name not in _DEFS_2:
+                raise QasmError(f"{where}: qelib1.inc has no {name!r}; use version=3")
+            needed[name] = _DEFS_2[name]
+        return f"{cond}{name}{args} {qs};"
+    name = inst.name
+    prefix = ""
+    if name == "mcx":
+        prefix, name = f"ctrl({len(inst.qubits) - 1}) @ ", "x"
+    elif name in _MODIFIED_3:
+        prefix, name = _MODIFIED_3[name].rsplit(" ", 1)[0] + " ", _MODIFIED_3[name].rsplit(" ", 1)[1]
+    elif name in _DEFS_3:
+        needed[name] = _DEFS_3[name]
+    elif not spec.qasm3 and name not in ("u1", "u2", "u3", "id", "u"):
+        raise QasmError(f"{where}: no OpenQASM 3 form for {name!r}")
+    if inst.inverted:
+        prefix = "inv @ " + prefix
+    if inst.ctrl:
+        prefix = (f"ctrl({inst.ctrl}) @ " if inst.ctrl > 1 else "ctrl @ ") + prefix
+    if name == "u":
+        name = "U"
+    return f"{cond}{prefix}{name}{args} {qs};"
