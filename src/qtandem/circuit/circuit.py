@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from qtandem.circuit.gates import get_gate, inverse_of
+from qtandem.circuit.gates import GATES, fold_controls, get_gate, inverse_of
 from qtandem.circuit.instruction import NON_UNITARY, Instruction
 from qtandem.circuit.parameter import Angle, Parameter, ParameterExpression
 from qtandem.errors import CircuitError, ParameterError
@@ -152,9 +152,26 @@ class Circuit:
             if qubits is None:
                 raise CircuitError(f"append({op!r}) needs the qubits it acts on")
             inst = Instruction(op, qubits, params, clbits, **kwargs)
+        inst = self._canonical(inst)
         self._validate(inst)
         self._instructions.append(inst)
         return self
+
+    @staticmethod
+    def _canonical(inst: Instruction) -> Instruction:
+        """One spelling per operation: named inverses replace ``inverted``, controls fold into names."""
+        if not inst.is_gate or inst.name not in GATES:
+            return inst
+        if inst.inverted:
+            named = inverse_of(inst.name, inst.params) if len(inst.params) == GATES[inst.name].num_params else None
+            if named is None:
+                return inst
+            inst = inst.replace(name=named[0], params=named[1], inverted=False)
+        if inst.ctrl or inst.name == "mcx":
+            name, ctrl = fold_controls(inst.name, inst.ctrl, len(inst.qubits))
+            if (name, ctrl) != (inst.name, inst.ctrl):
+                inst = inst.replace(name=name, ctrl=ctrl)
+        return inst
 
     def _validate(self, inst: Instruction) -> None:
         where = f"instruction {len(self._instructions)} ({inst.label})"

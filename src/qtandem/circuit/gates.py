@@ -29,7 +29,7 @@ import torch
 
 from qtandem.errors import CircuitError
 
-__all__ = ["GATES", "GateSpec", "controlled_matrix", "gate_matrix", "get_gate", "inverse_of"]
+__all__ = ["GATES", "GateSpec", "controlled_matrix", "fold_controls", "gate_matrix", "get_gate", "inverse_of"]
 
 Tensor = torch.Tensor
 _PI = math.pi
@@ -377,6 +377,43 @@ def gate_matrix(
     ps = [p.to(device=device, dtype=real) if not p.is_floating_point() or p.dtype != real else p for p in ps]
     m = spec.matrix_fn(ps, k)
     return m.to(dtype=dtype, device=device if device is not None else m.device)
+
+
+_BUILTIN_CONTROLS = {  # registry name -> (base gate, built-in controls)
+    "cx": ("x", 1), "ccx": ("x", 2), "cz": ("z", 1), "ccz": ("z", 2), "cy": ("y", 1), "ch": ("h", 1),
+    "csx": ("sx", 1), "c3sqrtx": ("sx", 3), "crx": ("rx", 1), "cry": ("ry", 1), "crz": ("rz", 1), "cp": ("p", 1),
+    "cu3": ("u3", 1), "cswap": ("swap", 1),
+}
+_NAMED_CONTROLLED = {(base, k): name for name, (base, k) in _BUILTIN_CONTROLS.items()}
+_NAMED_CONTROLLED[("u1", 1)] = "cp"
+
+
+def fold_controls(name: str, ctrl: int, width: int) -> tuple[str, int]:
+    """Canonical form of a gate with ``ctrl`` extra controls on ``width`` qubits in total.
+
+    Controls are folded into a registry name where one exists (``x`` + 1 control
+    is ``cx``, ``cx`` + 1 is ``ccx``, ``x`` + 3 or more is ``mcx``, ``sx`` + 3 is
+    ``c3sqrtx``...), so equal operations have one spelling.
+
+    Returns:
+        ``(name, remaining ctrl)``.
+
+    Examples:
+        >>> fold_controls("x", 1, 2), fold_controls("cz", 1, 3), fold_controls("ry", 2, 3)
+        (('cx', 0), ('ccz', 0), ('ry', 2))
+    """
+    if ctrl == 0 and name != "mcx":
+        return name, 0
+    base, builtin = _BUILTIN_CONTROLS.get(name, (name, 0))
+    if name == "mcx":
+        base, builtin = "x", width - ctrl - 1
+    total = builtin + ctrl
+    if base == "x" and total >= 3:
+        return "mcx", 0
+    named = _NAMED_CONTROLLED.get((base, total))
+    if named is not None:
+        return named, 0
+    return name, ctrl
 
 
 def inverse_of(name: str, params: tuple) -> tuple[str, tuple] | None:

@@ -396,21 +396,21 @@ def _parse_error(text: str, col: int, message: str) -> ObservableError:
     return ObservableError(f"column {col + 1}: {message}\n    {line}\n    {' ' * col}^")
 
 
-def X(q: int) -> PauliSum:  # noqa: N802
+def X(q: int) -> PauliSum:
     """Pauli X on qubit ``q``."""
     return PauliSum({((q, "X"),): 1})
 
 
-def Y(q: int) -> PauliSum:  # noqa: N802
+def Y(q: int) -> PauliSum:
     """Pauli Y on qubit ``q``."""
     return PauliSum({((q, "Y"),): 1})
 
 
-def Z(q: int) -> PauliSum:  # noqa: N802
+def Z(q: int) -> PauliSum:
     """Pauli Z on qubit ``q``."""
     return PauliSum({((q, "Z"),): 1})
 
 
-def I() -> PauliSum:  # noqa: E743, N802
+def I() -> PauliSum:  # noqa: E743
     """The identity."""
     return PauliSum.identity()

@@ -54,7 +54,7 @@ def load(path: str | os.PathLike[str], *, include_dirs: tuple[str | os.PathLike[
 
 def dump(circuit: Circuit, path: str | os.PathLike[str], version: int | None = None) -> None:
     """Write OpenQASM atomically; ``version`` defaults to 3 for ``.qasm3`` files or parametrised circuits."""
-    from qtandem.io import atomic_write_text  # noqa: PLC0415
+    from qtandem.io import atomic_write_text
 
     path = Path(path)
     if version is None:

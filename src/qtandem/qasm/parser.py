@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from qtandem.circuit.circuit import Circuit
-from qtandem.circuit.gates import GATES, gate_matrix, get_gate, inverse_of
+from qtandem.circuit.gates import GATES, fold_controls, gate_matrix, get_gate, inverse_of
 from qtandem.circuit.instruction import Instruction
-from qtandem.circuit.parameter import Parameter, ParameterExpression
+from qtandem.circuit.parameter import Parameter
 from qtandem.errors import QasmError, QtandemError
 from qtandem.qasm.expr import ExprParser, Node, as_angle, evaluate
 from qtandem.qasm.lexer import Source, Token, decode, tokenize
@@ -37,16 +37,6 @@ MAX_GATE_DEPTH = 64
 _UNSUPPORTED = {"while", "def", "extern", "delay", "box", "let", "return", "break", "continue", "output", "switch",
                 "cal", "defcal", "defcalgrammar", "stretch", "duration", "complex", "array", "else", "end", "case"}
 _CLASSICAL_TYPES = {"int", "uint", "float", "angle", "bool", "bit"}
-_FOLD = {  # registry name -> (base gate, built-in controls)
-    "cx": ("x", 1), "ccx": ("x", 2), "cz": ("z", 1), "ccz": ("z", 2), "cy": ("y", 1), "ch": ("h", 1),
-    "csx": ("sx", 1), "c3sqrtx": ("sx", 3), "crx": ("rx", 1), "cry": ("ry", 1), "crz": ("rz", 1), "cp": ("p", 1),
-    "cu3": ("u3", 1), "cswap": ("swap", 1),
-}
-_UNFOLD = {("x", 1): "cx", ("x", 2): "ccx", ("z", 1): "cz", ("z", 2): "ccz", ("y", 1): "cy", ("h", 1): "ch",
-           ("sx", 1): "csx", ("sx", 3): "c3sqrtx", ("rx", 1): "crx", ("ry", 1): "cry", ("rz", 1): "crz",
-           ("p", 1): "cp", ("u1", 1): "cp", ("u3", 1): "cu3", ("u", 1): "cu3", ("swap", 1): "cswap"}
-
-
 @dataclass
 class Prim:
     """A primitive gate application produced by expansion."""
@@ -122,7 +112,7 @@ class _Parser:
 
     def expect(self, value: str, what: str | None = None) -> Token:
         tok = self.next()
-        if tok.value != value or tok.kind in ("string", "eof") and value != "":
+        if tok.value != value or (tok.kind in ("string", "eof") and value != ""):
             if tok.kind == "eof":
                 raise self.err(tok, f"expected {what or repr(value)}, got end of input")
             if value == ";":
@@ -182,11 +172,11 @@ class _Parser:
         if tok.kind == "op":
             if v == ";":
                 self.next()
-                return
+                return None
             if v == "{":
                 self.next()
                 self.block_rest()
-                return
+                return None
             raise self.err(tok, f"unexpected {v!r}")
         if tok.kind != "id":
             raise self.err(tok, f"expected a statement, got {v!r}")
@@ -196,7 +186,7 @@ class _Parser:
             return self.include()
         if v in ("qreg", "creg"):
             return self.old_register()
-        if v in ("qubit", "bit") and not (self.peek(1).value == "=" or v == "bit" and self.peek(2).value == "="):
+        if v in ("qubit", "bit") and not (self.peek(1).value == "=" or (v == "bit" and self.peek(2).value == "=")):
             return self.new_register()
         if v == "gate":
             return self.gate_def()
@@ -879,27 +869,16 @@ def _control(p: Prim, controls: tuple[int, ...]) -> Prim:
     if p.name == "gphase":
         inner = Prim("p", (controls[-1],), list(p.params), 0, False)
         return _control(inner, controls[:-1]) if len(controls) > 1 else inner
-    if p.inverted:
-        return Prim(p.name, controls + p.qubits, p.params, p.ctrl + len(controls), True)
-    base, builtin = _FOLD.get(p.name, (p.name, 0))
-    if p.name == "mcx":
-        base, builtin = "x", len(p.qubits) - 1
-    total = builtin + p.ctrl + len(controls)
     qubits = controls + p.qubits
-    if base == "x" and total >= 3:
-        return Prim("mcx", qubits, [])
-    folded = _UNFOLD.get((base, total))
-    if folded is not None and not (base == "u" and p.name == "u"):
-        params = list(p.params)
-        return Prim(folded, qubits, params)
-    if base == "u" and total == 1:
-        return Prim("cu", qubits, [*p.params, 0.0])
-    # no named gate: keep the registry gate with extra controls (controls first)
-    return Prim(p.name, qubits, list(p.params), p.ctrl + len(controls), False)
+    ctrl = p.ctrl + len(controls)
+    if p.inverted:
+        return Prim(p.name, qubits, p.params, ctrl, True)
+    name, ctrl = fold_controls(p.name, ctrl, len(qubits))
+    return Prim(name, qubits, list(p.params), ctrl, False)
 
 
 def _unitary(prims: list[Prim], k: int) -> np.ndarray:
-    from qtandem.circuit.gates import controlled_matrix  # noqa: PLC0415
+    from qtandem.circuit.gates import controlled_matrix
 
     dim = 2**k
     total = np.eye(dim, dtype=complex)
