@@ -43,7 +43,7 @@ def qtandem_model() -> NoiseModel:
             .add(thermal_relaxation(T1, T2, T2Q).tensor(thermal_relaxation(T1, T2, T2Q)), gates=["cx"]))
 
 
-def aer_model():  # noqa: ANN201
+def aer_model():
     from qiskit_aer import noise as an
 
     nm = an.NoiseModel()
@@ -54,7 +54,7 @@ def aer_model():  # noqa: ANN201
     return nm
 
 
-def to_qiskit(circuit):  # noqa: ANN001, ANN201
+def to_qiskit(circuit):
     import qiskit
 
     qc = qiskit.QuantumCircuit(circuit.n_qubits)
@@ -63,7 +63,7 @@ def to_qiskit(circuit):  # noqa: ANN001, ANN201
     return qc
 
 
-def timed(fn, repeats: int) -> float:  # noqa: ANN001
+def timed(fn, repeats: int) -> float:
     fn()  # warm-up
     times = []
     for _ in range(repeats):
@@ -97,7 +97,8 @@ def main() -> int:
         ours = qtandem.density_matrix(c, noise=model).numpy()
         qc = to_qiskit(c)
         qc.save_density_matrix()
-        sim = qiskit_aer.AerSimulator(method="density_matrix", noise_model=aer_model(), max_parallel_threads=args.threads)
+        sim = qiskit_aer.AerSimulator(method="density_matrix", noise_model=aer_model(),
+                                      max_parallel_threads=args.threads)
         theirs = sim.run(qc).result().data()["density_matrix"].data
         diff = float(np.abs(ours - theirs).max())
         print(f"check n=8: max |rho_qtandem - rho_aer| = {diff:.2e}")

@@ -44,7 +44,7 @@ def as_generator(seed: Seed) -> np.random.Generator:
 
 def torch_generator(seed: Seed, device: str | torch.device = "cpu") -> torch.Generator:
     """Return a ``torch.Generator`` seeded from ``seed`` (see :func:`as_generator`)."""
-    import torch  # noqa: PLC0415
+    import torch
 
     gen = torch.Generator(device=device)
     gen.manual_seed(int(as_generator(seed).integers(2**63 - 1)))

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+from tests.conftest import random_circuit
 
 import qtandem
 from qtandem import Circuit, NoiseModel, Parameter
@@ -8,7 +9,6 @@ from qtandem.errors import NoiseError, ResourceError, SimulationError
 from qtandem.noise import amplitude_damping, depolarizing, phase_damping, readout_error, thermal_relaxation
 from qtandem.noise.density import density_matrix, noisy_probabilities
 from qtandem.sim.reference import _embed_ref, _inst_matrix, reference_statevector
-from tests.conftest import random_circuit
 
 TWO_Q = ["cx", "cy", "cz", "ch", "swap", "iswap", "crx", "cry", "crz", "cp", "rxx", "ryy", "rzz"]
 

@@ -2,13 +2,13 @@ import math
 
 import numpy as np
 import pytest
+from tests.conftest import random_circuit
 
 import qtandem
 from qtandem import Circuit, NoiseModel, PauliSum
 from qtandem.noise import amplitude_damping, depolarizing, readout_error, thermal_relaxation
 from qtandem.noise.density import density_matrix, dm_expectation, noisy_probabilities
 from qtandem.noise.trajectories import run_trajectories
-from tests.conftest import random_circuit
 
 TWO_Q = ["cx", "cy", "cz", "ch", "swap", "iswap", "crx", "cry", "crz", "cp", "rxx", "ryy", "rzz"]
 

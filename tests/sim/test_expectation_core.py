@@ -1,12 +1,12 @@
 import numpy as np
 import pytest
 import torch
+from tests.conftest import random_circuit
 
 import qtandem
 from qtandem import Circuit, Parameter, PauliSum
 from qtandem.sim.adjoint import adjoint_expval, apply_pauli_sum
 from qtandem.sim.expectation import pauli_expectation
-from tests.conftest import random_circuit
 
 
 def random_obs(n, k, seed):

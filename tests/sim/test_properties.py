@@ -3,11 +3,11 @@
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import random_circuit
 
 from qtandem.sim.core import ParamSpec, apply_fused, run
 from qtandem.sim.plan import fuse_plan
 from qtandem.sim.reference import reference_statevector, reference_unitary
-from tests.conftest import random_circuit
 
 FAST = settings(max_examples=40, deadline=None, derandomize=True)
 

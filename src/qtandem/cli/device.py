@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
     @friendly
     def list_() -> None:
         """Names of the shipped device presets."""
-        from qtandem.device import list_presets  # noqa: PLC0415
+        from qtandem.device import list_presets
 
         for name in list_presets():
             typer.echo(name)
@@ -31,11 +31,11 @@ def register(app: typer.Typer) -> None:
         png: Annotated[Path | None, typer.Option(help="Where to write the coupling-map PNG.")] = None,
     ) -> None:
         """Print a device's calibration table and draw its coupling map as a PNG."""
-        from rich.console import Console  # noqa: PLC0415
-        from rich.table import Table  # noqa: PLC0415
+        from rich.console import Console
+        from rich.table import Table
 
-        from qtandem.device import Device  # noqa: PLC0415
-        from qtandem.device.plot import draw_device  # noqa: PLC0415
+        from qtandem.device import Device
+        from qtandem.device.plot import draw_device
 
         dev = Device.load(name)
         console = Console()

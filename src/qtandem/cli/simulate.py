@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
         if expval is not None:
             obs = qtandem.PauliSum.from_string(expval)
             if model is not None and chosen == "trajectories":
-                from qtandem.noise.trajectories import run_trajectories  # noqa: PLC0415
+                from qtandem.noise.trajectories import run_trajectories
 
                 res = run_trajectories(circuit, noise=model, shots=shots or 1000, seed=seed, params=values,
                                        observables=[obs], dtype=tdtype)
@@ -80,10 +80,10 @@ def register(app: typer.Typer) -> None:
 
 def _load_noise(spec: str) -> object:
     """A NoiseModel from a device preset name, a device JSON file or a noise-model JSON file."""
-    import json  # noqa: PLC0415
+    import json
 
-    from qtandem.device import Device  # noqa: PLC0415
-    from qtandem.noise import NoiseModel  # noqa: PLC0415
+    from qtandem.device import Device
+    from qtandem.noise import NoiseModel
 
     path = Path(spec)
     if path.suffix == ".json" or path.exists():

@@ -6,8 +6,10 @@ Examples:
     >>> dev.num_qubits, sorted(dev.coupling_map.edges())[:2]
     (5, [(0, 1), (1, 2)])
     >>> from qtandem import Circuit
-    >>> dev.validate(Circuit(5).h(0).cx(0, 3))
-    ["instruction 0: gate 'h' is not native (native: cx, id, measure, reset, rz, sx, x)", 'instruction 1: cx on (0, 3) is not on the coupling map']
+    >>> for problem in dev.validate(Circuit(5).h(0).cx(0, 3)):
+    ...     print(problem)
+    instruction 0: gate 'h' is not native (native: cx, id, measure, reset, rz, sx, x)
+    instruction 1: cx on (0, 3) is not on the coupling map
 """
 
 from __future__ import annotations
@@ -172,7 +174,7 @@ class Device:
         """Serialise; writes ``path`` atomically when given."""
         text = json.dumps(self.to_dict(), indent=1)
         if path is not None:
-            from qtandem.io import atomic_write_text  # noqa: PLC0415
+            from qtandem.io import atomic_write_text
 
             atomic_write_text(path, text + "\n")
         return text
@@ -321,7 +323,8 @@ def _parse(data: Any) -> Device:
         if not 0 <= float(e.get("error", 0)) <= 1:
             raise NoiseError(f"edges[{i}].error: must be in [0, 1], got {e.get('error')}")
         edges[(min(qs), max(qs))] = EdgeProperties(error=float(e.get("error", 0.0)),
-                                                   duration=float(e.get("duration", 0.0)), gate=str(e.get("gate", "cx")))
+                                                   duration=float(e.get("duration", 0.0)),
+                                                   gate=str(e.get("gate", "cx")))
     for i, pair in enumerate(data.get("coupling_map", [])):
         if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, int) and 0 <= x < n for x in pair)):
             raise NoiseError(f"coupling_map[{i}]: expected a pair of qubit indices in 0..{n - 1}, got {pair!r}")

@@ -23,10 +23,10 @@ def draw_device(device: Device, path: str | Path | None = None, *, ax: Any = Non
     Returns:
         The matplotlib figure.
     """
-    import matplotlib  # noqa: PLC0415
+    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt
 
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(8, 6))
     g = device.coupling_map

@@ -110,7 +110,8 @@ class KrausChannel:
         ops = [k.to(_C) for k in ops]
         dim = ops[0].shape[-1]
         if any(k.shape != (dim, dim) for k in ops) or dim & (dim - 1) or dim < 2:
-            raise NoiseError(f"Kraus operators must all be square 2^n x 2^n, got shapes {[tuple(k.shape) for k in ops]}")
+            shapes = [tuple(k.shape) for k in ops]
+            raise NoiseError(f"Kraus operators must all be square 2^n x 2^n, got shapes {shapes}")
         self.kraus: list[Tensor] = ops
         self.num_qubits = int(math.log2(dim))
         self.name = name

@@ -162,7 +162,7 @@ def _native_ok(ops: list[Op], spec: ParamSpec) -> bool:
     if any(m.device.type != "cpu" for _, m in ops):
         return False
     try:
-        from qtandem.sim import fast  # noqa: PLC0415
+        from qtandem.sim import fast
     except ImportError:  # pragma: no cover
         return False
     return fast.available()
@@ -225,7 +225,7 @@ def density_matrix(
         else:
             raise SimulationError(f"initial_state must have shape ({dim},) or ({dim}, {dim}), got {tuple(init.shape)}")
     if _native_ok(ops, spec):
-        from qtandem.sim import fast  # noqa: PLC0415
+        from qtandem.sim import fast
 
         numeric = [(q, m.detach().cpu().to(torch.complex128).resolve_conj().numpy()) for q, m in ops]
         vec = fast.simulate_numeric(2 * n, numeric, dtype=dtype, initial_state=rho0)

@@ -221,7 +221,7 @@ class NoiseModel:
         """Serialise; writes ``path`` atomically when given."""
         text = json.dumps(self.to_dict(), indent=indent)
         if path is not None:
-            from qtandem.io import atomic_write_text  # noqa: PLC0415
+            from qtandem.io import atomic_write_text
 
             atomic_write_text(path, text + "\n")
         return text
@@ -292,6 +292,8 @@ class NoiseModel:
         except json.JSONDecodeError as err:
             raise NoiseError(f"{source}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
         return cls.from_dict(data, source=source)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, NoiseModel):

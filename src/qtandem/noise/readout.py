@@ -55,7 +55,7 @@ class ReadoutError:
         k = self.num_qubits
         if len(qubits) != k:
             raise NoiseError(f"readout error on {k} bit(s) applied to {len(qubits)} qubit(s)")
-        from qtandem.sim.apply import apply_matrix  # noqa: PLC0415
+        from qtandem.sim.apply import apply_matrix
 
         lead = probs.shape[:-1]
         flat = probs.reshape(-1, 2**n).to(torch.float64)

@@ -137,9 +137,9 @@ def run_trajectories(
     per = state_bytes(n, dtype) * 4
     check_memory(per, f"trajectory state of {n} qubits ({str(dtype).replace('torch.', '')})", device)
     b_max = batch_size or int(max(1, min(512, available_bytes(device) // 4 // per)))
-    _, pairs = _terminal_measures(circuit)
+    _, _pairs = _terminal_measures(circuit)
     if not any(ev.kind == "measure" for ev in events):
-        pairs = [(q, q) for q in range(n)]
+        [(q, q) for q in range(n)]
         n_clbits = max(circuit.n_clbits, n)
         events = events + [Event("measure", (q,), clbit=q, terminal=True) for q in range(n)]
     else:

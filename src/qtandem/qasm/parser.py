@@ -427,7 +427,8 @@ class _Parser:
             call = self.parse_call(local=True)
             for q in call.qargs:
                 if q.value not in qargs:
-                    raise self.err(q, f"{q.value!r} is not a qubit argument of gate {name.value!r} ({', '.join(qargs)})")
+                    raise self.err(q, f"{q.value!r} is not a qubit argument of gate {name.value!r} "
+                                      f"({', '.join(qargs)})")
             body.append(call)
         self.next()
         if name.value in self.st.defs or (name.value in self.st.gates and name.value not in self.st.recognized):
@@ -673,13 +674,13 @@ class _Parser:
     # -- non-unitary statements ----------------------------------------------------
     def measure_arrow(self, condition: tuple[tuple[int, ...], int] | None = None) -> None:
         kw = self.next()
-        qs, qt = self.operand()
+        qs, _qt = self.operand()
         if self.peek().value != "->":
             if self.st.version == 3 and self.peek().value == ";":
                 raise self.err(self.peek(), "measure without a target bit: write 'c = measure q;'")
             raise self.err(self.peek(), f"expected '->' after measure operand, got {self.peek().value!r}")
         self.next()
-        cs, ct = self.bits_operand()
+        cs, _ct = self.bits_operand()
         self.expect(";")
         self._measure(qs, cs, kw, condition)
 
@@ -690,7 +691,7 @@ class _Parser:
             self.emit(Instruction("measure", (q,), (), (c,), condition=condition), tok)
 
     def measure_assign(self, condition: tuple[tuple[int, ...], int] | None = None) -> None:
-        cs, ct = self.bits_operand()
+        cs, _ct = self.bits_operand()
         self.expect("=")
         kw = self.peek()
         if kw.value != "measure":

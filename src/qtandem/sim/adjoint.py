@@ -63,7 +63,7 @@ def apply_pauli_sum(state: Tensor, observable: PauliSum, n: int) -> Tensor:
     return out.reshape(b, -1)
 
 
-def _gate_function(inst: Instruction, spec: ParamSpec, dtype: torch.dtype, device: Any):  # noqa: ANN202
+def _gate_function(inst: Instruction, spec: ParamSpec, dtype: torch.dtype, device: Any):
     """``angles -> matrix`` for a parametrised instruction (modifiers included)."""
     def fn(*angles: Tensor) -> Tensor:
         m = gate_matrix(inst.name, list(angles), num_qubits=len(inst.qubits) - inst.ctrl, dtype=dtype, device=device)
@@ -147,7 +147,7 @@ def adjoint_expval(circuit: Circuit, observables: Sequence[PauliSum], params: An
         ``(m,)`` or ``(B, m)`` real tensor; its gradient w.r.t. ``params`` is
         computed by the adjoint method.
     """
-    if any(not inst.is_gate and inst.name != "barrier" or inst.condition is not None for inst in circuit):
+    if any((not inst.is_gate and inst.name != "barrier") or inst.condition is not None for inst in circuit):
         raise SimulationError("adjoint differentiation needs a circuit without measure, reset or classical control")
     for o in observables:
         if not o.is_hermitian():

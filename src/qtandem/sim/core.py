@@ -452,7 +452,7 @@ def numeric_ops(segment: Sequence[Instruction], spec: ParamSpec) -> list[tuple[t
 
 
 def _run_native(state: Tensor, segment: list[Instruction], spec: ParamSpec, n: int) -> Tensor:
-    from qtandem.sim import fast  # noqa: PLC0415
+    from qtandem.sim import fast
 
     out = state[0]
     pending: list[Instruction] = []

@@ -181,8 +181,8 @@ def _pick_method(circuit: Circuit, method: str) -> str:
 
 def _noisy_sample(circuit: Circuit, shots: int, *, params: Any, seed: Seed, dtype: torch.dtype, device: Any,
                   noise: Any, method: str) -> SampleResult:
-    from qtandem.noise.density import _terminal_measures, noisy_probabilities, sample_density  # noqa: PLC0415
-    from qtandem.noise.trajectories import run_trajectories  # noqa: PLC0415
+    from qtandem.noise.density import _terminal_measures, noisy_probabilities, sample_density
+    from qtandem.noise.trajectories import run_trajectories
 
     if _pick_method(circuit, method) == "trajectories":
         res = run_trajectories(circuit, noise=noise, shots=shots, seed=seed, params=params, dtype=dtype,
@@ -241,7 +241,7 @@ def probabilities(
         [0.4999999999999999, 0.0, 0.0, 0.4999999999999999]
     """
     if noise is not None:
-        from qtandem.noise.density import noisy_probabilities  # noqa: PLC0415
+        from qtandem.noise.density import noisy_probabilities
 
         probs = noisy_probabilities(circuit, params, noise=noise, dtype=dtype, device=device)
         probs = probs if probs.dim() == 2 else probs.unsqueeze(0)
@@ -311,7 +311,7 @@ def expval(
                                   f"{circuit.n_qubits} qubits")
     batched = is_batched(circuit, params, initial_state)
     if noise is not None:
-        from qtandem.noise.density import density_matrix, dm_expectation  # noqa: PLC0415
+        from qtandem.noise.density import density_matrix, dm_expectation
 
         rho = density_matrix(circuit, params, noise=noise, initial_state=initial_state, dtype=dtype, device=device)
         rho = rho if rho.dim() == 3 else rho.unsqueeze(0)

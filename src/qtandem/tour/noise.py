@@ -31,10 +31,10 @@ def _ghz(n: int, echoes: int) -> Circuit:
 @register("Noise and devices: GHZ on a preset device", order=20)
 def noise_section(section: Section, ctx: TourContext) -> None:
     """Fidelity and parity decay with depth; noisy against ideal histograms."""
-    import matplotlib  # noqa: PLC0415
+    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt
 
     dev = Device.preset("line_5")
     model = dev.noise_model()
@@ -47,7 +47,7 @@ def noise_section(section: Section, ctx: TourContext) -> None:
     ideal = qtandem.statevector(_ghz(n, 0)).numpy()
     parity = PauliSum.from_string(" ".join(f"X{q}" for q in range(n)))
     depths, fids, pars = [], [], []
-    for echoes in range(0, 5 if ctx.quick else 9):
+    for echoes in range(5 if ctx.quick else 9):
         c = _ghz(n, echoes)
         rho = density_matrix(c, noise=model).numpy()
         depths.append(c.depth())
