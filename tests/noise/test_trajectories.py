@@ -21,7 +21,7 @@ def _model():
 def test_trajectory_counts_converge_to_density_matrix():
     c = random_circuit(4, 24, seed=8, modifiers=False).measure_all()
     model = _model()
-    shots = 20000
+    shots = 6000
     exact = noisy_probabilities(c, noise=model).numpy()
     res = run_trajectories(c, noise=model, shots=shots, seed=2)
     emp = np.zeros(16)
