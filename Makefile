@@ -29,6 +29,7 @@ demo: $(VENV)/.installed-base
 # pytest exits 5 when it collected nothing: treated as a failure.
 test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests were collected" >&2; exit 1; fi; exit $$rc
 
 bench: $(VENV)/.installed-bench

@@ -25,6 +25,7 @@ import math
 import re
 from collections.abc import Mapping
 from numbers import Real
+from typing import Any
 
 from qtandem.errors import ParameterError
 
@@ -73,7 +74,7 @@ class ParameterExpression:
         """The parameters this expression depends on, in order of appearance."""
         return list(self._terms)
 
-    def bind(self, values: Mapping[Parameter | str, float], *, strict: bool = False) -> float | ParameterExpression:
+    def bind(self, values: Mapping[Any, float], *, strict: bool = False) -> float | ParameterExpression:
         """Substitute values; returns a float once every parameter is bound.
 
         Args:

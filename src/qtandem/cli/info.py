@@ -38,8 +38,8 @@ def register(app: typer.Typer) -> None:
         console = Console()
         console.print(f"[bold]{file}[/bold]: {c.n_qubits} qubits, {c.n_clbits} classical bits, "
                       f"{c.num_gates()} gates, depth {c.depth()}")
-        if data["parameters"]:
-            console.print(f"parameters: {', '.join(data['parameters'])}")
+        if c.parameters:
+            console.print(f"parameters: {', '.join(p.name for p in c.parameters)}")
         table = Table("operation", "count")
         for name, count in c.count_ops().items():
             table.add_row(name, str(count))

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from qtandem.cli.main import fail, friendly
+
+if TYPE_CHECKING:
+    from qtandem.noise import NoiseModel
 
 
 def register(app: typer.Typer) -> None:
@@ -78,7 +81,7 @@ def register(app: typer.Typer) -> None:
         _print_human(out, top)
 
 
-def _load_noise(spec: str) -> object:
+def _load_noise(spec: str) -> NoiseModel:
     """A NoiseModel from a device preset name, a device JSON file or a noise-model JSON file."""
     import json
 

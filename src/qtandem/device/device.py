@@ -328,8 +328,8 @@ def _parse(data: Any) -> Device:
     for i, pair in enumerate(data.get("coupling_map", [])):
         if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, int) and 0 <= x < n for x in pair)):
             raise NoiseError(f"coupling_map[{i}]: expected a pair of qubit indices in 0..{n - 1}, got {pair!r}")
-        key = (min(pair), max(pair))
-        edges.setdefault(key, EdgeProperties(error=0.0, duration=0.0))
+        edge = (min(pair), max(pair))
+        edges.setdefault(edge, EdgeProperties(error=0.0, duration=0.0))
     graph = nx.Graph()
     graph.add_nodes_from(range(n))
     graph.add_edges_from(edges)

@@ -317,13 +317,15 @@ def thermal_relaxation(t1: float | Tensor, t2: float | Tensor, time: float | Ten
 def coherent_rotation(axis: str | Sequence[float], angle: float | Tensor) -> KrausChannel:
     """A unitary over-rotation ``exp(-i angle/2 n.sigma)`` about ``axis`` ("x", "y", "z" or a 3-vector)."""
     if isinstance(axis, str):
-        vec = {"x": (1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0), "z": (0.0, 0.0, 1.0)}.get(axis.lower())
+        vec: tuple[float, ...] | None = {"x": (1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0),
+                                         "z": (0.0, 0.0, 1.0)}.get(axis.lower())
         if vec is None:
             raise NoiseError(f"axis must be 'x', 'y', 'z' or a 3-vector, got {axis!r}")
     else:
         vec = tuple(float(v) for v in axis)
         if len(vec) != 3 or math.hypot(*vec) == 0:
             raise NoiseError(f"axis must be a non-zero 3-vector, got {axis!r}")
+    assert vec is not None
     norm = math.hypot(*vec)
     nx, ny, nz = (v / norm for v in vec)
     th = _real(angle, "angle")

@@ -71,7 +71,7 @@ class ReadoutError:
         for j, c in enumerate(columns):
             true |= out[:, c].astype(np.int64) << j
         cdf = np.cumsum(self.matrix.detach().cpu().numpy(), axis=0)  # (2^k read, 2^k true)
-        u = rng.random(out.shape[0])
+        u = np.asarray(rng.random(out.shape[0]))
         read = (u[:, None] > cdf[:, true].T).sum(axis=1).clip(max=2**k - 1)
         for j, c in enumerate(columns):
             out[:, c] = (read >> j) & 1

@@ -155,7 +155,7 @@ def run_trajectories(
     bits = np.concatenate(bits_out)
     if noise is not None:
         measured = sorted({ev.qubits[0]: ev.clbit for ev in events if ev.kind == "measure"}.items())
-        qubit_to_bit = dict(measured)
+        qubit_to_bit = {q: int(c) for q, c in measured if c is not None}
         for err, qubits in noise.readout_errors([q for q, _ in measured]):
             bits = err.apply_to_bits(bits, [qubit_to_bit[q] for q in qubits], rng)
     vals = np.concatenate(vals_out) if observables else np.zeros((len(bits), 0))
@@ -181,7 +181,7 @@ def _run_batch(events: list[Event], n: int, n_clbits: int, b: int, rng: np.rando
     def choose(probs: np.ndarray) -> np.ndarray:
         """One index per row of ``probs`` (B, m)."""
         cdf = np.cumsum(probs, axis=1)
-        u = rng.random(probs.shape[0])[:, None] * cdf[:, -1:]
+        u = np.asarray(rng.random(probs.shape[0]))[:, None] * cdf[:, -1:]
         return (u > cdf).sum(axis=1).clip(max=probs.shape[1] - 1)
 
     for ev in events:
@@ -213,10 +213,10 @@ def _run_batch(events: list[Event], n: int, n_clbits: int, b: int, rng: np.rando
             rho = _reduced_dm(state, ev.qubits, n)
             kraus = torch.stack([k.detach() for k in ev.channel.kraus]).to(device=device, dtype=dtype)
             # p_i = Tr(K_i rho K_i^dagger) for every shot and Kraus operator
-            probs = torch.einsum("kij,bjl,kil->bk", kraus, rho, kraus.conj()).real.clamp_min(0)
-            idx = choose(probs.cpu().numpy())
+            kprobs = torch.einsum("kij,bjl,kil->bk", kraus, rho, kraus.conj()).real.clamp_min(0)
+            idx = choose(kprobs.cpu().numpy())
             pick = torch.as_tensor(idx, device=kraus.device)
-            norm = probs[torch.arange(b), pick].clamp_min(1e-300).sqrt().to(dtype)
+            norm = kprobs[torch.arange(b), pick].clamp_min(1e-300).sqrt().to(dtype)
             pending.append((ev.qubits, kraus[pick] / norm.view(b, 1, 1)))
         elif ev.kind in ("measure", "reset"):
             q = ev.qubits[0]

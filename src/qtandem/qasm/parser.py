@@ -893,13 +893,13 @@ def _unitary(prims: list[Prim], k: int) -> np.ndarray:
             m = m.conj().T
         if p.ctrl:
             m = controlled_matrix(m, p.ctrl)
-        m = m.numpy()
+        mm = m.numpy()
         sub = np.zeros(dim, dtype=int)
         for j, q in enumerate(p.qubits):
             sub |= ((idx >> q) & 1) << j
         mask = sum(1 << q for q in p.qubits)
         rest = idx & ~mask
-        full = np.where(rest[:, None] == rest[None, :], m[sub[:, None], sub[None, :]], 0)
+        full = np.where(rest[:, None] == rest[None, :], mm[sub[:, None], sub[None, :]], 0)
         total = full @ total
     return total
 

@@ -49,7 +49,7 @@ def _angle(value: object) -> str:
 def _bit_names(regs: list[tuple[str, int]], total: int, default: str) -> list[str]:
     if not regs:
         regs = [(default, total)] if total else []
-    names = []
+    names: list[str] = []
     for name, size in regs:
         names.extend(f"{name}[{i}]" for i in range(size))
     return names

@@ -114,7 +114,7 @@ class _AdjointExpval(torch.autograd.Function):
                             continue
                         tangents = [torch.zeros_like(x) for x in angles]
                         tangents[j] = torch.ones_like(angles[j])
-                        _, dmat = torch.func.jvp(fn, tuple(angles), tuple(tangents))
+                        _, dmat = torch.func.jvp(fn, tuple(angles), tuple(tangents))  # type: ignore[misc]
                         mu = apply_matrix(phi, dmat, inst.qubits, n)
                         g = 2 * (lam.conj() * mu).sum(dim=1).real
                         for p, coef in a.terms.items():

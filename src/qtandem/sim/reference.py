@@ -13,6 +13,9 @@ import math
 
 import numpy as np
 
+from collections.abc import Mapping
+from typing import Any
+
 from qtandem.circuit.circuit import Circuit
 from qtandem.circuit.parameter import ParameterExpression
 
@@ -155,7 +158,7 @@ def _apply(state: np.ndarray, m: np.ndarray, qubits: tuple[int, ...], n: int) ->
     return np.moveaxis(out, list(range(n)), current).reshape(-1)
 
 
-def _inst_matrix(inst: object, values: dict[str, float]) -> np.ndarray:
+def _inst_matrix(inst: object, values: Mapping[Any, float]) -> np.ndarray:
     ps = []
     for x in inst.params:  # type: ignore[attr-defined]
         if isinstance(x, ParameterExpression):

@@ -303,7 +303,7 @@ def expval(
         1.0
     """
     single = isinstance(observable, (PauliSum, str))
-    obs = [observable] if single else list(observable)
+    obs: list[PauliSum | str] = [observable] if isinstance(observable, (PauliSum, str)) else list(observable)
     parsed = [o if isinstance(o, PauliSum) else PauliSum.from_string(o) for o in obs]
     for o in parsed:
         if o.num_qubits > circuit.n_qubits:
