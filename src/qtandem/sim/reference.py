@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import cmath
 import math
-
-import numpy as np
-
 from collections.abc import Mapping
 from typing import Any
+
+import numpy as np
 
 from qtandem.circuit.circuit import Circuit
 from qtandem.circuit.parameter import ParameterExpression
