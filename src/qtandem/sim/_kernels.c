@@ -1,0 +1,1366 @@
+/*
+ * qtandem.sim._kernels -- in-place CPU statevector kernels (C11 + OpenMP).
+ *
+ * Conventions (docs/design.md): little-endian basis index, the state is a
+ * contiguous array of interleaved complex numbers (complex128 or complex64,
+ * chosen from the buffer's item size).  Every kernel works on *sorted* target
+ * qubits: the matrix/diagonal/permutation index bit j refers to the j-th
+ * smallest target qubit (the Python layer canonicalises, and the public
+ * apply_* entry points below canonicalise too).
+ *
+ * Operations ("ops"):
+ *   DENSE (0)  2^k x 2^k matrix on k targets, applied where all controls are 1.
+ *   DIAG  (1)  diagonal of 2^k entries on k targets (controls allowed).
+ *   PERM  (2)  permutation with phases: new[perm[r]] = phase[r] * old[r].
+ *
+ * A *program* (run_program) is a stream of segments packed in an int64 array
+ * plus a complex128 data array (matrices, diagonals, phases):
+ *   GLOBAL segment: [1, nops, op...]                  ops on global qubits,
+ *                   each op parallelised over the threads.
+ *   CHUNK segment:  [2, L, s_0..s_{L-1}, nops, op...] cache blocking: for each
+ *                   of the 2^(n-L) chunks (amplitudes whose bits outside the
+ *                   sorted qubit set S={s_i} are fixed) gather the chunk into a
+ *                   thread-local contiguous buffer that sits in L2, apply every
+ *                   op (qubits given as *local* positions 0..L-1), scatter back.
+ *                   One memory pass for the whole segment.  When S = {0..L-1}
+ *                   the chunk is contiguous and is processed in place.
+ *   op record:      [kind, nt, nc, data_offset, t_0..t_{nt-1}, c_0..c_{nc-1},
+ *                    (perm_0..perm_{2^nt-1} if kind == PERM)]
+ *   tile marker:    [3, T, count, 0]: the next `count` ops only touch qubits
+ *                   < T; they are applied to each 2^T-amplitude tile in turn
+ *                   while it sits in L1 (second level of cache blocking).
+ *
+ * Kernels (AVX2+FMA when compiled with -march=native on such a CPU, portable
+ * scalar loops otherwise), on interleaved complex data:
+ *   - dense_span: targets >= log2(amplitudes per vector); two vectors per step
+ *     so each coefficient load feeds two FMAs; real matrices (H, RY, CX blocks)
+ *     take a path with half the multiply-adds.
+ *   - dense_low_span: targets inside a vector (qubit 0, and 1 for complex64):
+ *     lanes are duplicated with a permute and multiplied by per-lane coefficients.
+ *   - diag_vec: one complex multiply per amplitude, per-lane factors for low qubits.
+ *   - perm_vec: pure data movement (phases multiplied only where != 1).
+ * Loops walk base indices incrementally (masked increment) rather than
+ * re-inserting zero bits per index, and serial calls never enter an OpenMP
+ * region. fill() requests transparent huge pages before first touch, which
+ * removes most TLB misses of the strided chunk gathers on large states.
+ *
+ * The file includes itself twice to instantiate the kernels for double and
+ * float (QT_TEMPLATE section); the Python glue is at the end.
+ */
+#ifndef QT_TEMPLATE
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define QT_AVX 1
+#endif
+
+#define QT_DENSE 0
+#define QT_DIAG 1
+#define QT_PERM 2
+#define QT_TILE 3 /* marker: the next nc ops act on qubits < nt; apply them tile by tile */
+#define QT_SEG_GLOBAL 1
+#define QT_SEG_CHUNK 2
+#define QT_MAXT 6   /* max targets of a dense / perm op */
+#define QT_MAXDT 16 /* max targets of a diagonal op     */
+#define QT_MAXQ 64
+/* Below this many amplitudes an op is not worth an OpenMP fork. */
+#define QT_PAR_MIN (1LL << 14)
+
+typedef struct {
+    int kind, nt, nc;
+    int tq[QT_MAXQ], cq[QT_MAXQ];
+    int64_t doff;
+    int perm[1 << QT_MAXT];
+} qt_raw_op;
+
+/* Insert zero bits at the ascending positions ins[0..nins-1]. */
+static inline int64_t qt_insert(int64_t x, const int *ins, int nins)
+{
+    for (int k = 0; k < nins; ++k) {
+        int p = ins[k];
+        x = ((x >> p) << (p + 1)) | (x & ((INT64_C(1) << p) - 1));
+    }
+    return x;
+}
+
+/* Software parallel-bit-deposit of the low bits of x onto mask. */
+static inline int64_t qt_pdep(int64_t x, int64_t mask)
+{
+    int64_t r = 0;
+    for (int64_t bit = 1; mask; bit <<= 1) {
+        int64_t low = mask & -mask;
+        if (x & bit) r |= low;
+        mask &= mask - 1;
+    }
+    return r;
+}
+
+/* This thread's share [lo, hi) of n iterations (whole range outside a parallel region). */
+static inline void qt_range(int64_t n, int64_t *lo, int64_t *hi)
+{
+#ifdef _OPENMP
+    int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+    int64_t t = 0, nt = 1;
+#endif
+    int64_t q = n / nt, r = n % nt;
+    *lo = t * q + (t < r ? t : r);
+    *hi = *lo + q + (t < r);
+}
+
+/* Next base index after i: increment within the bit set `free` (controls kept at 1). */
+static inline int64_t qt_next(int64_t i, uint64_t free, int64_t cmask)
+{
+    uint64_t x = (((uint64_t)(i & ~cmask)) | ~free) + 1;
+    return (int64_t)(x & free) | cmask;
+}
+
+/* Loop skeleton shared by the kernels: runs of 2^p0 contiguous amplitudes
+ * starting at every base index (inserted bits ins[] zero, controls one), split
+ * into one contiguous range per thread, with incremental indexing. */
+#define QT_RUN_RANGE(par_, ins, nins, cmask, p0_, nouter_, free_, ...)                        \
+    {                                                                                        \
+        int64_t lo_ = 0, hi_ = nouter_;                                                      \
+        if (par_) qt_range(nouter_, &lo_, &hi_);                                             \
+        int64_t i0 = hi_ > lo_ ? (qt_insert(lo_ << p0_, (ins), (nins)) | (cmask)) : 0;       \
+        for (int64_t o_ = lo_; o_ < hi_; ++o_) {                                             \
+            __VA_ARGS__;                                                                     \
+            i0 = qt_next(i0, free_, (cmask));                                                \
+        }                                                                                    \
+    }
+/* (no OpenMP region at all when serial: even an if(0) region costs a runtime call) */
+#define QT_RUN_LOOP(n, ins, nins, cmask, nth, work, ...)                                     \
+    do {                                                                                     \
+        const int p0_ = (nins) ? (ins)[0] : (n);                                              \
+        const int64_t run = INT64_C(1) << p0_;                                               \
+        const int64_t nouter_ = INT64_C(1) << ((n) - (nins) - p0_);                          \
+        uint64_t insm_ = 0;                                                                  \
+        for (int k_ = 0; k_ < (nins); ++k_) insm_ |= UINT64_C(1) << (ins)[k_];               \
+        const uint64_t free_ = ((n) >= 64 ? ~UINT64_C(0) : ((UINT64_C(1) << (n)) - 1)) &     \
+                               ~insm_ & ~(uint64_t)(run - 1);                                \
+        if (nth > 1 && (work) >= QT_PAR_MIN && nouter_ > 1) {                                \
+            _Pragma("omp parallel num_threads(nth)")                                         \
+            QT_RUN_RANGE(1, ins, nins, cmask, p0_, nouter_, free_, __VA_ARGS__)              \
+        } else {                                                                             \
+            QT_RUN_RANGE(0, ins, nins, cmask, p0_, nouter_, free_, __VA_ARGS__)              \
+        }                                                                                    \
+    } while (0)
+
+static void *qt_aligned_alloc(size_t bytes)
+{
+    void *p = NULL;
+    if (bytes == 0) bytes = 64;
+    if (posix_memalign(&p, 64, bytes) != 0) return NULL;
+    return p;
+}
+
+#define QT_TEMPLATE 1
+#define T double
+#define SFX(name) name##_d
+#define QT_DBL 1
+#include "_kernels.c"
+#undef T
+#undef SFX
+#undef QT_DBL
+
+#define T float
+#define SFX(name) name##_f
+#define QT_DBL 0
+#include "_kernels.c"
+#undef T
+#undef SFX
+#undef QT_DBL
+#undef QT_TEMPLATE
+
+/* ------------------------------------------------------------------------ */
+/* Python glue                                                                */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    Py_buffer view;
+    int is_double;
+    int n;
+} qt_state;
+
+static int qt_get_state(PyObject *obj, qt_state *st)
+{
+    if (PyObject_GetBuffer(obj, &st->view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return -1;
+    const char *fmt = st->view.format ? st->view.format : "";
+    if (*fmt == '<' || *fmt == '=' || *fmt == '@') ++fmt;
+    if (strcmp(fmt, "Zd") == 0 && st->view.itemsize == 16) {
+        st->is_double = 1;
+    } else if (strcmp(fmt, "Zf") == 0 && st->view.itemsize == 8) {
+        st->is_double = 0;
+    } else {
+        PyErr_SetString(PyExc_TypeError, "state must be a contiguous complex128 or complex64 buffer");
+        PyBuffer_Release(&st->view);
+        return -1;
+    }
+    Py_ssize_t len = st->view.len / st->view.itemsize;
+    int n = 0;
+    while ((((Py_ssize_t)1) << n) < len) ++n;
+    if (len < 1 || (((Py_ssize_t)1) << n) != len) {
+        PyErr_SetString(PyExc_ValueError, "state length must be a power of two");
+        PyBuffer_Release(&st->view);
+        return -1;
+    }
+    st->n = n;
+    return 0;
+}
+
+static int qt_get_ro(PyObject *obj, Py_buffer *view, const char *want, Py_ssize_t itemsize, const char *what)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return -1;
+    const char *fmt = view->format ? view->format : "";
+    if (*fmt == '<' || *fmt == '=' || *fmt == '@') ++fmt;
+    int ok = view->itemsize == itemsize &&
+             (strcmp(fmt, want) == 0 || (want[0] == 'q' && (strcmp(fmt, "l") == 0 || strcmp(fmt, "q") == 0)));
+    if (!ok) {
+        PyErr_Format(PyExc_TypeError, "%s must be a contiguous %s array", what,
+                     want[0] == 'q' ? "int64" : "complex128");
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+static int qt_threads(int threads)
+{
+    if (threads < 1) threads = 1;
+    return threads;
+}
+
+static PyObject *py_run_program(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *state_obj, *code_obj, *data_obj;
+    int threads = 1;
+    if (!PyArg_ParseTuple(args, "OOO|i", &state_obj, &code_obj, &data_obj, &threads)) return NULL;
+    qt_state st;
+    Py_buffer code, data;
+    if (qt_get_state(state_obj, &st) < 0) return NULL;
+    if (qt_get_ro(code_obj, &code, "q", 8, "code") < 0) {
+        PyBuffer_Release(&st.view);
+        return NULL;
+    }
+    if (qt_get_ro(data_obj, &data, "Zd", 16, "data") < 0) {
+        PyBuffer_Release(&st.view);
+        PyBuffer_Release(&code);
+        return NULL;
+    }
+    const int64_t *c = (const int64_t *)code.buf;
+    Py_ssize_t nc = code.len / 8;
+    const double *d = (const double *)data.buf;
+    Py_ssize_t nd = data.len / 16;
+    char err[200] = {0};
+    int rc;
+    threads = qt_threads(threads);
+    Py_BEGIN_ALLOW_THREADS
+    if (st.is_double)
+        rc = run_program_d((double *)st.view.buf, st.n, c, nc, d, nd, threads, err);
+    else
+        rc = run_program_f((float *)st.view.buf, st.n, c, nc, d, nd, threads, err);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&st.view);
+    PyBuffer_Release(&code);
+    PyBuffer_Release(&data);
+    if (rc != 0) {
+        PyErr_SetString(PyExc_ValueError, err[0] ? err : "invalid program");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* Read a sequence of ints (qubits) into out; returns count or -1. */
+static int qt_int_seq(PyObject *obj, int *out, int maxn, const char *what)
+{
+    PyObject *seq = PySequence_Fast(obj, what);
+    if (!seq) return -1;
+    Py_ssize_t len = PySequence_Fast_GET_SIZE(seq);
+    if (len > maxn) {
+        Py_DECREF(seq);
+        PyErr_Format(PyExc_ValueError, "too many %s (max %d)", what, maxn);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < len; ++i) {
+        long v = PyLong_AsLong(PySequence_Fast_GET_ITEM(seq, i));
+        if (v == -1 && PyErr_Occurred()) {
+            Py_DECREF(seq);
+            return -1;
+        }
+        out[i] = (int)v;
+    }
+    Py_DECREF(seq);
+    return (int)len;
+}
+
+/*
+ * Shared implementation of apply_matrix / apply_diagonal / apply_permutation:
+ * canonicalise the targets to ascending order (re-indexing the data), pack a
+ * one-op GLOBAL program and run it.
+ */
+static PyObject *qt_apply_one(int kind, PyObject *state_obj, PyObject *targets_obj, PyObject *controls_obj,
+                              PyObject *data_obj, PyObject *perm_obj, int threads)
+{
+    int tq[QT_MAXQ], cq[QT_MAXQ];
+    int nt = qt_int_seq(targets_obj, tq, kind == QT_DIAG ? QT_MAXDT : QT_MAXT, "targets");
+    if (nt < 0) return NULL;
+    int ncq = 0;
+    if (controls_obj && controls_obj != Py_None) {
+        ncq = qt_int_seq(controls_obj, cq, QT_MAXQ - 1, "controls");
+        if (ncq < 0) return NULL;
+    }
+    int64_t K = INT64_C(1) << nt;
+    Py_buffer dv;
+    if (qt_get_ro(data_obj, &dv, "Zd", 16, "data") < 0) return NULL;
+    int64_t need = kind == QT_DENSE ? K * K : K;
+    if (dv.len / 16 != need) {
+        PyBuffer_Release(&dv);
+        PyErr_Format(PyExc_ValueError, "data must hold %lld complex numbers", (long long)need);
+        return NULL;
+    }
+    int pin[1 << QT_MAXT];
+    if (kind == QT_PERM) {
+        int np = qt_int_seq(perm_obj, pin, 1 << QT_MAXT, "perm");
+        if (np < 0 || np != K) {
+            PyBuffer_Release(&dv);
+            if (np >= 0) PyErr_SetString(PyExc_ValueError, "perm must have 2**k entries");
+            return NULL;
+        }
+    }
+    /* order[i] = position j in the listed targets of the i-th smallest target */
+    int order[QT_MAXQ];
+    for (int i = 0; i < nt; ++i) order[i] = i;
+    for (int i = 1; i < nt; ++i)
+        for (int j = i; j > 0 && tq[order[j - 1]] > tq[order[j]]; --j) {
+            int t = order[j]; order[j] = order[j - 1]; order[j - 1] = t;
+        }
+    /* old index of new (sorted-convention) index r */
+    int64_t *map = malloc(sizeof(int64_t) * (size_t)K);
+    int64_t *inv = malloc(sizeof(int64_t) * (size_t)K);
+    double *d2 = malloc(16 * (size_t)need);
+    int64_t *code = malloc(sizeof(int64_t) * (size_t)(8 + 2 * QT_MAXQ + K));
+    if (!map || !inv || !d2 || !code) {
+        free(map); free(inv); free(d2); free(code);
+        PyBuffer_Release(&dv);
+        return PyErr_NoMemory();
+    }
+    for (int64_t r = 0; r < K; ++r) {
+        int64_t o = 0;
+        for (int i = 0; i < nt; ++i)
+            if (r >> i & 1) o |= INT64_C(1) << order[i];
+        map[r] = o;
+        inv[o] = r;
+    }
+    const double *src = (const double *)dv.buf;
+    for (int64_t r = 0; r < K; ++r) {
+        if (kind == QT_DENSE) {
+            for (int64_t c = 0; c < K; ++c) {
+                d2[2 * (r * K + c)] = src[2 * (map[r] * K + map[c])];
+                d2[2 * (r * K + c) + 1] = src[2 * (map[r] * K + map[c]) + 1];
+            }
+        } else {
+            d2[2 * r] = src[2 * map[r]];
+            d2[2 * r + 1] = src[2 * map[r] + 1];
+        }
+    }
+    PyBuffer_Release(&dv);
+    int64_t *w = code;
+    *w++ = QT_SEG_GLOBAL;
+    *w++ = 1;
+    *w++ = kind;
+    *w++ = nt;
+    *w++ = ncq;
+    *w++ = 0;
+    for (int i = 0; i < nt; ++i) *w++ = tq[order[i]];
+    for (int i = 0; i < ncq; ++i) *w++ = cq[i];
+    if (kind == QT_PERM)
+        for (int64_t r = 0; r < K; ++r) {
+            if (pin[map[r]] < 0 || pin[map[r]] >= K) {
+                free(map); free(inv); free(d2); free(code);
+                PyErr_SetString(PyExc_ValueError, "perm entries out of range");
+                return NULL;
+            }
+            *w++ = inv[pin[map[r]]];
+        }
+    PyObject *res = NULL;
+    qt_state st;
+    if (qt_get_state(state_obj, &st) == 0) {
+        char err[200] = {0};
+        int rc;
+        threads = qt_threads(threads);
+        Py_BEGIN_ALLOW_THREADS
+        if (st.is_double)
+            rc = run_program_d((double *)st.view.buf, st.n, code, w - code, d2, need, threads, err);
+        else
+            rc = run_program_f((float *)st.view.buf, st.n, code, w - code, d2, need, threads, err);
+        Py_END_ALLOW_THREADS
+        PyBuffer_Release(&st.view);
+        if (rc != 0)
+            PyErr_SetString(PyExc_ValueError, err);
+        else
+            res = Py_NewRef(Py_None);
+    }
+    free(map); free(inv); free(d2); free(code);
+    return res;
+}
+
+static PyObject *py_apply_matrix(PyObject *self, PyObject *args, PyObject *kw)
+{
+    (void)self;
+    static char *kwlist[] = {"state", "targets", "matrix", "controls", "threads", NULL};
+    PyObject *s, *t, *m, *c = NULL;
+    int threads = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOO|Oi", kwlist, &s, &t, &m, &c, &threads)) return NULL;
+    return qt_apply_one(QT_DENSE, s, t, c, m, NULL, threads);
+}
+
+static PyObject *py_apply_diagonal(PyObject *self, PyObject *args, PyObject *kw)
+{
+    (void)self;
+    static char *kwlist[] = {"state", "targets", "diagonal", "controls", "threads", NULL};
+    PyObject *s, *t, *m, *c = NULL;
+    int threads = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOO|Oi", kwlist, &s, &t, &m, &c, &threads)) return NULL;
+    return qt_apply_one(QT_DIAG, s, t, c, m, NULL, threads);
+}
+
+static PyObject *py_apply_permutation(PyObject *self, PyObject *args, PyObject *kw)
+{
+    (void)self;
+    static char *kwlist[] = {"state", "targets", "perm", "phases", "controls", "threads", NULL};
+    PyObject *s, *t, *p, *ph, *c = NULL;
+    int threads = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOO|Oi", kwlist, &s, &t, &p, &ph, &c, &threads)) return NULL;
+    return qt_apply_one(QT_PERM, s, t, c, ph, p, threads);
+}
+
+/*
+ * fill(state, source=None, threads=1): ask for transparent huge pages on the
+ * (not yet touched) buffer, then write it in parallel: |0...0> when source is
+ * None, else a copy of source (same dtype and length). Huge pages cut the TLB
+ * misses of strided chunk gathers on large states.
+ */
+static PyObject *py_fill(PyObject *self, PyObject *args, PyObject *kw)
+{
+    (void)self;
+    static char *kwlist[] = {"state", "source", "threads", NULL};
+    PyObject *state_obj, *src_obj = Py_None;
+    int threads = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|Oi", kwlist, &state_obj, &src_obj, &threads)) return NULL;
+    qt_state st;
+    if (qt_get_state(state_obj, &st) < 0) return NULL;
+    Py_buffer src = {0};
+    int have_src = src_obj != Py_None;
+    if (have_src) {
+        if (PyObject_GetBuffer(src_obj, &src, PyBUF_C_CONTIGUOUS) < 0) {
+            PyBuffer_Release(&st.view);
+            return NULL;
+        }
+        if (src.len != st.view.len) {
+            PyBuffer_Release(&src);
+            PyBuffer_Release(&st.view);
+            PyErr_SetString(PyExc_ValueError, "source must have the same size in bytes as state");
+            return NULL;
+        }
+    }
+    char *buf = st.view.buf;
+    const char *sbuf = have_src ? src.buf : NULL;
+    size_t len = (size_t)st.view.len;
+    size_t isz = (size_t)st.view.itemsize;
+    threads = qt_threads(threads);
+    const size_t huge = (size_t)1 << 21;
+    Py_BEGIN_ALLOW_THREADS
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    uintptr_t lo = ((uintptr_t)buf + huge - 1) & ~(uintptr_t)(huge - 1);
+    uintptr_t hi = ((uintptr_t)buf + len) & ~(uintptr_t)(huge - 1);
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#endif
+    const int64_t nblk = (int64_t)((len + huge - 1) / huge);
+#pragma omp parallel for num_threads(threads) if (threads > 1 && len >= ((size_t)1 << 22)) schedule(static)
+    for (int64_t b = 0; b < nblk; ++b) {
+        size_t o = (size_t)b * huge, e = o + huge < len ? o + huge : len;
+        if (sbuf)
+            memcpy(buf + o, sbuf + o, e - o);
+        else
+            memset(buf + o, 0, e - o);
+    }
+    if (!sbuf) {
+        if (isz == 16)
+            ((double *)buf)[0] = 1.0;
+        else
+            ((float *)buf)[0] = 1.0f;
+    }
+    Py_END_ALLOW_THREADS
+    if (have_src) PyBuffer_Release(&src);
+    PyBuffer_Release(&st.view);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_info(PyObject *self, PyObject *noargs)
+{
+    (void)self;
+    (void)noargs;
+    int omp = 0;
+#ifdef _OPENMP
+    omp = omp_get_max_threads();
+#endif
+#ifdef QT_AVX
+    const char *simd = "avx2+fma";
+#else
+    const char *simd = "scalar";
+#endif
+    return Py_BuildValue("{s:s,s:i,s:i,s:i}", "simd", simd, "openmp_max_threads", omp, "max_dense_targets",
+                         QT_MAXT, "max_diag_targets", QT_MAXDT);
+}
+
+static PyMethodDef qt_methods[] = {
+    {"run_program", py_run_program, METH_VARARGS,
+     "run_program(state, code, data, threads=1)\n\nRun a packed program (int64 code, complex128 data) in place."},
+    {"apply_matrix", (PyCFunction)(void (*)(void))py_apply_matrix, METH_VARARGS | METH_KEYWORDS,
+     "apply_matrix(state, targets, matrix, controls=(), threads=1)\n\n"
+     "Apply a dense 2^k x 2^k complex128 matrix (first target = least significant index bit) in place,\n"
+     "only on amplitudes whose control qubits are all 1."},
+    {"apply_diagonal", (PyCFunction)(void (*)(void))py_apply_diagonal, METH_VARARGS | METH_KEYWORDS,
+     "apply_diagonal(state, targets, diagonal, controls=(), threads=1)\n\nMultiply by a diagonal in place."},
+    {"apply_permutation", (PyCFunction)(void (*)(void))py_apply_permutation, METH_VARARGS | METH_KEYWORDS,
+     "apply_permutation(state, targets, perm, phases, controls=(), threads=1)\n\n"
+     "new[perm[r]] = phases[r] * old[r] on the targets' index r, in place."},
+    {"fill", (PyCFunction)(void (*)(void))py_fill, METH_VARARGS | METH_KEYWORDS,
+     "fill(state, source=None, threads=1)\n\nRequest huge pages, then write |0...0> (or a copy of source) in parallel."},
+    {"info", py_info, METH_NOARGS, "Build information (SIMD flavour, OpenMP threads, limits)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef qt_module = {PyModuleDef_HEAD_INIT, "_kernels",
+                                       "In-place CPU statevector kernels of qtandem (see _kernels.c).", -1,
+                                       qt_methods, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&qt_module); }
+
+#else /* ===================== QT_TEMPLATE: kernels for type T ===================== */
+
+#ifdef QT_AVX
+#if QT_DBL
+typedef __m256d SFX(vec);
+#define VW 2 /* complex numbers per vector */
+#define VB 1 /* log2(VW) */
+#define VLOAD(p) _mm256_loadu_pd(p)
+#define VSTORE(p, v) _mm256_storeu_pd((p), (v))
+#define VSET1(x) _mm256_set1_pd(x)
+#define VMUL(a, b) _mm256_mul_pd((a), (b))
+#define VSUB(a, b) _mm256_sub_pd((a), (b))
+#define VFMA(a, b, c) _mm256_fmadd_pd((a), (b), (c))
+#define VSWAP(a) _mm256_permute_pd((a), 0x5)
+#define VADDSUB(a, b) _mm256_addsub_pd((a), (b))
+#define VFMADDSUB(a, b, c) _mm256_fmaddsub_pd((a), (b), (c))
+#define VZERO() _mm256_setzero_pd()
+#else
+typedef __m256 SFX(vec);
+#define VW 4
+#define VB 2
+#define VLOAD(p) _mm256_loadu_ps(p)
+#define VSTORE(p, v) _mm256_storeu_ps((p), (v))
+#define VSET1(x) _mm256_set1_ps(x)
+#define VMUL(a, b) _mm256_mul_ps((a), (b))
+#define VSUB(a, b) _mm256_sub_ps((a), (b))
+#define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define VSWAP(a) _mm256_permute_ps((a), 0xB1)
+#define VADDSUB(a, b) _mm256_addsub_ps((a), (b))
+#define VFMADDSUB(a, b, c) _mm256_fmaddsub_ps((a), (b), (c))
+#define VZERO() _mm256_setzero_ps()
+#endif
+#define V SFX(vec)
+#else
+#define VB 62 /* never vectorise */
+#endif
+
+/* A prepared op: qubit bookkeeping plus data converted to T (and, with AVX,
+ * pre-broadcast matrix vectors). Built once per program, shared by chunks. */
+typedef struct {
+    int kind, nt, nc, nins;
+    int real;         /* DENSE: the matrix is real (half the multiply-adds) */
+    int ins[QT_MAXQ]; /* sorted targets + controls */
+    int64_t cmask;    /* OR-ed into every base index: controls = 1 */
+    int64_t *off;     /* offset of target pattern r (K entries) */
+    int64_t K;
+    T *m;       /* scalar data, interleaved: matrix K*K, diag K, phases K */
+    int perm[1 << QT_MAXT];
+    int nmove;  /* PERM: number of moved entries */
+    int src[1 << QT_MAXT], dst[1 << QT_MAXT], phased[1 << QT_MAXT];
+#ifdef QT_AVX
+    V *mr, *mi;  /* DENSE: broadcast re/im of M[r][c]; DIAG: per high pattern lane factors */
+    int nlow;    /* DIAG: targets below VB folded into the lane factors */
+    int dins[QT_MAXQ], ndins; /* DIAG: inserted bits for the run loop (high targets + controls) */
+    int64_t *doff; /* DIAG / low DENSE: offset of high target pattern h */
+    V *cr, *ci;    /* low DENSE: lane coefficients [r'][c'][s] */
+    int sidx[4][8]; /* low DENSE: lane-duplication index per source pattern s */
+#endif
+} SFX(op);
+
+static void SFX(op_free)(SFX(op) *op)
+{
+    free(op->m);
+    free(op->off);
+#ifdef QT_AVX
+    free(op->mr);
+    free(op->mi);
+    free(op->doff);
+    free(op->cr);
+    free(op->ci);
+#endif
+}
+
+/* Prepare op from a raw record whose qubits are < n; data = complex128. */
+static int SFX(op_prepare)(SFX(op) *op, const qt_raw_op *raw, const double *data, int64_t ndata, int n,
+                           char *err)
+{
+    memset(op, 0, sizeof(*op));
+    op->kind = raw->kind;
+    op->nt = raw->nt;
+    op->nc = raw->nc;
+    if (raw->kind == QT_TILE) {
+        if (raw->nt < 1 || raw->nt > n || raw->nc < 0) {
+            snprintf(err, 200, "bad tile marker (%d bits, %d ops, %d qubits)", raw->nt, raw->nc, n);
+            return -1;
+        }
+        return 0;
+    }
+    int maxt = raw->kind == QT_DIAG ? QT_MAXDT : QT_MAXT;
+    if (raw->nt < 0 || raw->nt > maxt || raw->nc < 0 || raw->nt + raw->nc > n || raw->kind < 0 ||
+        raw->kind > 2) {
+        snprintf(err, 200, "bad op header (kind %d, %d targets, %d controls, %d qubits)", raw->kind, raw->nt,
+                 raw->nc, n);
+        return -1;
+    }
+    int64_t K = INT64_C(1) << raw->nt;
+    op->K = K;
+    int64_t need = raw->kind == QT_DENSE ? K * K : K;
+    if (raw->doff < 0 || raw->doff + need > ndata) {
+        snprintf(err, 200, "op data out of range");
+        return -1;
+    }
+    int64_t used = 0;
+    for (int i = 0; i < raw->nt + raw->nc; ++i) {
+        int q = i < raw->nt ? raw->tq[i] : raw->cq[i - raw->nt];
+        if (q < 0 || q >= n || (used >> q & 1)) {
+            snprintf(err, 200, "qubit %d out of range or repeated (n=%d)", q, n);
+            return -1;
+        }
+        if (i > 0 && i < raw->nt && raw->tq[i] <= raw->tq[i - 1]) {
+            snprintf(err, 200, "targets must be ascending");
+            return -1;
+        }
+        used |= INT64_C(1) << q;
+    }
+    op->nins = 0;
+    for (int q = 0; q < n; ++q)
+        if (used >> q & 1) op->ins[op->nins++] = q;
+    for (int i = 0; i < raw->nc; ++i) op->cmask |= INT64_C(1) << raw->cq[i];
+    op->off = malloc(sizeof(int64_t) * (size_t)K);
+    op->m = malloc(sizeof(T) * 2 * (size_t)need);
+    if (!op->m || !op->off) {
+        snprintf(err, 200, "out of memory");
+        return -1;
+    }
+    for (int64_t r = 0; r < K; ++r) {
+        int64_t o = 0;
+        for (int j = 0; j < raw->nt; ++j)
+            if (r >> j & 1) o |= INT64_C(1) << raw->tq[j];
+        op->off[r] = o;
+    }
+    const double *src = data + 2 * raw->doff;
+    for (int64_t i = 0; i < 2 * need; ++i) op->m[i] = (T)src[i];
+    op->real = raw->kind == QT_DENSE;
+    for (int64_t i = 0; i < need && op->real; ++i) op->real = src[2 * i + 1] == 0.0;
+    if (raw->kind == QT_PERM) {
+        for (int64_t r = 0; r < K; ++r) {
+            if (raw->perm[r] < 0 || raw->perm[r] >= K) {
+                snprintf(err, 200, "perm entries out of range");
+                return -1;
+            }
+            op->perm[r] = raw->perm[r];
+        }
+        int seen[1 << QT_MAXT] = {0};
+        for (int64_t r = 0; r < K; ++r) {
+            if (seen[op->perm[r]]++) {
+                snprintf(err, 200, "perm is not a permutation");
+                return -1;
+            }
+            int ph = !(src[2 * r] == 1.0 && src[2 * r + 1] == 0.0);
+            if (op->perm[r] != r || ph) {
+                op->src[op->nmove] = (int)r;
+                op->dst[op->nmove] = op->perm[r];
+                op->phased[op->nmove] = ph;
+                op->nmove++;
+            }
+        }
+    }
+#ifdef QT_AVX
+    if (raw->kind == QT_DENSE) {
+        op->mr = qt_aligned_alloc(sizeof(V) * (size_t)(K * K));
+        op->mi = qt_aligned_alloc(sizeof(V) * (size_t)(K * K));
+        if (!op->mr || !op->mi) {
+            snprintf(err, 200, "out of memory");
+            return -1;
+        }
+        for (int64_t i = 0; i < K * K; ++i) {
+            op->mr[i] = VSET1(op->m[2 * i]);
+            /* (-im, +im) per complex slot: w = sum v*re + swap(v)*im' */
+            op->mi[i] = VADDSUB(VZERO(), VSET1(op->m[2 * i + 1]));
+        }
+        int nlow = 0;
+        while (nlow < raw->nt && raw->tq[nlow] < VB) ++nlow;
+        op->nlow = nlow;
+        if (nlow > 0 && raw->nt <= 5) {
+            /* targets inside a vector: w[r'] = sum_{c',s} coef[r'][c'][s] * dup_s(v[c']) */
+            int64_t KH = K >> nlow, NS = INT64_C(1) << nlow;
+            int lowmask = 0;
+            for (int j = 0; j < nlow; ++j) lowmask |= 1 << raw->tq[j];
+            op->ndins = 0;
+            for (int i = 0; i < op->nins; ++i)
+                if (op->ins[i] >= VB || (op->cmask >> op->ins[i] & 1)) op->dins[op->ndins++] = op->ins[i];
+            op->cr = qt_aligned_alloc(sizeof(V) * (size_t)(KH * KH * NS));
+            op->ci = qt_aligned_alloc(sizeof(V) * (size_t)(KH * KH * NS));
+            op->doff = malloc(sizeof(int64_t) * (size_t)KH);
+            if (!op->cr || !op->ci || !op->doff) {
+                snprintf(err, 200, "out of memory");
+                return -1;
+            }
+            for (int64_t h = 0; h < KH; ++h) op->doff[h] = op->off[h << nlow];
+            for (int64_t sp = 0; sp < NS; ++sp) {
+                int idx[8];
+                int src[VW];
+                for (int lane = 0; lane < VW; ++lane) {
+                    int l2 = lane & ~lowmask;
+                    for (int j = 0; j < nlow; ++j)
+                        if (sp >> j & 1) l2 |= 1 << raw->tq[j];
+                    src[lane] = l2;
+                }
+                for (int f = 0; f < 8; ++f) idx[f] = (8 / VW) * src[f / (8 / VW)] + f % (8 / VW);
+                memcpy(op->sidx[sp], idx, sizeof(idx));
+            }
+            for (int64_t rh = 0; rh < KH; ++rh)
+                for (int64_t ch = 0; ch < KH; ++ch)
+                    for (int64_t sp = 0; sp < NS; ++sp) {
+                        T re[2 * VW], im[2 * VW];
+                        for (int lane = 0; lane < VW; ++lane) {
+                            int64_t rl = 0;
+                            for (int j = 0; j < nlow; ++j)
+                                if (lane >> raw->tq[j] & 1) rl |= INT64_C(1) << j;
+                            int64_t row = (rh << nlow) | rl, col = (ch << nlow) | sp;
+                            re[2 * lane] = re[2 * lane + 1] = op->m[2 * (row * K + col)];
+                            im[2 * lane] = im[2 * lane + 1] = op->m[2 * (row * K + col) + 1];
+                        }
+                        int64_t at = (rh * KH + ch) * NS + sp;
+#if QT_DBL
+                        op->cr[at] = _mm256_loadu_pd(re);
+                        op->ci[at] = _mm256_loadu_pd(im);
+#else
+                        op->cr[at] = _mm256_loadu_ps(re);
+                        op->ci[at] = _mm256_loadu_ps(im);
+#endif
+                    }
+        }
+    } else if (raw->kind == QT_DIAG) {
+        /* targets below VB vary inside a vector: fold them into per-lane factors */
+        int nlow = 0;
+        while (nlow < raw->nt && raw->tq[nlow] < VB) ++nlow;
+        op->nlow = nlow;
+        op->ndins = 0;
+        for (int i = 0; i < op->nins; ++i)
+            if (op->ins[i] >= VB || (op->cmask >> op->ins[i] & 1)) {
+                int q = op->ins[i];
+                int low_target = 0;
+                for (int j = 0; j < nlow; ++j) low_target |= raw->tq[j] == q;
+                if (!low_target) op->dins[op->ndins++] = q;
+            }
+        int64_t KH = K >> nlow;
+        op->mr = qt_aligned_alloc(sizeof(V) * (size_t)KH);
+        op->mi = qt_aligned_alloc(sizeof(V) * (size_t)KH);
+        op->doff = malloc(sizeof(int64_t) * (size_t)KH);
+        if (!op->mr || !op->mi || !op->doff) {
+            snprintf(err, 200, "out of memory");
+            return -1;
+        }
+        for (int64_t h = 0; h < KH; ++h) {
+            T re[2 * VW], im[2 * VW];
+            int64_t o = 0;
+            for (int j = nlow; j < raw->nt; ++j)
+                if (h >> (j - nlow) & 1) o |= INT64_C(1) << raw->tq[j];
+            op->doff[h] = o;
+            for (int lane = 0; lane < VW; ++lane) {
+                int64_t r = h << nlow;
+                for (int j = 0; j < nlow; ++j)
+                    if (lane >> raw->tq[j] & 1) r |= INT64_C(1) << j;
+                re[2 * lane] = re[2 * lane + 1] = op->m[2 * r];
+                im[2 * lane] = im[2 * lane + 1] = op->m[2 * r + 1];
+            }
+#if QT_DBL
+            op->mr[h] = _mm256_loadu_pd(re);
+            op->mi[h] = _mm256_loadu_pd(im);
+#else
+            op->mr[h] = _mm256_loadu_ps(re);
+            op->mi[h] = _mm256_loadu_ps(im);
+#endif
+        }
+    }
+#endif
+    return 0;
+}
+
+/* ---------------------------- scalar kernels ---------------------------- */
+
+static void SFX(dense_scalar)(T *a, int n, const SFX(op) *op, int nth)
+{
+    const int64_t K = op->K;
+    const T *m = op->m;
+    const int64_t work = INT64_C(1) << n;
+    QT_RUN_LOOP(n, op->ins, op->nins, op->cmask, nth, work, for (int64_t j0 = 0; j0 < run; ++j0) {
+        const int64_t i = i0 + j0;
+        T vr[1 << QT_MAXT], vi[1 << QT_MAXT];
+        for (int64_t c = 0; c < K; ++c) {
+            vr[c] = a[2 * (i + op->off[c])];
+            vi[c] = a[2 * (i + op->off[c]) + 1];
+        }
+        for (int64_t r = 0; r < K; ++r) {
+            T sr = 0, si = 0;
+            const T *row = m + 2 * r * K;
+            for (int64_t c = 0; c < K; ++c) {
+                sr += row[2 * c] * vr[c] - row[2 * c + 1] * vi[c];
+                si += row[2 * c] * vi[c] + row[2 * c + 1] * vr[c];
+            }
+            a[2 * (i + op->off[r])] = sr;
+            a[2 * (i + op->off[r]) + 1] = si;
+        }
+    });
+}
+
+static void SFX(diag_scalar)(T *a, int n, const SFX(op) *op, int nth)
+{
+    const int64_t K = op->K;
+    const T *m = op->m;
+    const int64_t work = INT64_C(1) << n;
+    QT_RUN_LOOP(n, op->ins, op->nins, op->cmask, nth, work, for (int64_t j0 = 0; j0 < run; ++j0) {
+        for (int64_t r = 0; r < K; ++r) {
+            T *p = a + 2 * (i0 + j0 + op->off[r]);
+            T xr = p[0], xi = p[1];
+            p[0] = m[2 * r] * xr - m[2 * r + 1] * xi;
+            p[1] = m[2 * r] * xi + m[2 * r + 1] * xr;
+        }
+    });
+}
+
+static void SFX(perm_scalar)(T *a, int n, const SFX(op) *op, int nth)
+{
+    const int nm = op->nmove;
+    const T *m = op->m;
+    const int64_t work = INT64_C(1) << n;
+    QT_RUN_LOOP(n, op->ins, op->nins, op->cmask, nth, work, for (int64_t j0 = 0; j0 < run; ++j0) {
+        const int64_t i = i0 + j0;
+        T vr[1 << QT_MAXT], vi[1 << QT_MAXT];
+        for (int k = 0; k < nm; ++k) {
+            const T *p = a + 2 * (i + op->off[op->src[k]]);
+            vr[k] = p[0];
+            vi[k] = p[1];
+        }
+        for (int k = 0; k < nm; ++k) {
+            T *p = a + 2 * (i + op->off[op->dst[k]]);
+            int s = op->src[k];
+            if (op->phased[k]) {
+                p[0] = m[2 * s] * vr[k] - m[2 * s + 1] * vi[k];
+                p[1] = m[2 * s] * vi[k] + m[2 * s + 1] * vr[k];
+            } else {
+                p[0] = vr[k];
+                p[1] = vi[k];
+            }
+        }
+    });
+}
+
+/* ---------------------------- SIMD kernels ---------------------------- */
+#ifdef QT_AVX
+
+/* Dense K x K over vector bases [lo, hi): every inserted bit is >= VB, so each
+ * base index starts VW consecutive amplitudes that share their role. Two bases
+ * per step, so every coefficient load feeds two multiply-adds (the loop is
+ * load-bound otherwise); coefficients are copied to locals so that the compiler
+ * may keep them in registers (the SIMD store type may alias anything). */
+static inline __attribute__((always_inline)) void SFX(dense_span)(T *a, const SFX(op) *op, int64_t lo, int64_t hi,
+                                                                  int n, const int K, const int real)
+{
+    const int64_t *off = op->off;
+    V lr[16], li[16];
+    const V *pr = op->mr, *pi = op->mi;
+    if (K <= 4) {
+        for (int x = 0; x < K * K; ++x) {
+            lr[x] = op->mr[x];
+            li[x] = op->mi[x];
+        }
+        pr = lr;
+        pi = li;
+    }
+    uint64_t insm = 0;
+    for (int k = 0; k < op->nins; ++k) insm |= UINT64_C(1) << op->ins[k];
+    const uint64_t free = ((UINT64_C(1) << n) - 1) & ~insm & ~(uint64_t)(VW - 1);
+    const int64_t cm = op->cmask;
+    int64_t b0 = qt_insert(lo << VB, op->ins, op->nins) | cm;
+    int64_t cnt = hi - lo;
+    for (; cnt >= 2; cnt -= 2) {
+        const int64_t b1 = qt_next(b0, free, cm);
+        V v0[1 << QT_MAXT], v1[1 << QT_MAXT];
+        for (int c = 0; c < K; ++c) {
+            v0[c] = VLOAD(a + 2 * (b0 + off[c]));
+            v1[c] = VLOAD(a + 2 * (b1 + off[c]));
+        }
+        for (int r = 0; r < K; ++r) {
+            V ar0 = VMUL(v0[0], pr[r * K]), ar1 = VMUL(v1[0], pr[r * K]);
+            for (int c = 1; c < K; ++c) {
+                ar0 = VFMA(v0[c], pr[r * K + c], ar0);
+                ar1 = VFMA(v1[c], pr[r * K + c], ar1);
+            }
+            if (!real) { /* pi holds (-im, +im) per slot: w = ar - swap(sum v * pi) */
+                V ai0 = VMUL(v0[0], pi[r * K]), ai1 = VMUL(v1[0], pi[r * K]);
+                for (int c = 1; c < K; ++c) {
+                    ai0 = VFMA(v0[c], pi[r * K + c], ai0);
+                    ai1 = VFMA(v1[c], pi[r * K + c], ai1);
+                }
+                ar0 = VSUB(ar0, VSWAP(ai0));
+                ar1 = VSUB(ar1, VSWAP(ai1));
+            }
+            VSTORE(a + 2 * (b0 + off[r]), ar0);
+            VSTORE(a + 2 * (b1 + off[r]), ar1);
+        }
+        b0 = qt_next(b1, free, cm);
+    }
+    if (cnt) {
+        V v[1 << QT_MAXT];
+        for (int c = 0; c < K; ++c) v[c] = VLOAD(a + 2 * (b0 + off[c]));
+        for (int r = 0; r < K; ++r) {
+            V ar = VMUL(v[0], pr[r * K]);
+            for (int c = 1; c < K; ++c) ar = VFMA(v[c], pr[r * K + c], ar);
+            if (!real) {
+                V ai = VMUL(v[0], pi[r * K]);
+                for (int c = 1; c < K; ++c) ai = VFMA(v[c], pi[r * K + c], ai);
+                ar = VSUB(ar, VSWAP(ai));
+            }
+            VSTORE(a + 2 * (b0 + off[r]), ar);
+        }
+    }
+}
+
+static void SFX(dense_range)(T *a, const SFX(op) *op, int64_t lo, int64_t hi, int n)
+{
+    switch (op->nt * 2 + op->real) {
+    case 2: SFX(dense_span)(a, op, lo, hi, n, 2, 0); break;
+    case 3: SFX(dense_span)(a, op, lo, hi, n, 2, 1); break;
+    case 4: SFX(dense_span)(a, op, lo, hi, n, 4, 0); break;
+    case 5: SFX(dense_span)(a, op, lo, hi, n, 4, 1); break;
+    case 6: SFX(dense_span)(a, op, lo, hi, n, 8, 0); break;
+    case 7: SFX(dense_span)(a, op, lo, hi, n, 8, 1); break;
+    case 8: SFX(dense_span)(a, op, lo, hi, n, 16, 0); break;
+    case 9: SFX(dense_span)(a, op, lo, hi, n, 16, 1); break;
+    case 10: SFX(dense_span)(a, op, lo, hi, n, 32, 0); break;
+    case 11: SFX(dense_span)(a, op, lo, hi, n, 32, 1); break;
+    default: SFX(dense_span)(a, op, lo, hi, n, 64, 0); break;
+    }
+}
+
+static void SFX(dense_vec)(T *a, int n, const SFX(op) *op, int nth)
+{
+    const int64_t nvec = INT64_C(1) << (n - op->nins - VB);
+    if (nth > 1 && (INT64_C(1) << n) >= QT_PAR_MIN && nvec > 1) {
+#pragma omp parallel num_threads(nth)
+        {
+            int64_t lo, hi;
+            qt_range(nvec, &lo, &hi);
+            if (hi > lo) SFX(dense_range)(a, op, lo, hi, n);
+        }
+    } else {
+        SFX(dense_range)(a, op, 0, nvec, n);
+    }
+}
+
+#if QT_DBL
+#define VPERMV(v, idx) _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(v), (idx)))
+#else
+#define VPERMV(v, idx) _mm256_permutevar8x32_ps((v), (idx))
+#endif
+
+/* Dense with targets inside a vector (lane duplication): KH high patterns, NS
+ * low ones; w[r'] = sum_{c',s} coef[r'][c'][s] * dup_s(v[c']). Same iteration
+ * scheme as dense_span (two vector bases per step, coefficients in locals). */
+static inline __attribute__((always_inline)) void SFX(dense_low_span)(T *a, const SFX(op) *op, int64_t lo,
+                                                                      int64_t hi, int n, const int KH,
+                                                                      const int NS, const int real)
+{
+    const int64_t *hoff = op->doff;
+    enum { NC = 32 };
+    V lr[NC], li[NC];
+    const V *pr = op->cr, *pi = op->ci;
+    if (KH * KH * NS <= 16) {
+        for (int x = 0; x < KH * KH * NS; ++x) {
+            lr[x] = op->cr[x];
+            li[x] = op->ci[x];
+        }
+        pr = lr;
+        pi = li;
+    }
+    __m256i sidx[4];
+    for (int x = 0; x < NS; ++x) sidx[x] = _mm256_loadu_si256((const __m256i *)op->sidx[x]);
+    uint64_t insm = 0;
+    for (int k = 0; k < op->ndins; ++k) insm |= UINT64_C(1) << op->dins[k];
+    const uint64_t free = ((UINT64_C(1) << n) - 1) & ~insm & ~(uint64_t)(VW - 1);
+    const int64_t cm = op->cmask;
+    int64_t b = qt_insert(lo << VB, op->dins, op->ndins) | cm;
+    for (int64_t cnt = hi - lo; cnt > 0; --cnt) {
+        V d[32];
+        for (int c = 0; c < KH; ++c) {
+            V v = VLOAD(a + 2 * (b + hoff[c]));
+            for (int x = 0; x < NS; ++x) d[c * NS + x] = VPERMV(v, sidx[x]);
+        }
+        for (int r = 0; r < KH; ++r) {
+            V ar = VMUL(d[0], pr[r * KH * NS]);
+            for (int x = 1; x < KH * NS; ++x) ar = VFMA(d[x], pr[r * KH * NS + x], ar);
+            if (!real) {
+                V ai = VMUL(d[0], pi[r * KH * NS]);
+                for (int x = 1; x < KH * NS; ++x) ai = VFMA(d[x], pi[r * KH * NS + x], ai);
+                ar = VADDSUB(ar, VSWAP(ai));
+            }
+            VSTORE(a + 2 * (b + hoff[r]), ar);
+        }
+        b = qt_next(b, free, cm);
+    }
+}
+
+static void SFX(dense_low_range)(T *a, const SFX(op) *op, int64_t lo, int64_t hi, int n)
+{
+#define QT_LOW_CASES(RE)                                                                   \
+    switch (op->nt * 4 + op->nlow) {                                                      \
+    case 1 * 4 + 1: SFX(dense_low_span)(a, op, lo, hi, n, 1, 2, RE); break;               \
+    case 2 * 4 + 1: SFX(dense_low_span)(a, op, lo, hi, n, 2, 2, RE); break;               \
+    case 3 * 4 + 1: SFX(dense_low_span)(a, op, lo, hi, n, 4, 2, RE); break;               \
+    case 4 * 4 + 1: SFX(dense_low_span)(a, op, lo, hi, n, 8, 2, RE); break;               \
+    case 5 * 4 + 1: SFX(dense_low_span)(a, op, lo, hi, n, 16, 2, RE); break;              \
+    case 2 * 4 + 2: SFX(dense_low_span)(a, op, lo, hi, n, 1, 4, RE); break;               \
+    case 3 * 4 + 2: SFX(dense_low_span)(a, op, lo, hi, n, 2, 4, RE); break;               \
+    case 4 * 4 + 2: SFX(dense_low_span)(a, op, lo, hi, n, 4, 4, RE); break;               \
+    default: SFX(dense_low_span)(a, op, lo, hi, n, 8, 4, RE); break;                      \
+    }
+    if (op->real) {
+        QT_LOW_CASES(1)
+    } else {
+        QT_LOW_CASES(0)
+    }
+#undef QT_LOW_CASES
+}
+
+static void SFX(dense_low)(T *a, int n, const SFX(op) *op, int nth)
+{
+    const int64_t nvec = INT64_C(1) << (n - op->ndins - VB);
+    if (nth > 1 && (INT64_C(1) << n) >= QT_PAR_MIN && nvec > 1) {
+#pragma omp parallel num_threads(nth)
+        {
+            int64_t lo, hi;
+            qt_range(nvec, &lo, &hi);
+            if (hi > lo) SFX(dense_low_range)(a, op, lo, hi, n);
+        }
+    } else {
+        SFX(dense_low_range)(a, op, 0, nvec, n);
+    }
+}
+
+static void SFX(diag_vec)(T *a, int n, const SFX(op) *op, int nth)
+{
+    const int64_t KH = op->K >> op->nlow;
+    const V *fr = op->mr, *fi = op->mi;
+    const int64_t *doff = op->doff;
+    const int64_t work = INT64_C(1) << n;
+    QT_RUN_LOOP(n, op->dins, op->ndins, op->cmask, nth, work, {
+        for (int64_t h = 0; h < KH; ++h) {
+            T *p = a + 2 * (i0 + doff[h]);
+            const V r = fr[h], im = fi[h];
+            for (int64_t j = 0; j < run; j += VW) {
+                V v = VLOAD(p + 2 * j);
+                VSTORE(p + 2 * j, VFMADDSUB(v, r, VMUL(VSWAP(v), im)));
+            }
+        }
+    });
+}
+
+static void SFX(perm_vec)(T *a, int n, const SFX(op) *op, int nth)
+{
+    const int nm = op->nmove;
+    V phr[1 << QT_MAXT], phi[1 << QT_MAXT];
+    for (int k = 0; k < nm; ++k) {
+        phr[k] = VSET1(op->m[2 * op->src[k]]);
+        phi[k] = VSET1(op->m[2 * op->src[k] + 1]);
+    }
+    int64_t so[1 << QT_MAXT], dof[1 << QT_MAXT];
+    for (int k = 0; k < nm; ++k) {
+        so[k] = op->off[op->src[k]];
+        dof[k] = op->off[op->dst[k]];
+    }
+    const int64_t work = INT64_C(1) << n;
+    QT_RUN_LOOP(n, op->ins, op->nins, op->cmask, nth, work, {
+        for (int64_t j = 0; j < run; j += VW) {
+            V v[1 << QT_MAXT];
+            for (int k = 0; k < nm; ++k) v[k] = VLOAD(a + 2 * (i0 + so[k] + j));
+            for (int k = 0; k < nm; ++k) {
+                V x = v[k];
+                if (op->phased[k]) x = VFMADDSUB(x, phr[k], VMUL(VSWAP(x), phi[k]));
+                VSTORE(a + 2 * (i0 + dof[k] + j), x);
+            }
+        }
+    });
+}
+#endif /* QT_AVX */
+
+/* Apply one prepared op to a 2^n buffer with nth threads. */
+static void SFX(apply_op)(T *a, int n, const SFX(op) *op, int nth)
+{
+    switch (op->kind) {
+    case QT_DENSE:
+#ifdef QT_AVX
+        if (op->nins > 0 && op->ins[0] >= VB) {
+            SFX(dense_vec)(a, n, op, nth);
+            return;
+        }
+        if (op->cr && n >= VB && (op->cmask & ((INT64_C(1) << VB) - 1)) == 0) {
+            SFX(dense_low)(a, n, op, nth);
+            return;
+        }
+#endif
+        SFX(dense_scalar)(a, n, op, nth);
+        return;
+    case QT_DIAG:
+#ifdef QT_AVX
+        if (n >= VB && (op->cmask & ((INT64_C(1) << VB) - 1)) == 0) {
+            SFX(diag_vec)(a, n, op, nth);
+            return;
+        }
+#endif
+        SFX(diag_scalar)(a, n, op, nth);
+        return;
+    default:
+        if (op->nmove == 0) return;
+#ifdef QT_AVX
+        if (op->nins > 0 && op->ins[0] >= VB) {
+            SFX(perm_vec)(a, n, op, nth);
+            return;
+        }
+#endif
+        SFX(perm_scalar)(a, n, op, nth);
+        return;
+    }
+}
+
+/* Apply a list of ops (with tile groups) to a 2^n buffer. With nth > 1 the
+ * tiles of a group are shared out between threads, other ops parallelise inside. */
+static void SFX(apply_ops)(T *a, int n, const SFX(op) *ops, int nops, int nth)
+{
+    for (int k = 0; k < nops;) {
+        if (ops[k].kind != QT_TILE) {
+            SFX(apply_op)(a, n, &ops[k], nth);
+            ++k;
+            continue;
+        }
+        const int tb = ops[k].nt, cnt = ops[k].nc;
+        const int64_t ntiles = INT64_C(1) << (n - tb);
+        const SFX(op) *grp = ops + k + 1;
+        if (nth > 1 && ntiles > 1 && (INT64_C(1) << n) >= QT_PAR_MIN) {
+#pragma omp parallel for num_threads(nth) schedule(static)
+            for (int64_t t = 0; t < ntiles; ++t)
+                for (int j = 0; j < cnt; ++j) SFX(apply_op)(a + 2 * (t << tb), tb, &grp[j], 1);
+        } else {
+            for (int64_t t = 0; t < ntiles; ++t)
+                for (int j = 0; j < cnt; ++j) SFX(apply_op)(a + 2 * (t << tb), tb, &grp[j], 1);
+        }
+        k += 1 + cnt;
+    }
+}
+
+/* Process a CHUNK segment: ops (local qubits) over 2^(n-L) gathered chunks. */
+static void SFX(run_chunks)(T *a, int n, int L, const int *S, const SFX(op) *ops, int nops, int nth)
+{
+    int64_t smask = 0;
+    for (int i = 0; i < L; ++i) smask |= INT64_C(1) << S[i];
+    int m = 0;
+    while (m < L && S[m] == m) ++m;
+    const int direct = (m == L);
+    const int64_t full = (n >= 63) ? -1 : ((INT64_C(1) << n) - 1);
+    const int64_t outmask = full & ~smask;
+    const int64_t hmask = smask & ~((INT64_C(1) << m) - 1);
+    const int64_t nchunks = INT64_C(1) << (n - L);
+    const int64_t nruns = INT64_C(1) << (L - m);
+    const size_t runbytes = sizeof(T) * 2 * ((size_t)1 << m);
+    if (nth > nchunks) nth = (int)nchunks;
+#pragma omp parallel num_threads(nth)
+    {
+        T *buf = direct ? NULL : qt_aligned_alloc(sizeof(T) * 2 * ((size_t)1 << L));
+#pragma omp for schedule(static)
+        for (int64_t c = 0; c < nchunks; ++c) {
+            int64_t base = qt_pdep(c, outmask);
+            T *b;
+            if (direct) {
+                b = a + 2 * base;
+            } else {
+                b = buf;
+                int64_t g = 0;
+                for (int64_t r = 0; r < nruns; ++r) {
+                    memcpy(b + 2 * (r << m), a + 2 * (base + g), runbytes);
+                    g = ((g | ~hmask) + 1) & hmask;
+                }
+            }
+            SFX(apply_ops)(b, L, ops, nops, 1);
+            if (!direct) {
+                int64_t g = 0;
+                for (int64_t r = 0; r < nruns; ++r) {
+                    memcpy(a + 2 * (base + g), b + 2 * (r << m), runbytes);
+                    g = ((g | ~hmask) + 1) & hmask;
+                }
+            }
+        }
+        free(buf);
+    }
+}
+
+/* Decode one op record at code[*pos]; advances *pos. */
+static int SFX(read_op)(const int64_t *code, int64_t ncode, int64_t *pos, qt_raw_op *raw, char *err)
+{
+    int64_t p = *pos;
+    if (p + 4 > ncode) goto bad;
+    raw->kind = (int)code[p];
+    raw->nt = (int)code[p + 1];
+    raw->nc = (int)code[p + 2];
+    raw->doff = code[p + 3];
+    p += 4;
+    if (raw->kind == QT_TILE) {
+        *pos = p;
+        return 0;
+    }
+    if (raw->nt < 0 || raw->nc < 0 || raw->nt + raw->nc > QT_MAXQ || p + raw->nt + raw->nc > ncode) goto bad;
+    if (raw->kind == QT_PERM && raw->nt > QT_MAXT) goto bad;
+    for (int i = 0; i < raw->nt; ++i) raw->tq[i] = (int)code[p++];
+    for (int i = 0; i < raw->nc; ++i) raw->cq[i] = (int)code[p++];
+    if (raw->kind == QT_PERM) {
+        int64_t K = INT64_C(1) << raw->nt;
+        if (p + K > ncode) goto bad;
+        for (int64_t r = 0; r < K; ++r) raw->perm[r] = (int)code[p++];
+    }
+    *pos = p;
+    return 0;
+bad:
+    snprintf(err, 200, "truncated or malformed op record at code offset %lld", (long long)*pos);
+    return -1;
+}
+
+/* Run a packed program in place. Returns 0, or -1 with a message in err. */
+static int SFX(run_program)(T *a, int n, const int64_t *code, int64_t ncode, const double *data, int64_t ndata,
+                            int nth, char *err)
+{
+    int64_t pos = 0;
+    qt_raw_op raw;
+    while (pos < ncode) {
+        int64_t kind = code[pos++];
+        int L = n;
+        int S[QT_MAXQ];
+        if (kind == QT_SEG_CHUNK) {
+            if (pos >= ncode) goto trunc;
+            L = (int)code[pos++];
+            if (L < 1 || L > n || pos + L > ncode) {
+                snprintf(err, 200, "bad chunk size %d for %d qubits", L, n);
+                return -1;
+            }
+            for (int i = 0; i < L; ++i) {
+                S[i] = (int)code[pos++];
+                if (S[i] < 0 || S[i] >= n || (i > 0 && S[i] <= S[i - 1])) {
+                    snprintf(err, 200, "chunk qubits must be ascending and < n");
+                    return -1;
+                }
+            }
+        } else if (kind != QT_SEG_GLOBAL) {
+            snprintf(err, 200, "unknown segment kind %lld", (long long)kind);
+            return -1;
+        }
+        if (pos >= ncode) goto trunc;
+        int64_t nops = code[pos++];
+        if (nops < 0 || nops > ncode) goto trunc;
+        SFX(op) *ops = calloc((size_t)(nops ? nops : 1), sizeof(SFX(op)));
+        if (!ops) {
+            snprintf(err, 200, "out of memory");
+            return -1;
+        }
+        int rc = 0;
+        int64_t k;
+        int64_t tile_left = 0;
+        int tile_bits = L;
+        for (k = 0; k < nops; ++k) {
+            if (SFX(read_op)(code, ncode, &pos, &raw, err) < 0) {
+                rc = -1;
+                break;
+            }
+            if (raw.kind == QT_TILE && (tile_left > 0 || raw.nc > nops - k - 1)) {
+                snprintf(err, 200, "tile marker overlaps another tile group or runs past its segment");
+                rc = -1;
+                break;
+            }
+            int nq = tile_left > 0 ? tile_bits : L;
+            if (SFX(op_prepare)(&ops[k], &raw, data, ndata, nq, err) < 0) {
+                rc = -1;
+                ++k;
+                break;
+            }
+            if (raw.kind == QT_TILE) {
+                tile_left = raw.nc;
+                tile_bits = raw.nt;
+            } else if (tile_left > 0) {
+                --tile_left;
+            }
+        }
+        if (rc == 0) {
+            if (kind == QT_SEG_CHUNK && L < n)
+                SFX(run_chunks)(a, n, L, S, ops, (int)nops, nth);
+            else
+                SFX(apply_ops)(a, n, ops, (int)nops, nth);
+        }
+        for (int64_t j = 0; j < k; ++j) SFX(op_free)(&ops[j]);
+        free(ops);
+        if (rc) return rc;
+    }
+    return 0;
+trunc:
+    snprintf(err, 200, "truncated program");
+    return -1;
+}
+
+#undef VW
+#undef VB
+#ifdef QT_AVX
+#undef VLOAD
+#undef VSTORE
+#undef VSET1
+#undef VMUL
+#undef VSUB
+#undef VFMA
+#undef VSWAP
+#undef VADDSUB
+#undef VFMADDSUB
+#undef VZERO
+#undef VPERMV
+#undef V
+#endif
+
+#endif /* QT_TEMPLATE */
