@@ -300,8 +300,17 @@ def _gradient_row(n: int, repeats: int) -> dict:
         qtandem.expval(circ, "Z0", x).backward()
         return x.grad.numpy()
 
+    def qt_adjoint() -> np.ndarray:
+        from qtandem.sim.adjoint import adjoint_expval
+
+        x = init.clone().requires_grad_(True)
+        adjoint_expval(circ, [qtandem.PauliSum.from_string("Z0")], x).sum().backward()
+        return x.grad.numpy()
+
     row: dict = {"n": n}
-    row["qtandem"], _ = timed(qt_grad, repeats)
+    row["qtandem_backprop"], g_backprop = timed(qt_grad, repeats)
+    row["qtandem_adjoint"], g_adjoint = timed(qt_adjoint, repeats)
+    row["max_grad_difference"] = float(np.abs(g_backprop - g_adjoint).max())
     if importlib.util.find_spec("pennylane_lightning") is not None:
         import pennylane as qml
         from pennylane import numpy as pnp
@@ -325,7 +334,7 @@ def _gradient_row(n: int, repeats: int) -> dict:
 
 
 def bench_gradient(sizes: tuple[int, ...] = (12, 16), repeats: int = 3) -> list[dict] | None:
-    """Gradient of <Z0> through ``qtandem.expval`` (autograd) vs lightning adjoint.
+    """Gradient of <Z0>: qtandem backprop (autograd through ``qtandem.expval``) and adjoint vs lightning adjoint.
 
     The parameter order is the circuit's (``a{layer}_{q}``, then ``b{layer}_{q}``
     per layer, as created by :func:`qtandem_circuit`).

@@ -12,6 +12,7 @@ Both give the same state to machine precision (tested).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -451,6 +452,28 @@ def numeric_ops(segment: Sequence[Instruction], spec: ParamSpec) -> list[tuple[t
     return [(inst.qubits, m) for inst, m in zip(segment, mats, strict=True) if m is not None]
 
 
+_PROGRAMS: OrderedDict[tuple, Any] = OrderedDict()
+_PROGRAM_CACHE_SIZE = 16
+"""Compiled native programs of recently simulated gate runs (keyed by instructions and bound values)."""
+
+
+def _compiled(n: int, segment: list[Instruction], spec: ParamSpec, dtype: torch.dtype) -> Any:
+    """Fused, packed native program for ``segment``; repeated runs of one circuit skip the Python compile."""
+    from qtandem.sim import fast
+
+    values = None if spec.values is None else spec.values.detach().cpu().numpy().tobytes()
+    key = (n, dtype, tuple(segment), values)
+    program = _PROGRAMS.get(key)
+    if program is None:
+        program = fast.compile_ops(n, numeric_ops(segment, spec), dtype=dtype)
+        _PROGRAMS[key] = program
+        if len(_PROGRAMS) > _PROGRAM_CACHE_SIZE:
+            _PROGRAMS.popitem(last=False)
+    else:
+        _PROGRAMS.move_to_end(key)
+    return program
+
+
 def _run_native(state: Tensor, segment: list[Instruction], spec: ParamSpec, n: int) -> Tensor:
     from qtandem.sim import fast
 
@@ -459,7 +482,11 @@ def _run_native(state: Tensor, segment: list[Instruction], spec: ParamSpec, n: i
 
     def run_pending(out: Tensor) -> Tensor:
         if pending:
-            out = fast.simulate_numeric(n, numeric_ops(pending, spec), dtype=out.dtype, initial_state=out)
+            if fast.available():
+                program = _compiled(n, list(pending), spec, out.dtype)
+                out = fast.run_compiled(out.contiguous(), program)
+            else:
+                out = fast.simulate_numeric(n, numeric_ops(pending, spec), dtype=out.dtype, initial_state=out)
             pending.clear()
         return out
 
