@@ -32,8 +32,11 @@ test: $(VENV)/.installed-dev
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests were collected" >&2; exit 1; fi; exit $$rc
 
+# Peer simulators come from the [bench] extra; results land in bench/results/ (JSON).
 bench: $(VENV)/.installed-bench
-	$(PY) bench/statevector.py
+	mkdir -p bench/results
+	$(PY) bench/statevector.py --sizes 12,16,20,22,24 --repeats 3 --extra --json bench/results/statevector.json
+	$(PY) bench/noise.py --json bench/results/noise.json
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests bench

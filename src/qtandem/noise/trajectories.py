@@ -88,6 +88,15 @@ def _unitary_mixture(channel: ch.KrausChannel) -> tuple[np.ndarray, list[Tensor]
 def _reduced_dm(state: Tensor, qubits: tuple[int, ...], n: int) -> Tensor:
     """``(B, 2**k, 2**k)`` reduced density matrix; index bit j <-> ``qubits[j]``."""
     b = state.shape[0]
+    if len(qubits) == 1:  # strided view, no permutation copy: one read of the state
+        q = qubits[0]
+        v = state.reshape(b, 2 ** (n - 1 - q), 2, 2**q)
+        a0, a1 = v[:, :, 0, :], v[:, :, 1, :]
+        r00 = (a0.real**2 + a0.imag**2).sum(dim=(1, 2))
+        r11 = (a1.real**2 + a1.imag**2).sum(dim=(1, 2))
+        r10 = (a1 * a0.conj()).sum(dim=(1, 2))
+        return torch.stack([torch.stack([r00.to(state.dtype), r10.conj()], -1),
+                            torch.stack([r10, r11.to(state.dtype)], -1)], -2)
     t = state.reshape((b,) + (2,) * n)
     axes = [1 + n - 1 - q for q in reversed(qubits)]  # high bit first
     rest = [a for a in range(1, n + 1) if a not in axes]
