@@ -116,7 +116,8 @@ def core_section(section: Section, ctx: TourContext) -> None:
     ax.set_title(f"layered circuit, {layers} layers, {torch.get_num_threads()} threads")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
-    section.figure(fig, "core_timing", "Statevector simulation time against qubit count.")
+    section.figure(fig, "core_timing", "Statevector simulation time against qubit count (best of 2 runs; the "
+                   "native path reuses its compiled program on the second run, the torch path recomputes).")
     section.table(["qubits", *timings], [[n, *(timings[k][i] for k in timings)] for i, n in enumerate(sizes)])
     section.text("Peer comparisons (Qiskit Aer, qulacs, PennyLane lightning) come from `make bench`; "
                  "see the README's benchmark table.")
