@@ -32,7 +32,7 @@ from qtandem.circuit.parameter import ParameterExpression
 from qtandem.circuit.pauli import PauliSum
 from qtandem.errors import SimulationError
 from qtandem.sim.apply import apply_matrix
-from qtandem.sim.core import ParamSpec, apply_instruction, resolve_params, run
+from qtandem.sim.core import ParamSpec, apply_instruction, evaluate_angle, resolve_params, run
 from qtandem.sim.expectation import pauli_expectation_many
 
 __all__ = ["adjoint_expval", "apply_pauli_sum"]
@@ -106,7 +106,7 @@ class _AdjointExpval(torch.autograd.Function):
                 inv = inverse_instruction(inst)
                 phi = apply_instruction(phi, inv, spec, n)
                 if inst.is_parametrized:
-                    angles = [torch.as_tensor(_angle_values(a, spec), dtype=values.dtype, device=values.device)
+                    angles = [torch.as_tensor(evaluate_angle(a, spec), dtype=values.dtype, device=values.device)
                               .expand(values.shape[0]).clone() for a in inst.params]
                     fn = _gate_function(inst, spec, dtype, values.device)
                     for j, a in enumerate(inst.params):
@@ -121,16 +121,6 @@ class _AdjointExpval(torch.autograd.Function):
                             grad[:, spec.index[p.name]] += coef * g
                 lam = apply_instruction(lam, inv, spec, n)
         return grad, None, None, None, None
-
-
-def _angle_values(a: float | ParameterExpression, spec: ParamSpec) -> Tensor | float:
-    if not isinstance(a, ParameterExpression):
-        return float(a)
-    assert spec.values is not None
-    out: Tensor | float = a.const
-    for p, c in a.terms.items():
-        out = out + c * spec.values[:, spec.index[p.name]]
-    return out
 
 
 def adjoint_expval(circuit: Circuit, observables: Sequence[PauliSum], params: Any, *,

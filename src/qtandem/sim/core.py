@@ -30,7 +30,7 @@ from qtandem.sim.apply import apply_controlled, apply_diagonal, apply_matrix
 from qtandem.sim.memory import check_memory, state_bytes
 from qtandem.sim.plan import fuse_plan
 
-__all__ = ["ParamSpec", "resolve_params", "statevector", "unitary"]
+__all__ = ["ParamSpec", "evaluate_angle", "resolve_params", "statevector", "unitary"]
 
 Tensor = torch.Tensor
 _COMPLEX = (torch.complex64, torch.complex128)
@@ -109,7 +109,8 @@ def resolve_params(circuit: Circuit, params: Any, *, dtype: torch.dtype = torch.
     return ParamSpec(values, values.shape[0] if values.dim() == 2 else None, index)
 
 
-def _angle(value: float | ParameterExpression, spec: ParamSpec) -> float | Tensor:
+def evaluate_angle(value: float | ParameterExpression, spec: ParamSpec) -> float | Tensor:
+    """Value of a gate angle: a float, or a tensor ``(B,)``/``()`` for an expression of parameters."""
     if not isinstance(value, ParameterExpression):
         return float(value)
     assert spec.values is not None
@@ -131,7 +132,7 @@ def instruction_matrix(inst: Instruction, spec: ParamSpec | None = None, *, dtyp
         m = torch.tensor(np.array(inst.matrix), dtype=dtype, device=device)
     else:
         spec = spec or ParamSpec(None, None, {})
-        angles = [_angle(p, spec) for p in inst.params]
+        angles = [evaluate_angle(p, spec) for p in inst.params]
         k = len(inst.qubits) - inst.ctrl
         m = gate_matrix(inst.name, angles, num_qubits=k, dtype=dtype, device=device)
     if inst.inverted:
@@ -438,7 +439,7 @@ def numeric_ops(segment: Sequence[Instruction], spec: ParamSpec) -> list[tuple[t
         else:
             groups.setdefault((inst.name, len(inst.qubits) - inst.ctrl), []).append(i)
     for (name, k), idx in groups.items():
-        cols = [[_angle(segment[i].params[j], spec) for i in idx] for j in range(len(segment[idx[0]].params))]
+        cols = [[evaluate_angle(segment[i].params[j], spec) for i in idx] for j in range(len(segment[idx[0]].params))]
         angles = [torch.stack([torch.as_tensor(a, dtype=torch.float64) for a in col]).detach() for col in cols]
         batch = gate_matrix(name, angles, num_qubits=k).numpy()
         for row, i in enumerate(idx):
