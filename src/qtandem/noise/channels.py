@@ -141,9 +141,17 @@ class KrausChannel:
         """Superoperator acting on ``vec(rho)`` in qtandem's layout.
 
         ``vec(rho)[j + 2**n * i] = rho[i, j]``: the column index is the low half,
-        so ``S = sum_i kron(K_i, conj(K_i))`` (row part on the high bits).
+        so ``S = sum_i kron(K_i, conj(K_i))`` (row part on the high bits). Cached
+        unless a Kraus operator requires grad (then it is rebuilt, differentiably).
         """
-        return sum(torch.kron(k, k.conj()) for k in self.kraus)  # type: ignore[return-value]
+        differentiable = any(k.requires_grad for k in self.kraus)
+        cached = getattr(self, "_superop", None)
+        if cached is not None and not differentiable:
+            return cached
+        s = sum(torch.kron(k, k.conj()) for k in self.kraus)
+        if not differentiable:
+            self._superop = s
+        return s  # type: ignore[return-value]
 
     def choi(self) -> Tensor:
         """Choi matrix ``sum_ij |i><j| (x) E(|i><j|)`` (input on the high bits), trace ``2**n``."""

@@ -19,6 +19,7 @@ Examples:
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,6 +155,25 @@ def density_ops(circuit: Circuit, spec: ParamSpec, noise: NoiseModel | None, *, 
     return ops
 
 
+_PROGRAMS: OrderedDict[tuple, Any] = OrderedDict()
+
+
+def _compiled_density(n2: int, numeric: list[tuple[tuple[int, ...], np.ndarray]], dtype: torch.dtype) -> Any:
+    """Compiled native program, reused when the same noisy circuit (same matrices) runs again."""
+    from qtandem.sim import fast  # noqa: PLC0415
+
+    key = (n2, dtype, tuple((q, m.tobytes()) for q, m in numeric))
+    program = _PROGRAMS.get(key)
+    if program is None:
+        program = fast.compile_ops(n2, numeric, dtype=dtype)
+        _PROGRAMS[key] = program
+        if len(_PROGRAMS) > 8:
+            _PROGRAMS.popitem(last=False)
+    else:
+        _PROGRAMS.move_to_end(key)
+    return program
+
+
 def _native_ok(ops: list[Op], spec: ParamSpec) -> bool:
     if spec.batch is not None or (spec.values is not None and spec.values.requires_grad and torch.is_grad_enabled()):
         return False
@@ -228,6 +248,9 @@ def density_matrix(
         from qtandem.sim import fast
 
         numeric = [(q, m.detach().cpu().to(torch.complex128).resolve_conj().numpy()) for q, m in ops]
+        if fast.available():
+            program = _compiled_density(2 * n, numeric, dtype)
+            return fast.run_compiled(rho0.contiguous(), program).reshape(dim, dim)
         vec = fast.simulate_numeric(2 * n, numeric, dtype=dtype, initial_state=rho0)
         return vec.reshape(dim, dim)
     state = rho0.unsqueeze(0).expand(b, -1).clone() if b > 1 else rho0.unsqueeze(0)
