@@ -160,7 +160,7 @@ _PROGRAMS: OrderedDict[tuple, Any] = OrderedDict()
 
 def _compiled_density(n2: int, numeric: list[tuple[tuple[int, ...], np.ndarray]], dtype: torch.dtype) -> Any:
     """Compiled native program, reused when the same noisy circuit (same matrices) runs again."""
-    from qtandem.sim import fast  # noqa: PLC0415
+    from qtandem.sim import fast
 
     key = (n2, dtype, tuple((q, m.tobytes()) for q, m in numeric))
     program = _PROGRAMS.get(key)
