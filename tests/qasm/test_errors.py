@@ -86,3 +86,26 @@ def test_pathological_inputs_fail_fast():
 def test_instruction_cap():
     with pytest.raises(QasmError, match="more than 2000000 instructions"):
         loads(V3 + "qubit[2] q;\nfor int i in [0:1999999] { h q[0]; h q[1]; }\n")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("qubit q;\n" + "{" * 5000 + "h q;" + "}" * 5000, "blocks nested more than"),
+        ("qubit q;\n" + "for int i in [0:1] {" * 500 + "h q;" + "}" * 500, "loops nested more than"),
+        ("qubit q;\n" + "pow(1000) @ " * 5 + "h q;", "expands to more than"),
+        ("qubit q;\n" + "".join(f"gate g{i} a {{ g{i - 1} a; g{i - 1} a; }}\n" for i in range(1, 40)).replace(
+            "g0 a; g0 a;", "h a; h a;") + "g39 q;", "more than"),
+        ("qubit q;\nrx(1" + "+1" * 100_000 + ") q;", "nested more than 200"),
+        ("qubit q;\nrx(10**4000) q;", "integer power too large"),
+        ("qubit q;\nrx(" + "9" * 100_000 + ") q;", "too long"),
+        ("qubit q;\nrx(1e999) q;", "must be finite"),
+        ("qubit[3] q;\nh q[0:1000000000];", "out of range"),
+        ("gate g a { g a; }\nqubit q;\ng q;", "nested more than 64 deep"),
+    ],
+)
+def test_adversarial_programs_fail_fast(body, message):
+    t0 = time.perf_counter()
+    with pytest.raises(QasmError, match=message):
+        loads(V3 + body)
+    assert time.perf_counter() - t0 < 10

@@ -47,11 +47,15 @@ class ExprParser:
         if depth > MAX_DEPTH:
             raise self.error(self.tokens[pos], f"expression nested more than {MAX_DEPTH} levels deep")
         left, pos = self._unary(pos, depth + 1)
+        chain = depth
         while True:
             tok = self.tokens[pos]
             prec = _BINARY.get(tok.value) if tok.kind == "op" else None
             if prec is None or prec < min_prec:
                 return left, pos
+            chain += 1  # a left-deep chain a+b+c+... deepens the tree like nesting does
+            if chain > MAX_DEPTH:
+                raise self.error(tok, f"expression nested more than {MAX_DEPTH} levels deep")
             # ** is right-associative
             next_min = prec if tok.value == "**" else prec + 1
             right, pos = self._binary(pos + 1, next_min, depth + 1)
@@ -72,6 +76,8 @@ class ExprParser:
             text = tok.value
             if text.endswith("im"):
                 raise self.error(tok, "imaginary numbers are not supported in gate angles")
+            if len(text) > 400:
+                raise self.error(tok, f"number literal of {len(text)} characters is too long")
             value: float = float(text) if any(c in text for c in ".eE") else int(text)
             return ("num", value, tok), pos + 1
         if tok.kind == "id":
@@ -171,7 +177,7 @@ def evaluate(node: Node, scope: dict[str, Any], src: Source, *, constants: bool 
                 return a % b
             if op == "**":
                 if isinstance(a, int) and isinstance(b, int) and b >= 0:
-                    if abs(b) > 4096:
+                    if b * max(abs(a), 2).bit_length() > 4096:
                         raise src.error("integer power too large", tok.line, tok.col)
                     return a**b
                 return float(a) ** float(b)
@@ -190,6 +196,10 @@ def as_angle(value: Any, tok: Token, src: Source) -> float | ParameterExpression
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise src.error(f"gate angle must be a number, got {value!r}", tok.line, tok.col)
-    if not math.isfinite(value):
-        raise src.error(f"gate angle must be finite, got {value}", tok.line, tok.col)
-    return float(value)
+    try:
+        out = float(value)
+    except OverflowError:
+        raise src.error("gate angle is too large to represent as a float", tok.line, tok.col) from None
+    if not math.isfinite(out):
+        raise src.error(f"gate angle must be finite, got {out}", tok.line, tok.col)
+    return out

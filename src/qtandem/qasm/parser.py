@@ -33,6 +33,8 @@ MAX_QUBITS = 100_000
 MAX_INSTRUCTIONS = 2_000_000
 """Most instructions a program may expand to (loops and gate definitions included)."""
 MAX_GATE_DEPTH = 64
+MAX_BLOCK_DEPTH = 64
+"""Deepest nesting of braces and for loops."""
 
 _UNSUPPORTED = {"while", "def", "extern", "delay", "box", "let", "return", "break", "continue", "output", "switch",
                 "cal", "defcal", "defcalgrammar", "stretch", "duration", "complex", "array", "else", "end", "case"}
@@ -94,6 +96,7 @@ class _Parser:
         self.src = src
         self.st = state
         self.pos = 0
+        self.depth = 0
         self.base_dir = base_dir
         self.exprs = ExprParser(tokens, src)
 
@@ -229,6 +232,15 @@ class _Parser:
             k += 1
 
     def block_rest(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_BLOCK_DEPTH:
+            raise self.err(self.peek(), f"blocks nested more than {MAX_BLOCK_DEPTH} deep")
+        try:
+            self._block_body()
+        finally:
+            self.depth -= 1
+
+    def _block_body(self) -> None:
         while self.peek().value != "}":
             if self.peek().kind == "eof":
                 raise self.err(self.peek(), "unclosed '{': expected '}' before the end of input")
@@ -546,6 +558,9 @@ class _Parser:
                 step, second = second, self.int_value(node3, t3, "range bound")
             if step == 0:
                 raise self.err(t2, "range step must not be 0")
+            for bound in (first, second):
+                if not 0 <= bound < size:
+                    raise self.err(start_tok, f"index {bound} is out of range for register {tok.value!r} of size {size}")
             picks = list(range(first, second + (1 if step > 0 else -1), step))
         self.expect("]")
         for i in picks:
@@ -609,9 +624,9 @@ class _Parser:
             if kind == "inv":
                 prims = [_invert(p) for p in reversed(prims)]
             elif kind == "pow":
+                if len(prims) * abs(k) > MAX_INSTRUCTIONS:
+                    raise self.err(tok, f"pow({k}) expands to more than {MAX_INSTRUCTIONS} gates")
                 prims = [_invert(p) for p in reversed(prims)] * (-k) if k < 0 else prims * k
-                if len(prims) > MAX_INSTRUCTIONS:
-                    raise self.err(tok, "pow() expands to too many gates")
             else:
                 controls = groups.pop()
                 inner = [_control(p, controls) for p in prims]
@@ -809,6 +824,9 @@ class _Parser:
         if var.value in self.st.constants or var.value in self.st.qregs:
             raise self.err(var, f"loop variable {var.value!r} shadows a declaration")
         end = self._skip_body(body_start, kw)
+        self.depth += 1
+        if self.depth > MAX_BLOCK_DEPTH:
+            raise self.err(kw, f"loops nested more than {MAX_BLOCK_DEPTH} deep")
         try:
             for v in values:
                 self.st.scope[var.value] = v
@@ -819,6 +837,7 @@ class _Parser:
                 else:
                     self.statement()
         finally:
+            self.depth -= 1
             if saved is _MISSING:
                 self.st.scope.pop(var.value, None)
             else:
