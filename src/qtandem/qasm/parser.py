@@ -560,7 +560,8 @@ class _Parser:
                 raise self.err(t2, "range step must not be 0")
             for bound in (first, second):
                 if not 0 <= bound < size:
-                    raise self.err(start_tok, f"index {bound} is out of range for register {tok.value!r} of size {size}")
+                    raise self.err(start_tok, f"index {bound} is out of range for register {tok.value!r} "
+                                              f"of size {size}")
             picks = list(range(first, second + (1 if step > 0 else -1), step))
         self.expect("]")
         for i in picks:
