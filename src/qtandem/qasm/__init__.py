@@ -1,5 +1,20 @@
 """OpenQASM 2.0 and 3 for qtandem: :func:`load`, :func:`loads`, :func:`dumps`, :func:`dump`.
 
+The reader is a hand-written tokenizer and recursive-descent parser shared by
+both versions (``lexer``, ``expr``, ``parser``, ``stdlib``); the writer is
+``writer``. Every problem is a :class:`qtandem.QasmError` carrying
+``file:line:col`` and a caret excerpt; no other exception escapes the reader.
+
+Supported: OpenQASM 2.0 with the extended ``qelib1.inc`` (built in), custom
+``gate`` definitions, register broadcasting, ``measure``/``reset``/``barrier``,
+``if (c == n)``, includes relative to the including file; OpenQASM 3's
+gate-level subset: ``qubit``/``bit`` (and ``qreg``/``creg``), ``stdgates.inc``,
+modifiers ``ctrl``/``negctrl``/``inv``/``pow(k)``, constant expressions,
+``const`` declarations, ``for`` loops over constant ranges (unrolled),
+``input float``/``input angle`` parameters (linear angle expressions), ``if``
+on classical bits. Rejected with a clear error: ``opaque``, ``while``, ``def``,
+``extern``, ``delay``, ``box``, ``else``, classical assignment and arithmetic.
+
 Examples:
     >>> from qtandem.qasm import loads, dumps
     >>> c = loads('OPENQASM 3.0; include "stdgates.inc"; qubit[2] q; h q[0]; ctrl @ x q[0], q[1];')
@@ -12,51 +27,132 @@ Examples:
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from qtandem.circuit.circuit import Circuit
-from qtandem.qasm.lexer import decode
+from qtandem.errors import QasmError
+from qtandem.qasm.lexer import MAX_SOURCE_BYTES, decode
 from qtandem.qasm.parser import MAX_INSTRUCTIONS, MAX_QUBITS, parse
-from qtandem.qasm.writer import dumps
+from qtandem.qasm.writer import dumps, needs_version_3
 
-__all__ = ["MAX_INSTRUCTIONS", "MAX_QUBITS", "dump", "dumps", "load", "loads"]
+__all__ = ["MAX_INSTRUCTIONS", "MAX_QUBITS", "MAX_SOURCE_BYTES", "dump", "dumps", "load", "loads"]
 
 
-def loads(text: str, *, filename: str = "<string>", include_dirs: tuple[str | os.PathLike[str], ...] = ()) -> Circuit:
-    """Parse OpenQASM 2 or 3 text.
+def _guarded(text: str, filename: str, include_dirs: Iterable[str | os.PathLike[str]],
+             base_dir: Path | None) -> Circuit:
+    """Run the parser; a stray internal exception becomes a located-less ``QasmError``."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        return parse(text, filename=filename, include_dirs=tuple(Path(d) for d in include_dirs), base_dir=base_dir)
+    except QasmError:
+        raise
+    except RecursionError:
+        raise QasmError("program nested too deeply to read", filename=filename) from None
+    except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError, UnicodeError) as err:
+        raise QasmError(f"internal error while reading OpenQASM ({type(err).__name__}: {err}); "
+                        "please report this input", filename=filename) from err
+
+
+def loads(text: str | bytes, *, filename: str = "<string>",
+          include_dirs: Iterable[str | os.PathLike[str]] = ()) -> Circuit:
+    """Parse OpenQASM 2 or 3 text into a :class:`~qtandem.Circuit`.
 
     The version comes from the ``OPENQASM`` line (OpenQASM 3 when it is absent).
+    ``include "qelib1.inc"`` and ``include "stdgates.inc"`` are built in; other
     ``include`` paths resolve relative to the current directory, then ``include_dirs``.
+
+    Args:
+        text: the program (``bytes`` are decoded as UTF-8).
+        filename: name used in error messages.
+        include_dirs: extra folders searched for ``include`` files.
+
+    Returns:
+        The circuit; several registers become consecutive indices in declaration
+        order, recorded in ``circuit.qregs`` / ``circuit.cregs``.
 
     Raises:
         QasmError: any syntax or semantic problem, with ``filename:line:col``.
+
+    Examples:
+        >>> c = loads('OPENQASM 2.0; include "qelib1.inc"; qreg a[1]; qreg b[2]; creg m[2];'
+        ...           'cx a[0], b; measure b -> m;')
+        >>> [(i.name, i.qubits) for i in c][:2], c.qregs
+        ([('cx', (0, 1)), ('cx', (0, 2))], [('a', 1), ('b', 2)])
+        >>> try:
+        ...     loads('OPENQASM 2.0;\\ninclude "qelib1.inc";\\nqreg q[3];\\nh q[5];', filename="bad.qasm")
+        ... except QasmError as err:
+        ...     print(err)
+        bad.qasm:4:5: index 5 is out of range for register 'q' of size 3
+            h q[5];
+                ^
     """
-    if isinstance(text, bytes):
-        text = decode(text, filename)
-    return parse(text, filename=filename, include_dirs=tuple(Path(d) for d in include_dirs))
+    if isinstance(text, (bytes, bytearray)):
+        text = decode(bytes(text), filename)
+    if not isinstance(text, str):
+        raise QasmError(f"loads expects OpenQASM text (str), got {type(text).__name__}", filename=filename)
+    return _guarded(text, filename, include_dirs, None)
 
 
-def load(path: str | os.PathLike[str], *, include_dirs: tuple[str | os.PathLike[str], ...] = ()) -> Circuit:
-    """Read an OpenQASM 2 or 3 file; ``include`` paths resolve relative to the file's folder.
+def load(path: str | os.PathLike[str], *, include_dirs: Iterable[str | os.PathLike[str]] = ()) -> Circuit:
+    """Read an OpenQASM 2 or 3 file; ``include`` paths resolve relative to the file's folder first.
+
+    Args:
+        path: the file.
+        include_dirs: extra folders searched for ``include`` files.
+
+    Returns:
+        The circuit, named after the file's stem.
 
     Raises:
         FileNotFoundError: the file does not exist.
         QasmError: the file is not valid OpenQASM (message has ``file:line:col``).
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> text = 'OPENQASM 2.0; include "qelib1.inc"; qreg q[2]; h q[0]; cx q[0], q[1];'
+        >>> _ = (folder / "bell.qasm").write_text(text)
+        >>> c = load(folder / "bell.qasm")
+        >>> c.name, c.count_ops()
+        ('bell', {'h': 1, 'cx': 1})
     """
     path = Path(path)
+    if path.is_file() and path.stat().st_size > MAX_SOURCE_BYTES:
+        raise QasmError(f"file is {path.stat().st_size} bytes; qtandem reads OpenQASM sources up to "
+                        f"{MAX_SOURCE_BYTES} bytes", filename=str(path))
     text = decode(path.read_bytes(), str(path))
-    circuit = parse(text, filename=str(path), include_dirs=tuple(Path(d) for d in include_dirs),
-                    base_dir=path.parent)
+    circuit = _guarded(text, str(path), include_dirs, path.parent)
     if circuit.name is None:
         circuit.name = path.stem
     return circuit
 
 
 def dump(circuit: Circuit, path: str | os.PathLike[str], version: int | None = None) -> None:
-    """Write OpenQASM atomically; ``version`` defaults to 3 for ``.qasm3`` files or parametrised circuits."""
+    """Write ``circuit`` as OpenQASM to ``path`` (atomically).
+
+    Args:
+        circuit: the circuit.
+        path: destination file.
+        version: 2 or 3. By default 3 for a ``.qasm3`` file name, otherwise 2
+            unless the circuit needs OpenQASM 3 (free parameters, modifiers,
+            ``mcx`` with more than four controls...), then 3.
+
+    Raises:
+        QasmError: the circuit has no OpenQASM form in that version (see :func:`dumps`).
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> from qtandem import Circuit, Parameter
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> dump(Circuit(1).rx(Parameter("t"), 0), folder / "p.qasm")
+        >>> (folder / "p.qasm").read_text().splitlines()[0]
+        'OPENQASM 3.0;'
+    """
     from qtandem.io import atomic_write_text
 
     path = Path(path)
     if version is None:
-        version = 3 if path.suffix == ".qasm3" or circuit.parameters else 2
+        version = 3 if path.suffix == ".qasm3" or needs_version_3(circuit) else 2
     atomic_write_text(path, dumps(circuit, version=version))

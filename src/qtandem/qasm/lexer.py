@@ -18,35 +18,67 @@ from qtandem.errors import QasmError
 
 __all__ = ["MAX_SOURCE_BYTES", "MAX_TOKENS", "Source", "Token", "decode", "tokenize"]
 
-MAX_SOURCE_BYTES = 32 * 2**20
-"""Largest source accepted (32 MiB, about two million gate lines)."""
-MAX_TOKENS = 20_000_000
-"""Most tokens one source may hold."""
+MAX_SOURCE_BYTES = 16 * 2**20
+"""Largest source accepted (16 MiB)."""
+MAX_TOKENS = 2_000_000
+"""Most tokens one source may hold (about 250 000 gate lines; bounds the reader's memory to a few hundred MB)."""
 LOOKAHEAD = 4
 """Number of ``eof`` tokens padding the end, so ``peek(k)`` for ``k < LOOKAHEAD`` needs no bounds check."""
 
-_SPEC = [
-    ("ws", r"\s+"),
-    ("comment", r"//[^\n]*"),
-    ("bcomment", r"/\*"),
-    ("number", r"(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?(?:im)?"),
-    ("string", r'"[^"\n]*"|\'[^\'\n]*\''),
-    ("id", r"[A-Za-z_πτℇ][A-Za-z0-9_]*"),
-    ("op", r"->|==|!=|<=|>=|\*\*|&&|\|\||<<|>>|\+\+|\+=|-=|\*=|/=|[-+*/%(){}\[\];,:@=<>!&|^~.]"),
-]
-_RE = re.compile("|".join(f"(?P<{name}>{pat})" for name, pat in _SPEC))
+_TRIVIA = r"(?:\s+|//[^\n]*|/\*[\s\S]*?\*/)*"
+_TOKEN = "|".join([
+    r"/\*",  # an unterminated block comment (a terminated one is trivia)
+    r'"[^"\n]*"|\'[^\'\n]*\'',  # string
+    r"(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?(?:im)?",  # number
+    r"[A-Za-z_πτℇ][A-Za-z0-9_]*",  # identifier
+    r"->|==|!=|<=|>=|\*\*|&&|\|\||<<|>>|\+\+|\+=|-=|\*=|/=",  # two-character operators
+    r"[\s\S]",  # one character: an operator, or something unexpected
+    r"\Z",  # end of input
+])
+_RE = re.compile(f"{_TRIVIA}({_TOKEN})")
+_OPS = set("-+*/%(){}[];,:@=<>!&|^~.")
+
+
+def _kind(text: str) -> str:
+    c = text[:1]
+    if not c:
+        return "eof"
+    if c.isdigit() or (c == "." and len(text) > 1):
+        return "number"
+    if c.isalpha() or c == "_":
+        return "id"
+    if c in "\"'":
+        return "string" if len(text) > 1 else "bad"
+    if text == "/*":
+        return "bcomment"
+    if len(text) > 1 or c in _OPS:
+        return "op"
+    return "bad"
 
 
 class Token:
-    """A token: ``kind`` is ``number``, ``string``, ``id``, ``op`` or ``eof``; ``line``/``col`` are 1-based."""
+    """A token: ``kind`` is ``number``, ``string``, ``id``, ``op`` or ``eof``.
 
-    __slots__ = ("col", "kind", "line", "value")
+    ``line`` and ``col`` (1-based) are computed from the offset ``pos`` when asked for.
+    """
 
-    def __init__(self, kind: str, value: str, line: int, col: int) -> None:
+    __slots__ = ("kind", "pos", "src", "value")
+
+    def __init__(self, kind: str, value: str, pos: int, src: Source) -> None:
         self.kind = kind
         self.value = value
-        self.line = line
-        self.col = col
+        self.pos = pos
+        self.src = src
+
+    @property
+    def line(self) -> int:
+        """1-based line number."""
+        return self.src.locate(self.pos)[0]
+
+    @property
+    def col(self) -> int:
+        """1-based column number."""
+        return self.src.locate(self.pos)[1]
 
     def __repr__(self) -> str:
         return f"Token({self.kind!r}, {self.value!r}, {self.line}:{self.col})"
@@ -58,19 +90,34 @@ class Source:
     def __init__(self, text: str, filename: str) -> None:
         self.text = text
         self.filename = filename
-        self._lines: list[str] | None = None
+
+    def locate(self, pos: int) -> tuple[int, int]:
+        """``(line, column)``, both 1-based, of character offset ``pos`` (computed on demand, for errors)."""
+        text = self.text
+        pos = max(0, min(pos, len(text)))
+        return text.count("\n", 0, pos) + 1, pos - (text.rfind("\n", 0, pos) + 1) + 1
 
     def line_text(self, line: int | None) -> str | None:
         """The text of 1-based line ``line`` (``None`` when out of range)."""
-        if self._lines is None:
-            self._lines = self.text.split("\n")
-        if line is None or not 0 < line <= len(self._lines):
+        if line is None or line < 1:
             return None
-        return self._lines[line - 1]
+        text = self.text
+        start = 0
+        for _ in range(line - 1):
+            start = text.find("\n", start) + 1
+            if start == 0:
+                return None
+        end = text.find("\n", start)
+        return text[start:] if end < 0 else text[start:end]
 
     def error(self, message: str, line: int | None, col: int | None) -> QasmError:
         """A :class:`QasmError` located at ``line:col`` of this source."""
         return QasmError(message, filename=self.filename, line=line, column=col, source_line=self.line_text(line))
+
+    def error_at(self, message: str, pos: int) -> QasmError:
+        """A :class:`QasmError` located at character offset ``pos``."""
+        line, col = self.locate(pos)
+        return self.error(message, line, col)
 
 
 def decode(data: bytes, filename: str) -> str:
@@ -105,43 +152,32 @@ def tokenize(src: Source) -> list[Token]:
         raise src.error(f"source is {len(text)} characters; qtandem reads OpenQASM sources up to "
                         f"{MAX_SOURCE_BYTES} characters", None, None)
     if "\x00" in text:
-        i = text.index("\x00")
-        line = text.count("\n", 0, i) + 1
-        raise src.error("NUL byte in source: is this an OpenQASM file?", line, i - text.rfind("\n", 0, i))
+        raise src.error_at("NUL byte in source: is this an OpenQASM file?", text.index("\x00"))
     tokens: list[Token] = []
     append = tokens.append
-    pos, line, line_start = 0, 1, 0
-    n = len(text)
-    match = _RE.match
-    while pos < n:
-        m = match(text, pos)
-        if m is None:
-            col = pos - line_start + 1
-            ch = text[pos]
-            if ch in "\"'":
-                raise src.error("unterminated string (strings end on the same line)", line, col)
-            raise src.error(f"unexpected character {ch!r}", line, col)
-        kind = m.lastgroup
-        end = m.end()
-        if kind == "ws":
-            k = text.count("\n", pos, end)
-            if k:
-                line += k
-                line_start = text.rfind("\n", pos, end) + 1
-        elif kind == "bcomment":
-            close = text.find("*/", end)
-            if close < 0:
-                raise src.error("unterminated /* comment", line, pos - line_start + 1)
-            k = text.count("\n", pos, close)
-            if k:
-                line += k
-                line_start = text.rfind("\n", pos, close) + 1
-            end = close + 2
-        elif kind != "comment":
-            append(Token(kind, m.group(), line, pos - line_start + 1))  # type: ignore[arg-type]
-            if len(tokens) > MAX_TOKENS:
-                raise src.error(f"more than {MAX_TOKENS} tokens", line, pos - line_start + 1)
-        pos = end
-    eof = Token("eof", "", line, pos - line_start + 1)
+    kinds: dict[str, str] = {}
+    for m in _RE.finditer(text):
+        value = m.group(1)
+        head = value[:2]
+        kind = kinds.get(head)
+        if kind is None:
+            kind = kinds[head] = _kind(value)
+        if kind == "string" and len(value) == 1:
+            kind = "bad"
+        pos = m.start(1)
+        if kind == "eof":
+            eof = Token("eof", "", pos, src)
+            break
+        if kind in ("bad", "bcomment"):
+            if kind == "bcomment":
+                raise src.error_at("unterminated /* comment", pos)
+            if value in "\"'":
+                raise src.error_at("unterminated string (strings end on the same line)", pos)
+            raise src.error_at(f"unexpected character {value!r}", pos)
+        append(Token(kind, value, pos, src))
+        if len(tokens) > MAX_TOKENS:
+            raise src.error_at(f"more than {MAX_TOKENS} tokens; qtandem bounds the size of programs it reads", pos)
+    else:  # pragma: no cover - the \Z alternative always ends the scan
+        eof = Token("eof", "", len(text), src)
     tokens.extend([eof] * LOOKAHEAD)
     return tokens

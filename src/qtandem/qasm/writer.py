@@ -6,6 +6,7 @@ Angles are written exactly: ``pi/4`` where that is the exact float, otherwise
 
 from __future__ import annotations
 
+import math
 import re
 
 from qtandem.circuit.circuit import Circuit
@@ -14,7 +15,7 @@ from qtandem.circuit.instruction import Instruction
 from qtandem.circuit.parameter import ParameterExpression, format_angle
 from qtandem.errors import QasmError
 
-__all__ = ["dumps"]
+__all__ = ["dumps", "needs_version_3"]
 
 # gates qelib1.inc lacks, defined in the written file (exact up to global phase; the reader recognises them)
 _DEFS_2 = {
@@ -38,12 +39,53 @@ _DEFS_3 = {
             "u1(pi/4) d; cx c, d; u1(-pi/4) d; u2(0, pi) d; }",
 }
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_RESERVED = {
+    "OPENQASM", "include", "qreg", "creg", "qubit", "bit", "gate", "opaque", "measure", "reset", "barrier", "if",
+    "else", "for", "while", "in", "input", "output", "const", "int", "uint", "float", "angle", "bool", "complex",
+    "array", "ctrl", "negctrl", "inv", "pow", "gphase", "pi", "tau", "euler", "U", "CX", "def", "return", "let",
+    "extern", "box", "delay", "duration", "stretch", "true", "false", "break", "continue", "end", "switch", "case",
+    "default", "sin", "cos", "tan", "exp", "ln", "sqrt", "arcsin", "arccos", "arctan", "mod",
+}
 
 
 def _angle(value: object) -> str:
     if isinstance(value, ParameterExpression):
         return value.to_text(pi_symbol=True)
-    return format_angle(float(value))  # type: ignore[arg-type]
+    x = float(value)  # type: ignore[arg-type]
+    if not math.isfinite(x):
+        raise QasmError(f"angle {x} is not finite; OpenQASM has no literal for it")
+    return format_angle(x)
+
+
+def _check_names(circuit: Circuit, version: int) -> None:
+    names: set[str] = set()
+    for kind, regs in (("quantum", circuit.qregs), ("classical", circuit.cregs)):
+        for name, _ in regs:
+            if not _IDENT.match(name) or name in _RESERVED or name in GATES or name in names:
+                raise QasmError(f"{kind} register name {name!r} cannot be written as OpenQASM (not an identifier, "
+                                "reserved, a gate name, or repeated); rename the registers")
+            names.add(name)
+    scalars = {p.name for p in circuit.parameters if "[" not in p.name}
+    for p in circuit.parameters:
+        base = p.name.split("[", 1)[0]
+        if base in names or base in _RESERVED or ("[" in p.name and base in scalars):
+            raise QasmError(f"parameter name {p.name!r} clashes with a register, another parameter or a keyword "
+                            f"of OpenQASM {version}; rename it")
+
+
+def needs_version_3(circuit: Circuit) -> bool:
+    """True if ``circuit`` has no OpenQASM 2 form (free parameters, modifiers, wide ``mcx``...).
+
+    Examples:
+        >>> from qtandem import Circuit, Parameter
+        >>> needs_version_3(Circuit(2).h(0).cx(0, 1)), needs_version_3(Circuit(1).rz(Parameter("a"), 0))
+        (False, True)
+    """
+    try:
+        dumps(circuit, version=2)
+    except QasmError:
+        return True
+    return False
 
 
 def _bit_names(regs: list[tuple[str, int]], total: int, default: str) -> list[str]:
@@ -58,15 +100,37 @@ def _bit_names(regs: list[tuple[str, int]], total: int, default: str) -> list[st
 def dumps(circuit: Circuit, version: int = 2) -> str:
     """OpenQASM text for ``circuit``.
 
+    Version 2 uses ``qelib1.inc`` names; gates it lacks are written as ``gate``
+    definitions with an exact decomposition (``ccz``, ``iswap``, ``ryy``) or as
+    ``c3x``/``c4x`` (``mcx`` with 3 or 4 controls). Version 3 uses
+    ``stdgates.inc`` names, modifiers (``ctrl(2) @ ry(...)``, ``inv @ ...``) and
+    ``input float[64]`` declarations for free parameters. Angles are written
+    exactly (``pi/4`` when that is the exact float, else ``repr``), so reading
+    the text back gives an equal circuit. Registers come from ``circuit.qregs``
+    and ``circuit.cregs``.
+
     Args:
         circuit: the circuit.
         version: 2 or 3.
 
+    Returns:
+        The program text, ending with a newline.
+
     Raises:
-        QasmError: an instruction has no OpenQASM form in that version (a
-            ``unitary`` matrix, modifiers in version 2, parameters in version 2).
+        QasmError: the circuit has no form in that version: a ``unitary``
+            matrix; in version 2 free parameters, modifiers or ``mcx`` with more
+            than four controls; conditions that are not a whole register (or,
+            in version 3, one bit); non-finite angles; unusable register names.
 
     Examples:
+        >>> from qtandem import Circuit, Parameter
+        >>> print(dumps(Circuit(3).append("ry", [0, 1, 2], [Parameter("t") / 2], ctrl=2).s(0), version=3), end="")
+        OPENQASM 3.0;
+        include "stdgates.inc";
+        input float[64] t;
+        qubit[3] q;
+        ctrl(2) @ ry(0.5*t) q[0], q[1], q[2];
+        s q[0];
         >>> from qtandem import Circuit
         >>> print(dumps(Circuit(2, 2).h(0).cx(0, 1).measure([0, 1], [0, 1])), end="")
         OPENQASM 2.0;
@@ -80,6 +144,7 @@ def dumps(circuit: Circuit, version: int = 2) -> str:
     """
     if version not in (2, 3):
         raise QasmError(f"version must be 2 or 3, got {version!r}")
+    _check_names(circuit, version)
     qnames = _bit_names(circuit.qregs, circuit.n_qubits, "q")
     cnames = _bit_names(circuit.cregs, circuit.n_clbits, "c")
     body: list[str] = []
@@ -90,6 +155,8 @@ def dumps(circuit: Circuit, version: int = 2) -> str:
     params = circuit.parameters
     if params and version == 2:
         raise QasmError(f"OpenQASM 2 has no free parameters; bind {[p.name for p in params]} or use version=3")
+    if circuit.n_qubits and not circuit.qregs:
+        raise QasmError("the circuit has qubits but no register layout")
     arrays: dict[str, int] = {}
     for p in params:
         m = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)\[(\d+)\]$", p.name)
@@ -114,9 +181,12 @@ def _condition(inst: Instruction, circuit: Circuit, idx: int, version: int) -> s
     for name, size in circuit.cregs:
         if tuple(range(offset, offset + size)) == tuple(bits):
             return f"if ({name} == {value}) " if version == 3 else f"if({name}=={value}) "
+        if version == 3 and len(bits) == 1 and offset <= bits[0] < offset + size:
+            return f"if ({name}[{bits[0] - offset}] == {value}) "
         offset += size
+    extra = "" if version == 3 else " (OpenQASM 3 can also test a single bit)"
     raise QasmError(f"instruction {idx} ({inst.label}): its condition reads bits {list(bits)}, "
-                    "which are not one whole classical register; OpenQASM cannot express that")
+                    f"which are not one whole classical register; OpenQASM {version} cannot express that{extra}")
 
 
 def _line(inst: Instruction, idx: int, version: int, qn: list[str], cn: list[str], circuit: Circuit,
@@ -138,15 +208,17 @@ def _line(inst: Instruction, idx: int, version: int, qn: list[str], cn: list[str
     spec = GATES[inst.name]
     if version == 2:
         if inst.ctrl or inst.inverted:
-            raise QasmError(f"{where}: gate modifiers need OpenQASM 3; use version=3")
+            raise QasmError(f"{where}: gate modifiers (ctrl @, inv @) need OpenQASM 3; use version=3 "
+                            "or decompose the gate")
         name = inst.name
         if name == "mcx":
             name = {4: "c3x", 5: "c4x"}.get(len(inst.qubits), "")
             if not name:
-                raise QasmError(f"{where}: OpenQASM 2 has no {len(inst.qubits) - 1}-controlled X; use version=3")
+                raise QasmError(f"{where}: OpenQASM 2 has no {len(inst.qubits) - 1}-controlled X (qelib1.inc stops "
+                                "at c4x); use version=3 or decompose it")
         elif not spec.qasm2:
             if name not in _DEFS_2:
-                raise QasmError(f"{where}: qelib1.inc has no {name!r}; use version=3")
+                raise QasmError(f"{where}: qelib1.inc has no {name!r}; use version=3 or decompose it")
             needed[name] = _DEFS_2[name]
         return f"{cond}{name}{args} {qs};"
     name = inst.name
