@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
+import numpy as np
 import torch
 
 from qtandem.errors import CircuitError
@@ -75,7 +76,8 @@ def _c(x: float | complex) -> Tensor:
 
 def _stack(rows: list[list[Tensor | complex | float]]) -> Tensor:
     tens = [e for row in rows for e in row if isinstance(e, Tensor)]
-    shape = torch.broadcast_shapes(*(t.shape for t in tens)) if tens else ()
+    # np.broadcast_shapes: torch.broadcast_shapes imports sympy on first use (~0.8 s)
+    shape = tuple(np.broadcast_shapes(*(tuple(t.shape) for t in tens))) if tens else ()
     dev = tens[0].device if tens else None
 
     def full(e: Tensor | complex | float) -> Tensor:

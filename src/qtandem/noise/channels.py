@@ -113,6 +113,8 @@ class KrausChannel:
             shapes = [tuple(k.shape) for k in ops]
             raise NoiseError(f"Kraus operators must all be square 2^n x 2^n, got shapes {shapes}")
         self.kraus: list[Tensor] = ops
+        #: how compose/tensor built this channel: ("compose"|"tensor", first, second), else None
+        self._parts: tuple[str, KrausChannel, KrausChannel] | None = None
         self.num_qubits = int(math.log2(dim))
         self.name = name
         self.params = dict(params or {})
@@ -129,12 +131,16 @@ class KrausChannel:
         if other.num_qubits != self.num_qubits:
             raise NoiseError(f"cannot compose a {self.num_qubits}-qubit channel with a {other.num_qubits}-qubit one")
         ops = [b @ a for a in self.kraus for b in other.kraus]
-        return KrausChannel(_prune(ops), name=f"{self.name}+{other.name}", check=False)
+        out = KrausChannel(_prune(ops), name=f"{self.name}+{other.name}", check=False)
+        out._parts = ("compose", self, other)  # structure kept for qtandem.noise.mixture
+        return out
 
     def tensor(self, other: KrausChannel) -> KrausChannel:
         """``self`` on the first qubits (least significant), ``other`` on the following ones."""
         ops = [torch.kron(b, a) for a in self.kraus for b in other.kraus]
-        return KrausChannel(_prune(ops), name=f"{self.name}*{other.name}", check=False)
+        out = KrausChannel(_prune(ops), name=f"{self.name}*{other.name}", check=False)
+        out._parts = ("tensor", self, other)  # structure kept for qtandem.noise.mixture
+        return out
 
     # -- representations -------------------------------------------------------
     def superop(self) -> Tensor:
