@@ -13,6 +13,7 @@ LAYERS = [
     {"noise"},
     {"device"},
     {"report"},
+    {"hybrid"},
     {"tour", "data"},
     {"cli", "__main__"},
 ]

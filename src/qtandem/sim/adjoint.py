@@ -35,7 +35,7 @@ from qtandem.sim.apply import apply_matrix
 from qtandem.sim.core import ParamSpec, apply_instruction, evaluate_angle, resolve_params, run
 from qtandem.sim.expectation import pauli_expectation_many
 
-__all__ = ["adjoint_expval", "apply_pauli_sum"]
+__all__ = ["adjoint_expval", "apply_pauli_sum", "blocks_adjoint_expval"]
 
 Tensor = torch.Tensor
 
@@ -153,3 +153,81 @@ def adjoint_expval(circuit: Circuit, observables: Sequence[PauliSum], params: An
     vals2 = values if batched else values.unsqueeze(0)
     out = _AdjointExpval.apply(vals2, circuit, tuple(observables), spec.index, dtype)
     return out if batched else out[0]
+
+
+def _matrix_grad(lam: Tensor, phi: Tensor, qubits: tuple[int, ...], n: int, batched: bool) -> Tensor:
+    """``2 * sum_rest lam[.., i, ..] conj(phi[.., j, ..])`` over the other qubits (and the batch unless ``batched``).
+
+    The gradient torch expects for a matrix ``G`` applied to ``phi`` when ``lam`` is
+    the co-state after it (index bit ``j`` of ``G`` <-> ``qubits[j]``).
+    """
+    b = lam.shape[0]
+    k = len(qubits)
+    axes = [1 + n - 1 - q for q in reversed(qubits)]  # high index bit first
+    rest = [a for a in range(1, n + 1) if a not in axes]
+    lt = lam.reshape((b,) + (2,) * n).permute(0, *rest, *axes).reshape(b, -1, 2**k)
+    pt = phi.reshape((b,) + (2,) * n).permute(0, *rest, *axes).reshape(b, -1, 2**k)
+    if batched:
+        return 2 * torch.einsum("bri,brj->bij", lt, pt.conj())
+    return 2 * torch.einsum("bri,brj->ij", lt, pt.conj())
+
+
+class _BlocksAdjoint(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, state0: Tensor, qubits: tuple[tuple[int, ...], ...],  # type: ignore[override]
+                observables: tuple[PauliSum, ...], n: int, *mats: Tensor) -> Tensor:
+        with torch.no_grad():
+            state = state0
+            for qs, m in zip(qubits, mats, strict=True):
+                state = apply_matrix(state, m, qs, n)
+            out = pauli_expectation_many(state, list(observables))
+        ctx.save_for_backward(*mats)
+        ctx.qubits, ctx.observables, ctx.n, ctx.state = qubits, observables, n, state
+        ctx.state0_grad = state0.requires_grad
+        return out.real
+
+    @staticmethod
+    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, ...]:
+        mats = ctx.saved_tensors
+        n = ctx.n
+        with torch.no_grad():
+            phi = ctx.state
+            lam = torch.zeros_like(phi)
+            for k, obs in enumerate(ctx.observables):
+                lam = lam + grad_out[:, k].to(phi.dtype).unsqueeze(1) * apply_pauli_sum(phi, obs, n)
+            grads: list[Tensor | None] = [None] * len(mats)
+            for i in range(len(mats) - 1, -1, -1):
+                qs, m = ctx.qubits[i], mats[i]
+                inv = m.conj().transpose(-1, -2)
+                phi = apply_matrix(phi, inv, qs, n)
+                if ctx.needs_input_grad[4 + i]:
+                    grads[i] = _matrix_grad(lam, phi, qs, n, m.dim() == 3)
+                lam = apply_matrix(lam, inv, qs, n)
+        g0 = 2 * lam if ctx.state0_grad else None
+        return (g0, None, None, None, *grads)
+
+
+def blocks_adjoint_expval(state0: Tensor, blocks: Sequence[tuple[tuple[int, ...], Tensor]],
+                          observables: Sequence[PauliSum], n: int) -> Tensor:
+    """``<psi|O_k|psi>`` for ``psi = G_m ... G_1 state0``, with adjoint-method gradients.
+
+    Each ``G_i`` is a *unitary* ``(qubits, matrix)`` block (batched ``(B, d, d)`` or
+    shared ``(d, d)``), for example from :func:`qtandem.sim.core.fuse_ops`. The
+    forward pass keeps only the final state; the backward pass walks the blocks
+    in reverse with two state vectors and hands each block the gradient of its
+    matrix, so autograd carries it on to whatever angles built the block. Memory
+    is a constant number of states, independent of depth.
+
+    Args:
+        state0: ``(B, 2**n)`` initial states (may require grad).
+        blocks: unitary blocks in order.
+        observables: Hermitian Pauli sums.
+        n: number of qubits.
+
+    Returns:
+        ``(B, len(observables))`` real tensor.
+    """
+    qubits = tuple(tuple(q) for q, _ in blocks)
+    mats = [m for _, m in blocks]
+    out: Tensor = _BlocksAdjoint.apply(state0, qubits, tuple(observables), n, *mats)
+    return out

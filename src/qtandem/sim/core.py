@@ -30,7 +30,7 @@ from qtandem.sim.apply import apply_controlled, apply_diagonal, apply_matrix
 from qtandem.sim.memory import check_memory, state_bytes
 from qtandem.sim.plan import fuse_plan
 
-__all__ = ["ParamSpec", "evaluate_angle", "resolve_params", "statevector", "unitary"]
+__all__ = ["ParamSpec", "apply_ops", "evaluate_angle", "fuse_ops", "resolve_params", "statevector", "unitary"]
 
 Tensor = torch.Tensor
 _COMPLEX = (torch.complex64, torch.complex128)
@@ -184,6 +184,23 @@ def _block_matrix(qubits: tuple[int, ...], ops: Sequence[tuple[tuple[int, ...], 
         cols = apply_matrix(cols, g, tuple(local[q] for q in op_qubits), m)
     mat = cols.reshape(-1, dim, dim).transpose(-1, -2)
     return mat if batch is not None else mat[0]
+
+
+def fuse_ops(ops: Sequence[tuple[tuple[int, ...], Tensor]], max_qubits: int | None = None, *,
+             dtype: torch.dtype = torch.complex128, device: Any = None) -> list[tuple[tuple[int, ...], Tensor]]:
+    """Fuse ``(qubits, matrix)`` ops into blocks of at most ``max_qubits`` qubits (differentiable).
+
+    A block of one op keeps its matrix; others are multiplied out (batched when any member is).
+    """
+    k = max_qubits or TORCH_FUSION_QUBITS
+    out: list[tuple[tuple[int, ...], Tensor]] = []
+    for block in fuse_plan([q for q, _ in ops], k):
+        if len(block.members) == 1:
+            qubits, mat = ops[block.members[0]]
+            out.append((qubits, mat.to(dtype)))
+        else:
+            out.append((block.qubits, _block_matrix(block.qubits, [ops[i] for i in block.members], dtype, device)))
+    return out
 
 
 def apply_ops(state: Tensor, ops: Sequence[tuple[tuple[int, ...], Tensor]], n: int,
