@@ -35,9 +35,8 @@ measurements in its own basis (binomial sampling of its +-1 outcomes).
 Examples:
     >>> import torch
     >>> layer = QuantumLayer(n_qubits=4, layers=2, seed=0)
-    >>> print(repr(layer).replace(", encoder", ",\n  encoder"))
-    QuantumLayer(n_qubits=4, inputs=4, weights=16, outputs=4,
-      encoder=angle, ansatz=hardware_efficient, diff_method=backprop)
+    >>> layer.n_qubits, layer.n_features, len(layer.weight_names), layer.n_outputs
+    (4, 4, 16, 4)
     >>> y = layer(torch.rand(8, 4))
     >>> y.shape
     torch.Size([8, 4])
