@@ -37,6 +37,8 @@ bench: $(VENV)/.installed-bench
 	mkdir -p bench/results
 	$(PY) bench/statevector.py --sizes 12,16,20,22,24 --repeats 3 --extra --json bench/results/statevector.json
 	$(PY) bench/noise.py --json bench/results/noise.json
+	$(PY) bench/hybrid_speed.py --memory --json bench/results/hybrid_speed.json
+	$(PY) bench/hybrid_baselines.py --json bench/results/hybrid_baselines.json
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests bench

@@ -1,0 +1,229 @@
+"""Hybrid-layer training step speed against PennyLane (and TorchQuantum where installed), one run.
+
+Workload (issue 5): angle encoding (RY per feature) + hardware-efficient ansatz
+(RY, RZ on every qubit, CX ring) with ``layers`` layers, <Z_i> on every qubit,
+MSE loss against random targets, forward + backward, float32/complex64 where the
+tool allows, 2 threads. Cases: 12 qubits x batch 256 (6 layers), 16 x 32, 20 x 4.
+
+Tools:
+* qtandem ``QuantumLayer`` with ``diff_method="backprop"`` and ``"adjoint"``;
+* PennyLane ``default.qubit`` (torch interface, backprop, parameter broadcasting);
+* PennyLane ``lightning.qubit`` with ``diff_method="adjoint"`` (broadcast batch);
+* TorchQuantum (``tq.QuantumDevice`` batched, backprop) if it imports.
+
+Before timing, every tool's outputs on the same inputs and weights are compared
+with qtandem's (max |difference| printed). Each time is the median of
+``--repeats`` steps after one warm-up. A peer that takes longer than
+``--peer-timeout`` seconds for one step is reported as such and not repeated.
+
+``--memory`` also measures peak RSS of one training step at 20 qubits and batch 8
+(fresh subprocesses): adjoint at 5 and 50 layers, backprop at 5 and 10 layers
+(backprop keeps a state per fused block, so 50 layers would need tens of GB).
+
+Run: python bench/hybrid_speed.py [--cases 12x256,16x32,20x4] [--layers 6] [--repeats 3] [--json OUT] [--memory]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+from qtandem.hybrid import QuantumLayer
+
+
+def timed(step, repeats: int, budget: float) -> float:
+    t0 = time.perf_counter()
+    step()  # warm-up
+    first = time.perf_counter() - t0
+    if first > budget:
+        return first
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def qtandem_step(n: int, layers: int, x: torch.Tensor, y: torch.Tensor, w: np.ndarray, method: str):
+    layer = QuantumLayer(n_qubits=n, layers=layers, diff_method=method, dtype=torch.float32)
+    with torch.no_grad():
+        layer.weights.copy_(torch.as_tensor(w.reshape(-1), dtype=torch.float32))
+
+    def step():
+        layer.zero_grad()
+        loss = ((layer(x) - y) ** 2).mean()
+        loss.backward()
+        return loss
+
+    return step, lambda: layer(x).detach().numpy()
+
+
+def pennylane_step(n: int, layers: int, x: torch.Tensor, y: torch.Tensor, w: np.ndarray, device: str):
+    import pennylane as qml
+
+    dev = qml.device(device, wires=n)
+    diff = "backprop" if device == "default.qubit" else "adjoint"
+
+    @qml.qnode(dev, interface="torch", diff_method=diff)
+    def circuit(inputs, weights):
+        for i in range(n):
+            qml.RY(inputs[..., i], wires=i)
+        for layer in range(layers):
+            for q in range(n):
+                qml.RY(weights[layer, q, 0], wires=q)
+                qml.RZ(weights[layer, q, 1], wires=q)
+            for q in range(n):
+                qml.CNOT(wires=[q, (q + 1) % n])
+        return [qml.expval(qml.PauliZ(i)) for i in range(n)]
+
+    dtype = torch.float32 if device == "default.qubit" else torch.float64
+    weights = torch.tensor(w, dtype=dtype, requires_grad=True)
+    xx, yy = x.to(dtype), y.to(dtype)
+
+    def forward():
+        return torch.stack(circuit(xx, weights), dim=-1)
+
+    def step():
+        weights.grad = None
+        loss = ((forward() - yy) ** 2).mean()
+        loss.backward()
+        return loss
+
+    return step, lambda: forward().detach().numpy()
+
+
+def torchquantum_step(n: int, layers: int, x: torch.Tensor, y: torch.Tensor, w: np.ndarray):
+    import torchquantum as tq
+    import torchquantum.functional as tqf
+
+    weights = torch.tensor(w, dtype=torch.float32, requires_grad=True)
+
+    def forward():
+        qdev = tq.QuantumDevice(n_wires=n, bsz=x.shape[0], device="cpu")
+        for i in range(n):
+            tqf.ry(qdev, wires=i, params=x[:, i])
+        for layer in range(layers):
+            for q in range(n):
+                tqf.ry(qdev, wires=q, params=weights[layer, q, 0].expand(x.shape[0]))
+                tqf.rz(qdev, wires=q, params=weights[layer, q, 1].expand(x.shape[0]))
+            for q in range(n):
+                tqf.cnot(qdev, wires=[q, (q + 1) % n])
+        return _tq_z(qdev, n)
+
+    def step():
+        weights.grad = None
+        loss = ((forward() - y) ** 2).mean()
+        loss.backward()
+        return loss
+
+    return step, lambda: forward().detach().numpy()
+
+
+def _tq_z(qdev, n: int) -> torch.Tensor:
+    probs = qdev.get_states_1d().abs() ** 2  # (B, 2**n), wire 0 is the most significant bit in TorchQuantum
+    idx = torch.arange(2**n)
+    cols = [(1 - 2 * ((idx >> (n - 1 - i)) & 1)).to(probs.dtype) for i in range(n)]
+    return torch.stack([probs @ c for c in cols], dim=-1)
+
+
+def memory_probe(method: str, layers: int) -> int:
+    """Peak RSS (bytes) of one training step at 20 qubits, batch 8, in a fresh process."""
+    code = f"""
+import resource, torch
+torch.set_num_threads(2)
+from qtandem.hybrid import QuantumLayer
+layer = QuantumLayer(n_qubits=20, layers={layers}, diff_method={method!r}, dtype=torch.float32, seed=0)
+x = torch.rand(8, 20)
+loss = (layer(x) ** 2).mean()
+loss.backward()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=1800)
+    if out.returncode != 0:
+        return -1
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--cases", default="12x256,16x32,20x4")
+    ap.add_argument("--layers", type=int, default=6)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--peer-timeout", type=float, default=120.0)
+    ap.add_argument("--memory", action="store_true")
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    tools: list[tuple[str, object]] = [
+        ("qtandem backprop", lambda *a: qtandem_step(*a, method="backprop")),
+        ("qtandem adjoint", lambda *a: qtandem_step(*a, method="adjoint")),
+    ]
+    try:
+        import pennylane  # noqa: F401
+
+        tools.append(("pennylane default.qubit", lambda *a: pennylane_step(*a, device="default.qubit")))
+        tools.append(("pennylane lightning adjoint", lambda *a: pennylane_step(*a, device="lightning.qubit")))
+    except ImportError:
+        print("note: pennylane not installed (pip install -e .[bench])")
+    try:
+        import torchquantum  # noqa: F401
+
+        tools.append(("torchquantum", torchquantum_step))
+    except Exception as exc:
+        print(f"note: torchquantum not available ({type(exc).__name__}: {exc})")
+    rows = []
+    for case in args.cases.split(","):
+        n, batch = (int(v) for v in case.split("x"))
+        rng = np.random.default_rng(0)
+        x = torch.tensor(rng.uniform(0, np.pi, (batch, n)), dtype=torch.float32)
+        y = torch.tensor(rng.uniform(-1, 1, (batch, n)), dtype=torch.float32)
+        w = rng.uniform(0, 2 * np.pi, (args.layers, n, 2))
+        print(f"\n{n} qubits, batch {batch}, {args.layers} layers")
+        ref = None
+        results = {}
+        for name, make in tools:
+            try:
+                step, fwd = make(n, args.layers, x, y, w)  # type: ignore[operator]
+                out = fwd()
+            except Exception as exc:
+                print(f"  {name:<30} failed: {type(exc).__name__}: {str(exc)[:100]}")
+                continue
+            if ref is None:
+                ref = out
+            diff = float(np.abs(np.asarray(out, dtype=np.float64) - ref).max())
+            t = timed(step, args.repeats, args.peer_timeout)
+            results[name] = t
+            print(f"  {name:<30} {t:9.3f} s/step   max|out - qtandem| = {diff:.1e}", flush=True)
+        base = results.get("qtandem backprop")
+        if base:
+            for name, t in results.items():
+                if not name.startswith("qtandem"):
+                    print(f"  ratio qtandem backprop / {name}: {base / t:.3f}  ({t / base:.1f}x faster)")
+        rows.append({"qubits": n, "batch": batch, "layers": args.layers, "seconds": results})
+    memory = {}
+    if args.memory:
+        # backprop keeps one state per fused block: at 50 layers it would need tens of GB, so it is
+        # probed at 5 and 10 layers to show the growth; adjoint at 5 and 50 layers
+        for method, layers in (("adjoint", 5), ("adjoint", 50), ("backprop", 5), ("backprop", 10)):
+            rss = memory_probe(method, layers)
+            memory[f"{method} {layers} layers"] = rss
+            print(f"peak RSS, 20 qubits x {layers} layers x batch 8, {method}: {rss / 2**30:.2f} GiB", flush=True)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"threads": args.threads, "rows": rows, "peak_rss_20q_50l_b8": memory}, fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
