@@ -159,7 +159,7 @@ def main() -> int:
     ap.add_argument("--layers", type=int, default=6)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--peer-timeout", type=float, default=120.0)
+    ap.add_argument("--peer-timeout", type=float, default=60.0)
     ap.add_argument("--memory", action="store_true")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
