@@ -138,14 +138,16 @@ def _tq_z(qdev, n: int) -> torch.Tensor:
 def memory_probe(method: str, layers: int) -> int:
     """Peak RSS (bytes) of one training step at 20 qubits, batch 8, in a fresh process."""
     code = f"""
-import resource, torch
+import torch
 torch.set_num_threads(2)
 from qtandem.hybrid import QuantumLayer
 layer = QuantumLayer(n_qubits=20, layers={layers}, diff_method={method!r}, dtype=torch.float32, seed=0)
 x = torch.rand(8, 20)
 loss = (layer(x) ** 2).mean()
 loss.backward()
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the (large) parent process
+hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM")][0]
+print(int(hwm.split()[1]) * 1024)
 """
     out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=1800)
     if out.returncode != 0:
@@ -161,6 +163,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--peer-timeout", type=float, default=60.0)
     ap.add_argument("--memory", action="store_true")
+    ap.add_argument("--memory-only", action="store_true", help="skip the timings")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -183,7 +186,7 @@ def main() -> int:
     except Exception as exc:
         print(f"note: torchquantum not available ({type(exc).__name__}: {exc})")
     rows = []
-    for case in args.cases.split(","):
+    for case in ([] if args.memory_only else args.cases.split(",")):
         n, batch = (int(v) for v in case.split("x"))
         rng = np.random.default_rng(0)
         x = torch.tensor(rng.uniform(0, np.pi, (batch, n)), dtype=torch.float32)
@@ -212,7 +215,7 @@ def main() -> int:
                     print(f"  ratio qtandem backprop / {name}: {base / t:.3f}  ({t / base:.1f}x faster)")
         rows.append({"qubits": n, "batch": batch, "layers": args.layers, "seconds": results})
     memory = {}
-    if args.memory:
+    if args.memory or args.memory_only:
         # backprop keeps one state per fused block: at 50 layers it would need tens of GB, so it is
         # probed at 5 and 10 layers to show the growth; adjoint at 5 and 50 layers
         for method, layers in (("adjoint", 5), ("adjoint", 50), ("backprop", 5), ("backprop", 10)):
@@ -221,7 +224,7 @@ def main() -> int:
             print(f"peak RSS, 20 qubits x {layers} layers x batch 8, {method}: {rss / 2**30:.2f} GiB", flush=True)
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"threads": args.threads, "rows": rows, "peak_rss_20q_50l_b8": memory}, fh, indent=1)
+            json.dump({"threads": args.threads, "rows": rows, "peak_rss_20q_b8": memory}, fh, indent=1)
     return 0
 
 

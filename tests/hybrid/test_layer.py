@@ -244,3 +244,21 @@ def test_custom_circuit_with_pauli_sum_observable_trains():
         opt.step()
         first = first if first is not None else float(loss)
     assert float(loss) < 0.5 * first
+
+
+def test_spsa_and_shift_with_noise_and_shots_train_a_tiny_model():
+    """Noise-aware, finite-shot training: the loss still goes down with both hardware-style methods."""
+    x = torch.rand(6, 2, dtype=F64, generator=torch.Generator().manual_seed(0)) * math.pi
+    target = torch.cos(x[:, :1])
+    for method in ("spsa", "parameter-shift"):
+        layer = QuantumLayer(n_qubits=2, layers=1, seed=3, dtype=F64, noise=_noise(), shots=2000,
+                             observables=["Z0"], diff_method=method)
+        opt = torch.optim.Adam(layer.parameters(), lr=0.15)
+        losses = []
+        for _ in range(25):
+            opt.zero_grad()
+            loss = ((layer(x) - target) ** 2).mean()
+            loss.backward()
+            opt.step()
+            losses.append(float(loss))
+        assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5]), method
