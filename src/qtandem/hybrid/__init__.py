@@ -10,14 +10,21 @@
 from __future__ import annotations
 
 from qtandem.hybrid.ansatze import hardware_efficient, qcnn, strongly_entangling, tree_tensor_network
+from qtandem.hybrid.classical import PCA, AutoEncoder, DenoisingAutoEncoder, HybridModel, LinearHead, MLPHead
 from qtandem.hybrid.encoders import AmplitudeEncoder, AngleEncoder, Encoder, IQPEncoder
 from qtandem.hybrid.layer import QuantumLayer
 
 __all__ = [
+    "PCA",
     "AmplitudeEncoder",
     "AngleEncoder",
+    "AutoEncoder",
+    "DenoisingAutoEncoder",
     "Encoder",
+    "HybridModel",
     "IQPEncoder",
+    "LinearHead",
+    "MLPHead",
     "QuantumLayer",
     "hardware_efficient",
     "qcnn",
@@ -25,16 +32,3 @@ __all__ = [
     "tree_tensor_network",
 ]
 
-try:  # written alongside; present once the classical parts land
-    from qtandem.hybrid.classical import (
-        PCA,
-        AutoEncoder,
-        DenoisingAutoEncoder,
-        HybridModel,
-        LinearHead,
-        MLPHead,
-    )
-
-    __all__ += ["PCA", "AutoEncoder", "DenoisingAutoEncoder", "HybridModel", "LinearHead", "MLPHead"]
-except ImportError:  # pragma: no cover
-    pass
