@@ -16,7 +16,9 @@ Examples:
 from __future__ import annotations
 
 __all__ = [
+    "CheckpointError",
     "CircuitError",
+    "ConfigError",
     "NoiseError",
     "ObservableError",
     "ParameterError",
@@ -49,6 +51,17 @@ class SimulationError(QtandemError, ValueError):
 
 class NoiseError(QtandemError, ValueError):
     """A noise channel, noise model or device description is invalid."""
+
+
+class ConfigError(QtandemError, ValueError):
+    """A configuration file (e.g. for ``qtandem train``) has an unknown, mistyped or invalid key.
+
+    The message names the file and the key path, e.g. ``run.toml: model.layerz: unknown key``.
+    """
+
+
+class CheckpointError(QtandemError, ValueError):
+    """A training checkpoint is missing, unreadable, or does not match the configuration."""
 
 
 class ResourceError(QtandemError, MemoryError):
