@@ -1,7 +1,8 @@
-"""``qtandem train CONFIG.toml``: train a hybrid model (see :mod:`qtandem.hybrid.train`)."""
+"""``qtandem train CONFIG.toml``: train a hybrid classifier (schema and outputs in :mod:`qtandem.hybrid.train`)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -16,18 +17,40 @@ def register(app: typer.Typer) -> None:
     @app.command("train")
     @friendly
     def train(
-        config: Annotated[Path, typer.Argument(help="TOML config (schema in qtandem.hybrid.train).")],
-        resume: Annotated[bool, typer.Option(help="Continue from the output folder's last checkpoint.")] = False,
-        output: Annotated[Path | None, typer.Option(help="Override the config's output folder.")] = None,
-        progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+        config: Annotated[Path, typer.Argument(help="TOML configuration (schema: python -m pydoc "
+                                                    "qtandem.hybrid.train).")],
+        resume: Annotated[bool, typer.Option("--resume", help="Continue exactly from the output folder's "
+                                                              "checkpoint.")] = False,
+        output: Annotated[Path | None, typer.Option(help="Output folder (overrides the config's output).")] = None,
+        progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+        max_steps: Annotated[int | None, typer.Option(help="Stop after this many steps in all, with a checkpoint "
+                                                           "(continue with --resume).")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")] = False,
     ) -> None:
-        """Train; prints the test accuracy and the report's path."""
+        """Train a hybrid model; writes metrics, checkpoints, curves and report.html, prints a summary."""
+        import dataclasses
+
+        from qtandem.errors import ConfigError
         from qtandem.hybrid.train import load_config
         from qtandem.hybrid.train import train as run
 
         cfg = load_config(config)
-        if output is not None:
-            cfg["output"] = str(output)
-        summary = run(cfg, resume=resume, progress=progress)
-        typer.echo(f"test accuracy {summary['test_acc']:.4f} after {summary['steps']} steps "
-                   f"({summary['seconds']:.1f} s); report: {Path(cfg['output']) / 'report.html'}")
+        if max_steps is not None:
+            if max_steps < 0:
+                raise ConfigError(f"--max-steps must be >= 0, got {max_steps}")
+            cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, max_steps=max_steps))
+        res = run(cfg, resume=resume, progress=progress, output=output)
+        summary = {"output": str(res.output), "report": str(res.report), "steps": res.steps, "epochs": res.epochs,
+                   "finished": res.finished, "stopped_early": res.stopped_early, "seconds": round(res.seconds, 3),
+                   "parameters": res.parameter_counts,
+                   **{k: v for k, v in res.final.items() if k.endswith(("_accuracy", "_loss"))}}
+        if as_json:
+            typer.echo(json.dumps(summary))
+            return
+        state = ("stopped early" if res.stopped_early else "done" if res.finished
+                 else "paused (continue with --resume)")
+        val = f", validation {res.final['val_accuracy']:.4f}" if "val_accuracy" in res.final else ""
+        typer.echo(f"{cfg.data.name}: {state} after {res.epochs} epochs ({res.steps} steps, {res.seconds:.1f} s): "
+                   f"test accuracy {res.test_accuracy:.4f}, train {res.train_accuracy:.4f}{val}; "
+                   f"{sum(res.parameter_counts.values())} parameters")
+        typer.echo(f"report: {res.report}")

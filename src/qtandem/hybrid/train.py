@@ -32,54 +32,54 @@ Configuration schema (every key optional; unknown keys, wrong types and values
 outside the choices raise :class:`~qtandem.errors.ConfigError` naming the file
 and the key path, e.g. ``run.toml: model.layerz: unknown key (did you mean 'layers'?)``):
 
-=================================  ========  ========================  ===================================================
-key                                type      default                   meaning
-=================================  ========  ========================  ===================================================
-``seed``                           int       0                         seeds the split, initial weights, shuffling, shots
-``output``                         str       ``runs/<config stem>``    output folder (relative to the working directory)
-``threads``                        int       0                         torch threads during the run (0: leave as is)
-``data.name``                      str       ``"digits"``              digits, breast_cancer, iris, moons, circles, tfim
-``data.test_size``                 float     0.25                      held-out test fraction
-``data.validation``                float     0.0                       fraction of the training split held out for early
-                                                                       stopping (0: monitor the test split)
-``data.n_samples``                 int       all                       sub-sample (or generate) this many samples
-``model.pre``                      str       ``"pca"``                 none, pca, autoencoder, denoising_autoencoder
-``model.features``                 int       8                         width after ``pre`` (ignored for ``"none"``)
-``model.squash``                   str       ``"auto"``                tanh: ``input_scale * tanh(x)`` before the quantum
-                                                                       layer; none; auto = tanh except amplitude encoding
-``model.input_scale``              float     pi/2                      see ``squash``
-``model.n_qubits``                 int       from the width            features (angle, iqp, reupload) or
-                                                                       ``ceil(log2(features))`` (amplitude)
-``model.layers``                   int       3                         ansatz layers
-``model.encoder``                  str       ``"angle"``               angle, amplitude, iqp, reupload
-``model.ansatz``                   str       ``"hardware_efficient"``  hardware_efficient, strongly_entangling, ttn
-                                                                       (tree_tensor_network), qcnn
-``model.entangle``                 bool      true                      false removes the entangling gates (ablation)
-``model.diff_method``              str       ``"backprop"``            backprop, adjoint, parameter-shift, spsa
-``model.shots``                    int       exact                     estimate expectations from shots
-                                                                       (parameter-shift or spsa)
-``model.dtype``                    str       ``"float32"``             float32 (complex64 states) or float64
-``model.head``                     str       ``"linear"``              linear or mlp
-``model.hidden``                   [int]     [32]                      hidden widths of the mlp head
-``model.pretrain_epochs``          int       50                        auto-encoder pre-training epochs
-``model.ae_hidden``                [int]     [64]                      auto-encoder hidden widths
-``model.noise_std``                float     0.1                       denoising auto-encoder input noise
-``optim.name``                     str       ``"adam"``                adam or sgd
-``optim.lr``                       float     0.05                      learning rate
-``optim.batch_size``               int       32                        0: full batch
-``optim.epochs``                   int       20                        passes over the training split
-``optim.weight_decay``             float     0.0                       L2 penalty
-``optim.momentum``                 float     0.0                       sgd only
-``train.checkpoint_every``         int       100                       steps between checkpoints (0: only at the end)
-``train.eval_every``               int       1                         epochs between evaluations (and the last epoch)
-``train.early_stopping_patience``  int       0                         stop when the monitored value has not improved
-                                                                       for this many epochs (0: never)
-``train.monitor``                  str       ``"val_loss"``            val_loss or val_accuracy
-``train.min_delta``                float     0.0                       smallest change that counts as an improvement
-``train.max_steps``                int       0                         stop (with a checkpoint) after this many steps in
-                                                                       all; continue with resume (0: no limit)
-``train.log_every``                int       1                         steps between step records in metrics.jsonl
-=================================  ========  ========================  ===================================================
+=================================  =====  ========================  ====================================================
+key                                type   default                   meaning
+=================================  =====  ========================  ====================================================
+``seed``                           int    0                         seeds the split, initial weights, shuffling, shots
+``output``                         str    ``runs/<config stem>``    output folder (relative to the working directory)
+``threads``                        int    0                         torch threads during the run (0: leave as is)
+``data.name``                      str    ``"digits"``              digits, breast_cancer, iris, moons, circles, tfim
+``data.test_size``                 float  0.25                      held-out test fraction
+``data.validation``                float  0.0                       fraction of the training split held out for early
+                                                                    stopping (0: monitor the test split)
+``data.n_samples``                 int    all                       sub-sample (or generate) this many samples
+``model.pre``                      str    ``"pca"``                 none, pca, autoencoder, denoising_autoencoder
+``model.features``                 int    8                         width after ``pre`` (ignored for ``"none"``)
+``model.squash``                   str    ``"auto"``                tanh: ``input_scale * tanh(x)`` before the quantum
+                                                                    layer; none; auto = tanh except amplitude encoding
+``model.input_scale``              float  pi/2                      see ``squash``
+``model.n_qubits``                 int    from the width            features (angle, iqp, reupload) or
+                                                                    ``ceil(log2(features))`` (amplitude)
+``model.layers``                   int    3                         ansatz layers
+``model.encoder``                  str    ``"angle"``               angle, amplitude, iqp, reupload
+``model.ansatz``                   str    ``"hardware_efficient"``  hardware_efficient, strongly_entangling, ttn
+                                                                    (tree_tensor_network), qcnn
+``model.entangle``                 bool   true                      false removes the entangling gates (ablation)
+``model.diff_method``              str    ``"backprop"``            backprop, adjoint, parameter-shift, spsa
+``model.shots``                    int    exact                     estimate expectations from shots (parameter-shift or
+                                                                    spsa)
+``model.dtype``                    str    ``"float32"``             float32 (complex64 states) or float64
+``model.head``                     str    ``"linear"``              linear or mlp
+``model.hidden``                   [int]  [32]                      hidden widths of the mlp head
+``model.pretrain_epochs``          int    50                        auto-encoder pre-training epochs
+``model.ae_hidden``                [int]  [64]                      auto-encoder hidden widths
+``model.noise_std``                float  0.1                       denoising auto-encoder input noise
+``optim.name``                     str    ``"adam"``                adam or sgd
+``optim.lr``                       float  0.05                      learning rate
+``optim.batch_size``               int    32                        0: full batch
+``optim.epochs``                   int    20                        passes over the training split
+``optim.weight_decay``             float  0.0                       L2 penalty
+``optim.momentum``                 float  0.0                       sgd only
+``train.checkpoint_every``         int    100                       steps between checkpoints (0: only at the end)
+``train.eval_every``               int    1                         epochs between evaluations (and the last epoch)
+``train.early_stopping_patience``  int    0                         stop when the monitored value has not improved for
+                                                                    this many epochs (0: never)
+``train.monitor``                  str    ``"val_loss"``            val_loss or val_accuracy
+``train.min_delta``                float  0.0                       smallest change that counts as an improvement
+``train.max_steps``                int    0                         stop (with a checkpoint) after this many steps in
+                                                                    all; continue with resume (0: no limit)
+``train.log_every``                int    1                         steps between step records in metrics.jsonl
+=================================  =====  ========================  ====================================================
 
 A full example (:data:`EXAMPLE_CONFIG`)::
 
@@ -134,6 +134,7 @@ import time
 import tomllib
 import types
 import typing
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,6 +155,7 @@ from qtandem.io import atomic_write_bytes, atomic_write_text
 __all__ = [
     "EXAMPLE_CONFIG",
     "DataConfig",
+    "DataSplit",
     "ModelConfig",
     "OptimConfig",
     "Squash",
@@ -163,8 +165,11 @@ __all__ = [
     "build_model",
     "config_to_toml",
     "load_config",
+    "load_data",
     "load_model",
     "parse_config",
+    "plot_curves",
+    "read_metrics",
     "read_safetensors",
     "train",
 ]
@@ -519,7 +524,7 @@ def _n_qubits(cfg: TrainConfig, width: int) -> int:
     return width
 
 
-def _build(cfg: TrainConfig, n_features: int, n_classes: int, x_fit: Tensor | None) -> HybridModel:
+def _build(cfg: TrainConfig, n_features: int, n_classes: int, x_fit: Tensor | None, data_name: str = "") -> HybridModel:
     """The model; ``x_fit`` (training inputs) fits PCA and pre-trains auto-encoders (``None``: leave unfitted)."""
     m = cfg.model
     src = cfg.source
@@ -528,10 +533,10 @@ def _build(cfg: TrainConfig, n_features: int, n_classes: int, x_fit: Tensor | No
         return ConfigError(f"{src}: {key}: {message}")
 
     width = _width_after_pre(cfg, n_features)
-    parts: dict[str, nn.Module] = {}
+    parts: OrderedDict[str, nn.Module] = OrderedDict()
     if m.pre != "none":
         if m.pre == "pca" and m.features > n_features:
-            raise err("model.features", f"{m.features} principal components of {cfg.data.name}'s "
+            raise err("model.features", f"{m.features} principal components of {data_name or cfg.data.name}'s "
                                         f"{n_features} features are too many")
         compress: nn.Module
         if m.pre == "pca":
@@ -551,7 +556,7 @@ def _build(cfg: TrainConfig, n_features: int, n_classes: int, x_fit: Tensor | No
     squash = m.squash if m.squash != "auto" else ("none" if m.encoder == "amplitude" else "tanh")
     if squash == "tanh":
         parts["squash"] = Squash(m.input_scale)
-    pre: nn.Module | None = nn.Sequential(dict(parts)) if parts else None  # type: ignore[arg-type]
+    pre: nn.Module | None = nn.Sequential(parts) if parts else None
     dtype = torch.float64 if m.dtype == "float64" else torch.float32
     try:
         quantum = QuantumLayer(n_qubits=_n_qubits(cfg, width), layers=m.layers, encoder=m.encoder, ansatz=m.ansatz,
@@ -563,7 +568,22 @@ def _build(cfg: TrainConfig, n_features: int, n_classes: int, x_fit: Tensor | No
         head: nn.Module = LinearHead(quantum.n_outputs, n_classes)
     else:
         head = MLPHead(quantum.n_outputs, n_classes, hidden=tuple(m.hidden))
-    return HybridModel(pre, quantum, head)
+    model = HybridModel(pre, quantum, head)
+    _contiguous_buffers(model)
+    return model
+
+
+def _contiguous_buffers(model: nn.Module) -> None:
+    """Make fitted buffers contiguous, as they are when loaded from a checkpoint.
+
+    A fitted buffer may be a strided view (PCA's components come transposed out
+    of the SVD); the matrix products then round differently in the last bit than
+    with the contiguous copy a resumed run loads, and the loss curves would part.
+    """
+    for mod in model.modules():
+        for name, buf in mod._buffers.items():
+            if buf is not None and not buf.is_contiguous():
+                mod._buffers[name] = buf.contiguous()
 
 
 def build_model(cfg: TrainConfig, dataset: Any) -> HybridModel:
@@ -591,7 +611,8 @@ def build_model(cfg: TrainConfig, dataset: Any) -> HybridModel:
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(_derive_seed(cfg.seed, 0))
-        return _build(cfg, int(dataset.n_features), int(dataset.n_classes), dataset.x_train)
+        return _build(cfg, int(dataset.n_features), int(dataset.n_classes), dataset.x_train,
+                      str(getattr(dataset, "name", "")))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -659,7 +680,7 @@ def _config_from_json(text: str, source: str) -> TrainConfig:
 
 def _cfg_from_plain(d: dict[str, Any]) -> TrainConfig:
     top = {k: v for k, v in d.items() if k not in _SECTIONS}
-    secs = {k: _SECTIONS[k](**{kk: vv for kk, vv in d[k].items()}) for k in _SECTIONS if k in d}
+    secs = {k: _SECTIONS[k](**d[k]) for k in _SECTIONS if k in d}
     return TrainConfig(**top, **secs)
 
 
@@ -706,7 +727,9 @@ class TrainResult:
 
 
 @dataclass
-class _Split:
+class DataSplit:
+    """The configured dataset, split into training, optional validation, and test tensors."""
+
     x_train: Tensor
     y_train: Tensor
     x_val: Tensor | None
@@ -718,7 +741,12 @@ class _Split:
     info: str
 
 
-def _load_split(cfg: TrainConfig) -> _Split:
+def load_data(cfg: TrainConfig) -> DataSplit:
+    """Load and split ``cfg.data`` as :func:`train` does (same seed, same validation hold-out).
+
+    Raises:
+        ConfigError: bad dataset options.
+    """
     d = cfg.data
     try:
         ds = load_dataset(d.name, seed=cfg.seed, test_size=d.test_size, n_samples=d.n_samples)
@@ -738,7 +766,7 @@ def _load_split(cfg: TrainConfig) -> _Split:
                               f"{len(ytr)} training samples ({exc})") from None
         tr_t, va_t = torch.as_tensor(np.sort(tr)), torch.as_tensor(np.sort(va))
         xtr, ytr, xv, yv = xtr[tr_t], ytr[tr_t], xtr[va_t], ds.y_train[va_t]
-    return _Split(xtr, ytr, xv, yv, ds.x_test, ds.y_test, ds.n_features, ds.n_classes, ds.info)
+    return DataSplit(xtr, ytr, xv, yv, ds.x_test, ds.y_test, ds.n_features, ds.n_classes, ds.info)
 
 
 @dataclass
@@ -880,7 +908,9 @@ def _evaluate(model: nn.Module, x: Tensor, y: Tensor, batch: int = 1024) -> tupl
     return total / n, correct / n
 
 
-def _read_metrics(path: Path) -> list[dict[str, Any]]:
+def read_metrics(path: str | Path) -> list[dict[str, Any]]:
+    """The records of a ``metrics.jsonl`` file (a torn last line is skipped)."""
+    path = Path(path)
     out = []
     if path.exists():
         for line in path.read_text().splitlines():
@@ -914,8 +944,14 @@ def _progress_bar(enabled: bool, total: int, done: int, label: str) -> Iterator[
         yield _NoBar(), None
         return
     from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("epoch {task.fields[epoch]}  loss {task.fields[loss]}  test acc {task.fields[acc]}"),
@@ -948,7 +984,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True, outp
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path, metrics_path = out / "checkpoint.safetensors", out / "metrics.jsonl"
     with _threads(cfg.threads), torch.random.fork_rng(devices=[]):
-        data = _load_split(cfg)
+        data = load_data(cfg)
         if resume:
             model = _build(cfg, data.n_features, data.n_classes, None)
         else:
@@ -958,7 +994,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True, outp
         gen = torch.Generator().manual_seed(_derive_seed(cfg.seed, 1))
         if resume:
             st = _restore_checkpoint(ckpt_path, cfg, model, opt, gen)
-            records = [r for r in _read_metrics(metrics_path) if r.get("step", 0) <= st.step]
+            records = [r for r in read_metrics(metrics_path) if r.get("step", 0) <= st.step]
             atomic_write_text(metrics_path, "".join(json.dumps(r) + "\n" for r in records))
         else:
             st = _State()
@@ -984,7 +1020,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True, outp
                        counts, report)
 
 
-def _eval_record(model: nn.Module, data: _Split, st: _State, wall: float) -> dict[str, Any]:
+def _eval_record(model: nn.Module, data: DataSplit, st: _State, wall: float) -> dict[str, Any]:
     rec: dict[str, Any] = {"kind": "eval", "step": st.step, "epoch": st.epoch}
     rec["train_loss"], rec["train_accuracy"] = _evaluate(model, data.x_train, data.y_train)
     if data.x_val is not None and data.y_val is not None:
@@ -995,7 +1031,7 @@ def _eval_record(model: nn.Module, data: _Split, st: _State, wall: float) -> dic
 
 
 def _loop(cfg: TrainConfig, model: HybridModel, opt: torch.optim.Optimizer, gen: torch.Generator, st: _State,
-          data: _Split, out: Path, progress: bool, callback: Callable[[dict[str, Any]], None] | None,
+          data: DataSplit, out: Path, progress: bool, callback: Callable[[dict[str, Any]], None] | None,
           records: list[dict[str, Any]]) -> _State:
     o, t = cfg.optim, cfg.train
     n = int(data.x_train.shape[0])
@@ -1078,7 +1114,7 @@ def _n_in(model: nn.Module) -> int:
 
 
 def _n_out(model: nn.Module) -> int:
-    params = [p for p in getattr(model, "post").parameters()]  # noqa: B009
+    params = list(getattr(model, "post").parameters())  # noqa: B009
     return int(params[-1].shape[0])
 
 
@@ -1120,7 +1156,8 @@ def plot_curves(records: list[dict[str, Any]], title: str = "") -> tuple[Any, An
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("cross-entropy")
     ax.grid(alpha=0.3)
-    ax.legend()
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
     ax.set_title(f"{title}: loss" if title else "loss")
     fig_a, ax = plt.subplots(figsize=(6.5, 4))
     for split, marker in (("train", "o"), ("val", "^"), ("test", "s")):
@@ -1131,13 +1168,14 @@ def plot_curves(records: list[dict[str, Any]], title: str = "") -> tuple[Any, An
     ax.set_ylabel("accuracy")
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
-    ax.legend()
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
     ax.set_title(f"{title}: accuracy" if title else "accuracy")
     return fig_l, fig_a
 
 
 def _write_report(cfg: TrainConfig, out: Path, records: list[dict[str, Any]], final: dict[str, Any], st: _State,
-                  counts: dict[str, int], data: _Split, model: HybridModel, finished: bool) -> Path:
+                  counts: dict[str, int], data: DataSplit, model: HybridModel, finished: bool) -> Path:
     from qtandem.report import Report
 
     rep = Report(f"qtandem train: {cfg.data.name}", out)

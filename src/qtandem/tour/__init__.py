@@ -28,7 +28,7 @@ from qtandem.report import Report, Section
 
 __all__ = ["SECTION_MODULES", "TourContext", "TourSection", "failed_sections", "register", "run_tour", "sections"]
 
-SECTION_MODULES: tuple[str, ...] = ("qtandem.tour.core", "qtandem.tour.noise")
+SECTION_MODULES: tuple[str, ...] = ("qtandem.tour.core", "qtandem.tour.noise", "qtandem.tour.hybrid")
 """Modules that register tour sections (later capabilities append theirs)."""
 
 
