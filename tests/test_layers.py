@@ -13,7 +13,7 @@ LAYERS = [
     {"noise"},
     {"device"},
     {"report"},
-    {"hybrid"},
+    {"hybrid", "qec", "compile"},
     {"tour", "data"},
     {"cli", "__main__"},
 ]
