@@ -19,6 +19,8 @@ __all__ = [
     "CheckpointError",
     "CircuitError",
     "ConfigError",
+    "DatasetError",
+    "DecoderError",
     "NoiseError",
     "ObservableError",
     "ParameterError",
@@ -58,6 +60,14 @@ class ConfigError(QtandemError, ValueError):
 
     The message names the file and the key path, e.g. ``run.toml: model.layerz: unknown key``.
     """
+
+
+class DecoderError(QtandemError, ValueError):
+    """A QEC decoder was given input of the wrong shape/type, or an unknown decoder name (``qtandem.qec``)."""
+
+
+class DatasetError(QtandemError, ValueError):
+    """A QEC dataset (detection events + manifest) is missing, corrupt or inconsistent with its manifest."""
 
 
 class CheckpointError(QtandemError, ValueError):
