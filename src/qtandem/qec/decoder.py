@@ -75,6 +75,7 @@ def dem_of(source: stim.DetectorErrorModel | stim.Circuit) -> stim.DetectorError
 
     A circuit's DEM is built with ``decompose_errors=True`` (what matching needs); if Stim
     cannot decompose an error (e.g. colour codes) it falls back to the undecomposed DEM.
+    ``approximate_disjoint_errors=True`` lets ``PAULI_CHANNEL_*`` noise through (as sinter does).
 
     Args:
         source: a ``stim.DetectorErrorModel`` or a noisy ``stim.Circuit`` with detectors.
@@ -96,9 +97,12 @@ def dem_of(source: stim.DetectorErrorModel | stim.Circuit) -> stim.DetectorError
         return source
     if isinstance(source, stim.Circuit):
         try:
-            return source.detector_error_model(decompose_errors=True)
+            return source.detector_error_model(decompose_errors=True, approximate_disjoint_errors=True)
         except ValueError:
-            return source.detector_error_model(decompose_errors=False)
+            try:
+                return source.detector_error_model(decompose_errors=False, approximate_disjoint_errors=True)
+            except ValueError as err:
+                raise DecoderError(f"Stim cannot build a detector error model for this circuit: {err}") from err
     raise DecoderError(f"expected a stim.DetectorErrorModel or stim.Circuit, got {type(source).__name__}")
 
 

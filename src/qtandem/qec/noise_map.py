@@ -1,0 +1,232 @@
+"""qtandem noise (:class:`~qtandem.noise.NoiseModel`, :class:`~qtandem.device.Device`) as Stim noise instructions.
+
+Stim simulates Pauli noise only, so each qtandem channel becomes the Pauli channel of its
+*Pauli twirl*: ``p_P = sum_i |tr(P^dagger K_i)|^2 / d^2`` over the Kraus operators ``K_i``.
+For a Pauli channel (``pauli_channel``, ``depolarizing``, ``bit_flip``, ``phase_flip``) the
+twirl is the channel itself, so the mapping is **exact**; for anything else (amplitude
+damping, thermal relaxation, coherent rotations) it is the standard Pauli-twirling
+**approximation** (same Pauli-diagonal of the transfer matrix; coherences dropped).
+:func:`twirl` reports which case applies.
+
+Mapping rules of :func:`noisy_circuit` (the input circuit must be noiseless):
+
+* after each gate, the channels ``model.errors_after(Instruction(name, qubits))`` gives,
+  with Stim gate names mapped to qtandem's (``H -> h``, ``CX -> cx``, ``CZ -> cz``...);
+  a uniform channel is written ``DEPOLARIZE1/2``, others ``PAULI_CHANNEL_1/2``;
+* readout error -> a flip before the measurement (``X_ERROR`` before ``M``/``MR``, ``Z_ERROR``
+  before ``MX``/``MRX``) with probability ``(p01 + p10) / 2`` (exact when the confusion matrix is
+  symmetric; Stim has no asymmetric flip); rules on ``"measure"`` / ``"reset"`` follow those;
+* idle relaxation (``add_idle`` with durations): in each layer (span between ``TICK`` s),
+  qubits no operation touches get the twirled ``thermal_relaxation(T1, T2, t)`` for the
+  layer's duration ``t`` (the longest operation in it).
+
+A :class:`~qtandem.device.Device` is first reduced to its **average** calibration (mean
+T1, T2, gate errors and durations, readout errors) on every qubit and on every pair of
+qubits a two-qubit gate of the circuit touches: Stim's generated layouts are not routed
+onto the device's coupling map, so per-qubit numbers would be attached arbitrarily.
+
+Examples:
+    >>> import stim
+    >>> from qtandem.noise import NoiseModel, pauli_channel, depolarizing, readout_error
+    >>> from qtandem.qec.noise_map import noisy_circuit
+    >>> model = (NoiseModel().add(pauli_channel(0.01, 0.0, 0.02), gates="h")
+    ...          .add(depolarizing(0.03, 2), gates="cx").add_readout(readout_error(0.02, 0.02)))
+    >>> print(noisy_circuit(stim.Circuit("H 0\\nCX 0 1\\nM 0 1"), model))
+    H 0
+    PAULI_CHANNEL_1(0.01, 0, 0.02) 0
+    CX 0 1
+    DEPOLARIZE2(0.03) 0 1
+    X_ERROR(0.02) 0 1
+    M 0 1
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import stim
+
+from qtandem.circuit.instruction import Instruction
+from qtandem.device import Device
+from qtandem.errors import NoiseError
+from qtandem.noise import NoiseModel, thermal_relaxation
+from qtandem.noise.channels import KrausChannel
+from qtandem.qec.codes import _ANNOTATIONS, _MEASURE, _RESET, _has_noise, _qubits, rewrite_layers
+
+__all__ = ["STIM_GATE_NAMES", "average_device_model", "noisy_circuit", "twirl"]
+
+STIM_GATE_NAMES: dict[str, str] = {
+    "H": "h", "S": "s", "S_DAG": "sdg", "X": "x", "Y": "y", "Z": "z", "SQRT_X": "sx", "SQRT_X_DAG": "sxdg",
+    "I": "id", "CX": "cx", "CNOT": "cx", "ZCX": "cx", "CZ": "cz", "ZCZ": "cz", "CY": "cy", "ZCY": "cy",
+    "SWAP": "swap",
+}
+"""Stim gate name -> qtandem gate name used to look up a NoiseModel's rules."""
+
+_P = {"I": np.eye(2), "X": np.array([[0, 1], [1, 0]]), "Y": np.array([[0, -1j], [1j, 0]]),
+      "Z": np.diag([1.0, -1.0])}
+
+
+def twirl(channel: KrausChannel) -> tuple[list[float], bool]:
+    """Pauli-twirl probabilities of a 1- or 2-qubit channel, in Stim's argument order.
+
+    Args:
+        channel: the qtandem channel.
+
+    Returns:
+        ``(probs, exact)``: ``probs`` for ``X, Y, Z`` (one qubit) or ``IX, IY, ..., ZZ`` (two qubits,
+        first letter on the first qubit; Stim's ``PAULI_CHANNEL_2`` order), and whether the
+        channel *is* that Pauli channel (its Pauli transfer matrix is diagonal).
+
+    Raises:
+        NoiseError: the channel acts on more than two qubits.
+
+    Examples:
+        >>> from qtandem.noise import amplitude_damping, pauli_channel
+        >>> probs, exact = twirl(pauli_channel(0.1, 0.2, 0.05))
+        >>> [round(x, 12) for x in probs], exact
+        ([0.1, 0.2, 0.05], True)
+        >>> probs, exact = twirl(amplitude_damping(0.2))
+        >>> [round(x, 4) for x in probs], exact
+        ([0.05, 0.05, 0.0028], False)
+    """
+    n = channel.num_qubits
+    if n not in (1, 2):
+        raise NoiseError(f"only 1- and 2-qubit channels map to Stim noise, got a {n}-qubit channel ({channel.name})")
+    kraus = [k.detach().cpu().numpy() for k in channel.kraus]
+    d = 2**n
+    labels = ["X", "Y", "Z"] if n == 1 else [a + b for a in "IXYZ" for b in "IXYZ"][1:]
+    probs = []
+    for lab in labels:
+        # qtandem: the first qubit is the least significant factor, so kron(second, first)
+        mat = _P[lab[0]] if n == 1 else np.kron(_P[lab[1]], _P[lab[0]])
+        probs.append(float(sum(abs(np.trace(mat.conj().T @ k)) ** 2 for k in kraus) / d**2))
+    ptm = channel.ptm().detach().cpu().numpy()
+    exact = bool(np.allclose(ptm - np.diag(np.diag(ptm)), 0.0, atol=1e-10))
+    return [0.0 if abs(x) < 1e-15 else x for x in probs], exact
+
+
+def _append_channel(out: stim.Circuit, channel: KrausChannel, qubits: tuple[int, ...]) -> None:
+    probs, _ = twirl(channel)
+    if not any(probs):
+        return
+    if np.allclose(probs, probs[0], rtol=1e-12, atol=0):
+        out.append("DEPOLARIZE1" if len(qubits) == 1 else "DEPOLARIZE2", list(qubits), sum(probs))
+    else:
+        out.append("PAULI_CHANNEL_1" if len(qubits) == 1 else "PAULI_CHANNEL_2", list(qubits), probs)
+
+
+def _groups(inst: stim.CircuitInstruction) -> list[tuple[int, ...]]:
+    qs = [t.value for t in inst.targets_copy() if t.is_qubit_target]
+    k = 2 if stim.gate_data(inst.name).is_two_qubit_gate else 1
+    return [tuple(qs[i:i + k]) for i in range(0, len(qs), k)]
+
+
+def average_device_model(device: Device, circuit: stim.Circuit) -> NoiseModel:
+    """The NoiseModel of ``device``'s average calibration, on every qubit and gate pair of ``circuit``.
+
+    Raises:
+        NoiseError: the device has no qubits.
+    """
+    if not device.qubits:
+        raise NoiseError(f"device {device.name!r} has no qubit calibrations")
+    from qtandem.device.device import EdgeProperties, QubitProperties
+
+    def mean(xs: list[float]) -> float:
+        return float(np.mean(xs)) if xs else 0.0
+
+    fields = [f.name for f in dataclasses.fields(QubitProperties)]
+    avg = QubitProperties(**{f: mean([getattr(q, f) for q in device.qubits]) for f in fields})
+    n = max(_qubits(circuit), default=0) + 1
+    edges: dict[tuple[int, int], Any] = {}
+    e_err = mean([e.error for e in device.edges.values()])
+    e_dur = mean([e.duration for e in device.edges.values()])
+    for inst in circuit.flattened():
+        if inst.name in STIM_GATE_NAMES and stim.gate_data(inst.name).is_two_qubit_gate:
+            for a, b in _groups(inst):
+                edges.setdefault((min(a, b), max(a, b)), EdgeProperties(e_err, e_dur, STIM_GATE_NAMES[inst.name]))
+    import networkx as nx
+
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    graph.add_edges_from(edges)
+    natives = sorted({*STIM_GATE_NAMES.values(), "measure", "reset"} - {"cx", "cz", "cy", "swap"})
+    natives += sorted({e.gate for e in edges.values()})
+    avg_dev = dataclasses.replace(device, name=f"{device.name} (average)", num_qubits=n, coupling_map=graph,
+                                  native_gates=natives, qubits=[avg] * n, edges=edges)
+    return avg_dev.noise_model()
+
+
+def noisy_circuit(circuit: stim.Circuit, noise: NoiseModel | Device) -> stim.Circuit:
+    """Add a qtandem NoiseModel's (or Device's) noise to a noiseless Stim circuit (rules in the module docstring).
+
+    Args:
+        circuit: noiseless circuit (e.g. ``surface_code(..., noise="none")``).
+        noise: a :class:`~qtandem.noise.NoiseModel` or :class:`~qtandem.device.Device`.
+
+    Returns:
+        The noisy ``stim.Circuit``.
+
+    Raises:
+        NoiseError: ``circuit`` already has noise, uses a gate with no qtandem name while the
+            model has gate rules, a channel has more than two qubits, or ``noise`` has the wrong type.
+    """
+    if isinstance(noise, Device):
+        model = average_device_model(noise, circuit)
+    elif isinstance(noise, NoiseModel):
+        model = noise
+    else:
+        raise NoiseError(f"noise must be a qtandem NoiseModel or Device, got {type(noise).__name__}")
+    if _has_noise(circuit):
+        raise NoiseError("noisy_circuit() expects a noiseless circuit; this one already has noise instructions")
+
+    def flips(qs: list[int]) -> dict[float, list[int]]:
+        by_p: dict[float, list[int]] = {}
+        for q in qs:
+            for err, _ in model.readout_errors([q]):
+                m = err.matrix.detach().cpu().numpy()
+                p = float((m[1, 0] + m[0, 1]) / 2)
+                if p > 0:
+                    by_p.setdefault(p, []).append(q)
+        return by_p
+
+    def layer(insts: list[stim.CircuitInstruction], qubits: list[int]) -> stim.Circuit:
+        out = stim.Circuit()
+        touched: set[int] = set()
+        duration = 0.0
+        for inst in insts:
+            name = inst.name
+            if name in _ANNOTATIONS:
+                out.append(inst)
+                continue
+            groups = _groups(inst)
+            qs = [q for g in groups for q in g]
+            touched.update(qs)
+            if name in _MEASURE:
+                for p, fq in flips(qs).items():
+                    out.append(_MEASURE[name], fq, p)
+            out.append(inst)
+            after: list[Instruction] = []
+            if name in _MEASURE:
+                after += [Instruction("measure", g, clbits=(0,)) for g in groups]
+            if name in _RESET:
+                after += [Instruction("reset", g) for g in groups]
+            if name not in _MEASURE and name not in _RESET:
+                if name not in STIM_GATE_NAMES:
+                    if model.rules:
+                        raise NoiseError(f"Stim gate {name} has no qtandem name; known: {sorted(STIM_GATE_NAMES)}")
+                    continue
+                after += [Instruction(STIM_GATE_NAMES[name], g) for g in groups]
+            for qi in after:
+                duration = max(duration, model.duration(qi))
+                for channel, on in model.errors_after(qi):
+                    _append_channel(out, channel, on)
+        if model.has_idle and duration > 0 and touched:
+            for q in qubits:
+                params = model.idle_params(q)
+                if q not in touched and params is not None:
+                    _append_channel(out, thermal_relaxation(params[0], params[1], duration), (q,))
+        return out
+
+    return rewrite_layers(circuit, layer)
