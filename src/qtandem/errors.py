@@ -18,6 +18,7 @@ from __future__ import annotations
 __all__ = [
     "CheckpointError",
     "CircuitError",
+    "CompileError",
     "ConfigError",
     "DatasetError",
     "DecoderError",
@@ -37,6 +38,10 @@ class QtandemError(Exception):
 
 class CircuitError(QtandemError, ValueError):
     """A circuit was built or used in an invalid way (bad qubit, unknown gate...)."""
+
+
+class CompileError(QtandemError, ValueError):
+    """A compilation request is invalid (unknown objective, level or basis; an angle the basis cannot express)."""
 
 
 class ParameterError(QtandemError, ValueError):

@@ -1,0 +1,233 @@
+"""The entry point :func:`optimize`: presets of passes, objectives, verification."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from qtandem.circuit import Circuit
+from qtandem.compile.passes.basis import BASES, BasisTranslation, resolve_basis
+from qtandem.compile.passes.cancellation import GateCancellation
+from qtandem.compile.passes.hadamard import HadamardReduction
+from qtandem.compile.passes.phase_folding import PhaseFolding
+from qtandem.compile.passes.resynth_1q import STYLE_GATES, Resynthesis1Q
+from qtandem.compile.passmanager import Counts, Pass, PassManager, PropertySet, Report, counts, split_stretches
+from qtandem.errors import CompileError
+
+__all__ = ["LEVELS", "OBJECTIVES", "objective_cost", "optimize", "preset_passes"]
+
+OBJECTIVES = ("gates", "cx", "t", "depth", "fidelity")
+"""What :func:`optimize` minimizes first (ties broken by total gates)."""
+
+LEVELS = (0, 1, 2, 3)
+"""0: translate only; 1: cancellation; 2: Hadamard reduction, phase folding, cancellation, 1q resynthesis
+to a fixpoint; 3: level 2 from several variants, best kept, then the learned search when installed."""
+
+
+def objective_cost(objective: str) -> Callable[[Counts], tuple]:
+    """``cost(counts)`` for an objective (lower is better).
+
+    Raises:
+        CompileError: unknown objective.
+
+    Examples:
+        >>> objective_cost("cx")(Counts(gates=10, cx=3, t=1, depth=5))
+        (3, 10, 5)
+    """
+    keys = {"gates": ("gates", "cx", "depth"), "cx": ("cx", "gates", "depth"), "t": ("t", "gates", "cx"),
+            "depth": ("depth", "gates", "cx"), "fidelity": ("cx", "gates", "depth")}
+    if objective not in keys:
+        raise CompileError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
+    fields = keys[objective]
+    return lambda c: tuple(getattr(c, f) for f in fields)
+
+
+def _style(gates: frozenset[str]) -> str | None:
+    one_q = {g for g in gates if g not in ("cx", "cz")}
+    for style, allowed in STYLE_GATES.items():
+        if one_q <= allowed:
+            return style
+    return None
+
+
+def preset_passes(level: int, *, style: str | None, placement: str = "first") -> list[Pass]:
+    """The pass list of a level (``style``: one-qubit resynthesis style, ``None`` to skip it).
+
+    Raises:
+        CompileError: level not in 0..3.
+    """
+    if level not in LEVELS:
+        raise CompileError(f"level must be one of {LEVELS}, got {level!r}")
+    if level == 0:
+        return []
+    if level == 1:
+        return [GateCancellation()]
+    passes: list[Pass] = [HadamardReduction(), GateCancellation(), PhaseFolding(placement=placement),
+                          GateCancellation()]
+    if style is not None:
+        passes.append(Resynthesis1Q(style))
+    return passes
+
+
+def _verify_parts(before: list[Circuit], after: list[Circuit]) -> None:
+    try:
+        from qtandem.compile.verify import verify_equivalent
+    except ImportError as err:  # pragma: no cover - the verifier ships with the package
+        raise CompileError("qtandem.compile.verify is not available, so the result cannot be verified; "
+                           "optimize() never returns an unverified circuit") from err
+    for a, b in zip(before, after, strict=True):
+        if a.num_gates() or b.num_gates():
+            verify_equivalent(a, b)
+
+
+def _run(pm: PassManager, parts: list[Circuit], props: PropertySet, report: Report) -> list[Circuit]:
+    return [pm.run(p, props, report=report) if p.num_gates() else p for p in parts]
+
+
+def optimize(circuit: Circuit, *, level: int = 2, device: Any = None, objective: str = "gates",
+             basis: str | Iterable[str] | None = None, budget_s: float | None = None,
+             seed: int | None = None) -> tuple[Circuit, Report]:
+    """Optimize ``circuit`` and verify the result against it.
+
+    Measurements, resets, barriers and classically controlled operations stay in
+    place; the unitary stretches between them are optimized and each is checked
+    by :func:`qtandem.compile.verify.verify_equivalent`. With no ``basis`` or
+    ``device`` the output uses the smallest named basis containing the input's
+    gates (:data:`~qtandem.compile.passes.basis.BASES`; a Clifford+T input may
+    gain ``s``/``z`` where two ``t`` merge), or only the input's own gates when no
+    named basis contains them.
+
+    Args:
+        circuit: the input (not modified).
+        level: 0..3 (see :data:`LEVELS`).
+        device: a :class:`~qtandem.device.Device` (or preset name) to lay out and
+            route for (the routing module's passes run after optimization).
+        objective: one of :data:`OBJECTIVES`; picks between candidate results.
+        basis: target basis name or gate set (translated first and last).
+        budget_s: wall-clock budget in seconds for level 3's repetitions and search.
+        seed: seed of the randomized steps (level 3 search).
+
+    Returns:
+        ``(optimized circuit, report)``.
+
+    Raises:
+        CompileError: bad level, objective or basis; a gate the basis cannot express.
+        VerificationError: the optimized circuit is not equivalent to the input
+            (never returned).
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> c = Circuit(2, 1).cx(0, 1).t(1).cx(0, 1).measure(0, 0).cx(0, 1).tdg(1).cx(0, 1)
+        >>> out, report = optimize(c, level=2)  # doctest: +SKIP
+        >>> out.count_ops()  # doctest: +SKIP
+        {'cx': 4, 't': 1, 'measure': 1, 'tdg': 1}
+    """
+    if level not in LEVELS:
+        raise CompileError(f"level must be one of {LEVELS}, got {level!r}")
+    cost = objective_cost(objective)
+    if budget_s is not None and budget_s <= 0:
+        raise CompileError(f"budget_s must be positive, got {budget_s!r}")
+    start = time.perf_counter()
+    props = PropertySet(objective=objective, seed=seed, level=level)
+    report = Report(initial=counts(circuit))
+    in_parts, fences = split_stretches(circuit)
+    in_gates = frozenset(i.name for i in circuit if i.is_gate)
+    target = resolve_basis(basis) if basis is not None else None
+    if target is None:
+        try:
+            named = resolve_basis(in_gates) if in_gates else "nam"
+        except CompileError:
+            named = None
+    else:
+        named = target
+    props["basis"] = named
+    allowed = BASES[named] if named is not None else in_gates
+    style = None if named is None else ("zsx" if named.startswith("ibm") else
+                                        "nam" if named == "nam" else None)
+    if named is None:
+        style = _style(in_gates)
+    parts = list(in_parts)
+    if target is not None:
+        parts = _run(PassManager([BasisTranslation(target)]), parts, props, report)
+    if level >= 1:
+        repeat = 1 if level == 1 else 8
+        if level <= 2:
+            pm = PassManager(preset_passes(level, style=style), repeat=repeat, budget_s=budget_s, cost=cost)
+            parts = _run(pm, parts, props, report)
+        else:
+            parts = _level3(parts, props, report, style=style, cost=cost, budget_s=budget_s, start=start, seed=seed)
+    if target is not None and any(i.name not in allowed for p in parts for i in p if i.is_gate):
+        parts = _run(PassManager([BasisTranslation(target)]), parts, props, report)
+    from qtandem.compile.passmanager import stitch
+
+    _verify_parts(in_parts, parts)
+    out = stitch(parts, fences, circuit)
+    if device is not None:
+        out = _route(out, device, props, report)
+    report.final = counts(out)
+    report.notes.append(f"verified against the input in {time.perf_counter() - start:.2f} s total run time")
+    return out, report
+
+
+def _level3(parts: list[Circuit], props: PropertySet, report: Report, *, style: str | None,
+            cost: Callable[[Counts], tuple], budget_s: float | None, start: float,
+            seed: int | None) -> list[Circuit]:
+    out: list[Circuit] = []
+    for part in parts:
+        if not part.num_gates():
+            out.append(part)
+            continue
+        best: Circuit | None = None
+        for placement in ("first", "last"):
+            rem = None if budget_s is None else max(budget_s - (time.perf_counter() - start), 0.1)
+            pm = PassManager(preset_passes(3, style=style, placement=placement), repeat=30, budget_s=rem, cost=cost)
+            cand = pm.run(part, props, report=Report())
+            if best is None or cost(counts(cand)) < cost(counts(best)):
+                best = cand
+                chosen = pm.report
+        assert best is not None
+        report.entries.extend(chosen.entries)
+        best = _search(best, props, report, cost=cost, budget_s=budget_s, start=start, seed=seed)
+        out.append(best)
+    return out
+
+
+def _search(circuit: Circuit, props: PropertySet, report: Report, *, cost: Callable[[Counts], tuple],
+            budget_s: float | None, start: float, seed: int | None) -> Circuit:
+    try:
+        search_mod = importlib.import_module("qtandem.compile.search")
+    except ImportError:
+        report.notes.append("learned search not installed (qtandem.compile.search); skipped")
+        return circuit
+    fn = getattr(search_mod, "search", None)
+    if fn is None:
+        report.notes.append("qtandem.compile.search has no search(); skipped")
+        return circuit
+    rem = None if budget_s is None else budget_s - (time.perf_counter() - start)
+    if rem is not None and rem <= 0:
+        report.notes.append("no budget left for the learned search")
+        return circuit
+    t0 = time.perf_counter()
+    before = counts(circuit)
+    cand = fn(circuit, budget_s=rem, seed=seed, objective=props.get("objective", "gates"))
+    if isinstance(cand, tuple):
+        cand = cand[0]
+    after = counts(cand)
+    from qtandem.compile.passmanager import PassRecord
+
+    report.entries.append(PassRecord("search", before, after, time.perf_counter() - t0))
+    return cand if cost(after) < cost(before) else circuit
+
+
+def _route(circuit: Circuit, device: Any, props: PropertySet, report: Report) -> Circuit:
+    try:
+        routing = importlib.import_module("qtandem.compile.routing")
+    except ImportError as err:
+        raise CompileError("device-aware compilation needs qtandem.compile.routing, which is not installed") from err
+    fn = getattr(routing, "route_and_verify", None) or getattr(routing, "route", None)
+    if fn is None:
+        raise CompileError("qtandem.compile.routing has no route() function")
+    result = fn(circuit, device, seed=props.get("seed"), objective=props.get("objective"))
+    return result[0] if isinstance(result, tuple) else result

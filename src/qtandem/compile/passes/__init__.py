@@ -1,0 +1,1 @@
+"""Optimization passes, one per module; each has ``run(circuit, props) -> Circuit``."""

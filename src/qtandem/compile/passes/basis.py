@@ -1,0 +1,180 @@
+"""Basis translation: :class:`BasisTranslation` and the named target bases.
+
+Multi-qubit gates expand into ``cx`` and one-qubit gates (textbook identities:
+``cz = h cx h``, ``swap`` = 3 ``cx``, ``ccx`` = 6 ``cx`` + 7 T, ...); one-qubit
+gates outside the target are resynthesized (ZXZ in ``{rz, h, x}`` or
+``{rz, sx, x}``); for Clifford+T every ``rz`` becomes a word of ``t, s, z`` and
+adjoints, and an angle that is not a multiple of pi/4 is an error.
+
+Examples:
+    >>> from qtandem import Circuit
+    >>> BasisTranslation("nam").run(Circuit(2).cz(0, 1).s(1)).count_ops()
+    {'h': 2, 'cx': 1, 'rz': 1}
+    >>> BasisTranslation("clifford_t").run(Circuit(1).rz(0.7853981633974483, 0)).count_ops()
+    {'t': 1}
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from qtandem.circuit import Circuit
+from qtandem.compile.dag import Op, is_zero_angle, to_circuit, to_ops
+from qtandem.compile.passes.phase_folding import phase_word
+from qtandem.compile.passmanager import PropertySet
+from qtandem.compile.synth1q import op_matrix, synth_1q
+from qtandem.errors import CompileError
+
+__all__ = ["BASES", "BasisTranslation", "decompose_multi", "resolve_basis"]
+
+BASES: dict[str, frozenset[str]] = {
+    "nam": frozenset({"h", "x", "cx", "rz"}),
+    "clifford_t": frozenset({"h", "s", "sdg", "t", "tdg", "x", "z", "cx"}),
+    "ibm": frozenset({"rz", "sx", "x", "cx"}),
+    "ibm_cz": frozenset({"rz", "sx", "x", "cz"}),
+}
+"""Named target bases: Nam et al.'s, Clifford+T, IBM's with CX and with CZ."""
+
+_PI4 = math.pi / 4
+
+
+def resolve_basis(basis: str | Iterable[str]) -> str:
+    """The name of a basis given by name or as a gate set (the smallest named basis containing it).
+
+    Raises:
+        CompileError: unknown name, or a gate set no named basis contains.
+
+    Examples:
+        >>> resolve_basis(["cx", "h", "rz", "x"]), resolve_basis({"h", "cx", "t", "tdg"})
+        ('nam', 'clifford_t')
+    """
+    if isinstance(basis, str):
+        if basis not in BASES:
+            raise CompileError(f"unknown basis {basis!r}; named bases: {sorted(BASES)} (or pass a gate set)")
+        return basis
+    gates = frozenset(basis)
+    fits = sorted((len(g), n) for n, g in BASES.items() if gates <= g)
+    if not fits:
+        raise CompileError(f"no named basis contains the gates {sorted(gates)}; named bases: "
+                           + ", ".join(f"{n}={sorted(g)}" for n, g in BASES.items()))
+    return fits[0][1]
+
+
+def _ccx(a: int, b: int, c: int, target_h: bool) -> list[tuple[str, tuple[int, ...], float | None]]:
+    t, td = _PI4, -_PI4
+    seq: list[tuple[str, tuple[int, ...], float | None]] = [("h", (c,), None)] if target_h else []
+    seq += [("cx", (b, c), None), ("rz", (c,), td), ("cx", (a, c), None), ("rz", (c,), t), ("cx", (b, c), None),
+            ("rz", (c,), td), ("cx", (a, c), None), ("rz", (b,), t), ("rz", (c,), t)]
+    seq += [("h", (c,), None)] if target_h else []
+    seq += [("cx", (a, b), None), ("rz", (a,), t), ("rz", (b,), td), ("cx", (a, b), None)]
+    return seq
+
+
+def decompose_multi(op: Op) -> list[Op] | None:
+    """``op`` as ``cx`` and one-qubit ops, or ``None`` if it already is one of those (or has no rule).
+
+    Raises:
+        CompileError: a multi-qubit gate without a rule (``unitary`` on 2+ qubits, ``cu``, ``mcx``...).
+    """
+    n, q = op.name, op.qubits
+    if len(q) == 1 or n == "cx":
+        return None
+    th = op.angle if op.angle is not None else (float(op.params[0]) if op.params else 0.0)
+    if n in ("crz", "cp", "rzz", "crx", "cry", "rxx"):
+        th = float(op.params[0])
+    a, b = q[0], q[1]
+    seq: list[tuple[str, tuple[int, ...], float | None]]
+    if n == "cz":
+        seq = [("h", (b,), None), ("cx", (a, b), None), ("h", (b,), None)]
+    elif n == "cy":
+        seq = [("rz", (b,), -math.pi / 2), ("cx", (a, b), None), ("rz", (b,), math.pi / 2)]
+    elif n == "swap":
+        seq = [("cx", (a, b), None), ("cx", (b, a), None), ("cx", (a, b), None)]
+    elif n == "crz":
+        seq = [("rz", (b,), th / 2), ("cx", (a, b), None), ("rz", (b,), -th / 2), ("cx", (a, b), None)]
+    elif n == "cp":
+        seq = [("rz", (a,), th / 2), ("cx", (a, b), None), ("rz", (b,), -th / 2), ("cx", (a, b), None),
+               ("rz", (b,), th / 2)]
+    elif n == "rzz":
+        seq = [("cx", (a, b), None), ("rz", (b,), th), ("cx", (a, b), None)]
+    elif n == "rxx":
+        seq = [("h", (a,), None), ("h", (b,), None), ("cx", (a, b), None), ("rz", (b,), th), ("cx", (a, b), None),
+               ("h", (a,), None), ("h", (b,), None)]
+    elif n == "crx":
+        seq = [("h", (b,), None), ("rz", (b,), th / 2), ("cx", (a, b), None), ("rz", (b,), -th / 2),
+               ("cx", (a, b), None), ("h", (b,), None)]
+    elif n == "cry":
+        seq = [("ry", (b,), th / 2), ("cx", (a, b), None), ("ry", (b,), -th / 2), ("cx", (a, b), None)]
+    elif n == "ch":
+        seq = [("ry", (b,), _PI4), ("cx", (a, b), None), ("ry", (b,), -_PI4)]
+    elif n == "ccx":
+        seq = _ccx(q[0], q[1], q[2], True)
+    elif n == "ccz":
+        seq = _ccx(q[0], q[1], q[2], False)
+    elif n == "cswap":
+        c, x, y = q
+        seq = [("cx", (y, x), None)] + _ccx(c, x, y, True) + [("cx", (y, x), None)]
+    else:
+        raise CompileError(f"basis translation has no rule for {op.name!r} on {len(q)} qubits; supported "
+                           "multi-qubit gates: cx, cz, cy, ch, swap, crz, cp, crx, cry, rzz, rxx, ccx, ccz, cswap")
+    return [Op(g, qs, ang) for g, qs, ang in seq]
+
+
+class BasisTranslation:
+    """Rewrite a circuit into a named basis (see :data:`BASES`).
+
+    Args:
+        basis: a name in :data:`BASES` or a gate set (resolved by :func:`resolve_basis`).
+
+    Raises:
+        CompileError: unknown basis; at run time, a gate without a rule or an
+            angle Clifford+T cannot express (the message names the instruction).
+    """
+
+    name = "basis_translation"
+
+    def __init__(self, basis: str | Iterable[str] = "nam") -> None:
+        self.basis = resolve_basis(basis)
+        self.gates = BASES[self.basis]
+
+    def run(self, circuit: Circuit, props: PropertySet | None = None) -> Circuit:
+        """Return the circuit in the target basis."""
+        style = "zsx" if self.basis.startswith("ibm") else "nam"
+        ops: list[Op] = []
+        for idx, op in enumerate(to_ops(circuit)):
+            if op.opaque and op.inst is not None and op.inst.is_gate:
+                raise CompileError(f"instruction {idx} ({op.inst.label}) cannot be translated: symbolic angles, "
+                                   "modifiers and matrices have no rule; bind parameters first")
+            expanded = decompose_multi(op) if not op.opaque else None
+            ops.extend(expanded if expanded is not None else [op])
+        out: list[Op] = []
+        for op in ops:
+            if op.opaque or op.name in self.gates:
+                out.append(op)
+            elif op.name == "cx" and self.basis == "ibm_cz":
+                a, b = op.qubits
+                out.extend(Op(g, (b,), ang) for g, ang in synth_1q(op_matrix(Op("h", (b,))), style))
+                out.append(Op("cz", (a, b)))
+                out.extend(Op(g, (b,), ang) for g, ang in synth_1q(op_matrix(Op("h", (b,))), style))
+            else:
+                out.extend(Op(g, op.qubits, ang) for g, ang in synth_1q(op_matrix(op), style))
+        if self.basis == "clifford_t":
+            out = self._to_words(out)
+        return to_circuit(out, circuit)
+
+    @staticmethod
+    def _to_words(ops: list[Op]) -> list[Op]:
+        res: list[Op] = []
+        for op in ops:
+            if op.name != "rz" or op.opaque:
+                res.append(op)
+                continue
+            assert op.angle is not None
+            word = phase_word(op.angle)
+            if word is None:
+                raise CompileError(f"rz({op.angle!r}) on qubit {op.qubits[0]} is not a multiple of pi/4, so "
+                                   "Clifford+T cannot express it exactly; use basis 'nam' or 'ibm' instead")
+            if not is_zero_angle(op.angle):
+                res.extend(Op(g, op.qubits) for g in word)
+        return res

@@ -1,0 +1,87 @@
+"""Single-qubit resynthesis: :class:`Resynthesis1Q`.
+
+Each maximal run of one-qubit gates on a wire is multiplied out and re-emitted as
+a ZXZ word in the target style (``nam``: ``rz h rz h rz`` with the short forms
+``rz``, ``rz x``, ``rz h rz``; ``zsx``: ``rz sx rz sx rz``). A run is replaced
+only when the new word is shorter, or when the run uses gates outside the style.
+
+Examples:
+    >>> from qtandem import Circuit
+    >>> c = Circuit(1).h(0).rz(0.2, 0).rz(0.3, 0).h(0).h(0).x(0).x(0)
+    >>> [i.name for i in Resynthesis1Q("nam").run(c)]
+    ['h', 'rz']
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qtandem.circuit import Circuit
+from qtandem.compile.dag import Op, to_circuit, to_ops
+from qtandem.compile.passmanager import PropertySet
+from qtandem.compile.synth1q import BASES_1Q, op_matrix, synth_1q
+from qtandem.errors import CompileError
+
+__all__ = ["STYLE_GATES", "Resynthesis1Q", "resynth_ops"]
+
+STYLE_GATES = {"nam": frozenset({"rz", "h", "x"}), "zsx": frozenset({"rz", "sx", "x"})}
+"""One-qubit gates each style emits."""
+
+
+def _flush(run: list[Op], style: str, out: list[Op]) -> None:
+    if not run:
+        return
+    allowed = STYLE_GATES[style]
+    if len(run) == 1 and run[0].name in allowed:
+        out.append(run[0])
+        return
+    u = np.eye(2, dtype=np.complex128)
+    for op in run:
+        u = op_matrix(op) @ u
+    word = synth_1q(u, style)
+    if len(word) < len(run) or any(op.name not in allowed for op in run):
+        q = run[0].qubits
+        out.extend(Op(g, q, a) for g, a in word)
+    else:
+        out.extend(run)
+
+
+def resynth_ops(ops: list[Op], n_qubits: int, style: str) -> list[Op]:
+    """Resynthesize one-qubit runs; returns the new op list."""
+    pending: list[list[Op]] = [[] for _ in range(n_qubits)]
+    out: list[Op] = []
+    for op in ops:
+        if not op.alive:
+            continue
+        if len(op.qubits) == 1 and not op.opaque:
+            pending[op.qubits[0]].append(op)
+            continue
+        for q in op.qubits:
+            _flush(pending[q], style, out)
+            pending[q] = []
+        out.append(op)
+    for q in range(n_qubits):
+        _flush(pending[q], style, out)
+    return out
+
+
+class Resynthesis1Q:
+    """Merge one-qubit runs into short ZXZ words.
+
+    Args:
+        style: ``"nam"`` or ``"zsx"`` (see :data:`STYLE_GATES`).
+
+    Raises:
+        CompileError: unknown style.
+    """
+
+    name = "resynthesis_1q"
+
+    def __init__(self, style: str = "nam") -> None:
+        if style not in BASES_1Q:
+            raise CompileError(f"Resynthesis1Q style must be one of {BASES_1Q}, got {style!r}")
+        self.style = style
+
+    def run(self, circuit: Circuit, props: PropertySet | None = None) -> Circuit:
+        """Return the circuit with shorter one-qubit runs."""
+        return to_circuit(resynth_ops(to_ops(circuit), circuit.n_qubits, self.style), circuit)

@@ -1,0 +1,270 @@
+"""Pass framework: :class:`PassManager`, :class:`PropertySet`, :class:`Report`.
+
+A pass is any object with ``name`` and ``run(circuit, props) -> Circuit``. The
+manager splits a circuit into unitary stretches around measurements, resets,
+barriers and classically controlled operations (per wire: a measurement on
+qubit 2 does not cut the gates on qubits 0-1), runs every pass on every
+stretch, stitches the pieces back and records counts and time per pass.
+
+Examples:
+    >>> from qtandem import Circuit
+    >>> from qtandem.compile.passes.cancellation import GateCancellation
+    >>> c = Circuit(3, 1).h(0).measure(2, 0).h(0).cx(0, 1).cx(0, 1)
+    >>> pm = PassManager([GateCancellation()])
+    >>> out = pm.run(c)
+    >>> out.count_ops()
+    {'measure': 1}
+    >>> pm.report.entries[0].before.gates, pm.report.entries[0].after.gates
+    (4, 0)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from qtandem.circuit import Circuit
+from qtandem.circuit.instruction import Instruction
+
+__all__ = ["Counts", "Pass", "PassManager", "PassRecord", "PropertySet", "Report", "counts", "split_stretches",
+           "stitch"]
+
+
+class PropertySet(dict[str, Any]):
+    """Facts passes share (``basis``, ``objective``, ``seed``, ``deadline``...); a plain dict."""
+
+
+class Pass(Protocol):
+    """What the manager needs from a pass."""
+
+    name: str
+
+    def run(self, circuit: Circuit, props: PropertySet | None = None) -> Circuit:
+        """Return an equivalent circuit."""
+        ...
+
+
+_T_NAMES = frozenset({"t", "tdg"})
+_ROT = frozenset({"rz", "p", "u1"})
+
+
+def _is_odd_quarter(theta: float) -> bool:
+    k = theta / (math.pi / 4)
+    return abs(k - round(k)) < 1e-9 and round(k) % 2 == 1
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Gate counts of a circuit: all gates, CX, T (``t``/``tdg`` and odd multiples of pi/4), depth."""
+
+    gates: int
+    cx: int
+    t: int
+    depth: int
+
+    def as_dict(self) -> dict[str, int]:
+        """The counts as a dict."""
+        return asdict(self)
+
+
+def counts(circuit: Circuit) -> Counts:
+    """Count ``circuit``'s gates (see :class:`Counts`).
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> counts(Circuit(2).h(0).cx(0, 1).t(1).rz(0.7853981633974483, 0))
+        Counts(gates=4, cx=1, t=2, depth=3)
+    """
+    g = cx = t = 0
+    for inst in circuit:
+        if not inst.is_gate:
+            continue
+        g += 1
+        if inst.name == "cx":
+            cx += 1
+        elif inst.name in _T_NAMES or (inst.name in _ROT and not inst.is_parametrized
+                                       and _is_odd_quarter(float(inst.params[0]))):  # type: ignore[arg-type]
+            t += 1
+    return Counts(g, cx, t, circuit.depth())
+
+
+@dataclass(frozen=True)
+class PassRecord:
+    """What one pass did: counts before and after and the seconds it took."""
+
+    name: str
+    before: Counts
+    after: Counts
+    seconds: float
+
+
+@dataclass
+class Report:
+    """Per-pass records of a run (see :meth:`table` and :meth:`to_dict`)."""
+
+    entries: list[PassRecord] = field(default_factory=list)
+    initial: Counts | None = None
+    final: Counts | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "initial": None if self.initial is None else self.initial.as_dict(),
+            "final": None if self.final is None else self.final.as_dict(),
+            "passes": [{"name": e.name, "before": e.before.as_dict(), "after": e.after.as_dict(),
+                        "seconds": e.seconds} for e in self.entries],
+            "notes": list(self.notes),
+        }
+
+    def rows(self) -> list[list[Any]]:
+        """Table rows: pass, gates, cx, t, depth (before -> after), seconds."""
+        return [[e.name] + [f"{getattr(e.before, k)} -> {getattr(e.after, k)}" for k in ("gates", "cx", "t", "depth")]
+                + [f"{e.seconds:.3f}"] for e in self.entries]
+
+    def table(self) -> Any:
+        """A :class:`rich.table.Table` of the passes (print it with ``rich.print``)."""
+        from rich.table import Table
+
+        tab = Table(title="qtandem optimize")
+        for col in ("pass", "gates", "cx", "t", "depth", "seconds"):
+            tab.add_column(col, justify="left" if col == "pass" else "right")
+        for row in self.rows():
+            tab.add_row(*row)
+        if self.initial is not None and self.final is not None:
+            i, f = self.initial, self.final
+            tab.add_row("[b]total[/b]", *[f"{getattr(i, k)} -> {getattr(f, k)}" for k in ("gates", "cx", "t", "depth")],
+                        f"{sum(e.seconds for e in self.entries):.3f}")
+        return tab
+
+    def __str__(self) -> str:
+        head = f"{'pass':<24}{'gates':>16}{'cx':>14}{'t':>14}{'depth':>16}{'seconds':>10}"
+        lines = [head] + [f"{r[0]:<24}{r[1]:>16}{r[2]:>14}{r[3]:>14}{r[4]:>16}{r[5]:>10}" for r in self.rows()]
+        return "\n".join(lines)
+
+
+def _is_fence(inst: Instruction) -> bool:
+    return not inst.is_gate or inst.condition is not None
+
+
+def split_stretches(circuit: Circuit) -> tuple[list[Circuit], list[list[Instruction]]]:
+    """Cut ``circuit`` into unitary stretches and the fences between them.
+
+    A fence is a measurement, reset, barrier or classically controlled
+    instruction. Stretch ``k`` holds every gate whose wires (qubits and the bits
+    fences use) have seen ``k`` fence levels, so gates on wires a fence does not
+    touch stay together. The original circuit is ``stretch[0], fences[0],
+    stretch[1], fences[1], ..., stretch[-1]`` (``len(fences) == len(stretches) - 1``).
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> c = Circuit(3, 1).h(0).measure(2, 0).cx(0, 1).cx(1, 2)
+        >>> parts, fences = split_stretches(c)
+        >>> [p.count_ops() for p in parts], [[f.name for f in fs] for fs in fences]
+        ([{'h': 1, 'cx': 1}, {'cx': 1}], [['measure']])
+    """
+    lq = [0] * circuit.n_qubits
+    lc = [0] * circuit.n_clbits
+    gates: list[tuple[int, Instruction]] = []
+    fences: list[tuple[int, Instruction]] = []
+    for inst in circuit:
+        bits = inst.clbits + (inst.condition[0] if inst.condition else ())
+        level = max([lq[q] for q in inst.qubits] + [lc[c] for c in bits], default=0)
+        if _is_fence(inst):
+            level += 1
+            fences.append((level, inst))
+        else:
+            gates.append((level, inst))
+        for q in inst.qubits:
+            lq[q] = level
+        for c in bits:
+            lc[c] = level
+    top = max([lv for lv, _ in fences] + [0])
+    parts = [Circuit(circuit.n_qubits, circuit.n_clbits, name=circuit.name, qregs=circuit.qregs,
+                     cregs=circuit.cregs) for _ in range(top + 1)]
+    for lv, inst in gates:
+        parts[lv].append(inst)
+    fence_lists: list[list[Instruction]] = [[] for _ in range(top)]
+    for lv, inst in fences:
+        fence_lists[lv - 1].append(inst)
+    return parts, fence_lists
+
+
+def stitch(parts: Sequence[Circuit], fences: Sequence[Sequence[Instruction]], like: Circuit) -> Circuit:
+    """Inverse of :func:`split_stretches`."""
+    out = Circuit(like.n_qubits, like.n_clbits, name=like.name, qregs=like.qregs, cregs=like.cregs)
+    for k, part in enumerate(parts):
+        for inst in part:
+            out.append(inst)
+        if k < len(fences):
+            for inst in fences[k]:
+                out.append(inst)
+    return out
+
+
+class PassManager:
+    """Run passes in order on every unitary stretch of a circuit.
+
+    Args:
+        passes: the passes.
+        repeat: run the whole list again while it still lowers the cost, at most
+            this many times (1: once).
+        budget_s: stop repeating after this many seconds.
+        cost: ``cost(counts) -> comparable``; the default is the gate count.
+
+    Attributes:
+        report: the :class:`Report` of the last :meth:`run`.
+    """
+
+    name = "pass_manager"
+
+    def __init__(self, passes: Sequence[Pass], *, repeat: int = 1, budget_s: float | None = None,
+                 cost: Callable[[Counts], Any] | None = None) -> None:
+        self.passes = list(passes)
+        self.repeat = int(repeat)
+        self.budget_s = budget_s
+        self.cost = cost or (lambda c: (c.gates, c.cx))
+        self.report = Report()
+
+    def run(self, circuit: Circuit, props: PropertySet | None = None, *, report: Report | None = None) -> Circuit:
+        """Optimize ``circuit``; per-pass records go to ``report`` (or a new one in ``self.report``).
+
+        Returns:
+            The optimized circuit (fences kept in place).
+        """
+        props = PropertySet() if props is None else props
+        report = Report() if report is None else report
+        self.report = report
+        parts, fences = split_stretches(circuit)
+        start = time.perf_counter()
+        if report.initial is None:
+            report.initial = counts(circuit)
+        cur_counts = _sum_counts(parts, fences, circuit)
+        best_cost = self.cost(cur_counts)
+        for _ in range(max(self.repeat, 1)):
+            for p in self.passes:
+                t0 = time.perf_counter()
+                parts = [p.run(part, props) if part.num_gates() else part for part in parts]
+                after = _sum_counts(parts, fences, circuit)
+                report.entries.append(PassRecord(getattr(p, "name", type(p).__name__), cur_counts, after,
+                                                 time.perf_counter() - t0))
+                cur_counts = after
+            new_cost = self.cost(cur_counts)
+            if new_cost >= best_cost:
+                break
+            best_cost = new_cost
+            if self.budget_s is not None and time.perf_counter() - start > self.budget_s:
+                report.notes.append(f"stopped repeating after {time.perf_counter() - start:.1f} s (budget)")
+                break
+        out = stitch(parts, fences, circuit)
+        report.final = counts(out)
+        return out
+
+
+def _sum_counts(parts: Sequence[Circuit], fences: Sequence[Sequence[Instruction]], like: Circuit) -> Counts:
+    if not fences:
+        return counts(parts[0])
+    return counts(stitch(parts, fences, like))
