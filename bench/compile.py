@@ -148,7 +148,8 @@ def print_table(rows: list[dict[str, Any]], summary: dict[str, Any], tools: list
         line = f"{r['name']:<20}{o['gates']:>8}/{o['cx']}/{o['t']:<6}"
         for t in tools:
             v = r.get(t, {})
-            line += f"{'error':>22}" if "error" in v or not v else f"{v['gates']:>10}/{v['cx']}/{v['t']:<5}{v['seconds']:>5.1f}s"
+            ok = v and "error" not in v
+            line += f"{v['gates']:>10}/{v['cx']}/{v['t']:<5}{v['seconds']:>5.1f}s" if ok else f"{'error':>22}"
         print(line)
     for subset in ("all", "nam29"):
         s = summary[subset]

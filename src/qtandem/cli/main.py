@@ -57,9 +57,9 @@ def friendly(fn: F) -> F:
 
 
 def _register() -> None:
-    from qtandem.cli import convert, device, info, qec, simulate, tour, train
+    from qtandem.cli import convert, device, info, optimize, qec, simulate, tour, train
 
-    for mod in (simulate, convert, info, device, train, tour, qec):
+    for mod in (simulate, convert, info, device, train, tour, qec, optimize):
         mod.register(app)
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import os
+import re
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from qtandem.circuit import Circuit
@@ -16,7 +19,7 @@ from qtandem.compile.passes.resynth_1q import STYLE_GATES, Resynthesis1Q
 from qtandem.compile.passmanager import Counts, Pass, PassManager, PropertySet, Report, counts, split_stretches
 from qtandem.errors import CompileError
 
-__all__ = ["LEVELS", "OBJECTIVES", "objective_cost", "optimize", "preset_passes"]
+__all__ = ["LEVELS", "OBJECTIVES", "objective_cost", "optimize", "optimize_file", "preset_passes", "qasm_version"]
 
 OBJECTIVES = ("gates", "cx", "t", "depth", "fidelity")
 """What :func:`optimize` minimizes first (ties broken by total gates)."""
@@ -231,3 +234,44 @@ def _route(circuit: Circuit, device: Any, props: PropertySet, report: Report) ->
         raise CompileError("qtandem.compile.routing has no route() function")
     result = fn(circuit, device, seed=props.get("seed"), objective=props.get("objective"))
     return result[0] if isinstance(result, tuple) else result
+
+
+_VERSION = re.compile(rb"^\s*(?://[^\n]*\n\s*|/\*.*?\*/\s*)*OPENQASM\s+([23])", re.S)
+
+
+def qasm_version(path: str | os.PathLike[str]) -> int:
+    """The OpenQASM major version a file declares (2 when it declares none)."""
+    m = _VERSION.match(Path(path).read_bytes()[:4096])
+    return int(m.group(1)) if m else 2
+
+
+def optimize_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, device: Any = None,
+                  **options: Any) -> tuple[Circuit, Circuit, Report]:
+    """Read an OpenQASM file, :func:`optimize` it and write the result in the same OpenQASM version.
+
+    Args:
+        src: input file (OpenQASM 2 or 3).
+        dst: output file (written atomically).
+        device: device preset name or :class:`~qtandem.device.Device`.
+        **options: passed to :func:`optimize` (``level``, ``objective``, ``budget_s``, ``seed``, ``basis``).
+
+    Returns:
+        ``(input circuit, optimized circuit, report)``.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (folder / "in.qasm").write_text('OPENQASM 2.0; include "qelib1.inc"; qreg q[1]; h q[0]; h q[0];')
+        >>> qasm_version(folder / "in.qasm")
+        2
+    """
+    from qtandem.qasm import dump, load
+
+    circuit = load(src)
+    if isinstance(device, str):
+        from qtandem.device import Device
+
+        device = Device.preset(device)
+    out, report = optimize(circuit, device=device, **options)
+    dump(out, dst, version=qasm_version(src))
+    return circuit, out, report

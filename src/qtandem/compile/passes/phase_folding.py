@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 
 from qtandem.circuit import Circuit
-from qtandem.compile.dag import DIAGONAL, PHASE_ANGLE, Op, is_zero_angle, normalize_angle, to_circuit, to_ops
+from qtandem.compile.dag import DIAGONAL, PHASE_ANGLE, Op, Wires, is_zero_angle, normalize_angle, to_circuit, to_ops
 from qtandem.compile.passmanager import PropertySet
 
 __all__ = ["PhaseFolding", "phase_fold", "phase_word"]
@@ -51,6 +51,21 @@ def phase_word(theta: float) -> list[str] | None:
 
 def _angle(op: Op) -> float:
     return op.angle if op.angle is not None else PHASE_ANGLE[op.name]
+
+
+def _neighbour(op: Op, q: int, forward: bool) -> Op | None:
+    cur = Wires.next(op, q) if forward else Wires.prev(op, q)
+    while cur is not None and len(cur.qubits) == 1 and cur.name in DIAGONAL:
+        cur = Wires.next(cur, q) if forward else Wires.prev(cur, q)
+    return cur
+
+
+def _sandwiched(op: Op) -> bool:
+    """True if ``op`` sits between two equal ``cx`` gates that target its wire (it blocks their cancellation)."""
+    q = op.qubits[0]
+    a, b = _neighbour(op, q, False), _neighbour(op, q, True)
+    return (a is not None and b is not None and a.name == b.name == "cx" and a.qubits == b.qubits
+            and a.qubits[1] == q)
 
 
 def phase_fold(ops: list[Op], n_qubits: int, *, placement: str = "first") -> list[Op]:
@@ -86,6 +101,7 @@ def phase_fold(ops: list[Op], n_qubits: int, *, placement: str = "first") -> lis
             val[q] = (1 << nvar, 0)
             nvar += 1
     replace: dict[int, list[Op]] = {}
+    wires: Wires | None = None
     for mask, members in groups.items():
         total = sum(-_angle(ops[i]) if c else _angle(ops[i]) for i, c in members)
         if mask == 0 or is_zero_angle(total):
@@ -94,7 +110,12 @@ def phase_fold(ops: list[Op], n_qubits: int, *, placement: str = "first") -> lis
             continue
         if len(members) == 1:
             continue
-        keep, kc = members[0] if placement == "first" else members[-1]
+        if placement == "smart":
+            if wires is None:
+                wires = Wires(ops, n_qubits)
+            keep, kc = next((m for m in members if not _sandwiched(ops[m[0]])), members[0])
+        else:
+            keep, kc = members[0] if placement == "first" else members[-1]
         for i, _ in members:
             replace[i] = []
         theta = normalize_angle(-total if kc else total)
@@ -120,16 +141,18 @@ class PhaseFolding:
     """Merge rotations whose parities coincide (see the module docstring).
 
     Args:
-        placement: ``"first"`` or ``"last"``: where a merged rotation goes.
+        placement: where a merged rotation goes: ``"first"`` or ``"last"`` of its
+            members, or ``"smart"``: the first member not sitting between two equal
+            ``cx`` gates that target its wire (so they can cancel).
     """
 
     name = "phase_folding"
 
     def __init__(self, *, placement: str = "first") -> None:
-        if placement not in ("first", "last"):
+        if placement not in ("first", "last", "smart"):
             from qtandem.errors import CompileError
 
-            raise CompileError(f"PhaseFolding placement must be 'first' or 'last', got {placement!r}")
+            raise CompileError(f"PhaseFolding placement must be 'first', 'last' or 'smart', got {placement!r}")
         self.placement = placement
 
     def run(self, circuit: Circuit, props: PropertySet | None = None) -> Circuit:
