@@ -7,17 +7,38 @@ Modules: :mod:`~qtandem.qec.decoder` (the interface every decoder follows; read 
 Pretrained neural decoders: ``qtandem.qec.pretrained(name)`` / ``list_pretrained()``.
 
 Examples:
-    >>> import stim
-    >>> from qtandem.qec import MatchingDecoder
-    >>> c = stim.Circuit.generated("surface_code:rotated_memory_z", distance=3, rounds=3,
-    ...                            after_clifford_depolarization=0.001)
-    >>> MatchingDecoder(c).num_detectors
-    24
+    >>> from qtandem.qec import MatchingDecoder, surface_code, sample, logical_error_rate
+    >>> c = surface_code(3, 3, p=0.005)
+    >>> dets, obs = sample(c, 1000, seed=1)
+    >>> bool(logical_error_rate(MatchingDecoder(c).decode(dets), obs).rate < 0.05)
+    True
 """
 
 from __future__ import annotations
 
+from qtandem.qec.codes import memory_circuit, repetition_code, si1000, surface_code
+from qtandem.qec.data import open_dataset, sample, write_dataset
 from qtandem.qec.decoder import Decoder, SinterDecoder, dem_of, pack_bits, unpack_bits
 from qtandem.qec.matching import MatchingDecoder
+from qtandem.qec.metrics import logical_error_rate, postselection_curve, wilson_interval
+from qtandem.qec.registry import make_decoder
 
-__all__ = ["Decoder", "MatchingDecoder", "SinterDecoder", "dem_of", "pack_bits", "unpack_bits"]
+__all__ = [
+    "Decoder",
+    "MatchingDecoder",
+    "SinterDecoder",
+    "dem_of",
+    "logical_error_rate",
+    "make_decoder",
+    "memory_circuit",
+    "open_dataset",
+    "pack_bits",
+    "postselection_curve",
+    "repetition_code",
+    "sample",
+    "si1000",
+    "surface_code",
+    "unpack_bits",
+    "wilson_interval",
+    "write_dataset",
+]

@@ -1,0 +1,102 @@
+"""Decoders by name, as the CLI, the benchmark and the tour name them.
+
+Names: ``pymatching``, ``pymatching-correlated``, ``bposd`` (needs ``ldpc``) and
+``pretrained:<name>`` (a shipped neural decoder, resolved lazily through
+``qtandem.qec.pretrained(name)``; its ``.circuit`` must be the circuit being decoded up to
+noise strength, i.e. equal after ``stim.Circuit.without_noise()``).
+
+Examples:
+    >>> from qtandem.qec.codes import surface_code
+    >>> from qtandem.qec.registry import make_decoder
+    >>> make_decoder("pymatching-correlated", surface_code(3, 3, p=0.005)).correlated
+    True
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+import stim
+
+from qtandem.errors import DecoderError
+from qtandem.qec.decoder import Decoder
+
+__all__ = ["BASELINES", "list_pretrained_or_empty", "make_decoder", "pretrained_api"]
+
+BASELINES = ("pymatching", "pymatching-correlated", "bposd")
+"""Decoders every install knows (``bposd`` needs ``ldpc``)."""
+
+
+def pretrained_api() -> tuple[Callable[[str], Any], Callable[[], list[str]]] | None:
+    """``(pretrained, list_pretrained)`` if this install ships neural decoders, else ``None``."""
+    pkg = importlib.import_module("qtandem.qec")
+    fn, lst = getattr(pkg, "pretrained", None), getattr(pkg, "list_pretrained", None)
+    if callable(fn) and callable(lst) and not isinstance(fn, type(importlib)):
+        return fn, lst
+    try:
+        mod = importlib.import_module("qtandem.qec.pretrained")
+    except ImportError:
+        return None
+    fn, lst = getattr(mod, "pretrained", None), getattr(mod, "list_pretrained", None)
+    return (fn, lst) if callable(fn) and callable(lst) else None
+
+
+def list_pretrained_or_empty() -> list[str]:
+    """Names of shipped neural decoders (``[]`` when none are shipped).
+
+    Examples:
+        >>> isinstance(list_pretrained_or_empty(), list)
+        True
+    """
+    api = pretrained_api()
+    return list(api[1]()) if api else []
+
+
+def make_decoder(name: str, circuit: stim.Circuit, **options: Any) -> Decoder:
+    """The decoder called ``name`` for ``circuit``.
+
+    Args:
+        name: one of :data:`BASELINES` or ``pretrained:<name>``.
+        circuit: the noisy circuit whose shots will be decoded.
+        **options: passed to the baseline's constructor (e.g. ``osd_order=`` for BP-OSD).
+
+    Returns:
+        The :class:`~qtandem.qec.decoder.Decoder`.
+
+    Raises:
+        DecoderError: unknown name, no pretrained models shipped, a pretrained model for a
+            different circuit, or a missing optional dependency.
+    """
+    if name == "pymatching":
+        from qtandem.qec.matching import MatchingDecoder
+
+        return MatchingDecoder(circuit, **options)
+    if name == "pymatching-correlated":
+        from qtandem.qec.matching import MatchingDecoder
+
+        return MatchingDecoder(circuit, correlated=True, **options)
+    if name == "bposd":
+        from qtandem.qec.bposd import BPOSDDecoder
+
+        return BPOSDDecoder(circuit, **options)
+    if name.startswith("pretrained:"):
+        key = name.split(":", 1)[1]
+        api = pretrained_api()
+        if api is None:
+            raise DecoderError(f"decoder {name!r}: this install ships no pretrained decoders")
+        names = list(api[1]())
+        if key not in names:
+            raise DecoderError(f"decoder {name!r}: unknown pretrained model; shipped: {', '.join(names) or 'none'}")
+        dec = api[0](key)
+        trained = getattr(dec, "circuit", None)
+        if trained is not None and trained.without_noise() != circuit.without_noise():
+            raise DecoderError(f"decoder {name!r} was trained for a different circuit ({trained.num_detectors} "
+                               f"detectors; this one has {circuit.num_detectors}); use the code, distance, "
+                               f"rounds and basis it was trained for")
+        if not isinstance(dec, Decoder):
+            raise DecoderError(f"pretrained({key!r}) returned {type(dec).__name__}, not a qtandem Decoder")
+        return dec
+    raise DecoderError(f"unknown decoder {name!r}; use one of {', '.join(BASELINES)} or pretrained:<name> "
+                       f"(shipped: {', '.join(list_pretrained_or_empty()) or 'none'})")
