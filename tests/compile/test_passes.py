@@ -173,3 +173,28 @@ def test_nam_pipeline_preserves_unitary_and_gate_set(c: Circuit) -> None:
     assert set(out.count_ops()) <= {"h", "x", "cx", "rz"}
     assert out.num_gates() <= c.num_gates()
     assert same_unitary(c, out)
+
+
+# -- Toffoli decompositions -----------------------------------------------------
+def test_toffoli_pairs_use_relative_phase() -> None:
+    from qtandem.compile.passes.toffoli import ToffoliDecomposition
+
+    pair = Circuit(4).ccx(0, 1, 2).cx(2, 3).t(0).ccx(1, 0, 2)
+    out = ToffoliDecomposition("nam").run(pair)
+    assert out.count_ops()["cx"] == 7 and sum(1 for i in out if i.name == "rz") == 8
+    assert same_unitary(pair, out)
+    blocked = Circuit(4).ccx(0, 1, 2).cx(3, 2).ccx(0, 1, 2)  # x-type on the target in between
+    out = ToffoliDecomposition("clifford_t").run(blocked)
+    assert out.count_ops()["cx"] == 13 and out.count_ops()["t"] + out.count_ops()["tdg"] == 14
+    assert same_unitary(blocked, out)
+    with pytest.raises(CompileError, match="style"):
+        ToffoliDecomposition("ibm")
+
+
+@settings(max_examples=30, deadline=None)
+@given(c=circuits(n=4, max_gates=20))
+def test_toffoli_random(c: Circuit) -> None:
+    from qtandem.compile.passes.toffoli import ToffoliDecomposition
+
+    out = ToffoliDecomposition("nam").run(c)
+    assert "ccx" not in out.count_ops() and same_unitary(c, out)

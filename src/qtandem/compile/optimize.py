@@ -16,6 +16,7 @@ from qtandem.compile.passes.cancellation import GateCancellation
 from qtandem.compile.passes.hadamard import HadamardReduction
 from qtandem.compile.passes.phase_folding import PhaseFolding
 from qtandem.compile.passes.resynth_1q import STYLE_GATES, Resynthesis1Q
+from qtandem.compile.passes.toffoli import ToffoliDecomposition
 from qtandem.compile.passmanager import Counts, Pass, PassManager, PropertySet, Report, counts, split_stretches
 from qtandem.errors import CompileError
 
@@ -55,7 +56,7 @@ def _style(gates: frozenset[str]) -> str | None:
     return None
 
 
-def preset_passes(level: int, *, style: str | None, placement: str = "first") -> list[Pass]:
+def preset_passes(level: int, *, style: str | None, placement: str = "smart") -> list[Pass]:
     """The pass list of a level (``style``: one-qubit resynthesis style, ``None`` to skip it).
 
     Raises:
@@ -153,7 +154,8 @@ def optimize(circuit: Circuit, *, level: int = 2, device: Any = None, objective:
         style = _style(in_gates)
     parts = list(in_parts)
     if target is not None:
-        parts = _run(PassManager([BasisTranslation(target)]), parts, props, report)
+        toffoli = ToffoliDecomposition("clifford_t" if target == "clifford_t" else "nam")
+        parts = _run(PassManager([toffoli, BasisTranslation(target)]), parts, props, report)
     if level >= 1:
         repeat = 1 if level == 1 else 8
         if level <= 2:
@@ -183,7 +185,7 @@ def _level3(parts: list[Circuit], props: PropertySet, report: Report, *, style: 
             out.append(part)
             continue
         best: Circuit | None = None
-        for placement in ("first", "last"):
+        for placement in ("smart", "first", "last"):
             rem = None if budget_s is None else max(budget_s - (time.perf_counter() - start), 0.1)
             pm = PassManager(preset_passes(3, style=style, placement=placement), repeat=30, budget_s=rem, cost=cost)
             cand = pm.run(part, props, report=Report())
