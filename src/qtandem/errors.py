@@ -29,6 +29,7 @@ __all__ = [
     "QtandemError",
     "ResourceError",
     "SimulationError",
+    "VerificationError",
 ]
 
 
@@ -42,6 +43,14 @@ class CircuitError(QtandemError, ValueError):
 
 class CompileError(QtandemError, ValueError):
     """A compilation request is invalid (unknown objective, level or basis; an angle the basis cannot express)."""
+
+
+class VerificationError(QtandemError, ValueError):
+    """Two circuits could not be proved equivalent (``qtandem.compile.verify``).
+
+    The message names the method that failed (``exact``, ``pathsum``), what differed
+    (e.g. the first differing unitary column) or why the proof was inconclusive.
+    """
 
 
 class ParameterError(QtandemError, ValueError):
