@@ -96,19 +96,25 @@ def twirl(channel: KrausChannel) -> tuple[list[float], bool]:
         raise NoiseError(f"only 1- and 2-qubit channels map to Stim noise, got a {n}-qubit channel ({channel.name})")
     kraus = [k.detach().cpu().numpy() for k in channel.kraus]
     d = 2**n
-    labels = ["X", "Y", "Z"] if n == 1 else [a + b for a in "IXYZ" for b in "IXYZ"][1:]
-    probs = []
-    for lab in labels:
-        # qtandem: the first qubit is the least significant factor, so kron(second, first)
-        mat = _P[lab[0]] if n == 1 else np.kron(_P[lab[1]], _P[lab[0]])
-        probs.append(float(sum(abs(np.trace(mat.conj().T @ k)) ** 2 for k in kraus) / d**2))
-    ptm = channel.ptm().detach().cpu().numpy()
-    exact = bool(np.allclose(ptm - np.diag(np.diag(ptm)), 0.0, atol=1e-10))
+    labels = ["I", "X", "Y", "Z"] if n == 1 else [a + b for a in "IXYZ" for b in "IXYZ"]
+    # qtandem: the first qubit is the least significant factor, so kron(second, first)
+    mats = [_P[lab[0]] if n == 1 else np.kron(_P[lab[1]], _P[lab[0]]) for lab in labels]
+    # chi matrix in the Pauli basis: chi[a, b] = sum_i c_ia conj(c_ib), c_ia = tr(P_a^dagger K_i) / d
+    coeffs = np.array([[np.trace(m.conj().T @ k) / d for m in mats] for k in kraus])
+    chi = coeffs.T @ coeffs.conj()
+    probs = [float(x) for x in np.real(np.diag(chi))[1:]]
+    exact = bool(np.allclose(chi - np.diag(np.diag(chi)), 0.0, atol=1e-10))
     return [0.0 if abs(x) < 1e-15 else x for x in probs], exact
 
 
-def _append_channel(out: stim.Circuit, channel: KrausChannel, qubits: tuple[int, ...]) -> None:
-    probs, _ = twirl(channel)
+def _append_channel(out: stim.Circuit, channel: KrausChannel, qubits: tuple[int, ...],
+                    cache: dict[int, list[float]] | None = None) -> None:
+    if cache is None:
+        probs = twirl(channel)[0]
+    else:
+        if id(channel) not in cache:
+            cache[id(channel)] = twirl(channel)[0]
+        probs = cache[id(channel)]
     if not any(probs):
         return
     if np.allclose(probs, probs[0], rtol=1e-12, atol=0):
@@ -181,6 +187,9 @@ def noisy_circuit(circuit: stim.Circuit, noise: NoiseModel | Device) -> stim.Cir
     if _has_noise(circuit):
         raise NoiseError("noisy_circuit() expects a noiseless circuit; this one already has noise instructions")
 
+    twirls: dict[int, list[float]] = {}
+    relax: dict[tuple[float, float, float], KrausChannel] = {}
+
     def flips(qs: list[int]) -> dict[float, list[int]]:
         by_p: dict[float, list[int]] = {}
         for q in qs:
@@ -221,12 +230,15 @@ def noisy_circuit(circuit: stim.Circuit, noise: NoiseModel | Device) -> stim.Cir
             for qi in after:
                 duration = max(duration, model.duration(qi))
                 for channel, on in model.errors_after(qi):
-                    _append_channel(out, channel, on)
+                    _append_channel(out, channel, on, twirls)
         if model.has_idle and duration > 0 and touched:
             for q in qubits:
                 params = model.idle_params(q)
                 if q not in touched and params is not None:
-                    _append_channel(out, thermal_relaxation(params[0], params[1], duration), (q,))
+                    key = (params[0], params[1], duration)
+                    if key not in relax:
+                        relax[key] = thermal_relaxation(*key)
+                    _append_channel(out, relax[key], (q,), twirls)
         return out
 
     return rewrite_layers(circuit, layer)
