@@ -35,12 +35,15 @@ def pretrained_api() -> tuple[Callable[[str], Any], Callable[[], list[str]]] | N
     fn, lst = getattr(pkg, "pretrained", None), getattr(pkg, "list_pretrained", None)
     if callable(fn) and callable(lst) and not isinstance(fn, type(importlib)):
         return fn, lst
-    try:
-        mod = importlib.import_module("qtandem.qec.pretrained")
-    except ImportError:
-        return None
-    fn, lst = getattr(mod, "pretrained", None), getattr(mod, "list_pretrained", None)
-    return (fn, lst) if callable(fn) and callable(lst) else None
+    for module in ("qtandem.qec.pretrained", "qtandem.qec.zoo"):
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            continue
+        fn, lst = getattr(mod, "pretrained", None), getattr(mod, "list_pretrained", None)
+        if callable(fn) and callable(lst):
+            return fn, lst
+    return None
 
 
 def list_pretrained_or_empty() -> list[str]:

@@ -29,7 +29,7 @@ from qtandem.report import Report, Section
 __all__ = ["SECTION_MODULES", "TourContext", "TourSection", "failed_sections", "register", "run_tour", "sections"]
 
 SECTION_MODULES: tuple[str, ...] = ("qtandem.tour.core", "qtandem.tour.noise", "qtandem.tour.hybrid",
-                                    "qtandem.tour.compile")
+                                    "qtandem.tour.compile", "qtandem.tour.qec")
 """Modules that register tour sections (later capabilities append theirs)."""
 
 
