@@ -78,6 +78,17 @@ def test_phase_word() -> None:
     assert phase_word(-3 * PI4) == ["sdg", "tdg"]
     assert phase_word(2 * math.pi) == []
     assert phase_word(0.1) is None
+    assert phase_word(-math.pi + 1e-15) == ["z"]  # rounds to -4 quarter turns: same as +4
+
+
+def test_phase_folding_floats_a_rotation_out_of_a_cx_pair() -> None:
+    # the merged t+t on x0+x1 would sit between the two cx(0, 1); x0+x1 also lives on wire 0 after cx(1, 0)
+    c = Circuit(2).cx(0, 1).t(1).t(1).cx(0, 1).cx(1, 0)
+    out = PhaseFolding(placement="smart").run(c)
+    assert same_unitary(c, out)
+    first = PhaseFolding(placement="first").run(c)
+    assert _names(GateCancellation().run(out)) == [("cx", (1, 0)), ("s", (0,))]
+    assert GateCancellation().run(first).count_ops()["cx"] == 3
 
 
 # -- Hadamard reduction ---------------------------------------------------------

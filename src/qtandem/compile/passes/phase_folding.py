@@ -33,7 +33,7 @@ from qtandem.compile.passmanager import PropertySet
 __all__ = ["PhaseFolding", "phase_fold", "phase_word"]
 
 _PHASE_ROT = frozenset({"rz", "p", "u1"})
-_WORDS = {0: [], 1: ["t"], 2: ["s"], 3: ["s", "t"], 4: ["z"], -3: ["sdg", "tdg"], -2: ["sdg"], -1: ["tdg"]}
+_WORDS = {0: [], 1: ["t"], 2: ["s"], 3: ["s", "t"], 4: ["z"], 5: ["sdg", "tdg"], 6: ["sdg"], 7: ["tdg"]}
 
 
 def phase_word(theta: float) -> list[str] | None:
@@ -46,33 +46,55 @@ def phase_word(theta: float) -> list[str] | None:
     k = normalize_angle(theta) / (math.pi / 4)
     if abs(k - round(k)) > 1e-9:
         return None
-    return list(_WORDS[round(k)])
+    return list(_WORDS[round(k) % 8])
 
 
 def _angle(op: Op) -> float:
     return op.angle if op.angle is not None else PHASE_ANGLE[op.name]
 
 
-def _neighbour(op: Op, q: int, forward: bool) -> Op | None:
-    cur = Wires.next(op, q) if forward else Wires.prev(op, q)
-    while cur is not None and len(cur.qubits) == 1 and cur.name in DIAGONAL:
-        cur = Wires.next(cur, q) if forward else Wires.prev(cur, q)
-    return cur
+def _skip_diag(op: Op | None, q: int, forward: bool) -> Op | None:
+    while op is not None and len(op.qubits) == 1 and op.name in DIAGONAL:
+        op = Wires.next(op, q) if forward else Wires.prev(op, q)
+    return op
 
 
-def _sandwiched(op: Op) -> bool:
-    """True if ``op`` sits between two equal ``cx`` gates that target its wire (it blocks their cancellation)."""
-    q = op.qubits[0]
-    a, b = _neighbour(op, q, False), _neighbour(op, q, True)
-    return (a is not None and b is not None and a.name == b.name == "cx" and a.qubits == b.qubits
-            and a.qubits[1] == q)
+def _cx_pairs(op: Op | None, q: int, forward: bool, limit: int = 8) -> set[tuple[int, ...]]:
+    """Qubit pairs of the ``cx`` gates targeting ``q`` reachable from ``op`` past X-type and diagonal 1q gates."""
+    seen: set[tuple[int, ...]] = set()
+    steps = 0
+    while op is not None and steps < limit:
+        if op.name == "cx" and not op.opaque and op.qubits[1] == q:
+            seen.add(op.qubits)
+        elif not (len(op.qubits) == 1 and (op.name in DIAGONAL or op.name == "x")):
+            break
+        op = Wires.next(op, q) if forward else Wires.prev(op, q)
+        steps += 1
+    return seen
+
+
+def _blocks(before: Op | None, after: Op | None, q: int) -> bool:
+    """True if a phase gate between ``before`` and ``after`` on wire ``q`` separates two equal ``cx`` gates."""
+    if before is None or after is None:
+        return False
+    return bool(_cx_pairs(_skip_diag(before, q, False), q, False) & _cx_pairs(_skip_diag(after, q, True), q, True))
 
 
 def phase_fold(ops: list[Op], n_qubits: int, *, placement: str = "first") -> list[Op]:
-    """Merge phase gates with equal parities; returns the new op list."""
+    """Merge phase gates with equal parities; returns the new op list.
+
+    ``placement="smart"`` also floats a rotation to any point where its parity
+    sits on a wire (after a ``cx``, ``x`` or fresh variable) when every member's
+    position would keep two equal ``cx`` gates apart.
+    """
     val: list[tuple[int, int]] = [(1 << q, 0) for q in range(n_qubits)]
     nvar = n_qubits
     groups: dict[int, list[tuple[int, int]]] = {}
+    smart = placement == "smart"
+    occ: dict[int, list[tuple[int, int, int]]] = {}
+    if smart:
+        for q in range(n_qubits):
+            occ[1 << q] = [(-1, q, 0)]
     for i, op in enumerate(ops):
         if not op.alive:
             continue
@@ -82,10 +104,14 @@ def phase_fold(ops: list[Op], n_qubits: int, *, placement: str = "first") -> lis
         elif name == "cx":
             c, t = op.qubits
             val[t] = (val[t][0] ^ val[c][0], val[t][1] ^ val[c][1])
+            if smart:
+                occ.setdefault(val[t][0], []).append((i, t, val[t][1]))
             continue
         elif name == "x":
             q = op.qubits[0]
             val[q] = (val[q][0], val[q][1] ^ 1)
+            if smart:
+                occ.setdefault(val[q][0], []).append((i, q, val[q][1]))
             continue
         elif name == "swap":
             a, b = op.qubits
@@ -100,33 +126,51 @@ def phase_fold(ops: list[Op], n_qubits: int, *, placement: str = "first") -> lis
         for q in op.qubits:
             val[q] = (1 << nvar, 0)
             nvar += 1
+            if smart:
+                occ[1 << (nvar - 1)] = [(i, q, 0)]
     replace: dict[int, list[Op]] = {}
-    wires: Wires | None = None
+    after: dict[int, list[Op]] = {}
+    wires = Wires(ops, n_qubits) if smart else None
     for mask, members in groups.items():
         total = sum(-_angle(ops[i]) if c else _angle(ops[i]) for i, c in members)
         if mask == 0 or is_zero_angle(total):
             for i, _ in members:
                 replace[i] = []
             continue
-        if len(members) == 1:
+        point: tuple[int, int, int] | None = None  # (op index, wire, constant): insert after that op
+        keep, kc = members[0] if placement != "last" else members[-1]
+        if smart:
+            assert wires is not None
+            free = [m for m in members if not _blocks(Wires.prev(ops[m[0]], ops[m[0]].qubits[0]),
+                                                       Wires.next(ops[m[0]], ops[m[0]].qubits[0]),
+                                                       ops[m[0]].qubits[0])]
+            if free:
+                keep, kc = free[0]
+            else:
+                for i, q, c in occ.get(mask, [])[:16]:
+                    nxt = wires.first[q] if i < 0 else Wires.next(ops[i], q)
+                    if i >= 0 and not _blocks(ops[i], nxt, q):
+                        point = (i, q, c)
+                        break
+        if len(members) == 1 and point is None:
             continue
-        if placement == "smart":
-            if wires is None:
-                wires = Wires(ops, n_qubits)
-            keep, kc = next((m for m in members if not _sandwiched(ops[m[0]])), members[0])
-        else:
-            keep, kc = members[0] if placement == "first" else members[-1]
         for i, _ in members:
             replace[i] = []
-        theta = normalize_angle(-total if kc else total)
         rep = ops[keep]
-        wire = rep.qubits
+        if point is not None:
+            kc = point[2]
+        theta = normalize_angle(-total if kc else total)
+        wire = rep.qubits if point is None else (point[1],)
         if rep.name in _PHASE_ROT:
-            replace[keep] = [Op(rep.name, wire, theta)]
+            new = [Op(rep.name, wire, theta)]
         else:
             word = phase_word(theta)
-            replace[keep] = [Op("rz", wire, theta)] if word is None else [Op(g, wire) for g in word]
-    if not replace:
+            new = [Op("rz", wire, theta)] if word is None else [Op(g, wire) for g in word]
+        if point is None:
+            replace[keep] = new
+        else:
+            after.setdefault(point[0], []).extend(new)
+    if not replace and not after:
         return ops
     out: list[Op] = []
     for i, op in enumerate(ops):
@@ -134,6 +178,8 @@ def phase_fold(ops: list[Op], n_qubits: int, *, placement: str = "first") -> lis
             out.extend(replace[i])
         elif op.alive:
             out.append(op)
+        if i in after:
+            out.extend(after[i])
     return out
 
 
