@@ -13,7 +13,7 @@ import typer
 COMMAND_MODULES: tuple[str, ...] = (
     "qtandem.cli.qec_eval",
     "qtandem.cli.qec_flag",
-    # "qtandem.cli.qec_train",  <- the neural-decoder training command registers here
+    "qtandem.cli.qec_train",
 )
 """Modules that add a command to ``qtandem qec`` (each defines ``register(qec_app)``)."""
 

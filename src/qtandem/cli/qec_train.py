@@ -1,0 +1,56 @@
+"""``qtandem qec train CONFIG.toml``: train a neural decoder (schema and outputs in :mod:`qtandem.qec.train`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from qtandem.cli.main import friendly
+
+
+def register(qec_app: typer.Typer) -> None:
+    """Add ``train`` to the ``qtandem qec`` sub-app."""
+
+    @qec_app.command("train")
+    @friendly
+    def train(
+        config: Annotated[Path, typer.Argument(help="TOML configuration (schema: python -m pydoc "
+                                                    "qtandem.qec.train_config).")],
+        resume: Annotated[bool, typer.Option("--resume", help="Continue exactly from the output folder's "
+                                                              "checkpoint.")] = False,
+        output: Annotated[Path | None, typer.Option(help="Output folder (overrides the config's output).")] = None,
+        progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+        max_steps: Annotated[int | None, typer.Option(help="Stop at this step in all, with a checkpoint "
+                                                           "(continue with --resume).")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")] = False,
+    ) -> None:
+        """Train a neural decoder on fresh Stim shots; writes checkpoints, metrics.jsonl, curves.png, model."""
+        import dataclasses
+
+        from qtandem.errors import ConfigError
+        from qtandem.qec.train import load_config
+        from qtandem.qec.train import train as run
+
+        cfg = load_config(config)
+        if max_steps is not None:
+            if max_steps < 0:
+                raise ConfigError(f"--max-steps must be >= 0, got {max_steps}")
+            cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, max_steps=max_steps))
+        res = run(cfg, resume=resume, progress=progress, output=output)
+        evals: list[dict[str, Any]] = [r for r in res.records if r["kind"] == "eval"]
+        last: dict[str, Any] = evals[-1] if evals else {}
+        summary: dict[str, Any] = {
+            "output": str(res.output), "model": str(res.output / "model.safetensors"), "steps": res.step,
+            "shots": res.shots, "wall_s": round(res.wall_s, 1), "finished": res.finished,
+            **{k: last[k] for k in ("val_ler", "matching_ler", "ratio_to_matching") if k in last}}
+        if as_json:
+            typer.echo(json.dumps(summary))
+            return
+        state = "done" if res.finished else "paused (continue with --resume)"
+        val = (f"; validation LER {last['val_ler']:.5f} vs PyMatching {last['matching_ler']:.5f} "
+               f"({last['ratio_to_matching']:.3f}x)" if last else "")
+        typer.echo(f"{cfg.name}: {state} at step {res.step} ({res.shots} shots, {res.wall_s:.0f} s){val}")
+        typer.echo(f"model: {summary['model']}")

@@ -1,0 +1,419 @@
+"""Neural decoder over per-round detection events, laid out on the code's stabilizer lattice.
+
+The design follows AlphaQubit (Bausch et al., "Learning high-accuracy error decoding for
+quantum processors", Nature 635, 834 (2024)) at laptop scale:
+
+* :class:`StabilizerLayout` reads ``circuit.get_detector_coordinates()`` and places every
+  detector at a (round, stabilizer) cell: stabilizers are the distinct ``(x, y)`` positions,
+  rounds the distinct ``t`` values. Missing cells (e.g. X stabilizers in the first and last
+  round of a Z-memory experiment) are masked.
+* :class:`SyndromeNet` keeps one state vector per stabilizer. Each round it adds an
+  embedding of that round's detection events (event bit, cell validity, round kind) to the
+  state, then mixes stabilizers with self-attention whose bias is a learned function of the
+  *relative displacement* between the two stabilizers (a translation-equivariant lattice
+  convolution in attention form), then an MLP. The state carries over to the next round
+  (recurrence over rounds). A readout MLP over all stabilizer states gives one logit per
+  observable; ``sigmoid(logit)`` is the probability that the observable flipped.
+* Optionally (``matching_features > 0``) the readout also gets PyMatching's view of the shot
+  (the plain complementary-gap log-likelihood ratio and the correlated-matching decision), and
+  the logit starts from the matching LLR through a learned skip weight: the network then
+  learns when matching is wrong. Such models are named ``neural+matching`` and are reported
+  separately from pure neural ones.
+
+:class:`NeuralDecoder` wraps a trained :class:`SyndromeNet` behind the
+:class:`~qtandem.qec.decoder.Decoder` interface (``decode``/``decode_soft``, a
+``sinter.Decoder`` that pickles), and :func:`save_decoder`/:func:`load_decoder` store it in one
+safetensors file (weights plus JSON metadata holding the model configuration, the exact Stim
+circuit and the training cost; loading runs no code).
+
+Examples:
+    >>> import stim, torch
+    >>> from qtandem.qec.neural import NeuralDecoder, ModelSpec
+    >>> c = stim.Circuit.generated("surface_code:rotated_memory_z", distance=3, rounds=3,
+    ...                            after_clifford_depolarization=0.005)
+    >>> dec = NeuralDecoder.untrained(c, ModelSpec(hidden=16, layers=1, heads=2), seed=0)
+    >>> dets = c.compile_detector_sampler(seed=1).sample(5)
+    >>> dec.decode_soft(dets).shape, dec.decode(dets).dtype
+    ((5, 1), dtype('bool'))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import stim
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from qtandem.errors import CheckpointError, DecoderError
+from qtandem.io import atomic_write_bytes
+from qtandem.qec.decoder import Decoder
+
+__all__ = ["MODEL_FORMAT", "ModelSpec", "NeuralDecoder", "StabilizerLayout", "SyndromeNet", "load_decoder",
+           "matching_features", "save_decoder"]
+
+MODEL_FORMAT = "qtandem.qec.neural/1"
+"""``format`` metadata value of a saved neural decoder."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Sizes of a :class:`SyndromeNet` (the ``[model]`` section of a training config).
+
+    Attributes:
+        hidden: state width per stabilizer.
+        layers: attention+MLP blocks applied every round.
+        heads: attention heads (divides ``hidden``).
+        mlp_ratio: MLP width as a multiple of ``hidden``.
+        readout: width of the readout MLP.
+        matching_features: 0 for a pure neural model; 2 to feed PyMatching's plain
+            complementary-gap LLR and correlated decision (``neural+matching``).
+    """
+
+    hidden: int = 32
+    layers: int = 1
+    heads: int = 4
+    mlp_ratio: int = 2
+    readout: int = 64
+    matching_features: int = 0
+
+    @property
+    def kind(self) -> str:
+        """``"neural"`` or ``"neural+matching"``."""
+        return "neural+matching" if self.matching_features else "neural"
+
+
+class StabilizerLayout:
+    """Where each detector sits on the (round, stabilizer) grid of a circuit.
+
+    Args:
+        circuit: a ``stim.Circuit`` whose detectors have ``(x, y, t)`` coordinates.
+
+    Attributes:
+        num_rounds: distinct ``t`` values (``T``).
+        num_stabilizers: distinct ``(x, y)`` positions (``S``).
+        cell: int64 ``(num_detectors,)``, the flat cell ``t * S + s`` of each detector.
+        valid: bool ``(T, S)``, cells that hold a detector.
+        coords: float32 ``(S, 2)`` stabilizer positions, centred and scaled to ``[-1, 1]``.
+        displacement: int64 ``(S, S)``, an index per distinct relative displacement.
+
+    Raises:
+        DecoderError: a detector lacks 3 coordinates or two detectors share a cell.
+
+    Examples:
+        >>> import stim
+        >>> c = stim.Circuit.generated("surface_code:rotated_memory_z", distance=3, rounds=3)
+        >>> lay = StabilizerLayout(c)
+        >>> lay.num_rounds, lay.num_stabilizers, int(lay.valid.sum())
+        (4, 8, 24)
+    """
+
+    def __init__(self, circuit: stim.Circuit) -> None:
+        coords = circuit.get_detector_coordinates()
+        n = circuit.num_detectors
+        if any(len(coords.get(i, ())) < 3 for i in range(n)):
+            raise DecoderError("the neural decoder needs (x, y, t) coordinates on every detector; "
+                               "use a stim.Circuit.generated circuit or add coordinates to DETECTOR lines")
+        xy = sorted({(float(coords[i][0]), float(coords[i][1])) for i in range(n)})
+        ts = sorted({float(coords[i][2]) for i in range(n)})
+        s_of = {p: k for k, p in enumerate(xy)}
+        t_of = {t: k for k, t in enumerate(ts)}
+        self.num_rounds, self.num_stabilizers = len(ts), len(xy)
+        S = self.num_stabilizers
+        self.cell = np.array([t_of[float(coords[i][2])] * S + s_of[(float(coords[i][0]), float(coords[i][1]))]
+                              for i in range(n)], dtype=np.int64)
+        if len(set(self.cell.tolist())) != n:
+            raise DecoderError("two detectors share a (round, stabilizer) cell; the neural decoder needs one "
+                               "detector per stabilizer per round")
+        valid = np.zeros(self.num_rounds * S, dtype=bool)
+        valid[self.cell] = True
+        self.valid = valid.reshape(self.num_rounds, S)
+        pos = np.array(xy, dtype=np.float64)
+        span = np.maximum(np.ptp(pos, axis=0), 1e-9)
+        self.coords = ((pos - pos.min(axis=0)) / span * 2 - 1).astype(np.float32)
+        disp = [(round(a[0] - b[0], 6), round(a[1] - b[1], 6)) for a in xy for b in xy]
+        kinds = {d: k for k, d in enumerate(sorted(set(disp)))}
+        self.displacement = np.array([kinds[d] for d in disp], dtype=np.int64).reshape(S, S)
+        self.num_displacements = len(kinds)
+
+
+class _Block(nn.Module):
+    def __init__(self, hidden: int, heads: int, mlp_ratio: int, num_disp: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.norm1 = nn.LayerNorm(hidden)
+        self.qkv = nn.Linear(hidden, 3 * hidden)
+        self.proj = nn.Linear(hidden, hidden)
+        self.rel_bias = nn.Parameter(torch.zeros(heads, num_disp))
+        self.norm2 = nn.LayerNorm(hidden)
+        width = mlp_ratio * hidden
+        self.mlp = nn.Sequential(nn.Linear(hidden, width), nn.GELU(), nn.Linear(width, hidden))
+
+    def forward(self, h: Tensor, disp: Tensor) -> Tensor:
+        B, S, H = h.shape
+        q, k, v = self.qkv(self.norm1(h)).view(B, S, 3, self.heads, H // self.heads).permute(2, 0, 3, 1, 4)
+        bias = self.rel_bias[:, disp]  # (heads, S, S)
+        a = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.unsqueeze(0))
+        h = h + self.proj(a.transpose(1, 2).reshape(B, S, H))
+        return h + self.mlp(self.norm2(h))
+
+
+class SyndromeNet(nn.Module):
+    """Recurrent attention network over the stabilizer lattice (see the module docstring).
+
+    Args:
+        layout: the :class:`StabilizerLayout` of the circuit.
+        spec: sizes (:class:`ModelSpec`).
+        num_observables: logits to produce.
+
+    Shape:
+        - ``dets``: ``(B, num_detectors)`` float (0/1).
+        - ``extra``: ``(B, spec.matching_features)`` or ``None``.
+        - output: ``(B, num_observables)`` logits.
+    """
+
+    def __init__(self, layout: StabilizerLayout, spec: ModelSpec, num_observables: int = 1) -> None:
+        super().__init__()
+        if spec.hidden % spec.heads:
+            raise DecoderError(f"model.hidden ({spec.hidden}) must be a multiple of model.heads ({spec.heads})")
+        self.spec, self.num_observables = spec, num_observables
+        T, S, H = layout.num_rounds, layout.num_stabilizers, spec.hidden
+        self.T, self.S = T, S
+        self.cell: Tensor
+        self.valid: Tensor
+        self.coords: Tensor
+        self.disp: Tensor
+        self.round_kind: Tensor
+        self.register_buffer("cell", torch.from_numpy(layout.cell), persistent=False)
+        self.register_buffer("valid", torch.from_numpy(layout.valid).float(), persistent=False)
+        self.register_buffer("coords", torch.from_numpy(layout.coords), persistent=False)
+        self.register_buffer("disp", torch.from_numpy(layout.displacement), persistent=False)
+        kind = torch.full((T,), 1, dtype=torch.long)
+        kind[0], kind[-1] = 0, 2
+        self.register_buffer("round_kind", kind, persistent=False)
+        self.pos = nn.Sequential(nn.Linear(2, H), nn.GELU(), nn.Linear(H, H))
+        self.stab = nn.Parameter(torch.zeros(S, H))
+        self.event = nn.Parameter(torch.randn(H) / math.sqrt(H))
+        self.cell_valid = nn.Parameter(torch.zeros(H))
+        self.kind_emb = nn.Embedding(3, H)
+        nn.init.normal_(self.kind_emb.weight, std=0.02)
+        self.blocks = nn.ModuleList(_Block(H, spec.heads, spec.mlp_ratio, layout.num_displacements)
+                                    for _ in range(spec.layers))
+        self.norm = nn.LayerNorm(H)
+        self.read_stab = nn.Linear(H, 4)
+        self.readout = nn.Sequential(nn.Linear(4 * S + spec.matching_features, spec.readout), nn.GELU(),
+                                     nn.Linear(spec.readout, num_observables))
+        if spec.matching_features:
+            self.skip = nn.Parameter(torch.ones(num_observables))
+
+    def forward(self, dets: Tensor, extra: Tensor | None = None) -> Tensor:
+        B = dets.shape[0]
+        grid = dets.new_zeros(B, self.T * self.S)
+        grid[:, self.cell] = dets
+        grid = grid.view(B, self.T, self.S, 1)
+        base = self.pos(self.coords) + self.stab  # (S, H)
+        static = base + self.valid.unsqueeze(-1) * self.cell_valid + self.kind_emb(self.round_kind).unsqueeze(1)
+        h = dets.new_zeros(B, self.S, self.spec.hidden)
+        for t in range(self.T):
+            h = (h + grid[:, t] * self.event + static[t]) * (1 / math.sqrt(2))
+            for blk in self.blocks:
+                h = blk(h, self.disp)
+        z = self.read_stab(self.norm(h)).reshape(B, -1)
+        if self.spec.matching_features:
+            if extra is None:
+                raise DecoderError("this neural+matching model needs matching features (see matching_features())")
+            z = torch.cat([z, extra[:, :1] / 10, extra[:, 1:]], dim=1)
+            return self.readout(z) + self.skip * extra[:, :1]
+        return self.readout(z)
+
+
+def matching_features(circuit: stim.Circuit, dets: np.ndarray, cache: dict[str, Any] | None = None) -> np.ndarray:
+    """PyMatching's view of each shot for ``neural+matching`` models, float32 ``(shots, 2)``.
+
+    Column 0: plain matching's complementary-gap LLR ``W0 - W1`` (clipped to +-30); column 1:
+    correlated matching's decision as +-1. Only one observable is supported.
+
+    Args:
+        circuit: the circuit (its DEM builds the matchers).
+        dets: bool ``(shots, num_detectors)``.
+        cache: optional dict reused across calls to keep the built matchers.
+
+    Returns:
+        float32 array ``(shots, 2)``.
+    """
+    from qtandem.qec.matching import MatchingDecoder
+
+    cache = {} if cache is None else cache
+    if "plain" not in cache:
+        cache["plain"] = MatchingDecoder(circuit)
+        cache["corr"] = MatchingDecoder(cache["plain"].dem, correlated=True)
+    llr = cache["plain"].log_likelihood_ratio(dets)[:, :1]
+    corr = cache["corr"].decode(dets)[:, :1]
+    return np.concatenate([np.clip(llr, -30, 30), np.where(corr, 1.0, -1.0)], axis=1).astype(np.float32)
+
+
+class NeuralDecoder(Decoder):
+    """A trained :class:`SyndromeNet` behind the :class:`~qtandem.qec.decoder.Decoder` interface.
+
+    Args:
+        circuit: the exact ``stim.Circuit`` the model was trained for (kept in ``.circuit``).
+        spec: the model sizes.
+        state: the model's ``state_dict`` (float tensors).
+        info: metadata kept with the model (training cost, name, ...).
+        batch_size: shots per forward pass in :meth:`decode_soft`.
+        threads: torch threads for inference (0 keeps torch's setting).
+
+    Raises:
+        DecoderError: the circuit has no usable detector coordinates, or ``state`` does not fit.
+    """
+
+    def __init__(self, circuit: stim.Circuit, spec: ModelSpec, state: dict[str, Tensor], *,
+                 info: dict[str, Any] | None = None, batch_size: int = 8192, threads: int = 0) -> None:
+        super().__init__(circuit)
+        self.spec, self.info = spec, dict(info or {})
+        self.name = str(self.info.get("name", spec.kind))
+        self.batch_size, self.threads = int(batch_size), int(threads)
+        self._state = {k: v.detach().float().clone() for k, v in state.items()}
+        self._model: SyndromeNet | None = None
+        self._cache: dict[str, Any] = {}
+        _ = self.model  # validate now
+
+    @classmethod
+    def untrained(cls, circuit: stim.Circuit, spec: ModelSpec | None = None, *, seed: int = 0) -> NeuralDecoder:
+        """A randomly initialised decoder (for tests and as a training start)."""
+        spec = spec or ModelSpec()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            net = SyndromeNet(StabilizerLayout(circuit), spec, circuit.num_observables)
+        return cls(circuit, spec, net.state_dict())
+
+    @property
+    def model(self) -> SyndromeNet:
+        """The torch module (built lazily, e.g. after unpickling)."""
+        if self._model is None:
+            assert self.circuit is not None
+            net = SyndromeNet(StabilizerLayout(self.circuit), self.spec, self.num_observables)
+            try:
+                net.load_state_dict(self._state)
+            except RuntimeError as err:
+                raise DecoderError(f"weights do not fit the model {self.spec}: {err}") from None
+            self._model = net.eval()
+        return self._model
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_model"], state["_cache"] = None, {}
+        state["circuit"] = str(self.circuit)
+        state["dem"] = str(self.dem)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state["circuit"] = stim.Circuit(state["circuit"])
+        state["dem"] = stim.DetectorErrorModel(state["dem"])
+        self.__dict__.update(state)
+
+    def with_dem(self, dem: stim.DetectorErrorModel) -> Decoder:
+        """``self`` for its own DEM (compared approximately, as sinter may round probabilities)."""
+        if dem == self.dem or dem.approx_equals(self.dem, atol=1e-9):
+            return self
+        return super().with_dem(dem)
+
+    def logits(self, dets: np.ndarray) -> np.ndarray:
+        """Raw logits ``(shots, num_observables)`` for validated bool ``dets``."""
+        assert self.circuit is not None
+        before = torch.get_num_threads()
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        try:
+            out = np.empty((dets.shape[0], self.num_observables), dtype=np.float64)
+            with torch.inference_mode():
+                for i in range(0, dets.shape[0], self.batch_size):
+                    chunk = dets[i:i + self.batch_size]
+                    extra = None
+                    if self.spec.matching_features:
+                        extra = torch.from_numpy(matching_features(self.circuit, chunk, self._cache))
+                    x = torch.from_numpy(chunk.astype(np.float32))
+                    out[i:i + len(chunk)] = self.model(x, extra).double().numpy()
+            return out
+        finally:
+            torch.set_num_threads(before)
+
+    def _decode_soft(self, dets: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-np.clip(self.logits(dets), -700, 700)))
+
+    def _decode(self, dets: np.ndarray) -> np.ndarray:
+        return self.logits(dets) > 0
+
+    def __repr__(self) -> str:
+        return f"NeuralDecoder(name={self.name!r}, num_detectors={self.num_detectors}, spec={self.spec})"
+
+
+def save_decoder(path: str | Path, decoder: NeuralDecoder) -> None:
+    """Write ``decoder`` (weights, spec, circuit, info) to one safetensors file, atomically.
+
+    Examples:
+        >>> import stim, tempfile, numpy as np
+        >>> c = stim.Circuit.generated("surface_code:rotated_memory_z", distance=3, rounds=3,
+        ...                            after_clifford_depolarization=0.005)
+        >>> dec = NeuralDecoder.untrained(c, ModelSpec(hidden=8, heads=2, readout=8))
+        >>> path = tempfile.mkdtemp() + "/m.safetensors"
+        >>> save_decoder(path, dec)
+        >>> back = load_decoder(path)
+        >>> d = c.compile_detector_sampler(seed=0).sample(4)
+        >>> bool(np.allclose(back.decode_soft(d), dec.decode_soft(d))), back.circuit == c
+        (True, True)
+    """
+    from safetensors.torch import save
+
+    meta = {"format": MODEL_FORMAT, "spec": json.dumps(dataclasses.asdict(decoder.spec)),
+            "circuit": str(decoder.circuit), "info": json.dumps(decoder.info)}
+    tensors = {k: v.contiguous() for k, v in decoder.model.state_dict().items()}
+    atomic_write_bytes(path, save(tensors, metadata=meta))
+
+
+def read_safetensors(path: str | Path) -> tuple[dict[str, Tensor], dict[str, str]]:
+    """Tensors and metadata of a safetensors file (no pickle: loading runs no code).
+
+    Raises:
+        FileNotFoundError: no such file.
+        CheckpointError: not a valid safetensors file.
+    """
+    from safetensors.torch import load
+
+    p = Path(path)
+    data = p.read_bytes()
+    try:
+        n = int.from_bytes(data[:8], "little")
+        if len(data) < 8 or n > len(data) - 8:
+            raise ValueError("truncated header")
+        meta = json.loads(data[8:8 + n]).get("__metadata__") or {}
+        tensors = load(data)
+    except Exception as exc:  # safetensors raises its own error types
+        raise CheckpointError(f"{p}: not a valid safetensors file ({exc})") from None
+    return tensors, dict(meta)
+
+
+def load_decoder(path: str | Path, **kwargs: Any) -> NeuralDecoder:
+    """Read a decoder written by :func:`save_decoder` (see its example).
+
+    Args:
+        path: the ``.safetensors`` file.
+        **kwargs: passed to :class:`NeuralDecoder` (``batch_size``, ``threads``).
+
+    Raises:
+        CheckpointError: not a qtandem neural decoder file.
+    """
+    tensors, meta = read_safetensors(path)
+    if meta.get("format") != MODEL_FORMAT:
+        raise CheckpointError(f"{path}: not a qtandem neural decoder (format {meta.get('format')!r}, "
+                              f"expected {MODEL_FORMAT!r})")
+    spec = ModelSpec(**json.loads(meta["spec"]))
+    info = json.loads(meta.get("info", "{}"))
+    return NeuralDecoder(stim.Circuit(meta["circuit"]), spec, tensors, info=info, **kwargs)
