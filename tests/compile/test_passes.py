@@ -209,3 +209,39 @@ def test_toffoli_random(c: Circuit) -> None:
 
     out = ToffoliDecomposition("nam").run(c)
     assert "ccx" not in out.count_ops() and same_unitary(c, out)
+
+
+# -- two-qubit KAK ------------------------------------------------------------------
+def test_kak_word_reproduces_random_and_special_unitaries() -> None:
+    from qtandem.compile.kak import kak_word, word_matrix
+
+    rng = np.random.default_rng(11)
+    specials = [np.eye(4), np.eye(4)[[0, 2, 1, 3]], np.diag([1, 1, 1, -1]), np.eye(4)[[0, 3, 2, 1]]]
+    randoms = [np.linalg.qr(rng.normal(size=(4, 4)) + 1j * rng.normal(size=(4, 4)))[0] for _ in range(40)]
+    for u in specials + randoms:
+        word = kak_word(u)
+        assert sum(1 for k, _, _ in word if k == "cx") == 3
+        assert equal_up_to_phase(word_matrix(word), u, 1e-7)
+    with pytest.raises(CompileError, match="4x4 unitary"):
+        kak_word(np.ones((4, 4)))
+
+
+def test_kak_pass_replaces_only_when_cheaper() -> None:
+    from qtandem.compile.passes.kak import TwoQubitResynthesis
+
+    c = Circuit(3).h(2).cx(0, 1).rz(0.3, 1).cx(1, 0).rz(0.2, 0).cx(0, 1).h(0).cx(1, 0).rz(0.1, 1).cx(0, 1).cx(2, 1)
+    out = TwoQubitResynthesis("nam").run(c, {"objective": "cx"})  # type: ignore[arg-type]
+    assert out.count_ops()["cx"] == 4 and same_unitary(c, out)
+    assert out[len(out) - 1].name == "cx" and out[len(out) - 1].qubits == (2, 1)
+    small = Circuit(2).cx(0, 1).rz(0.3, 1).cx(0, 1)
+    assert TwoQubitResynthesis("nam").run(small) == small
+    assert TwoQubitResynthesis("zsx", min_cx=1).run(small).count_ops()["cx"] == 2  # 3-CX form is not cheaper
+
+
+@settings(max_examples=25, deadline=None)
+@given(c=circuits(n=3, max_gates=30))
+def test_kak_random(c: Circuit) -> None:
+    from qtandem.compile.passes.kak import TwoQubitResynthesis
+
+    out = TwoQubitResynthesis("nam", min_cx=2).run(c)
+    assert same_unitary(c, out)

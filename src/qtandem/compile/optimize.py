@@ -14,6 +14,7 @@ from qtandem.circuit import Circuit
 from qtandem.compile.passes.basis import BASES, BasisTranslation, resolve_basis
 from qtandem.compile.passes.cancellation import GateCancellation
 from qtandem.compile.passes.hadamard import HadamardReduction
+from qtandem.compile.passes.kak import TwoQubitResynthesis
 from qtandem.compile.passes.phase_folding import PhaseFolding
 from qtandem.compile.passes.resynth_1q import STYLE_GATES, Resynthesis1Q
 from qtandem.compile.passes.toffoli import ToffoliDecomposition
@@ -56,8 +57,14 @@ def _style(gates: frozenset[str]) -> str | None:
     return None
 
 
-def preset_passes(level: int, *, style: str | None, placement: str = "smart") -> list[Pass]:
-    """The pass list of a level (``style``: one-qubit resynthesis style, ``None`` to skip it).
+def preset_passes(level: int, *, style: str | None, placement: str = "smart", kak: bool = False) -> list[Pass]:
+    """The pass list of a level.
+
+    Args:
+        level: 0..3.
+        style: one-qubit resynthesis style (``"nam"``, ``"zsx"``), ``None`` to skip it.
+        placement: phase-folding placement.
+        kak: add two-qubit KAK resynthesis at level 3 (needs ``cx`` in the basis).
 
     Raises:
         CompileError: level not in 0..3.
@@ -72,6 +79,8 @@ def preset_passes(level: int, *, style: str | None, placement: str = "smart") ->
                           GateCancellation()]
     if style is not None:
         passes.append(Resynthesis1Q(style))
+        if level >= 3 and kak:
+            passes.append(TwoQubitResynthesis(style))
     return passes
 
 
@@ -148,6 +157,7 @@ def optimize(circuit: Circuit, *, level: int = 2, device: Any = None, objective:
         named = target
     props["basis"] = named
     allowed = BASES[named] if named is not None else in_gates
+    props["kak"] = "cx" in allowed
     style = None if named is None else ("zsx" if named.startswith("ibm") else
                                         "nam" if named == "nam" else None)
     if named is None:
@@ -187,7 +197,8 @@ def _level3(parts: list[Circuit], props: PropertySet, report: Report, *, style: 
         best: Circuit | None = None
         for placement in ("smart", "first", "last"):
             rem = None if budget_s is None else max(budget_s - (time.perf_counter() - start), 0.1)
-            pm = PassManager(preset_passes(3, style=style, placement=placement), repeat=30, budget_s=rem, cost=cost)
+            passes = preset_passes(3, style=style, placement=placement, kak=props["kak"])
+            pm = PassManager(passes, repeat=30, budget_s=rem, cost=cost)
             cand = pm.run(part, props, report=Report())
             if best is None or cost(counts(cand)) < cost(counts(best)):
                 best = cand
