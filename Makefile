@@ -39,6 +39,7 @@ bench: $(VENV)/.installed-bench
 	$(PY) bench/noise.py --json bench/results/noise.json
 	$(PY) bench/hybrid_speed.py --memory --json bench/results/hybrid_speed.json
 	$(PY) bench/hybrid_baselines.py --json bench/results/hybrid_baselines.json
+	$(PY) bench/qec.py --json bench/results/qec.json
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests bench
