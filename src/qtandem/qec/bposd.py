@@ -88,6 +88,7 @@ class BPOSDDecoder(Decoder):
     """
 
     name = "bposd"
+    has_soft = False
 
     def __init__(self, dem: stim.DetectorErrorModel | stim.Circuit, *, max_iter: int = 30,
                  bp_method: str = "product_sum", osd_method: str = "osd_cs", osd_order: int = 7,

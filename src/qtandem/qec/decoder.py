@@ -12,7 +12,8 @@ Usage contract (every decoder in qtandem, baseline or neural, follows it):
 * ``decoder.decode_soft(dets) -> probs``: float64 array ``(shots, num_observables)`` in
   ``[0, 1]``, the probability that each observable flipped. ``probs > 0.5`` agrees with
   ``decode`` (up to exact ties at 0.5). ``|probs - 0.5|`` is the confidence used to flag
-  doubtful shots (:func:`qtandem.qec.metrics.postselection_curve`).
+  doubtful shots (:func:`qtandem.qec.metrics.postselection_curve`). A decoder without real
+  soft information sets the class attribute ``has_soft = False`` (BP-OSD) and returns 0/1.
 * ``decoder.decode_bit_packed(packed)``: the same on Stim's bit-packed layout
   (``uint8``, little-endian bits, shape ``(shots, ceil(num_detectors / 8))``), returning
   bit-packed predictions ``(shots, ceil(num_observables / 8))``; see :func:`pack_bits` and
@@ -149,12 +150,15 @@ class Decoder(sinter.Decoder):
         circuit: the ``stim.Circuit`` or ``None``.
         num_detectors: columns of ``dets``.
         num_observables: columns of the predictions.
+        has_soft: whether ``decode_soft`` is informative (class attribute; BP-OSD sets False).
 
     Raises:
         DecoderError: ``dem`` is not a DEM or circuit.
     """
 
     name: str = "decoder"
+    #: whether ``decode_soft`` carries confidence information (False: it returns the hard decision as 0/1)
+    has_soft: bool = True
 
     def __init__(self, dem: stim.DetectorErrorModel | stim.Circuit, *, circuit: stim.Circuit | None = None) -> None:
         if isinstance(dem, stim.Circuit):

@@ -79,7 +79,7 @@ class EvalPoint:
 
 
 def _has_soft(decoder: Decoder) -> bool:
-    return getattr(decoder, "name", "") != "bposd"
+    return bool(getattr(decoder, "has_soft", True))
 
 
 def evaluate(*, code: str = "surface", distances: Sequence[int] = (3,), ps: Sequence[float] = (0.005,),
