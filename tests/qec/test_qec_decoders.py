@@ -164,3 +164,8 @@ def test_bposd_decoder():
     assert np.array_equal(dec.decode_soft(dets), pred.astype(float))
     assert H.shape[0] == c.num_detectors and L.shape[0] == 1 and np.all((priors > 0) & (priors < 0.5))
     assert pickle.loads(pickle.dumps(dec)).decode(dets[:50]).tolist() == pred[:50].tolist()
+
+
+def test_matching_warns_on_non_graphlike_dem():
+    with pytest.warns(UserWarning, match="1 error mechanism"):
+        MatchingDecoder(stim.DetectorErrorModel("error(0.1) D0 D1 D2 L0\nerror(0.1) D0 D1 ^ D2 L0\nerror(0.1) D0"))

@@ -19,6 +19,9 @@ in any matching; decoding with ``D* = 0`` and ``D* = 1`` gives ``W0`` and ``W1``
 when every observable-flipping component is a boundary edge, which holds for Stim's generated
 repetition and surface codes; otherwise :class:`~qtandem.errors.DecoderError` is raised.
 
+PyMatching ignores DEM errors with more than two detectors that have no graphlike
+decomposition (e.g. in colour codes); the constructor warns when the DEM has any.
+
 Examples:
     >>> import stim
     >>> from qtandem.qec.matching import MatchingDecoder
@@ -35,6 +38,7 @@ Examples:
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -125,6 +129,12 @@ class MatchingDecoder(Decoder):
     def __init__(self, dem: stim.DetectorErrorModel | stim.Circuit, *, correlated: bool = False,
                  circuit: stim.Circuit | None = None) -> None:
         super().__init__(dem, circuit=circuit)
+        hyper = sum(1 for inst in self.dem.flattened() if inst.type == "error"
+                    and any(sum(t.is_relative_detector_id() for t in comp) > 2 for comp in _components(inst)))
+        if hyper:
+            warnings.warn(f"{hyper} error mechanism(s) of this DEM flip more than two detectors with no graphlike "
+                          f"decomposition; PyMatching ignores them, so matching is only approximate here (e.g. "
+                          f"colour codes): use BPOSDDecoder", stacklevel=2)
         self.correlated = bool(correlated)
         self.name = "pymatching-correlated" if self.correlated else "pymatching"
         self._matching: pymatching.Matching | None = None
