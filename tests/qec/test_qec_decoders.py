@@ -169,3 +169,28 @@ def test_bposd_decoder():
 def test_matching_warns_on_non_graphlike_dem():
     with pytest.warns(UserWarning, match="1 error mechanism"):
         MatchingDecoder(stim.DetectorErrorModel("error(0.1) D0 D1 D2 L0\nerror(0.1) D0 D1 ^ D2 L0\nerror(0.1) D0"))
+
+
+def test_conformance_suite_passes_for_baselines_and_catches_a_broken_decoder():
+    from qtandem.qec.conformance import ConformanceError, check_decoder
+
+    c = surface_code(3, 3, p=0.01)
+    check_decoder(MatchingDecoder(c))
+    check_decoder(MatchingDecoder(c, correlated=True))
+    check_decoder(MatchingDecoder(c.detector_error_model(decompose_errors=True)))  # DEM only: samples the DEM
+    import importlib.util
+
+    if importlib.util.find_spec("ldpc") is not None:  # optional dependency
+        from qtandem.qec.bposd import BPOSDDecoder
+
+        check_decoder(BPOSDDecoder(c), shots=50)
+
+    class Overconfident(Decoder):
+        def _decode(self, dets):
+            return np.zeros((dets.shape[0], self.num_observables), dtype=bool)
+
+        def _decode_soft(self, dets):
+            return np.ones((dets.shape[0], self.num_observables))  # says "flipped" but decides "not flipped"
+
+    with pytest.raises(ConformanceError, match="must agree with decode"):
+        check_decoder(Overconfident(c))

@@ -17,7 +17,9 @@ every DEM component that flips the observable and one detector ``D_i`` (a bounda
 becomes the edge ``D_i - D*``, so the parity of ``D*`` equals the parity of the observable
 in any matching; decoding with ``D* = 0`` and ``D* = 1`` gives ``W0`` and ``W1``. This is exact
 when every observable-flipping component is a boundary edge, which holds for Stim's generated
-repetition and surface codes; otherwise :class:`~qtandem.errors.DecoderError` is raised.
+repetition and surface codes; otherwise :class:`~qtandem.errors.DecoderError` is raised. (The
+gap samplers published with Gidney et al.'s post-selection work make the same replacement of
+the observable by a detector, with the same boundary-edge requirement.)
 
 PyMatching ignores DEM errors with more than two detectors that have no graphlike
 decomposition (e.g. in colour codes); the constructor warns when the DEM has any.
