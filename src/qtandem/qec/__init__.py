@@ -17,6 +17,7 @@ Examples:
 from __future__ import annotations
 
 from qtandem.qec.codes import memory_circuit, repetition_code, si1000, surface_code
+from qtandem.qec.conformance import check_decoder
 from qtandem.qec.data import open_dataset, sample, write_dataset
 from qtandem.qec.decoder import Decoder, SinterDecoder, dem_of, pack_bits, unpack_bits
 from qtandem.qec.matching import MatchingDecoder
@@ -27,6 +28,7 @@ __all__ = [
     "Decoder",
     "MatchingDecoder",
     "SinterDecoder",
+    "check_decoder",
     "dem_of",
     "logical_error_rate",
     "make_decoder",

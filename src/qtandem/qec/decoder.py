@@ -25,7 +25,8 @@ Writing a decoder: subclass :class:`Decoder`, call ``super().__init__(dem, circu
 and implement ``_decode_soft(dets)`` (and ``_decode(dets)`` when the hard decision is not
 ``soft > 0.5``, e.g. for matching). Both receive an already validated bool array. Implement
 :meth:`Decoder.with_dem` if the decoder can rebuild itself for another DEM (baselines do;
-a trained neural decoder accepts only a DEM equal to its own).
+a trained neural decoder accepts only a DEM equal to its own). Check a new decoder with
+``qtandem.qec.conformance.check_decoder(decoder)``, which tests every rule above.
 
 Sinter: every :class:`Decoder` is a ``sinter.Decoder``. It must pickle (sinter sends it to
 worker processes), so keep heavy state (a ``pymatching.Matching``, a torch module) either
