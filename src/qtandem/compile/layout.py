@@ -1,0 +1,216 @@
+"""Initial layout on a device: distance tables, the best-calibrated connected region, greedy placement.
+
+A *layout* is a list ``layout[v] = p``: virtual qubit ``v`` sits on physical
+qubit ``p``. Layouts here are full permutations of the device's qubits: the
+circuit's qubits are ``0..n-1`` and the device's spare qubits are virtual
+ancillas ``n..N-1`` (idle wires a swap may move).
+
+Examples:
+    >>> from qtandem import Circuit
+    >>> from qtandem.device import Device
+    >>> dev = Device.preset("line_5")
+    >>> region = best_region(dev, 3)
+    >>> len(region), all(dev.coupling_map.has_edge(a, b) for a, b in zip(sorted(region), sorted(region)[1:]))
+    (3, True)
+    >>> layout = greedy_layout(Circuit(3).cx(0, 1).cx(1, 2), dev, region=region)
+    >>> sorted(layout[:3]) == sorted(region)
+    True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from qtandem.circuit import Circuit
+from qtandem.errors import CompileError, NoiseError
+from qtandem.random import as_generator
+
+__all__ = ["best_region", "distance_tables", "edge_cost", "greedy_layout", "random_layout", "resolve_device"]
+
+
+def resolve_device(device: Any, circuit: Circuit | None = None) -> Any:
+    """A :class:`~qtandem.device.Device` from a device or a preset/file name, checked for routing.
+
+    Raises:
+        CompileError: unknown device name, a disconnected coupling map, or a
+            circuit with more qubits than the device.
+
+    Examples:
+        >>> resolve_device("line_5").num_qubits
+        5
+    """
+    from qtandem.device import Device
+
+    if isinstance(device, str):
+        try:
+            device = Device.load(device)
+        except NoiseError as err:
+            raise CompileError(f"cannot route for device {device!r}: {err}") from None
+    if not hasattr(device, "coupling_map"):
+        raise CompileError(f"device must be a qtandem.device.Device or a preset name, got {type(device).__name__}")
+    graph = device.coupling_map
+    if device.num_qubits > 1 and not nx.is_connected(graph):
+        parts = sorted((sorted(c) for c in nx.connected_components(graph)), key=len, reverse=True)
+        raise CompileError(f"device {device.name!r} has a disconnected coupling map ({len(parts)} components, "
+                           f"largest {parts[0][:8]}{'...' if len(parts[0]) > 8 else ''}); routing needs a connected "
+                           "map: restrict the device to one component")
+    if circuit is not None and circuit.n_qubits > device.num_qubits:
+        raise CompileError(f"circuit has {circuit.n_qubits} qubits but device {device.name!r} has only "
+                           f"{device.num_qubits}; choose a larger device")
+    return device
+
+
+def edge_cost(device: Any, a: int, b: int) -> float:
+    """``-ln(1 - error)`` of the two-qubit gate on ``(a, b)`` (a small floor when uncalibrated)."""
+    e = device.edges.get((min(a, b), max(a, b)))
+    err = e.error if e is not None else 0.0
+    return -math.log1p(-min(max(err, 1e-6), 1 - 1e-12))
+
+
+def distance_tables(device: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(hops, noisy)``: hop distances and error-weighted distances (``sum -ln(1 - e)``, in mean-edge units).
+
+    Returns:
+        Two ``(N, N)`` float arrays.
+    """
+    n = device.num_qubits
+    g = device.coupling_map
+    hops = np.zeros((n, n))
+    for a, row in nx.all_pairs_shortest_path_length(g):
+        for b, d in row.items():
+            hops[a, b] = d
+    costs = {(a, b): edge_cost(device, a, b) for a, b in g.edges()}
+    mean = float(np.mean(list(costs.values()))) if costs else 1.0
+    w = nx.Graph()
+    w.add_nodes_from(range(n))
+    for (a, b), c in costs.items():
+        w.add_edge(a, b, weight=c / mean)
+    noisy = np.zeros((n, n))
+    for a, row in nx.all_pairs_dijkstra_path_length(w):
+        for b, d in row.items():
+            noisy[a, b] = d
+    return hops, noisy
+
+
+def _node_cost(device: Any, q: int) -> float:
+    p = device.qubits[q]
+    return -math.log1p(-min((p.readout_p01 + p.readout_p10) / 2 + p.gate_error_1q, 0.5))
+
+
+def best_region(device: Any, k: int, *, start: int | None = None) -> list[int]:
+    """A connected set of ``k`` physical qubits with low calibrated error, grown greedily.
+
+    From every start qubit (or ``start``), add the neighbour whose cheapest edge
+    into the region plus its own readout/1q error is smallest; keep the region with
+    the lowest total cost (edges inside the region plus node costs).
+
+    Raises:
+        CompileError: ``k`` larger than the device.
+    """
+    n = device.num_qubits
+    if k > n:
+        raise CompileError(f"need {k} qubits, device {device.name!r} has {n}")
+    g = device.coupling_map
+    best: tuple[float, list[int]] | None = None
+    for s in ([start] if start is not None else range(n)):
+        region = [s]
+        inside = {s}
+        cost = _node_cost(device, s)
+        while len(region) < k:
+            cands = []
+            for p in region:
+                for nb in g.neighbors(p):
+                    if nb not in inside:
+                        cands.append((edge_cost(device, p, nb) + _node_cost(device, nb), nb))
+            if not cands:
+                break
+            c, nb = min(cands)
+            region.append(nb)
+            inside.add(nb)
+            cost += c
+        if len(region) < k:
+            continue
+        inner = sum(edge_cost(device, a, b) for a, b in g.subgraph(region).edges())
+        total = cost + 0.25 * inner
+        if best is None or total < best[0]:
+            best = (total, region)
+    if best is None:
+        raise CompileError(f"no connected region of {k} qubits on device {device.name!r}")
+    return best[1]
+
+
+def _interactions(circuit: Circuit) -> dict[tuple[int, int], int]:
+    w: dict[tuple[int, int], int] = {}
+    for inst in circuit:
+        if inst.is_gate and len(inst.qubits) >= 2:
+            qs = inst.qubits
+            for i in range(len(qs)):
+                for j in range(i + 1, len(qs)):
+                    key = (min(qs[i], qs[j]), max(qs[i], qs[j]))
+                    w[key] = w.get(key, 0) + 1
+    return w
+
+
+def _complete(layout_partial: dict[int, int], n_virtual: int, n_phys: int) -> list[int]:
+    free = [p for p in range(n_phys) if p not in set(layout_partial.values())]
+    out = []
+    k = 0
+    for v in range(n_phys):
+        if v in layout_partial:
+            out.append(layout_partial[v])
+        else:
+            out.append(free[k])
+            k += 1
+    return out
+
+
+def greedy_layout(circuit: Circuit, device: Any, *, region: Sequence[int] | None = None,
+                  dist: np.ndarray | None = None) -> list[int]:
+    """Place the circuit's qubits on ``region`` (default :func:`best_region`), heavy interactions close.
+
+    Virtual qubits are placed in order of decreasing interaction weight, each on
+    the free region qubit minimizing the weighted distance to its placed partners
+    (the first on the region qubit of highest degree inside the region).
+
+    Returns:
+        A full layout (see the module docs).
+    """
+    n, big_n = circuit.n_qubits, device.num_qubits
+    region = list(region) if region is not None else best_region(device, max(n, 1))
+    if dist is None:
+        dist = distance_tables(device)[0]
+    w = _interactions(circuit)
+    deg = [0] * n
+    nbrs: dict[int, dict[int, int]] = {v: {} for v in range(n)}
+    for (a, b), c in w.items():
+        deg[a] += c
+        deg[b] += c
+        nbrs[a][b] = c
+        nbrs[b][a] = c
+    order = sorted(range(n), key=lambda v: -deg[v])
+    sub = device.coupling_map.subgraph(region)
+    placed: dict[int, int] = {}
+    free = list(region)
+    for v in order:
+        partners = [(placed[u], c) for u, c in nbrs[v].items() if u in placed]
+        if partners:
+            p = min(free, key=lambda f: (sum(c * dist[f, q] for q, c in partners), -sub.degree(f)))
+        else:
+            p = max(free, key=lambda f: (sub.degree(f), -min((dist[f, q] for q in placed.values()), default=0)))
+        placed[v] = p
+        free.remove(p)
+    return _complete(placed, n, big_n)
+
+
+def random_layout(circuit: Circuit, device: Any, *, seed: Any = None, region: Sequence[int] | None = None) -> list[int]:
+    """A seeded random full layout (circuit qubits on ``region`` when given, else anywhere)."""
+    rng = as_generator(seed)
+    n, big_n = circuit.n_qubits, device.num_qubits
+    pool = list(region) if region is not None and len(region) >= n else list(range(big_n))
+    chosen = [int(x) for x in rng.permutation(pool)[:n]]
+    return _complete(dict(enumerate(chosen)), n, big_n)

@@ -1,0 +1,444 @@
+"""SABRE-style layout and routing on a device coupling map, noise-aware, verified.
+
+Li, Ding, Xie, "Tackling the qubit mapping problem for NISQ-era quantum devices"
+(ASPLOS 2019): gates run as soon as their qubits are adjacent; when the whole
+front layer is blocked, the swap on an edge next to a front-layer qubit that
+minimizes
+
+    max(decay[p1], decay[p2]) * (mean_F D + W * mean_E D) + gamma * cost(p1, p2)
+
+is inserted (``F`` the front layer, ``E`` an extended set of the next two-qubit
+gates, ``decay`` grows on recently swapped qubits). ``D`` mixes hop distance and
+error-weighted distance (``-ln(1 - e)`` per edge) and ``cost`` is the swap edge's
+error, so swap paths prefer good couplings. The initial layout comes from
+forward-backward passes (the final layout of routing the reversed circuit is the
+next initial layout) started from the best-calibrated connected region
+(:func:`~qtandem.compile.layout.best_region`) or random placements; several
+seeded trials run and the best by the objective (expected success probability,
+:mod:`qtandem.compile.esp`, or CX count) is kept.
+
+The output is on the device's physical qubits, swaps expanded into 3 CX and every
+gate translated to the device's native gates (``{rz, sx, x, cx}`` for the IBM-style
+presets), so ``device.validate(out)`` is empty. ``RoutingResult.permutation``
+records where each input wire's state ends, for
+:func:`~qtandem.compile.verify.verify_equivalent`. Coupling maps are undirected
+(``Device.coupling_map`` is a ``networkx.Graph``): a CX may run either way.
+
+Examples:
+    >>> from qtandem import Circuit
+    >>> c = Circuit(3).h(0).cx(0, 1).cx(0, 2).cx(1, 2)
+    >>> out, res = route_and_verify(c, "line_5", seed=1)
+    >>> res.device.validate(out), res.cx >= 3
+    ([], True)
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from qtandem.circuit import Circuit, Instruction
+from qtandem.compile.esp import expected_success_probability
+from qtandem.compile.layout import best_region, distance_tables, edge_cost, greedy_layout, random_layout, resolve_device
+from qtandem.errors import CompileError
+from qtandem.random import as_generator
+
+__all__ = ["RoutingResult", "native_basis", "route", "route_and_verify", "sabre_pass"]
+
+
+@dataclass
+class RoutingResult:
+    """A routed circuit and its layouts.
+
+    Attributes:
+        circuit: the routed circuit on ``device.num_qubits`` physical qubits.
+        device: the device.
+        initial_layout: ``initial_layout[v]``: physical qubit of virtual qubit ``v``
+            at the start (``v < n``: circuit qubits; above: idle ancillas).
+        final_layout: the same at the end.
+        swaps: swaps inserted.
+        cx: CX count of the output.
+        esp: expected success probability of the output.
+        trial: index of the winning trial; ``trials``: per-trial ``(cx, esp)``.
+    """
+
+    circuit: Circuit
+    device: Any
+    initial_layout: list[int]
+    final_layout: list[int]
+    swaps: int
+    cx: int
+    esp: float
+    trial: int = 0
+    trials: list[tuple[int, float]] = field(default_factory=list)
+
+    @property
+    def permutation(self) -> list[int]:
+        """``perm[p]``: where the state on physical qubit ``p`` at the start ends (for verification)."""
+        perm = [0] * len(self.initial_layout)
+        for v, p in enumerate(self.initial_layout):
+            perm[p] = self.final_layout[v]
+        return perm
+
+    def embedded_input(self, circuit: Circuit) -> Circuit:
+        """``circuit`` relabelled onto the physical qubits of the initial layout (the reference to verify)."""
+        out = Circuit(len(self.initial_layout), circuit.n_clbits)
+        for inst in circuit:
+            qs = inst.qubits if inst.qubits or inst.name != "barrier" else tuple(range(circuit.n_qubits))
+            out.append(inst.replace(qubits=tuple(self.initial_layout[q] for q in qs)))
+        return out
+
+
+def native_basis(device: Any) -> str:
+    """The named basis (``qtandem.compile.passes.basis.BASES``) matching a device's native gates.
+
+    Raises:
+        CompileError: no named basis fits.
+    """
+    native = set(device.native_gates)
+    for name, gates in (("ibm", {"rz", "sx", "x", "cx"}), ("ibm_cz", {"rz", "sx", "x", "cz"}),
+                        ("nam", {"h", "x", "cx", "rz"})):
+        if gates <= native:
+            return name
+    raise CompileError(f"device {device.name!r} native gates {sorted(native)} match no basis "
+                       "(ibm {rz, sx, x, cx}, ibm_cz {rz, sx, x, cz}, nam {h, x, cx, rz})")
+
+
+def _dag(ops: Sequence[Instruction], nq: int) -> tuple[list[list[int]], list[int]]:
+    last: dict[int, int] = {}
+    succ: list[list[int]] = [[] for _ in ops]
+    indeg = [0] * len(ops)
+    for i, inst in enumerate(ops):
+        wires = list(inst.qubits) if inst.qubits else list(range(nq))
+        wires += [nq + c for c in inst.clbits + (inst.condition[0] if inst.condition else ())]
+        for p in {last[w] for w in wires if w in last}:
+            succ[p].append(i)
+            indeg[i] += 1
+        for w in wires:
+            last[w] = i
+    return succ, indeg
+
+
+def _is2q(inst: Instruction) -> bool:
+    return inst.is_gate and len(inst.qubits) == 2
+
+
+def sabre_pass(ops: Sequence[Instruction], nq: int, layout: Sequence[int], adj: np.ndarray, dist: np.ndarray,
+               swap_cost: np.ndarray, rng: np.random.Generator, *, lookahead: int = 20, weight: float = 0.5,
+               decay_step: float = 0.001, gamma: float = 0.0,
+               ) -> tuple[list[tuple[str, tuple[int, ...], int]], list[int], int]:
+    """One SABRE pass over ``ops`` (virtual qubits ``0..nq-1``) from ``layout``.
+
+    Returns:
+        ``(emitted, final_layout, swaps)``; ``emitted`` holds ``("op", physical
+        qubits, index into ops)`` and ``("swap", (p1, p2), -1)`` entries.
+    """
+    big_n = len(layout)
+    lay = list(layout)
+    inv = [0] * big_n
+    for v, p in enumerate(lay):
+        inv[p] = v
+    nbrs = [np.nonzero(adj[p])[0].tolist() for p in range(big_n)]
+    succ, indeg = _dag(ops, nq)
+    ready = [i for i in range(len(ops)) if indeg[i] == 0]
+    out: list[tuple[str, tuple[int, ...], int]] = []
+    decay = np.ones(big_n)
+    swaps = since = 0
+    stall = 4 * big_n
+    while ready:
+        stack = ready[::-1]
+        blocked: list[int] = []
+        executed = False
+        while stack:
+            i = stack.pop()
+            inst = ops[i]
+            if _is2q(inst) and not adj[lay[inst.qubits[0]], lay[inst.qubits[1]]]:
+                blocked.append(i)
+                continue
+            qs = inst.qubits if inst.qubits else tuple(range(nq))
+            out.append(("op", tuple(lay[q] for q in qs), i))
+            executed = True
+            for s in succ[i]:
+                indeg[s] -= 1
+                if indeg[s] == 0:
+                    stack.append(s)
+        ready = blocked
+        if not ready:
+            break
+        if executed:
+            decay[:] = 1.0
+            since = 0
+        if since > stall:  # release valve: walk the closest front gate together
+            i = min(ready, key=lambda j: dist[lay[ops[j].qubits[0]], lay[ops[j].qubits[1]]])
+            a, b = lay[ops[i].qubits[0]], lay[ops[i].qubits[1]]
+            path = _path(nbrs, a, b)
+            for p1, p2 in itertools.pairwise(path[:-1]):
+                _swap(lay, inv, p1, p2)
+                out.append(("swap", (p1, p2), -1))
+                swaps += 1
+            since = 0
+            continue
+        front = [(ops[i].qubits[0], ops[i].qubits[1]) for i in ready]
+        ext: list[tuple[int, int]] = []
+        seen = set(ready)
+        queue = list(ready)
+        head = 0
+        while head < len(queue) and len(ext) < lookahead:
+            for s in succ[queue[head]]:
+                if s not in seen:
+                    seen.add(s)
+                    queue.append(s)
+                    if _is2q(ops[s]):
+                        ext.append((ops[s].qubits[0], ops[s].qubits[1]))
+            head += 1
+        cands = sorted({(min(lay[q], nb), max(lay[q], nb)) for pair in front for q in pair for nb in nbrs[lay[q]]})
+        best: list[tuple[int, int]] = []
+        best_score = np.inf
+        for p1, p2 in cands:
+            def pos(v: int, p1: int = p1, p2: int = p2) -> int:
+                p = lay[v]
+                return p2 if p == p1 else p1 if p == p2 else p
+
+            f = sum(dist[pos(a), pos(b)] for a, b in front) / len(front)
+            e = sum(dist[pos(a), pos(b)] for a, b in ext) / len(ext) if ext else 0.0
+            score = max(decay[p1], decay[p2]) * (f + weight * e) + gamma * swap_cost[p1, p2]
+            if score < best_score - 1e-12:
+                best_score, best = score, [(p1, p2)]
+            elif abs(score - best_score) <= 1e-12:
+                best.append((p1, p2))
+        p1, p2 = best[int(rng.integers(len(best)))] if len(best) > 1 else best[0]
+        _swap(lay, inv, p1, p2)
+        out.append(("swap", (p1, p2), -1))
+        decay[p1] += decay_step
+        decay[p2] += decay_step
+        swaps += 1
+        since += 1
+    return out, lay, swaps
+
+
+def _swap(lay: list[int], inv: list[int], p1: int, p2: int) -> None:
+    v1, v2 = inv[p1], inv[p2]
+    lay[v1], lay[v2] = p2, p1
+    inv[p1], inv[p2] = v2, v1
+
+
+def _path(nbrs: list[list[int]], a: int, b: int) -> list[int]:
+    prev = {a: a}
+    frontier = [a]
+    while frontier and b not in prev:
+        nxt = []
+        for p in frontier:
+            for q in nbrs[p]:
+                if q not in prev:
+                    prev[q] = p
+                    nxt.append(q)
+        frontier = nxt
+    path = [b]
+    while path[-1] != a:
+        path.append(prev[path[-1]])
+    return path[::-1]
+
+
+def _prepare(circuit: Circuit) -> Circuit:
+    """Gates on three or more qubits expanded into CX and one-qubit gates."""
+    if not any(i.is_gate and len(i.qubits) > 2 for i in circuit):
+        return circuit
+    from qtandem.compile.passes.basis import BasisTranslation
+
+    return BasisTranslation("nam").run(circuit)
+
+
+def _emit(ops: Sequence[Instruction], emitted: list[tuple[str, tuple[int, ...], int]], big_n: int,
+          like: Circuit) -> Circuit:
+    out = Circuit(big_n, like.n_clbits, name=like.name, cregs=like.cregs if like.n_clbits else None)
+    for kind, qs, i in emitted:
+        if kind == "swap":
+            out.cx(qs[0], qs[1]).cx(qs[1], qs[0]).cx(qs[0], qs[1])
+        else:
+            out.append(ops[i].replace(qubits=qs))
+    return out
+
+
+def _finish(routed: Circuit, device: Any) -> Circuit:
+    from qtandem.compile.passes.basis import BasisTranslation
+    from qtandem.compile.passes.cancellation import GateCancellation
+    from qtandem.compile.passes.resynth_1q import Resynthesis1Q
+    from qtandem.compile.passmanager import PassManager
+
+    basis = native_basis(device)
+    out = BasisTranslation(basis).run(routed)
+    style = "nam" if basis == "nam" else "zsx"
+    out = PassManager([GateCancellation(), Resynthesis1Q(style), GateCancellation()]).run(out)
+    if any(i.is_gate and i.name not in device.native_gates for i in out):
+        out = BasisTranslation(basis).run(out)
+    return out
+
+
+def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 6, objective: str | None = "fidelity",
+          iterations: int = 2, lookahead: int = 20, weight: float = 0.5, noise_weight: float = 0.5) -> RoutingResult:
+    """Lay out and route ``circuit`` for ``device``; the best of ``trials`` seeded trials.
+
+    Args:
+        circuit: the input (any gates the basis translation knows; measurements,
+            resets and barriers are routed in place).
+        device: a :class:`~qtandem.device.Device` or a preset/file name.
+        seed: seed of the random layouts and tie-breaks.
+        trials: number of trials (0: greedy layout on the best region with the
+            noise-aware distance; 1: the same with hop distance; then random
+            layouts on the region and on the whole device).
+        objective: ``"fidelity"`` (default): keep the highest expected success
+            probability; anything else: fewest CX, then highest ESP.
+        iterations: forward-backward layout refinements per trial.
+        lookahead: size of the extended set.
+        weight: weight of the extended set.
+        noise_weight: weight of the error-weighted distance and of the swap edge's
+            error in the score (0: hop distance only).
+
+    Returns:
+        A :class:`RoutingResult`.
+
+    Raises:
+        CompileError: unknown device, disconnected coupling map, circuit wider than
+            the device, a gate the basis translation cannot express.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> res = route(Circuit(2).cx(0, 1), "line_5", seed=0)
+        >>> res.swaps, res.cx
+        (0, 1)
+    """
+    device = resolve_device(device, circuit)
+    if trials < 1:
+        raise CompileError(f"trials must be >= 1, got {trials}")
+    big_n = device.num_qubits
+    terminal = _terminal_measures(circuit)
+    body = circuit
+    if terminal:
+        body = Circuit(circuit.n_qubits, circuit.n_clbits)
+        for inst in circuit:
+            if inst.name != "measure":
+                body.append(inst)
+    prepared = _prepare(body)
+    ops = list(prepared)
+    rev = list(reversed(ops))
+    adj = np.zeros((big_n, big_n), dtype=bool)
+    for a, b in device.coupling_map.edges():
+        adj[a, b] = adj[b, a] = True
+    hops, noisy = distance_tables(device)
+    costs = np.zeros((big_n, big_n))
+    for a, b in device.coupling_map.edges():
+        costs[a, b] = costs[b, a] = edge_cost(device, a, b)
+    mean_cost = costs[adj].mean() if adj.any() else 1.0
+    costs = costs / mean_cost
+    n = circuit.n_qubits
+    region = best_region(device, max(n, 1))
+    rng = as_generator(seed)
+    results: list[tuple[tuple, RoutingResult]] = []
+    for t in range(trials):
+        nw = noise_weight if t != 1 else 0.0
+        dist = hops + nw * noisy
+        if t <= 1:
+            layout = greedy_layout(prepared, device, region=region, dist=hops)
+        elif t % 2 == 0:
+            layout = random_layout(prepared, device, seed=rng, region=region)
+        else:
+            layout = random_layout(prepared, device, seed=rng)
+        kw: dict[str, Any] = {"lookahead": lookahead, "weight": weight, "gamma": 0.1 * nw}
+        for _ in range(iterations):
+            _, fin, _ = sabre_pass(ops, n, layout, adj, dist, costs, rng, **kw)
+            _, layout, _ = sabre_pass(rev, n, fin, adj, dist, costs, rng, **kw)
+        emitted, final, swaps = sabre_pass(ops, n, layout, adj, dist, costs, rng, **kw)
+        routed = _finish(_emit(ops, emitted, big_n, circuit), device)
+        for q, c in terminal:
+            routed.measure(final[q], c)
+        cx = sum(1 for i in routed if i.is_gate and len(i.qubits) == 2)
+        esp = expected_success_probability(routed, device)
+        res = RoutingResult(routed, device, list(layout), list(final), swaps, cx, esp, trial=t)
+        key = (-esp, cx) if objective in (None, "fidelity") else (cx, -esp)
+        results.append((key, res))
+    key, best = min(results, key=lambda kr: kr[0])
+    best.trials = [(r.cx, r.esp) for _, r in results]
+    return best
+
+
+def route_and_verify(circuit: Circuit, device: Any, *, seed: Any = None, objective: str | None = "fidelity",
+                     **options: Any) -> tuple[Circuit, RoutingResult]:
+    """:func:`route`, then prove the output equivalent to the input up to the recorded permutation.
+
+    Terminal measurements are checked separately (each must read the physical
+    qubit where its virtual qubit ended); mid-circuit measurements, resets and
+    classically controlled gates are routed but cannot be verified yet and raise.
+
+    Returns:
+        ``(routed circuit, RoutingResult)``.
+
+    Raises:
+        CompileError: see :func:`route`; mid-circuit measurements or resets.
+        VerificationError: the routed circuit is not (provably) equivalent.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> out, res = route_and_verify(Circuit(3, 3).h(0).cx(0, 2).measure_all(), "line_5", seed=0)
+        >>> res.device.validate(out)
+        []
+    """
+    from qtandem.compile.verify import verify_equivalent
+    from qtandem.errors import VerificationError
+
+    _check_terminal(circuit)
+    res = route(circuit, device, seed=seed, objective=objective, **options)
+    ref = res.embedded_input(circuit)
+    got = res.circuit
+    ref_u, ref_m = _split_measure(ref)
+    got_u, got_m = _split_measure(got)
+    expected = sorted((res.final_layout[res.initial_layout.index(p)], c) for p, c in ref_m)
+    if sorted(got_m) != expected:
+        raise VerificationError(f"routing: measurements read {sorted(got_m)}, expected {expected} "
+                                "(physical qubit, clbit) after the final permutation")
+    verify_equivalent(ref_u, got_u, permutation=res.permutation)
+    return got, res
+
+
+def _terminal_measures(circuit: Circuit) -> list[tuple[int, int]]:
+    """``[(qubit, clbit)]`` if every measurement is terminal (nothing after it on its qubit or bit), else ``[]``."""
+    out: list[tuple[int, int]] = []
+    done: set[int] = set()
+    bits: set[int] = set()
+    for inst in circuit:
+        if inst.name == "measure":
+            if done.intersection(inst.qubits) or bits.intersection(inst.clbits):
+                return []
+            out.extend(zip(inst.qubits, inst.clbits, strict=True))
+            done.update(inst.qubits)
+            bits.update(inst.clbits)
+        elif (inst.name != "barrier" and done.intersection(inst.qubits)) or inst.condition is not None:
+            return []
+    return out
+
+
+def _check_terminal(circuit: Circuit) -> None:
+    done: set[int] = set()
+    for k, inst in enumerate(circuit):
+        if inst.condition is not None or inst.name == "reset":
+            raise CompileError(f"instruction {k} ({inst.label}): routing verification supports only terminal "
+                               "measurements; classically controlled gates and resets are not supported yet")
+        if inst.name == "measure":
+            done.update(inst.qubits)
+        elif inst.is_gate and done.intersection(inst.qubits):
+            raise CompileError(f"instruction {k} ({inst.label}) acts on a measured qubit; routing verification "
+                               "supports only terminal measurements")
+
+
+def _split_measure(c: Circuit) -> tuple[Circuit, list[tuple[int, int]]]:
+    u = Circuit(c.n_qubits)
+    meas: list[tuple[int, int]] = []
+    for inst in c:
+        if inst.name == "measure":
+            meas.extend(zip(inst.qubits, inst.clbits, strict=True))
+        elif inst.name != "barrier":
+            u.append(inst)
+    return u, meas
