@@ -29,7 +29,7 @@ import stim
 from qtandem.errors import DecoderError
 from qtandem.io import atomic_write_text
 from qtandem.qec.codes import memory_circuit
-from qtandem.qec.data import sample
+from qtandem.qec.data import iter_samples
 from qtandem.qec.decoder import Decoder
 from qtandem.qec.metrics import FlagCurve, LogicalErrorRate, doubt, logical_error_rate, postselection_curve
 from qtandem.qec.registry import make_decoder
@@ -85,7 +85,7 @@ def _has_soft(decoder: Decoder) -> bool:
 def evaluate(*, code: str = "surface", distances: Sequence[int] = (3,), ps: Sequence[float] = (0.005,),
              decoders: Sequence[str] = ("pymatching",), shots: int = 10_000, rounds: int | None = None,
              basis: str = "Z", noise: str = "uniform", seed: Seed = 0, flag_curves: bool = True,
-             shot_limits: dict[str, int] | None = None,
+             shot_limits: dict[str, int] | None = None, chunk: int = 100_000,
              progress: Callable[[str], None] | None = None) -> list[EvalPoint]:
     """Logical error rate of each decoder against distance and physical error rate, on shared shots.
 
@@ -101,6 +101,9 @@ def evaluate(*, code: str = "surface", distances: Sequence[int] = (3,), ps: Sequ
         seed: base seed; each point's Stim seed is drawn from it.
         flag_curves: also compute post-selection curves from soft outputs.
         shot_limits: decode only the first ``n`` shots with the named decoders (slow ones).
+        chunk: shots sampled and decoded at a time, so detection events never take more than
+            ``chunk`` rows of memory (per-shot predictions and soft outputs are kept). The
+            shots drawn depend on ``seed`` and ``chunk``.
         progress: ``progress(message)`` callback.
 
     Returns:
@@ -112,6 +115,8 @@ def evaluate(*, code: str = "surface", distances: Sequence[int] = (3,), ps: Sequ
     """
     if shots < 1:
         raise DecoderError(f"shots must be >= 1, got {shots}")
+    if chunk < 1:
+        raise DecoderError(f"chunk must be >= 1, got {chunk}")
     if not decoders:
         raise DecoderError("give at least one decoder")
     limits = dict(shot_limits or {})
@@ -123,19 +128,31 @@ def evaluate(*, code: str = "surface", distances: Sequence[int] = (3,), ps: Sequ
             circuit = memory_circuit(code, d, r, basis=basis, noise=noise, p=p)
             decs = [make_decoder(name, circuit) for name in decoders]  # fail on bad names before sampling
             point_seed = int(rng.integers(2**62))
-            dets, obs = sample(circuit, shots, seed=point_seed)
-            for name, dec in zip(decoders, decs):
-                n = min(shots, limits.get(name, shots))
+            wanted = {name: min(shots, limits.get(name, shots)) for name in decoders}
+            preds: dict[str, list[np.ndarray]] = {name: [] for name in decoders}
+            obss: dict[str, list[np.ndarray]] = {name: [] for name in decoders}
+            softs: dict[str, list[np.ndarray]] = {name: [] for name in decoders}
+            seconds = dict.fromkeys(decoders, 0.0)
+            start = 0
+            for dets, obs in iter_samples(circuit, shots, seed=point_seed, chunk=chunk, bit_packed=False):
                 if progress:
-                    progress(f"d={d} p={p:g}: {name} on {n} shots")
-                t0 = time.perf_counter()
-                pred = dec.decode(dets[:n])
-                dt = time.perf_counter() - t0
-                curve = None
-                if flag_curves and _has_soft(dec):
-                    curve = postselection_curve(dec.decode_soft(dets[:n]), obs[:n], pred)
-                points.append(EvalPoint(code, d, r, basis, noise, float(p), name, logical_error_rate(pred, obs[:n]),
-                                        dt, curve, point_seed))
+                    progress(f"d={d} p={p:g}: shots {start}..{start + len(dets)} of {shots}")
+                for name, dec in zip(decoders, decs):
+                    m = max(0, min(len(dets), wanted[name] - start))
+                    if m == 0:
+                        continue
+                    t0 = time.perf_counter()
+                    preds[name].append(dec.decode(dets[:m]))
+                    seconds[name] += time.perf_counter() - t0
+                    obss[name].append(obs[:m])
+                    if flag_curves and _has_soft(dec):
+                        softs[name].append(dec.decode_soft(dets[:m]))
+                start += len(dets)
+            for name in decoders:
+                pred, obs_all = np.concatenate(preds[name]), np.concatenate(obss[name])
+                curve = postselection_curve(np.concatenate(softs[name]), obs_all, pred) if softs[name] else None
+                points.append(EvalPoint(code, d, r, basis, noise, float(p), name, logical_error_rate(pred, obs_all),
+                                        seconds[name], curve, point_seed))
     return points
 
 
@@ -259,6 +276,7 @@ def flag(decoder: Decoder, dets: np.ndarray, threshold: float, obs: np.ndarray |
     Examples:
         >>> from qtandem.qec.codes import surface_code
         >>> from qtandem.qec.matching import MatchingDecoder
+        >>> from qtandem.qec.data import sample
         >>> c = surface_code(3, 3, p=0.01)
         >>> dets, obs = sample(c, 2000, seed=5)
         >>> res = flag(MatchingDecoder(c), dets, 0.1, obs)
