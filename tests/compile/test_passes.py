@@ -245,3 +245,35 @@ def test_kak_random(c: Circuit) -> None:
 
     out = TwoQubitResynthesis("nam", min_cx=2).run(c)
     assert same_unitary(c, out)
+
+
+# -- Toffoli recognition ----------------------------------------------------------
+def test_toffoli_recognition_folds_standard_circuits() -> None:
+    from qtandem.compile.passes.toffoli_recognition import ToffoliRecognition
+
+    c = Circuit(4).ccx(0, 1, 2).cx(2, 3).ccx(1, 0, 2).ccx(0, 3, 2).append("ccz", [1, 2, 3])
+    nam = BasisTranslation("nam").run(c)
+    out = ToffoliRecognition().run(nam)
+    assert out.count_ops() == {"ccx": 3, "cx": 1, "ccz": 1} and same_unitary(c, out)
+    # h h between Toffolis on one target dropped, as in the Nam suite files
+    pair = BasisTranslation("nam").run(Circuit(3).ccx(0, 1, 2).ccx(0, 1, 2))
+    ops = list(pair)
+    idx = [i for i, g in enumerate(ops) if g.name == "h"]
+    del ops[idx[2]]
+    del ops[idx[1]]
+    dropped = Circuit(3)
+    for g in ops:
+        dropped.append(g)
+    assert ToffoliRecognition().run(dropped).count_ops() == {"ccx": 2}
+    broken = Circuit(3).cx(1, 2).t(2).cx(0, 2).t(2).cx(1, 2).tdg(2).cx(0, 2).t(2)  # right shape, not a CCZ
+    assert ToffoliRecognition().run(broken) == broken
+
+
+@settings(max_examples=30, deadline=None)
+@given(c=circuits(n=4, max_gates=16))
+def test_toffoli_recognition_random(c: Circuit) -> None:
+    from qtandem.compile.passes.toffoli_recognition import ToffoliRecognition
+
+    nam = BasisTranslation("nam").run(c)
+    out = ToffoliRecognition().run(nam)
+    assert same_unitary(c, out)

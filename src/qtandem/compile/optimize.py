@@ -18,6 +18,7 @@ from qtandem.compile.passes.kak import TwoQubitResynthesis
 from qtandem.compile.passes.phase_folding import PhaseFolding
 from qtandem.compile.passes.resynth_1q import STYLE_GATES, Resynthesis1Q
 from qtandem.compile.passes.toffoli import ToffoliDecomposition
+from qtandem.compile.passes.toffoli_recognition import ToffoliRecognition
 from qtandem.compile.passmanager import Counts, Pass, PassManager, PropertySet, Report, counts, split_stretches
 from qtandem.errors import CompileError
 
@@ -162,6 +163,8 @@ def optimize(circuit: Circuit, *, level: int = 2, device: Any = None, objective:
                                         "nam" if named == "nam" else None)
     if named is None:
         style = _style(in_gates)
+    props["toffoli_style"] = ("nam" if style == "nam" and {"h", "cx", "rz"} <= allowed else
+                              "clifford_t" if named == "clifford_t" else None)
     parts = list(in_parts)
     if target is not None:
         toffoli = ToffoliDecomposition("clifford_t" if target == "clifford_t" else "nam")
@@ -195,16 +198,30 @@ def _level3(parts: list[Circuit], props: PropertySet, report: Report, *, style: 
             out.append(part)
             continue
         best: Circuit | None = None
-        for placement in ("smart", "first", "last"):
-            rem = None if budget_s is None else max(budget_s - (time.perf_counter() - start), 0.1)
-            passes = preset_passes(3, style=style, placement=placement, kak=props["kak"])
-            pm = PassManager(passes, repeat=30, budget_s=rem, cost=cost)
-            cand = pm.run(part, props, report=Report())
-            if best is None or cost(counts(cand)) < cost(counts(best)):
-                best = cand
-                chosen = pm.report
+        starts: list[tuple[str, Circuit, list]] = [("", part, [])]
+        if props.get("toffoli_style") is not None:
+            recog = PassManager([ToffoliRecognition(), ToffoliDecomposition(props["toffoli_style"])])
+            rec_report = Report()
+            rec = recog.run(part, props, report=rec_report)
+            if rec != part:
+                starts.append(("toffoli-aware ", rec, rec_report.entries))
+        for label, begin, pre in starts:
+            for placement in ("smart", "first", "last"):
+                elapsed = time.perf_counter() - start
+                if best is not None and budget_s is not None and elapsed > budget_s:
+                    report.notes.append(f"level 3 stopped trying variants after {elapsed:.1f} s (budget)")
+                    break
+                rem = None if budget_s is None else max(budget_s - elapsed, 0.1)
+                passes = preset_passes(3, style=style, placement=placement, kak=props["kak"])
+                pm = PassManager(passes, repeat=30, budget_s=rem, cost=cost)
+                cand = pm.run(begin, props, report=Report())
+                if best is None or cost(counts(cand)) < cost(counts(best)):
+                    best = cand
+                    chosen = Report(entries=list(pre) + pm.report.entries)
+                    chosen.notes.append(f"level 3 kept the {label}variant with {placement} placement")
         assert best is not None
         report.entries.extend(chosen.entries)
+        report.notes.extend(chosen.notes)
         best = _search(best, props, report, cost=cost, budget_s=budget_s, start=start, seed=seed)
         out.append(best)
     return out
