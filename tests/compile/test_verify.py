@@ -140,7 +140,8 @@ def _nam(name: str) -> Circuit:
     return Circuit.from_qasm(path.read_text())
 
 
-@pytest.mark.parametrize("name", ["tof_5", "barenco_tof_10", "adder_8", "gf2^16_mult"])
+@pytest.mark.parametrize("name", ["tof_5", "barenco_tof_10", "adder_8", "gf2^16_mult",
+                                  pytest.param("gf2^32_mult", marks=pytest.mark.slow)])
 def test_nam_vs_qiskit_and_broken(name: str) -> None:
     qasm2 = pytest.importorskip("qiskit.qasm2")
     from qiskit import transpile

@@ -146,6 +146,7 @@ class PathSum:
         self.stuck: set[int] = set()
         self._path_floor = 1 << (n + 1)
         self.zero = False
+        self.reducing = True
 
     # -- phase terms -----------------------------------------------------------
     def add(self, f: int, theta: float) -> None:
@@ -213,7 +214,7 @@ class PathSum:
         self.sqrt2 -= 1
         self.add_product(old, ybit, 1.0)
         cands = list(_bits(old >> (self.n + 1)))
-        if cands:
+        if cands and self.reducing:
             self._reduce([v + self.n + 1 for v in cands])
 
     def _reduce(self, queue: list[int]) -> None:
@@ -463,9 +464,11 @@ def check_identity(a: Circuit, b: Circuit, *, permutation: Sequence[int] | None 
     """
     n = a.n_qubits
     ps = PathSum(n)
+    ps.reducing = False  # reduce only while b^dagger undoes a: early rewrites of a break the mirror image
     for inst in a:
         if inst.is_gate:
             ps.apply(inst, inst.qubits)
+    ps.reducing = True
     for x, y in permutation_swaps(permutation if permutation is not None else range(n)):
         ps.wires[x], ps.wires[y] = ps.wires[y], ps.wires[x]
     for inst in reversed(b.instructions):
