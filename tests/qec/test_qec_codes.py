@@ -118,3 +118,17 @@ def test_device_mapping_gives_a_decodable_circuit():
     dec = MatchingDecoder(c)
     dets, obs = c.compile_detector_sampler(seed=1).sample(500, separate_observables=True)
     assert (dec.decode(dets) != obs).mean() < 0.3
+
+
+def test_idle_relaxation_on_untouched_qubits_only():
+    from qtandem.noise import thermal_relaxation
+
+    model = NoiseModel().add_idle(100.0, 80.0).set_durations({"1q": 10.0, "2q": 40.0})
+    c = noisy_circuit(stim.Circuit("H 0\nTICK\nCX 0 1\nTICK\nH 2"), model)
+    probs, exact = twirl(thermal_relaxation(100.0, 80.0, 10.0))
+    assert not exact  # amplitude damping part: a twirled approximation
+    ops = [(i.name, [t.value for t in i.targets_copy()], i.gate_args_copy()) for i in c]
+    # layer 1 (H 0, 10 time units): qubits 1 and 2 idle; layer 2 (CX, 40): qubit 2; layer 3: 0 and 1
+    assert ops[1][0] == "PAULI_CHANNEL_1" and ops[1][1] == [1, 2] and ops[1][2] == pytest.approx(probs)
+    assert ops[4][1] == [2] and ops[4][2] != ops[1][2]  # longer layer, larger error
+    assert ops[-1][1] == [0, 1]
