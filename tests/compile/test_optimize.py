@@ -129,3 +129,27 @@ def test_nam_tof_3() -> None:
     assert set(out.count_ops()) <= {"h", "x", "cx", "rz"}
     assert after.gates < before.gates and after.t <= 15 and same_unitary(c, out)
     assert math.isfinite(after.depth)
+
+
+def test_level3_never_keeps_an_unprovable_variant(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    opt = sys.modules["qtandem.compile.optimize"]  # the package re-exports the function under the same name
+
+    class Wrong:
+        name = "wrong"
+
+        def run(self, circuit: Circuit, props: object = None) -> Circuit:
+            return Circuit(circuit.n_qubits)  # cheapest possible, not equivalent
+
+    real = opt.preset_passes
+
+    def patched(level: int, **kw: object) -> list:
+        passes = real(level, **kw)  # type: ignore[arg-type]
+        return [*passes, Wrong()] if kw.get("placement") == "first" else passes
+
+    monkeypatch.setattr(opt, "preset_passes", patched)
+    c = Circuit(3).h(0).cx(0, 1).t(1).cx(0, 1).ccx(0, 1, 2)
+    out, report = optimize(c, level=3)
+    assert out.num_gates() > 0 and same_unitary(c, out)
+    assert any("not provably equivalent" in n for n in report.notes)

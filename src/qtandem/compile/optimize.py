@@ -85,12 +85,17 @@ def preset_passes(level: int, *, style: str | None, placement: str = "smart", ka
     return passes
 
 
-def _verify_parts(before: list[Circuit], after: list[Circuit]) -> None:
+def _verifier() -> Callable[[Circuit, Circuit], None]:
     try:
         from qtandem.compile.verify import verify_equivalent
     except ImportError as err:  # pragma: no cover - the verifier ships with the package
         raise CompileError("qtandem.compile.verify is not available, so the result cannot be verified; "
                            "optimize() never returns an unverified circuit") from err
+    return verify_equivalent
+
+
+def _verify_parts(before: list[Circuit], after: list[Circuit]) -> None:
+    verify_equivalent = _verifier()
     for a, b in zip(before, after, strict=True):
         if a.num_gates() or b.num_gates():
             verify_equivalent(a, b)
@@ -166,6 +171,7 @@ def optimize(circuit: Circuit, *, level: int = 2, device: Any = None, objective:
     props["toffoli_style"] = ("nam" if style == "nam" and {"h", "cx", "rz"} <= allowed else
                               "clifford_t" if named == "clifford_t" else None)
     parts = list(in_parts)
+    verified = False
     if target is not None:
         toffoli = ToffoliDecomposition("clifford_t" if target == "clifford_t" else "nam")
         parts = _run(PassManager([toffoli, BasisTranslation(target)]), parts, props, report)
@@ -175,12 +181,16 @@ def optimize(circuit: Circuit, *, level: int = 2, device: Any = None, objective:
             pm = PassManager(preset_passes(level, style=style), repeat=repeat, budget_s=budget_s, cost=cost)
             parts = _run(pm, parts, props, report)
         else:
-            parts = _level3(parts, props, report, style=style, cost=cost, budget_s=budget_s, start=start, seed=seed)
+            parts = _level3(parts, in_parts, props, report, style=style, cost=cost, budget_s=budget_s,
+                            start=start, seed=seed)
+            verified = True
     if target is not None and any(i.name not in allowed for p in parts for i in p if i.is_gate):
         parts = _run(PassManager([BasisTranslation(target)]), parts, props, report)
+        verified = False
     from qtandem.compile.passmanager import stitch
 
-    _verify_parts(in_parts, parts)
+    if not verified:
+        _verify_parts(in_parts, parts)
     out = stitch(parts, fences, circuit)
     if device is not None:
         out = _route(out, device, props, report)
@@ -189,15 +199,19 @@ def optimize(circuit: Circuit, *, level: int = 2, device: Any = None, objective:
     return out, report
 
 
-def _level3(parts: list[Circuit], props: PropertySet, report: Report, *, style: str | None,
-            cost: Callable[[Counts], tuple], budget_s: float | None, start: float,
+def _level3(parts: list[Circuit], originals: list[Circuit], props: PropertySet, report: Report, *,
+            style: str | None, cost: Callable[[Counts], tuple], budget_s: float | None, start: float,
             seed: int | None) -> list[Circuit]:
+    """Level 3 on each stretch: every variant, cheapest first; the first one the verifier proves is kept."""
+    from qtandem.errors import VerificationError
+
+    verify_equivalent = _verifier()
     out: list[Circuit] = []
-    for part in parts:
-        if not part.num_gates():
+    for part, original in zip(parts, originals, strict=True):
+        if not part.num_gates() and not original.num_gates():
             out.append(part)
             continue
-        best: Circuit | None = None
+        cands: list[tuple[tuple, int, Circuit, Report]] = []
         starts: list[tuple[str, Circuit, list]] = [("", part, [])]
         if props.get("toffoli_style") is not None:
             recog = PassManager([ToffoliRecognition(), ToffoliDecomposition(props["toffoli_style"])])
@@ -208,21 +222,44 @@ def _level3(parts: list[Circuit], props: PropertySet, report: Report, *, style: 
         for label, begin, pre in starts:
             for placement in ("smart", "first", "last"):
                 elapsed = time.perf_counter() - start
-                if best is not None and budget_s is not None and elapsed > budget_s:
+                if cands and budget_s is not None and elapsed > budget_s:
                     report.notes.append(f"level 3 stopped trying variants after {elapsed:.1f} s (budget)")
                     break
                 rem = None if budget_s is None else max(budget_s - elapsed, 0.1)
                 passes = preset_passes(3, style=style, placement=placement, kak=props["kak"])
                 pm = PassManager(passes, repeat=30, budget_s=rem, cost=cost)
                 cand = pm.run(begin, props, report=Report())
-                if best is None or cost(counts(cand)) < cost(counts(best)):
-                    best = cand
-                    chosen = Report(entries=list(pre) + pm.report.entries)
-                    chosen.notes.append(f"level 3 kept the {label}variant with {placement} placement")
-        assert best is not None
-        report.entries.extend(chosen.entries)
-        report.notes.extend(chosen.notes)
-        best = _search(best, props, report, cost=cost, budget_s=budget_s, start=start, seed=seed)
+                rep = Report(entries=list(pre) + pm.report.entries)
+                rep.notes.append(f"level 3 kept the {label}variant with {placement} placement")
+                cands.append((cost(counts(cand)), len(cands), cand, rep))
+        cands.sort(key=lambda c: (c[0], c[1]))
+        first_error: VerificationError | None = None
+        best: Circuit | None = None
+        failed: list[Circuit] = []
+        for _, _, cand, rep in cands:
+            if any(cand == f for f in failed):
+                continue
+            try:
+                verify_equivalent(original, cand)
+            except VerificationError as err:
+                first_error = first_error or err
+                failed.append(cand)
+                report.notes.append(f"a cheaper level 3 variant was not provably equivalent ({err}); next one")
+                continue
+            best = cand
+            report.entries.extend(rep.entries)
+            report.notes.extend(rep.notes)
+            break
+        if best is None:
+            assert first_error is not None
+            raise first_error
+        found = _search(best, props, report, cost=cost, budget_s=budget_s, start=start, seed=seed)
+        if found is not best:
+            try:
+                verify_equivalent(original, found)
+                best = found
+            except VerificationError as err:
+                report.notes.append(f"the search result was not provably equivalent ({err}); kept the pass result")
         out.append(best)
     return out
 
