@@ -42,6 +42,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -275,14 +276,15 @@ class NeuralDecoder(Decoder):
     """
 
     def __init__(self, circuit: stim.Circuit, spec: ModelSpec, state: dict[str, Tensor], *,
-                 info: dict[str, Any] | None = None, batch_size: int = 8192, threads: int = 0) -> None:
+                 info: dict[str, Any] | None = None, batch_size: int = 2048, threads: int = 0) -> None:
         super().__init__(circuit)
         self.spec, self.info = spec, dict(info or {})
         self.name = str(self.info.get("name", spec.kind))
         self.batch_size, self.threads = int(batch_size), int(threads)
         self._state = {k: v.detach().float().clone() for k, v in state.items()}
         self._model: SyndromeNet | None = None
-        self._cache: dict[str, Any] = {}
+        self._caches: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
         _ = self.model  # validate now
 
     @classmethod
@@ -309,7 +311,8 @@ class NeuralDecoder(Decoder):
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["_model"], state["_cache"] = None, {}
+        state["_model"], state["_caches"] = None, []
+        del state["_lock"]
         state["circuit"] = str(self.circuit)
         state["dem"] = str(self.dem)
         return state
@@ -317,6 +320,7 @@ class NeuralDecoder(Decoder):
     def __setstate__(self, state: dict[str, Any]) -> None:
         state["circuit"] = stim.Circuit(state["circuit"])
         state["dem"] = stim.DetectorErrorModel(state["dem"])
+        state["_lock"] = threading.Lock()
         self.__dict__.update(state)
 
     def with_dem(self, dem: stim.DetectorErrorModel) -> Decoder:
@@ -325,23 +329,44 @@ class NeuralDecoder(Decoder):
             return self
         return super().with_dem(dem)
 
-    def logits(self, dets: np.ndarray) -> np.ndarray:
-        """Raw logits ``(shots, num_observables)`` for validated bool ``dets``."""
+    def _chunk_logits(self, chunk: np.ndarray) -> np.ndarray:
         assert self.circuit is not None
+        extra = None
+        if self.spec.matching_features:
+            with self._lock:  # one matcher set per concurrent worker (PyMatching objects are not shared)
+                cache = self._caches.pop() if self._caches else {}
+            try:
+                extra = torch.from_numpy(matching_features(self.circuit, chunk, cache))
+            finally:
+                with self._lock:
+                    self._caches.append(cache)
+        with torch.inference_mode():
+            return self.model(torch.from_numpy(chunk.astype(np.float32)), extra).double().numpy()
+
+    def logits(self, dets: np.ndarray) -> np.ndarray:
+        """Raw logits ``(shots, num_observables)`` for validated bool ``dets``.
+
+        With ``threads >= 2`` the batches run in that many Python threads, each with one torch
+        thread (torch and PyMatching release the GIL), which scales better than torch's
+        intra-op threads on these small tensors.
+        """
+        chunks = [dets[i:i + self.batch_size] for i in range(0, dets.shape[0], self.batch_size)]
+        if not chunks:
+            return np.zeros((0, self.num_observables))
         before = torch.get_num_threads()
-        if self.threads:
-            torch.set_num_threads(self.threads)
+        _ = self.model
         try:
-            out = np.empty((dets.shape[0], self.num_observables), dtype=np.float64)
-            with torch.inference_mode():
-                for i in range(0, dets.shape[0], self.batch_size):
-                    chunk = dets[i:i + self.batch_size]
-                    extra = None
-                    if self.spec.matching_features:
-                        extra = torch.from_numpy(matching_features(self.circuit, chunk, self._cache))
-                    x = torch.from_numpy(chunk.astype(np.float32))
-                    out[i:i + len(chunk)] = self.model(x, extra).double().numpy()
-            return out
+            if self.threads >= 2 and len(chunks) > 1:
+                from concurrent.futures import ThreadPoolExecutor
+
+                torch.set_num_threads(1)
+                with ThreadPoolExecutor(self.threads) as pool:
+                    parts = list(pool.map(self._chunk_logits, chunks))
+            else:
+                if self.threads:
+                    torch.set_num_threads(self.threads)
+                parts = [self._chunk_logits(c) for c in chunks]
+            return np.concatenate(parts, axis=0)
         finally:
             torch.set_num_threads(before)
 
