@@ -11,7 +11,7 @@ Written to the output folder: ``checkpoint.safetensors`` (weights, AdamW state, 
 counters; atomically every ``checkpoint_every`` steps), ``metrics.jsonl`` (``kind = "step"``
 loss records and ``kind = "eval"`` validation records with PyMatching on the same shots),
 ``model.safetensors`` (a :class:`~qtandem.qec.neural.NeuralDecoder` with its circuit and the
-training cost: steps, shots, wall time), ``curves.png`` and ``config.toml``.
+training cost: steps, shots, wall time of the steps), ``curves.png``, ``report.html`` and ``config.toml``.
 
 Examples:
     >>> import tempfile
@@ -269,7 +269,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True, outp
             finished = _loop(cfg, net, opt, sampler, val, st, records, out, progress, callback)
         decoder = _decoder(cfg, net, sampler.circuit, st, finished)
         save_decoder(out / "model.safetensors", decoder)
-        _plot(records, out / "curves.png", cfg.name)
+        _write_report(cfg, out, records, decoder)
         return TrainResult(decoder, st.step, st.shots, st.wall, out, finished, records)
     finally:
         torch.set_num_threads(before)
@@ -340,9 +340,7 @@ def _loop(cfg: TrainConfig, net: SyndromeNet, opt: torch.optim.Optimizer, sample
     return st.step >= o.steps
 
 
-def _plot(records: list[dict[str, Any]], path: Path, title: str) -> None:
-    import io
-
+def _figure(records: list[dict[str, Any]], title: str) -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -366,10 +364,29 @@ def _plot(records: list[dict[str, Any]], path: Path, title: str) -> None:
     a2.set_ylabel("validation logical error rate")
     a2.grid(alpha=0.3)
     fig.suptitle(title)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    return fig
+
+
+def _write_report(cfg: TrainConfig, out: Path, records: list[dict[str, Any]], decoder: NeuralDecoder) -> Path:
+    from qtandem.report import Report
+
+    rep = Report(f"qtandem qec train: {cfg.name}", out)
+    t = decoder.info["training"]
+    sec = rep.section("Summary")
+    sec.text(f"{decoder.info['kind']} decoder for {cfg.data.code} code d = {cfg.data.distance}, "
+             f"{cfg.data.noise} noise p = {cfg.data.p}; {'finished' if t['finished'] else 'paused (--resume)'}.")
+    rows: list[list[Any]] = [["steps", t["steps"]], ["training shots", t["shots"]],
+                             ["training wall time (s, steps only)", t["wall_s"]],
+                             ["parameters", sum(v.numel() for v in decoder.model.parameters())]]
+    evals = [r for r in records if r["kind"] == "eval"]
+    if evals:
+        rows += [["validation LER", evals[-1]["val_ler"]], ["PyMatching LER (same shots)", evals[-1]["matching_ler"]],
+                 ["ratio to PyMatching", evals[-1]["ratio_to_matching"]]]
+    sec.table(["", "value"], rows)
+    rep.section("Training curves").figure(_figure(records, cfg.name), "curves",
+                                          "Batch loss and validation LER against training shots.")
+    rep.section("Configuration").code(config_to_toml(cfg))
+    return rep.write()
 
 
 def train_file(path: str | Path, **kwargs: Any) -> TrainResult:
