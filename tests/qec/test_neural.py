@@ -172,3 +172,12 @@ def test_cli_train_pause_and_resume(tmp_path, capsys) -> None:
     with pytest.raises(SystemExit) as info:
         main(["qec", "train", str(bad)])
     assert info.value.code == 2 and "optim.lr: expected a finite number" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("mf", [0, 2])
+def test_conformance(mf: int) -> None:
+    conformance = pytest.importorskip("qtandem.qec.conformance")
+    dec = NeuralDecoder.untrained(_circuit(), ModelSpec(hidden=8, heads=2, readout=8, matching_features=mf), seed=2)
+    conformance.check_decoder(dec, shots=100)
+    dec.threads, dec.batch_size = 2, 16  # threaded batches give the same answers
+    conformance.check_decoder(dec, shots=100)

@@ -23,6 +23,7 @@ from qtandem.qec.decoder import Decoder, SinterDecoder, dem_of, pack_bits, unpac
 from qtandem.qec.matching import MatchingDecoder
 from qtandem.qec.metrics import logical_error_rate, postselection_curve, wilson_interval
 from qtandem.qec.registry import make_decoder
+from qtandem.qec.zoo import list_pretrained, pretrained
 
 __all__ = [
     "Decoder",
@@ -30,12 +31,14 @@ __all__ = [
     "SinterDecoder",
     "check_decoder",
     "dem_of",
+    "list_pretrained",
     "logical_error_rate",
     "make_decoder",
     "memory_circuit",
     "open_dataset",
     "pack_bits",
     "postselection_curve",
+    "pretrained",
     "repetition_code",
     "sample",
     "si1000",
