@@ -299,7 +299,8 @@ def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 12, 
             layouts on the region and on the whole device, alternating the two
             distances).
         objective: ``"fidelity"`` (default): keep the highest expected success
-            probability; anything else: fewest CX, then highest ESP.
+            probability (the fewest CX among trials within 2% of it); anything
+            else: fewest CX, then highest ESP.
         iterations: forward-backward layout refinements per trial.
         lookahead: size of the extended set.
         weight: weight of the extended set.
@@ -379,9 +380,13 @@ def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 12, 
         cx = sum(1 for i in routed if i.is_gate and len(i.qubits) == 2)
         esp = expected_success_probability(routed, device)
         res = RoutingResult(routed, device, list(layout), list(final), swaps, cx, esp, trial=t, raw=raw)
-        key = (-esp, cx) if objective in (None, "fidelity") else (cx, -esp)
-        results.append((key, res))
-    key, best = min(results, key=lambda kr: kr[0])
+        results.append(((cx, -esp), res))
+    if objective in (None, "fidelity"):  # highest ESP; within 2% of it, fewest CX
+        top = max(r.esp for _, r in results)
+        pool = [kr for kr in results if kr[1].esp >= 0.98 * top]
+    else:
+        pool = results
+    best = min(pool, key=lambda kr: kr[0])[1]
     best.trials = [(r.cx, r.esp) for _, r in results]
     return best
 
