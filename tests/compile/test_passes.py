@@ -277,3 +277,22 @@ def test_toffoli_recognition_random(c: Circuit) -> None:
     nam = BasisTranslation("nam").run(c)
     out = ToffoliRecognition().run(nam)
     assert same_unitary(c, out)
+
+
+# -- NOT propagation ----------------------------------------------------------------
+def test_not_propagation_exact_and_random() -> None:
+    from qtandem.compile.passes.not_propagation import NotPropagation
+
+    c = Circuit(3).x(0).cx(0, 1).t(0).x(1).cx(0, 1).x(0).h(2).x(2).h(2)
+    out = NotPropagation().run(c)
+    assert _names(out) == [("cx", (0, 1)), ("tdg", (0,)), ("cx", (0, 1)), ("h", (2,)), ("x", (2,)), ("h", (2,)),
+                           ("x", (1,))]
+    assert same_unitary(c, out)
+
+
+@settings(max_examples=40, deadline=None)
+@given(c=circuits(n=3, max_gates=30))
+def test_not_propagation_random(c: Circuit) -> None:
+    from qtandem.compile.passes.not_propagation import NotPropagation
+
+    assert same_unitary(c, NotPropagation().run(c))

@@ -15,6 +15,7 @@ from qtandem.compile.passes.basis import BASES, BasisTranslation, resolve_basis
 from qtandem.compile.passes.cancellation import GateCancellation
 from qtandem.compile.passes.hadamard import HadamardReduction
 from qtandem.compile.passes.kak import TwoQubitResynthesis
+from qtandem.compile.passes.not_propagation import NotPropagation
 from qtandem.compile.passes.phase_folding import PhaseFolding
 from qtandem.compile.passes.resynth_1q import STYLE_GATES, Resynthesis1Q
 from qtandem.compile.passes.toffoli import ToffoliDecomposition
@@ -213,12 +214,18 @@ def _level3(parts: list[Circuit], originals: list[Circuit], props: PropertySet, 
             continue
         cands: list[tuple[tuple, int, Circuit, Report]] = []
         starts: list[tuple[str, Circuit, list]] = [("", part, [])]
+        if any(i.name == "x" for i in part):
+            not_report = Report()
+            moved = PassManager([NotPropagation()]).run(part, props, report=not_report)
+            if moved != part:
+                starts.append(("NOT-propagated ", moved, not_report.entries))
         if props.get("toffoli_style") is not None:
-            recog = PassManager([ToffoliRecognition(), ToffoliDecomposition(props["toffoli_style"])])
-            rec_report = Report()
-            rec = recog.run(part, props, report=rec_report)
-            if rec != part:
-                starts.append(("toffoli-aware ", rec, rec_report.entries))
+            for label, begin, pre in list(starts):
+                recog = PassManager([ToffoliRecognition(), ToffoliDecomposition(props["toffoli_style"])])
+                rec_report = Report()
+                rec = recog.run(begin, props, report=rec_report)
+                if rec != begin:
+                    starts.append((f"{label}toffoli-aware ", rec, pre + rec_report.entries))
         for label, begin, pre in starts:
             for placement in ("smart", "first", "last"):
                 elapsed = time.perf_counter() - start
