@@ -1,7 +1,9 @@
 """Circuit optimization: small passes, a :class:`PassManager` and :func:`optimize`.
 
 Every optimized circuit is verified against its input before it is returned
-(:mod:`qtandem.compile.verify`).
+(:mod:`qtandem.compile.verify`). Passes live one per module in
+:mod:`qtandem.compile.passes`; they work on pass-time op lists
+(:mod:`qtandem.compile.dag`), never on a second circuit class.
 
 Examples:
     >>> from qtandem import Circuit
@@ -11,7 +13,8 @@ Examples:
     0
 """
 
-from qtandem.compile.optimize import LEVELS, OBJECTIVES, optimize
-from qtandem.compile.passmanager import Counts, PassManager, PropertySet, Report, counts
+from qtandem.compile.optimize import LEVELS, OBJECTIVES, optimize, optimize_file
+from qtandem.compile.passmanager import Counts, PassManager, PropertySet, Report, counts, split_stretches, stitch
 
-__all__ = ["LEVELS", "OBJECTIVES", "Counts", "PassManager", "PropertySet", "Report", "counts", "optimize"]
+__all__ = ["LEVELS", "OBJECTIVES", "Counts", "PassManager", "PropertySet", "Report", "counts", "optimize",
+           "optimize_file", "split_stretches", "stitch"]
