@@ -93,5 +93,25 @@ def test_bad_inputs() -> None:
     dev.coupling_map.add_node(4)
     with pytest.raises(CompileError, match="disconnected"):
         resolve_device(dev)
-    with pytest.raises(CompileError, match="terminal"):
-        route_and_verify(Circuit(2, 1).measure(0, 0).cx(0, 1), "line_5")
+
+
+def test_mid_circuit_measurement_reset_and_condition() -> None:
+    c = Circuit(4, 3).h(0).cx(0, 3).measure(3, 0).reset(3).cx(1, 3).cx(0, 2)
+    c.append("cx", [0, 3], condition=((0,), 1))
+    c.h(2).measure(2, 1).cx(2, 1).measure(1, 2)
+    out, res = route_and_verify(c, "line_5", seed=3, trials=3)
+    assert res.device.validate(out) == []
+    assert res.stretches is not None and len(res.stretches) >= 3
+    names = [i.name for i in out if not i.is_gate or i.condition is not None]
+    assert sorted(names) == ["cx", "measure", "measure", "measure", "reset"]
+    cond = next(i for i in out if i.condition is not None)
+    assert res.device.coupling_map.has_edge(*cond.qubits)
+    # tampering with a fence position is caught
+    from qtandem.compile.route_verify import _verify_stretches
+
+    k = next(j for j, i in enumerate(out) if i.name == "reset")
+    res.circuit = out.copy()
+    q = res.circuit[k].qubits[0]
+    res.circuit._instructions[k] = res.circuit[k].replace(qubits=((q + 1) % 5,))
+    with pytest.raises(VerificationError):
+        _verify_stretches(c, res)

@@ -77,6 +77,9 @@ class RoutingResult:
     trial: int = 0
     trials: list[tuple[int, float]] = field(default_factory=list)
     raw: Circuit | None = field(default=None, repr=False)
+    stretches: list[tuple[Circuit, Circuit, list[int], list[int]]] | None = field(default=None, repr=False)
+    """For circuits with mid-circuit measurements, resets or conditions: per unitary stretch
+    ``(input stretch, routed stretch, layout at its start, layout at its end)``."""
 
     @property
     def permutation(self) -> list[int]:
@@ -336,6 +339,7 @@ def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 12, 
             if inst.name != "measure":
                 body.append(inst)
     prepared = _prepare(body)
+    fenced = not terminal and any(not i.is_gate or i.condition is not None for i in prepared)
     ops = list(prepared)
     rev = list(reversed(ops))
     adj = np.zeros((big_n, big_n), dtype=bool)
@@ -364,6 +368,11 @@ def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 12, 
         for _ in range(iterations):
             _, fin, _ = sabre_pass(ops, n, layout, adj, dist, costs, rng, **kw)
             _, layout, _ = sabre_pass(rev, n, fin, adj, dist, costs, rng, **kw)
+        if fenced:
+            res = _route_stretches(prepared, device, layout, adj, dist, costs, rng, kw, swap_trials)
+            res.trial = t
+            results.append(((res.cx, -res.esp), res))
+            continue
         emitted, final, swaps = min((sabre_pass(ops, n, layout, adj, dist, costs, rng, **kw)
                                      for _ in range(max(swap_trials, 1))), key=lambda r: r[2])
         raw = _emit(ops, emitted, big_n, circuit)
@@ -391,46 +400,52 @@ def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 12, 
     return best
 
 
-def route_and_verify(circuit: Circuit, device: Any, *, seed: Any = None, objective: str | None = "fidelity",
-                     **options: Any) -> tuple[Circuit, RoutingResult]:
-    """:func:`route`, then prove the output equivalent to the input up to the recorded permutation.
+def _route_stretches(circuit: Circuit, device: Any, layout: list[int], adj: np.ndarray, dist: np.ndarray,
+                     costs: np.ndarray, rng: np.random.Generator, kw: dict[str, Any],
+                     swap_trials: int) -> RoutingResult:
+    """Route unitary stretch by stretch, carrying the layout; fences (measure, reset, conditioned gates,
+    barriers) are placed where their qubits are, after swaps that bring a conditioned pair together."""
+    from qtandem.compile.passmanager import split_stretches
 
-    Terminal measurements are checked separately (each must read the physical
-    qubit where its virtual qubit ended); mid-circuit measurements, resets and
-    classically controlled gates are routed but cannot be verified yet and raise.
-
-    Returns:
-        ``(routed circuit, RoutingResult)``.
-
-    Raises:
-        CompileError: see :func:`route`; mid-circuit measurements or resets.
-        VerificationError: the routed circuit is not (provably) equivalent.
-
-    Examples:
-        >>> from qtandem import Circuit
-        >>> out, res = route_and_verify(Circuit(3, 3).h(0).cx(0, 2).measure_all(), "line_5", seed=0)
-        >>> res.device.validate(out)
-        []
-    """
-    from qtandem.errors import VerificationError
-
-    _check_terminal(circuit)
-    res = route(circuit, device, seed=seed, objective=objective, **options)
-    ref_u, ref_m = _split_measure(res.embedded_input(circuit))
-    try:
-        _verify_routed(ref_u, ref_m, res)
-    except VerificationError as err:
-        if "inconclusive" not in str(err) or res.raw is None:
-            raise
-        # two-qubit resynthesis can hide the structure path sums need: fall back to the plain cleanup
-        res.circuit = _finish(_split_measure(res.raw)[0], res.device, kak=False)
-        for p, c in _split_measure(res.raw)[1]:
-            res.circuit.measure(p, c)
-        res.cx = sum(1 for i in res.circuit if i.is_gate and len(i.qubits) == 2)
-        res.esp = expected_success_probability(res.circuit, res.device)
-        _verify_routed(ref_u, ref_m, res)
-    got = res.circuit
-    return got, res
+    big_n, n = device.num_qubits, circuit.n_qubits
+    nbrs = [np.nonzero(adj[p])[0].tolist() for p in range(big_n)]
+    parts, fences = split_stretches(circuit)
+    out = Circuit(big_n, circuit.n_clbits, name=circuit.name, cregs=circuit.cregs if circuit.n_clbits else None)
+    cur = list(layout)
+    stretches = []
+    swaps = 0
+    for k, part in enumerate(parts):
+        ops = list(part)
+        emitted, fin, sw = min((sabre_pass(ops, n, cur, adj, dist, costs, rng, **kw)
+                                for _ in range(max(swap_trials, 1))), key=lambda r: r[2])
+        raw = _emit(ops, emitted, big_n, Circuit(n))
+        fin = list(fin)
+        inv = [0] * big_n
+        for v, p in enumerate(fin):
+            inv[p] = v
+        group = fences[k] if k < len(fences) else []
+        for inst in group:
+            if inst.is_gate and len(inst.qubits) > 2:
+                raise CompileError(f"classically controlled {inst.label} on {len(inst.qubits)} qubits cannot be "
+                                   "routed; decompose it into one- and two-qubit conditioned gates")
+            if inst.is_gate and len(inst.qubits) == 2 and not adj[fin[inst.qubits[0]], fin[inst.qubits[1]]]:
+                path = _path(nbrs, fin[inst.qubits[0]], fin[inst.qubits[1]])
+                for p1, p2 in itertools.pairwise(path[:-1]):
+                    _swap(fin, inv, p1, p2)
+                    raw.cx(p1, p2).cx(p2, p1).cx(p1, p2)
+                    sw += 1
+        routed = _finish(raw, device, kak=False)  # stretches are verified one by one: keep them path-sum friendly
+        stretches.append((part, routed, list(cur), list(fin)))
+        for inst in routed:
+            out.append(inst)
+        for inst in group:
+            qs = inst.qubits if inst.qubits else tuple(range(n))
+            out.append(inst.replace(qubits=tuple(fin[q] for q in qs)))
+        cur = fin
+        swaps += sw
+    cx = sum(1 for i in out if i.is_gate and len(i.qubits) == 2)
+    esp = expected_success_probability(out, device)
+    return RoutingResult(out, device, list(layout), cur, swaps, cx, esp, stretches=stretches)
 
 
 def _terminal_measures(circuit: Circuit) -> list[tuple[int, int]]:
@@ -450,37 +465,16 @@ def _terminal_measures(circuit: Circuit) -> list[tuple[int, int]]:
     return out
 
 
-def _verify_routed(ref_u: Circuit, ref_m: list[tuple[int, int]], res: RoutingResult) -> None:
-    from qtandem.compile.verify import verify_equivalent
-    from qtandem.errors import VerificationError
+def route_and_verify(circuit: Circuit, device: Any, *, seed: Any = None, objective: str | None = "fidelity",
+                     **options: Any) -> tuple[Circuit, RoutingResult]:
+    """:func:`route`, then prove the output equivalent to the input (see :mod:`qtandem.compile.route_verify`).
 
-    got_u, got_m = _split_measure(res.circuit)
-    expected = sorted((res.final_layout[res.initial_layout.index(p)], c) for p, c in ref_m)
-    if sorted(got_m) != expected:
-        raise VerificationError(f"routing: measurements read {sorted(got_m)}, expected {expected} "
-                                "(physical qubit, clbit) after the final permutation")
-    verify_equivalent(ref_u, got_u, permutation=res.permutation)
+    Examples:
+        >>> from qtandem import Circuit
+        >>> out, res = route_and_verify(Circuit(3, 3).h(0).cx(0, 2).measure_all(), "line_5", seed=0)
+        >>> res.device.validate(out)
+        []
+    """
+    from qtandem.compile.route_verify import route_and_verify as _rv
 
-
-def _check_terminal(circuit: Circuit) -> None:
-    done: set[int] = set()
-    for k, inst in enumerate(circuit):
-        if inst.condition is not None or inst.name == "reset":
-            raise CompileError(f"instruction {k} ({inst.label}): routing verification supports only terminal "
-                               "measurements; classically controlled gates and resets are not supported yet")
-        if inst.name == "measure":
-            done.update(inst.qubits)
-        elif inst.is_gate and done.intersection(inst.qubits):
-            raise CompileError(f"instruction {k} ({inst.label}) acts on a measured qubit; routing verification "
-                               "supports only terminal measurements")
-
-
-def _split_measure(c: Circuit) -> tuple[Circuit, list[tuple[int, int]]]:
-    u = Circuit(c.n_qubits)
-    meas: list[tuple[int, int]] = []
-    for inst in c:
-        if inst.name == "measure":
-            meas.extend(zip(inst.qubits, inst.clbits, strict=True))
-        elif inst.name != "barrier":
-            u.append(inst)
-    return u, meas
+    return _rv(circuit, device, seed=seed, objective=objective, **options)
