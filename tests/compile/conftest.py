@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-import types
 
 import numpy as np
-import pytest
 from hypothesis import strategies as st
 
 from qtandem import Circuit
@@ -16,31 +12,11 @@ from qtandem.sim import unitary
 
 
 def same_unitary(a: Circuit, b: Circuit, tol: float = 1e-8) -> bool:
-    """Exact check (dense unitaries, up to global phase); the test oracle, independent of compile.verify."""
+    """Exact check (dense unitaries, up to global phase): the tests' oracle, independent of compile.verify."""
     ua, ub = unitary(a).numpy(), unitary(b).numpy()
     k = int(np.argmax(np.abs(ua)))
     ph = ub.flat[k] / ua.flat[k]
     return abs(abs(ph) - 1) < 1e-7 and bool(np.allclose(ua * ph, ub, atol=tol))
-
-
-@pytest.fixture(autouse=True)
-def _verifier(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Until qtandem.compile.verify lands, optimize() gets this exact check (tests only)."""
-    if importlib.util.find_spec("qtandem.compile.verify") is not None:
-        return
-    from qtandem.errors import QtandemError
-
-    class VerificationError(QtandemError, ValueError):
-        pass
-
-    def verify_equivalent(a: Circuit, b: Circuit) -> None:
-        if not same_unitary(a, b):
-            raise VerificationError("not equivalent")
-
-    mod = types.ModuleType("qtandem.compile.verify")
-    mod.verify_equivalent = verify_equivalent  # type: ignore[attr-defined]
-    mod.VerificationError = VerificationError  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "qtandem.compile.verify", mod)
 
 
 ANGLES = [math.pi / 4, -math.pi / 4, math.pi / 2, -math.pi / 2, math.pi, 0.3, -1.1]
