@@ -153,3 +153,15 @@ def test_level3_never_keeps_an_unprovable_variant(monkeypatch: pytest.MonkeyPatc
     out, report = optimize(c, level=3)
     assert out.num_gates() > 0 and same_unitary(c, out)
     assert any("not provably equivalent" in n for n in report.notes)
+
+
+@pytest.mark.skipif(not (NAM / "tof_3.qasm").is_file(), reason="Nam suite not present")
+@pytest.mark.parametrize(("name", "gates", "cx", "t"), [("tof_5", 69, 24, 31), ("barenco_tof_4", 78, 34, 28),
+                                                        ("mod_mult_55", 92, 42, 35), ("vbe_adder_3", 89, 50, 24)])
+def test_nam_regression(name: str, gates: int, cx: int, t: int) -> None:
+    """Counts from the README table (bench/compile.py); optimize must not get worse."""
+    from qtandem.qasm import load
+
+    out, _ = optimize(load(NAM / f"{name}.qasm"), level=3, seed=0)
+    k = counts(out)
+    assert k.gates <= gates and k.cx <= cx and k.t <= t
