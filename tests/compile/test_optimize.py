@@ -89,6 +89,10 @@ def test_bad_inputs_have_clear_errors() -> None:
         optimize(Circuit(1).rz(0.1, 0), basis="clifford_t")
     with pytest.raises(CompileError, match="budget_s must be positive"):
         optimize(c, budget_s=0)
+    from qtandem import Parameter
+
+    with pytest.raises(CompileError, match=r"free parameters \['th'\].*bind them first"):
+        optimize(Circuit(1).rz(Parameter("th"), 0).h(0).h(0), level=2)
 
 
 def test_failed_verification_raises(monkeypatch: pytest.MonkeyPatch) -> None:
