@@ -61,7 +61,7 @@ def cases(quick: bool) -> list[tuple[str, Circuit]]:
            ("qaoa_3reg12_p2", qaoa(nx.random_regular_graph(3, 12, seed=6), 2, 6))]
     if quick:
         out = out[:3]
-    for name in ["tof_5", "barenco_tof_5", "mod5_4", "csla_mux_3"] if not quick else ["tof_5"]:
+    for name in ["tof_5", "barenco_tof_5", "mod5_4", "csla_mux_3", "adder_8"] if not quick else ["tof_5"]:
         path = NAM / f"{name}.qasm"
         if path.exists():
             out.append((name, Circuit.from_qasm(path.read_text())))

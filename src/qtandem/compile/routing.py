@@ -305,8 +305,10 @@ def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 12, 
             probability (the fewest CX among trials within 2% of it); anything
             else: fewest CX, then highest ESP.
         iterations: forward-backward layout refinements per trial.
-        lookahead: size of the extended set.
-        weight: weight of the extended set.
+        lookahead: size of the extended set (trials cycle through 1, 1/2 and
+            3/2 times it).
+        weight: weight of the extended set (trials cycle through 1, 0.6 and 1.4
+            times it).
         noise_weight: weight of the error-weighted distance and of the swap edge's
             error in the score of even trials (odd trials use hop distance only).
         swap_trials: final routing passes from the chosen layout (different
@@ -364,7 +366,9 @@ def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 12, 
             layout = random_layout(prepared, device, seed=rng, region=region)
         else:
             layout = random_layout(prepared, device, seed=rng)
-        kw: dict[str, Any] = {"lookahead": lookahead, "weight": weight, "gamma": 0.1 * nw}
+        vary = (t // 2) % 3  # an ensemble of lookahead settings across trials
+        kw: dict[str, Any] = {"lookahead": (lookahead, max(lookahead // 2, 1), lookahead * 3 // 2)[vary],
+                              "weight": weight * (1.0, 0.6, 1.4)[vary], "gamma": 0.1 * nw}
         for _ in range(iterations):
             _, fin, _ = sabre_pass(ops, n, layout, adj, dist, costs, rng, **kw)
             _, layout, _ = sabre_pass(rev, n, fin, adj, dist, costs, rng, **kw)
