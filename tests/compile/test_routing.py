@@ -115,3 +115,18 @@ def test_mid_circuit_measurement_reset_and_condition() -> None:
     res.circuit._instructions[k] = res.circuit[k].replace(qubits=((q + 1) % 5,))
     with pytest.raises(VerificationError):
         _verify_stretches(c, res)
+
+
+def test_post_layout_moves_to_better_qubits() -> None:
+    from qtandem.compile.postlayout import improve_placement
+
+    dev = Device.preset("line_5")
+    for (a, b), edge in dev.edges.items():
+        edge.error = 0.2 if (a, b) == (0, 1) else 0.005
+    c = Circuit(5).cx(0, 1).cx(0, 1).sx(0)
+    out, moved = improve_placement(c, dev)
+    assert dev.validate(out) == []
+    assert sorted(moved) == list(range(5)) and (moved[0], moved[1]) != (0, 1)
+    assert expected_success_probability(out, dev) > expected_success_probability(c, dev)
+    # the moved circuit is the same circuit on relabelled wires
+    verify_equivalent(Circuit(5).compose(c, qubits=moved), out)

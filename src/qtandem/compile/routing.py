@@ -21,7 +21,11 @@ The output is on the device's physical qubits, swaps expanded into 3 CX and ever
 gate translated to the device's native gates (``{rz, sx, x, cx}`` for the IBM-style
 presets), so ``device.validate(out)`` is empty. ``RoutingResult.permutation``
 records where each input wire's state ends, for
-:func:`~qtandem.compile.verify.verify_equivalent`. Coupling maps are undirected
+:func:`~qtandem.compile.verify.verify_equivalent` (:func:`route_and_verify`
+checks it, see :mod:`qtandem.compile.route_verify`). Terminal measurements are
+placed at the final layout; circuits with mid-circuit measurements, resets or
+classically controlled gates are routed one unitary stretch at a time, the
+layout carried across each fence. Coupling maps are undirected
 (``Device.coupling_map`` is a ``networkx.Graph``): a CX may run either way.
 
 Examples:
