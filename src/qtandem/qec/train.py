@@ -55,9 +55,10 @@ __all__ = ["TrainResult", "load_config", "parse_config", "read_metrics", "train"
 
 CHECKPOINT_FORMAT = "qtandem.qec.train-checkpoint/1"
 _RESUMABLE = {"output", "threads", "train.checkpoint_every", "train.max_steps", "train.log_every", "train.eval_every",
-              "data.val_shots", "optim.steps"}
+              "data.val_shots", "optim.steps", "optim.batch_size"}
 """Keys that may change on ``--resume``. Changing ``optim.steps`` re-shapes the rest of the cosine schedule
-(to lengthen or shorten a run); the result then equals no single uninterrupted run."""
+(to lengthen or shorten a run) and ``optim.batch_size`` changes the shots per later step (larger batches
+to anneal); the result then equals no single uninterrupted run."""
 
 
 def _seed(*parts: int) -> int:
