@@ -40,6 +40,7 @@ bench: $(VENV)/.installed-bench
 	$(PY) bench/hybrid_speed.py --memory --json bench/results/hybrid_speed.json
 	$(PY) bench/hybrid_baselines.py --json bench/results/hybrid_baselines.json
 	$(PY) bench/qec.py --json bench/results/qec.json
+	$(PY) bench/qec_neural.py --shots 500000 --json bench/results/qec_neural.json
 	$(PY) bench/compile.py --json bench/results/compile.json
 
 lint: $(VENV)/.installed-dev

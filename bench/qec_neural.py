@@ -1,7 +1,7 @@
 """Shipped neural decoders against PyMatching and correlated PyMatching on the same fresh shots.
 
-For every model (``qtandem.qec.list_pretrained()``, or ``--model PATH.safetensors`` files, e.g.
-a training run's ``model.safetensors``) one set of fresh shots is sampled from the model's own
+For every shipped model (``qtandem.qec.list_pretrained()``) and every ``--model PATH.safetensors``
+(e.g. a training run's ``model.safetensors``) one set of fresh shots is sampled from the model's own
 circuit (Stim, seeded; never the training or validation seeds' streams: the seed here is
 ``--seed``) and decoded by the neural decoder, PyMatching and correlated PyMatching. Reported:
 logical error rate per shot with 95% Wilson intervals, the ratios to both matchers on the
@@ -83,10 +83,10 @@ def main() -> None:
     ap.add_argument("--shots", type=int, default=200_000)
     ap.add_argument("--speed-shots", type=int, default=50_000)
     ap.add_argument("--seed", type=int, default=20261124)
-    ap.add_argument("--model", action="append", default=[], help="a .safetensors model (default: shipped ones)")
+    ap.add_argument("--model", action="append", default=[], help="also evaluate this .safetensors model")
     ap.add_argument("--json", default="bench/results/qec_neural.json")
     args = ap.parse_args()
-    models = [load_decoder(p) for p in args.model] or [pretrained(n) for n in list_pretrained()]
+    models = [pretrained(n) for n in list_pretrained()] + [load_decoder(p) for p in args.model]
     results = []
     for dec in models:
         r = evaluate(dec, args.shots, args.seed, args.speed_shots)
