@@ -6,7 +6,9 @@ circuit (Stim, seeded; never the training or validation seeds' streams: the seed
 ``--seed``) and decoded by the neural decoder, PyMatching and correlated PyMatching. Reported:
 logical error rate per shot with 95% Wilson intervals, the ratios to both matchers on the
 same shots, the paired counts (shots only the neural decoder gets right / only matching gets
-right) and the paired z-score of the difference, and throughput: shots per second of
+right) and the paired z-score of the difference; the post-selection curve (LER among kept shots
+when 1%, 5%, 10% of shots are flagged as doubtful) from the neural soft output beside
+PyMatching's complementary gap; and throughput: shots per second of
 ``decode`` with 2 torch threads for the neural decoder (its matching features included for
 ``neural+matching`` models) and PyMatching's single-threaded ``decode_batch`` beside it.
 
@@ -31,7 +33,7 @@ import torch
 
 from qtandem.io import atomic_write_text
 from qtandem.qec.matching import MatchingDecoder
-from qtandem.qec.metrics import wilson_interval
+from qtandem.qec.metrics import postselection_curve, wilson_interval
 from qtandem.qec.neural import NeuralDecoder, load_decoder
 from qtandem.qec.zoo import list_pretrained, pretrained
 
@@ -71,6 +73,11 @@ def evaluate(dec: NeuralDecoder, shots: int, seed: int, speed_shots: int) -> dic
         out[f"vs_{ref}"] = {"ratio": int(wrong["neural"].sum()) / max(1, int(wrong[ref].sum())),
                             "only_neural_right": only_nn_right, "only_matching_right": only_ref_right,
                             "paired_z": z}
+    soft_nn = dec.decode_soft(dets)
+    soft_pm = plain.decode_soft(dets)
+    curves = {"neural": postselection_curve(soft_nn, obs[:, None]),
+              "pymatching (complementary gap)": postselection_curve(soft_pm, obs[:, None])}
+    out["flagging"] = {k: {str(f): c.at(f) for f in (0.0, 0.01, 0.05, 0.1)} for k, c in curves.items()}
     sp = dets[:speed_shots]
     out["shots_per_s"] = {"neural_2_threads": _throughput(dec.decode, sp),
                           "pymatching": _throughput(plain.decode, sp),
@@ -99,6 +106,8 @@ def main() -> None:
               f"(z {r['vs_pymatching-correlated']['paired_z']:+.1f}); shots/s neural(2 threads) "
               f"{r['shots_per_s']['neural_2_threads']:.0f}, PyMatching {r['shots_per_s']['pymatching']:.0f}, "
               f"correlated {r['shots_per_s']['pymatching-correlated']:.0f}", flush=True)
+        for k, v in r["flagging"].items():
+            print(f"    flagging {k}: " + ", ".join(f"{float(f):.0%} flagged -> LER {x:.2e}" for f, x in v.items()))
     env = {"python": platform.python_version(), "stim": stim.__version__, "pymatching": pymatching.__version__,
            "torch": torch.__version__, "cpus": os.cpu_count(), "machine": platform.machine()}
     if args.json:
