@@ -167,3 +167,20 @@ def test_nam_vs_qiskit_and_broken(name: str) -> None:
                 broken.append(x.replace(qubits=x.qubits[::-1]))
         with pytest.raises(VerificationError):
             verify_equivalent(a, broken)
+
+
+def test_dyadic_residual_phase_against_brute_force() -> None:
+    from qtandem.compile.pathsum import _dyadic_constant, _mod2
+
+    a, b = 0b10, 0b100
+    assert _dyadic_constant([(a, 1.0), (b, 1.0), (a ^ b, 1.0)]) is True  # pi (a + b + a^b) = 2 pi (..) = 0
+    assert _dyadic_constant([(a, 0.5), (b, 0.5), (a ^ b, -0.5)]) is False  # pi a b
+    assert _dyadic_constant([(a, 0.3)]) is None
+    rng = random.Random(1)
+    for _ in range(300):
+        terms = [(rng.randrange(2, 64) & ~1, rng.choice([0.25, 0.5, 1.0, 1.5, 1.75])) for _ in range(rng.randint(1, 6))]
+        values = set()
+        for x in range(32):
+            v = x << 1 | 1
+            values.add(round(_mod2(sum(t for m, t in terms if bin(m & v).count("1") % 2)) * 1e6) % 2_000_000)
+        assert _dyadic_constant(terms) is (len(values) == 1)

@@ -414,6 +414,35 @@ class PathSum:
         return total
 
 
+def _dyadic_constant(terms: list[tuple[int, float]], max_monomials: int = 500_000) -> bool | None:
+    """Constancy of ``sum theta_S * parity_S`` mod 2 (half-turns) through its canonical multilinear form.
+
+    ``parity_S = sum over nonempty T in S of (-2)^(|T|-1) prod_T x``; with ``theta = k / 2^m`` every
+    monomial of degree above ``m + 1`` has a coefficient in ``2Z`` and vanishes mod 2, so only degrees
+    ``<= m + 1`` are expanded. The phase is constant iff every nonconstant monomial's coefficient is
+    0 mod 2 (a multilinear polynomial with integer coefficients vanishes on {0,1}^n iff they all do).
+    ``None`` when a coefficient is not a dyadic rational with ``m <= 3`` or the expansion is too large.
+    """
+    from itertools import combinations
+
+    coeff: dict[int, float] = {}
+    count = 0
+    for mask, theta in terms:
+        m = next((k for k in range(4) if abs(theta * 2**k - round(theta * 2**k)) < 1e-9), None)
+        if m is None:
+            return None
+        bits = [1 << b for b in _bits(mask)]
+        for deg in range(1, min(m + 1, len(bits)) + 1):
+            c = theta * (-2) ** (deg - 1)
+            for combo in combinations(bits, deg):
+                count += 1
+                if count > max_monomials:
+                    return None
+                key = sum(combo)
+                coeff[key] = _mod2(coeff.get(key, 0.0) + c)
+    return all(v < 1e-7 or v > 2 - 1e-7 for v in coeff.values())
+
+
 def _residual_constant(ps: PathSum) -> bool | None:
     """Whether the (path-free) phase is constant mod 2: via monomial coefficients when small; else ``None``."""
     terms = list(ps.terms.items())
@@ -424,7 +453,7 @@ def _residual_constant(ps: PathSum) -> bool | None:
         support |= m
     vars_ = list(_bits(support))
     if len(vars_) > 16:
-        return None
+        return _dyadic_constant(terms)
     # evaluate on all 2^k points of the support and test constancy exactly (in floating tolerance)
     base = None
     for bits in range(2 ** len(vars_)):
