@@ -67,9 +67,15 @@ def test_esp_hand_computation() -> None:
     q0, q1, e = dev.qubits[0], dev.qubits[1], dev.edges[(0, 1)]
     p = (1 - q0.gate_error_1q) * (1 - e.error) * (1 - (q1.readout_p01 + q1.readout_p10) / 2)
     assert expected_success_probability(c, dev, idle=False) == pytest.approx(p, rel=1e-12)
-    # idle: q1 waits for the sx (until its measurement), q0 waits during the readout
-    t_sx, t_cx, t_ro = q0.gate_duration_1q, e.duration, q1.readout_duration
-    idle = math.exp(-t_sx / q1.t1 - t_sx / q1.t2) * math.exp(-t_ro / q0.t1 - t_ro / q0.t2)
+    # idle: q1 starts with the cx (it rests in |0> during the sx), q0 waits during the readout of q1
+    t_cx, t_ro = e.duration, q1.readout_duration
+    idle = math.exp(-t_ro / q0.t1 - t_ro / q0.t2)
+    c2 = Circuit(2, 1).sx(1).sx(0).sx(0).cx(0, 1).measure(1, 0)  # q1 now idles for one sx after its first sx
+    t_sx = q0.gate_duration_1q
+    p2 = ((1 - q0.gate_error_1q) ** 2 * (1 - q1.gate_error_1q) * (1 - e.error)
+          * (1 - (q1.readout_p01 + q1.readout_p10) / 2))
+    idle2 = math.exp(-t_sx / q1.t1 - t_sx / q1.t2) * math.exp(-t_ro / q0.t1 - t_ro / q0.t2)
+    assert expected_success_probability(c2, dev) == pytest.approx(p2 * idle2, rel=1e-9)
     assert expected_success_probability(c, dev) == pytest.approx(p * idle, rel=1e-9)
     assert t_cx > 0
     with pytest.raises(CompileError, match="coupling map"):

@@ -10,8 +10,9 @@ idle decay of every used qubit:
   counts as three CX);
 * each measurement of ``q``: ``1 - (readout_p01 + readout_p10) / 2``;
 * idle decay: the circuit is scheduled as soon as possible with the calibrated
-  durations, and a used qubit idle for ``t`` (from 0 to the end of the circuit,
-  or to its final measurement) contributes ``exp(-t/T1) * exp(-t/T2)``.
+  durations, and a used qubit idle for ``t`` between its first physical operation
+  (before it, it rests in ``|0>``, which neither relaxes nor dephases) and the end
+  of the circuit, or its final measurement, contributes ``exp(-t/T1) * exp(-t/T2)``.
 
 This follows the ESP of Nishio et al., "Extracting success from IBM's 20-qubit
 machines using error-aware compilation" (ACM JETC 2020), extended with the idle
@@ -107,6 +108,7 @@ def expected_success_probability(circuit: Circuit, device: Any, *, idle: bool = 
     busy = [0.0] * circuit.n_qubits
     end = [0.0] * circuit.n_qubits
     last_measure = [False] * circuit.n_qubits
+    first = [-1.0] * circuit.n_qubits
     for k, inst in enumerate(circuit):
         qs = inst.qubits
         if inst.name == "barrier":
@@ -115,6 +117,8 @@ def expected_success_probability(circuit: Circuit, device: Any, *, idle: bool = 
         d = _durations(inst, device)
         start = max(end[q] for q in qs)
         for q in qs:
+            if first[q] < 0 and d > 0:
+                first[q] = start
             end[q] = start + d
             busy[q] += d
             last_measure[q] = inst.name == "measure"
@@ -138,7 +142,9 @@ def expected_success_probability(circuit: Circuit, device: Any, *, idle: bool = 
     if idle and used:
         makespan = max(end)
         for q in used:
-            window = end[q] if last_measure[q] else makespan
+            if first[q] < 0:  # only frame changes: the qubit never leaves its initial state
+                continue
+            window = (end[q] if last_measure[q] else makespan) - first[q]
             t = max(window - busy[q], 0.0)
             p = device.qubits[q]
             log_p -= t / p.t1 + t / p.t2
