@@ -170,6 +170,16 @@ ROUTING_SECTIONS: list[Callable[[argparse.Namespace], dict[str, Any]]] = []
 """Routing benchmarks (filled in by the layout/routing module): each takes the args and returns a JSON block."""
 
 
+def _routing_vs_qiskit(args: argparse.Namespace) -> dict[str, Any]:
+    """Layout + routing on heavy_hex_27 and grid_4x4 against Qiskit (bench/compile_routing.py)."""
+    import compile_routing  # bench/ is on sys.path when this script runs
+
+    return {"name": "routing_vs_qiskit", **compile_routing.run(quick=bool(args.quick))}
+
+
+ROUTING_SECTIONS.append(_routing_vs_qiskit)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=None)

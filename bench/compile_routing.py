@@ -82,24 +82,20 @@ def qiskit_route(c: Circuit, dev: Any, seed: int) -> Circuit:
     return routed
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--json", type=Path, default=HERE / "results" / "compile_routing.json")
-    args = ap.parse_args(argv)
+def run(*, quick: bool = False, seed: int = 1) -> dict[str, Any]:
+    """All rows and the per-device geometric-mean ratios (printed as they come)."""
     rows = []
     for dname in ("heavy_hex_27", "grid_4x4"):
         dev = Device.preset(dname)
-        for name, c in cases(args.quick):
+        for name, c in cases(quick):
             if c.n_qubits > dev.num_qubits:
                 continue
             t0 = time.perf_counter()
-            ours, _ = optimize(c, level=2, device=dev, objective="fidelity", seed=args.seed)
+            ours, _ = optimize(c, level=2, device=dev, objective="fidelity", seed=seed)
             t1 = time.perf_counter()
-            ours_cx, _ = optimize(c, level=2, device=dev, objective="cx", seed=args.seed)
+            ours_cx, _ = optimize(c, level=2, device=dev, objective="cx", seed=seed)
             t2 = time.perf_counter()
-            theirs = qiskit_route(c, dev, args.seed)
+            theirs = qiskit_route(c, dev, seed)
             t3 = time.perf_counter()
             row = {"device": dname, "circuit": name, "qubits": c.n_qubits, "cx_in": c.count_ops().get("cx", 0),
                    "qtandem_cx": ours.count_ops().get("cx", 0), "qiskit_cx": theirs.count_ops().get("cx", 0),
@@ -126,7 +122,17 @@ def main(argv: list[str] | None = None) -> int:
                           "cx_objective_geomean_esp_ratio": esp2, "circuits": len(sel)}
         print(f"{dname}: geomean ratios qtandem/qiskit: objective fidelity CX {cx:.3f}, ESP {esp:.3f}; "
               f"objective cx CX {cx2:.3f}, ESP {esp2:.3f} ({len(sel)} circuits)")
-    atomic_write_text(args.json, json.dumps({"rows": rows, "summary": summary, "seed": args.seed}, indent=1) + "\n")
+    return {"rows": rows, "summary": summary, "seed": seed}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json", type=Path, default=HERE / "results" / "compile_routing.json")
+    args = ap.parse_args(argv)
+    result = run(quick=args.quick, seed=args.seed)
+    atomic_write_text(args.json, json.dumps(result, indent=1) + "\n")
     return 0
 
 
