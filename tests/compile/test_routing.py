@@ -6,7 +6,10 @@ import math
 
 import networkx as nx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from conftest import circuits
 from qtandem import Circuit
 from qtandem.compile.esp import expected_success_probability
 from qtandem.compile.layout import best_region, resolve_device
@@ -136,3 +139,21 @@ def test_post_layout_moves_to_better_qubits() -> None:
     assert expected_success_probability(out, dev) > expected_success_probability(c, dev)
     # the moved circuit is the same circuit on relabelled wires
     verify_equivalent(Circuit(5).compose(c, qubits=moved), out)
+
+
+def test_optimize_with_device_is_routed_and_verified() -> None:
+    from qtandem.compile import optimize
+
+    c = _random(6, 40, 11)
+    out, _ = optimize(c, level=2, device="grid_4x4", seed=0)
+    dev = Device.preset("grid_4x4")
+    assert dev.validate(out) == []
+    assert out.n_qubits == dev.num_qubits
+
+
+@settings(max_examples=15, deadline=None)
+@given(circuits(n=4, max_gates=20), st.integers(0, 1000))
+def test_random_circuits_route_on_ring(c: Circuit, seed: int) -> None:
+    out, res = route_and_verify(c, "ring_8", seed=seed, trials=2, iterations=1, swap_trials=1)
+    assert res.device.validate(out) == []
+    verify_equivalent(res.embedded_input(c), out, permutation=res.permutation, method="exact")
