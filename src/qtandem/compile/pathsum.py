@@ -444,16 +444,20 @@ def _dyadic_constant(terms: list[tuple[int, float]], max_monomials: int = 500_00
 
 
 def _residual_constant(ps: PathSum) -> bool | None:
-    """Whether the (path-free) phase is constant mod 2: via monomial coefficients when small; else ``None``."""
+    """Whether the (path-free) phase is constant mod 2: exactly for dyadic coefficients, else by evaluating
+    every point of a small support; ``None`` when neither applies."""
     terms = list(ps.terms.items())
     if not terms:
         return True
+    dyadic = _dyadic_constant(terms)
+    if dyadic is not None:
+        return dyadic
     support = 0
     for m, _ in terms:
         support |= m
     vars_ = list(_bits(support))
-    if len(vars_) > 16:
-        return _dyadic_constant(terms)
+    if len(vars_) > 16 or len(terms) * 2 ** len(vars_) > 4_000_000:
+        return None
     # evaluate on all 2^k points of the support and test constancy exactly (in floating tolerance)
     base = None
     for bits in range(2 ** len(vars_)):
