@@ -91,9 +91,11 @@ def main() -> None:
     ap.add_argument("--speed-shots", type=int, default=50_000)
     ap.add_argument("--seed", type=int, default=20261124)
     ap.add_argument("--model", action="append", default=[], help="also evaluate this .safetensors model")
+    ap.add_argument("--no-shipped", action="store_true", help="evaluate only the --model files")
     ap.add_argument("--json", default="bench/results/qec_neural.json")
     args = ap.parse_args()
-    models = [pretrained(n) for n in list_pretrained()] + [load_decoder(p) for p in args.model]
+    shipped = [] if args.no_shipped else [pretrained(n) for n in list_pretrained()]
+    models = shipped + [load_decoder(p) for p in args.model]
     results = []
     for dec in models:
         r = evaluate(dec, args.shots, args.seed, args.speed_shots)
