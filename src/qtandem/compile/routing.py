@@ -252,6 +252,12 @@ def _path(nbrs: list[list[int]], a: int, b: int) -> list[int]:
     return path[::-1]
 
 
+def _compact_region(device: Any, hops: np.ndarray, k: int) -> list[int]:
+    """``k`` qubits closest (in hops) to the device's most central qubit: a ball rather than a chain."""
+    center = int(np.argmin(hops.max(axis=1) * 1000 + hops.sum(axis=1)))
+    return [int(q) for q in np.argsort(hops[center], kind="stable")[:k]]
+
+
 def _prepare(circuit: Circuit) -> Circuit:
     """Gates on three or more qubits expanded into CX and one-qubit gates."""
     if not any(i.is_gate and len(i.qubits) > 2 for i in circuit):
@@ -359,6 +365,7 @@ def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 12, 
     costs = costs / mean_cost
     n = circuit.n_qubits
     region = best_region(device, max(n, 1))
+    compact = _compact_region(device, hops, max(n, 1))
     rng = as_generator(seed)
     results: list[tuple[tuple, RoutingResult]] = []
     for t in range(trials):
@@ -366,6 +373,8 @@ def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 12, 
         dist = hops + nw * noisy
         if t <= 1:
             layout = greedy_layout(prepared, device, region=region, dist=hops)
+        elif t in (2, 3):
+            layout = greedy_layout(prepared, device, region=compact, dist=hops)
         elif t % 4 in (2, 3):
             layout = random_layout(prepared, device, seed=rng, region=region)
         else:
