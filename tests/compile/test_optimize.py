@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 
-from conftest import circuits, same_unitary
+from compile_helpers import circuits, same_unitary
 from qtandem import Circuit
 from qtandem.compile import PassManager, optimize
 from qtandem.compile.passes.cancellation import GateCancellation

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import same_unitary
+from compile_helpers import same_unitary
 from qtandem.cli.main import main
 from qtandem.qasm import load
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from conftest import circuits, same_unitary
+from compile_helpers import circuits, same_unitary
 from qtandem import Circuit
 from qtandem.compile.passes.basis import BasisTranslation, resolve_basis
 from qtandem.compile.passes.cancellation import GateCancellation

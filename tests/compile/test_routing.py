@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import circuits
+from compile_helpers import circuits
 from qtandem import Circuit
 from qtandem.compile.esp import expected_success_probability
 from qtandem.compile.layout import best_region, resolve_device

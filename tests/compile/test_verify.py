@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import circuits, same_unitary
+from compile_helpers import circuits, same_unitary
 from qtandem import Circuit
 from qtandem.compile.pathsum import canonical_1q_runs, check_identity, permutation_swaps
 from qtandem.compile.verify import equivalent, verify_equivalent
