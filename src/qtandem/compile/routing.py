@@ -49,6 +49,7 @@ from qtandem.circuit import Circuit, Instruction
 from qtandem.compile.esp import expected_success_probability
 from qtandem.compile.layout import best_region, distance_tables, edge_cost, greedy_layout, random_layout, resolve_device
 from qtandem.compile.postlayout import improve_placement
+from qtandem.compile.sabre import _path, _swap, sabre_pass
 from qtandem.errors import CompileError
 from qtandem.random import as_generator
 
@@ -115,141 +116,6 @@ def native_basis(device: Any) -> str:
             return name
     raise CompileError(f"device {device.name!r} native gates {sorted(native)} match no basis "
                        "(ibm {rz, sx, x, cx}, ibm_cz {rz, sx, x, cz}, nam {h, x, cx, rz})")
-
-
-def _dag(ops: Sequence[Instruction], nq: int) -> tuple[list[list[int]], list[int]]:
-    last: dict[int, int] = {}
-    succ: list[list[int]] = [[] for _ in ops]
-    indeg = [0] * len(ops)
-    for i, inst in enumerate(ops):
-        wires = list(inst.qubits) if inst.qubits else list(range(nq))
-        wires += [nq + c for c in inst.clbits + (inst.condition[0] if inst.condition else ())]
-        for p in {last[w] for w in wires if w in last}:
-            succ[p].append(i)
-            indeg[i] += 1
-        for w in wires:
-            last[w] = i
-    return succ, indeg
-
-
-def _is2q(inst: Instruction) -> bool:
-    return inst.is_gate and len(inst.qubits) == 2
-
-
-def sabre_pass(ops: Sequence[Instruction], nq: int, layout: Sequence[int], adj: np.ndarray, dist: np.ndarray,
-               swap_cost: np.ndarray, rng: np.random.Generator, *, lookahead: int = 20, weight: float = 0.5,
-               decay_step: float = 0.001, gamma: float = 0.0,
-               ) -> tuple[list[tuple[str, tuple[int, ...], int]], list[int], int]:
-    """One SABRE pass over ``ops`` (virtual qubits ``0..nq-1``) from ``layout``.
-
-    Returns:
-        ``(emitted, final_layout, swaps)``; ``emitted`` holds ``("op", physical
-        qubits, index into ops)`` and ``("swap", (p1, p2), -1)`` entries.
-    """
-    big_n = len(layout)
-    lay = list(layout)
-    inv = [0] * big_n
-    for v, p in enumerate(lay):
-        inv[p] = v
-    nbrs = [np.nonzero(adj[p])[0].tolist() for p in range(big_n)]
-    succ, indeg = _dag(ops, nq)
-    ready = [i for i in range(len(ops)) if indeg[i] == 0]
-    out: list[tuple[str, tuple[int, ...], int]] = []
-    decay = np.ones(big_n)
-    swaps = since = 0
-    stall = 4 * big_n
-    while ready:
-        stack = ready[::-1]
-        blocked: list[int] = []
-        executed = False
-        while stack:
-            i = stack.pop()
-            inst = ops[i]
-            if _is2q(inst) and not adj[lay[inst.qubits[0]], lay[inst.qubits[1]]]:
-                blocked.append(i)
-                continue
-            qs = inst.qubits if inst.qubits else tuple(range(nq))
-            out.append(("op", tuple(lay[q] for q in qs), i))
-            executed = True
-            for s in succ[i]:
-                indeg[s] -= 1
-                if indeg[s] == 0:
-                    stack.append(s)
-        ready = blocked
-        if not ready:
-            break
-        if executed:
-            decay[:] = 1.0
-            since = 0
-        if since > stall:  # release valve: walk the closest front gate together
-            i = min(ready, key=lambda j: dist[lay[ops[j].qubits[0]], lay[ops[j].qubits[1]]])
-            a, b = lay[ops[i].qubits[0]], lay[ops[i].qubits[1]]
-            path = _path(nbrs, a, b)
-            for p1, p2 in itertools.pairwise(path[:-1]):
-                _swap(lay, inv, p1, p2)
-                out.append(("swap", (p1, p2), -1))
-                swaps += 1
-            since = 0
-            continue
-        front = [(ops[i].qubits[0], ops[i].qubits[1]) for i in ready]
-        ext: list[tuple[int, int]] = []
-        seen = set(ready)
-        queue = list(ready)
-        head = 0
-        while head < len(queue) and len(ext) < lookahead:
-            for s in succ[queue[head]]:
-                if s not in seen:
-                    seen.add(s)
-                    queue.append(s)
-                    if _is2q(ops[s]):
-                        ext.append((ops[s].qubits[0], ops[s].qubits[1]))
-            head += 1
-        cands = sorted({(min(lay[q], nb), max(lay[q], nb)) for pair in front for q in pair for nb in nbrs[lay[q]]})
-        best: list[tuple[int, int]] = []
-        best_score = np.inf
-        for p1, p2 in cands:
-            def pos(v: int, p1: int = p1, p2: int = p2) -> int:
-                p = lay[v]
-                return p2 if p == p1 else p1 if p == p2 else p
-
-            f = sum(dist[pos(a), pos(b)] for a, b in front) / len(front)
-            e = sum(dist[pos(a), pos(b)] for a, b in ext) / len(ext) if ext else 0.0
-            score = max(decay[p1], decay[p2]) * (f + weight * e) + gamma * swap_cost[p1, p2]
-            if score < best_score - 1e-12:
-                best_score, best = score, [(p1, p2)]
-            elif abs(score - best_score) <= 1e-12:
-                best.append((p1, p2))
-        p1, p2 = best[int(rng.integers(len(best)))] if len(best) > 1 else best[0]
-        _swap(lay, inv, p1, p2)
-        out.append(("swap", (p1, p2), -1))
-        decay[p1] += decay_step
-        decay[p2] += decay_step
-        swaps += 1
-        since += 1
-    return out, lay, swaps
-
-
-def _swap(lay: list[int], inv: list[int], p1: int, p2: int) -> None:
-    v1, v2 = inv[p1], inv[p2]
-    lay[v1], lay[v2] = p2, p1
-    inv[p1], inv[p2] = v2, v1
-
-
-def _path(nbrs: list[list[int]], a: int, b: int) -> list[int]:
-    prev = {a: a}
-    frontier = [a]
-    while frontier and b not in prev:
-        nxt = []
-        for p in frontier:
-            for q in nbrs[p]:
-                if q not in prev:
-                    prev[q] = p
-                    nxt.append(q)
-        frontier = nxt
-    path = [b]
-    while path[-1] != a:
-        path.append(prev[path[-1]])
-    return path[::-1]
 
 
 def _compact_region(device: Any, hops: np.ndarray, k: int) -> list[int]:
