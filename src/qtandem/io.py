@@ -11,11 +11,17 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["atomic_write_bytes", "atomic_write_text"]
+if TYPE_CHECKING:
+    from torch import Tensor
+
+__all__ = ["atomic_write_bytes", "atomic_write_text", "read_jsonl", "read_safetensors", "write_safetensors"]
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
@@ -40,3 +46,55 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> None:
     """Write ``text`` to ``path`` atomically."""
     atomic_write_bytes(path, text.encode(encoding))
+
+
+def write_safetensors(path: str | os.PathLike[str], tensors: dict[str, Tensor], metadata: dict[str, str]) -> None:
+    """Write tensors (detached, contiguous, on the CPU) and string metadata as safetensors, atomically."""
+    from safetensors.torch import save
+
+    data = save({k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}, metadata=metadata)
+    atomic_write_bytes(path, data)
+
+
+def read_safetensors(path: str | os.PathLike[str]) -> tuple[dict[str, Tensor], dict[str, str]]:
+    """Tensors and metadata of a safetensors file (no pickle: loading runs no code).
+
+    Raises:
+        FileNotFoundError: no such file.
+        CheckpointError: not a valid safetensors file.
+
+    Examples:
+        >>> import tempfile, pathlib, torch
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "w.safetensors"
+        >>> write_safetensors(p, {"w": torch.ones(2)}, {"format": "demo/1"})
+        >>> tensors, meta = read_safetensors(p)
+        >>> tensors["w"].tolist(), meta
+        ([1.0, 1.0], {'format': 'demo/1'})
+    """
+    from safetensors.torch import load
+
+    from qtandem.errors import CheckpointError
+
+    p = Path(path)
+    data = p.read_bytes()
+    try:
+        n = int.from_bytes(data[:8], "little")
+        if len(data) < 8 or n > len(data) - 8:
+            raise ValueError("truncated header")
+        meta = json.loads(data[8:8 + n]).get("__metadata__") or {}
+        tensors = load(data)
+    except Exception as exc:  # safetensors raises its own error types
+        raise CheckpointError(f"{p}: not a valid safetensors file ({exc})") from None
+    return tensors, dict(meta)
+
+
+def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The records of a JSON-lines file such as ``metrics.jsonl`` (empty if absent; a torn line is skipped)."""
+    p = Path(path)
+    out: list[dict[str, Any]] = []
+    if p.exists():
+        for line in p.read_text().splitlines():
+            with contextlib.suppress(json.JSONDecodeError):
+                if line.strip():
+                    out.append(json.loads(line))
+    return out

@@ -6,9 +6,9 @@ import math
 from pathlib import Path
 
 import pytest
+from compile_helpers import circuits, same_unitary
 from hypothesis import given, settings
 
-from compile_helpers import circuits, same_unitary
 from qtandem import Circuit
 from qtandem.compile import PassManager, optimize
 from qtandem.compile.passes.cancellation import GateCancellation

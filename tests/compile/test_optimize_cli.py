@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from compile_helpers import same_unitary
+
 from qtandem.cli.main import main
 from qtandem.qasm import load
 

@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 import pytest
+from compile_helpers import circuits, same_unitary
 from hypothesis import given, settings
 
-from compile_helpers import circuits, same_unitary
 from qtandem import Circuit
 from qtandem.compile.passes.basis import BasisTranslation, resolve_basis
 from qtandem.compile.passes.cancellation import GateCancellation

@@ -6,10 +6,10 @@ import math
 
 import networkx as nx
 import pytest
+from compile_helpers import circuits
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compile_helpers import circuits
 from qtandem import Circuit
 from qtandem.compile.esp import expected_success_probability
 from qtandem.compile.layout import best_region, resolve_device

@@ -8,10 +8,10 @@ import random
 from pathlib import Path
 
 import pytest
+from compile_helpers import circuits, same_unitary
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compile_helpers import circuits, same_unitary
 from qtandem import Circuit
 from qtandem.compile.pathsum import canonical_1q_runs, check_identity, permutation_swaps
 from qtandem.compile.verify import equivalent, verify_equivalent

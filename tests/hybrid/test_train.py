@@ -62,7 +62,7 @@ def records(out: Path) -> list[dict]:
 # -- configuration ---------------------------------------------------------------------------
 @pytest.mark.parametrize(("text", "message"), [
     ("[model]\nlayerz = 2", "cfg.toml: model.layerz: unknown key (did you mean 'layers'?)"),
-    ("[optim]\nlr = \"fast\"", "cfg.toml: optim.lr: expected a number, got string 'fast'"),
+    ("[optim]\nlr = \"fast\"", "cfg.toml: optim.lr: expected a finite number, got string 'fast'"),
     ("[model]\nlayers = 2.5", "cfg.toml: model.layers: expected an integer, got float 2.5"),
     ("[model]\nentangle = 1", "cfg.toml: model.entangle: expected true or false, got integer 1"),
     ("[model]\nencoder = \"angel\"", "cfg.toml: model.encoder: must be one of 'angle', 'amplitude', 'iqp', "
@@ -210,8 +210,8 @@ def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):
 
     monkeypatch.setattr(qtandem.io.os, "fsync", failing_fsync)
     monkeypatch.setattr(tr, "_write_report", lambda *a, **k: None)
-    real_write = tr._write_safetensors
-    monkeypatch.setattr(tr, "_write_safetensors", lambda p, *a: (writes.append(p.name), real_write(p, *a)))
+    real_write = tr.write_safetensors
+    monkeypatch.setattr(tr, "write_safetensors", lambda p, *a: (writes.append(p.name), real_write(p, *a)))
     monkeypatch.setattr(tr, "_early_stopping", lambda *a, **k: None)  # no best.safetensors writes in between
     with pytest.raises(OSError, match="disk full"):
         train(cfg, progress=False)

@@ -127,13 +127,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import difflib
 import json
 import math
 import time
-import tomllib
-import types
-import typing
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -144,13 +140,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from qtandem.config import choices, parse_toml, read_config_text, to_toml
 from qtandem.errors import CheckpointError, ConfigError, QtandemError
 from qtandem.hybrid.ansatze import ANSATZE
 from qtandem.hybrid.classical import PCA, AutoEncoder, DenoisingAutoEncoder, HybridModel, LinearHead, MLPHead
 from qtandem.hybrid.datasets import list_datasets, load_dataset
 from qtandem.hybrid.encoders import ENCODERS
 from qtandem.hybrid.layer import DIFF_METHODS, QuantumLayer
-from qtandem.io import atomic_write_bytes, atomic_write_text
+from qtandem.io import atomic_write_text, read_jsonl, read_safetensors, write_safetensors
 
 __all__ = [
     "EXAMPLE_CONFIG",
@@ -212,10 +209,6 @@ MODEL_FORMAT = "qtandem.hybrid.model/1"
 PRE_CHOICES = ("none", "pca", "autoencoder", "denoising_autoencoder")
 
 
-def _choices(*values: str) -> dict[str, Any]:
-    return {"choices": tuple(values)}
-
-
 # ----------------------------------------------------------------------------------------------
 # configuration
 # ----------------------------------------------------------------------------------------------
@@ -223,7 +216,7 @@ def _choices(*values: str) -> dict[str, Any]:
 class DataConfig:
     """``[data]``: which dataset and how it is split."""
 
-    name: str = field(default="digits", metadata=_choices(*list_datasets()))
+    name: str = field(default="digits", metadata=choices(*list_datasets()))
     test_size: float = field(default=0.25, metadata={"gt": 0.0, "lt": 1.0})
     validation: float = field(default=0.0, metadata={"ge": 0.0, "lt": 1.0})
     n_samples: int | None = field(default=None, metadata={"ge": 10})
@@ -233,19 +226,19 @@ class DataConfig:
 class ModelConfig:
     """``[model]``: pre-processing, quantum layer and head."""
 
-    pre: str = field(default="pca", metadata=_choices(*PRE_CHOICES))
+    pre: str = field(default="pca", metadata=choices(*PRE_CHOICES))
     features: int = field(default=8, metadata={"ge": 1})
-    squash: str = field(default="auto", metadata=_choices("auto", "tanh", "none"))
+    squash: str = field(default="auto", metadata=choices("auto", "tanh", "none"))
     input_scale: float = field(default=math.pi / 2, metadata={"gt": 0.0})
     n_qubits: int | None = field(default=None, metadata={"ge": 1, "le": 24})
     layers: int = field(default=3, metadata={"ge": 1})
-    encoder: str = field(default="angle", metadata=_choices(*ENCODERS))
-    ansatz: str = field(default="hardware_efficient", metadata=_choices(*ANSATZE))
+    encoder: str = field(default="angle", metadata=choices(*ENCODERS))
+    ansatz: str = field(default="hardware_efficient", metadata=choices(*ANSATZE))
     entangle: bool = True
-    diff_method: str = field(default="backprop", metadata=_choices(*DIFF_METHODS))
+    diff_method: str = field(default="backprop", metadata=choices(*DIFF_METHODS))
     shots: int | None = field(default=None, metadata={"ge": 1})
-    dtype: str = field(default="float32", metadata=_choices("float32", "float64"))
-    head: str = field(default="linear", metadata=_choices("linear", "mlp"))
+    dtype: str = field(default="float32", metadata=choices("float32", "float64"))
+    head: str = field(default="linear", metadata=choices("linear", "mlp"))
     hidden: list[int] = field(default_factory=lambda: [32], metadata={"ge": 1})
     pretrain_epochs: int = field(default=50, metadata={"ge": 0})
     ae_hidden: list[int] = field(default_factory=lambda: [64], metadata={"ge": 1})
@@ -256,7 +249,7 @@ class ModelConfig:
 class OptimConfig:
     """``[optim]``: optimizer and schedule of passes."""
 
-    name: str = field(default="adam", metadata=_choices("adam", "sgd"))
+    name: str = field(default="adam", metadata=choices("adam", "sgd"))
     lr: float = field(default=0.05, metadata={"gt": 0.0})
     batch_size: int = field(default=32, metadata={"ge": 0})
     epochs: int = field(default=20, metadata={"ge": 1})
@@ -271,7 +264,7 @@ class TrainOptions:
     checkpoint_every: int = field(default=100, metadata={"ge": 0})
     eval_every: int = field(default=1, metadata={"ge": 1})
     early_stopping_patience: int = field(default=0, metadata={"ge": 0})
-    monitor: str = field(default="val_loss", metadata=_choices("val_loss", "val_accuracy"))
+    monitor: str = field(default="val_loss", metadata=choices("val_loss", "val_accuracy"))
     min_delta: float = field(default=0.0, metadata={"ge": 0.0})
     max_steps: int = field(default=0, metadata={"ge": 0})
     log_every: int = field(default=1, metadata={"ge": 1})
@@ -311,102 +304,6 @@ class TrainConfig:
 _SECTIONS = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig, "train": TrainOptions}
 
 
-def _type_name(value: Any) -> str:
-    if isinstance(value, bool):
-        return f"boolean {str(value).lower()}"
-    if isinstance(value, int):
-        return f"integer {value}"
-    if isinstance(value, float):
-        return f"float {value}"
-    if isinstance(value, str):
-        return f"string {value!r}"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "table"
-    return type(value).__name__
-
-
-def _hint(word: str, options: typing.Iterable[str]) -> str:
-    close = difflib.get_close_matches(str(word), list(options), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _unwrap_optional(hint: Any) -> Any:
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        if len(args) == 1:
-            return args[0]
-    return hint
-
-
-def _check_value(value: Any, hint: Any, meta: typing.Mapping[str, Any], key: str, err: Callable[[str, str], ConfigError]
-                 ) -> Any:
-    hint = _unwrap_optional(hint)
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise err(key, f"expected true or false, got {_type_name(value)}")
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise err(key, f"expected an integer, got {_type_name(value)}")
-        out: Any = value
-    elif hint is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise err(key, f"expected a number, got {_type_name(value)}")
-        out = float(value)
-        if not math.isfinite(out):
-            raise err(key, f"expected a finite number, got {value}")
-    elif hint is str:
-        if not isinstance(value, str):
-            raise err(key, f"expected a string, got {_type_name(value)}")
-        out = value
-    elif typing.get_origin(hint) is list:
-        if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
-            raise err(key, f"expected a list of integers, got {_type_name(value)}")
-        for v in value:
-            _check_range(v, meta, key, err)
-        return list(value)
-    else:  # pragma: no cover - every field type is handled above
-        raise err(key, f"unsupported type {hint}")
-    choices = meta.get("choices")
-    if choices is not None and out not in choices:
-        listed = ", ".join(repr(c) for c in choices)
-        raise err(key, f"must be one of {listed}; got {out!r}{_hint(out, choices)}")
-    _check_range(out, meta, key, err)
-    return out
-
-
-def _check_range(v: float, meta: typing.Mapping[str, Any], key: str, err: Callable[[str, str], ConfigError]) -> None:
-    for op, ok, words in (("gt", lambda a, b: a > b, "> "), ("ge", lambda a, b: a >= b, ">= "),
-                          ("lt", lambda a, b: a < b, "< "), ("le", lambda a, b: a <= b, "<= ")):
-        if op in meta and not ok(v, meta[op]):
-            raise err(key, f"must be {words}{meta[op]}, got {v}")
-
-
-def _parse_section(cls: type, table: dict[str, Any], prefix: str, err: Callable[[str, str], ConfigError]) -> Any:
-    hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
-    kwargs: dict[str, Any] = {}
-    for key, value in table.items():
-        path = f"{prefix}{key}"
-        if key not in known:
-            homes = [s for s, c in _SECTIONS.items() if key in {f.name for f in dataclasses.fields(c)}]
-            if homes and homes[0] != prefix.rstrip("."):
-                raise err(path, f"unknown key (it belongs in [{homes[0]}])")
-            raise err(path, f"unknown key{_hint(key, known)}")
-        sub = _SECTIONS.get(key) if not prefix else None
-        if sub is not None:
-            if not isinstance(value, dict):
-                raise err(path, f"expected a table [{key}], got {_type_name(value)}")
-            kwargs[key] = _parse_section(sub, value, f"{key}.", err)
-        else:
-            if isinstance(value, dict):
-                raise err(path, f"expected a value, got a table{_hint(key, _SECTIONS) if not prefix else ''}")
-            kwargs[key] = _check_value(value, hints[key], known[key].metadata, path, err)
-    return cls(**kwargs)
-
-
 def parse_config(text: str, *, source: str = "<string>") -> TrainConfig:
     """Parse and validate a TOML configuration.
 
@@ -425,12 +322,7 @@ def parse_config(text: str, *, source: str = "<string>") -> TrainConfig:
     def err(key: str, message: str) -> ConfigError:
         return ConfigError(f"{source}: {key}: {message}")
 
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: invalid TOML: {exc}") from None
-    cfg: TrainConfig = _parse_section(TrainConfig, raw, "", err)
-    cfg = dataclasses.replace(cfg, source=source)
+    cfg = parse_toml(text, TrainConfig, _SECTIONS, source=source)
     m, o = cfg.model, cfg.optim
     if m.shots is not None and m.diff_method in ("backprop", "adjoint"):
         raise err("model.shots", f"finite shots are not differentiable by diff_method {m.diff_method!r}: "
@@ -450,24 +342,7 @@ def load_config(path: str | Path) -> TrainConfig:
         FileNotFoundError: no such file.
         ConfigError: see :func:`parse_config`.
     """
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{p}: not UTF-8 text ({exc.reason})") from None
-    return parse_config(text, source=str(p))
-
-
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise TypeError(f"cannot write {type(v).__name__} to TOML")  # pragma: no cover
+    return parse_config(read_config_text(path), source=str(Path(path)))
 
 
 def config_to_toml(cfg: TrainConfig, *, header: str = "") -> str:
@@ -478,16 +353,7 @@ def config_to_toml(cfg: TrainConfig, *, header: str = "") -> str:
         >>> parse_config(text) == TrainConfig()
         True
     """
-    d = cfg.to_dict()
-    lines = [f"# {ln}" for ln in header.splitlines()]
-    for key, v in d.items():
-        if not isinstance(v, dict) and v is not None:
-            lines.append(f"{key} = {_toml_value(v)}")
-    for key, v in d.items():
-        if isinstance(v, dict):
-            lines.append(f"\n[{key}]")
-            lines.extend(f"{k} = {_toml_value(x)}" for k, x in v.items() if x is not None)
-    return "\n".join(lines) + "\n"
+    return to_toml(cfg.to_dict(), header=header)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -616,38 +482,8 @@ def build_model(cfg: TrainConfig, dataset: Any) -> HybridModel:
 
 
 # ----------------------------------------------------------------------------------------------
-# safetensors I/O without pickle
+# model files (safetensors: loading runs no code)
 # ----------------------------------------------------------------------------------------------
-def _write_safetensors(path: Path, tensors: dict[str, Tensor], metadata: dict[str, str]) -> None:
-    from safetensors.torch import save
-
-    data = save({k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}, metadata=metadata)
-    atomic_write_bytes(path, data)
-
-
-def read_safetensors(path: str | Path) -> tuple[dict[str, Tensor], dict[str, str]]:
-    """Tensors and metadata of a safetensors file (no pickle: loading runs no code).
-
-    Raises:
-        FileNotFoundError: no such file.
-        CheckpointError: not a valid safetensors file.
-    """
-    from safetensors.torch import load
-
-    p = Path(path)
-    data = p.read_bytes()
-    try:
-        n = int.from_bytes(data[:8], "little")
-        if len(data) < 8 or n > len(data) - 8:
-            raise ValueError("truncated header")
-        header = json.loads(data[8:8 + n])
-        meta = header.get("__metadata__") or {}
-        tensors = load(data)
-    except Exception as exc:  # safetensors raises its own error types
-        raise CheckpointError(f"{p}: not a valid safetensors file ({exc})") from None
-    return tensors, dict(meta)
-
-
 def load_model(path: str | Path) -> HybridModel:
     """Rebuild a trained model from ``model.safetensors`` or ``best.safetensors`` (or a run folder).
 
@@ -824,7 +660,7 @@ def _save_checkpoint(path: Path, cfg: TrainConfig, model: nn.Module, opt: torch.
     meta = {"format": CHECKPOINT_FORMAT, "state": json.dumps(counters), "config": json.dumps(cfg.to_dict()),
             "optim.param_groups": json.dumps(osd["param_groups"]), "optim.scalars": json.dumps(scalars),
             "rng.numpy": json.dumps(np_states)}
-    _write_safetensors(path, tensors, meta)
+    write_safetensors(path, tensors, meta)
 
 
 def _restore_checkpoint(path: Path, cfg: TrainConfig, model: nn.Module, opt: torch.optim.Optimizer,
@@ -908,16 +744,8 @@ def _evaluate(model: nn.Module, x: Tensor, y: Tensor, batch: int = 1024) -> tupl
     return total / n, correct / n
 
 
-def read_metrics(path: str | Path) -> list[dict[str, Any]]:
-    """The records of a ``metrics.jsonl`` file (a torn last line is skipped)."""
-    path = Path(path)
-    out = []
-    if path.exists():
-        for line in path.read_text().splitlines():
-            with contextlib.suppress(json.JSONDecodeError):
-                if line.strip():
-                    out.append(json.loads(line))
-    return out
+read_metrics = read_jsonl
+"""The records of a ``metrics.jsonl`` file (a torn last line is skipped)."""
 
 
 @contextlib.contextmanager
@@ -994,7 +822,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True, outp
         gen = torch.Generator().manual_seed(_derive_seed(cfg.seed, 1))
         if resume:
             st = _restore_checkpoint(ckpt_path, cfg, model, opt, gen)
-            records = [r for r in read_metrics(metrics_path) if r.get("step", 0) <= st.step]
+            records = [r for r in read_jsonl(metrics_path) if r.get("step", 0) <= st.step]
             atomic_write_text(metrics_path, "".join(json.dumps(r) + "\n" for r in records))
         else:
             st = _State()
@@ -1014,7 +842,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True, outp
         counts = model.parameter_counts()
         meta = {"format": MODEL_FORMAT, "config": json.dumps(cfg.to_dict()), "n_features": str(data.n_features),
                 "n_classes": str(data.n_classes), "final": json.dumps(final)}
-        _write_safetensors(out / "model.safetensors", dict(model.state_dict()), meta)
+        write_safetensors(out / "model.safetensors", dict(model.state_dict()), meta)
         report = _write_report(cfg, out, records, final, st, counts, data, model, finished)
     return TrainResult(out, model, st.step, st.epoch, finished, st.stopped_early, st.best_epoch, final, st.elapsed,
                        counts, report)
@@ -1098,7 +926,7 @@ def _early_stopping(cfg: TrainConfig, st: _State, rec: dict[str, Any], model: nn
         st.best, st.best_epoch = value, st.epoch
         meta = {"format": MODEL_FORMAT, "config": json.dumps(cfg.to_dict()), "n_features": str(_n_in(model)),
                 "n_classes": str(_n_out(model)), "final": json.dumps(rec)}
-        _write_safetensors(out / "best.safetensors", dict(model.state_dict()), meta)
+        write_safetensors(out / "best.safetensors", dict(model.state_dict()), meta)
     elif t.early_stopping_patience and st.epoch - st.best_epoch >= t.early_stopping_patience:
         st.stopped_early = True
 

@@ -54,7 +54,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from qtandem.errors import CheckpointError, DecoderError
-from qtandem.io import atomic_write_bytes
+from qtandem.io import atomic_write_bytes, read_safetensors
 from qtandem.qec.decoder import Decoder
 
 __all__ = ["MODEL_FORMAT", "ModelSpec", "NeuralDecoder", "StabilizerLayout", "SyndromeNet", "load_decoder",
@@ -401,28 +401,6 @@ def save_decoder(path: str | Path, decoder: NeuralDecoder) -> None:
             "circuit": str(decoder.circuit), "info": json.dumps(decoder.info)}
     tensors = {k: v.contiguous() for k, v in decoder.model.state_dict().items()}
     atomic_write_bytes(path, save(tensors, metadata=meta))
-
-
-def read_safetensors(path: str | Path) -> tuple[dict[str, Tensor], dict[str, str]]:
-    """Tensors and metadata of a safetensors file (no pickle: loading runs no code).
-
-    Raises:
-        FileNotFoundError: no such file.
-        CheckpointError: not a valid safetensors file.
-    """
-    from safetensors.torch import load
-
-    p = Path(path)
-    data = p.read_bytes()
-    try:
-        n = int.from_bytes(data[:8], "little")
-        if len(data) < 8 or n > len(data) - 8:
-            raise ValueError("truncated header")
-        meta = json.loads(data[8:8 + n]).get("__metadata__") or {}
-        tensors = load(data)
-    except Exception as exc:  # safetensors raises its own error types
-        raise CheckpointError(f"{p}: not a valid safetensors file ({exc})") from None
-    return tensors, dict(meta)
 
 
 def load_decoder(path: str | Path, **kwargs: Any) -> NeuralDecoder:

@@ -40,13 +40,12 @@ import torch
 from torch import Tensor
 
 from qtandem.errors import CheckpointError
-from qtandem.io import atomic_write_bytes, atomic_write_text
+from qtandem.io import atomic_write_bytes, atomic_write_text, read_jsonl, read_safetensors
 from qtandem.qec.neural import (
     NeuralDecoder,
     StabilizerLayout,
     SyndromeNet,
     matching_features,
-    read_safetensors,
     save_decoder,
 )
 from qtandem.qec.train_config import TrainConfig, config_to_toml, load_config, parse_config
@@ -179,12 +178,8 @@ def _restore_checkpoint(path: Path, cfg: TrainConfig, net: SyndromeNet, opt: tor
     return _State(**json.loads(meta["state"]))
 
 
-def read_metrics(path: str | Path) -> list[dict[str, Any]]:
-    """The records of a ``metrics.jsonl`` file (empty if absent)."""
-    p = Path(path)
-    if not p.exists():
-        return []
-    return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+read_metrics = read_jsonl
+"""The records of a ``metrics.jsonl`` file (empty if absent)."""
 
 
 class _Validation:

@@ -59,18 +59,14 @@ Examples:
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
-import math
-import tomllib
-import typing
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import stim
 
+from qtandem.config import choices, parse_toml, read_config_text
 from qtandem.errors import ConfigError
 from qtandem.qec.codes import memory_circuit
 from qtandem.qec.neural import ModelSpec
@@ -79,19 +75,15 @@ __all__ = ["DataConfig", "OptimConfig", "PretrainConfig", "TrainConfig", "TrainO
            "load_config", "parse_config"]
 
 
-def _choices(*values: str) -> dict[str, Any]:
-    return {"choices": tuple(values)}
-
-
 @dataclass(frozen=True)
 class DataConfig:
     """``[data]``: the circuit the model is for, and the validation set."""
 
-    code: str = field(default="surface", metadata=_choices("surface", "repetition"))
+    code: str = field(default="surface", metadata=choices("surface", "repetition"))
     distance: int = field(default=3, metadata={"ge": 2})
     rounds: int = field(default=0, metadata={"ge": 0})
-    basis: str = field(default="Z", metadata=_choices("X", "Z"))
-    noise: str = field(default="uniform", metadata=_choices("uniform", "si1000"))
+    basis: str = field(default="Z", metadata=choices("X", "Z"))
+    noise: str = field(default="uniform", metadata=choices("uniform", "si1000"))
     p: float = field(default=0.005, metadata={"gt": 0.0, "lt": 0.5})
     val_shots: int = field(default=20000, metadata={"ge": 0})
 
@@ -106,7 +98,7 @@ class PretrainConfig:
     """``[pretrain]``: an optional first stage on data from another noise model."""
 
     steps: int = field(default=0, metadata={"ge": 0})
-    noise: str = field(default="uniform", metadata=_choices("uniform", "si1000"))
+    noise: str = field(default="uniform", metadata=choices("uniform", "si1000"))
     p: float = field(default=0.005, metadata={"gt": 0.0, "lt": 0.5})
 
 
@@ -182,68 +174,6 @@ _SECTIONS: dict[str, type] = {"data": DataConfig, "pretrain": PretrainConfig, "m
                               "optim": OptimConfig, "train": TrainOptions}
 
 
-def _type_name(value: Any) -> str:
-    if isinstance(value, bool):
-        return f"boolean {str(value).lower()}"
-    if isinstance(value, int | float):
-        return f"{type(value).__name__} {value}"
-    if isinstance(value, str):
-        return f"string {value!r}"
-    return "table" if isinstance(value, dict) else "array" if isinstance(value, list) else type(value).__name__
-
-
-def _hint(word: str, options: typing.Iterable[str]) -> str:
-    close = difflib.get_close_matches(str(word), list(options), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _check_value(value: Any, hint: Any, meta: typing.Mapping[str, Any], key: str,
-                 err: Callable[[str, str], ConfigError]) -> Any:
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise err(key, f"expected an integer, got {_type_name(value)}")
-        out: Any = value
-    elif hint is float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise err(key, f"expected a finite number, got {_type_name(value)}")
-        out = float(value)
-    else:
-        if not isinstance(value, str):
-            raise err(key, f"expected a string, got {_type_name(value)}")
-        out = value
-    choices = meta.get("choices")
-    if choices is not None and out not in choices:
-        raise err(key, f"must be one of {', '.join(repr(c) for c in choices)}; got {out!r}"
-                       f"{_hint(str(out), [str(c) for c in choices])}")
-    for op, ok, words in (("gt", float.__gt__, "> "), ("ge", float.__ge__, ">= "), ("lt", float.__lt__, "< ")):
-        if op in meta and not ok(float(out), float(meta[op])):
-            raise err(key, f"must be {words}{meta[op]}, got {out}")
-    return out
-
-
-def _parse_section(cls: type, table: dict[str, Any], prefix: str, err: Callable[[str, str], ConfigError]) -> Any:
-    hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
-    kwargs: dict[str, Any] = {}
-    for key, value in table.items():
-        path = f"{prefix}{key}"
-        if key not in known:
-            homes = [s for s, c in _SECTIONS.items() if key in {f.name for f in dataclasses.fields(c)}]
-            if homes and homes[0] != prefix.rstrip("."):
-                raise err(path, f"unknown key (it belongs in [{homes[0]}])")
-            raise err(path, f"unknown key{_hint(key, known)}")
-        sub = _SECTIONS.get(key) if not prefix else None
-        if sub is not None:
-            if not isinstance(value, dict):
-                raise err(path, f"expected a table [{key}], got {_type_name(value)}")
-            kwargs[key] = _parse_section(sub, value, f"{key}.", err)
-        elif isinstance(value, dict):
-            raise err(path, "expected a value, got a table")
-        else:
-            kwargs[key] = _check_value(value, hints[key], known[key].metadata, path, err)
-    return cls(**kwargs)
-
-
 def parse_config(text: str, *, source: str = "<string>") -> TrainConfig:
     """Parse and validate a TOML training configuration.
 
@@ -261,11 +191,7 @@ def parse_config(text: str, *, source: str = "<string>") -> TrainConfig:
     def err(key: str, message: str) -> ConfigError:
         return ConfigError(f"{source}: {key}: {message}")
 
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: invalid TOML: {exc}") from None
-    cfg: TrainConfig = dataclasses.replace(_parse_section(TrainConfig, raw, "", err), source=source)
+    cfg = parse_toml(text, TrainConfig, _SECTIONS, source=source)
     if cfg.model.hidden % cfg.model.heads:
         raise err("model.heads", f"must divide model.hidden ({cfg.model.hidden}), got {cfg.model.heads}")
     if cfg.pretrain.steps >= cfg.optim.steps:
@@ -283,8 +209,7 @@ def load_config(path: str | Path) -> TrainConfig:
         FileNotFoundError: no such file.
         ConfigError: see :func:`parse_config`.
     """
-    p = Path(path)
-    return parse_config(p.read_text(encoding="utf-8"), source=str(p))
+    return parse_config(read_config_text(path), source=str(Path(path)))
 
 
 def config_to_toml(cfg: TrainConfig) -> str:
