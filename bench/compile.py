@@ -42,7 +42,7 @@ ANCHORS = {  # geometric-mean reductions from ../shared/data/nam/README.md (gate
 
 
 def find_data() -> Path | None:
-    for cand in (HERE.parent.parent / "shared" / "data" / "nam", Path("/work/shared/data/nam")):
+    for cand in (HERE.parent.parent / "shared" / "data" / "nam",):
         if cand.is_dir():
             return cand
     return None

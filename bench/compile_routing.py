@@ -27,7 +27,7 @@ from qtandem.device import Device
 from qtandem.io import atomic_write_text
 
 HERE = Path(__file__).resolve().parent
-NAM = Path("/work/shared/data/nam")
+NAM = HERE.parent.parent / "shared" / "data" / "nam"
 
 
 def random_circuit(n: int, m: int, seed: int) -> Circuit:

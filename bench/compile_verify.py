@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     from qiskit import qasm2, transpile
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=Path("/work/shared/data/nam"))
+    ap.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data" / "nam")
     ap.add_argument("--json", type=Path, default=HERE / "results" / "compile_verify.json")
     args = ap.parse_args(argv)
     rows = []

@@ -17,7 +17,7 @@ from qtandem.compile.pathsum import canonical_1q_runs, check_identity, permutati
 from qtandem.compile.verify import equivalent, verify_equivalent
 from qtandem.errors import QtandemError, VerificationError
 
-NAM = Path(os.environ.get("QTANDEM_NAM_DIR", "/work/shared/data/nam"))
+NAM = Path(os.environ.get("QTANDEM_NAM_DIR", Path(__file__).resolve().parents[3] / "shared" / "data" / "nam"))
 
 
 def test_equal_global_phase_and_not_equal() -> None:

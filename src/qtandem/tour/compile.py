@@ -12,7 +12,7 @@ from qtandem import Circuit
 from qtandem.report import Section
 from qtandem.tour import TourContext, register
 
-_SUITE = (Path("/work/shared/data/nam"), Path(__file__).resolve().parents[4] / "shared" / "data" / "nam")
+_SUITE = (Path(__file__).resolve().parents[4] / "shared" / "data" / "nam",)  # ../shared beside a source checkout
 
 
 def _toffoli_ladder(n_controls: int, *, seed: int) -> Circuit:
