@@ -163,7 +163,7 @@ def _finish(routed: Circuit, device: Any, *, kak: bool = True) -> Circuit:
     return out
 
 
-def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 12, objective: str | None = "fidelity",
+def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 24, objective: str | None = "fidelity",
           iterations: int = 3, lookahead: int = 20, weight: float = 0.5, noise_weight: float = 0.5,
           swap_trials: int = 4, post_layout: bool = True) -> RoutingResult:
     """Lay out and route ``circuit`` for ``device``; the best of ``trials`` seeded trials.
