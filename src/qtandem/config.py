@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 
 from qtandem.errors import ConfigError
 
-__all__ = ["choices", "did_you_mean", "parse_toml", "read_config_text", "to_toml", "type_name"]
+__all__ = ["choices", "did_you_mean", "flatten", "parse_toml", "read_config_text", "to_toml", "type_name"]
 
 T = TypeVar("T")
 ErrorFactory = Callable[[str, str], ConfigError]
@@ -218,3 +218,16 @@ def to_toml(data: Mapping[str, Any], *, header: str = "") -> str:
             lines.append(f"\n[{key}]")
             lines.extend(f"{k} = {_toml_value(x)}" for k, x in v.items() if x is not None)
     return "\n".join(lines) + "\n"
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested configuration data as ``{"section.key": value}`` (to compare two configurations).
+
+    Examples:
+        >>> flatten({"seed": 1, "optim": {"lr": 0.1}})
+        {'seed': 1, 'optim.lr': 0.1}
+    """
+    out: dict[str, Any] = {}
+    for k, v in data.items():
+        out.update(flatten(v, f"{prefix}{k}.") if isinstance(v, Mapping) else {f"{prefix}{k}": v})
+    return out

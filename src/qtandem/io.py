@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from torch import Tensor
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "read_jsonl", "read_safetensors", "write_safetensors"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "load_optimizer_state", "optimizer_state", "read_jsonl",
+           "read_safetensors", "write_safetensors"]
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
@@ -98,3 +99,42 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
                 if line.strip():
                     out.append(json.loads(line))
     return out
+
+
+def optimizer_state(opt: Any) -> tuple[dict[str, Tensor], dict[str, str]]:
+    """A torch optimizer's state as safetensors entries and metadata strings (for checkpoints).
+
+    Tensors go to ``optim.state.<param index>.<name>``; the parameter groups and the
+    non-tensor state (step counters of some optimizers) go to the metadata keys
+    ``optim.param_groups`` and ``optim.scalars``. :func:`load_optimizer_state` reverses it.
+    """
+    import torch
+
+    osd = opt.state_dict()
+    tensors: dict[str, Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for idx, pstate in osd["state"].items():
+        for name, v in pstate.items():
+            if torch.is_tensor(v):
+                tensors[f"optim.state.{idx}.{name}"] = v.contiguous()
+            else:
+                scalars.setdefault(str(idx), {})[name] = v
+    return tensors, {"optim.param_groups": json.dumps(osd["param_groups"]), "optim.scalars": json.dumps(scalars)}
+
+
+def load_optimizer_state(opt: Any, tensors: dict[str, Tensor], meta: dict[str, str]) -> None:
+    """Restore what :func:`optimizer_state` saved into ``opt`` (lists become tuples where ``opt`` has tuples)."""
+    fresh = opt.state_dict()["param_groups"]
+    groups = json.loads(meta["optim.param_groups"])
+    for g, f in zip(groups, fresh, strict=False):
+        for k, v in g.items():
+            if isinstance(f.get(k), tuple) and isinstance(v, list):
+                g[k] = tuple(v)
+    state: dict[int, dict[str, Any]] = {}
+    for k, v in tensors.items():
+        if k.startswith("optim.state."):
+            idx, name = k[len("optim.state."):].split(".", 1)
+            state.setdefault(int(idx), {})[name] = v
+    for idx, d in json.loads(meta["optim.scalars"]).items():
+        state.setdefault(int(idx), {}).update(d)
+    opt.load_state_dict({"state": state, "param_groups": groups})

@@ -147,7 +147,14 @@ from qtandem.hybrid.classical import PCA, AutoEncoder, DenoisingAutoEncoder, Hyb
 from qtandem.hybrid.datasets import list_datasets, load_dataset
 from qtandem.hybrid.encoders import ENCODERS
 from qtandem.hybrid.layer import DIFF_METHODS, QuantumLayer
-from qtandem.io import atomic_write_text, read_jsonl, read_safetensors, write_safetensors
+from qtandem.io import (
+    atomic_write_text,
+    load_optimizer_state,
+    optimizer_state,
+    read_jsonl,
+    read_safetensors,
+    write_safetensors,
+)
 
 __all__ = [
     "EXAMPLE_CONFIG",
@@ -635,14 +642,8 @@ def _module_rngs(model: nn.Module) -> Iterator[tuple[str, nn.Module]]:
 def _save_checkpoint(path: Path, cfg: TrainConfig, model: nn.Module, opt: torch.optim.Optimizer,
                      gen: torch.Generator, st: _State) -> None:
     tensors: dict[str, Tensor] = {f"model.{k}": v for k, v in model.state_dict().items()}
-    osd = opt.state_dict()
-    scalars: dict[str, dict[str, Any]] = {}
-    for idx, pstate in osd["state"].items():
-        for name, v in pstate.items():
-            if torch.is_tensor(v):
-                tensors[f"optim.state.{idx}.{name}"] = v
-            else:
-                scalars.setdefault(str(idx), {})[name] = v
+    opt_tensors, opt_meta = optimizer_state(opt)
+    tensors.update(opt_tensors)
     tensors["rng.shuffle"] = gen.get_state()
     tensors["rng.torch"] = torch.get_rng_state()
     if st.perm is not None:
@@ -658,8 +659,7 @@ def _save_checkpoint(path: Path, cfg: TrainConfig, model: nn.Module, opt: torch.
     counters = {"step": st.step, "epoch": st.epoch, "batch": st.batch, "best": st.best, "best_epoch": st.best_epoch,
                 "stopped_early": st.stopped_early, "elapsed": st.elapsed}
     meta = {"format": CHECKPOINT_FORMAT, "state": json.dumps(counters), "config": json.dumps(cfg.to_dict()),
-            "optim.param_groups": json.dumps(osd["param_groups"]), "optim.scalars": json.dumps(scalars),
-            "rng.numpy": json.dumps(np_states)}
+            **opt_meta, "rng.numpy": json.dumps(np_states)}
     write_safetensors(path, tensors, meta)
 
 
@@ -675,20 +675,7 @@ def _restore_checkpoint(path: Path, cfg: TrainConfig, model: nn.Module, opt: tor
         model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
     except RuntimeError as exc:
         raise CheckpointError(f"{path}: model tensors do not fit the configured model ({exc})") from None
-    fresh_groups = opt.state_dict()["param_groups"]
-    groups = json.loads(meta["optim.param_groups"])
-    for g, f in zip(groups, fresh_groups, strict=False):
-        for k, v in g.items():
-            if isinstance(f.get(k), tuple) and isinstance(v, list):
-                g[k] = tuple(v)
-    ostate: dict[int, dict[str, Any]] = {}
-    for k, v in tensors.items():
-        if k.startswith("optim.state."):
-            idx, name = k[len("optim.state."):].split(".", 1)
-            ostate.setdefault(int(idx), {})[name] = v
-    for idx, d in json.loads(meta["optim.scalars"]).items():
-        ostate.setdefault(int(idx), {}).update(d)
-    opt.load_state_dict({"state": ostate, "param_groups": groups})
+    load_optimizer_state(opt, tensors, meta)
     gen.set_state(tensors["rng.shuffle"])
     torch.set_rng_state(tensors["rng.torch"])
     np_states = json.loads(meta.get("rng.numpy", "{}"))

@@ -39,8 +39,16 @@ import stim
 import torch
 from torch import Tensor
 
+from qtandem.config import flatten
 from qtandem.errors import CheckpointError
-from qtandem.io import atomic_write_bytes, atomic_write_text, read_jsonl, read_safetensors
+from qtandem.io import (
+    atomic_write_bytes,
+    atomic_write_text,
+    load_optimizer_state,
+    optimizer_state,
+    read_jsonl,
+    read_safetensors,
+)
 from qtandem.qec.neural import (
     NeuralDecoder,
     StabilizerLayout,
@@ -129,26 +137,12 @@ def _save_checkpoint(path: Path, cfg: TrainConfig, net: SyndromeNet, opt: torch.
     from safetensors.torch import save
 
     tensors: dict[str, Tensor] = {f"model.{k}": v.contiguous() for k, v in net.state_dict().items()}
-    osd = opt.state_dict()
-    scalars: dict[str, dict[str, Any]] = {}
-    for idx, pstate in osd["state"].items():
-        for name, v in pstate.items():
-            if torch.is_tensor(v):
-                tensors[f"optim.state.{idx}.{name}"] = v.contiguous()
-            else:
-                scalars.setdefault(str(idx), {})[name] = v
+    opt_tensors, opt_meta = optimizer_state(opt)
+    tensors.update(opt_tensors)
     tensors["rng.torch"] = torch.get_rng_state()
     meta = {"format": CHECKPOINT_FORMAT, "state": json.dumps(dataclasses.asdict(st)),
-            "config": json.dumps(cfg.to_dict()), "optim.param_groups": json.dumps(osd["param_groups"]),
-            "optim.scalars": json.dumps(scalars)}
+            "config": json.dumps(cfg.to_dict()), **opt_meta}
     atomic_write_bytes(path, save(tensors, metadata=meta))
-
-
-def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
-    return out
 
 
 def _restore_checkpoint(path: Path, cfg: TrainConfig, net: SyndromeNet, opt: torch.optim.Optimizer) -> _State:
@@ -157,23 +151,13 @@ def _restore_checkpoint(path: Path, cfg: TrainConfig, net: SyndromeNet, opt: tor
     tensors, meta = read_safetensors(path)
     if meta.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path}: not a qtandem.qec training checkpoint (format {meta.get('format')!r})")
-    saved, now = _flat(json.loads(meta["config"])), _flat(cfg.to_dict())
+    saved, now = flatten(json.loads(meta["config"])), flatten(cfg.to_dict())
     changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k) and k not in _RESUMABLE)
     if changed:
         raise CheckpointError(f"{path}: the configuration changed since the checkpoint ({', '.join(changed)}); "
                               f"resume with the same settings (only {', '.join(sorted(_RESUMABLE))} may change)")
     net.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-    groups = json.loads(meta["optim.param_groups"])
-    for g in groups:
-        g["betas"] = tuple(g["betas"])
-    ostate: dict[int, dict[str, Any]] = {}
-    for k, v in tensors.items():
-        if k.startswith("optim.state."):
-            idx, name = k[len("optim.state."):].split(".", 1)
-            ostate.setdefault(int(idx), {})[name] = v
-    for idx, d in json.loads(meta["optim.scalars"]).items():
-        ostate.setdefault(int(idx), {}).update(d)
-    opt.load_state_dict({"state": ostate, "param_groups": groups})
+    load_optimizer_state(opt, tensors, meta)
     torch.set_rng_state(tensors["rng.torch"])
     return _State(**json.loads(meta["state"]))
 
