@@ -14,12 +14,14 @@ Examples:
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from qtandem.circuit import Circuit
 from qtandem.compile.dag import Op, to_circuit, to_ops
 from qtandem.compile.passmanager import PropertySet
-from qtandem.compile.synth1q import BASES_1Q, op_matrix, synth_1q
+from qtandem.compile.synth1q import BASES_1Q, matrix_1q, synth_1q
 from qtandem.errors import CompileError
 
 __all__ = ["STYLE_GATES", "Resynthesis1Q", "resynth_ops"]
@@ -35,15 +37,25 @@ def _flush(run: list[Op], style: str, out: list[Op]) -> None:
     if len(run) == 1 and run[0].name in allowed:
         out.append(run[0])
         return
-    u = np.eye(2, dtype=np.complex128)
-    for op in run:
-        u = op_matrix(op) @ u
-    word = synth_1q(u, style)
-    if len(word) < len(run) or any(op.name not in allowed for op in run):
+    word = _word(tuple((op.name, op.angle, op.params) for op in run), style)
+    if word is None:
+        out.extend(run)
+    else:
         q = run[0].qubits
         out.extend(Op(g, q, a) for g, a in word)
-    else:
-        out.extend(run)
+
+
+@lru_cache(maxsize=1 << 16)
+def _word(run: tuple[tuple[str, float | None, tuple], ...], style: str) -> tuple[tuple[str, float | None], ...] | None:
+    """The word replacing a run (``None``: keep the run); cached, as searches meet the same runs again."""
+    allowed = STYLE_GATES[style]
+    u = np.eye(2, dtype=np.complex128)
+    for name, angle, params in run:
+        u = matrix_1q(name, angle, params) @ u
+    word = synth_1q(u, style)
+    if len(word) < len(run) or any(name not in allowed for name, _, _ in run):
+        return tuple(word)
+    return None
 
 
 def resynth_ops(ops: list[Op], n_qubits: int, style: str) -> list[Op]:
