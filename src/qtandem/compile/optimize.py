@@ -108,7 +108,7 @@ def _run(pm: PassManager, parts: list[Circuit], props: PropertySet, report: Repo
 
 def optimize(circuit: Circuit, *, level: int = 2, device: Any = None, objective: str = "gates",
              basis: str | Iterable[str] | None = None, budget_s: float | None = None,
-             seed: int | None = None) -> tuple[Circuit, Report]:
+             seed: int | None = None, policy: Any = "learned") -> tuple[Circuit, Report]:
     """Optimize ``circuit`` and verify the result against it.
 
     Measurements, resets, barriers and classically controlled operations stay in
@@ -128,6 +128,9 @@ def optimize(circuit: Circuit, *, level: int = 2, device: Any = None, objective:
         basis: target basis name or gate set (translated first and last).
         budget_s: wall-clock budget in seconds for level 3's repetitions and search.
         seed: seed of the randomized steps (level 3 search).
+        policy: how level 3's rewrite search (:func:`qtandem.compile.search.search`) ranks rewrites:
+            ``"learned"`` (the shipped policy), ``"random"``, ``"all"``, a
+            :class:`~qtandem.compile.policy.RewritePolicy`, or ``None`` to skip the search.
 
     Returns:
         ``(optimized circuit, report)``.
@@ -155,7 +158,7 @@ def optimize(circuit: Circuit, *, level: int = 2, device: Any = None, objective:
         raise CompileError(f"the circuit has free parameters {names}; optimize() proves every result equivalent "
                            "and the verifier needs numbers: bind them first (circuit.bind({...})), or use level=0")
     start = time.perf_counter()
-    props = PropertySet(objective=objective, seed=seed, level=level)
+    props = PropertySet(objective=objective, seed=seed, level=level, policy=policy)
     report = Report(initial=counts(circuit))
     in_parts, fences = split_stretches(circuit)
     in_gates = frozenset(i.name for i in circuit if i.is_gate)
@@ -278,6 +281,8 @@ def _level3(parts: list[Circuit], originals: list[Circuit], props: PropertySet, 
 
 def _search(circuit: Circuit, props: PropertySet, report: Report, *, cost: Callable[[Counts], tuple],
             budget_s: float | None, start: float, seed: int | None) -> Circuit:
+    if props.get("policy") is None:
+        return circuit
     try:
         search_mod = importlib.import_module("qtandem.compile.search")
     except ImportError:
@@ -293,7 +298,13 @@ def _search(circuit: Circuit, props: PropertySet, report: Report, *, cost: Calla
         return circuit
     t0 = time.perf_counter()
     before = counts(circuit)
-    cand = fn(circuit, budget_s=rem, seed=seed, objective=props.get("objective", "gates"))
+    from qtandem.errors import CheckpointError
+
+    try:
+        cand = fn(circuit, budget_s=rem, seed=seed, objective=props.get("objective", "gates"), policy=props["policy"])
+    except CheckpointError as err:
+        report.notes.append(f"learned search skipped: {err}")
+        return circuit
     if isinstance(cand, tuple):
         cand = cand[0]
     after = counts(cand)

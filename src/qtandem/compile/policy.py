@@ -1,0 +1,240 @@
+"""The learned rewrite policy: a small graph network over a window's gates.
+
+Nodes are gates, with features for the gate kind and, for ``rz``, the class of
+its angle; edges follow the wires (from each gate to the next one on each of
+its qubits, and back), typed by which operand slot they leave and enter, so a
+``cx``'s control and target are told apart. A few rounds of message passing
+give every gate a state; a linear head turns it into one logit per rule of
+:data:`qtandem.compile.rules.RULES`. The score of a rewrite is the logit of its
+rule at its anchor gate: the policy's guess that the rewrite leads, within a
+few more, to a cheaper window. Training imitates an exhaustive search
+(:mod:`qtandem.compile.train_policy`).
+
+Weights load from safetensors (no code runs on load).
+
+Examples:
+    >>> from qtandem.compile.rules import actions
+    >>> net = RewritePolicy(hidden=8, layers=1, seed=0)
+    >>> window = [("cx", (0, 1), None), ("h", (1,), None), ("cx", (0, 1), None)]
+    >>> actions(window)                     # (rule, anchor gate): two cx flips
+    [(0, 0), (0, 2)]
+    >>> net.score_actions(window, None, actions(window)).shape
+    (2,)
+    >>> net.extra_repr()
+    'features=12, hidden=8, layers=1, rules=8'
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from qtandem.compile.dag import Op, Wires, normalize_angle
+from qtandem.compile.rules import RULES, Gate, to_window_ops
+from qtandem.errors import CheckpointError
+from qtandem.io import read_safetensors, write_safetensors
+
+__all__ = ["EDGE_TYPES", "FEATURES", "Graph", "RewritePolicy", "batch_graphs", "featurize", "pretrained_policy"]
+
+FEATURES = 12
+"""Node features: kind (h, x, rz, cx-control-first), rz angle class (T-like, S-like, Z, other), sign, position,
+number of applicable-looking neighbours (1q neighbours on each side)."""
+
+EDGE_TYPES = 8
+"""Wire edges: (slot in the source gate, slot in the next gate), forward and backward."""
+
+_KIND = {"h": 0, "x": 1, "rz": 2, "cx": 3}
+_PI4 = math.pi / 4
+
+Graph = tuple[Tensor, Tensor, Tensor, Tensor]
+"""``(x (nodes, FEATURES) float32, src (edges,) int64, dst (edges,) int64, etype (edges,) int64)``."""
+
+
+def _angle_class(angle: float) -> int:
+    a = normalize_angle(angle)
+    k = a / _PI4
+    if abs(k - round(k)) < 1e-9:
+        r = round(k) % 8
+        if r % 2:
+            return 0  # odd multiple of pi/4 (T-like)
+        if r in (2, 6):
+            return 1  # +-pi/2 (S-like)
+        if r == 4:
+            return 2  # pi (Z)
+    return 3
+
+
+def featurize(window: Sequence[Gate], ops: list[Op] | None = None) -> Graph:
+    """The graph of a window (see :data:`FEATURES`, :data:`EDGE_TYPES`).
+
+    Args:
+        window: the gates.
+        ops: the window's ops with wire links built (made here when ``None``).
+    """
+    if ops is None:
+        ops = to_window_ops(window)
+        n = 1 + max((q for g in window for q in g[1]), default=-1)
+        Wires(ops, n)
+    count = len(ops)
+    x = np.zeros((count, FEATURES), dtype=np.float32)
+    index = {id(op): i for i, op in enumerate(ops)}
+    src: list[int] = []
+    dst: list[int] = []
+    et: list[int] = []
+    for i, op in enumerate(ops):
+        x[i, _KIND.get(op.name, 3)] = 1.0
+        if op.angle is not None:
+            x[i, 4 + _angle_class(op.angle)] = 1.0
+            x[i, 8] = 1.0 if normalize_angle(op.angle) > 0 else -1.0
+        x[i, 9] = i / max(count - 1, 1)
+        singles = 0
+        for k, q in enumerate(op.qubits):
+            nxt = op.nxt[k]
+            prv = op.prv[k]
+            singles += int(nxt is not None and len(nxt.qubits) == 1) + int(prv is not None and len(prv.qubits) == 1)
+            if nxt is not None:
+                j = index[id(nxt)]
+                slot = nxt.qubits.index(q)
+                src += [i, j]
+                dst += [j, i]
+                et += [2 * k + slot, 4 + 2 * slot + k]
+        x[i, 10] = singles / 4.0
+        x[i, 11] = len(op.qubits) - 1.0
+    return (torch.from_numpy(x), torch.tensor(src, dtype=torch.long), torch.tensor(dst, dtype=torch.long),
+            torch.tensor(et, dtype=torch.long))
+
+
+def batch_graphs(graphs: Sequence[Graph]) -> tuple[Graph, Tensor]:
+    """Concatenate graphs (node indices offset); returns the batch and each graph's first node index."""
+    offsets = []
+    off = 0
+    xs, ss, ds, es = [], [], [], []
+    for x, s, d, e in graphs:
+        offsets.append(off)
+        xs.append(x)
+        ss.append(s + off)
+        ds.append(d + off)
+        es.append(e)
+        off += x.shape[0]
+    return (torch.cat(xs), torch.cat(ss), torch.cat(ds), torch.cat(es)), torch.tensor(offsets, dtype=torch.long)
+
+
+class RewritePolicy(nn.Module):
+    """Graph network scoring rewrites (see the module docs).
+
+    Args:
+        hidden: width of the gate states.
+        layers: message-passing rounds.
+        seed: seed of the initial weights (``None``: torch's global generator).
+        device, dtype: as for :class:`torch.nn.Linear`.
+
+    Shape:
+        ``forward(x, src, dst, etype)``: ``x`` is ``(nodes, FEATURES)``; returns ``(nodes, len(RULES))`` logits.
+    """
+
+    def __init__(self, hidden: int = 32, layers: int = 3, *, seed: int | None = None,
+                 device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
+        super().__init__()
+        self.hidden = hidden
+        self.layers = layers
+        kw = {"device": device, "dtype": dtype}
+        self.embed = nn.Linear(FEATURES, hidden, **kw)  # type: ignore[arg-type]
+        self.self_maps = nn.ModuleList(nn.Linear(hidden, hidden, **kw) for _ in range(layers))  # type: ignore[arg-type]
+        self.edge_maps = nn.ModuleList(nn.Linear(hidden, EDGE_TYPES * hidden, bias=False, **kw)  # type: ignore[arg-type]
+                                       for _ in range(layers))
+        self.norms = nn.ModuleList(nn.LayerNorm(hidden, **kw) for _ in range(layers))  # type: ignore[arg-type]
+        self.head = nn.Sequential(nn.Linear(2 * hidden, hidden, **kw), nn.ReLU(),  # type: ignore[arg-type]
+                                  nn.Linear(hidden, len(RULES), **kw))  # type: ignore[arg-type]
+        self.reset_parameters(seed)
+
+    def reset_parameters(self, seed: int | None = None) -> None:
+        """Re-initialize every weight (seeded when ``seed`` is given)."""
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        for p in self.parameters():
+            if p.dim() > 1:
+                bound = 1.0 / math.sqrt(p.shape[1])
+                with torch.no_grad():
+                    p.copy_(torch.rand(p.shape, generator=gen, dtype=p.dtype) * 2 * bound - bound)
+            else:
+                with torch.no_grad():
+                    p.zero_()
+        for norm in self.norms:
+            nn.init.ones_(norm.weight)  # type: ignore[arg-type]
+
+    def forward(self, x: Tensor, src: Tensor, dst: Tensor, etype: Tensor) -> Tensor:
+        """Per-gate rule logits."""
+        h0 = torch.relu(self.embed(x))
+        h = h0
+        n = h.shape[0]
+        for self_map, edge_map, norm in zip(self.self_maps, self.edge_maps, self.norms, strict=True):
+            m = edge_map(h).view(n, EDGE_TYPES, self.hidden)
+            msg = m[src, etype]
+            agg = torch.zeros_like(h).index_add_(0, dst, msg)
+            h = norm(h + torch.relu(self_map(h) + agg))
+        return self.head(torch.cat([h, h0], dim=1))  # type: ignore[no-any-return]
+
+    def extra_repr(self) -> str:
+        return f"features={FEATURES}, hidden={self.hidden}, layers={self.layers}, rules={len(RULES)}"
+
+    @torch.no_grad()
+    def score_actions(self, window: Sequence[Gate], ops: list[Op] | None,
+                      acts: Sequence[tuple[int, int]]) -> np.ndarray:
+        """Scores of ``acts`` (``(rule, anchor)`` pairs) in ``window`` (higher: try first)."""
+        if not acts:
+            return np.zeros(0)
+        logits = self.forward(*featurize(window, ops))
+        rules = torch.tensor([a[0] for a in acts])
+        anchors = torch.tensor([a[1] for a in acts])
+        return logits[anchors, rules].numpy().astype(np.float64)
+
+    def save(self, path: str | os.PathLike[str], metadata: dict[str, str] | None = None) -> None:
+        """Write the weights as safetensors (atomically), with ``hidden``/``layers`` in the metadata."""
+        meta = {"hidden": str(self.hidden), "layers": str(self.layers), "rules": ",".join(RULES),
+                **(metadata or {})}
+        write_safetensors(path, {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}, meta)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> RewritePolicy:
+        """Read weights written by :meth:`save` (safetensors only; no code runs).
+
+        Raises:
+            CheckpointError: the file is not a policy for this version's rules.
+        """
+        tensors, meta = read_safetensors(path)
+        if meta.get("rules") != ",".join(RULES):
+            raise CheckpointError(f"{path}: a policy for rules {meta.get('rules')!r}, but this qtandem has "
+                                  f"{','.join(RULES)!r}; retrain it with `qtandem compile train`")
+        try:
+            net = cls(hidden=int(meta["hidden"]), layers=int(meta["layers"]))
+            net.load_state_dict(tensors)
+        except (KeyError, ValueError, RuntimeError) as err:
+            raise CheckpointError(f"{path}: not a RewritePolicy file ({err})") from None
+        net.info = dict(meta)  # type: ignore[assignment]
+        return net.eval()
+
+
+def _shipped_path() -> Path:
+    return Path(str(resources.files("qtandem.compile") / "models" / "policy.safetensors"))
+
+
+@cache
+def pretrained_policy() -> RewritePolicy:
+    """The shipped policy (``qtandem/compile/models/policy.safetensors``, trained by
+    ``qtandem compile train src/qtandem/compile/models/policy.toml``).
+
+    Raises:
+        CheckpointError: the weights are missing or do not match the rules.
+    """
+    path = _shipped_path()
+    if not path.exists():
+        raise CheckpointError(f"no shipped rewrite policy at {path}; train one with `qtandem compile train "
+                              "src/qtandem/compile/models/policy.toml` or use policy='random'")
+    return RewritePolicy.load(path)

@@ -1,0 +1,307 @@
+"""The verified rewrite rules the search applies (:mod:`qtandem.compile.search`).
+
+A rule is anchored at one gate of a window (a small circuit in the gate set
+{h, x, cx, rz}); where its pattern matches, the matched gates are replaced by
+the rule's right-hand side. Every rule is an identity up to global phase, and
+:func:`check_rules` proves each one against dense matrices at random angles
+(the tests run it); on top of that, every circuit the search returns is
+verified against its input by :func:`qtandem.compile.verify.verify_equivalent`.
+
+Rules that add gates (``cx_flip``, ``cx_expand``, ``x_push``) are there to
+reach cheaper circuits through more expensive ones, as in Quartz and QUESO;
+after each rewrite the search runs the cheap cleanup (:func:`cleanup`:
+cancellation with commutation, then one-qubit resynthesis).
+
+A window is a list of ``(name, qubits, angle)`` tuples (``angle`` is ``None``
+except for ``rz``).
+
+Examples:
+    >>> w = [("h", (0,), None), ("h", (1,), None), ("cx", (0, 1), None), ("h", (0,), None), ("h", (1,), None)]
+    >>> [a for a in actions(w) if a[0] == RULES.index("cx_flip")]
+    [(0, 2)]
+    >>> cleanup(apply_action(w, (RULES.index("cx_flip"), 2)), 2)
+    [('cx', (1, 0), None)]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from qtandem.compile.dag import Op, Wires, commutes, normalize_angle
+from qtandem.compile.passes.cancellation import cancel_ops
+from qtandem.compile.passes.resynth_1q import resynth_ops
+
+__all__ = ["GATES", "RULES", "Gate", "actions", "apply_action", "check_rules", "cleanup", "to_window_ops"]
+
+Gate = tuple[str, tuple[int, ...], float | None]
+"""One window gate: ``(name, qubits, angle)``."""
+
+GATES = frozenset({"h", "x", "cx", "rz"})
+"""The gate set windows are written in (Nam et al.'s)."""
+
+RULES = ("cx_flip", "h_s_h", "s_h_s", "cx_triangle", "cx_expand", "x_push", "commute", "x_rz")
+"""Rule names, in the order of the policy's outputs.
+
+* ``cx_flip``: ``cx(a,b) = h(a) h(b) cx(b,a) h(a) h(b)``.
+* ``h_s_h``: ``h rz(s) h = rz(-s) h rz(-s)`` for ``s = +-pi/2``.
+* ``s_h_s``: ``rz(s) h rz(s) = h rz(-s) h`` for ``s = +-pi/2``.
+* ``cx_triangle``: ``cx(a,b) cx(b,c) cx(a,b) = cx(a,c) cx(b,c)`` and
+  ``cx(b,c) cx(a,b) cx(b,c) = cx(a,b) cx(a,c)`` (three CX to two).
+* ``cx_expand``: ``cx(a,b) cx(b,c) = cx(b,c) cx(a,c) cx(a,b)`` (two CX to three).
+* ``x_push``: ``x(a) cx(a,b) = cx(a,b) x(a) x(b)``.
+* ``commute``: swap a gate with the next one on its first wire when they commute.
+* ``x_rz``: ``rz(t) x = x rz(-t)`` and ``x rz(t) = rz(-t) x``.
+"""
+
+_HALF = math.pi / 2
+_TOL = 1e-9
+
+
+def _is_half(angle: float | None) -> bool:
+    return angle is not None and abs(abs(normalize_angle(angle)) - _HALF) < _TOL
+
+
+def to_window_ops(window: Sequence[Gate]) -> list[Op]:
+    """Pass-time ops of a window (fresh objects)."""
+    return [Op(g, q, a) for g, q, a in window]
+
+
+def _convex_splice(window: Sequence[Gate], matched: Sequence[int], replacement: list[Gate]) -> list[Gate] | None:
+    """Replace the gates at ``matched`` by ``replacement``; ``None`` when they are not a convex set.
+
+    The gates between the first and last matched index are split into those that must stay before
+    the matched set and those that depend on it; the replacement goes between the two groups.
+    """
+    m = set(matched)
+    lo, hi = min(m), max(m)
+    tainted_by_m: set[int] = set()
+    tainted_after: set[int] = set()
+    before: list[Gate] = []
+    after: list[Gate] = []
+    for i in range(lo, hi + 1):
+        g = window[i]
+        qs = set(g[1])
+        if i in m:
+            if qs & tainted_after:
+                return None  # a matched gate depends on an unmatched gate that depends on the set
+            tainted_by_m |= qs
+        elif qs & (tainted_by_m | tainted_after):
+            after.append(g)
+            tainted_after |= qs
+        else:
+            before.append(g)
+    return [*window[:lo], *before, *replacement, *after, *window[hi + 1:]]
+
+
+def actions(window: Sequence[Gate], ops: list[Op] | None = None, wires: Wires | None = None) -> list[tuple[int, int]]:
+    """Every applicable ``(rule index, anchor gate index)`` of a window."""
+    ops = ops if ops is not None else to_window_ops(window)
+    n = 1 + max((q for g in window for q in g[1]), default=-1)
+    w = wires if wires is not None else Wires(ops, n)
+    out: list[tuple[int, int]] = []
+    for i, op in enumerate(ops):
+        for r in _matches(op, w):
+            out.append((r, i))
+    return out
+
+
+def _matches(op: Op, w: Wires) -> list[int]:
+    name = op.name
+    out: list[int] = []
+    if name == "cx":
+        out.append(0)
+        a, b = op.qubits
+        u = w.next(op, b)
+        if u is not None and u.name == "cx" and u.qubits[0] == b and u.qubits[1] != a:
+            out.append(4)
+            v = w.next(u, b)
+            if v is not None and v is w.next(op, a) and v.name == "cx" and v.qubits == op.qubits:
+                out.append(3)
+        u = w.next(op, a)
+        if 3 not in out and u is not None and u.name == "cx" and u.qubits[1] == a and u.qubits[0] != b:
+            v = w.next(u, a)
+            if v is not None and v is w.next(op, b) and v.name == "cx" and v.qubits == op.qubits:
+                out.append(3)
+    elif name == "h":
+        q = op.qubits[0]
+        u = w.next(op, q)
+        if u is not None and u.name == "rz" and _is_half(u.angle):
+            v = w.next(u, q)
+            if v is not None and v.name == "h":
+                out.append(1)
+    elif name == "rz":
+        q = op.qubits[0]
+        u = w.next(op, q)
+        if u is not None and u.name == "h" and _is_half(op.angle):
+            v = w.next(u, q)
+            if v is not None and v.name == "rz" and _is_half(v.angle) and \
+                    abs(normalize_angle(v.angle - op.angle)) < _TOL:  # type: ignore[operator]
+                out.append(2)
+        if u is not None and u.name == "x":
+            out.append(7)
+    elif name == "x":
+        q = op.qubits[0]
+        u = w.next(op, q)
+        if u is not None and u.name == "cx" and u.qubits[0] == q:
+            out.append(5)
+        if u is not None and u.name == "rz":
+            out.append(7)
+    nxt = w.next(op, op.qubits[0])
+    if nxt is not None and commutes(op, nxt) and all(w.next(op, q) is nxt for q in op.qubits if q in nxt.qubits):
+        out.append(6)
+    return out
+
+
+def apply_action(window: Sequence[Gate], action: tuple[int, int], ops: list[Op] | None = None,
+                 wires: Wires | None = None) -> list[Gate] | None:
+    """The window after one rewrite (``None`` if it cannot be placed)."""
+    rule, i = action
+    ops = ops if ops is not None else to_window_ops(window)
+    n = 1 + max((q for g in window for q in g[1]), default=-1)
+    w = wires if wires is not None else Wires(ops, n)
+    index = {id(op): k for k, op in enumerate(ops)}
+    op = ops[i]
+    name = RULES[rule]
+    if name == "cx_flip":
+        a, b = op.qubits
+        rep: list[Gate] = [("h", (a,), None), ("h", (b,), None), ("cx", (b, a), None),
+                           ("h", (a,), None), ("h", (b,), None)]
+        return _convex_splice(window, [i], rep)
+    if name in ("h_s_h", "s_h_s"):
+        q = op.qubits[0]
+        u = w.next(op, q)
+        v = w.next(u, q)  # type: ignore[arg-type]
+        assert u is not None and v is not None
+        if name == "h_s_h":
+            s = -float(u.angle)  # type: ignore[arg-type]
+            rep = [("rz", (q,), s), ("h", (q,), None), ("rz", (q,), s)]
+        else:
+            rep = [("h", (q,), None), ("rz", (q,), -float(op.angle)), ("h", (q,), None)]  # type: ignore[arg-type]
+        return _convex_splice(window, [i, index[id(u)], index[id(v)]], rep)
+    if name == "cx_triangle":
+        a, b = op.qubits
+        u = w.next(op, b)
+        if u is not None and u.name == "cx" and u.qubits[0] == b and u.qubits[1] != a:
+            c = u.qubits[1]
+            v = w.next(u, b)
+            rep = [("cx", (a, c), None), ("cx", (b, c), None)]
+        else:
+            u = w.next(op, a)
+            assert u is not None
+            c = u.qubits[0]
+            v = w.next(u, a)
+            rep = [("cx", (c, a), None), ("cx", (c, b), None)]
+        assert v is not None
+        return _convex_splice(window, [i, index[id(u)], index[id(v)]], rep)
+    if name == "cx_expand":
+        a, b = op.qubits
+        u = w.next(op, b)
+        assert u is not None
+        c = u.qubits[1]
+        rep = [("cx", (b, c), None), ("cx", (a, c), None), ("cx", (a, b), None)]
+        return _convex_splice(window, [i, index[id(u)]], rep)
+    if name == "x_push":
+        q = op.qubits[0]
+        u = w.next(op, q)
+        assert u is not None
+        a, b = u.qubits
+        rep = [("cx", (a, b), None), ("x", (a,), None), ("x", (b,), None)]
+        return _convex_splice(window, [i, index[id(u)]], rep)
+    if name == "commute":
+        u = w.next(op, op.qubits[0])
+        assert u is not None
+        return _convex_splice(window, [i, index[id(u)]], [window[index[id(u)]], window[i]])
+    # x_rz
+    q = op.qubits[0]
+    u = w.next(op, q)
+    assert u is not None
+    if op.name == "rz":
+        rep = [("x", (q,), None), ("rz", (q,), -float(op.angle))]  # type: ignore[arg-type]
+    else:
+        rep = [("rz", (q,), -float(u.angle)), ("x", (q,), None)]  # type: ignore[arg-type]
+    return _convex_splice(window, [i, index[id(u)]], rep)
+
+
+def cleanup(window: Sequence[Gate], n_qubits: int) -> list[Gate]:
+    """Cancellation with commutation, then one-qubit resynthesis (Nam style), on a window."""
+    ops = to_window_ops(window)
+    for _ in range(3):
+        if cancel_ops(ops, n_qubits, limit=32) == 0:
+            break
+        ops = [op for op in ops if op.alive]
+    ops = resynth_ops([op for op in ops if op.alive], n_qubits, "nam")
+    return [(op.name, op.qubits, op.angle) for op in ops]
+
+
+def _window_unitary(window: Sequence[Gate], n: int) -> np.ndarray:
+    from qtandem.compile.synth1q import matrix_1q
+
+    dim = 2 ** n
+    u = np.eye(dim, dtype=np.complex128)
+    idx = np.arange(dim)
+    for name, qs, angle in window:
+        if name == "cx":
+            a, b = qs
+            perm = np.where((idx >> a) & 1, idx ^ (1 << b), idx)
+            u = u[perm]
+            continue
+        m = matrix_1q(name, angle)
+        q = qs[0]
+        bit = (idx >> q) & 1
+        partner = idx ^ (1 << q)
+        new = m[bit, bit][:, None] * u + m[bit, 1 - bit][:, None] * u[partner]
+        u = new
+    return u
+
+
+def _equal_up_to_phase(a: np.ndarray, b: np.ndarray) -> bool:
+    k = int(np.argmax(np.abs(a)))
+    ph = b.flat[k] / a.flat[k]
+    return abs(abs(ph) - 1) < 1e-9 and bool(np.allclose(a * ph, b, atol=1e-9))
+
+
+def check_rules(*, seed: int = 0, trials: int = 200, n_qubits: int = 4) -> dict[str, int]:
+    """Prove every rule on random windows: each applicable rewrite keeps the unitary (up to phase).
+
+    Args:
+        seed: seed of the random windows.
+        trials: windows drawn.
+        n_qubits: window width.
+
+    Returns:
+        How many rewrites of each rule were checked.
+
+    Raises:
+        AssertionError: a rewrite changed the unitary (names the rule and the window).
+
+    Examples:
+        >>> checked = check_rules(trials=30)
+        >>> sorted(checked) == sorted(RULES)
+        True
+    """
+    rng = np.random.default_rng(seed)
+    checked = dict.fromkeys(RULES, 0)
+    angles = [math.pi / 2, -math.pi / 2, math.pi / 4, -math.pi / 4, math.pi, 0.37]
+    for _ in range(trials):
+        window: list[Gate] = []
+        for _ in range(int(rng.integers(4, 16))):
+            kind = int(rng.integers(0, 6))
+            if kind < 2:
+                a, b = (int(x) for x in rng.choice(n_qubits, 2, replace=False))
+                window.append(("cx", (a, b), None))
+            elif kind < 4:
+                window.append(("rz", (int(rng.integers(n_qubits)),), float(angles[int(rng.integers(len(angles)))])))
+            else:
+                window.append((("h", "x")[kind - 4], (int(rng.integers(n_qubits)),), None))
+        ref = _window_unitary(window, n_qubits)
+        for act in actions(window):
+            out = apply_action(window, act)
+            if out is None:
+                continue
+            if not _equal_up_to_phase(ref, _window_unitary(out, n_qubits)):
+                raise AssertionError(f"rule {RULES[act[0]]} at gate {act[1]} changed the unitary of {window}")
+            checked[RULES[act[0]]] += 1
+    return checked

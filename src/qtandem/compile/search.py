@@ -1,0 +1,350 @@
+"""Rewrite search guided by a learned policy: :func:`search`.
+
+The circuit is cut into small windows (consecutive gates of a locality-first
+topological order, so a window is a convex piece on few qubits). Each window
+is searched best-first over the verified rewrite rules of
+:mod:`qtandem.compile.rules`: from the cheapest circuit found so far, the
+policy ranks the applicable rewrites and the ``k`` best are applied, each
+followed by the cheap cleanup; circuits up to ``slack`` gates worse than the
+best are kept in the queue, so the search can go uphill to reach a cheaper
+circuit. A window replaces its original only when it is cheaper and its dense
+unitary matches; the whole result is verified again by :func:`optimize`.
+
+The policy (:class:`~qtandem.compile.policy.RewritePolicy`) is a small graph
+network over the window's gates, trained by imitation of an exhaustive
+look-ahead (``qtandem compile train``). ``policy="random"`` ranks rewrites in
+a seeded random order instead, and ``policy="all"`` tries every rewrite: the
+ablations of the benchmark, at the same budget.
+
+Examples:
+    >>> from qtandem import Circuit
+    >>> c = Circuit(3).cx(0, 1).cx(1, 2).cx(0, 1).h(2).h(2)
+    >>> out, stats = search(c, budget_s=5, seed=0, policy="all", return_stats=True)
+    >>> out.count_ops(), stats.improved_windows
+    ({'cx': 2}, 1)
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from qtandem.circuit import Circuit
+from qtandem.circuit.instruction import Instruction
+from qtandem.compile.dag import Op, Wires, to_ops
+from qtandem.compile.rules import GATES, Gate, _equal_up_to_phase, _window_unitary, actions, apply_action, cleanup
+from qtandem.compile.rules import to_window_ops as _ops
+from qtandem.errors import CompileError
+from qtandem.random import as_generator
+
+__all__ = ["POLICIES", "SearchStats", "dfs_order", "search", "search_window", "window_cost", "windows"]
+
+POLICIES = ("learned", "random", "all")
+"""How rewrites are ranked: the shipped policy, a seeded random order, or all of them (no pruning)."""
+
+Scorer = Callable[[Sequence[Gate], list[Op], list[tuple[int, int]]], np.ndarray]
+
+_PI4 = math.pi / 4
+
+
+def window_cost(window: Sequence[Gate], objective: str = "gates") -> tuple[int, ...]:
+    """The objective of a window as a tuple (lower is better), like :func:`~qtandem.compile.optimize.objective_cost`."""
+    g = len(window)
+    cx = t = 0
+    for name, _, angle in window:
+        if name == "cx":
+            cx += 1
+        elif angle is not None:
+            k = angle / _PI4
+            if abs(k - round(k)) < 1e-9 and round(k) % 2:
+                t += 1
+    if objective in {"cx", "fidelity"}:
+        return (cx, g)
+    if objective == "t":
+        return (t, g, cx)
+    if objective == "depth":
+        return (_depth(window), g, cx)
+    return (g, cx)
+
+
+def _depth(window: Sequence[Gate]) -> int:
+    level: dict[int, int] = {}
+    for _, qs, _ in window:
+        d = 1 + max(level.get(q, 0) for q in qs)
+        for q in qs:
+            level[q] = d
+    return max(level.values(), default=0)
+
+
+def dfs_order(ops: Sequence[Op], n_qubits: int) -> list[Op]:
+    """A topological order of ``ops`` that finishes what is local first (depth-first over the wires)."""
+    live = [op for op in ops if op.alive]
+    w = Wires(live, n_qubits)
+    waiting = {id(op): len(op.qubits) for op in live}
+    for q in range(n_qubits):
+        op = w.first[q]
+        if op is not None:
+            waiting[id(op)] -= 1
+    ready = [op for op in reversed(live) if waiting[id(op)] == 0]
+    out: list[Op] = []
+    while ready:
+        op = ready.pop()
+        out.append(op)
+        for k in range(len(op.qubits) - 1, -1, -1):
+            nxt = op.nxt[k]
+            if nxt is not None:
+                waiting[id(nxt)] -= 1
+                if waiting[id(nxt)] == 0:
+                    ready.append(nxt)
+    assert len(out) == len(live)
+    return out
+
+
+def windows(order: Sequence[Op], size: int, offset: int = 0,
+            max_qubits: int = 8) -> list[tuple[int, int]]:
+    """``(start, stop)`` slices of ``order`` with at most ``size`` searchable gates on at most ``max_qubits`` wires.
+
+    Gates outside {h, x, cx, rz} (or opaque ones) end a window.
+    """
+    out: list[tuple[int, int]] = []
+    i = 0
+    n = len(order)
+    first = True
+    while i < n:
+        if not _searchable(order[i]):
+            i += 1
+            continue
+        limit = size - offset if first and offset else size
+        first = False
+        j = i
+        qs: set[int] = set()
+        while j < n and j - i < limit and _searchable(order[j]):
+            nq = qs | set(order[j].qubits)
+            if len(nq) > max_qubits:
+                break
+            qs = nq
+            j += 1
+        if j - i >= 2:
+            out.append((i, j))
+        i = j
+    return out
+
+
+def _searchable(op: Op) -> bool:
+    return not op.opaque and op.name in GATES
+
+
+@dataclass
+class SearchStats:
+    """What :func:`search` did."""
+
+    windows: int = 0
+    improved_windows: int = 0
+    expansions: int = 0
+    rounds: int = 0
+    before: tuple[int, ...] = ()
+    after: tuple[int, ...] = ()
+    seconds: float = 0.0
+    policy: str = "learned"
+    notes: list[str] = field(default_factory=list)
+
+
+def search_window(window: Sequence[Gate], n_qubits: int, score: Scorer, *, k: int = 6, slack: int = 2,
+                  max_expansions: int = 200, deadline: float = math.inf, objective: str = "gates",
+                  max_depth: int = 12, tree: list[Any] | None = None) -> tuple[list[Gate], int]:
+    """Best-first rewrite search on one window.
+
+    Args:
+        window: the gates (local qubit indices ``0..n_qubits-1``).
+        n_qubits: window width.
+        score: ranks the applicable actions (higher first).
+        k: rewrites tried per expanded circuit.
+        slack: how many gates (first objective entry) worse than the best a queued circuit may be.
+        max_expansions: circuits expanded at most.
+        deadline: ``time.perf_counter()`` value to stop at.
+        objective: see :func:`window_cost`.
+        max_depth: rewrites from the start at most.
+        tree: when a list, every expanded circuit is appended as ``(state, actions, child keys, cost)``
+            (a child key is ``None`` where the rewrite was not tried or could not be placed); training
+            labels come from it (:mod:`qtandem.compile.train_policy`).
+
+    Returns:
+        ``(the cheapest window found, expansions done)``.
+    """
+    start = list(window)
+    best, best_c = start, window_cost(start, objective)
+    heap: list[tuple[tuple[int, ...], int, int, list[Gate]]] = [(best_c, 0, 0, start)]
+    seen = {tuple(start)}
+    counter = 1
+    done = 0
+    while heap and done < max_expansions and time.perf_counter() < deadline:
+        _, _, depth, state = heapq.heappop(heap)
+        ops = _ops(state)
+        wires = Wires(ops, n_qubits)
+        acts = actions(state, ops, wires)
+        done += 1
+        if not acts:
+            continue
+        scores = score(state, ops, acts)
+        order = np.argsort(-scores, kind="stable")[:k]
+        keys: list[tuple[Gate, ...] | None] = [None] * len(acts)
+        if tree is not None:
+            tree.append((state, acts, keys, window_cost(state, objective)))
+        for j in order:
+            nxt = apply_action(state, acts[int(j)], ops, wires)
+            if nxt is None:
+                continue
+            nxt = cleanup(nxt, n_qubits)
+            key = tuple(nxt)
+            keys[int(j)] = key
+            if key in seen:
+                continue
+            seen.add(key)
+            c = window_cost(nxt, objective)
+            if c < best_c:
+                best, best_c = nxt, c
+            if depth + 1 < max_depth and c[0] <= best_c[0] + slack:
+                heapq.heappush(heap, (c, counter, depth + 1, nxt))
+                counter += 1
+    return best, done
+
+
+def _scorer(policy: Any, seed: int | None) -> Scorer:
+    if policy == "all":
+        return lambda s, o, a: np.zeros(len(a))
+    if policy == "random":
+        rng = as_generator(seed)
+        return lambda s, o, a: rng.random(len(a))
+    if policy == "learned":
+        from qtandem.compile.policy import pretrained_policy
+
+        policy = pretrained_policy()
+    if hasattr(policy, "score_actions"):
+        return policy.score_actions  # type: ignore[no-any-return]
+    raise CompileError(f"unknown search policy {policy!r}; choose one of {', '.join(POLICIES)} or pass a RewritePolicy")
+
+
+def search(circuit: Circuit, *, budget_s: float | None = None, seed: int | None = None, objective: str = "gates",
+           policy: Any = "learned", window: int = 24, k: int = 3, slack: int = 2, max_expansions: int = 60,
+           max_rounds: int = 6, polish: bool = True, return_stats: bool = False) -> Any:
+    """Search for a cheaper equivalent circuit by verified rewrites (see the module docs).
+
+    Args:
+        circuit: a unitary circuit (no measurements inside; :func:`~qtandem.compile.optimize` passes stretches).
+            Gates outside {h, x, cx, rz} are left alone and cut the windows.
+        budget_s: wall-clock budget (default: 1 s plus 2 ms per gate, at most 30 s).
+        seed: seed of the window offsets and of the random policy.
+        objective: ``gates``, ``cx``, ``t``, ``depth`` or ``fidelity`` (as in ``optimize``).
+        policy: ``"learned"`` (the shipped :func:`~qtandem.compile.policy.pretrained_policy`), ``"random"``,
+            ``"all"``, or a :class:`~qtandem.compile.policy.RewritePolicy`.
+        window: gates per window.
+        k: rewrites tried per expanded circuit (``"all"`` ignores it).
+        slack: how far uphill (gates) the search may go.
+        max_expansions: circuits expanded per window.
+        max_rounds: passes over the circuit (window offsets alternate), stopping early when one finds nothing.
+        polish: run the level-2 passes once more on the result (circuits in {h, x, cx, rz} only, so
+            the output stays in the input's gate set).
+        return_stats: also return a :class:`SearchStats`.
+
+    Returns:
+        The circuit (never costlier than the input), or ``(circuit, stats)``.
+
+    Raises:
+        CompileError: unknown policy, or a circuit with measurements, resets or conditions.
+    """
+    t0 = time.perf_counter()
+    if any(not i.is_gate or i.condition is not None for i in circuit if i.name != "barrier"):
+        raise CompileError("search() works on unitary circuits; optimize() passes it the stretches between "
+                           "measurements, resets and conditioned gates")
+    n_gates = circuit.num_gates()
+    if budget_s is None:
+        budget_s = min(30.0, 1.0 + 0.002 * n_gates)
+    deadline = t0 + budget_s
+    score = _scorer(policy, seed)
+    if policy == "all":
+        k = 10 ** 6
+    stats = SearchStats(policy=policy if isinstance(policy, str) else "custom")
+    stats.before = window_cost(_as_window(to_ops(circuit)), objective)
+    ops = [op for op in to_ops(circuit) if op.name != "barrier" or op.opaque]
+    rng = as_generator(seed)
+    current = ops
+    for rnd in range(max_rounds):
+        if time.perf_counter() >= deadline:
+            stats.notes.append(f"budget reached in round {rnd}")
+            break
+        order = dfs_order(current, circuit.n_qubits)
+        offset = 0 if rnd == 0 else int(rng.integers(1, window))
+        spans = windows(order, window, offset)
+        improved = 0
+        new_order: list[Op] = []
+        last = 0
+        for i, j in spans:
+            if time.perf_counter() >= deadline:
+                break
+            new_order.extend(order[last:i])
+            last = j
+            piece = order[i:j]
+            local, back = _localize(piece)
+            stats.windows += 1
+            best, done = search_window(local, len(back), score, k=k, slack=slack, max_expansions=max_expansions,
+                                       deadline=deadline, objective=objective)
+            stats.expansions += done
+            if window_cost(best, objective) < window_cost(local, objective) and _same(local, best, len(back)):
+                improved += 1
+                new_order.extend(Op(g, tuple(back[q] for q in qs), a) for g, qs, a in best)
+            else:
+                new_order.extend(piece)
+        new_order.extend(order[last:])
+        current = new_order
+        stats.rounds = rnd + 1
+        stats.improved_windows += improved
+        if improved == 0 and rnd > 0:
+            break
+    out = _to_circuit(current, circuit)
+    nam_only = all(i.name in GATES for i in circuit)
+    if polish and nam_only and time.perf_counter() < deadline and stats.improved_windows:
+        from qtandem.compile.optimize import preset_passes
+        from qtandem.compile.passmanager import PassManager, counts
+
+        polished = PassManager(preset_passes(2, style="nam"), repeat=4).run(out)
+        if counts(polished).gates <= counts(out).gates:
+            out = polished
+    stats.after = window_cost(_as_window(to_ops(out)), objective)
+    if stats.after > stats.before:  # never costlier than the input
+        out = circuit
+        stats.after = stats.before
+    stats.seconds = time.perf_counter() - t0
+    return (out, stats) if return_stats else out
+
+
+def _as_window(ops: Sequence[Op]) -> list[Gate]:
+    return [(op.name, op.qubits, op.angle) for op in ops if op.alive and op.name != "barrier"]
+
+
+def _localize(piece: Sequence[Op]) -> tuple[list[Gate], list[int]]:
+    back: list[int] = []
+    index: dict[int, int] = {}
+    for op in piece:
+        for q in op.qubits:
+            if q not in index:
+                index[q] = len(back)
+                back.append(q)
+    return [(op.name, tuple(index[q] for q in op.qubits), op.angle) for op in piece], back
+
+
+def _same(a: Sequence[Gate], b: Sequence[Gate], n: int) -> bool:
+    return n <= 10 and _equal_up_to_phase(_window_unitary(a, n), _window_unitary(b, n))
+
+
+def _to_circuit(ops: Sequence[Op], like: Circuit) -> Circuit:
+    out = Circuit(like.n_qubits, like.n_clbits, name=like.name, qregs=like.qregs, cregs=like.cregs)
+    for op in ops:
+        if op.alive:
+            out.append(op.instruction() if isinstance(op, Op) else Instruction(*op))
+    return out

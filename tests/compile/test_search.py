@@ -1,0 +1,173 @@
+"""The rewrite rules, the search and the learned policy (qtandem.compile.rules/search/policy)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from tests.compile.compile_helpers import circuits, same_unitary
+
+from qtandem import Circuit
+from qtandem.compile import optimize
+from qtandem.compile.dag import to_ops
+from qtandem.compile.policy import EDGE_TYPES, FEATURES, RewritePolicy, featurize, pretrained_policy
+from qtandem.compile.rules import RULES, _convex_splice, actions, apply_action, check_rules, cleanup
+from qtandem.compile.search import dfs_order, search, search_window, window_cost, windows
+from qtandem.errors import CheckpointError, CompileError
+
+
+def test_every_rule_is_an_identity_on_random_windows():
+    checked = check_rules(seed=5, trials=600)
+    assert set(checked) == set(RULES)
+    assert all(n > 0 for n in checked.values()), checked
+
+
+@pytest.mark.parametrize(("window", "rule", "expect"), [
+    ([("cx", (0, 1), None), ("cx", (1, 2), None), ("cx", (0, 1), None)], "cx_triangle",
+     [("cx", (0, 2), None), ("cx", (1, 2), None)]),
+    ([("cx", (1, 2), None), ("cx", (0, 1), None), ("cx", (1, 2), None)], "cx_triangle",
+     [("cx", (0, 1), None), ("cx", (0, 2), None)]),
+    ([("h", (0,), None), ("rz", (0,), math.pi / 2), ("h", (0,), None)], "h_s_h",
+     [("rz", (0,), -math.pi / 2), ("h", (0,), None), ("rz", (0,), -math.pi / 2)]),
+    ([("rz", (0,), -math.pi / 2), ("h", (0,), None), ("rz", (0,), -math.pi / 2)], "s_h_s",
+     [("h", (0,), None), ("rz", (0,), math.pi / 2), ("h", (0,), None)]),
+    ([("x", (0,), None), ("cx", (0, 1), None)], "x_push",
+     [("cx", (0, 1), None), ("x", (0,), None), ("x", (1,), None)]),
+    ([("rz", (0,), 0.3), ("x", (0,), None)], "x_rz", [("x", (0,), None), ("rz", (0,), -0.3)]),
+    ([("cx", (0, 1), None), ("cx", (1, 2), None)], "cx_expand",
+     [("cx", (1, 2), None), ("cx", (0, 2), None), ("cx", (0, 1), None)]),
+])
+def test_rule_rewrites_exactly(window, rule, expect):
+    r = RULES.index(rule)
+    acts = [a for a in actions(window) if a[0] == r]
+    assert acts, f"{rule} does not match {window}"
+    assert apply_action(window, acts[0]) == expect
+
+
+def test_cx_flip_with_hadamards_cleans_up_to_one_reversed_cx():
+    w = [("h", (0,), None), ("h", (1,), None), ("cx", (0, 1), None), ("h", (0,), None), ("h", (1,), None)]
+    assert cleanup(apply_action(w, (RULES.index("cx_flip"), 2)), 2) == [("cx", (1, 0), None)]
+
+
+def test_triangle_needs_three_distinct_qubits():
+    w = [("cx", (0, 1), None), ("cx", (1, 0), None), ("cx", (0, 1), None)]  # a swap, not a triangle
+    assert all(RULES[r] not in ("cx_triangle", "cx_expand") for r, _ in actions(w))
+
+
+def test_convex_splice_refuses_a_set_with_a_path_through_the_outside():
+    # gates 0 and 2 with gate 1 between them on both paths: {0, 2} is not convex
+    w = [("cx", (0, 1), None), ("h", (1,), None), ("cx", (1, 2), None)]
+    assert _convex_splice(w, [0, 2], [("cx", (0, 2), None)]) is None
+    # gate 1 is independent of gate 0's wires after it only on qubit 3: it stays before
+    w2 = [("cx", (0, 1), None), ("h", (3,), None), ("cx", (1, 2), None)]
+    assert _convex_splice(w2, [0, 2], [("x", (0,), None)]) == [("h", (3,), None), ("x", (0,), None)]
+
+
+def test_window_cost_follows_the_objective():
+    w = [("cx", (0, 1), None), ("rz", (1,), math.pi / 4), ("h", (0,), None)]
+    assert window_cost(w) == (3, 1)
+    assert window_cost(w, "cx") == (1, 3)
+    assert window_cost(w, "t") == (1, 3, 1)
+    assert window_cost(w, "depth") == (2, 3, 1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(circuits(n=4, max_gates=30, nam=True))
+def test_dfs_order_is_a_topological_order(c):
+    order = dfs_order(to_ops(c), c.n_qubits)
+    out = Circuit(c.n_qubits)
+    for op in order:
+        out.append(op.instruction())
+    assert same_unitary(c, out)
+    for i, j in windows(order, 8):
+        assert 2 <= j - i <= 8
+
+
+@settings(max_examples=20, deadline=None)
+@given(circuits(n=4, max_gates=28, nam=True))
+def test_search_returns_an_equivalent_circuit_never_costlier(c):
+    for policy in ("random", "all", "learned"):
+        out = search(c, budget_s=30, seed=3, policy=policy, max_expansions=8, max_rounds=2)
+        assert same_unitary(c, out)
+        assert out.num_gates() <= c.num_gates()
+
+
+def test_search_finds_the_triangle_and_is_reproducible():
+    c = Circuit(4).cx(0, 1).cx(1, 2).cx(0, 1).h(3).cx(2, 3).h(3).h(2).h(3).cx(3, 2).h(2).h(3)
+    a = search(c, budget_s=60, seed=1, policy="random")
+    b = search(c, budget_s=60, seed=1, policy="random")
+    assert a == b
+    assert same_unitary(c, a)
+    assert a.count_ops().get("cx", 0) <= 4 and a.num_gates() <= 6  # 11 gates / 5 CX in
+
+
+def test_search_window_stays_within_its_expansions():
+    w = [("cx", (0, 1), None), ("cx", (1, 2), None), ("cx", (0, 1), None)]
+    best, done = search_window(w, 3, lambda s, o, a: np.zeros(len(a)), max_expansions=2)
+    assert done <= 2
+    assert window_cost(best) == (2, 2)
+
+
+def test_search_rejects_bad_input():
+    with pytest.raises(CompileError, match="unitary circuits"):
+        search(Circuit(1, 1).h(0).measure(0, 0))
+    with pytest.raises(CompileError, match="unknown search policy 'greedy'"):
+        search(Circuit(2).cx(0, 1), policy="greedy")
+
+
+def test_search_leaves_other_gates_alone():
+    c = Circuit(3).t(0).cx(0, 1).cx(1, 2).cx(0, 1).s(2).ccx(0, 1, 2)
+    out = search(c, budget_s=30, seed=0, policy="all")
+    assert same_unitary(c, out)
+    assert out.count_ops()["ccx"] == 1 and out.count_ops()["t"] == 1
+
+
+def test_optimize_level3_runs_the_search_and_can_skip_it():
+    c = Circuit(3).cx(0, 1).cx(1, 2).cx(0, 1)
+    out, report = optimize(c, level=3, seed=0, policy="all")
+    assert out.count_ops() == {"cx": 2}
+    assert "search" in [e.name for e in report.entries]
+    _, report = optimize(c, level=3, seed=0, policy=None)
+    assert "search" not in [e.name for e in report.entries]
+
+
+def test_featurize_shapes_and_edge_types():
+    w = [("cx", (0, 1), None), ("rz", (1,), math.pi / 4), ("cx", (0, 1), None), ("h", (0,), None)]
+    x, src, _, et = featurize(w)
+    assert x.shape == (4, FEATURES)
+    # wires: 0->2 on q0 (slots 0,0), 0->1 on q1 (slot 1 -> 0), 1->2 on q1 (0 -> 1), 2->3 on q0 (0 -> 0); both ways
+    assert len(src) == 8
+    assert set(et.tolist()) <= set(range(EDGE_TYPES))
+    assert x[1, 4].item() == 1.0  # T-like angle class
+    assert x[0, 3].item() == 1.0 and x[3, 0].item() == 1.0
+
+
+def test_policy_save_load_roundtrip(tmp_path):
+    net = RewritePolicy(hidden=8, layers=2, seed=4)
+    w = [("cx", (0, 1), None), ("h", (1,), None), ("cx", (1, 0), None), ("x", (0,), None)]
+    acts = actions(w)
+    net.save(tmp_path / "p.safetensors")
+    again = RewritePolicy.load(tmp_path / "p.safetensors")
+    np.testing.assert_allclose(net.score_actions(w, None, acts), again.score_actions(w, None, acts))
+    same_seed = RewritePolicy(hidden=8, layers=2, seed=4)
+    assert same_seed.state_dict()["embed.weight"].equal(net.state_dict()["embed.weight"])
+
+
+def test_policy_load_rejects_other_files(tmp_path):
+    import torch
+
+    from qtandem.io import write_safetensors
+
+    write_safetensors(tmp_path / "x.safetensors", {"w": torch.zeros(2)}, {"rules": "a,b"})
+    with pytest.raises(CheckpointError, match="retrain it"):
+        RewritePolicy.load(tmp_path / "x.safetensors")
+
+
+def test_shipped_policy_loads_and_scores():
+    net = pretrained_policy()
+    w = [("cx", (0, 1), None), ("cx", (1, 2), None), ("cx", (0, 1), None)]
+    scores = net.score_actions(w, None, actions(w))
+    assert scores.shape == (len(actions(w)),) and np.isfinite(scores).all()
+    assert "epochs" in net.info
