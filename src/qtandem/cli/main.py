@@ -57,9 +57,10 @@ def friendly(fn: F) -> F:
 
 
 def _register() -> None:
+    from qtandem.cli import compile as compile_cli
     from qtandem.cli import convert, device, info, optimize, qec, simulate, tour, train
 
-    for mod in (simulate, convert, info, device, train, tour, qec, optimize):
+    for mod in (simulate, convert, info, device, train, tour, qec, optimize, compile_cli):
         mod.register(app)
 
 

@@ -1,0 +1,546 @@
+"""Training the rewrite policy by imitation of an exhaustive search (``qtandem compile train CONFIG.toml``).
+
+1. **Circuits.** Random reversible circuits (Toffoli, CX and X gates on 3-6 qubits, some with
+   Hadamard-conjugated phase gates), decomposed into {h, x, cx, rz} and run through the level-3
+   passes, so they look like what the search gets inside :func:`~qtandem.compile.optimize`. None of
+   them comes from the benchmark suite.
+2. **Labels.** Each circuit is cut into windows as the search cuts them; on each window the search
+   runs with *every* rewrite tried (``policy="all"``) and records its tree. A rewrite at an expanded
+   circuit is labelled good when the best circuit found below it is cheaper than that circuit.
+   Windows are labelled in chunks saved as safetensors, so an interrupted run keeps what it labelled.
+3. **Training.** Binary cross-entropy of the policy's logits on those labels (positives up-weighted),
+   Adam, fixed epochs; a checkpoint every epoch (weights, optimizer, epoch) written atomically,
+   exact ``--resume``. Validation: states from whole chunks of windows held out (other circuits);
+   how often the top ``k`` rewrites by the policy contain a good one, against the same for a random
+   order.
+
+Output folder: ``data/`` (labelled chunks), ``checkpoint.safetensors``, ``metrics.jsonl``,
+``curves.png``, ``report.html``, ``config.toml`` and ``model.safetensors``.
+
+Configuration (every key checked; see :class:`PolicyTrainConfig`)::
+
+    name = "policy"
+    seed = 0
+    threads = 1
+
+    [data]
+    circuits = 240        # generated circuits
+    window = 24           # gates per window (as the search)
+    expansions = 30       # expanded circuits per window in the exhaustive search
+    val_fraction = 0.2
+
+    [model]
+    hidden = 32
+    layers = 3
+
+    [optim]
+    epochs = 40
+    batch_size = 32       # circuits (search states) per batch
+    lr = 0.003
+    weight_decay = 0.0001
+
+    [train]
+    k = 6                 # the search's rewrites per expansion (validation metric)
+    max_epochs = 0        # stop this session after this epoch (0: all)
+
+Examples:
+    >>> cfg = parse_config("[data]\\ncircuits = 4", source="p.toml")
+    >>> cfg.data.circuits, cfg.model.hidden
+    (4, 32)
+    >>> parse_config("[optim]\\nepoch = 4", source="p.toml")
+    Traceback (most recent call last):
+    ...
+    qtandem.errors.ConfigError: p.toml: optim.epoch: unknown key (did you mean 'epochs'?)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from qtandem.circuit import Circuit
+from qtandem.compile.policy import RewritePolicy, batch_graphs, featurize
+from qtandem.compile.rules import RULES, Gate
+from qtandem.config import flatten, parse_toml, read_config_text, to_toml
+from qtandem.errors import CheckpointError
+from qtandem.io import (
+    atomic_write_bytes,
+    atomic_write_text,
+    load_optimizer_state,
+    optimizer_state,
+    read_jsonl,
+    read_safetensors,
+)
+
+__all__ = ["PolicyTrainConfig", "PolicyTrainResult", "generate_circuits", "label_windows", "load_config",
+           "parse_config", "train", "training_windows"]
+
+CHECKPOINT_FORMAT = "qtandem.compile.policy-checkpoint/1"
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """``[data]``: generated circuits and the exhaustive search that labels them."""
+
+    circuits: int = field(default=240, metadata={"ge": 1})
+    min_qubits: int = field(default=3, metadata={"ge": 2})
+    max_qubits: int = field(default=6, metadata={"ge": 2, "le": 8})
+    min_gates: int = field(default=6, metadata={"ge": 1})
+    max_gates: int = field(default=16, metadata={"ge": 1})
+    window: int = field(default=24, metadata={"ge": 4})
+    expansions: int = field(default=30, metadata={"ge": 1})
+    val_fraction: float = field(default=0.2, metadata={"gt": 0, "lt": 1})
+    chunk: int = field(default=40, metadata={"ge": 1})
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """``[model]``: :class:`~qtandem.compile.policy.RewritePolicy` sizes."""
+
+    hidden: int = field(default=32, metadata={"ge": 1})
+    layers: int = field(default=3, metadata={"ge": 1})
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """``[optim]``."""
+
+    epochs: int = field(default=40, metadata={"ge": 1})
+    batch_size: int = field(default=32, metadata={"ge": 1})
+    lr: float = field(default=0.003, metadata={"gt": 0})
+    weight_decay: float = field(default=0.0001, metadata={"ge": 0})
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """``[train]``."""
+
+    k: int = field(default=6, metadata={"ge": 1})
+    max_epochs: int = field(default=0, metadata={"ge": 0})
+
+
+@dataclass(frozen=True)
+class PolicyTrainConfig:
+    """The whole configuration (top-level keys and one dataclass per section)."""
+
+    name: str = "policy"
+    seed: int = 0
+    output: str = ""
+    threads: int = field(default=1, metadata={"ge": 0})
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainOptions = field(default_factory=TrainOptions)
+    source: str = field(default="<string>", metadata={"internal": True})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (no ``source``)."""
+        d = dataclasses.asdict(self)
+        d.pop("source")
+        return d
+
+
+_SECTIONS = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig, "train": TrainOptions}
+_RESUMABLE = {"train.max_epochs", "output", "threads"}
+
+
+def parse_config(text: str, *, source: str = "<string>") -> PolicyTrainConfig:
+    """Parse a TOML configuration (see the module docs); errors name ``source`` and the key."""
+    cfg = parse_toml(text, PolicyTrainConfig, _SECTIONS, source=source)
+    if cfg.data.min_qubits > cfg.data.max_qubits:
+        from qtandem.errors import ConfigError
+
+        raise ConfigError(f"{source}: data.min_qubits: {cfg.data.min_qubits} is larger than data.max_qubits "
+                          f"({cfg.data.max_qubits})")
+    return cfg
+
+
+def load_config(path: str | Path) -> PolicyTrainConfig:
+    """Read a configuration file."""
+    return parse_config(read_config_text(path), source=str(path))
+
+
+def generate_circuits(count: int, *, seed: int, min_qubits: int = 3, max_qubits: int = 6, min_gates: int = 6,
+                      max_gates: int = 16) -> list[Circuit]:
+    """Random reversible circuits in {h, x, cx, rz}, already through the level-3 passes.
+
+    Examples:
+        >>> [c.n_qubits for c in generate_circuits(3, seed=1)]
+        [4, 4, 3]
+    """
+    from qtandem.compile.optimize import preset_passes
+    from qtandem.compile.passes.toffoli import ToffoliDecomposition
+    from qtandem.compile.passmanager import PassManager
+
+    rng = np.random.default_rng(seed)
+    passes = PassManager(preset_passes(3, style="nam", kak=True), repeat=8)
+    out = []
+    for _ in range(count):
+        n = int(rng.integers(min_qubits, max_qubits + 1))
+        c = Circuit(n)
+        for _ in range(int(rng.integers(min_gates, max_gates + 1))):
+            kind = rng.random()
+            qs = [int(q) for q in rng.permutation(n)]
+            if kind < 0.4 and n >= 3:
+                c.ccx(qs[0], qs[1], qs[2])
+            elif kind < 0.75:
+                c.cx(qs[0], qs[1])
+            elif kind < 0.85:
+                c.x(qs[0])
+            else:  # a phase gadget between Hadamards or on a parity
+                c.h(qs[0]).cx(qs[1], qs[0]).rz(float(rng.choice([1, -1, 2, -2])) * math.pi / 4, qs[0])
+                c.cx(qs[1], qs[0]).h(qs[0])
+        c = ToffoliDecomposition("nam").run(c)
+        out.append(passes.run(c))
+    return out
+
+
+def training_windows(circuits: list[Circuit], size: int) -> list[tuple[list[Gate], int]]:
+    """The windows the search would cut from ``circuits``: ``(local gates, width)``."""
+    from qtandem.compile.dag import to_ops
+    from qtandem.compile.search import _localize, dfs_order, windows
+
+    out = []
+    for c in circuits:
+        order = dfs_order(to_ops(c), c.n_qubits)
+        for i, j in windows(order, size):
+            local, back = _localize(order[i:j])
+            out.append((local, len(back)))
+    return out
+
+
+def label_windows(items: list[tuple[list[Gate], int]], *, expansions: int,
+                  objective: str = "gates") -> list[tuple[list[Gate], list[tuple[int, int]], list[int]]]:
+    """Run the exhaustive search on each window; ``(state, actions, 0/1 labels)`` for every expanded state."""
+    from qtandem.compile.search import search_window, window_cost
+
+    out = []
+    for window, n in items:
+        tree: list[Any] = []
+        search_window(window, n, lambda s, o, a: np.zeros(len(a)), k=10 ** 6, max_expansions=expansions,
+                      objective=objective, tree=tree)
+        cost: dict[tuple, tuple] = {}
+        children: dict[tuple, list[tuple]] = {}
+        for state, _, keys, c in tree:
+            key = tuple(state)
+            cost[key] = c
+            children[key] = [k for k in keys if k is not None]
+            for k in children[key]:
+                if k not in cost:
+                    cost[k] = window_cost(list(k), objective)
+        best = dict(cost)
+        changed = True
+        while changed:
+            changed = False
+            for key, kids in children.items():
+                m = min([best[key], *(best[k] for k in kids)])
+                if m < best[key]:
+                    best[key] = m
+                    changed = True
+        for state, acts, keys, c in tree:
+            labels = [int(k is not None and best[k] < c) for k in keys]
+            out.append((state, list(acts), labels))
+    return out
+
+
+def _pack(records: list[tuple[list[Gate], list[tuple[int, int]], list[int]]]) -> dict[str, torch.Tensor]:
+    xs, ss, ds, es, node_off, edge_off = [], [], [], [], [0], [0]
+    rules, anchors, labels, act_off = [], [], [], [0]
+    for state, acts, lab in records:
+        x, s, d, e = featurize(state)
+        xs.append(x)
+        ss.append(s)
+        ds.append(d)
+        es.append(e)
+        node_off.append(node_off[-1] + x.shape[0])
+        edge_off.append(edge_off[-1] + s.shape[0])
+        rules += [a[0] for a in acts]
+        anchors += [a[1] for a in acts]
+        labels += lab
+        act_off.append(len(rules))
+    def cat(parts: list[torch.Tensor], width: int) -> torch.Tensor:
+        return torch.cat(parts) if parts else torch.zeros((0, width) if width else 0)
+
+    return {"x": cat(xs, 12).float(), "src": cat(ss, 0).long(), "dst": cat(ds, 0).long(), "etype": cat(es, 0).long(),
+            "node_off": torch.tensor(node_off), "edge_off": torch.tensor(edge_off), "rule": torch.tensor(rules).long(),
+            "anchor": torch.tensor(anchors).long(), "label": torch.tensor(labels).float(),
+            "act_off": torch.tensor(act_off)}
+
+
+def _unpack(t: dict[str, torch.Tensor]) -> list[tuple[tuple, torch.Tensor, torch.Tensor, torch.Tensor]]:
+    out = []
+    no, eo, ao = t["node_off"].tolist(), t["edge_off"].tolist(), t["act_off"].tolist()
+    for i in range(len(no) - 1):
+        graph = (t["x"][no[i]:no[i + 1]], t["src"][eo[i]:eo[i + 1]], t["dst"][eo[i]:eo[i + 1]],
+                 t["etype"][eo[i]:eo[i + 1]])
+        sl = slice(ao[i], ao[i + 1])
+        if ao[i + 1] > ao[i]:
+            out.append((graph, t["rule"][sl], t["anchor"][sl], t["label"][sl]))
+    return out
+
+
+@dataclass
+class PolicyTrainResult:
+    """What :func:`train` produced."""
+
+    output: Path
+    epoch: int
+    finished: bool
+    records: list[dict[str, Any]]
+    states: int
+    wall_s: float
+
+
+def _dataset(cfg: PolicyTrainConfig, out: Path, progress: bool) -> tuple[list[Any], float]:
+    """The labelled states (with their chunk index) and the seconds their labelling took in all."""
+    d = cfg.data
+    circuits = generate_circuits(d.circuits, seed=cfg.seed, min_qubits=d.min_qubits, max_qubits=d.max_qubits,
+                                 min_gates=d.min_gates, max_gates=d.max_gates)
+    items = training_windows(circuits, d.window)
+    folder = out / "data"
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = folder / "manifest.json"
+    wanted = {"seed": cfg.seed, "data": dataclasses.asdict(d), "windows": len(items), "rules": list(RULES)}
+    if manifest.exists():
+        have = json.loads(manifest.read_text())
+        if have != wanted:
+            raise CheckpointError(f"{folder}: the labelled windows there were made for other settings "
+                                  f"({json.dumps(have)[:200]}); use another output folder or delete {folder}")
+    else:
+        atomic_write_text(manifest, json.dumps(wanted, indent=1))
+    chunks = [items[i:i + d.chunk] for i in range(0, len(items), d.chunk)]
+    bar = _progress(progress, len(chunks), "labelling windows")
+    states: list[Any] = []
+    label_s = 0.0
+    try:
+        for i, chunk in enumerate(chunks):
+            path = folder / f"chunk-{i:04d}.safetensors"
+            if path.exists():
+                tensors, meta = read_safetensors(path)
+            else:
+                from safetensors.torch import save
+
+                t0 = time.perf_counter()
+                tensors = _pack(label_windows(chunk, expansions=d.expansions))
+                meta = {"windows": str(len(chunk)), "seconds": repr(time.perf_counter() - t0)}
+                atomic_write_bytes(path, save(tensors, metadata=meta))
+            label_s += float(meta.get("seconds", "nan"))
+            states += [(i, st) for st in _unpack(tensors)]
+            if bar is not None:
+                bar.advance(bar.task_ids[0])
+    finally:
+        if bar is not None:
+            bar.stop()
+    return states, label_s
+
+
+def _progress(enabled: bool, total: int, label: str) -> Any:
+    if not enabled:
+        return None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=Console(stderr=True))
+    bar.start()
+    bar.add_task(label, total=total)
+    return bar
+
+
+def _split(states: list[Any], cfg: PolicyTrainConfig) -> tuple[list[Any], list[Any]]:
+    """Validation states from whole chunks of windows (other circuits than training), when there are chunks."""
+    chunks = sorted({c for c, _ in states})
+    rng = np.random.default_rng(cfg.seed + 1)
+    if len(chunks) > 1:
+        n_val = max(1, round(cfg.data.val_fraction * len(chunks)))
+        val_chunks = {chunks[int(i)] for i in rng.permutation(len(chunks))[:n_val]}
+        return [s for c, s in states if c not in val_chunks], [s for c, s in states if c in val_chunks]
+    perm = rng.permutation(len(states))
+    n_val = max(1, round(cfg.data.val_fraction * len(states))) if len(states) > 1 else 0
+    return [states[int(i)][1] for i in perm[n_val:]], [states[int(i)][1] for i in perm[:n_val]]
+
+
+def _batch_logits(net: RewritePolicy, batch: list[Any]) -> tuple[torch.Tensor, torch.Tensor]:
+    graph, offsets = batch_graphs([b[0] for b in batch])
+    logits = net(*graph)
+    rows = torch.cat([b[2] + offsets[i] for i, b in enumerate(batch)])
+    cols = torch.cat([b[1] for b in batch])
+    return logits[rows, cols], torch.cat([b[3] for b in batch])
+
+
+def _hit_rates(net: RewritePolicy, states: list[Any], k: int) -> dict[str, float]:
+    """Among states with a good rewrite: how often the policy's top k hold one, and a random order's (exact)."""
+    hits = rand = 0.0
+    useful = 0
+    with torch.no_grad():
+        for graph, rule, anchor, label in states:
+            pos = int(label.sum())
+            if pos == 0:
+                continue
+            useful += 1
+            scores = net(*graph)[anchor, rule]
+            top = torch.argsort(-scores, stable=True)[:k]
+            hits += float(label[top].max() > 0)
+            n = len(label)
+            rand += 1.0 - (math.comb(n - pos, min(k, n)) / math.comb(n, min(k, n)))
+    return {"states_with_good_rewrite": useful, f"top{k}_hit": hits / max(useful, 1),
+            f"random_top{k}_hit": rand / max(useful, 1)}
+
+
+def _save_checkpoint(path: Path, cfg: PolicyTrainConfig, net: RewritePolicy, opt: torch.optim.Optimizer,
+                     epoch: int, wall_s: float) -> None:
+    from safetensors.torch import save
+
+    tensors = {f"model.{k}": v.contiguous() for k, v in net.state_dict().items()}
+    opt_tensors, opt_meta = optimizer_state(opt)
+    tensors.update(opt_tensors)
+    meta = {"format": CHECKPOINT_FORMAT, "epoch": str(epoch), "wall_s": repr(wall_s),
+            "config": json.dumps(cfg.to_dict()), **opt_meta}
+    atomic_write_bytes(path, save(tensors, metadata=meta))
+
+
+def _restore(path: Path, cfg: PolicyTrainConfig, net: RewritePolicy, opt: torch.optim.Optimizer) -> tuple[int, float]:
+    if not path.exists():
+        raise CheckpointError(f"nothing to resume: no checkpoint at {path} (run without --resume to start)")
+    tensors, meta = read_safetensors(path)
+    if meta.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path}: not a rewrite-policy training checkpoint (format {meta.get('format')!r})")
+    saved, now = flatten(json.loads(meta["config"])), flatten(cfg.to_dict())
+    changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+    changed = [c for c in changed if c not in _RESUMABLE]
+    if changed:
+        raise CheckpointError(f"{path}: the configuration changed since the checkpoint ({', '.join(changed)}); "
+                              f"only {', '.join(sorted(_RESUMABLE))} may change on --resume")
+    net.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    load_optimizer_state(opt, tensors, meta)
+    return int(meta["epoch"]), float(meta["wall_s"])
+
+
+def train(cfg: PolicyTrainConfig, *, resume: bool = False, progress: bool = True,
+          output: str | Path | None = None) -> PolicyTrainResult:
+    """Label generated windows (cached in ``output/data``) and train the policy (see the module docs).
+
+    Args:
+        cfg: the configuration.
+        resume: continue exactly from ``output/checkpoint.safetensors``.
+        progress: rich progress bars on stderr.
+        output: override ``cfg.output`` (default ``runs/<name>``).
+
+    Raises:
+        CheckpointError: ``resume`` without a checkpoint, or with a changed configuration.
+    """
+    out = Path(output or cfg.output or f"runs/{cfg.name}")
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt = out / "checkpoint.safetensors"
+    if not resume and ckpt.exists():
+        raise CheckpointError(f"{ckpt} exists: pass --resume to continue it, or choose another output folder")
+    threads = torch.get_num_threads()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    try:
+        return _train(cfg, out, ckpt, resume=resume, progress=progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(cfg: PolicyTrainConfig, out: Path, ckpt: Path, *, resume: bool, progress: bool) -> PolicyTrainResult:
+    atomic_write_text(out / "config.toml", to_toml(cfg.to_dict(), header=f"qtandem compile train: {cfg.name}"))
+    states, data_s = _dataset(cfg, out, progress)
+    train_set, val_set = _split(states, cfg)
+    net = RewritePolicy(cfg.model.hidden, cfg.model.layers, seed=cfg.seed)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
+    epoch, wall = 0, 0.0
+    records = read_jsonl(out / "metrics.jsonl") if resume else []
+    if resume:
+        epoch, wall = _restore(ckpt, cfg, net, opt)
+        records = [r for r in records if r["epoch"] <= epoch]
+    labels = torch.cat([s[3] for s in train_set]) if train_set else torch.zeros(0)
+    pos = float(labels.sum())
+    pos_weight = torch.tensor((len(labels) - pos) / max(pos, 1.0))
+    stop = cfg.optim.epochs if not cfg.train.max_epochs else min(cfg.optim.epochs, cfg.train.max_epochs)
+    bar = _progress(progress and epoch < stop, stop - epoch, f"training {cfg.name}")
+    lines = [json.dumps(r) for r in records]
+    try:
+        while epoch < stop:
+            t0 = time.perf_counter()
+            net.train()
+            perm = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch))
+            total, seen = 0.0, 0
+            for i in range(0, len(train_set), cfg.optim.batch_size):
+                batch = [train_set[int(j)] for j in perm[i:i + cfg.optim.batch_size]]
+                logits, target = _batch_logits(net, batch)
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, pos_weight=pos_weight)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * len(batch)
+                seen += len(batch)
+            epoch += 1
+            net.eval()
+            with torch.no_grad():
+                val_loss = (float(torch.nn.functional.binary_cross_entropy_with_logits(
+                    *_batch_logits(net, val_set), pos_weight=pos_weight)) if val_set else float("nan"))
+            wall += time.perf_counter() - t0
+            rec = {"epoch": epoch, "loss": total / max(seen, 1), "val_loss": val_loss, "wall_s": round(wall, 2),
+                   **_hit_rates(net, val_set, cfg.train.k)}
+            records.append(rec)
+            lines.append(json.dumps(rec))
+            atomic_write_text(out / "metrics.jsonl", "\n".join(lines) + "\n")
+            _save_checkpoint(ckpt, cfg, net, opt, epoch, wall)
+            if bar is not None:
+                bar.advance(bar.task_ids[0])
+    finally:
+        if bar is not None:
+            bar.stop()
+    finished = epoch >= cfg.optim.epochs
+    net.save(out / "model.safetensors", {"name": cfg.name, "epochs": str(epoch), "states": str(len(states)),
+                                         "training": json.dumps({"epochs": epoch, "states": len(states),
+                                                                 "labelling_s": round(data_s, 1),
+                                                                 "train_wall_s": round(wall, 1)})})
+    _write_report(cfg, out, records, len(states))
+    return PolicyTrainResult(out, epoch, finished, records, len(states), wall)
+
+
+def _write_report(cfg: PolicyTrainConfig, out: Path, records: list[dict[str, Any]], states: int) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from qtandem.report import Report
+
+    k = cfg.train.k
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    ep = [r["epoch"] for r in records]
+    a1.plot(ep, [r["loss"] for r in records], label="train")
+    a1.plot(ep, [r["val_loss"] for r in records], label="validation")
+    a1.set_xlabel("epoch")
+    a1.set_ylabel("weighted cross-entropy")
+    a1.legend()
+    a1.grid(alpha=0.3)
+    a2.plot(ep, [r[f"top{k}_hit"] for r in records], label="learned policy")
+    a2.plot(ep, [r[f"random_top{k}_hit"] for r in records], "k--", label="random order")
+    a2.set_xlabel("epoch")
+    a2.set_ylabel(f"top-{k} holds a good rewrite (validation)")
+    a2.legend()
+    a2.grid(alpha=0.3)
+    fig.suptitle(f"qtandem compile train: {cfg.name}")
+    rep = Report(f"qtandem compile train: {cfg.name}", out)
+    sec = rep.section("Summary")
+    last = records[-1] if records else {}
+    sec.text(f"Rewrite policy over {len(RULES)} rules, trained on {states} search states from "
+             f"{cfg.data.circuits} generated circuits.")
+    sec.table(["", "value"], [[key, last[key]] for key in ("epoch", "loss", "val_loss", f"top{k}_hit",
+                                                          f"random_top{k}_hit", "wall_s") if key in last])
+    rep.section("Training curves").figure(fig, "curves", "Loss, and how often the top rewrites hold a good one.")
+    plt.close(fig)
+    rep.section("Configuration").code(to_toml(cfg.to_dict()))
+    rep.write()
