@@ -42,6 +42,7 @@ bench: $(VENV)/.installed-bench
 	$(PY) bench/qec.py --json bench/results/qec.json
 	$(PY) bench/qec_neural.py --shots 500000 --json bench/results/qec_neural.json
 	$(PY) bench/compile.py --json bench/results/compile.json
+	$(PY) bench/compile_search.py --json bench/results/compile_search.json
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests bench
