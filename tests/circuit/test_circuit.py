@@ -149,3 +149,12 @@ def test_measure_all_adds_bits():
     c = Circuit(3).h(0).measure_all()
     assert c.n_clbits == 3
     assert c.count_ops()["measure"] == 3
+
+
+def test_bad_qubit_and_angle_types_get_clear_errors():
+    with pytest.raises(CircuitError, match=r"barrier: qubit indices must be integers, got \[0, 1, 2\]"):
+        Circuit(3).barrier([0, 1, 2])  # type: ignore[arg-type]
+    with pytest.raises(CircuitError, match="cx: qubit indices must be integers, got 0.5"):
+        Circuit(2).cx(0.5, 1)  # type: ignore[arg-type]
+    with pytest.raises(CircuitError, match="rz: angles must be numbers or Parameters"):
+        Circuit(1).rz("a", 0)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from qtandem.circuit.parameter import Angle, ParameterExpression, is_symbolic
+from qtandem.errors import CircuitError
 
 __all__ = ["NON_UNITARY", "Instruction"]
 
@@ -46,11 +47,14 @@ class Instruction:
         condition: tuple[tuple[int, ...], int] | None = None,
     ) -> None:
         self.name = name
-        self.qubits = tuple(int(q) for q in qubits)
-        self.params: tuple[Angle, ...] = tuple(
-            p if isinstance(p, ParameterExpression) and is_symbolic(p) else float(p) for p in params
-        )
-        self.clbits = tuple(int(c) for c in clbits)
+        self.qubits = _indices(qubits, name, "qubit")
+        try:
+            self.params: tuple[Angle, ...] = tuple(
+                p if isinstance(p, ParameterExpression) and is_symbolic(p) else float(p) for p in params
+            )
+        except (TypeError, ValueError):
+            raise CircuitError(f"{name}: angles must be numbers or Parameters, got {list(params)!r}") from None
+        self.clbits = _indices(clbits, name, "classical bit")
         if matrix is not None:
             matrix = np.array(matrix, dtype=np.complex128)
             matrix.setflags(write=False)
@@ -107,3 +111,16 @@ class Instruction:
         if self.condition is not None:
             parts.append(f"condition={self.condition}")
         return f"Instruction({', '.join(parts)})"
+
+
+def _indices(values: Sequence[int], name: str, what: str) -> tuple[int, ...]:
+    try:
+        items = list(values)
+    except TypeError:
+        raise CircuitError(f"{name}: {what} indices must be integers, got {values!r}") from None
+    out = []
+    for v in items:
+        if isinstance(v, bool) or not isinstance(v, int | np.integer):
+            raise CircuitError(f"{name}: {what} indices must be integers, got {v!r} in {items!r}")
+        out.append(int(v))
+    return tuple(out)

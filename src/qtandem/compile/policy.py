@@ -21,7 +21,7 @@ Examples:
     >>> net.score_actions(window, None, actions(window)).shape
     (2,)
     >>> net.extra_repr()
-    'features=12, hidden=8, layers=1, rules=8'
+    'features=12, hidden=8, layers=1, rules=9'
 """
 
 from __future__ import annotations

@@ -36,7 +36,6 @@ from typing import Any
 import numpy as np
 
 from qtandem.circuit import Circuit
-from qtandem.circuit.instruction import Instruction
 from qtandem.compile.dag import Op, Wires, to_ops
 from qtandem.compile.rules import GATES, Gate, _equal_up_to_phase, _window_unitary, actions, apply_action, cleanup
 from qtandem.compile.rules import to_window_ops as _ops
@@ -271,9 +270,8 @@ def search(circuit: Circuit, *, budget_s: float | None = None, seed: int | None 
         k = 10 ** 6
     stats = SearchStats(policy=policy if isinstance(policy, str) else "custom")
     stats.before = window_cost(_as_window(to_ops(circuit)), objective)
-    ops = [op for op in to_ops(circuit) if op.name != "barrier" or op.opaque]
     rng = as_generator(seed)
-    current = ops
+    current = to_ops(circuit)  # barriers and other opaque ops stay, and cut the windows
     for rnd in range(max_rounds):
         if time.perf_counter() >= deadline:
             stats.notes.append(f"budget reached in round {rnd}")
@@ -346,5 +344,5 @@ def _to_circuit(ops: Sequence[Op], like: Circuit) -> Circuit:
     out = Circuit(like.n_qubits, like.n_clbits, name=like.name, qregs=like.qregs, cregs=like.cregs)
     for op in ops:
         if op.alive:
-            out.append(op.instruction() if isinstance(op, Op) else Instruction(*op))
+            out.append(op.instruction())
     return out

@@ -79,7 +79,8 @@ def compile_section(section: Section, ctx: TourContext) -> None:
 
     section.text("Each circuit is in Nam's gate set {h, x, cx, rz}. qtandem.compile.optimize runs Hadamard "
                  "reduction, phase folding (rotation merging over affine parities), commutation-aware "
-                 "cancellation and one-qubit resynthesis to a fixpoint, and verifies the result against the input "
+                 "cancellation and one-qubit resynthesis to a fixpoint, then a rewrite search whose choices a shipped "
+                 "learned policy makes (qtandem.compile.search), and verifies the result against the input "
                  "before returning it. Qiskit: transpile(optimization_level=3) with the same basis.")
     rows: list[list[Any]] = []
     names, before, ours, theirs = [], [], [], []
