@@ -301,12 +301,13 @@ def _search(circuit: Circuit, props: PropertySet, report: Report, *, cost: Calla
     from qtandem.errors import CheckpointError
 
     try:
-        cand = fn(circuit, budget_s=rem, seed=seed, objective=props.get("objective", "gates"), policy=props["policy"])
+        cand, stats = fn(circuit, budget_s=rem, seed=seed, objective=props.get("objective", "gates"),
+                         policy=props["policy"], return_stats=True)
     except CheckpointError as err:
         report.notes.append(f"learned search skipped: {err}")
         return circuit
-    if isinstance(cand, tuple):
-        cand = cand[0]
+    report.notes.append(f"rewrite search ({stats.policy} policy): {stats.improved_windows} of {stats.windows} windows "
+                        f"improved in {stats.rounds} rounds, {stats.expansions} expansions, {stats.seconds:.2f} s")
     after = counts(cand)
     from qtandem.compile.passmanager import PassRecord
 
