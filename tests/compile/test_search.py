@@ -121,7 +121,18 @@ def test_search_leaves_other_gates_alone():
     c = Circuit(3).t(0).cx(0, 1).cx(1, 2).cx(0, 1).s(2).ccx(0, 1, 2)
     out = search(c, budget_s=30, seed=0, policy="all")
     assert same_unitary(c, out)
-    assert out.count_ops()["ccx"] == 1 and out.count_ops()["t"] == 1
+    assert out.count_ops()["ccx"] == 1 and out.count_ops()["t"] == 1 and out.count_ops()["cx"] == 2
+
+
+def test_clifford_t_circuits_stay_clifford_t():
+    # a phase gadget whose rz is a t, conjugated so that only the gadget flip exposes the cancellation
+    c = Circuit(2).h(0).cx(0, 1).t(1).cx(0, 1).h(0).h(1).cx(1, 0).tdg(0).cx(1, 0).h(1)
+    out = search(c, budget_s=30, seed=0, policy="all")
+    assert same_unitary(c, out)
+    assert set(out.count_ops()) <= {"h", "x", "cx", "t", "tdg", "s", "sdg", "z"}
+    assert out.num_gates() < c.num_gates()
+    mixed = Circuit(2).rz(0.3, 0).t(0).cx(0, 1).cx(0, 1)
+    assert search(mixed, budget_s=30, seed=0, policy="all").count_ops() == {"rz": 1}
 
 
 def test_optimize_level3_runs_the_search_and_can_skip_it():

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from qtandem.circuit import Circuit
-from qtandem.compile.dag import Op, Wires, to_ops
+from qtandem.compile.dag import PHASE_ANGLE, Op, Wires, to_ops
 from qtandem.compile.rules import GATES, Gate, _equal_up_to_phase, _window_unitary, actions, apply_action, cleanup
 from qtandem.compile.rules import to_window_ops as _ops
 from qtandem.errors import CompileError
@@ -136,7 +136,26 @@ def windows(order: Sequence[Op], size: int, offset: int = 0,
 
 
 def _searchable(op: Op) -> bool:
-    return not op.opaque and op.name in GATES
+    return not op.opaque and (op.name in GATES or op.name in PHASE_ANGLE)
+
+
+_NAMED = {round(a / _PI4) % 8: name for name, a in PHASE_ANGLE.items()}
+"""Multiples of pi/4 (mod 2 pi) -> the named phase gate (t, s, z, sdg, tdg)."""
+
+
+def _restore(gates: Sequence[Gate], back: list[int], named: bool) -> list[Op] | None:
+    """Window gates as ops on the circuit's qubits; with ``named``, rz become t/s/z/sdg/tdg (``None`` if one cannot)."""
+    out = []
+    for g, qs, a in gates:
+        wires = tuple(back[q] for q in qs)
+        if named and g == "rz":
+            k = a / _PI4  # type: ignore[operator]
+            if abs(k - round(k)) > 1e-9 or round(k) % 8 not in _NAMED:
+                return None  # not one named gate (3 pi/4 would be two): keep the window as it was
+            out.append(Op(_NAMED[round(k) % 8], wires))
+        else:
+            out.append(Op(g, wires, a))
+    return out
 
 
 @dataclass
@@ -236,7 +255,9 @@ def search(circuit: Circuit, *, budget_s: float | None = None, seed: int | None 
 
     Args:
         circuit: a unitary circuit (no measurements inside; :func:`~qtandem.compile.optimize` passes stretches).
-            Gates outside {h, x, cx, rz} are left alone and cut the windows.
+            Windows hold {h, x, cx, rz} and the named phase gates (t, tdg, s, sdg, z, searched as rz and written
+            back by name when the circuit has no rz, so a Clifford+T circuit stays Clifford+T); other gates are
+            left alone and cut the windows.
         budget_s: wall-clock budget (default: 1 s plus 2 ms per gate, at most 30 s).
         seed: seed of the window offsets and of the random policy.
         objective: ``gates``, ``cx``, ``t``, ``depth`` or ``fidelity`` (as in ``optimize``).
@@ -272,6 +293,9 @@ def search(circuit: Circuit, *, budget_s: float | None = None, seed: int | None 
     stats.before = window_cost(_as_window(to_ops(circuit)), objective)
     rng = as_generator(seed)
     current = to_ops(circuit)  # barriers and other opaque ops stay, and cut the windows
+    # Clifford+T input (t, s, z and inverses, no rz): windows see rz, results go back to the named gates
+    names = {i.name for i in circuit}
+    named = "rz" not in names and bool(names & set(PHASE_ANGLE))
     for rnd in range(max_rounds):
         if time.perf_counter() >= deadline:
             stats.notes.append(f"budget reached in round {rnd}")
@@ -293,9 +317,12 @@ def search(circuit: Circuit, *, budget_s: float | None = None, seed: int | None 
             best, done = search_window(local, len(back), score, k=k, slack=slack, max_expansions=max_expansions,
                                        deadline=deadline, objective=objective)
             stats.expansions += done
+            restored = None
             if window_cost(best, objective) < window_cost(local, objective) and _same(local, best, len(back)):
+                restored = _restore(best, back, named)
+            if restored is not None:
                 improved += 1
-                new_order.extend(Op(g, tuple(back[q] for q in qs), a) for g, qs, a in best)
+                new_order.extend(restored)
             else:
                 new_order.extend(piece)
         new_order.extend(order[last:])
@@ -326,6 +353,7 @@ def _as_window(ops: Sequence[Op]) -> list[Gate]:
 
 
 def _localize(piece: Sequence[Op]) -> tuple[list[Gate], list[int]]:
+    """The piece on local qubits ``0..m-1`` (named phase gates as ``rz``) and the local -> circuit qubit map."""
     back: list[int] = []
     index: dict[int, int] = {}
     for op in piece:
@@ -333,7 +361,8 @@ def _localize(piece: Sequence[Op]) -> tuple[list[Gate], list[int]]:
             if q not in index:
                 index[q] = len(back)
                 back.append(q)
-    return [(op.name, tuple(index[q] for q in op.qubits), op.angle) for op in piece], back
+    return [("rz", (index[op.qubits[0]],), PHASE_ANGLE[op.name]) if op.name in PHASE_ANGLE else
+            (op.name, tuple(index[q] for q in op.qubits), op.angle) for op in piece], back
 
 
 def _same(a: Sequence[Gate], b: Sequence[Gate], n: int) -> bool:
