@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from qtandem.circuit import Circuit
-from qtandem.compile.dag import PHASE_ANGLE, Op, Wires, to_ops
+from qtandem.compile.dag import PHASE_ANGLE, Op, Wires, to_circuit, to_ops
 from qtandem.compile.rules import GATES, Gate, _equal_up_to_phase, _window_unitary, actions, apply_action, cleanup
 from qtandem.compile.rules import to_window_ops as _ops
 from qtandem.errors import CompileError
@@ -331,7 +331,7 @@ def search(circuit: Circuit, *, budget_s: float | None = None, seed: int | None 
         stats.improved_windows += improved
         if improved == 0 and rnd > 0:
             break
-    out = _to_circuit(current, circuit)
+    out = to_circuit(current, circuit)
     nam_only = all(i.name in GATES for i in circuit)
     if polish and nam_only and time.perf_counter() < deadline and stats.improved_windows:
         from qtandem.compile.optimize import preset_passes
@@ -367,11 +367,3 @@ def _localize(piece: Sequence[Op]) -> tuple[list[Gate], list[int]]:
 
 def _same(a: Sequence[Gate], b: Sequence[Gate], n: int) -> bool:
     return n <= 10 and _equal_up_to_phase(_window_unitary(a, n), _window_unitary(b, n))
-
-
-def _to_circuit(ops: Sequence[Op], like: Circuit) -> Circuit:
-    out = Circuit(like.n_qubits, like.n_clbits, name=like.name, qregs=like.qregs, cregs=like.cregs)
-    for op in ops:
-        if op.alive:
-            out.append(op.instruction())
-    return out
