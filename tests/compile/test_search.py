@@ -182,3 +182,17 @@ def test_shipped_policy_loads_and_scores():
     scores = net.score_actions(w, None, actions(w))
     assert scores.shape == (len(actions(w)),) and np.isfinite(scores).all()
     assert "epochs" in net.info
+
+
+def test_windows_are_searched_most_promising_first():
+    from qtandem.compile.search import _by_promise
+
+    pieces = [([("h", (0,), None)], [0]),  # no rewrite applies
+              ([("cx", (0, 1), None), ("cx", (1, 2), None), ("cx", (0, 1), None)], [0, 1, 2]),
+              ([("cx", (0, 1), None)], [0, 1])]
+
+    def score(window, ops, acts):
+        return np.array([float(len(window))] * len(acts))
+
+    assert _by_promise(pieces, score, True) == [1, 2, 0]
+    assert _by_promise(pieces, score, False) == [0, 1, 2]

@@ -47,7 +47,7 @@ __all__ = ["POLICIES", "SearchStats", "dfs_order", "search", "search_window", "w
 POLICIES = ("learned", "random", "all")
 """How rewrites are ranked: the shipped policy, a seeded random order, or all of them (no pruning)."""
 
-Scorer = Callable[[Sequence[Gate], list[Op], list[tuple[int, int]]], np.ndarray]
+Scorer = Callable[[Sequence[Gate], list[Op] | None, list[tuple[int, int]]], np.ndarray]
 
 _PI4 = math.pi / 4
 
@@ -250,7 +250,7 @@ def _scorer(policy: Any, seed: int | None) -> Scorer:
 
 def search(circuit: Circuit, *, budget_s: float | None = None, seed: int | None = None, objective: str = "gates",
            policy: Any = "learned", window: int = 24, k: int = 3, slack: int = 2, max_expansions: int = 60,
-           max_rounds: int = 6, polish: bool = True, return_stats: bool = False) -> Any:
+           max_rounds: int = 6, polish: bool = True, prioritize: bool = True, return_stats: bool = False) -> Any:
     """Search for a cheaper equivalent circuit by verified rewrites (see the module docs).
 
     Args:
@@ -270,6 +270,8 @@ def search(circuit: Circuit, *, budget_s: float | None = None, seed: int | None 
         max_rounds: passes over the circuit (window offsets alternate), stopping early when one finds nothing.
         polish: run the level-2 passes once more on the result (circuits in {h, x, cx, rz} only, so
             the output stays in the input's gate set).
+        prioritize: search the windows in the order of the policy's best score for their first rewrites
+            (the budget goes to promising windows first; the order only matters when the budget runs out).
         return_stats: also return a :class:`SearchStats`.
 
     Returns:
@@ -303,28 +305,27 @@ def search(circuit: Circuit, *, budget_s: float | None = None, seed: int | None 
         order = dfs_order(current, circuit.n_qubits)
         offset = 0 if rnd == 0 else int(rng.integers(1, window))
         spans = windows(order, window, offset)
-        improved = 0
-        new_order: list[Op] = []
-        last = 0
-        for i, j in spans:
+        pieces = [_localize(order[i:j]) for i, j in spans]
+        results: dict[int, list[Op]] = {}
+        for t in _by_promise(pieces, score, prioritize):
             if time.perf_counter() >= deadline:
                 break
-            new_order.extend(order[last:i])
-            last = j
-            piece = order[i:j]
-            local, back = _localize(piece)
+            local, back = pieces[t]
             stats.windows += 1
             best, done = search_window(local, len(back), score, k=k, slack=slack, max_expansions=max_expansions,
                                        deadline=deadline, objective=objective)
             stats.expansions += done
-            restored = None
             if window_cost(best, objective) < window_cost(local, objective) and _same(local, best, len(back)):
                 restored = _restore(best, back, named)
-            if restored is not None:
-                improved += 1
-                new_order.extend(restored)
-            else:
-                new_order.extend(piece)
+                if restored is not None:
+                    results[t] = restored
+        improved = len(results)
+        new_order: list[Op] = []
+        last = 0
+        for t, (i, j) in enumerate(spans):
+            new_order.extend(order[last:i])
+            new_order.extend(results.get(t, order[i:j]))
+            last = j
         new_order.extend(order[last:])
         current = new_order
         stats.rounds = rnd + 1
@@ -346,6 +347,17 @@ def search(circuit: Circuit, *, budget_s: float | None = None, seed: int | None 
         stats.after = stats.before
     stats.seconds = time.perf_counter() - t0
     return (out, stats) if return_stats else out
+
+
+def _by_promise(pieces: Sequence[tuple[list[Gate], list[int]]], score: Scorer, prioritize: bool) -> list[int]:
+    """Window indices, most promising first: by the best score of a window's first rewrites (stable)."""
+    if not prioritize:
+        return list(range(len(pieces)))
+    best: list[float] = []
+    for local, _ in pieces:
+        acts = actions(local)
+        best.append(float(np.max(score(local, None, acts))) if acts else -math.inf)
+    return sorted(range(len(pieces)), key=lambda t: -best[t])
 
 
 def _as_window(ops: Sequence[Op]) -> list[Gate]:
