@@ -30,7 +30,8 @@ OBJECTIVES = ("gates", "cx", "t", "depth", "fidelity")
 
 LEVELS = (0, 1, 2, 3)
 """0: translate only; 1: cancellation; 2: Hadamard reduction, phase folding, cancellation, 1q resynthesis
-to a fixpoint; 3: level 2 from several variants, best kept, then the learned search when installed."""
+to a fixpoint; 3: level 2 from several variants, best kept, then the learned rewrite search
+(:mod:`qtandem.compile.search`)."""
 
 
 def objective_cost(objective: str) -> Callable[[Counts], tuple]:
@@ -283,34 +284,25 @@ def _search(circuit: Circuit, props: PropertySet, report: Report, *, cost: Calla
             budget_s: float | None, start: float, seed: int | None) -> Circuit:
     if props.get("policy") is None:
         return circuit
-    try:
-        search_mod = importlib.import_module("qtandem.compile.search")
-    except ImportError:
-        report.notes.append("learned search not installed (qtandem.compile.search); skipped")
-        return circuit
-    fn = getattr(search_mod, "search", None)
-    if fn is None:
-        report.notes.append("qtandem.compile.search has no search(); skipped")
-        return circuit
+    from qtandem.compile.passmanager import PassRecord
+    from qtandem.compile.search import search
+    from qtandem.errors import CheckpointError
+
     rem = None if budget_s is None else budget_s - (time.perf_counter() - start)
     if rem is not None and rem <= 0:
         report.notes.append("no budget left for the learned search")
         return circuit
     t0 = time.perf_counter()
     before = counts(circuit)
-    from qtandem.errors import CheckpointError
-
     try:
-        cand, stats = fn(circuit, budget_s=rem, seed=seed, objective=props.get("objective", "gates"),
-                         policy=props["policy"], return_stats=True)
+        cand, stats = search(circuit, budget_s=rem, seed=seed, objective=props.get("objective", "gates"),
+                             policy=props["policy"], return_stats=True)
     except CheckpointError as err:
         report.notes.append(f"learned search skipped: {err}")
         return circuit
     report.notes.append(f"rewrite search ({stats.policy} policy): {stats.improved_windows} of {stats.windows} windows "
                         f"improved in {stats.rounds} rounds, {stats.expansions} expansions, {stats.seconds:.2f} s")
     after = counts(cand)
-    from qtandem.compile.passmanager import PassRecord
-
     report.entries.append(PassRecord("search", before, after, time.perf_counter() - t0))
     return cand if cost(after) < cost(before) else circuit
 
