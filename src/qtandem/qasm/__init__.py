@@ -1,7 +1,8 @@
 """OpenQASM 2.0 and 3 for qtandem: :func:`load`, :func:`loads`, :func:`dumps`, :func:`dump`.
 
 The reader is a hand-written tokenizer and recursive-descent parser shared by
-both versions (``lexer``, ``expr``, ``parser``, ``stdlib``); the writer is
+both versions (``lexer``, ``expr``, ``stdlib``; the parser is ``parser``, assembled
+from ``base``, ``declarations``, ``gatedefs`` and ``control``); the writer is
 ``writer``. Every problem is a :class:`qtandem.QasmError` carrying
 ``file:line:col`` and a caret excerpt; no other exception escapes the reader.
 

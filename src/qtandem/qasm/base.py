@@ -1,0 +1,370 @@
+"""Core of the OpenQASM reader: limits, parse state, token helpers, operands, simple statements.
+
+The reader is one recursive-descent class, ``qtandem.qasm.parser._Parser``,
+assembled from :class:`ParserBase` and three mixins cut along the language's
+seams: :mod:`~qtandem.qasm.declarations` (registers, constants, inputs,
+includes), :mod:`~qtandem.qasm.gatedefs` (gate definitions, gate calls,
+modifiers) and :mod:`~qtandem.qasm.control` (``if`` and ``for``). This module
+holds what all of them use: the work limits, the shared :class:`ParseState`,
+token navigation, qubit and bit operands, and the statements without structure
+(``measure``, ``reset``, ``barrier``, ``bits = measure qubits``).
+
+Examples:
+    >>> from qtandem.qasm.parser import parse
+    >>> parse("OPENQASM 3.0; qubit[2] q; bit[2] c; reset q[1]; c[0] = measure q[0];").count_ops()
+    {'reset': 1, 'measure': 1}
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qtandem.circuit.instruction import Instruction
+from qtandem.circuit.parameter import Parameter
+from qtandem.errors import QasmError
+from qtandem.qasm.expr import Expr, ExprParser, evaluate
+from qtandem.qasm.lexer import LOOKAHEAD, Source, Token
+from qtandem.qasm.stdlib import GateMap
+
+__all__ = ["MAX_GATE_DEPTH", "MAX_INCLUDE_DEPTH", "MAX_INSTRUCTIONS", "MAX_MODIFIERS", "MAX_NESTING", "MAX_QUBITS",
+           "MAX_WORK", "Call", "Condition", "GateDef", "ParseState", "ParserBase", "Prim"]
+
+MAX_QUBITS = 100_000
+"""Most qubits (and, separately, classical bits) a program may declare."""
+MAX_INSTRUCTIONS = 1_000_000
+"""Most instructions a program may expand to (loops and gate definitions included)."""
+MAX_WORK = 20_000_000
+"""Most units of expansion work (gates created, loop-body tokens replayed, expression terms evaluated)."""
+MAX_GATE_DEPTH = 64
+"""Deepest nesting of gate definitions calling gate definitions."""
+MAX_NESTING = 100
+"""Deepest nesting of blocks (``{ }``, ``for``, ``if``)."""
+MAX_INCLUDE_DEPTH = 32
+"""Deepest chain of ``include`` files."""
+MAX_MODIFIERS = 64
+"""Most modifiers (``ctrl @``, ``inv @``...) on one gate call."""
+
+_UNSUPPORTED = {
+    "while": "loops with a run-time condition", "def": "subroutines", "extern": "external functions",
+    "delay": "timing", "box": "timing boxes", "let": "aliases", "return": "subroutines", "break": "loop control",
+    "continue": "loop control", "output": "output variables", "switch": "classical control flow",
+    "cal": "pulse calibration", "defcal": "pulse calibration", "defcalgrammar": "pulse calibration",
+    "stretch": "timing", "duration": "timing", "complex": "complex numbers", "array": "classical arrays",
+    "else": "else branches", "end": "program termination", "case": "classical control flow",
+    "default": "classical control flow", "pragma": "pragmas", "durationof": "timing",
+}
+_CLASSICAL_TYPES = {"int", "uint", "float", "angle", "bool"}
+_ASSIGN_OPS = {"=", "+=", "-=", "*=", "/=", "++"}
+
+Condition = tuple[tuple[int, ...], int] | None
+
+
+@dataclass
+class Prim:
+    """A primitive gate application produced by expansion."""
+
+    name: str
+    qubits: tuple[int, ...]
+    params: list[Any]
+    ctrl: int = 0
+    inverted: bool = False
+
+
+@dataclass
+class Call:
+    """A gate call: modifiers, name, angle expressions, and operands.
+
+    ``qargs`` holds local qubit-argument tokens (inside a gate body);
+    ``operands`` the resolved qubit lists of a top-level call.
+    """
+
+    mods: list[tuple[str, Expr | None, Token]]
+    name: str
+    args: list[Expr]
+    qargs: list[Token]
+    tok: Token
+    operands: list[list[int]] = field(default_factory=list)
+
+
+@dataclass
+class GateDef:
+    """A user ``gate`` definition."""
+
+    name: str
+    params: list[str]
+    qargs: list[str]
+    body: list[Call]
+    tok: Token
+
+
+@dataclass
+class ParseState:
+    """Everything one program (with its includes) accumulates while it is read."""
+
+    version: int = 3
+    qregs: dict[str, tuple[int, int, bool]] = field(default_factory=dict)  # name -> (offset, size, scalar)
+    cregs: dict[str, tuple[int, int, bool]] = field(default_factory=dict)
+    qreg_order: list[tuple[str, int]] = field(default_factory=list)
+    creg_order: list[tuple[str, int]] = field(default_factory=list)
+    n_qubits: int = 0
+    n_clbits: int = 0
+    gates: dict[str, GateMap] = field(default_factory=dict)
+    defs: dict[str, GateDef] = field(default_factory=dict)
+    recognized: set[str] = field(default_factory=set)
+    scope: dict[str, Any] = field(default_factory=dict)
+    constants: set[str] = field(default_factory=set)
+    insts: list[tuple[Instruction, Token, Source]] = field(default_factory=list)
+    include_stack: list[str] = field(default_factory=list)
+    include_dirs: tuple[Path, ...] = ()
+    libraries: dict[str, str] = field(default_factory=dict)  # gate name -> who defined it
+    work: int = 0
+    nesting: int = 0
+    loop_vars: dict[str, int] = field(default_factory=dict)
+    loop_mult: int = 1
+
+
+class ParserBase:
+    """Token navigation and the pieces every statement kind uses; the mixins add the statements."""
+
+    def __init__(self, tokens: list[Token], src: Source, state: ParseState, base_dir: Path | None) -> None:
+        self.toks = tokens
+        self.src = src
+        self.st = state
+        self.pos = 0
+        self.base_dir = base_dir
+        self.exprs = ExprParser(tokens, src)
+
+    # -- helpers ---------------------------------------------------------------
+    def err(self, tok: Token, message: str) -> QasmError:
+        return self.src.error(message, tok.line, tok.col)
+
+    def peek(self, k: int = 0) -> Token:
+        if k < LOOKAHEAD:
+            return self.toks[self.pos + k]
+        return self.toks[min(self.pos + k, len(self.toks) - 1)]
+
+    def next(self) -> Token:
+        tok = self.toks[self.pos]
+        if tok.kind != "eof":
+            self.pos += 1
+        return tok
+
+    def expect(self, value: str, what: str | None = None) -> Token:
+        idx = self.pos
+        tok = self.next()
+        if tok.value != value or tok.kind in ("string", "eof"):
+            if value == ";" and idx > 0:
+                raise self.missing_semicolon(idx)
+            if tok.kind == "eof":
+                raise self.err(tok, f"expected {what or repr(value)}, got end of input")
+            raise self.err(tok, f"expected {what or repr(value)}, got {tok.value!r}")
+        return tok
+
+    def missing_semicolon(self, idx: int) -> QasmError:
+        """Error for a missing ``;`` before token ``idx``, located at that token."""
+        prev, tok = self.toks[idx - 1], self.toks[idx]
+        got = "end of input" if tok.kind == "eof" else repr(tok.value)
+        return self.err(tok, f"missing ';' after {prev.value!r} (got {got})")
+
+    def ident(self, what: str = "an identifier") -> Token:
+        tok = self.next()
+        if tok.kind != "id":
+            raise self.err(tok, f"expected {what}, got {'end of input' if tok.kind == 'eof' else repr(tok.value)}")
+        return tok
+
+    def expr(self) -> tuple[Expr, Token]:
+        start = self.peek()
+        node, self.pos = self.exprs.parse(self.pos)
+        return node, start
+
+    def value(self, node: Expr, scope: dict[str, Any] | None = None) -> Any:
+        if len(node.ops) > 1:
+            self.spend(len(node.ops), node.tok)
+        return evaluate(node, self.st.scope if scope is None else scope, self.src)
+
+    def int_value(self, node: Expr, tok: Token, what: str, scope: dict[str, Any] | None = None) -> int:
+        v = self.value(node, scope)
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if not isinstance(v, int) or isinstance(v, bool):
+            shown = "an array" if isinstance(v, list) else repr(v) if not isinstance(v, Parameter) else \
+                f"input parameter {v.name!r}"
+            raise self.err(tok, f"{what} must be an integer constant, got {shown}")
+        return v
+
+    def spend(self, units: int, tok: Token) -> None:
+        """Charge expansion work; fails once the program needs more than :data:`MAX_WORK` units."""
+        self.st.work += units
+        if self.st.work > MAX_WORK:
+            raise self.err(tok, f"program expands to too much work (more than {MAX_WORK} gates, loop steps and "
+                                "expression terms); qtandem bounds expansion so pathological input fails fast")
+
+    def enter(self, tok: Token) -> None:
+        self.st.nesting += 1
+        if self.st.nesting > MAX_NESTING:
+            raise self.err(tok, f"blocks nested more than {MAX_NESTING} deep")
+
+    def leave(self) -> None:
+        self.st.nesting -= 1
+
+    # -- statements ------------------------------------------------------------------
+    def run(self) -> None:
+        while self.peek().kind != "eof":
+            self.statement()
+
+    def statement(self) -> None:
+        """Read one statement (``qtandem.qasm.parser._Parser`` dispatches on its first token)."""
+        raise NotImplementedError
+
+    def _assign_ahead(self) -> bool:
+        """True if the statement at ``pos`` is ``name[...] = ...`` (an assignment, not a gate call)."""
+        depth, k = 0, self.pos + 1
+        toks = self.toks
+        while True:
+            t = toks[k]
+            if t.kind == "eof" or t.value == ";":
+                return False
+            if t.value == "[":
+                depth += 1
+            elif t.value == "]":
+                depth -= 1
+                if depth == 0:
+                    return toks[k + 1].value in _ASSIGN_OPS
+            k += 1
+
+    def block_rest(self, open_tok: Token) -> None:
+        while self.peek().value != "}" or self.peek().kind != "op":
+            if self.peek().kind == "eof":
+                raise self.err(open_tok, "unclosed '{': expected '}' before the end of input")
+            self.statement()
+        self.next()
+
+    # -- operands --------------------------------------------------------------------
+    def operand(self) -> tuple[list[int], Token]:
+        tok = self.ident("a qubit or register")
+        if tok.value not in self.st.qregs:
+            if tok.value in self.st.cregs:
+                raise self.err(tok, f"{tok.value!r} is a classical register, not qubits")
+            close = difflib.get_close_matches(tok.value, list(self.st.qregs), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise self.err(tok, f"undeclared qubit register {tok.value!r}{hint}")
+        return self._index(tok, self.st.qregs[tok.value]), tok
+
+    def bits_operand(self) -> tuple[list[int], Token]:
+        tok = self.ident("a classical bit or register")
+        if tok.value not in self.st.cregs:
+            if tok.value in self.st.qregs:
+                raise self.err(tok, f"{tok.value!r} is a qubit register, not classical bits")
+            close = difflib.get_close_matches(tok.value, list(self.st.cregs), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise self.err(tok, f"undeclared classical register {tok.value!r}{hint}")
+        return self._index(tok, self.st.cregs[tok.value]), tok
+
+    def _index(self, tok: Token, reg: tuple[int, int, bool]) -> list[int]:
+        offset, size, scalar = reg
+        if self.peek().value != "[":
+            return list(range(offset, offset + size))
+        if scalar:
+            raise self.err(self.peek(), f"{tok.value!r} is a single qubit/bit and cannot be indexed")
+        self.next()
+        start_tok = self.peek()
+        # fast path: a literal index
+        if start_tok.kind == "number" and self.peek(1).value == "]" and start_tok.value.isdigit() \
+                and len(start_tok.value) < 12:
+            self.pos += 2
+            i = int(start_tok.value)
+            if i >= size:
+                raise self.err(start_tok, f"index {i} is out of range for register {tok.value!r} of size {size}")
+            return [offset + i]
+        node, _ = self.expr()
+        first = self.int_value(node, start_tok, "index")
+        if self.peek().value == ":":
+            self.next()
+            node2, t2 = self.expr()
+            second = self.int_value(node2, t2, "range bound")
+            step = 1
+            if self.peek().value == ":":
+                self.next()
+                node3, t3 = self.expr()
+                step, second = second, self.int_value(node3, t3, "range bound")
+            if step == 0:
+                raise self.err(t2, "range step must not be 0")
+            for i, t in ((first, start_tok), (second, t2)):
+                if not 0 <= i < size:
+                    raise self.err(t, f"index {i} is out of range for register {tok.value!r} of size {size}")
+            picks = list(range(first, second + (1 if step > 0 else -1), step))
+            if not picks:
+                raise self.err(start_tok, f"empty range {first}:{step}:{second}")
+        else:
+            if not 0 <= first < size:
+                raise self.err(start_tok, f"index {first} is out of range for register {tok.value!r} of size {size}")
+            picks = [first]
+        self.expect("]")
+        return [offset + i for i in picks]
+
+    def emit(self, inst: Instruction, tok: Token) -> None:
+        if len(self.st.insts) >= MAX_INSTRUCTIONS:
+            raise self.err(tok, f"program expands to more than {MAX_INSTRUCTIONS} instructions")
+        self.st.insts.append((inst, tok, self.src))
+
+    # -- non-unitary statements ----------------------------------------------------
+    def measure_arrow(self, condition: Condition = None) -> None:
+        kw = self.next()
+        qs, _qt = self.operand()
+        if self.peek().value != "->":
+            if self.st.version == 3 and self.peek().value == ";":
+                raise self.err(self.peek(), "measure without a target bit: write 'c = measure q;'")
+            raise self.err(self.peek(), f"expected '->' after measure operand, got {self.peek().value!r}")
+        self.next()
+        cs, _ct = self.bits_operand()
+        self.expect(";")
+        self._measure(qs, cs, kw, condition)
+
+    def _measure(self, qs: list[int], cs: list[int], tok: Token, condition: Condition) -> None:
+        if len(qs) != len(cs):
+            raise self.err(tok, f"measure: {len(qs)} qubit(s) into {len(cs)} bit(s)")
+        for q, c in zip(qs, cs, strict=True):
+            self.emit(Instruction("measure", (q,), (), (c,), condition=condition), tok)
+
+    def assignment(self, condition: Condition = None) -> None:
+        target = self.peek()
+        if target.value not in self.st.cregs:
+            if target.value in self.st.scope:
+                raise self.err(target, f"assignment to {target.value!r}: classical computation is not supported "
+                                       "by qtandem (only 'bits = measure qubits;')")
+            if target.value in self.st.qregs:
+                raise self.err(target, f"cannot assign to qubit register {target.value!r}")
+        cs, _ct = self.bits_operand()
+        op = self.next()
+        kw = self.peek()
+        if op.value != "=" or kw.value != "measure":
+            raise self.err(kw if op.value == "=" else op,
+                           "only 'bits = measure qubits;' assignments are supported "
+                           "(qtandem does not run classical computation)")
+        self.next()
+        qs, _ = self.operand()
+        self.expect(";")
+        self._measure(qs, cs, kw, condition)
+
+    def reset(self, condition: Condition = None) -> None:
+        kw = self.next()
+        qs, _ = self.operand()
+        self.expect(";")
+        for q in qs:
+            self.emit(Instruction("reset", (q,), condition=condition), kw)
+
+    def barrier(self) -> None:
+        kw = self.next()
+        qubits: list[int] = []
+        while self.peek().value != ";":
+            qs, _ = self.operand()
+            qubits.extend(qs)
+            if self.peek().value == ",":
+                self.next()
+            elif self.peek().value != ";":
+                raise self.err(self.peek(), f"missing ';' or ',' before {self.peek().value!r}")
+        self.next()
+        self.emit(Instruction("barrier", tuple(dict.fromkeys(qubits)) or tuple(range(self.st.n_qubits))), kw)
