@@ -6,7 +6,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "qtandem"
 # lower index = lower layer; a module may import only from its own layer or lower ones.
 LAYERS = [
-    {"errors", "random", "io", "config"},
+    {"errors", "random", "io", "config", "training"},
     {"circuit"},
     {"qasm"},
     {"sim"},

@@ -1,0 +1,266 @@
+"""The training core shared by ``qtandem train``, ``qtandem qec train`` and ``qtandem compile train``.
+
+Each trainer keeps its own configuration dataclasses (checked by :mod:`qtandem.config`), model
+and loop; what they have in common lives here, once:
+
+* :func:`load_config` -- read a TOML file and hand it to the trainer's ``parse_config``;
+* :func:`check_resumable` -- refuse ``--resume`` when the configuration changed since the
+  checkpoint (naming the first changed key), except for keys that may change;
+* :func:`save_checkpoint` / :func:`load_checkpoint` -- safetensors checkpoints (no pickle),
+  written atomically, with the configuration and counters as JSON metadata and the
+  optimizer state beside the model tensors;
+* :class:`MetricsLog` -- ``metrics.jsonl``: one JSON record per line, flushed as it is written;
+  on resume the records after the checkpoint are dropped (they are redone);
+* :func:`progress_bar` -- a rich progress bar on stderr, or nothing;
+* :func:`torch_threads` -- torch's thread count for the duration of a run.
+
+Seeds become generators in :mod:`qtandem.random` (:func:`~qtandem.random.derive_seed`).
+
+Examples:
+    >>> import tempfile, pathlib, torch
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> net = torch.nn.Linear(2, 1)
+    >>> opt = torch.optim.Adam(net.parameters())
+    >>> save_checkpoint(folder / "ckpt.safetensors", "demo/1", {"model.weight": net.weight},
+    ...                 config={"seed": 0}, state={"step": 3}, optimizer=opt)
+    >>> tensors, meta = load_checkpoint(folder / "ckpt.safetensors", "demo/1", what="demo")
+    >>> json.loads(meta["state"]), sorted(tensors)
+    ({'step': 3}, ['model.weight'])
+    >>> check_resumable({"seed": 0, "optim": {"lr": 0.1}}, {"seed": 0, "optim": {"lr": 0.2}},
+    ...                 resumable={"threads"}, path="ckpt.safetensors", source="run.toml")
+    Traceback (most recent call last):
+    ...
+    qtandem.errors.CheckpointError: run.toml: optim.lr: 0.2 differs from the checkpoint's 0.1 (ckpt.safetensors); \
+--resume needs the same configuration except threads (or start afresh without --resume)
+    >>> with MetricsLog(folder / "metrics.jsonl") as log:
+    ...     log.emit({"step": 1, "loss": 0.5})
+    >>> with MetricsLog(folder / "metrics.jsonl", resume_from=0) as log:   # a resume from step 0
+    ...     log.records
+    []
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from qtandem.config import flatten, read_config_text
+from qtandem.errors import CheckpointError
+from qtandem.io import (
+    atomic_write_text,
+    load_optimizer_state,
+    optimizer_state,
+    read_jsonl,
+    read_safetensors,
+    write_safetensors,
+)
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+__all__ = ["MetricsLog", "check_resumable", "load_checkpoint", "load_config", "progress_bar", "restore_optimizer",
+           "save_checkpoint", "torch_threads"]
+
+T = TypeVar("T")
+
+
+def load_config(path: str | os.PathLike[str], parse: Callable[..., T]) -> T:
+    """``parse(text, source=path)`` on the text of the configuration file ``path``.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ConfigError: not UTF-8, or whatever ``parse`` refuses (naming the file and the key).
+    """
+    return parse(read_config_text(path), source=str(Path(path)))
+
+
+def check_resumable(saved: Mapping[str, Any], now: Mapping[str, Any], *, resumable: Iterable[str],
+                    path: str | os.PathLike[str], source: str, ignore: Callable[[str], bool] | None = None) -> None:
+    """Refuse to resume when the configuration changed since the checkpoint.
+
+    Args:
+        saved: the checkpoint's configuration (plain nested data).
+        now: the configuration of this session.
+        resumable: flattened keys (``"train.max_steps"``) that may change on resume.
+        path: the checkpoint (for the message).
+        source: the configuration file (for the message).
+        ignore: keys for which this returns true are not compared here (the trainer checks them).
+
+    Raises:
+        CheckpointError: naming the first changed key, both values, the checkpoint and the keys
+            that may change.
+    """
+    allowed = set(resumable)
+    a, b = flatten(saved), flatten(now)
+    changed = sorted(k for k in set(a) | set(b)
+                     if k not in allowed and not (ignore and ignore(k)) and a.get(k) != b.get(k))
+    if changed:
+        k = changed[0]
+        more = f" (also changed: {', '.join(changed[1:])})" if len(changed) > 1 else ""
+        raise CheckpointError(f"{source}: {k}: {b.get(k)!r} differs from the checkpoint's {a.get(k)!r}{more} ({path}); "
+                              f"--resume needs the same configuration except {', '.join(sorted(allowed))} "
+                              "(or start afresh without --resume)")
+
+
+def save_checkpoint(path: str | os.PathLike[str], fmt: str, tensors: Mapping[str, Tensor], *,
+                    config: Mapping[str, Any], state: Mapping[str, Any] | None = None,
+                    optimizer: Any = None, meta: Mapping[str, str] | None = None) -> None:
+    """Write a checkpoint atomically (temporary file, fsync, rename): never half-written.
+
+    Args:
+        path: the checkpoint file.
+        fmt: its format tag (metadata ``format``), checked by :func:`load_checkpoint`.
+        tensors: model tensors, generator states... (``"model.<name>"`` by convention).
+        config: the run's configuration (metadata ``config``, JSON).
+        state: counters (metadata ``state``, JSON), if any.
+        optimizer: a torch optimizer whose state goes beside the tensors (see :func:`qtandem.io.optimizer_state`).
+        meta: more metadata strings.
+    """
+    out = dict(tensors)
+    metadata = {"format": fmt, "config": json.dumps(dict(config))}
+    if state is not None:
+        metadata["state"] = json.dumps(dict(state))
+    if optimizer is not None:
+        opt_tensors, opt_meta = optimizer_state(optimizer)
+        out.update(opt_tensors)
+        metadata.update(opt_meta)
+    metadata.update(meta or {})
+    write_safetensors(path, out, metadata)
+
+
+def load_checkpoint(path: str | os.PathLike[str], fmt: str, *, what: str) -> tuple[dict[str, Tensor], dict[str, str]]:
+    """Tensors and metadata of a checkpoint written by :func:`save_checkpoint` (no pickle: runs no code).
+
+    Args:
+        path: the checkpoint file.
+        fmt: the format tag it must have.
+        what: what kind of checkpoint, for messages (``"qtandem.qec training"``).
+
+    Raises:
+        CheckpointError: no checkpoint there ("nothing to resume"), not a valid safetensors file,
+            or another format.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise CheckpointError(f"nothing to resume: no checkpoint at {p} (run without --resume to start)")
+    tensors, meta = read_safetensors(p)
+    if meta.get("format") != fmt:
+        raise CheckpointError(f"{p}: not a {what} checkpoint (format {meta.get('format')!r})")
+    return tensors, meta
+
+
+def restore_optimizer(optimizer: Any, tensors: Mapping[str, Tensor], meta: Mapping[str, str]) -> None:
+    """Load the optimizer state that :func:`save_checkpoint` wrote."""
+    load_optimizer_state(optimizer, dict(tensors), dict(meta))
+
+
+class MetricsLog:
+    """``metrics.jsonl``: records appended one JSON object per line, flushed after each.
+
+    Args:
+        path: the file.
+        resume_from: ``None`` starts afresh (the file is emptied); a checkpoint's counter keeps
+            the records with ``record[key] <= resume_from`` (the rest is redone) and drops the others.
+        key: the counter that orders records (``"step"`` or ``"epoch"``).
+        callback: called with every record after it is written.
+
+    Attributes:
+        records: every record of the run so far (kept ones first).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, resume_from: int | None = None, key: str = "step",
+                 callback: Callable[[dict[str, Any]], None] | None = None) -> None:
+        self.path = Path(path)
+        self.callback = callback
+        self.records: list[dict[str, Any]] = []
+        if resume_from is not None:
+            self.records = [r for r in read_jsonl(self.path) if r.get(key, 0) <= resume_from]
+        atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in self.records))
+        self._fh = self.path.open("a", encoding="utf-8")
+
+    def emit(self, record: dict[str, Any]) -> None:
+        """Append ``record`` (flushed), then call the callback."""
+        self._fh.write(json.dumps(record) + "\n")
+        self._fh.flush()
+        self.records.append(record)
+        if self.callback is not None:
+            self.callback(record)
+
+    def close(self) -> None:
+        """Close the file."""
+        self._fh.close()
+
+    def __enter__(self) -> MetricsLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _NoBar:
+    def update(self, **fields: Any) -> None:
+        pass
+
+
+class _Bar:
+    def __init__(self, progress: Any, task: Any) -> None:
+        self._progress, self._task = progress, task
+
+    def update(self, **fields: Any) -> None:
+        """``completed=``/``advance=`` and the named text fields."""
+        self._progress.update(self._task, **fields)
+
+
+@contextlib.contextmanager
+def progress_bar(enabled: bool, total: int, *, done: int = 0, label: str = "",
+                 fields: Mapping[str, str] | None = None) -> Iterator[Any]:
+    """A rich progress bar on stderr (or, when not ``enabled``, an object that ignores updates).
+
+    Args:
+        enabled: show it.
+        total: steps (or epochs, chunks...) in all.
+        done: how many are done already (a resumed run).
+        label: the description on the left.
+        fields: text fields shown after the counts, ``{name: caption}``; ``update(name=value)`` sets them.
+
+    Yields:
+        An object with ``update(completed=..., advance=..., **fields)``.
+    """
+    if not enabled:
+        yield _NoBar()
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    names = dict(fields or {})
+    columns: list[Any] = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()]
+    if names:
+        columns.append(TextColumn("  ".join(f"{caption} {{task.fields[{name}]}}" for name, caption in names.items())))
+    with Progress(*columns, TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True)) as bar:
+        task = bar.add_task(label, total=total, completed=done, **dict.fromkeys(names, "-"))
+        yield _Bar(bar, task)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run with ``n`` torch threads (0: leave the setting as it is), restoring the setting after."""
+    import torch
+
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
