@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test docs bench lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests were collected" >&2; exit 1; fi; exit $$rc
+	$(MAKE) docs
+
+# API reference site (MkDocs + Material + mkdocstrings, from the [docs] extra) -> site/.
+# Pages come from the docstrings, README.md and the CLI tree (docs/hooks.py); --strict fails on any warning.
+docs: $(VENV)/.installed-dev
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 # Peer simulators come from the [bench] extra; results land in bench/results/ (JSON).
 bench: $(VENV)/.installed-bench
@@ -49,4 +55,4 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) build runs src/qtandem/sim/*.so
+	rm -rf $(VENV) build runs site src/qtandem/sim/*.so

@@ -10,7 +10,9 @@ rule at its anchor gate: the policy's guess that the rewrite leads, within a
 few more, to a cheaper window. Training imitates an exhaustive search
 (:mod:`qtandem.compile.train_policy`).
 
-Weights load from safetensors (no code runs on load).
+Weights load from safetensors (no code runs on load). :class:`RulePrior` is the
+baseline the policy has to beat besides a random order: it ranks rewrites by how
+often their rule was a good rewrite in the training data, ignoring where it applies.
 
 Examples:
     >>> from qtandem.compile.rules import actions
@@ -42,7 +44,8 @@ from qtandem.compile.rules import RULES, Gate, to_window_ops
 from qtandem.errors import CheckpointError
 from qtandem.io import read_safetensors, write_safetensors
 
-__all__ = ["EDGE_TYPES", "FEATURES", "Graph", "RewritePolicy", "batch_graphs", "featurize", "pretrained_policy"]
+__all__ = ["EDGE_TYPES", "FEATURES", "Graph", "RewritePolicy", "RulePrior", "batch_graphs", "featurize",
+           "pretrained_policy"]
 
 FEATURES = 12
 """Node features: kind (h, x, rz, cx-control-first), rz angle class (T-like, S-like, Z, other), sign, position,
@@ -134,7 +137,8 @@ class RewritePolicy(nn.Module):
         hidden: width of the gate states.
         layers: message-passing rounds.
         seed: seed of the initial weights (``None``: torch's global generator).
-        device, dtype: as for :class:`torch.nn.Linear`.
+        device: as for :class:`torch.nn.Linear`.
+        dtype: as for :class:`torch.nn.Linear`.
 
     Shape:
         ``forward(x, src, dst, etype)``: ``x`` is ``(nodes, FEATURES)``; returns ``(nodes, len(RULES))`` logits.
@@ -238,3 +242,82 @@ def pretrained_policy() -> RewritePolicy:
         raise CheckpointError(f"no shipped rewrite policy at {path}; train one with `qtandem compile train "
                               "src/qtandem/compile/models/policy.toml` or use policy='random'")
     return RewritePolicy.load(path)
+
+
+class RulePrior:
+    """Rule-frequency prior: ranks a rewrite by how often its rule was good in training (ties in seeded order).
+
+    Args:
+        rates: per rule of :data:`~qtandem.compile.rules.RULES`, the fraction of its training rewrites
+            labelled good.
+        seed: seed of the tie-breaks (rewrites of one rule at different gates).
+
+    Examples:
+        >>> prior = RulePrior([0.1, 0.5] + [0.0] * (len(RULES) - 2), seed=0)
+        >>> prior.score_actions([], None, [(0, 3), (1, 0), (0, 1)]).argmax()
+        np.int64(1)
+        >>> RulePrior.hit_probability([0, 1, 1, 2], [1, 0, 0, 0], k=1, rates=[0.2, 0.5, 0.1])
+        0.0
+        >>> RulePrior.hit_probability([0, 1, 1, 2], [0, 1, 0, 0], k=1, rates=[0.2, 0.5, 0.1])
+        0.5
+    """
+
+    def __init__(self, rates: Sequence[float], *, seed: int | None = None) -> None:
+        if len(rates) != len(RULES):
+            raise CheckpointError(f"a rule prior needs one rate per rule ({len(RULES)}), got {len(rates)}")
+        self.rates = np.asarray(rates, dtype=np.float64)
+        from qtandem.random import as_generator
+
+        self._rng = as_generator(seed)
+
+    @classmethod
+    def from_labels(cls, rules: Sequence[int], labels: Sequence[float], *, seed: int | None = None) -> RulePrior:
+        """The prior of labelled rewrites (``rules[i]`` labelled ``labels[i]`` in {0, 1}); unseen rules get 0."""
+        r = np.asarray(rules, dtype=np.int64)
+        y = np.asarray(labels, dtype=np.float64)
+        total = np.bincount(r, minlength=len(RULES)).astype(np.float64)
+        good = np.bincount(r, weights=y, minlength=len(RULES))
+        return cls(np.divide(good, total, out=np.zeros(len(RULES)), where=total > 0), seed=seed)
+
+    @classmethod
+    def pretrained(cls, *, seed: int | None = None) -> RulePrior:
+        """The prior measured on the shipped policy's training split (stored in its metadata).
+
+        Raises:
+            CheckpointError: the shipped policy has no prior (retrain it with ``qtandem compile train``).
+        """
+        import json
+
+        info = getattr(pretrained_policy(), "info", {})
+        if "rule_prior" not in info:
+            raise CheckpointError("the shipped rewrite policy stores no rule prior; retrain it with `qtandem compile "
+                                  "train src/qtandem/compile/models/policy.toml`")
+        return cls(json.loads(info["rule_prior"]), seed=seed)
+
+    def score_actions(self, window: Sequence[Gate], ops: list[Op] | None,
+                      acts: Sequence[tuple[int, int]]) -> np.ndarray:
+        """Scores of ``acts`` (``(rule, anchor)`` pairs): the rule's rate, ties broken in seeded random order."""
+        if not acts:
+            return np.zeros(0)
+        rank = np.unique(self.rates, return_inverse=True)[1].astype(np.float64)  # equal rates tie
+        return np.array([rank[r] for r, _ in acts]) + 0.5 * self._rng.random(len(acts))
+
+    @staticmethod
+    def hit_probability(rules: Sequence[int], labels: Sequence[float], k: int, rates: Sequence[float]) -> float:
+        """Probability that the prior's top ``k`` (random tie-breaks) holds a rewrite labelled good (exact)."""
+        r = np.asarray(rules, dtype=np.int64)
+        y = np.asarray(labels) > 0
+        rate = np.asarray(rates, dtype=np.float64)[r]
+        left = k
+        for value in sorted(set(rate.tolist()), reverse=True):
+            group = rate == value
+            m, p = int(group.sum()), int(y[group].sum())
+            if m <= left:
+                if p:
+                    return 1.0
+                left -= m
+                if left == 0:
+                    return 0.0
+                continue
+            return 1.0 - math.comb(m - p, left) / math.comb(m, left)
+        return 0.0

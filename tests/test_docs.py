@@ -1,0 +1,354 @@
+"""Every public object (a class or function in some ``qtandem.*`` module's ``__all__``) has a
+runnable ``>>>`` example in its OWN docstring; pytest's doctest collection runs them.
+
+``python tests/test_docs.py`` lists the objects that still lack one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import sys
+
+import qtandem
+
+# Objects that still have no example, as "module:qualname". The list may only shrink:
+# an entry that gains an example must be removed (test_missing_list_is_current).
+MISSING: frozenset[str] = frozenset({
+    "qtandem.circuit.circuit:Circuit",
+    "qtandem.circuit.circuit:inverse_instruction",
+    "qtandem.circuit.draw:draw_text",
+    "qtandem.circuit.gates:GateSpec",
+    "qtandem.circuit.gates:controlled_matrix",
+    "qtandem.circuit.gates:get_gate",
+    "qtandem.circuit.gates:inverse_of",
+    "qtandem.circuit.instruction:Instruction",
+    "qtandem.circuit.library:ghz",
+    "qtandem.circuit.library:layered",
+    "qtandem.circuit.library:layered_values",
+    "qtandem.circuit.library:qft",
+    "qtandem.circuit.parameter:ParameterExpression",
+    "qtandem.circuit.parameter:angle_value",
+    "qtandem.circuit.parameter:is_symbolic",
+    "qtandem.compile.dag:Op",
+    "qtandem.compile.dag:Wires",
+    "qtandem.compile.dag:commutes",
+    "qtandem.compile.dag:is_zero_angle",
+    "qtandem.compile.dag:normalize_angle",
+    "qtandem.compile.dag:to_circuit",
+    "qtandem.compile.dag:to_ops",
+    "qtandem.compile.dag:wire_type",
+    "qtandem.compile.kak:interaction_coefficients",
+    "qtandem.compile.kak:kak",
+    "qtandem.compile.kak:kak_word",
+    "qtandem.compile.kak:word_matrix",
+    "qtandem.compile.layout:best_region",
+    "qtandem.compile.layout:distance_tables",
+    "qtandem.compile.layout:edge_cost",
+    "qtandem.compile.layout:greedy_layout",
+    "qtandem.compile.layout:random_layout",
+    "qtandem.compile.optimize:preset_passes",
+    "qtandem.compile.optimize:qasm_version",
+    "qtandem.compile.passes.basis:BasisTranslation",
+    "qtandem.compile.passes.basis:decompose_multi",
+    "qtandem.compile.passes.cancellation:GateCancellation",
+    "qtandem.compile.passes.hadamard:HadamardReduction",
+    "qtandem.compile.passes.hadamard:reduce_hadamards",
+    "qtandem.compile.passes.kak:TwoQubitResynthesis",
+    "qtandem.compile.passes.kak:collect_blocks",
+    "qtandem.compile.passes.not_propagation:NotPropagation",
+    "qtandem.compile.passes.phase_folding:PhaseFolding",
+    "qtandem.compile.passes.phase_folding:phase_fold",
+    "qtandem.compile.passes.resynth_1q:Resynthesis1Q",
+    "qtandem.compile.passes.resynth_1q:resynth_ops",
+    "qtandem.compile.passes.toffoli:ToffoliDecomposition",
+    "qtandem.compile.passes.toffoli:margolus",
+    "qtandem.compile.passes.toffoli_recognition:ToffoliRecognition",
+    "qtandem.compile.passmanager:Counts",
+    "qtandem.compile.passmanager:Pass",
+    "qtandem.compile.passmanager:PassManager",
+    "qtandem.compile.passmanager:PassRecord",
+    "qtandem.compile.passmanager:PropertySet",
+    "qtandem.compile.passmanager:Report",
+    "qtandem.compile.passmanager:stitch",
+    "qtandem.compile.pathsum_core:PathSum",
+    "qtandem.compile.pathsum_core:PathSumResult",
+    "qtandem.compile.pathsum_core:supports",
+    "qtandem.compile.policy:RewritePolicy",
+    "qtandem.compile.policy:batch_graphs",
+    "qtandem.compile.policy:featurize",
+    "qtandem.compile.postlayout:improve_placement",
+    "qtandem.compile.route_verify:embed",
+    "qtandem.compile.route_verify:layout_permutation",
+    "qtandem.compile.route_verify:route_and_verify",
+    "qtandem.compile.routing:RoutingResult",
+    "qtandem.compile.routing:native_basis",
+    "qtandem.compile.rules:actions",
+    "qtandem.compile.rules:apply_action",
+    "qtandem.compile.rules:cleanup",
+    "qtandem.compile.rules:to_window_ops",
+    "qtandem.compile.sabre:sabre_pass",
+    "qtandem.compile.search:SearchStats",
+    "qtandem.compile.search:dfs_order",
+    "qtandem.compile.search:search",
+    "qtandem.compile.search:search_window",
+    "qtandem.compile.search:window_cost",
+    "qtandem.compile.search:windows",
+    "qtandem.compile.synth1q:equal_up_to_phase",
+    "qtandem.compile.synth1q:matrix_1q",
+    "qtandem.compile.synth1q:op_matrix",
+    "qtandem.compile.synth1q:synth_1q",
+    "qtandem.compile.synth1q:zxz",
+    "qtandem.compile.train_policy:PolicyTrainConfig",
+    "qtandem.compile.train_policy:PolicyTrainResult",
+    "qtandem.compile.train_policy:label_windows",
+    "qtandem.compile.train_policy:load_config",
+    "qtandem.compile.train_policy:parse_config",
+    "qtandem.compile.train_policy:train",
+    "qtandem.compile.train_policy:training_windows",
+    "qtandem.config:choices",
+    "qtandem.config:did_you_mean",
+    "qtandem.config:parse_toml",
+    "qtandem.config:read_config_text",
+    "qtandem.config:to_toml",
+    "qtandem.config:type_name",
+    "qtandem.device.device:Device",
+    "qtandem.device.device:EdgeProperties",
+    "qtandem.device.device:QubitProperties",
+    "qtandem.device.device:list_presets",
+    "qtandem.device.plot:draw_device",
+    "qtandem.errors:CheckpointError",
+    "qtandem.errors:CircuitError",
+    "qtandem.errors:CompileError",
+    "qtandem.errors:ConfigError",
+    "qtandem.errors:DatasetError",
+    "qtandem.errors:DecoderError",
+    "qtandem.errors:NoiseError",
+    "qtandem.errors:ObservableError",
+    "qtandem.errors:ParameterError",
+    "qtandem.errors:QasmError",
+    "qtandem.errors:QtandemError",
+    "qtandem.errors:ResourceError",
+    "qtandem.errors:SimulationError",
+    "qtandem.errors:VerificationError",
+    "qtandem.hybrid.ansatze:get_ansatz",
+    "qtandem.hybrid.ansatze:hardware_efficient",
+    "qtandem.hybrid.ansatze:qcnn",
+    "qtandem.hybrid.ansatze:strongly_entangling",
+    "qtandem.hybrid.ansatze:tree_tensor_network",
+    "qtandem.hybrid.classical:AutoEncoder",
+    "qtandem.hybrid.classical:DenoisingAutoEncoder",
+    "qtandem.hybrid.classical:HybridModel",
+    "qtandem.hybrid.classical:LinearHead",
+    "qtandem.hybrid.classical:MLPHead",
+    "qtandem.hybrid.datasets:Dataset",
+    "qtandem.hybrid.datasets:list_datasets",
+    "qtandem.hybrid.datasets:load_dataset",
+    "qtandem.hybrid.datasets:tfim_ground_states",
+    "qtandem.hybrid.encoders:AmplitudeEncoder",
+    "qtandem.hybrid.encoders:AngleEncoder",
+    "qtandem.hybrid.encoders:Encoder",
+    "qtandem.hybrid.encoders:IQPEncoder",
+    "qtandem.hybrid.encoders:get_encoder",
+    "qtandem.hybrid.layer:QuantumLayer",
+    "qtandem.hybrid.train:DataConfig",
+    "qtandem.hybrid.train:DataSplit",
+    "qtandem.hybrid.train:ModelConfig",
+    "qtandem.hybrid.train:OptimConfig",
+    "qtandem.hybrid.train:Squash",
+    "qtandem.hybrid.train:TrainConfig",
+    "qtandem.hybrid.train:TrainOptions",
+    "qtandem.hybrid.train:TrainResult",
+    "qtandem.hybrid.train:load_config",
+    "qtandem.hybrid.train:load_data",
+    "qtandem.hybrid.train:parse_config",
+    "qtandem.hybrid.train:plot_curves",
+    "qtandem.hybrid.train:train",
+    "qtandem.io:atomic_write_bytes",
+    "qtandem.io:atomic_write_text",
+    "qtandem.io:load_optimizer_state",
+    "qtandem.io:optimizer_state",
+    "qtandem.io:read_jsonl",
+    "qtandem.io:write_safetensors",
+    "qtandem.noise.channels:KrausChannel",
+    "qtandem.noise.channels:amplitude_damping",
+    "qtandem.noise.channels:bit_flip",
+    "qtandem.noise.channels:coherent_rotation",
+    "qtandem.noise.channels:depolarizing",
+    "qtandem.noise.channels:depolarizing_qiskit",
+    "qtandem.noise.channels:generalized_amplitude_damping",
+    "qtandem.noise.channels:pauli_channel",
+    "qtandem.noise.channels:phase_damping",
+    "qtandem.noise.channels:phase_flip",
+    "qtandem.noise.channels:thermal_relaxation",
+    "qtandem.noise.density:Event",
+    "qtandem.noise.density:density_matrix",
+    "qtandem.noise.density:density_ops",
+    "qtandem.noise.density:dm_expectation",
+    "qtandem.noise.density:noisy_events",
+    "qtandem.noise.density:noisy_probabilities",
+    "qtandem.noise.mixture:MixtureOp",
+    "qtandem.noise.mixture:mixture_terms",
+    "qtandem.noise.model:NoiseModel",
+    "qtandem.noise.model:channel_from_dict",
+    "qtandem.noise.model:channel_to_dict",
+    "qtandem.noise.readout:ReadoutError",
+    "qtandem.noise.readout:readout_error",
+    "qtandem.noise.trajectories:TrajectoryResult",
+    "qtandem.noise.trajectories:run_trajectories",
+    "qtandem.qasm.base:Call",
+    "qtandem.qasm.base:GateDef",
+    "qtandem.qasm.base:ParseState",
+    "qtandem.qasm.base:ParserBase",
+    "qtandem.qasm.base:Prim",
+    "qtandem.qasm.control:ControlFlowMixin",
+    "qtandem.qasm.declarations:DeclarationsMixin",
+    "qtandem.qasm.expr:Expr",
+    "qtandem.qasm.expr:ExprParser",
+    "qtandem.qasm.expr:as_angle",
+    "qtandem.qasm.expr:evaluate",
+    "qtandem.qasm.gatedefs:GatesMixin",
+    "qtandem.qasm.lexer:Source",
+    "qtandem.qasm.lexer:Token",
+    "qtandem.qasm.lexer:decode",
+    "qtandem.qasm.lexer:tokenize",
+    "qtandem.qasm.parser:parse",
+    "qtandem.qec.bposd:BPOSDDecoder",
+    "qtandem.qec.conformance:ConformanceError",
+    "qtandem.qec.conformance:check_decoder",
+    "qtandem.qec.data:Dataset",
+    "qtandem.qec.data:open_dataset",
+    "qtandem.qec.data:save_dataset",
+    "qtandem.qec.data:write_dataset",
+    "qtandem.qec.decoder:Decoder",
+    "qtandem.qec.evaluate:EvalPoint",
+    "qtandem.qec.evaluate:FlagResult",
+    "qtandem.qec.evaluate:evaluate",
+    "qtandem.qec.evaluate:write_evaluation",
+    "qtandem.qec.matching:MatchingDecoder",
+    "qtandem.qec.metrics:FlagCurve",
+    "qtandem.qec.metrics:LogicalErrorRate",
+    "qtandem.qec.metrics:logical_error_rate",
+    "qtandem.qec.neural:ModelSpec",
+    "qtandem.qec.neural:NeuralDecoder",
+    "qtandem.qec.neural:SyndromeNet",
+    "qtandem.qec.neural:load_decoder",
+    "qtandem.qec.neural:matching_features",
+    "qtandem.qec.noise_map:average_device_model",
+    "qtandem.qec.noise_map:noisy_circuit",
+    "qtandem.qec.registry:make_decoder",
+    "qtandem.qec.registry:pretrained_api",
+    "qtandem.qec.train:TrainResult",
+    "qtandem.qec.train:train",
+    "qtandem.qec.train_config:DataConfig",
+    "qtandem.qec.train_config:OptimConfig",
+    "qtandem.qec.train_config:PretrainConfig",
+    "qtandem.qec.train_config:TrainConfig",
+    "qtandem.qec.train_config:TrainOptions",
+    "qtandem.qec.train_config:load_config",
+    "qtandem.qec.train_config:parse_config",
+    "qtandem.qec.zoo:list_pretrained",
+    "qtandem.qec.zoo:pretrained",
+    "qtandem.random:as_generator",
+    "qtandem.random:seed_torch",
+    "qtandem.random:torch_generator",
+    "qtandem.report:Report",
+    "qtandem.report:Section",
+    "qtandem.sim.adjoint:adjoint_expval",
+    "qtandem.sim.adjoint:apply_pauli_sum",
+    "qtandem.sim.adjoint:blocks_adjoint_expval",
+    "qtandem.sim.apply:apply_controlled",
+    "qtandem.sim.apply:apply_diagonal",
+    "qtandem.sim.apply:apply_matrix",
+    "qtandem.sim.core:ParamSpec",
+    "qtandem.sim.core:apply_ops",
+    "qtandem.sim.core:evaluate_angle",
+    "qtandem.sim.core:fuse_ops",
+    "qtandem.sim.core:resolve_params",
+    "qtandem.sim.fast:available",
+    "qtandem.sim.fast:compile_ops",
+    "qtandem.sim.fast:run_compiled",
+    "qtandem.sim.memory:available_bytes",
+    "qtandem.sim.memory:check_memory",
+    "qtandem.sim.memory:format_bytes",
+    "qtandem.sim.memory:state_bytes",
+    "qtandem.sim.plan:Block",
+    "qtandem.sim.plan:fuse_plan",
+    "qtandem.sim.reference:reference_matrix",
+    "qtandem.sim.reference:reference_statevector",
+    "qtandem.sim.reference:reference_unitary",
+    "qtandem.sim.sampling:SampleResult",
+    "qtandem.tour:TourContext",
+    "qtandem.tour:TourSection",
+    "qtandem.tour:failed_sections",
+    "qtandem.tour:register",
+    "qtandem.tour:run_tour",
+    "qtandem.tour:sections",
+    "qtandem.training:MetricsLog",
+    "qtandem.training:check_resumable",
+    "qtandem.training:load_checkpoint",
+    "qtandem.training:load_config",
+    "qtandem.training:progress_bar",
+    "qtandem.training:restore_optimizer",
+    "qtandem.training:save_checkpoint",
+    "qtandem.training:torch_threads",
+})
+
+
+def module_names() -> list[str]:
+    """``qtandem`` and every submodule, ``__main__`` modules excepted (importing one runs the CLI)."""
+    names = ["qtandem"]
+    for info in pkgutil.walk_packages(qtandem.__path__, "qtandem."):
+        if not info.name.endswith("__main__"):
+            names.append(info.name)
+    return sorted(names)
+
+
+def public_objects() -> dict[str, object]:
+    """``"module:qualname" -> object`` for every class and function exported by some ``__all__``."""
+    found: dict[str, object] = {}
+    for name in module_names():
+        module = importlib.import_module(name)
+        for attr in getattr(module, "__all__", []):
+            obj = getattr(module, attr)
+            if not (inspect.isclass(obj) or inspect.isfunction(obj)):
+                continue  # constants and type aliases document themselves in their module
+            home = getattr(obj, "__module__", "") or ""
+            if not home.startswith("qtandem"):
+                continue  # re-exported third-party/builtin objects
+            found.setdefault(f"{home}:{obj.__qualname__}", obj)
+    return found
+
+
+def missing_examples() -> list[str]:
+    """Keys of :func:`public_objects` whose own docstring has no ``>>>`` line."""
+    return sorted(key for key, obj in public_objects().items() if ">>>" not in (obj.__doc__ or ""))
+
+
+def test_every_module_imports() -> None:
+    for name in module_names():
+        importlib.import_module(name)
+
+
+def test_public_objects_found() -> None:
+    objects = public_objects()
+    assert len(objects) > 300
+    assert "qtandem.circuit.circuit:Circuit" in objects
+    assert "qtandem.sim.sampling:sample" in objects
+
+
+def test_every_public_object_has_an_example() -> None:
+    missing = [key for key in missing_examples() if key not in MISSING]
+    assert not missing, f"{len(missing)} public objects have no '>>>' example in their docstring: {missing}"
+
+
+def test_missing_list_is_current() -> None:
+    stale = sorted(MISSING - set(missing_examples()))
+    assert not stale, f"these have an example now; remove them from MISSING in tests/test_docs.py: {stale}"
+
+
+if __name__ == "__main__":
+    left = missing_examples()
+    print("\n".join(left))
+    print(f"{len(left)} of {len(public_objects())} public objects have no example", file=sys.stderr)
