@@ -43,6 +43,13 @@ def inverse_instruction(inst: Instruction) -> Instruction:
 
     Raises:
         CircuitError: for ``measure`` and ``reset``.
+
+    Examples:
+        >>> from qtandem.circuit import Instruction
+        >>> inverse_instruction(Instruction("s", [0])).name
+        'sdg'
+        >>> inverse_instruction(Instruction("rx", [0], [0.5])).params
+        (-0.5,)
     """
     if inst.name in ("measure", "reset"):
         raise CircuitError(f"cannot invert {inst.name}: it is not unitary")
@@ -74,6 +81,14 @@ class Circuit:
 
     Raises:
         CircuitError: for negative sizes or registers that do not add up.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> bell = Circuit(2, 2, name="bell").h(0).cx(0, 1).measure([0, 1], [0, 1])
+        >>> bell.n_qubits, bell.n_clbits, len(bell)
+        (2, 2, 4)
+        >>> bell.count_ops()
+        {'h': 1, 'cx': 1, 'measure': 2}
     """
 
     def __init__(

@@ -74,6 +74,13 @@ def draw_text(circuit: Circuit, *, max_width: int = 120) -> str:
     Gates occupy columns; a gate spanning several qubits draws ``│`` across the
     wires in between; measurement writes the classical bit index on the ``c`` wire.
     Long circuits wrap at ``max_width`` characters.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> print(draw_text(Circuit(2).h(0).cx(0, 1)))
+        q0: ─H──■─
+                │
+        q1: ────X─
     """
     n = circuit.n_qubits
     has_c = circuit.n_clbits > 0

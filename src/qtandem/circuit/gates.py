@@ -52,6 +52,11 @@ class GateSpec:
         qasm3: defined in OpenQASM 3's ``stdgates.inc``.
         diagonal: the matrix is diagonal for every parameter value.
         description: one line for humans.
+
+    Examples:
+        >>> spec = get_gate("cx")
+        >>> spec.name, spec.num_qubits, spec.num_params
+        ('cx', 2, 0)
     """
 
     name: str
@@ -109,6 +114,12 @@ def controlled_matrix(base: Tensor, num_controls: int) -> Tensor:
 
     Returns:
         ``(*batch, d * 2**c, d * 2**c)`` matrix.
+
+    Examples:
+        >>> import torch
+        >>> x = torch.tensor([[0, 1], [1, 0]], dtype=torch.complex128)
+        >>> controlled_matrix(x, 1).real.int().tolist()   # the cx matrix, control first
+        [[1, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0], [0, 1, 0, 0]]
     """
     if num_controls == 0:
         return base
@@ -319,6 +330,14 @@ def get_gate(name: str) -> GateSpec:
 
     Raises:
         CircuitError: for an unknown name, with the closest known names.
+
+    Examples:
+        >>> get_gate("rz").num_params
+        1
+        >>> get_gate("cnot")
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.CircuitError: ...
     """
     try:
         return GATES[name]
@@ -419,6 +438,13 @@ def fold_controls(name: str, ctrl: int, width: int) -> tuple[str, int]:
 
 
 def inverse_of(name: str, params: tuple) -> tuple[str, tuple] | None:
-    """Name and angles of the inverse gate, or ``None`` if it has no registered name."""
+    """Name and angles of the inverse gate, or ``None`` if it has no registered name.
+
+    Examples:
+        >>> inverse_of("s", ())
+        ('sdg', ())
+        >>> inverse_of("rz", (0.25,))
+        ('rz', (-0.25,))
+    """
     spec = get_gate(name)
     return spec.inverse(tuple(params)) if spec.inverse is not None else None

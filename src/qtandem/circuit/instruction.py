@@ -30,6 +30,11 @@ class Instruction:
             inverse has no name of its own).
         condition: ``(clbits, value)``: apply only if the integer read from
             ``clbits`` (first bit least significant) equals ``value``.
+
+    Examples:
+        >>> inst = Instruction("cx", [0, 1])
+        >>> inst.name, inst.qubits, inst.params
+        ('cx', (0, 1), ())
     """
 
     __slots__ = ("clbits", "condition", "ctrl", "inverted", "matrix", "name", "params", "qubits")

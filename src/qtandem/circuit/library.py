@@ -35,6 +35,13 @@ def layered(n: int, layers: int = 20, *, seed: int = 1234, parametrized: bool = 
         parametrized: use ``Parameter`` objects ``t[0], t[1], ...`` instead of
             fixed angles (their values are then the ones a seed would give, via
             :func:`layered_values`).
+
+    Examples:
+        >>> c = layered(4, layers=2, seed=7)
+        >>> c.count_ops()
+        {'rx': 8, 'rz': 8, 'cx': 3}
+        >>> len(layered(4, layers=2, parametrized=True).parameters)
+        16
     """
     rng = np.random.default_rng(seed)
     c = Circuit(n, name=f"layered_{n}x{layers}")
@@ -53,13 +60,29 @@ def layered(n: int, layers: int = 20, *, seed: int = 1234, parametrized: bool = 
 
 
 def layered_values(n: int, layers: int = 20, *, seed: int = 1234) -> np.ndarray:
-    """The angles of :func:`layered` in the order of its parameters."""
+    """The angles of :func:`layered` in the order of its parameters.
+
+    Examples:
+        >>> import numpy as np
+        >>> values = layered_values(4, layers=2, seed=7)
+        >>> values.shape
+        (16,)
+        >>> bool(np.all((values >= 0) & (values < 2 * np.pi)))
+        True
+    """
     rng = np.random.default_rng(seed)
     return np.concatenate([rng.uniform(0, 2 * math.pi, size=(2, n)).reshape(-1) for _ in range(layers)])
 
 
 def ghz(n: int, *, measure: bool = False) -> Circuit:
-    """GHZ state preparation: ``h(0)`` then a chain of ``cx``."""
+    """GHZ state preparation: ``h(0)`` then a chain of ``cx``.
+
+    Examples:
+        >>> ghz(3).count_ops()
+        {'h': 1, 'cx': 2}
+        >>> ghz(2, measure=True).n_clbits
+        2
+    """
     c = Circuit(n, n if measure else 0, name=f"ghz_{n}")
     c.h(0)
     for q in range(n - 1):
@@ -70,7 +93,12 @@ def ghz(n: int, *, measure: bool = False) -> Circuit:
 
 
 def qft(n: int, *, swaps: bool = True) -> Circuit:
-    """Quantum Fourier transform on ``n`` qubits (qubit 0 least significant)."""
+    """Quantum Fourier transform on ``n`` qubits (qubit 0 least significant).
+
+    Examples:
+        >>> qft(3).count_ops()
+        {'h': 3, 'cp': 3, 'swap': 1}
+    """
     c = Circuit(n, name=f"qft_{n}")
     for j in reversed(range(n)):
         c.h(j)

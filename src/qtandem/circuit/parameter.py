@@ -43,6 +43,16 @@ class ParameterExpression:
     Args:
         terms: mapping from :class:`Parameter` to its coefficient.
         const: the constant offset.
+
+    Examples:
+        >>> theta = Parameter("theta")
+        >>> expr = 2 * theta + 0.5
+        >>> expr
+        ParameterExpression(2*theta + 0.5)
+        >>> expr.parameters
+        [Parameter('theta')]
+        >>> expr.bind({theta: 1.0})
+        2.5
     """
 
     __slots__ = ("_const", "_terms")
@@ -287,12 +297,26 @@ Angle = float | ParameterExpression
 
 
 def is_symbolic(value: object) -> bool:
-    """True if ``value`` is a ``ParameterExpression`` with free parameters."""
+    """True if ``value`` is a ``ParameterExpression`` with free parameters.
+
+    Examples:
+        >>> is_symbolic(Parameter("a") * 2), is_symbolic(0.5)
+        (True, False)
+    """
     return isinstance(value, ParameterExpression) and bool(value._terms)
 
 
 def angle_value(value: Angle) -> float:
-    """Return the float value of a bound angle (raises ParameterError if symbolic)."""
+    """Return the float value of a bound angle (raises ParameterError if symbolic).
+
+    Examples:
+        >>> angle_value(0.25)
+        0.25
+        >>> angle_value(Parameter("a"))
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.ParameterError: ...
+    """
     if isinstance(value, ParameterExpression):
         return float(value)
     return float(value)
