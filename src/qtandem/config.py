@@ -46,12 +46,22 @@ ErrorFactory = Callable[[str, str], ConfigError]
 
 
 def choices(*values: str) -> dict[str, Any]:
-    """Field metadata allowing only ``values``."""
+    """Field metadata allowing only ``values``.
+
+    Examples:
+        >>> choices("adam", "sgd")
+        {'choices': ('adam', 'sgd')}
+    """
     return {"choices": tuple(values)}
 
 
 def type_name(value: Any) -> str:
-    """How a TOML value is described in messages (``integer 3``, ``string 'x'``, ``table``...)."""
+    """How a TOML value is described in messages (``integer 3``, ``string 'x'``, ``table``...).
+
+    Examples:
+        >>> type_name(3), type_name("x"), type_name({"a": 1})
+        ('integer 3', "string 'x'", 'table')
+    """
     if isinstance(value, bool):
         return f"boolean {str(value).lower()}"
     if isinstance(value, int):
@@ -68,7 +78,14 @@ def type_name(value: Any) -> str:
 
 
 def did_you_mean(word: str, options: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest option, or an empty string."""
+    """`` (did you mean 'x'?)`` for the closest option, or an empty string.
+
+    Examples:
+        >>> did_you_mean("lrr", ["lr", "seed"])
+        " (did you mean 'lr'?)"
+        >>> did_you_mean("zzz", ["lr", "seed"])
+        ''
+    """
     close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -164,6 +181,19 @@ def parse_toml(text: str, root: type[T], sections: Mapping[str, type], *, source
     Raises:
         ConfigError: invalid TOML, unknown keys, wrong types, values out of range or not among the
             choices; the message names ``source`` and the key path.
+
+    Examples:
+        >>> from dataclasses import dataclass
+        >>> @dataclass(frozen=True)
+        ... class Root:
+        ...     seed: int = 0
+        ...     name: str = "run"
+        >>> parse_toml("seed = 3", Root, {})
+        Root(seed=3, name='run')
+        >>> parse_toml("seed = 'x'", Root, {}, source="run.toml")
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.ConfigError: run.toml: seed: ...
     """
     def err(key: str, message: str) -> ConfigError:
         return ConfigError(f"{source}: {key}: {message}")
@@ -184,6 +214,14 @@ def read_config_text(path: str | Path) -> str:
     Raises:
         FileNotFoundError: no such file.
         ConfigError: the file is not UTF-8 text.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = pathlib.Path(tmp) / "run.toml"
+        ...     _ = path.write_text("seed = 1\\n")
+        ...     read_config_text(path)
+        'seed = 1\\n'
     """
     p = Path(path)
     try:
@@ -208,6 +246,13 @@ def to_toml(data: Mapping[str, Any], *, header: str = "") -> str:
     """Plain configuration data (top-level values, then one table per section) as TOML.
 
     ``None`` values are left out (the field's default applies when read back).
+
+    Examples:
+        >>> print(to_toml({"seed": 1, "tag": None, "optim": {"lr": 0.1}}))
+        seed = 1
+        <BLANKLINE>
+        [optim]
+        lr = 0.1
     """
     lines = [f"# {ln}" for ln in header.splitlines()]
     for key, v in data.items():

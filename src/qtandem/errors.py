@@ -34,15 +34,43 @@ __all__ = [
 
 
 class QtandemError(Exception):
-    """Base class of every error raised by qtandem on purpose."""
+    """Base class of every error raised by qtandem on purpose.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> try:
+        ...     Circuit(1).h(3)
+        ... except QtandemError as err:
+        ...     print(type(err).__name__)
+        CircuitError
+    """
 
 
 class CircuitError(QtandemError, ValueError):
-    """A circuit was built or used in an invalid way (bad qubit, unknown gate...)."""
+    """A circuit was built or used in an invalid way (bad qubit, unknown gate...).
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> isinstance(CircuitError("bad qubit"), ValueError)
+        True
+        >>> Circuit(1).h(3)
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.CircuitError: ...
+    """
 
 
 class CompileError(QtandemError, ValueError):
-    """A compilation request is invalid (unknown objective, level or basis; an angle the basis cannot express)."""
+    """A compilation request is invalid (unknown objective, level or basis; an angle the basis cannot express).
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> from qtandem.compile import optimize
+        >>> optimize(Circuit(1).h(0), level=9)
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.CompileError: ...
+    """
 
 
 class VerificationError(QtandemError, ValueError):
@@ -50,48 +78,117 @@ class VerificationError(QtandemError, ValueError):
 
     The message names the method that failed (``exact``, ``pathsum``), what differed
     (e.g. the first differing unitary column) or why the proof was inconclusive.
+
+    Examples:
+        >>> issubclass(VerificationError, QtandemError), issubclass(VerificationError, ValueError)
+        (True, True)
     """
 
 
 class ParameterError(QtandemError, ValueError):
-    """A symbolic parameter is unbound, unknown, or bound with the wrong shape."""
+    """A symbolic parameter is unbound, unknown, or bound with the wrong shape.
+
+    Examples:
+        >>> from qtandem import Circuit, Parameter, statevector
+        >>> statevector(Circuit(1).rx(Parameter("theta"), 0))
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.ParameterError: ...
+    """
 
 
 class ObservableError(QtandemError, ValueError):
-    """An observable (``PauliSum``) is malformed or used inconsistently."""
+    """An observable (``PauliSum``) is malformed or used inconsistently.
+
+    Examples:
+        >>> from qtandem import PauliSum
+        >>> PauliSum.from_string("Q0")
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.ObservableError: ...
+    """
 
 
 class SimulationError(QtandemError, ValueError):
-    """A simulation request cannot be carried out as asked."""
+    """A simulation request cannot be carried out as asked.
+
+    Examples:
+        >>> issubclass(SimulationError, QtandemError), issubclass(SimulationError, ValueError)
+        (True, True)
+    """
 
 
 class NoiseError(QtandemError, ValueError):
-    """A noise channel, noise model or device description is invalid."""
+    """A noise channel, noise model or device description is invalid.
+
+    Examples:
+        >>> from qtandem.noise import depolarizing
+        >>> depolarizing(1.5)
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.NoiseError: ...
+    """
 
 
 class ConfigError(QtandemError, ValueError):
     """A configuration file (e.g. for ``qtandem train``) has an unknown, mistyped or invalid key.
 
     The message names the file and the key path, e.g. ``run.toml: model.layerz: unknown key``.
+
+    Examples:
+        >>> from qtandem.config import type_name
+        >>> str(ConfigError(f"run.toml: optim.lr: expected a float, got {type_name('x')}"))
+        "run.toml: optim.lr: expected a float, got string 'x'"
     """
 
 
 class DecoderError(QtandemError, ValueError):
-    """A QEC decoder was given input of the wrong shape/type, or an unknown decoder name (``qtandem.qec``)."""
+    """A QEC decoder was given input of the wrong shape/type, or an unknown decoder name (``qtandem.qec``).
+
+    Examples:
+        >>> from qtandem.qec import make_decoder
+        >>> from qtandem.qec.codes import surface_code
+        >>> make_decoder("no-such-decoder", surface_code(3, 3, p=0.005))
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.DecoderError: ...
+    """
 
 
 class DatasetError(QtandemError, ValueError):
-    """A QEC dataset (detection events + manifest) is missing, corrupt or inconsistent with its manifest."""
+    """A QEC dataset (detection events + manifest) is missing, corrupt or inconsistent with its manifest.
+
+    Examples:
+        >>> from qtandem.qec import open_dataset
+        >>> open_dataset("no/such/folder")
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.DatasetError: ...
+    """
 
 
 class CheckpointError(QtandemError, ValueError):
-    """A training checkpoint is missing, unreadable, or does not match the configuration."""
+    """A training checkpoint is missing, unreadable, or does not match the configuration.
+
+    Examples:
+        >>> issubclass(CheckpointError, QtandemError), issubclass(CheckpointError, ValueError)
+        (True, True)
+    """
 
 
 class ResourceError(QtandemError, MemoryError):
     """A computation would need more memory than the machine has.
 
     Raised *before* allocating, with the number of bytes needed and available.
+
+    Examples:
+        >>> from qtandem import Circuit, statevector
+        >>> statevector(Circuit(60))
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.ResourceError: ...
+        >>> issubclass(ResourceError, MemoryError)
+        True
     """
 
 
@@ -104,6 +201,14 @@ class QasmError(QtandemError, ValueError):
         line: 1-based line number, or ``None``.
         column: 1-based column number, or ``None``.
         excerpt: the offending source line with a caret under the column.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> try:
+        ...     Circuit.from_qasm("OPENQASM 2.0;\\nqreg q[1];\\nfoo q[0];")
+        ... except QasmError as err:
+        ...     print(err.line, err.column, err.message)
+        3 1 unknown gate 'foo'
     """
 
     def __init__(

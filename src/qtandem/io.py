@@ -26,7 +26,15 @@ __all__ = ["atomic_write_bytes", "atomic_write_text", "load_optimizer_state", "o
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename)."""
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename).
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     atomic_write_bytes(pathlib.Path(tmp) / "x.bin", b"abc")
+        ...     (pathlib.Path(tmp) / "x.bin").read_bytes()
+        b'abc'
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -45,12 +53,29 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> None:
-    """Write ``text`` to ``path`` atomically."""
+    """Write ``text`` to ``path`` atomically.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     atomic_write_text(pathlib.Path(tmp) / "x.txt", "hello")
+        ...     (pathlib.Path(tmp) / "x.txt").read_text()
+        'hello'
+    """
     atomic_write_bytes(path, text.encode(encoding))
 
 
 def write_safetensors(path: str | os.PathLike[str], tensors: dict[str, Tensor], metadata: dict[str, str]) -> None:
-    """Write tensors (detached, contiguous, on the CPU) and string metadata as safetensors, atomically."""
+    """Write tensors (detached, contiguous, on the CPU) and string metadata as safetensors, atomically.
+
+    Examples:
+        >>> import tempfile, pathlib, torch
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     write_safetensors(pathlib.Path(tmp) / "w.safetensors", {"w": torch.ones(2, 3)}, {"step": "7"})
+        ...     tensors, meta = read_safetensors(pathlib.Path(tmp) / "w.safetensors")
+        >>> tensors["w"].shape, meta["step"]
+        (torch.Size([2, 3]), '7')
+    """
     from safetensors.torch import save
 
     data = save({k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}, metadata=metadata)
@@ -90,7 +115,16 @@ def read_safetensors(path: str | os.PathLike[str]) -> tuple[dict[str, Tensor], d
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """The records of a JSON-lines file such as ``metrics.jsonl`` (empty if absent; a torn line is skipped)."""
+    """The records of a JSON-lines file such as ``metrics.jsonl`` (empty if absent; a torn line is skipped).
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = pathlib.Path(tmp) / "metrics.jsonl"
+        ...     _ = path.write_text('{"step": 1}\\n{"step": 2}\\n{"st')
+        ...     read_jsonl(path), read_jsonl(pathlib.Path(tmp) / "absent.jsonl")
+        ([{'step': 1}, {'step': 2}], [])
+    """
     p = Path(path)
     out: list[dict[str, Any]] = []
     if p.exists():
@@ -107,6 +141,15 @@ def optimizer_state(opt: Any) -> tuple[dict[str, Tensor], dict[str, str]]:
     Tensors go to ``optim.state.<param index>.<name>``; the parameter groups and the
     non-tensor state (step counters of some optimizers) go to the metadata keys
     ``optim.param_groups`` and ``optim.scalars``. :func:`load_optimizer_state` reverses it.
+
+    Examples:
+        >>> import torch
+        >>> w = torch.nn.Parameter(torch.zeros(3))
+        >>> opt = torch.optim.Adam([w], lr=0.1)
+        >>> w.sum().backward(); opt.step()
+        >>> tensors, meta = optimizer_state(opt)
+        >>> sorted(tensors), sorted(meta)
+        (['optim.state.0.exp_avg', 'optim.state.0.exp_avg_sq', 'optim.state.0.step'], ['optim.param_groups', 'optim.scalars'])
     """
     import torch
 
@@ -123,7 +166,18 @@ def optimizer_state(opt: Any) -> tuple[dict[str, Tensor], dict[str, str]]:
 
 
 def load_optimizer_state(opt: Any, tensors: dict[str, Tensor], meta: dict[str, str]) -> None:
-    """Restore what :func:`optimizer_state` saved into ``opt`` (lists become tuples where ``opt`` has tuples)."""
+    """Restore what :func:`optimizer_state` saved into ``opt`` (lists become tuples where ``opt`` has tuples).
+
+    Examples:
+        >>> import torch
+        >>> w = torch.nn.Parameter(torch.zeros(3))
+        >>> opt = torch.optim.Adam([w], lr=0.1)
+        >>> w.sum().backward(); opt.step()
+        >>> fresh = torch.optim.Adam([w], lr=0.5)
+        >>> load_optimizer_state(fresh, *optimizer_state(opt))
+        >>> fresh.param_groups[0]["lr"], torch.equal(fresh.state[w]["exp_avg"], opt.state[w]["exp_avg"])
+        (0.1, True)
+    """
     fresh = opt.state_dict()["param_groups"]
     groups = json.loads(meta["optim.param_groups"])
     for g, f in zip(groups, fresh, strict=False):

@@ -39,6 +39,13 @@ def as_generator(seed: Seed) -> np.random.Generator:
 
     Raises:
         TypeError: if ``seed`` is of another type.
+
+    Examples:
+        >>> a, b = as_generator(7), as_generator(7)
+        >>> int(a.integers(1000)) == int(b.integers(1000))
+        True
+        >>> as_generator(a) is a
+        True
     """
     if isinstance(seed, np.random.Generator):
         return seed
@@ -48,7 +55,14 @@ def as_generator(seed: Seed) -> np.random.Generator:
 
 
 def torch_generator(seed: Seed, device: str | torch.device = "cpu") -> torch.Generator:
-    """Return a ``torch.Generator`` seeded from ``seed`` (see :func:`as_generator`)."""
+    """Return a ``torch.Generator`` seeded from ``seed`` (see :func:`as_generator`).
+
+    Examples:
+        >>> import torch
+        >>> x = torch.rand(2, generator=torch_generator(3))
+        >>> torch.equal(x, torch.rand(2, generator=torch_generator(3)))
+        True
+    """
     import torch
 
     gen = torch.Generator(device=device)
@@ -107,6 +121,15 @@ def seed_torch(value: int) -> None:
 
     Call it inside ``torch.random.fork_rng(devices=[])`` so that the caller's global stream is
     left as it was.
+
+    Examples:
+        >>> import torch
+        >>> with torch.random.fork_rng(devices=[]):
+        ...     seed_torch(5)
+        ...     a = torch.rand(2)
+        ...     seed_torch(5)
+        ...     torch.equal(a, torch.rand(2))
+        True
     """
     import torch
 

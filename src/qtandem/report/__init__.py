@@ -36,7 +36,16 @@ figcaption{color:#555;font-size:90%} img{max-width:100%;border:1px solid #ddd}
 
 @dataclass
 class Section:
-    """One section of a :class:`Report`; methods append blocks in order."""
+    """One section of a :class:`Report`; methods append blocks in order.
+
+    Examples:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     section = Report("Run", tmp).section("Notes")
+        ...     section.text("hello")
+        ...     section.title, len(section.blocks)
+        ('Notes', 1)
+    """
 
     title: str
     report: Report
@@ -91,6 +100,15 @@ class Report:
     Args:
         title: page title.
         outdir: folder for the page and its figures (created).
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     report = Report("Run", tmp)
+        ...     report.section("Summary").table(["metric", "value"], [["accuracy", 0.9]])
+        ...     path = report.write()
+        ...     path.name, "accuracy" in path.read_text()
+        ('report.html', True)
     """
 
     def __init__(self, title: str, outdir: str | os.PathLike[str]) -> None:
