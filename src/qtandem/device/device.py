@@ -37,7 +37,13 @@ SCHEMA_VERSION = 1
 
 @dataclass
 class QubitProperties:
-    """Calibration of one qubit (times in the device's ``time_unit``, errors as probabilities)."""
+    """Calibration of one qubit (times in the device's ``time_unit``, errors as probabilities).
+
+    Examples:
+        >>> qubit = QubitProperties(t1=100e3, t2=80e3, readout_p01=0.02)
+        >>> qubit.t1, qubit.readout_p10
+        (100000.0, 0.0)
+    """
 
     t1: float
     t2: float
@@ -50,7 +56,13 @@ class QubitProperties:
 
 @dataclass
 class EdgeProperties:
-    """Calibration of the two-qubit gate on one coupling."""
+    """Calibration of the two-qubit gate on one coupling.
+
+    Examples:
+        >>> edge = EdgeProperties(error=0.01, duration=300.0)
+        >>> edge.gate, edge.error
+        ('cx', 0.01)
+    """
 
     error: float
     duration: float
@@ -58,7 +70,12 @@ class EdgeProperties:
 
 
 def list_presets() -> list[str]:
-    """Names of the devices shipped with qtandem."""
+    """Names of the devices shipped with qtandem.
+
+    Examples:
+        >>> "heavy_hex_27" in list_presets()
+        True
+    """
     folder = resources.files("qtandem.device") / "presets"
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json"))
 
@@ -81,6 +98,13 @@ class Device:
         edges: ``{(a, b): EdgeProperties}`` with ``a < b``.
         time_unit: unit of every time (``"ns"``).
         source: where the numbers come from.
+
+    Examples:
+        >>> dev = Device.preset("heavy_hex_27")
+        >>> dev.num_qubits, dev.coupling_map.has_edge(0, 1)
+        (27, True)
+        >>> Device.from_dict(dev.to_dict()).num_qubits
+        27
     """
 
     name: str

@@ -22,6 +22,15 @@ def draw_device(device: Device, path: str | Path | None = None, *, ax: Any = Non
 
     Returns:
         The matplotlib figure.
+
+    Examples:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> from qtandem.device import Device
+        >>> fig = draw_device(Device.preset("heavy_hex_27"))
+        >>> len(fig.axes) >= 1
+        True
+        >>> import matplotlib.pyplot as plt; plt.close(fig)
     """
     import matplotlib
 

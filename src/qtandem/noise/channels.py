@@ -100,6 +100,18 @@ class KrausChannel:
 
     Raises:
         NoiseError: shapes differ, are not ``2**n`` square, or ``sum K^dagger K != I``.
+
+    Examples:
+        >>> import torch
+        >>> k0 = torch.tensor([[1, 0], [0, 0.8]], dtype=torch.complex128)
+        >>> k1 = torch.tensor([[0, 0.6], [0, 0]], dtype=torch.complex128)
+        >>> channel = KrausChannel([k0, k1], name="my_damping")
+        >>> channel.num_qubits, channel.allclose(amplitude_damping(0.36))
+        (1, True)
+        >>> KrausChannel([k0])
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.NoiseError: ...
     """
 
     def __init__(self, kraus: Sequence[object], *, name: str = "kraus", params: dict[str, float] | None = None,
@@ -211,7 +223,14 @@ def _prune(ops: list[Tensor]) -> list[Tensor]:
 
 
 def pauli_channel(px: float | Tensor, py: float | Tensor, pz: float | Tensor) -> KrausChannel:
-    """Apply X, Y, Z with probabilities ``px, py, pz`` (identity otherwise)."""
+    """Apply X, Y, Z with probabilities ``px, py, pz`` (identity otherwise).
+
+    Examples:
+        >>> pauli_channel(0.1, 0.0, 0.0).allclose(bit_flip(0.1))
+        True
+        >>> pauli_channel(0.0, 0.0, 0.1).allclose(phase_flip(0.1))
+        True
+    """
     tx, ty, tz = _prob(px, "px"), _prob(py, "py"), _prob(pz, "pz")
     p_id = 1 - tx - ty - tz
     if float(p_id.detach()) < -1e-15:
@@ -226,6 +245,14 @@ def depolarizing(p: float | Tensor, num_qubits: int = 1) -> KrausChannel:
     Args:
         p: error probability, ``0 <= p <= 1``.
         num_qubits: 1 or 2 (any n works; the Kraus count is ``4**n``).
+
+    Examples:
+        >>> import torch
+        >>> rho = torch.tensor([[1, 0], [0, 0]], dtype=torch.complex128)
+        >>> [round(p, 6) for p in depolarizing(0.3).apply(rho).real.diagonal().tolist()]   # X or Y flip: 2/3 of p
+        [0.8, 0.2]
+        >>> len(depolarizing(0.01, 2).kraus)
+        16
     """
     if num_qubits < 1:
         raise NoiseError(f"num_qubits must be >= 1, got {num_qubits}")
@@ -240,6 +267,10 @@ def depolarizing_qiskit(lam: float | Tensor, num_qubits: int = 1) -> KrausChanne
     """Depolarizing with Qiskit's parameter: fully mixed with probability ``lam``.
 
     Equal to ``depolarizing(lam * (4**n - 1) / 4**n, n)``; ``lam`` may go up to ``4**n/(4**n - 1)``.
+
+    Examples:
+        >>> depolarizing_qiskit(0.4).allclose(depolarizing(0.3))
+        True
     """
     d2 = 4**num_qubits
     tl = _prob(lam, "lam", hi=d2 / (d2 - 1))
@@ -247,17 +278,38 @@ def depolarizing_qiskit(lam: float | Tensor, num_qubits: int = 1) -> KrausChanne
 
 
 def bit_flip(p: float | Tensor) -> KrausChannel:
-    """X with probability ``p``."""
+    """X with probability ``p``.
+
+    Examples:
+        >>> import torch
+        >>> rho = torch.tensor([[1, 0], [0, 0]], dtype=torch.complex128)   # |0><0|
+        >>> [round(p, 6) for p in bit_flip(0.125).apply(rho).real.diagonal().tolist()]
+        [0.875, 0.125]
+    """
     return pauli_channel(p, 0.0, 0.0)
 
 
 def phase_flip(p: float | Tensor) -> KrausChannel:
-    """Z with probability ``p``."""
+    """Z with probability ``p``.
+
+    Examples:
+        >>> import torch
+        >>> plus = torch.full((2, 2), 0.5, dtype=torch.complex128)
+        >>> round(phase_flip(0.25).apply(plus)[0, 1].real.item(), 6)   # 0.5 * (1 - 2p)
+        0.25
+    """
     return pauli_channel(0.0, 0.0, p)
 
 
 def amplitude_damping(gamma: float | Tensor) -> KrausChannel:
-    """Energy relaxation |1> -> |0> with probability ``gamma``."""
+    """Energy relaxation |1> -> |0> with probability ``gamma``.
+
+    Examples:
+        >>> import torch
+        >>> rho = torch.tensor([[0, 0], [0, 1]], dtype=torch.complex128)   # |1><1|
+        >>> [round(p, 6) for p in amplitude_damping(0.25).apply(rho).real.diagonal().tolist()]
+        [0.25, 0.75]
+    """
     g = _prob(gamma, "gamma")
     zero = torch.zeros((), dtype=torch.float64)
     one = torch.ones((), dtype=torch.float64)
@@ -267,7 +319,14 @@ def amplitude_damping(gamma: float | Tensor) -> KrausChannel:
 
 
 def phase_damping(lam: float | Tensor) -> KrausChannel:
-    """Pure dephasing: off-diagonals shrink by ``sqrt(1 - lam)``."""
+    """Pure dephasing: off-diagonals shrink by ``sqrt(1 - lam)``.
+
+    Examples:
+        >>> import torch
+        >>> plus = torch.full((2, 2), 0.5, dtype=torch.complex128)   # |+><+|
+        >>> phase_damping(0.36).apply(plus)[0, 1].real.item()   # 0.5 * sqrt(1 - 0.36)
+        0.4
+    """
     lt = _prob(lam, "lam")
     zero = torch.zeros((), dtype=torch.float64)
     one = torch.ones((), dtype=torch.float64)
@@ -280,6 +339,10 @@ def generalized_amplitude_damping(p: float | Tensor, gamma: float | Tensor) -> K
     """Amplitude damping towards a thermal state with excited population ``1 - p``.
 
     ``p`` is the probability of decaying towards |0> (``p = 1`` is plain amplitude damping).
+
+    Examples:
+        >>> generalized_amplitude_damping(1.0, 0.2).allclose(amplitude_damping(0.2))
+        True
     """
     tp, g = _prob(p, "p"), _prob(gamma, "gamma")
     zero = torch.zeros((), dtype=torch.float64)
@@ -306,6 +369,17 @@ def thermal_relaxation(t1: float | Tensor, t2: float | Tensor, time: float | Ten
 
     Raises:
         NoiseError: ``T2 > 2 T1`` (unphysical), non-positive times.
+
+    Examples:
+        >>> import math, torch
+        >>> one = torch.tensor([[0, 0], [0, 1]], dtype=torch.complex128)
+        >>> rho = thermal_relaxation(t1=100.0, t2=80.0, time=50.0).apply(one)
+        >>> round(rho[1, 1].real.item(), 6) == round(math.exp(-0.5), 6)
+        True
+        >>> thermal_relaxation(t1=10.0, t2=30.0, time=1.0)
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.NoiseError: ...
     """
     a, b, t = _real(t1, "t1"), _real(t2, "t2"), _real(time, "time")
     if float(a.detach()) <= 0 or float(b.detach()) <= 0:
@@ -329,7 +403,15 @@ def thermal_relaxation(t1: float | Tensor, t2: float | Tensor, time: float | Ten
 
 
 def coherent_rotation(axis: str | Sequence[float], angle: float | Tensor) -> KrausChannel:
-    """A unitary over-rotation ``exp(-i angle/2 n.sigma)`` about ``axis`` ("x", "y", "z" or a 3-vector)."""
+    """A unitary over-rotation ``exp(-i angle/2 n.sigma)`` about ``axis`` ("x", "y", "z" or a 3-vector).
+
+    Examples:
+        >>> import math, torch
+        >>> rho = torch.tensor([[1, 0], [0, 0]], dtype=torch.complex128)
+        >>> flip = coherent_rotation("x", math.pi)
+        >>> flip.is_unitary, round(float(flip.apply(rho)[1, 1].real), 6)
+        (True, 1.0)
+    """
     if isinstance(axis, str):
         vec: tuple[float, ...] | None = {"x": (1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0),
                                          "z": (0.0, 0.0, 1.0)}.get(axis.lower())

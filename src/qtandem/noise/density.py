@@ -78,7 +78,18 @@ def _terminal_measures(circuit: Circuit) -> tuple[set[int], list[tuple[int, int]
 
 @dataclass(frozen=True)
 class Event:
-    """One step of a noisy circuit: ``kind`` is ``gate``, ``channel``, ``measure`` or ``reset``."""
+    """One step of a noisy circuit: ``kind`` is ``gate``, ``channel``, ``measure`` or ``reset``.
+
+    Examples:
+        >>> from qtandem import Circuit, NoiseModel
+        >>> from qtandem.noise import bit_flip
+        >>> from qtandem.sim.core import resolve_params
+        >>> c = Circuit(1).x(0)
+        >>> events = noisy_events(c, resolve_params(c, None), NoiseModel().add(bit_flip(0.1), gates=["x"]),
+        ...                       dtype=torch.complex128, device=None)
+        >>> [(e.kind, e.qubits) for e in events]
+        [('gate', (0,)), ('channel', (0,))]
+    """
 
     kind: str
     qubits: tuple[int, ...]
@@ -91,7 +102,15 @@ class Event:
 
 def noisy_events(circuit: Circuit, spec: ParamSpec, noise: NoiseModel | None, *, dtype: torch.dtype,
                  device: Any) -> list[Event]:
-    """The circuit as a list of gates, channels (noise and idle relaxation), measurements and resets."""
+    """The circuit as a list of gates, channels (noise and idle relaxation), measurements and resets.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> from qtandem.sim.core import resolve_params
+        >>> c = Circuit(1, 1).h(0).measure(0, 0)
+        >>> [e.kind for e in noisy_events(c, resolve_params(c, None), None, dtype=torch.complex128, device=None)]
+        ['gate', 'measure']
+    """
     n = circuit.n_qubits
     noise = noise or NoiseModel()
     terminal, _ = _terminal_measures(circuit)
@@ -133,7 +152,16 @@ def noisy_events(circuit: Circuit, spec: ParamSpec, noise: NoiseModel | None, *,
 
 def density_ops(circuit: Circuit, spec: ParamSpec, noise: NoiseModel | None, *, dtype: torch.dtype,
                 device: Any) -> list[Op]:
-    """The ``(qubits, matrix)`` program on ``2n`` qubits that evolves ``vec(rho)``."""
+    """The ``(qubits, matrix)`` program on ``2n`` qubits that evolves ``vec(rho)``.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> from qtandem.sim.core import resolve_params
+        >>> c = Circuit(1).h(0)
+        >>> ops = density_ops(c, resolve_params(c, None), None, dtype=torch.complex128, device=None)
+        >>> [qubits for qubits, _ in ops]   # h on the row qubit (1) and its conjugate on the column qubit (0)
+        [(1,), (0,)]
+    """
     n = circuit.n_qubits
     if any(inst.condition is not None for inst in circuit):
         raise SimulationError("classically controlled gates need per-shot simulation: use "
@@ -218,6 +246,13 @@ def density_matrix(
     Raises:
         ResourceError: the ``4**n`` entries do not fit in memory (says how much they need).
         SimulationError: classically controlled gates (use trajectories).
+
+    Examples:
+        >>> from qtandem import Circuit, NoiseModel
+        >>> from qtandem.noise import bit_flip
+        >>> rho = density_matrix(Circuit(1).x(0), noise=NoiseModel().add(bit_flip(0.1), gates=["x"]))
+        >>> rho.shape, [round(v, 6) for v in rho.real.diagonal().tolist()]
+        (torch.Size([2, 2]), [0.1, 0.9])
     """
     if not isinstance(circuit, Circuit):
         raise SimulationError(f"expected a qtandem Circuit, got {type(circuit).__name__}")
@@ -265,6 +300,13 @@ def noisy_probabilities(circuit: Circuit, params: Any = None, *, noise: NoiseMod
 
     Returns ``(2**n,)`` (or batched) over all qubits; readout errors apply to the
     qubits the circuit measures (to every qubit if it measures none).
+
+    Examples:
+        >>> from qtandem import Circuit, NoiseModel
+        >>> from qtandem.noise import readout_error
+        >>> model = NoiseModel().add_readout(readout_error(p01=0.0, p10=0.25))
+        >>> [round(p, 6) for p in noisy_probabilities(Circuit(1, 1).x(0).measure(0, 0), noise=model).tolist()]
+        [0.25, 0.75]
     """
     rho = density_matrix(circuit, params, noise=noise, dtype=dtype, device=device)
     probs = torch.diagonal(rho, dim1=-2, dim2=-1).real.clamp_min(0.0)
@@ -277,7 +319,14 @@ def noisy_probabilities(circuit: Circuit, params: Any = None, *, noise: NoiseMod
 
 
 def dm_expectation(rho: Tensor, observable: PauliSum) -> Tensor:
-    """``Tr(rho O)`` for a Pauli sum without building ``O`` (batched over leading dims)."""
+    """``Tr(rho O)`` for a Pauli sum without building ``O`` (batched over leading dims).
+
+    Examples:
+        >>> from qtandem import Circuit, PauliSum
+        >>> rho = density_matrix(Circuit(2).h(0).cx(0, 1))
+        >>> round(dm_expectation(rho, PauliSum.from_string("Z0 Z1 + X0 X1")).item(), 6)
+        2.0
+    """
     dim = rho.shape[-1]
     j = torch.arange(dim, device=rho.device)
     total = torch.zeros(rho.shape[:-2], dtype=rho.dtype, device=rho.device)

@@ -50,6 +50,12 @@ class MixtureOp:
 
     ``kind`` is ``"unitary"`` (``matrix`` on ``qubits``, index bit ``j`` = ``qubits[j]``)
     or ``"reset"`` (one qubit to ``|value>``).
+
+    Examples:
+        >>> from qtandem.noise import bit_flip
+        >>> (p0, ops0), (p1, ops1) = mixture_terms(bit_flip(0.25))
+        >>> round(p1, 6), [(op.kind, op.qubits) for op in ops1]
+        (0.25, [('unitary', (0,))])
     """
 
     kind: str
@@ -169,6 +175,13 @@ def mixture_terms(channel: KrausChannel) -> list[Term] | None:
     The no-operation term, if any, comes first; probabilities sum to 1. The
     result is cached on the channel (channels are treated as immutable once
     used); channels whose Kraus operators require grad are decomposed afresh.
+
+    Examples:
+        >>> from qtandem.noise import amplitude_damping, depolarizing
+        >>> [round(p, 6) for p, _ in mixture_terms(depolarizing(0.3))]
+        [0.7, 0.1, 0.1, 0.1]
+        >>> mixture_terms(amplitude_damping(0.1)) is None
+        True
     """
     if hasattr(channel, "_mixture"):
         return channel._mixture  # type: ignore[no-any-return]

@@ -41,7 +41,13 @@ _CONSTRUCTORS: dict[str, Callable[..., ch.KrausChannel]] = {
 
 
 def channel_to_dict(channel: ch.KrausChannel) -> dict[str, Any]:
-    """JSON-ready description: constructor name and parameters, or raw Kraus operators."""
+    """JSON-ready description: constructor name and parameters, or raw Kraus operators.
+
+    Examples:
+        >>> from qtandem.noise import amplitude_damping
+        >>> channel_to_dict(amplitude_damping(0.1))
+        {'type': 'amplitude_damping', 'gamma': 0.1}
+    """
     if channel.name in _CONSTRUCTORS and channel.params:
         return {"type": channel.name, **channel.params}
     return {"type": "kraus", "kraus": [[[[z.real, z.imag] for z in row] for row in k.detach().tolist()]
@@ -49,7 +55,18 @@ def channel_to_dict(channel: ch.KrausChannel) -> dict[str, Any]:
 
 
 def channel_from_dict(data: Any, where: str) -> ch.KrausChannel:
-    """Inverse of :func:`channel_to_dict`; errors name ``where`` (e.g. ``errors[2].channel``)."""
+    """Inverse of :func:`channel_to_dict`; errors name ``where`` (e.g. ``errors[2].channel``).
+
+    Examples:
+        >>> from qtandem.noise import amplitude_damping
+        >>> channel = channel_from_dict({"type": "amplitude_damping", "gamma": 0.1}, "errors[0].channel")
+        >>> channel.allclose(amplitude_damping(0.1))
+        True
+        >>> channel_from_dict({"type": "bit_flop"}, "errors[0].channel")
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.NoiseError: ...
+    """
     if not isinstance(data, dict):
         raise NoiseError(f"{where}: expected an object, got {type(data).__name__}")
     kind = data.get("type")
@@ -92,6 +109,12 @@ class NoiseModel:
     Rules apply in the order they were added. A rule's channel acts on all of a
     gate's qubits when its size equals the gate's; a one-qubit channel on a
     multi-qubit gate acts on each of its qubits.
+
+    Examples:
+        >>> from qtandem.noise import depolarizing, readout_error
+        >>> model = NoiseModel().add(depolarizing(0.01, 2), gates=["cx"]).add_readout(readout_error(0.02, 0.03))
+        >>> NoiseModel.from_json(model.to_json()) == model
+        True
     """
 
     rules: list[_Rule] = field(default_factory=list)

@@ -32,6 +32,15 @@ class ReadoutError:
 
     Raises:
         NoiseError: wrong shape, negative entries or columns that do not sum to one.
+
+    Examples:
+        >>> error = ReadoutError([[0.9, 0.2], [0.1, 0.8]])
+        >>> error.matrix.shape
+        torch.Size([2, 2])
+        >>> ReadoutError([[0.9, 0.2], [0.2, 0.8]])
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.NoiseError: ...
     """
 
     def __init__(self, matrix: object) -> None:
@@ -94,6 +103,10 @@ def readout_error(p01: float | torch.Tensor, p10: float | torch.Tensor) -> Reado
     Args:
         p01: probability of reading 1 when the qubit is in |0>.
         p10: probability of reading 0 when the qubit is in |1>.
+
+    Examples:
+        >>> readout_error(p01=0.1, p10=0.2).matrix.tolist()
+        [[0.9, 0.2], [0.1, 0.8]]
     """
     a = p01 if isinstance(p01, torch.Tensor) else torch.tensor(float(p01), dtype=torch.float64)
     b = p10 if isinstance(p10, torch.Tensor) else torch.tensor(float(p10), dtype=torch.float64)

@@ -70,6 +70,13 @@ class TrajectoryResult:
         bits: ``(shots, n_clbits)`` uint8 array of measured bits (readout errors applied).
         expvals: mean of each observable over the trajectories, ``(m,)``.
         stderr: standard error of each mean, ``(m,)``.
+
+    Examples:
+        >>> from qtandem import Circuit, PauliSum
+        >>> result = run_trajectories(Circuit(1, 1).h(0).measure(0, 0), noise=None, shots=8, seed=1,
+        ...                           observables=[PauliSum.from_string("X0")])
+        >>> result.bits.shape, result.expvals.shape, result.stderr.shape
+        ((8, 1), (1,), (1,))
     """
 
     bits: np.ndarray
@@ -153,6 +160,14 @@ def run_trajectories(
 
     Returns:
         A :class:`TrajectoryResult`.
+
+    Examples:
+        >>> from qtandem import Circuit, NoiseModel
+        >>> from qtandem.noise import bit_flip
+        >>> model = NoiseModel().add(bit_flip(0.2), gates=["x"])
+        >>> result = run_trajectories(Circuit(1, 1).x(0).measure(0, 0), noise=model, shots=1000, seed=7)
+        >>> bool(0.7 < result.bits.mean() < 0.9)     # about 1 - 0.2 read 1
+        True
     """
     if int(shots) != shots or shots <= 0:
         raise SimulationError(f"shots must be a positive integer, got {shots!r}")
