@@ -64,7 +64,13 @@ Condition = tuple[tuple[int, ...], int] | None
 
 @dataclass
 class Prim:
-    """A primitive gate application produced by expansion."""
+    """A primitive gate application produced by expansion.
+
+    Examples:
+        >>> prim = Prim("rz", (1,), [0.5])
+        >>> prim.name, prim.qubits, prim.ctrl, prim.inverted
+        ('rz', (1,), 0, False)
+    """
 
     name: str
     qubits: tuple[int, ...]
@@ -79,6 +85,13 @@ class Call:
 
     ``qargs`` holds local qubit-argument tokens (inside a gate body);
     ``operands`` the resolved qubit lists of a top-level call.
+
+    Examples:
+        >>> from qtandem.qasm.lexer import Source, Token
+        >>> tok = Token("id", "h", 0, Source("h q[0];", "<string>"))
+        >>> call = Call(mods=[], name="h", args=[], qargs=[], tok=tok, operands=[[0]])
+        >>> call.name, call.operands
+        ('h', [[0]])
     """
 
     mods: list[tuple[str, Expr | None, Token]]
@@ -91,7 +104,15 @@ class Call:
 
 @dataclass
 class GateDef:
-    """A user ``gate`` definition."""
+    """A user ``gate`` definition.
+
+    Examples:
+        >>> from qtandem.qasm.lexer import Source, Token
+        >>> tok = Token("id", "bell", 5, Source("gate bell a, b { h a; cx a, b; }", "<string>"))
+        >>> gate = GateDef(name="bell", params=[], qargs=["a", "b"], body=[], tok=tok)
+        >>> gate.name, gate.qargs
+        ('bell', ['a', 'b'])
+    """
 
     name: str
     params: list[str]
@@ -102,7 +123,13 @@ class GateDef:
 
 @dataclass
 class ParseState:
-    """Everything one program (with its includes) accumulates while it is read."""
+    """Everything one program (with its includes) accumulates while it is read.
+
+    Examples:
+        >>> state = ParseState()
+        >>> state.version, state.n_qubits, state.qregs
+        (3, 0, {})
+    """
 
     version: int = 3
     qregs: dict[str, tuple[int, int, bool]] = field(default_factory=dict)  # name -> (offset, size, scalar)
@@ -127,7 +154,19 @@ class ParseState:
 
 
 class ParserBase:
-    """Token navigation and the pieces every statement kind uses; the mixins add the statements."""
+    """Token navigation and the pieces every statement kind uses; the mixins add the statements.
+
+    Examples:
+        >>> from qtandem.qasm.lexer import Source, tokenize
+        >>> src = Source("qubit[2] q;", "<string>")
+        >>> parser = ParserBase(tokenize(src), src, ParseState(), None)
+        >>> parser.next().value, parser.peek().value
+        ('qubit', '[')
+        >>> parser.expect(";")
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.QasmError: <string>:1:6: ...
+    """
 
     def __init__(self, tokens: list[Token], src: Source, state: ParseState, base_dir: Path | None) -> None:
         self.toks = tokens

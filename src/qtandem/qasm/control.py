@@ -20,7 +20,15 @@ _MISSING = object()
 
 
 class ControlFlowMixin(GatesMixin):
-    """``if`` statements (gates, ``measure`` and ``reset`` inside) and unrolled ``for`` loops."""
+    """``if`` statements (gates, ``measure`` and ``reset`` inside) and unrolled ``for`` loops.
+
+    Examples:
+        >>> from qtandem.qasm.parser import parse
+        >>> parse('''OPENQASM 3.0; include "stdgates.inc"; qubit[3] q; bit[1] c;
+        ... for int i in [0:1] { cx q[i], q[i + 1]; }
+        ... c[0] = measure q[0]; if (c[0] == 1) x q[2];''').count_ops()
+        {'cx': 2, 'measure': 1, 'x': 1}
+    """
 
     def if_stmt(self) -> None:
         kw = self.next()

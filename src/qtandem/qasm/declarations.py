@@ -20,7 +20,15 @@ __all__ = ["DeclarationsMixin"]
 
 
 class DeclarationsMixin(ParserBase):
-    """Registers, classical constants, ``input`` parameters and ``include`` files."""
+    """Registers, classical constants, ``input`` parameters and ``include`` files.
+
+    Examples:
+        >>> from qtandem.qasm.parser import parse
+        >>> c = parse('OPENQASM 3.0; include "stdgates.inc"; qubit[2] q; qubit r; bit[3] c; const int n = 2;'
+        ...           'input float theta; rz(theta * n) r;')
+        >>> c.n_qubits, c.n_clbits, [p.name for p in c.parameters]
+        (3, 3, ['theta'])
+    """
 
     def _declare(self, kind: str, name_tok: Token, size: int, scalar: bool, size_tok: Token) -> None:
         name = name_tok.value

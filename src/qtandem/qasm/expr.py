@@ -49,6 +49,13 @@ class Expr:
 
     Opcodes: ``num`` (value), ``name`` (identifier), ``index`` (array name; pops
     the index), ``neg``, ``bin`` (operator), ``call`` (``(function, nargs)``).
+
+    Examples:
+        >>> from qtandem.qasm.lexer import Source, tokenize
+        >>> src = Source("2 * pi", "<string>")
+        >>> expr, _ = ExprParser(tokenize(src), src).parse(0)
+        >>> [op for op, _, _ in expr.ops]
+        ['num', 'name', 'bin']
     """
 
     __slots__ = ("ops", "tok")
@@ -72,6 +79,13 @@ class ExprParser:
 
     The expression ends at the first token that cannot continue it (``)``, ``,``
     or ``]`` outside its own brackets, ``;``, a name after an operand...).
+
+    Examples:
+        >>> from qtandem.qasm.lexer import Source, tokenize
+        >>> src = Source("(1 + 2) * 3, next", "<string>")
+        >>> expr, end = ExprParser(tokenize(src), src).parse(0)
+        >>> evaluate(expr, {}, src), tokenize(src)[end].value       # stops at the comma
+        (9, ',')
     """
 
     def __init__(self, tokens: list[Token], src: Source) -> None:
@@ -232,6 +246,18 @@ def evaluate(expr: Expr, scope: dict[str, Any], src: Source, *, constants: bool 
     Raises:
         QasmError: unknown names, bad operands, non-linear use of a parameter,
             division by zero, overflow, domain errors of functions.
+
+    Examples:
+        >>> import math
+        >>> from qtandem.qasm.lexer import Source, tokenize
+        >>> src = Source("a / 2 + pi", "<string>")
+        >>> expr, _ = ExprParser(tokenize(src), src).parse(0)
+        >>> math.isclose(evaluate(expr, {"a": 3}, src), 1.5 + math.pi)
+        True
+        >>> evaluate(expr, {}, src)
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.QasmError: ...
     """
     ops = expr.ops
     if len(ops) == 1 and ops[0][0] == "num":
@@ -327,6 +353,17 @@ def as_angle(value: Any, tok: Token, src: Source) -> float | ParameterExpression
 
     Raises:
         QasmError: for arrays, infinities and NaN.
+
+    Examples:
+        >>> from qtandem.qasm.lexer import Source, tokenize
+        >>> src = Source("x", "<string>")
+        >>> tok = tokenize(src)[0]
+        >>> as_angle(0.5, tok, src)
+        0.5
+        >>> as_angle(float("inf"), tok, src)
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.QasmError: ...
     """
     if isinstance(value, ParameterExpression):
         if not math.isfinite(value.const) or not all(math.isfinite(c) for c in value.terms.values()):

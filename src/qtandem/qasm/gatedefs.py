@@ -43,7 +43,16 @@ __all__ = ["GatesMixin"]
 
 
 class GatesMixin(ParserBase):
-    """``gate`` definitions, gate-call statements, and their expansion into primitive gates."""
+    """``gate`` definitions, gate-call statements, and their expansion into primitive gates.
+
+    Examples:
+        >>> from qtandem.qasm.parser import parse
+        >>> c = parse('''OPENQASM 3.0; include "stdgates.inc"; qubit[2] q;
+        ... gate bell a, b { h a; cx a, b; }
+        ... bell q[0], q[1]; inv @ s q[1]; ctrl @ x q[1], q[0];''')
+        >>> [inst.name for inst in c]
+        ['h', 'cx', 'sdg', 'cx']
+    """
 
     def gate_def(self) -> None:
         kw = self.next()

@@ -60,6 +60,11 @@ class Token:
     """A token: ``kind`` is ``number``, ``string``, ``id``, ``op`` or ``eof``.
 
     ``line`` and ``col`` (1-based) are computed from the offset ``pos`` when asked for.
+
+    Examples:
+        >>> tok = tokenize(Source("qreg q[2];\\nh q[0];", "bell.qasm"))[6]
+        >>> tok.kind, tok.value, tok.line, tok.col
+        ('id', 'h', 2, 1)
     """
 
     __slots__ = ("kind", "pos", "src", "value")
@@ -85,7 +90,15 @@ class Token:
 
 
 class Source:
-    """Source text with its file name, for error messages."""
+    """Source text with its file name, for error messages.
+
+    Examples:
+        >>> src = Source("qreg q[2];\\nh q[0];", "bell.qasm")
+        >>> src.locate(13)
+        (2, 3)
+        >>> src.line_text(2)
+        'h q[0];'
+    """
 
     def __init__(self, text: str, filename: str) -> None:
         self.text = text
@@ -125,6 +138,14 @@ def decode(data: bytes, filename: str) -> str:
 
     Raises:
         QasmError: the data is too large or not UTF-8 text.
+
+    Examples:
+        >>> decode(b"OPENQASM 3.0;", "a.qasm")
+        'OPENQASM 3.0;'
+        >>> decode(b"\\xff\\xfe", "a.qasm")
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.QasmError: ...
     """
     if len(data) > MAX_SOURCE_BYTES:
         raise QasmError(f"file is {len(data)} bytes; qtandem reads OpenQASM sources up to {MAX_SOURCE_BYTES} bytes",
@@ -146,6 +167,10 @@ def tokenize(src: Source) -> list[Token]:
 
     Raises:
         QasmError: unexpected character, unterminated comment or string, NUL byte, too large.
+
+    Examples:
+        >>> [t.value for t in tokenize(Source("h q[0]; // comment", "<string>")) if t.kind != "eof"]
+        ['h', 'q', '[', '0', ']', ';']
     """
     text = src.text
     if len(text) > MAX_SOURCE_BYTES:

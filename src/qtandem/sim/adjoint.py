@@ -41,7 +41,15 @@ Tensor = torch.Tensor
 
 
 def apply_pauli_sum(state: Tensor, observable: PauliSum, n: int) -> Tensor:
-    """``O |psi>`` for a Pauli sum, without a dense matrix. ``state`` is ``(B, 2**n)``."""
+    """``O |psi>`` for a Pauli sum, without a dense matrix. ``state`` is ``(B, 2**n)``.
+
+    Examples:
+        >>> import torch
+        >>> from qtandem import PauliSum
+        >>> zero = torch.tensor([[1, 0]], dtype=torch.complex128)       # |0>, batch of one
+        >>> apply_pauli_sum(zero, PauliSum.from_string("X0 + 2*Z0"), 1).real.tolist()
+        [[2.0, 1.0]]
+    """
     b = state.shape[0]
     t = state.reshape((b,) + (2,) * n)
     out = torch.zeros_like(t)
@@ -136,6 +144,16 @@ def adjoint_expval(circuit: Circuit, observables: Sequence[PauliSum], params: An
     Returns:
         ``(m,)`` or ``(B, m)`` real tensor; its gradient w.r.t. ``params`` is
         computed by the adjoint method.
+
+    Examples:
+        >>> import torch
+        >>> from qtandem import Circuit, Parameter, PauliSum
+        >>> c = Circuit(1).ry(Parameter("t"), 0)
+        >>> t = torch.tensor([0.5], dtype=torch.float64, requires_grad=True)
+        >>> value = adjoint_expval(c, [PauliSum.from_string("Z0")], t)    # cos(t)
+        >>> value.sum().backward()
+        >>> bool(torch.allclose(value, torch.cos(t))), bool(torch.allclose(t.grad, -torch.sin(t)))
+        (True, True)
     """
     if any((not inst.is_gate and inst.name != "barrier") or inst.condition is not None for inst in circuit):
         raise SimulationError("adjoint differentiation needs a circuit without measure, reset or classical control")
@@ -226,6 +244,18 @@ def blocks_adjoint_expval(state0: Tensor, blocks: Sequence[tuple[tuple[int, ...]
 
     Returns:
         ``(B, len(observables))`` real tensor.
+
+    Examples:
+        >>> import math, torch
+        >>> from qtandem import PauliSum
+        >>> t = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+        >>> c, s = torch.cos(t / 2), torch.sin(t / 2)
+        >>> ry = torch.stack([torch.stack([c, -s]), torch.stack([s, c])]).to(torch.complex128)
+        >>> zero = torch.tensor([[1, 0]], dtype=torch.complex128)
+        >>> value = blocks_adjoint_expval(zero, [((0,), ry)], [PauliSum.from_string("Z0")], 1)
+        >>> value.sum().backward()
+        >>> round(value.item(), 6) == round(math.cos(0.3), 6), round(t.grad.item(), 6) == round(-math.sin(0.3), 6)
+        (True, True)
     """
     qubits = tuple(tuple(q) for q, _ in blocks)
     mats = [m for _, m in blocks]

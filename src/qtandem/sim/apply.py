@@ -52,6 +52,13 @@ def apply_matrix(state: Tensor, matrix: Tensor, qubits: tuple[int, ...], n: int)
 
     Returns:
         New ``(B, 2**n)`` tensor.
+
+    Examples:
+        >>> import torch
+        >>> x = torch.tensor([[0, 1], [1, 0]], dtype=torch.complex128)
+        >>> state = torch.zeros(1, 4, dtype=torch.complex128); state[0, 0] = 1      # |00>
+        >>> apply_matrix(state, x, (1,), 2).real.tolist()                          # x on qubit 1 -> index 2
+        [[0.0, 0.0, 1.0, 0.0]]
     """
     b = state.shape[0]
     k = len(qubits)
@@ -80,7 +87,15 @@ def apply_matrix(state: Tensor, matrix: Tensor, qubits: tuple[int, ...], n: int)
 
 
 def apply_diagonal(state: Tensor, diag: Tensor, qubits: tuple[int, ...], n: int) -> Tensor:
-    """Multiply by a diagonal gate given by its ``2**k`` diagonal (optionally batched ``(B, 2**k)``)."""
+    """Multiply by a diagonal gate given by its ``2**k`` diagonal (optionally batched ``(B, 2**k)``).
+
+    Examples:
+        >>> import torch
+        >>> state = torch.full((1, 2), 2 ** -0.5, dtype=torch.complex128)
+        >>> z = torch.tensor([1, -1], dtype=torch.complex128)
+        >>> (apply_diagonal(state, z, (0,), 1).real * 2 ** 0.5).round().tolist()
+        [[1.0, -1.0]]
+    """
     b = state.shape[0]
     k = len(qubits)
     shape_d = ((b,) if diag.dim() == 2 else ()) + (2,) * k
@@ -104,6 +119,13 @@ def apply_controlled(state: Tensor, matrix: Tensor, controls: tuple[int, ...], t
     """Apply ``matrix`` on ``targets`` in the subspace where every control qubit is 1.
 
     Works for any number of controls without building the controlled matrix.
+
+    Examples:
+        >>> import torch
+        >>> x = torch.tensor([[0, 1], [1, 0]], dtype=torch.complex128)
+        >>> state = torch.zeros(1, 4, dtype=torch.complex128); state[0, 1] = 1      # |01>: qubit 0 is 1
+        >>> apply_controlled(state, x, (0,), (1,), 2).real.tolist()                 # cx(0, 1) -> |11>
+        [[0.0, 0.0, 0.0, 1.0]]
     """
     b = state.shape[0]
     st = state.reshape((b,) + (2,) * n)

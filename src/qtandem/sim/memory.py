@@ -19,7 +19,12 @@ __all__ = ["available_bytes", "check_memory", "format_bytes", "state_bytes"]
 
 
 def format_bytes(n: float) -> str:
-    """Human-readable size with binary units."""
+    """Human-readable size with binary units.
+
+    Examples:
+        >>> format_bytes(512), format_bytes(3 * 2 ** 30)
+        ('512 B', '3.0 GiB')
+    """
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
         if abs(n) < 1024 or unit == "EiB":
             return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
@@ -50,6 +55,10 @@ def available_bytes(device: torch.device | str | None = None) -> int:
 
     The environment variable ``QTANDEM_MEMORY_LIMIT`` (bytes) caps the answer,
     which is handy for tests and shared machines.
+
+    Examples:
+        >>> available_bytes() > 0
+        True
     """
     dev = torch.device(device) if device is not None else torch.device("cpu")
     avail: int | None = None
@@ -84,7 +93,15 @@ def available_bytes(device: torch.device | str | None = None) -> int:
 
 
 def state_bytes(n_qubits: int, dtype: torch.dtype, batch: int = 1, *, density: bool = False) -> int:
-    """Bytes of ``batch`` state vectors (or density matrices) of ``n_qubits`` qubits."""
+    """Bytes of ``batch`` state vectors (or density matrices) of ``n_qubits`` qubits.
+
+    Examples:
+        >>> import torch
+        >>> state_bytes(10, torch.complex128)
+        16384
+        >>> state_bytes(10, torch.complex64, batch=4, density=True) == 4 * 8 * 4 ** 10
+        True
+    """
     itemsize = torch.empty((), dtype=dtype).element_size()
     entries = 4**n_qubits if density else 2**n_qubits
     return entries * itemsize * batch
@@ -100,6 +117,13 @@ def check_memory(nbytes: int, what: str, device: torch.device | str | None = Non
 
     Raises:
         ResourceError: ``"<what> needs 256.0 GiB, 23.1 GiB available"``.
+
+    Examples:
+        >>> check_memory(1024, "a small state")        # fits: returns None
+        >>> check_memory(2 ** 64, "statevector of 60 qubits (complex128)")
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.ResourceError: statevector of 60 qubits (complex128) needs 16.0 EiB, ... available; ...
     """
     avail = available_bytes(device)
     if nbytes > avail:

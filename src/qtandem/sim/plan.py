@@ -27,7 +27,13 @@ __all__ = ["Block", "fuse_plan"]
 
 @dataclass(frozen=True)
 class Block:
-    """A fused block: its qubits (sorted) and the indices of its gates, in order."""
+    """A fused block: its qubits (sorted) and the indices of its gates, in order.
+
+    Examples:
+        >>> blocks = fuse_plan([(0,), (0, 1)], max_qubits=2)
+        >>> blocks[0].qubits, blocks[0].members
+        ((0, 1), (0, 1))
+    """
 
     qubits: tuple[int, ...]
     members: tuple[int, ...]
@@ -42,6 +48,10 @@ def fuse_plan(gate_qubits: Sequence[Sequence[int]], max_qubits: int) -> list[Blo
 
     Returns:
         Blocks in a valid execution order; every gate index appears once.
+
+    Examples:
+        >>> [(b.qubits, b.members) for b in fuse_plan([(0,), (1,), (0, 1), (2,), (1, 2)], max_qubits=2)]
+        [((0, 1), (0, 1, 2)), ((1, 2), (3, 4))]
     """
     open_of: dict[int, int] = {}  # qubit -> id of its open block
     blocks: dict[int, tuple[set[int], list[int]]] = {}

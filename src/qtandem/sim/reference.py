@@ -86,7 +86,12 @@ def _embed_ref(m: np.ndarray, qubits: tuple[int, ...], n: int) -> np.ndarray:
 
 
 def reference_matrix(name: str, params: tuple[float, ...] = (), num_qubits: int | None = None) -> np.ndarray:
-    """Textbook matrix of a gate (little-endian: first qubit = least significant bit)."""
+    """Textbook matrix of a gate (little-endian: first qubit = least significant bit).
+
+    Examples:
+        >>> reference_matrix("cx").real.astype(int).tolist()       # control = first qubit = low bit
+        [[1, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0], [0, 1, 0, 0]]
+    """
     p = [float(x) for x in params]
     one = {
         "id": np.eye(2, dtype=complex), "x": X, "y": Y, "z": Z, "h": H,
@@ -173,7 +178,13 @@ def _inst_matrix(inst: object, values: Mapping[Any, float]) -> np.ndarray:
 
 def reference_statevector(circuit: Circuit, values: dict[str, float] | None = None,
                           initial_state: np.ndarray | None = None) -> np.ndarray:
-    """Final state of a measurement-free circuit (barriers ignored)."""
+    """Final state of a measurement-free circuit (barriers ignored).
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> (reference_statevector(Circuit(2).h(0).cx(0, 1)).real.round(4) + 0).tolist()
+        [0.7071, 0.0, 0.0, 0.7071]
+    """
     n = circuit.n_qubits
     if initial_state is None:
         state = np.zeros(2**n, dtype=complex)
@@ -190,7 +201,13 @@ def reference_statevector(circuit: Circuit, values: dict[str, float] | None = No
 
 
 def reference_unitary(circuit: Circuit, values: dict[str, float] | None = None) -> np.ndarray:
-    """Dense unitary, column by column."""
+    """Dense unitary, column by column.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> reference_unitary(Circuit(1).x(0)).real.astype(int).tolist()
+        [[0, 1], [1, 0]]
+    """
     n = circuit.n_qubits
     cols = [reference_statevector(circuit, values, np.eye(2**n, dtype=complex)[j]) for j in range(2**n)]
     return np.array(cols).T

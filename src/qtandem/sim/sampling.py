@@ -30,6 +30,12 @@ class SampleResult:
     Attributes:
         bits: ``(shots, n_clbits)`` uint8 array; column ``c`` is classical bit ``c``.
         seed: the seed the shots were drawn with.
+
+    Examples:
+        >>> from qtandem import Circuit, sample
+        >>> result = sample(Circuit(2, 2).x(0).measure([0, 1], [0, 1]), shots=4, seed=1)
+        >>> result.shots, result.counts, result.bits.shape
+        (4, {'01': 4}, (4, 2))
     """
 
     bits: np.ndarray
