@@ -4,17 +4,52 @@ The everyday names live here and stay stable::
 
     Circuit, Parameter, PauliSum, load, statevector, probabilities, sample,
     expval, QtandemError, density_matrix, NoiseModel
+
+They are imported on first use (PEP 562 ``__getattr__``), so ``import qtandem``
+and ``qtandem --help`` do not load torch; ``from qtandem import Circuit`` works
+as usual.
+
+Examples:
+    >>> import qtandem
+    >>> qtandem.Circuit(2).h(0).cx(0, 1).count_ops()
+    {'h': 1, 'cx': 1}
 """
 
-from qtandem.circuit import Circuit, Parameter, ParameterExpression
-from qtandem.circuit.pauli import PauliSum
-from qtandem.errors import QasmError, QtandemError, ResourceError
-from qtandem.noise.density import density_matrix
-from qtandem.noise.model import NoiseModel
-from qtandem.qasm import load
-from qtandem.sim import SampleResult, expval, probabilities, sample, statevector, unitary
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from qtandem.circuit import Circuit, Parameter, ParameterExpression
+    from qtandem.circuit.pauli import PauliSum
+    from qtandem.errors import QasmError, QtandemError, ResourceError
+    from qtandem.noise.density import density_matrix
+    from qtandem.noise.model import NoiseModel
+    from qtandem.qasm import load
+    from qtandem.sim import SampleResult, expval, probabilities, sample, statevector, unitary
 
 __version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    "Circuit": "qtandem.circuit",
+    "NoiseModel": "qtandem.noise.model",
+    "Parameter": "qtandem.circuit",
+    "ParameterExpression": "qtandem.circuit",
+    "PauliSum": "qtandem.circuit.pauli",
+    "QasmError": "qtandem.errors",
+    "QtandemError": "qtandem.errors",
+    "ResourceError": "qtandem.errors",
+    "SampleResult": "qtandem.sim",
+    "density_matrix": "qtandem.noise.density",
+    "expval": "qtandem.sim",
+    "load": "qtandem.qasm",
+    "probabilities": "qtandem.sim",
+    "sample": "qtandem.sim",
+    "statevector": "qtandem.sim",
+    "unitary": "qtandem.sim",
+}
+"""Public name -> module that defines it (imported on first access)."""
 
 __all__ = [
     "Circuit",
@@ -35,3 +70,17 @@ __all__ = [
     "statevector",
     "unitary",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first access and cache the name here."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'qtandem' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -134,3 +136,63 @@ def test_device_show_writes_png(tmp_path, capsys):
     assert "heavy_hex_27" in out and png.stat().st_size > 10000
     code, out, _ = run_cli(["device", "list"], capsys)
     assert "grid_4x4" in out.split()
+
+
+# Runs in a fresh interpreter: every `qtandem ... --help` and some argument errors, then the
+# heavy packages left in sys.modules; finally one command that runs something (a positive
+# control: the same check sees torch once a command needs it).
+_STARTUP_CHECK = r"""
+import json, sys
+import typer
+from qtandem.cli import main as cli
+
+HEAVY = ("torch", "numpy", "scipy", "stim", "sinter", "pymatching", "matplotlib", "sklearn", "networkx",
+         "safetensors", "qiskit", "PIL", "pandas")
+
+def heavy():
+    return sorted({m.split(".")[0] for m in sys.modules} & set(HEAVY))
+
+def run(args):
+    try:
+        cli.main(args)
+    except SystemExit as exc:
+        return exc.code
+    return None
+
+cli._register()
+paths = []
+def walk(cmd, path):
+    paths.append(path)
+    for name, sub in sorted(getattr(cmd, "commands", {}).items()):
+        walk(sub, [*path, name])
+walk(typer.main.get_command(cli.app), [])
+codes = {" ".join(["qtandem", *p, "--help"]): run([*p, "--help"]) for p in paths}
+for bad in (["simulate"], ["simulate", "--no-such-option"], ["qec", "eval", "--shots", "many"], ["no-such-command"]):
+    codes[" ".join(["qtandem", *bad])] = run(bad)
+result = {"codes": codes, "heavy": heavy()}
+result["info_code"] = run(["info", sys.argv[2]])
+result["heavy_after_info"] = heavy()
+with open(sys.argv[1], "w") as fh:
+    json.dump(result, fh)
+"""
+
+
+def test_help_and_argument_errors_import_nothing_heavy(tmp_path):
+    out = tmp_path / "startup.json"
+    subprocess.run([sys.executable, "-c", _STARTUP_CHECK, str(out), str(DATA / "ghz_5.qasm")], check=True,
+                   capture_output=True, timeout=300)
+    result = json.loads(out.read_text())
+    codes = result["codes"]
+    assert {"qtandem --help", "qtandem simulate --help", "qtandem qec eval --help",
+            "qtandem compile train --help", "qtandem device --help"} <= set(codes)
+    assert {k: v for k, v in codes.items() if k.endswith("--help") and v != 0} == {}
+    assert {k: v for k, v in codes.items() if not k.endswith("--help") and v != 2} == {}
+    assert result["heavy"] == [], f"--help / argument errors imported {result['heavy']}"
+    assert result["info_code"] == 0 and "torch" in result["heavy_after_info"]  # the check does see imports
+
+
+def test_import_qtandem_is_lazy():
+    code = ("import sys, qtandem; lazy = 'torch' not in sys.modules; from qtandem import Circuit, statevector; "
+            "print(lazy, 'torch' in sys.modules, sorted(set(qtandem.__all__) - set(dir(qtandem))))")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=300)
+    assert out.stdout.split() == ["True", "True", "[]"]

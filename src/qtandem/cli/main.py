@@ -57,6 +57,14 @@ def friendly(fn: F) -> F:
 
 
 def _register() -> None:
+    """Add every subcommand to :data:`app` (once).
+
+    Command modules import only typer at module level: anything heavy (torch,
+    numpy, stim...) is imported inside the command body, so ``--help`` and
+    argument errors answer without loading it (tests/cli/test_cli.py checks).
+    """
+    if app.registered_commands or app.registered_groups:
+        return
     from qtandem.cli import compile as compile_cli
     from qtandem.cli import convert, device, info, optimize, qec, simulate, tour, train
 
