@@ -68,6 +68,11 @@ class Op:
         inst: the original instruction when the op is opaque (symbolic angles,
             ``unitary`` matrices, modifiers, conditions, non-unitary ops).
         alive: ``False`` once a pass deleted it.
+
+    Examples:
+        >>> op = to_ops(Circuit(1).rz(0.5, 0))[0]
+        >>> op.name, op.qubits, op.angle, op.alive
+        ('rz', (0,), 0.5, True)
     """
 
     __slots__ = ("alive", "angle", "inst", "name", "nxt", "params", "prv", "qubits")
@@ -101,7 +106,14 @@ class Op:
 
 
 def to_ops(circuit: Circuit | Sequence[Instruction]) -> list[Op]:
-    """Convert instructions to ops (symbolic, conditioned or non-gate ones are opaque)."""
+    """Convert instructions to ops (symbolic, conditioned or non-gate ones are opaque).
+
+    Examples:
+        >>> from qtandem import Parameter
+        >>> ops = to_ops(Circuit(1).rx(0.25, 0).rx(Parameter("t"), 0))
+        >>> [(op.name, op.angle, op.inst is not None) for op in ops]    # the symbolic one is opaque
+        [('rx', 0.25, False), ('rx', None, True)]
+    """
     out: list[Op] = []
     for inst in circuit:
         opaque = (not inst.is_gate or inst.condition is not None or inst.ctrl or inst.inverted
@@ -116,7 +128,15 @@ def to_ops(circuit: Circuit | Sequence[Instruction]) -> list[Op]:
 
 
 def to_circuit(ops: Sequence[Op], like: Circuit) -> Circuit:
-    """The live ops as a circuit with ``like``'s size, name and registers."""
+    """The live ops as a circuit with ``like``'s size, name and registers.
+
+    Examples:
+        >>> ops = to_ops(Circuit(2, name="demo").h(0).h(0).cx(0, 1))
+        >>> ops[0].alive = ops[1].alive = False          # a pass deleted the h pair
+        >>> out = to_circuit(ops, Circuit(2, name="demo"))
+        >>> out.name, out.count_ops()
+        ('demo', {'cx': 1})
+    """
     out = Circuit(like.n_qubits, like.n_clbits, name=like.name, qregs=like.qregs, cregs=like.cregs)
     for op in ops:
         if op.alive:
@@ -125,7 +145,15 @@ def to_circuit(ops: Sequence[Op], like: Circuit) -> Circuit:
 
 
 def normalize_angle(theta: float) -> float:
-    """Angle reduced into ``(-pi, pi]`` (a multiple of 2*pi is a global phase for every rotation)."""
+    """Angle reduced into ``(-pi, pi]`` (a multiple of 2*pi is a global phase for every rotation).
+
+    Examples:
+        >>> import math
+        >>> round(normalize_angle(3 * math.pi / 2), 6) == round(-math.pi / 2, 6)
+        True
+        >>> normalize_angle(-math.pi) == math.pi
+        True
+    """
     t = math.fmod(theta, TWO_PI)
     if t <= -math.pi:
         t += TWO_PI
@@ -135,7 +163,13 @@ def normalize_angle(theta: float) -> float:
 
 
 def is_zero_angle(theta: float, tol: float = EPS) -> bool:
-    """True when ``theta`` is a multiple of 2*pi (within ``tol``)."""
+    """True when ``theta`` is a multiple of 2*pi (within ``tol``).
+
+    Examples:
+        >>> import math
+        >>> is_zero_angle(4 * math.pi), is_zero_angle(math.pi)
+        (True, False)
+    """
     return abs(normalize_angle(theta)) < tol
 
 
@@ -143,6 +177,11 @@ def wire_type(op: Op, qubit: int) -> str | None:
     """``"Z"`` if ``op`` is diagonal on ``qubit``, ``"X"`` if diagonal in the X basis there, else ``None``.
 
     Two gates commute when every qubit they share has the same non-``None`` type.
+
+    Examples:
+        >>> cx = to_ops(Circuit(2).cx(0, 1))[0]
+        >>> wire_type(cx, 0), wire_type(cx, 1)               # Z-type on the control, X-type on the target
+        ('Z', 'X')
     """
     if op.opaque:
         return None
@@ -161,7 +200,13 @@ def wire_type(op: Op, qubit: int) -> str | None:
 
 
 def commutes(a: Op, b: Op) -> bool:
-    """Sufficient test that ``a`` and ``b`` commute (per-qubit basis types)."""
+    """Sufficient test that ``a`` and ``b`` commute (per-qubit basis types).
+
+    Examples:
+        >>> rz, cx, h = to_ops(Circuit(2).rz(0.5, 0).cx(0, 1).h(0))
+        >>> commutes(rz, cx), commutes(h, cx)            # rz on the control commutes; h does not
+        (True, False)
+    """
     for q in a.qubits:
         if q in b.qubits:
             ta = wire_type(a, q)
@@ -176,6 +221,12 @@ class Wires:
     Args:
         ops: the ops; their ``nxt``/``prv`` links are (re)built.
         n_qubits: number of qubits.
+
+    Examples:
+        >>> ops = to_ops(Circuit(2).h(0).cx(0, 1).x(0))
+        >>> wires = Wires(ops, 2)
+        >>> wires.next(ops[1], 0).name, wires.next(ops[1], 1) is None
+        ('x', True)
     """
 
     def __init__(self, ops: Sequence[Op], n_qubits: int) -> None:

@@ -71,6 +71,18 @@ def kak(u: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[float, float, floa
 
     Raises:
         CompileError: ``u`` is not a 4x4 unitary.
+
+    Examples:
+        >>> import numpy as np
+        >>> from scipy.linalg import expm
+        >>> rng = np.random.default_rng(3)
+        >>> u = np.linalg.qr(rng.normal(size=(4, 4)) + 1j * rng.normal(size=(4, 4)))[0]
+        >>> a1, b1, (c1, c2, c3), a2, b2 = kak(u)
+        >>> X, Y, Z = np.array([[0, 1], [1, 0]]), np.array([[0, -1j], [1j, 0]]), np.diag([1, -1])
+        >>> core = expm(1j * (c1 * np.kron(X, X) + c2 * np.kron(Y, Y) + c3 * np.kron(Z, Z)))
+        >>> v = np.kron(a1, b1) @ core @ np.kron(a2, b2)
+        >>> bool(abs(abs(np.trace(v.conj().T @ u)) - 4) < 1e-8)          # equal up to a global phase
+        True
     """
     u = np.asarray(u, dtype=np.complex128)
     if u.shape != (4, 4) or not np.allclose(u.conj().T @ u, np.eye(4), atol=1e-8):
@@ -94,7 +106,14 @@ def kak(u: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[float, float, floa
 
 
 def interaction_coefficients(u: np.ndarray) -> tuple[float, float, float]:
-    """The ``(c1, c2, c3)`` of :func:`kak` (not canonicalized)."""
+    """The ``(c1, c2, c3)`` of :func:`kak` (not canonicalized).
+
+    Examples:
+        >>> import numpy as np
+        >>> cx = np.array([[1, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0], [0, 1, 0, 0]], dtype=complex)
+        >>> sorted(round(abs(c), 6) for c in interaction_coefficients(cx))   # one nonzero: pi/4
+        [0.0, 0.0, 0.785398]
+    """
     return kak(u)[2]
 
 
@@ -116,6 +135,16 @@ def kak_word(u: np.ndarray) -> Word:
 
     Raises:
         CompileError: the decomposition does not reproduce ``u`` (numerical failure).
+
+    Examples:
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(1)
+        >>> u = np.linalg.qr(rng.normal(size=(4, 4)) + 1j * rng.normal(size=(4, 4)))[0]
+        >>> word = kak_word(u)
+        >>> sum(kind == "cx" for kind, _, _ in word)
+        3
+        >>> bool(abs(abs(np.trace(word_matrix(word).conj().T @ u)) - 4) < 1e-8)
+        True
     """
     a1, b1, (c1, c2, c3), a2, b2 = kak(u)
     half = math.pi / 2
@@ -130,7 +159,14 @@ def kak_word(u: np.ndarray) -> Word:
 
 
 def word_matrix(word: Word) -> np.ndarray:
-    """The 4x4 matrix of a :func:`kak_word`."""
+    """The 4x4 matrix of a :func:`kak_word`.
+
+    Examples:
+        >>> import numpy as np
+        >>> x = np.array([[0, 1], [1, 0]], dtype=complex)
+        >>> word_matrix([("1q", 1, x)]).real.astype(int).tolist()      # x on qubit 1
+        [[0, 0, 1, 0], [0, 0, 0, 1], [1, 0, 0, 0], [0, 1, 0, 0]]
+    """
     m = np.eye(4, dtype=np.complex128)
     for kind, q, g in word:
         if kind == "cx":

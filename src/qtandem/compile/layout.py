@@ -66,7 +66,15 @@ def resolve_device(device: Any, circuit: Circuit | None = None) -> Any:
 
 
 def edge_cost(device: Any, a: int, b: int) -> float:
-    """``-ln(1 - error)`` of the two-qubit gate on ``(a, b)`` (a small floor when uncalibrated)."""
+    """``-ln(1 - error)`` of the two-qubit gate on ``(a, b)`` (a small floor when uncalibrated).
+
+    Examples:
+        >>> import math
+        >>> from qtandem.device import Device
+        >>> dev = Device.preset("heavy_hex_27")
+        >>> math.isclose(edge_cost(dev, 0, 1), -math.log(1 - dev.edges[(0, 1)].error))
+        True
+    """
     e = device.edges.get((min(a, b), max(a, b)))
     err = e.error if e is not None else 0.0
     return -math.log1p(-min(max(err, 1e-6), 1 - 1e-12))
@@ -77,6 +85,12 @@ def distance_tables(device: Any) -> tuple[np.ndarray, np.ndarray]:
 
     Returns:
         Two ``(N, N)`` float arrays.
+
+    Examples:
+        >>> from qtandem.device import Device
+        >>> hops, noisy = distance_tables(Device.preset("heavy_hex_27"))
+        >>> hops.shape, int(hops[0, 1]), int(hops[0, 2])
+        ((27, 27), 1, 2)
     """
     n = device.num_qubits
     g = device.coupling_map
@@ -111,6 +125,13 @@ def best_region(device: Any, k: int, *, start: int | None = None) -> list[int]:
 
     Raises:
         CompileError: ``k`` larger than the device.
+
+    Examples:
+        >>> from qtandem.device import Device
+        >>> dev = Device.preset("heavy_hex_27")
+        >>> region = best_region(dev, 4)
+        >>> len(region), nx.is_connected(dev.coupling_map.subgraph(region))
+        (4, True)
     """
     n = device.num_qubits
     if k > n:
@@ -179,6 +200,14 @@ def greedy_layout(circuit: Circuit, device: Any, *, region: Sequence[int] | None
 
     Returns:
         A full layout (see the module docs).
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> from qtandem.device import Device
+        >>> dev = Device.preset("heavy_hex_27")
+        >>> layout = greedy_layout(Circuit(3).cx(0, 1).cx(1, 2), dev)
+        >>> len(layout), dev.coupling_map.has_edge(layout[0], layout[1]), dev.coupling_map.has_edge(layout[1], layout[2])
+        (27, True, True)
     """
     n, big_n = circuit.n_qubits, device.num_qubits
     region = list(region) if region is not None else best_region(device, max(n, 1))
@@ -208,7 +237,16 @@ def greedy_layout(circuit: Circuit, device: Any, *, region: Sequence[int] | None
 
 
 def random_layout(circuit: Circuit, device: Any, *, seed: Any = None, region: Sequence[int] | None = None) -> list[int]:
-    """A seeded random full layout (circuit qubits on ``region`` when given, else anywhere)."""
+    """A seeded random full layout (circuit qubits on ``region`` when given, else anywhere).
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> from qtandem.device import Device
+        >>> dev = Device.preset("heavy_hex_27")
+        >>> a = random_layout(Circuit(3), dev, seed=5)
+        >>> a == random_layout(Circuit(3), dev, seed=5), sorted(a) == list(range(27))
+        (True, True)
+    """
     rng = as_generator(seed)
     n, big_n = circuit.n_qubits, device.num_qubits
     pool = list(region) if region is not None and len(region) >= n else list(range(big_n))

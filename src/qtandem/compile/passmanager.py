@@ -34,11 +34,31 @@ __all__ = ["Counts", "Pass", "PassManager", "PassRecord", "PropertySet", "Report
 
 
 class PropertySet(dict[str, Any]):
-    """Facts passes share (``basis``, ``objective``, ``seed``, ``deadline``...); a plain dict."""
+    """Facts passes share (``basis``, ``objective``, ``seed``, ``deadline``...); a plain dict.
+
+    Examples:
+        >>> props = PropertySet(basis="nam", seed=7)
+        >>> props["basis"], isinstance(props, dict)
+        ('nam', True)
+    """
 
 
 class Pass(Protocol):
-    """What the manager needs from a pass."""
+    """What the manager needs from a pass.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> class DropBarriers:                      # any object with ``name`` and ``run`` is a pass
+        ...     name = "drop_barriers"
+        ...     def run(self, circuit, props=None):
+        ...         out = Circuit(circuit.n_qubits, circuit.n_clbits)
+        ...         for inst in circuit:
+        ...             if inst.name != "barrier":
+        ...                 out.append(inst)
+        ...         return out
+        >>> PassManager([DropBarriers()]).run(Circuit(1).h(0).x(0)).count_ops()
+        {'h': 1, 'x': 1}
+    """
 
     name: str
 
@@ -58,7 +78,13 @@ def _is_odd_quarter(theta: float) -> bool:
 
 @dataclass(frozen=True)
 class Counts:
-    """Gate counts of a circuit: all gates, CX, T (``t``/``tdg`` and odd multiples of pi/4), depth."""
+    """Gate counts of a circuit: all gates, CX, T (``t``/``tdg`` and odd multiples of pi/4), depth.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> counts(Circuit(2).h(0).t(1).cx(0, 1))
+        Counts(gates=3, cx=1, t=1, depth=2)
+    """
 
     gates: int
     cx: int
@@ -93,7 +119,17 @@ def counts(circuit: Circuit) -> Counts:
 
 @dataclass(frozen=True)
 class PassRecord:
-    """What one pass did: counts before and after and the seconds it took."""
+    """What one pass did: counts before and after and the seconds it took.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> from qtandem.compile.passes.cancellation import GateCancellation
+        >>> pm = PassManager([GateCancellation()])
+        >>> _ = pm.run(Circuit(1).h(0).h(0))
+        >>> record = pm.report.entries[0]
+        >>> record.name, record.before.gates, record.after.gates
+        ('cancellation', 2, 0)
+    """
 
     name: str
     before: Counts
@@ -103,7 +139,18 @@ class PassRecord:
 
 @dataclass
 class Report:
-    """Per-pass records of a run (see :meth:`table` and :meth:`to_dict`)."""
+    """Per-pass records of a run (see :meth:`table` and :meth:`to_dict`).
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> from qtandem.compile.passes.cancellation import GateCancellation
+        >>> pm = PassManager([GateCancellation()])
+        >>> _ = pm.run(Circuit(1).h(0).h(0).x(0))
+        >>> pm.report.initial.gates, pm.report.final.gates, len(pm.report.entries)
+        (3, 1, 1)
+        >>> "final" in pm.report.to_dict()
+        True
+    """
 
     entries: list[PassRecord] = field(default_factory=list)
     initial: Counts | None = None
@@ -194,7 +241,15 @@ def split_stretches(circuit: Circuit) -> tuple[list[Circuit], list[list[Instruct
 
 
 def stitch(parts: Sequence[Circuit], fences: Sequence[Sequence[Instruction]], like: Circuit) -> Circuit:
-    """Inverse of :func:`split_stretches`."""
+    """Inverse of :func:`split_stretches`.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> c = Circuit(1, 1).h(0).measure(0, 0).x(0)
+        >>> parts, fences = split_stretches(c)
+        >>> stitch(parts, fences, c) == c
+        True
+    """
     out = Circuit(like.n_qubits, like.n_clbits, name=like.name, qregs=like.qregs, cregs=like.cregs)
     for k, part in enumerate(parts):
         for inst in part:
@@ -217,6 +272,15 @@ class PassManager:
 
     Attributes:
         report: the :class:`Report` of the last :meth:`run`.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> from qtandem.compile.passes.cancellation import GateCancellation
+        >>> pm = PassManager([GateCancellation()], repeat=3)
+        >>> pm.run(Circuit(2).cx(0, 1).x(0).x(0).cx(0, 1).h(1)).count_ops()
+        {'h': 1}
+        >>> pm.report.final.gates
+        1
     """
 
     name = "pass_manager"

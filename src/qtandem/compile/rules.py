@@ -66,7 +66,13 @@ def _is_half(angle: float | None) -> bool:
 
 
 def to_window_ops(window: Sequence[Gate]) -> list[Op]:
-    """Pass-time ops of a window (fresh objects)."""
+    """Pass-time ops of a window (fresh objects).
+
+    Examples:
+        >>> ops = to_window_ops([("h", (0,), None), ("rz", (1,), 0.5)])
+        >>> [(op.name, op.qubits, op.angle) for op in ops]
+        [('h', (0,), None), ('rz', (1,), 0.5)]
+    """
     return [Op(g, q, a) for g, q, a in window]
 
 
@@ -98,7 +104,13 @@ def _convex_splice(window: Sequence[Gate], matched: Sequence[int], replacement: 
 
 
 def actions(window: Sequence[Gate], ops: list[Op] | None = None, wires: Wires | None = None) -> list[tuple[int, int]]:
-    """Every applicable ``(rule index, anchor gate index)`` of a window."""
+    """Every applicable ``(rule index, anchor gate index)`` of a window.
+
+    Examples:
+        >>> window = [("h", (0,), None), ("h", (1,), None), ("cx", (0, 1), None), ("h", (0,), None), ("h", (1,), None)]
+        >>> (RULES.index("cx_flip"), 2) in actions(window)
+        True
+    """
     ops = ops if ops is not None else to_window_ops(window)
     n = 1 + max((q for g in window for q in g[1]), default=-1)
     w = wires if wires is not None else Wires(ops, n)
@@ -163,7 +175,13 @@ def _matches(op: Op, w: Wires) -> list[int]:
 
 def apply_action(window: Sequence[Gate], action: tuple[int, int], ops: list[Op] | None = None,
                  wires: Wires | None = None) -> list[Gate] | None:
-    """The window after one rewrite (``None`` if it cannot be placed)."""
+    """The window after one rewrite (``None`` if it cannot be placed).
+
+    Examples:
+        >>> window = [("h", (0,), None), ("h", (1,), None), ("cx", (0, 1), None), ("h", (0,), None), ("h", (1,), None)]
+        >>> apply_action([("cx", (0, 1), None)], (RULES.index("cx_flip"), 0))   # cx = H⊗H cx(1, 0) H⊗H
+        [('h', (0,), None), ('h', (1,), None), ('cx', (1, 0), None), ('h', (0,), None), ('h', (1,), None)]
+    """
     rule, i = action
     ops = ops if ops is not None else to_window_ops(window)
     n = 1 + max((q for g in window for q in g[1]), default=-1)
@@ -239,7 +257,12 @@ def apply_action(window: Sequence[Gate], action: tuple[int, int], ops: list[Op] 
 
 
 def cleanup(window: Sequence[Gate], n_qubits: int) -> list[Gate]:
-    """Cancellation with commutation, then one-qubit resynthesis (Nam style), on a window."""
+    """Cancellation with commutation, then one-qubit resynthesis (Nam style), on a window.
+
+    Examples:
+        >>> cleanup([("h", (0,), None), ("h", (0,), None), ("cx", (0, 1), None), ("rz", (1,), 0.5), ("rz", (1,), 0.25)], 2)
+        [('cx', (0, 1), None), ('rz', (1,), 0.75)]
+    """
     ops = to_window_ops(window)
     for _ in range(3):
         if cancel_ops(ops, n_qubits, limit=32) == 0:

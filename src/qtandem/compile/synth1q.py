@@ -35,7 +35,14 @@ def _const(name: str) -> np.ndarray:
 
 
 def matrix_1q(name: str, angle: float | None = None, params: tuple = ()) -> np.ndarray:
-    """The 2x2 matrix of a one-qubit gate."""
+    """The 2x2 matrix of a one-qubit gate.
+
+    Examples:
+        >>> (matrix_1q("h") * np.sqrt(2)).real.round(6).tolist()
+        [[1.0, 1.0], [1.0, -1.0]]
+        >>> bool(equal_up_to_phase(matrix_1q("rz", np.pi), matrix_1q("z")))
+        True
+    """
     if angle is not None:
         return gate_matrix(name, [angle]).numpy()
     if params:
@@ -44,12 +51,26 @@ def matrix_1q(name: str, angle: float | None = None, params: tuple = ()) -> np.n
 
 
 def op_matrix(op: Op) -> np.ndarray:
-    """The 2x2 matrix of a one-qubit op."""
+    """The 2x2 matrix of a one-qubit op.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> from qtandem.compile.dag import to_ops
+        >>> op_matrix(to_ops(Circuit(1).x(0))[0]).real.astype(int).tolist()
+        [[0, 1], [1, 0]]
+    """
     return matrix_1q(op.name, op.angle, op.params)
 
 
 def equal_up_to_phase(a: np.ndarray, b: np.ndarray, tol: float = 1e-8) -> bool:
-    """True if ``a = e^{i phi} b`` for some phase."""
+    """True if ``a = e^{i phi} b`` for some phase.
+
+    Examples:
+        >>> import numpy as np
+        >>> x = np.array([[0, 1], [1, 0]], dtype=complex)
+        >>> bool(equal_up_to_phase(1j * x, x)), bool(equal_up_to_phase(x, np.eye(2)))
+        (True, False)
+    """
     k = int(np.argmax(np.abs(b)))
     if abs(b.flat[k]) < 1e-12:
         return bool(np.allclose(a, b, atol=tol))
@@ -58,7 +79,13 @@ def equal_up_to_phase(a: np.ndarray, b: np.ndarray, tol: float = 1e-8) -> bool:
 
 
 def zxz(u: np.ndarray) -> tuple[float, float, float]:
-    """Angles ``(a, b, c)`` with ``u = e^{i phase} rz(a) rx(b) rz(c)``."""
+    """Angles ``(a, b, c)`` with ``u = e^{i phase} rz(a) rx(b) rz(c)``.
+
+    Examples:
+        >>> a, b, c = zxz(matrix_1q("rx", 0.3))
+        >>> round(b, 6), round(a + c, 6)
+        (0.3, 0.0)
+    """
     v = u / cmath.sqrt(np.linalg.det(u))
     theta = 2.0 * math.atan2(abs(v[1, 0]), abs(v[0, 0]))
     s = cmath.phase(v[1, 1]) if abs(v[1, 1]) > 1e-12 else 0.0  # (phi + lam) / 2
@@ -109,6 +136,17 @@ def synth_1q(u: np.ndarray, basis: str = "nam") -> list[tuple[str, float | None]
 
     Raises:
         CompileError: unknown basis, or (never expected) a synthesis that does not match.
+
+    Examples:
+        >>> u = matrix_1q("h") @ matrix_1q("s") @ matrix_1q("h")
+        >>> word = synth_1q(u)
+        >>> [name for name, _ in word]
+        ['rz', 'h', 'rz']
+        >>> v = np.eye(2)
+        >>> for name, angle in word:
+        ...     v = matrix_1q(name, angle) @ v
+        >>> bool(equal_up_to_phase(v, u))
+        True
     """
     if basis not in BASES_1Q:
         raise CompileError(f"one-qubit basis must be one of {BASES_1Q}, got {basis!r}")
