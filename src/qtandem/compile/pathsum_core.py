@@ -30,7 +30,13 @@ _MAX_MCX_CONTROLS = 6
 
 
 def supports(circuit: Circuit) -> bool:
-    """Whether every instruction of ``circuit`` is a numeric gate in :data:`SUPPORTED` (no modifiers)."""
+    """Whether every instruction of ``circuit`` is a numeric gate in :data:`SUPPORTED` (no modifiers).
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> supports(Circuit(2).h(0).cx(0, 1).t(1)), supports(Circuit(1, 1).measure(0, 0))
+        (True, False)
+    """
     for inst in circuit:
         if inst.name == "barrier":
             continue
@@ -76,6 +82,15 @@ class PathSumResult:
         detail: a sentence for error messages.
         witness: a basis input (integer) on which the circuits differ, if known.
         path_variables: path variables left unreduced.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> from qtandem.compile.pathsum import check_identity
+        >>> check_identity(Circuit(1).h(0).h(0), Circuit(1)).verdict
+        'equal'
+        >>> result = check_identity(Circuit(1).x(0), Circuit(1))
+        >>> result.verdict, result.witness
+        ('different', 0)
     """
 
     verdict: str
@@ -93,6 +108,14 @@ class PathSum:
 
     Args:
         n: number of wires.
+
+    Examples:
+        >>> from qtandem.circuit.instruction import Instruction
+        >>> ps = PathSum(1)
+        >>> ps.apply(Instruction("h", [0]), [0])
+        >>> ps.apply(Instruction("h", [0]), [0])
+        >>> ps.wires == [1 << 1]          # the wire is the input x0 again: h h reduced to the identity
+        True
     """
 
     def __init__(self, n: int) -> None:

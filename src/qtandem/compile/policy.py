@@ -81,6 +81,11 @@ def featurize(window: Sequence[Gate], ops: list[Op] | None = None) -> Graph:
     Args:
         window: the gates.
         ops: the window's ops with wire links built (made here when ``None``).
+
+    Examples:
+        >>> x, src, dst, etype = featurize([("h", (0,), None), ("cx", (0, 1), None), ("rz", (1,), 0.5)])
+        >>> x.shape, src.shape == dst.shape == etype.shape
+        (torch.Size([3, 12]), True)
     """
     if ops is None:
         ops = to_window_ops(window)
@@ -116,7 +121,14 @@ def featurize(window: Sequence[Gate], ops: list[Op] | None = None) -> Graph:
 
 
 def batch_graphs(graphs: Sequence[Graph]) -> tuple[Graph, Tensor]:
-    """Concatenate graphs (node indices offset); returns the batch and each graph's first node index."""
+    """Concatenate graphs (node indices offset); returns the batch and each graph's first node index.
+
+    Examples:
+        >>> graph = featurize([("h", (0,), None), ("cx", (0, 1), None), ("rz", (1,), 0.5)])
+        >>> (x, src, dst, etype), first = batch_graphs([graph, graph])
+        >>> x.shape, first.tolist()
+        (torch.Size([6, 12]), [0, 3])
+    """
     offsets = []
     off = 0
     xs, ss, ds, es = [], [], [], []
@@ -142,6 +154,12 @@ class RewritePolicy(nn.Module):
 
     Shape:
         ``forward(x, src, dst, etype)``: ``x`` is ``(nodes, FEATURES)``; returns ``(nodes, len(RULES))`` logits.
+
+    Examples:
+        >>> window = [("h", (0,), None), ("cx", (0, 1), None), ("rz", (1,), 0.5)]
+        >>> policy = RewritePolicy(hidden=8, layers=1, seed=0)
+        >>> policy(*featurize(window)).shape                  # (gates, rules)
+        torch.Size([3, 9])
     """
 
     def __init__(self, hidden: int = 32, layers: int = 3, *, seed: int | None = None,
@@ -236,6 +254,11 @@ def pretrained_policy() -> RewritePolicy:
 
     Raises:
         CheckpointError: the weights are missing or do not match the rules.
+
+    Examples:
+        >>> policy = pretrained_policy()
+        >>> isinstance(policy, RewritePolicy), policy.training
+        (True, False)
     """
     path = _shipped_path()
     if not path.exists():

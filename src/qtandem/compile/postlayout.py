@@ -63,6 +63,15 @@ def improve_placement(circuit: Circuit, device: Any, *, max_matches: int = 3000,
     Returns:
         ``(circuit, moved)``: the (possibly unchanged) circuit and the permutation
         ``moved[p]`` = new physical qubit of old physical qubit ``p``.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> from qtandem.device import Device
+        >>> dev = Device.preset("heavy_hex_27")
+        >>> routed = Circuit(27).h(0).cx(0, 1)                       # on a coupling already
+        >>> out, moved = improve_placement(routed, dev, max_matches=50)
+        >>> out.n_qubits, sorted(moved) == list(range(27)), dev.validate(out) == dev.validate(routed)
+        (27, True, True)
     """
     n = device.num_qubits
     two, one, meas = _usage(circuit)

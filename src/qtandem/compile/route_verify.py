@@ -31,7 +31,13 @@ __all__ = ["embed", "layout_permutation", "route_and_verify"]
 
 
 def embed(circuit: Circuit, layout: Sequence[int], width: int) -> Circuit:
-    """``circuit`` relabelled onto physical qubits: virtual ``v`` on ``layout[v]``, in a ``width``-qubit circuit."""
+    """``circuit`` relabelled onto physical qubits: virtual ``v`` on ``layout[v]``, in a ``width``-qubit circuit.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> [inst.qubits for inst in embed(Circuit(2).cx(0, 1), [3, 1], 4)]
+        [(3, 1)]
+    """
     out = Circuit(width, circuit.n_clbits)
     for inst in circuit:
         qs = inst.qubits if inst.qubits or inst.name != "barrier" else tuple(range(circuit.n_qubits))
@@ -40,7 +46,12 @@ def embed(circuit: Circuit, layout: Sequence[int], width: int) -> Circuit:
 
 
 def layout_permutation(start: Sequence[int], end: Sequence[int]) -> list[int]:
-    """``perm[p]``: where the state on physical ``p`` (virtual ``v`` at ``start``) is at ``end``."""
+    """``perm[p]``: where the state on physical ``p`` (virtual ``v`` at ``start``) is at ``end``.
+
+    Examples:
+        >>> layout_permutation([0, 1, 2], [1, 0, 2])             # virtual 0 and 1 swapped places
+        [1, 0, 2]
+    """
     perm = [0] * len(start)
     for v, p in enumerate(start):
         perm[p] = end[v]
@@ -119,6 +130,12 @@ def route_and_verify(circuit: Circuit, device: Any, *, seed: Any = None, objecti
         CompileError: see :func:`~qtandem.compile.routing.route`; the output does
             not pass ``device.validate`` (e.g. a conditioned gate outside the native set).
         VerificationError: the routed circuit is not (provably) equivalent.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> routed, result = route_and_verify(Circuit(3).h(0).cx(0, 2).cx(1, 2), "heavy_hex_27", seed=1, trials=2)
+        >>> routed.n_qubits, result.device.validate(routed)
+        (27, [])
     """
     res = route(circuit, device, seed=seed, objective=objective, **options)
     if res.stretches is not None:

@@ -70,6 +70,12 @@ class RoutingResult:
         cx: CX count of the output.
         esp: expected success probability of the output.
         trial: index of the winning trial; ``trials``: per-trial ``(cx, esp)``.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> result = route(Circuit(3).h(0).cx(0, 2).cx(1, 2), "heavy_hex_27", seed=1, trials=2)
+        >>> result.circuit.n_qubits, len(result.initial_layout), 0 < result.esp <= 1
+        (27, 27, True)
     """
 
     circuit: Circuit
@@ -108,6 +114,11 @@ def native_basis(device: Any) -> str:
 
     Raises:
         CompileError: no named basis fits.
+
+    Examples:
+        >>> from qtandem.device import Device
+        >>> native_basis(Device.preset("heavy_hex_27"))                 # cx, rz, sx, x
+        'ibm'
     """
     native = set(device.native_gates)
     for name, gates in (("ibm", {"rz", "sx", "x", "cx"}), ("ibm_cz", {"rz", "sx", "x", "cz"}),

@@ -51,6 +51,15 @@ def sabre_pass(ops: Sequence[Instruction], nq: int, layout: Sequence[int], adj: 
     Returns:
         ``(emitted, final_layout, swaps)``; ``emitted`` holds ``("op", physical
         qubits, index into ops)`` and ``("swap", (p1, p2), -1)`` entries.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> adj = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=bool)      # a line 0-1-2
+        >>> dist = np.array([[0, 1, 2], [1, 0, 1], [2, 1, 0]], dtype=float)
+        >>> emitted, final, swaps = sabre_pass(list(Circuit(3).cx(0, 2)), 3, [0, 1, 2], adj, dist,
+        ...                                    np.ones((3, 3)), np.random.default_rng(0))
+        >>> emitted, final, swaps
+        ([('swap', (1, 2), -1), ('op', (0, 1), 0)], [0, 2, 1], 1)
     """
     big_n = len(layout)
     lay = list(layout)

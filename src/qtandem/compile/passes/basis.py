@@ -76,6 +76,14 @@ def decompose_multi(op: Op) -> list[Op] | None:
 
     Raises:
         CompileError: a multi-qubit gate without a rule (``unitary`` on 2+ qubits, ``cu``, ``mcx``...).
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> from qtandem.compile.dag import to_ops
+        >>> [(op.name, op.qubits) for op in decompose_multi(to_ops(Circuit(2).cz(0, 1))[0])]
+        [('h', (1,)), ('cx', (0, 1)), ('h', (1,))]
+        >>> decompose_multi(to_ops(Circuit(2).cx(0, 1))[0]) is None
+        True
     """
     n, q = op.name, op.qubits
     if len(q) == 1 or n == "cx":
@@ -130,6 +138,15 @@ class BasisTranslation:
     Raises:
         CompileError: unknown basis; at run time, a gate without a rule or an
             angle Clifford+T cannot express (the message names the instruction).
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> BasisTranslation("nam").run(Circuit(2).swap(0, 1).s(0)).count_ops()
+        {'cx': 3, 'rz': 1}
+        >>> BasisTranslation("qwerty")
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.CompileError: ...
     """
 
     name = "basis_translation"

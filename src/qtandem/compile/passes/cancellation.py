@@ -96,6 +96,11 @@ class GateCancellation:
     Args:
         limit: how many gates a wire walk may step over (keeps the pass linear).
         repeat: sweeps until nothing changes, at most this many.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> GateCancellation().run(Circuit(2).t(0).cx(0, 1).tdg(0)).count_ops()   # t commutes through the control
+        {'cx': 1}
     """
 
     name = "cancellation"

@@ -59,7 +59,15 @@ def _is_h(op: Op | None) -> bool:
 
 
 def reduce_hadamards(ops: list[Op], n_qubits: int) -> int:
-    """Apply the rules in place; returns how many ``h`` gates were removed."""
+    """Apply the rules in place; returns how many ``h`` gates were removed.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> from qtandem.compile.dag import to_ops
+        >>> ops = to_ops(Circuit(1).h(0).s(0).h(0))
+        >>> reduce_hadamards(ops, 1), [op.name for op in ops if op.alive]
+        (1, ['sdg', 'h', 'sdg'])
+    """
     w = Wires(ops, n_qubits)
     removed = 0
     for op in ops:
@@ -104,7 +112,13 @@ def reduce_hadamards(ops: list[Op], n_qubits: int) -> int:
 
 
 class HadamardReduction:
-    """Remove ``h`` gates with Nam et al.'s rewrite rules (see the module docstring)."""
+    """Remove ``h`` gates with Nam et al.'s rewrite rules (see the module docstring).
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> HadamardReduction().run(Circuit(1).h(0).s(0).h(0)).count_ops()     # h s h = sdg h sdg
+        {'sdg': 2, 'h': 1}
+    """
 
     name = "hadamard_reduction"
 

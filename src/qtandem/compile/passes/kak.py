@@ -32,7 +32,14 @@ _I = np.eye(2, dtype=np.complex128)
 
 
 def collect_blocks(ops: list[Op]) -> list[tuple[tuple[int, int], list[int]]]:
-    """Maximal runs of ops inside one qubit pair: ``[((a, b), [op indices])]`` (blocks with a 2q gate only)."""
+    """Maximal runs of ops inside one qubit pair: ``[((a, b), [op indices])]`` (blocks with a 2q gate only).
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> from qtandem.compile.dag import to_ops
+        >>> collect_blocks(to_ops(Circuit(3).h(0).cx(0, 1).rz(0.1, 1).cx(1, 2)))
+        [((0, 1), [0, 1, 2]), ((1, 2), [3])]
+    """
     open_block: dict[int, int] = {}  # qubit -> block id
     blocks: list[tuple[tuple[int, int], list[int]]] = []
     pending: dict[int, list[int]] = {}
@@ -118,6 +125,14 @@ class TwoQubitResynthesis:
 
     Raises:
         CompileError: unknown style.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> c = Circuit(2)
+        >>> for _ in range(3):
+        ...     _ = c.cx(0, 1).cx(1, 0)
+        >>> TwoQubitResynthesis().run(c).count_ops()["cx"]     # six CX become at most three
+        3
     """
 
     name = "kak_resynthesis"

@@ -28,7 +28,13 @@ _FLIP = {"s": "sdg", "sdg": "s", "t": "tdg", "tdg": "t", "z": "z"}
 
 
 class NotPropagation:
-    """Push ``x`` gates forward through ``cx`` and phases until they cancel (see the module docstring)."""
+    """Push ``x`` gates forward through ``cx`` and phases until they cancel (see the module docstring).
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> NotPropagation().run(Circuit(2).x(0).cx(0, 1).x(0).x(1)).count_ops()   # x(0) through cx is x(0) x(1)
+        {'cx': 1}
+    """
 
     name = "not_propagation"
 

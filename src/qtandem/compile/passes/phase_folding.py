@@ -86,6 +86,13 @@ def phase_fold(ops: list[Op], n_qubits: int, *, placement: str = "first") -> lis
     ``placement="smart"`` also floats a rotation to any point where its parity
     sits on a wire (after a ``cx``, ``x`` or fresh variable) when every member's
     position would keep two equal ``cx`` gates apart.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> from qtandem.compile.dag import to_ops
+        >>> ops = phase_fold(to_ops(Circuit(1).rz(0.25, 0).x(0).x(0).rz(0.5, 0)), 1)
+        >>> [(op.name, op.angle) for op in ops if op.alive]
+        [('rz', 0.75), ('x', None), ('x', None)]
     """
     val: list[tuple[int, int]] = [(1 << q, 0) for q in range(n_qubits)]
     nvar = n_qubits
@@ -190,6 +197,12 @@ class PhaseFolding:
         placement: where a merged rotation goes: ``"first"`` or ``"last"`` of its
             members, or ``"smart"``: the first member not sitting between two equal
             ``cx`` gates that target its wire (so they can cancel).
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> c = Circuit(2).rz(0.3, 1).cx(0, 1).rz(0.2, 1).cx(0, 1).cx(0, 1).rz(0.1, 1)
+        >>> PhaseFolding().run(c).count_ops()      # the 1st and 3rd rz see the same parity x1
+        {'rz': 2, 'cx': 3}
     """
 
     name = "phase_folding"

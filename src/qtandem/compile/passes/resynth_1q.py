@@ -59,7 +59,15 @@ def _word(run: tuple[tuple[str, float | None, tuple], ...], style: str) -> tuple
 
 
 def resynth_ops(ops: list[Op], n_qubits: int, style: str) -> list[Op]:
-    """Resynthesize one-qubit runs; returns the new op list."""
+    """Resynthesize one-qubit runs; returns the new op list.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> from qtandem.compile.dag import to_ops
+        >>> ops = resynth_ops(to_ops(Circuit(1).rz(0.2, 0).rz(0.3, 0)), 1, "nam")
+        >>> [(op.name, op.angle) for op in ops if op.alive]
+        [('rz', 0.5)]
+    """
     pending: list[list[Op]] = [[] for _ in range(n_qubits)]
     out: list[Op] = []
     for op in ops:
@@ -85,6 +93,15 @@ class Resynthesis1Q:
 
     Raises:
         CompileError: unknown style.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> Resynthesis1Q().run(Circuit(1).h(0).s(0).h(0).x(0)).count_ops()
+        {'rz': 2, 'h': 1}
+        >>> Resynthesis1Q("xyz")
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.CompileError: ...
     """
 
     name = "resynthesis_1q"

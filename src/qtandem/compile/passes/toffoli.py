@@ -32,7 +32,13 @@ _PI4 = math.pi / 4
 
 
 def margolus(a: int, b: int, c: int, *, inverse: bool = False) -> list[tuple[str, tuple[int, ...], float | None]]:
-    """Relative-phase Toffoli (3 CX, 4 T) as ``(gate, qubits, angle)``; ``inverse`` gives its adjoint."""
+    """Relative-phase Toffoli (3 CX, 4 T) as ``(gate, qubits, angle)``; ``inverse`` gives its adjoint.
+
+    Examples:
+        >>> word = margolus(0, 1, 2)
+        >>> sum(name == "cx" for name, _, _ in word), sum(name == "rz" for name, _, _ in word)
+        (3, 4)
+    """
     seq: list[tuple[str, tuple[int, ...], float | None]] = [
         ("h", (c,), None), ("rz", (c,), _PI4), ("cx", (b, c), None), ("rz", (c,), -_PI4), ("cx", (a, c), None),
         ("rz", (c,), _PI4), ("cx", (b, c), None), ("rz", (c,), -_PI4), ("h", (c,), None)]
@@ -66,6 +72,13 @@ class ToffoliDecomposition:
 
     Raises:
         CompileError: unknown style.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> ToffoliDecomposition().run(Circuit(3).ccx(0, 1, 2)).count_ops()
+        {'h': 2, 'cx': 6, 'rz': 7}
+        >>> ToffoliDecomposition(style="clifford_t").run(Circuit(3).ccx(0, 1, 2)).count_ops()
+        {'h': 2, 'cx': 6, 'tdg': 3, 't': 4}
     """
 
     name = "toffoli"

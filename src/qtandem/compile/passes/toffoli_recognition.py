@@ -175,7 +175,15 @@ def _bracket(ops: list[Op], n_qubits: int) -> None:
 
 
 class ToffoliRecognition:
-    """Fold standard 7-T CCZ/Toffoli circuits back into ``ccz``/``ccx`` gates (see the module docstring)."""
+    """Fold standard 7-T CCZ/Toffoli circuits back into ``ccz``/``ccx`` gates (see the module docstring).
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> from qtandem.compile.passes.toffoli import ToffoliDecomposition
+        >>> seven_t = ToffoliDecomposition(style="clifford_t").run(Circuit(3).ccx(0, 1, 2))
+        >>> ToffoliRecognition().run(seven_t).count_ops()
+        {'ccx': 1}
+    """
 
     name = "toffoli_recognition"
 
