@@ -2,9 +2,11 @@
 
 Training commands (``qtandem train``, ``qtandem qec train``, ``qtandem compile train``) describe
 their configuration as a root dataclass with one dataclass per ``[section]``. Field metadata
-gives the checks: ``choices`` (see :func:`choices`), bounds ``gt``/``ge``/``lt``/``le``, and
-``internal`` for fields that are not configuration keys. Every error names the source file
-and the key path, and suggests the closest known key.
+gives the checks: ``choices`` (see :func:`choices`), ``refused`` (values refused with a reason,
+e.g. a metric that would select on the test split), bounds ``gt``/``ge``/``lt``/``le``, and
+``internal`` for fields that are not configuration keys. A field typed ``list[SomeDataclass]``
+is a TOML array of tables (``[[optim.phases]]``), each table checked against that dataclass.
+Every error names the source file and the key path, and suggests the closest known key.
 
 Examples:
     >>> from dataclasses import dataclass, field
@@ -105,9 +107,22 @@ def _check_range(v: float, meta: Mapping[str, Any], key: str, err: ErrorFactory)
             raise err(key, f"must be {words}{meta[op]}, got {v}")
 
 
+def _table_list_item(hint: Any) -> type | None:
+    """The dataclass ``D`` of a ``list[D]`` hint (an array of tables), else ``None``."""
+    hint = _unwrap_optional(hint)
+    if typing.get_origin(hint) is list:
+        args = typing.get_args(hint)
+        if args and dataclasses.is_dataclass(args[0]):
+            return typing.cast(type, args[0])
+    return None
+
+
 def check_value(value: Any, hint: Any, meta: Mapping[str, Any], key: str, err: ErrorFactory) -> Any:
     """Check one value against its field type (bool, int, float, str, list[int]) and metadata."""
     hint = _unwrap_optional(hint)
+    refused = meta.get("refused") or {}
+    if isinstance(value, str) and value in refused:
+        raise err(key, f"{value!r} is refused: {refused[value]}")
     if hint is bool:
         if not isinstance(value, bool):
             raise err(key, f"expected true or false, got {type_name(value)}")
@@ -155,7 +170,12 @@ def _parse_section(cls: type, table: dict[str, Any], prefix: str, sections: Mapp
                 raise err(path, f"unknown key (it belongs in [{homes[0]}])")
             raise err(path, f"unknown key{did_you_mean(key, known)}")
         sub = sections.get(key) if not prefix else None
-        if sub is not None:
+        item = _table_list_item(hints[key])
+        if item is not None:
+            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                raise err(path, f"expected an array of tables [[{path}]], got {type_name(value)}")
+            kwargs[key] = [_parse_section(item, v, f"{path}[{i}].", {}, err) for i, v in enumerate(value)]
+        elif sub is not None:
             if not isinstance(value, dict):
                 raise err(path, f"expected a table [{key}], got {type_name(value)}")
             kwargs[key] = _parse_section(sub, value, f"{key}.", sections, err)
@@ -254,14 +274,22 @@ def to_toml(data: Mapping[str, Any], *, header: str = "") -> str:
         [optim]
         lr = 0.1
     """
+    def tables(x: Any) -> bool:
+        return isinstance(x, list) and bool(x) and all(isinstance(t, dict) for t in x)
+
     lines = [f"# {ln}" for ln in header.splitlines()]
     for key, v in data.items():
-        if not isinstance(v, dict) and v is not None:
+        if not isinstance(v, dict) and v is not None and not tables(v):
             lines.append(f"{key} = {_toml_value(v)}")
     for key, v in data.items():
         if isinstance(v, dict):
             lines.append(f"\n[{key}]")
-            lines.extend(f"{k} = {_toml_value(x)}" for k, x in v.items() if x is not None)
+            lines.extend(f"{k} = {_toml_value(x)}" for k, x in v.items() if x is not None and not tables(x))
+            for k, x in v.items():
+                if tables(x):
+                    for t in x:
+                        lines.append(f"\n[[{key}.{k}]]")
+                        lines.extend(f"{tk} = {_toml_value(tx)}" for tk, tx in t.items() if tx is not None)
     return "\n".join(lines) + "\n"
 
 

@@ -75,7 +75,7 @@ def load_config(path: str | os.PathLike[str], parse: Callable[..., T]) -> T:
         FileNotFoundError: no such file.
         ConfigError: not UTF-8, or whatever ``parse`` refuses (naming the file and the key).
     """
-    return parse(read_config_text(path), source=str(Path(path)))
+    return parse(read_config_text(Path(path)), source=str(Path(path)))
 
 
 def check_resumable(saved: Mapping[str, Any], now: Mapping[str, Any], *, resumable: Iterable[str],
@@ -166,6 +166,8 @@ class MetricsLog:
         resume_from: ``None`` starts afresh (the file is emptied); a checkpoint's counter keeps
             the records with ``record[key] <= resume_from`` (the rest is redone) and drops the others.
         key: the counter that orders records (``"step"`` or ``"epoch"``).
+        keep: on resume, records for which this returns false are dropped too (e.g. a final
+            evaluation that the resumed run writes again).
         callback: called with every record after it is written.
 
     Attributes:
@@ -173,12 +175,14 @@ class MetricsLog:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, resume_from: int | None = None, key: str = "step",
+                 keep: Callable[[dict[str, Any]], bool] | None = None,
                  callback: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.path = Path(path)
         self.callback = callback
         self.records: list[dict[str, Any]] = []
         if resume_from is not None:
-            self.records = [r for r in read_jsonl(self.path) if r.get(key, 0) <= resume_from]
+            self.records = [r for r in read_jsonl(self.path)
+                            if r.get(key, 0) <= resume_from and (keep is None or keep(r))]
         atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in self.records))
         self._fh = self.path.open("a", encoding="utf-8")
 
@@ -248,7 +252,8 @@ def progress_bar(enabled: bool, total: int, *, done: int = 0, label: str = "",
     if names:
         columns.append(TextColumn("  ".join(f"{caption} {{task.fields[{name}]}}" for name, caption in names.items())))
     with Progress(*columns, TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True)) as bar:
-        task = bar.add_task(label, total=total, completed=done, **dict.fromkeys(names, "-"))
+        blank: dict[str, Any] = dict.fromkeys(names, "-")
+        task = bar.add_task(label, total=total, completed=done, **blank)
         yield _Bar(bar, task)
 
 

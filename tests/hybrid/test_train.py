@@ -1,4 +1,5 @@
-"""Training pipeline: config errors name the key, checkpoints are safetensors without pickle, resume is exact."""
+"""Training pipeline: config errors name the key, checkpoints are safetensors without pickle, resume is exact,
+the test split is read once, after training, and never selected on."""
 
 from __future__ import annotations
 
@@ -6,17 +7,18 @@ import dataclasses
 import json
 import os
 import pickle
-import textwrap
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import torch
 
 import qtandem.hybrid.train as tr
+import qtandem.hybrid.train.loop as loop
+from qtandem import training as core
 from qtandem.errors import CheckpointError, ConfigError, QtandemError
 from qtandem.hybrid.datasets import load_dataset
 from qtandem.hybrid.train import (
-    EXAMPLE_CONFIG,
     TrainConfig,
     build_model,
     config_to_toml,
@@ -46,9 +48,12 @@ checkpoint_every = 4
 
 
 def tiny(tmp_path: Path, name: str, **sections: dict) -> TrainConfig:
+    """TINY with ``sections`` changed, parsed again (so ``data.validation`` gets its default unless given)."""
     cfg = parse_config(TINY, source="tiny.toml")
+    sections.setdefault("data", {}).setdefault("validation", None)
     for sec, changes in sections.items():
         cfg = dataclasses.replace(cfg, **{sec: dataclasses.replace(getattr(cfg, sec), **changes)})
+    cfg = parse_config(config_to_toml(cfg), source="tiny.toml")
     return dataclasses.replace(cfg, output=str(tmp_path / name))
 
 
@@ -96,16 +101,107 @@ def test_load_config_names_the_file(tmp_path):
 
 
 def test_defaults_round_trip_and_examples_parse():
-    cfg = parse_config(EXAMPLE_CONFIG)
+    cfg = load_config(EXAMPLES / "digits.toml")
     assert cfg.model.features == 8 and cfg.train.early_stopping_patience == 5
     assert parse_config(config_to_toml(cfg)) == cfg
-    assert parse_config("") == TrainConfig()
-    # the module docs show exactly EXAMPLE_CONFIG
-    assert textwrap.indent(EXAMPLE_CONFIG, "    ").replace("    \n", "\n") in tr.__doc__
+    assert parse_config("") == dataclasses.replace(TrainConfig(), data=dataclasses.replace(TrainConfig().data,
+                                                                                           validation=0.0))
     files = sorted(EXAMPLES.glob("*.toml"))
     assert len(files) >= 3
     for f in files:
-        load_config(f)
+        ex = load_config(f)
+        # an example that stops early or selects the best epoch watches a validation split, never the test split
+        assert not ex.monitors_validation() or ex.data.validation > 0, f
+
+
+# -- evaluation hygiene: the test split is read once, at the end, and never selected on -----------
+@pytest.mark.parametrize("monitor", ["test_loss", "test_accuracy"])
+def test_monitoring_the_test_split_is_refused(monitor):
+    with pytest.raises(ConfigError) as info:
+        parse_config(f'[train]\nearly_stopping_patience = 3\nmonitor = "{monitor}"', source="run.toml")
+    assert str(info.value).startswith(f"run.toml: train.monitor: '{monitor}' is refused: would select on the test")
+
+
+@pytest.mark.parametrize(("text", "validation"), [
+    ("", 0.0),                                                    # nothing monitored: all training data trains
+    ("[train]\nearly_stopping_patience = 4", tr.DEFAULT_VALIDATION),
+    ('[train]\nselect = "best"', tr.DEFAULT_VALIDATION),
+    ("[data]\nvalidation = 0.3\n[train]\nearly_stopping_patience = 4", 0.3),
+    ("[data]\nvalidation = 0.1", 0.1),
+])
+def test_validation_is_carved_out_by_default_when_selecting(text, validation):
+    cfg = parse_config('seed = 2\n[data]\nname = "iris"\n' + text.replace("[data]\n", ""))
+    assert cfg.data.validation == validation
+    data = tr.load_data(cfg)
+    full = load_dataset("iris", seed=2)
+    assert torch.equal(data.x_test, full.x_test)  # the test split is the dataset's own, untouched
+    n_val = 0 if data.y_val is None else len(data.y_val)
+    assert len(data.y_train) + n_val == len(full.y_train)
+    assert (n_val > 0) == (validation > 0)
+
+
+@pytest.mark.parametrize("text", ["[data]\nvalidation = 0.0\n[train]\nearly_stopping_patience = 2",
+                                  '[data]\nvalidation = 0\n[train]\nselect = "best"'])
+def test_selection_without_a_validation_split_is_refused(text, tmp_path):
+    with pytest.raises(ConfigError, match=r"^run\.toml: data\.validation: .* monitors a validation split"):
+        parse_config(text, source="run.toml")
+    # a configuration built in code is checked too (train never falls back to the test split)
+    cfg = parse_config("", source="run.toml")
+    cfg = dataclasses.replace(cfg, output=str(tmp_path), train=dataclasses.replace(cfg.train, select="best"))
+    with pytest.raises(ConfigError, match=r"data\.validation"):
+        train(cfg, progress=False)
+
+
+class _Spy(torch.Tensor):
+    """A tensor that counts every torch operation that reads its values (indexing, matmul, comparisons...);
+    its size (``len``, ``shape``), which the report states, is not counted."""
+
+    reads = 0
+    _SIZE: ClassVar = {torch.Tensor.__len__, torch.Tensor.size, torch.Tensor.dim, torch.Tensor.shape.__get__}
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func not in _Spy._SIZE:
+            _Spy.reads += 1
+        with torch._C.DisableTorchFunctionSubclass():
+            return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize("select", ["last", "best"])
+def test_test_split_is_read_only_by_the_final_evaluation(tmp_path, monkeypatch, select):
+    real = tr.load_data
+
+    def spied(cfg):
+        d = real(cfg)
+        return dataclasses.replace(d, x_test=d.x_test.as_subclass(_Spy), y_test=d.y_test.as_subclass(_Spy))
+
+    monkeypatch.setattr(loop, "load_data", spied)
+    _Spy.reads = 0
+    seen: list[tuple[str, int]] = []
+    cfg = tiny(tmp_path, "run", optim={"epochs": 4}, train={"early_stopping_patience": 3, "select": select})
+    part = train(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, max_steps=5)), progress=False,
+                 callback=lambda r: seen.append((r["kind"], _Spy.reads)))
+    assert _Spy.reads == 0 and not part.finished and "test_accuracy" not in part.final  # paused: test unread
+    res = train(cfg, resume=True, progress=False, callback=lambda r: seen.append((r["kind"], _Spy.reads)))
+    assert [k for k, _ in seen].count("eval") == 4 and seen[-1][0] == "final"
+    assert all(n == 0 for k, n in seen if k != "final")  # every step and eval record: test split never touched
+    assert _Spy.reads > 0
+    recs = records(res.output)
+    assert [r["kind"] for r in recs].count("final") == 1 and recs[-1]["kind"] == "final"
+    assert not any(k.startswith("test_") for r in recs[:-1] for k in r)
+    final = recs[-1]
+    assert final["test_accuracy"] == res.test_accuracy and final["weights"] == select
+    if select == "best":  # the best epoch by validation loss is what is tested and shipped
+        assert final["weights_epoch"] == res.best_epoch
+        best = load_model(res.output / "best.safetensors")
+        for a, b in zip(best.parameters(), res.model.parameters(), strict=True):
+            assert torch.equal(a, b)
+        evals = [r for r in recs if r["kind"] == "eval"]
+        assert final["val_loss"] == pytest.approx(min(r["val_loss"] for r in evals))
+    # resuming a finished run evaluates once more and replaces the final record, not adds one
+    again = train(cfg, resume=True, progress=False)
+    assert [r["kind"] for r in records(again.output)].count("final") == 1
+    assert again.test_accuracy == res.test_accuracy
 
 
 def test_model_that_does_not_fit_the_data_names_the_key():
@@ -169,8 +265,9 @@ def test_resume_checks_the_checkpoint_and_the_config(tmp_path):
 
 # -- files -----------------------------------------------------------------------------------
 def test_checkpoints_are_safetensors_and_load_without_pickle(tmp_path, monkeypatch):
-    cfg = tiny(tmp_path, "run")
-    res = train(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, max_steps=6)), progress=False)
+    cfg = tiny(tmp_path, "run", data={"validation": 0.2})  # a validation split: best.safetensors is written
+    res = train(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, max_steps=5)),  # mid-epoch
+                progress=False)
     out = res.output
     for name in ("checkpoint.safetensors", "model.safetensors", "best.safetensors"):
         raw = (out / name).read_bytes()
@@ -181,7 +278,7 @@ def test_checkpoints_are_safetensors_and_load_without_pickle(tmp_path, monkeypat
     tensors, meta = read_safetensors(out / "checkpoint.safetensors")
     assert {"rng.shuffle", "rng.torch", "data.perm"} <= set(tensors)
     assert any(k.startswith("optim.state.") for k in tensors) and any(k.startswith("model.") for k in tensors)
-    assert json.loads(meta["state"])["step"] == 6 and json.loads(meta["config"])["data"]["name"] == "moons"
+    assert json.loads(meta["state"])["step"] == 5 and json.loads(meta["config"])["data"]["name"] == "moons"
 
     def no_pickle(*args, **kwargs):
         raise AssertionError("pickle used")
@@ -209,10 +306,11 @@ def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):
         real_fsync(fd)
 
     monkeypatch.setattr(qtandem.io.os, "fsync", failing_fsync)
-    monkeypatch.setattr(tr, "_write_report", lambda *a, **k: None)
-    real_write = tr.write_safetensors
-    monkeypatch.setattr(tr, "write_safetensors", lambda p, *a: (writes.append(p.name), real_write(p, *a)))
-    monkeypatch.setattr(tr, "_early_stopping", lambda *a, **k: None)  # no best.safetensors writes in between
+    monkeypatch.setattr(loop, "write_report", lambda *a, **k: None)
+    real_write = core.write_safetensors
+    monkeypatch.setattr(core, "write_safetensors",
+                        lambda p, *a: (writes.append(Path(p).name), real_write(p, *a)))
+    monkeypatch.setattr(loop, "_early_stopping", lambda *a, **k: None)  # no best.safetensors writes in between
     with pytest.raises(OSError, match="disk full"):
         train(cfg, progress=False)
     assert writes == ["checkpoint.safetensors", "checkpoint.safetensors"]
@@ -237,8 +335,10 @@ def test_outputs_report_and_curves(tmp_path):
     evals = [r for r in recs if r["kind"] == "eval"]
     assert [r["step"] for r in steps] == list(range(1, res.steps + 1))
     assert [r["epoch"] for r in evals] == [1, 2, 3]
-    assert {"train_accuracy", "val_accuracy", "test_accuracy", "test_loss"} <= set(evals[-1])
-    assert res.final["test_accuracy"] == evals[-1]["test_accuracy"] == res.test_accuracy
+    assert {"train_accuracy", "val_accuracy"} <= set(evals[-1]) and "test_accuracy" not in evals[-1]
+    final = recs[-1]
+    assert final["kind"] == "final" and final["weights"] == "last" and final["val_loss"] == evals[-1]["val_loss"]
+    assert res.final["test_accuracy"] == final["test_accuracy"] == res.test_accuracy
     res_cfg = load_config(out / "config.toml")  # the resolved configuration, ready to run again
     assert res_cfg.data.validation == 0.2 and res_cfg.output == str(out)
 

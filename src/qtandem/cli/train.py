@@ -50,7 +50,8 @@ def register(app: typer.Typer) -> None:
         state = ("stopped early" if res.stopped_early else "done" if res.finished
                  else "paused (continue with --resume)")
         val = f", validation {res.final['val_accuracy']:.4f}" if "val_accuracy" in res.final else ""
+        test = (f"test accuracy {res.test_accuracy:.4f} ({res.final['weights']} weights), "
+                if "test_accuracy" in res.final else "test split not read yet (read once, at the end); ")
         typer.echo(f"{cfg.data.name}: {state} after {res.epochs} epochs ({res.steps} steps, {res.seconds:.1f} s): "
-                   f"test accuracy {res.test_accuracy:.4f}, train {res.train_accuracy:.4f}{val}; "
-                   f"{sum(res.parameter_counts.values())} parameters")
+                   f"{test}train {res.train_accuracy:.4f}{val}; {sum(res.parameter_counts.values())} parameters")
         typer.echo(f"report: {res.report}")

@@ -65,7 +65,7 @@ def hybrid_section(section: Section, ctx: TourContext) -> None:
 
     def on_record(rec: dict[str, Any]) -> None:
         if rec["kind"] == "eval":
-            ctx.progress(f"hybrid digits: epoch {rec['epoch']}/{epochs}, test accuracy {rec['test_accuracy']:.3f}")
+            ctx.progress(f"hybrid digits: epoch {rec['epoch']}/{epochs}, train accuracy {rec['train_accuracy']:.3f}")
 
     ctx.progress("hybrid digits: training")
     res = train(cfg, output=run_dir, progress=False, callback=on_record)
