@@ -13,6 +13,12 @@ Usage::
 
     python bench/statevector.py --sizes 12,16,20,22,24 --repeats 3 --json out.json
 
+Other builds of the native kernels run in the same process, on the same circuits,
+next to the installed one: ``--kernels native=PATH`` times qtandem again with the
+extension at ``PATH`` (e.g. built with ``QTANDEM_MARCH_NATIVE=1 python setup.py
+build_ext --build-lib DIR``), ``--scalar`` with the installed build's scalar kernels
+(what a CPU without AVX2 gets). Their columns are ``qtandem-<name>_c128`` / ``_c64``.
+
 Peers come from ``pip install -e .[bench]``; missing ones are skipped with a note.
 Timings on a shared machine are noisy: compare ratios from the same run.
 """
@@ -30,6 +36,8 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import torch
@@ -110,6 +118,53 @@ def qtandem_runner(n: int, dtype: torch.dtype) -> tuple[str, Callable[[], np.nda
 
     ops = numeric_ops(n)
     return "fast.simulate_numeric", lambda: simulate_numeric(n, ops, dtype=dtype, threads=THREADS).numpy()
+
+
+def load_kernels(path: str) -> ModuleType:
+    """Another build of ``qtandem.sim._kernels`` (a ``.so`` file), loaded under a private name."""
+    spec = importlib.util.spec_from_file_location(f"qtandem_bench_{abs(hash(path))}._kernels", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load native kernels from {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def with_kernels(fn: Callable[[], np.ndarray], kernels: ModuleType | None = None,
+                 simd: str | None = None) -> Callable[[], np.ndarray]:
+    """``fn`` run with ``kernels`` in place of the installed extension and/or its ``simd`` flavour."""
+    from qtandem.sim import fast
+
+    def run() -> np.ndarray:
+        saved = fast._kernels
+        mod = kernels if kernels is not None else saved
+        previous = mod.set_simd(simd) if simd is not None else None
+        fast._kernels = mod
+        try:
+            return fn()
+        finally:
+            fast._kernels = saved
+            if previous is not None:
+                mod.set_simd(previous)
+
+    return run
+
+
+def build_info(variants: dict[str, tuple[ModuleType | None, str | None]]) -> dict:
+    """Compile flags of the default build and ``info()`` of every kernel build timed."""
+    from qtandem.sim import fast
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from setup_ext import compile_args
+
+    out: dict = {"default_compile_args": compile_args({}), "installed": None, "variants": {}}
+    if fast._kernels is not None:
+        out["installed"] = fast._kernels.info()
+    for name, (mod, simd) in variants.items():
+        info = (mod or fast._kernels).info() if (mod or fast._kernels) is not None else None
+        out["variants"][name] = {"kernels": getattr(mod, "__file__", "installed"), "simd": simd or
+                                 (info or {}).get("simd"), "info": info}
+    return out
 
 
 # ----------------------------------------------------------------------------- peers
@@ -208,11 +263,18 @@ def fidelity(x: np.ndarray, y: np.ndarray) -> float:
     return float(abs(np.vdot(x, y)) ** 2 / (np.vdot(x, x).real * np.vdot(y, y).real))
 
 
-def bench_sizes(sizes: list[int], repeats: int, peers: list[str]) -> list[dict]:
+def qtandem_labels(variants: dict[str, tuple[ModuleType | None, str | None]]) -> list[str]:
+    """Row keys of qtandem's timings: the installed build, then every variant, c128 and c64."""
+    return [f"{prefix}_{dt}" for prefix in ["qtandem", *(f"qtandem-{v}" for v in variants)] for dt in ("c128", "c64")]
+
+
+def bench_sizes(sizes: list[int], repeats: int, peers: list[str],
+                variants: dict[str, tuple[ModuleType | None, str | None]] | None = None) -> list[dict]:
     """Time every simulator at every size: one warm-up (also the correctness
     check against Aer), then ``repeats`` consecutive calls, median reported.
     (Interleaving simulators call by call makes their OpenMP runtimes' spinning
     threads fight each other, which distorts small sizes badly.)"""
+    variants = variants or {}
     rows = []
     for n in sizes:
         row: dict = {"n": n}
@@ -223,37 +285,40 @@ def bench_sizes(sizes: list[int], repeats: int, peers: list[str]) -> list[dict]:
                 row[name] = None
                 continue
             runners[name] = make(n)
-        for label, dt in (("qtandem_c128", torch.complex128), ("qtandem_c64", torch.complex64)):
-            row["qtandem_via"], runners[label] = qtandem_runner(n, dt)
+        for dt_name, dt in (("c128", torch.complex128), ("c64", torch.complex64)):
+            row["qtandem_via"], runners[f"qtandem_{dt_name}"] = qtandem_runner(n, dt)
+            for vname, (mod, simd) in variants.items():
+                runners[f"qtandem-{vname}_{dt_name}"] = with_kernels(runners[f"qtandem_{dt_name}"], mod, simd)
         outs = {name: fn() for name, fn in runners.items()}  # warm-up + correctness
         ref = outs.get("aer")
         if ref is not None:
             for name, out in outs.items():
                 if name != "aer":
                     row[f"{name}_fidelity"] = fidelity(ref, out.astype(np.complex128))
-            for label, tol in (("qtandem_c128", 1e-9), ("qtandem_c64", 1e-4)):
+            for label in qtandem_labels(variants):
+                tol = 1e-9 if label.endswith("c128") else 1e-4
                 if row[f"{label}_fidelity"] < 1 - tol:
                     raise SystemExit(f"{label} disagrees with Aer at n={n}: fidelity {row[f'{label}_fidelity']}")
         for name, fn in runners.items():
             time.sleep(0.2)  # let the previous library's OpenMP threads stop spinning
             row[name], _ = timed(fn, repeats)
         rows.append(row)
-        print_row(row, peers, header=len(rows) == 1)
+        print_row(row, peers, header=len(rows) == 1, labels=qtandem_labels(variants))
     return rows
 
 
-def print_row(row: dict, peers: list[str], header: bool) -> None:
+def print_row(row: dict, peers: list[str], header: bool, labels: list[str] | None = None) -> None:
     present = [p for p in peers if row.get(p) is not None]
     if header:
-        print(f"{'n':>3} {'qtandem':>9} {'seconds':>9} " + " ".join(f"{p:>22}" for p in peers))
-    for label in ("qtandem_c128", "qtandem_c64"):
+        print(f"{'n':>3} {'qtandem':>16} {'seconds':>9} " + " ".join(f"{p:>22}" for p in peers))
+    for label in labels or ["qtandem_c128", "qtandem_c64"]:
         cells = []
         for p in peers:
             if row.get(p) is None:
                 cells.append(f"{'(not installed)':>22}")
             else:
                 cells.append(f"{row[p]:9.3f}s x{row[label] / row[p]:6.2f}     ")
-        print(f"{row['n']:>3} {label[8:]:>9} {row[label]:9.3f} " + " ".join(cells))
+        print(f"{row['n']:>3} {label[7:].lstrip('_-'):>16} {row[label]:9.3f} " + " ".join(cells))
     if not present:
         print("    (no peers installed: pip install -e .[bench])")
     sys.stdout.flush()
@@ -360,13 +425,25 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--peers", default=",".join(PEERS), help=f"subset of {','.join(PEERS)}")
     ap.add_argument("--extra", action="store_true", help="also run the batched and gradient cases")
+    ap.add_argument("--kernels", action="append", default=[], metavar="NAME=PATH",
+                    help="also time qtandem with the native kernels built at PATH (column qtandem-NAME)")
+    ap.add_argument("--scalar", action="store_true",
+                    help="also time the installed build's scalar kernels (column qtandem-scalar)")
     ap.add_argument("--json", default=None, help="write the results here")
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     peers = [p for p in args.peers.split(",") if p]
+    variants: dict[str, tuple[ModuleType | None, str | None]] = {}
+    for spec in args.kernels:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not Path(path).is_file():
+            ap.error(f"--kernels expects NAME=PATH to a built _kernels extension, got {spec!r}")
+        variants[name] = (load_kernels(path), None)
+    if args.scalar:
+        variants["scalar"] = (None, "scalar")
     print(f"layered circuit, {LAYERS} layers, {THREADS} threads, median of {args.repeats} (seconds; "
           "xR = qtandem time / peer time)")
-    results: dict = {"sizes": bench_sizes(sizes, args.repeats, peers)}
+    results: dict = {"build": build_info(variants), "sizes": bench_sizes(sizes, args.repeats, peers, variants)}
     if args.extra:
         results["batched"] = bench_batched(repeats=args.repeats)
         results["gradient"] = bench_gradient(repeats=args.repeats)

@@ -30,7 +30,7 @@
  *                   < T; they are applied to each 2^T-amplitude tile in turn
  *                   while it sits in L1 (second level of cache blocking).
  *
- * Kernels (AVX2+FMA when compiled with -march=native on such a CPU, portable
+ * Kernels (AVX2+FMA where the CPU has it, chosen when the module loads; portable
  * scalar loops otherwise), on interleaved complex data:
  *   - dense_span: targets >= log2(amplitudes per vector); two vectors per step
  *     so each coefficient load feeds two FMAs; real matrices (H, RY, CX blocks)
@@ -44,8 +44,9 @@
  * region. fill() requests transparent huge pages before first touch, which
  * removes most TLB misses of the strided chunk gathers on large states.
  *
- * The file includes itself twice to instantiate the kernels for double and
- * float (QT_TEMPLATE section); the Python glue is at the end.
+ * The file includes itself to instantiate the kernels for double and float
+ * (QT_TEMPLATE section), twice more for an AVX2+FMA copy in a portable x86-64
+ * build; the Python glue is at the end.
  */
 #ifndef QT_TEMPLATE
 
@@ -60,9 +61,18 @@
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
+/* SIMD flavours. Built with AVX2+FMA enabled (-march=native on such a CPU), the
+ * AVX2 kernels are the only ones (QT_SIMD_BUILTIN). A portable x86-64 build with
+ * GCC compiles both the scalar kernels and an AVX2+FMA copy (#pragma GCC target)
+ * and picks one when the module loads (QT_SIMD_DISPATCH, __builtin_cpu_supports).
+ * Elsewhere only the scalar kernels exist. */
 #if defined(__AVX2__) && defined(__FMA__)
+#define QT_SIMD_BUILTIN 1
+#elif defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(QT_NO_DISPATCH)
+#define QT_SIMD_DISPATCH 1
+#endif
+#if defined(QT_SIMD_BUILTIN) || defined(QT_SIMD_DISPATCH)
 #include <immintrin.h>
-#define QT_AVX 1
 #endif
 
 #define QT_DENSE 0
@@ -165,7 +175,11 @@ static void *qt_aligned_alloc(size_t bytes)
     return p;
 }
 
+/* Kernels for double (_d) and float (_f); QT_AVX selects the AVX2+FMA code paths. */
 #define QT_TEMPLATE 1
+#ifdef QT_SIMD_BUILTIN
+#define QT_AVX 1
+#endif
 #define T double
 #define SFX(name) name##_d
 #define QT_DBL 1
@@ -181,7 +195,68 @@ static void *qt_aligned_alloc(size_t bytes)
 #undef T
 #undef SFX
 #undef QT_DBL
+#undef QT_AVX
+
+#ifdef QT_SIMD_DISPATCH
+/* The same kernels again, compiled for AVX2+FMA (_d_avx, _f_avx): only called
+ * after __builtin_cpu_supports says the CPU has both. */
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#define QT_AVX 1
+#define T double
+#define SFX(name) name##_d_avx
+#define QT_DBL 1
+#include "_kernels.c"
+#undef T
+#undef SFX
+#undef QT_DBL
+
+#define T float
+#define SFX(name) name##_f_avx
+#define QT_DBL 0
+#include "_kernels.c"
+#undef T
+#undef SFX
+#undef QT_DBL
+#undef QT_AVX
+#pragma GCC pop_options
+#endif
 #undef QT_TEMPLATE
+
+typedef int (*qt_run_d_fn)(double *, int, const int64_t *, int64_t, const double *, int64_t, int, char *);
+typedef int (*qt_run_f_fn)(float *, int, const int64_t *, int64_t, const double *, int64_t, int, char *);
+
+/* The kernels in use (qt_select_simd switches them; scalar until the module initialises). */
+static qt_run_d_fn run_program_double = run_program_d;
+static qt_run_f_fn run_program_float = run_program_f;
+static int qt_simd_avx = 0; /* 1 when the AVX2+FMA kernels are in use */
+
+/* 1 when this build has AVX2+FMA kernels and the CPU runs them. */
+static int qt_avx_supported(void)
+{
+#if defined(QT_SIMD_BUILTIN)
+    return 1;
+#elif defined(QT_SIMD_DISPATCH)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+/* Use the AVX2+FMA kernels (avx = 1) or the scalar ones; returns -1 when unavailable. */
+static int qt_select_simd(int avx)
+{
+    if (avx && !qt_avx_supported()) return -1;
+#if defined(QT_SIMD_DISPATCH)
+    run_program_double = avx ? run_program_d_avx : run_program_d;
+    run_program_float = avx ? run_program_f_avx : run_program_f;
+#elif defined(QT_SIMD_BUILTIN)
+    if (!avx) return -1; /* the AVX2 kernels are the only ones in this build */
+#endif
+    qt_simd_avx = avx;
+    return 0;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Python glue                                                                */
@@ -269,9 +344,9 @@ static PyObject *py_run_program(PyObject *self, PyObject *args)
     threads = qt_threads(threads);
     Py_BEGIN_ALLOW_THREADS
     if (st.is_double)
-        rc = run_program_d((double *)st.view.buf, st.n, c, nc, d, nd, threads, err);
+        rc = run_program_double((double *)st.view.buf, st.n, c, nc, d, nd, threads, err);
     else
-        rc = run_program_f((float *)st.view.buf, st.n, c, nc, d, nd, threads, err);
+        rc = run_program_float((float *)st.view.buf, st.n, c, nc, d, nd, threads, err);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&st.view);
     PyBuffer_Release(&code);
@@ -403,9 +478,9 @@ static PyObject *qt_apply_one(int kind, PyObject *state_obj, PyObject *targets_o
         threads = qt_threads(threads);
         Py_BEGIN_ALLOW_THREADS
         if (st.is_double)
-            rc = run_program_d((double *)st.view.buf, st.n, code, w - code, d2, need, threads, err);
+            rc = run_program_double((double *)st.view.buf, st.n, code, w - code, d2, need, threads, err);
         else
-            rc = run_program_f((float *)st.view.buf, st.n, code, w - code, d2, need, threads, err);
+            rc = run_program_float((float *)st.view.buf, st.n, code, w - code, d2, need, threads, err);
         Py_END_ALLOW_THREADS
         PyBuffer_Release(&st.view);
         if (rc != 0)
@@ -517,13 +592,43 @@ static PyObject *py_info(PyObject *self, PyObject *noargs)
 #ifdef _OPENMP
     omp = omp_get_max_threads();
 #endif
-#ifdef QT_AVX
-    const char *simd = "avx2+fma";
+#if defined(QT_SIMD_BUILTIN)
+    const char *dispatch = "compile-time";
+#elif defined(QT_SIMD_DISPATCH)
+    const char *dispatch = "runtime";
 #else
-    const char *simd = "scalar";
+    const char *dispatch = "none";
 #endif
-    return Py_BuildValue("{s:s,s:i,s:i,s:i}", "simd", simd, "openmp_max_threads", omp, "max_dense_targets",
-                         QT_MAXT, "max_diag_targets", QT_MAXDT);
+    return Py_BuildValue("{s:s,s:s,s:O,s:i,s:i,s:i}", "simd", qt_simd_avx ? "avx2+fma" : "scalar", "dispatch",
+                         dispatch, "cpu_avx2_fma", qt_avx_supported() ? Py_True : Py_False,
+                         "openmp_max_threads", omp, "max_dense_targets", QT_MAXT, "max_diag_targets", QT_MAXDT);
+}
+
+/* set_simd(name): switch kernels ("avx2+fma" or "scalar"); returns the previous name. */
+static PyObject *py_set_simd(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    const char *name = PyUnicode_Check(arg) ? PyUnicode_AsUTF8(arg) : NULL;
+    if (!name) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "set_simd expects 'avx2+fma' or 'scalar'");
+        return NULL;
+    }
+    int want;
+    if (strcmp(name, "avx2+fma") == 0) {
+        want = 1;
+    } else if (strcmp(name, "scalar") == 0) {
+        want = 0;
+    } else {
+        PyErr_Format(PyExc_ValueError, "unknown SIMD flavour %R: expected 'avx2+fma' or 'scalar'", arg);
+        return NULL;
+    }
+    const char *previous = qt_simd_avx ? "avx2+fma" : "scalar";
+    if (qt_select_simd(want) < 0) {
+        PyErr_Format(PyExc_ValueError, "SIMD flavour %R is not available (%s)", arg,
+                     want ? "this CPU or build has no AVX2+FMA kernels" : "this build has only AVX2+FMA kernels");
+        return NULL;
+    }
+    return PyUnicode_FromString(previous);
 }
 
 static PyMethodDef qt_methods[] = {
@@ -540,7 +645,10 @@ static PyMethodDef qt_methods[] = {
      "new[perm[r]] = phases[r] * old[r] on the targets' index r, in place."},
     {"fill", (PyCFunction)(void (*)(void))py_fill, METH_VARARGS | METH_KEYWORDS,
      "fill(state, source=None, threads=1)\n\nRequest huge pages, then write |0...0> (or a copy of source) in parallel."},
-    {"info", py_info, METH_NOARGS, "Build information (SIMD flavour, OpenMP threads, limits)."},
+    {"info", py_info, METH_NOARGS,
+     "Build information: SIMD flavour in use, how it was chosen, CPU support, OpenMP threads, limits."},
+    {"set_simd", py_set_simd, METH_O,
+     "set_simd(name)\n\nUse the 'avx2+fma' or the 'scalar' kernels from now on; returns the previous name."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -548,7 +656,11 @@ static struct PyModuleDef qt_module = {PyModuleDef_HEAD_INIT, "_kernels",
                                        "In-place CPU statevector kernels of qtandem (see _kernels.c).", -1,
                                        qt_methods, NULL, NULL, NULL, NULL};
 
-PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&qt_module); }
+PyMODINIT_FUNC PyInit__kernels(void)
+{
+    qt_select_simd(qt_avx_supported()); /* the fastest flavour this CPU runs */
+    return PyModule_Create(&qt_module);
+}
 
 #else /* ===================== QT_TEMPLATE: kernels for type T ===================== */
 
