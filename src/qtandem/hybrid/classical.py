@@ -125,6 +125,14 @@ class AutoEncoder(nn.Module):
         hidden: hidden widths of the encoder (the decoder mirrors them).
         activation: ``"relu"``, ``"tanh"`` or ``"gelu"``.
         bounded: squash the code with ``tanh`` into ``(-1, 1)`` (handy before angle encoding).
+
+    Examples:
+        >>> import torch
+        >>> torch.manual_seed(0) and None
+        >>> ae = AutoEncoder(8, 2, hidden=(4,))
+        >>> code = ae(torch.randn(5, 8))
+        >>> code.shape, bool(code.abs().max() < 1), ae.decode(code).shape
+        (torch.Size([5, 2]), True, torch.Size([5, 8]))
     """
 
     def __init__(self, in_features: int, latent: int, hidden: Sequence[int] = (64,), activation: str = "relu",
@@ -177,7 +185,15 @@ class AutoEncoder(nn.Module):
 
 
 class DenoisingAutoEncoder(AutoEncoder):
-    """An auto-encoder trained to reconstruct clean inputs from inputs with Gaussian noise of ``noise_std``."""
+    """An auto-encoder trained to reconstruct clean inputs from inputs with Gaussian noise of ``noise_std``.
+
+    Examples:
+        >>> import torch
+        >>> torch.manual_seed(0) and None
+        >>> dae = DenoisingAutoEncoder(8, 2, hidden=(4,), noise_std=0.2)
+        >>> dae(torch.randn(5, 8)).shape
+        torch.Size([5, 2])
+    """
 
     def __init__(self, in_features: int, latent: int, hidden: Sequence[int] = (64,), activation: str = "relu",
                  bounded: bool = True, noise_std: float = 0.1) -> None:
@@ -198,11 +214,23 @@ class DenoisingAutoEncoder(AutoEncoder):
 
 
 class LinearHead(nn.Linear):
-    """A linear read-out ``(B, in_features) -> (B, out_features)``."""
+    """A linear read-out ``(B, in_features) -> (B, out_features)``.
+
+    Examples:
+        >>> import torch
+        >>> LinearHead(3, 2)(torch.zeros(4, 3)).shape
+        torch.Size([4, 2])
+    """
 
 
 class MLPHead(nn.Module):
-    """A small MLP read-out."""
+    """A small MLP read-out.
+
+    Examples:
+        >>> import torch
+        >>> MLPHead(3, 2, hidden=(16, 16), activation="tanh")(torch.zeros(4, 3)).shape
+        torch.Size([4, 2])
+    """
 
     def __init__(self, in_features: int, out_features: int, hidden: Sequence[int] = (32,),
                  activation: str = "relu") -> None:
@@ -218,6 +246,13 @@ class HybridModel(nn.Module):
 
     The quantum layer receives ``pre``'s output in its own dtype; the head receives
     the quantum outputs cast to the head's dtype.
+
+    Examples:
+        >>> import torch
+        >>> torch.manual_seed(0) and None
+        >>> model = HybridModel(MLPHead(4, 2, hidden=(8,)), None, LinearHead(2, 3))   # quantum=None: identity
+        >>> model(torch.randn(5, 4)).shape
+        torch.Size([5, 3])
     """
 
     def __init__(self, pre: nn.Module | None, quantum: nn.Module | None, post: nn.Module | None) -> None:

@@ -38,7 +38,13 @@ Tensor = torch.Tensor
 
 
 class Encoder:
-    """Base class. ``n_features`` raw features on ``n_qubits`` qubits."""
+    """Base class. ``n_features`` raw features on ``n_qubits`` qubits.
+
+    Examples:
+        >>> enc = Encoder(2)
+        >>> enc.n_qubits, enc.n_features, enc.initial_state(torch.zeros(1, 2), torch.complex128) is None
+        (2, 2, True)
+    """
 
     name = "encoder"
     reupload = False
@@ -68,7 +74,13 @@ class Encoder:
 
 
 class AngleEncoder(Encoder):
-    """Feature ``i`` as the angle of a rotation on qubit ``i``."""
+    """Feature ``i`` as the angle of a rotation on qubit ``i``.
+
+    Examples:
+        >>> enc = AngleEncoder(3)
+        >>> enc, enc.circuit().count_ops()
+        (AngleEncoder(n_qubits=3, n_features=3), {'ry': 3})
+    """
 
     name = "angle"
 
@@ -98,7 +110,13 @@ class ReuploadEncoder(AngleEncoder):
 
 
 class AmplitudeEncoder(Encoder):
-    """Features as the amplitudes of the initial state (zero-padded, normalised per row)."""
+    """Features as the amplitudes of the initial state (zero-padded, normalised per row).
+
+    Examples:
+        >>> enc = AmplitudeEncoder(2, 3)
+        >>> enc.initial_state(torch.tensor([[3.0, 4.0, 0.0]], dtype=torch.float64), torch.complex128).real.tolist()
+        [[0.6, 0.8, 0.0, 0.0]]
+    """
 
     name = "amplitude"
 
@@ -122,7 +140,13 @@ class AmplitudeEncoder(Encoder):
 
 
 class IQPEncoder(Encoder):
-    """IQP feature map (Havlicek et al., Nature 2019) on a line of qubits, ``reps`` times."""
+    """IQP feature map (Havlicek et al., Nature 2019) on a line of qubits, ``reps`` times.
+
+    Examples:
+        >>> enc = IQPEncoder(3)
+        >>> enc.circuit().count_ops(), enc.features(torch.zeros(1, 3)).shape   # 3 features and 2 products
+        ({'h': 6, 'rz': 6, 'rzz': 4}, torch.Size([1, 5]))
+    """
 
     name = "iqp"
 
@@ -156,7 +180,15 @@ ENCODERS: dict[str, type[Encoder]] = {"angle": AngleEncoder, "amplitude": Amplit
 
 
 def get_encoder(name: str | Encoder, n_qubits: int, n_features: int | None = None) -> Encoder:
-    """An encoder by name (or pass an :class:`Encoder` through)."""
+    """An encoder by name (or pass an :class:`Encoder` through).
+
+    Examples:
+        >>> get_encoder("iqp", 2)
+        IQPEncoder(n_qubits=2, n_features=2)
+        >>> enc = AngleEncoder(2)
+        >>> get_encoder(enc, 2) is enc
+        True
+    """
     if isinstance(name, Encoder):
         return name
     cls = ENCODERS.get(name)
