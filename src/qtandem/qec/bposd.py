@@ -85,6 +85,15 @@ class BPOSDDecoder(Decoder):
 
     Raises:
         DecoderError: ``ldpc`` is not installed, or bad options.
+
+    Examples:
+        >>> from qtandem.qec.codes import repetition_code
+        >>> from qtandem.qec.data import sample
+        >>> circuit = repetition_code(3, 2, p=0.01)
+        >>> dets, obs = sample(circuit, 100, seed=1)
+        >>> pred = BPOSDDecoder(circuit, osd_order=2).decode(dets)
+        >>> pred.shape, pred.dtype, int((pred != obs).sum()) <= 5
+        ((100, 1), dtype('bool'), True)
     """
 
     name = "bposd"

@@ -27,7 +27,19 @@ __all__ = ["ConformanceError", "check_decoder"]
 
 
 class ConformanceError(AssertionError):
-    """A decoder broke the decoder contract; the message says which rule and what was seen."""
+    """A decoder broke the decoder contract; the message says which rule and what was seen.
+
+    Examples:
+        >>> import numpy as np, stim
+        >>> from qtandem.qec.decoder import Decoder
+        >>> class WrongShape(Decoder):
+        ...     def decode(self, dets):
+        ...         return np.zeros((len(dets), 5), dtype=bool)      # 5 columns, the DEM has 1 observable
+        >>> check_decoder(WrongShape(stim.DetectorErrorModel("error(0.1) D0 L0")), shots=20)
+        Traceback (most recent call last):
+        ...
+        qtandem.qec.conformance.ConformanceError: ...
+    """
 
 
 def _fail(decoder: Decoder, rule: str, seen: str) -> ConformanceError:
@@ -54,6 +66,11 @@ def check_decoder(decoder: Decoder, *, shots: int = 200, seed: int = 0, pickle_c
 
     Raises:
         ConformanceError: a rule is broken (the message names it).
+
+    Examples:
+        >>> from qtandem.qec.codes import repetition_code
+        >>> from qtandem.qec.matching import MatchingDecoder
+        >>> check_decoder(MatchingDecoder(repetition_code(3, 2, p=0.01)), shots=50)     # passes: returns None
     """
     if not isinstance(decoder, Decoder):
         raise ConformanceError(f"expected a qtandem.qec.Decoder, got {type(decoder).__name__}")

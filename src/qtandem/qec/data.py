@@ -204,6 +204,13 @@ def write_dataset(path: str | os.PathLike[str], circuit: stim.Circuit, shots: in
 
     Raises:
         DatasetError: a dataset exists and ``overwrite`` is false; bad shots/seed/chunk.
+
+    Examples:
+        >>> import tempfile
+        >>> from qtandem.qec.codes import repetition_code
+        >>> ds = write_dataset(tempfile.mkdtemp() + "/rep", repetition_code(3, 2, p=0.01), 250, seed=1, chunk=100)
+        >>> sum(d.shape[0] for d, o in ds.iter_chunks(100))
+        250
     """
     stim_seed = _stim_seed(seed)
     meta = {"seed": stim_seed, "spec": spec, "noise": noise, "chunk": int(chunk)}
@@ -216,6 +223,15 @@ def save_dataset(path: str | os.PathLike[str], circuit: stim.Circuit, dets: np.n
 
     Raises:
         DatasetError: shapes do not match the circuit or each other.
+
+    Examples:
+        >>> import tempfile
+        >>> from qtandem.qec.codes import repetition_code
+        >>> circuit = repetition_code(3, 2, p=0.01)
+        >>> dets, obs = sample(circuit, 20, seed=1)
+        >>> ds = save_dataset(tempfile.mkdtemp() + "/rep", circuit, dets, obs, seed=1, extra={"source": "demo"})
+        >>> ds.shots, ds.manifest["extra"]["source"] if "extra" in ds.manifest else ds.manifest["source"]
+        (20, 'demo')
     """
     dets, obs = np.asarray(dets, dtype=bool), np.asarray(obs, dtype=bool)
     if dets.ndim != 2 or dets.shape[1] != circuit.num_detectors or obs.shape != (dets.shape[0],
@@ -228,7 +244,15 @@ def save_dataset(path: str | os.PathLike[str], circuit: stim.Circuit, dets: np.n
 
 @dataclass(frozen=True)
 class Dataset:
-    """An opened dataset (see :func:`open_dataset`)."""
+    """An opened dataset (see :func:`open_dataset`).
+
+    Examples:
+        >>> import tempfile
+        >>> from qtandem.qec.codes import repetition_code
+        >>> ds = write_dataset(tempfile.mkdtemp() + "/rep", repetition_code(3, 2, p=0.01), 50, seed=3)
+        >>> ds.shots, ds.num_detectors, ds.manifest["seed"]
+        (50, 6, 3)
+    """
 
     path: Path
     manifest: dict[str, Any]
@@ -289,6 +313,18 @@ def open_dataset(path: str | os.PathLike[str], *, verify: bool = True) -> Datase
         DatasetError: missing/corrupt manifest, wrong schema or version, missing keys, a circuit
             that does not parse or disagrees with the recorded sizes, data files missing, of the
             wrong size or with a different hash. Messages name the file and the key.
+
+    Examples:
+        >>> import tempfile
+        >>> from qtandem.qec.codes import repetition_code
+        >>> folder = tempfile.mkdtemp() + "/rep"
+        >>> _ = write_dataset(folder, repetition_code(3, 2, p=0.01), 50, seed=3)
+        >>> open_dataset(folder).shots
+        50
+        >>> open_dataset(tempfile.mkdtemp())
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.DatasetError: ...
     """
     folder = Path(path)
     mpath = folder / "manifest.json"

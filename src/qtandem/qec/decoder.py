@@ -155,6 +155,15 @@ class Decoder(sinter.Decoder):
 
     Raises:
         DecoderError: ``dem`` is not a DEM or circuit.
+
+    Examples:
+        >>> import numpy as np, stim
+        >>> class FirstDetector(Decoder):
+        ...     def decode(self, dets):
+        ...         return np.asarray(dets, dtype=bool)[:, :1]          # predict L0 flipped when D0 fired
+        >>> dec = FirstDetector(stim.DetectorErrorModel("error(0.1) D0 L0"))
+        >>> dec.num_detectors, dec.num_observables, dec.decode(np.array([[1], [0]])).tolist()
+        (1, 1, [[True], [False]])
     """
 
     name: str = "decoder"

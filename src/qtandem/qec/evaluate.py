@@ -49,6 +49,11 @@ class EvalPoint:
         seconds: wall time of ``decode`` on those shots.
         flag_curve: post-selection curve from ``decode_soft``, or ``None``.
         seed: the Stim sampler seed of this point's shots.
+
+    Examples:
+        >>> point = evaluate(code="repetition", distances=[3], ps=[0.01], shots=200, seed=1)[0]
+        >>> point.code, point.distance, point.decoder, point.ler.shots
+        ('repetition', 3, 'pymatching', 200)
     """
 
     code: str
@@ -112,6 +117,11 @@ def evaluate(*, code: str = "surface", distances: Sequence[int] = (3,), ps: Sequ
     Raises:
         DecoderError: unknown decoder names or bad sizes (before any sampling).
         NoiseError: bad code, basis, noise or p.
+
+    Examples:
+        >>> points = evaluate(code="repetition", distances=[3, 5], ps=[0.02], decoders=["pymatching"], shots=500, seed=1)
+        >>> [(p.distance, p.ler.shots) for p in points]
+        [(3, 500), (5, 500)]
     """
     if shots < 1:
         raise DecoderError(f"shots must be >= 1, got {shots}")
@@ -198,6 +208,13 @@ def write_evaluation(points: list[EvalPoint], outdir: str | Path, *, title: str 
 
     Returns:
         ``{"json": ..., "report": ..., "ler": ..., "flagging": ...}`` paths.
+
+    Examples:
+        >>> import tempfile
+        >>> points = evaluate(code="repetition", distances=[3], ps=[0.02], shots=200, seed=1)
+        >>> paths = write_evaluation(points, tempfile.mkdtemp())
+        >>> sorted(paths), paths["json"].name
+        (['flagging', 'json', 'ler', 'report'], 'results.json')
     """
     from qtandem.report import Report
 
@@ -241,6 +258,16 @@ class FlagResult:
         ler_kept: LER among kept shots (``nan`` if none kept, or if no ``obs`` were given).
         ler_flagged: LER among flagged shots.
         ler_all: LER over all shots.
+
+    Examples:
+        >>> from qtandem.qec.codes import repetition_code
+        >>> from qtandem.qec.matching import MatchingDecoder
+        >>> from qtandem.qec.data import sample
+        >>> circuit = repetition_code(3, 3, p=0.05)
+        >>> dets, obs = sample(circuit, 500, seed=2)
+        >>> result = flag(MatchingDecoder(circuit), dets, 0.2, obs)
+        >>> result.doubt.shape, bool(np.all(result.doubt[result.indices] >= 0.2))
+        ((500,), True)
     """
 
     indices: np.ndarray

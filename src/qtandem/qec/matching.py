@@ -126,6 +126,16 @@ class MatchingDecoder(Decoder):
 
     Raises:
         DecoderError: PyMatching cannot build a matching graph from ``dem``.
+
+    Examples:
+        >>> from qtandem.qec.codes import surface_code
+        >>> from qtandem.qec.data import sample
+        >>> circuit = surface_code(3, 3, p=0.005)
+        >>> dets, obs = sample(circuit, 1000, seed=4)
+        >>> dec = MatchingDecoder(circuit)
+        >>> pred, soft = dec.decode(dets), dec.decode_soft(dets)
+        >>> pred.shape, soft.shape, int((pred != obs).sum()) < 50
+        ((1000, 1), (1000, 1), True)
     """
 
     def __init__(self, dem: stim.DetectorErrorModel | stim.Circuit, *, correlated: bool = False,

@@ -94,6 +94,11 @@ class LogicalErrorRate:
         low: lower end of the Wilson interval.
         high: upper end.
         confidence: the interval's level.
+
+    Examples:
+        >>> ler = logical_error_rate(np.array([[0], [1], [0], [0]], dtype=bool), np.zeros((4, 1), dtype=bool))
+        >>> ler.errors, ler.shots, ler.rate, round(ler.low, 4), round(ler.high, 4)
+        (1, 4, 0.25, 0.0456, 0.6994)
     """
 
     errors: int
@@ -129,6 +134,16 @@ def logical_error_rate(pred: np.ndarray, obs: np.ndarray, *, confidence: float =
 
     Raises:
         DecoderError: shapes differ.
+
+    Examples:
+        >>> pred = np.array([[0, 1], [1, 1], [0, 0]], dtype=bool)
+        >>> obs = np.array([[0, 1], [1, 0], [0, 0]], dtype=bool)
+        >>> logical_error_rate(pred, obs).errors             # a shot counts once, whichever observable is wrong
+        1
+        >>> logical_error_rate(pred, obs[:, :1])
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.DecoderError: ...
     """
     pred, obs = _pair(pred, obs)
     shots = pred.shape[0]
@@ -186,6 +201,11 @@ class FlagCurve:
         kept: shots kept.
         errors_kept: logical errors among kept shots, non-increasing.
         ler_kept: ``errors_kept / kept`` (``nan`` when nothing is kept).
+
+    Examples:
+        >>> curve = postselection_curve(np.array([0.1, 0.4, 0.2, 0.3]), np.array([0, 1, 0, 0], dtype=bool))
+        >>> curve.fraction_flagged.tolist(), curve.errors_kept.tolist()
+        ([0.0, 0.25, 0.5, 0.75, 1.0], [1, 0, 0, 0, 0])
     """
 
     threshold: np.ndarray

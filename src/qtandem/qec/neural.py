@@ -76,6 +76,11 @@ class ModelSpec:
         readout: width of the readout MLP.
         matching_features: 0 for a pure neural model; 2 to feed PyMatching's plain
             complementary-gap LLR and correlated decision (``neural+matching``).
+
+    Examples:
+        >>> spec = ModelSpec(hidden=16, heads=2)
+        >>> spec.hidden, spec.layers, spec.matching_features
+        (16, 1, 0)
     """
 
     hidden: int = 32
@@ -178,6 +183,13 @@ class SyndromeNet(nn.Module):
         - ``dets``: ``(B, num_detectors)`` float (0/1).
         - ``extra``: ``(B, spec.matching_features)`` or ``None``.
         - output: ``(B, num_observables)`` logits.
+
+    Examples:
+        >>> import stim
+        >>> c = stim.Circuit.generated("surface_code:rotated_memory_z", distance=3, rounds=3)
+        >>> net = SyndromeNet(StabilizerLayout(c), ModelSpec(hidden=8, heads=2, readout=8))
+        >>> net(torch.zeros(5, c.num_detectors), None).shape
+        torch.Size([5, 1])
     """
 
     def __init__(self, layout: StabilizerLayout, spec: ModelSpec, num_observables: int = 1) -> None:
@@ -248,6 +260,14 @@ def matching_features(circuit: stim.Circuit, dets: np.ndarray, cache: dict[str, 
 
     Returns:
         float32 array ``(shots, 2)``.
+
+    Examples:
+        >>> import stim
+        >>> c = stim.Circuit.generated("surface_code:rotated_memory_z", distance=3, rounds=3,
+        ...                            after_clifford_depolarization=0.005)
+        >>> feats = matching_features(c, c.compile_detector_sampler(seed=1).sample(6))
+        >>> feats.shape, feats.dtype, sorted(set(feats[:, 1].tolist())) in ([-1.0], [1.0], [-1.0, 1.0])
+        ((6, 2), dtype('float32'), True)
     """
     from qtandem.qec.matching import MatchingDecoder
 
@@ -273,6 +293,15 @@ class NeuralDecoder(Decoder):
 
     Raises:
         DecoderError: the circuit has no usable detector coordinates, or ``state`` does not fit.
+
+    Examples:
+        >>> import stim
+        >>> c = stim.Circuit.generated("surface_code:rotated_memory_z", distance=3, rounds=3,
+        ...                            after_clifford_depolarization=0.005)
+        >>> dec = NeuralDecoder.untrained(c, ModelSpec(hidden=8, heads=2, readout=8), seed=0)
+        >>> dets = c.compile_detector_sampler(seed=1).sample(4)
+        >>> dec.decode(dets).shape, dec.num_detectors
+        ((4, 1), 24)
     """
 
     def __init__(self, circuit: stim.Circuit, spec: ModelSpec, state: dict[str, Tensor], *,
@@ -412,6 +441,15 @@ def load_decoder(path: str | Path, **kwargs: Any) -> NeuralDecoder:
 
     Raises:
         CheckpointError: not a qtandem neural decoder file.
+
+    Examples:
+        >>> import stim, tempfile
+        >>> c = stim.Circuit.generated("surface_code:rotated_memory_z", distance=3, rounds=2,
+        ...                            after_clifford_depolarization=0.01)
+        >>> path = tempfile.mkdtemp() + "/m.safetensors"
+        >>> save_decoder(path, NeuralDecoder.untrained(c, ModelSpec(hidden=8, heads=2, readout=8), seed=0))
+        >>> load_decoder(path, batch_size=64).circuit == c
+        True
     """
     tensors, meta = read_safetensors(path)
     if meta.get("format") != MODEL_FORMAT:

@@ -134,6 +134,13 @@ def average_device_model(device: Device, circuit: stim.Circuit) -> NoiseModel:
 
     Raises:
         NoiseError: the device has no qubits.
+
+    Examples:
+        >>> from qtandem.device import Device
+        >>> from qtandem.qec.codes import surface_code
+        >>> model = average_device_model(Device.preset("heavy_hex_27"), surface_code(3, 3, noise="none"))
+        >>> type(model).__name__
+        'NoiseModel'
     """
     if not device.qubits:
         raise NoiseError(f"device {device.name!r} has no qubit calibrations")
@@ -177,6 +184,15 @@ def noisy_circuit(circuit: stim.Circuit, noise: NoiseModel | Device) -> stim.Cir
     Raises:
         NoiseError: ``circuit`` already has noise, uses a gate with no qtandem name while the
             model has gate rules, a channel has more than two qubits, or ``noise`` has the wrong type.
+
+    Examples:
+        >>> from qtandem.device import Device
+        >>> from qtandem.qec.codes import surface_code
+        >>> clean = surface_code(3, 3, noise="none")
+        >>> noisy = noisy_circuit(clean, Device.preset("heavy_hex_27"))
+        >>> dem = noisy.detector_error_model(approximate_disjoint_errors=True)
+        >>> noisy.num_detectors == clean.num_detectors, dem.num_errors > 0
+        (True, True)
     """
     if isinstance(noise, Device):
         model = average_device_model(noise, circuit)

@@ -30,7 +30,13 @@ BASELINES = ("pymatching", "pymatching-correlated", "bposd")
 
 
 def pretrained_api() -> tuple[Callable[[str], Any], Callable[[], list[str]]] | None:
-    """``(pretrained, list_pretrained)`` if this install ships neural decoders, else ``None``."""
+    """``(pretrained, list_pretrained)`` if this install ships neural decoders, else ``None``.
+
+    Examples:
+        >>> api = pretrained_api()
+        >>> api is None or (callable(api[0]) and isinstance(api[1](), list))
+        True
+    """
     pkg = importlib.import_module("qtandem.qec")
     fn, lst = getattr(pkg, "pretrained", None), getattr(pkg, "list_pretrained", None)
     if callable(fn) and callable(lst) and not isinstance(fn, type(importlib)):
@@ -71,6 +77,18 @@ def make_decoder(name: str, circuit: stim.Circuit, **options: Any) -> Decoder:
     Raises:
         DecoderError: unknown name, no pretrained models shipped, a pretrained model for a
             different circuit, or a missing optional dependency.
+
+    Examples:
+        >>> from qtandem.qec.codes import repetition_code
+        >>> from qtandem.qec.data import sample
+        >>> circuit = repetition_code(3, 2, p=0.01)
+        >>> dets, _ = sample(circuit, 10, seed=1)
+        >>> make_decoder("pymatching", circuit).decode(dets).shape
+        (10, 1)
+        >>> make_decoder("pymatchin", circuit)
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.DecoderError: ...
     """
     if name == "pymatching":
         from qtandem.qec.matching import MatchingDecoder

@@ -84,6 +84,14 @@ class TrainResult:
         output: the output folder.
         finished: the schedule ran to ``optim.steps``.
         records: the ``metrics.jsonl`` records.
+
+    Examples:
+        >>> import tempfile
+        >>> cfg = parse_config('[data]\\ndistance = 3\\nval_shots = 100\\n[model]\\nhidden = 8\\nheads = 2\\n'
+        ...                    'readout = 8\\n[optim]\\nsteps = 2\\nbatch_size = 32\\nwarmup = 1')
+        >>> res = train(cfg, output=tempfile.mkdtemp(), progress=False)
+        >>> res.step, res.shots, res.finished, res.output.exists()
+        (2, 64, True, True)
     """
 
     decoder: NeuralDecoder
@@ -223,6 +231,16 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True, outp
 
     Raises:
         CheckpointError: ``resume`` without a usable checkpoint or with a changed configuration.
+
+    Examples:
+        >>> import tempfile
+        >>> cfg = parse_config('[data]\\ndistance = 3\\nval_shots = 100\\n[model]\\nhidden = 8\\nheads = 2\\n'
+        ...                    'readout = 8\\n[optim]\\nsteps = 2\\nbatch_size = 32\\nwarmup = 1')
+        >>> out = tempfile.mkdtemp()
+        >>> first = train(cfg, output=out, progress=False)
+        >>> again = train(cfg, output=out, progress=False, resume=True)     # already finished: nothing more to do
+        >>> first.step, again.step
+        (2, 2)
     """
     if output is not None:
         cfg = dataclasses.replace(cfg, output=str(output))

@@ -29,7 +29,12 @@ MODELS_DIR = Path(__file__).resolve().parent / "models"
 
 
 def list_pretrained() -> list[str]:
-    """Names of the shipped models (sorted)."""
+    """Names of the shipped models (sorted).
+
+    Examples:
+        >>> "surface-d5-p0.005" in list_pretrained()
+        True
+    """
     return sorted(p.stem for p in MODELS_DIR.glob("*.safetensors"))
 
 
@@ -45,6 +50,15 @@ def pretrained(name: str, **kwargs: Any) -> NeuralDecoder:
 
     Raises:
         DecoderError: unknown name.
+
+    Examples:
+        >>> dec = pretrained("surface-d5-p0.005")
+        >>> dec.num_observables, dec.info["kind"]
+        (1, 'neural+matching')
+        >>> pretrained("surface-d99")
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.DecoderError: ...
     """
     from qtandem.qec.neural import load_decoder
 
