@@ -66,20 +66,6 @@ MISSING: frozenset[str] = frozenset({
     "qtandem.sim.core:evaluate_angle",
     "qtandem.sim.core:fuse_ops",
     "qtandem.sim.core:resolve_params",
-    "qtandem.tour:TourContext",
-    "qtandem.tour:TourSection",
-    "qtandem.tour:failed_sections",
-    "qtandem.tour:register",
-    "qtandem.tour:run_tour",
-    "qtandem.tour:sections",
-    "qtandem.training:MetricsLog",
-    "qtandem.training:check_resumable",
-    "qtandem.training:load_checkpoint",
-    "qtandem.training:load_config",
-    "qtandem.training:progress_bar",
-    "qtandem.training:restore_optimizer",
-    "qtandem.training:save_checkpoint",
-    "qtandem.training:torch_threads",
 })
 
 

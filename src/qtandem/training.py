@@ -74,6 +74,16 @@ def load_config(path: str | os.PathLike[str], parse: Callable[..., T]) -> T:
     Raises:
         FileNotFoundError: no such file.
         ConfigError: not UTF-8, or whatever ``parse`` refuses (naming the file and the key).
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> from qtandem.qec.train_config import parse_config
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "run.toml"
+        >>> _ = path.write_text("[data]\\nrounds = -1\\n")
+        >>> load_config(path, parse_config)
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.ConfigError: .../run.toml: data.rounds: ...
     """
     return parse(read_config_text(Path(path)), source=str(Path(path)))
 
@@ -93,6 +103,14 @@ def check_resumable(saved: Mapping[str, Any], now: Mapping[str, Any], *, resumab
     Raises:
         CheckpointError: naming the first changed key, both values, the checkpoint and the keys
             that may change.
+
+    Examples:
+        >>> check_resumable({"seed": 0, "train": {"max_steps": 10}}, {"seed": 0, "train": {"max_steps": 20}},
+        ...                 resumable={"train.max_steps"}, path="ckpt.safetensors", source="run.toml")
+        >>> check_resumable({"seed": 0}, {"seed": 1}, resumable=set(), path="ckpt.safetensors", source="run.toml")
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.CheckpointError: run.toml: seed: 1 differs from the checkpoint's 0 ...
     """
     allowed = set(resumable)
     a, b = flatten(saved), flatten(now)
@@ -119,6 +137,14 @@ def save_checkpoint(path: str | os.PathLike[str], fmt: str, tensors: Mapping[str
         state: counters (metadata ``state``, JSON), if any.
         optimizer: a torch optimizer whose state goes beside the tensors (see :func:`qtandem.io.optimizer_state`).
         meta: more metadata strings.
+
+    Examples:
+        >>> import tempfile, pathlib, torch
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "ckpt.safetensors"
+        >>> save_checkpoint(path, "demo/1", {"model.w": torch.zeros(3)}, config={"lr": 0.1}, state={"step": 7})
+        >>> _, meta = load_checkpoint(path, "demo/1", what="demo")
+        >>> meta["format"], json.loads(meta["state"])
+        ('demo/1', {'step': 7})
     """
     out = dict(tensors)
     metadata = {"format": fmt, "config": json.dumps(dict(config))}
@@ -143,6 +169,18 @@ def load_checkpoint(path: str | os.PathLike[str], fmt: str, *, what: str) -> tup
     Raises:
         CheckpointError: no checkpoint there ("nothing to resume"), not a valid safetensors file,
             or another format.
+
+    Examples:
+        >>> import tempfile, pathlib, torch
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "ckpt.safetensors"
+        >>> save_checkpoint(path, "demo/1", {"model.w": torch.ones(2)}, config={"seed": 0})
+        >>> tensors, meta = load_checkpoint(path, "demo/1", what="demo")
+        >>> tensors["model.w"].tolist(), json.loads(meta["config"])
+        ([1.0, 1.0], {'seed': 0})
+        >>> load_checkpoint(path, "other/1", what="other")
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.CheckpointError: ...
     """
     p = Path(path)
     if not p.exists():
@@ -154,7 +192,20 @@ def load_checkpoint(path: str | os.PathLike[str], fmt: str, *, what: str) -> tup
 
 
 def restore_optimizer(optimizer: Any, tensors: Mapping[str, Tensor], meta: Mapping[str, str]) -> None:
-    """Load the optimizer state that :func:`save_checkpoint` wrote."""
+    """Load the optimizer state that :func:`save_checkpoint` wrote.
+
+    Examples:
+        >>> import tempfile, pathlib, torch
+        >>> w = torch.nn.Parameter(torch.zeros(2))
+        >>> opt = torch.optim.SGD([w], lr=0.1, momentum=0.9)
+        >>> w.sum().backward(); opt.step()
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "ckpt.safetensors"
+        >>> save_checkpoint(path, "demo/1", {"model.w": w}, config={}, optimizer=opt)
+        >>> fresh = torch.optim.SGD([w], lr=0.5, momentum=0.9)
+        >>> restore_optimizer(fresh, *load_checkpoint(path, "demo/1", what="demo"))
+        >>> fresh.param_groups[0]["lr"], fresh.state[w]["momentum_buffer"].tolist()
+        (0.1, [1.0, 1.0])
+    """
     load_optimizer_state(optimizer, dict(tensors), dict(meta))
 
 
@@ -172,6 +223,16 @@ class MetricsLog:
 
     Attributes:
         records: every record of the run so far (kept ones first).
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "metrics.jsonl"
+        >>> with MetricsLog(path) as log:
+        ...     for step in (1, 2, 3):
+        ...         log.emit({"step": step, "loss": 1.0 / step})
+        >>> with MetricsLog(path, resume_from=2) as log:     # resuming from a step-2 checkpoint drops step 3
+        ...     [r["step"] for r in log.records]
+        [1, 2]
     """
 
     def __init__(self, path: str | os.PathLike[str], *, resume_from: int | None = None, key: str = "step",
@@ -233,6 +294,10 @@ def progress_bar(enabled: bool, total: int, *, done: int = 0, label: str = "",
 
     Yields:
         An object with ``update(completed=..., advance=..., **fields)``.
+
+    Examples:
+        >>> with progress_bar(False, total=10, label="train") as bar:     # disabled: updates are ignored
+        ...     bar.update(advance=1, loss="0.5")
     """
     if not enabled:
         yield _NoBar()
@@ -259,7 +324,17 @@ def progress_bar(enabled: bool, total: int, *, done: int = 0, label: str = "",
 
 @contextlib.contextmanager
 def torch_threads(n: int) -> Iterator[None]:
-    """Run with ``n`` torch threads (0: leave the setting as it is), restoring the setting after."""
+    """Run with ``n`` torch threads (0: leave the setting as it is), restoring the setting after.
+
+    Examples:
+        >>> import torch
+        >>> before = torch.get_num_threads()
+        >>> with torch_threads(1):
+        ...     torch.get_num_threads()
+        1
+        >>> torch.get_num_threads() == before
+        True
+    """
     import torch
 
     before = torch.get_num_threads()

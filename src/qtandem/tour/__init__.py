@@ -42,6 +42,16 @@ class TourContext:
         seed: base seed; sections derive their own from it.
         quick: smaller sizes (used by tests).
         progress: ``progress(message)`` callback for long steps.
+
+    Examples:
+        >>> import tempfile
+        >>> @register("Docs: context demo", order=998)
+        ... def _demo(section, ctx):
+        ...     section.text(f"seed {ctx.seed}, quick {ctx.quick}")
+        >>> path = run_tour(tempfile.mkdtemp(), seed=5, quick=True, only=["Docs: context demo"])
+        >>> "seed 5, quick True" in path.read_text()
+        True
+        >>> _ = _REGISTRY.pop("Docs: context demo")      # keep the real tour as it was
     """
 
     outdir: Path
@@ -52,7 +62,17 @@ class TourContext:
 
 @dataclass(frozen=True)
 class TourSection:
-    """A registered section."""
+    """A registered section.
+
+    Examples:
+        >>> @register("Docs: section demo", order=997)
+        ... def _demo(section, ctx):
+        ...     section.text("hello")
+        >>> entry = next(s for s in sections() if s.title == "Docs: section demo")
+        >>> entry.order, entry.run is _demo
+        (997, True)
+        >>> _ = _REGISTRY.pop("Docs: section demo")
+    """
 
     title: str
     order: int
@@ -64,7 +84,16 @@ _REGISTRY: dict[str, TourSection] = {}
 
 def register(title: str, *, order: int = 100) -> Callable[[Callable[[Section, TourContext], None]],
                                                            Callable[[Section, TourContext], None]]:
-    """Decorator registering ``fn(section, ctx)`` as a tour section."""
+    """Decorator registering ``fn(section, ctx)`` as a tour section.
+
+    Examples:
+        >>> @register("Docs: register demo", order=995)
+        ... def _demo(section, ctx):
+        ...     section.text("hello")
+        >>> "Docs: register demo" in [s.title for s in sections()]
+        True
+        >>> _ = _REGISTRY.pop("Docs: register demo")
+    """
     def deco(fn: Callable[[Section, TourContext], None]) -> Callable[[Section, TourContext], None]:
         _REGISTRY[title] = TourSection(title, order, fn)
         return fn
@@ -73,7 +102,13 @@ def register(title: str, *, order: int = 100) -> Callable[[Callable[[Section, To
 
 
 def sections() -> list[TourSection]:
-    """Every registered section, in order (imports :data:`SECTION_MODULES`)."""
+    """Every registered section, in order (imports :data:`SECTION_MODULES`).
+
+    Examples:
+        >>> titles = [s.title for s in sections()]
+        >>> len(titles) >= len(SECTION_MODULES), [s.order for s in sections()] == sorted(s.order for s in sections())
+        (True, True)
+    """
     for mod in SECTION_MODULES:
         importlib.import_module(mod)
     return sorted(_REGISTRY.values(), key=lambda s: (s.order, s.title))
@@ -86,6 +121,16 @@ def run_tour(outdir: str | Path | None = None, *, seed: int = 2026, quick: bool 
     A section that fails is reported as failed on the page (with its traceback)
     and the others still run; the caller sees the failure in the report and in
     the return of :func:`failed_sections`.
+
+    Examples:
+        >>> import tempfile
+        >>> @register("Docs: run demo", order=994)
+        ... def _demo(section, ctx):
+        ...     section.table(["qubits"], [[3]])
+        >>> path = run_tour(tempfile.mkdtemp(), quick=True, only=["Docs: run demo"])
+        >>> path.name, failed_sections()
+        ('report.html', [])
+        >>> _ = _REGISTRY.pop("Docs: run demo")
     """
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(outdir) if outdir is not None else Path("runs") / f"tour-{stamp}"
@@ -117,5 +162,16 @@ _LAST_FAILURES: list[str] = []
 
 
 def failed_sections() -> list[str]:
-    """Titles of the sections that failed in the last :func:`run_tour`."""
+    """Titles of the sections that failed in the last :func:`run_tour`.
+
+    Examples:
+        >>> import tempfile
+        >>> @register("Docs: broken demo", order=996)
+        ... def _broken(section, ctx):
+        ...     raise RuntimeError("boom")
+        >>> path = run_tour(tempfile.mkdtemp(), quick=True, only=["Docs: broken demo"])
+        >>> failed_sections(), "boom" in path.read_text()
+        (['Docs: broken demo'], True)
+        >>> _ = _REGISTRY.pop("Docs: broken demo")
+    """
     return list(_LAST_FAILURES)
