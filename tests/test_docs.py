@@ -53,7 +53,6 @@ MISSING: frozenset[str] = frozenset({
     "qtandem.hybrid.train.model:save_model",
     "qtandem.hybrid.train.report:plot_curves",
     "qtandem.hybrid.train.report:write_report",
-    "qtandem.qasm.parser:parse",
     "qtandem.qec.train_config:DataConfig",
     "qtandem.qec.train_config:OptimConfig",
     "qtandem.qec.train_config:PretrainConfig",

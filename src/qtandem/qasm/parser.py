@@ -149,6 +149,15 @@ def parse(text: str, *, filename: str = "<string>", include_dirs: tuple[str | Pa
 
     Raises:
         QasmError: any problem, located at ``filename:line:col``.
+
+    Examples:
+        >>> c = parse('OPENQASM 2.0;\\ninclude "qelib1.inc";\\nqreg q[2];\\ncreg c[2];\\nh q[0];\\ncx q[0], q[1];\\nmeasure q -> c;')
+        >>> c.n_qubits, c.count_ops()
+        (2, {'h': 1, 'cx': 1, 'measure': 2})
+        >>> parse("OPENQASM 3.0;\\nqubit q;\\nfoo q;", filename="bad.qasm")
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.QasmError: bad.qasm:3:1: unknown gate 'foo'...
     """
     # the reader allocates many small objects and no cycles: pausing the cyclic
     # garbage collector makes it about twice as fast on large files
