@@ -42,7 +42,13 @@ _TEST_REFUSED = ("would select on the test split, which is read once, after trai
 
 @dataclass(frozen=True)
 class DataConfig:
-    """``[data]``: which dataset and how it is split."""
+    """``[data]``: which dataset and how it is split.
+
+    Examples:
+        >>> data = parse_config('[data]\\nname = "moons"\\ntest_size = 0.3').data
+        >>> data.name, data.test_size, data.validation
+        ('moons', 0.3, 0.0)
+    """
 
     name: str = field(default="digits", metadata=choices(*list_datasets()))
     test_size: float = field(default=0.25, metadata={"gt": 0.0, "lt": 1.0})
@@ -52,7 +58,13 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """``[model]``: pre-processing, quantum layer and head."""
+    """``[model]``: pre-processing, quantum layer and head.
+
+    Examples:
+        >>> model = parse_config('[model]\\nlayers = 2\\nencoder = "iqp"').model
+        >>> model.layers, model.encoder, model.ansatz
+        (2, 'iqp', 'hardware_efficient')
+    """
 
     pre: str = field(default="pca", metadata=choices(*PRE_CHOICES))
     features: int = field(default=8, metadata={"ge": 1})
@@ -75,7 +87,13 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class OptimConfig:
-    """``[optim]``: optimizer and schedule of passes."""
+    """``[optim]``: optimizer and schedule of passes.
+
+    Examples:
+        >>> optim = parse_config('[optim]\\nname = "sgd"\\nlr = 0.1\\nmomentum = 0.9').optim
+        >>> optim.name, optim.lr, optim.epochs
+        ('sgd', 0.1, 20)
+    """
 
     name: str = field(default="adam", metadata=choices("adam", "sgd"))
     lr: float = field(default=0.05, metadata={"gt": 0.0})
@@ -87,7 +105,13 @@ class OptimConfig:
 
 @dataclass(frozen=True)
 class TrainOptions:
-    """``[train]``: checkpoints, evaluation, early stopping, model selection and logging."""
+    """``[train]``: checkpoints, evaluation, early stopping, model selection and logging.
+
+    Examples:
+        >>> opts = parse_config("[train]\\nearly_stopping_patience = 3").train
+        >>> opts.early_stopping_patience, opts.monitor, opts.select
+        (3, 'val_loss', 'last')
+    """
 
     checkpoint_every: int = field(default=100, metadata={"ge": 0})
     eval_every: int = field(default=1, metadata={"ge": 1})
@@ -107,6 +131,13 @@ class TrainConfig:
 
     Attributes:
         source: where it was read from (for messages); not a configuration key.
+
+    Examples:
+        >>> cfg = TrainConfig()
+        >>> cfg.seed, cfg.data.name, cfg.optim.name
+        (0, 'digits', 'adam')
+        >>> parse_config(config_to_toml(cfg)) == parse_config("")
+        True
     """
 
     seed: int = field(default=0, metadata={"ge": 0})
@@ -160,6 +191,14 @@ def parse_config(text: str, *, source: str = "<string>") -> TrainConfig:
             range or not among the choices, a monitor on the test split, early stopping or
             best-model selection without a validation split, and other inconsistent
             combinations; the message names ``source`` and the key path.
+
+    Examples:
+        >>> parse_config("[optim]\\nepochs = 5").optim.epochs
+        5
+        >>> parse_config("[optim]\\nepochs = 0", source="run.toml")
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.ConfigError: run.toml: optim.epochs: ...
     """
     def err(key: str, message: str) -> ConfigError:
         return ConfigError(f"{source}: {key}: {message}")
@@ -199,6 +238,13 @@ def load_config(path: str | Path) -> TrainConfig:
     Raises:
         FileNotFoundError: no such file.
         ConfigError: see :func:`parse_config`.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "run.toml"
+        >>> _ = path.write_text('[data]\\nname = "iris"\\n')
+        >>> load_config(path).data.name
+        'iris'
     """
     return _load(path, parse_config)
 

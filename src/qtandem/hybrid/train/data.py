@@ -23,13 +23,25 @@ Tensor = torch.Tensor
 
 def stream_seed(seed: int, stream: int) -> int:
     """The seed of one random stream of a run (0: initial weights, 1: shuffling, 2: global torch stream,
-    3: validation split, 4: auto-encoder pre-training)."""
+    3: validation split, 4: auto-encoder pre-training).
+
+    Examples:
+        >>> stream_seed(0, 1) == stream_seed(0, 1), stream_seed(0, 1) == stream_seed(0, 2)
+        (True, False)
+    """
     return derive_seed(seed, 7919, stream, bits=62)
 
 
 @dataclass
 class DataSplit:
-    """The configured dataset, split into training, optional validation, and test tensors."""
+    """The configured dataset, split into training, optional validation, and test tensors.
+
+    Examples:
+        >>> from qtandem.hybrid.train import parse_config
+        >>> split = load_data(parse_config('[data]\\nname = "iris"\\nn_samples = 40'))
+        >>> split.x_train.shape, split.x_val is None, split.x_test.shape, split.n_classes
+        (torch.Size([30, 4]), True, torch.Size([10, 4]), 3)
+    """
 
     x_train: Tensor
     y_train: Tensor

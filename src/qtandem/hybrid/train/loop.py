@@ -62,6 +62,16 @@ class TrainResult:
         seconds: training wall time in all (including before a resume).
         parameter_counts: trainable parameters per part (``pre``, ``quantum``, ``post``).
         report: path of ``report.html``.
+
+    Examples:
+        >>> import tempfile
+        >>> from qtandem.hybrid.train import parse_config
+        >>> cfg = parse_config('[data]\\nname = "iris"\\nn_samples = 40\\n[model]\\nfeatures = 4\\nlayers = 1\\n[optim]\\nepochs = 1\\nbatch_size = 16')
+        >>> result = train(cfg, output=tempfile.mkdtemp(), progress=False)
+        >>> result.steps, result.epochs, result.finished, result.parameter_counts
+        (2, 1, True, {'pre': 0, 'quantum': 8, 'post': 15})
+        >>> sorted(k for k in result.final if k.startswith("test_"))
+        ['test_accuracy', 'test_loss']
     """
 
     output: Path
@@ -163,7 +173,18 @@ def _restore_checkpoint(path: Path, cfg: TrainConfig, model: nn.Module, opt: tor
 
 
 def evaluate(model: nn.Module, x: Tensor, y: Tensor, batch: int = 1024) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of ``model`` on ``(x, y)`` (no gradients; training mode restored)."""
+    """Mean cross-entropy and accuracy of ``model`` on ``(x, y)`` (no gradients; training mode restored).
+
+    Examples:
+        >>> import torch
+        >>> model = torch.nn.Linear(2, 2)
+        >>> with torch.no_grad():
+        ...     _ = model.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0]])); _ = model.bias.zero_()
+        >>> x, y = torch.tensor([[2.0, 0.0], [0.0, 2.0], [2.0, 0.0]]), torch.tensor([0, 1, 1])
+        >>> loss, accuracy = evaluate(model, x, y)
+        >>> round(accuracy, 4), loss > 0
+        (0.6667, True)
+    """
     model.eval()
     total, correct = 0.0, 0
     with torch.no_grad():
@@ -197,6 +218,13 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True, outp
     Raises:
         ConfigError: the configuration does not fit the dataset.
         CheckpointError: ``resume`` without a usable checkpoint, or with a changed configuration.
+
+    Examples:
+        >>> import tempfile
+        >>> from qtandem.hybrid.train import parse_config
+        >>> result = train(parse_config('[data]\\nname = "iris"\\nn_samples = 40\\n[model]\\nfeatures = 4\\nlayers = 1\\n[optim]\\nepochs = 1\\nbatch_size = 16'), output=tempfile.mkdtemp(), progress=False)
+        >>> sorted(p.name for p in result.output.iterdir())
+        ['accuracy.png', 'checkpoint.safetensors', 'config.toml', 'loss.png', 'metrics.jsonl', 'model.safetensors', 'report.html']
     """
     if output is not None:
         cfg = dataclasses.replace(cfg, output=str(output))

@@ -26,7 +26,12 @@ MODEL_FORMAT = "qtandem.hybrid.model/1"
 
 
 class Squash(nn.Module):
-    """``scale * tanh(x)``: bounded inputs for angle-type encoders."""
+    """``scale * tanh(x)``: bounded inputs for angle-type encoders.
+
+    Examples:
+        >>> Squash(2.0)(torch.tensor([100.0, 0.0, -100.0])).tolist()
+        [2.0, 0.0, -2.0]
+    """
 
     def __init__(self, scale: float = math.pi / 2) -> None:
         super().__init__()
@@ -161,7 +166,19 @@ def n_out(model: nn.Module) -> int:
 
 
 def save_model(path: str | Path, cfg: TrainConfig, model: nn.Module, record: dict[str, Any]) -> None:
-    """Write ``model`` with its configuration and ``record`` (metrics) as safetensors (:func:`load_model` reads it)."""
+    """Write ``model`` with its configuration and ``record`` (metrics) as safetensors (:func:`load_model` reads it).
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> from qtandem.hybrid.train import load_data, parse_config
+        >>> cfg = parse_config('[data]\\nname = "iris"\\nn_samples = 40\\n[model]\\nfeatures = 4\\nlayers = 1')
+        >>> model = build_model(cfg, load_data(cfg))
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.safetensors"
+        >>> save_model(path, cfg, model, {"test_accuracy": 0.9})
+        >>> x = torch.zeros(2, 4)
+        >>> torch.allclose(load_model(path)(x), model(x))
+        True
+    """
     meta = {"format": MODEL_FORMAT, "config": json.dumps(cfg.to_dict()), "n_features": str(n_in(model)),
             "n_classes": str(n_out(model)), "final": json.dumps(record)}
     write_safetensors(path, dict(model.state_dict()), meta)

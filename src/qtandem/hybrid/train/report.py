@@ -39,6 +39,13 @@ def plot_curves(records: list[dict[str, Any]], title: str = "") -> tuple[Any, An
 
     Training and validation curves (evaluated after epochs); the test split, evaluated once at
     the end, is one marker at the last epoch.
+
+    Examples:
+        >>> records = [{"kind": "step", "step": 1, "epoch": 0, "loss": 1.2},
+        ...            {"kind": "eval", "step": 1, "epoch": 1, "train_loss": 1.0, "train_accuracy": 0.5}]
+        >>> loss_fig, acc_fig = plot_curves(records, title="demo")
+        >>> type(loss_fig).__name__, type(acc_fig).__name__
+        ('Figure', 'Figure')
     """
     import matplotlib
 
@@ -83,7 +90,16 @@ def plot_curves(records: list[dict[str, Any]], title: str = "") -> tuple[Any, An
 
 def write_report(cfg: TrainConfig, out: Path, records: list[dict[str, Any]], final: dict[str, Any], st: _State,
                  counts: dict[str, int], data: DataSplit, model: HybridModel, finished: bool) -> Path:
-    """``report.html`` (with ``loss.png`` and ``accuracy.png``) in ``out``."""
+    """``report.html`` (with ``loss.png`` and ``accuracy.png``) in ``out``.
+
+    Examples:
+        >>> import tempfile
+        >>> from qtandem.hybrid.train import parse_config, train
+        >>> cfg = parse_config('[data]\\nname = "iris"\\nn_samples = 40\\n[model]\\nfeatures = 4\\nlayers = 1\\n[optim]\\nepochs = 1\\nbatch_size = 16')
+        >>> result = train(cfg, output=tempfile.mkdtemp(), progress=False)   # train() calls write_report
+        >>> result.report.name, "Training curves" in result.report.read_text()
+        ('report.html', True)
+    """
     from qtandem.report import Report
 
     rep = Report(f"qtandem train: {cfg.data.name}", out)
