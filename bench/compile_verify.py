@@ -2,8 +2,9 @@
 
 For every circuit in the suite: Qiskit ``transpile(optimization_level=3, basis_gates=[h, x, cx, rz])`` output is
 checked with ``qtandem.compile.verify.verify_equivalent`` (method auto: path sums, exact for <= 12 active qubits),
-then two broken copies of it (one rz sign flipped, one cx reversed) must be rejected. Prints a table and the
-timings; JSON to bench/results/compile_verify.json.
+then two broken copies of it (one rz sign flipped, one cx reversed) must be rejected. Prints a table, the
+timings and how each broken copy was rejected (proved inequivalent, or only inconclusive); JSON to
+bench/results/compile_verify.json. ``--from-json`` recomputes the summary from a saved run's rows.
 
 Usage: ``flock /tmp/qtandem-cpu.lock python bench/compile_verify.py [--data DIR]``
 """
@@ -16,6 +17,7 @@ import math
 import random
 import time
 from pathlib import Path
+from typing import Any
 
 from qtandem import Circuit
 from qtandem.compile.verify import verify_equivalent
@@ -57,7 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data" / "nam")
     ap.add_argument("--json", type=Path, default=HERE / "results" / "compile_verify.json")
+    ap.add_argument("--from-json", type=Path, default=None, help="summarize the rows of a saved run (no rerun)")
     args = ap.parse_args(argv)
+    if args.from_json is not None:
+        result = json.loads(args.from_json.read_text())
+        result.update(summarize(result["rows"]))
+        print(report(result))
+        atomic_write_text(args.json, json.dumps(result, indent=1) + "\n")
+        return 0
     rows = []
     rng = random.Random(0)
     for path in sorted(args.data.glob("*.qasm")):
@@ -74,13 +83,49 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         print(f"{path.stem:16s} {a.n_qubits:3d}q {len(a):6d} gates  {verdict:12s} {secs:6.2f}s  broken copies: "
               f"{flipped} / {reversed_}", flush=True)
-    proved = sum(r["verdict"] == "proved" for r in rows)
-    wrong = sum(r["flipped_rz"] == "proved" or r["reversed_cx"] == "proved" for r in rows)
-    print(f"proved {proved}/{len(rows)}; broken copies accepted: {wrong} (must be 0); "
-          f"max time {max(r['seconds'] for r in rows):.2f}s")
-    atomic_write_text(args.json, json.dumps({"rows": rows, "proved": proved, "broken_accepted": wrong}, indent=1)
-                      + "\n")
+    result = {"rows": rows, **summarize(rows)}
+    print(report(result))
+    atomic_write_text(args.json, json.dumps(result, indent=1) + "\n")
     return 0
+
+
+def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts over ``rows``: rewrites proved, and broken copies proved inequivalent / inconclusive / accepted.
+
+    A broken copy that is not accepted is either *proved* inequivalent (a differing column or output wire
+    was found) or only *inconclusive* (the checker could not decide, so it refused it without a proof).
+
+    Examples:
+        >>> rows = [{"verdict": "proved", "flipped_rz": "not equivalent", "reversed_cx": "inconclusive"},
+        ...         {"verdict": "inconclusive", "flipped_rz": "inconclusive", "reversed_cx": "inconclusive"}]
+        >>> s = summarize(rows)
+        >>> s["proved"], s["broken_copies"], s["broken_proved_inequivalent"], s["broken_inconclusive"]
+        (1, 4, 1, 3)
+    """
+    broken = [r[k] for r in rows for k in ("flipped_rz", "reversed_cx")]
+    by_kind = {k: {"proved_inequivalent": sum(r[k] == "not equivalent" for r in rows),
+                   "inconclusive": sum(r[k] == "inconclusive" for r in rows),
+                   "accepted": sum(r[k] == "proved" for r in rows)} for k in ("flipped_rz", "reversed_cx")}
+    return {"circuits": len(rows), "proved": sum(r["verdict"] == "proved" for r in rows),
+            "rewrite_inconclusive": sum(r["verdict"] == "inconclusive" for r in rows),
+            "broken_copies": len(broken), "broken_proved_inequivalent": broken.count("not equivalent"),
+            "broken_inconclusive": broken.count("inconclusive"), "broken_accepted": broken.count("proved"),
+            "broken_by_kind": by_kind}
+
+
+def report(result: dict[str, Any]) -> str:
+    """The summary lines printed after the table (and quoted in the README)."""
+    k = result["broken_by_kind"]
+    rows = result["rows"]
+    return (f"rewrites proved equivalent: {result['proved']}/{result['circuits']} "
+            f"({result['rewrite_inconclusive']} inconclusive)\n"
+            f"broken copies: {result['broken_copies']}; proved inequivalent {result['broken_proved_inequivalent']}, "
+            f"inconclusive (refused without a proof) {result['broken_inconclusive']}, "
+            f"accepted {result['broken_accepted']} (must be 0)\n"
+            f"  rz negated: {k['flipped_rz']['proved_inequivalent']} proved / {k['flipped_rz']['inconclusive']} "
+            f"inconclusive; cx reversed: {k['reversed_cx']['proved_inequivalent']} proved / "
+            f"{k['reversed_cx']['inconclusive']} inconclusive\n"
+            f"max time {max(r['seconds'] for r in rows):.2f}s")
 
 
 if __name__ == "__main__":

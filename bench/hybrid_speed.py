@@ -13,14 +13,17 @@ Tools:
 
 Before timing, every tool's outputs on the same inputs and weights are compared
 with qtandem's (max |difference| printed). Each time is the median of
-``--repeats`` steps after one warm-up. A peer that takes longer than
+``--repeats`` steps after one warm-up; the whole measurement is repeated ``--runs`` times
+(default 3, tools rebuilt each run) and the table reports the median run, with the slowdown
+range over runs (peer timings vary a lot between runs on a shared machine). A peer that takes longer than
 ``--peer-timeout`` seconds for one step is reported as such and not repeated.
 
 ``--memory`` also measures peak RSS of one training step at 20 qubits and batch 8
 (fresh subprocesses): adjoint at 5 and 50 layers, backprop at 5 and 10 layers
 (backprop keeps a state per fused block, so 50 layers would need tens of GB).
 
-Run: python bench/hybrid_speed.py [--cases 12x256,16x32,20x4] [--layers 6] [--repeats 3] [--json OUT] [--memory]
+Run: python bench/hybrid_speed.py [--cases 12x256,16x32,20x4] [--layers 6] [--repeats 3] [--runs 3] [--json OUT]
+[--memory]
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import statistics
 import subprocess
 import sys
 import time
+from typing import Any
 
 import numpy as np
 import torch
@@ -135,6 +139,37 @@ def _tq_z(qdev, n: int) -> torch.Tensor:
     return torch.stack([probs @ c for c in cols], dim=-1)
 
 
+def summarize_runs(runs: dict[str, list[float]]) -> dict[str, Any]:
+    """Median of each tool's runs, and each peer's slowdown against qtandem backprop per run and at the median.
+
+    Peer timings vary a lot between runs on a shared machine, so one run's ratio can overstate; the
+    ``seconds`` of a row are the medians, ``runs`` keeps every run, ``slowdown_range`` the spread.
+
+    Examples:
+        >>> row = summarize_runs({"qtandem backprop": [0.3, 0.4, 0.35], "peer": [2.4, 14.7, 9.0]})
+        >>> row["seconds"]["peer"], round(row["slowdown_median"]["peer"], 1), row["slowdown_range"]["peer"]
+        (9.0, 25.7, [8.0, 36.7])
+    """
+    seconds = {name: statistics.median(ts) for name, ts in runs.items()}
+    base = runs.get("qtandem backprop")
+    slow: dict[str, float] = {}
+    spread: dict[str, list[float]] = {}
+    if base:
+        for name, ts in runs.items():
+            if not name.startswith("qtandem"):
+                slow[name] = seconds[name] / seconds["qtandem backprop"]
+                per_run = [t / b for t, b in zip(ts, base, strict=False)]
+                spread[name] = [round(min(per_run), 1), round(max(per_run), 1)]
+    return {"seconds": seconds, "runs": runs, "slowdown_median": slow, "slowdown_range": spread}
+
+
+def report_row(row: dict[str, Any]) -> str:
+    """One line per peer: median slowdown against qtandem backprop and the range over runs."""
+    return "\n".join(f"  {name}: median {row['seconds'][name]:.3f} s/step, {s:.1f}x slower than qtandem backprop "
+                     f"(runs: {row['slowdown_range'][name][0]}x to {row['slowdown_range'][name][1]}x, "
+                     f"{len(row['runs'][name])} runs)" for name, s in row["slowdown_median"].items())
+
+
 def memory_probe(method: str, layers: int) -> int:
     """Peak RSS (bytes) of one training step at 20 qubits, batch 8, in a fresh process."""
     code = f"""
@@ -162,6 +197,8 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--peer-timeout", type=float, default=60.0)
+    ap.add_argument("--runs", type=int, default=3,
+                    help="independent runs per case (each tool is rebuilt and timed again); the table is their median")
     ap.add_argument("--memory", action="store_true")
     ap.add_argument("--memory-only", action="store_true", help="skip the timings")
     ap.add_argument("--json", default=None)
@@ -194,26 +231,25 @@ def main() -> int:
         w = rng.uniform(0, 2 * np.pi, (args.layers, n, 2))
         print(f"\n{n} qubits, batch {batch}, {args.layers} layers")
         ref = None
-        results = {}
-        for name, make in tools:
-            try:
-                step, fwd = make(n, args.layers, x, y, w)  # type: ignore[operator]
-                out = fwd()
-            except Exception as exc:
-                print(f"  {name:<30} failed: {type(exc).__name__}: {str(exc)[:100]}")
-                continue
-            if ref is None:
-                ref = out
-            diff = float(np.abs(np.asarray(out, dtype=np.float64) - ref).max())
-            t = timed(step, args.repeats, args.peer_timeout)
-            results[name] = t
-            print(f"  {name:<30} {t:9.3f} s/step   max|out - qtandem| = {diff:.1e}", flush=True)
-        base = results.get("qtandem backprop")
-        if base:
-            for name, t in results.items():
-                if not name.startswith("qtandem"):
-                    print(f"  ratio qtandem backprop / {name}: {base / t:.3f}  ({t / base:.1f}x faster)")
-        rows.append({"qubits": n, "batch": batch, "layers": args.layers, "seconds": results})
+        runs: dict[str, list[float]] = {}
+        for run in range(args.runs):
+            for name, make in tools:
+                try:
+                    step, fwd = make(n, args.layers, x, y, w)  # type: ignore[operator]
+                    out = fwd()
+                except Exception as exc:
+                    print(f"  {name:<30} failed: {type(exc).__name__}: {str(exc)[:100]}")
+                    continue
+                if ref is None:
+                    ref = out
+                diff = float(np.abs(np.asarray(out, dtype=np.float64) - ref).max())
+                t = timed(step, args.repeats, args.peer_timeout)
+                runs.setdefault(name, []).append(t)
+                print(f"  run {run + 1}/{args.runs} {name:<30} {t:9.3f} s/step   max|out - qtandem| = {diff:.1e}",
+                      flush=True)
+        row = summarize_runs(runs)
+        print(report_row(row))
+        rows.append({"qubits": n, "batch": batch, "layers": args.layers, **row})
     memory = {}
     if args.memory or args.memory_only:
         # backprop keeps one state per fused block: at 50 layers it would need tens of GB, so it is
