@@ -24,6 +24,14 @@ the observable by a detector, with the same boundary-edge requirement.)
 PyMatching ignores DEM errors with more than two detectors that have no graphlike
 decomposition (e.g. in colour codes); the constructor warns when the DEM has any.
 
+Correlated matching is not always better. PyMatching 2.4's two-pass rule lowers, for every edge
+the first pass used, the weight of each edge that shares a DEM error with it (to
+``log((1 - q) / q)``, ``q = P(both) / P(edge)``), one edge at a time; two edges made cheap by two
+*different* errors can then replace a single likelier error. On the rotated surface code at
+d = 3, p = 0.001 this makes it about 1.5x worse than plain matching; sinter's own
+``pymatching-correlated`` (no qtandem code) gives the same, so it is upstream behaviour, not a
+usage error (``bench/qec_correlated.py``). From d = 5 it helps.
+
 Examples:
     >>> import stim
     >>> from qtandem.qec.matching import MatchingDecoder
