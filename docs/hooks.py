@@ -40,13 +40,16 @@ API_PAGES = {
     "compile": ["qtandem.compile"],
     "report": ["qtandem.report"],
     "tour": ["qtandem.tour"],
-    "utilities": ["qtandem.config", "qtandem.io", "qtandem.random", "qtandem.errors"],
+    "utilities": ["qtandem.config", "qtandem.io", "qtandem.random", "qtandem.errors", "qtandem.training"],
 }
 
 
 def readme_section(text: str, start: str | None, end: str | None) -> str:
     """Lines of ``text`` from the heading ``start`` (or the top) up to the heading ``end``."""
     lines = text.splitlines()
+    for heading in (start, end):
+        if heading is not None and heading not in lines:
+            raise ValueError(f"README.md has no line {heading!r}; update README_PAGES in docs/hooks.py")
     i = 0 if start is None else lines.index(start)
     j = len(lines) if end is None else lines.index(end)
     return "\n".join(lines[i:j]).strip() + "\n"
@@ -138,6 +141,6 @@ def on_files(files: Files, config: Any) -> Files:
         files.append(File.generated(config, page, content=body))
     files.append(File.generated(config, "cli.md", content=cli_page()))
     for slug, packages in API_PAGES.items():
-        title = slug if slug != "utilities" else "config, io, random, errors"
+        title = slug if slug != "utilities" else "config, io, random, errors, training"
         files.append(File.generated(config, f"api/{slug}.md", content=api_page(title, packages)))
     return files

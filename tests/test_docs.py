@@ -104,6 +104,35 @@ def test_missing_list_is_current() -> None:
     assert not stale, f"these have an example now; remove them from MISSING in tests/test_docs.py: {stale}"
 
 
+def _hooks():
+    """``docs/hooks.py`` (the MkDocs hook that generates the site's pages), imported by path."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "docs" / "hooks.py"
+    spec = importlib.util.spec_from_file_location("qtandem_docs_hooks", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_site_pages_generate() -> None:
+    """The pages ``make docs`` generates: README sections found, every command and subpackage covered."""
+    hooks = _hooks()
+    readme = (hooks.ROOT / "README.md").read_text(encoding="utf-8")
+    for _page, _title, start, end in hooks.README_PAGES:
+        assert hooks.readme_section(readme, start, end).strip()
+    cli = hooks.cli_page()
+    for command in ("simulate", "convert", "info", "train", "tour", "optimize", "device", "qec", "compile"):
+        assert f"## `qtandem {command}`" in cli
+    page = hooks.api_page("circuit", ["qtandem.circuit"])
+    assert "::: qtandem.circuit.circuit" in page and "        - Circuit" in page
+    packages = {p for names in hooks.API_PAGES.values() for p in names}
+    top = {n.split(".")[1] for n in module_names() if n.count(".") >= 1 and n.split(".")[1] not in ("cli", "data")}
+    assert top <= {p.split(".")[1] for p in packages if "." in p}, "a subpackage has no API page in docs/hooks.py"
+
+
 if __name__ == "__main__":
     left = missing_examples()
     print("\n".join(left))
