@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import stim
 
-from qtandem.errors import DatasetError
+from qtandem.errors import ArgumentTypeError, DatasetError
 from qtandem.io import atomic_write_text
 from qtandem.qec.decoder import pack_bits, unpack_bits
 from qtandem.random import Seed, as_generator
@@ -83,7 +83,12 @@ def sample(circuit: stim.Circuit, shots: int, *, seed: Seed = None,
         uint8 ``(shots, ceil(n / 8))`` each when ``bit_packed``.
 
     Raises:
+        ArgumentTypeError: ``circuit`` is not a ``stim.Circuit`` (a qtandem ``Circuit`` goes to
+            :func:`qtandem.sample`).
         DatasetError: negative ``shots`` or a bad seed.
+
+    See also: :func:`qtandem.sample` (measurement outcomes of a qtandem ``Circuit``, any gates,
+    state-vector or density-matrix simulation); README, "Sampling and expectation values".
 
     Examples:
         >>> from qtandem.qec.codes import repetition_code
@@ -91,6 +96,10 @@ def sample(circuit: stim.Circuit, shots: int, *, seed: Seed = None,
         >>> dets.shape, obs.dtype
         ((5, 6), dtype('bool'))
     """
+    if not isinstance(circuit, stim.Circuit):
+        raise ArgumentTypeError(f"qtandem.qec.sample needs a noisy stim.Circuit with detectors, got "
+                           f"{type(circuit).__name__}; for a qtandem Circuit's measurement outcomes use "
+                           f"qtandem.sample(circuit, shots)")
     if int(shots) != shots or shots < 0:
         raise DatasetError(f"shots must be a non-negative integer, got {shots!r}")
     sampler = circuit.compile_detector_sampler(seed=_stim_seed(seed))
