@@ -151,7 +151,8 @@ def parse(text: str, *, filename: str = "<string>", include_dirs: tuple[str | Pa
         QasmError: any problem, located at ``filename:line:col``.
 
     Examples:
-        >>> c = parse('OPENQASM 2.0;\\ninclude "qelib1.inc";\\nqreg q[2];\\ncreg c[2];\\nh q[0];\\ncx q[0], q[1];\\nmeasure q -> c;')
+        >>> c = parse('OPENQASM 2.0;\\ninclude "qelib1.inc";\\nqreg q[2];\\ncreg c[2];\\n'
+        ...           'h q[0];\\ncx q[0], q[1];\\nmeasure q -> c;')
         >>> c.n_qubits, c.count_ops()
         (2, {'h': 1, 'cx': 1, 'measure': 2})
         >>> parse("OPENQASM 3.0;\\nqubit q;\\nfoo q;", filename="bad.qasm")
