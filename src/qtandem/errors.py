@@ -16,6 +16,7 @@ Examples:
 from __future__ import annotations
 
 __all__ = [
+    "ArgumentTypeError",
     "CheckpointError",
     "CircuitError",
     "CompileError",
@@ -95,6 +96,10 @@ class ParameterError(QtandemError, ValueError):
         ...
         qtandem.errors.ParameterError: ...
     """
+
+
+class ArgumentTypeError(QtandemError, TypeError):
+    """An argument has the wrong type (e.g. a hardware ``Device`` given where torch's ``device`` goes)."""
 
 
 class ObservableError(QtandemError, ValueError):

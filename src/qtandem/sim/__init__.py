@@ -1,6 +1,7 @@
 """The one simulator core of qtandem (see :mod:`qtandem.sim.core`)."""
 
 from qtandem.sim.core import statevector, unitary
+from qtandem.sim.functional import run_batched
 from qtandem.sim.sampling import SampleResult, expval, probabilities, sample
 
-__all__ = ["SampleResult", "expval", "probabilities", "sample", "statevector", "unitary"]
+__all__ = ["SampleResult", "expval", "probabilities", "run_batched", "sample", "statevector", "unitary"]
