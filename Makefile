@@ -30,6 +30,7 @@ demo: $(VENV)/.installed-base
 test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports  # the layer contract in pyproject.toml (imports inside functions count)
 	$(PY) -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests were collected" >&2; exit 1; fi; exit $$rc
 	$(MAKE) docs
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from qtandem import hooks
+
 if TYPE_CHECKING:
     from qtandem.circuit import Circuit, Parameter, ParameterExpression
     from qtandem.circuit.pauli import PauliSum
@@ -84,3 +86,28 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *_EXPORTS})
+
+
+# Circuit.to_matrix / from_qasm / to_qasm: the circuit layer may not import sim or qasm, so this
+# package (above every layer) registers the implementations; each imports its layer on first call.
+def _to_matrix(circuit: Circuit, **options: Any) -> Any:
+    from qtandem.sim import unitary as _unitary
+
+    return _unitary(circuit, **options)
+
+
+def _from_qasm(text: str, **options: Any) -> Any:
+    from qtandem.qasm import loads
+
+    return loads(text, **options)
+
+
+def _to_qasm(circuit: Circuit, **options: Any) -> Any:
+    from qtandem.qasm import dumps
+
+    return dumps(circuit, **options)
+
+
+hooks.register("to_matrix", _to_matrix)
+hooks.register("from_qasm", _from_qasm)
+hooks.register("to_qasm", _to_qasm)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from qtandem import hooks
 from qtandem.circuit.gates import GATES, fold_controls, get_gate, inverse_of
 from qtandem.circuit.instruction import NON_UNITARY, Instruction
 from qtandem.circuit.parameter import Angle, Parameter, ParameterExpression
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 __all__ = ["Circuit", "inverse_instruction"]
 
 QubitArg = int | Iterable[int]
-
 
 def inverse_instruction(inst: Instruction) -> Instruction:
     """The adjoint of one gate (barriers are returned unchanged).
@@ -591,10 +591,10 @@ class Circuit:
     def to_matrix(self, *, dtype: torch.dtype | None = None) -> torch.Tensor:
         """The circuit's unitary as a dense ``(2**n, 2**n)`` tensor (small circuits only).
 
-        Delegates to :func:`qtandem.sim.unitary`.
+        Delegates to :func:`qtandem.sim.unitary` (through :mod:`qtandem.hooks`: the circuit
+        layer does not import the simulator).
         """
-        from qtandem.sim import unitary
-
+        unitary = hooks.lookup("to_matrix")
         return unitary(self) if dtype is None else unitary(self, dtype=dtype)
 
     def draw(self, *, max_width: int = 120) -> str:
@@ -605,14 +605,12 @@ class Circuit:
 
     @classmethod
     def from_qasm(cls, text: str, *, filename: str = "<string>") -> Circuit:
-        """Parse OpenQASM 2 or 3 text (see :mod:`qtandem.qasm`)."""
-        from qtandem.qasm import loads
-
-        return loads(text, filename=filename)
+        """Parse OpenQASM 2 or 3 text (see :mod:`qtandem.qasm`; found through :mod:`qtandem.hooks`)."""
+        out = hooks.lookup("from_qasm")(text, filename=filename)
+        assert isinstance(out, cls)
+        return out
 
     def to_qasm(self, version: int = 2) -> str:
-        """Write OpenQASM 2 or 3 text (see :mod:`qtandem.qasm`)."""
-        from qtandem.qasm import dumps
-
-        return dumps(self, version=version)
+        """Write OpenQASM 2 or 3 text (see :mod:`qtandem.qasm`; found through :mod:`qtandem.hooks`)."""
+        return str(hooks.lookup("to_qasm")(self, version=version))
 

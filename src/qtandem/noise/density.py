@@ -19,7 +19,6 @@ Examples:
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,11 +28,12 @@ import torch
 from qtandem.circuit.circuit import Circuit
 from qtandem.circuit.gates import controlled_matrix, gate_matrix
 from qtandem.circuit.instruction import Instruction
-from qtandem.circuit.pauli import PauliSum
+from qtandem.circuit.terminal import terminal_measurements
 from qtandem.errors import NoiseError, SimulationError
 from qtandem.noise import channels as ch
 from qtandem.noise.model import NoiseModel
 from qtandem.sim.core import TORCH_FUSION_QUBITS, ParamSpec, apply_ops, instruction_matrix, resolve_params
+from qtandem.sim.expectation import dm_expectation
 from qtandem.sim.memory import check_memory, state_bytes
 
 __all__ = ["Event", "density_matrix", "density_ops", "dm_expectation", "noisy_events", "noisy_probabilities"]
@@ -55,25 +55,6 @@ def _gate_matrix(inst: Instruction, spec: ParamSpec, dtype: torch.dtype, device:
     if inst.name == "mcx":
         return controlled_matrix(gate_matrix("x", (), dtype=dtype, device=device), len(inst.qubits) - 1)
     return instruction_matrix(inst, spec, dtype=dtype, device=device)
-
-
-def _terminal_measures(circuit: Circuit) -> tuple[set[int], list[tuple[int, int]]]:
-    """Indices of measure instructions with nothing after them on their qubit, and the (qubit, clbit) map."""
-    terminal: set[int] = set()
-    touched: set[int] = set()
-    pairs: list[tuple[int, int]] = []
-    # a measurement read by a later classically controlled gate is never terminal
-    last_conditioned = max((i for i, inst in enumerate(circuit) if inst.condition is not None), default=-1)
-    for idx in range(len(circuit) - 1, -1, -1):
-        inst = circuit[idx]
-        if inst.name == "measure":
-            if inst.qubits[0] not in touched and idx > last_conditioned:
-                terminal.add(idx)
-                pairs.append((inst.qubits[0], inst.clbits[0]))
-            touched.update(inst.qubits)
-        elif inst.name != "barrier":
-            touched.update(inst.qubits)
-    return terminal, pairs[::-1]
 
 
 @dataclass(frozen=True)
@@ -113,7 +94,7 @@ def noisy_events(circuit: Circuit, spec: ParamSpec, noise: NoiseModel | None, *,
     """
     n = circuit.n_qubits
     noise = noise or NoiseModel()
-    terminal, _ = _terminal_measures(circuit)
+    terminal = terminal_measurements(circuit).indices
     events: list[Event] = []
     clock = [0.0] * n
     timed = noise.has_idle and bool(noise.durations)
@@ -181,25 +162,6 @@ def density_ops(circuit: Circuit, spec: ParamSpec, noise: NoiseModel | None, *, 
         elif ev.kind == "measure" and not ev.terminal:  # non-selective Z measurement: dephasing
             ops.append((ev.qubits + rows, _DEPHASE.to(device=device, dtype=dtype)))
     return ops
-
-
-_PROGRAMS: OrderedDict[tuple, Any] = OrderedDict()
-
-
-def _compiled_density(n2: int, numeric: list[tuple[tuple[int, ...], np.ndarray]], dtype: torch.dtype) -> Any:
-    """Compiled native program, reused when the same noisy circuit (same matrices) runs again."""
-    from qtandem.sim import fast
-
-    key = (n2, dtype, tuple((q, m.tobytes()) for q, m in numeric))
-    program = _PROGRAMS.get(key)
-    if program is None:
-        program = fast.compile_ops(n2, numeric, dtype=dtype)
-        _PROGRAMS[key] = program
-        if len(_PROGRAMS) > 8:
-            _PROGRAMS.popitem(last=False)
-    else:
-        _PROGRAMS.move_to_end(key)
-    return program
 
 
 def _native_ok(ops: list[Op], spec: ParamSpec) -> bool:
@@ -284,7 +246,8 @@ def density_matrix(
 
         numeric = [(q, m.detach().cpu().to(torch.complex128).resolve_conj().numpy()) for q, m in ops]
         if fast.available():
-            program = _compiled_density(2 * n, numeric, dtype)
+            key = ("density", tuple((q, m.tobytes()) for q, m in numeric))
+            program = fast.compile_cached(key, 2 * n, lambda: numeric, dtype=dtype)
             return fast.run_compiled(rho0.contiguous(), program).reshape(dim, dim)
         vec = fast.simulate_numeric(2 * n, numeric, dtype=dtype, initial_state=rho0)
         return vec.reshape(dim, dim)
@@ -311,46 +274,10 @@ def noisy_probabilities(circuit: Circuit, params: Any = None, *, noise: NoiseMod
     rho = density_matrix(circuit, params, noise=noise, dtype=dtype, device=device)
     probs = torch.diagonal(rho, dim1=-2, dim2=-1).real.clamp_min(0.0)
     if noise is not None:
-        _, pairs = _terminal_measures(circuit)
-        measured = [q for q, _ in pairs] or list(range(circuit.n_qubits))
+        measured = [q for q, _ in terminal_measurements(circuit).pairs] or list(range(circuit.n_qubits))
         for err, qubits in noise.readout_errors(measured):
             probs = err.apply_to_probabilities(probs, qubits, circuit.n_qubits)
     return probs
-
-
-def dm_expectation(rho: Tensor, observable: PauliSum) -> Tensor:
-    """``Tr(rho O)`` for a Pauli sum without building ``O`` (batched over leading dims).
-
-    Examples:
-        >>> from qtandem import Circuit, PauliSum
-        >>> rho = density_matrix(Circuit(2).h(0).cx(0, 1))
-        >>> round(dm_expectation(rho, PauliSum.from_string("Z0 Z1 + X0 X1")).item(), 6)
-        2.0
-    """
-    dim = rho.shape[-1]
-    j = torch.arange(dim, device=rho.device)
-    total = torch.zeros(rho.shape[:-2], dtype=rho.dtype, device=rho.device)
-    for coef, word in observable.terms:
-        xmask = zmask = ny = 0
-        for q, letter in word:
-            if letter in ("X", "Y"):
-                xmask |= 1 << q
-            if letter in ("Z", "Y"):
-                zmask |= 1 << q
-            ny += letter == "Y"
-        parity = _popcount_parity(j & zmask)
-        phase = (1j**ny) * (1 - 2 * parity).to(rho.dtype)
-        vals = rho[..., j, j ^ xmask]
-        total = total + complex(coef) * (phase * vals).sum(-1)
-    return total.real if observable.is_hermitian() else total
-
-
-def _popcount_parity(x: Tensor) -> Tensor:
-    parity = torch.zeros_like(x)
-    while bool((x > 0).any()):
-        parity ^= x & 1
-        x = x >> 1
-    return parity
 
 
 def sample_density(probs: Tensor, shots: int, pairs: list[tuple[int, int]], n_clbits: int,

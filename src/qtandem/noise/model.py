@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -24,6 +24,12 @@ from qtandem.circuit.instruction import Instruction
 from qtandem.errors import NoiseError
 from qtandem.noise import channels as ch
 from qtandem.noise.readout import ReadoutError, readout_error
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from qtandem.circuit.circuit import Circuit
+    from qtandem.random import Seed
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "NoiseModel", "channel_from_dict", "channel_to_dict"]
 
@@ -221,6 +227,31 @@ class NoiseModel:
     def has_idle(self) -> bool:
         """True when idle relaxation is configured."""
         return bool(self.idle or self.default_idle)
+
+    # -- simulation: the protocol behind ``noise=`` (qtandem.sim.sampling.NoisySimulation) --
+    def sample_bits(self, circuit: Circuit, shots: int, *, params: Any = None, seed: Seed = None,
+                    dtype: torch.dtype = torch.complex128, device: Any = None, method: str = "auto") -> np.ndarray:
+        """``(shots, n_clbits)`` uint8 noisy shots of ``circuit`` (what ``qtandem.sample(noise=self)`` runs).
+
+        ``method`` is ``"density"``, ``"trajectories"`` or ``"auto"`` (see :func:`qtandem.sample`).
+        """
+        from qtandem.noise.simulate import sample_bits
+
+        return sample_bits(self, circuit, shots, params=params, seed=seed, dtype=dtype, device=device, method=method)
+
+    def outcome_probabilities(self, circuit: Circuit, params: Any = None, *, dtype: torch.dtype = torch.complex128,
+                              device: Any = None) -> torch.Tensor:
+        """Probabilities ``(2**n,)`` or ``(B, 2**n)`` of every qubit, readout errors included."""
+        from qtandem.noise.density import noisy_probabilities
+
+        return noisy_probabilities(circuit, params, noise=self, dtype=dtype, device=device)
+
+    def density_matrix(self, circuit: Circuit, params: Any = None, *, initial_state: Any = None,
+                       dtype: torch.dtype = torch.complex128, device: Any = None) -> torch.Tensor:
+        """The exact noisy density matrix of ``circuit`` (see :func:`qtandem.noise.density.density_matrix`)."""
+        from qtandem.noise.density import density_matrix
+
+        return density_matrix(circuit, params, noise=self, initial_state=initial_state, dtype=dtype, device=device)
 
     # -- serialisation -----------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

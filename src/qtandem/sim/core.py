@@ -12,7 +12,6 @@ Both give the same state to machine precision (tested).
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -470,28 +469,6 @@ def numeric_ops(segment: Sequence[Instruction], spec: ParamSpec) -> list[tuple[t
     return [(inst.qubits, m) for inst, m in zip(segment, mats, strict=True) if m is not None]
 
 
-_PROGRAMS: OrderedDict[tuple, Any] = OrderedDict()
-_PROGRAM_CACHE_SIZE = 16
-"""Compiled native programs of recently simulated gate runs (keyed by instructions and bound values)."""
-
-
-def _compiled(n: int, segment: list[Instruction], spec: ParamSpec, dtype: torch.dtype) -> Any:
-    """Fused, packed native program for ``segment``; repeated runs of one circuit skip the Python compile."""
-    from qtandem.sim import fast
-
-    values = None if spec.values is None else spec.values.detach().cpu().numpy().tobytes()
-    key = (n, dtype, tuple(segment), values)
-    program = _PROGRAMS.get(key)
-    if program is None:
-        program = fast.compile_ops(n, numeric_ops(segment, spec), dtype=dtype)
-        _PROGRAMS[key] = program
-        if len(_PROGRAMS) > _PROGRAM_CACHE_SIZE:
-            _PROGRAMS.popitem(last=False)
-    else:
-        _PROGRAMS.move_to_end(key)
-    return program
-
-
 def _run_native(state: Tensor, segment: list[Instruction], spec: ParamSpec, n: int) -> Tensor:
     from qtandem.sim import fast
 
@@ -501,7 +478,10 @@ def _run_native(state: Tensor, segment: list[Instruction], spec: ParamSpec, n: i
     def run_pending(out: Tensor) -> Tensor:
         if pending:
             if fast.available():
-                program = _compiled(n, list(pending), spec, out.dtype)
+                values = None if spec.values is None else spec.values.detach().cpu().numpy().tobytes()
+                segment_ops = list(pending)
+                program = fast.compile_cached(("statevector", tuple(segment_ops), values), n,
+                                              lambda: numeric_ops(segment_ops, spec), dtype=out.dtype)
                 out = fast.run_compiled(out.contiguous(), program)
             else:
                 out = fast.simulate_numeric(n, numeric_ops(pending, spec), dtype=out.dtype, initial_state=out)
@@ -590,5 +570,4 @@ def unitary(circuit: Circuit, params: Any = None, *, dtype: torch.dtype = torch.
         raise SimulationError("unitary() takes unbatched params")
     state, _ = run(circuit, params, eye, dtype=dtype, device=device, native=False)
     return state.transpose(0, 1).contiguous()
-
 

@@ -44,7 +44,7 @@ import torch
 from qtandem.circuit.pauli import PauliSum, word_masks
 from qtandem.errors import ObservableError
 
-__all__ = ["pauli_expectation", "pauli_expectation_many"]
+__all__ = ["dm_expectation", "pauli_expectation", "pauli_expectation_many"]
 
 Tensor = torch.Tensor
 
@@ -371,3 +371,46 @@ def pauli_expectation(state: Tensor, observable: PauliSum | str) -> Tensor:
         0j
     """
     return pauli_expectation_many(state, [observable])[..., 0]
+
+
+def dm_expectation(rho: Tensor, observable: PauliSum) -> Tensor:
+    """``Tr(rho O)`` for a Pauli sum without building ``O`` (batched over leading dims).
+
+    Args:
+        rho: ``(..., 2**n, 2**n)`` density matrix (or matrices).
+        observable: the Pauli sum.
+
+    Returns:
+        ``(...)``, real when ``observable`` is Hermitian.
+
+    Examples:
+        >>> from qtandem import Circuit, PauliSum, statevector
+        >>> psi = statevector(Circuit(2).h(0).cx(0, 1))
+        >>> rho = torch.outer(psi, psi.conj())
+        >>> round(dm_expectation(rho, PauliSum.from_string("Z0 Z1 + X0 X1")).item(), 6)
+        2.0
+    """
+    dim = rho.shape[-1]
+    j = torch.arange(dim, device=rho.device)
+    total = torch.zeros(rho.shape[:-2], dtype=rho.dtype, device=rho.device)
+    for coef, word in observable.terms:
+        xmask = zmask = ny = 0
+        for q, letter in word:
+            if letter in ("X", "Y"):
+                xmask |= 1 << q
+            if letter in ("Z", "Y"):
+                zmask |= 1 << q
+            ny += letter == "Y"
+        parity = _popcount_parity(j & zmask)
+        phase = (1j**ny) * (1 - 2 * parity).to(rho.dtype)
+        vals = rho[..., j, j ^ xmask]
+        total = total + complex(coef) * (phase * vals).sum(-1)
+    return total.real if observable.is_hermitian() else total
+
+
+def _popcount_parity(x: Tensor) -> Tensor:
+    parity = torch.zeros_like(x)
+    while bool((x > 0).any()):
+        parity ^= x & 1
+        x = x >> 1
+    return parity

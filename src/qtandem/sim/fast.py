@@ -17,25 +17,39 @@ i.e. 512 KiB chunks), ``QTANDEM_LOW_BITS`` (lowest qubits every chunk keeps, so
 chunks are runs of one 64-byte cache line; default 2 / 3), ``QTANDEM_TILE_BITS``
 (second-level L1 tiles, default 0 = off: measured neutral on Zen 3),
 ``QTANDEM_NATIVE=0`` (force the fallback).
+
+The extension is built portable (no ``-march``): it holds scalar kernels and an
+AVX2+FMA copy, and uses the copy when the CPU has AVX2 and FMA
+(``_kernels.info()["simd"]``). ``QTANDEM_SIMD=scalar`` (read once, at import)
+keeps the scalar kernels, e.g. to test or time them on an AVX2 machine.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 
 import numpy as np
 import torch
 
 from qtandem.errors import SimulationError
 from qtandem.sim import fusion as _fusion
+from qtandem.sim.dense import apply_dense
 
 try:  # the optional C extension
     from qtandem.sim import _kernels  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - depends on the build
     _kernels = None
 
-__all__ = ["available", "compile_ops", "run_compiled", "simulate_numeric"]
+if _kernels is not None and os.environ.get("QTANDEM_SIMD", "auto") != "auto":
+    try:
+        _kernels.set_simd(os.environ["QTANDEM_SIMD"])
+    except ValueError as _err:
+        warnings.warn(f"QTANDEM_SIMD ignored: {_err}; using the {_kernels.info()['simd']} kernels", stacklevel=1)
+
+__all__ = ["PROGRAM_CACHE_SIZE", "available", "compile_cached", "compile_ops", "run_compiled", "simulate_numeric"]
 
 NumericOp = tuple[tuple[int, ...], np.ndarray]
 
@@ -142,6 +156,44 @@ def compile_ops(n: int, ops: Sequence[NumericOp], *, dtype: torch.dtype = torch.
                                    tile=_env_int("QTANDEM_TILE_BITS", 0))
 
 
+#: Compiled programs kept by :func:`compile_cached` (state vectors and density matrices alike).
+PROGRAM_CACHE_SIZE = 16
+_PROGRAMS: OrderedDict[Hashable, _fusion.Program] = OrderedDict()
+
+
+def compile_cached(key: Hashable, n: int, ops: Callable[[], Sequence[NumericOp]], *,
+                   dtype: torch.dtype = torch.complex128) -> _fusion.Program:
+    """:func:`compile_ops` of ``ops()``, reused when the same ``key`` comes again (least recently used out).
+
+    The one program cache of the simulator: repeated runs of one circuit (same gates,
+    same bound values; for density matrices, the same superoperator matrices) skip
+    the Python compile.
+
+    Args:
+        key: what identifies the ops (hashable); ``n`` and ``dtype`` are added to it.
+        n: number of qubits.
+        ops: called only on a cache miss; returns the numeric ops.
+        dtype: state dtype.
+
+    Examples:
+        >>> import numpy as np
+        >>> x = np.array([[0, 1], [1, 0]], dtype=complex)
+        >>> first = compile_cached("x on 0", 1, lambda: [((0,), x)])
+        >>> compile_cached("x on 0", 1, lambda: []) is first
+        True
+    """
+    full = (n, dtype, key)
+    program = _PROGRAMS.get(full)
+    if program is None:
+        program = compile_ops(n, ops(), dtype=dtype)
+        _PROGRAMS[full] = program
+        if len(_PROGRAMS) > PROGRAM_CACHE_SIZE:
+            _PROGRAMS.popitem(last=False)
+    else:
+        _PROGRAMS.move_to_end(full)
+    return program
+
+
 def run_compiled(state: torch.Tensor, program: _fusion.Program, threads: int | None = None) -> torch.Tensor:
     """Run ``program`` in place on a contiguous CPU ``state`` tensor and return it.
 
@@ -165,7 +217,7 @@ def run_compiled(state: torch.Tensor, program: _fusion.Program, threads: int | N
             _kernels.run_program(view, step[1], step[2], nth)
         else:  # an op too wide for the kernels
             _, qs, m = step
-            view[:] = _fusion.apply_matrix_np(view, program.n_qubits, qs, m.astype(view.dtype))
+            view[:] = apply_dense(view, program.n_qubits, qs, m.astype(view.dtype))
     return state
 
 
@@ -181,7 +233,7 @@ def _simulate_fallback(n: int, ops: list[NumericOp], state: torch.Tensor, fusion
                 sub |= ((idx >> q) & 1) << j
             view *= np.diagonal(m).astype(view.dtype)[sub]
         else:
-            view[:] = _fusion.apply_matrix_np(view, n, qs, m.astype(view.dtype))
+            view[:] = apply_dense(view, n, qs, m.astype(view.dtype))
     return state
 
 

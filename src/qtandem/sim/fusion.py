@@ -45,6 +45,8 @@ from typing import Any
 
 import numpy as np
 
+from qtandem.sim.dense import dense_unitary
+
 DENSE, DIAG, PERM, TILE = 0, 1, 2, 3
 SEG_GLOBAL, SEG_CHUNK = 1, 2
 MAX_KERNEL_TARGETS = 6  # dense / permutation targets the C kernels accept
@@ -115,16 +117,6 @@ def canonicalize(qubits: tuple[int, ...], matrix: np.ndarray) -> tuple[tuple[int
     return tuple(int(qubits[i]) for i in order), t.reshape(2**k, 2**k)
 
 
-def apply_matrix_np(state: np.ndarray, n: int, qubits: tuple[int, ...], matrix: np.ndarray) -> np.ndarray:
-    """Return ``matrix`` applied to ``qubits`` of ``state`` (``(2**n,)`` or ``(2**n, B)``)."""
-    k = len(qubits)
-    extra = state.shape[1:]
-    psi = state.reshape([2] * n + list(extra))
-    st_axes = [n - 1 - qubits[k - 1 - i] for i in range(k)]
-    out = np.tensordot(matrix.reshape([2] * (2 * k)), psi, axes=(list(range(k, 2 * k)), st_axes))
-    return np.moveaxis(out, list(range(k)), st_axes).reshape(state.shape)
-
-
 _OFFDIAG: dict[int, np.ndarray] = {}
 
 
@@ -134,32 +126,6 @@ def _is_diag(m: np.ndarray) -> bool:
     if mask is None:
         mask = _OFFDIAG[d] = ~np.eye(d, dtype=bool)
     return d == 1 or bool(np.abs(m[mask]).max() <= ATOL)
-
-
-_EMBED: dict[tuple[int, tuple[int, ...]], tuple[np.ndarray, np.ndarray]] = {}
-
-
-def _embed_index(k: int, pos: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Index arrays to embed a matrix on block positions ``pos`` into ``2**k`` dims."""
-    key = (k, pos)
-    hit = _EMBED.get(key)
-    if hit is None:
-        idx = np.arange(2**k)
-        sub = np.zeros(2**k, dtype=np.int64)
-        mask = 0
-        for j, p in enumerate(pos):
-            sub |= ((idx >> p) & 1) << j
-            mask |= 1 << p
-        rest = idx & ~mask
-        hit = _EMBED[key] = (sub, rest[:, None] == rest[None, :])
-    return hit
-
-
-def _embed(k: int, pos: tuple[int, ...], m: np.ndarray) -> np.ndarray:
-    if len(pos) == k and pos == tuple(range(k)):
-        return m
-    sub, same = _embed_index(k, pos)
-    return m[sub[:, None], sub[None, :]] * same
 
 
 # --------------------------------------------------------------------------- fusion
@@ -228,11 +194,7 @@ def _block_matrix(qubits: set[int], ops: list[NumericOp]) -> NumericOp:
     if len(ops) == 1:
         return canonicalize(*ops[0])
     pos = {q: i for i, q in enumerate(qs)}
-    k = len(qs)
-    u = _embed(k, tuple(pos[q] for q in ops[0][0]), ops[0][1])
-    for oq, m in ops[1:]:
-        u = _embed(k, tuple(pos[q] for q in oq), m) @ u
-    return qs, u
+    return qs, dense_unitary([(tuple(pos[q] for q in oq), m) for oq, m in ops], len(qs))
 
 
 # --------------------------------------------------------------------------- classification

@@ -5,20 +5,21 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
 
 from qtandem.circuit.circuit import Circuit
 from qtandem.circuit.pauli import PauliSum
-from qtandem.errors import SimulationError
+from qtandem.circuit.terminal import terminal_measurements
+from qtandem.errors import ArgumentTypeError, NoiseError, SimulationError
 from qtandem.random import Seed, as_generator
 from qtandem.sim.core import is_batched, run
-from qtandem.sim.expectation import pauli_expectation, pauli_expectation_many
+from qtandem.sim.expectation import dm_expectation, pauli_expectation, pauli_expectation_many
 from qtandem.sim.memory import available_bytes, state_bytes
 
-__all__ = ["SampleResult", "expval", "probabilities", "sample"]
+__all__ = ["NoisySimulation", "SampleResult", "as_noisy_simulation", "expval", "probabilities", "sample"]
 
 Tensor = torch.Tensor
 
@@ -79,22 +80,50 @@ class SampleResult:
         return f"SampleResult(shots={self.shots}, n_clbits={self.bits.shape[1]}, seed={self.seed!r})"
 
 
-def _layout(circuit: Circuit) -> tuple[bool, list[tuple[int, int]]]:
-    """(terminal, [(qubit, clbit)...]): terminal means measures come last and nothing is classically controlled."""
-    seen_measure = False
-    terminal = True
-    pairs: list[tuple[int, int]] = []
-    measured: set[int] = set()
-    for inst in circuit:
-        if inst.condition is not None or inst.name == "reset":
-            terminal = False
-        if inst.name == "measure":
-            seen_measure = True
-            pairs.extend(zip(inst.qubits, inst.clbits, strict=True))
-            measured.update(inst.qubits)
-        elif inst.name != "barrier" and seen_measure and measured.intersection(inst.qubits):
-            terminal = False
-    return terminal, pairs
+def _single_run(circuit: Circuit) -> bool:
+    """True when one simulation serves every shot: every measurement is terminal (see
+    :mod:`qtandem.circuit.terminal`), and nothing is reset or classically controlled."""
+    if not terminal_measurements(circuit).all_terminal:
+        return False
+    return not any(inst.name == "reset" or inst.condition is not None for inst in circuit)
+
+
+@runtime_checkable
+class NoisySimulation(Protocol):
+    """What the ``noise=`` argument of :func:`sample`, :func:`probabilities` and :func:`expval` takes.
+
+    The simulator layer does not import :mod:`qtandem.noise`; it hands the circuit to
+    the noise object, which simulates it with its errors.
+    :class:`qtandem.noise.NoiseModel` implements this protocol.
+    """
+
+    def sample_bits(self, circuit: Circuit, shots: int, *, params: Any, seed: Seed, dtype: torch.dtype,
+                    device: Any, method: str) -> np.ndarray:
+        """``(shots, n_clbits)`` uint8 shots; every qubit measured into its own bit when none is measured."""
+
+    def outcome_probabilities(self, circuit: Circuit, params: Any, *, dtype: torch.dtype, device: Any) -> Tensor:
+        """``(2**n,)`` or ``(B, 2**n)`` probabilities over all qubits."""
+
+    def density_matrix(self, circuit: Circuit, params: Any, *, initial_state: Any, dtype: torch.dtype,
+                       device: Any) -> Tensor:
+        """``(2**n, 2**n)`` or ``(B, 2**n, 2**n)`` final density matrix (terminal measurements ignored)."""
+
+
+def as_noisy_simulation(noise: Any) -> NoisySimulation:
+    """``noise`` checked against :class:`NoisySimulation` (the simulator's way to run a noise model).
+
+    Raises:
+        NoiseError: ``noise`` does not implement the protocol (for example a string).
+
+    Examples:
+        >>> as_noisy_simulation("depolarizing")
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.NoiseError: noise must be a NoiseModel (qtandem.noise.NoiseModel), got str
+    """
+    if not isinstance(noise, NoisySimulation):
+        raise NoiseError(f"noise must be a NoiseModel (qtandem.noise.NoiseModel), got {type(noise).__name__}")
+    return noise
 
 
 def sample(
@@ -132,30 +161,42 @@ def sample(
     Returns:
         A :class:`SampleResult` with ``bits`` ``(shots, n_clbits)`` and ``counts``.
 
+    Raises:
+        ArgumentTypeError: ``circuit`` is not a qtandem :class:`Circuit` (a ``stim.Circuit``
+            with detectors goes to :func:`qtandem.qec.sample`).
+        SimulationError: bad ``shots`` or batched ``params``.
+
+    See also: :func:`qtandem.qec.sample` (detection events of a ``stim.Circuit``, for QEC);
+    :func:`expval` for exact expectation values (README, "Sampling and expectation values").
+
     Examples:
         >>> import qtandem
         >>> ghz = qtandem.Circuit(3, 3).h(0).cx(0, 1).cx(1, 2).measure([0, 1, 2], [0, 1, 2])
         >>> sorted(qtandem.sample(ghz, shots=1000, seed=1).counts)
         ['000', '111']
     """
+    if not isinstance(circuit, Circuit):
+        hint = (": it is a Stim circuit; qtandem.qec.sample(circuit, shots) samples its detection events"
+                if type(circuit).__module__.startswith("stim") else "")
+        raise ArgumentTypeError(f"sample() needs a qtandem Circuit, got {type(circuit).__name__}{hint}")
     if int(shots) != shots or shots <= 0:
         raise SimulationError(f"shots must be a positive integer, got {shots!r}")
     shots = int(shots)
     if is_batched(circuit, params):
         raise SimulationError("sample() takes unbatched params; loop over parameter sets")
     if noise is not None:
-        return _noisy_sample(circuit, shots, params=params, seed=seed, dtype=dtype, device=device,
-                             noise=noise, method=method)
+        bits = as_noisy_simulation(noise).sample_bits(circuit, shots, params=params, seed=seed, dtype=dtype,
+                                                      device=device, method=method)
+        return SampleResult(bits, seed)
     rng = as_generator(seed)
-    terminal, pairs = _layout(circuit)
-    if not pairs:
+    if not terminal_measurements(circuit).any_measure:
         # nothing measured: measure every qubit i into classical bit i
         full = Circuit(circuit.n_qubits, max(circuit.n_clbits, circuit.n_qubits)).compose(
             circuit, clbits=range(circuit.n_clbits))
         circuit = full.measure(range(circuit.n_qubits), range(circuit.n_qubits))
-        terminal, pairs = _layout(circuit)
     n = circuit.n_qubits
-    if terminal:
+    if _single_run(circuit):
+        pairs = terminal_measurements(circuit).pairs
         state, _ = run(circuit, params, dtype=dtype, device=device, seed=rng, skip_measure=True)
         probs = (state[0].detach().abs() ** 2).to(torch.float64).cpu().numpy()
         probs = probs / probs.sum()
@@ -176,41 +217,8 @@ def sample(
     return SampleResult(np.concatenate(out, axis=0), seed)
 
 
-def _pick_method(circuit: Circuit, method: str) -> str:
-    if method not in ("auto", "density", "trajectories"):
-        raise SimulationError(f"method must be 'auto', 'density' or 'trajectories', got {method!r}")
-    if method != "auto":
-        return method
-    conditioned = any(inst.condition is not None for inst in circuit)
-    return "density" if circuit.n_qubits <= 10 and not conditioned else "trajectories"
-
-
-def _noisy_sample(circuit: Circuit, shots: int, *, params: Any, seed: Seed, dtype: torch.dtype, device: Any,
-                  noise: Any, method: str) -> SampleResult:
-    from qtandem.noise.density import _terminal_measures, noisy_probabilities, sample_density
-    from qtandem.noise.trajectories import run_trajectories
-
-    if _pick_method(circuit, method) == "trajectories":
-        res = run_trajectories(circuit, noise=noise, shots=shots, seed=seed, params=params, dtype=dtype,
-                               device=device)
-        return SampleResult(res.bits, seed)
-    terminal, pairs = _layout(circuit)
-    if not terminal:
-        raise SimulationError("mid-circuit measurement, reset or classical control with noise: "
-                              "use method='trajectories'")
-    n_clbits = circuit.n_clbits
-    if not pairs:
-        pairs = [(q, q) for q in range(circuit.n_qubits)]
-        n_clbits = max(n_clbits, circuit.n_qubits)
-    else:
-        _, pairs = _terminal_measures(circuit)
-    probs = noisy_probabilities(circuit, params, noise=noise, dtype=dtype, device=device)
-    return SampleResult(sample_density(probs, shots, pairs, n_clbits, as_generator(seed)), seed)
-
-
 def _final_state(circuit: Circuit, params: Any, dtype: torch.dtype, device: Any, initial_state: Any = None) -> Tensor:
-    terminal, _ = _layout(circuit)
-    if not terminal:
+    if not _single_run(circuit):
         raise SimulationError("this circuit measures or resets mid-circuit, so its final state is random; "
                               "use qtandem.sample() (or statevector(..., seed=...) for one branch)")
     state, _ = run(circuit, params, initial_state, dtype=dtype, device=device, skip_measure=True)
@@ -247,9 +255,7 @@ def probabilities(
         [0.4999999999999999, 0.0, 0.0, 0.4999999999999999]
     """
     if noise is not None:
-        from qtandem.noise.density import noisy_probabilities
-
-        probs = noisy_probabilities(circuit, params, noise=noise, dtype=dtype, device=device)
+        probs = as_noisy_simulation(noise).outcome_probabilities(circuit, params, dtype=dtype, device=device)
         probs = probs if probs.dim() == 2 else probs.unsqueeze(0)
     else:
         state = _final_state(circuit, params, dtype, device)
@@ -302,6 +308,11 @@ def expval(
         Real tensor of shape ``()``/``(B,)`` for one observable, ``(m,)``/``(B, m)``
         for a list of ``m``.
 
+    See also: :func:`qtandem.sim.expectation.pauli_expectation_many` on a state you already
+    have, :func:`qtandem.noise.density.dm_expectation` on a density matrix,
+    :func:`qtandem.noise.trajectories.run_trajectories` for estimates with standard errors
+    (README, "Sampling and expectation values").
+
     Examples:
         >>> import qtandem
         >>> bell = qtandem.Circuit(2).h(0).cx(0, 1)
@@ -317,9 +328,8 @@ def expval(
                                   f"{circuit.n_qubits} qubits")
     batched = is_batched(circuit, params, initial_state)
     if noise is not None:
-        from qtandem.noise.density import density_matrix, dm_expectation
-
-        rho = density_matrix(circuit, params, noise=noise, initial_state=initial_state, dtype=dtype, device=device)
+        rho = as_noisy_simulation(noise).density_matrix(circuit, params, initial_state=initial_state, dtype=dtype,
+                                                        device=device)
         rho = rho if rho.dim() == 3 else rho.unsqueeze(0)
         vals = torch.stack([dm_expectation(rho, o) for o in parsed], dim=-1)
         vals = vals if batched else vals[0]
