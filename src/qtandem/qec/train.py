@@ -3,7 +3,9 @@
 Every optimizer step draws a fresh batch from the circuit's detector sampler, seeded by
 ``(seed, step)``, so there is no fixed training set to overfit and a resumed run sees exactly
 the shots an uninterrupted one would. Loss: binary cross-entropy on the observable flip;
-AdamW with linear warm-up and cosine decay. Two-stage training: the first
+AdamW with linear warm-up and cosine decay; the learning rate, batch size, weight decay and
+gradient clipping of a step come from its phase of the schedule
+(:meth:`~qtandem.qec.train_config.OptimConfig.at`). Two-stage training: the first
 ``[pretrain] steps`` steps sample from another noise model (e.g. uniform noise), the rest from
 ``[data]``'s (e.g. SI1000), a stand-in for experimental data drifting from the model.
 
@@ -12,6 +14,11 @@ counters; atomically every ``checkpoint_every`` steps), ``metrics.jsonl`` (``kin
 loss records and ``kind = "eval"`` validation records with PyMatching on the same shots),
 ``model.safetensors`` (a :class:`~qtandem.qec.neural.NeuralDecoder` with its circuit and the
 training cost: steps, shots, wall time of the steps), ``curves.png``, ``report.html`` and ``config.toml``.
+
+``--resume`` continues exactly; it refuses a changed configuration except the keys in
+``RESUMABLE``, and a changed schedule unless the change starts at a new phase (an
+``[[optim.phases]]`` entry ending at the checkpoint's step): then the config still describes
+the whole run, and training it afresh gives the same model.
 
 Examples:
     >>> import tempfile
@@ -39,16 +46,8 @@ import stim
 import torch
 from torch import Tensor
 
-from qtandem.config import flatten
 from qtandem.errors import CheckpointError
-from qtandem.io import (
-    atomic_write_bytes,
-    atomic_write_text,
-    load_optimizer_state,
-    optimizer_state,
-    read_jsonl,
-    read_safetensors,
-)
+from qtandem.io import atomic_write_text, read_jsonl
 from qtandem.qec.neural import (
     NeuralDecoder,
     StabilizerLayout,
@@ -56,20 +55,24 @@ from qtandem.qec.neural import (
     matching_features,
     save_decoder,
 )
-from qtandem.qec.train_config import TrainConfig, config_to_toml, load_config, parse_config
+from qtandem.qec.train_config import OptimConfig, TrainConfig, config_to_toml, load_config, parse_config
+from qtandem.random import derive_seed, seed_torch
+from qtandem.training import (
+    MetricsLog,
+    check_resumable,
+    load_checkpoint,
+    progress_bar,
+    restore_optimizer,
+    save_checkpoint,
+    torch_threads,
+)
 
-__all__ = ["TrainResult", "load_config", "parse_config", "read_metrics", "train"]
+__all__ = ["RESUMABLE", "TrainResult", "load_config", "parse_config", "read_metrics", "train"]
 
 CHECKPOINT_FORMAT = "qtandem.qec.train-checkpoint/1"
-_RESUMABLE = {"output", "threads", "train.checkpoint_every", "train.max_steps", "train.log_every", "train.eval_every",
-              "data.val_shots", "optim.steps", "optim.batch_size"}
-"""Keys that may change on ``--resume``. Changing ``optim.steps`` re-shapes the rest of the cosine schedule
-(to lengthen or shorten a run) and ``optim.batch_size`` changes the shots per later step (larger batches
-to anneal); the result then equals no single uninterrupted run."""
-
-
-def _seed(*parts: int) -> int:
-    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1, dtype=np.uint32)[0])
+RESUMABLE = {"output", "threads", "train.checkpoint_every", "train.max_steps", "train.log_every", "train.eval_every",
+             "data.val_shots"}
+"""Keys that may change on ``--resume``. The schedule (``[optim]``) may change only as a new phase."""
 
 
 @dataclass
@@ -113,7 +116,8 @@ class _State:
 
 
 def _lr(cfg: TrainConfig, step: int) -> float:
-    o = cfg.optim
+    """The learning rate of (0-based) ``step``: warm-up, then cosine decay, in the step's phase."""
+    o = cfg.optim.at(step)
     if step < o.warmup:
         return o.lr * (step + 1) / o.warmup
     frac = (step - o.warmup) / max(1, o.steps - o.warmup)
@@ -133,8 +137,8 @@ class _Sampler:
     def batch(self, step: int) -> tuple[Tensor, Tensor, Tensor | None]:
         stage = int(step < self.cfg.pretrain.steps)
         circuit = self.pre_circuit if stage else self.circuit
-        sampler = circuit.compile_detector_sampler(seed=_seed(self.cfg.seed, 1, step))
-        dets, obs = sampler.sample(self.cfg.optim.batch_size, separate_observables=True)
+        sampler = circuit.compile_detector_sampler(seed=derive_seed(self.cfg.seed, 1, step))
+        dets, obs = sampler.sample(self.cfg.optim.at(step).batch_size, separate_observables=True)
         extra = None
         if self.cfg.model.matching_features:
             extra = torch.from_numpy(matching_features(circuit, dets, self.cache[stage]))
@@ -142,32 +146,72 @@ class _Sampler:
 
 
 def _save_checkpoint(path: Path, cfg: TrainConfig, net: SyndromeNet, opt: torch.optim.Optimizer, st: _State) -> None:
-    from safetensors.torch import save
-
-    tensors: dict[str, Tensor] = {f"model.{k}": v.contiguous() for k, v in net.state_dict().items()}
-    opt_tensors, opt_meta = optimizer_state(opt)
-    tensors.update(opt_tensors)
+    tensors: dict[str, Tensor] = {f"model.{k}": v for k, v in net.state_dict().items()}
     tensors["rng.torch"] = torch.get_rng_state()
-    meta = {"format": CHECKPOINT_FORMAT, "state": json.dumps(dataclasses.asdict(st)),
-            "config": json.dumps(cfg.to_dict()), **opt_meta}
-    atomic_write_bytes(path, save(tensors, metadata=meta))
+    save_checkpoint(path, CHECKPOINT_FORMAT, tensors, config=cfg.to_dict(), state=dataclasses.asdict(st),
+                    optimizer=opt)
 
 
 def _restore_checkpoint(path: Path, cfg: TrainConfig, net: SyndromeNet, opt: torch.optim.Optimizer) -> _State:
-    if not path.exists():
-        raise CheckpointError(f"nothing to resume: no checkpoint at {path} (run without --resume to start)")
-    tensors, meta = read_safetensors(path)
-    if meta.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path}: not a qtandem.qec training checkpoint (format {meta.get('format')!r})")
-    saved, now = flatten(json.loads(meta["config"])), flatten(cfg.to_dict())
-    changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k) and k not in _RESUMABLE)
-    if changed:
-        raise CheckpointError(f"{path}: the configuration changed since the checkpoint ({', '.join(changed)}); "
-                              f"resume with the same settings (only {', '.join(sorted(_RESUMABLE))} may change)")
+    tensors, meta = load_checkpoint(path, CHECKPOINT_FORMAT, what="qtandem.qec training")
+    saved = json.loads(meta["config"])
+    st = _State(**json.loads(meta["state"]))
+    check_resumable(saved, cfg.to_dict(), resumable=RESUMABLE, path=path, source=cfg.source,
+                    ignore=lambda k: k.startswith("optim."))
+    check_schedule(OptimConfig.from_dict(saved["optim"]), cfg.optim, st.step, path=path, source=cfg.source)
     net.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-    load_optimizer_state(opt, tensors, meta)
+    restore_optimizer(opt, tensors, meta)
     torch.set_rng_state(tensors["rng.torch"])
-    return _State(**json.loads(meta["state"]))
+    return st
+
+
+def check_schedule(saved: OptimConfig, now: OptimConfig, step: int, *, path: str | Path = "checkpoint",
+                   source: str = "<string>") -> None:
+    """Refuse a schedule that rewrites the steps already run, or changes later ones without a new phase.
+
+    Args:
+        saved: the checkpoint's ``[optim]`` (with its phases).
+        now: this session's ``[optim]``.
+        step: the checkpoint's step.
+        path: the checkpoint (for messages).
+        source: the configuration file (for messages).
+
+    Raises:
+        CheckpointError: naming the key, both values and the phase to declare.
+
+    Examples:
+        >>> old = parse_config('[optim]\\nsteps = 100').optim
+        >>> check_schedule(old, parse_config('[optim]\\nsteps = 150').optim, 40)
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.CheckpointError: <string>: optim.steps: 150 differs from the checkpoint's 100 (checkpoint); \
+the schedule may change on --resume only at a new phase: add [[optim.phases]] with until = 40 and the schedule \
+run so far (steps = 100)
+        >>> new = parse_config('[optim]\\nsteps = 150\\n[[optim.phases]]\\nuntil = 40\\nsteps = 100').optim
+        >>> check_schedule(old, new, 40)  # a new phase from the checkpoint's step on: accepted
+    """
+    def first_change(a: OptimConfig, b: OptimConfig) -> str:
+        return next(f.name for f in dataclasses.fields(a) if getattr(a, f.name) != getattr(b, f.name))
+
+    starts = set(now.boundaries())
+    for s in sorted({0, step, *saved.boundaries(), *now.boundaries()}):
+        a, b = saved.at(s), now.at(s)
+        if a == b:
+            continue
+        key = first_change(a, b)
+        if s < step and step in starts:
+            raise CheckpointError(
+                f"{source}: optim.{key}: {getattr(b, key)!r} from step {s} differs from the "
+                f"{getattr(a, key)!r} that the checkpoint's run followed ({path}); the steps before the checkpoint "
+                f"(step {step}) were run as they were: keep their phases")
+        if s < step or s not in starts:
+            run_so_far = ", ".join(f"{f.name} = {getattr(a, f.name)!r}" for f in dataclasses.fields(a)
+                                   if f.name != "phases" and getattr(a, f.name) != getattr(b, f.name))
+            raise CheckpointError(
+                f"{source}: optim.{key}: {getattr(b, key)!r} differs from the checkpoint's {getattr(a, key)!r} "
+                f"({path}); the schedule may change on --resume only at a new phase: add [[optim.phases]] with "
+                f"until = {max(s, step)} and the schedule run so far ({run_so_far})")
+        return  # the change starts at a declared phase, at or after the checkpoint
 
 
 read_metrics = read_jsonl
@@ -181,7 +225,8 @@ class _Validation:
         from qtandem.qec.matching import MatchingDecoder
 
         n = cfg.data.val_shots
-        self.dets, obs = circuit.compile_detector_sampler(seed=_seed(cfg.seed, 2)).sample(n, separate_observables=True)
+        sampler = circuit.compile_detector_sampler(seed=derive_seed(cfg.seed, 2))
+        self.dets, obs = sampler.sample(n, separate_observables=True)
         self.obs = obs[:, :1]
         self.matching_errors = int((MatchingDecoder(circuit).decode(self.dets)[:, :1] != self.obs).sum()) if n else 0
 
@@ -192,27 +237,6 @@ class _Validation:
         errors = int((decoder.decode(self.dets)[:, :1] != self.obs).sum())
         return {"val_shots": n, "val_errors": errors, "val_ler": errors / n, "matching_ler": self.matching_errors / n,
                 "ratio_to_matching": errors / max(1, self.matching_errors)}
-
-
-def _progress(enabled: bool, total: int, done: int, label: str) -> Any:
-    if not enabled:
-        return None
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("loss {task.fields[loss]}  val LER/PyMatching {task.fields[ratio]}"),
-                   TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True))
-    bar.start()
-    bar.add_task(label, total=total, completed=done, loss="-", ratio="-")
-    return bar
 
 
 def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True, output: str | Path | None = None,
@@ -246,31 +270,24 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True, outp
         cfg = dataclasses.replace(cfg, output=str(output))
     out = cfg.output_dir()
     out.mkdir(parents=True, exist_ok=True)
-    ckpt, metrics = out / "checkpoint.safetensors", out / "metrics.jsonl"
-    before = torch.get_num_threads()
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    try:
+    ckpt = out / "checkpoint.safetensors"
+    with torch_threads(cfg.threads):
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(_seed(cfg.seed, 0))
+            seed_torch(derive_seed(cfg.seed, 0))
             sampler = _Sampler(cfg)
             net = SyndromeNet(StabilizerLayout(sampler.circuit), cfg.model.spec(), sampler.circuit.num_observables)
-            opt = torch.optim.AdamW(net.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
-            if resume:
-                st = _restore_checkpoint(ckpt, cfg, net, opt)
-                records = [r for r in read_metrics(metrics) if r["step"] <= st.step]
-            else:
-                st, records = _State(), []
-            atomic_write_text(metrics, "".join(json.dumps(r) + "\n" for r in records))
+            first = cfg.optim.at(0)
+            opt = torch.optim.AdamW(net.parameters(), lr=first.lr, weight_decay=first.weight_decay)
+            st = _restore_checkpoint(ckpt, cfg, net, opt) if resume else _State()
             atomic_write_text(out / "config.toml", config_to_toml(cfg))
             val = _Validation(cfg, sampler.circuit)
-            finished = _loop(cfg, net, opt, sampler, val, st, records, out, progress, callback)
+            with MetricsLog(out / "metrics.jsonl", resume_from=st.step if resume else None, callback=callback) as log:
+                finished = _loop(cfg, net, opt, sampler, val, st, log, out, progress)
+            records = log.records
         decoder = _decoder(cfg, net, sampler.circuit, st, finished)
         save_decoder(out / "model.safetensors", decoder)
         _write_report(cfg, out, records, decoder)
         return TrainResult(decoder, st.step, st.shots, st.wall, out, finished, records)
-    finally:
-        torch.set_num_threads(before)
 
 
 def _decoder(cfg: TrainConfig, net: SyndromeNet, circuit: stim.Circuit, st: _State, finished: bool) -> NeuralDecoder:
@@ -282,32 +299,25 @@ def _decoder(cfg: TrainConfig, net: SyndromeNet, circuit: stim.Circuit, st: _Sta
 
 
 def _loop(cfg: TrainConfig, net: SyndromeNet, opt: torch.optim.Optimizer, sampler: _Sampler, val: _Validation,
-          st: _State, records: list[dict[str, Any]], out: Path, progress: bool,
-          callback: Callable[[dict[str, Any]], None] | None) -> bool:
+          st: _State, log: MetricsLog, out: Path, progress: bool) -> bool:
     o, t = cfg.optim, cfg.train
     stop = min(o.steps, t.max_steps) if t.max_steps else o.steps
-    bar = _progress(progress, o.steps, st.step, cfg.name)
-    fh = (out / "metrics.jsonl").open("a")
-
-    def emit(rec: dict[str, Any]) -> None:
-        records.append(rec)
-        fh.write(json.dumps(rec) + "\n")
-        fh.flush()
-        if callback is not None:
-            callback(rec)
-
-    try:
+    records, emit = log.records, log.emit
+    with progress_bar(progress, o.steps, done=st.step, label=cfg.name,
+                      fields={"loss": "loss", "ratio": "val LER/PyMatching"}) as bar:
         while st.step < stop:
             t0 = time.perf_counter()
             net.train()
+            phase = o.at(st.step)
             x, y, extra = sampler.batch(st.step)
             for g in opt.param_groups:
                 g["lr"] = _lr(cfg, st.step)
+                g["weight_decay"] = phase.weight_decay
             loss = torch.nn.functional.binary_cross_entropy_with_logits(net(x, extra), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            if o.grad_clip:
-                torch.nn.utils.clip_grad_norm_(net.parameters(), o.grad_clip)
+            if phase.grad_clip:
+                torch.nn.utils.clip_grad_norm_(net.parameters(), phase.grad_clip)
             opt.step()
             st.step += 1
             st.shots += len(x)
@@ -325,15 +335,10 @@ def _loop(cfg: TrainConfig, net: SyndromeNet, opt: torch.optim.Optimizer, sample
                     emit({"kind": "eval", "step": st.step, **rec, "shots": st.shots, "wall_s": round(st.wall, 3)})
             if st.step % t.checkpoint_every == 0 or st.step == stop:
                 _save_checkpoint(out / "checkpoint.safetensors", cfg, net, opt, st)
-            if bar is not None:
-                last = next((r for r in reversed(records) if r["kind"] == "eval"), None)
-                lrec = next((r for r in reversed(records) if r["kind"] == "step"), None)
-                bar.update(bar.task_ids[0], completed=st.step, loss=f"{lrec['loss']:.4f}" if lrec else "-",
-                           ratio=f"{last['ratio_to_matching']:.3f}" if last else "-")
-    finally:
-        fh.close()
-        if bar is not None:
-            bar.stop()
+            last = next((r for r in reversed(records) if r["kind"] == "eval"), None)
+            lrec = next((r for r in reversed(records) if r["kind"] == "step"), None)
+            bar.update(completed=st.step, loss=f"{lrec['loss']:.4f}" if lrec else "-",
+                       ratio=f"{last['ratio_to_matching']:.3f}" if last else "-")
     net.eval()
     return st.step >= o.steps
 
