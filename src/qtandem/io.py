@@ -149,7 +149,8 @@ def optimizer_state(opt: Any) -> tuple[dict[str, Tensor], dict[str, str]]:
         >>> w.sum().backward(); opt.step()
         >>> tensors, meta = optimizer_state(opt)
         >>> sorted(tensors), sorted(meta)
-        (['optim.state.0.exp_avg', 'optim.state.0.exp_avg_sq', 'optim.state.0.step'], ['optim.param_groups', 'optim.scalars'])
+        (['optim.state.0.exp_avg', 'optim.state.0.exp_avg_sq', 'optim.state.0.step'],
+         ['optim.param_groups', 'optim.scalars'])
     """
     import torch
 

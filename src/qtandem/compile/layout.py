@@ -206,7 +206,8 @@ def greedy_layout(circuit: Circuit, device: Any, *, region: Sequence[int] | None
         >>> from qtandem.device import Device
         >>> dev = Device.preset("heavy_hex_27")
         >>> layout = greedy_layout(Circuit(3).cx(0, 1).cx(1, 2), dev)
-        >>> len(layout), dev.coupling_map.has_edge(layout[0], layout[1]), dev.coupling_map.has_edge(layout[1], layout[2])
+        >>> edges = dev.coupling_map
+        >>> len(layout), edges.has_edge(layout[0], layout[1]), edges.has_edge(layout[1], layout[2])
         (27, True, True)
     """
     n, big_n = circuit.n_qubits, device.num_qubits

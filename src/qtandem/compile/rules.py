@@ -260,7 +260,8 @@ def cleanup(window: Sequence[Gate], n_qubits: int) -> list[Gate]:
     """Cancellation with commutation, then one-qubit resynthesis (Nam style), on a window.
 
     Examples:
-        >>> cleanup([("h", (0,), None), ("h", (0,), None), ("cx", (0, 1), None), ("rz", (1,), 0.5), ("rz", (1,), 0.25)], 2)
+        >>> cleanup([("h", (0,), None), ("h", (0,), None), ("cx", (0, 1), None),
+        ...          ("rz", (1,), 0.5), ("rz", (1,), 0.25)], 2)
         [('cx', (0, 1), None), ('rz', (1,), 0.75)]
     """
     ops = to_window_ops(window)

@@ -119,7 +119,8 @@ def evaluate(*, code: str = "surface", distances: Sequence[int] = (3,), ps: Sequ
         NoiseError: bad code, basis, noise or p.
 
     Examples:
-        >>> points = evaluate(code="repetition", distances=[3, 5], ps=[0.02], decoders=["pymatching"], shots=500, seed=1)
+        >>> points = evaluate(code="repetition", distances=[3, 5], ps=[0.02], decoders=["pymatching"],
+        ...                   shots=500, seed=1)
         >>> [(p.distance, p.ler.shots) for p in points]
         [(3, 500), (5, 500)]
     """

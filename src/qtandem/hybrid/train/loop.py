@@ -66,7 +66,8 @@ class TrainResult:
     Examples:
         >>> import tempfile
         >>> from qtandem.hybrid.train import parse_config
-        >>> cfg = parse_config('[data]\\nname = "iris"\\nn_samples = 40\\n[model]\\nfeatures = 4\\nlayers = 1\\n[optim]\\nepochs = 1\\nbatch_size = 16')
+        >>> cfg = parse_config('[data]\\nname = "iris"\\nn_samples = 40\\n[model]\\nfeatures = 4\\nlayers = 1\\n'
+        ...                    '[optim]\\nepochs = 1\\nbatch_size = 16')
         >>> result = train(cfg, output=tempfile.mkdtemp(), progress=False)
         >>> result.steps, result.epochs, result.finished, result.parameter_counts
         (2, 1, True, {'pre': 0, 'quantum': 8, 'post': 15})
@@ -222,9 +223,12 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True, outp
     Examples:
         >>> import tempfile
         >>> from qtandem.hybrid.train import parse_config
-        >>> result = train(parse_config('[data]\\nname = "iris"\\nn_samples = 40\\n[model]\\nfeatures = 4\\nlayers = 1\\n[optim]\\nepochs = 1\\nbatch_size = 16'), output=tempfile.mkdtemp(), progress=False)
+        >>> cfg = parse_config('[data]\\nname = "iris"\\nn_samples = 40\\n[model]\\nfeatures = 4\\nlayers = 1\\n'
+        ...                    '[optim]\\nepochs = 1\\nbatch_size = 16')
+        >>> result = train(cfg, output=tempfile.mkdtemp(), progress=False)
         >>> sorted(p.name for p in result.output.iterdir())
-        ['accuracy.png', 'checkpoint.safetensors', 'config.toml', 'loss.png', 'metrics.jsonl', 'model.safetensors', 'report.html']
+        ['accuracy.png', 'checkpoint.safetensors', 'config.toml', 'loss.png', 'metrics.jsonl',
+         'model.safetensors', 'report.html']
     """
     if output is not None:
         cfg = dataclasses.replace(cfg, output=str(output))

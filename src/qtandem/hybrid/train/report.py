@@ -95,7 +95,8 @@ def write_report(cfg: TrainConfig, out: Path, records: list[dict[str, Any]], fin
     Examples:
         >>> import tempfile
         >>> from qtandem.hybrid.train import parse_config, train
-        >>> cfg = parse_config('[data]\\nname = "iris"\\nn_samples = 40\\n[model]\\nfeatures = 4\\nlayers = 1\\n[optim]\\nepochs = 1\\nbatch_size = 16')
+        >>> cfg = parse_config('[data]\\nname = "iris"\\nn_samples = 40\\n[model]\\nfeatures = 4\\nlayers = 1\\n'
+        ...                    '[optim]\\nepochs = 1\\nbatch_size = 16')
         >>> result = train(cfg, output=tempfile.mkdtemp(), progress=False)   # train() calls write_report
         >>> result.report.name, "Training curves" in result.report.read_text()
         ('report.html', True)
