@@ -99,7 +99,18 @@ class ParameterError(QtandemError, ValueError):
 
 
 class ArgumentTypeError(QtandemError, TypeError):
-    """An argument has the wrong type (e.g. a hardware ``Device`` given where torch's ``device`` goes)."""
+    """An argument has the wrong type (e.g. a hardware ``Device`` given where torch's ``device`` goes).
+
+    Examples:
+        >>> from qtandem.device import Device
+        >>> from qtandem.hybrid import QuantumLayer
+        >>> QuantumLayer(n_qubits=2, device=Device.preset("line_5"))
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.ArgumentTypeError: device is torch's device (e.g. 'cpu', 'cuda:0'), got Device ...
+        >>> issubclass(ArgumentTypeError, TypeError)
+        True
+    """
 
 
 class ObservableError(QtandemError, ValueError):

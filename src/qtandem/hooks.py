@@ -41,7 +41,13 @@ def register(name: str, func: Callable[..., Any]) -> None:
 
 
 def registered() -> list[str]:
-    """Names of the registered conversions."""
+    """Names of the registered conversions.
+
+    Examples:
+        >>> import qtandem
+        >>> "to_qasm" in registered()
+        True
+    """
     return list(_HOOKS)
 
 

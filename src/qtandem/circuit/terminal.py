@@ -41,6 +41,12 @@ class TerminalMeasurements:
         pairs: their ``(qubit, clbit)`` pairs, in circuit order.
         all_terminal: every ``measure`` of the circuit is terminal (True when there is none).
         any_measure: the circuit has at least one ``measure``.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> m = terminal_measurements(Circuit(2, 2).h(0).cx(0, 1).measure([0, 1], [0, 1]))
+        >>> sorted(m.indices), m.pairs, m.all_terminal, m.any_measure
+        ([2, 3], ((0, 0), (1, 1)), True, True)
     """
 
     indices: frozenset[int]

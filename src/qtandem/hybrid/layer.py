@@ -111,6 +111,16 @@ class QuantumLayer(nn.Module):
         ParameterError: bad names, sizes or option values.
         ArgumentTypeError: a hardware ``Device`` given as ``device=`` (use ``hardware=``),
             or ``hardware`` that is not a ``Device``.
+
+    Examples:
+        >>> import torch
+        >>> from qtandem import Circuit, Parameter
+        >>> x, w = Parameter("x"), Parameter("w")
+        >>> layer = QuantumLayer(circuit=Circuit(1).ry(x, 0).rz(w, 0), inputs=["x"], seed=0, dtype=torch.float64)
+        >>> layer.n_features, layer.weight_names, layer.n_outputs
+        (1, ['w'], 1)
+        >>> layer(torch.tensor([[0.0], [torch.pi]], dtype=torch.float64)).round(decimals=6).tolist()   # <Z> = cos(x)
+        [[1.0], [-1.0]]
     """
 
     def __init__(self, n_qubits: int | None = None, layers: int = 1, encoder: str | Encoder = "angle",

@@ -37,6 +37,15 @@ def pick_method(circuit: Circuit, method: str) -> str:
 
     Raises:
         SimulationError: an unknown method.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> pick_method(Circuit(3), "auto"), pick_method(Circuit(12), "auto"), pick_method(Circuit(3), "trajectories")
+        ('density', 'trajectories', 'trajectories')
+        >>> pick_method(Circuit(3), "exact")
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.SimulationError: ...
     """
     if method not in ("auto", "density", "trajectories"):
         raise SimulationError(f"method must be 'auto', 'density' or 'trajectories', got {method!r}")
@@ -48,7 +57,17 @@ def pick_method(circuit: Circuit, method: str) -> str:
 
 def sample_bits(noise: NoiseModel, circuit: Circuit, shots: int, *, params: Any, seed: Seed, dtype: torch.dtype,
                 device: Any, method: str) -> np.ndarray:
-    """``(shots, n_clbits)`` noisy shots (every qubit measured into its own bit when none is measured)."""
+    """``(shots, n_clbits)`` noisy shots (every qubit measured into its own bit when none is measured).
+
+    Examples:
+        >>> from qtandem import Circuit, NoiseModel
+        >>> from qtandem.noise import bit_flip
+        >>> model = NoiseModel().add(bit_flip(0.25), gates=["x"])
+        >>> bits = sample_bits(model, Circuit(1, 1).x(0).measure(0, 0), 1000, params=None, seed=1,
+        ...                    dtype=torch.complex128, device=None, method="density")
+        >>> bits.shape, bits.dtype, bool(0.7 < bits.mean() < 0.8)
+        ((1000, 1), dtype('uint8'), True)
+    """
     if pick_method(circuit, method) == "trajectories":
         return run_trajectories(circuit, noise=noise, shots=shots, seed=seed, params=params, dtype=dtype,
                                 device=device).bits

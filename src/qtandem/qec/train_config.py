@@ -144,7 +144,13 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class PhaseConfig:
-    """``[[optim.phases]]``: an earlier phase of the schedule, in force for the steps before ``until``."""
+    """``[[optim.phases]]``: an earlier phase of the schedule, in force for the steps before ``until``.
+
+    Examples:
+        >>> cfg = parse_config("[optim]\\nsteps = 100\\nlr = 0.001\\n[[optim.phases]]\\nuntil = 40\\nlr = 0.01")
+        >>> cfg.optim.phases[0].until, cfg.optim.at(10).lr, cfg.optim.at(50).lr
+        (40, 0.01, 0.001)
+    """
 
     until: int = field(default=0, metadata={"ge": 1})
     steps: int | None = field(default=None, metadata={"ge": 1})

@@ -48,6 +48,12 @@ class ParamSpec:
         values: real tensor ``(P,)`` or ``(B, P)`` in the order of ``circuit.parameters``.
         batch: ``B`` or ``None`` when unbatched.
         index: parameter name -> column.
+
+    Examples:
+        >>> from qtandem import Circuit, Parameter
+        >>> spec = resolve_params(Circuit(1).rx(Parameter("a"), 0).rz(Parameter("b"), 0), [[0.1, 0.2], [0.3, 0.4]])
+        >>> spec.batch, spec.index, tuple(spec.values.shape)
+        (2, {'a': 0, 'b': 1}, (2, 2))
     """
 
     values: Tensor | None
@@ -66,6 +72,16 @@ def resolve_params(circuit: Circuit, params: Any, *, dtype: torch.dtype = torch.
 
     Raises:
         ParameterError: missing, unknown or wrongly shaped values.
+
+    Examples:
+        >>> from qtandem import Circuit, Parameter
+        >>> c = Circuit(1).rx(Parameter("a"), 0)
+        >>> resolve_params(c, {"a": 0.5}).values.tolist(), resolve_params(c, {"a": 0.5}).batch
+        ([0.5], None)
+        >>> resolve_params(c, {"b": 0.5})
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.ParameterError: unknown parameter(s) ['b']; the circuit has ['a']
     """
     plist = circuit.parameters
     index = {p.name: i for i, p in enumerate(plist)}
@@ -109,7 +125,15 @@ def resolve_params(circuit: Circuit, params: Any, *, dtype: torch.dtype = torch.
 
 
 def evaluate_angle(value: float | ParameterExpression, spec: ParamSpec) -> float | Tensor:
-    """Value of a gate angle: a float, or a tensor ``(B,)``/``()`` for an expression of parameters."""
+    """Value of a gate angle: a float, or a tensor ``(B,)``/``()`` for an expression of parameters.
+
+    Examples:
+        >>> from qtandem import Circuit, Parameter
+        >>> a = Parameter("a")
+        >>> spec = resolve_params(Circuit(1).rx(a, 0), {"a": torch.tensor([1.0, 2.0])})
+        >>> evaluate_angle(2 * a + 0.5, spec).tolist(), evaluate_angle(0.25, spec)
+        ([2.5, 4.5], 0.25)
+    """
     if not isinstance(value, ParameterExpression):
         return float(value)
     assert spec.values is not None
@@ -190,6 +214,12 @@ def fuse_ops(ops: Sequence[tuple[tuple[int, ...], Tensor]], max_qubits: int | No
     """Fuse ``(qubits, matrix)`` ops into blocks of at most ``max_qubits`` qubits (differentiable).
 
     A block of one op keeps its matrix; others are multiplied out (batched when any member is).
+
+    Examples:
+        >>> h = torch.tensor([[1, 1], [1, -1]], dtype=torch.complex128) / 2 ** 0.5
+        >>> cx = torch.tensor([[1, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0], [0, 1, 0, 0]], dtype=torch.complex128)
+        >>> [(qubits, tuple(m.shape)) for qubits, m in fuse_ops([((0,), h), ((0, 1), cx)], max_qubits=2)]
+        [((0, 1), (4, 4))]
     """
     k = max_qubits or TORCH_FUSION_QUBITS
     out: list[tuple[tuple[int, ...], Tensor]] = []
@@ -208,6 +238,13 @@ def apply_ops(state: Tensor, ops: Sequence[tuple[tuple[int, ...], Tensor]], n: i
 
     Matrices may be batched ``(B, d, d)``; the result is differentiable in them.
     This is the torch engine shared by state vectors and density matrices.
+
+    Examples:
+        >>> h = torch.tensor([[1, 1], [1, -1]], dtype=torch.complex128) / 2 ** 0.5
+        >>> cx = torch.tensor([[1, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0], [0, 1, 0, 0]], dtype=torch.complex128)
+        >>> state = torch.zeros(1, 4, dtype=torch.complex128); state[0, 0] = 1
+        >>> (apply_ops(state, [((0,), h), ((0, 1), cx)], 2).abs() ** 2).round(decimals=6).tolist()   # a Bell pair
+        [[0.5, 0.0, 0.0, 0.5]]
     """
     k = max_qubits or TORCH_FUSION_QUBITS
     for block in fuse_plan([q for q, _ in ops], k):

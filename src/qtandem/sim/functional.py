@@ -190,6 +190,19 @@ def check_options(circuit: Circuit, *, output: str = "expval", diff_method: str 
             method that cannot differentiate the requested output (finite shots by
             backprop, noise by adjoint, a gate without a shift rule...).
         SimulationError: the circuit measures, resets or has classical control.
+
+    Examples:
+        >>> from qtandem import Circuit, Parameter
+        >>> c = Circuit(1).rx(Parameter("a"), 0)
+        >>> check_options(c, diff_method="adjoint")            # fine: returns None
+        >>> check_options(c, output="amplitudes")
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.ParameterError: ...
+        >>> check_options(c, shots=100, diff_method="backprop")
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.ParameterError: finite shots are not differentiable by backprop: use ...
     """
     if not isinstance(circuit, Circuit):
         raise SimulationError(f"expected a qtandem Circuit, got {type(circuit).__name__}")
@@ -385,6 +398,16 @@ def run_batched(circuit: Circuit, params: Any = None, *, observables: Sequence[P
             combination no method can differentiate (see :func:`check_options`).
         SimulationError: non-gate instructions, bad ``initial_state`` or ``dtype``.
         ResourceError: the states would not fit in memory.
+
+    Examples:
+        >>> import torch
+        >>> from qtandem import Circuit, Parameter
+        >>> c = Circuit(1).ry(Parameter("t"), 0)
+        >>> t = torch.tensor([[0.0], [torch.pi]], dtype=torch.float64)
+        >>> run_batched(c, t, observables=["Z0"]).round(decimals=6).tolist()
+        [[1.0], [-1.0]]
+        >>> run_batched(c, t, output="probs").round(decimals=6).tolist()
+        [[1.0, 0.0], [0.0, 1.0]]
     """
     obs = None if observables is None else [o if isinstance(o, PauliSum) else PauliSum.from_string(o)
                                             for o in observables]

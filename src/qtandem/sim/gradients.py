@@ -74,6 +74,14 @@ def check_shift_rules(gates: Sequence[tuple[str, int]]) -> list[list[tuple[float
 
     Raises:
         ParameterError: a gate without a parameter-shift rule (names it and the alternatives).
+
+    Examples:
+        >>> [len(rule) for rule in check_shift_rules([("rz", 0), ("crx", 0)])]    # two terms; four for crx
+        [2, 4]
+        >>> check_shift_rules([("u", 0)])
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.ParameterError: no parameter-shift rule for gate 'u' (ctrl=0); use backprop, adjoint or spsa
     """
     rules = []
     for name, ctrl in gates:
@@ -161,6 +169,14 @@ def shift_expval(evaluate: Evaluate, angles: Tensor, init: Tensor | None = None,
 
     Raises:
         ParameterError: an unknown method, or a gate without a shift rule.
+
+    Examples:
+        >>> import torch
+        >>> f = lambda a, init: torch.sin(a)             # a (B, 1) "circuit": <X> after ry(a)
+        >>> a = torch.tensor([[0.2], [0.4]], dtype=torch.float64, requires_grad=True)
+        >>> shift_expval(f, a, gates=[("ry", 0)]).sum().backward()
+        >>> bool(torch.allclose(a.grad, torch.cos(a.detach())))      # exact shift rule
+        True
     """
     if method not in ("parameter-shift", "spsa"):
         raise ParameterError(f"method must be 'parameter-shift' or 'spsa', got {method!r}")

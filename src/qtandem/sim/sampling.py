@@ -95,6 +95,15 @@ class NoisySimulation(Protocol):
     The simulator layer does not import :mod:`qtandem.noise`; it hands the circuit to
     the noise object, which simulates it with its errors.
     :class:`qtandem.noise.NoiseModel` implements this protocol.
+
+    Examples:
+        >>> from qtandem import Circuit, NoiseModel, sample
+        >>> from qtandem.noise import bit_flip
+        >>> model = NoiseModel().add(bit_flip(1.0), gates=["x"])       # a NoisySimulation
+        >>> isinstance(model, NoisySimulation)
+        True
+        >>> sample(Circuit(1, 1).x(0).measure(0, 0), shots=5, seed=0, noise=model).counts   # x then a certain flip
+        {'0': 5}
     """
 
     def sample_bits(self, circuit: Circuit, shots: int, *, params: Any, seed: Seed, dtype: torch.dtype,
