@@ -89,6 +89,7 @@ class _Program:
         self.flat = Circuit(self.n)
         self.gate_occ: list[tuple[int, ...]] = []  # occurrence columns of each flat gate
         self.occ_gate: list[tuple[str, int]] = []  # (gate name, ctrl) of each occurrence
+        raw_slots: list[list[tuple[str, Any]]] = []
         for index, inst in enumerate(circuit):
             if inst.name == "barrier":
                 continue
@@ -97,18 +98,36 @@ class _Program:
                                       "(measurement, reset or classical control)")
             params: list[Any] = []
             occ: list[int] = []
+            slots: list[Any] = []  # per angle: ("occ", j) or ("const", value)
             for a in inst.params:
                 if isinstance(a, ParameterExpression) and a.terms:
+                    slots.append(("occ", len(consts)))
                     occ.append(len(consts))
                     params.append(Parameter(f"t{len(consts)}"))
                     consts.append(a.const)
                     rows.append([(col[p.name], c) for p, c in a.terms.items()])
                     self.occ_gate.append((inst.name, inst.ctrl))
                 else:
+                    slots.append(("const", float(a)))
                     params.append(float(a))
             self.flat.append(inst.replace(params=tuple(params)))
             self.gate_occ.append(tuple(occ))
+            raw_slots.append(slots)
         self.n_occ = len(consts)
+        # angles of parametrised gates index [occurrences, angle_consts]
+        extra: list[float] = []
+        self.gate_slots: list[list[int]] = []
+        for slots in raw_slots:
+            row = []
+            for kind, v in slots:
+                if kind == "occ":
+                    row.append(v)
+                else:
+                    row.append(self.n_occ + len(extra))
+                    extra.append(v)
+            self.gate_slots.append(row)
+        self.angle_consts = torch.tensor(extra, dtype=torch.float64)
+        self._group_cache: dict[tuple[Any, ...], dict[tuple[Any, ...], tuple[list[int], list[Tensor]]]] = {}
         self.flat_index = {f"t{j}": j for j in range(self.n_occ)}
         self.const = torch.tensor(consts, dtype=torch.float64)
         self.coef = torch.zeros(self.n_occ, len(self.names), dtype=torch.float64)
@@ -142,21 +161,58 @@ class _Program:
 
     def ops(self, occ_s: Tensor | None, occ_b: Tensor | None, mask: list[bool], dtype: torch.dtype,
             device: Any) -> list[Op]:
-        """Gate matrices: ``(d, d)`` where every angle is shared, ``(B, d, d)`` where one is batched."""
-        shared_spec = ParamSpec(occ_s, None, self.flat_index)
-        batched_spec = ParamSpec(occ_b, None if occ_b is None else occ_b.shape[0], self.flat_index)
-        out: list[Op] = []
-        for k, (inst, occ) in enumerate(zip(self.flat, self.gate_occ, strict=True)):
+        """Gate matrices: ``(d, d)`` where every angle is shared, ``(B, d, d)`` where one is batched.
+
+        Parametrised gates of one kind are built together: one registry call per kind
+        and per shared/batched, with their angles gathered from the occurrences.
+        """
+        mats: list[Tensor | None] = [None] * len(self.gate_occ)
+        for k, occ in enumerate(self.gate_occ):
             if not occ:
                 key = (k, dtype, device)
                 mat = self._fixed.get(key)
                 if mat is None:
-                    mat = self._fixed[key] = _matrix(inst, shared_spec, dtype, device)
-                out.append((inst.qubits, mat))
+                    mat = self._fixed[key] = _matrix(self.flat[k], ParamSpec(None, None, {}), dtype, device)
+                mats[k] = mat
+        for (batched, name, width, inverted, ctrl), (members, gather) in self._groups(mask, occ_s is None).items():
+            src = occ_b if batched else occ_s
+            assert src is not None
+            lead = src.shape[:-1]
+            ext = torch.cat([src, self.angle_consts.to(src).expand(*lead, -1)], dim=-1)
+            angles = [ext[..., g.to(ext.device)] for g in gather]  # each (.., len(members))
+            m = gate_matrix(name, angles, num_qubits=width, dtype=dtype, device=device)
+            if inverted:
+                m = m.conj().transpose(-1, -2)
+            if ctrl:
+                m = controlled_matrix(m, ctrl)
+            for pos, k in enumerate(members):
+                mats[k] = m[..., pos, :, :]
+        return [(inst.qubits, mat) for inst, mat in zip(self.flat, mats, strict=True) if mat is not None]
+
+    def _groups(self, mask: list[bool], all_batched: bool) -> dict[tuple[Any, ...], tuple[list[int], list[Tensor]]]:
+        """``(batched, name, width, inverted, ctrl) -> (gate indices, per angle slot: gather indices)``.
+
+        Gather indices point into ``[occurrences, angle_consts]``.
+        """
+        key = (all_batched, tuple(mask))
+        groups = self._group_cache.get(key)
+        if groups is not None:
+            return groups
+        members: dict[tuple[Any, ...], list[int]] = {}
+        for k, occ in enumerate(self.gate_occ):
+            inst = self.flat[k]
+            if not occ:
                 continue
-            batched = occ_s is None or any(mask[j] for j in occ)
-            out.append((inst.qubits, _matrix(inst, batched_spec if batched else shared_spec, dtype, device)))
-        return out
+            batched = all_batched or any(mask[j] for j in occ)
+            members.setdefault((batched, inst.name, len(inst.qubits) - inst.ctrl, inst.inverted, inst.ctrl),
+                               []).append(k)
+        groups = {}
+        for gkey, idx in members.items():
+            slots = len(self.gate_slots[idx[0]])
+            gather = [torch.tensor([self.gate_slots[k][j] for k in idx], dtype=torch.long) for j in range(slots)]
+            groups[gkey] = (idx, gather)
+        self._group_cache[key] = groups
+        return groups
 
 
 def _matrix(inst: Instruction, spec: ParamSpec, dtype: torch.dtype, device: Any) -> Tensor:
