@@ -62,8 +62,8 @@ from qtandem.io import (
 if TYPE_CHECKING:
     from torch import Tensor
 
-__all__ = ["MetricsLog", "check_resumable", "load_checkpoint", "load_config", "progress_bar", "restore_optimizer",
-           "save_checkpoint", "torch_threads"]
+__all__ = ["MetricsLog", "ProgressBar", "check_resumable", "load_checkpoint", "load_config", "progress_bar",
+           "restore_optimizer", "save_checkpoint", "torch_threads"]
 
 T = TypeVar("T")
 
@@ -266,23 +266,44 @@ class MetricsLog:
         self.close()
 
 
-class _NoBar:
-    def update(self, **fields: Any) -> None:
-        pass
+class ProgressBar:
+    """What :func:`progress_bar` returns: a started rich bar, or (disabled) one that ignores updates.
 
+    Use it as a context manager, or call :meth:`close` when done.
 
-class _Bar:
-    def __init__(self, progress: Any, task: Any) -> None:
+    Examples:
+        >>> bar = progress_bar(False, total=3, label="labelling")
+        >>> bar.advance()
+        >>> bar.close()
+    """
+
+    def __init__(self, progress: Any = None, task: Any = None) -> None:
         self._progress, self._task = progress, task
 
     def update(self, **fields: Any) -> None:
         """``completed=``/``advance=`` and the named text fields."""
-        self._progress.update(self._task, **fields)
+        if self._progress is not None:
+            self._progress.update(self._task, **fields)
+
+    def advance(self, n: float = 1) -> None:
+        """Count ``n`` more done."""
+        self.update(advance=n)
+
+    def close(self) -> None:
+        """Stop drawing (idempotent)."""
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
-@contextlib.contextmanager
 def progress_bar(enabled: bool, total: int, *, done: int = 0, label: str = "",
-                 fields: Mapping[str, str] | None = None) -> Iterator[Any]:
+                 fields: Mapping[str, str] | None = None) -> ProgressBar:
     """A rich progress bar on stderr (or, when not ``enabled``, an object that ignores updates).
 
     Args:
@@ -292,16 +313,15 @@ def progress_bar(enabled: bool, total: int, *, done: int = 0, label: str = "",
         label: the description on the left.
         fields: text fields shown after the counts, ``{name: caption}``; ``update(name=value)`` sets them.
 
-    Yields:
-        An object with ``update(completed=..., advance=..., **fields)``.
+    Returns:
+        A started :class:`ProgressBar` (a context manager; or call ``close()``).
 
     Examples:
         >>> with progress_bar(False, total=10, label="train") as bar:     # disabled: updates are ignored
         ...     bar.update(advance=1, loss="0.5")
     """
     if not enabled:
-        yield _NoBar()
-        return
+        return ProgressBar()
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -316,10 +336,10 @@ def progress_bar(enabled: bool, total: int, *, done: int = 0, label: str = "",
     columns: list[Any] = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()]
     if names:
         columns.append(TextColumn("  ".join(f"{caption} {{task.fields[{name}]}}" for name, caption in names.items())))
-    with Progress(*columns, TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True)) as bar:
-        blank: dict[str, Any] = dict.fromkeys(names, "-")
-        task = bar.add_task(label, total=total, completed=done, **blank)
-        yield _Bar(bar, task)
+    bar = Progress(*columns, TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True))
+    bar.start()
+    blank: dict[str, Any] = dict.fromkeys(names, "-")
+    return ProgressBar(bar, bar.add_task(label, total=total, completed=done, **blank))
 
 
 @contextlib.contextmanager
