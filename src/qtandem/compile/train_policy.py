@@ -69,16 +69,20 @@ import torch
 from qtandem.circuit import Circuit
 from qtandem.compile.policy import RewritePolicy, batch_graphs, featurize
 from qtandem.compile.rules import RULES, Gate
-from qtandem.config import flatten, parse_toml, read_config_text, to_toml
+from qtandem.config import parse_toml, to_toml
 from qtandem.errors import CheckpointError
-from qtandem.io import (
-    atomic_write_bytes,
-    atomic_write_text,
-    load_optimizer_state,
-    optimizer_state,
-    read_jsonl,
-    read_safetensors,
+from qtandem.io import atomic_write_bytes, atomic_write_text, read_safetensors
+from qtandem.random import as_generator, torch_generator_from
+from qtandem.training import (
+    MetricsLog,
+    check_resumable,
+    load_checkpoint,
+    progress_bar,
+    restore_optimizer,
+    save_checkpoint,
+    torch_threads,
 )
+from qtandem.training import load_config as _load
 
 __all__ = ["PolicyTrainConfig", "PolicyTrainResult", "generate_circuits", "label_windows", "load_config",
            "parse_config", "train", "training_windows"]
@@ -165,7 +169,7 @@ def parse_config(text: str, *, source: str = "<string>") -> PolicyTrainConfig:
 
 def load_config(path: str | Path) -> PolicyTrainConfig:
     """Read a configuration file."""
-    return parse_config(read_config_text(path), source=str(path))
+    return _load(path, parse_config)
 
 
 def generate_circuits(count: int, *, seed: int, min_qubits: int = 3, max_qubits: int = 6, min_gates: int = 6,
@@ -180,7 +184,7 @@ def generate_circuits(count: int, *, seed: int, min_qubits: int = 3, max_qubits:
     from qtandem.compile.passes.toffoli import ToffoliDecomposition
     from qtandem.compile.passmanager import PassManager
 
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed)
     passes = PassManager(preset_passes(3, style="nam", kak=True), repeat=8)
     out = []
     for _ in range(count):
@@ -317,7 +321,7 @@ def _dataset(cfg: PolicyTrainConfig, out: Path, progress: bool) -> tuple[list[An
     else:
         atomic_write_text(manifest, json.dumps(wanted, indent=1))
     chunks = [items[i:i + d.chunk] for i in range(0, len(items), d.chunk)]
-    bar = _progress(progress, len(chunks), "labelling windows")
+    bar = progress_bar(progress, len(chunks), label="labelling windows")
     states: list[Any] = []
     label_s = 0.0
     try:
@@ -334,25 +338,10 @@ def _dataset(cfg: PolicyTrainConfig, out: Path, progress: bool) -> tuple[list[An
                 atomic_write_bytes(path, save(tensors, metadata=meta))
             label_s += float(meta.get("seconds", "nan"))
             states += [(i, st) for st in _unpack(tensors)]
-            if bar is not None:
-                bar.advance(bar.task_ids[0])
+            bar.advance()
     finally:
-        if bar is not None:
-            bar.stop()
+        bar.close()
     return states, label_s
-
-
-def _progress(enabled: bool, total: int, label: str) -> Any:
-    if not enabled:
-        return None
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   console=Console(stderr=True))
-    bar.start()
-    bar.add_task(label, total=total)
-    return bar
 
 
 def _split(states: list[Any], cfg: PolicyTrainConfig) -> tuple[list[Any], list[Any]]:
@@ -397,30 +386,16 @@ def _hit_rates(net: RewritePolicy, states: list[Any], k: int) -> dict[str, float
 
 def _save_checkpoint(path: Path, cfg: PolicyTrainConfig, net: RewritePolicy, opt: torch.optim.Optimizer,
                      epoch: int, wall_s: float) -> None:
-    from safetensors.torch import save
-
-    tensors = {f"model.{k}": v.contiguous() for k, v in net.state_dict().items()}
-    opt_tensors, opt_meta = optimizer_state(opt)
-    tensors.update(opt_tensors)
-    meta = {"format": CHECKPOINT_FORMAT, "epoch": str(epoch), "wall_s": repr(wall_s),
-            "config": json.dumps(cfg.to_dict()), **opt_meta}
-    atomic_write_bytes(path, save(tensors, metadata=meta))
+    tensors = {f"model.{k}": v for k, v in net.state_dict().items()}
+    save_checkpoint(path, CHECKPOINT_FORMAT, tensors, config=cfg.to_dict(), optimizer=opt,
+                    meta={"epoch": str(epoch), "wall_s": repr(wall_s)})
 
 
 def _restore(path: Path, cfg: PolicyTrainConfig, net: RewritePolicy, opt: torch.optim.Optimizer) -> tuple[int, float]:
-    if not path.exists():
-        raise CheckpointError(f"nothing to resume: no checkpoint at {path} (run without --resume to start)")
-    tensors, meta = read_safetensors(path)
-    if meta.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path}: not a rewrite-policy training checkpoint (format {meta.get('format')!r})")
-    saved, now = flatten(json.loads(meta["config"])), flatten(cfg.to_dict())
-    changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
-    changed = [c for c in changed if c not in _RESUMABLE]
-    if changed:
-        raise CheckpointError(f"{path}: the configuration changed since the checkpoint ({', '.join(changed)}); "
-                              f"only {', '.join(sorted(_RESUMABLE))} may change on --resume")
+    tensors, meta = load_checkpoint(path, CHECKPOINT_FORMAT, what="rewrite-policy training")
+    check_resumable(json.loads(meta["config"]), cfg.to_dict(), resumable=_RESUMABLE, path=path, source=cfg.source)
     net.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-    load_optimizer_state(opt, tensors, meta)
+    restore_optimizer(opt, tensors, meta)
     return int(meta["epoch"]), float(meta["wall_s"])
 
 
@@ -442,13 +417,8 @@ def train(cfg: PolicyTrainConfig, *, resume: bool = False, progress: bool = True
     ckpt = out / "checkpoint.safetensors"
     if not resume and ckpt.exists():
         raise CheckpointError(f"{ckpt} exists: pass --resume to continue it, or choose another output folder")
-    threads = torch.get_num_threads()
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    try:
+    with torch_threads(cfg.threads):
         return _train(cfg, out, ckpt, resume=resume, progress=progress)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _train(cfg: PolicyTrainConfig, out: Path, ckpt: Path, *, resume: bool, progress: bool) -> PolicyTrainResult:
@@ -457,22 +427,19 @@ def _train(cfg: PolicyTrainConfig, out: Path, ckpt: Path, *, resume: bool, progr
     train_set, val_set = _split(states, cfg)
     net = RewritePolicy(cfg.model.hidden, cfg.model.layers, seed=cfg.seed)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
-    epoch, wall = 0, 0.0
-    records = read_jsonl(out / "metrics.jsonl") if resume else []
-    if resume:
-        epoch, wall = _restore(ckpt, cfg, net, opt)
-        records = [r for r in records if r["epoch"] <= epoch]
+    epoch, wall = _restore(ckpt, cfg, net, opt) if resume else (0, 0.0)
     labels = torch.cat([s[3] for s in train_set]) if train_set else torch.zeros(0)
     pos = float(labels.sum())
     pos_weight = torch.tensor((len(labels) - pos) / max(pos, 1.0))
     stop = cfg.optim.epochs if not cfg.train.max_epochs else min(cfg.optim.epochs, cfg.train.max_epochs)
-    bar = _progress(progress and epoch < stop, stop - epoch, f"training {cfg.name}")
-    lines = [json.dumps(r) for r in records]
+    log = MetricsLog(out / "metrics.jsonl", resume_from=epoch if resume else None, key="epoch")
+    records = log.records
+    bar = progress_bar(progress and epoch < stop, stop, done=epoch, label=f"training {cfg.name}")
     try:
         while epoch < stop:
             t0 = time.perf_counter()
             net.train()
-            perm = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch))
+            perm = torch.randperm(len(train_set), generator=torch_generator_from(cfg.seed * 1000 + epoch))
             total, seen = 0.0, 0
             for i in range(0, len(train_set), cfg.optim.batch_size):
                 batch = [train_set[int(j)] for j in perm[i:i + cfg.optim.batch_size]]
@@ -491,15 +458,12 @@ def _train(cfg: PolicyTrainConfig, out: Path, ckpt: Path, *, resume: bool, progr
             wall += time.perf_counter() - t0
             rec = {"epoch": epoch, "loss": total / max(seen, 1), "val_loss": val_loss, "wall_s": round(wall, 2),
                    **_hit_rates(net, val_set, cfg.train.k)}
-            records.append(rec)
-            lines.append(json.dumps(rec))
-            atomic_write_text(out / "metrics.jsonl", "\n".join(lines) + "\n")
+            log.emit(rec)
             _save_checkpoint(ckpt, cfg, net, opt, epoch, wall)
-            if bar is not None:
-                bar.advance(bar.task_ids[0])
+            bar.advance()
     finally:
-        if bar is not None:
-            bar.stop()
+        bar.close()
+        log.close()
     finished = epoch >= cfg.optim.epochs
     net.save(out / "model.safetensors", {"name": cfg.name, "epochs": str(epoch), "states": str(len(states)),
                                          "training": json.dumps({"epochs": epoch, "states": len(states),
