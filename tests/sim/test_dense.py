@@ -81,3 +81,24 @@ def test_equal_up_to_phase_and_its_tolerances():
     assert not equal_up_to_phase(1.001 * u, u, atol=1e-2)
     assert equal_up_to_phase(1.001 * u, u, atol=1e-2, phase_atol=1e-2)
     assert equal_up_to_phase(np.zeros((2, 2)), np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize("diagonal", [True, False])
+def test_apply_dense_matches_the_embedded_matrix(diagonal):
+    rng = np.random.default_rng(5)
+    m = np.diag(np.exp(1j * rng.normal(size=4))) if diagonal else random_unitary(4, rng)
+    states = rng.normal(size=(8, 3)) + 1j * rng.normal(size=(8, 3))
+    np.testing.assert_allclose(apply_dense(states, 3, (2, 0), m), embed(m, (2, 0), 3) @ states, atol=1e-12)
+    np.testing.assert_allclose(apply_dense(states[:, 0], 3, (2, 0), m), embed(m, (2, 0), 3) @ states[:, 0],
+                               atol=1e-12)
+
+
+def test_the_numpy_fallback_uses_the_helper(monkeypatch):
+    from qtandem.sim import fast
+
+    monkeypatch.setenv("QTANDEM_NATIVE", "0")
+    rng = np.random.default_rng(9)
+    ops = [((0, 2), np.diag(np.exp(1j * rng.normal(size=4)))), ((1,), random_unitary(2, rng)),
+           ((2, 1), random_unitary(4, rng)), ((0,), np.diag([1, 1j]))]
+    state = fast.simulate_numeric(3, ops).numpy()
+    np.testing.assert_allclose(state, dense_unitary(ops, 3)[:, 0], atol=1e-12)

@@ -34,16 +34,25 @@ NumericOp = tuple[Sequence[int], np.ndarray]
 
 
 @lru_cache(maxsize=1024)
-def _embed_index(n: int, qubits: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """``(sub, same)``: the op's index of every basis state, and which pairs agree off ``qubits``."""
+def _index(n: int, qubits: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(sub, rest, place)`` for an op on ``qubits`` of ``n``: basis state ``r`` is the op's index
+    ``sub[r]`` with the other qubits ``rest[r]``; the op's index ``s`` sits at bits ``place[s]``."""
     idx = np.arange(2**n)
+    local = np.arange(2 ** len(qubits))
     sub = np.zeros(2**n, dtype=np.int64)
+    place = np.zeros(len(local), dtype=np.int64)
     mask = 0
     for j, q in enumerate(qubits):
         sub |= ((idx >> q) & 1) << j
+        place |= ((local >> j) & 1) << q
         mask |= 1 << q
-    rest = idx & ~mask
-    return sub, rest[:, None] == rest[None, :]
+    return sub, idx & ~mask, place
+
+
+@lru_cache(maxsize=256)
+def _same_rest(n: int, qubits: tuple[int, ...]) -> np.ndarray:
+    rest = _index(n, qubits)[1]
+    return rest[:, None] == rest[None, :]
 
 
 def _check(qubits: Sequence[int], matrix: np.ndarray, n: int) -> tuple[tuple[int, ...], np.ndarray]:
@@ -85,12 +94,14 @@ def _embedded(qs: tuple[int, ...], m: np.ndarray, n: int) -> np.ndarray:
     """:func:`embed` of checked arguments; may return ``m`` itself."""
     if len(qs) == n and qs == tuple(range(n)):
         return m
-    sub, same = _embed_index(n, qs)
-    return m[sub[:, None], sub[None, :]] * same
+    sub = _index(n, qs)[0]
+    return m[sub[:, None], sub[None, :]] * _same_rest(n, qs)
 
 
 def apply_dense(state: np.ndarray, n: int, qubits: Sequence[int], matrix: np.ndarray) -> np.ndarray:
     """Return ``matrix`` applied to ``qubits`` of ``state`` (``(2**n,)`` or ``(2**n, B)``; not in place).
+
+    A diagonal ``matrix`` is one elementwise product; others are one ``tensordot``.
 
     Examples:
         >>> import numpy as np
@@ -100,6 +111,10 @@ def apply_dense(state: np.ndarray, n: int, qubits: Sequence[int], matrix: np.nda
     k = len(qubits)
     if k == 0:
         return state * matrix.reshape(())
+    diag = np.diagonal(matrix)
+    if not np.count_nonzero(matrix - np.diag(diag)):
+        factor = diag[_index(n, tuple(qubits))[0]]
+        return state * (factor if state.ndim == 1 else factor[:, None])
     extra = state.shape[1:]
     psi = state.reshape([2] * n + list(extra))
     st_axes = [n - 1 - qubits[k - 1 - i] for i in range(k)]
@@ -107,27 +122,10 @@ def apply_dense(state: np.ndarray, n: int, qubits: Sequence[int], matrix: np.nda
     return np.moveaxis(out, list(range(k)), st_axes).reshape(state.shape)
 
 
-@lru_cache(maxsize=1024)
-def _gather_index(n: int, qubits: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(sub, base, place)``: row ``r`` of ``m`` on ``qubits`` reads rows ``base[r] | place[s]``
-    with coefficients ``m[sub[r], s]``."""
-    idx = np.arange(2**n)
-    sub = np.zeros(2**n, dtype=np.int64)
-    mask = 0
-    for j, q in enumerate(qubits):
-        sub |= ((idx >> q) & 1) << j
-        mask |= 1 << q
-    local = np.arange(2 ** len(qubits))
-    place = np.zeros(len(local), dtype=np.int64)
-    for j, q in enumerate(qubits):
-        place |= ((local >> j) & 1) << q
-    return sub, idx & ~mask, place
-
-
 def _apply_rows(u: np.ndarray, n: int, qubits: tuple[int, ...], m: np.ndarray) -> np.ndarray:
     """``embed(m, qubits, n) @ u`` by gathering rows: one gather per column of ``m`` (one for a
     permutation with phases, such as a CX)."""
-    sub, base, place = _gather_index(n, qubits)
+    sub, base, place = _index(n, qubits)
     nonzero = m != 0
     if bool((nonzero.sum(axis=1) == 1).all()):  # a permutation with phases (or a diagonal)
         src = np.argmax(nonzero, axis=1)[sub]

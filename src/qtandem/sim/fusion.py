@@ -41,11 +41,11 @@ the passes (wide diagonals need many local qubits), so it was dropped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from qtandem.sim.dense import dense_unitary
+from qtandem.sim.plan import fuse_plan
 
 DENSE, DIAG, PERM, TILE = 0, 1, 2, 3
 SEG_GLOBAL, SEG_CHUNK = 1, 2
@@ -132,7 +132,7 @@ def _is_diag(m: np.ndarray) -> bool:
 
 
 def fuse(ops: list[NumericOp], max_qubits: int = 2, max_diag_qubits: int = 8) -> list[NumericOp]:
-    """Greedily fuse consecutive ops into blocks (see module docstring, step 1).
+    """Fuse ops into blocks planned by :func:`qtandem.sim.plan.fuse_plan` (module docstring, step 1).
 
     Args:
         ops: numeric ops in circuit order.
@@ -147,46 +147,10 @@ def fuse(ops: list[NumericOp], max_qubits: int = 2, max_diag_qubits: int = 8) ->
     """
     if max_qubits <= 0:
         return [canonicalize(tuple(q), np.asarray(m, dtype=complex)) for q, m in ops]
-    blocks: list[Any] = []  # dicts (None once pulled into a later block)
-    last: dict[int, int] = {}
-    wide = max(max_diag_qubits, max_qubits)
-    for qubits, mat in ops:
-        qs = tuple(int(q) for q in qubits)
-        mat = np.asarray(mat, dtype=complex)
-        diag = _is_diag(mat)
-        cands = sorted({last[q] for q in qs if q in last})
-        target = None
-        if cands:
-            b = cands[-1]
-            others = [c for c in cands[:-1] if all(last[q] == c for q in blocks[c]["qubits"])]
-            if len(others) == len(cands) - 1:
-                union = set(qs).union(blocks[b]["qubits"], *(blocks[c]["qubits"] for c in others))
-                all_diag = diag and all(blocks[c]["diag"] for c in [b, *others])
-                if len(union) <= (wide if all_diag else max_qubits):
-                    for c in others:  # pull earlier independent blocks into b
-                        blk = blocks[c]
-                        blocks[b]["ops"][:0] = blk["ops"]
-                        blocks[b]["qubits"] |= blk["qubits"]
-                        for q in blk["qubits"]:
-                            last[q] = b
-                        blocks[c] = None
-                    blocks[b]["diag"] = all_diag
-                    target = b
-            if target is None:
-                union = set(qs) | blocks[b]["qubits"]
-                all_diag = diag and blocks[b]["diag"]
-                if len(union) <= (wide if all_diag else max_qubits):
-                    blocks[b]["diag"] = all_diag
-                    target = b
-        if target is None:
-            blocks.append({"qubits": set(), "ops": [], "diag": diag})
-            target = len(blocks) - 1
-        blk = blocks[target]
-        blk["ops"].append((qs, mat))
-        blk["qubits"] |= set(qs)
-        for q in qs:
-            last[q] = target
-    return [_block_matrix(b["qubits"], b["ops"]) for b in blocks if b is not None]
+    checked = [(tuple(int(q) for q in qubits), np.asarray(mat, dtype=complex)) for qubits, mat in ops]
+    blocks = fuse_plan([q for q, _ in checked], max_qubits, diagonal=[_is_diag(m) for _, m in checked],
+                       max_diag_qubits=max_diag_qubits)
+    return [_block_matrix(set(b.qubits), [checked[i] for i in b.members]) for b in blocks]
 
 
 def _block_matrix(qubits: set[int], ops: list[NumericOp]) -> NumericOp:
