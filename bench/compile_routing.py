@@ -1,6 +1,6 @@
 """Routing benchmark: CX count and expected success probability after layout + routing, qtandem vs Qiskit.
 
-qtandem: ``optimize(level=2, device=..., objective="fidelity")`` and ``objective="cx"`` (passes, then SABRE-style
+qtandem: ``optimize(level=2, hardware=..., objective="fidelity")`` and ``objective="cx"`` (passes, then SABRE-style
 noise-aware routing, verified). Qiskit: ``transpile(optimization_level=3, coupling_map=..., basis_gates=[rz, sx, x, cx],
 layout_method="sabre", routing_method="sabre", seed_transpiler=...)`` on the same coupling map. Both outputs
 are scored by ``qtandem.compile.esp.expected_success_probability`` under the device's calibration.
@@ -91,9 +91,9 @@ def run(*, quick: bool = False, seed: int = 1) -> dict[str, Any]:
             if c.n_qubits > dev.num_qubits:
                 continue
             t0 = time.perf_counter()
-            ours, _ = optimize(c, level=2, device=dev, objective="fidelity", seed=seed)
+            ours, _ = optimize(c, level=2, hardware=dev, objective="fidelity", seed=seed)
             t1 = time.perf_counter()
-            ours_cx, _ = optimize(c, level=2, device=dev, objective="cx", seed=seed)
+            ours_cx, _ = optimize(c, level=2, hardware=dev, objective="cx", seed=seed)
             t2 = time.perf_counter()
             theirs = qiskit_route(c, dev, seed)
             t3 = time.perf_counter()

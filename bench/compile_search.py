@@ -1,19 +1,27 @@
-"""Ablation of the learned rewrite policy on the Nam et al. suite, one run.
+"""Ablation of the learned rewrite policy on the Nam et al. suite (dev/test halves), several seeds, one run.
 
 Per circuit (../shared/data/nam): qtandem's level-3 passes alone
 (``optimize(level=3, policy=None)``), then the rewrite search
-(:func:`qtandem.compile.search.search`) from that result at the same budget
-with each ranking of rewrites:
+(:func:`qtandem.compile.search.search`) from that result at the same
+deterministic budget (``default_budget_expansions`` of the circuit's size, in
+expanded circuits, so the result does not depend on the machine) with each
+ranking of rewrites:
 
 * ``learned``: the shipped policy (``qtandem.compile.policy.pretrained_policy``),
 * ``random``: a seeded random order (same ``k`` rewrites per expanded circuit),
+* ``prior``: the rule-frequency prior (``qtandem.compile.policy.RulePrior``: rules ranked by how often they
+  were good in the policy's training split; seeded tie-breaks),
 * ``all``: every rewrite tried (no pruning; fewer circuits expanded in the budget).
 
-Every search result is verified against the original circuit
-(``qtandem.compile.verify.verify_equivalent``). Summary: geometric means of
-optimized/original gates and CX for each, and learned/random.
+Each ranking runs with every seed of ``--seeds`` (the seed moves the window
+offsets of later rounds, the random order and the prior's tie-breaks;
+``all`` only with the first). Every search result is verified against the
+original circuit (``qtandem.compile.verify.verify_equivalent``). Summary per
+subset (the fixed dev and test halves of bench/data/nam_split.json, all 34,
+Nam heavy's 29): geometric means of optimized/original gates and CX, per seed
+and their mean, and learned/random, learned/prior with wins/ties/losses.
 
-Run: python bench/compile_search.py [--quick] [--budget-scale 1.0] [--policies learned,random,all]
+Run: python bench/compile_search.py [--quick] [--seeds 0,1,2] [--policies learned,random,prior,all]
      [--json bench/results/compile_search.json]
 """
 
@@ -30,17 +38,12 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from compile import NOT_IN_NAM_HEAVY, QUICK, find_data, geomean  # noqa: E402
+from compile import NOT_IN_NAM_HEAVY, QUICK, find_data, geomean, load_split  # noqa: E402
 
 
-def budget_for(gates: int, scale: float) -> float:
-    """Search seconds for a circuit: 2 s plus 5 ms per gate, at most 30 s, times ``scale``."""
-    return scale * min(30.0, 2.0 + 0.005 * gates)
-
-
-def run_circuit(path: Path, policies: list[str], scale: float, options: dict[str, Any]) -> dict[str, Any]:
+def run_circuit(path: Path, policies: list[str], seeds: list[int], options: dict[str, Any]) -> dict[str, Any]:
     from qtandem.compile import counts, optimize
-    from qtandem.compile.search import search
+    from qtandem.compile.search import default_budget_expansions, search
     from qtandem.compile.verify import verify_equivalent
     from qtandem.qasm import load
 
@@ -49,39 +52,65 @@ def run_circuit(path: Path, policies: list[str], scale: float, options: dict[str
     t0 = time.perf_counter()
     base, _ = optimize(c, level=3, seed=0, policy=None)
     row["passes"] = {**counts(base).as_dict(), "seconds": round(time.perf_counter() - t0, 2)}
-    budget = budget_for(base.num_gates(), scale)
-    row["budget_s"] = round(budget, 2)
+    budget = options.get("budget_expansions") or default_budget_expansions(base.num_gates())
+    row["budget_expansions"] = budget
     for pol in policies:
-        t0 = time.perf_counter()
-        out, stats = search(base, budget_s=budget, seed=0, policy=pol, return_stats=True, **options)
-        secs = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        verify_equivalent(c, out)
-        row[pol] = {**counts(out).as_dict(), "seconds": round(secs, 2), "verify_s": round(time.perf_counter() - t1, 2),
-                    "windows": stats.windows, "improved_windows": stats.improved_windows,
-                    "expansions": stats.expansions, "rounds": stats.rounds}
+        runs = {}
+        for seed in (seeds[:1] if pol == "all" else seeds):
+            t0 = time.perf_counter()
+            result = search(base, seed=seed, policy=pol, **{**options, "budget_expansions": budget})
+            secs = time.perf_counter() - t0
+            out, stats = result.circuit, result.stats
+            t1 = time.perf_counter()
+            verify_equivalent(c, out)
+            runs[str(seed)] = {**counts(out).as_dict(), "seconds": round(secs, 2),
+                               "verify_s": round(time.perf_counter() - t1, 2), "windows": stats.windows,
+                               "improved_windows": stats.improved_windows, "expansions": stats.expansions,
+                               "rounds": stats.rounds, "stopped": stats.stopped}
+        row[pol] = {**runs[str(seeds[0])], "seeds": runs}
     return row
 
 
-def summarize(rows: list[dict[str, Any]], tools: list[str]) -> dict[str, Any]:
+def _per_seed(r: dict[str, Any], tool: str, seed: str) -> dict[str, Any]:
+    """A row's counts for ``tool`` at ``seed`` (``all`` and the passes have one run)."""
+    if tool in ("passes", "original"):
+        return r[tool]
+    return r[tool]["seeds"].get(seed, r[tool])
+
+
+def summarize(rows: list[dict[str, Any]], tools: list[str], seeds: list[int]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for label, subset in (("all", rows), ("nam_heavy_29", [r for r in rows if r["name"] not in NOT_IN_NAM_HEAVY])):
+    split = load_split()
+    subsets = (("dev", [r for r in rows if r["name"] in split["dev"]]),
+               ("test", [r for r in rows if r["name"] in split["test"]]), ("all", rows),
+               ("nam_heavy_29", [r for r in rows if r["name"] not in NOT_IN_NAM_HEAVY]))
+    keys = [str(x) for x in seeds]
+    for label, subset in subsets:
         if not subset:
             continue
-        s: dict[str, Any] = {"circuits": len(subset)}
+        s: dict[str, Any] = {"circuits": len(subset), "seeds": keys}
         for t in tools:
-            s[t] = {m: round(100 * (geomean([r[t][m] / r["original"][m] for r in subset]) - 1), 2)
-                    for m in ("gates", "cx")}
+            per = {k: {m: round(100 * (geomean([_per_seed(r, t, k)[m] / r["original"][m] for r in subset]) - 1), 2)
+                       for m in ("gates", "cx")} for k in keys}
+            s[t] = {m: round(sum(v[m] for v in per.values()) / len(per), 2) for m in ("gates", "cx")}
+            s[t]["per_seed"] = per
         for t in tools:
             if t != "passes":
-                s[f"{t}/passes"] = {m: round(geomean([r[t][m] / r["passes"][m] for r in subset]), 4)
-                                    for m in ("gates", "cx")}
-        if "learned" in tools and "random" in tools:
-            s["learned/random"] = {m: round(geomean([r["learned"][m] / r["random"][m] for r in subset]), 4)
-                                   for m in ("gates", "cx")}
-            s["learned_wins_ties_losses"] = [sum(r["learned"]["gates"] < r["random"]["gates"] for r in subset),
-                                             sum(r["learned"]["gates"] == r["random"]["gates"] for r in subset),
-                                             sum(r["learned"]["gates"] > r["random"]["gates"] for r in subset)]
+                s[f"{t}/passes"] = {m: round(sum(geomean([_per_seed(r, t, k)[m] / r["passes"][m] for r in subset])
+                                                 for k in keys) / len(keys), 4) for m in ("gates", "cx")}
+        for other in ("random", "prior", "all"):
+            if "learned" in tools and other in tools:
+                ratios = {k: {m: round(geomean([_per_seed(r, "learned", k)[m] / _per_seed(r, other, k)[m]
+                                                for r in subset]), 4) for m in ("gates", "cx")} for k in keys}
+                wtl = [0, 0, 0]
+                for k in keys:
+                    for r in subset:
+                        a, b = _per_seed(r, "learned", k)["gates"], _per_seed(r, other, k)["gates"]
+                        wtl[0 if a < b else 1 if a == b else 2] += 1
+                s[f"learned/{other}"] = {m: round(sum(v[m] for v in ratios.values()) / len(keys), 4)
+                                         for m in ("gates", "cx")}
+                s[f"learned/{other}"]["per_seed"] = ratios
+                s[f"learned_vs_{other}_wins_ties_losses"] = wtl
         out[label] = s
     return out
 
@@ -91,8 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=None)
     ap.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
     ap.add_argument("--only", default="")
-    ap.add_argument("--budget-scale", type=float, default=1.0)
-    ap.add_argument("--policies", default="learned,random,all")
+    ap.add_argument("--seeds", default="0,1,2", help="comma-separated search seeds")
+    ap.add_argument("--budget-expansions", type=int, default=None,
+                    help="expanded circuits per search (default: default_budget_expansions of the circuit)")
+    ap.add_argument("--policies", default="learned,random,prior,all")
     ap.add_argument("--k", type=int, default=None, help="rewrites per expanded circuit (search default)")
     ap.add_argument("--expansions", type=int, default=None, help="expanded circuits per window (search default)")
     ap.add_argument("--window", type=int, default=None, help="gates per window (search default)")
@@ -111,34 +142,38 @@ def main(argv: list[str] | None = None) -> int:
     if args.only:
         files = [f for f in files if f.stem in args.only.split(",")]
     policies = args.policies.split(",")
-    options = {key: v for key, v in (("k", args.k), ("max_expansions", args.expansions), ("window", args.window))
-               if v is not None}
+    seeds = [int(x) for x in args.seeds.split(",")]
+    options = {key: v for key, v in (("k", args.k), ("max_expansions", args.expansions), ("window", args.window),
+                                     ("budget_expansions", args.budget_expansions)) if v is not None}
+    split = load_split()
     rows = []
     for f in files:
-        row = run_circuit(f, policies, args.budget_scale, options)
+        row = run_circuit(f, policies, seeds, options)
+        row["half"] = "dev" if f.stem in split["dev"] else "test" if f.stem in split["test"] else "?"
         rows.append(row)
-        print(f"{f.stem}: original {row['original']['gates']}, passes {row['passes']['gates']}, "
-              + ", ".join(f"{p} {row[p]['gates']}" for p in policies) + f" ({row['budget_s']} s each)",
-              file=sys.stderr, flush=True)
+        print(f"{f.stem} ({row['half']}): original {row['original']['gates']}, passes {row['passes']['gates']}, "
+              + ", ".join(f"{p} {'/'.join(str(v['gates']) for v in row[p]['seeds'].values())}" for p in policies)
+              + f" ({row['budget_expansions']} expansions each)", file=sys.stderr, flush=True)
     tools = ["passes", *policies]
-    summary = summarize(rows, tools)
-    print("\n| circuit | original | level-3 passes | " + " | ".join(f"+ search ({p})" for p in policies)
-          + " | budget s |")
-    print("|---|---:|---:|" + "---:|" * len(policies) + "---:|")
+    summary = summarize(rows, tools, seeds)
+    print("\n| circuit | half | original | level-3 passes | " + " | ".join(f"+ search ({p})" for p in policies)
+          + " | expansions |")
+    print("|---|---|---:|---:|" + "---:|" * len(policies) + "---:|")
     for r in rows:
         cells = [f"{r[t]['gates']} / {r[t]['cx']}" for t in ["original", *tools]]
-        print(f"| {r['name']} | " + " | ".join(cells) + f" | {r['budget_s']} |")
-    print()
+        print(f"| {r['name']} | {r['half']} | " + " | ".join(cells) + f" | {r['budget_expansions']} |")
+    print(f"\n(search columns: seed {seeds[0]}; summaries: mean over seeds {seeds})")
     for label, s in summary.items():
         print(f"{label} ({s['circuits']} circuits): "
-              + "; ".join(f"{t} gates {s[t]['gates']:+.1f}% cx {s[t]['cx']:+.1f}%" for t in tools))
+              + "; ".join(f"{t} gates {s[t]['gates']:+.2f}% cx {s[t]['cx']:+.2f}%" for t in tools))
         for key in [k for k in s if "/" in k]:
             print(f"  {key}: gates {s[key]['gates']:.4f}, cx {s[key]['cx']:.4f}")
-        if "learned_wins_ties_losses" in s:
-            print(f"  learned vs random (gates): wins/ties/losses {s['learned_wins_ties_losses']}")
-    result = {"benchmark": "nam_suite_search_ablation", "budget": "2 s + 5 ms/gate, <= 30 s, x scale",
-              "budget_scale": args.budget_scale, "search_options": options, "cpu_count": os.cpu_count(),
-              "torch_threads": 1, "rows": rows, "summary": summary}
+        for key in [k for k in s if k.endswith("wins_ties_losses")]:
+            print(f"  {key} (gates, over seeds x circuits): {s[key]}")
+    result = {"benchmark": "nam_suite_search_ablation",
+              "budget": "default_budget_expansions(gates after the passes) = min(30000, 2000 + 5 * gates) "
+                        "expanded circuits, no time limit", "seeds": seeds, "search_options": options,
+              "cpu_count": os.cpu_count(), "torch_threads": 1, "split": split, "rows": rows, "summary": summary}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     from qtandem.io import atomic_write_text
 

@@ -18,9 +18,7 @@ import qtandem
 MISSING: frozenset[str] = frozenset({
     "qtandem.compile.optimize:preset_passes",
     "qtandem.compile.optimize:qasm_version",
-    "qtandem.compile.search:SearchStats",
     "qtandem.compile.search:dfs_order",
-    "qtandem.compile.search:search",
     "qtandem.compile.search:search_window",
     "qtandem.compile.search:window_cost",
     "qtandem.compile.search:windows",

@@ -169,3 +169,28 @@ def test_nam_regression(name: str, gates: int, cx: int, t: int) -> None:
     out, _ = optimize(load(NAM / f"{name}.qasm"), level=3, seed=0)
     k = counts(out)
     assert k.gates <= gates and k.cx <= cx and k.t <= t
+
+
+def test_hardware_is_the_routing_target_and_wrong_types_are_explained():
+    import torch
+
+    from qtandem.device import Device
+
+    c = Circuit(3).h(0).cx(0, 2).cx(0, 1)
+    out, _ = optimize(c, level=1, hardware=Device.preset("line_5"), seed=0)
+    assert out.n_qubits == 5
+    with pytest.raises(CompileError, match=r"hardware must be a qtandem\.device\.Device .* torch device"):
+        optimize(c, hardware=torch.device("cpu"))
+    with pytest.raises(CompileError, match="hardware must be .* got int 5"):
+        optimize(c, hardware=5)
+    with pytest.raises(CompileError, match="cannot route for device 'no_such_chip'"):
+        optimize(c, hardware="no_such_chip")
+    with pytest.raises(TypeError, match="device"):
+        optimize(c, device="line_5")  # type: ignore[call-arg]
+
+
+def test_budget_expansions_is_checked():
+    with pytest.raises(CompileError, match="budget_expansions must be a positive int"):
+        optimize(Circuit(1).h(0), level=3, budget_expansions=0)
+    with pytest.raises(CompileError, match="budget_expansions must be a positive int"):
+        optimize(Circuit(1).h(0), level=3, budget_expansions=2.5)  # type: ignore[arg-type]

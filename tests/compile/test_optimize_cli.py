@@ -64,3 +64,31 @@ def test_optimize_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert code == 2 and "level must be one of" in err
     code, _, err = run_cli(["optimize", str(tmp_path / "missing.qasm"), "-o", str(tmp_path / "o.qasm")], capsys)
     assert code == 2 and "file not found" in err
+
+
+def test_optimize_hardware_option_and_hidden_device_alias(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in.qasm"
+    src.write_text('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[3];\nh q[0];\ncx q[0],q[2];\ncx q[0],q[1];\n')
+    for flag in ("--hardware", "--device"):
+        dst = tmp_path / f"out{flag}.qasm"
+        code, _, err = run_cli(["optimize", str(src), "-o", str(dst), flag, "line_5", "--level", "1",
+                                "--seed", "0"], capsys)
+        assert code == 0, err
+        assert load(dst).n_qubits == 5
+    code, _, err = run_cli(["optimize", str(src), "-o", str(tmp_path / "x.qasm"), "--hardware", "line_5",
+                            "--device", "grid_4x4"], capsys)
+    assert code == 2 and "disagree" in err
+    with pytest.raises(SystemExit):
+        main(["optimize", "--help"])
+    assert "--hardware" in capsys.readouterr().out
+
+
+def test_optimize_expansion_budget_is_reproducible(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    texts = []
+    for k in range(2):
+        dst = tmp_path / f"o{k}.qasm"
+        code, _, err = run_cli(["optimize", str(DATA / "toffoli_adder.qasm"), "-o", str(dst), "--expansions", "300",
+                                "--seed", "3"], capsys)
+        assert code == 0, err
+        texts.append(dst.read_text())
+    assert texts[0] == texts[1]

@@ -141,11 +141,11 @@ def test_post_layout_moves_to_better_qubits() -> None:
     verify_equivalent(Circuit(5).compose(c, qubits=moved), out)
 
 
-def test_optimize_with_device_is_routed_and_verified() -> None:
+def test_optimize_with_hardware_is_routed_and_verified() -> None:
     from qtandem.compile import optimize
 
     c = _random(6, 40, 11)
-    out, _ = optimize(c, level=2, device="grid_4x4", seed=0)
+    out, _ = optimize(c, level=2, hardware="grid_4x4", seed=0)
     dev = Device.preset("grid_4x4")
     assert dev.validate(out) == []
     assert out.n_qubits == dev.num_qubits

@@ -142,3 +142,34 @@ def test_labelled_windows_of_other_settings_are_not_reused(tmp_path):
     other = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, expansions=5))
     with pytest.raises(CheckpointError, match="made for other settings"):
         train(other, output=tmp_path, progress=False)
+
+
+def test_validation_is_split_by_circuit(tmp_path):
+    """No circuit has search states on both sides; the split and the rule prior are written down."""
+    from qtandem.compile.train_policy import _dataset, _split, split_circuits, window_circuits
+
+    cfg = parse_config(TINY.replace("circuits = 3", "circuits = 5"), source="tiny.toml")
+    states, _ = _dataset(cfg, tmp_path, False)
+    train_c, val_c = split_circuits(5, cfg.data.val_fraction, cfg.seed)
+    assert sorted(train_c + val_c) == list(range(5)) and len(val_c) == 1
+    train_set, val_set = _split(states, cfg)
+    held = {c for c, _ in states if c in val_c}
+    assert held == set(val_c) and len(val_set) == sum(c in held for c, _ in states)
+    assert len(train_set) + len(val_set) == len(states)
+    owners = window_circuits(generate_circuits(5, seed=cfg.seed, max_qubits=6), cfg.data.window)
+    assert sorted(set(owners)) == list(range(5))
+    result = train(cfg, output=tmp_path / "run", progress=False)
+    split = json.loads((tmp_path / "run" / "split.json").read_text())
+    assert split["val_circuits"] == val_c and split["train_circuits"] == train_c
+    net = RewritePolicy.load(tmp_path / "run" / "model.safetensors")
+    assert len(json.loads(net.info["rule_prior"])) == len(net.info["rules"].split(","))
+    assert "prior_top6_hit" in result.records[-1]
+
+
+def test_split_circuits_edge_cases():
+    from qtandem.compile.train_policy import split_circuits
+
+    assert split_circuits(1, 0.2, seed=0) == ([0], [])
+    assert split_circuits(2, 0.9, seed=0)[1] != [] and len(split_circuits(2, 0.9, seed=0)[0]) == 1
+    assert split_circuits(240, 0.2, seed=0) == split_circuits(240, 0.2, seed=0)
+    assert len(split_circuits(240, 0.2, seed=0)[1]) == 48

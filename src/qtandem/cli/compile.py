@@ -48,13 +48,15 @@ def register(app: typer.Typer) -> None:
         k = cfg.train.k
         summary = {"output": str(res.output), "model": str(res.output / "model.safetensors"), "epoch": res.epoch,
                    "states": res.states, "finished": res.finished, "wall_s": round(res.wall_s, 1),
-                   **{key: last[key] for key in ("val_loss", f"top{k}_hit", f"random_top{k}_hit") if key in last}}
+                   **{key: last[key] for key in ("val_loss", f"top{k}_hit", f"random_top{k}_hit", f"prior_top{k}_hit")
+                      if key in last}}
         if as_json:
             typer.echo(json.dumps(summary))
             return
         state = "done" if res.finished else "paused (continue with --resume)"
-        hit = (f"; validation top-{k} hit {last[f'top{k}_hit']:.3f} (random order {last[f'random_top{k}_hit']:.3f})"
-               if f"top{k}_hit" in last else "")
+        prior = last.get(f"prior_top{k}_hit", float("nan"))
+        hit = (f"; held-out circuits' top-{k} hit {last[f'top{k}_hit']:.3f} (random order "
+               f"{last[f'random_top{k}_hit']:.3f}, rule-frequency prior {prior:.3f})" if f"top{k}_hit" in last else "")
         typer.echo(f"{cfg.name}: {state} at epoch {res.epoch} ({res.states} search states){hit}")
         typer.echo(f"model: {summary['model']}")
 

@@ -1,4 +1,4 @@
-"""``qtandem optimize IN.qasm -o OUT.qasm [--device NAME] [--objective cx] [--budget 60] [--level 3] [--seed N]``."""
+"""``qtandem optimize IN.qasm -o OUT.qasm [--hardware NAME] [--objective cx] [--expansions N] [--seed N]``."""
 
 from __future__ import annotations
 
@@ -18,9 +18,15 @@ def register(app: typer.Typer) -> None:
     def optimize(
         file: Annotated[Path, typer.Argument(help="OpenQASM 2 or 3 file.")],
         output: Annotated[Path, typer.Option("-o", "--output", help="Output file (same OpenQASM version).")],
-        device: Annotated[str | None, typer.Option(help="Device preset to lay out and route for.")] = None,
+        hardware: Annotated[str | None, typer.Option(help="Device preset or file to lay out and route for.")] = None,
+        device: Annotated[str | None, typer.Option("--device", hidden=True,
+                                                   help="Old name of --hardware.")] = None,
         objective: Annotated[str, typer.Option(help="gates, cx, t, depth or fidelity.")] = "gates",
-        budget: Annotated[float | None, typer.Option(help="Seconds for level 3's search.")] = None,
+        expansions: Annotated[int | None, typer.Option(help="Level 3's search budget in expanded circuits "
+                                                            "(default: scaled with the circuit; "
+                                                            "machine-independent).")] = None,
+        budget: Annotated[float | None, typer.Option(help="Upper bound in seconds for level 3 (default: none; "
+                                                          "when it binds, results depend on the machine).")] = None,
         level: Annotated[int, typer.Option(help="0 (translate only) .. 3 (search to a fixpoint).")] = 3,
         basis: Annotated[str | None, typer.Option(help="nam, clifford_t, ibm or ibm_cz (default: input's).")] = None,
         seed: Annotated[int | None, typer.Option(help="Seed of the randomized search.")] = None,
@@ -31,9 +37,13 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from qtandem.compile.optimize import optimize_file
+        from qtandem.errors import CompileError
 
-        _, _, report = optimize_file(file, output, device=device, objective=objective, budget_s=budget,
-                                     level=level, basis=basis, seed=seed)
+        if hardware is not None and device is not None and hardware != device:
+            raise CompileError(f"--hardware {hardware} and --device {device} disagree; give --hardware only")
+        _, _, report = optimize_file(file, output, hardware=hardware or device, objective=objective,
+                                     budget_expansions=expansions, budget_s=budget, level=level, basis=basis,
+                                     seed=seed)
         console = Console()
         tab = Table(title=f"{file.name} -> {output.name}")
         for col in ("", "gates", "cx", "t", "depth"):

@@ -107,15 +107,16 @@ def _run(pm: PassManager, parts: list[Circuit], props: PropertySet, report: Repo
     return [pm.run(p, props, report=report) if p.num_gates() else p for p in parts]
 
 
-def optimize(circuit: Circuit, *, level: int = 2, device: Any = None, objective: str = "gates",
-             basis: str | Iterable[str] | None = None, budget_s: float | None = None,
-             seed: int | None = None, policy: Any = "learned") -> tuple[Circuit, Report]:
+def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objective: str = "gates",
+             basis: str | Iterable[str] | None = None, budget_expansions: int | None = None,
+             budget_s: float | None = None, seed: int | None = None,
+             policy: Any = "learned") -> tuple[Circuit, Report]:
     """Optimize ``circuit`` and verify the result against it.
 
     Measurements, resets, barriers and classically controlled operations stay in
     place; the unitary stretches between them are optimized and each is checked
     by :func:`qtandem.compile.verify.verify_equivalent`. With no ``basis`` or
-    ``device`` the output uses the smallest named basis containing the input's
+    ``hardware`` the output uses the smallest named basis containing the input's
     gates (:data:`~qtandem.compile.passes.basis.BASES`; a Clifford+T input may
     gain ``s``/``z`` where two ``t`` merge), or only the input's own gates when no
     named basis contains them.
@@ -123,11 +124,17 @@ def optimize(circuit: Circuit, *, level: int = 2, device: Any = None, objective:
     Args:
         circuit: the input (not modified).
         level: 0..3 (see :data:`LEVELS`).
-        device: a :class:`~qtandem.device.Device` (or preset name) to lay out and
-            route for (the routing module's passes run after optimization).
+        hardware: a :class:`~qtandem.device.Device` (or preset/file name) to lay out and
+            route for (the routing module's passes run after optimization). Named ``hardware``
+            because ``device`` means a torch device elsewhere in qtandem.
         objective: one of :data:`OBJECTIVES`; picks between candidate results.
         basis: target basis name or gate set (translated first and last).
-        budget_s: wall-clock budget in seconds for level 3's repetitions and search.
+        budget_expansions: level 3's rewrite search budget in expanded circuits (default
+            :func:`~qtandem.compile.search.default_budget_expansions` of the gate count). Level 3's
+            pass repetitions are bounded by counts too, so with ``budget_s=None`` a seeded run gives
+            the same circuit on any machine.
+        budget_s: wall-clock upper bound in seconds for level 3's repetitions and search (default none;
+            when it binds, the result depends on the machine's speed).
         seed: seed of the randomized steps (level 3 search).
         policy: how level 3's rewrite search (:func:`qtandem.compile.search.search`) ranks rewrites:
             ``"learned"`` (the shipped policy), ``"random"``, ``"all"``, a
@@ -137,8 +144,8 @@ def optimize(circuit: Circuit, *, level: int = 2, device: Any = None, objective:
         ``(optimized circuit, report)``.
 
     Raises:
-        CompileError: bad level, objective or basis; a gate the basis cannot express; free
-            parameters at level > 0 (bind them first).
+        CompileError: bad level, objective, basis, budget or ``hardware`` (not a Device or a name);
+            a gate the basis cannot express; free parameters at level > 0 (bind them first).
         VerificationError: the optimized circuit is not equivalent to the input
             (never returned).
 
@@ -154,12 +161,18 @@ def optimize(circuit: Circuit, *, level: int = 2, device: Any = None, objective:
     cost = objective_cost(objective)
     if budget_s is not None and budget_s <= 0:
         raise CompileError(f"budget_s must be positive, got {budget_s!r}")
+    if budget_expansions is not None and (isinstance(budget_expansions, bool)
+                                          or not isinstance(budget_expansions, int) or budget_expansions < 1):
+        raise CompileError(f"budget_expansions must be a positive int, got {budget_expansions!r}")
+    if hardware is not None:
+        hardware = _hardware(hardware)
     if circuit.parameters and level > 0:
         names = [p.name for p in circuit.parameters]
         raise CompileError(f"the circuit has free parameters {names}; optimize() proves every result equivalent "
                            "and the verifier needs numbers: bind them first (circuit.bind({...})), or use level=0")
     start = time.perf_counter()
-    props = PropertySet(objective=objective, seed=seed, level=level, policy=policy)
+    props = PropertySet(objective=objective, seed=seed, level=level, policy=policy,
+                        budget_expansions=budget_expansions)
     report = Report(initial=counts(circuit))
     in_parts, fences = split_stretches(circuit)
     in_gates = frozenset(i.name for i in circuit if i.is_gate)
@@ -202,8 +215,8 @@ def optimize(circuit: Circuit, *, level: int = 2, device: Any = None, objective:
     if not verified:
         _verify_parts(in_parts, parts)
     out = stitch(parts, fences, circuit)
-    if device is not None:
-        out = _route(out, device, props, report)
+    if hardware is not None:
+        out = _route(out, hardware, props, report)
     report.final = counts(out)
     report.notes.append(f"verified against the input in {time.perf_counter() - start:.2f} s total run time")
     return out, report
@@ -295,16 +308,34 @@ def _search(circuit: Circuit, props: PropertySet, report: Report, *, cost: Calla
     t0 = time.perf_counter()
     before = counts(circuit)
     try:
-        cand, stats = search(circuit, budget_s=rem, seed=seed, objective=props.get("objective", "gates"),
-                             policy=props["policy"], return_stats=True)
+        result = search(circuit, budget_expansions=props.get("budget_expansions"), budget_s=rem, seed=seed,
+                        objective=props.get("objective", "gates"), policy=props["policy"])
     except CheckpointError as err:
         report.notes.append(f"learned search skipped: {err}")
         return circuit
+    cand, stats = result.circuit, result.stats
     report.notes.append(f"rewrite search ({stats.policy} policy): {stats.improved_windows} of {stats.windows} windows "
-                        f"improved in {stats.rounds} rounds, {stats.expansions} expansions, {stats.seconds:.2f} s")
+                        f"improved in {stats.rounds} rounds, {stats.expansions} of {stats.budget_expansions} "
+                        f"expansions, stopped: {stats.stopped}, {stats.seconds:.2f} s")
     after = counts(cand)
     report.entries.append(PassRecord("search", before, after, time.perf_counter() - t0))
     return cand if cost(after) < cost(before) else circuit
+
+
+def _hardware(hardware: Any) -> Any:
+    """``hardware`` as a :class:`~qtandem.device.Device` (a preset or file name is loaded), or a clear error."""
+    from qtandem.device import Device
+
+    if isinstance(hardware, Device):
+        return hardware
+    if isinstance(hardware, str | os.PathLike):
+        from qtandem.compile.layout import resolve_device
+
+        return resolve_device(str(hardware))
+    hint = (" (that is a torch device; hardware= is the quantum device to route for)"
+            if type(hardware).__module__.startswith("torch") else "")
+    raise CompileError(f"hardware must be a qtandem.device.Device or a device preset/file name such as "
+                       f"'heavy_hex_27', got {type(hardware).__name__} {hardware!r}{hint}")
 
 
 def _route(circuit: Circuit, device: Any, props: PropertySet, report: Report) -> Circuit:
@@ -328,15 +359,16 @@ def qasm_version(path: str | os.PathLike[str]) -> int:
     return int(m.group(1)) if m else 2
 
 
-def optimize_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, device: Any = None,
+def optimize_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, hardware: Any = None,
                   **options: Any) -> tuple[Circuit, Circuit, Report]:
     """Read an OpenQASM file, :func:`optimize` it and write the result in the same OpenQASM version.
 
     Args:
         src: input file (OpenQASM 2 or 3).
         dst: output file (written atomically).
-        device: device preset name or :class:`~qtandem.device.Device`.
-        **options: passed to :func:`optimize` (``level``, ``objective``, ``budget_s``, ``seed``, ``basis``).
+        hardware: device preset/file name or :class:`~qtandem.device.Device` to route for.
+        **options: passed to :func:`optimize` (``level``, ``objective``, ``budget_expansions``, ``budget_s``,
+            ``seed``, ``basis``).
 
     Returns:
         ``(input circuit, optimized circuit, report)``.
@@ -351,10 +383,6 @@ def optimize_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, d
     from qtandem.qasm import dump, load
 
     circuit = load(src)
-    if isinstance(device, str):
-        from qtandem.device import Device
-
-        device = Device.preset(device)
-    out, report = optimize(circuit, device=device, **options)
+    out, report = optimize(circuit, hardware=hardware, **options)
     dump(out, dst, version=qasm_version(src))
     return circuit, out, report

@@ -285,7 +285,7 @@ class RulePrior:
         0.5
     """
 
-    def __init__(self, rates: Sequence[float], *, seed: int | None = None) -> None:
+    def __init__(self, rates: Sequence[float] | np.ndarray, *, seed: int | None = None) -> None:
         if len(rates) != len(RULES):
             raise CheckpointError(f"a rule prior needs one rate per rule ({len(RULES)}), got {len(rates)}")
         self.rates = np.asarray(rates, dtype=np.float64)
@@ -300,7 +300,8 @@ class RulePrior:
         y = np.asarray(labels, dtype=np.float64)
         total = np.bincount(r, minlength=len(RULES)).astype(np.float64)
         good = np.bincount(r, weights=y, minlength=len(RULES))
-        return cls(np.divide(good, total, out=np.zeros(len(RULES)), where=total > 0), seed=seed)
+        rates = np.divide(good, total, out=np.zeros(len(RULES)), where=total > 0)
+        return cls([float(x) for x in rates], seed=seed)
 
     @classmethod
     def pretrained(cls, *, seed: int | None = None) -> RulePrior:

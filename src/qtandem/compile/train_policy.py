@@ -10,12 +10,15 @@
    Windows are labelled in chunks saved as safetensors, so an interrupted run keeps what it labelled.
 3. **Training.** Binary cross-entropy of the policy's logits on those labels (positives up-weighted),
    Adam, fixed epochs; a checkpoint every epoch (weights, optimizer, epoch) written atomically,
-   exact ``--resume``. Validation: states from whole chunks of windows held out (other circuits);
-   how often the top ``k`` rewrites by the policy contain a good one, against the same for a random
-   order.
+   exact ``--resume``. Validation: the windows of a seeded ``val_fraction`` of the *circuits* are held
+   out (split by circuit, so no circuit has windows on both sides; the split is written to
+   ``split.json``); how often the top ``k`` rewrites by the policy contain a good one, against the
+   same for a random order and for the rule-frequency prior
+   (:class:`~qtandem.compile.policy.RulePrior`, measured on the training split and stored in the
+   model's metadata as ``rule_prior``).
 
 Output folder: ``data/`` (labelled chunks), ``checkpoint.safetensors``, ``metrics.jsonl``,
-``curves.png``, ``report.html``, ``config.toml`` and ``model.safetensors``.
+``curves.png``, ``report.html``, ``config.toml``, ``split.json`` and ``model.safetensors``.
 
 Configuration (every key checked; see :class:`PolicyTrainConfig`)::
 
@@ -67,7 +70,7 @@ import numpy as np
 import torch
 
 from qtandem.circuit import Circuit
-from qtandem.compile.policy import RewritePolicy, batch_graphs, featurize
+from qtandem.compile.policy import RewritePolicy, RulePrior, batch_graphs, featurize
 from qtandem.compile.rules import RULES, Gate
 from qtandem.config import parse_toml, to_toml
 from qtandem.errors import CheckpointError
@@ -85,7 +88,7 @@ from qtandem.training import (
 from qtandem.training import load_config as _load
 
 __all__ = ["PolicyTrainConfig", "PolicyTrainResult", "generate_circuits", "label_windows", "load_config",
-           "parse_config", "train", "training_windows"]
+           "parse_config", "rule_rates", "split_circuits", "train", "training_windows", "window_circuits"]
 
 CHECKPOINT_FORMAT = "qtandem.compile.policy-checkpoint/1"
 
@@ -221,6 +224,16 @@ def training_windows(circuits: list[Circuit], size: int) -> list[tuple[list[Gate
     return out
 
 
+def window_circuits(circuits: list[Circuit], size: int) -> list[int]:
+    """The index of the circuit each window of :func:`training_windows` comes from (same order).
+
+    Examples:
+        >>> window_circuits(generate_circuits(3, seed=1), 24)
+        [0, 0, 0, 0, 1, 1, 2, 2, 2, 2]
+    """
+    return [i for i, c in enumerate(circuits) for _ in training_windows([c], size)]
+
+
 def label_windows(items: list[tuple[list[Gate], int]], *, expansions: int,
                   objective: str = "gates") -> list[tuple[list[Gate], list[tuple[int, int]], list[int]]]:
     """Run the exhaustive search on each window; ``(state, actions, 0/1 labels)`` for every expanded state."""
@@ -309,10 +322,12 @@ def _dataset(cfg: PolicyTrainConfig, out: Path, progress: bool) -> tuple[list[An
     circuits = generate_circuits(d.circuits, seed=cfg.seed, min_qubits=d.min_qubits, max_qubits=d.max_qubits,
                                  min_gates=d.min_gates, max_gates=d.max_gates)
     items = training_windows(circuits, d.window)
+    owners = window_circuits(circuits, d.window)
     folder = out / "data"
     folder.mkdir(parents=True, exist_ok=True)
     manifest = folder / "manifest.json"
-    wanted = {"seed": cfg.seed, "data": dataclasses.asdict(d), "windows": len(items), "rules": list(RULES)}
+    wanted = {"seed": cfg.seed, "data": dataclasses.asdict(d), "windows": len(items), "rules": list(RULES),
+              "states_carry": "circuit"}
     if manifest.exists():
         have = json.loads(manifest.read_text())
         if have != wanted:
@@ -321,6 +336,7 @@ def _dataset(cfg: PolicyTrainConfig, out: Path, progress: bool) -> tuple[list[An
     else:
         atomic_write_text(manifest, json.dumps(wanted, indent=1))
     chunks = [items[i:i + d.chunk] for i in range(0, len(items), d.chunk)]
+    chunk_owners = [owners[i:i + d.chunk] for i in range(0, len(items), d.chunk)]
     bar = progress_bar(progress, len(chunks), label="labelling windows")
     states: list[Any] = []
     label_s = 0.0
@@ -333,28 +349,58 @@ def _dataset(cfg: PolicyTrainConfig, out: Path, progress: bool) -> tuple[list[An
                 from safetensors.torch import save
 
                 t0 = time.perf_counter()
-                tensors = _pack(label_windows(chunk, expansions=d.expansions))
+                tensors = _pack_by_circuit(chunk, chunk_owners[i], expansions=d.expansions)
                 meta = {"windows": str(len(chunk)), "seconds": repr(time.perf_counter() - t0)}
                 atomic_write_bytes(path, save(tensors, metadata=meta))
             label_s += float(meta.get("seconds", "nan"))
-            states += [(i, st) for st in _unpack(tensors)]
+            states += list(zip(_state_circuits(tensors), _unpack(tensors), strict=True))
             bar.advance()
     finally:
         bar.close()
     return states, label_s
 
 
+def _pack_by_circuit(chunk: list[tuple[list[Gate], int]], owners: list[int], *,
+                     expansions: int) -> dict[str, torch.Tensor]:
+    """:func:`_pack` of the labelled states of ``chunk``, plus ``circuit``: each state's circuit index."""
+    records: list[Any] = []
+    circuit: list[int] = []
+    for item, owner in zip(chunk, owners, strict=True):
+        recs = label_windows([item], expansions=expansions)
+        records += recs
+        circuit += [owner] * len(recs)
+    tensors = _pack(records)
+    tensors["circuit"] = torch.tensor(circuit, dtype=torch.long)
+    return tensors
+
+
+def _state_circuits(tensors: dict[str, torch.Tensor]) -> list[int]:
+    """The circuit index of each state :func:`_unpack` returns (states without actions are dropped there too)."""
+    ao = tensors["act_off"].tolist()
+    circuit = tensors["circuit"].tolist()
+    return [circuit[i] for i in range(len(ao) - 1) if ao[i + 1] > ao[i]]
+
+
+def split_circuits(n_circuits: int, val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """``(training, validation)`` circuit indices: a seeded ``val_fraction`` of the circuits held out.
+
+    Every window (and search state) of a circuit goes to the side of its circuit.
+
+    Examples:
+        >>> split_circuits(10, 0.2, seed=0)
+        ([0, 1, 2, 3, 5, 6, 7, 9], [4, 8])
+    """
+    rng = np.random.default_rng(seed + 1)
+    n_val = min(max(1, round(val_fraction * n_circuits)), n_circuits - 1) if n_circuits > 1 else 0
+    val = sorted(int(i) for i in rng.permutation(n_circuits)[:n_val])
+    return [i for i in range(n_circuits) if i not in set(val)], val
+
+
 def _split(states: list[Any], cfg: PolicyTrainConfig) -> tuple[list[Any], list[Any]]:
-    """Validation states from whole chunks of windows (other circuits than training), when there are chunks."""
-    chunks = sorted({c for c, _ in states})
-    rng = np.random.default_rng(cfg.seed + 1)
-    if len(chunks) > 1:
-        n_val = max(1, round(cfg.data.val_fraction * len(chunks)))
-        val_chunks = {chunks[int(i)] for i in rng.permutation(len(chunks))[:n_val]}
-        return [s for c, s in states if c not in val_chunks], [s for c, s in states if c in val_chunks]
-    perm = rng.permutation(len(states))
-    n_val = max(1, round(cfg.data.val_fraction * len(states))) if len(states) > 1 else 0
-    return [states[int(i)][1] for i in perm[n_val:]], [states[int(i)][1] for i in perm[:n_val]]
+    """Training and validation states, split by circuit (:func:`split_circuits`)."""
+    _, val = split_circuits(cfg.data.circuits, cfg.data.val_fraction, cfg.seed)
+    held = set(val)
+    return [s for c, s in states if c not in held], [s for c, s in states if c in held]
 
 
 def _batch_logits(net: RewritePolicy, batch: list[Any]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -365,9 +411,27 @@ def _batch_logits(net: RewritePolicy, batch: list[Any]) -> tuple[torch.Tensor, t
     return logits[rows, cols], torch.cat([b[3] for b in batch])
 
 
-def _hit_rates(net: RewritePolicy, states: list[Any], k: int) -> dict[str, float]:
-    """Among states with a good rewrite: how often the policy's top k hold one, and a random order's (exact)."""
-    hits = rand = 0.0
+def rule_rates(states: list[Any]) -> list[float]:
+    """Per rule, the fraction of its rewrites labelled good in ``states`` (the rule-frequency prior's rates).
+
+    Examples:
+        >>> window = [("cx", (0, 1), None), ("cx", (1, 2), None), ("cx", (0, 1), None)]
+        >>> rates = rule_rates(_unpack(_pack(label_windows([(window, 3)], expansions=3))))
+        >>> rates[RULES.index("cx_triangle")] > 0
+        True
+    """
+    if not states:
+        return [0.0] * len(RULES)
+    prior = RulePrior.from_labels(torch.cat([s[1] for s in states]).tolist(),
+                                  torch.cat([s[3] for s in states]).tolist())
+    return [float(r) for r in prior.rates]
+
+
+def _hit_rates(net: RewritePolicy, states: list[Any], k: int,
+               prior_rates: list[float] | None = None) -> dict[str, float]:
+    """Among states with a good rewrite: how often the policy's top k hold one, a random order's (exact) and,
+    with ``prior_rates``, the rule-frequency prior's (exact, random tie-breaks)."""
+    hits = rand = prior = 0.0
     useful = 0
     with torch.no_grad():
         for graph, rule, anchor, label in states:
@@ -380,8 +444,13 @@ def _hit_rates(net: RewritePolicy, states: list[Any], k: int) -> dict[str, float
             hits += float(label[top].max() > 0)
             n = len(label)
             rand += 1.0 - (math.comb(n - pos, min(k, n)) / math.comb(n, min(k, n)))
-    return {"states_with_good_rewrite": useful, f"top{k}_hit": hits / max(useful, 1),
-            f"random_top{k}_hit": rand / max(useful, 1)}
+            if prior_rates is not None:
+                prior += RulePrior.hit_probability(rule.tolist(), label.tolist(), k, prior_rates)
+    out = {"states_with_good_rewrite": useful, f"top{k}_hit": hits / max(useful, 1),
+           f"random_top{k}_hit": rand / max(useful, 1)}
+    if prior_rates is not None:
+        out[f"prior_top{k}_hit"] = prior / max(useful, 1)
+    return out
 
 
 def _save_checkpoint(path: Path, cfg: PolicyTrainConfig, net: RewritePolicy, opt: torch.optim.Optimizer,
@@ -425,6 +494,12 @@ def _train(cfg: PolicyTrainConfig, out: Path, ckpt: Path, *, resume: bool, progr
     atomic_write_text(out / "config.toml", to_toml(cfg.to_dict(), header=f"qtandem compile train: {cfg.name}"))
     states, data_s = _dataset(cfg, out, progress)
     train_set, val_set = _split(states, cfg)
+    train_circuits, val_circuits = split_circuits(cfg.data.circuits, cfg.data.val_fraction, cfg.seed)
+    prior_rates = rule_rates(train_set)
+    atomic_write_text(out / "split.json", json.dumps({
+        "rule": "split_circuits(data.circuits, data.val_fraction, seed): seeded permutation of circuit indices",
+        "train_circuits": train_circuits, "val_circuits": val_circuits, "train_states": len(train_set),
+        "val_states": len(val_set), "rule_prior": dict(zip(RULES, prior_rates, strict=True))}, indent=1))
     net = RewritePolicy(cfg.model.hidden, cfg.model.layers, seed=cfg.seed)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
     epoch, wall = _restore(ckpt, cfg, net, opt) if resume else (0, 0.0)
@@ -457,7 +532,7 @@ def _train(cfg: PolicyTrainConfig, out: Path, ckpt: Path, *, resume: bool, progr
                     *_batch_logits(net, val_set), pos_weight=pos_weight)) if val_set else float("nan"))
             wall += time.perf_counter() - t0
             rec = {"epoch": epoch, "loss": total / max(seen, 1), "val_loss": val_loss, "wall_s": round(wall, 2),
-                   **_hit_rates(net, val_set, cfg.train.k)}
+                   **_hit_rates(net, val_set, cfg.train.k, prior_rates)}
             log.emit(rec)
             _save_checkpoint(ckpt, cfg, net, opt, epoch, wall)
             bar.advance()
@@ -468,7 +543,9 @@ def _train(cfg: PolicyTrainConfig, out: Path, ckpt: Path, *, resume: bool, progr
     net.save(out / "model.safetensors", {"name": cfg.name, "epochs": str(epoch), "states": str(len(states)),
                                          "training": json.dumps({"epochs": epoch, "states": len(states),
                                                                  "labelling_s": round(data_s, 1),
-                                                                 "train_wall_s": round(wall, 1)})})
+                                                                 "train_wall_s": round(wall, 1)}),
+                                         "rule_prior": json.dumps(prior_rates),
+                                         "val_circuits": json.dumps(val_circuits)})
     _write_report(cfg, out, records, len(states))
     return PolicyTrainResult(out, epoch, finished, records, len(states), wall)
 
@@ -492,6 +569,8 @@ def _write_report(cfg: PolicyTrainConfig, out: Path, records: list[dict[str, Any
     a1.grid(alpha=0.3)
     a2.plot(ep, [r[f"top{k}_hit"] for r in records], label="learned policy")
     a2.plot(ep, [r[f"random_top{k}_hit"] for r in records], "k--", label="random order")
+    if records and f"prior_top{k}_hit" in records[-1]:
+        a2.plot(ep, [r[f"prior_top{k}_hit"] for r in records], "k:", label="rule-frequency prior")
     a2.set_xlabel("epoch")
     a2.set_ylabel(f"top-{k} holds a good rewrite (validation)")
     a2.legend()
@@ -503,7 +582,8 @@ def _write_report(cfg: PolicyTrainConfig, out: Path, records: list[dict[str, Any
     sec.text(f"Rewrite policy over {len(RULES)} rules, trained on {states} search states from "
              f"{cfg.data.circuits} generated circuits.")
     sec.table(["", "value"], [[key, last[key]] for key in ("epoch", "loss", "val_loss", f"top{k}_hit",
-                                                          f"random_top{k}_hit", "wall_s") if key in last])
+                                                          f"random_top{k}_hit", f"prior_top{k}_hit", "wall_s")
+                                               if key in last])
     rep.section("Training curves").figure(fig, "curves", "Loss, and how often the top rewrites hold a good one.")
     plt.close(fig)
     rep.section("Configuration").code(to_toml(cfg.to_dict()))
