@@ -17,6 +17,11 @@ Per dataset (features standardised on the training split):
   hybrid's), ``svm-rbf``: scikit-learn on the same features.
 digits is the full 10-class task.
 
+Evaluation hygiene: every hyper-parameter above is fixed in advance (none was tuned on the test
+split), there is no early stopping and no model selection, and each model's test accuracy is
+computed once, after its fixed training budget; the PCA and standardisation are fitted on the
+training split only.
+
 Run: python bench/hybrid_baselines.py [--seeds 5] [--epochs 60] [--datasets ...] [--quick] [--json OUT]
 """
 

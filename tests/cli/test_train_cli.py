@@ -34,6 +34,8 @@ def run_cli(args, capsys):
     ("[model]\nlayers = \"three\"\n", "model.layers: expected an integer, got string 'three'"),
     ("[model]\nansatz = \"hea\"\n", "model.ansatz: must be one of"),
     ("[model]\nfeatures = 9\n[data]\nname = \"iris\"\n", "model.features: 9 principal components of iris's 4"),
+    ("[train]\nmonitor = \"test_accuracy\"\n", "train.monitor: 'test_accuracy' is refused: would select on the test"),
+    ("[data]\nvalidation = 0.0\n[train]\nearly_stopping_patience = 3\n", "data.validation: train.early_stopping"),
 ])
 def test_bad_config_exits_2_with_one_line_naming_the_key(tmp_path, capsys, text, key):
     bad = tmp_path / "bad.toml"
@@ -64,7 +66,7 @@ def test_train_max_steps_then_resume(tmp_path, capsys):
     assert part["steps"] == 4 and not part["finished"]
     code, out, _ = run_cli([*base, "--resume"], capsys)
     assert code == 0
-    assert "moons: done after 2 epochs (6 steps" in out and "test accuracy" in out
+    assert "moons: done after 2 epochs (6 steps" in out and "test accuracy" in out and "(last weights)" in out
     assert out.splitlines()[-1] == f"report: {out_dir / 'report.html'}"
     steps = [json.loads(ln)["step"] for ln in (out_dir / "metrics.jsonl").read_text().splitlines()
              if json.loads(ln)["kind"] == "step"]
