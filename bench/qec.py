@@ -17,7 +17,8 @@ decoders; sampling not included). Every decoder is also compared with PyMatching
 Results go to JSON; the table printed is the README's. Why correlated matching loses at d = 3,
 p = 0.001: ``bench/qec_correlated.py``.
 
-Run: python bench/qec.py [--quick] [--json bench/results/qec.json]
+Run: python bench/qec.py [--quick] [--json bench/results/qec.json]; ``--distances 3 --merge`` reruns only
+the d = 3 points (their seeds are the same as in a full run) and keeps the others in the file.
 """
 
 from __future__ import annotations
@@ -152,8 +153,19 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--quick", action="store_true", help="2000 shots per point (smoke test)")
     ap.add_argument("--json", default=None, help="write results here")
+    ap.add_argument("--merge", action="store_true",
+                    help="replace only the (d, p) points run now in an existing --json file, keep the others")
     args = ap.parse_args()
     result = run(args)
+    for pt in result["points"]:
+        pt["command"] = result["command"]
+    if args.merge and args.json and os.path.exists(args.json):
+        with open(args.json) as fh:
+            old = json.load(fh)
+        new = {(pt["d"], pt["p"]): pt for pt in result["points"]}
+        kept = [pt for pt in old["points"] if (pt["d"], pt["p"]) not in new]
+        result["points"] = sorted(kept + list(new.values()), key=lambda pt: (pt["d"], pt["p"]))
+        result["merged_into"] = old.get("command")
     print(table(result))
     if args.json:
         from qtandem.io import atomic_write_text
