@@ -71,6 +71,16 @@ def preset_passes(level: int, *, style: str | None, placement: str = "smart", ka
 
     Raises:
         CompileError: level not in 0..3.
+
+    Examples:
+        >>> [p.name for p in preset_passes(2, style="nam")]
+        ['hadamard_reduction', 'cancellation', 'phase_folding', 'cancellation', 'resynthesis_1q']
+        >>> preset_passes(0, style=None)
+        []
+        >>> preset_passes(4, style=None)
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.CompileError: level must be one of ...
     """
     if level not in LEVELS:
         raise CompileError(f"level must be one of {LEVELS}, got {level!r}")
@@ -354,7 +364,15 @@ _VERSION = re.compile(rb"^\s*(?://[^\n]*\n\s*|/\*.*?\*/\s*)*OPENQASM\s+([23])", 
 
 
 def qasm_version(path: str | os.PathLike[str]) -> int:
-    """The OpenQASM major version a file declares (2 when it declares none)."""
+    """The OpenQASM major version a file declares (2 when it declares none).
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.qasm"
+        >>> _ = path.write_text("// a comment\\nOPENQASM 3.0;\\nqubit q;\\n")
+        >>> qasm_version(path)
+        3
+    """
     m = _VERSION.match(Path(path).read_bytes()[:4096])
     return int(m.group(1)) if m else 2
 

@@ -63,7 +63,15 @@ _PI4 = math.pi / 4
 
 
 def window_cost(window: Sequence[Gate], objective: str = "gates") -> tuple[int, ...]:
-    """The objective of a window as a tuple (lower is better), like :func:`~qtandem.compile.optimize.objective_cost`."""
+    """The objective of a window as a tuple (lower is better), like :func:`~qtandem.compile.optimize.objective_cost`.
+
+    Examples:
+        >>> import math
+        >>> window = [("cx", (0, 1), None), ("rz", (1,), math.pi / 4), ("h", (0,), None)]
+        >>> # gates: (gates, cx); cx: (cx, gates); t: (t, gates, cx)
+        >>> window_cost(window), window_cost(window, "cx"), window_cost(window, "t")
+        ((3, 1), (1, 3), (1, 3, 1))
+    """
     g = len(window)
     cx = t = 0
     for name, _, angle in window:
@@ -92,7 +100,15 @@ def _depth(window: Sequence[Gate]) -> int:
 
 
 def dfs_order(ops: Sequence[Op], n_qubits: int) -> list[Op]:
-    """A topological order of ``ops`` that finishes what is local first (depth-first over the wires)."""
+    """A topological order of ``ops`` that finishes what is local first (depth-first over the wires).
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> from qtandem.compile.dag import to_ops
+        >>> order = dfs_order(to_ops(Circuit(3).h(0).cx(1, 2).cx(0, 1).h(2)), 3)
+        >>> [(op.name, op.qubits) for op in order]
+        [('h', (0,)), ('cx', (1, 2)), ('cx', (0, 1)), ('h', (2,))]
+    """
     live = [op for op in ops if op.alive]
     w = Wires(live, n_qubits)
     waiting = {id(op): len(op.qubits) for op in live}
@@ -120,6 +136,13 @@ def windows(order: Sequence[Op], size: int, offset: int = 0,
     """``(start, stop)`` slices of ``order`` with at most ``size`` searchable gates on at most ``max_qubits`` wires.
 
     Gates outside {h, x, cx, rz} (or opaque ones) end a window.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> from qtandem.compile.dag import to_ops
+        >>> order = dfs_order(to_ops(Circuit(3).h(0).cx(0, 1).ccx(0, 1, 2).x(1).h(0)), 3)
+        >>> [op.name for op in order], windows(order, 24)        # the ccx is not searchable: it cuts the windows
+        (['h', 'cx', 'ccx', 'h', 'x'], [(0, 2), (3, 5)])
     """
     out: list[tuple[int, int]] = []
     i = 0
@@ -253,6 +276,14 @@ def search_window(window: Sequence[Gate], n_qubits: int, score: Scorer, *, k: in
 
     Returns:
         ``(the cheapest window found, expansions done)``.
+
+    Examples:
+        >>> import numpy as np
+        >>> window = [("h", (0,), None), ("h", (1,), None), ("cx", (0, 1), None), ("h", (0,), None), ("h", (1,), None)]
+        >>> unranked = lambda state, ops, actions: np.zeros(len(actions))        # every rewrite scores the same
+        >>> best, expansions = search_window(window, 2, unranked, max_expansions=20)
+        >>> best                                                                  # H⊗H cx H⊗H is the reversed cx
+        [('cx', (1, 0), None)]
     """
     start = list(window)
     best, best_c = start, window_cost(start, objective)

@@ -136,7 +136,13 @@ class TrainOptions:
 
 @dataclass(frozen=True)
 class PolicyTrainConfig:
-    """The whole configuration (top-level keys and one dataclass per section)."""
+    """The whole configuration (top-level keys and one dataclass per section).
+
+    Examples:
+        >>> cfg = PolicyTrainConfig()
+        >>> cfg.name, cfg.data.circuits, cfg.model.hidden, cfg.optim.epochs
+        ('policy', 240, 32, 40)
+    """
 
     name: str = "policy"
     seed: int = 0
@@ -160,7 +166,16 @@ _RESUMABLE = {"train.max_epochs", "output", "threads"}
 
 
 def parse_config(text: str, *, source: str = "<string>") -> PolicyTrainConfig:
-    """Parse a TOML configuration (see the module docs); errors name ``source`` and the key."""
+    """Parse a TOML configuration (see the module docs); errors name ``source`` and the key.
+
+    Examples:
+        >>> parse_config("[optim]\\nepochs = 3").optim.epochs
+        3
+        >>> parse_config("[data]\\nmin_qubits = 5\\nmax_qubits = 4", source="p.toml")
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.ConfigError: p.toml: data.min_qubits: 5 is larger than data.max_qubits (4)
+    """
     cfg = parse_toml(text, PolicyTrainConfig, _SECTIONS, source=source)
     if cfg.data.min_qubits > cfg.data.max_qubits:
         from qtandem.errors import ConfigError
@@ -171,7 +186,15 @@ def parse_config(text: str, *, source: str = "<string>") -> PolicyTrainConfig:
 
 
 def load_config(path: str | Path) -> PolicyTrainConfig:
-    """Read a configuration file."""
+    """Read a configuration file.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "policy.toml"
+        >>> _ = path.write_text("[data]\\ncircuits = 8\\n")
+        >>> load_config(path).data.circuits
+        8
+    """
     return _load(path, parse_config)
 
 
@@ -211,7 +234,13 @@ def generate_circuits(count: int, *, seed: int, min_qubits: int = 3, max_qubits:
 
 
 def training_windows(circuits: list[Circuit], size: int) -> list[tuple[list[Gate], int]]:
-    """The windows the search would cut from ``circuits``: ``(local gates, width)``."""
+    """The windows the search would cut from ``circuits``: ``(local gates, width)``.
+
+    Examples:
+        >>> items = training_windows(generate_circuits(2, seed=1), 24)
+        >>> len(items), items[0][1], items[0][0][:2]           # (local gates, width) per window
+        (6, 4, [('h', (0,), None), ('cx', (1, 0), None)])
+    """
     from qtandem.compile.dag import to_ops
     from qtandem.compile.search import _localize, dfs_order, windows
 
@@ -236,7 +265,13 @@ def window_circuits(circuits: list[Circuit], size: int) -> list[int]:
 
 def label_windows(items: list[tuple[list[Gate], int]], *, expansions: int,
                   objective: str = "gates") -> list[tuple[list[Gate], list[tuple[int, int]], list[int]]]:
-    """Run the exhaustive search on each window; ``(state, actions, 0/1 labels)`` for every expanded state."""
+    """Run the exhaustive search on each window; ``(state, actions, 0/1 labels)`` for every expanded state.
+
+    Examples:
+        >>> records = label_windows(training_windows(generate_circuits(2, seed=1), 24)[:1], expansions=5)
+        >>> len(records), all(len(actions) == len(labels) for _, actions, labels in records)
+        (5, True)
+    """
     from qtandem.compile.search import search_window, window_cost
 
     out = []
@@ -306,7 +341,16 @@ def _unpack(t: dict[str, torch.Tensor]) -> list[tuple[tuple, torch.Tensor, torch
 
 @dataclass
 class PolicyTrainResult:
-    """What :func:`train` produced."""
+    """What :func:`train` produced.
+
+    Examples:
+        >>> import tempfile
+        >>> cfg = parse_config('[data]\\ncircuits = 4\\nexpansions = 5\\nchunk = 4\\n'
+        ...                    '[model]\\nhidden = 8\\nlayers = 1\\n[optim]\\nepochs = 1')
+        >>> result = train(cfg, output=tempfile.mkdtemp(), progress=False)
+        >>> result.epoch, result.finished, result.states > 0
+        (1, True, True)
+    """
 
     output: Path
     epoch: int
@@ -480,6 +524,15 @@ def train(cfg: PolicyTrainConfig, *, resume: bool = False, progress: bool = True
 
     Raises:
         CheckpointError: ``resume`` without a checkpoint, or with a changed configuration.
+
+    Examples:
+        >>> import tempfile
+        >>> cfg = parse_config('[data]\\ncircuits = 4\\nexpansions = 5\\nchunk = 4\\n'
+        ...                    '[model]\\nhidden = 8\\nlayers = 1\\n[optim]\\nepochs = 1')
+        >>> result = train(cfg, output=tempfile.mkdtemp(), progress=False)
+        >>> sorted(p.name for p in result.output.iterdir() if p.is_file())
+        ['checkpoint.safetensors', 'config.toml', 'curves.png', 'metrics.jsonl', 'model.safetensors', 'report.html',
+         'split.json']
     """
     out = Path(output or cfg.output or f"runs/{cfg.name}")
     out.mkdir(parents=True, exist_ok=True)
