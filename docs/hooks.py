@@ -40,7 +40,8 @@ API_PAGES = {
     "compile": ["qtandem.compile"],
     "report": ["qtandem.report"],
     "tour": ["qtandem.tour"],
-    "utilities": ["qtandem.config", "qtandem.io", "qtandem.random", "qtandem.errors", "qtandem.training"],
+    "utilities": ["qtandem.config", "qtandem.io", "qtandem.random", "qtandem.errors", "qtandem.training",
+                  "qtandem.hooks"],
 }
 
 
@@ -141,6 +142,6 @@ def on_files(files: Files, config: Any) -> Files:
         files.append(File.generated(config, page, content=body))
     files.append(File.generated(config, "cli.md", content=cli_page()))
     for slug, packages in API_PAGES.items():
-        title = slug if slug != "utilities" else "config, io, random, errors, training"
+        title = slug if slug != "utilities" else "utilities: " + ", ".join(p.split(".")[1] for p in packages)
         files.append(File.generated(config, f"api/{slug}.md", content=api_page(title, packages)))
     return files
