@@ -58,3 +58,14 @@ def test_terminal_measurements_sample_like_per_shot_simulation():
     per_shot = (bits.astype(np.int64) * [1, 2]).sum(axis=1)
     for value in range(4):
         assert abs(np.mean(once == value) - np.mean(per_shot == value)) < 0.035
+
+
+def test_routing_lifts_terminal_measurements_and_keeps_their_order():
+    from qtandem.compile.routing import route_and_verify
+
+    # clbit 0 is written twice: both measurements are terminal, so they are put back in order
+    c = Circuit(3, 2).h(0).cx(0, 2).measure(0, 0).barrier().measure(2, 0).measure(1, 1)
+    out, _ = route_and_verify(c, "line_5", seed=0)  # raises if the routed circuit is not equivalent
+    measured = [(inst.clbits, i) for i, inst in enumerate(out) if inst.name == "measure"]
+    assert [clbits for clbits, _ in measured] == [(0,), (0,), (1,)]
+    assert all(i >= len(out) - 3 for _, i in measured)  # at the end

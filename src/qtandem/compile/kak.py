@@ -26,6 +26,7 @@ import math
 import numpy as np
 
 from qtandem.errors import CompileError
+from qtandem.sim.dense import dense_unitary
 
 __all__ = ["interaction_coefficients", "kak", "kak_word", "word_matrix"]
 
@@ -167,11 +168,11 @@ def word_matrix(word: Word) -> np.ndarray:
         >>> word_matrix([("1q", 1, x)]).real.astype(int).tolist()      # x on qubit 1
         [[0, 0, 1, 0], [0, 0, 0, 1], [1, 0, 0, 0], [0, 1, 0, 0]]
     """
-    m = np.eye(4, dtype=np.complex128)
+    ops: list[tuple[tuple[int, ...], np.ndarray]] = []
     for kind, q, g in word:
         if kind == "cx":
-            m = (CX01 if q == 0 else CX10) @ m
+            ops.append(((q, 1 - q), CX01))  # control q, target the other qubit
         else:
             assert g is not None
-            m = (np.kron(_I, g) if q == 0 else np.kron(g, _I)) @ m
-    return m
+            ops.append(((q,), g))
+    return dense_unitary(ops, 2)

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from qtandem.circuit import Circuit, Instruction
+from qtandem.circuit.terminal import terminal_measurements
 from qtandem.compile.esp import expected_success_probability
 from qtandem.compile.layout import best_region, distance_tables, edge_cost, greedy_layout, random_layout, resolve_device
 from qtandem.compile.postlayout import improve_placement
@@ -220,7 +221,11 @@ def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 24, 
     if trials < 1:
         raise CompileError(f"trials must be >= 1, got {trials}")
     big_n = device.num_qubits
-    terminal = _terminal_measures(circuit)
+    # every measurement terminal (qtandem.circuit.terminal) and nothing classically controlled: route
+    # the unitary body and measure at the end, in the same order
+    measures = terminal_measurements(circuit)
+    conditioned = any(inst.condition is not None for inst in circuit)
+    terminal = list(measures.pairs) if measures.all_terminal and not conditioned else []
     body = circuit
     if terminal:
         body = Circuit(circuit.n_qubits, circuit.n_clbits)
@@ -340,23 +345,6 @@ def _route_stretches(circuit: Circuit, device: Any, layout: list[int], adj: np.n
     cx = sum(1 for i in out if i.is_gate and len(i.qubits) == 2)
     esp = expected_success_probability(out, device)
     return RoutingResult(out, device, list(layout), cur, swaps, cx, esp, stretches=stretches)
-
-
-def _terminal_measures(circuit: Circuit) -> list[tuple[int, int]]:
-    """``[(qubit, clbit)]`` if every measurement is terminal (nothing after it on its qubit or bit), else ``[]``."""
-    out: list[tuple[int, int]] = []
-    done: set[int] = set()
-    bits: set[int] = set()
-    for inst in circuit:
-        if inst.name == "measure":
-            if done.intersection(inst.qubits) or bits.intersection(inst.clbits):
-                return []
-            out.extend(zip(inst.qubits, inst.clbits, strict=True))
-            done.update(inst.qubits)
-            bits.update(inst.clbits)
-        elif (inst.name != "barrier" and done.intersection(inst.qubits)) or inst.condition is not None:
-            return []
-    return out
 
 
 def route_and_verify(circuit: Circuit, device: Any, *, seed: Any = None, objective: str | None = "fidelity",

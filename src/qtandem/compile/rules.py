@@ -33,6 +33,7 @@ import numpy as np
 from qtandem.compile.dag import Op, Wires, commutes, normalize_angle
 from qtandem.compile.passes.cancellation import cancel_ops
 from qtandem.compile.passes.resynth_1q import resynth_ops
+from qtandem.sim.dense import dense_unitary, equal_up_to_phase
 
 __all__ = ["GATES", "RULES", "Gate", "actions", "apply_action", "check_rules", "cleanup", "to_window_ops"]
 
@@ -273,31 +274,21 @@ def cleanup(window: Sequence[Gate], n_qubits: int) -> list[Gate]:
     return [(op.name, op.qubits, op.angle) for op in ops]
 
 
+_CX = np.eye(4, dtype=np.complex128)[[0, 3, 2, 1]]  # control = first listed qubit
+WINDOW_ATOL = 1e-9
+"""Tolerance of the window checks (entries and phase modulus), see :func:`qtandem.sim.dense.equal_up_to_phase`."""
+
+
 def _window_unitary(window: Sequence[Gate], n: int) -> np.ndarray:
+    """The dense unitary of a window on ``n`` qubits (:func:`qtandem.sim.dense.dense_unitary`)."""
     from qtandem.compile.synth1q import matrix_1q
 
-    dim = 2 ** n
-    u = np.eye(dim, dtype=np.complex128)
-    idx = np.arange(dim)
-    for name, qs, angle in window:
-        if name == "cx":
-            a, b = qs
-            perm = np.where((idx >> a) & 1, idx ^ (1 << b), idx)
-            u = u[perm]
-            continue
-        m = matrix_1q(name, angle)
-        q = qs[0]
-        bit = (idx >> q) & 1
-        partner = idx ^ (1 << q)
-        new = m[bit, bit][:, None] * u + m[bit, 1 - bit][:, None] * u[partner]
-        u = new
-    return u
+    return dense_unitary([(qs, _CX if name == "cx" else matrix_1q(name, angle)) for name, qs, angle in window], n)
 
 
 def _equal_up_to_phase(a: np.ndarray, b: np.ndarray) -> bool:
-    k = int(np.argmax(np.abs(a)))
-    ph = b.flat[k] / a.flat[k]
-    return abs(abs(ph) - 1) < 1e-9 and bool(np.allclose(a * ph, b, atol=1e-9))
+    """The window check: :func:`qtandem.sim.dense.equal_up_to_phase` at :data:`WINDOW_ATOL`."""
+    return equal_up_to_phase(b, a, WINDOW_ATOL, phase_atol=WINDOW_ATOL)
 
 
 def check_rules(*, seed: int = 0, trials: int = 200, n_qubits: int = 4) -> dict[str, int]:

@@ -20,6 +20,7 @@ import numpy as np
 from qtandem.circuit.gates import gate_matrix
 from qtandem.compile.dag import Op, is_zero_angle, normalize_angle
 from qtandem.errors import CompileError
+from qtandem.sim.dense import equal_up_to_phase  # re-exported: the one phase-blind comparison
 
 __all__ = ["BASES_1Q", "equal_up_to_phase", "matrix_1q", "op_matrix", "synth_1q", "zxz"]
 
@@ -60,22 +61,6 @@ def op_matrix(op: Op) -> np.ndarray:
         [[0, 1], [1, 0]]
     """
     return matrix_1q(op.name, op.angle, op.params)
-
-
-def equal_up_to_phase(a: np.ndarray, b: np.ndarray, tol: float = 1e-8) -> bool:
-    """True if ``a = e^{i phi} b`` for some phase.
-
-    Examples:
-        >>> import numpy as np
-        >>> x = np.array([[0, 1], [1, 0]], dtype=complex)
-        >>> bool(equal_up_to_phase(1j * x, x)), bool(equal_up_to_phase(x, np.eye(2)))
-        (True, False)
-    """
-    k = int(np.argmax(np.abs(b)))
-    if abs(b.flat[k]) < 1e-12:
-        return bool(np.allclose(a, b, atol=tol))
-    ph = a.flat[k] / b.flat[k]
-    return abs(abs(ph) - 1.0) < 1e-7 and bool(np.allclose(a, ph * b, atol=tol))
 
 
 def zxz(u: np.ndarray) -> tuple[float, float, float]:

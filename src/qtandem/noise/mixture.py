@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from qtandem.noise.channels import KrausChannel
+from qtandem.sim.dense import embed
 
 __all__ = ["MixtureOp", "Term", "mixture_terms"]
 
@@ -208,7 +209,7 @@ def _term_superop(ops: tuple[MixtureOp, ...], n: int) -> torch.Tensor:
     for op in ops:
         if op.kind == "unitary":
             assert op.matrix is not None
-            k = [_embed(op.matrix, op.qubits, n)]
+            k = [embed(op.matrix, op.qubits, n)]
         else:
             q = op.qubits[0]
             proj_to = np.zeros((2, 2), dtype=np.complex128)
@@ -216,21 +217,8 @@ def _term_superop(ops: tuple[MixtureOp, ...], n: int) -> torch.Tensor:
             for src in (0, 1):
                 proj_to[:] = 0
                 proj_to[op.value, src] = 1
-                ks.append(_embed(proj_to.copy(), (q,), n))
+                ks.append(embed(proj_to.copy(), (q,), n))
             k = ks
         step = sum(torch.kron(torch.as_tensor(m), torch.as_tensor(m).conj()) for m in k)
         s = step @ s  # type: ignore[operator]
     return s
-
-
-def _embed(m: np.ndarray, qubits: tuple[int, ...], n: int) -> np.ndarray:
-    """``m`` on ``qubits`` of ``n`` as a full ``2**n`` matrix (index bit j of m = qubits[j])."""
-    d = 2**n
-    out = np.zeros((d, d), dtype=np.complex128)
-    for col in range(d):
-        sub_c = sum(((col >> q) & 1) << j for j, q in enumerate(qubits))
-        rest = col & ~sum(1 << q for q in qubits)
-        for sub_r in range(2 ** len(qubits)):
-            row = rest | sum(((sub_r >> j) & 1) << q for j, q in enumerate(qubits))
-            out[row, col] += m[sub_r, sub_c]
-    return out

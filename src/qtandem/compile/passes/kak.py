@@ -24,10 +24,10 @@ from qtandem.compile.kak import kak_word
 from qtandem.compile.passmanager import PropertySet
 from qtandem.compile.synth1q import BASES_1Q, op_matrix, synth_1q
 from qtandem.errors import CompileError
+from qtandem.sim.dense import dense_unitary
 
 __all__ = ["TwoQubitResynthesis", "collect_blocks"]
 
-_SWAP = np.eye(4, dtype=np.complex128)[[0, 2, 1, 3]]
 _I = np.eye(2, dtype=np.complex128)
 
 
@@ -79,20 +79,16 @@ def collect_blocks(ops: list[Op]) -> list[tuple[tuple[int, int], list[int]]]:
 
 
 def _block_matrix(ops: list[Op], idx: list[int], pair: tuple[int, int]) -> np.ndarray:
-    a, _ = pair
-    m = np.eye(4, dtype=np.complex128)
+    local = {pair[0]: 0, pair[1]: 1}
+    mats = []
     for i in idx:
         op = ops[i]
         if len(op.qubits) == 1:
             g = op_matrix(op)
-            m = (np.kron(_I, g) if op.qubits[0] == a else np.kron(g, _I)) @ m
         else:
-            params = [op.angle] if op.angle is not None else list(op.params)
-            g = gate_matrix(op.name, params).numpy()
-            if op.qubits[0] != a:
-                g = _SWAP @ g @ _SWAP
-            m = g @ m
-    return m
+            g = gate_matrix(op.name, [op.angle] if op.angle is not None else list(op.params)).numpy()
+        mats.append((tuple(local[q] for q in op.qubits), g))
+    return dense_unitary(mats, 2)
 
 
 def _emit(u: np.ndarray, pair: tuple[int, int], style: str) -> list[Op]:

@@ -30,7 +30,7 @@ from qtandem.circuit import Circuit
 from qtandem.circuit.gates import gate_matrix
 from qtandem.compile.dag import Op, Wires, normalize_angle, to_circuit, to_ops
 from qtandem.compile.passmanager import PropertySet
-from qtandem.compile.synth1q import equal_up_to_phase
+from qtandem.sim.dense import dense_unitary, equal_up_to_phase
 
 __all__ = ["ToffoliRecognition"]
 
@@ -48,27 +48,9 @@ def _quarter(op: Op | None) -> bool:
 
 def _matrix(ops: list[Op], order: tuple[int, int, int]) -> np.ndarray:
     """Product of ops on qubits ``order`` (first = least significant)."""
-    m = np.eye(8, dtype=np.complex128)
-    for op in ops:
-        params = [op.angle] if op.angle is not None else list(op.params)
-        g = gate_matrix(op.name, params).numpy()
-        local = tuple(order.index(q) for q in op.qubits)
-        m = _embed(g, local) @ m
-    return m
-
-
-def _embed(g: np.ndarray, local: tuple[int, ...]) -> np.ndarray:
-    k = len(local)
-    full = np.zeros((8, 8), dtype=np.complex128)
-    for col in range(8):
-        sub_in = sum(((col >> q) & 1) << i for i, q in enumerate(local))
-        rest = col & ~sum(1 << q for q in local)
-        for sub_out in range(2**k):
-            amp = g[sub_out, sub_in]
-            if amp != 0:
-                row = rest | sum(((sub_out >> i) & 1) << q for i, q in enumerate(local))
-                full[row, col] += amp
-    return full
+    return dense_unitary([(tuple(order.index(q) for q in op.qubits),
+                           gate_matrix(op.name, [op.angle] if op.angle is not None else list(op.params)).numpy())
+                          for op in ops], 3)
 
 
 def _core_shape(first: Op, t: int) -> list[Op] | None:
