@@ -69,3 +69,14 @@ def test_routing_lifts_terminal_measurements_and_keeps_their_order():
     measured = [(inst.clbits, i) for i, inst in enumerate(out) if inst.name == "measure"]
     assert [clbits for clbits, _ in measured] == [(0,), (0,), (1,)]
     assert all(i >= len(out) - 3 for _, i in measured)  # at the end
+
+
+@pytest.mark.parametrize(("circuit", "single_run"), [
+    (_c().h(0).cx(0, 1).measure([0, 1], [0, 1]), True),
+    (_c().h(0), True),
+    (_c().h(0).measure(0, 0).x(0), False),                                   # a measurement that is not terminal
+    (_c().reset(2).h(0).measure(0, 0), False),                               # a reset anywhere
+    (_c().append("x", (1,), condition=((0,), 1)).measure(0, 0), False),      # classical control anywhere
+])
+def test_single_run_means_one_simulation_serves_every_shot(circuit, single_run):
+    assert terminal_measurements(circuit).single_run is single_run

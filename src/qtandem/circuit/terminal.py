@@ -41,6 +41,9 @@ class TerminalMeasurements:
         pairs: their ``(qubit, clbit)`` pairs, in circuit order.
         all_terminal: every ``measure`` of the circuit is terminal (True when there is none).
         any_measure: the circuit has at least one ``measure``.
+        single_run: one simulation serves every shot: all measurements are terminal and
+            nothing is reset or classically controlled (samplers then draw every shot from
+            the final state).
 
     Examples:
         >>> from qtandem import Circuit
@@ -53,6 +56,7 @@ class TerminalMeasurements:
     pairs: tuple[tuple[int, int], ...]
     all_terminal: bool
     any_measure: bool
+    single_run: bool
 
 
 def terminal_measurements(circuit: Circuit) -> TerminalMeasurements:
@@ -85,5 +89,7 @@ def terminal_measurements(circuit: Circuit) -> TerminalMeasurements:
                 indices.add(idx)
                 pairs.extend(reversed(list(zip(inst.qubits, inst.clbits, strict=True))))
         touched.update(inst.qubits)
-    return TerminalMeasurements(frozenset(indices), tuple(reversed(pairs)), len(indices) == n_measures,
-                                n_measures > 0)
+    all_terminal = len(indices) == n_measures
+    single_run = all_terminal and last_conditioned < 0 and not any(inst.name == "reset" for inst in insts)
+    return TerminalMeasurements(frozenset(indices), tuple(reversed(pairs)), all_terminal, n_measures > 0,
+                                single_run)

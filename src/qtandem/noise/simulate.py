@@ -72,7 +72,7 @@ def sample_bits(noise: NoiseModel, circuit: Circuit, shots: int, *, params: Any,
         return run_trajectories(circuit, noise=noise, shots=shots, seed=seed, params=params, dtype=dtype,
                                 device=device).bits
     layout = terminal_measurements(circuit)
-    if not layout.all_terminal or any(inst.name == "reset" or inst.condition is not None for inst in circuit):
+    if not layout.single_run:
         raise SimulationError("mid-circuit measurement, reset or classical control with noise: "
                               "use method='trajectories'")
     n_clbits = circuit.n_clbits

@@ -80,14 +80,6 @@ class SampleResult:
         return f"SampleResult(shots={self.shots}, n_clbits={self.bits.shape[1]}, seed={self.seed!r})"
 
 
-def _single_run(circuit: Circuit) -> bool:
-    """True when one simulation serves every shot: every measurement is terminal (see
-    :mod:`qtandem.circuit.terminal`), and nothing is reset or classically controlled."""
-    if not terminal_measurements(circuit).all_terminal:
-        return False
-    return not any(inst.name == "reset" or inst.condition is not None for inst in circuit)
-
-
 @runtime_checkable
 class NoisySimulation(Protocol):
     """What the ``noise=`` argument of :func:`sample`, :func:`probabilities` and :func:`expval` takes.
@@ -204,8 +196,9 @@ def sample(
             circuit, clbits=range(circuit.n_clbits))
         circuit = full.measure(range(circuit.n_qubits), range(circuit.n_qubits))
     n = circuit.n_qubits
-    if _single_run(circuit):
-        pairs = terminal_measurements(circuit).pairs
+    layout = terminal_measurements(circuit)
+    if layout.single_run:
+        pairs = layout.pairs
         state, _ = run(circuit, params, dtype=dtype, device=device, seed=rng, skip_measure=True)
         probs = (state[0].detach().abs() ** 2).to(torch.float64).cpu().numpy()
         probs = probs / probs.sum()
@@ -227,7 +220,7 @@ def sample(
 
 
 def _final_state(circuit: Circuit, params: Any, dtype: torch.dtype, device: Any, initial_state: Any = None) -> Tensor:
-    if not _single_run(circuit):
+    if not terminal_measurements(circuit).single_run:
         raise SimulationError("this circuit measures or resets mid-circuit, so its final state is random; "
                               "use qtandem.sample() (or statevector(..., seed=...) for one branch)")
     state, _ = run(circuit, params, initial_state, dtype=dtype, device=device, skip_measure=True)
