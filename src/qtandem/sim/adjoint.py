@@ -1,11 +1,14 @@
 """Adjoint differentiation of expectation values (Jones & Gacon, arXiv:2009.02823).
 
 The forward pass keeps only the final state. The backward pass walks the
-circuit in reverse with three state vectors: ``phi`` (the state before the
-current gate), ``lam`` (the co-state ``sum_k g_k O_k |psi>``, one vector for all
-observables, weighted by the incoming gradients ``g_k``) and a scratch vector
-for ``dU/dtheta |phi>``. Memory is a constant number of states, independent of
-depth, where backprop stores one state per gate (or per fused block).
+circuit's fused gate blocks in reverse with two state vectors: ``phi`` (the
+state before the current block) and ``lam`` (the co-state ``sum_k g_k O_k |psi>``,
+one vector for all observables, weighted by the incoming gradients ``g_k``),
+and hands each block the gradient of its matrix; autograd carries it on to the
+gate angles that built the block. Memory is a constant number of states,
+independent of depth, where backprop stores one state per fused block.
+:func:`qtandem.sim.run_batched` with ``diff_method="adjoint"`` is the entry point;
+:func:`adjoint_expval` is its unbatched-friendly spelling.
 
 Examples:
     >>> import torch, qtandem
@@ -20,19 +23,16 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
-from qtandem.circuit.circuit import Circuit, inverse_instruction
-from qtandem.circuit.gates import controlled_matrix, gate_matrix
-from qtandem.circuit.instruction import Instruction
-from qtandem.circuit.parameter import ParameterExpression
+from qtandem.circuit.circuit import Circuit
 from qtandem.circuit.pauli import PauliSum
 from qtandem.errors import SimulationError
 from qtandem.sim.apply import apply_matrix
-from qtandem.sim.core import ParamSpec, apply_instruction, evaluate_angle, resolve_params, run
 from qtandem.sim.expectation import pauli_expectation_many
 
 __all__ = ["adjoint_expval", "apply_pauli_sum", "blocks_adjoint_expval"]
@@ -71,105 +71,40 @@ def apply_pauli_sum(state: Tensor, observable: PauliSum, n: int) -> Tensor:
     return out.reshape(b, -1)
 
 
-def _gate_function(inst: Instruction, spec: ParamSpec, dtype: torch.dtype, device: Any):
-    """``angles -> matrix`` for a parametrised instruction (modifiers included)."""
-    def fn(*angles: Tensor) -> Tensor:
-        m = gate_matrix(inst.name, list(angles), num_qubits=len(inst.qubits) - inst.ctrl, dtype=dtype, device=device)
-        if inst.inverted:
-            m = m.conj().transpose(-1, -2)
-        return controlled_matrix(m, inst.ctrl) if inst.ctrl else m
-
-    return fn
-
-
-class _AdjointExpval(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx: Any, values: Tensor, circuit: Circuit, observables: tuple[PauliSum, ...],  # type: ignore[override]
-                index: dict[str, int], dtype: torch.dtype) -> Tensor:
-        spec = ParamSpec(values.detach(), values.shape[0], index)
-        with torch.no_grad():
-            state, _ = run(circuit, spec.values, dtype=dtype, device=values.device, native=False)
-            out = pauli_expectation_many(state, list(observables))
-        ctx.save_for_backward(values)
-        ctx.circuit, ctx.observables, ctx.index, ctx.dtype = circuit, observables, index, dtype
-        ctx.state = state
-        return out.real.to(values.dtype)
-
-    @staticmethod
-    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, ...]:
-        (values,) = ctx.saved_tensors
-        circuit: Circuit = ctx.circuit
-        n = circuit.n_qubits
-        dtype = ctx.dtype
-        spec = ParamSpec(values.detach(), values.shape[0], ctx.index)
-        with torch.no_grad():
-            phi = ctx.state
-            lam = torch.zeros_like(phi)
-            for k, obs in enumerate(ctx.observables):
-                lam = lam + grad_out[:, k].to(dtype).unsqueeze(1) * apply_pauli_sum(phi, obs, n)
-            grad = torch.zeros_like(values)
-            for inst in reversed(list(circuit)):
-                if inst.name == "barrier":
-                    continue
-                inv = inverse_instruction(inst)
-                phi = apply_instruction(phi, inv, spec, n)
-                if inst.is_parametrized:
-                    angles = [torch.as_tensor(evaluate_angle(a, spec), dtype=values.dtype, device=values.device)
-                              .expand(values.shape[0]).clone() for a in inst.params]
-                    fn = _gate_function(inst, spec, dtype, values.device)
-                    for j, a in enumerate(inst.params):
-                        if not isinstance(a, ParameterExpression) or not a.terms:
-                            continue
-                        tangents = [torch.zeros_like(x) for x in angles]
-                        tangents[j] = torch.ones_like(angles[j])
-                        _, dmat = torch.func.jvp(fn, tuple(angles), tuple(tangents))  # type: ignore[misc]
-                        mu = apply_matrix(phi, dmat, inst.qubits, n)
-                        g = 2 * (lam.conj() * mu).sum(dim=1).real
-                        for p, coef in a.terms.items():
-                            grad[:, spec.index[p.name]] += coef * g
-                lam = apply_instruction(lam, inv, spec, n)
-        return grad, None, None, None, None
-
-
 def adjoint_expval(circuit: Circuit, observables: Sequence[PauliSum], params: Any, *,
                    dtype: torch.dtype = torch.complex128) -> Tensor:
     """Expectation values with adjoint-method gradients.
 
+    The same as ``run_batched(circuit, params, observables=..., diff_method="adjoint")``
+    (:func:`qtandem.sim.run_batched`, whose gates are fused into blocks before
+    :func:`blocks_adjoint_expval`), without the batch dimension for unbatched ``params``.
+
     Args:
         circuit: a circuit without measurement, reset or classical control.
         observables: Pauli sums (Hermitian).
-        params: ``(P,)`` or ``(B, P)`` tensor in the order of ``circuit.parameters``.
+        params: ``(P,)`` or ``(B, P)`` tensor in the order of ``circuit.parameters``
+            (or a mapping name -> scalar or ``(B,)`` values).
         dtype: simulation dtype.
 
     Returns:
         ``(m,)`` or ``(B, m)`` real tensor; its gradient w.r.t. ``params`` is
         computed by the adjoint method.
 
-    Examples:
-        >>> import torch
-        >>> from qtandem import Circuit, Parameter, PauliSum
-        >>> c = Circuit(1).ry(Parameter("t"), 0)
-        >>> t = torch.tensor([0.5], dtype=torch.float64, requires_grad=True)
-        >>> value = adjoint_expval(c, [PauliSum.from_string("Z0")], t)    # cos(t)
-        >>> value.sum().backward()
-        >>> bool(torch.allclose(value, torch.cos(t))), bool(torch.allclose(t.grad, -torch.sin(t)))
-        (True, True)
+    Raises:
+        SimulationError: measurements, resets, classical control or a non-Hermitian observable.
     """
+    from qtandem.sim.functional import run_batched
+
     if any((not inst.is_gate and inst.name != "barrier") or inst.condition is not None for inst in circuit):
         raise SimulationError("adjoint differentiation needs a circuit without measure, reset or classical control")
     for o in observables:
         if not o.is_hermitian():
             raise SimulationError(f"adjoint differentiation needs Hermitian observables, got {o}")
-    spec = resolve_params(circuit, params, dtype=dtype)
-    values = params if isinstance(params, Tensor) else spec.values
-    if values is None:
-        raise SimulationError("adjoint_expval needs a params tensor (the circuit has no parameters)")
-    if not isinstance(params, Tensor) or params.dim() not in (1, 2):
-        values = spec.values
-    assert values is not None
-    batched = values.dim() == 2
-    vals2 = values if batched else values.unsqueeze(0)
-    out = _AdjointExpval.apply(vals2, circuit, tuple(observables), spec.index, dtype)
+    if isinstance(params, Mapping):
+        batched = any((v.dim() if isinstance(v, Tensor) else np.ndim(v)) == 1 for v in params.values())
+    else:
+        batched = (params.dim() if isinstance(params, Tensor) else np.ndim(params)) == 2
+    out = run_batched(circuit, params, observables=list(observables), diff_method="adjoint", dtype=dtype)
     return out if batched else out[0]
 
 
