@@ -1,6 +1,7 @@
 """Hybrid models: classical pre-processing -> quantum layer -> classical read-out, in PyTorch.
 
-* :class:`QuantumLayer` (:mod:`qtandem.hybrid.layer`): a circuit as an ``nn.Module``.
+* :class:`QuantumLayer` (:mod:`qtandem.hybrid.layer`): a circuit as an ``nn.Module`` whose forward
+  pass is one call to the simulator's functional entry point, :func:`qtandem.sim.run_batched`.
 * :mod:`qtandem.hybrid.encoders` and :mod:`qtandem.hybrid.ansatze`: the building blocks.
 * :mod:`qtandem.hybrid.classical`: PCA, auto-encoders, heads and :class:`HybridModel`.
 * :mod:`qtandem.hybrid.datasets`: bundled datasets (no downloads).
