@@ -92,6 +92,16 @@ def adjoint_expval(circuit: Circuit, observables: Sequence[PauliSum], params: An
 
     Raises:
         SimulationError: measurements, resets, classical control or a non-Hermitian observable.
+
+    Examples:
+        >>> import torch
+        >>> from qtandem import Circuit, Parameter, PauliSum
+        >>> c = Circuit(1).ry(Parameter("t"), 0)
+        >>> t = torch.tensor([0.5], dtype=torch.float64, requires_grad=True)
+        >>> value = adjoint_expval(c, [PauliSum.from_string("Z0")], t)    # cos(t)
+        >>> value.sum().backward()
+        >>> bool(torch.allclose(value, torch.cos(t))), bool(torch.allclose(t.grad, -torch.sin(t)))
+        (True, True)
     """
     from qtandem.sim.functional import run_batched
 
