@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 
 from qtandem.circuit.circuit import Circuit
@@ -278,15 +277,3 @@ def noisy_probabilities(circuit: Circuit, params: Any = None, *, noise: NoiseMod
         for err, qubits in noise.readout_errors(measured):
             probs = err.apply_to_probabilities(probs, qubits, circuit.n_qubits)
     return probs
-
-
-def sample_density(probs: Tensor, shots: int, pairs: list[tuple[int, int]], n_clbits: int,
-                   rng: np.random.Generator) -> np.ndarray:
-    """Draw ``(shots, n_clbits)`` bits from a probability vector over all qubits."""
-    p = probs.detach().to(torch.float64).cpu().numpy()
-    p = p / p.sum()
-    idx = rng.choice(p.shape[0], size=shots, p=p)
-    bits = np.zeros((shots, n_clbits), dtype=np.uint8)
-    for q, c in pairs:
-        bits[:, c] = (idx >> q) & 1
-    return bits

@@ -23,10 +23,11 @@ import torch
 from qtandem.circuit.circuit import Circuit
 from qtandem.circuit.terminal import terminal_measurements
 from qtandem.errors import SimulationError
-from qtandem.noise.density import noisy_probabilities, sample_density
+from qtandem.noise.density import noisy_probabilities
 from qtandem.noise.model import NoiseModel
 from qtandem.noise.trajectories import run_trajectories
 from qtandem.random import Seed, as_generator
+from qtandem.sim.sampling import draw_bits
 
 __all__ = ["pick_method", "sample_bits"]
 
@@ -81,4 +82,4 @@ def sample_bits(noise: NoiseModel, circuit: Circuit, shots: int, *, params: Any,
         pairs = [(q, q) for q in range(circuit.n_qubits)]
         n_clbits = max(n_clbits, circuit.n_qubits)
     probs = noisy_probabilities(circuit, params, noise=noise, dtype=dtype, device=device)
-    return sample_density(probs, shots, pairs, n_clbits, as_generator(seed))
+    return draw_bits(probs, shots, pairs, n_clbits, as_generator(seed))

@@ -19,7 +19,7 @@ from qtandem.sim.core import is_batched, run
 from qtandem.sim.expectation import dm_expectation, pauli_expectation, pauli_expectation_many
 from qtandem.sim.memory import available_bytes, state_bytes
 
-__all__ = ["NoisySimulation", "SampleResult", "as_noisy_simulation", "expval", "probabilities", "sample"]
+__all__ = ["NoisySimulation", "SampleResult", "as_noisy_simulation", "draw_bits", "expval", "probabilities", "sample"]
 
 Tensor = torch.Tensor
 
@@ -198,15 +198,8 @@ def sample(
     n = circuit.n_qubits
     layout = terminal_measurements(circuit)
     if layout.single_run:
-        pairs = layout.pairs
         state, _ = run(circuit, params, dtype=dtype, device=device, seed=rng, skip_measure=True)
-        probs = (state[0].detach().abs() ** 2).to(torch.float64).cpu().numpy()
-        probs = probs / probs.sum()
-        idx = rng.choice(probs.shape[0], size=shots, p=probs)
-        bits = np.zeros((shots, circuit.n_clbits), dtype=np.uint8)
-        for q, c in pairs:
-            bits[:, c] = (idx >> q) & 1
-        return SampleResult(bits, seed)
+        return SampleResult(draw_bits(state[0].detach().abs() ** 2, shots, layout.pairs, circuit.n_clbits, rng), seed)
     per_shot = state_bytes(n, dtype) * 3
     chunk = int(max(1, min(shots, 4096, available_bytes(device) // 4 // max(per_shot, 1))))
     out = []
@@ -217,6 +210,28 @@ def sample(
         out.append(clbits)
         done += b
     return SampleResult(np.concatenate(out, axis=0), seed)
+
+
+def draw_bits(probs: Tensor, shots: int, pairs: Sequence[tuple[int, int]], n_clbits: int,
+              rng: np.random.Generator) -> np.ndarray:
+    """Draw ``(shots, n_clbits)`` uint8 bits from probabilities over all qubits' basis states.
+
+    Each shot draws one basis state ``i`` (``probs`` normalised first); qubit ``q``'s bit of ``i``
+    goes to classical bit ``c`` for every ``(q, c)`` in ``pairs``, in order (a later pair wins).
+
+    Examples:
+        >>> import numpy as np, torch
+        >>> probs = torch.tensor([0.0, 0.0, 1.0, 0.0], dtype=torch.float64)   # |10>: qubit 1 is 1
+        >>> draw_bits(probs, 2, [(1, 0)], 1, np.random.default_rng(0)).tolist()
+        [[1], [1]]
+    """
+    p = probs.detach().to(torch.float64).cpu().numpy()
+    p = p / p.sum()
+    idx = rng.choice(p.shape[0], size=shots, p=p)
+    bits = np.zeros((shots, n_clbits), dtype=np.uint8)
+    for q, c in pairs:
+        bits[:, c] = (idx >> q) & 1
+    return bits
 
 
 def _final_state(circuit: Circuit, params: Any, dtype: torch.dtype, device: Any, initial_state: Any = None) -> Tensor:
