@@ -53,7 +53,7 @@ from qtandem.noise.density import Event, noisy_events
 from qtandem.noise.mixture import MixtureOp, mixture_terms
 from qtandem.noise.model import NoiseModel
 from qtandem.random import Seed, as_generator
-from qtandem.sim.core import apply_ops, resolve_params
+from qtandem.sim.core import apply_ops, condition_mask, resolve_params
 from qtandem.sim.expectation import pauli_expectation
 from qtandem.sim.memory import available_bytes, check_memory, state_bytes
 
@@ -239,11 +239,7 @@ def _run_batch(events: list[Event], n: int, n_clbits: int, b: int, rng: np.rando
             assert ev.matrix is not None
             m = ev.matrix.to(dtype)
             if ev.condition is not None:
-                bits_c, value = ev.condition
-                reg = np.zeros(b, dtype=np.int64)
-                for j, c in enumerate(bits_c):
-                    reg |= clbits[:, c].astype(np.int64) << j
-                mask = torch.as_tensor(reg == value, device=m.device).view(b, 1, 1)
+                mask = torch.as_tensor(condition_mask(ev.condition, clbits), device=m.device).view(b, 1, 1)
                 eye = torch.eye(m.shape[-1], dtype=dtype, device=m.device)
                 m = torch.where(mask, m.expand(b, *m.shape[-2:]), eye.expand(b, *eye.shape))
             pending.append((ev.qubits, m))

@@ -29,7 +29,7 @@ from qtandem.sim.apply import apply_controlled, apply_diagonal, apply_matrix
 from qtandem.sim.memory import check_memory, state_bytes
 from qtandem.sim.plan import fuse_plan
 
-__all__ = ["ParamSpec", "apply_ops", "evaluate_angle", "fuse_ops", "resolve_params", "statevector", "unitary"]
+__all__ = ["ParamSpec", "apply_ops", "condition_mask", "evaluate_angle", "fuse_ops", "resolve_params", "statevector", "unitary"]
 
 Tensor = torch.Tensor
 _COMPLEX = (torch.complex64, torch.complex128)
@@ -313,9 +313,17 @@ def _collapse(state: Tensor, q: int, n: int, outcome: Tensor, *, reset: bool) ->
     return new.reshape(b, -1)
 
 
-def _condition_mask(inst: Instruction, clbits: np.ndarray) -> np.ndarray:
-    assert inst.condition is not None
-    bits, value = inst.condition
+def condition_mask(condition: tuple[tuple[int, ...], int], clbits: np.ndarray) -> np.ndarray:
+    """Which rows of ``clbits`` ``(B, n_clbits)`` satisfy ``condition = (bits, value)``.
+
+    ``bits[j]`` is bit ``j`` of the register compared with ``value`` (classical control).
+
+    Examples:
+        >>> import numpy as np
+        >>> condition_mask(((0, 2), 2), np.array([[0, 0, 1], [1, 0, 1]], dtype=np.uint8)).tolist()
+        [True, False]
+    """
+    bits, value = condition
     reg = np.zeros(clbits.shape[0], dtype=np.int64)
     for j, c in enumerate(bits):
         reg |= clbits[:, c].astype(np.int64) << j
@@ -445,7 +453,7 @@ def run(circuit: Circuit, params: Any = None, initial_state: Any = None, *, dtyp
             continue
         state = flush(state)
         if inst.condition is not None:
-            mask = _condition_mask(inst, clbits)
+            mask = condition_mask(inst.condition, clbits)
             if not mask.any():
                 continue
             new = _apply_one(state, inst.replace(condition=None), spec, n, rng, clbits, skip_measure)
