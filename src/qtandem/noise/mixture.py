@@ -204,21 +204,18 @@ def mixture_terms(channel: KrausChannel) -> list[Term] | None:
 
 def _term_superop(ops: tuple[MixtureOp, ...], n: int) -> torch.Tensor:
     """Superoperator of one term (for tests), in the layout of :meth:`KrausChannel.superop`."""
-    d = 2**n
-    s = torch.eye(d * d, dtype=torch.complex128)
+    s = torch.eye(4**n, dtype=torch.complex128)
     for op in ops:
         if op.kind == "unitary":
             assert op.matrix is not None
-            k = [embed(op.matrix, op.qubits, n)]
-        else:
-            q = op.qubits[0]
-            proj_to = np.zeros((2, 2), dtype=np.complex128)
-            ks = []
-            for src in (0, 1):
-                proj_to[:] = 0
-                proj_to[op.value, src] = 1
-                ks.append(embed(proj_to.copy(), (q,), n))
-            k = ks
-        step = sum(torch.kron(torch.as_tensor(m), torch.as_tensor(m).conj()) for m in k)
-        s = step @ s  # type: ignore[operator]
+            kraus = [embed(op.matrix, op.qubits, n)]
+        else:  # reset to |value>: |value><0| and |value><1|
+            kraus = [embed(_to(op.value, src), op.qubits, n) for src in (0, 1)]
+        s = KrausChannel(kraus, check=False).superop() @ s
     return s
+
+
+def _to(value: int, src: int) -> np.ndarray:
+    m = np.zeros((2, 2), dtype=np.complex128)
+    m[value, src] = 1
+    return m
