@@ -5,7 +5,8 @@ in qtandem or an upstream problem. This script answers it in four steps, each in
 
 1. ``sinter``: Stim's own ``sinter.collect`` with its built-in ``pymatching`` and ``pymatching-correlated``
    decoders (no qtandem code at all) on ``stim.Circuit.generated("surface_code:rotated_memory_z", ...)``
-   with the same uniform noise. If the gap shows up here, qtandem's usage is not the cause.
+   with the same uniform noise. If the gap shows up here, qtandem's usage is not the cause. (sinter
+   has no seed option: its counts vary between runs within sampling error.)
 2. ``direct``: PyMatching called directly (``Matching.from_detector_error_model(dem,
    enable_correlations=True)`` on a ``decompose_errors=True`` DEM, ``decode_batch(...,
    enable_correlations=True)``), paired with plain matching on the same shots (McNemar z, negative
