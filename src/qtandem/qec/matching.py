@@ -28,10 +28,10 @@ Correlated matching is not always better. PyMatching 2.4's two-pass rule lowers,
 the first pass used, the weight of each edge that shares a DEM error with it (to
 ``log((1 - q) / q)``, ``q = P(both) / P(edge)``), one edge at a time; two edges made cheap by two
 *different* errors can then replace a single likelier error. On the rotated surface code at
-d = 3, p = 0.001 this makes it about 1.5x worse than plain matching; sinter's own
+d = 3, p = 0.001 this makes it 1.4x-1.5x worse than plain matching; sinter's own
 ``pymatching-correlated`` (no qtandem code) gives the same, so it is upstream behaviour, not a
-usage error (``bench/qec_correlated.py``). At d = 5 it helps (at p = 0.001 by
-0.74x to 1.06x between runs, clearly from p = 0.003).
+usage error (``bench/qec_correlated.py``). At d = 5 it is better or even at p = 0.001 (0.74x to
+1.06x between runs) and clearly better from p = 0.003.
 
 Examples:
     >>> import stim
