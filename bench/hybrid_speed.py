@@ -199,6 +199,9 @@ def main() -> int:
     ap.add_argument("--peer-timeout", type=float, default=60.0)
     ap.add_argument("--runs", type=int, default=3,
                     help="independent runs per case (each tool is rebuilt and timed again); the table is their median")
+    ap.add_argument("--tools", default=None,
+                    help="comma-separated tool names to time (default: all available), e.g. "
+                         "'qtandem backprop,pennylane default.qubit'")
     ap.add_argument("--memory", action="store_true")
     ap.add_argument("--memory-only", action="store_true", help="skip the timings")
     ap.add_argument("--json", default=None)
@@ -222,6 +225,12 @@ def main() -> int:
         tools.append(("torchquantum", torchquantum_step))
     except Exception as exc:
         print(f"note: torchquantum not available ({type(exc).__name__}: {exc})")
+    if args.tools:
+        wanted = [t.strip() for t in args.tools.split(",")]
+        unknown = sorted(set(wanted) - {name for name, _ in tools})
+        if unknown:
+            ap.error(f"unknown or unavailable tools {unknown}; available: {[name for name, _ in tools]}")
+        tools = [(name, make) for name, make in tools if name in wanted]
     rows = []
     for case in ([] if args.memory_only else args.cases.split(",")):
         n, batch = (int(v) for v in case.split("x"))
