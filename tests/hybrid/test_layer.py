@@ -12,7 +12,7 @@ import torch
 import qtandem
 from qtandem import Circuit, Parameter, PauliSum
 from qtandem.device import Device
-from qtandem.errors import ArgumentTypeError, CircuitError, ParameterError, QtandemError
+from qtandem.errors import ArgumentTypeError, CircuitError, NoiseError, ParameterError, QtandemError
 from qtandem.hybrid import QuantumLayer
 from qtandem.hybrid.ansatze import hardware_efficient, qcnn, strongly_entangling, tree_tensor_network
 from qtandem.noise import NoiseModel, depolarizing, thermal_relaxation
@@ -253,6 +253,10 @@ def test_clear_errors():
         QuantumLayer(circuit=Circuit(1).u(Parameter("a"), 0.1, 0.2, 0), diff_method="parameter-shift")
     with pytest.raises(QtandemError, match="adjoint"):
         QuantumLayer(n_qubits=2, noise=_noise(), diff_method="adjoint")
+    with pytest.raises(NoiseError, match="noise must be a NoiseModel"):
+        QuantumLayer(n_qubits=2, noise="depolarizing")
+    with pytest.raises(ArgumentTypeError, match="seed must be an int"):
+        QuantumLayer(n_qubits=2, seed="a")
 
 
 def test_custom_circuit_with_pauli_sum_observable_trains():

@@ -265,4 +265,6 @@ def _seed_int(seed: Seed, stream: int) -> int:
         return int(torch.randint(0, 2**62, (1,)).item()) ^ stream
     if isinstance(seed, np.random.Generator):
         return int(seed.integers(0, 2**62)) ^ stream
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ArgumentTypeError(f"seed must be an int, a numpy Generator or None, got {type(seed).__name__}")
     return int(np.random.SeedSequence([int(seed), stream]).generate_state(1, dtype=np.uint64)[0] >> 2)

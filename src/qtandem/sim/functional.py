@@ -246,6 +246,7 @@ def check_options(circuit: Circuit, *, output: str = "expval", diff_method: str 
             method that cannot differentiate the requested output (finite shots by
             backprop, noise by adjoint, a gate without a shift rule...).
         SimulationError: the circuit measures, resets or has classical control.
+        NoiseError: ``noise`` is not a noise model.
 
     Examples:
         >>> from qtandem import Circuit, Parameter
@@ -271,6 +272,10 @@ def check_options(circuit: Circuit, *, output: str = "expval", diff_method: str 
     if shots is not None and diff_method in ("backprop", "adjoint") and output == "expval":
         raise ParameterError(f"finite shots are not differentiable by {diff_method}: use "
                              "diff_method='parameter-shift' or 'spsa'")
+    if noise is not None:
+        from qtandem.sim.sampling import as_noisy_simulation
+
+        as_noisy_simulation(noise)  # a clear NoiseError for anything that is not a noise model
     if noise is not None and diff_method == "adjoint":
         raise ParameterError("adjoint differentiation needs unitary circuits; with noise use backprop, "
                              "parameter-shift or spsa")
