@@ -38,6 +38,10 @@ from qtandem.qasm.base import (
 from qtandem.qasm.expr import CONSTANTS, Expr, as_angle
 from qtandem.qasm.lexer import Token
 from qtandem.qasm.stdlib import QELIB1, STDGATES
+from qtandem.sim.dense import dense_unitary, equal_up_to_phase
+
+_RECOGNISE_ATOL = 1e-9
+"""Tolerance of the recogniser's unitary comparison (entries, and the phase modulus in OpenQASM 2)."""
 
 __all__ = ["GatesMixin"]
 
@@ -154,9 +158,11 @@ class GatesMixin(ParserBase):
         finally:
             self.st.work = saved
         ours = gate_matrix(gdef.name, values, num_qubits=spec.num_qubits).numpy()
-        idx = np.unravel_index(np.argmax(np.abs(ours)), ours.shape)
-        phase = theirs[idx] / ours[idx] if self.st.version == 2 else 1.0
-        if abs(abs(phase) - 1) < 1e-9 and np.allclose(theirs, phase * ours, atol=1e-9):
+        if self.st.version == 2:
+            same = equal_up_to_phase(theirs, ours, _RECOGNISE_ATOL, phase_atol=_RECOGNISE_ATOL)
+        else:
+            same = bool(np.allclose(theirs, ours, rtol=0.0, atol=_RECOGNISE_ATOL))
+        if same:
             self.st.recognized.add(gdef.name)
 
     # -- gate calls ------------------------------------------------------------------
@@ -389,25 +395,16 @@ def _control(p: Prim, controls: tuple[int, ...]) -> Prim:
 
 
 def _unitary(prims: list[Prim], k: int) -> np.ndarray:
-    """Dense unitary of primitive gates on ``k`` qubits (used to recognise registry gates)."""
-    dim = 2**k
-    total = np.eye(dim, dtype=complex)
-    idx = np.arange(dim)
+    """Dense unitary of primitive gates on ``k`` qubits (:func:`qtandem.sim.dense.dense_unitary`)."""
+    ops: list[tuple[tuple[int, ...], np.ndarray]] = []
     for p in prims:
         if p.name == "gphase":
-            total = np.exp(1j * float(p.params[0])) * total
+            ops.append(((), np.array([[np.exp(1j * float(p.params[0]))]])))
             continue
         m = gate_matrix(p.name, [float(x) for x in p.params], num_qubits=len(p.qubits) - p.ctrl)
         if p.inverted:
             m = m.conj().T
         if p.ctrl:
             m = controlled_matrix(m, p.ctrl)
-        mm = m.numpy()
-        sub = np.zeros(dim, dtype=int)
-        for j, q in enumerate(p.qubits):
-            sub |= ((idx >> q) & 1) << j
-        mask = sum(1 << q for q in p.qubits)
-        rest = idx & ~mask
-        full = np.where(rest[:, None] == rest[None, :], mm[sub[:, None], sub[None, :]], 0)
-        total = full @ total
-    return total
+        ops.append((tuple(p.qubits), m.resolve_conj().numpy()))
+    return dense_unitary(ops, k)
