@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.conftest import random_circuit, random_unitary
 
 from qtandem.circuit.gates import controlled_matrix, gate_matrix
 from qtandem.errors import SimulationError
 from qtandem.sim.dense import apply_dense, dense_unitary, embed, equal_up_to_phase
 from qtandem.sim.reference import reference_unitary
-from tests.conftest import random_circuit, random_unitary
 
 _I = np.eye(2)
 

@@ -29,7 +29,8 @@ from qtandem.sim.apply import apply_controlled, apply_diagonal, apply_matrix
 from qtandem.sim.memory import check_memory, state_bytes
 from qtandem.sim.plan import fuse_plan
 
-__all__ = ["ParamSpec", "apply_ops", "condition_mask", "evaluate_angle", "fuse_ops", "resolve_params", "statevector", "unitary"]
+__all__ = ["ParamSpec", "apply_ops", "condition_mask", "evaluate_angle", "fuse_ops", "resolve_params", "statevector",
+           "unitary"]
 
 Tensor = torch.Tensor
 _COMPLEX = (torch.complex64, torch.complex128)
