@@ -254,3 +254,10 @@ def test_noise_dispatches_through_the_protocol():
     assert float(qtandem.expval(c, "Z0", noise=Fixed())) == -0.5
     with pytest.raises(NoiseError, match="noise must be a NoiseModel .* got str"):
         qtandem.sample(c, 3, noise="depolarizing")
+
+
+def test_the_reference_simulator_stays_independent():
+    # the test oracle must not share code with what it checks: no simulator module, no shared helper
+    path = SRC / "sim" / "reference.py"
+    targets = [t for _, t in imports_of(path.read_text(), "sim.reference")]
+    assert targets and not [t for t in targets if not t.startswith(("qtandem.circuit", "qtandem.errors"))], targets
