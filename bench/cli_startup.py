@@ -17,10 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import time
+from typing import Any
 
 HEAVY = ("torch", "numpy", "scipy", "stim", "sinter", "pymatching", "matplotlib", "sklearn", "networkx",
          "safetensors", "qiskit")
@@ -28,7 +30,6 @@ HEAVY = ("torch", "numpy", "scipy", "stim", "sinter", "pymatching", "matplotlib"
 
 def command_paths() -> list[list[str]]:
     """Every command path of the ``qtandem`` app (``[]`` is the top level), groups before their commands."""
-    import click
     import typer
 
     from qtandem.cli.main import _register, app
@@ -37,11 +38,10 @@ def command_paths() -> list[list[str]]:
     root = typer.main.get_command(app)
     paths: list[list[str]] = []
 
-    def walk(cmd: click.Command, path: list[str]) -> None:
+    def walk(cmd: Any, path: list[str]) -> None:  # typer may vendor click: duck-type groups
         paths.append(path)
-        if isinstance(cmd, click.Group):
-            for name in sorted(cmd.commands):
-                walk(cmd.commands[name], [*path, name])
+        for name, sub in sorted(getattr(cmd, "commands", {}).items()):
+            walk(sub, [*path, name])
 
     walk(root, [])
     return paths
@@ -58,16 +58,20 @@ def imported(args: list[str]) -> set[str]:
     return names
 
 
-def wall(args: list[str], repeats: int) -> tuple[float, int]:
-    """Median wall seconds of ``python -m qtandem args`` over ``repeats`` runs, and its exit status."""
-    times, rc = [], 0
+def wall(args: list[str], repeats: int) -> tuple[float, float, int]:
+    """Median wall and CPU (user + system) seconds of ``python -m qtandem args`` over ``repeats`` runs,
+    and its exit status. CPU time moves less than wall time when the machine is shared."""
+    times, cpu, rc = [], [], 0
     for _ in range(repeats):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "qtandem", *args], capture_output=True, check=False,
                               env={**os.environ, "COLUMNS": "100"})
         times.append(time.perf_counter() - t0)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         rc = proc.returncode
-    return statistics.median(times), rc
+    return statistics.median(times), statistics.median(cpu), rc
 
 
 def main() -> None:
@@ -83,13 +87,17 @@ def main() -> None:
     python_alone = time.perf_counter() - t0
     rows = []
     for args in lines:
-        seconds, rc = wall(args, opts.repeats)
+        seconds, cpu, rc = wall(args, opts.repeats)
         heavy = sorted(imported(args) & set(HEAVY))
-        rows.append({"args": args, "median_s": round(seconds, 4), "exit": rc, "heavy_imports": heavy})
-        print(f"{' '.join(['qtandem', *args]):45s} {seconds:6.3f} s  exit {rc}  heavy: {', '.join(heavy) or '-'}")
+        rows.append({"args": args, "median_s": round(seconds, 4), "median_cpu_s": round(cpu, 4), "exit": rc,
+                     "heavy_imports": heavy})
+        print(f"{' '.join(['qtandem', *args]):45s} {seconds:6.3f} s wall {cpu:6.3f} s cpu  exit {rc}  "
+              f"heavy: {', '.join(heavy) or '-'}", flush=True)
     medians = [r["median_s"] for r in rows]
+    cpus = [r["median_cpu_s"] for r in rows]
     summary = {"commands": len(rows), "median_of_medians_s": round(statistics.median(medians), 4),
-               "max_median_s": max(medians), "python_startup_s": round(python_alone, 4)}
+               "max_median_s": max(medians), "median_of_cpu_s": round(statistics.median(cpus), 4),
+               "max_cpu_s": max(cpus), "python_startup_s": round(python_alone, 4)}
     print(json.dumps(summary))
     if opts.json:
         with open(opts.json, "w") as fh:
