@@ -8,6 +8,11 @@ from qtandem.qec import sample as qec_sample
 from qtandem.qec.codes import repetition_code
 
 
+def test_qtandem_sample_points_stim_circuits_to_qec_sample():
+    with pytest.raises(ArgumentTypeError, match=r"Stim circuit; qtandem\.qec\.sample"):
+        qtandem.sample(repetition_code(3, 2, p=0.01), shots=10, seed=0)
+
+
 def test_qec_sample_points_qtandem_circuits_to_qtandem_sample():
     with pytest.raises(ArgumentTypeError, match=r"got Circuit; .*qtandem\.sample\(circuit, shots\)"):
         qec_sample(qtandem.Circuit(2).h(0), 10, seed=0)
