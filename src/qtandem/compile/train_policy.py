@@ -434,7 +434,7 @@ def split_circuits(n_circuits: int, val_fraction: float, seed: int) -> tuple[lis
         >>> split_circuits(10, 0.2, seed=0)
         ([0, 1, 2, 3, 5, 6, 7, 9], [4, 8])
     """
-    rng = np.random.default_rng(seed + 1)
+    rng = as_generator(seed + 1)
     n_val = min(max(1, round(val_fraction * n_circuits)), n_circuits - 1) if n_circuits > 1 else 0
     val = sorted(int(i) for i in rng.permutation(n_circuits)[:n_val])
     return [i for i in range(n_circuits) if i not in set(val)], val
