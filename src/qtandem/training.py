@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from torch import Tensor
 
 __all__ = ["MetricsLog", "ProgressBar", "check_resumable", "load_checkpoint", "load_config", "progress_bar",
-           "restore_optimizer", "save_checkpoint", "torch_threads"]
+           "restore_optimizer", "run_dir", "save_checkpoint", "torch_threads"]
 
 T = TypeVar("T")
 
@@ -86,6 +86,26 @@ def load_config(path: str | os.PathLike[str], parse: Callable[..., T]) -> T:
         qtandem.errors.ConfigError: .../run.toml: data.rounds: ...
     """
     return parse(read_config_text(Path(path)), source=str(Path(path)))
+
+
+def run_dir(output: str, source: str, fallback: str) -> Path:
+    """A run's output folder: ``output`` if set, else ``runs/<stem of the config file>``.
+
+    Args:
+        output: the configured output folder ("" for the default).
+        source: where the configuration came from (a file path, or ``"<string>"``).
+        fallback: the folder name under ``runs/`` when ``source`` is not a file.
+
+    Examples:
+        >>> run_dir("", "examples/train/moons.toml", "train").as_posix()
+        'runs/moons'
+        >>> run_dir("", "<string>", "qec-train").as_posix(), run_dir("out/x", "a.toml", "train").as_posix()
+        ('runs/qec-train', 'out/x')
+    """
+    if output:
+        return Path(output)
+    stem = Path(source).stem if source and not source.startswith("<") else fallback
+    return Path("runs") / stem
 
 
 def check_resumable(saved: Mapping[str, Any], now: Mapping[str, Any], *, resumable: Iterable[str],

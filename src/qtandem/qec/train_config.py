@@ -83,6 +83,7 @@ from qtandem.errors import ConfigError
 from qtandem.qec.codes import memory_circuit
 from qtandem.qec.neural import ModelSpec
 from qtandem.training import load_config as _load
+from qtandem.training import run_dir
 
 __all__ = ["DataConfig", "OptimConfig", "PhaseConfig", "PretrainConfig", "TrainConfig", "TrainOptions",
            "config_to_toml", "load_config", "parse_config"]
@@ -244,10 +245,7 @@ class TrainConfig:
 
     def output_dir(self) -> Path:
         """``output``, else ``runs/<config file stem>``."""
-        if self.output:
-            return Path(self.output)
-        stem = Path(self.source).stem if self.source and not self.source.startswith("<") else "qec-train"
-        return Path("runs") / stem
+        return run_dir(self.output, self.source, "qec-train")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (TOML/JSON ready)."""

@@ -27,6 +27,7 @@ from qtandem.hybrid.datasets import list_datasets
 from qtandem.hybrid.encoders import ENCODERS
 from qtandem.hybrid.layer import DIFF_METHODS
 from qtandem.training import load_config as _load
+from qtandem.training import run_dir
 
 __all__ = ["DEFAULT_VALIDATION", "DataConfig", "ModelConfig", "OptimConfig", "TrainConfig", "TrainOptions",
            "config_to_toml", "load_config", "parse_config"]
@@ -151,10 +152,7 @@ class TrainConfig:
 
     def output_dir(self) -> Path:
         """The output folder: ``output``, else ``runs/<config file stem>``."""
-        if self.output:
-            return Path(self.output)
-        stem = Path(self.source).stem if self.source and not self.source.startswith("<") else "train"
-        return Path("runs") / stem
+        return run_dir(self.output, self.source, "train")
 
     def monitors_validation(self) -> bool:
         """Whether the run selects on the validation split (early stopping or ``select = "best"``)."""
