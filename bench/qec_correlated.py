@@ -38,7 +38,7 @@ import stim
 
 from qtandem.io import atomic_write_text
 from qtandem.qec.codes import uniform_noise_kwargs
-from qtandem.qec.matching import MatchingDecoder
+from qtandem.qec.matching import MatchingDecoder, _components
 
 
 def circuit(d: int, p: float) -> stim.Circuit:
@@ -123,19 +123,9 @@ def direct(d: int, p: float, shots: int, seed: int) -> dict[str, Any]:
         second = {tuple(sorted(e)) for e in example["correlated_edges"]} - first
         example["dem_errors_linking_first_pass_to_second_pass_edges"] = [
             str(inst) for inst in dem.flattened() if inst.type == "error"
-            and {tuple(sorted(_component(c))) for c in _split(inst)} & first
-            and {tuple(sorted(_component(c))) for c in _split(inst)} & second]
+            and {tuple(sorted(_component(c))) for c in _components(inst)} & first
+            and {tuple(sorted(_component(c))) for c in _components(inst)} & second]
     return res
-
-
-def _split(inst: stim.DemInstruction) -> list[list[stim.DemTarget]]:
-    comps: list[list[stim.DemTarget]] = [[]]
-    for t in inst.targets_copy():
-        if t.is_separator():
-            comps.append([])
-        else:
-            comps[-1].append(t)
-    return comps
 
 
 def _component(comp: list[stim.DemTarget]) -> list[int]:

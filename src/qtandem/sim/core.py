@@ -62,6 +62,22 @@ class ParamSpec:
     index: dict[str, int]
 
 
+def named_values(params: Mapping[Any, Any], names: Sequence[str]) -> list[Any]:
+    """The values of a ``{name or Parameter: value}`` mapping in the order of ``names``.
+
+    Raises:
+        ParameterError: a key that is not in ``names``, or a name with no value.
+    """
+    given = {(k.name if isinstance(k, Parameter) else str(k)): v for k, v in params.items()}
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise ParameterError(f"unknown parameter(s) {unknown}; the circuit has {list(names)}")
+    missing = [nm for nm in names if nm not in given]
+    if missing:
+        raise ParameterError(f"no value for parameter(s) {missing}")
+    return [given[nm] for nm in names]
+
+
 def resolve_params(circuit: Circuit, params: Any, *, dtype: torch.dtype = torch.complex128,
                    device: torch.device | str | None = None) -> ParamSpec:
     """Turn the ``params`` argument of the simulator functions into a tensor.
@@ -94,15 +110,7 @@ def resolve_params(circuit: Circuit, params: Any, *, dtype: torch.dtype = torch.
         return ParamSpec(None, None, index)
     if isinstance(params, Mapping):
         cols: list[Tensor] = []
-        given = {(k.name if isinstance(k, Parameter) else str(k)): v for k, v in params.items()}
-        unknown = sorted(set(given) - set(index))
-        if unknown:
-            raise ParameterError(f"unknown parameter(s) {unknown}; the circuit has {list(index)}")
-        missing = [p for p in index if p not in given]
-        if missing:
-            raise ParameterError(f"no value for parameter(s) {missing}")
-        for name in index:
-            v = given[name]
+        for v in named_values(params, list(index)):
             cols.append(v.to(device=device, dtype=real) if isinstance(v, Tensor)
                         else torch.as_tensor(np.asarray(v, dtype=float), dtype=real, device=device))
         shapes = {tuple(c.shape) for c in cols}

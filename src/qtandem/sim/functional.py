@@ -56,7 +56,7 @@ from qtandem.circuit.pauli import PauliSum
 from qtandem.errors import ParameterError, SimulationError
 from qtandem.random import Seed, as_generator
 from qtandem.sim.adjoint import blocks_adjoint_expval
-from qtandem.sim.core import ParamSpec, apply_ops, fuse_ops, instruction_matrix
+from qtandem.sim.core import ParamSpec, apply_ops, fuse_ops, instruction_matrix, named_values
 from qtandem.sim.expectation import pauli_expectation_many
 from qtandem.sim.gradients import check_shift_rules, shift_expval
 from qtandem.sim.memory import check_memory, state_bytes
@@ -295,21 +295,14 @@ def _split_params(prog: _Program, params: Any, real: torch.dtype | None) -> tupl
     if params is None:
         params = {}
     if isinstance(params, Mapping):
-        given = {(k.name if isinstance(k, Parameter) else str(k)): v for k, v in params.items()}
-        unknown = sorted(set(given) - set(names))
-        if unknown:
-            raise ParameterError(f"unknown parameter(s) {unknown}; the circuit has {names}")
-        missing = [nm for nm in names if nm not in given]
-        if missing:
-            raise ParameterError(f"no value for parameter(s) {missing}")
         vals = [v if isinstance(v, Tensor) else torch.as_tensor(np.asarray(v, dtype=float)) for v in
-                (given[nm] for nm in names)]
+                named_values(params, names)]
         if real is None:
             real = next((v.dtype for v in vals if v.is_floating_point()), torch.float64)
-        bad = [nm for nm, v in zip(names, vals, strict=True) if v.dim() > 1]
+        bad = [(nm, v) for nm, v in zip(names, vals, strict=True) if v.dim() > 1]
         if bad:
             raise ParameterError(f"parameter values must be scalars (shared) or (batch,) tensors, got shape "
-                                 f"{tuple(given[bad[0]].shape)} for {bad[0]!r}")
+                                 f"{tuple(bad[0][1].shape)} for {bad[0][0]!r}")
         bcols = tuple(i for i, v in enumerate(vals) if v.dim() == 1)
         sizes = sorted({int(vals[i].shape[0]) for i in bcols})
         if len(sizes) > 1:
