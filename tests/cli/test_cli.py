@@ -90,7 +90,7 @@ def test_bad_options_exit_2(capsys):
 
 
 def test_tour_quick_writes_report(tmp_path, capsys):
-    code, out, _ = run_cli(["tour", "--quick", "--out", str(tmp_path / "t")], capsys)
+    code, out, _ = run_cli(["tour", "--quick", "-o", str(tmp_path / "t")], capsys)
     assert code == 0, out
     report = Path(out.strip().splitlines()[-1])
     html = report.read_text()
@@ -196,3 +196,67 @@ def test_import_qtandem_is_lazy():
             "print(lazy, 'torch' in sys.modules, sorted(set(qtandem.__all__) - set(dir(qtandem))))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=300)
     assert out.stdout.split() == ["True", "True", "[]"]
+
+
+def test_version_and_short_help(capsys):
+    code, out, _ = run_cli(["--version"], capsys)
+    assert (code, out) == (0, "qtandem 0.1.0\n")
+    code, out, _ = run_cli(["simulate", "-h"], capsys)
+    assert code == 0 and "Usage: qtandem simulate [OPTIONS] FILE" in out and "{file}" not in out
+    assert "<bool>" not in out and "<int>" not in out
+
+
+def test_internal_error_is_one_line_exit_1_and_debug_shows_it(capsys, monkeypatch):
+    import qtandem
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("deliberate\nfailure")
+
+    monkeypatch.setattr(qtandem, "load", boom)
+    code, out, err = run_cli(["info", str(DATA / "ghz_5.qasm")], capsys)
+    assert code == 1 and out == ""
+    assert err.startswith("qtandem: internal error: RuntimeError: deliberate failure\n")
+    assert "please report" in err and "QTANDEM_DEBUG=1" in err and "Traceback" not in err
+    monkeypatch.setenv("QTANDEM_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="deliberate"):
+        main(["info", str(DATA / "ghz_5.qasm")])
+
+
+def test_tour_refuses_unknown_section_and_existing_folder(tmp_path, capsys):
+    target = tmp_path / "t"
+    code, out, err = run_cli(["tour", "--only", "zzz", "-o", str(target)], capsys)
+    assert code == 2 and out == ""
+    assert "--only 'zzz' matches no section" in err and "'Core: circuits, OpenQASM and the simulator'" in err
+    assert not target.exists()  # refused before anything is written
+    target.mkdir()
+    (target / "old.txt").write_text("x")
+    code, _, err = run_cli(["tour", "--only", "Docs: nothing", "-o", str(target)], capsys)
+    assert code == 2 and "matches no section" in err
+    code, _, err = run_cli(["tour", "--only", "core", "--quick", "-o", str(target)], capsys)
+    assert code == 2 and "pass --overwrite" in err and sorted(p.name for p in target.iterdir()) == ["old.txt"]
+
+
+def test_optimize_json_and_output_folder_never_created(tmp_path, capsys):
+    src = DATA / "toffoli_adder.qasm"
+    missing = tmp_path / "no" / "such" / "o.qasm"
+    code, out, err = run_cli(["optimize", str(src), "-o", str(missing), "--level", "1"], capsys)
+    assert code == 2 and out == "" and f"folder {missing.parent} does not exist" in err
+    assert not (tmp_path / "no").exists()
+    dst = tmp_path / "o.qasm"
+    code, out, _ = run_cli(["optimize", str(src), "-o", str(dst), "--level", "2", "--json", "--passes"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data["output"] == str(dst) and data["initial"]["gates"] >= data["final"]["gates"] > 0
+    assert data["passes"] and dst.read_text().startswith("OPENQASM 2.0;")
+
+
+def test_compile_train_refuses_a_used_output_folder(tmp_path, capsys):
+    cfg = tmp_path / "policy.toml"
+    cfg.write_text("[data]\ncircuits = 4\nexpansions = 5\nchunk = 4\n[model]\nhidden = 8\nlayers = 1\n"
+                   "[optim]\nepochs = 1\n")
+    used = tmp_path / "run"
+    used.mkdir()
+    (used / "model.safetensors").write_text("old")
+    code, out, err = run_cli(["compile", "train", str(cfg), "-o", str(used), "--no-progress"], capsys)
+    assert code == 2 and out == "" and "exists and is not empty: pass --overwrite" in err
+    assert (used / "model.safetensors").read_text() == "old"

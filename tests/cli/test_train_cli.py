@@ -71,3 +71,18 @@ def test_train_max_steps_then_resume(tmp_path, capsys):
     steps = [json.loads(ln)["step"] for ln in (out_dir / "metrics.jsonl").read_text().splitlines()
              if json.loads(ln)["kind"] == "step"]
     assert steps == [1, 2, 3, 4, 5, 6]
+
+
+def test_used_output_folder_needs_overwrite(tmp_path, capsys):
+    good = tmp_path / "good.toml"
+    good.write_text(TINY)
+    used = tmp_path / "run"
+    used.mkdir()
+    (used / "notes.txt").write_text("mine")
+    base = ["train", str(good), "-o", str(used), "--no-progress", "--max-steps", "1", "--json"]
+    code, out, err = run_cli(base, capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert f"output folder {used} exists and is not empty: pass --overwrite" in err
+    assert sorted(p.name for p in used.iterdir()) == ["notes.txt"]
+    code, out, _ = run_cli([*base, "--overwrite"], capsys)
+    assert code == 0 and json.loads(out)["steps"] == 1 and (used / "checkpoint.safetensors").exists()

@@ -1,12 +1,14 @@
-"""``qtandem optimize IN.qasm -o OUT.qasm [--hardware NAME] [--objective cx] [--expansions N] [--seed N]``."""
+"""``qtandem optimize FILE -o OUT.qasm [--hardware NAME] [--objective cx] [--expansions N] [--seed N] [--json]``."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from qtandem.cli.common import JsonFlag
 from qtandem.cli.main import friendly
 
 
@@ -17,7 +19,8 @@ def register(app: typer.Typer) -> None:
     @friendly
     def optimize(
         file: Annotated[Path, typer.Argument(help="OpenQASM 2 or 3 file.")],
-        output: Annotated[Path, typer.Option("-o", "--output", help="Output file (same OpenQASM version).")],
+        output: Annotated[Path, typer.Option("-o", "--output", metavar="FILE",
+                                             help="Output file (same OpenQASM version); its folder must exist.")],
         hardware: Annotated[str | None, typer.Option(help="Device preset or file to lay out and route for.")] = None,
         device: Annotated[str | None, typer.Option("--device", hidden=True,
                                                    help="Old name of --hardware.")] = None,
@@ -31,25 +34,43 @@ def register(app: typer.Typer) -> None:
         basis: Annotated[str | None, typer.Option(help="nam, clifford_t, ibm or ibm_cz (default: input's).")] = None,
         seed: Annotated[int | None, typer.Option(help="Seed of the randomized search.")] = None,
         passes: Annotated[bool, typer.Option("--passes", help="Also print the per-pass table.")] = False,
+        progress: Annotated[bool, typer.Option("--progress/--no-progress",
+                                               help="Show a spinner with the elapsed time on stderr "
+                                                    "(terminals only).")] = True,
+        as_json: JsonFlag = False,
     ) -> None:
         """Optimize a circuit, verify it against the input and write it; prints a before/after table."""
         from rich.console import Console
         from rich.table import Table
 
+        from qtandem.cli.common import check_output_file, emit_json
         from qtandem.compile.optimize import optimize_file
         from qtandem.errors import CompileError
 
         if hardware is not None and device is not None and hardware != device:
             raise CompileError(f"--hardware {hardware} and --device {device} disagree; give --hardware only")
-        _, _, report = optimize_file(file, output, hardware=hardware or device, objective=objective,
-                                     budget_expansions=expansions, budget_s=budget, level=level, basis=basis,
-                                     seed=seed)
+        check_output_file(output)
+        err = Console(stderr=True)
+        status: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+        if progress and err.is_terminal:
+            status = err.status(f"optimizing {file.name} (level {level})", spinner="dots")
+        with status:
+            _, _, report = optimize_file(file, output, hardware=hardware or device, objective=objective,
+                                         budget_expansions=expansions, budget_s=budget, level=level, basis=basis,
+                                         seed=seed)
+        assert report.initial is not None and report.final is not None
+        i, f = report.initial, report.final
+        if as_json:
+            data = report.to_dict()
+            if not passes:
+                data.pop("passes")
+            emit_json({"file": str(file), "output": str(output), "level": level, "objective": objective,
+                       "seed": seed, **data})
+            return
         console = Console()
         tab = Table(title=f"{file.name} -> {output.name}")
         for col in ("", "gates", "cx", "t", "depth"):
             tab.add_column(col, justify="right")
-        assert report.initial is not None and report.final is not None
-        i, f = report.initial, report.final
         tab.add_row("before", str(i.gates), str(i.cx), str(i.t), str(i.depth))
         tab.add_row("after", str(f.gates), str(f.cx), str(f.t), str(f.depth))
         console.print(tab)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from qtandem.cli.common import JsonFlag, OutputDir, OverwriteFlag
 from qtandem.cli.main import fail, friendly
 
 
@@ -16,21 +17,38 @@ def register(app: typer.Typer) -> None:
     @app.command("tour")
     @friendly
     def tour(
-        out: Annotated[Path | None, typer.Option(help="Output folder (default runs/tour-<timestamp>).")] = None,
+        output: OutputDir = None,
+        out: Annotated[Path | None, typer.Option("--out", hidden=True, help="Old name of --output.")] = None,
+        overwrite: OverwriteFlag = False,
         seed: Annotated[int, typer.Option(help="Base seed.")] = 2026,
         quick: Annotated[bool, typer.Option(help="Smaller sizes, for a fast look.")] = False,
-        only: Annotated[list[str] | None, typer.Option(help="Run only sections whose title contains this.")] = None,
+        only: Annotated[list[str] | None, typer.Option(help="Run only sections whose title contains this "
+                                                            "(repeatable; an unknown one is refused).")] = None,
+        as_json: JsonFlag = False,
     ) -> None:
-        """Run the guided tour; prints the path of report.html."""
+        """Run the guided tour (default folder runs/tour-<timestamp>); prints the path of report.html."""
+        from datetime import datetime
+
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        from qtandem.tour import failed_sections, run_tour
+        from qtandem.cli.common import emit_json, prepare_output_dir
+        from qtandem.errors import ConfigError
+        from qtandem.tour import failed_sections, run_tour, select_sections
 
+        if output is not None and out is not None and output != out:
+            raise ConfigError(f"--output {output} and --out {out} disagree; give --output only")
+        chosen = [s.title for s in select_sections(only)]  # refuses an unknown --only before writing anything
+        folder = output or out or Path("runs") / f"tour-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+        prepare_output_dir(folder, overwrite=overwrite)
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                       transient=True) as progress:
             task = progress.add_task("tour", total=None)
-            path = run_tour(out, seed=seed, quick=quick, only=only,
+            path = run_tour(folder, seed=seed, quick=quick, only=only,
                             progress=lambda msg: progress.update(task, description=msg))
-        typer.echo(str(path))
-        if failed_sections():
-            fail(f"tour sections failed: {', '.join(failed_sections())} (details in {path})")
+        failed = failed_sections()
+        if as_json:
+            emit_json({"report": str(path), "sections": chosen, "failed": failed})
+        else:
+            typer.echo(str(path))
+        if failed:
+            fail(f"tour sections failed: {', '.join(failed)} (details in {path})")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from qtandem.cli.common import JsonFlag, OverwriteFlag
 from qtandem.cli.main import friendly
 
 
@@ -21,15 +21,18 @@ def register(app: typer.Typer) -> None:
                                                     "qtandem.hybrid.train).")],
         resume: Annotated[bool, typer.Option("--resume", help="Continue exactly from the output folder's "
                                                               "checkpoint.")] = False,
-        output: Annotated[Path | None, typer.Option(help="Output folder (overrides the config's output).")] = None,
+        output: Annotated[Path | None, typer.Option("-o", "--output", metavar="DIR",
+                                                    help="Output folder (overrides the config's output).")] = None,
+        overwrite: OverwriteFlag = False,
         progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
         max_steps: Annotated[int | None, typer.Option(help="Stop after this many steps in all, with a checkpoint "
                                                            "(continue with --resume).")] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")] = False,
+        as_json: JsonFlag = False,
     ) -> None:
         """Train a hybrid model; writes metrics, checkpoints, curves and report.html, prints a summary."""
         import dataclasses
 
+        from qtandem.cli.common import emit_json, prepare_output_dir
         from qtandem.errors import ConfigError
         from qtandem.hybrid.train import load_config
         from qtandem.hybrid.train import train as run
@@ -39,13 +42,16 @@ def register(app: typer.Typer) -> None:
             if max_steps < 0:
                 raise ConfigError(f"--max-steps must be >= 0, got {max_steps}")
             cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, max_steps=max_steps))
-        res = run(cfg, resume=resume, progress=progress, output=output)
+        if output is not None:
+            cfg = dataclasses.replace(cfg, output=str(output))
+        out = prepare_output_dir(cfg.output_dir(), overwrite=overwrite, resume=resume)
+        res = run(cfg, resume=resume, progress=progress, output=out)
         summary = {"output": str(res.output), "report": str(res.report), "steps": res.steps, "epochs": res.epochs,
                    "finished": res.finished, "stopped_early": res.stopped_early, "seconds": round(res.seconds, 3),
                    "parameters": res.parameter_counts,
                    **{k: v for k, v in res.final.items() if k.endswith(("_accuracy", "_loss"))}}
         if as_json:
-            typer.echo(json.dumps(summary))
+            emit_json(summary)
             return
         state = ("stopped early" if res.stopped_early else "done" if res.finished
                  else "paused (continue with --resume)")

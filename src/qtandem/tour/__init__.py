@@ -24,9 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from qtandem.errors import ConfigError
 from qtandem.report import Report, Section
 
-__all__ = ["SECTION_MODULES", "TourContext", "TourSection", "failed_sections", "register", "run_tour", "sections"]
+__all__ = ["SECTION_MODULES", "TourContext", "TourSection", "failed_sections", "register", "run_tour", "sections",
+           "select_sections"]
 
 SECTION_MODULES: tuple[str, ...] = ("qtandem.tour.core", "qtandem.tour.noise", "qtandem.tour.hybrid",
                                     "qtandem.tour.compile", "qtandem.tour.qec")
@@ -114,6 +116,31 @@ def sections() -> list[TourSection]:
     return sorted(_REGISTRY.values(), key=lambda s: (s.order, s.title))
 
 
+def select_sections(only: list[str] | None = None) -> list[TourSection]:
+    """The sections to run: every one, or those whose title contains one of ``only`` (case-insensitive).
+
+    Raises:
+        ConfigError: an entry of ``only`` matches no section (the message lists the titles).
+
+    Examples:
+        >>> [s.title for s in select_sections(["core"])]
+        ['Core: circuits, OpenQASM and the simulator']
+        >>> select_sections(["zzz"])
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.ConfigError: tour --only 'zzz' matches no section; the sections are: 'Core: circuits, ...
+    """
+    every = sections()
+    if not only:
+        return every
+    unknown = [o for o in only if not o.strip() or not any(o.lower() in s.title.lower() for s in every)]
+    if unknown:
+        titles = ", ".join(repr(s.title) for s in every)
+        raise ConfigError(f"tour --only {', '.join(repr(o) for o in unknown)} matches no section; the sections "
+                          f"are: {titles} (any part of a title selects it)")
+    return [s for s in every if any(o.lower() in s.title.lower() for o in only)]
+
+
 def run_tour(outdir: str | Path | None = None, *, seed: int = 2026, quick: bool = False,
              only: list[str] | None = None, progress: Callable[[str], None] | None = None) -> Path:
     """Run every section and write the report; returns the path of ``report.html``.
@@ -121,6 +148,9 @@ def run_tour(outdir: str | Path | None = None, *, seed: int = 2026, quick: bool 
     A section that fails is reported as failed on the page (with its traceback)
     and the others still run; the caller sees the failure in the report and in
     the return of :func:`failed_sections`.
+
+    Raises:
+        ConfigError: an entry of ``only`` matches no section (checked before anything is written).
 
     Examples:
         >>> import tempfile
@@ -132,6 +162,7 @@ def run_tour(outdir: str | Path | None = None, *, seed: int = 2026, quick: bool 
         ('report.html', [])
         >>> _ = _REGISTRY.pop("Docs: run demo")
     """
+    chosen = select_sections(only)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(outdir) if outdir is not None else Path("runs") / f"tour-{stamp}"
     report = Report("qtandem tour", out)
@@ -140,9 +171,7 @@ def run_tour(outdir: str | Path | None = None, *, seed: int = 2026, quick: bool 
     say = progress or (lambda msg: None)
     ctx = TourContext(out, seed, quick, say)
     failures: list[str] = []
-    for sec in sections():
-        if only and not any(o.lower() in sec.title.lower() for o in only):
-            continue
+    for sec in chosen:
         say(f"section: {sec.title}")
         section = report.section(sec.title)
         t0 = time.perf_counter()
