@@ -32,6 +32,7 @@ API_PAGES = {
     "qtandem": ["qtandem"],
     "circuit": ["qtandem.circuit"],
     "qasm": ["qtandem.qasm"],
+    "interop": ["qtandem.interop"],
     "sim": ["qtandem.sim"],
     "noise": ["qtandem.noise"],
     "device": ["qtandem.device"],

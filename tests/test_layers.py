@@ -7,6 +7,7 @@ which ``make test`` runs as ``lint-imports``; docs/design.md explains it):
     circuit                                        (the IR; Circuit.to_matrix/from_qasm go through hooks)
     sim                                            (the simulator; noise= goes through a protocol)
     qasm                                           (reader/writer; its gate recogniser uses sim.dense)
+    interop                                        (Qiskit / Cirq conversions; the frameworks imported inside functions)
     noise
     device
     report
@@ -37,6 +38,7 @@ LAYERS = [
     {"circuit"},
     {"sim"},
     {"qasm"},
+    {"interop"},
     {"noise"},
     {"device"},
     {"report"},
