@@ -3,7 +3,7 @@
 The everyday names live here and stay stable::
 
     Circuit, Parameter, PauliSum, load, statevector, probabilities, sample,
-    expval, QtandemError, density_matrix, NoiseModel
+    distribution, expval, QtandemError, density_matrix, NoiseModel
 
 They are imported on first use (PEP 562 ``__getattr__``), so ``import qtandem``
 and ``qtandem --help`` do not load torch; ``from qtandem import Circuit`` works
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from qtandem.noise.density import density_matrix
     from qtandem.noise.model import NoiseModel
     from qtandem.qasm import load
-    from qtandem.sim import SampleResult, expval, probabilities, sample, statevector, unitary
+    from qtandem.sim import SampleResult, distribution, expval, probabilities, sample, statevector, unitary
 
 __version__ = "0.1.0"
 
@@ -44,6 +44,7 @@ _EXPORTS: dict[str, str] = {
     "ResourceError": "qtandem.errors",
     "SampleResult": "qtandem.sim",
     "density_matrix": "qtandem.noise.density",
+    "distribution": "qtandem.sim",
     "expval": "qtandem.sim",
     "load": "qtandem.qasm",
     "probabilities": "qtandem.sim",
@@ -65,6 +66,7 @@ __all__ = [
     "SampleResult",
     "__version__",
     "density_matrix",
+    "distribution",
     "expval",
     "load",
     "probabilities",

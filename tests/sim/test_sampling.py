@@ -82,10 +82,10 @@ def test_probabilities_and_marginals():
     np.testing.assert_allclose(marg, expect, atol=1e-12)
 
 
-def test_probabilities_refuse_mid_circuit_measurement():
-    c = Circuit(1, 1).h(0).measure(0, 0).h(0)
-    with pytest.raises(SimulationError, match=r"use qtandem\.sample"):
-        qtandem.probabilities(c)
+def test_probabilities_average_the_branches_of_a_mid_circuit_measurement():
+    c = Circuit(1, 1).h(0).measure(0, 0).h(0)   # was refused before issue 13: now the branches' mean
+    assert qtandem.probabilities(c).tolist() == pytest.approx([0.5, 0.5], abs=1e-12)
+    assert qtandem.probabilities(Circuit(1).reset(0).x(0)).tolist() == pytest.approx([0.0, 1.0], abs=1e-12)
 
 
 def test_bad_shots():

@@ -1,7 +1,8 @@
 """The one simulator core of qtandem (see :mod:`qtandem.sim.core`)."""
 
+from qtandem.sim.branching import distribution
 from qtandem.sim.core import statevector, unitary
 from qtandem.sim.functional import run_batched
 from qtandem.sim.sampling import SampleResult, expval, probabilities, sample
 
-__all__ = ["SampleResult", "expval", "probabilities", "run_batched", "sample", "statevector", "unitary"]
+__all__ = ["SampleResult", "distribution", "expval", "probabilities", "run_batched", "sample", "statevector", "unitary"]

@@ -26,7 +26,7 @@ from qtandem.circuit.parameter import Parameter, ParameterExpression
 from qtandem.errors import ParameterError, SimulationError
 from qtandem.random import Seed, as_generator
 from qtandem.sim.apply import apply_controlled, apply_diagonal, apply_matrix
-from qtandem.sim.memory import check_memory, state_bytes
+from qtandem.sim.memory import check_memory, format_bytes, state_bytes
 from qtandem.sim.plan import fuse_plan
 
 __all__ = ["ParamSpec", "apply_ops", "condition_mask", "evaluate_angle", "fuse_ops", "resolve_params", "statevector",
@@ -606,6 +606,7 @@ def unitary(circuit: Circuit, params: Any = None, *, dtype: torch.dtype = torch.
     ``params`` (unbatched).
 
     Raises:
+        ResourceError: the ``4**n`` entries do not fit in memory (says how much they need).
         SimulationError: the circuit measures or resets, or ``n > max_qubits``.
 
     Examples:
@@ -616,8 +617,11 @@ def unitary(circuit: Circuit, params: Any = None, *, dtype: torch.dtype = torch.
     if any(inst.name in ("measure", "reset") or inst.condition is not None for inst in circuit):
         raise SimulationError("unitary() needs a circuit without measure, reset or classically controlled gates")
     n = circuit.n_qubits
+    check_memory(state_bytes(n, dtype, density=True),
+                 f"unitary of {n} qubits (2^{n} x 2^{n} entries, {str(dtype).replace('torch.', '')})", device)
     if n > max_qubits:
-        raise SimulationError(f"unitary() of {n} qubits is a dense {2**n}x{2**n} matrix; max_qubits={max_qubits}")
+        raise SimulationError(f"unitary() of {n} qubits is a dense 2^{n} x 2^{n} matrix "
+                              f"({format_bytes(state_bytes(n, dtype, density=True))}); max_qubits={max_qubits}")
     eye = torch.eye(2**n, dtype=dtype, device=device)
     spec = resolve_params(circuit, params, dtype=dtype, device=device)
     if spec.batch is not None:

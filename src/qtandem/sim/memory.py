@@ -8,6 +8,7 @@ Examples:
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -19,17 +20,46 @@ __all__ = ["available_bytes", "check_memory", "format_bytes", "state_bytes"]
 
 
 def format_bytes(n: float) -> str:
-    """Human-readable size with binary units.
+    """Human-readable size with binary units; exact for integers of any size.
+
+    Sizes from 1024 EiB (``2**70`` bytes) on are written as a power of two where they are
+    one, with their order of magnitude (a 1,100-qubit state vector is ``2**1104`` bytes).
 
     Examples:
         >>> format_bytes(512), format_bytes(3 * 2 ** 30)
         ('512 B', '3.0 GiB')
+        >>> format_bytes(2 ** 1104)
+        '2^1104 B (about 2.2 x 10^332 B)'
     """
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+    units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+    if isinstance(n, int) or (isinstance(n, float) and n.is_integer() and math.isfinite(n)):
+        value = int(n)
+        if abs(value) < 1024:
+            return f"{value} B"
+        for k, unit in enumerate(units[1:], start=1):
+            if abs(value) < 1024 ** (k + 1):
+                return f"{value / 1024 ** k:.1f} {unit}"
+        return _huge(value)
+    if not math.isfinite(n):
+        return f"{n} B"
+    for unit in units:
         if abs(n) < 1024 or unit == "EiB":
             return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
         n /= 1024
     return f"{n:.1f} EiB"  # pragma: no cover
+
+
+def _huge(value: int) -> str:
+    """``2^k B (about m x 10^e B)`` for sizes past 1024 EiB (integer-exact, no float overflow)."""
+    exponent10 = math.log10(abs(value))
+    e = math.floor(exponent10)
+    mantissa = 10 ** (exponent10 - e)
+    if mantissa >= 9.95:
+        mantissa, e = 1.0, e + 1
+    about = f"about {mantissa:.1f} x 10^{e} B"
+    if value > 0 and value & (value - 1) == 0:
+        return f"2^{value.bit_length() - 1} B ({about})"
+    return about
 
 
 def _cgroup_limit() -> int | None:

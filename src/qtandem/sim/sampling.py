@@ -15,9 +15,11 @@ from qtandem.circuit.pauli import PauliSum
 from qtandem.circuit.terminal import terminal_measurements
 from qtandem.errors import ArgumentTypeError, NoiseError, SimulationError
 from qtandem.random import Seed, as_generator
-from qtandem.sim.core import is_batched, run
+from qtandem.sim.branching import branch, measured_circuit, sample_records
+from qtandem.sim.core import is_batched, resolve_params, run
 from qtandem.sim.expectation import dm_expectation, pauli_expectation, pauli_expectation_many
 from qtandem.sim.memory import available_bytes, state_bytes
+from qtandem.training import progress_bar
 
 __all__ = ["NoisySimulation", "SampleResult", "as_noisy_simulation", "draw_bits", "expval", "probabilities", "sample"]
 
@@ -137,14 +139,17 @@ def sample(
     device: torch.device | str | None = None,
     noise: Any = None,
     method: str = "auto",
+    progress: bool = False,
 ) -> SampleResult:
     """Sample measurement outcomes.
 
     A circuit with no ``measure`` is measured on every qubit (classical bit ``i``
     = qubit ``i``). Circuits whose measurements all come last are simulated once
     and sampled from the final distribution; circuits with mid-circuit
-    measurement, reset or classically controlled gates are simulated shot by
-    shot (in batches), so every shot follows its own branch.
+    measurement, reset or classically controlled gates walk their branches
+    (:mod:`qtandem.sim.branching`): each measurement splits a branch's shots
+    binomially between its outcomes, so the cost grows with the number of
+    distinct branches, not with the number of shots.
 
     Args:
         circuit: the circuit.
@@ -158,6 +163,7 @@ def sample(
             ``"trajectories"`` (Monte Carlo wave functions, any size that fits a
             state vector) or ``"auto"`` (density up to 10 qubits without
             classically controlled gates, trajectories beyond).
+        progress: show a progress bar on stderr (circuits with mid-circuit measurement).
 
     Returns:
         A :class:`SampleResult` with ``bits`` ``(shots, n_clbits)`` and ``counts``.
@@ -190,25 +196,26 @@ def sample(
                                                       device=device, method=method)
         return SampleResult(bits, seed)
     rng = as_generator(seed)
-    if not terminal_measurements(circuit).any_measure:
-        # nothing measured: measure every qubit i into classical bit i
-        full = Circuit(circuit.n_qubits, max(circuit.n_clbits, circuit.n_qubits)).compose(
-            circuit, clbits=range(circuit.n_clbits))
-        circuit = full.measure(range(circuit.n_qubits), range(circuit.n_qubits))
-    n = circuit.n_qubits
+    circuit = measured_circuit(circuit)
     layout = terminal_measurements(circuit)
     if layout.single_run:
         state, _ = run(circuit, params, dtype=dtype, device=device, seed=rng, skip_measure=True)
         return SampleResult(draw_bits(state[0].detach().abs() ** 2, shots, layout.pairs, circuit.n_clbits, rng), seed)
-    per_shot = state_bytes(n, dtype) * 3
-    chunk = int(max(1, min(shots, 4096, available_bytes(device) // 4 // max(per_shot, 1))))
+    # mid-circuit measurement, reset, feed-forward: shots split between branches (sim.branching);
+    # a chunk of shots never holds more branches than memory allows
+    per_branch = state_bytes(circuit.n_qubits, dtype) * 3
+    chunk = int(max(1, min(shots, available_bytes(device) // 4 // max(per_branch, 1))))
+    chunks = -(-shots // chunk)
+    steps = sum(1 for i, inst in enumerate(circuit) if inst.name != "barrier" and i not in layout.indices)
     out = []
-    done = 0
-    while done < shots:
-        b = min(chunk, shots - done)
-        _, clbits = run(circuit, params, dtype=dtype, device=device, seed=rng, batch=b)
-        out.append(clbits)
-        done += b
+    with progress_bar(progress, total=chunks * steps, label=f"sampling {shots} shots") as bar, \
+            torch.no_grad():
+        done = 0
+        while done < shots:
+            b = min(chunk, shots - done)
+            br = branch(circuit, params, dtype=dtype, device=device, shots=b, seed=rng, step=bar.advance)
+            out.append(sample_records(br, rng))
+            done += b
     return SampleResult(np.concatenate(out, axis=0), seed)
 
 
@@ -235,11 +242,19 @@ def draw_bits(probs: Tensor, shots: int, pairs: Sequence[tuple[int, int]], n_clb
 
 
 def _final_state(circuit: Circuit, params: Any, dtype: torch.dtype, device: Any, initial_state: Any = None) -> Tensor:
-    if not terminal_measurements(circuit).single_run:
-        raise SimulationError("this circuit measures or resets mid-circuit, so its final state is random; "
-                              "use qtandem.sample() (or statevector(..., seed=...) for one branch)")
     state, _ = run(circuit, params, initial_state, dtype=dtype, device=device, skip_measure=True)
     return state
+
+
+def _branch_states(circuit: Circuit, params: Any, dtype: torch.dtype, device: Any,
+                   initial_state: Any = None) -> list[Tensor]:
+    """Per parameter row, the ``(branches, 2**n)`` unnormalised final states of a circuit that
+    measures or resets mid-circuit (squared norms = branch probabilities)."""
+    if initial_state is not None:
+        raise SimulationError("initial_state is not supported for circuits that measure or reset mid-circuit")
+    spec = resolve_params(circuit, params, dtype=dtype, device=device)
+    rows = [params] if spec.batch is None else [spec.values[i] for i in range(spec.batch)]  # type: ignore[index]
+    return [branch(circuit, row, dtype=dtype, device=device).states for row in rows]
 
 
 def probabilities(
@@ -252,6 +267,11 @@ def probabilities(
     noise: Any = None,
 ) -> Tensor:
     """Born probabilities of the final state (terminal measurements are ignored).
+
+    A circuit that measures or resets mid-circuit, or conditions gates on classical
+    bits, ends in a mixture of branches (:mod:`qtandem.sim.branching`): its final qubit
+    distribution is their probability-weighted sum. :func:`qtandem.sim.distribution`
+    gives the classical register's distribution instead.
 
     Args:
         circuit: the circuit.
@@ -274,6 +294,9 @@ def probabilities(
     if noise is not None:
         probs = as_noisy_simulation(noise).outcome_probabilities(circuit, params, dtype=dtype, device=device)
         probs = probs if probs.dim() == 2 else probs.unsqueeze(0)
+    elif not terminal_measurements(circuit).single_run:  # branches of mid-circuit measurement and reset
+        probs = torch.stack([(s.real**2 + s.imag**2).sum(dim=0)
+                             for s in _branch_states(circuit, params, dtype, device)])
     else:
         state = _final_state(circuit, params, dtype, device)
         probs = state.real**2 + state.imag**2
@@ -305,6 +328,9 @@ def expval(
     noise: Any = None,
 ) -> Tensor:
     """Exact expectation value(s) of Pauli observable(s) on the circuit's final state.
+
+    After mid-circuit measurement or reset the final state is a mixture of branches
+    (:mod:`qtandem.sim.branching`); the value is then their probability-weighted mean.
 
     No dense ``2**n x 2**n`` matrix is built. Differentiable in ``params``.
 
@@ -349,6 +375,11 @@ def expval(
                                                         device=device)
         rho = rho if rho.dim() == 3 else rho.unsqueeze(0)
         vals = torch.stack([dm_expectation(rho, o) for o in parsed], dim=-1)
+        vals = vals if batched else vals[0]
+        return vals[..., 0] if single else vals
+    if not terminal_measurements(circuit).single_run:  # the branches' (unnormalised) expectations add up
+        vals = torch.stack([pauli_expectation_many(s, parsed).sum(dim=0)
+                            for s in _branch_states(circuit, params, dtype, device, initial_state)])
         vals = vals if batched else vals[0]
         return vals[..., 0] if single else vals
     state = _final_state(circuit, params, dtype, device, initial_state)

@@ -1,0 +1,249 @@
+"""Exact distributions of circuits with mid-circuit measurement, reset and feed-forward (issue 13 section 3).
+
+Three independent references: a brute-force enumeration of every outcome sequence on the
+NumPy reference simulator (no merging, no terminal shortcut, no shared helper), Monte-Carlo
+sampling, and Qiskit Aer (skipped when qiskit-aer is not installed).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import qtandem
+from qtandem import Circuit, Parameter
+from qtandem.circuit.instruction import Instruction
+from qtandem.errors import ResourceError, SimulationError
+from qtandem.sim.branching import branch, distribution
+from qtandem.sim.reference import _apply, _inst_matrix
+
+
+def oracle(circuit: Circuit) -> dict[str, float]:
+    """Every measurement (terminal ones too) and reset branches; feed-forward reads the record."""
+    n, m = circuit.n_qubits, circuit.n_clbits
+    insts = [i for i in circuit if i.name != "barrier"]
+    out: dict[str, float] = {}
+
+    def go(k: int, psi: np.ndarray, rec: list[int]) -> None:
+        weight = float(np.vdot(psi, psi).real)
+        if weight < 1e-300:
+            return
+        if k == len(insts):
+            key = "".join(str(b) for b in reversed(rec))
+            out[key] = out.get(key, 0.0) + weight
+            return
+        inst = insts[k]
+        if inst.condition is not None:
+            bits, value = inst.condition
+            if sum(rec[c] << j for j, c in enumerate(bits)) != value:
+                go(k + 1, psi, rec)
+                return
+        if inst.is_gate:
+            go(k + 1, _apply(psi, _inst_matrix(inst, {}), inst.qubits, n), rec)
+            return
+        (q,) = inst.qubits  # the tests measure and reset one qubit at a time
+        idx = (np.arange(2**n) >> q) & 1
+        for outcome in (0, 1):
+            proj = np.where(idx == outcome, psi, 0)
+            if inst.name == "measure":
+                new = list(rec)
+                new[inst.clbits[0]] = outcome
+                go(k + 1, proj, new)
+            else:  # reset: move the 1 part to |0>
+                moved = proj if outcome == 0 else np.where(idx == 0, proj[np.arange(2**n) | (1 << q)], 0)
+                go(k + 1, moved, rec)
+
+    go(0, np.eye(2**n, dtype=complex)[0], [0] * m)
+    return {k: v for k, v in sorted(out.items()) if v > 1e-14}
+
+
+def random_dynamic_circuit(n: int, m: int, length: int, seed: int) -> Circuit:
+    """Random gates, measurements, resets and classically controlled gates; every qubit measured at the end."""
+    rng = np.random.default_rng(seed)
+    c = Circuit(n, m)
+    for _ in range(length):
+        kind = rng.choice(["h", "ry", "rx", "cx", "cz", "measure", "reset", "if_bit", "if_register"],
+                          p=[0.15, 0.15, 0.1, 0.15, 0.05, 0.15, 0.1, 0.1, 0.05])
+        q = int(rng.integers(n))
+        if kind in ("h",):
+            c.h(q)
+        elif kind in ("ry", "rx"):
+            getattr(c, kind)(float(rng.uniform(0, math.pi)), q)
+        elif kind in ("cx", "cz"):
+            t = int((q + 1 + rng.integers(n - 1)) % n)
+            getattr(c, kind)(q, t)
+        elif kind == "measure":
+            c.measure(q, int(rng.integers(m)))
+        elif kind == "reset":
+            c.reset(q)
+        elif kind == "if_bit":
+            c.append(Instruction(str(rng.choice(["x", "h"])), (q,), condition=((int(rng.integers(m)),), 1)))
+        else:
+            c.append(Instruction("ry", (q,), (float(rng.uniform(0, math.pi)),),
+                                 condition=(tuple(range(m)), int(rng.integers(2**m)))))
+    for q in range(n):
+        c.measure(q, q % m)
+    return c
+
+
+def teleport(theta: float) -> Circuit:
+    return (Circuit(3, 3).ry(theta, 0).h(1).cx(1, 2).cx(0, 1).h(0).measure([0, 1], [0, 1])
+            .append("x", [2], condition=((1,), 1)).append("z", [2], condition=((0,), 1)).measure(2, 2))
+
+
+def assert_close(a: dict[str, float], b: dict[str, float], tol: float = 1e-10) -> None:
+    keys = set(a) | set(b)
+    assert max(abs(a.get(k, 0.0) - b.get(k, 0.0)) for k in keys) < tol, (a, b)
+
+
+def tv(p: dict[str, float], counts: dict[str, int]) -> float:
+    shots = sum(counts.values())
+    keys = set(p) | set(counts)
+    return 0.5 * sum(abs(p.get(k, 0.0) - counts.get(k, 0) / shots) for k in keys)
+
+
+def test_a_reset_at_the_start_is_exact() -> None:
+    # issue 13: exact probabilities refused any reset, even `reset q;` at the start
+    c = qtandem.Circuit.from_qasm('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\n'
+                                  "reset q;\nh q[0];\ncx q[0], q[1];\nmeasure q -> c;\n")
+    assert_close(distribution(c), {"00": 0.5, "11": 0.5})
+    assert qtandem.probabilities(c).tolist() == pytest.approx([0.5, 0, 0, 0.5], abs=1e-12)
+    assert len(branch(c).records) == 1      # resetting |0> does not branch
+
+
+def test_teleportation_moves_the_state() -> None:
+    d = distribution(teleport(0.6))
+    assert len(d) == 8
+    assert sum(p for k, p in d.items() if k[0] == "1") == pytest.approx(math.sin(0.3) ** 2, abs=1e-12)
+    assert_close(d, oracle(teleport(0.6)))
+
+
+def test_classical_register_not_qubits() -> None:
+    # an adder-like circuit: 4 qubits, the 2-bit register as the program defines it
+    c = Circuit(4, 2).x(0).x(1).ccx(0, 1, 3).cx(0, 2).cx(1, 2).measure([2, 3], [0, 1])
+    assert distribution(c) == {"10": pytest.approx(1.0)}
+    assert distribution(c, qubits=True) == {"1011": pytest.approx(1.0)}
+    assert distribution(Circuit(2).h(0)) == pytest.approx({"00": 0.5, "01": 0.5})   # nothing measured: qubits
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_random_dynamic_circuits_match_brute_force(seed: int) -> None:
+    c = random_dynamic_circuit(3, 3, 14, seed)
+    assert_close(distribution(c), oracle(c))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sampling_agrees_with_the_exact_distribution(seed: int) -> None:
+    c = random_dynamic_circuit(3, 3, 14, 100 + seed)
+    exact = distribution(c)
+    counts = qtandem.sample(c, 20_000, seed=seed).counts
+    assert set(counts) <= set(exact)                  # same keys, same bit order
+    assert tv(exact, counts) < 0.025                  # ~5 sigma for <= 8 outcomes at 20k shots
+
+
+def test_sampling_is_reproducible_and_shuffled() -> None:
+    c = teleport(1.1)
+    a, b = qtandem.sample(c, 500, seed=3), qtandem.sample(c, 500, seed=3)
+    assert np.array_equal(a.bits, b.bits)
+    assert len({tuple(row) for row in a.bits[:20]}) > 2  # rows are not grouped by branch
+
+
+def test_probabilities_and_expval_average_the_branches() -> None:
+    c = Circuit(2, 1).h(0).measure(0, 0).append("x", [1], condition=((0,), 1)).h(0)
+    assert qtandem.probabilities(c).tolist() == pytest.approx([0.25, 0.25, 0.25, 0.25], abs=1e-12)
+    assert qtandem.expval(c, ["Z1", "X0", "Z0 Z1"]).tolist() == pytest.approx([0.0, 0.0, 0.0], abs=1e-12)
+    c = Circuit(2, 1).h(0).measure(0, 0).append("x", [1], condition=((0,), 1)).reset(0).h(0).ry(0.4, 1)
+    assert qtandem.expval(c, ["X0", "Z1"]).tolist() == pytest.approx([1.0, 0.5 * math.cos(0.4) - 0.5 * math.cos(0.4)],
+                                                                      abs=1e-12)
+
+
+def test_probabilities_are_differentiable_and_batched() -> None:
+    t = Parameter("t")
+    c = Circuit(1, 1).ry(t, 0).measure(0, 0).ry(t, 0)
+    theta = torch.tensor([0.3, 1.0], dtype=torch.float64, requires_grad=True)
+    p = qtandem.probabilities(c, {"t": theta})
+    assert p[:, 1].tolist() == pytest.approx((torch.sin(theta) ** 2 / 2).tolist(), abs=1e-12)
+    p[:, 1].sum().backward()
+    assert theta.grad is not None
+    assert theta.grad.tolist() == pytest.approx((torch.sin(2 * theta) / 2).tolist(), abs=1e-10)
+
+
+def test_branches_merge_when_a_reset_forgets() -> None:
+    c = Circuit(2, 1)
+    for _ in range(20):   # measure-free resets of an entangled qubit: 2 branches at most, not 2^20
+        c.h(0).cx(0, 1).reset(0).reset(1)
+    c.h(0).measure(0, 0)
+    b = branch(c)
+    assert len(b.records) == 1
+    assert_close(distribution(c), {"0": 0.5, "1": 0.5})
+
+
+def test_branch_limit_names_the_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QTANDEM_MEMORY_LIMIT", str(2**20))
+    c = Circuit(10, 10).h(range(10))
+    for q in range(10):
+        c.measure(q, q)
+    c.h(range(10))
+    with pytest.raises(ResourceError, match=r"branches of 10 qubits .* need"):
+        distribution(c)
+
+
+def test_batched_params_are_refused() -> None:
+    t = Parameter("t")
+    with pytest.raises(SimulationError, match="unbatched"):
+        distribution(Circuit(1, 1).ry(t, 0).measure(0, 0), {"t": torch.tensor([0.1, 0.2])})
+
+
+def test_sample_progress_bar(capsys: pytest.CaptureFixture[str]) -> None:
+    res = qtandem.sample(teleport(0.4), 100, seed=1, progress=True)
+    assert res.shots == 100
+
+
+# ---------------------------------------------------------------------------
+# Qiskit Aer
+
+
+def to_qiskit(c: Circuit):  # type: ignore[no-untyped-def]
+    qiskit = pytest.importorskip("qiskit")
+    qc = qiskit.QuantumCircuit(qiskit.QuantumRegister(c.n_qubits, "q"), qiskit.ClassicalRegister(c.n_clbits, "c"))
+    creg = qc.cregs[0]
+    for inst in c:
+        if inst.name == "measure":
+            qc.measure(inst.qubits[0], inst.clbits[0])
+            continue
+        if inst.name == "reset":
+            qc.reset(inst.qubits[0])
+            continue
+        target = qc
+        cond = inst.condition
+        if cond is not None:
+            bits, value = cond
+            ctx = qc.if_test((creg, value) if len(bits) == c.n_clbits else (creg[bits[0]], value))
+            target_cm = ctx
+        else:
+            target_cm = None
+        def emit(qc_: object, inst: Instruction = inst) -> None:
+            getattr(qc_, inst.name)(*[float(p) for p in inst.params], *inst.qubits)
+        if target_cm is None:
+            emit(target)
+        else:
+            with target_cm:
+                emit(qc)
+    return qc
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_dynamic_circuits_match_aer(seed: int) -> None:
+    aer = pytest.importorskip("qiskit_aer")
+    c = random_dynamic_circuit(3, 3, 16, 200 + seed)
+    counts = aer.AerSimulator().run(to_qiskit(c), shots=20_000, seed_simulator=seed).result().get_counts()
+    assert tv(distribution(c), counts) < 0.025
+
+
+def test_teleportation_matches_aer() -> None:
+    aer = pytest.importorskip("qiskit_aer")
+    counts = aer.AerSimulator().run(to_qiskit(teleport(2.0)), shots=20_000, seed_simulator=1).result().get_counts()
+    assert tv(distribution(teleport(2.0)), counts) < 0.02
