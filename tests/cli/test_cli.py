@@ -17,38 +17,6 @@ def run_cli(args, capsys):
     return info.value.code, out.out, out.err
 
 
-def test_simulate_json_expval(capsys):
-    code, out, _ = run_cli(["simulate", str(DATA / "ghz_5.qasm"), "--expval", "Z0 Z1 + 0.5*X2", "--json"], capsys)
-    assert code == 0
-    data = json.loads(out)
-    assert data["expval"] == pytest.approx(1.0)
-    assert data["qubits"] == 5
-
-
-def test_simulate_shots_are_seeded(capsys):
-    args = ["simulate", str(DATA / "ghz_5.qasm"), "--shots", "500", "--seed", "3", "--json"]
-    code, out1, _ = run_cli(args, capsys)
-    _, out2, _ = run_cli(args, capsys)
-    assert code == 0
-    c1, c2 = json.loads(out1)["counts"], json.loads(out2)["counts"]
-    assert c1 == c2 and set(c1) == {"00000", "11111"} and sum(c1.values()) == 500
-
-
-def test_simulate_probabilities_human(capsys):
-    code, out, _ = run_cli(["simulate", str(DATA / "toffoli_adder.qasm"), "--dtype", "complex64"], capsys)
-    assert code == 0
-    assert "1.000000" in out
-
-
-def test_simulate_with_params(capsys):
-    f = str(DATA / "variational_3.qasm")
-    code, _, err = run_cli(["simulate", f], capsys)
-    assert code == 2 and "--param" in err
-    code, out, _ = run_cli(["simulate", f, "--param", "theta=0.1", "--param", "phi=0.2", "--json"], capsys)
-    assert code == 0
-    assert abs(sum(json.loads(out)["probabilities"].values()) - 1) < 1e-9
-
-
 def test_info_and_convert(tmp_path, capsys):
     code, out, _ = run_cli(["info", str(DATA / "ghz_5.qasm"), "--json"], capsys)
     assert code == 0
@@ -99,34 +67,6 @@ def test_tour_quick_writes_report(tmp_path, capsys):
     for png in ("core_histograms.png", "core_timing.png"):
         assert (report.parent / png).stat().st_size > 1000
         assert png in html
-
-
-def test_simulate_with_noise_preset_and_methods(capsys):
-    f = str(DATA / "ghz_5.qasm")
-    code, out, _ = run_cli(["simulate", f, "--noise", "line_5", "--shots", "2000", "--seed", "1", "--json"], capsys)
-    assert code == 0
-    counts = json.loads(out)["counts"]
-    assert sum(counts.values()) == 2000 and len(counts) > 2  # noise spreads weight beyond 00000/11111
-    code, out, _ = run_cli(["simulate", f, "--noise", "line_5", "--expval", "Z0 Z1", "--method", "trajectories",
-                            "--shots", "300", "--seed", "2", "--json"], capsys)
-    assert code == 0
-    data = json.loads(out)
-    assert 0.5 < data["expval"] < 1.0 and 0 < data["stderr"] < 0.1
-
-
-def test_simulate_with_noise_json_and_bad_noise(tmp_path, capsys):
-    from qtandem.noise import NoiseModel, depolarizing
-
-    path = tmp_path / "n.json"
-    NoiseModel().add(depolarizing(0.3, 2), gates=["cx"]).to_json(path)
-    code, out, _ = run_cli(["simulate", str(DATA / "ghz_5.qasm"), "--noise", str(path), "--json"], capsys)
-    assert code == 0
-    assert len(json.loads(out)["probabilities"]) > 2
-    path.write_text('{"schema": "qtandem.noise_model", "version": 1, "errors": [{"chanel": {}}]}')
-    code, _, err = run_cli(["simulate", str(DATA / "ghz_5.qasm"), "--noise", str(path)], capsys)
-    assert code == 2 and "errors[0]: unknown key 'chanel'" in err
-    code, _, err = run_cli(["simulate", str(DATA / "ghz_5.qasm"), "--noise", "nowhere_7"], capsys)
-    assert code == 2 and "unknown device preset" in err
 
 
 def test_device_show_writes_png(tmp_path, capsys):

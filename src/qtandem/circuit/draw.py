@@ -131,6 +131,8 @@ def draw_text(circuit: Circuit, *, max_width: int = 120) -> str:
     chunks: list[list[str]] = [lines[:]]
     for cells in columns:
         w = max([len(c) for c in cells] + [1])
+        if len(chunks[-1][0]) > len(lines[0]) and len(chunks[-1][0]) + w + 2 > max_width:
+            chunks.append(lines[:])  # fold before a column that would pass max_width
         for r in range(rows):
             c = cells[r]
             wire_row = r % 2 == 0 and r // 2 < n
@@ -142,8 +144,6 @@ def draw_text(circuit: Circuit, *, max_width: int = 120) -> str:
             else:
                 txt = " " + c.center(w) + " "
             chunks[-1][r] += txt
-        if len(chunks[-1][0]) > max_width:
-            chunks.append(lines[:])
     def finish(chunk: list[str]) -> str:
         return "\n".join(line if (r % 2 == 0 or r == rows - 1) else line.rstrip() for r, line in enumerate(chunk))
 

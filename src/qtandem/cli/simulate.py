@@ -1,17 +1,25 @@
-"""``qtandem simulate FILE``: state, samples or expectation values of an OpenQASM circuit."""
+"""``qtandem simulate FILE``: distributions, shots, expectation values or amplitudes of an OpenQASM circuit.
+
+What is reported is what the program defines: the distribution of its classical
+register (exact, or ``--shots`` samples of it, keyed the same way); the qubits
+only with ``--qubits``. With ``--noise DEVICE`` the circuit is compiled for the
+device first (or refused with ``--no-compile``), so the device's noise is never
+silently skipped; the output names the simulation method and why it was chosen.
+The work is done by :mod:`qtandem.cli.simulate_run`; this module holds the
+command's options and its output.
+"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any
 
 import typer
 
+from qtandem.cli.common import JsonFlag
 from qtandem.cli.main import fail, friendly
 
-if TYPE_CHECKING:
-    from qtandem.noise import NoiseModel
+METHODS = ("auto", "density", "trajectories")
 
 
 def register(app: typer.Typer) -> None:
@@ -20,116 +28,163 @@ def register(app: typer.Typer) -> None:
     @app.command("simulate")
     @friendly
     def simulate(
-        file: Annotated[Path, typer.Argument(help="OpenQASM 2 or 3 file.")],
-        shots: Annotated[int, typer.Option(help="Number of shots to sample (0: exact probabilities).")] = 0,
-        seed: Annotated[int | None, typer.Option(help="Seed for sampling and mid-circuit measurement.")] = None,
-        expval: Annotated[str | None, typer.Option(help='Pauli observable, e.g. "Z0 Z1 + 0.5*X2".')] = None,
-        dtype: Annotated[str, typer.Option(help="complex64 or complex128.")] = "complex128",
-        param: Annotated[list[str] | None, typer.Option(help="Bind an input parameter: name=value.")] = None,
-        top: Annotated[int, typer.Option(help="How many outcomes to show.")] = 16,
-        noise: Annotated[str | None, typer.Option(help="Device preset name, device JSON or noise-model JSON.")] = None,
-        method: Annotated[str, typer.Option(help="With --noise: auto, density or trajectories.")] = "auto",
-        as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+        file: Annotated[Path, typer.Argument(metavar="FILE", help="OpenQASM 2 or 3 file.")],
+        shots: Annotated[int, typer.Option(metavar="N", help="Sample N shots (0: exact distribution).")] = 0,
+        seed: Annotated[int | None, typer.Option(metavar="SEED", help="Seed for sampling and compiling.")] = None,
+        expval: Annotated[str | None, typer.Option(metavar="PAULIS",
+                                                   help='Pauli observable, e.g. "Z0 Z1 + 0.5*X2"; with '
+                                                        '--shots, estimated from N shots per measured basis.')] = None,
+        dtype: Annotated[str, typer.Option(metavar="DTYPE", help="complex64 or complex128.")] = "complex128",
+        param: Annotated[list[str] | None, typer.Option(metavar="NAME=VALUE",
+                                                        help="Bind an input parameter (repeatable).")] = None,
+        top: Annotated[int, typer.Option(metavar="K", help="How many outcomes (or amplitudes) to show.")] = 16,
+        noise: Annotated[str | None, typer.Option(metavar="NOISE",
+                                                  help="Device preset name, device JSON or noise-model JSON.")] = None,
+        method: Annotated[str, typer.Option(metavar="METHOD",
+                                            help="With --noise: auto, density or trajectories.")] = "auto",
+        compile_: Annotated[bool, typer.Option("--compile/--no-compile",
+                                               help="With a device: compile the circuit for it (layout, routing, "
+                                                    "native gates) first, or refuse what it cannot run.")] = True,
+        qubits: Annotated[bool, typer.Option("--qubits", help="Report the qubits' distribution instead of "
+                                                              "the classical register.")] = False,
+        statevector: Annotated[bool, typer.Option("--statevector", help="Print the final state's largest "
+                                                                        "amplitudes.")] = False,
+        output: Annotated[Path | None, typer.Option("-o", "--output", metavar="FILE",
+                                                    help="Also write the JSON result to FILE.")] = None,
+        as_json: JsonFlag = False,
     ) -> None:
-        """Simulate a circuit: exact probabilities, --shots samples, or an --expval."""
-        import time
+        """Simulate a circuit: exact distribution, --shots samples, an --expval or the --statevector.
 
-        import torch
+        Outcomes are the classical register as the program defines it, bit 0 rightmost.
 
-        import qtandem
+        A circuit without classical bits reports its qubits; --qubits asks for them.
+        """
+        _check_options(shots=shots, dtype=dtype, method=method, noise=noise, top=top, qubits=qubits,
+                       statevector=statevector, expval=expval)
+        if output is not None:
+            from qtandem.cli.common import check_output_file
 
-        if dtype not in ("complex64", "complex128"):
-            fail(f"--dtype must be complex64 or complex128, got {dtype!r}")
-        if shots < 0:
-            fail(f"--shots must be >= 0, got {shots}")
-        tdtype = getattr(torch, dtype)
-        if method not in ("auto", "density", "trajectories"):
-            fail(f"--method must be auto, density or trajectories, got {method!r}")
-        model = _load_noise(noise) if noise is not None else None
-        circuit = qtandem.load(file)
-        values = _parse_params(param or [], [p.name for p in circuit.parameters])
-        out: dict[str, object] = {"file": str(file), "qubits": circuit.n_qubits, "dtype": dtype}
-        if model is not None:
-            out["noise"] = noise
-        t0 = time.perf_counter()
-        chosen = method if method != "auto" else ("density" if circuit.n_qubits <= 10 else "trajectories")
-        if expval is not None:
-            obs = qtandem.PauliSum.from_string(expval)
-            if model is not None and chosen == "trajectories":
-                from qtandem.noise.trajectories import run_trajectories
+            check_output_file(output)
+        from qtandem.cli.simulate_run import Options, run
 
-                res = run_trajectories(circuit, noise=model, shots=shots or 1000, seed=seed, params=values,
-                                       observables=[obs], dtype=tdtype)
-                out.update({"observable": str(obs), "expval": float(res.expvals[0]),
-                            "stderr": float(res.stderr[0]), "trajectories": shots or 1000, "method": chosen})
-            else:
-                value = float(qtandem.expval(circuit, obs, values, dtype=tdtype, noise=model))
-                out.update({"observable": str(obs), "expval": value})
-        elif shots:
-            result = qtandem.sample(circuit, shots=shots, seed=seed, params=values, dtype=tdtype, noise=model,
-                                    method=method)
-            out.update({"shots": shots, "seed": seed, "counts": result.counts})
-        else:
-            probs = qtandem.probabilities(circuit, values, dtype=tdtype, noise=model)
-            order = torch.argsort(probs, descending=True)[:top]
-            out["probabilities"] = {format(int(i), f"0{circuit.n_qubits}b"): float(probs[i]) for i in order
-                                    if float(probs[i]) > 1e-12}
-        out["seconds"] = round(time.perf_counter() - t0, 6)
+        out = run(Options(file=file, shots=shots, seed=seed, expval=expval, dtype=dtype, params=param or [],
+                          top=top, noise=noise, method=method, compile=compile_, qubits=qubits,
+                          statevector=statevector))
+        if output is not None:
+            import json
+
+            from qtandem.cli.common import _finite
+            from qtandem.io import atomic_write_text
+
+            atomic_write_text(output, json.dumps(_finite(out), indent=1) + "\n")
         if as_json:
-            typer.echo(json.dumps(out))
+            from qtandem.cli.common import emit_json
+
+            emit_json(out)
             return
-        _print_human(out, top)
+        _print_human(out)
+        if output is not None:
+            typer.echo(f"wrote {output}")
 
 
-def _load_noise(spec: str) -> NoiseModel:
-    """A NoiseModel from a device preset name, a device JSON file or a noise-model JSON file."""
-    import json
-
-    from qtandem.device import Device
-    from qtandem.noise import NoiseModel
-
-    path = Path(spec)
-    if path.suffix == ".json" or path.exists():
-        try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            fail(f"{path}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}")
-        if isinstance(data, dict) and data.get("schema") == "qtandem.device":
-            return Device.from_dict(data, source=str(path)).noise_model()
-        return NoiseModel.from_dict(data, source=str(path))
-    return Device.preset(spec).noise_model()
-
-
-def _parse_params(items: list[str], names: list[str]) -> dict[str, float] | None:
-    values: dict[str, float] = {}
-    for item in items:
-        if "=" not in item:
-            fail(f"--param expects name=value, got {item!r}")
-        key, _, val = item.partition("=")
-        try:
-            values[key.strip()] = float(val)
-        except ValueError:
-            fail(f"--param {key}: {val!r} is not a number")
-    missing = [n for n in names if n not in values]
-    if missing:
-        fail(f"the circuit has input parameter(s) {missing}: bind them with --param name=value")
-    return values or None
+def _check_options(*, shots: int, dtype: str, method: str, noise: str | None, top: int, qubits: bool,
+                   statevector: bool, expval: str | None) -> None:
+    """Refuse meaningless option combinations before anything heavy is imported."""
+    if dtype not in ("complex64", "complex128"):
+        fail(f"--dtype must be complex64 or complex128, got {dtype!r}")
+    if shots < 0:
+        fail(f"--shots must be >= 0, got {shots}")
+    if top < 1:
+        fail(f"--top must be >= 1, got {top}")
+    if method not in METHODS:
+        fail(f"--method must be auto, density or trajectories, got {method!r}")
+    if method != "auto" and noise is None:
+        fail(f"--method {method} chooses how noise is simulated and needs --noise; without noise the "
+             "simulation is already exact (one state vector, branched over mid-circuit measurements)")
+    if statevector:
+        for flag, given in (("--shots", shots > 0), ("--expval", expval is not None), ("--noise", noise is not None),
+                            ("--qubits", qubits)):
+            if given:
+                fail(f"--statevector prints the amplitudes of the noiseless final state; it takes no {flag}")
+    if qubits and expval is not None:
+        fail("--qubits chooses which distribution to report; it takes no --expval")
 
 
-def _print_human(out: dict[str, object], top: int) -> None:
+def _print_human(out: dict[str, Any]) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    console = Console()
-    console.print(f"[bold]{out['file']}[/bold]: {out['qubits']} qubits, {out['dtype']}, {out['seconds']} s")
-    if "expval" in out:
-        err = f" +- {out['stderr']:.2g} (standard error, {out['trajectories']} trajectories)" if "stderr" in out else ""
-        console.print(f"<{out['observable']}> = {out['expval']:.12g}{err}")
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(f"[bold]{escape(str(out['file']))}[/bold]: {out['qubits']} qubits, {out['clbits']} classical "
+                  f"bits, {out['dtype']}, {out['seconds']} s")
+    if "noise" in out:
+        console.print(f"noise: {escape(str(out['noise']))} ({out['noise_kind']})")
+    for report in out.get("compile", []):
+        console.print(f"compile: {escape(_compile_line(report))}")
+    console.print(f"method: {out['method']} ({escape(str(out['method_reason']))})")
+    if out["mode"] == "expval":
+        _print_expval(console, out)
         return
-    data = out.get("counts") or out.get("probabilities") or {}
-    assert isinstance(data, dict)
-    title = "counts" if "counts" in out else "probability"
-    table = Table("outcome (qubit 0 rightmost)", title)
-    for key, value in sorted(data.items(), key=lambda kv: -kv[1])[:top]:
-        table.add_row(key, f"{value}" if title == "counts" else f"{value:.6f}")
+    if out["mode"] == "statevector":
+        table = Table(f"basis state ({out['bits']['label']})", "real", "imag", "probability")
+        for row in out["amplitudes"]:
+            table.add_row(row["state"], f"{row['real']:+.6f}", f"{row['imag']:+.6f}", f"{row['probability']:.6f}")
+        console.print(table)
+        _print_left_out(console, out, "amplitudes")
+        return
+    data = out["counts"] if out["mode"] == "shots" else out["probabilities"]
+    label = out["bits"]["label"]
+    table = Table(f"outcome {label}", "counts" if out["mode"] == "shots" else "probability")
+    widths = out["bits"]["widths"]
+    for key, value in data.items():
+        table.add_row(_spaced(key, widths), f"{value}" if out["mode"] == "shots" else f"{value:.6f}")
     console.print(table)
+    _print_left_out(console, out, "outcomes")
+
+
+def _print_expval(console: Any, out: dict[str, Any]) -> None:
+    value = out["expval"]
+    if "stderr" in out:
+        how = (f"{out['trajectories']} trajectories" if "trajectories" in out
+               else f"{out['shots']} shots in {out['bases']} basis/bases, {out['shots_per_basis']} each")
+        console.print(f"<{out['observable']}> = {value:.6g} +- {out['stderr']:.2g} (standard error; {how})")
+    else:
+        console.print(f"<{out['observable']}> = {value:.12g} (exact)")
+    if out.get("readout_included"):
+        console.print("readout errors are included: the value is what the device would measure")
+
+
+def _print_left_out(console: Any, out: dict[str, Any], what: str) -> None:
+    shown, total = out.get("shown"), out.get("total")
+    if shown is not None and total is not None and total > shown:
+        console.print(f"{shown} of {total} nonzero {what} shown (--top {shown})")
+
+
+def _spaced(key: str, widths: list[int]) -> str:
+    """``key`` with a space between registers (``widths`` from the most significant register down)."""
+    if len(widths) < 2 or sum(widths) != len(key):
+        return key
+    parts, i = [], 0
+    for w in widths:
+        parts.append(key[i:i + w])
+        i += w
+    return " ".join(parts)
+
+
+def _compile_line(report: dict[str, Any]) -> str:
+    if not report.get("compiled", True):
+        return str(report.get("reason", "not compiled"))
+    bits = []
+    if report.get("basis"):
+        bits.append(f"basis {report['basis']}")
+    if "layout" in report:
+        bits.append(f"layout {report['layout']}")
+    if "swaps" in report:
+        bits.append(f"{report['swaps']} swaps")
+    if "gates_before" in report and "gates_after" in report:
+        bits.append(f"gates {report['gates_before']} -> {report['gates_after']}")
+    if "cx_before" in report and "cx_after" in report:
+        bits.append(f"two-qubit gates {report['cx_before']} -> {report['cx_after']}")
+    prefix = f"{report['circuit']}: " if "circuit" in report else ""
+    return prefix + (", ".join(bits) or "compiled for the device")
