@@ -28,8 +28,9 @@ Examples:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from qtandem.circuit.circuit import Circuit
 from qtandem.errors import QasmError
@@ -41,12 +42,13 @@ __all__ = ["MAX_INSTRUCTIONS", "MAX_QUBITS", "MAX_SOURCE_BYTES", "dump", "dumps"
 
 
 def _guarded(text: str, filename: str, include_dirs: Iterable[str | os.PathLike[str]],
-             base_dir: Path | None) -> Circuit:
+             base_dir: Path | None, params: Mapping[str, Any] | None = None) -> Circuit:
     """Run the parser; a stray internal exception becomes a located-less ``QasmError``."""
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        return parse(text, filename=filename, include_dirs=tuple(Path(d) for d in include_dirs), base_dir=base_dir)
+        return parse(text, filename=filename, include_dirs=tuple(Path(d) for d in include_dirs), base_dir=base_dir,
+                     params=params)
     except QasmError:
         raise
     except RecursionError:
@@ -57,7 +59,7 @@ def _guarded(text: str, filename: str, include_dirs: Iterable[str | os.PathLike[
 
 
 def loads(text: str | bytes, *, filename: str = "<string>",
-          include_dirs: Iterable[str | os.PathLike[str]] = ()) -> Circuit:
+          include_dirs: Iterable[str | os.PathLike[str]] = (), params: Mapping[str, Any] | None = None) -> Circuit:
     """Parse OpenQASM 2 or 3 text into a :class:`~qtandem.Circuit`.
 
     The version comes from the ``OPENQASM`` line (OpenQASM 3 when it is absent).
@@ -68,6 +70,8 @@ def loads(text: str | bytes, *, filename: str = "<string>",
         text: the program (``bytes`` are decoded as UTF-8).
         filename: name used in error messages.
         include_dirs: extra folders searched for ``include`` files.
+        params: values bound to ``input`` declarations while reading (a number,
+            or a list for an ``input array``); the others stay free parameters.
 
     Returns:
         The circuit; several registers become consecutive indices in declaration
@@ -93,15 +97,17 @@ def loads(text: str | bytes, *, filename: str = "<string>",
         text = decode(bytes(text), filename)
     if not isinstance(text, str):
         raise QasmError(f"loads expects OpenQASM text (str), got {type(text).__name__}", filename=filename)
-    return _guarded(text, filename, include_dirs, None)
+    return _guarded(text, filename, include_dirs, None, params)
 
 
-def load(path: str | os.PathLike[str], *, include_dirs: Iterable[str | os.PathLike[str]] = ()) -> Circuit:
+def load(path: str | os.PathLike[str], *, include_dirs: Iterable[str | os.PathLike[str]] = (),
+         params: Mapping[str, Any] | None = None) -> Circuit:
     """Read an OpenQASM 2 or 3 file; ``include`` paths resolve relative to the file's folder first.
 
     Args:
         path: the file.
         include_dirs: extra folders searched for ``include`` files.
+        params: values bound to ``input`` declarations while reading (see :func:`loads`).
 
     Returns:
         The circuit, named after the file's stem.
@@ -124,7 +130,7 @@ def load(path: str | os.PathLike[str], *, include_dirs: Iterable[str | os.PathLi
         raise QasmError(f"file is {path.stat().st_size} bytes; qtandem reads OpenQASM sources up to "
                         f"{MAX_SOURCE_BYTES} bytes", filename=str(path))
     text = decode(path.read_bytes(), str(path))
-    circuit = _guarded(text, str(path), include_dirs, path.parent)
+    circuit = _guarded(text, str(path), include_dirs, path.parent, params)
     if circuit.name is None:
         circuit.name = path.stem
     return circuit

@@ -25,7 +25,7 @@ from typing import Any
 from qtandem.circuit.instruction import Instruction
 from qtandem.circuit.parameter import Parameter
 from qtandem.errors import QasmError
-from qtandem.qasm.expr import Expr, ExprParser, evaluate
+from qtandem.qasm.expr import Expr, ExprParser, RtBits, RtCond, evaluate
 from qtandem.qasm.lexer import LOOKAHEAD, Source, Token
 from qtandem.qasm.stdlib import GateMap
 
@@ -48,18 +48,52 @@ MAX_MODIFIERS = 64
 """Most modifiers (``ctrl @``, ``inv @``...) on one gate call."""
 
 _UNSUPPORTED = {
-    "while": "loops with a run-time condition", "def": "subroutines", "extern": "external functions",
-    "delay": "timing", "box": "timing boxes", "let": "aliases", "return": "subroutines", "break": "loop control",
-    "continue": "loop control", "output": "output variables", "switch": "classical control flow",
-    "cal": "pulse calibration", "defcal": "pulse calibration", "defcalgrammar": "pulse calibration",
-    "stretch": "timing", "duration": "timing", "complex": "complex numbers", "array": "classical arrays",
-    "else": "else branches", "end": "program termination", "case": "classical control flow",
-    "default": "classical control flow", "pragma": "pragmas", "durationof": "timing",
+    "extern": "calibration grammar",
+    "cal": "calibration grammar", "defcal": "calibration grammar", "defcalgrammar": "calibration grammar",
+    "delay": "timing", "box": "timing", "stretch": "timing", "duration": "timing", "durationof": "timing",
+    "output": "output variables", "complex": "complex numbers", "end": "program termination",
+    "pragma": "pragmas", "return": "'return' outside a subroutine", "break": "'break' outside a loop",
+    "continue": "'continue' outside a loop", "else": "'else' without 'if'", "case": "'case' outside 'switch'",
+    "default": "'default' outside 'switch'",
 }
 _CLASSICAL_TYPES = {"int", "uint", "float", "angle", "bool"}
-_ASSIGN_OPS = {"=", "+=", "-=", "*=", "/=", "++"}
+_ASSIGN_OPS = {"=", "+=", "-=", "*=", "/=", "++", "%=", "&=", "|=", "^=", "<<=", ">>=", "**="}
+_MISSING = object()
 
 Condition = tuple[tuple[int, ...], int] | None
+Register = tuple[tuple[int, ...] | range, bool]
+"""Qubits or bits a name refers to (indices, in order) and whether it is a single qubit/bit."""
+
+
+class LoopBreak(Exception):
+    """``break`` unwinding to the innermost loop.
+
+    Examples:
+        >>> isinstance(LoopBreak(), Exception)
+        True
+    """
+
+
+class LoopContinue(Exception):
+    """``continue`` unwinding to the innermost loop.
+
+    Examples:
+        >>> isinstance(LoopContinue(), Exception)
+        True
+    """
+
+
+class SubReturn(Exception):
+    """``return`` unwinding to the subroutine call; ``value`` is what it returns.
+
+    Examples:
+        >>> SubReturn(3).value
+        3
+    """
+
+    def __init__(self, value: Any) -> None:
+        super().__init__()
+        self.value = value
 
 
 @dataclass
@@ -132,8 +166,8 @@ class ParseState:
     """
 
     version: int = 3
-    qregs: dict[str, tuple[int, int, bool]] = field(default_factory=dict)  # name -> (offset, size, scalar)
-    cregs: dict[str, tuple[int, int, bool]] = field(default_factory=dict)
+    qregs: dict[str, Register] = field(default_factory=dict)  # name -> (qubits, scalar): registers and aliases
+    cregs: dict[str, Register] = field(default_factory=dict)
     qreg_order: list[tuple[str, int]] = field(default_factory=list)
     creg_order: list[tuple[str, int]] = field(default_factory=list)
     n_qubits: int = 0
@@ -151,6 +185,22 @@ class ParseState:
     nesting: int = 0
     loop_vars: dict[str, int] = field(default_factory=dict)
     loop_mult: int = 1
+    frames: list[dict[tuple[str, str], Any]] = field(default_factory=list)  # block scopes: shadowed bindings
+    condition: Condition = None  # run-time condition of the enclosing 'if' blocks
+    physical: int = 0  # 1 + largest physical qubit '$n' used
+    subs: dict[str, Any] = field(default_factory=dict)  # 'def' subroutines
+    locals_at: dict[int, str] = field(default_factory=dict)  # bit declaration inside a block -> its register
+    local_cregs: set[str] = field(default_factory=set)
+    local_range: dict[str, range] = field(default_factory=dict)
+    calls: list[tuple[int, int, str, tuple[Any, ...], tuple[int, ...]]] = field(default_factory=list)
+    exports: dict[str, Any] = field(default_factory=dict)  # gate name -> (params, qargs, body) for the writer
+    bindings: dict[str, Any] = field(default_factory=dict)  # input name -> value bound while reading
+    bound: set[str] = field(default_factory=set)  # inputs that took a value from bindings
+    inputs: list[str] = field(default_factory=list)  # every input declared
+    loop_depth: int = 0
+    sub_depth: int = 0
+    known_bits: dict[int, int] = field(default_factory=dict)  # classical bit -> value known while reading
+    known_where: dict[int, tuple[Token, Source]] = field(default_factory=dict)  # where that value was set
 
 
 class ParserBase:
@@ -174,7 +224,7 @@ class ParserBase:
         self.st = state
         self.pos = 0
         self.base_dir = base_dir
-        self.exprs = ExprParser(tokens, src)
+        self.exprs = ExprParser(tokens, src, state.subs)
 
     # -- helpers ---------------------------------------------------------------
     def err(self, tok: Token, message: str) -> QasmError:
@@ -222,15 +272,34 @@ class ParserBase:
     def value(self, node: Expr, scope: dict[str, Any] | None = None) -> Any:
         if len(node.ops) > 1:
             self.spend(len(node.ops), node.tok)
-        return evaluate(node, self.st.scope if scope is None else scope, self.src)
+        return evaluate(node, self.st.scope if scope is None else scope, self.src, registers=self.runtime_bits,
+                        call=self.call_in_expression)
+
+    def call_in_expression(self, name: str, values: list[Any], tok: Token) -> Any:
+        """Run subroutine ``name`` called inside an expression (``qtandem.qasm.subroutines``)."""
+        raise self.err(tok, f"subroutine {name!r} cannot be called here")
+
+    def runtime_bits(self, name: str) -> RtBits | int | None:
+        """The classical register (or bit alias) ``name``: its value if known while reading, else run-time bits."""
+        reg = self.st.cregs.get(name)
+        if reg is None:
+            return None
+        bits = tuple(reg[0])
+        known = self.st.known_bits
+        if all(b in known for b in bits):
+            return sum(known[b] << i for i, b in enumerate(bits))
+        return RtBits(bits, name)
 
     def int_value(self, node: Expr, tok: Token, what: str, scope: dict[str, Any] | None = None) -> int:
         v = self.value(node, scope)
         if isinstance(v, float) and v.is_integer():
             v = int(v)
-        if not isinstance(v, int) or isinstance(v, bool):
-            shown = "an array" if isinstance(v, list) else repr(v) if not isinstance(v, Parameter) else \
-                f"input parameter {v.name!r}"
+        if isinstance(v, bool):
+            v = int(v)
+        if not isinstance(v, int):
+            shown = "an array" if isinstance(v, list) else f"input parameter {v.name!r}" \
+                if isinstance(v, Parameter) else "measured bits (known only at run time)" \
+                if isinstance(v, (RtBits, RtCond)) else repr(v)
             raise self.err(tok, f"{what} must be an integer constant, got {shown}")
         return v
 
@@ -248,6 +317,46 @@ class ParserBase:
 
     def leave(self) -> None:
         self.st.nesting -= 1
+
+    # -- block scopes ------------------------------------------------------------------
+    def push_frame(self) -> None:
+        self.st.frames.append({})
+
+    def pop_frame(self) -> None:
+        frame = self.st.frames.pop()
+        for (table, name), old in frame.items():
+            d = self._table(table)
+            if old is _MISSING:
+                d.pop(name, None)
+            else:
+                d[name] = old
+            if table == "scope" and old is _MISSING:
+                self.st.constants.discard(name)
+
+    def _table(self, table: str) -> dict[str, Any]:
+        return {"scope": self.st.scope, "qregs": self.st.qregs, "cregs": self.st.cregs}[table]
+
+    def bind_local(self, table: str, name: str, value: Any) -> None:
+        """Bind ``name`` in the innermost block (restored when the block ends)."""
+        d = self._table(table)
+        if self.st.frames:
+            frame = self.st.frames[-1]
+            for other in ("scope", "qregs", "cregs"):
+                if (other, name) not in frame:
+                    frame[(other, name)] = self._table(other).get(name, _MISSING)
+            for other in ("scope", "qregs", "cregs"):
+                if other != table:
+                    self._table(other).pop(name, None)
+        d[name] = value
+
+    def declared_here(self, name: str) -> bool:
+        """True if ``name`` is bound in the innermost block (so redeclaring it is an error)."""
+        if self.st.frames:
+            return ("scope", name) in self.st.frames[-1] and self.is_declared(name)
+        return self.is_declared(name)
+
+    def is_declared(self, name: str) -> bool:
+        return name in self.st.scope or name in self.st.qregs or name in self.st.cregs or name in self.st.subs
 
     # -- statements ------------------------------------------------------------------
     def run(self) -> None:
@@ -283,6 +392,9 @@ class ParserBase:
 
     # -- operands --------------------------------------------------------------------
     def operand(self) -> tuple[list[int], Token]:
+        tok = self.peek()
+        if tok.kind == "physical":
+            return [self.physical_qubit(self.next())], tok
         tok = self.ident("a qubit or register")
         if tok.value not in self.st.qregs:
             if tok.value in self.st.cregs:
@@ -292,20 +404,37 @@ class ParserBase:
             raise self.err(tok, f"undeclared qubit register {tok.value!r}{hint}")
         return self._index(tok, self.st.qregs[tok.value]), tok
 
+    def physical_qubit(self, tok: Token) -> int:
+        """Index of physical qubit ``$n`` (the circuit is as wide as the largest index + 1)."""
+        if self.st.version == 2:
+            raise self.err(tok, f"physical qubit {tok.value} needs OpenQASM 3")
+        if self.st.qreg_order:
+            raise self.err(tok, f"physical qubit {tok.value} in a program that declares qubits: OpenQASM 3 "
+                                "programs use either physical qubits ($0, $1, ...) or declared ones")
+        n = int(tok.value[1:])
+        if n >= MAX_QUBITS:
+            raise self.err(tok, f"physical qubit {tok.value} exceeds qtandem's limit of {MAX_QUBITS} qubits")
+        self.st.physical = max(self.st.physical, n + 1)
+        return n
+
     def bits_operand(self) -> tuple[list[int], Token]:
         tok = self.ident("a classical bit or register")
         if tok.value not in self.st.cregs:
             if tok.value in self.st.qregs:
                 raise self.err(tok, f"{tok.value!r} is a qubit register, not classical bits")
+            if tok.value in self.st.scope:
+                raise self.err(tok, f"not supported: measuring into the classical variable {tok.value!r} "
+                                    "(qtandem writes measurement results to bit registers only)")
             close = difflib.get_close_matches(tok.value, list(self.st.cregs), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise self.err(tok, f"undeclared classical register {tok.value!r}{hint}")
         return self._index(tok, self.st.cregs[tok.value]), tok
 
-    def _index(self, tok: Token, reg: tuple[int, int, bool]) -> list[int]:
-        offset, size, scalar = reg
+    def _index(self, tok: Token, reg: Register) -> list[int]:
+        items, scalar = reg
+        size = len(items)
         if self.peek().value != "[":
-            return list(range(offset, offset + size))
+            return list(items)
         if scalar:
             raise self.err(self.peek(), f"{tok.value!r} is a single qubit/bit and cannot be indexed")
         self.next()
@@ -317,7 +446,23 @@ class ParserBase:
             i = int(start_tok.value)
             if i >= size:
                 raise self.err(start_tok, f"index {i} is out of range for register {tok.value!r} of size {size}")
-            return [offset + i]
+            return [items[i]]
+        if start_tok.value == "{":  # an index set: q[{0, 2, 5}]
+            self.next()
+            picks: list[int] = []
+            while True:
+                node, t = self.expr()
+                i = self.int_value(node, t, "index")
+                if not 0 <= i < size:
+                    raise self.err(t, f"index {i} is out of range for register {tok.value!r} of size {size}")
+                picks.append(i)
+                if self.peek().value == ",":
+                    self.next()
+                    continue
+                self.expect("}", "',' or '}' in the index set")
+                break
+            self.expect("]")
+            return [items[i] for i in picks]
         node, _ = self.expr()
         first = self.int_value(node, start_tok, "index")
         if self.peek().value == ":":
@@ -338,15 +483,29 @@ class ParserBase:
             if not picks:
                 raise self.err(start_tok, f"empty range {first}:{step}:{second}")
         else:
+            if first < 0 and self.st.version == 3 and first >= -size:
+                first += size  # OpenQASM 3: negative indices count from the end
             if not 0 <= first < size:
                 raise self.err(start_tok, f"index {first} is out of range for register {tok.value!r} of size {size}")
             picks = [first]
         self.expect("]")
-        return [offset + i for i in picks]
+        return [items[i] for i in picks]
 
     def emit(self, inst: Instruction, tok: Token) -> None:
         if len(self.st.insts) >= MAX_INSTRUCTIONS:
             raise self.err(tok, f"program expands to more than {MAX_INSTRUCTIONS} instructions")
+        outer = self.st.condition
+        if outer is not None and inst.name != "barrier":
+            if inst.condition is None:
+                inst = inst.replace(condition=outer)
+            else:
+                bits, value = inst.condition
+                if set(bits) & set(outer[0]):
+                    raise self.err(tok, "not supported: nested run-time conditions on the same bits")
+                inst = inst.replace(condition=(outer[0] + bits, outer[1] | (value << len(outer[0]))))
+        if inst.name == "measure":
+            for c in inst.clbits:
+                self.st.known_bits.pop(c, None)
         self.st.insts.append((inst, tok, self.src))
 
     # -- non-unitary statements ----------------------------------------------------
@@ -368,26 +527,6 @@ class ParserBase:
         for q, c in zip(qs, cs, strict=True):
             self.emit(Instruction("measure", (q,), (), (c,), condition=condition), tok)
 
-    def assignment(self, condition: Condition = None) -> None:
-        target = self.peek()
-        if target.value not in self.st.cregs:
-            if target.value in self.st.scope:
-                raise self.err(target, f"assignment to {target.value!r}: classical computation is not supported "
-                                       "by qtandem (only 'bits = measure qubits;')")
-            if target.value in self.st.qregs:
-                raise self.err(target, f"cannot assign to qubit register {target.value!r}")
-        cs, _ct = self.bits_operand()
-        op = self.next()
-        kw = self.peek()
-        if op.value != "=" or kw.value != "measure":
-            raise self.err(kw if op.value == "=" else op,
-                           "only 'bits = measure qubits;' assignments are supported "
-                           "(qtandem does not run classical computation)")
-        self.next()
-        qs, _ = self.operand()
-        self.expect(";")
-        self._measure(qs, cs, kw, condition)
-
     def reset(self, condition: Condition = None) -> None:
         kw = self.next()
         qs, _ = self.operand()
@@ -406,4 +545,5 @@ class ParserBase:
             elif self.peek().value != ";":
                 raise self.err(self.peek(), f"missing ';' or ',' before {self.peek().value!r}")
         self.next()
-        self.emit(Instruction("barrier", tuple(dict.fromkeys(qubits)) or tuple(range(self.st.n_qubits))), kw)
+        self.emit(Instruction("barrier", tuple(dict.fromkeys(qubits))
+                              or tuple(range(max(self.st.n_qubits, self.st.physical)))), kw)

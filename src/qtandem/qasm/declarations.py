@@ -12,14 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from qtandem.circuit.parameter import Parameter
-from qtandem.qasm.base import _CLASSICAL_TYPES, _UNSUPPORTED, MAX_INCLUDE_DEPTH, MAX_QUBITS, ParserBase
+from qtandem.qasm.base import _MISSING, MAX_INCLUDE_DEPTH, MAX_QUBITS
 from qtandem.qasm.lexer import Source, Token, decode, tokenize
 from qtandem.qasm.stdlib import QELIB1, STDGATES
+from qtandem.qasm.subroutines import SubroutinesMixin
 
 __all__ = ["DeclarationsMixin"]
 
 
-class DeclarationsMixin(ParserBase):
+class DeclarationsMixin(SubroutinesMixin):
     """Registers, classical constants, ``input`` parameters and ``include`` files.
 
     Examples:
@@ -32,8 +33,10 @@ class DeclarationsMixin(ParserBase):
 
     def _declare(self, kind: str, name_tok: Token, size: int, scalar: bool, size_tok: Token) -> None:
         name = name_tok.value
-        if name in self.st.qregs or name in self.st.cregs or name in self.st.scope:
+        if self.is_declared(name):
             raise self.err(name_tok, f"{name!r} is already declared")
+        if kind == "q" and self.st.physical:
+            raise self.err(name_tok, "a program that uses physical qubits ($0, $1, ...) cannot declare qubits")
         if size <= 0:
             raise self.err(size_tok, f"register {name!r} must have a positive size, got {size}")
         what = "qubits" if kind == "q" else "classical bits"
@@ -42,11 +45,11 @@ class DeclarationsMixin(ParserBase):
             raise self.err(name_tok, f"register {name!r} of {size} {what} exceeds qtandem's limit of {MAX_QUBITS} "
                                      f"{what} per program (the reader bounds memory; simulators need far fewer)")
         if kind == "q":
-            self.st.qregs[name] = (self.st.n_qubits, size, scalar)
+            self.st.qregs[name] = (range(self.st.n_qubits, self.st.n_qubits + size), scalar)
             self.st.qreg_order.append((name, size))
             self.st.n_qubits += size
         else:
-            self.st.cregs[name] = (self.st.n_clbits, size, scalar)
+            self.st.cregs[name] = (range(self.st.n_clbits, self.st.n_clbits + size), scalar)
             self.st.creg_order.append((name, size))
             self.st.n_clbits += size
 
@@ -70,60 +73,46 @@ class DeclarationsMixin(ParserBase):
             self.expect("]")
             scalar = False
         name = self.ident("a register name")
-        kind = "q" if kw.value == "qubit" else "c"
-        if self.peek().value == "=" and kind == "c":
-            self._declare(kind, name, size, scalar, t)
-            self.next()
-            if self.peek().value != "measure":
-                raise self.err(self.peek(), "bits can only be initialised by 'measure' "
-                                            "(qtandem does not run classical computation)")
+        if kw.value == "qubit":
+            if self.st.frames or self.st.nesting:
+                raise self.err(kw, "qubits are declared only at the global scope")
+            self.expect(";")
+            self._declare("q", name, size, scalar, t)
+            return
+        if size <= 0:
+            raise self.err(t, f"register {name.value!r} must have a positive size, got {size}")
+        if self.peek().value != "=":
+            self.expect(";")
+            self.declare_bits(name, size, scalar, t)
+            return
+        self.next()
+        first = self.peek()
+        if first.value == "measure":
+            self.declare_bits(name, size, scalar, t)
             kw2 = self.next()
             qs, _ = self.operand()
             self.expect(";")
             self._measure(qs, self._reg_bits(name), kw2, None)
             return
+        if first.kind == "id" and first.value in self.st.subs:
+            self.declare_bits(name, size, scalar, t)
+            self.sub_call(self._reg_bits(name))
+            return
+        node, vt = self.expr()
+        value = self.convert(self.value(node), "bit", size, None, name.value, vt)
         self.expect(";")
-        self._declare(kind, name, size, scalar, t)
+        self.declare_bits(name, size, scalar, t)
+        for i, c in enumerate(self._reg_bits(name)):
+            self.st.known_bits[c] = (value >> i) & 1
+            self.st.known_where[c] = (name, self.src)
 
     def _reg_bits(self, name: Token) -> list[int]:
-        offset, size, _ = self.st.cregs[name.value]
-        return list(range(offset, offset + size))
-
-    def classical_decl(self) -> None:
-        first = self.next()
-        is_const = first.value == "const"
-        type_tok = self.ident("a type") if is_const else first
-        if type_tok.value not in _CLASSICAL_TYPES:
-            if type_tok.value in _UNSUPPORTED:
-                raise self.err(type_tok, f"OpenQASM 3 construct {type_tok.value!r} ({_UNSUPPORTED[type_tok.value]}) "
-                                         "is not supported by qtandem")
-            raise self.err(type_tok, f"unsupported classical type {type_tok.value!r}")
-        if self.peek().value == "[":
-            self.next()
-            self.expr()
-            self.expect("]")
-        name = self.ident("a variable name")
-        if self.peek().value != "=":
-            raise self.err(self.peek(), "classical variables must be initialised with a constant expression "
-                                        "(qtandem supports constants, not classical computation)")
-        self.next()
-        node, t = self.expr()
-        value = self.value(node)
-        if type_tok.value in ("int", "uint"):
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            if not isinstance(value, int):
-                raise self.err(t, f"{name.value!r} is declared {type_tok.value} but its value is {value!r}")
-        elif isinstance(value, list):
-            raise self.err(t, f"{name.value!r} cannot hold an array")
-        self.expect(";")
-        if name.value in self.st.scope or name.value in self.st.qregs or name.value in self.st.cregs:
-            raise self.err(name, f"{name.value!r} is already declared")
-        self.st.scope[name.value] = value
-        self.st.constants.add(name.value)
+        return list(self.st.cregs[name.value][0])
 
     def input_decl(self) -> None:
-        self.next()
+        kw = self.next()
+        if self.st.frames or self.st.nesting:
+            raise self.err(kw, "inputs are declared only at the global scope")
         type_tok = self.ident("a type")
         if type_tok.value == "array":
             self.expect("[")
@@ -143,22 +132,36 @@ class DeclarationsMixin(ParserBase):
             if not 0 < size <= MAX_QUBITS:
                 raise self.err(t, f"input array size must be in 1..{MAX_QUBITS}, got {size}")
             self._check_new_name(name)
+            bound = self.bound_input(name, "array", size)
+            if bound is not _MISSING:
+                self.st.scope[name.value] = bound
+                return
             self.spend(size, t)
             self.st.scope[name.value] = [Parameter(f"{name.value}[{i}]") for i in range(size)]
             return
-        if type_tok.value not in ("float", "angle"):
+        if type_tok.value not in ("float", "angle", "int", "uint", "bool"):
             raise self.err(type_tok, f"inputs of type {type_tok.value!r} are not supported (use float or angle)")
+        width = None
         if self.peek().value == "[":
             self.next()
-            self.expr()
+            node, wt = self.expr()
+            width = self.int_value(node, wt, "type width")
             self.expect("]")
         name = self.ident("an input name")
         self.expect(";")
         self._check_new_name(name)
+        bound = self.bound_input(name, type_tok.value, None)
+        if bound is not _MISSING:
+            self.st.scope[name.value] = self.convert(bound, type_tok.value, width, None, name.value, name)
+            return
+        if type_tok.value not in ("float", "angle"):
+            raise self.err(type_tok, f"input {name.value!r} of type {type_tok.value} needs a value while reading: "
+                                     f"bind it (loads(..., params={{'{name.value}': ...}}) or "
+                                     f"qtandem convert --param {name.value}=...)")
         self.st.scope[name.value] = Parameter(name.value)
 
     def _check_new_name(self, name: Token) -> None:
-        if name.value in self.st.scope or name.value in self.st.qregs or name.value in self.st.cregs:
+        if self.is_declared(name.value):
             raise self.err(name, f"{name.value!r} is already declared")
 
     # -- includes ----------------------------------------------------------------------
@@ -197,6 +200,8 @@ class DeclarationsMixin(ParserBase):
             raise self.err(f, f"cannot read include file {str(path)!r}: {err.strerror}") from None
         sub_src = Source(text, str(path))
         sub = type(self)(tokenize(sub_src), sub_src, self.st, path.parent)
+        if self.st.version == 2:
+            sub.check_version_2()  # type: ignore[attr-defined]
         if sub.peek().value == "OPENQASM":
             sub.next()
             sub.next()

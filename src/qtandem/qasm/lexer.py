@@ -30,23 +30,27 @@ _TOKEN = "|".join([
     r"/\*",  # an unterminated block comment (a terminated one is trivia)
     r'"[^"\n]*"|\'[^\'\n]*\'',  # string
     r"(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?(?:im)?",  # number
-    r"[A-Za-z_πτℇ][A-Za-z0-9_]*",  # identifier
-    r"->|==|!=|<=|>=|\*\*|&&|\|\||<<|>>|\+\+|\+=|-=|\*=|/=",  # two-character operators
+    r"[^\W\d]\w*",  # identifier: a letter or '_', then letters, digits, '_' (Unicode in OpenQASM 3)
+    r"\$\d+",  # physical qubit
+    r"<<=|>>=|\*\*=",  # three-character operators
+    r"->|==|!=|<=|>=|\*\*|&&|\|\||<<|>>|\+\+|\+=|-=|\*=|/=|%=|&=|\|=|\^=",  # two-character operators
     r"[\s\S]",  # one character: an operator, or something unexpected
     r"\Z",  # end of input
 ])
 _RE = re.compile(f"{_TRIVIA}({_TOKEN})")
-_OPS = set("-+*/%(){}[];,:@=<>!&|^~.")
+_OPS = set("-+*/%(){}[];,:@=<>!&|^~.#")
 
 
 def _kind(text: str) -> str:
     c = text[:1]
     if not c:
         return "eof"
-    if c.isdigit() or (c == "." and len(text) > 1):
+    if c in "0123456789" or (c == "." and len(text) > 1):
         return "number"
     if c.isalpha() or c == "_":
         return "id"
+    if c == "$" and len(text) > 1:
+        return "physical"
     if c in "\"'":
         return "string" if len(text) > 1 else "bad"
     if text == "/*":
@@ -57,7 +61,7 @@ def _kind(text: str) -> str:
 
 
 class Token:
-    """A token: ``kind`` is ``number``, ``string``, ``id``, ``op`` or ``eof``.
+    """A token: ``kind`` is ``number``, ``string``, ``id``, ``physical`` (``$3``), ``op`` or ``eof``.
 
     ``line`` and ``col`` (1-based) are computed from the offset ``pos`` when asked for.
 
@@ -189,6 +193,12 @@ def tokenize(src: Source) -> list[Token]:
             kind = kinds[head] = _kind(value)
         if kind == "string" and len(value) == 1:
             kind = "bad"
+        elif kind == "id" and not value.isascii():
+            bad = next((i for i, ch in enumerate(value) if not (ch.isalpha() or ch == "_" or ch in "0123456789")),
+                       None)
+            if bad is not None:
+                raise src.error_at(f"unexpected character {value[bad]!r} in identifier {value!r} (identifiers are "
+                                   "letters, digits and '_')", m.start(1) + bad)
         pos = m.start(1)
         if kind == "eof":
             eof = Token("eof", "", pos, src)
