@@ -45,7 +45,7 @@ def test_eval_errors(tmp_path, capsys):
 
 def test_flag_sampled_and_dataset(tmp_path, capsys):
     out = tmp_path / "fl"
-    code, stdout, err = run_cli(["qec", "flag", str(out), "--shots", "2000", "-p", "0.01", "--threshold", "0.1",
+    code, stdout, err = run_cli(["qec", "flag", "-o", str(out), "--shots", "2000", "-p", "0.01", "--threshold", "0.1",
                                  "--json"], capsys)
     assert code == 0, err
     summary = json.loads(stdout)
@@ -59,13 +59,13 @@ def test_flag_sampled_and_dataset(tmp_path, capsys):
     c = surface_code(3, 3, p=0.01)
     ds = write_dataset(tmp_path / "ds", c, 500, seed=9)
     out2 = tmp_path / "fl2"
-    code, _, err = run_cli(["qec", "flag", str(out2), "--dataset", str(tmp_path / "ds"), "--threshold", "0.2"],
+    code, _, err = run_cli(["qec", "flag", "-o", str(out2), "--dataset", str(tmp_path / "ds"), "--threshold", "0.2"],
                            capsys)
     assert code == 0, err
     idx = json.loads((out2 / "flagged.json").read_text())["indices"]
     dets, _ = ds.load()
     assert np.array_equal(open_dataset(out2 / "flagged").load()[0], dets[idx])
-    code, _, err = run_cli(["qec", "flag", str(out2), "--dataset", str(tmp_path / "nope")], capsys)
+    code, _, err = run_cli(["qec", "flag", "-o", str(tmp_path / "fl3"), "--dataset", str(tmp_path / "nope")], capsys)
     assert code == 2 and "no manifest.json" in err
-    code, _, err = run_cli(["qec", "flag", str(out2), "-D", "bposd", "--shots", "10", "--overwrite"], capsys)
+    code, _, err = run_cli(["qec", "flag", "-o", str(out2), "-D", "bposd", "--shots", "10", "--overwrite"], capsys)
     assert code == 2 and ("no soft output" in err or "ldpc" in err)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from qtandem.cli.common import JsonFlag, OutputDir, OverwriteFlag, emit_json
 from qtandem.cli.main import friendly
 
 
@@ -21,15 +21,21 @@ def register(qec_app: typer.Typer) -> None:
                                                     "qtandem.qec.train_config).")],
         resume: Annotated[bool, typer.Option("--resume", help="Continue exactly from the output folder's "
                                                               "checkpoint.")] = False,
-        output: Annotated[Path | None, typer.Option(help="Output folder (overrides the config's output).")] = None,
+        output: OutputDir = None,
+        overwrite: OverwriteFlag = False,
         progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
         max_steps: Annotated[int | None, typer.Option(help="Stop at this step in all, with a checkpoint "
                                                            "(continue with --resume).")] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")] = False,
+        as_json: JsonFlag = False,
     ) -> None:
-        """Train a neural decoder on fresh Stim shots; writes checkpoints, metrics.jsonl, curves.png, model."""
+        """Train a neural decoder on fresh Stim shots; writes checkpoints, metrics.jsonl, curves.png, model.
+
+        The output folder is -o/--output, else the config's output, else runs/<config name>. An existing,
+        non-empty folder is refused unless --resume (continue it) or --overwrite (start afresh) is given.
+        """
         import dataclasses
 
+        from qtandem.cli.common import prepare_output_dir
         from qtandem.errors import ConfigError
         from qtandem.qec.train import load_config
         from qtandem.qec.train import train as run
@@ -39,7 +45,12 @@ def register(qec_app: typer.Typer) -> None:
             if max_steps < 0:
                 raise ConfigError(f"--max-steps must be >= 0, got {max_steps}")
             cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, max_steps=max_steps))
-        res = run(cfg, resume=resume, progress=progress, output=output)
+        if resume and overwrite:
+            raise ConfigError("--resume continues the output folder and --overwrite starts it afresh: give one")
+        if output is not None:
+            cfg = dataclasses.replace(cfg, output=str(output))
+        prepare_output_dir(cfg.output_dir(), overwrite=overwrite, resume=resume)
+        res = run(cfg, resume=resume, progress=progress)
         evals: list[dict[str, Any]] = [r for r in res.records if r["kind"] == "eval"]
         last: dict[str, Any] = evals[-1] if evals else {}
         summary: dict[str, Any] = {
@@ -47,7 +58,7 @@ def register(qec_app: typer.Typer) -> None:
             "shots": res.shots, "wall_s": round(res.wall_s, 1), "finished": res.finished,
             **{k: last[k] for k in ("val_ler", "matching_ler", "ratio_to_matching") if k in last}}
         if as_json:
-            typer.echo(json.dumps(summary))
+            emit_json(summary)
             return
         state = "done" if res.finished else "paused (continue with --resume)"
         val = (f"; validation LER {last['val_ler']:.5f} vs PyMatching {last['matching_ler']:.5f} "

@@ -201,6 +201,17 @@ class Decoder(sinter.Decoder):
                            f"use SinterDecoder(factory)")
 
     # -- public API ------------------------------------------------------------
+    def prepare(self) -> Decoder:
+        """Do the one-off set-up now (matching graphs, networks), so that ``decode`` times only decoding.
+
+        Optional: decoders set up lazily on first use anyway. Timed evaluations
+        (:func:`qtandem.qec.evaluate.evaluate`, ``bench/``) call it before starting the clock.
+
+        Returns:
+            ``self``.
+        """
+        return self
+
     def check_dets(self, dets: Any) -> np.ndarray:
         """Validate detection events and return them as a C-contiguous bool array ``(shots, num_detectors)``.
 

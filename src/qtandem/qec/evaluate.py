@@ -17,8 +17,9 @@ Examples:
 from __future__ import annotations
 
 import json
+import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,23 +33,38 @@ from qtandem.qec.codes import memory_circuit
 from qtandem.qec.data import iter_samples
 from qtandem.qec.decoder import Decoder
 from qtandem.qec.metrics import FlagCurve, LogicalErrorRate, doubt, logical_error_rate, postselection_curve
+from qtandem.qec.plots import evaluation_figures
 from qtandem.qec.registry import make_decoder
 from qtandem.random import Seed, as_generator
 
-__all__ = ["EvalPoint", "FlagResult", "evaluate", "flag", "write_evaluation"]
+__all__ = ["EvalPoint", "FlagResult", "evaluate", "evaluate_circuit", "flag", "write_evaluation"]
+
+
+def _json_safe(x: Any) -> Any:
+    """``x`` with non-finite floats replaced by ``None`` (JSON has no NaN or infinity)."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _json_safe(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_json_safe(v) for v in x]
+    return x
 
 
 @dataclass(frozen=True)
 class EvalPoint:
-    """One decoder at one (code, distance, p) point.
+    """One decoder at one (code, distance, p) point, or on one given circuit.
 
     Attributes:
-        code: code name; distance, rounds, basis, noise, p: the circuit's parameters.
+        code: code name (``"circuit"`` for a user's circuit); distance, rounds, basis, noise, p:
+            the circuit's parameters (``None`` for a user's circuit).
         decoder: decoder name.
         ler: :class:`~qtandem.qec.metrics.LogicalErrorRate` over the decoded shots.
-        seconds: wall time of ``decode`` on those shots.
+        seconds: wall time of ``decode`` on those shots (conversion included; sampling, file
+            reading and the decoder's one-off ``prepare()`` excluded).
         flag_curve: post-selection curve from ``decode_soft``, or ``None``.
-        seed: the Stim sampler seed of this point's shots.
+        seed: the Stim sampler seed of this point's shots (``None`` for recorded shots).
+        source: where the circuit and shots came from (files), or ``None``.
 
     Examples:
         >>> point = evaluate(code="repetition", distances=[3], ps=[0.01], shots=200, seed=1)[0]
@@ -57,34 +73,72 @@ class EvalPoint:
     """
 
     code: str
-    distance: int
-    rounds: int
-    basis: str
-    noise: str
-    p: float
+    distance: int | None
+    rounds: int | None
+    basis: str | None
+    noise: str | None
+    p: float | None
     decoder: str
     ler: LogicalErrorRate
     seconds: float
     flag_curve: FlagCurve | None
-    seed: int
+    seed: int | None
+    source: str | None = None
 
     @property
     def shots_per_second(self) -> float:
-        """Decoding throughput."""
+        """Decoding throughput (``inf`` if the decode took no measurable time)."""
         return self.ler.shots / self.seconds if self.seconds > 0 else float("inf")
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        rate, lo, hi = self.ler.per_round(self.rounds)
-        return {"code": self.code, "distance": self.distance, "rounds": self.rounds, "basis": self.basis,
-                "noise": self.noise, "p": self.p, "decoder": self.decoder, "seed": self.seed, **self.ler.to_dict(),
-                "per_round": {"rate": rate, "low": lo, "high": hi}, "seconds": self.seconds,
-                "shots_per_second": self.shots_per_second,
-                "flag_curve": None if self.flag_curve is None else self.flag_curve.to_dict()}
+        """JSON-ready form (non-finite numbers become ``None``)."""
+        per = self.ler.per_round(self.rounds) if self.rounds else None
+        return _json_safe({
+            "code": self.code, "distance": self.distance, "rounds": self.rounds, "basis": self.basis,
+            "noise": self.noise, "p": self.p, "decoder": self.decoder, "seed": self.seed, "source": self.source,
+            **self.ler.to_dict(), "per_round": None if per is None else {"rate": per[0], "low": per[1], "high": per[2]},
+            "seconds": self.seconds, "shots_per_second": self.shots_per_second,
+            "flag_curve": None if self.flag_curve is None else self.flag_curve.to_dict()})
 
 
 def _has_soft(decoder: Decoder) -> bool:
     return bool(getattr(decoder, "has_soft", True))
+
+
+def _decode_all(names: Sequence[str], decs: Sequence[Decoder], chunks: Iterable[tuple[np.ndarray, np.ndarray]],
+                wanted: dict[str, int], flag_curves: bool,
+                progress: Callable[[str], None] | None, label: str, total: int
+                ) -> list[tuple[LogicalErrorRate, float, FlagCurve | None]]:
+    """Decode every chunk with every decoder; time ``decode`` only (after each decoder's ``prepare``)."""
+    for dec in decs:
+        dec.prepare()
+    preds: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    obss: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    softs: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    seconds = dict.fromkeys(names, 0.0)
+    start = 0
+    for dets, obs in chunks:
+        if progress:
+            progress(f"{label}: shots {start}..{start + len(dets)} of {total}")
+        for name, dec in zip(names, decs):
+            m = max(0, min(len(dets), wanted[name] - start))
+            if m == 0:
+                continue
+            t0 = time.perf_counter()
+            preds[name].append(dec.decode(dets[:m]))
+            seconds[name] += time.perf_counter() - t0
+            obss[name].append(obs[:m])
+            if flag_curves and _has_soft(dec):
+                softs[name].append(dec.decode_soft(dets[:m]))
+        start += len(dets)
+    out = []
+    for name, dec in zip(names, decs):
+        k = dec.num_observables
+        pred = np.concatenate(preds[name]) if preds[name] else np.zeros((0, k), dtype=bool)
+        obs_all = np.concatenate(obss[name]) if obss[name] else np.zeros((0, k), dtype=bool)
+        curve = postselection_curve(np.concatenate(softs[name]), obs_all, pred) if softs[name] else None
+        out.append((logical_error_rate(pred, obs_all), seconds[name], curve))
+    return out
 
 
 def evaluate(*, code: str = "surface", distances: Sequence[int] = (3,), ps: Sequence[float] = (0.005,),
@@ -94,10 +148,14 @@ def evaluate(*, code: str = "surface", distances: Sequence[int] = (3,), ps: Sequ
              progress: Callable[[str], None] | None = None) -> list[EvalPoint]:
     """Logical error rate of each decoder against distance and physical error rate, on shared shots.
 
+    Throughput is the wall time of ``decoder.decode`` on the fresh shots, conversion included
+    (what ``bench/qec_neural.py`` measures): sampling is not timed, and each decoder's one-off
+    set-up (``decoder.prepare()``: building matching graphs, the network) happens first.
+
     Args:
         code: ``"surface"``, ``"repetition"`` or ``"color"``.
         distances: code distances.
-        ps: physical error rates of the noise preset.
+        ps: physical error rates of the noise preset (``>= 0``).
         decoders: decoder names (:func:`qtandem.qec.registry.make_decoder`).
         shots: shots per point (the same shots for every decoder).
         rounds: rounds (default: the distance).
@@ -124,12 +182,7 @@ def evaluate(*, code: str = "surface", distances: Sequence[int] = (3,), ps: Sequ
         >>> [(p.distance, p.ler.shots) for p in points]
         [(3, 500), (5, 500)]
     """
-    if shots < 1:
-        raise DecoderError(f"shots must be >= 1, got {shots}")
-    if chunk < 1:
-        raise DecoderError(f"chunk must be >= 1, got {chunk}")
-    if not decoders:
-        raise DecoderError("give at least one decoder")
+    _check_sizes(shots, chunk, decoders)
     limits = dict(shot_limits or {})
     rng = as_generator(seed)
     points: list[EvalPoint] = []
@@ -140,67 +193,88 @@ def evaluate(*, code: str = "surface", distances: Sequence[int] = (3,), ps: Sequ
             decs = [make_decoder(name, circuit) for name in decoders]  # fail on bad names before sampling
             point_seed = int(rng.integers(2**62))
             wanted = {name: min(shots, limits.get(name, shots)) for name in decoders}
-            preds: dict[str, list[np.ndarray]] = {name: [] for name in decoders}
-            obss: dict[str, list[np.ndarray]] = {name: [] for name in decoders}
-            softs: dict[str, list[np.ndarray]] = {name: [] for name in decoders}
-            seconds = dict.fromkeys(decoders, 0.0)
-            start = 0
-            for dets, obs in iter_samples(circuit, shots, seed=point_seed, chunk=chunk, bit_packed=False):
-                if progress:
-                    progress(f"d={d} p={p:g}: shots {start}..{start + len(dets)} of {shots}")
-                for name, dec in zip(decoders, decs):
-                    m = max(0, min(len(dets), wanted[name] - start))
-                    if m == 0:
-                        continue
-                    t0 = time.perf_counter()
-                    preds[name].append(dec.decode(dets[:m]))
-                    seconds[name] += time.perf_counter() - t0
-                    obss[name].append(obs[:m])
-                    if flag_curves and _has_soft(dec):
-                        softs[name].append(dec.decode_soft(dets[:m]))
-                start += len(dets)
-            for name in decoders:
-                pred, obs_all = np.concatenate(preds[name]), np.concatenate(obss[name])
-                curve = postselection_curve(np.concatenate(softs[name]), obs_all, pred) if softs[name] else None
-                points.append(EvalPoint(code, d, r, basis, noise, float(p), name, logical_error_rate(pred, obs_all),
-                                        seconds[name], curve, point_seed))
+            chunks = iter_samples(circuit, shots, seed=point_seed, chunk=chunk, bit_packed=False)
+            results = _decode_all(decoders, decs, chunks, wanted, flag_curves, progress, f"d={d} p={p:g}", shots)
+            for name, (ler, secs, curve) in zip(decoders, results):
+                points.append(EvalPoint(code, d, r, basis, noise, float(p), name, ler, secs, curve, point_seed))
     return points
 
 
-def _plots(points: list[EvalPoint]) -> tuple[Any, Any]:
-    import matplotlib
+def _check_sizes(shots: int | None, chunk: int, decoders: Sequence[str]) -> None:
+    if shots is not None and shots < 1:
+        raise DecoderError(f"shots must be >= 1, got {shots}")
+    if chunk < 1:
+        raise DecoderError(f"chunk must be >= 1, got {chunk}")
+    if not decoders:
+        raise DecoderError("give at least one decoder")
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    keys = sorted({(pt.decoder, pt.distance) for pt in points})
-    for dec, d in keys:
-        sel = sorted((pt for pt in points if pt.decoder == dec and pt.distance == d), key=lambda pt: pt.p)
-        x = np.array([pt.p for pt in sel])
-        y = np.array([pt.ler.rate for pt in sel])
-        err = np.array([[pt.ler.rate - pt.ler.low for pt in sel], [pt.ler.high - pt.ler.rate for pt in sel]])
-        ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=f"{dec}, d={d}")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("physical error rate p")
-    ax.set_ylabel("logical error rate per shot")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig2, ax2 = plt.subplots(figsize=(6.4, 4.4))
-    target = min({pt.p for pt in points}, key=lambda p: abs(np.log(p / 0.005)))
-    for pt in points:
-        if pt.flag_curve is not None and pt.p == target:
-            c = pt.flag_curve
-            ok = (c.errors_kept > 0) & (c.kept > 0)
-            ax2.plot(c.fraction_flagged[ok], c.ler_kept[ok], label=f"{pt.decoder}, d={pt.distance}")
-    ax2.set_yscale("log")
-    ax2.set_xlabel("fraction of shots flagged for review")
-    ax2.set_ylabel("logical error rate among kept shots")
-    ax2.set_title(f"post-selection at p = {target:g}")
-    ax2.grid(True, which="both", alpha=0.3)
-    ax2.legend(fontsize=8)
-    return fig, fig2
+def evaluate_circuit(circuit: stim.Circuit, *, decoders: Sequence[str] = ("pymatching",), shots: int | None = None,
+                     seed: Seed = 0, dets: np.ndarray | None = None, obs: np.ndarray | None = None,
+                     flag_curves: bool = True, shot_limits: dict[str, int] | None = None, chunk: int = 100_000,
+                     source: str | None = None, progress: Callable[[str], None] | None = None) -> list[EvalPoint]:
+    """Like :func:`evaluate` on the user's own circuit: fresh shots from it, or recorded ``dets``/``obs``.
+
+    Decoders are built from the circuit's detector error model; a pretrained decoder is accepted
+    only when it was trained for this circuit (up to noise strength), else the error names the
+    mismatch.
+
+    Args:
+        circuit: a noisy ``stim.Circuit`` with detectors and observables.
+        decoders: decoder names (:func:`qtandem.qec.registry.make_decoder`).
+        shots: fresh shots to sample (default 10,000); with ``dets``, decode only the first ``shots``.
+        seed: the sampler's seed is drawn from it (as :func:`evaluate` does for each point).
+        dets: recorded detection events ``(shots, num_detectors)`` instead of sampling.
+        obs: their observable flips ``(shots, num_observables)`` (required with ``dets``).
+        flag_curves: as for :func:`evaluate`.
+        shot_limits: as for :func:`evaluate`.
+        chunk: as for :func:`evaluate`.
+        source: a description of where circuit and shots came from (kept in the points).
+        progress: as for :func:`evaluate`.
+
+    Returns:
+        One :class:`EvalPoint` per decoder, with ``code="circuit"``.
+
+    Raises:
+        DecoderError: unknown decoders, a pretrained decoder for another circuit, bad sizes, or
+            ``dets`` without ``obs`` / of the wrong shape.
+
+    Examples:
+        >>> import stim
+        >>> c = stim.Circuit.generated("repetition_code:memory", distance=3, rounds=3,
+        ...                            before_round_data_depolarization=0.05)
+        >>> pts = evaluate_circuit(c, decoders=["pymatching"], shots=300, seed=1)
+        >>> pts[0].code, pts[0].ler.shots, pts[0].p
+        ('circuit', 300, None)
+        >>> d, o = c.compile_detector_sampler(seed=2).sample(50, separate_observables=True)
+        >>> evaluate_circuit(c, dets=d, obs=o, flag_curves=False)[0].ler.shots
+        50
+    """
+    _check_sizes(shots, chunk, decoders)
+    decs = [make_decoder(name, circuit) for name in decoders]
+    point_seed: int | None = None
+    chunks: Iterable[tuple[np.ndarray, np.ndarray]]
+    if dets is not None:
+        if obs is None:
+            raise DecoderError("recorded detection events need their observable flips (obs) to count logical errors")
+        rec_d, rec_o = np.asarray(dets, dtype=bool), np.asarray(obs, dtype=bool)
+        if rec_d.ndim != 2 or rec_d.shape[1] != circuit.num_detectors or rec_o.shape != (
+                len(rec_d), circuit.num_observables):
+            raise DecoderError(f"detection events must be (shots, {circuit.num_detectors}) and observable flips "
+                               f"(shots, {circuit.num_observables}); got {rec_d.shape} and {rec_o.shape}")
+        total = len(rec_d) if shots is None else min(shots, len(rec_d))
+        if total == 0:
+            raise DecoderError("the recorded data holds no shots")
+        chunks = ((rec_d[i:min(i + chunk, total)], rec_o[i:min(i + chunk, total)]) for i in range(0, total, chunk))
+    else:
+        total = 10_000 if shots is None else shots
+        point_seed = int(as_generator(seed).integers(2**62))
+        chunks = iter_samples(circuit, total, seed=point_seed, chunk=chunk, bit_packed=False)
+    limits = dict(shot_limits or {})
+    wanted = {name: min(total, limits.get(name, total)) for name in decoders}
+    results = _decode_all(decoders, decs, chunks, wanted, flag_curves, progress, source or "circuit", total)
+    return [EvalPoint("circuit", None, None, None, None, None, name, ler, secs, curve, point_seed, source)
+            for name, (ler, secs, curve) in zip(decoders, results)]
 
 
 def write_evaluation(points: list[EvalPoint], outdir: str | Path, *, title: str = "qtandem qec eval",
@@ -223,7 +297,7 @@ def write_evaluation(points: list[EvalPoint], outdir: str | Path, *, title: str 
     out.mkdir(parents=True, exist_ok=True)
     payload = {"schema": "qtandem.qec_eval", "version": 1, "command": command, "stim": stim.__version__,
                "points": [pt.to_dict() for pt in points]}
-    atomic_write_text(out / "results.json", json.dumps(payload, indent=1) + "\n")
+    atomic_write_text(out / "results.json", json.dumps(_json_safe(payload), indent=1, allow_nan=False) + "\n")
     rep = Report(title, out)
     sec = rep.section("Logical error rate")
     if command:
@@ -235,11 +309,14 @@ def write_evaluation(points: list[EvalPoint], outdir: str | Path, *, title: str 
     for pt in points:
         ref = base.get((pt.distance, pt.p))
         ratio = pt.ler.rate / ref if ref else float("nan")
-        rows.append([pt.decoder, pt.distance, pt.rounds, pt.p, pt.ler.shots, pt.ler.errors, pt.ler.rate, pt.ler.low,
-                     pt.ler.high, pt.ler.per_round(pt.rounds)[0], ratio, round(pt.shots_per_second)])
+        per = pt.ler.per_round(pt.rounds)[0] if pt.rounds else "-"
+        speed = round(pt.shots_per_second) if math.isfinite(pt.shots_per_second) else "-"
+        rows.append([pt.decoder, "-" if pt.distance is None else pt.distance, "-" if pt.rounds is None else pt.rounds,
+                     "-" if pt.p is None else pt.p, pt.ler.shots, pt.ler.errors, pt.ler.rate, pt.ler.low, pt.ler.high,
+                     per, ratio, speed])
     sec.table(["decoder", "d", "rounds", "p", "shots", "errors", "LER", "low", "high", "LER/round", "ratio",
                "shots/s"], rows)
-    fig, fig2 = _plots(points)
+    fig, fig2 = evaluation_figures(points)
     ler_png = sec.figure(fig, "ler", "Logical error rate per shot against p (95% Wilson intervals).")
     sec2 = rep.section("Flagging doubtful shots")
     sec2.text("Shots are flagged most-doubtful first by each decoder's soft output (matching: complementary gap); "
@@ -279,11 +356,12 @@ class FlagResult:
     ler_all: float
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary with the flagged indices and their doubts."""
-        return {"threshold": self.threshold, "shots": int(self.doubt.size), "flagged": int(self.indices.size),
+        """JSON-ready summary with the flagged indices and their doubts (an undefined LER is ``None``)."""
+        return _json_safe({
+                "threshold": self.threshold, "shots": int(self.doubt.size), "flagged": int(self.indices.size),
                 "fraction_flagged": float(self.indices.size / max(self.doubt.size, 1)),
                 "ler_all": self.ler_all, "ler_kept": self.ler_kept, "ler_flagged": self.ler_flagged,
-                "indices": self.indices.tolist(), "doubt": self.doubt[self.indices].tolist()}
+                "indices": self.indices.tolist(), "doubt": self.doubt[self.indices].tolist()})
 
 
 def flag(decoder: Decoder, dets: np.ndarray, threshold: float, obs: np.ndarray | None = None) -> FlagResult:

@@ -159,7 +159,7 @@ class MatchingDecoder(Decoder):
         self.correlated = bool(correlated)
         self.name = "pymatching-correlated" if self.correlated else "pymatching"
         self._matching: pymatching.Matching | None = None
-        self._forced: dict[int, pymatching.Matching] = {}
+        self._forced: dict[int, pymatching.Matching | None] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -181,6 +181,11 @@ class MatchingDecoder(Decoder):
         if self._matching is None:
             self._matching = self._build(self.dem)
         return self._matching
+
+    def prepare(self) -> MatchingDecoder:
+        """Build the matching graph now (it is otherwise built on the first ``decode``)."""
+        _ = self.matching
+        return self
 
     def with_dem(self, dem: stim.DetectorErrorModel) -> MatchingDecoder:
         """This decoder (same options) for ``dem``."""
@@ -224,8 +229,14 @@ class MatchingDecoder(Decoder):
         ext[:, :-1] = dets
         for k in range(self.num_observables):
             if k not in self._forced:
-                self._forced[k] = self._build(forced_observable_dem(self.dem, k), correlated=False)
+                forced = forced_observable_dem(self.dem, k)
+                # no error flips L_k (e.g. p = 0): the observable cannot flip, W1 is infinite
+                self._forced[k] = (None if forced.num_detectors <= self.num_detectors
+                                   else self._build(forced, correlated=False))
             m = self._forced[k]
+            if m is None:
+                out[:, k] = -np.inf
+                continue
             weights = []
             for b in (False, True):
                 ext[:, -1] = b

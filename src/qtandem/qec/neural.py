@@ -42,6 +42,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -288,8 +289,12 @@ class NeuralDecoder(Decoder):
         spec: the model sizes.
         state: the model's ``state_dict`` (float tensors).
         info: metadata kept with the model (training cost, name, ...).
-        batch_size: shots per forward pass in :meth:`decode_soft`.
-        threads: torch threads for inference (0 keeps torch's setting).
+        batch_size: shots per forward pass; ``None`` (default) picks it per call: up to 2,048,
+            and small enough that every worker thread gets a batch.
+        threads: worker threads for inference; ``None`` (default): the CPUs this process may
+            use (at most 8), each running its batches with one torch thread; ``0`` keeps
+            torch's own intra-op setting (slow when other jobs share the cores). torch's thread
+            count is restored after every call.
 
     Raises:
         DecoderError: the circuit has no usable detector coordinates, or ``state`` does not fit.
@@ -305,11 +310,16 @@ class NeuralDecoder(Decoder):
     """
 
     def __init__(self, circuit: stim.Circuit, spec: ModelSpec, state: dict[str, Tensor], *,
-                 info: dict[str, Any] | None = None, batch_size: int = 2048, threads: int = 0) -> None:
+                 info: dict[str, Any] | None = None, batch_size: int | None = None,
+                 threads: int | None = None) -> None:
         super().__init__(circuit)
         self.spec, self.info = spec, dict(info or {})
         self.name = str(self.info.get("name", spec.kind))
-        self.batch_size, self.threads = int(batch_size), int(threads)
+        if batch_size is not None and batch_size < 1:
+            raise DecoderError(f"batch_size must be >= 1 (or None: automatic), got {batch_size}")
+        if threads is not None and threads < 0:
+            raise DecoderError(f"threads must be >= 0 (or None: automatic), got {threads}")
+        self.batch_size, self.threads = batch_size, threads
         self._state = {k: v.detach().float().clone() for k, v in state.items()}
         self._model: SyndromeNet | None = None
         self._caches: list[dict[str, Any]] = []
@@ -372,28 +382,74 @@ class NeuralDecoder(Decoder):
         with torch.inference_mode():
             return self.model(torch.from_numpy(chunk.astype(np.float32)), extra).double().numpy()
 
+    @property
+    def workers(self) -> int:
+        """Worker threads :meth:`logits` uses (``threads``, or the usable CPUs up to 8; 0: torch's own)."""
+        if self.threads is not None:
+            return self.threads
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            cpus = os.cpu_count() or 1
+        return max(1, min(8, cpus))
+
+    def batch_for(self, shots: int) -> int:
+        """Shots per forward pass for a call on ``shots`` shots (``batch_size``, or automatic).
+
+        Examples:
+            >>> import stim
+            >>> c = stim.Circuit.generated("surface_code:rotated_memory_z", distance=3, rounds=2)
+            >>> dec = NeuralDecoder.untrained(c, ModelSpec(hidden=8, heads=2, readout=8), seed=0)
+            >>> dec.threads = 2
+            >>> dec.batch_for(100_000), dec.batch_for(1000), dec.batch_for(10)
+            (2048, 500, 128)
+        """
+        if self.batch_size is not None:
+            return self.batch_size
+        return max(128, min(2048, -(-shots // max(1, self.workers))))
+
+    def prepare(self) -> NeuralDecoder:
+        """Build the network, one set of matchers per worker (``neural+matching``) and run it once.
+
+        Returns:
+            ``self``.
+        """
+        assert self.circuit is not None
+        zero = np.zeros((1, self.num_detectors), dtype=bool)
+        _ = self.model
+        if self.spec.matching_features:
+            with self._lock:
+                while len(self._caches) < max(1, self.workers):
+                    cache: dict[str, Any] = {}
+                    matching_features(self.circuit, zero, cache)
+                    self._caches.append(cache)
+        self.logits(zero)
+        return self
+
     def logits(self, dets: np.ndarray) -> np.ndarray:
         """Raw logits ``(shots, num_observables)`` for validated bool ``dets``.
 
-        With ``threads >= 2`` the batches run in that many Python threads, each with one torch
-        thread (torch and PyMatching release the GIL), which scales better than torch's
-        intra-op threads on these small tensors.
+        With two or more workers (:attr:`workers`) the batches run in that many Python threads,
+        each with one torch thread (torch and PyMatching release the GIL), which scales better
+        than torch's intra-op threads on these small tensors and does not collapse when other
+        jobs share the cores. torch's thread setting is restored afterwards.
         """
-        chunks = [dets[i:i + self.batch_size] for i in range(0, dets.shape[0], self.batch_size)]
+        size = self.batch_for(dets.shape[0])
+        chunks = [dets[i:i + size] for i in range(0, dets.shape[0], size)]
         if not chunks:
             return np.zeros((0, self.num_observables))
         before = torch.get_num_threads()
+        workers = self.workers
         _ = self.model
         try:
-            if self.threads >= 2 and len(chunks) > 1:
+            if workers:
+                torch.set_num_threads(1)
+            if workers >= 2 and len(chunks) > 1:
                 from concurrent.futures import ThreadPoolExecutor
 
-                torch.set_num_threads(1)
-                with ThreadPoolExecutor(self.threads) as pool:
+                with ThreadPoolExecutor(min(workers, len(chunks))) as pool:
                     parts = list(pool.map(self._chunk_logits, chunks))
             else:
-                if self.threads:
-                    torch.set_num_threads(self.threads)
                 parts = [self._chunk_logits(c) for c in chunks]
             return np.concatenate(parts, axis=0)
         finally:

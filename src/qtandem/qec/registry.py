@@ -23,7 +23,7 @@ import stim
 from qtandem.errors import DecoderError
 from qtandem.qec.decoder import Decoder
 
-__all__ = ["BASELINES", "list_pretrained_or_empty", "make_decoder", "pretrained_api"]
+__all__ = ["BASELINES", "circuit_mismatch", "list_pretrained_or_empty", "make_decoder", "pretrained_api"]
 
 BASELINES = ("pymatching", "pymatching-correlated", "bposd")
 """Decoders every install knows (``bposd`` needs ``ldpc``)."""
@@ -61,6 +61,30 @@ def list_pretrained_or_empty() -> list[str]:
     """
     api = pretrained_api()
     return list(api[1]()) if api else []
+
+
+def circuit_mismatch(trained: stim.Circuit, circuit: stim.Circuit) -> str:
+    """How ``circuit`` differs from ``trained``, noise aside (a short phrase for error messages).
+
+    Examples:
+        >>> from qtandem.qec.codes import surface_code
+        >>> circuit_mismatch(surface_code(3, 3, p=0.005), surface_code(5, 5, p=0.005))
+        'trained for 24 detectors, 1 observable(s), 26 qubits; this circuit has 120, 1, 64'
+        >>> print(circuit_mismatch(surface_code(3, 3, p=0.005), surface_code(3, 3, basis="X", p=0.005)))
+        same sizes (24 detectors, 1 observable(s), 26 qubits) but different gates from instruction 17: 'RX 1 ...', ...
+    """
+    a, b = trained.without_noise(), circuit.without_noise()
+    sizes_a = (a.num_detectors, a.num_observables, a.num_qubits)
+    sizes_b = (b.num_detectors, b.num_observables, b.num_qubits)
+    if sizes_a != sizes_b:
+        return (f"trained for {sizes_a[0]} detectors, {sizes_a[1]} observable(s), {sizes_a[2]} qubits; this circuit "
+                f"has {sizes_b[0]}, {sizes_b[1]}, {sizes_b[2]}")
+    la, lb = str(a.flattened()).splitlines(), str(b.flattened()).splitlines()
+    i = next((k for k, (x, y) in enumerate(zip(la, lb)) if x != y), min(len(la), len(lb)))
+    got = lb[i] if i < len(lb) else "(end)"
+    want = la[i] if i < len(la) else "(end)"
+    return (f"same sizes ({sizes_a[0]} detectors, {sizes_a[1]} observable(s), {sizes_a[2]} qubits) but different "
+            f"gates from instruction {i}: {got[:60]!r}, trained with {want[:60]!r}")
 
 
 def make_decoder(name: str, circuit: stim.Circuit, **options: Any) -> Decoder:
@@ -113,9 +137,10 @@ def make_decoder(name: str, circuit: stim.Circuit, **options: Any) -> Decoder:
         dec = api[0](key)
         trained = getattr(dec, "circuit", None)
         if trained is not None and trained.without_noise() != circuit.without_noise():
-            raise DecoderError(f"decoder {name!r} was trained for a different circuit ({trained.num_detectors} "
-                               f"detectors; this one has {circuit.num_detectors}); use the code, distance, "
-                               f"rounds and basis it was trained for")
+            raise DecoderError(f"decoder {name!r} was trained for a different circuit: "
+                               f"{circuit_mismatch(trained, circuit)}; "
+                               f"it decodes only the circuit it was trained for (any noise strength): use the "
+                               f"code, distance, rounds and basis it was trained for, or a matching decoder")
         if not isinstance(dec, Decoder):
             raise DecoderError(f"pretrained({key!r}) returned {type(dec).__name__}, not a qtandem Decoder")
         return dec

@@ -85,4 +85,4 @@ def qec_section(section: Section, ctx: TourContext) -> None:
         section.text(f"Flagging 1% of the shots by PyMatching's complementary gap lowers its logical error rate "
                      f"among the kept shots from {c.ler_kept[0]:.4f} to {c.at(0.01):.4f}, and flagging 5% to "
                      f"{c.at(0.05):.4f}. Try it from the command line: "
-                     f"qtandem qec eval -d 3 -d 5 --shots 100000, qtandem qec flag runs/flagged --threshold 0.1.")
+                     f"qtandem qec eval -d 3 -d 5 --shots 100000, qtandem qec flag -o runs/flagged --threshold 0.1.")
