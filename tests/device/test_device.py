@@ -61,7 +61,7 @@ def test_validate_lists_problems():
 def test_bad_device_files_name_the_key(tmp_path):
     base = Device.preset("line_5").to_dict()
     bad = dict(base, qubits=[dict(base["qubits"][0], t2=1e9)] + base["qubits"][1:])
-    with pytest.raises(NoiseError, match=r"qubits\[0\]: need T1 > 0, T2 > 0 and T2 <= 2 T1"):
+    with pytest.raises(NoiseError, match=r"qubits\[0\]\.t2: T2 \(1e\+09\) must be <= 2 T1"):
         Device.from_dict(bad)
     bad = dict(base, colour="blue")
     with pytest.raises(NoiseError, match="unknown key 'colour'"):

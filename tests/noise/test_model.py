@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from qtandem import Circuit
 from qtandem.circuit.instruction import Instruction
 from qtandem.errors import NoiseError
 from qtandem.noise import (
@@ -53,11 +54,11 @@ def test_rules_apply_in_order_and_by_qubit():
         (lambda d: d.update(colour=1), "top level: unknown key 'colour'"),
         (lambda d: d.update(version=7), "version: this qtandem reads version 1"),
         (lambda d: d["errors"][1].update(gatez=["h"]), r"errors\[1\]: unknown key 'gatez'"),
-        (lambda d: d["errors"][0]["channel"].update(p=3.0), r"errors\[0\]\.channel: p must be in \[0, 1\]"),
+        (lambda d: d["errors"][0]["channel"].update(p=3.0), r"errors\[0\]\.channel\.p: must be in \[0, 1\], got 3\.0"),
         (lambda d: d["errors"][0]["channel"].update(type="teleport"),
          r"errors\[0\]\.channel\.type: unknown channel type 'teleport'"),
         (lambda d: d["readout"][0].pop("p10"), r"readout\[0\]: missing key 'p10'"),
-        (lambda d: d["idle"][0].update(t2=1000.0), r"idle\[0\]: T2 .* must be <= 2\*T1"),
+        (lambda d: d["idle"][0].update(t2=1000.0), r"idle\[0\]\.t2: T2 .* must be <= 2 T1"),
     ],
 )
 def test_bad_files_name_the_key_and_path(tmp_path, mutate, message):
@@ -78,6 +79,10 @@ def test_invalid_json_reports_line_and_column(tmp_path):
 
 
 def test_channel_size_mismatch_is_reported():
-    model = NoiseModel().add(depolarizing(0.1, 2), gates=["h"])
+    with pytest.raises(NoiseError, match="2-qubit channel cannot follow the 1-qubit gate 'h'"):
+        NoiseModel().add(depolarizing(0.1, 2), gates=["h"])
+    model = NoiseModel(strict=False).add(depolarizing(0.1, 2))  # every gate: found when a 1-qubit gate comes
+    assert model.check(Circuit(2).h(0)) == ["gate 'h' on qubits (0,): a 2-qubit channel cannot follow a 1-qubit "
+                                            "gate (1 instruction, at index 0)"]
     with pytest.raises(NoiseError, match="2-qubit channel cannot follow the 1-qubit gate 'h'"):
         model.errors_after(Instruction("h", (0,)))

@@ -1,4 +1,4 @@
-"""``qtandem device show NAME``: calibration table and coupling-map picture."""
+"""``qtandem device list`` and ``qtandem device show NAME [-o PNG] [--json]``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from qtandem.cli.common import JsonFlag
 from qtandem.cli.main import friendly
 
 
@@ -17,27 +18,53 @@ def register(app: typer.Typer) -> None:
 
     @group.command("list")
     @friendly
-    def list_() -> None:
-        """Names of the shipped device presets."""
-        from qtandem.device import list_presets
+    def list_(as_json: JsonFlag = False) -> None:
+        """Names of the shipped device presets (with sizes under --json)."""
+        from qtandem.cli.common import emit_json
+        from qtandem.device import Device, list_presets
 
+        if not as_json:
+            for name in list_presets():
+                typer.echo(name)
+            return
+        rows = []
         for name in list_presets():
-            typer.echo(name)
+            dev = Device.preset(name)
+            rows.append({"name": name, "num_qubits": dev.num_qubits, "couplings": len(dev.edges),
+                         "native_gates": list(dev.native_gates), "description": dev.description})
+        emit_json(rows)
 
     @group.command("show")
     @friendly
     def show(
-        name: Annotated[str, typer.Argument(help="Preset name or device JSON file.")],
-        png: Annotated[Path | None, typer.Option(help="Where to write the coupling-map PNG.")] = None,
+        name: Annotated[str, typer.Argument(metavar="NAME", help="Preset name or device JSON file.")],
+        output: Annotated[Path | None, typer.Option("-o", "--output", metavar="FILE",
+                                                    help="Write the coupling-map picture here (PNG).")] = None,
+        png: Annotated[Path | None, typer.Option("--png", hidden=True, help="Old name of --output.")] = None,
+        as_json: JsonFlag = False,
     ) -> None:
-        """Print a device's calibration table and draw its coupling map as a PNG."""
+        """Print a device's calibration table (or its JSON); draw its coupling map with -o FILE.png."""
+        from qtandem.cli.common import OutputError, check_output_file, emit_json
+        from qtandem.device import Device
+
+        if output is not None and png is not None and output != png:
+            raise OutputError(f"-o {output} and --png {png} disagree; give -o only")
+        out = output or png
+        if out is not None:
+            check_output_file(out)
+            if out.suffix.lower() != ".png":
+                raise OutputError(f"-o {out}: the coupling-map picture is a PNG; name the file *.png")
+        dev = Device.load(name)
+        if out is not None:
+            from qtandem.device.plot import draw_device
+
+            draw_device(dev, out)
+        if as_json:
+            emit_json({**dev.to_dict(), **({"png": str(out)} if out is not None else {})})
+            return
         from rich.console import Console
         from rich.table import Table
 
-        from qtandem.device import Device
-        from qtandem.device.plot import draw_device
-
-        dev = Device.load(name)
         console = Console()
         console.print(f"[bold]{dev.name}[/bold]: {dev.num_qubits} qubits, {len(dev.edges)} couplings, "
                       f"native gates {', '.join(dev.native_gates)}; times in {dev.time_unit}")
@@ -52,6 +79,5 @@ def register(app: typer.Typer) -> None:
         for (a, b), e in sorted(dev.edges.items()):
             etable.add_row(f"{a}-{b}", e.gate, f"{e.error:.2e}", f"{e.duration:.0f}")
         console.print(etable)
-        out = png or Path(f"{dev.name}.png")
-        draw_device(dev, out)
-        typer.echo(f"wrote {out}")
+        if out is not None:
+            typer.echo(f"wrote {out}")

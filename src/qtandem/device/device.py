@@ -24,12 +24,13 @@ import networkx as nx
 import torch
 
 from qtandem.circuit.circuit import Circuit
+from qtandem.circuit.gates import GATES
 from qtandem.errors import NoiseError
 from qtandem.noise import channels as ch
 from qtandem.noise.model import NoiseModel
 from qtandem.noise.readout import readout_error
 
-__all__ = ["SCHEMA", "Device", "EdgeProperties", "QubitProperties", "list_presets"]
+__all__ = ["SCHEMA", "Device", "EdgeProperties", "QubitProperties", "list_presets", "load_noise_model"]
 
 SCHEMA = "qtandem.device"
 SCHEMA_VERSION = 1
@@ -119,30 +120,51 @@ class Device:
     extra: dict[str, Any] = field(default_factory=dict)
 
     # -- noise -----------------------------------------------------------------
-    def noise_model(self, *, idle: bool = True, readout: bool = True) -> NoiseModel:
+    def noise_model(self, *, idle: bool = True, readout: bool = True, strict: bool = True) -> NoiseModel:
         """The noise this calibration implies.
 
         After each one-qubit gate: thermal relaxation for the gate duration, then
         depolarizing noise sized so that the total average gate infidelity equals
-        the calibrated gate error (as Qiskit Aer's device models do). The same for
+        the calibrated gate error (as Qiskit Aer's device models do); ``id`` gets the
+        relaxation only and ``rz`` (virtual, zero duration) is ideal. The same for
         two-qubit gates on each coupling (relaxation on both qubits). Readout
         errors per qubit, and idle relaxation of waiting qubits.
+
+        The model covers exactly the device's native gates on its qubits and
+        couplings; with ``strict=True`` (default) simulating a circuit with any other
+        gate (or a two-qubit gate on an uncoupled pair) raises a NoiseError: compile
+        it first (:func:`qtandem.compile.prepare_for_device`). ``strict=False`` runs
+        such gates without noise.
+
+        Examples:
+            >>> from qtandem import Circuit
+            >>> model = Device.preset("line_5").noise_model()
+            >>> model.num_qubits, sorted(model.ideal), model.check(Circuit(2).sx(0).rz(0.1, 1).cx(0, 1))
+            (5, ['rz'], [])
+            >>> model.check(Circuit(3).h(0).cx(0, 2))[0]
+            "gate 'h': no noise rule (1 instruction, at index 0)"
         """
-        model = NoiseModel()
-        one_q = [g for g in self.native_gates if g not in ("measure", "reset", "barrier", "id", "delay")
-                 and g not in self._two_qubit_gates()]
+        model = NoiseModel(num_qubits=self.num_qubits, strict=strict)
+        two_q = self._two_qubit_gates()
+        one_q = [g for g in self.native_gates if g in GATES and g not in two_q and g not in ("id", "rz")
+                 and GATES[g].num_qubits == 1]
+        if "rz" in self.native_gates:
+            model.set_ideal(["rz"])
+        relax_gates = one_q + (["id"] if "id" in self.native_gates else [])
         for q, props in enumerate(self.qubits):
             relax = ch.thermal_relaxation(props.t1, props.t2, props.gate_duration_1q)
             dep = _depolarizing_for(props.gate_error_1q, relax, 1)
-            if one_q:
-                for channel in (relax, dep):
-                    if channel is not None:
-                        model.add(channel, gates=[g for g in one_q if g != "rz"] or one_q, qubits=[q])
+            if relax_gates:
+                model.add(relax, gates=relax_gates, qubits=[q])
+            if dep is not None and one_q:
+                model.add(dep, gates=one_q, qubits=[q])
             if readout and (props.readout_p01 or props.readout_p10):
                 model.add_readout(readout_error(props.readout_p01, props.readout_p10), qubits=[q])
             if idle:
                 model.add_idle(props.t1, props.t2, qubits=[q])
         for (a, b), e in self.edges.items():
+            if e.gate not in GATES:
+                continue  # a hardware gate qtandem does not simulate (e.g. ecr): no circuit can use it
             qa, qb = self.qubits[a], self.qubits[b]
             relax = ch.thermal_relaxation(qa.t1, qa.t2, e.duration).tensor(ch.thermal_relaxation(qb.t1, qb.t2,
                                                                                                   e.duration))
@@ -159,6 +181,35 @@ class Device:
             durations["2q"] = sum(e.duration for e in self.edges.values()) / len(self.edges)
         model.set_durations(durations)
         return model
+
+    def subset(self, qubits: list[int]) -> Device:
+        """The device restricted to ``qubits``, renumbered ``0..k-1`` in the order given
+        (calibrations and the couplings among them kept): the device a compacted circuit runs on.
+
+        Raises:
+            NoiseError: an index out of range or repeated.
+
+        Examples:
+            >>> sub = Device.preset("line_5").subset([3, 2, 4])
+            >>> sub.num_qubits, sorted(sub.coupling_map.edges()), sub.qubits[0] == Device.preset("line_5").qubits[3]
+            (3, [(0, 1), (0, 2)], True)
+        """
+        qs = [int(q) for q in qubits]
+        if len(set(qs)) != len(qs) or any(not 0 <= q < self.num_qubits for q in qs):
+            raise NoiseError(f"subset: expected distinct qubits in 0..{self.num_qubits - 1}, got {qubits}")
+        new = {p: i for i, p in enumerate(qs)}
+        edges = {(min(new[a], new[b]), max(new[a], new[b])): e for (a, b), e in self.edges.items()
+                 if a in new and b in new}
+        graph = nx.Graph()
+        graph.add_nodes_from(range(len(qs)))
+        graph.add_edges_from(edges)
+        extra = {k: v for k, v in self.extra.items() if k != "positions"}
+        positions = self.extra.get("positions") if isinstance(self.extra, dict) else None
+        if isinstance(positions, dict) and all(str(p) in positions for p in qs):
+            extra["positions"] = {str(i): positions[str(p)] for i, p in enumerate(qs)}
+        return Device(name=f"{self.name}[{','.join(map(str, qs))}]", num_qubits=len(qs), coupling_map=graph,
+                      native_gates=list(self.native_gates), qubits=[self.qubits[p] for p in qs], edges=edges,
+                      time_unit=self.time_unit, source=self.source, description=self.description, extra=extra)
 
     def _two_qubit_gates(self) -> set[str]:
         return {e.gate for e in self.edges.values()} | {"cx", "cz", "ecr", "swap", "iswap", "rzz"}
@@ -206,8 +257,10 @@ class Device:
     @classmethod
     def from_dict(cls, data: Any, *, source: str = "<dict>") -> Device:
         """Build from a dictionary; errors name the key path and ``source``."""
+        from qtandem.device.parse import parse_device
+
         try:
-            return _parse(data)
+            return parse_device(data)
         except NoiseError as err:
             raise NoiseError(f"{source}: {err}") from None
 
@@ -219,6 +272,8 @@ class Device:
             data = json.loads(path.read_text())
         except json.JSONDecodeError as err:
             raise NoiseError(f"{path}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
+        except UnicodeDecodeError:
+            raise NoiseError(f"{path}: not a JSON text file (expected a device JSON)") from None
         return cls.from_dict(data, source=str(path))
 
     @classmethod
@@ -294,71 +349,40 @@ def _depolarizing_for(error: float, relax: ch.KrausChannel, nq: int) -> ch.Kraus
     return ch.depolarizing(min(p, 1.0), nq)
 
 
-def _parse(data: Any) -> Device:
-    if not isinstance(data, dict):
-        raise NoiseError(f"expected a JSON object, got {type(data).__name__}")
-    allowed = {"schema", "version", "name", "description", "source", "num_qubits", "time_unit", "native_gates",
-               "coupling_map", "qubits", "edges", "extra"}
-    extra = sorted(set(data) - allowed)
-    if extra:
-        raise NoiseError(f"unknown key {extra[0]!r} at top level (allowed: {sorted(allowed)})")
-    if data.get("schema") != SCHEMA:
-        raise NoiseError(f"schema: expected {SCHEMA!r}, got {data.get('schema')!r}")
-    if data.get("version") != SCHEMA_VERSION:
-        raise NoiseError(f"version: expected {SCHEMA_VERSION}, got {data.get('version')!r}")
-    for key in ("name", "num_qubits", "qubits"):
-        if key not in data:
-            raise NoiseError(f"missing key {key!r}")
-    n = data["num_qubits"]
-    if not isinstance(n, int) or n < 1:
-        raise NoiseError(f"num_qubits: expected a positive integer, got {n!r}")
-    qubits = []
-    fields = set(QubitProperties.__dataclass_fields__)
-    if not isinstance(data["qubits"], list) or len(data["qubits"]) != n:
-        raise NoiseError(f"qubits: expected a list of {n} objects")
-    for i, q in enumerate(data["qubits"]):
-        if not isinstance(q, dict):
-            raise NoiseError(f"qubits[{i}]: expected an object")
-        bad = sorted(set(q) - fields)
-        if bad:
-            raise NoiseError(f"qubits[{i}]: unknown key {bad[0]!r} (allowed: {sorted(fields)})")
-        try:
-            props = QubitProperties(**{k: float(v) for k, v in q.items()})
-        except (TypeError, ValueError) as err:
-            raise NoiseError(f"qubits[{i}]: {err}") from None
-        if props.t1 <= 0 or props.t2 <= 0 or props.t2 > 2 * props.t1 * (1 + 1e-12):
-            raise NoiseError(f"qubits[{i}]: need T1 > 0, T2 > 0 and T2 <= 2 T1, got T1={props.t1}, T2={props.t2}")
-        for k in ("readout_p01", "readout_p10", "gate_error_1q"):
-            if not 0 <= getattr(props, k) <= 1:
-                raise NoiseError(f"qubits[{i}].{k}: must be in [0, 1], got {getattr(props, k)}")
-        qubits.append(props)
-    edges: dict[tuple[int, int], EdgeProperties] = {}
-    efields = set(EdgeProperties.__dataclass_fields__) | {"qubits"}
-    for i, e in enumerate(data.get("edges", [])):
-        if not isinstance(e, dict):
-            raise NoiseError(f"edges[{i}]: expected an object")
-        bad = sorted(set(e) - efields)
-        if bad:
-            raise NoiseError(f"edges[{i}]: unknown key {bad[0]!r} (allowed: {sorted(efields)})")
-        qs = e.get("qubits")
-        if not (isinstance(qs, list) and len(qs) == 2 and all(isinstance(x, int) and 0 <= x < n for x in qs)
-                and qs[0] != qs[1]):
-            raise NoiseError(f"edges[{i}].qubits: expected two distinct qubit indices in 0..{n - 1}, got {qs!r}")
-        if not 0 <= float(e.get("error", 0)) <= 1:
-            raise NoiseError(f"edges[{i}].error: must be in [0, 1], got {e.get('error')}")
-        edges[(min(qs), max(qs))] = EdgeProperties(error=float(e.get("error", 0.0)),
-                                                   duration=float(e.get("duration", 0.0)),
-                                                   gate=str(e.get("gate", "cx")))
-    for i, pair in enumerate(data.get("coupling_map", [])):
-        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, int) and 0 <= x < n for x in pair)):
-            raise NoiseError(f"coupling_map[{i}]: expected a pair of qubit indices in 0..{n - 1}, got {pair!r}")
-        edge = (min(pair), max(pair))
-        edges.setdefault(edge, EdgeProperties(error=0.0, duration=0.0))
-    graph = nx.Graph()
-    graph.add_nodes_from(range(n))
-    graph.add_edges_from(edges)
-    native = data.get("native_gates", ["rz", "sx", "x", "cx", "id", "measure", "reset"])
-    return Device(name=str(data["name"]), num_qubits=n, coupling_map=graph, native_gates=list(native),
-                  qubits=qubits, edges=edges, time_unit=str(data.get("time_unit", "ns")),
-                  source=str(data.get("source", "")), description=str(data.get("description", "")),
-                  extra=dict(data.get("extra", {})))
+def load_noise_model(spec: str | Path, *, strict: bool = True) -> NoiseModel:
+    """A noise model from a device preset name, a device JSON file or a noise-model JSON file
+    (what ``--noise`` takes); the file's ``schema`` decides which.
+
+    Args:
+        spec: preset name (``"heavy_hex_27"``) or path.
+        strict: for devices, :meth:`Device.noise_model`'s ``strict``; a noise-model file keeps its own
+            ``"strict"`` unless this is ``False``.
+
+    Raises:
+        NoiseError: unknown preset, invalid file (key path and file named).
+        FileNotFoundError: a ``.json`` path that does not exist.
+
+    Examples:
+        >>> load_noise_model("line_5").num_qubits
+        5
+        >>> import json, pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "noise.json"
+        >>> _ = path.write_text(json.dumps({"schema": "qtandem.noise_model", "version": 1}))
+        >>> load_noise_model(path).strict
+        True
+    """
+    path = Path(spec)
+    if path.suffix != ".json" and not path.exists():
+        return Device.preset(str(spec)).noise_model(strict=strict)
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise NoiseError(f"{path}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
+    except UnicodeDecodeError:
+        raise NoiseError(f"{path}: not a JSON text file (expected a device or noise-model JSON)") from None
+    if isinstance(data, dict) and data.get("schema") == SCHEMA:
+        return Device.from_dict(data, source=str(path)).noise_model(strict=strict)
+    model = NoiseModel.from_dict(data, source=str(path))
+    if not strict:
+        model.strict = False
+    return model

@@ -68,6 +68,11 @@ def _pauli(label: str) -> Tensor:
 
 
 def _real(x: float | Tensor, name: str) -> Tensor:
+    if not isinstance(x, Tensor | int | float) or isinstance(x, bool):
+        try:  # numpy scalars and other real numbers
+            x = float(x)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise NoiseError(f"{name} must be a real number, got {x!r} ({type(x).__name__})") from None
     t = x if isinstance(x, Tensor) else torch.tensor(float(x), dtype=torch.float64)
     if t.dim() != 0:
         raise NoiseError(f"{name} must be a scalar, got a tensor of shape {tuple(t.shape)}")

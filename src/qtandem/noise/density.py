@@ -92,6 +92,8 @@ def noisy_events(circuit: Circuit, spec: ParamSpec, noise: NoiseModel | None, *,
         ['gate', 'measure']
     """
     n = circuit.n_qubits
+    if noise is not None:
+        noise.require_coverage(circuit)  # a strict model refuses gates it has no rule for (NoiseModel.check)
     noise = noise or NoiseModel()
     terminal = terminal_measurements(circuit).indices
     events: list[Event] = []

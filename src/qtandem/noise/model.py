@@ -13,17 +13,19 @@ Examples:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 
+from qtandem.circuit.gates import GATES
 from qtandem.circuit.instruction import Instruction
 from qtandem.errors import NoiseError
 from qtandem.noise import channels as ch
-from qtandem.noise.readout import ReadoutError, readout_error
+from qtandem.noise.readout import ReadoutError
+from qtandem.noise.schema import SCHEMA, SCHEMA_VERSION, channel_from_dict, channel_to_dict, check_gate_name
 
 if TYPE_CHECKING:
     import numpy as np
@@ -33,72 +35,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "NoiseModel", "channel_from_dict", "channel_to_dict"]
 
-SCHEMA = "qtandem.noise_model"
-SCHEMA_VERSION = 1
-
-_CONSTRUCTORS: dict[str, Callable[..., ch.KrausChannel]] = {
-    "depolarizing": ch.depolarizing,
-    "pauli_channel": ch.pauli_channel,
-    "amplitude_damping": ch.amplitude_damping,
-    "phase_damping": ch.phase_damping,
-    "generalized_amplitude_damping": ch.generalized_amplitude_damping,
-    "thermal_relaxation": ch.thermal_relaxation,
-}
-
-
-def channel_to_dict(channel: ch.KrausChannel) -> dict[str, Any]:
-    """JSON-ready description: constructor name and parameters, or raw Kraus operators.
-
-    Examples:
-        >>> from qtandem.noise import amplitude_damping
-        >>> channel_to_dict(amplitude_damping(0.1))
-        {'type': 'amplitude_damping', 'gamma': 0.1}
-    """
-    if channel.name in _CONSTRUCTORS and channel.params:
-        return {"type": channel.name, **channel.params}
-    return {"type": "kraus", "kraus": [[[[z.real, z.imag] for z in row] for row in k.detach().tolist()]
-                                       for k in channel.kraus]}
-
-
-def channel_from_dict(data: Any, where: str) -> ch.KrausChannel:
-    """Inverse of :func:`channel_to_dict`; errors name ``where`` (e.g. ``errors[2].channel``).
-
-    Examples:
-        >>> from qtandem.noise import amplitude_damping
-        >>> channel = channel_from_dict({"type": "amplitude_damping", "gamma": 0.1}, "errors[0].channel")
-        >>> channel.allclose(amplitude_damping(0.1))
-        True
-        >>> channel_from_dict({"type": "bit_flop"}, "errors[0].channel")
-        Traceback (most recent call last):
-        ...
-        qtandem.errors.NoiseError: ...
-    """
-    if not isinstance(data, dict):
-        raise NoiseError(f"{where}: expected an object, got {type(data).__name__}")
-    kind = data.get("type")
-    if kind == "kraus":
-        _only(data, {"type", "kraus"}, where)
-        try:
-            ops = [torch.tensor([[complex(re, im) for re, im in row] for row in k], dtype=torch.complex128)
-                   for k in data["kraus"]]
-        except (TypeError, ValueError, KeyError) as err:
-            raise NoiseError(f"{where}.kraus: expected a list of matrices of [re, im] pairs ({err})") from None
-        return ch.KrausChannel(ops, name="kraus")
-    if kind not in _CONSTRUCTORS:
-        raise NoiseError(f"{where}.type: unknown channel type {kind!r} (known: {sorted(_CONSTRUCTORS) + ['kraus']})")
-    params = {k: v for k, v in data.items() if k != "type"}
-    try:
-        return _CONSTRUCTORS[kind](**params)
-    except TypeError as err:
-        raise NoiseError(f"{where}: bad parameters for {kind!r}: {err}") from None
-    except NoiseError as err:
-        raise NoiseError(f"{where}: {err}") from None
-
-
-def _only(data: dict[str, Any], allowed: set[str], where: str) -> None:
-    extra = sorted(set(data) - allowed)
-    if extra:
-        raise NoiseError(f"{where}: unknown key {extra[0]!r} (allowed: {sorted(allowed)})")
+MAX_LISTED_PROBLEMS = 8
+"""How many coverage problems a strict model's error lists before "... and N more"."""
 
 
 @dataclass
@@ -116,11 +54,28 @@ class NoiseModel:
     gate's qubits when its size equals the gate's; a one-qubit channel on a
     multi-qubit gate acts on each of its qubits.
 
+    A model is *strict* by default: simulating a circuit with a gate that no rule
+    covers (a gate the model does not name, a two-qubit gate on a pair it has no
+    rule for, a qubit beyond ``num_qubits``) raises a :class:`~qtandem.errors.NoiseError`
+    listing the problems (:meth:`check`), instead of running those gates without
+    noise. Gates that are exactly noiseless (a virtual ``rz``) are declared with
+    :meth:`set_ideal`; a rule with ``gates=None`` covers every gate. A model with no
+    gate rules at all (readout or idle errors only) describes ideal gates and has
+    nothing to check. ``strict=False`` keeps only the covered gates noisy, silently.
+
+    Attributes:
+        num_qubits: the number of qubits the model describes (``None``: any).
+        strict: refuse circuits with uncovered gates (default ``True``).
+        ideal: gate names declared noiseless.
+
     Examples:
+        >>> from qtandem import Circuit
         >>> from qtandem.noise import depolarizing, readout_error
         >>> model = NoiseModel().add(depolarizing(0.01, 2), gates=["cx"]).add_readout(readout_error(0.02, 0.03))
         >>> NoiseModel.from_json(model.to_json()) == model
         True
+        >>> model.check(Circuit(2).h(0).cx(0, 1))
+        ["gate 'h': no noise rule (1 instruction, at index 0)"]
     """
 
     rules: list[_Rule] = field(default_factory=list)
@@ -129,6 +84,16 @@ class NoiseModel:
     idle: dict[int, tuple[float, float]] = field(default_factory=dict)
     default_idle: tuple[float, float] | None = None
     durations: dict[str, float] = field(default_factory=dict)
+    num_qubits: int | None = None
+    strict: bool = True
+    ideal: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        if self.num_qubits is not None and (isinstance(self.num_qubits, bool) or not isinstance(self.num_qubits, int)
+                                            or self.num_qubits < 1):
+            raise NoiseError(f"num_qubits must be None or a positive int, got {self.num_qubits!r}")
+        if not isinstance(self.strict, bool):
+            raise NoiseError(f"strict must be True or False, got {self.strict!r}")
 
     # -- building ----------------------------------------------------------------
     def add(self, channel: ch.KrausChannel, gates: Sequence[str] | str | None = None,
@@ -137,16 +102,52 @@ class NoiseModel:
 
         Args:
             channel: the error.
-            gates: gate names (``"cx"``, ``["rx", "ry"]``); ``None`` for every gate.
+            gates: gate names (``"cx"``, ``["rx", "ry"]``, labels such as ``"ctrl@ry"``); ``None`` for every gate.
             qubits: restrict to gate instances on these qubits: ints for one-qubit
                 gates, tuples (in the gate's qubit order) for multi-qubit gates.
+
+        Raises:
+            NoiseError: not a channel, an unknown gate name (with a suggestion), a channel
+                whose size fits neither the gates nor the qubit tuples, a qubit beyond ``num_qubits``.
         """
         if not isinstance(channel, ch.KrausChannel):
             raise NoiseError(f"add() takes a KrausChannel, got {type(channel).__name__}")
-        gset = frozenset([gates] if isinstance(gates, str) else gates) if gates is not None else None
+        names = [gates] if isinstance(gates, str) else None if gates is None else list(gates)
+        if names is not None:
+            for i, name in enumerate(names):
+                check_gate_name(name, f"gates[{i}]")
+        gset = None if names is None else frozenset(names)
         qset = None if qubits is None else frozenset(
             (int(q),) if isinstance(q, int) else tuple(int(x) for x in q) for q in qubits)
+        k = channel.num_qubits
+        if k > 1:
+            for name in names or ():
+                arity = _arity(name)
+                if arity is not None and arity != k:
+                    raise NoiseError(f"a {k}-qubit channel cannot follow the {arity}-qubit gate {name!r}")
+            for qs in qset or ():
+                if len(qs) != k:
+                    raise NoiseError(f"a {k}-qubit channel needs {k}-qubit tuples in qubits=, got {qs}")
+        for qs in qset or ():
+            if self.num_qubits is not None and max(qs) >= self.num_qubits:
+                raise NoiseError(f"qubits {qs} are beyond the model's {self.num_qubits} qubits")
         self.rules.append(_Rule(channel, gset, qset))
+        return self
+
+    def set_ideal(self, gates: Iterable[str]) -> NoiseModel:
+        """Declare gates exactly noiseless (e.g. a virtual ``rz``): :meth:`check` does not report them.
+
+        Examples:
+            >>> from qtandem import Circuit
+            >>> from qtandem.noise import depolarizing
+            >>> model = NoiseModel().add(depolarizing(0.01), gates=["sx"]).set_ideal(["rz"])
+            >>> model.check(Circuit(1).rz(0.3, 0).sx(0))
+            []
+        """
+        names = [gates] if isinstance(gates, str) else list(gates)
+        for i, name in enumerate(names):
+            check_gate_name(name, f"ideal[{i}]")
+        self.ideal.update(names)
         return self
 
     def add_readout(self, error: ReadoutError, qubits: Iterable[int | Sequence[int]] | None = None) -> NoiseModel:
@@ -160,6 +161,8 @@ class NoiseModel:
             key = (int(q),) if isinstance(q, int) else tuple(int(x) for x in q)
             if len(key) != error.num_qubits:
                 raise NoiseError(f"readout error on {error.num_qubits} bit(s) given for qubits {key}")
+            if self.num_qubits is not None and max(key) >= self.num_qubits:
+                raise NoiseError(f"readout qubits {key} are beyond the model's {self.num_qubits} qubits")
             self.readout[key] = error
         return self
 
@@ -175,10 +178,10 @@ class NoiseModel:
 
     def set_durations(self, durations: dict[str, float]) -> NoiseModel:
         """Gate durations (same time unit as T1/T2) used to schedule idle errors."""
-        for k, v in durations.items():
-            if float(v) < 0:
-                raise NoiseError(f"duration of {k!r} must be >= 0, got {v}")
-        self.durations.update({k: float(v) for k, v in durations.items()})
+        from qtandem.noise.schema import number
+
+        checked = {str(k): number(v, f"duration of {k!r}", lo=0.0) for k, v in durations.items()}
+        self.durations.update(checked)
         return self
 
     # -- queries ---------------------------------------------------------------
@@ -228,6 +231,91 @@ class NoiseModel:
         """True when idle relaxation is configured."""
         return bool(self.idle or self.default_idle)
 
+    # -- coverage: noise never silently disappears -------------------------------
+    def check(self, circuit: Circuit) -> list[str]:
+        """Where ``circuit`` would lose noise under this model: one line per problem.
+
+        Reported: a gate no rule covers (no rule names it and there is no ``gates=None``
+        rule), a gate on qubits that its rules do not list (a two-qubit gate on an
+        uncoupled pair of a device model), a channel too large for the gate it follows,
+        and a circuit wider than ``num_qubits``. Gates in :attr:`ideal` are fine; a model
+        without gate rules reports only the width.
+
+        Examples:
+            >>> from qtandem import Circuit
+            >>> from qtandem.noise import depolarizing
+            >>> model = NoiseModel(num_qubits=3).add(depolarizing(0.01, 2), gates=["cx"], qubits=[(0, 1)])
+            >>> for problem in model.check(Circuit(4).h(0).h(1).cx(0, 1).cx(0, 2)):
+            ...     print(problem)
+            the circuit has 4 qubits, the noise model describes 3: qubit 3 would get no noise
+            gate 'h': no noise rule (2 instructions, first at index 0)
+            gate 'cx' on qubits (0, 2): no noise rule for these qubits (not coupled?) (1 instruction, at index 3)
+        """
+        problems: list[str] = []
+        if self.num_qubits is not None and circuit.n_qubits > self.num_qubits:
+            extra = (f"qubit {self.num_qubits}" if circuit.n_qubits == self.num_qubits + 1
+                     else f"qubits {self.num_qubits}..{circuit.n_qubits - 1}")
+            problems.append(f"the circuit has {circuit.n_qubits} qubits, the noise model describes "
+                            f"{self.num_qubits}: {extra} would get no noise")
+        if not self.rules:
+            return problems
+        where: dict[tuple[str, tuple[int, ...]], list[int]] = {}
+        for i, inst in enumerate(circuit):
+            if inst.is_gate and inst.label not in self.ideal:
+                where.setdefault((inst.label, inst.qubits), []).append(i)
+        named = {g for r in self.rules if r.gates is not None for g in r.gates}
+        unnamed: dict[str, list[int]] = {}
+        for (label, qubits), idx in where.items():
+            rules = [r for r in self.rules if (r.gates is None or label in r.gates)
+                     and (r.qubits is None or qubits in r.qubits)]
+            if not rules and label not in named and not any(r.gates is None for r in self.rules):
+                unnamed.setdefault(label, []).extend(idx)
+            elif not rules:
+                hint = " (not coupled?)" if len(qubits) == 2 else ""
+                problems.append(f"gate {label!r} on qubits {qubits}: no noise rule for these qubits{hint} "
+                                f"{_instances(idx)}")
+            for r in rules:
+                k = r.channel.num_qubits
+                if k not in (1, len(qubits)):
+                    problems.append(f"gate {label!r} on qubits {qubits}: a {k}-qubit channel cannot follow a "
+                                    f"{len(qubits)}-qubit gate {_instances(idx)}")
+                    break
+        first = [f"gate {label!r}: no noise rule {_instances(sorted(idx))}" for label, idx in unnamed.items()]
+        return problems[:1] + first + problems[1:] if problems and problems[0].startswith("the circuit") \
+            else first + problems
+
+    def require_coverage(self, circuit: Circuit) -> None:
+        """Raise when a strict model would lose noise on ``circuit`` (see :meth:`check`); every noisy
+        simulation calls this first.
+
+        Raises:
+            NoiseError: the problems, and what to do about them.
+
+        Examples:
+            >>> from qtandem import Circuit
+            >>> from qtandem.noise import depolarizing
+            >>> NoiseModel().add(depolarizing(0.01), gates=["x"]).require_coverage(Circuit(1).h(0))
+            Traceback (most recent call last):
+            ...
+            qtandem.errors.NoiseError: the noise model has no rule for some of the circuit's gates, ...
+            >>> NoiseModel(strict=False).add(depolarizing(0.01), gates=["x"]).require_coverage(Circuit(1).h(0))
+        """
+        if not self.strict:
+            return
+        problems = self.check(circuit)
+        if not problems:
+            return
+        shown = problems[:MAX_LISTED_PROBLEMS]
+        more = len(problems) - len(shown)
+        lines = "".join(f"\n  - {p}" for p in shown) + (f"\n  - ... and {more} more" if more else "")
+        raise NoiseError(
+            "the noise model has no rule for some of the circuit's gates, which would run without noise:" + lines
+            + "\nCompile the circuit for the device first (qtandem.compile.prepare_for_device(circuit, device), "
+            "or `qtandem optimize FILE --hardware DEVICE`), give the model rules for these gates (model.add(channel) "
+            "with no gates= covers every gate; model.set_ideal([...]) declares noiseless ones), or use a non-strict "
+            "model (NoiseModel(strict=False), Device.noise_model(strict=False), \"strict\": false in JSON) to keep "
+            "only the covered gates noisy.")
+
     # -- simulation: the protocol behind ``noise=`` (qtandem.sim.sampling.NoisySimulation) --
     def sample_bits(self, circuit: Circuit, shots: int, *, params: Any = None, seed: Seed = None,
                     dtype: torch.dtype = torch.complex128, device: Any = None, method: str = "auto") -> np.ndarray:
@@ -237,6 +325,7 @@ class NoiseModel:
         """
         from qtandem.noise.simulate import sample_bits
 
+        self.require_coverage(circuit)
         return sample_bits(self, circuit, shots, params=params, seed=seed, dtype=dtype, device=device, method=method)
 
     def outcome_probabilities(self, circuit: Circuit, params: Any = None, *, dtype: torch.dtype = torch.complex128,
@@ -244,6 +333,7 @@ class NoiseModel:
         """Probabilities ``(2**n,)`` or ``(B, 2**n)`` of every qubit, readout errors included."""
         from qtandem.noise.density import noisy_probabilities
 
+        self.require_coverage(circuit)
         return noisy_probabilities(circuit, params, noise=self, dtype=dtype, device=device)
 
     def density_matrix(self, circuit: Circuit, params: Any = None, *, initial_state: Any = None,
@@ -251,20 +341,24 @@ class NoiseModel:
         """The exact noisy density matrix of ``circuit`` (see :func:`qtandem.noise.density.density_matrix`)."""
         from qtandem.noise.density import density_matrix
 
+        self.require_coverage(circuit)
         return density_matrix(circuit, params, noise=self, initial_state=initial_state, dtype=dtype, device=device)
 
     # -- serialisation -----------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary (versioned schema)."""
+        """JSON-ready dictionary (versioned schema, see :mod:`qtandem.noise.schema`)."""
         return {
             "schema": SCHEMA,
             "version": SCHEMA_VERSION,
+            "num_qubits": self.num_qubits,
+            "strict": self.strict,
+            "ideal": sorted(self.ideal),
             "errors": [{"channel": channel_to_dict(r.channel),
                         "gates": None if r.gates is None else sorted(r.gates),
                         "qubits": None if r.qubits is None else sorted(list(q) for q in r.qubits)}
                        for r in self.rules],
             "readout": ([{"qubits": None, **self.default_readout.to_dict()}] if self.default_readout else [])
-            + [{"qubits": list(k), **e.to_dict()} for k, e in self.readout.items()],
+            + [{"qubits": [k[0] if len(k) == 1 else list(k)], **e.to_dict()} for k, e in self.readout.items()],
             "idle": ([{"qubits": None, "t1": self.default_idle[0], "t2": self.default_idle[1]}]
                      if self.default_idle else [])
             + [{"qubits": [q], "t1": t[0], "t2": t[1]} for q, t in self.idle.items()],
@@ -282,56 +376,14 @@ class NoiseModel:
 
     @classmethod
     def from_dict(cls, data: Any, *, source: str = "<dict>") -> NoiseModel:
-        """Build from a dictionary; every error names the key path and ``source``."""
-        def bad(msg: str) -> NoiseError:
-            return NoiseError(f"{source}: {msg}")
+        """Build from a dictionary; every error names ``source`` and the key path (schema:
+        ``docs/noise-model-schema.md``, :func:`qtandem.noise.schema.parse_model`)."""
+        from qtandem.noise.schema import parse_model
 
-        if not isinstance(data, dict):
-            raise bad(f"expected a JSON object, got {type(data).__name__}")
         try:
-            _only(data, {"schema", "version", "errors", "readout", "idle", "durations"}, "top level")
-            if data.get("schema") != SCHEMA:
-                raise NoiseError(f"schema: expected {SCHEMA!r}, got {data.get('schema')!r}")
-            if data.get("version") != SCHEMA_VERSION:
-                raise NoiseError(f"version: this qtandem reads version {SCHEMA_VERSION}, got {data.get('version')!r}")
-            model = cls()
-            for i, item in enumerate(data.get("errors", [])):
-                where = f"errors[{i}]"
-                if not isinstance(item, dict):
-                    raise NoiseError(f"{where}: expected an object")
-                _only(item, {"channel", "gates", "qubits"}, where)
-                if "channel" not in item:
-                    raise NoiseError(f"{where}: missing key 'channel'")
-                channel = channel_from_dict(item["channel"], f"{where}.channel")
-                model.add(channel, item.get("gates"), item.get("qubits"))
-            for i, item in enumerate(data.get("readout", [])):
-                where = f"readout[{i}]"
-                if not isinstance(item, dict):
-                    raise NoiseError(f"{where}: expected an object")
-                _only(item, {"qubits", "p01", "p10", "matrix"}, where)
-                try:
-                    err = ReadoutError(item["matrix"]) if "matrix" in item else readout_error(item["p01"], item["p10"])
-                except KeyError as e:
-                    raise NoiseError(f"{where}: missing key {e.args[0]!r}") from None
-                except NoiseError as e:
-                    raise NoiseError(f"{where}: {e}") from None
-                model.add_readout(err, item.get("qubits"))
-            for i, item in enumerate(data.get("idle", [])):
-                where = f"idle[{i}]"
-                _only(item, {"qubits", "t1", "t2"}, where)
-                try:
-                    model.add_idle(item["t1"], item["t2"], item.get("qubits"))
-                except KeyError as e:
-                    raise NoiseError(f"{where}: missing key {e.args[0]!r}") from None
-                except NoiseError as e:
-                    raise NoiseError(f"{where}: {e}") from None
-            durations = data.get("durations", {})
-            if not isinstance(durations, dict):
-                raise NoiseError("durations: expected an object of gate name -> duration")
-            model.set_durations(durations)
+            return parse_model(data, cls)
         except NoiseError as err:
-            raise bad(str(err)) from None
-        return model
+            raise NoiseError(f"{source}: {err}") from None
 
     @classmethod
     def from_json(cls, text_or_path: str | Path) -> NoiseModel:
@@ -340,7 +392,10 @@ class NoiseModel:
         text = str(text_or_path)
         if isinstance(text_or_path, Path) or (not text.lstrip().startswith("{") and text.endswith(".json")):
             source = str(text_or_path)
-            text = Path(text_or_path).read_text()
+            try:
+                text = Path(text_or_path).read_text()
+            except UnicodeDecodeError:
+                raise NoiseError(f"{source}: not a JSON text file (expected a noise-model JSON)") from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
@@ -356,4 +411,21 @@ class NoiseModel:
 
     def __repr__(self) -> str:
         return (f"NoiseModel(rules={len(self.rules)}, readout={len(self.readout) + bool(self.default_readout)}, "
-                f"idle={'yes' if self.has_idle else 'no'})")
+                f"idle={'yes' if self.has_idle else 'no'}{'' if self.strict else ', strict=False'})")
+
+
+def _arity(label: str) -> int | None:
+    """Qubits a gate label acts on (``None``: variable, or not a registry gate)."""
+    base = label.rsplit("@", maxsplit=1)[-1]
+    spec = GATES.get(base)
+    if spec is None or spec.num_qubits is None:
+        return None
+    ctrl = label.split("@", maxsplit=1)[0] if label.startswith("ctrl") else ""
+    extra = int(ctrl[5:-1]) if ctrl.startswith("ctrl(") else (1 if ctrl else 0)
+    return spec.num_qubits + extra
+
+
+def _instances(idx: list[int]) -> str:
+    if len(idx) == 1:
+        return f"(1 instruction, at index {idx[0]})"
+    return f"({len(idx)} instructions, first at index {idx[0]})"

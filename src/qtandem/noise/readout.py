@@ -44,7 +44,10 @@ class ReadoutError:
     """
 
     def __init__(self, matrix: object) -> None:
-        m = matrix if isinstance(matrix, torch.Tensor) else torch.as_tensor(np.asarray(matrix, dtype=float))
+        try:
+            m = matrix if isinstance(matrix, torch.Tensor) else torch.as_tensor(np.asarray(matrix, dtype=float))
+        except (TypeError, ValueError) as err:
+            raise NoiseError(f"a readout confusion matrix must be a square array of numbers ({err})") from None
         m = m.to(torch.float64)
         d = m.shape[0] if m.dim() == 2 else 0
         if m.dim() != 2 or m.shape[0] != m.shape[1] or d < 2 or d & (d - 1):
@@ -108,8 +111,17 @@ def readout_error(p01: float | torch.Tensor, p10: float | torch.Tensor) -> Reado
         >>> readout_error(p01=0.1, p10=0.2).matrix.tolist()
         [[0.9, 0.2], [0.1, 0.8]]
     """
-    a = p01 if isinstance(p01, torch.Tensor) else torch.tensor(float(p01), dtype=torch.float64)
-    b = p10 if isinstance(p10, torch.Tensor) else torch.tensor(float(p10), dtype=torch.float64)
+    def real(x: object, name: str) -> torch.Tensor:
+        if isinstance(x, torch.Tensor):
+            return x
+        try:
+            if isinstance(x, bool | str):
+                raise TypeError
+            return torch.tensor(float(x), dtype=torch.float64)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise NoiseError(f"{name} must be a probability (a number in [0, 1]), got {x!r}") from None
+
+    a, b = real(p01, "p01"), real(p10, "p10")
     for name, v in (("p01", a), ("p10", b)):
         if not 0.0 <= float(v.detach()) <= 1.0:
             raise NoiseError(f"{name} must be in [0, 1], got {float(v.detach())}")
