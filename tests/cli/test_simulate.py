@@ -45,6 +45,8 @@ def test_exact_and_shots_report_the_classical_register(tmp_path, capsys):
     qubits = simulate_json([path, "--qubits"], capsys)
     assert qubits["probabilities"] == pytest.approx({"101": 0.5, "111": 0.5})
     assert qubits["bits"]["label"] == "q[2..0], qubit 0 rightmost"
+    code, _, err = run_cli(["simulate", path, "--qubits", "--shots", 10], capsys)
+    assert code == 2 and "--qubits reports the exact distribution of the qubits" in err
     code, out, _ = run_cli(["simulate", path], capsys)
     assert code == 0 and "outcome c[1..0], bit 0 rightmost" in out and "method: statevector" in out
 
@@ -102,7 +104,7 @@ def test_expval_with_shots_is_estimated_from_shots(capsys):
     again = simulate_json([f, *params, "--expval", obs, "--shots", 4000, "--seed", 5], capsys)
     assert again["expval"] == est["expval"]
     code, out, _ = run_cli(["simulate", f, *params, "--expval", obs, "--shots", 100, "--seed", 5], capsys)
-    assert code == 0 and "standard error; 200 shots in 2 basis/bases, 100 each" in out
+    assert code == 0 and "standard error; 200 shots in 2 bases, 100 each" in out
 
 
 def test_expval_of_circuit_with_mid_circuit_measurement_is_exact(tmp_path, capsys):
@@ -130,7 +132,7 @@ def test_statevector_prints_top_amplitudes(tmp_path, capsys):
     data = simulate_json([path, "--statevector", "--top", 1], capsys)
     assert len(data["amplitudes"]) == 1 and data["shown"] == 1
     code, out, _ = run_cli(["simulate", path, "--statevector"], capsys)
-    assert code == 0 and "+0.707107" in out and "basis state" in out
+    assert code == 0 and "+0.707107" in out and "state q[1..0], qubit 0 rightmost" in out
 
 
 def test_statevector_refusals(tmp_path, capsys):
@@ -154,7 +156,7 @@ def test_device_noise_with_no_compile_lists_the_problems(capsys):
 def test_native_circuit_on_device_is_not_compiled(tmp_path, capsys):
     path = write(tmp_path, "qreg q[2];\ncreg c[2];\nsx q[0];\ncx q[0], q[1];\nmeasure q -> c;\n")
     data = simulate_json([path, "--noise", "line_5", "--shots", 200, "--seed", 3], capsys)
-    assert data["compile"][0]["compiled"] is False
+    assert data["compile"][0]["changed"] is False and data["compile"][0]["physical_qubits"] == [0, 1]
     assert set(data["counts"]) >= {"00", "11"}
 
 
@@ -243,3 +245,14 @@ def test_long_sampling_on_a_terminal_shows_progress(monkeypatch, tmp_path, capsy
     path = write(tmp_path, "qreg q[2];\ncreg c[2];\nh q[0];\nmeasure q -> c;\n")
     assert simulate_json([path, "--shots", 60, "--seed", 0], capsys)["shots"] == 60
     assert seen == {"progress": True}
+
+
+def test_top_limits_what_is_shown(tmp_path, capsys):
+    path = write(tmp_path, "qreg q[3];\ncreg c[3];\nh q;\nmeasure q -> c;\n")
+    exact = simulate_json([path, "--top", 3], capsys)
+    assert len(exact["probabilities"]) == 3 and exact["shown"] == 3 and exact["total"] == 8
+    sampled = simulate_json([path, "--top", 3, "--shots", 400, "--seed", 0], capsys)
+    assert len(sampled["counts"]) == 8 and sampled["shown"] == 3  # JSON keeps every count
+    code, out, _ = run_cli(["simulate", path, "--top", 3, "--shots", 400, "--seed", 0], capsys)
+    assert code == 0 and "3 of 8 nonzero outcomes shown (--top 3)" in out
+    assert sum(line.count("│") == 3 for line in out.splitlines()) == 3  # three table rows

@@ -108,6 +108,9 @@ def _check_options(*, shots: int, dtype: str, method: str, noise: str | None, to
                 fail(f"--statevector prints the amplitudes of the noiseless final state; it takes no {flag}")
     if qubits and expval is not None:
         fail("--qubits chooses which distribution to report; it takes no --expval")
+    if qubits and shots:
+        fail("--qubits reports the exact distribution of the qubits; shots are what the circuit measures "
+             "(measure the qubits into a classical register to sample them)")
 
 
 def _print_human(out: dict[str, Any]) -> None:
@@ -127,7 +130,7 @@ def _print_human(out: dict[str, Any]) -> None:
         _print_expval(console, out)
         return
     if out["mode"] == "statevector":
-        table = Table(f"basis state ({out['bits']['label']})", "real", "imag", "probability")
+        table = Table(f"state {out['bits']['label']}", "real", "imag", "probability")
         for row in out["amplitudes"]:
             table.add_row(row["state"], f"{row['real']:+.6f}", f"{row['imag']:+.6f}", f"{row['probability']:.6f}")
         console.print(table)
@@ -137,7 +140,7 @@ def _print_human(out: dict[str, Any]) -> None:
     label = out["bits"]["label"]
     table = Table(f"outcome {label}", "counts" if out["mode"] == "shots" else "probability")
     widths = out["bits"]["widths"]
-    for key, value in data.items():
+    for key, value in list(data.items())[:out["shown"]]:
         table.add_row(_spaced(key, widths), f"{value}" if out["mode"] == "shots" else f"{value:.6f}")
     console.print(table)
     _print_left_out(console, out, "outcomes")
@@ -147,7 +150,8 @@ def _print_expval(console: Any, out: dict[str, Any]) -> None:
     value = out["expval"]
     if "stderr" in out:
         how = (f"{out['trajectories']} trajectories" if "trajectories" in out
-               else f"{out['shots']} shots in {out['bases']} basis/bases, {out['shots_per_basis']} each")
+               else f"{out['shots']} shots in {out['bases']} {'basis' if out['bases'] == 1 else 'bases'}, "
+                    f"{out['shots_per_basis']} each")
         console.print(f"<{out['observable']}> = {value:.6g} +- {out['stderr']:.2g} (standard error; {how})")
     else:
         console.print(f"<{out['observable']}> = {value:.12g} (exact)")
@@ -173,18 +177,21 @@ def _spaced(key: str, widths: list[int]) -> str:
 
 
 def _compile_line(report: dict[str, Any]) -> str:
-    if not report.get("compiled", True):
-        return str(report.get("reason", "not compiled"))
-    bits = []
-    if report.get("basis"):
-        bits.append(f"basis {report['basis']}")
-    if "layout" in report:
-        bits.append(f"layout {report['layout']}")
-    if "swaps" in report:
-        bits.append(f"{report['swaps']} swaps")
-    if "gates_before" in report and "gates_after" in report:
-        bits.append(f"gates {report['gates_before']} -> {report['gates_after']}")
-    if "cx_before" in report and "cx_after" in report:
-        bits.append(f"two-qubit gates {report['cx_before']} -> {report['cx_after']}")
-    prefix = f"{report['circuit']}: " if "circuit" in report else ""
-    return prefix + (", ".join(bits) or "compiled for the device")
+    """One line on what compiling for the device did (a ``prepare_for_device`` report)."""
+    head = f"{report.get('circuit', 'circuit')} for {report.get('device', 'the device')}: "
+    if not report.get("changed"):
+        return head + "not compiled, it runs on the device as it is (native gates on coupled qubits)"
+    physical = report.get("physical_qubits", [])
+    layout = ", ".join(f"q{v}->{physical[i]}" for v, i in enumerate(report.get("initial_layout", []))
+                       if i < len(physical))
+    gates = (sum(report.get("gates_before", {}).values()), sum(report.get("gates_after", {}).values()))
+    parts = [f"layout {layout}", f"{report.get('swaps', 0)} swaps",
+             f"gates {gates[0]} -> {gates[1]}",
+             f"two-qubit gates {report.get('two_qubit_before')} -> {report.get('two_qubit_after')}"]
+    if report.get("esp") is not None:
+        parts.append(f"expected success probability {report['esp']:.3f}")
+    if report.get("verified"):
+        parts.append("verified equivalent")
+    if report.get("measurements_added"):
+        parts.append("every qubit measured at the end")
+    return head + ", ".join(parts)

@@ -115,18 +115,16 @@ class _Simulator:
             return circuit, None
         device, model = self.noise.device, self.noise.model
         if device is not None:
-            problems = device.validate(circuit)
-            if problems and not self.opts.compile:
-                raise NoiseError(problem_text(
-                    f"--noise {self.noise.spec}: device {device.name!r} cannot run this circuit as it is", problems,
-                    "drop --no-compile to compile it for the device first (layout, routing, native gates)"))
-            if problems:
-                circuit, model, report = compile_for(circuit, device, seed=self.opts.seed or 0)
-                report = {"circuit": name, "compiled": True, **report}
+            if not self.opts.compile:
+                problems = device.validate(circuit)
+                if problems:
+                    raise NoiseError(problem_text(
+                        f"--noise {self.noise.spec}: device {device.name!r} cannot run this circuit as it is",
+                        problems, "drop --no-compile to compile it for the device first (layout, routing, "
+                                  "native gates)"))
             else:
-                report = {"circuit": name, "compiled": False,
-                          "reason": "already runs on the device as it is (native gates on coupled qubits)"}
-            self.reports.append(report)
+                circuit, model, report = compile_for(circuit, device, seed=self.opts.seed or 0)
+                self.reports.append({"circuit": name, **report})
         problems = coverage(model, circuit)
         if problems:
             what = "device" if device is not None else "noise model"
@@ -145,9 +143,12 @@ class _Simulator:
         if self.opts.method != "auto":
             return chosen, f"--method {self.opts.method}"
         conditioned = any(inst.condition is not None for inst in circuit)
+        if chosen == "density" and not terminal_measurements(circuit).single_run:
+            return "trajectories", ("auto: mid-circuit measurement or reset, so Monte Carlo trajectories (one per "
+                                    "shot, each following its own outcomes)")
         if chosen == "density":
             return chosen, (f"auto: {circuit.n_qubits} qubits <= 10 and no classically controlled gates, so an "
-                            "exact density matrix (shots drawn from it)")
+                            "exact density matrix; shots drawn from it")
         why = "classically controlled gates" if conditioned else f"{circuit.n_qubits} qubits > 10"
         return chosen, f"auto: {why}, so Monte Carlo trajectories (one per shot)"
 
@@ -157,7 +158,7 @@ class _Simulator:
                 raise SimulationError("--method trajectories samples: give --shots N, or use --method density "
                                       "(or auto) for the exact distribution")
             how = "--method density" if self.opts.method == "density" else "auto: no --shots"
-            return "density", f"{how}, so the exact density matrix (readout errors included)"
+            return "density", f"{how}, so the exact density matrix, readout errors included"
         if terminal_measurements(circuit).single_run:
             return "statevector", "no noise and every measurement at the end: one exact state vector"
         return "branching", ("no noise; mid-circuit measurement, reset or feed-forward: exact, branching over "
@@ -165,8 +166,9 @@ class _Simulator:
 
     # -- modes ---------------------------------------------------------------------
     def exact(self, circuit: Circuit) -> dict[str, Any]:
+        bits = bits_info(circuit, qubits=self.opts.qubits)
         circuit, model = self.prepare(circuit)
-        if self.opts.qubits and self.reports and self.reports[-1]["compiled"]:
+        if self.opts.qubits and self.reports and self.reports[-1]["changed"]:
             raise SimulationError("--qubits after compiling for a device would report the device's physical "
                                   "qubits; measure the qubits you want into a classical register instead")
         method, reason = self._exact_method(circuit, model)
@@ -174,17 +176,18 @@ class _Simulator:
         ranked = sorted(((k, float(v)) for k, v in dist.items() if v > EPS), key=lambda kv: (-kv[1], kv[0]))
         shown = ranked[:self.opts.top]
         return {"mode": "exact", "method": method, "method_reason": reason,
-                "bits": bits_info(circuit, qubits=self.opts.qubits), "probabilities": dict(shown),
+                "bits": bits, "probabilities": dict(shown),
                 "shown": len(shown), "total": len(ranked)}
 
     def shots(self, circuit: Circuit) -> dict[str, Any]:
+        bits = bits_info(circuit, qubits=False)
         circuit, model = self.prepare(circuit)
         method, reason = self._sample_method(circuit, model)
         result = self._sample(circuit, model)
         ranked = sorted(result.counts.items(), key=lambda kv: (-kv[1], kv[0]))
         return {"mode": "shots", "method": method, "method_reason": reason, "shots": self.opts.shots,
-                "seed": self.opts.seed, "bits": bits_info(circuit, qubits=False), "counts": dict(ranked),
-                "shown": len(ranked), "total": len(ranked)}
+                "seed": self.opts.seed, "bits": bits, "counts": dict(ranked),
+                "shown": min(self.opts.top, len(ranked)), "total": len(ranked)}
 
     def _sample_method(self, circuit: Circuit, model: Any) -> tuple[str, str]:
         if model is not None:
@@ -197,7 +200,7 @@ class _Simulator:
     def _sample(self, circuit: Circuit, model: Any, *, seed: Any = None) -> Any:
         kwargs: dict[str, Any] = {}
         if model is not None:
-            kwargs.update(noise=model, method=self.opts.method)
+            kwargs.update(noise=model, method=self._noisy_method(circuit)[0])
         if want_progress(self.opts.shots, circuit.n_qubits, sys.stderr):
             kwargs["progress"] = True
         return qtandem.sample(circuit, shots=self.opts.shots, seed=self.opts.seed if seed is None else seed,
@@ -219,7 +222,7 @@ class _Simulator:
         rows = [{"state": format(i, f"0{n}b") if n else "", "real": float(state[i].real),
                  "imag": float(state[i].imag), "probability": float(probs[i])} for i in order]
         return {"mode": "statevector", "method": "statevector",
-                "method_reason": "the noiseless final state (measurements at the end left out)",
+                "method_reason": "the noiseless final state; measurements at the end are left out",
                 "bits": bits_info(circuit, qubits=True), "amplitudes": rows, "shown": len(rows), "total": total}
 
     def expval(self, circuit: Circuit, text: str) -> dict[str, Any]:
@@ -418,6 +421,8 @@ def load_noise(spec: str) -> Noise:
             data = json.loads(path.read_text())
         except json.JSONDecodeError as err:
             raise NoiseError(f"{path}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
+        except UnicodeDecodeError:
+            raise NoiseError(f"{path}: not a JSON text file (expected a device or noise-model JSON)") from None
         if isinstance(data, dict) and data.get("schema") == "qtandem.device":
             device = Device.from_dict(data, source=str(path))
             return Noise(spec, "device JSON", device.noise_model(), device)
@@ -436,15 +441,16 @@ def coverage(model: Any, circuit: Circuit) -> list[str]:
 
 
 def compile_for(circuit: Circuit, device: Any, *, seed: int) -> tuple[Circuit, Any, dict[str, Any]]:
-    """``(compiled circuit, its noise model, report)``: :func:`qtandem.compile.prepare_for_device`."""
-    from qtandem import compile as qcompile
+    """``(compiled circuit, its noise model, report)`` (:func:`qtandem.compile.prepare_for_device`).
 
-    prepare = getattr(qcompile, "prepare_for_device", None)
-    if prepare is None:  # pragma: no cover - until the compile layer ships it
-        raise NoiseError("compiling for a device needs qtandem.compile.prepare_for_device")
-    compiled, report = prepare(circuit, device, seed=seed)
-    model = report.pop("noise_model", None) if isinstance(report, dict) else None
-    return compiled, model if model is not None else device.noise_model(), dict(report)
+    The compiled circuit acts on the physical qubits it uses, renumbered; its noise
+    model is that of the device restricted to them (``report["physical_qubits"]``).
+    """
+    from qtandem.compile import prepare_for_device
+
+    compiled, report = prepare_for_device(circuit, device, seed=seed)
+    model = device.subset(report["physical_qubits"]).noise_model() if report["changed"] else device.noise_model()
+    return compiled, model, report
 
 
 def distribution(circuit: Circuit, *, noise: Any = None, qubits: bool = False,
@@ -452,4 +458,21 @@ def distribution(circuit: Circuit, *, noise: Any = None, qubits: bool = False,
     """Exact outcome probabilities keyed like ``SampleResult.counts`` (:func:`qtandem.sim.distribution`)."""
     from qtandem.sim import distribution as exact
 
-    return dict(exact(circuit, noise=noise, qubits=qubits, dtype=dtype))
+    if noise is None or hasattr(noise, "record_distribution"):
+        return dict(exact(circuit, noise=noise, qubits=qubits, dtype=dtype))
+    # a noise model without exact records yet: terminal measurements read off the density matrix's diagonal
+    layout = terminal_measurements(circuit)
+    if not layout.single_run:
+        raise SimulationError("the exact distribution of a noisy circuit with mid-circuit measurement, reset or "
+                              "feed-forward is not available yet: give --shots N")
+    probs = qtandem.probabilities(circuit, noise=noise, dtype=dtype).detach().to(torch.float64).cpu().numpy()
+    width = circuit.n_qubits
+    index = np.arange(probs.shape[0], dtype=np.int64)
+    if not qubits and layout.any_measure:
+        width = circuit.n_clbits
+        record = np.zeros_like(index)
+        for q, c in layout.pairs:  # a later measurement into the same bit wins
+            record = (record & ~(1 << c)) | (((index >> q) & 1) << c)
+        probs, index = np.bincount(record, weights=probs, minlength=1 << width), np.arange(1 << width)
+    return {format(int(i), f"0{width}b") if width else "": float(p) for i, p in zip(index, probs, strict=True)
+            if p >= 1e-14}
