@@ -4,6 +4,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from qtandem.cli.main import main
 
@@ -256,3 +258,24 @@ def test_top_limits_what_is_shown(tmp_path, capsys):
     code, out, _ = run_cli(["simulate", path, "--top", 3, "--shots", 400, "--seed", 0], capsys)
     assert code == 0 and "3 of 8 nonzero outcomes shown (--top 3)" in out
     assert sum(line.count("│") == 3 for line in out.splitlines()) == 3  # three table rows
+
+
+_FUZZ_OPTIONS = [[], ["--shots", "7"], ["--shots", "-1"], ["--top", "0"], ["--top", "2"], ["--qubits"],
+                 ["--statevector"], ["--expval", "Z0"], ["--expval", "X0 Y1 + 2"], ["--expval", "Q1"],
+                 ["--expval", "1j*Z0"], ["--method", "density"], ["--noise", "line_5"], ["--noise", "no_such"],
+                 ["--no-compile"], ["--dtype", "complex64"], ["--dtype", "half"], ["--param", "x=1"],
+                 ["--param", "oops"], ["--seed", "3"], ["--json"]]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(body=st.lists(st.sampled_from(["h q[0];", "cx q[0], q[1];", "measure q[0] -> c[0];", "reset q[1];",
+                                      "if (c==1) x q[1];", "rz(0.3) q[1];", "measure q[1] -> c[1];"]), max_size=6),
+       options=st.lists(st.sampled_from(_FUZZ_OPTIONS), max_size=4))
+def test_fuzzed_options_exit_0_or_2_never_a_traceback(tmp_path_factory, body, options):
+    """Issue 13 s.1: any combination of simulate's options on small dynamic circuits: exit 0 or 2."""
+    path = tmp_path_factory.mktemp("fuzz") / "c.qasm"
+    path.write_text(HEAD + "qreg q[2];\ncreg c[2];\n" + "\n".join(body) + "\n")
+    args = ["simulate", str(path), *[a for opt in options for a in opt]]
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    assert info.value.code in (0, 2), args

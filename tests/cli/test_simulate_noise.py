@@ -101,3 +101,19 @@ def test_noisy_shots_of_a_circuit_with_reset_use_trajectories(tmp_path, capsys):
     c0 = sum(v for k, v in data["counts"].items() if k[-1] == "1") / 2000
     c1 = sum(v for k, v in data["counts"].items() if k[0] == "1") / 2000
     assert abs(c0 - 0.9) < 0.03 and abs(c1 - 0.1) < 0.03
+
+
+def test_device_json_is_a_device_and_bad_files_are_named(tmp_path, capsys):
+    from qtandem.device import Device
+
+    path = tmp_path / "dev.json"
+    Device.preset("line_5").to_json(path)
+    data = simulate_json([DATA / "ghz_5.qasm", "--noise", path, "--shots", 300, "--seed", 0], capsys)
+    assert data["noise_kind"] == "device JSON" and data["compile"][0]["device"] == "line_5"
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b"\xff\xfe\x00")
+    code, _, err = run_cli(["simulate", DATA / "ghz_5.qasm", "--noise", bad], capsys)
+    assert code == 2 and "not a JSON text file" in err
+    bad.write_text("{\n  \"schema\": \n")
+    code, _, err = run_cli(["simulate", DATA / "ghz_5.qasm", "--noise", bad], capsys)
+    assert code == 2 and "bad.json:3:1: invalid JSON" in err
