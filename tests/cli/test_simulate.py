@@ -53,6 +53,38 @@ def test_exact_and_shots_report_the_classical_register(tmp_path, capsys):
     assert code == 0 and "outcome c[1..0], bit 0 rightmost" in out and "method: statevector" in out
 
 
+ADDER_4 = """gate maj a, b, c { cx c, b; cx c, a; ccx a, b, c; }
+gate uma a, b, c { ccx a, b, c; cx c, a; cx a, b; }
+qreg cin[1];
+qreg a[4];
+qreg b[4];
+qreg cout[1];
+creg sum[5];
+x a[0];
+x b;
+maj cin[0], b[0], a[0];
+maj a[0], b[1], a[1];
+maj a[1], b[2], a[2];
+maj a[2], b[3], a[3];
+cx a[3], cout[0];
+uma a[2], b[3], a[3];
+uma a[1], b[2], a[2];
+uma a[0], b[1], a[1];
+uma cin[0], b[0], a[0];
+measure cout[0] -> sum[4];
+"""
+
+
+def test_ten_qubit_adder_exact_and_sampled_agree(tmp_path, capsys):
+    # the issue's example: 1 + 15 on a 10-qubit Cuccaro adder; exact printed the qubits 1000000010, shots 10000
+    path = write(tmp_path, ADDER_4 + "".join(f"measure b[{i}] -> sum[{i}];\n" for i in range(4)))
+    exact = simulate_json([path], capsys)
+    sampled = simulate_json([path, "--shots", 100, "--seed", 0], capsys)
+    assert exact["probabilities"] == pytest.approx({"10000": 1.0}) and sampled["counts"] == {"10000": 100}
+    assert exact["bits"]["label"] == sampled["bits"]["label"] == "sum[4..0], bit 0 rightmost"
+    assert simulate_json([path, "--qubits"], capsys)["probabilities"] == pytest.approx({"1000000010": 1.0})
+
+
 def test_registers_are_named_and_spaced(tmp_path, capsys):
     path = write(tmp_path, "qreg q[3];\ncreg a[1];\ncreg b[2];\nx q[1];\nmeasure q[0] -> a[0];\n"
                            "measure q[1] -> b[0];\nmeasure q[2] -> b[1];\n")
