@@ -184,9 +184,8 @@ def command() -> Any:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI (console-script entry point)."""
-    root = command()
     try:
-        root.main(args=argv, prog_name="qtandem", standalone_mode=True)
+        command().main(args=argv, prog_name="qtandem", standalone_mode=True)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
         if code == _INTERNAL_EXIT:
