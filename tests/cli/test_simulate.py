@@ -311,3 +311,13 @@ def test_fuzzed_options_exit_0_or_2_never_a_traceback(tmp_path_factory, body, op
     with pytest.raises(SystemExit) as info:
         main(args)
     assert info.value.code in (0, 2), args
+
+
+def test_empty_circuit(tmp_path, capsys):
+    path = tmp_path / "empty.qasm"
+    path.write_text("OPENQASM 2.0;\n")
+    data = simulate_json([path, "--shots", 3], capsys)
+    assert data["counts"] == {"": 3} and data["bits"]["label"] == "(no qubits, no classical bits)"
+    assert simulate_json([path], capsys)["probabilities"] == {"": 1.0}
+    code, out, _ = run_cli(["draw", path], capsys)
+    assert code == 0 and out == "\n"

@@ -376,6 +376,8 @@ def bits_info(circuit: Circuit, *, qubits: bool) -> dict[str, Any]:
     else:
         regs, note, order = circuit.cregs, "", ", bit 0 rightmost"
     parts = [f"{name}[{size - 1}..0]" if size > 1 else f"{name}[0]" for name, size in reversed(regs) if size]
+    if not parts:
+        return {"label": "(no qubits, no classical bits)", "registers": [], "widths": []}
     return {"label": " ".join(parts) + note + order, "registers": [{"name": n, "size": s} for n, s in regs],
             "widths": [s for _, s in reversed(regs) if s]}
 
