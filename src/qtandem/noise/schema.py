@@ -183,6 +183,25 @@ def _list(value: Any, where: str) -> list[Any]:
     return value
 
 
+def _matrix(value: Any, where: str) -> list[list[complex]]:
+    """A square matrix written as rows of ``[re, im]`` pairs."""
+    rows = _list(value, where)
+    out = []
+    for i, row in enumerate(rows):
+        entries = []
+        for j, pair in enumerate(_list(row, f"{where}[{i}]")):
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise NoiseError(f"{where}[{i}][{j}]: expected an [re, im] pair, got {_got(pair)}")
+            entries.append(complex(number(pair[0], f"{where}[{i}][{j}][0]"), number(pair[1], f"{where}[{i}][{j}][1]")))
+        if len(entries) != len(rows):
+            raise NoiseError(f"{where}: expected a square matrix, row {i} has {len(entries)} entries for "
+                             f"{len(rows)} rows")
+        out.append(entries)
+    if not out:
+        raise NoiseError(f"{where}: expected a non-empty square matrix")
+    return out
+
+
 def channel_to_dict(channel: ch.KrausChannel) -> dict[str, Any]:
     """JSON-ready description: constructor name and parameters, or raw Kraus operators.
 
@@ -214,17 +233,13 @@ def channel_from_dict(data: Any, where: str) -> ch.KrausChannel:
     kind = data.get("type")
     if kind == "kraus":
         only(data, ("type", "kraus", "comment"), where)
-        try:
-            ops = [torch.tensor([[complex(number(re_im[0], where + ".kraus"), number(re_im[1], where + ".kraus"))
-                                  for re_im in row] for row in k], dtype=torch.complex128)
-                   for k in _list(data.get("kraus"), f"{where}.kraus")]
-        except (TypeError, ValueError, IndexError) as err:
-            raise NoiseError(f"{where}.kraus: expected a list of square matrices of [re, im] pairs ({err})") from None
+        ops = [torch.tensor(_matrix(k, f"{where}.kraus[{i}]"), dtype=torch.complex128)
+               for i, k in enumerate(_list(data.get("kraus"), f"{where}.kraus"))]
         try:
             return ch.KrausChannel(ops, name="kraus")
         except NoiseError as err:
             raise NoiseError(f"{where}.kraus: {err}") from None
-    if kind not in CONSTRUCTORS:
+    if not isinstance(kind, str) or kind not in CONSTRUCTORS:
         close = difflib.get_close_matches(str(kind), [*CONSTRUCTORS, "kraus"], n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise NoiseError(f"{where}.type: unknown channel type {kind!r}{hint} "
