@@ -147,6 +147,9 @@ def _tidy(cmd: Any, ctx: Any) -> None:
         params.append(help_option)
     for param in params:
         if param.param_type_name == "argument":
+            if getattr(param, "hidden", False):  # e.g. an old positional kept to explain its new option
+                param.get_usage_pieces = lambda ctx: []
+                continue
             if param.metavar is None:
                 param.metavar = (param.name or "arg").upper()
             piece = param.metavar if param.required else f"[{param.metavar}]"
