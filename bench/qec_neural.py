@@ -8,9 +8,20 @@ logical error rate per shot with 95% Wilson intervals, the ratios to both matche
 same shots, the paired counts (shots only the neural decoder gets right / only matching gets
 right) and the paired z-score of the difference; the post-selection curve (LER among kept shots
 when 1%, 5%, 10% of shots are flagged as doubtful) from the neural soft output beside
-PyMatching's complementary gap; and throughput: shots per second of
-``decode`` with 2 torch threads for the neural decoder (its matching features included for
-``neural+matching`` models) and PyMatching's single-threaded ``decode_batch`` beside it.
+PyMatching's complementary gap; and throughput.
+
+Throughput is what a user sees: the wall time of one ``decoder.decode(dets)`` call on fresh
+shots (sampled with another seed for every repeat, not timed), everything inside ``decode``
+included: input checks, the bool -> float32 conversion, batching, the network, the matching
+features of ``neural+matching`` models, the result conversion. Each decoder is built and set up
+(``decoder.prepare()``: network, matching graphs) before the clock starts, exactly as
+``qtandem qec eval`` does (:func:`qtandem.qec.evaluate.evaluate`); the decoders run with their
+default settings (the neural decoder picks its worker threads, one torch thread each, and its
+batch size itself: ``NeuralDecoder.workers`` / ``batch_for``). The median of ``--speed-repeats``
+calls on ``--speed-shots`` shots is reported, and the same shots/s as ``qec eval`` computes it
+(``evaluate_circuit`` on the model's circuit) beside it as a cross-check. PyMatching is
+single-threaded ``decode_batch``. The load average before and after is recorded: the machine is
+shared, so run it under the lock and read it with the load.
 
 Run: flock /tmp/qtandem-cpu.lock python bench/qec_neural.py [--shots N] [--model PATH ...]
 """
@@ -22,16 +33,18 @@ import json
 import math
 import os
 import platform
+import statistics
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pymatching
 import stim
 import torch
 
 from qtandem.io import atomic_write_text
+from qtandem.qec.decoder import Decoder
+from qtandem.qec.evaluate import evaluate_circuit
 from qtandem.qec.matching import MatchingDecoder
 from qtandem.qec.metrics import postselection_curve, wilson_interval
 from qtandem.qec.neural import NeuralDecoder, load_decoder
@@ -43,23 +56,25 @@ def _rate(errors: int, shots: int) -> dict[str, Any]:
     return {"errors": errors, "ler": errors / shots, "wilson95": [lo, hi]}
 
 
-def _throughput(fn: Any, dets: np.ndarray, repeat: int = 2) -> float:
-    best = math.inf
-    for _ in range(repeat):
+def throughput(decoder: Decoder, circuit: stim.Circuit, shots: int, repeats: int, seed: int) -> dict[str, Any]:
+    """Shots/s of ``decoder.decode`` on fresh shots (one call each, a new seed per repeat), set-up excluded."""
+    decoder.prepare()
+    rates = []
+    for r in range(repeats):
+        dets = circuit.compile_detector_sampler(seed=seed + 1 + r).sample(shots)
         t0 = time.perf_counter()
-        fn(dets)
-        best = min(best, time.perf_counter() - t0)
-    return len(dets) / best
+        decoder.decode(dets)
+        rates.append(shots / (time.perf_counter() - t0))
+    return {"median": statistics.median(rates), "runs": rates, "shots": shots}
 
 
-def evaluate(dec: NeuralDecoder, shots: int, seed: int, speed_shots: int) -> dict[str, Any]:
+def evaluate(dec: NeuralDecoder, shots: int, seed: int, speed_shots: int, speed_repeats: int) -> dict[str, Any]:
     circuit = dec.circuit
     assert circuit is not None
     dets, obs = circuit.compile_detector_sampler(seed=seed).sample(shots, separate_observables=True)
     obs = obs[:, 0]
     plain = MatchingDecoder(circuit)
     corr = MatchingDecoder(circuit, correlated=True)
-    dec.threads = 2
     preds = {"neural": dec.decode(dets)[:, 0], "pymatching": plain.decode(dets)[:, 0],
              "pymatching-correlated": corr.decode(dets)[:, 0]}
     wrong = {k: v != obs for k, v in preds.items()}
@@ -78,17 +93,29 @@ def evaluate(dec: NeuralDecoder, shots: int, seed: int, speed_shots: int) -> dic
     curves = {"neural": postselection_curve(soft_nn, obs[:, None]),
               "pymatching (complementary gap)": postselection_curve(soft_pm, obs[:, None])}
     out["flagging"] = {k: {str(f): c.at(f) for f in (0.0, 0.01, 0.05, 0.1)} for k, c in curves.items()}
-    sp = dets[:speed_shots]
-    out["shots_per_s"] = {"neural_2_threads": _throughput(dec.decode, sp),
-                          "pymatching": _throughput(plain.decode, sp),
-                          "pymatching-correlated": _throughput(corr.decode, sp)}
+    speed_seed = seed + 1000
+    out["threads"] = {"neural_workers": dec.workers, "neural_batch": dec.batch_for(speed_shots),
+                      "torch_threads_outside_decode": torch.get_num_threads(), "pymatching": 1}
+    out["load_before"] = os.getloadavg()[0]
+    out["shots_per_s"] = {name: throughput(d, circuit, speed_shots, speed_repeats, speed_seed)
+                          for name, d in (("neural", dec), ("pymatching", plain), ("pymatching-correlated", corr))}
+    # A/B: the settings qtandem used before (torch's own intra-op threads, fixed batches of 2,048)
+    old = NeuralDecoder(circuit, dec.spec, dec.model.state_dict(), info=dec.info, threads=0, batch_size=2048)
+    out["shots_per_s"]["neural_torch_intraop_threads"] = throughput(old, circuit, speed_shots, speed_repeats,
+                                                                    speed_seed)
+    if dec.name in list_pretrained():  # the number `qtandem qec eval -D pretrained:<name>` prints, same shots
+        pts = evaluate_circuit(circuit, decoders=[f"pretrained:{dec.name}", "pymatching"], shots=speed_shots,
+                               seed=speed_seed, flag_curves=False)
+        out["qec_eval_shots_per_s"] = {"neural": pts[0].shots_per_second, "pymatching": pts[1].shots_per_second}
+    out["load_after"] = os.getloadavg()[0]
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shots", type=int, default=200_000)
-    ap.add_argument("--speed-shots", type=int, default=50_000)
+    ap.add_argument("--speed-shots", type=int, default=100_000)
+    ap.add_argument("--speed-repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=20261124)
     ap.add_argument("--model", action="append", default=[], help="also evaluate this .safetensors model")
     ap.add_argument("--no-shipped", action="store_true", help="evaluate only the --model files")
@@ -98,16 +125,20 @@ def main() -> None:
     models = shipped + [load_decoder(p) for p in args.model]
     results = []
     for dec in models:
-        r = evaluate(dec, args.shots, args.seed, args.speed_shots)
+        r = evaluate(dec, args.shots, args.seed, args.speed_shots, args.speed_repeats)
         results.append(r)
         d = r["decoders"]
         print(f"{r['name']} ({r['kind']}), {r['shots']} shots: neural {d['neural']['ler']:.5f}, "
               f"PyMatching {d['pymatching']['ler']:.5f}, correlated {d['pymatching-correlated']['ler']:.5f}; "
               f"ratio {r['vs_pymatching']['ratio']:.3f}x PyMatching (z {r['vs_pymatching']['paired_z']:+.1f}), "
               f"{r['vs_pymatching-correlated']['ratio']:.3f}x correlated "
-              f"(z {r['vs_pymatching-correlated']['paired_z']:+.1f}); shots/s neural(2 threads) "
-              f"{r['shots_per_s']['neural_2_threads']:.0f}, PyMatching {r['shots_per_s']['pymatching']:.0f}, "
-              f"correlated {r['shots_per_s']['pymatching-correlated']:.0f}", flush=True)
+              f"(z {r['vs_pymatching-correlated']['paired_z']:+.1f}); shots/s (median of {args.speed_repeats}, "
+              f"{args.speed_shots} shots, neural with {r['threads']['neural_workers']} threads) neural "
+              f"{r['shots_per_s']['neural']['median']:.0f}, PyMatching {r['shots_per_s']['pymatching']['median']:.0f}, "
+              f"correlated {r['shots_per_s']['pymatching-correlated']['median']:.0f}; neural with torch's "
+              f"intra-op threads {r['shots_per_s']['neural_torch_intraop_threads']['median']:.0f}; qec eval path "
+              f"{r.get('qec_eval_shots_per_s', {}).get('neural', float('nan')):.0f}; load "
+              f"{r['load_before']:.1f} -> {r['load_after']:.1f}", flush=True)
         for k, v in r["flagging"].items():
             print(f"    flagging {k}: " + ", ".join(f"{float(f):.0%} flagged -> LER {x:.2e}" for f, x in v.items()))
     env = {"python": platform.python_version(), "stim": stim.__version__, "pymatching": pymatching.__version__,
