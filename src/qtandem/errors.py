@@ -29,6 +29,7 @@ __all__ = [
     "QasmError",
     "QtandemError",
     "ResourceError",
+    "SeedError",
     "SimulationError",
     "VerificationError",
 ]
@@ -180,6 +181,18 @@ class DatasetError(QtandemError, ValueError):
         Traceback (most recent call last):
         ...
         qtandem.errors.DatasetError: ...
+    """
+
+
+class SeedError(QtandemError, ValueError):
+    """A seed that cannot seed a generator (a negative integer).
+
+    Examples:
+        >>> from qtandem.random import as_generator
+        >>> as_generator(-1)
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.SeedError: seed must be a non-negative integer, got -1
     """
 
 

@@ -39,6 +39,7 @@ def as_generator(seed: Seed) -> np.random.Generator:
 
     Raises:
         TypeError: if ``seed`` is of another type.
+        SeedError: a negative integer.
 
     Examples:
         >>> a, b = as_generator(7), as_generator(7)
@@ -50,6 +51,10 @@ def as_generator(seed: Seed) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
     if seed is None or isinstance(seed, (int, np.integer)):
+        if seed is not None and seed < 0:
+            from qtandem.errors import SeedError
+
+            raise SeedError(f"seed must be a non-negative integer, got {seed}")
         return np.random.default_rng(seed)
     raise TypeError(f"seed must be an int, a numpy Generator or None, got {type(seed).__name__}")
 

@@ -200,3 +200,18 @@ def test_compile_train_refuses_a_used_output_folder(tmp_path, capsys):
     code, out, err = run_cli(["compile", "train", str(cfg), "-o", str(used), "--no-progress"], capsys)
     assert code == 2 and out == "" and "exists and is not empty: pass --overwrite" in err
     assert (used / "model.safetensors").read_text() == "old"
+
+
+@pytest.mark.parametrize("args", [
+    ["simulate", str(DATA / "ghz_5.qasm"), "--shots", "3", "--seed", "-1"],
+    ["optimize", str(DATA / "ghz_5.qasm"), "-o", "{tmp}/o.qasm", "--seed", "-1"],
+    ["qec", "eval", "-D", "pymatching", "-d", "3", "-p", "0.01", "--shots", "10", "--seed", "-1", "-o", "{tmp}/e"],
+    ["compile", "train", "{tmp}/seed.toml", "-o", "{tmp}/c", "--no-progress", "--max-epochs", "0"],
+    ["tour", "--only", "core", "--quick", "--seed", "-1", "-o", "{tmp}/t"],
+])
+def test_negative_seed_is_refused_not_a_crash(tmp_path, capsys, args):
+    """numpy's 'expected non-negative integer' was an internal error (exit 1) in each of these."""
+    (tmp_path / "seed.toml").write_text("seed = -1\n[data]\ncircuits = 2\nexpansions = 3\nchunk = 2\n")
+    code, _, err = run_cli([a.replace("{tmp}", str(tmp_path)) for a in args], capsys)
+    assert code == 2 and "Traceback" not in err and "internal error" not in err, err
+    assert "seed must be a non-negative integer, got -1" in err or "--seed must be >= 0, got -1" in err

@@ -38,6 +38,8 @@ def register(app: typer.Typer) -> None:
         if output is not None and out is not None and output != out:
             raise ConfigError(f"--output {output} and --out {out} disagree; give --output only")
         chosen = [s.title for s in select_sections(only)]  # refuses an unknown --only before writing anything
+        if seed < 0:
+            raise ConfigError(f"--seed must be >= 0, got {seed}")
         folder = output or out or Path("runs") / f"tour-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
         prepare_output_dir(folder, overwrite=overwrite)
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),

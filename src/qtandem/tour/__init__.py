@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from qtandem.errors import ConfigError
+from qtandem.errors import ConfigError, SeedError
 from qtandem.report import Report, Section
 
 __all__ = ["SECTION_MODULES", "TourContext", "TourSection", "failed_sections", "register", "run_tour", "sections",
@@ -151,6 +151,7 @@ def run_tour(outdir: str | Path | None = None, *, seed: int = 2026, quick: bool 
 
     Raises:
         ConfigError: an entry of ``only`` matches no section (checked before anything is written).
+        SeedError: a negative ``seed``.
 
     Examples:
         >>> import tempfile
@@ -163,6 +164,8 @@ def run_tour(outdir: str | Path | None = None, *, seed: int = 2026, quick: bool 
         >>> _ = _REGISTRY.pop("Docs: run demo")
     """
     chosen = select_sections(only)
+    if seed < 0:
+        raise SeedError(f"seed must be a non-negative integer, got {seed}")
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(outdir) if outdir is not None else Path("runs") / f"tour-{stamp}"
     report = Report("qtandem tour", out)
