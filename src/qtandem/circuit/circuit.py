@@ -110,6 +110,12 @@ class Circuit:
         self.qregs = self._check_regs(qregs, self._n_qubits, "q", "qregs")
         self.cregs = self._check_regs(cregs, self._n_clbits, "c", "cregs")
         self._instructions: list[Instruction] = []
+        # custom gates read from OpenQASM, kept so writers can emit them again (a hint: writers check
+        # that instructions start:end still expand gate_definitions[name] before using a call)
+        self.gate_definitions: dict[str, tuple[list[str], list[str], list[Instruction]]] = {}
+        """``name -> (parameter names, qubit names, body on qubits 0..k-1, angles in those parameters)``."""
+        self.gate_calls: list[tuple[int, int, str, tuple[Angle, ...], tuple[int, ...]]] = []
+        """``(start, end, name, angles, qubits)``: instructions ``start:end`` came from one call of ``name``."""
 
     @staticmethod
     def _check_regs(regs: Sequence[tuple[str, int]] | None, total: int, default: str,
@@ -510,6 +516,8 @@ class Circuit:
         """A shallow copy (instructions are immutable)."""
         out = self._empty_like()
         out._instructions = list(self._instructions)
+        out.gate_definitions = dict(self.gate_definitions)
+        out.gate_calls = list(self.gate_calls)
         return out
 
     def compose(self, other: Circuit, qubits: Sequence[int] | None = None, clbits: Sequence[int] | None = None,

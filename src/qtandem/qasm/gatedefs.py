@@ -23,6 +23,7 @@ import numpy as np
 
 from qtandem.circuit.gates import GATES, controlled_matrix, fold_controls, gate_matrix, inverse_of
 from qtandem.circuit.instruction import Instruction
+from qtandem.circuit.parameter import Parameter
 from qtandem.errors import QasmError, QtandemError
 from qtandem.qasm.base import (
     MAX_GATE_DEPTH,
@@ -134,6 +135,25 @@ class GatesMixin(ParserBase):
         self.st.defs[name.value] = gdef
         self.st.libraries[name.value] = "an earlier definition"
         self._recognize(gdef)
+        if gdef.name not in self.st.recognized:
+            self._export(gdef)
+
+    def _export(self, gdef: GateDef) -> None:
+        """Keep the definition's body, symbolic in its parameters, so writers can emit the ``gate`` again."""
+        saved = self.st.work
+        self.st.work = MAX_WORK - 20_000  # a body that expands to more is written inline
+        try:
+            symbols = [Parameter(p) for p in gdef.params]
+            prims = self.expand_def(gdef, list(symbols), tuple(range(len(gdef.qargs))), depth=0)
+            if len(prims) > 1000 or any(p.name == "gphase" for p in prims):
+                return
+            body = [Instruction(p.name, p.qubits, [as_angle(v, gdef.tok, self.src) for v in p.params], ctrl=p.ctrl,
+                                inverted=p.inverted) for p in prims]
+        except (QtandemError, ValueError, TypeError):
+            return
+        finally:
+            self.st.work = saved
+        self.st.exports[gdef.name] = (list(gdef.params), list(gdef.qargs), body)
 
     def _recognize(self, gdef: GateDef) -> None:
         """A definition named like a registry gate with the same unitary is kept as that gate.
@@ -245,11 +265,16 @@ class GatesMixin(ParserBase):
                     raise self.err(call.tok, f"gate {name!r} is applied to the same qubit twice")
                 self.emit(Instruction(reg, qubits, angles, condition=condition), call.tok)
             return
+        exported = not call.mods and name in self.st.exports
         for i in range(reps):
             qubits = tuple(q[i] if len(q) > 1 else q[0] for q in operands)
             prims = self.expand_call(call, params, qubits, self.st.scope, depth=0)
+            start = len(self.st.insts)
             for p in prims:
                 self.emit_prim(p, call.tok, condition)
+            if exported:
+                angles = tuple(as_angle(v, call.tok, self.src) for v in params)
+                self.st.calls.append((start, len(self.st.insts), name, angles, qubits))
 
     def emit_prim(self, p: Prim, tok: Token, condition: Condition) -> None:
         if p.name == "gphase":

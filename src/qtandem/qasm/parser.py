@@ -241,6 +241,9 @@ def _parse(text: str, filename: str, include_dirs: tuple[str | Path, ...], base_
         except QtandemError as err:
             msg = str(err).split(": ", 1)[-1] if str(err).startswith("instruction ") else str(err)
             raise isrc.error(msg, tok.line, tok.col) from None
+    used = {name for _, _, name, _, _ in state.calls}
+    circuit.gate_definitions = {k: v for k, v in state.exports.items() if k in used}
+    circuit.gate_calls = list(state.calls)
     return circuit
 
 

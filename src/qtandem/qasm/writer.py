@@ -14,6 +14,7 @@ from qtandem.circuit.gates import GATES
 from qtandem.circuit.instruction import Instruction
 from qtandem.circuit.parameter import ParameterExpression, format_angle
 from qtandem.errors import QasmError
+from qtandem.qasm.stdlib import QELIB1, STDGATES
 
 __all__ = ["dumps", "needs_version_3"]
 
@@ -54,7 +55,11 @@ def _angle(value: object) -> str:
     x = float(value)  # type: ignore[arg-type]
     if not math.isfinite(x):
         raise QasmError(f"angle {x} is not finite; OpenQASM has no literal for it")
-    return format_angle(x)
+    text = format_angle(x)
+    if "pi" in text:
+        return text
+    # the shortest text that reads back as x: repr, or the integer when that is shorter
+    return str(int(x)) if x.is_integer() and abs(x) < 1e16 else repr(x)
 
 
 def _check_names(circuit: Circuit, version: int) -> None:
@@ -97,7 +102,7 @@ def _bit_names(regs: list[tuple[str, int]], total: int, default: str) -> list[st
     return names
 
 
-def dumps(circuit: Circuit, version: int = 2) -> str:
+def dumps(circuit: Circuit, version: int = 2, *, inline: bool = False) -> str:
     """OpenQASM text for ``circuit``.
 
     Version 2 uses ``qelib1.inc`` names; gates it lacks are written as ``gate``
@@ -105,13 +110,20 @@ def dumps(circuit: Circuit, version: int = 2) -> str:
     ``c3x``/``c4x`` (``mcx`` with 3 or 4 controls). Version 3 uses
     ``stdgates.inc`` names, modifiers (``ctrl(2) @ ry(...)``, ``inv @ ...``) and
     ``input float[64]`` declarations for free parameters. Angles are written
-    exactly (``pi/4`` when that is the exact float, else ``repr``), so reading
-    the text back gives an equal circuit. Registers come from ``circuit.qregs``
-    and ``circuit.cregs``.
+    exactly (``pi/4`` when that is the exact float, else the shortest ``repr``
+    that round-trips), so reading the text back gives an equal circuit.
+    Registers come from ``circuit.qregs`` and ``circuit.cregs``.
+
+    Custom ``gate`` definitions read from OpenQASM (``circuit.gate_definitions``)
+    are written again as definitions, and their calls as calls, where the
+    target version can express them and the instructions still are what the
+    call expanded to; otherwise (or with ``inline=True``) the gates are written
+    one by one.
 
     Args:
         circuit: the circuit.
         version: 2 or 3.
+        inline: write custom gates' expansions instead of their definitions.
 
     Returns:
         The program text, ending with a newline.
@@ -149,8 +161,18 @@ def dumps(circuit: Circuit, version: int = 2) -> str:
     cnames = _bit_names(circuit.cregs, circuit.n_clbits, "c")
     body: list[str] = []
     needed: dict[str, str] = {}
-    for idx, inst in enumerate(circuit):
-        body.append(_line(inst, idx, version, qnames, cnames, circuit, needed))
+    calls, definitions = ({}, []) if inline else _custom_gates(circuit, version, qnames, needed)
+    insts = circuit.instructions
+    idx = 0
+    while idx < len(insts):
+        call = calls.get(idx)
+        if call is not None:
+            end, text = call
+            body.append(_condition(insts[idx], circuit, idx, version) + text)
+            idx = end
+            continue
+        body.append(_line(insts[idx], idx, version, qnames, cnames, circuit, needed))
+        idx += 1
     head = ["OPENQASM 2.0;", 'include "qelib1.inc";'] if version == 2 else ["OPENQASM 3.0;", 'include "stdgates.inc";']
     params = circuit.parameters
     if params and version == 2:
@@ -166,6 +188,7 @@ def dumps(circuit: Circuit, version: int = 2) -> str:
             head.append(f"input float[64] {p.name};")
     head.extend(f"input array[float[64], {size}] {name};" for name, size in arrays.items())
     head.extend(needed.values())
+    head.extend(definitions)
     for name, size in circuit.qregs:
         head.append(f"qreg {name}[{size}];" if version == 2 else f"qubit[{size}] {name};")
     for name, size in circuit.cregs:
@@ -238,3 +261,79 @@ def _line(inst: Instruction, idx: int, version: int, qn: list[str], cn: list[str
     if name == "u":
         name = "U"
     return f"{cond}{prefix}{name}{args} {qs};"
+
+
+def _custom_gates(circuit: Circuit, version: int, qnames: list[str],
+                  needed: dict[str, str]) -> tuple[dict[int, tuple[int, str]], list[str]]:
+    """Calls of custom gates that can be written as calls (``start -> (end, text)``) and their definitions."""
+    if not circuit.gate_calls or not circuit.gate_definitions:
+        return {}, []
+    taken = {name for name, _ in circuit.qregs} | {name for name, _ in circuit.cregs} | \
+        {p.name.split("[", 1)[0] for p in circuit.parameters}
+    library = set(QELIB1 if version == 2 else STDGATES) | set(_DEFS_2) | set(_DEFS_3) | set(_MODIFIED_3)
+    texts: dict[str, str] = {}
+    for name, (params, qargs, body) in circuit.gate_definitions.items():
+        names = [name, *params, *qargs]
+        if any(not _IDENT.match(n) or n in _RESERVED for n in names) or name in GATES or name in library \
+                or name in taken or len(set(names)) != len(names):
+            continue
+        extra: dict[str, str] = {}
+        try:
+            lines = [_line(inst, k, version, qargs, [], circuit, extra) for k, inst in enumerate(body)]
+        except QasmError:
+            continue
+        needed.update(extra)
+        head = f"gate {name}({', '.join(params)})" if params else f"gate {name}"
+        texts[name] = f"{head} {', '.join(qargs)} {{ {' '.join(lines)} }}".replace("{  }", "{ }")
+    insts = circuit.instructions
+    calls: dict[int, tuple[int, str]] = {}
+    used: set[str] = set()
+    last = 0
+    for start, end, name, angles, qubits in circuit.gate_calls:
+        if name not in texts or not last <= start < end <= len(insts):
+            continue
+        params, _qargs, body = circuit.gate_definitions[name]
+        if not _expands_to(body, dict(zip(params, angles, strict=True)), qubits, insts[start:end]):
+            continue
+        try:
+            args = f"({', '.join(_angle(a) for a in angles)})" if angles else ""
+        except QasmError:
+            continue
+        calls[start] = (end, f"{name}{args} {', '.join(qnames[q] for q in qubits)};")
+        used.add(name)
+        last = end
+    return calls, [text for name, text in texts.items() if name in used]
+
+
+def _expands_to(body: list[Instruction], values: dict[str, object], qubits: tuple[int, ...],
+                insts: list[Instruction]) -> bool:
+    """True if ``body`` with ``values`` on ``qubits`` gives ``insts`` (angles to 1e-12, one shared condition)."""
+    if len(body) != len(insts) or len({i.condition for i in insts}) > 1:
+        return False
+    scratch = Circuit(len(qubits))
+    for inst in body:
+        angles = [_substitute(p, values) for p in inst.params]
+        scratch.append(inst.replace(params=tuple(angles)))
+    for ours, theirs in zip(scratch, insts, strict=True):
+        if (ours.name, tuple(qubits[q] for q in ours.qubits), ours.ctrl, ours.inverted) != \
+                (theirs.name, theirs.qubits, theirs.ctrl, theirs.inverted) or theirs.clbits or \
+                len(ours.params) != len(theirs.params):
+            return False
+        for a, b in zip(ours.params, theirs.params, strict=True):
+            if isinstance(a, ParameterExpression) or isinstance(b, ParameterExpression):
+                if not isinstance(a, ParameterExpression) or not isinstance(b, ParameterExpression) or \
+                        a.terms.keys() != b.terms.keys() or not math.isclose(a.const, b.const, abs_tol=1e-12) or \
+                        any(not math.isclose(c, b.terms[p], rel_tol=1e-12) for p, c in a.terms.items()):
+                    return False
+            elif not math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=1e-12):
+                return False
+    return True
+
+
+def _substitute(angle: object, values: dict[str, object]) -> object:
+    if not isinstance(angle, ParameterExpression):
+        return angle
+    out: object = angle.const
+    for p, c in angle.terms.items():
+        out = out + c * values[p.name]  # type: ignore[operator]
+    return out
