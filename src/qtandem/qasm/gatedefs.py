@@ -273,8 +273,8 @@ class GatesMixin(ParserBase):
             for p in prims:
                 self.emit_prim(p, call.tok, condition)
             if exported:
-                angles = tuple(as_angle(v, call.tok, self.src) for v in params)
-                self.st.calls.append((start, len(self.st.insts), name, angles, qubits))
+                call_angles = tuple(as_angle(v, call.tok, self.src) for v in params)
+                self.st.calls.append((start, len(self.st.insts), name, call_angles, qubits))
 
     def emit_prim(self, p: Prim, tok: Token, condition: Condition) -> None:
         if p.name == "gphase":
