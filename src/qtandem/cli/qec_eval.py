@@ -97,7 +97,7 @@ def register(qec_app: typer.Typer) -> None:
         if circuit is not None:
             stim_circuit = read_circuit(circuit)
             d_arr, o_arr = read_shot_files(stim_circuit, dets, obs) if dets is not None else (None, None)
-            source = f"{circuit}" + (f", shots from {dets} and {obs}" if dets is not None else "")
+            source = circuit.name + (f", recorded shots {dets.name} / {obs.name}" if dets is not None and obs else "")
             points = evaluate_circuit(stim_circuit, decoders=names, shots=shots, seed=seed, dets=d_arr, obs=o_arr,
                                       flag_curves=flag_curves, shot_limits=limits, source=source)
         else:

@@ -77,7 +77,9 @@ def _ler_axes(ax: Any, points: list[EvalPoint]) -> None:
     if other and not swept:
         ax.set_xticks(range(len(other)), [pt.decoder for pt in other], rotation=20, fontsize=8)
         ax.set_xlim(-0.5, len(other) - 0.5)
-        ax.set_xlabel(f"decoder ({other[0].source or 'given circuit'})")
+        ax.set_xlabel("decoder")
+        title = other[0].source or "given circuit"
+        ax.set_title(title if len(title) <= 80 else "..." + title[-77:], fontsize=8)
     else:
         ps = [float(pt.p) for pt in swept if pt.p is not None]
         positive = [p for p in ps if p > 0]
