@@ -321,3 +321,23 @@ def test_empty_circuit(tmp_path, capsys):
     assert simulate_json([path], capsys)["probabilities"] == {"": 1.0}
     code, out, _ = run_cli(["draw", path], capsys)
     assert code == 0 and out == "\n"
+
+
+def test_draw_on_a_terminal_folds_at_its_width_and_pages_tall_drawings(monkeypatch, tmp_path, capsys):
+    import os
+    import shutil
+    import sys
+
+    import click
+
+    paged = []
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.setattr(shutil, "get_terminal_size", lambda fallback=(80, 24): os.terminal_size((50, 12)))
+    monkeypatch.setattr(click, "echo_via_pager", lambda text, **kw: paged.append(text))
+    path = write(tmp_path, "qreg q[8];\n" + "".join(f"h q[{k % 8}];\ncx q[{k % 8}], q[{(k + 3) % 8}];\n"
+                                                     for k in range(30)))
+    code, out, _ = run_cli(["draw", path], capsys)
+    assert code == 0 and out == "" and len(paged) == 1
+    assert max(len(line) for line in paged[0].splitlines()) <= 50
+    code, out, _ = run_cli(["draw", path, "--no-pager"], capsys)
+    assert code == 0 and out.rstrip("\n") == paged[0].rstrip("\n") and len(paged) == 1
