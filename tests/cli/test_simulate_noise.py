@@ -117,3 +117,15 @@ def test_device_json_is_a_device_and_bad_files_are_named(tmp_path, capsys):
     bad.write_text("{\n  \"schema\": \n")
     code, _, err = run_cli(["simulate", DATA / "ghz_5.qasm", "--noise", bad], capsys)
     assert code == 2 and "bad.json:3:1: invalid JSON" in err
+
+
+@pytest.mark.parametrize("creg", ["", "creg c[3];\n"])
+def test_unmeasured_circuit_keeps_its_qubit_order_after_layout(tmp_path, capsys, creg):
+    # nothing measured: qubit i is read into bit i, also after routing has moved the qubits
+    path = tmp_path / "c.qasm"
+    path.write_text('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[3];\n' + creg + "x q[0];\ncx q[0], q[2];\n")
+    data = simulate_json([path, "--noise", "heavy_hex_27", "--seed", 0], capsys)
+    assert data["compile"][0]["changed"] is True
+    assert max(data["probabilities"], key=data["probabilities"].get) == "101"
+    sampled = simulate_json([path, "--noise", "heavy_hex_27", "--seed", 0, "--shots", 200], capsys)
+    assert max(sampled["counts"], key=sampled["counts"].get) == "101"

@@ -165,9 +165,18 @@ class _Simulator:
                              "measurement outcomes")
 
     # -- modes ---------------------------------------------------------------------
+    def _measured(self, circuit: Circuit) -> Circuit:
+        """Before compiling for a device: a circuit that measures nothing gets qubit ``i`` measured into bit ``i``
+        (as :func:`qtandem.sample` reads it), so the outcomes keep the input's qubit order after layout."""
+        if self.noise is None or self.noise.device is None or not self.opts.compile:
+            return circuit
+        from qtandem.sim.branching import measured_circuit
+
+        return measured_circuit(circuit)
+
     def exact(self, circuit: Circuit) -> dict[str, Any]:
         bits = bits_info(circuit, qubits=self.opts.qubits)
-        circuit, model = self.prepare(circuit)
+        circuit, model = self.prepare(circuit if self.opts.qubits else self._measured(circuit))
         if self.opts.qubits and self.reports and self.reports[-1]["changed"]:
             raise SimulationError("--qubits after compiling for a device would report the device's physical "
                                   "qubits; measure the qubits you want into a classical register instead")
@@ -181,7 +190,7 @@ class _Simulator:
 
     def shots(self, circuit: Circuit) -> dict[str, Any]:
         bits = bits_info(circuit, qubits=False)
-        circuit, model = self.prepare(circuit)
+        circuit, model = self.prepare(self._measured(circuit))
         method, reason = self._sample_method(circuit, model)
         result = self._sample(circuit, model)
         ranked = sorted(result.counts.items(), key=lambda kv: (-kv[1], kv[0]))
