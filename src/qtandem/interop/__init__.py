@@ -17,6 +17,7 @@ Examples:
 
 from __future__ import annotations
 
+from qtandem.interop.cirq import from_cirq, to_cirq
 from qtandem.interop.qiskit import from_qiskit, to_qiskit
 
-__all__ = ["from_qiskit", "to_qiskit"]
+__all__ = ["from_cirq", "from_qiskit", "to_cirq", "to_qiskit"]
