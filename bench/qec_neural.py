@@ -56,19 +56,48 @@ def _rate(errors: int, shots: int) -> dict[str, Any]:
     return {"errors": errors, "ler": errors / shots, "wilson95": [lo, hi]}
 
 
-def throughput(decoder: Decoder, circuit: stim.Circuit, shots: int, repeats: int, seed: int) -> dict[str, Any]:
-    """Shots/s of ``decoder.decode`` on fresh shots (one call each, a new seed per repeat), set-up excluded."""
-    decoder.prepare()
-    rates = []
+def throughput(decoders: dict[str, Decoder], circuit: stim.Circuit, shots: int, repeats: int,
+               seed: int) -> dict[str, dict[str, Any]]:
+    """Shots/s of each ``decoder.decode`` on fresh shots, set-up excluded.
+
+    Every repeat samples new shots (a new seed) and times one ``decode`` call of every decoder on
+    them, in an order rotated each repeat, so that a change in the machine's load hits all of them.
+    """
+    for dec in decoders.values():
+        dec.prepare()
+    names = list(decoders)
+    rates: dict[str, list[float]] = {name: [] for name in names}
     for r in range(repeats):
         dets = circuit.compile_detector_sampler(seed=seed + 1 + r).sample(shots)
-        t0 = time.perf_counter()
-        decoder.decode(dets)
-        rates.append(shots / (time.perf_counter() - t0))
-    return {"median": statistics.median(rates), "runs": rates, "shots": shots}
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            t0 = time.perf_counter()
+            decoders[name].decode(dets)
+            rates[name].append(shots / (time.perf_counter() - t0))
+    return {name: {"median": statistics.median(v), "runs": v, "shots": shots} for name, v in rates.items()}
 
 
-def evaluate(dec: NeuralDecoder, shots: int, seed: int, speed_shots: int, speed_repeats: int) -> dict[str, Any]:
+def speed(dec: NeuralDecoder, seed: int, speed_shots: int, speed_repeats: int) -> dict[str, Any]:
+    circuit = dec.circuit
+    assert circuit is not None
+    speed_seed = seed + 1000
+    out: dict[str, Any] = {"threads": {"neural_workers": dec.workers, "neural_batch": dec.batch_for(speed_shots),
+                                       "torch_threads_outside_decode": torch.get_num_threads(), "pymatching": 1},
+                           "load_before": os.getloadavg()[0]}
+    # A/B: the settings qtandem used before (torch's own intra-op threads, fixed batches of 2,048)
+    old = NeuralDecoder(circuit, dec.spec, dec.model.state_dict(), info=dec.info, threads=0, batch_size=2048)
+    out["shots_per_s"] = throughput({"neural": dec, "neural_torch_intraop_threads": old,
+                                     "pymatching": MatchingDecoder(circuit),
+                                     "pymatching-correlated": MatchingDecoder(circuit, correlated=True)},
+                                    circuit, speed_shots, speed_repeats, speed_seed)
+    if dec.name in list_pretrained():  # the number `qtandem qec eval -D pretrained:<name>` prints, same shots
+        pts = evaluate_circuit(circuit, decoders=[f"pretrained:{dec.name}", "pymatching"], shots=speed_shots,
+                               seed=speed_seed, flag_curves=False)
+        out["qec_eval_shots_per_s"] = {"neural": pts[0].shots_per_second, "pymatching": pts[1].shots_per_second}
+    out["load_after"] = os.getloadavg()[0]
+    return out
+
+
+def accuracy(dec: NeuralDecoder, shots: int, seed: int) -> dict[str, Any]:
     circuit = dec.circuit
     assert circuit is not None
     dets, obs = circuit.compile_detector_sampler(seed=seed).sample(shots, separate_observables=True)
@@ -93,21 +122,6 @@ def evaluate(dec: NeuralDecoder, shots: int, seed: int, speed_shots: int, speed_
     curves = {"neural": postselection_curve(soft_nn, obs[:, None]),
               "pymatching (complementary gap)": postselection_curve(soft_pm, obs[:, None])}
     out["flagging"] = {k: {str(f): c.at(f) for f in (0.0, 0.01, 0.05, 0.1)} for k, c in curves.items()}
-    speed_seed = seed + 1000
-    out["threads"] = {"neural_workers": dec.workers, "neural_batch": dec.batch_for(speed_shots),
-                      "torch_threads_outside_decode": torch.get_num_threads(), "pymatching": 1}
-    out["load_before"] = os.getloadavg()[0]
-    out["shots_per_s"] = {name: throughput(d, circuit, speed_shots, speed_repeats, speed_seed)
-                          for name, d in (("neural", dec), ("pymatching", plain), ("pymatching-correlated", corr))}
-    # A/B: the settings qtandem used before (torch's own intra-op threads, fixed batches of 2,048)
-    old = NeuralDecoder(circuit, dec.spec, dec.model.state_dict(), info=dec.info, threads=0, batch_size=2048)
-    out["shots_per_s"]["neural_torch_intraop_threads"] = throughput(old, circuit, speed_shots, speed_repeats,
-                                                                    speed_seed)
-    if dec.name in list_pretrained():  # the number `qtandem qec eval -D pretrained:<name>` prints, same shots
-        pts = evaluate_circuit(circuit, decoders=[f"pretrained:{dec.name}", "pymatching"], shots=speed_shots,
-                               seed=speed_seed, flag_curves=False)
-        out["qec_eval_shots_per_s"] = {"neural": pts[0].shots_per_second, "pymatching": pts[1].shots_per_second}
-    out["load_after"] = os.getloadavg()[0]
     return out
 
 
@@ -119,28 +133,34 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=20261124)
     ap.add_argument("--model", action="append", default=[], help="also evaluate this .safetensors model")
     ap.add_argument("--no-shipped", action="store_true", help="evaluate only the --model files")
+    ap.add_argument("--speed-only", action="store_true", help="measure throughput only (no logical error rates)")
     ap.add_argument("--json", default="bench/results/qec_neural.json")
     args = ap.parse_args()
     shipped = [] if args.no_shipped else [pretrained(n) for n in list_pretrained()]
     models = shipped + [load_decoder(p) for p in args.model]
     results = []
     for dec in models:
-        r = evaluate(dec, args.shots, args.seed, args.speed_shots, args.speed_repeats)
+        r = {"name": dec.name, "kind": dec.info.get("kind")}
+        if not args.speed_only:
+            r.update(accuracy(dec, args.shots, args.seed))
+            d = r["decoders"]
+            print(f"{r['name']} ({r['kind']}), {r['shots']} shots: neural {d['neural']['ler']:.5f}, "
+                  f"PyMatching {d['pymatching']['ler']:.5f}, correlated {d['pymatching-correlated']['ler']:.5f}; "
+                  f"ratio {r['vs_pymatching']['ratio']:.3f}x PyMatching (z {r['vs_pymatching']['paired_z']:+.1f}), "
+                  f"{r['vs_pymatching-correlated']['ratio']:.3f}x correlated "
+                  f"(z {r['vs_pymatching-correlated']['paired_z']:+.1f})", flush=True)
+            for k, v in r["flagging"].items():
+                print(f"    flagging {k}: " + ", ".join(f"{float(f):.0%} flagged -> LER {x:.2e}"
+                                                     for f, x in v.items()))
+        r.update(speed(dec, args.seed, args.speed_shots, args.speed_repeats))
         results.append(r)
-        d = r["decoders"]
-        print(f"{r['name']} ({r['kind']}), {r['shots']} shots: neural {d['neural']['ler']:.5f}, "
-              f"PyMatching {d['pymatching']['ler']:.5f}, correlated {d['pymatching-correlated']['ler']:.5f}; "
-              f"ratio {r['vs_pymatching']['ratio']:.3f}x PyMatching (z {r['vs_pymatching']['paired_z']:+.1f}), "
-              f"{r['vs_pymatching-correlated']['ratio']:.3f}x correlated "
-              f"(z {r['vs_pymatching-correlated']['paired_z']:+.1f}); shots/s (median of {args.speed_repeats}, "
+        print(f"{r['name']}: shots/s (median of {args.speed_repeats}, "
               f"{args.speed_shots} shots, neural with {r['threads']['neural_workers']} threads) neural "
               f"{r['shots_per_s']['neural']['median']:.0f}, PyMatching {r['shots_per_s']['pymatching']['median']:.0f}, "
               f"correlated {r['shots_per_s']['pymatching-correlated']['median']:.0f}; neural with torch's "
               f"intra-op threads {r['shots_per_s']['neural_torch_intraop_threads']['median']:.0f}; qec eval path "
               f"{r.get('qec_eval_shots_per_s', {}).get('neural', float('nan')):.0f}; load "
               f"{r['load_before']:.1f} -> {r['load_after']:.1f}", flush=True)
-        for k, v in r["flagging"].items():
-            print(f"    flagging {k}: " + ", ".join(f"{float(f):.0%} flagged -> LER {x:.2e}" for f, x in v.items()))
     env = {"python": platform.python_version(), "stim": stim.__version__, "pymatching": pymatching.__version__,
            "torch": torch.__version__, "cpus": os.cpu_count(), "machine": platform.machine()}
     if args.json:
