@@ -112,11 +112,12 @@ def test_memory_guard_mentions_density_matrix(monkeypatch):
         density_matrix(Circuit(16))
 
 
-def test_conditions_need_trajectories_and_bad_noise_type():
-    c = Circuit(2, 1).measure(0, 0)
+def test_conditions_branch_on_the_record_and_bad_noise_type():
+    c = Circuit(2, 1).x(0).measure(0, 0)   # feed-forward: was refused, now the records' sum (issue 13)
     c.append("x", [1], condition=((0,), 1))
-    with pytest.raises(SimulationError, match="trajectories"):
-        density_matrix(c)
+    assert density_matrix(c).diagonal().real.tolist() == pytest.approx([0, 0, 0, 1], abs=1e-12)
+    with pytest.raises(SimulationError, match="batched params or an initial_state"):
+        density_matrix(c, initial_state=[1, 0, 0, 0])
     with pytest.raises(NoiseError, match="must be a NoiseModel"):
         density_matrix(Circuit(1), noise="depolarizing")
 

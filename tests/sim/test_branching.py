@@ -2,7 +2,9 @@
 
 Three independent references: a brute-force enumeration of every outcome sequence on the
 NumPy reference simulator (no merging, no terminal shortcut, no shared helper), Monte-Carlo
-sampling, and Qiskit Aer (skipped when qiskit-aer is not installed).
+sampling, and Qiskit Aer (skipped when qiskit-aer is not installed). With noise= (density
+matrices branched on the classical record): the state-vector branching (noiseless model), the
+torch trajectory sampler and Aer with the same noise.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import pytest
 import torch
 
 import qtandem
-from qtandem import Circuit, Parameter
+from qtandem import Circuit, NoiseModel, Parameter
 from qtandem.circuit.instruction import Instruction
 from qtandem.errors import ResourceError, SimulationError
+from qtandem.noise import amplitude_damping, depolarizing_qiskit, readout_error
+from qtandem.noise.density import record_distribution
 from qtandem.sim.branching import branch, distribution
 from qtandem.sim.reference import _apply, _inst_matrix
 
@@ -247,3 +251,87 @@ def test_teleportation_matches_aer() -> None:
     aer = pytest.importorskip("qiskit_aer")
     counts = aer.AerSimulator().run(to_qiskit(teleport(2.0)), shots=20_000, seed_simulator=1).result().get_counts()
     assert tv(distribution(teleport(2.0)), counts) < 0.02
+
+
+# ---------------------------------------------------------------------------
+# noise=
+
+
+ONE_QUBIT = ["h", "rx", "ry", "x"]
+
+
+def model(lam: float = 0.03, readout: bool = True) -> NoiseModel:
+    m = (NoiseModel().add(depolarizing_qiskit(lam, 1), gates=ONE_QUBIT)
+         .add(depolarizing_qiskit(lam, 2), gates=["cx", "cz"]))
+    return m.add_readout(readout_error(p01=0.02, p10=0.05)) if readout else m
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_noiseless_density_branching_equals_state_vector_branching(seed: int) -> None:
+    c = random_dynamic_circuit(3, 3, 14, seed)
+    assert_close(qtandem.distribution(c, noise=NoiseModel(strict=False)), qtandem.distribution(c), tol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_noisy_distribution_agrees_with_trajectories(seed: int) -> None:
+    c = random_dynamic_circuit(3, 3, 14, 300 + seed)
+    m = model(readout=False).add(amplitude_damping(0.05), gates=["h"])
+    exact = qtandem.distribution(c, noise=m)
+    assert sum(exact.values()) == pytest.approx(1.0, abs=1e-9)
+    counts = qtandem.sample(c, 20_000, seed=seed, noise=m, method="trajectories").counts
+    assert tv(exact, counts) < 0.025
+    dens = qtandem.sample(c, 20_000, seed=seed, noise=m, method="density").counts   # drawn from the exact one
+    assert tv(exact, dens) < 0.025
+
+
+def test_mid_circuit_readout_error_feeds_forward() -> None:
+    c = Circuit(2, 2).x(0).measure(0, 0).append("x", [1], condition=((0,), 1)).measure(1, 1)
+    m = NoiseModel().add_readout(readout_error(p01=0.0, p10=0.1))
+    assert_close(record_distribution(c, noise=m), {0: 0.1, 1: 0.09, 3: 0.81})
+
+
+def test_density_matrix_of_a_feed_forward_circuit_is_the_records_sum() -> None:
+    c = Circuit(2, 1).h(0).measure(0, 0).append("x", [1], condition=((0,), 1))
+    rho = qtandem.density_matrix(c)
+    assert rho.diagonal().real.tolist() == pytest.approx([0.5, 0, 0, 0.5], abs=1e-12)
+    assert abs(float(rho[0, 3].abs())) < 1e-12     # the measurement removed the coherence
+    probs = qtandem.probabilities(c, noise=model(0.0, readout=False))
+    assert probs.tolist() == pytest.approx([0.5, 0, 0, 0.5], abs=1e-12)
+
+
+def test_conditioned_measure_with_noise_is_refused_by_name() -> None:
+    c = Circuit(1, 2).h(0).measure(0, 0).append("measure", [0], clbits=[1], condition=((0,), 1))
+    with pytest.raises(SimulationError, match="classically controlled measure"):
+        qtandem.distribution(c, noise=NoiseModel(strict=False))
+    with pytest.raises(SimulationError, match="unbatched"):
+        record_distribution(Circuit(1, 1).rx(qtandem.Parameter("a"), 0).measure(0, 0), {"a": torch.tensor([0.1, 0.2])})
+
+
+def aer_noise(lam: float, readout: bool):  # type: ignore[no-untyped-def]
+    noise = pytest.importorskip("qiskit_aer.noise")
+    qm = noise.NoiseModel()
+    qm.add_all_qubit_quantum_error(noise.depolarizing_error(lam, 1), ONE_QUBIT)
+    qm.add_all_qubit_quantum_error(noise.depolarizing_error(lam, 2), ["cx", "cz"])
+    if readout:
+        qm.add_all_qubit_readout_error(noise.ReadoutError([[0.98, 0.02], [0.05, 0.95]]))
+    return qm
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_noisy_random_dynamic_circuits_match_aer(seed: int) -> None:
+    # a conditioned gate's error acts only where the gate runs (was: on every shot)
+    aer = pytest.importorskip("qiskit_aer")
+    c = random_dynamic_circuit(3, 3, 14, 400 + seed)
+    sim = aer.AerSimulator(noise_model=aer_noise(0.03, readout=False))
+    counts = sim.run(to_qiskit(c), shots=20_000, seed_simulator=seed).result().get_counts()
+    assert tv(qtandem.distribution(c, noise=model(0.03, readout=False)), counts) < 0.025
+
+
+def test_noisy_teleportation_with_mid_circuit_readout_errors_matches_aer() -> None:
+    # every bit written once (Aer applies a readout error to a bit's latest value when it is written twice)
+    aer = pytest.importorskip("qiskit_aer")
+    c = teleport(1.2)
+    sim = aer.AerSimulator(noise_model=aer_noise(0.05, readout=True))
+    counts = sim.run(to_qiskit(c), shots=20_000, seed_simulator=1).result().get_counts()
+    exact = qtandem.distribution(c, noise=model(0.05).add(depolarizing_qiskit(0.0, 1), gates=["z"]))
+    assert tv(exact, counts) < 0.025

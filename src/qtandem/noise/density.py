@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 from qtandem.circuit.circuit import Circuit
@@ -31,11 +32,13 @@ from qtandem.circuit.terminal import terminal_measurements
 from qtandem.errors import NoiseError, SimulationError
 from qtandem.noise import channels as ch
 from qtandem.noise.model import NoiseModel
+from qtandem.sim.branching import DROP_TOLERANCE, measured_circuit, records_from_probabilities
 from qtandem.sim.core import TORCH_FUSION_QUBITS, ParamSpec, apply_ops, instruction_matrix, resolve_params
 from qtandem.sim.expectation import dm_expectation
 from qtandem.sim.memory import check_memory, state_bytes
 
-__all__ = ["Event", "density_matrix", "density_ops", "dm_expectation", "noisy_events", "noisy_probabilities"]
+__all__ = ["Event", "density_matrix", "density_ops", "dm_expectation", "noisy_events", "noisy_probabilities",
+           "record_distribution"]
 
 Tensor = torch.Tensor
 Op = tuple[tuple[int, ...], Tensor]
@@ -123,8 +126,8 @@ def noisy_events(circuit: Circuit, spec: ParamSpec, noise: NoiseModel | None, *,
         elif inst.name == "measure":
             events.extend(Event("measure", (q,), clbit=c, terminal=idx in terminal)
                           for q, c in zip(inst.qubits, inst.clbits, strict=True))
-        for channel, qubits in noise.errors_after(inst):
-            events.append(Event("channel", qubits, channel=channel))
+        for channel, qubits in noise.errors_after(inst):  # a conditioned gate's error only where it runs
+            events.append(Event("channel", qubits, channel=channel, condition=inst.condition))
         if timed:
             end = clock[inst.qubits[0]] + noise.duration(inst)
             for q in inst.qubits:
@@ -192,7 +195,9 @@ def density_matrix(
 
     Terminal measurements are ignored (read probabilities with
     :func:`noisy_probabilities`); a mid-circuit measurement acts as a
-    non-selective Z measurement; resets are exact.
+    non-selective Z measurement; resets are exact. With classically controlled
+    gates the result is the sum of the density matrices of every classical record
+    (see :func:`record_distribution`).
 
     Args:
         circuit: the circuit.
@@ -208,7 +213,7 @@ def density_matrix(
 
     Raises:
         ResourceError: the ``4**n`` entries do not fit in memory (says how much they need).
-        SimulationError: classically controlled gates (use trajectories).
+        SimulationError: classically controlled gates with batched params or an initial state.
 
     Examples:
         >>> from qtandem import Circuit, NoiseModel
@@ -229,8 +234,14 @@ def density_matrix(
     check_memory(state_bytes(n, dtype, b, density=True) * (1 if b == 1 else 3),
                  f"density matrix of {n} qubits (4^{n} entries, {str(dtype).replace('torch.', '')}"
                  + (f", batch {b}" if b > 1 else "") + ")", device)
-    ops = density_ops(circuit, spec, noise, dtype=dtype, device=device)
     dim = 2**n
+    if any(inst.condition is not None for inst in circuit):  # feed-forward: the record branches' sum
+        if spec.batch is not None or initial_state is not None:
+            raise SimulationError("classically controlled gates with batched params or an initial_state: "
+                                  "run one parameter set at a time from |0>")
+        rhos, _ = _record_branches(circuit, spec, noise, dtype=dtype, device=device)
+        return rhos.sum(dim=0).reshape(dim, dim)
+    ops = density_ops(circuit, spec, noise, dtype=dtype, device=device)
     rho0 = torch.zeros(dim * dim, dtype=dtype, device=device)
     if initial_state is None:
         rho0[0] = 1
@@ -279,3 +290,156 @@ def noisy_probabilities(circuit: Circuit, params: Any = None, *, noise: NoiseMod
         for err, qubits in noise.readout_errors(measured):
             probs = err.apply_to_probabilities(probs, qubits, circuit.n_qubits)
     return probs
+
+
+# ---------------------------------------------------------------------------
+# exact distributions with mid-circuit measurement and feed-forward: one density matrix per record
+
+
+def _rows_where(records: list[int], condition: tuple[tuple[int, ...], int]) -> list[int]:
+    bits, value = condition
+    return [i for i, r in enumerate(records) if sum(((r >> c) & 1) << j for j, c in enumerate(bits)) == value]
+
+
+def _record_branches(circuit: Circuit, spec: ParamSpec, noise: NoiseModel | None, *, dtype: torch.dtype,
+                     device: Any, tol: float = DROP_TOLERANCE) -> tuple[Tensor, list[int]]:
+    """``(R, 4**n)`` unnormalised ``vec(rho)``, one per classical record reached by the non-terminal
+    measurements (readout errors included), and the records."""
+    n = circuit.n_qubits
+    for idx, inst in enumerate(circuit):
+        if inst.condition is not None and not inst.is_gate:
+            raise SimulationError(f"instruction {idx} ({inst.label}): a classically controlled {inst.name} "
+                                  "with noise is not supported; use qtandem.sample(..., method='trajectories')")
+    item = state_bytes(n, dtype, density=True)
+    check_memory(item * 3, f"density matrix of {n} qubits (4^{n} entries, {str(dtype).replace('torch.', '')})",
+                 device)
+    dim = 2**n
+    rho = torch.zeros(1, dim * dim, dtype=dtype, device=device)
+    rho[0, 0] = 1
+    records = [0]
+    pending: list[Op] = []
+    width = max(TORCH_FUSION_QUBITS, 4)
+    index = torch.arange(dim * dim, device=device)
+    col_bits, row_bits = index % dim, index // dim
+
+    def flush(rho: Tensor) -> Tensor:
+        if pending:
+            rho = apply_ops(rho, pending, 2 * n, width)
+            pending.clear()
+        return rho
+
+    for ev in noisy_events(circuit, spec, noise, dtype=dtype, device=device):
+        rows = tuple(q + n for q in ev.qubits)
+        if ev.kind == "gate":
+            assert ev.matrix is not None
+            ops: list[Op] = [(rows, ev.matrix), (ev.qubits, ev.matrix.conj().resolve_conj())]
+            if ev.condition is None:
+                pending.extend(ops)
+                continue
+            rho = flush(rho)
+            sel = _rows_where(records, ev.condition)
+            if sel:
+                idx_t = torch.as_tensor(sel, dtype=torch.long, device=rho.device)
+                rho = rho.index_copy(0, idx_t, apply_ops(rho.index_select(0, idx_t), ops, 2 * n, width))
+        elif ev.kind == "channel":
+            assert ev.channel is not None
+            superop: Op = (ev.qubits + rows, ev.channel.superop().to(device=device, dtype=dtype))
+            if ev.condition is None:
+                pending.append(superop)
+                continue
+            rho = flush(rho)
+            sel = _rows_where(records, ev.condition)
+            if sel:
+                idx_t = torch.as_tensor(sel, dtype=torch.long, device=rho.device)
+                rho = rho.index_copy(0, idx_t, apply_ops(rho.index_select(0, idx_t), [superop], 2 * n, width))
+        elif ev.kind == "reset":
+            pending.append((ev.qubits + rows, _RESET.to(device=device, dtype=dtype)))
+        elif ev.kind == "measure" and not ev.terminal:
+            rho = flush(rho)
+            (q,), c = ev.qubits, ev.clbit
+            assert c is not None
+            confusion = torch.eye(2, dtype=torch.float64)
+            if noise is not None:
+                errs = noise.readout_errors([q])
+                if errs:
+                    err, _ = errs[0]
+                    confusion = err.matrix.detach().to(torch.float64).cpu()
+            keep = [((col_bits >> q) & 1 == o) & ((row_bits >> q) & 1 == o) for o in (0, 1)]
+            parts = [rho * keep[o].to(rho.real.dtype) for o in (0, 1)]
+            by_record: dict[int, Tensor] = {}
+            for read in (0, 1):
+                new = parts[0] * float(confusion[read, 0]) + parts[1] * float(confusion[read, 1])
+                for i, r in enumerate(records):
+                    key = (r & ~(1 << c)) | (read << c)
+                    by_record[key] = by_record[key] + new[i] if key in by_record else new[i]
+            traces = {k: float(v.reshape(dim, dim).diagonal().real.sum()) for k, v in by_record.items()}
+            kept = [k for k in by_record if traces[k] >= tol]
+            check_memory(item * (len(kept) + 2), f"{len(kept)} density matrices of {n} qubits (one per "
+                         "classical record)", device)
+            records = kept
+            rho = torch.stack([by_record[k] for k in kept]) if kept else rho[:0]
+    return flush(rho), records
+
+
+def record_distribution(circuit: Circuit, params: Any = None, *, noise: NoiseModel | None = None,
+                        qubits: bool = False, dtype: torch.dtype = torch.complex128,
+                        device: Any = None) -> dict[int, float]:
+    """Exact ``{record: probability}`` of the classical register of a noisy circuit.
+
+    One density matrix per classical record: a mid-circuit measurement splits every
+    record's density matrix into its two projections (its readout error mixes them
+    into the recorded bit), classically controlled gates act on the records that
+    satisfy their condition, resets and noise channels act on all. Terminal
+    measurements are read from the final diagonals, with their readout errors. A
+    circuit that measures nothing is read as :func:`qtandem.sample` reads it (qubit
+    ``i`` into bit ``i``). What :func:`qtandem.distribution` runs with ``noise=``.
+
+    Args:
+        circuit: the circuit.
+        params: parameter values (unbatched).
+        noise: the noise model (``None``: noiseless, still exact).
+        qubits: return ``{basis state: probability}`` of the final qubits instead (summed
+            over records; readout errors on the terminally measured qubits, as
+            :func:`noisy_probabilities`).
+        dtype: simulation dtype.
+        device: torch device.
+
+    Returns:
+        ``{record or basis state (int): probability}``, outcomes below ``1e-14`` left out.
+
+    Raises:
+        ResourceError: the density matrices do not fit in memory.
+        SimulationError: batched params, or a classically controlled measure or reset.
+
+    Examples:
+        >>> from qtandem import Circuit, NoiseModel
+        >>> from qtandem.noise import readout_error
+        >>> c = Circuit(2, 2).x(0).measure(0, 0).append("x", [1], condition=((0,), 1)).measure(1, 1)
+        >>> model = NoiseModel().add_readout(readout_error(p01=0.0, p10=0.1))    # P(read 0 | 1) = 0.1
+        >>> {k: round(v, 6) for k, v in record_distribution(c, noise=model).items()}
+        {0: 0.1, 1: 0.09, 3: 0.81}
+    """
+    if not isinstance(circuit, Circuit):
+        raise SimulationError(f"expected a qtandem Circuit, got {type(circuit).__name__}")
+    target = circuit if qubits else measured_circuit(circuit)
+    spec = resolve_params(target, params, dtype=dtype, device=device)
+    if spec.batch is not None:
+        raise SimulationError("record_distribution() takes unbatched params; loop over parameter sets")
+    if spec.values is not None and device is None:
+        device = spec.values.device
+    n = target.n_qubits
+    with torch.no_grad():
+        rhos, records = _record_branches(target, spec, noise, dtype=dtype, device=device)
+        dim = 2**n
+        probs = rhos.reshape(-1, dim, dim).diagonal(dim1=1, dim2=2).real.clamp_min(0.0).to(torch.float64)
+        pairs = terminal_measurements(target).pairs
+        if noise is not None:
+            measured = [q for q, _ in pairs] or list(range(n))
+            for err, qs in noise.readout_errors(sorted(set(measured))):
+                probs = err.apply_to_probabilities(probs, qs, n)
+    p = probs.cpu().numpy()
+    if qubits:
+        total = p.sum(axis=0)
+        return {int(i): float(total[i]) for i in np.nonzero(total >= DROP_TOLERANCE)[0]}
+    out, _ = records_from_probabilities(p, records, pairs, target.n_clbits)
+    return out

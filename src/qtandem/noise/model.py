@@ -336,6 +336,15 @@ class NoiseModel:
         self.require_coverage(circuit)
         return noisy_probabilities(circuit, params, noise=self, dtype=dtype, device=device)
 
+    def record_distribution(self, circuit: Circuit, params: Any = None, *, qubits: bool = False,
+                            dtype: torch.dtype = torch.complex128, device: Any = None) -> dict[int, float]:
+        """Exact ``{record: probability}`` (what ``qtandem.distribution(noise=self)`` runs; see
+        :func:`qtandem.noise.density.record_distribution`)."""
+        from qtandem.noise.density import record_distribution
+
+        self.require_coverage(circuit)
+        return record_distribution(circuit, params, noise=self, qubits=qubits, dtype=dtype, device=device)
+
     def density_matrix(self, circuit: Circuit, params: Any = None, *, initial_state: Any = None,
                        dtype: torch.dtype = torch.complex128, device: Any = None) -> torch.Tensor:
         """The exact noisy density matrix of ``circuit`` (see :func:`qtandem.noise.density.density_matrix`)."""

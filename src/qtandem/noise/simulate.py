@@ -27,6 +27,7 @@ from qtandem.noise.density import noisy_probabilities
 from qtandem.noise.model import NoiseModel
 from qtandem.noise.trajectories import run_trajectories
 from qtandem.random import Seed, as_generator
+from qtandem.sim.branching import measured_circuit
 from qtandem.sim.sampling import draw_bits
 
 __all__ = ["pick_method", "sample_bits"]
@@ -73,9 +74,16 @@ def sample_bits(noise: NoiseModel, circuit: Circuit, shots: int, *, params: Any,
         return run_trajectories(circuit, noise=noise, shots=shots, seed=seed, params=params, dtype=dtype,
                                 device=device).bits
     layout = terminal_measurements(circuit)
-    if not layout.single_run:
-        raise SimulationError("mid-circuit measurement, reset or classical control with noise: "
-                              "use method='trajectories'")
+    if not layout.single_run:  # mid-circuit measurement, reset, feed-forward: draw from the exact distribution
+        from qtandem.noise.density import record_distribution
+
+        dist = record_distribution(circuit, params, noise=noise, dtype=dtype, device=device)
+        width = measured_circuit(circuit).n_clbits
+        keys = list(dist)
+        p = np.array([dist[k] for k in keys])
+        drawn = as_generator(seed).choice(len(keys), size=shots, p=p / p.sum())
+        table = np.array([[(k >> c) & 1 for c in range(width)] for k in keys], dtype=np.uint8).reshape(-1, width)
+        return table[drawn]
     n_clbits = circuit.n_clbits
     pairs = list(layout.pairs)
     if not layout.any_measure:

@@ -234,6 +234,14 @@ def _run_batch(events: list[Event], n: int, n_clbits: int, b: int, rng: np.rando
         u = np.asarray(rng.random(probs.shape[0]))[:, None] * cdf[:, -1:]
         return (u > cdf).sum(axis=1).clip(max=probs.shape[1] - 1)
 
+    def add_channel_op(ev: Event, m: Tensor) -> None:
+        """Queue a channel's drawn operator; a classically controlled gate's error acts only where the gate ran."""
+        if ev.condition is not None:
+            mask = torch.as_tensor(condition_mask(ev.condition, clbits), device=m.device).view(b, 1, 1)
+            eye = torch.eye(m.shape[-1], dtype=m.dtype, device=m.device)
+            m = torch.where(mask, m.expand(b, *m.shape[-2:]), eye.expand(b, *eye.shape))
+        pending.append((ev.qubits, m))
+
     for ev in events:
         if ev.kind == "gate":
             assert ev.matrix is not None
@@ -249,11 +257,11 @@ def _run_batch(events: list[Event], n: int, n_clbits: int, b: int, rng: np.rando
             if mix is not None:
                 probs, unitaries = mix
                 if len(unitaries) == 1:
-                    pending.append((ev.qubits, unitaries[0].to(device=device, dtype=dtype)))
+                    add_channel_op(ev, unitaries[0].to(device=device, dtype=dtype))
                     continue
                 idx = rng.choice(len(probs), size=b, p=probs)
                 stack = torch.stack(unitaries).to(device=device, dtype=dtype)
-                pending.append((ev.qubits, stack[torch.as_tensor(idx, device=stack.device)]))
+                add_channel_op(ev, stack[torch.as_tensor(idx, device=stack.device)])
                 continue
             state = flush(state)
             rho = _reduced_dm(state, ev.qubits, n)
@@ -263,7 +271,7 @@ def _run_batch(events: list[Event], n: int, n_clbits: int, b: int, rng: np.rando
             idx = choose(kprobs.cpu().numpy())
             pick = torch.as_tensor(idx, device=kraus.device)
             norm = kprobs[torch.arange(b), pick].clamp_min(1e-300).sqrt().to(dtype)
-            pending.append((ev.qubits, kraus[pick] / norm.view(b, 1, 1)))
+            add_channel_op(ev, kraus[pick] / norm.view(b, 1, 1))
         elif ev.kind in ("measure", "reset"):
             q = ev.qubits[0]
             if ev.kind == "measure" and ev.terminal:
