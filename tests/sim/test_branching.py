@@ -335,3 +335,22 @@ def test_noisy_teleportation_with_mid_circuit_readout_errors_matches_aer() -> No
     counts = sim.run(to_qiskit(c), shots=20_000, seed_simulator=1).result().get_counts()
     exact = qtandem.distribution(c, noise=model(0.05).add(depolarizing_qiskit(0.0, 1), gates=["z"]))
     assert tv(exact, counts) < 0.025
+
+
+def test_a_device_stands_for_its_noise_model() -> None:
+    from qtandem.device import Device
+
+    dev = Device.preset("heavy_hex_27")
+    c = Circuit(2, 2).sx(0).measure(0, 0).append("x", [1], condition=((0,), 1)).measure(1, 1)
+    assert_close(qtandem.distribution(c, noise=dev), qtandem.distribution(c, noise=dev.noise_model()), tol=1e-12)
+    assert sum(qtandem.sample(c, 200, seed=1, noise=dev).counts.values()) == 200
+
+
+def test_openqasm2_feed_forward_is_exact() -> None:
+    c = qtandem.Circuit.from_qasm('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[3];\ncreg a[1];\ncreg b[1];\n'
+                                  "creg r[1];\nry(0.8) q[0];\nh q[1];\ncx q[1], q[2];\ncx q[0], q[1];\nh q[0];\n"
+                                  "measure q[0] -> a[0];\nmeasure q[1] -> b[0];\nif(b==1) x q[2];\nif(a==1) z q[2];\n"
+                                  "measure q[2] -> r[0];\n")
+    d = distribution(c)
+    assert sum(p for k, p in d.items() if k[0] == "1") == pytest.approx(math.sin(0.4) ** 2, abs=1e-12)
+    assert_close(d, oracle(c))

@@ -115,6 +115,9 @@ class NoisySimulation(Protocol):
 def as_noisy_simulation(noise: Any) -> NoisySimulation:
     """``noise`` checked against :class:`NoisySimulation` (the simulator's way to run a noise model).
 
+    A device (anything with a ``noise_model()`` method, such as :class:`qtandem.device.Device`)
+    stands for its noise model.
+
     Raises:
         NoiseError: ``noise`` does not implement the protocol (for example a string).
 
@@ -124,6 +127,8 @@ def as_noisy_simulation(noise: Any) -> NoisySimulation:
         ...
         qtandem.errors.NoiseError: noise must be a NoiseModel (qtandem.noise.NoiseModel), got str
     """
+    if not isinstance(noise, NoisySimulation) and callable(getattr(noise, "noise_model", None)):
+        noise = noise.noise_model()  # a qtandem.device.Device: its calibration's noise model
     if not isinstance(noise, NoisySimulation):
         raise NoiseError(f"noise must be a NoiseModel (qtandem.noise.NoiseModel), got {type(noise).__name__}")
     return noise
