@@ -173,3 +173,11 @@ def test_fuzzed_documents_load_or_raise_noise_error(edits):
         NoiseModel.from_dict(data, source="fuzz.json")
     except NoiseError as err:
         assert str(err).startswith("fuzz.json: ")
+
+
+def test_shipped_example_is_the_template():
+    from pathlib import Path
+
+    shipped = Path(__file__).resolve().parents[2] / "examples" / "noise" / "noise.json"
+    # regenerate with: qtandem noise template -o examples/noise/noise.json
+    assert json.loads(shipped.read_text()) == template()

@@ -130,7 +130,7 @@ def parse_device(data: Any) -> Device:
         _only(e, efields, where)
         pair = _pair(e.get("qubits"), f"{where}.qubits", n)
         gate = e.get("gate", "cx")
-        if gate not in _HARDWARE_NAMES:
+        if not isinstance(gate, str) or gate not in _HARDWARE_NAMES:
             check_gate_name(gate, f"{where}.gate")
         edges[pair] = EdgeProperties(error=number(e.get("error", 0.0), f"{where}.error", lo=0.0, hi=1.0),
                                      duration=number(e.get("duration", 0.0), f"{where}.duration", lo=0.0),
@@ -146,7 +146,7 @@ def parse_device(data: Any) -> Device:
     if not isinstance(native, list):
         raise NoiseError(f"native_gates: expected a list of gate names, got {native!r}")
     for i, g in enumerate(native):
-        if g not in _HARDWARE_NAMES:
+        if not isinstance(g, str) or g not in _HARDWARE_NAMES:
             check_gate_name(g, f"native_gates[{i}]")
     for key in ("name", "description", "source", "time_unit"):
         if key in data and not isinstance(data[key], str):
