@@ -92,6 +92,7 @@ def __dir__() -> list[str]:
 
 # Circuit.to_matrix / from_qasm / to_qasm: the circuit layer may not import sim or qasm, so this
 # package (above every layer) registers the implementations; each imports its layer on first call.
+# record_distribution: sim.branching's fallback to noise.density's per-record density matrices.
 def _to_matrix(circuit: Circuit, **options: Any) -> Any:
     from qtandem.sim import unitary as _unitary
 
@@ -110,6 +111,13 @@ def _to_qasm(circuit: Circuit, **options: Any) -> Any:
     return dumps(circuit, **options)
 
 
+def _record_distribution(circuit: Circuit, params: Any = None, **options: Any) -> Any:
+    from qtandem.noise.density import record_distribution
+
+    return record_distribution(circuit, params, **options)
+
+
 hooks.register("to_matrix", _to_matrix)
+hooks.register("record_distribution", _record_distribution)
 hooks.register("from_qasm", _from_qasm)
 hooks.register("to_qasm", _to_qasm)

@@ -354,3 +354,16 @@ def test_openqasm2_feed_forward_is_exact() -> None:
     d = distribution(c)
     assert sum(p for k, p in d.items() if k[0] == "1") == pytest.approx(math.sin(0.4) ** 2, abs=1e-12)
     assert_close(d, oracle(c))
+
+
+def test_too_many_branches_fall_back_to_density_matrices_per_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    c = Circuit(3, 1)
+    for k in range(12):   # 2,048 branches with different states but only 2 records
+        c.ry(0.3 + 0.1 * k, 0).cx(0, 1).ry(0.2 * k + 0.1, 1).cx(1, 2).h(2).measure(2, 0)
+    c.measure(0, 0)
+    expected = distribution(c)
+    assert len(branch(c).records) == 2048
+    monkeypatch.setenv("QTANDEM_MEMORY_LIMIT", str(2**19))   # 2,048 x 128 B x 3 > 512 KiB > 2 x 1 KiB x 3
+    with pytest.raises(ResourceError, match="2048 branches"):
+        branch(c)
+    assert_close(distribution(c), expected, tol=1e-10)

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from qtandem import hooks
 from qtandem.circuit.circuit import Circuit
 from qtandem.circuit.instruction import Instruction
 from qtandem.circuit.terminal import terminal_measurements
@@ -510,7 +511,8 @@ def distribution(
     :attr:`qtandem.SampleResult.counts` writes them (classical bit 0 rightmost), so
     exact and sampled results compare key by key. A circuit that measures nothing is
     read as :func:`qtandem.sample` reads it: qubit ``i`` into classical bit ``i``.
-    Outcomes less likely than ``1e-14`` are left out.
+    Outcomes less likely than ``1e-14`` are left out. When the branches do not fit in
+    memory, one density matrix per classical record is used instead where that fits.
 
     Args:
         circuit: the circuit.
@@ -554,7 +556,18 @@ def distribution(
         width = target.n_qubits if qubits else target.n_clbits
         return {format_record(k, width): v for k, v in sorted(probs.items()) if v >= DROP_TOLERANCE}
     with torch.no_grad():
-        br = branch(target, params, dtype=dtype, device=device)
+        try:
+            br = branch(target, params, dtype=dtype, device=device)
+        except ResourceError as err:
+            # too many branches: one density matrix per classical record may be smaller (registered by
+            # the top-level package: the noise layer sits above this one)
+            try:
+                probs = hooks.lookup("record_distribution")(target, params, qubits=qubits, dtype=dtype,
+                                                            device=device)
+            except ResourceError:
+                raise err from None
+            width = target.n_qubits if qubits else target.n_clbits
+            return {format_record(k, width): v for k, v in sorted(probs.items()) if v >= DROP_TOLERANCE}
     if qubits:
         p = qubit_probabilities(br).to(torch.float64).cpu().numpy()
         nz = np.nonzero(p >= DROP_TOLERANCE)[0]
