@@ -323,3 +323,32 @@ def test_global_phase_gate_and_delay():
     qc.x(0)
     assert from_qiskit(qc).count_ops() == {"x": 1}
     assert np.allclose(unitary(from_qiskit(qc, keep_global_phase=True)), op(qc), atol=ATOL)
+
+
+def test_annotated_operations_and_powers():
+    from qiskit.circuit.library import HGate, RXGate, XGate
+
+    qc = QuantumCircuit(3)
+    qc.append(RXGate(0.3).inverse(annotated=True), [0])
+    qc.append(HGate().control(1, annotated=True), [1, 2])
+    qc.append(XGate().power(0.5), [1])
+    qc.append(XGate().power(1.5, annotated=True), [2])
+    c = from_qiskit(qc)
+    assert c.count_ops() == {"rx": 1, "ch": 1, "unitary": 2}
+    assert c[0].params == (-0.3,)
+    assert np.allclose(unitary(c), op(qc), atol=ATOL)
+
+
+def test_pauli_evolution_follows_its_definition():
+    from qiskit.circuit import Parameter as P
+    from qiskit.circuit.library import PauliEvolutionGate
+    from qiskit.quantum_info import SparsePauliOp
+
+    qc = QuantumCircuit(3)
+    qc.append(PauliEvolutionGate(SparsePauliOp(["XXI", "ZIZ"], [0.5, 0.25]), time=0.7), [0, 1, 2])
+    c = from_qiskit(qc, keep_global_phase=True)
+    assert c.count_ops() == {"rxx": 1, "rzz": 1}
+    assert np.allclose(unitary(c), op(qc.decompose(reps=3)), atol=ATOL)  # the circuit Qiskit runs
+    qc = QuantumCircuit(1)
+    qc.append(PauliEvolutionGate(SparsePauliOp(["Z"]), time=P("t")), [0])
+    assert from_qiskit(qc)[0].params == (2 * Parameter("t"),)

@@ -3,8 +3,12 @@
 Gates map one to one where both libraries have the same matrix (``rz`` is ``rz``,
 ``u1`` is ``u1``: no phase is lost between them); a Qiskit gate qtandem lacks
 (``ecr``, ``rzx``, ``dcx``, ``xx_plus_yy``, library circuits...) is expanded through
-its Qiskit definition, and a controlled gate with a base gate qtandem knows becomes
-that gate with ``ctrl`` controls. Parameters stay symbolic on both sides (a
+its Qiskit definition (what Qiskit's transpiler would run: a ``PauliEvolutionGate``
+becomes its product-formula circuit, not the exact exponential ``Operator`` computes),
+and a controlled gate with a base gate qtandem knows becomes that gate with ``ctrl``
+controls; an operation with neither a definition nor a counterpart but a numeric
+matrix (an ``AnnotatedOperation`` with a power modifier) becomes a ``unitary``.
+Parameters stay symbolic on both sides (a
 qtandem angle is linear in its parameters, so a nonlinear Qiskit expression is
 refused), ``ParameterVector`` elements ``w[i]`` keep their names, and registers,
 ``measure``, ``reset``, ``barrier`` and classical conditions (``if_test`` on a
@@ -215,6 +219,11 @@ class _FromQiskit:
         if getattr(op, "num_clbits", 0) == 0 and self.gate(op, qubits, cond):
             return
         definition = _definition(op)
+        if definition is None and not _symbolic(op):
+            matrix = _matrix(op)
+            if matrix is not None:  # e.g. an AnnotatedOperation with a power modifier: its numeric matrix
+                self.emit(Instruction("unitary", qubits, matrix=matrix, condition=cond))
+                return
         if definition is None:
             raise CircuitError(f"from_qiskit: {self.where}: {_describe(op)} has no qtandem equivalent and no "
                                "definition to expand; decompose it in Qiskit first (qc.decompose()) or replace it")
@@ -237,6 +246,8 @@ class _FromQiskit:
         if name == "unitary" and not num_ctrl:
             self.emit(Instruction("unitary", qubits, matrix=np.asarray(op.to_matrix()), condition=cond))
             return True
+        if name == "annotated":
+            return self.annotated(op, qubits, cond)
         base = getattr(op, "base_gate", None)
         if num_ctrl and base is not None and base.name in FROM_QISKIT and not getattr(base, "num_ctrl_qubits", 0) \
                 and len(base.params) == GATES[FROM_QISKIT[base.name]].num_params:
@@ -244,6 +255,27 @@ class _FromQiskit:
             self.emit(Instruction(FROM_QISKIT[base.name], qubits, params, ctrl=num_ctrl, condition=cond))
             return True
         return False
+
+    def annotated(self, op: Any, qubits: tuple[int, ...], cond: Condition | None) -> bool:
+        """An ``AnnotatedOperation`` of inverse and (closed) control modifiers on a gate qtandem has."""
+        from qiskit.circuit.annotated_operation import ControlModifier, InverseModifier
+
+        base, ctrl, inverted = op.base_op, 0, False
+        for mod in op.modifiers:
+            if isinstance(mod, InverseModifier):
+                inverted = not inverted
+            elif isinstance(mod, ControlModifier) and mod.ctrl_state == 2**mod.num_ctrl_qubits - 1:
+                ctrl += mod.num_ctrl_qubits
+            else:
+                return False
+        name = FROM_QISKIT.get(base.name)
+        if name is None or bool(getattr(base, "num_ctrl_qubits", 0)):
+            return False
+        if len(base.params) != GATES[name].num_params:
+            return False
+        params = [self.angle(p) for p in base.params]
+        self.emit(Instruction(name, qubits, params, ctrl=ctrl, inverted=inverted, condition=cond))
+        return True
 
     def control_flow(self, op: Any, qubits: tuple[int, ...], clbits: tuple[int, ...], cidx: dict,
                      cond: Condition | None, depth: int) -> None:
@@ -358,9 +390,25 @@ def _merge(a: Condition | None, b: Condition | None) -> Condition | None:
 
 def _definition(op: Any) -> Any:
     try:
-        return op.definition
+        return getattr(op, "definition", None)
     except Exception as err:  # Qiskit raises various errors for gates it cannot synthesise
         raise CircuitError(f"from_qiskit: {_describe(op)}: Qiskit could not build its definition ({err})") from None
+
+
+def _symbolic(op: Any) -> bool:
+    from qiskit.circuit import ParameterExpression as QiskitExpression
+
+    return any(isinstance(p, QiskitExpression) and p.parameters for p in getattr(op, "params", ()))
+
+
+def _matrix(op: Any) -> np.ndarray | None:
+    """The operation's numeric matrix (little-endian, as qtandem), or ``None`` if Qiskit cannot give one."""
+    from qiskit.quantum_info import Operator
+
+    try:
+        return np.asarray(Operator(op).data)
+    except Exception:  # Qiskit raises various errors for operations without a matrix
+        return None
 
 
 def _describe(op: Any) -> str:
