@@ -302,8 +302,11 @@ def write_evaluation(points: list[EvalPoint], outdir: str | Path, *, title: str 
     sec = rep.section("Logical error rate")
     if command:
         sec.code(command)
-    sec.text("Every decoder decodes the same freshly sampled shots at each point; intervals are 95% Wilson "
-             "intervals; 'ratio' is the LER relative to pymatching on the same shots when it was run.")
+    recorded = any(pt.code == "circuit" and pt.seed is None for pt in points)
+    sec.text(f"Every decoder decodes the same {'recorded' if recorded else 'freshly sampled'} shots at each point; "
+             "intervals are 95% Wilson intervals; 'ratio' is the LER relative to pymatching on the same shots when it "
+             "was run; shots/s is the wall time of the decoder's decode call (conversion included; sampling and "
+             "set-up excluded), as bench/qec_neural.py measures it.")
     base = {(pt.distance, pt.p): pt.ler.rate for pt in points if pt.decoder == "pymatching"}
     rows = []
     for pt in points:
