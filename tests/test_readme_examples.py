@@ -3,8 +3,9 @@
 * Every ``qtandem ...`` line of a ```bash / ```console block names only input files that
   exist in the repository (``examples/`` or ``src/qtandem/``), never a file the reader
   does not have.
-* Every such line parses: the full click command tree checks its options, choices and
-  argument types (the command itself is replaced by a no-op, so nothing runs).
+* Every such line, and every complete ``qtandem ...`` command in the prose, parses: the
+  full click command tree checks its options, choices and argument types (the command
+  itself is replaced by a no-op, so nothing runs).
 * The cheap ones run in-process (``qtandem.cli.main.main``) in a temporary folder holding
   copies of their input files, so outputs land there; they must exit 0 and write the
   outputs they name. Longer ones (decoder evaluation, optimisation) run in the slow
@@ -15,6 +16,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 import shutil
 import subprocess
@@ -103,7 +105,29 @@ def files_of(argv: list[str]) -> tuple[list[str], list[str]]:
     return inputs, outputs
 
 
+def inline_commands(text: str) -> list[tuple[int, list[str]]]:
+    """``(line number, argv)`` of complete ``qtandem ...`` commands in inline code spans of the prose.
+
+    Spans that only name a command (`qtandem tour`) or hold placeholders (``<name>``, ``FILE``) are skipped.
+    """
+    out = []
+    in_block = False
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip().startswith("```"):
+            in_block = not in_block
+            continue
+        if in_block:
+            continue
+        for span in re.findall(r"`(qtandem [^`]+)`", line):
+            words = shlex.split(span)[1:]
+            rest = words[2:] if words and words[0] in GROUPS else words[1:]
+            if rest and not any("<" in w or w.isupper() or w in ("-h", "--help") for w in words):
+                out.append((number, words))
+    return out
+
+
 COMMANDS = shell_commands(README.read_text(encoding="utf-8"))
+PROSE_COMMANDS = inline_commands(README.read_text(encoding="utf-8"))
 
 
 def _id(item: tuple[int, list[str]]) -> str:
@@ -122,9 +146,12 @@ def test_the_extraction_reads_blocks_continuations_and_comments():
                                     (8, ["info", "x.qasm", "-o", "out/y.json"])]
     assert files_of(["info", "x.qasm", "-o", "out/y.json"]) == (["x.qasm"], ["out/y.json"])
     assert [(lang, start) for lang, start, _ in fenced_blocks(text)] == [("bash", 3), ("console", 8), ("python", 11)]
+    prose = "run `qtandem tour` or `qtandem info FILE` or `qtandem qec train x/<name>.toml`\n" \
+            "or `qtandem convert a.qasm -o b.qasm` and `qtandem qec eval -d 3`\n```bash\n`qtandem info x`\n```\n"
+    assert inline_commands(prose) == [(2, ["convert", "a.qasm", "-o", "b.qasm"]), (2, ["qec", "eval", "-d", "3"])]
 
 
-@pytest.mark.parametrize("item", COMMANDS, ids=_id)
+@pytest.mark.parametrize("item", COMMANDS + PROSE_COMMANDS, ids=_id)
 def test_readme_command_uses_files_shipped_in_the_repo(item):
     line, argv = item
     inputs, _ = files_of(argv)
@@ -173,7 +200,7 @@ def test_the_parse_check_can_fail(monkeypatch):
     assert parse_error(["qec", "evaluate"], monkeypatch) == "unknown command 'evaluate'"
 
 
-@pytest.mark.parametrize("item", COMMANDS, ids=_id)
+@pytest.mark.parametrize("item", COMMANDS + PROSE_COMMANDS, ids=_id)
 def test_readme_command_parses(item, monkeypatch):
     """Options, choices and argument types are valid for the command as it is now."""
     line, argv = item
