@@ -367,3 +367,10 @@ def test_too_many_branches_fall_back_to_density_matrices_per_record(monkeypatch:
     with pytest.raises(ResourceError, match="2048 branches"):
         branch(c)
     assert_close(distribution(c), expected, tol=1e-10)
+
+
+def test_trajectories_apply_a_mid_circuit_readout_error_before_feed_forward() -> None:
+    c = Circuit(2, 2).x(0).measure(0, 0).append("x", [1], condition=((0,), 1)).measure(1, 1)
+    m = NoiseModel().add_readout(readout_error(p01=0.0, p10=0.1)).add(depolarizing_qiskit(0.0, 1), gates=["x"])
+    counts = qtandem.sample(c, 20_000, seed=5, noise=m, method="trajectories").counts
+    assert tv({"00": 0.1, "01": 0.09, "11": 0.81}, counts) < 0.015    # was: '10' at 0.09, no '00'

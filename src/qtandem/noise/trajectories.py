@@ -196,14 +196,15 @@ def run_trajectories(
         bits_out.append(bits)
         vals_out.append(vals)
     done = len(bits_out and bits_out[0])
+    readout = _per_measurement_readout(events, noise)
     while done < shots:
         b = min(b_max, int(shots) - done)
-        bits, vals = _run_batch(events, n, n_clbits, b, rng, observables, dtype, device)
+        bits, vals = _run_batch(events, n, n_clbits, b, rng, observables, dtype, device, readout)
         bits_out.append(bits)
         vals_out.append(vals)
         done += b
     bits = np.concatenate(bits_out)
-    if noise is not None:
+    if noise is not None and readout is None:
         measured = sorted({ev.qubits[0]: ev.clbit for ev in events if ev.kind == "measure"}.items())
         qubit_to_bit = {q: int(c) for q, c in measured if c is not None}
         for err, qubits in noise.readout_errors([q for q, _ in measured]):
@@ -214,8 +215,29 @@ def run_trajectories(
     return TrajectoryResult(bits, mean, stderr)
 
 
+def _per_measurement_readout(events: list[Event], noise: NoiseModel | None) -> dict[int, np.ndarray] | None:
+    """``{qubit: P(read i | true j)}`` when a mid-circuit measurement needs its readout error at once (a
+    later gate may read the bit); ``None``: readout errors go on the final bits (no mid-circuit measurement,
+    or correlated multi-qubit readout errors)."""
+    if noise is None or not any(ev.kind == "measure" and not ev.terminal for ev in events):
+        return None
+    errors = noise.readout_errors(sorted({ev.qubits[0] for ev in events if ev.kind == "measure"}))
+    if any(len(qubits) > 1 for _, qubits in errors):
+        return None
+    return {qubits[0]: err.matrix.detach().to(torch.float64).cpu().numpy() for err, qubits in errors}
+
+
+def _read(outcome: np.ndarray, confusion: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
+    """The recorded bits of true ``outcome`` (0/1 per shot) through a readout confusion matrix."""
+    if confusion is None:
+        return outcome
+    flip = rng.random(outcome.shape[0]) < confusion[1 - outcome, outcome]
+    return np.where(flip, 1 - outcome, outcome)
+
+
 def _run_batch(events: list[Event], n: int, n_clbits: int, b: int, rng: np.random.Generator,
-               observables: Sequence[PauliSum], dtype: torch.dtype, device: Any) -> tuple[np.ndarray, np.ndarray]:
+               observables: Sequence[PauliSum], dtype: torch.dtype, device: Any,
+               readout: dict[int, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     state = torch.zeros(b, 2**n, dtype=dtype, device=device)
     state[:, 0] = 1
     clbits = np.zeros((b, n_clbits), dtype=np.uint8)
@@ -291,14 +313,14 @@ def _run_batch(events: list[Event], n: int, n_clbits: int, b: int, rng: np.rando
             else:
                 proj[rows, out_t, out_t] = scale
                 if ev.clbit is not None:
-                    clbits[:, ev.clbit] = outcome
+                    clbits[:, ev.clbit] = _read(outcome, (readout or {}).get(q), rng)
             pending.append(((q,), proj))
     state = flush(state)
     if final_measure:
         probs = (state.abs() ** 2).to(torch.float64).cpu().numpy()
         idx = choose(probs)
         for q, c in final_measure:
-            clbits[:, c] = (idx >> q) & 1
+            clbits[:, c] = _read((idx >> q) & 1, (readout or {}).get(q), rng)
     vals = np.stack([pauli_expectation(state, o).detach().real.cpu().numpy() for o in observables], axis=1) \
         if observables else np.zeros((b, 0))
     return clbits, vals
