@@ -25,6 +25,9 @@ ENTRY_POINTS = {
     "density_matrix": lambda c, m: qtandem.density_matrix(c, noise=m),
     "run_trajectories": lambda c, m: run_trajectories(c, noise=m, shots=10, seed=0),
     "run_batched": lambda c, m: run_batched(_unmeasured(c), {}, observables=[Z0], noise=m),
+    "distribution": lambda c, m: qtandem.distribution(c, noise=m),
+    "distribution/mid-circuit": lambda c, m: qtandem.distribution(Circuit(3, 4).compose(c).reset(0).h(0).measure(0, 3),
+                                                                  noise=m),
 }
 
 
