@@ -56,12 +56,14 @@ def qec_section(section: Section, ctx: TourContext) -> None:
             rows.append([name, p, shots, ler.errors, ler.rate, ler.low, ler.high, round(shots / max(dt, 1e-9))])
             if p == 0.005:
                 curves[name] = postselection_curve(dec.decode_soft(dets), obs, pred)
+    from qtandem.qec.plots import error_bars
+
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, pts in results.items():
         if pts:
             x = [p for p, _ in pts]
             y = [r.rate for _, r in pts]
-            err = [[r.rate - r.low for _, r in pts], [r.high - r.rate for _, r in pts]]
+            err = error_bars(y, [r.low for _, r in pts], [r.high for _, r in pts])  # >= 0 even at 0 errors
             ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=name)
     ax.set(xscale="log", yscale="log", xlabel="physical error rate p", ylabel="logical error rate per shot",
            title="d = 3 rotated surface code, 3 rounds")
