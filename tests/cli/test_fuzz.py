@@ -35,7 +35,7 @@ from qtandem.device import Device
 TIME_LIMIT_S = 90.0
 """Wall time one command may take (generous: two shared cores, the first torch import)."""
 
-DEFAULT_EXAMPLES = 6
+DEFAULT_EXAMPLES = 10
 SLOW_EXAMPLES = 150
 
 
@@ -220,7 +220,7 @@ WORDS = ["pymatching", "pymatching-correlated", "bposd", "pretrained:surface-d3-
          "complex64", "complex128", "Z0 Z1", "0.5*X2 + Z0", "Z99", "theta=0.1", "theta", "w=[0.1,0.2]", "x=nan",
          "core", "Core: circuits", "zzz", "", " ", "-", "--", "-1", "0", "1", "nan", "inf", "1e999", "[", "ħ"]
 ARG_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
-INTS = _weighted((5, st.sampled_from(["1", "2", "3", "0"])),
+INTS = _weighted((4, st.sampled_from(["1", "2", "3", "0"])), (1, st.just("-1")),
                  (1, st.sampled_from(["-1", "9223372036854775808", "-" + "9" * 30, "x", "", "1.5"])),
                  (1, st.integers(-5, 40).map(str)))
 FLOATS = _weighted((5, st.sampled_from(["0.01", "0.001", "0.1", "0.5", "1", "0"])),
@@ -285,9 +285,11 @@ def _clean_value(param) -> st.SearchStrategy:
         return st.sampled_from(["1", "2", "3"])
     if "float" in kind:
         return st.sampled_from(["0.01", "0.001", "0.1"])
-    named = sorted({w.strip(".,;:()'\"") for w in re.split(r"[\s,]+", help_text)} - {"", "or", "and", "e.g."})
-    default = param.default if isinstance(param.default, str) else None
-    return st.sampled_from(([default] if default else []) + named + ["theta=0.1"])
+    if "=" in help_text:
+        return st.just("theta=0.1")  # name=value bindings (the QASM 3 seed's input)
+    named = sorted({w.strip(".,;:()'\"") for w in re.split(r"[\s,]+", help_text)} & set(WORDS) - {"", "-", "--"})
+    default = param.default if isinstance(param.default, str) and param.default else None
+    return st.sampled_from(([default] if default else []) + named or list(WORDS[:20]))
 
 
 @st.composite
@@ -295,12 +297,14 @@ def argv(draw: st.DrawFn, name: str) -> list:
     cmd = COMMANDS[name]
     args = []
     opts: dict[str, list] = {}
-    density = draw(st.integers(0, 4))  # how many of the optional options (in tenths) this example sets
-    clean = draw(st.booleans())  # valid files and values only: runs get past the argument checks
-    for p in cmd.params:
+    clean = draw(st.integers(0, 2)) > 0  # valid files and values: runs get past the argument checks
+    density = draw(st.integers(0, 2 if clean else 4))  # how many of the optional options (in tenths) it sets
+    odd = draw(st.integers(0, len(cmd.params)))  # in a clean example, this parameter gets any value
+    for i, p in enumerate(cmd.params):
+        clean_here = clean and i != odd
         if p.param_type_name == "argument":
             prefer = {"config": ".toml", "name": ".json"}.get(p.name or "") or _prefer(p.help or "", ".qasm")
-            if clean:
+            if clean_here:
                 presets = st.sampled_from(["line_5", "ring_8", "grid_4x4"])
                 args.append(draw(presets if p.name == "name" else _clean_file(prefer, CONFIGS.get(name))))
                 continue
@@ -309,8 +313,10 @@ def argv(draw: st.DrawFn, name: str) -> list:
             words = st.sampled_from(WORDS) if p.name == "name" else ARG_TEXT
             args.append(draw(_weighted((6, _paths(prefer, CONFIGS.get(name))), (1, words))))
             continue
-        keep = (not clean and draw(st.integers(0, 11)) != 11) if p.required else draw(st.integers(0, 9)) < density
-        keep = keep or (clean and p.required)
+        if p.required:
+            keep = clean_here or draw(st.integers(0, 11)) != 11
+        else:
+            keep = i == odd or draw(st.integers(0, 9)) < density
         if not keep:
             continue  # most options keep their default; a required one is left out now and then
         flag = draw(st.sampled_from([*p.opts, *p.secondary_opts]))
@@ -318,7 +324,7 @@ def argv(draw: st.DrawFn, name: str) -> list:
             opts[p.opts[0]] = [flag]
             continue
         repeats = draw(st.integers(1, 2)) if p.multiple else 1
-        value = _clean_value(p) if clean else _value(p)
+        value = _clean_value(p) if clean_here else _value(p)
         opts[p.opts[0]] = [tok for _ in range(repeats) for tok in (flag, draw(value))]
     for opt, value in CHEAP.get(name, {}).items():
         param = next((q for q in cmd.params if opt in [*q.opts, *q.secondary_opts]), None)
