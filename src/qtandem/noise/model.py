@@ -399,7 +399,8 @@ class NoiseModel:
         """Parse JSON text, or read a ``.json`` file."""
         source = "<string>"
         text = str(text_or_path)
-        if isinstance(text_or_path, Path) or (not text.lstrip().startswith("{") and text.endswith(".json")):
+        looks_like_json = text.lstrip().startswith(("{", "["))
+        if isinstance(text_or_path, Path) or (not looks_like_json and (text.endswith(".json") or Path(text).is_file())):
             source = str(text_or_path)
             try:
                 text = Path(text_or_path).read_text()
