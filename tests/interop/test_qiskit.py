@@ -352,3 +352,21 @@ def test_pauli_evolution_follows_its_definition():
     qc = QuantumCircuit(1)
     qc.append(PauliEvolutionGate(SparsePauliOp(["Z"]), time=P("t")), [0])
     assert from_qiskit(qc)[0].params == (2 * Parameter("t"),)
+
+
+def test_feed_forward_behaves_the_same_after_conversion():
+    """H, measure, X on the other qubit if the bit is 1, measure: the two bits always agree, on both sides."""
+    from qiskit_aer import AerSimulator
+
+    cr = ClassicalRegister(2, "c")
+    qc = QuantumCircuit(QuantumRegister(2, "q"), cr)
+    qc.h(0)
+    qc.measure(0, 0)
+    with qc.if_test((cr[0], True)):
+        qc.x(1)
+    qc.measure(1, 1)
+    c = from_qiskit(qc)
+    ours = qtandem.sample(c, 400, seed=3).counts
+    assert set(ours) == {"00", "11"} and min(ours.values()) > 150
+    aer = AerSimulator(seed_simulator=3).run(to_qiskit(c), shots=400).result().get_counts()
+    assert set(aer) == {"00", "11"}
