@@ -164,7 +164,9 @@ def sample(
         dtype: simulation dtype.
         device: torch device.
         noise: a :class:`qtandem.noise.NoiseModel` (readout errors included).
-        method: with noise, ``"density"`` (exact distribution, up to ~13 qubits),
+        method: with noise, ``"density"`` (exact distribution, up to ~13 qubits; with
+            mid-circuit measurement one density matrix per classical record, see
+            :func:`qtandem.distribution`),
             ``"trajectories"`` (Monte Carlo wave functions, any size that fits a
             state vector) or ``"auto"`` (density up to 10 qubits without
             classically controlled gates, trajectories beyond).
