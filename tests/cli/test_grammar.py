@@ -46,11 +46,7 @@ NO_JSON = {
 """Commands that print no results to give as JSON (with the reason)."""
 
 # Commands not yet compliant, as xfail(strict=True) so a fix is noticed: {(check, command): reason}.
-PENDING: dict[tuple[str, str], str] = {
-    ("output", "convert"): "engineer 2: convert -o is not common.OutputFile (metavar FILE, folder checked)",
-    ("json", "convert"): "engineer 2: convert has no --json",
-    ("no-tree", "convert"): "engineer 2: convert -o is not common.OutputFile (metavar FILE, folder checked)",
-}
+PENDING: dict[tuple[str, str], str] = {}
 
 
 def _opts(cmd):
