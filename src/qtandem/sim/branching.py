@@ -517,9 +517,9 @@ def distribution(
     Args:
         circuit: the circuit.
         params: parameter values (unbatched).
-        noise: a :class:`qtandem.noise.NoiseModel` (or anything with ``record_distribution``):
-            the distribution then comes from density matrices branched on the classical
-            record, readout errors included.
+        noise: a :class:`qtandem.noise.NoiseModel` or a :class:`qtandem.device.Device` (its
+            noise model): the distribution then comes from one density matrix per classical
+            record, readout errors included (a mid-circuit one flips the bit later gates read).
         qubits: return the final distribution of the qubits instead (keys: qubit 0
             rightmost), summed over the branches.
         dtype: simulation dtype.
