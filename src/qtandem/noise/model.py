@@ -24,6 +24,7 @@ from qtandem.circuit.gates import GATES
 from qtandem.circuit.instruction import Instruction
 from qtandem.errors import NoiseError
 from qtandem.noise import channels as ch
+from qtandem.noise.coverage import coverage_error, coverage_problems
 from qtandem.noise.readout import ReadoutError
 from qtandem.noise.schema import SCHEMA, SCHEMA_VERSION, channel_from_dict, channel_to_dict, check_gate_name
 
@@ -34,9 +35,6 @@ if TYPE_CHECKING:
     from qtandem.random import Seed
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "NoiseModel", "channel_from_dict", "channel_to_dict"]
-
-MAX_LISTED_PROBLEMS = 8
-"""How many coverage problems a strict model's error lists before "... and N more"."""
 
 
 @dataclass
@@ -251,38 +249,7 @@ class NoiseModel:
             gate 'h': no noise rule (2 instructions, first at index 0)
             gate 'cx' on qubits (0, 2): no noise rule for these qubits (not coupled?) (1 instruction, at index 3)
         """
-        problems: list[str] = []
-        if self.num_qubits is not None and circuit.n_qubits > self.num_qubits:
-            extra = (f"qubit {self.num_qubits}" if circuit.n_qubits == self.num_qubits + 1
-                     else f"qubits {self.num_qubits}..{circuit.n_qubits - 1}")
-            problems.append(f"the circuit has {circuit.n_qubits} qubits, the noise model describes "
-                            f"{self.num_qubits}: {extra} would get no noise")
-        if not self.rules:
-            return problems
-        where: dict[tuple[str, tuple[int, ...]], list[int]] = {}
-        for i, inst in enumerate(circuit):
-            if inst.is_gate and inst.label not in self.ideal:
-                where.setdefault((inst.label, inst.qubits), []).append(i)
-        named = {g for r in self.rules if r.gates is not None for g in r.gates}
-        unnamed: dict[str, list[int]] = {}
-        for (label, qubits), idx in where.items():
-            rules = [r for r in self.rules if (r.gates is None or label in r.gates)
-                     and (r.qubits is None or qubits in r.qubits)]
-            if not rules and label not in named and not any(r.gates is None for r in self.rules):
-                unnamed.setdefault(label, []).extend(idx)
-            elif not rules:
-                hint = " (not coupled?)" if len(qubits) == 2 else ""
-                problems.append(f"gate {label!r} on qubits {qubits}: no noise rule for these qubits{hint} "
-                                f"{_instances(idx)}")
-            for r in rules:
-                k = r.channel.num_qubits
-                if k not in (1, len(qubits)):
-                    problems.append(f"gate {label!r} on qubits {qubits}: a {k}-qubit channel cannot follow a "
-                                    f"{len(qubits)}-qubit gate {_instances(idx)}")
-                    break
-        first = [f"gate {label!r}: no noise rule {_instances(sorted(idx))}" for label, idx in unnamed.items()]
-        return problems[:1] + first + problems[1:] if problems and problems[0].startswith("the circuit") \
-            else first + problems
+        return coverage_problems(self, circuit)
 
     def require_coverage(self, circuit: Circuit) -> None:
         """Raise when a strict model would lose noise on ``circuit`` (see :meth:`check`); every noisy
@@ -303,18 +270,8 @@ class NoiseModel:
         if not self.strict:
             return
         problems = self.check(circuit)
-        if not problems:
-            return
-        shown = problems[:MAX_LISTED_PROBLEMS]
-        more = len(problems) - len(shown)
-        lines = "".join(f"\n  - {p}" for p in shown) + (f"\n  - ... and {more} more" if more else "")
-        raise NoiseError(
-            "the noise model has no rule for some of the circuit's gates, which would run without noise:" + lines
-            + "\nCompile the circuit for the device first (qtandem.compile.prepare_for_device(circuit, device), "
-            "or `qtandem optimize FILE --hardware DEVICE`), give the model rules for these gates (model.add(channel) "
-            "with no gates= covers every gate; model.set_ideal([...]) declares noiseless ones), or use a non-strict "
-            "model (NoiseModel(strict=False), Device.noise_model(strict=False), \"strict\": false in JSON) to keep "
-            "only the covered gates noisy.")
+        if problems:
+            raise coverage_error(problems)
 
     # -- simulation: the protocol behind ``noise=`` (qtandem.sim.sampling.NoisySimulation) --
     def sample_bits(self, circuit: Circuit, shots: int, *, params: Any = None, seed: Seed = None,
@@ -434,8 +391,3 @@ def _arity(label: str) -> int | None:
     extra = int(ctrl[5:-1]) if ctrl.startswith("ctrl(") else (1 if ctrl else 0)
     return spec.num_qubits + extra
 
-
-def _instances(idx: list[int]) -> str:
-    if len(idx) == 1:
-        return f"(1 instruction, at index {idx[0]})"
-    return f"({len(idx)} instructions, first at index {idx[0]})"
