@@ -42,12 +42,36 @@ c4x q[0], q[1], q[2], r[0], r[1];
 measure q -> c;
 if (c == 5) rccx r[0], r[1], r[2];
 """
-SEEDS = [FEATURES_2, FEATURES_3]
+PROGRAMS_3 = """OPENQASM 3.0;
+include "stdgates.inc";
+const int n = 4;
+input float theta;
+qubit[n] q;
+bit[2] c;
+uint[4] mask = 5;
+array[int[8], 2, 2] m = {{1, 2}, {3, 0}};
+def rot(qubit a, float t, int k) -> int { for int i in [1:k] { rz(t) a; } return k * 2; }
+def probe(qubit a) -> bit { h a; return measure a; }
+let pair = q[{0, 3}] ++ q[1:2];
+int total = 0;
+while (total < 3) { total += rot(pair[total], theta / 2, 1) - 1; if (total == 2) continue; }
+for uint i in [0:n - 1] { if (bool(mask[i]) && i != 2) x q[i]; else { if (i >= 3) break; } }
+switch (sizeof(m, 1)) { case 1, 3 { h q[0]; } case 2 { y q[1]; } default { z q[2]; } }
+c[0] = probe(q[0]);
+c[1] = measure q[1];
+if (int[2](c) == 2) { x q[2]; }
+if (c[0]) z q[3]; else x q[3];
+switch (c) { case 0 { h q[1]; } case 1, 2 { s q[1]; } }
+"""
+SEEDS = [FEATURES_2, FEATURES_3, PROGRAMS_3, "OPENQASM 3.0;\ninclude \"stdgates.inc\";\nbit b;\nh $0;\ncx $0, $2;\n"
+         "b = measure $2;\nif (!b) x $1;\n"]
 SEEDS += [p.read_text() for p in sorted((ROOT / "examples" / "qasm").glob("*.qasm"))]
 SEEDS += [p.read_text() for p in sorted((ROOT / "src" / "qtandem" / "data" / "qasm").glob("*.qasm"))]
 INSERTS = ["[", "]", "{", "}", "(", ")", "->", "@", "ctrl", "inv", "pow(2)", "999999", "-1", "pi", "measure", "gate",
            "for", "=", "**", "q[-1]", '"', "/*", "if", "input", "0.5e9999", "include", "opaque", "qubit", ";", ",",
-           "2im", "const", "negctrl(2)", "c", "q", "theta", "1/0", "U", "x", "\u00e9", "\\", "OPENQASM 3;"]
+           "2im", "const", "negctrl(2)", "c", "q", "theta", "1/0", "U", "x", "\u00e9", "\\", "OPENQASM 3;",
+           "while", "def", "let", "switch", "case", "default", "break", "continue", "return", "$1", "++", "bool(",
+           "int[8](", "sizeof(", "#dim=2", "else", "&&", "!", "~", "<<=", "array[int, 2]", "extern", "true"]
 _SPLIT = re.compile(r"(\s+|[()\[\]{};,@])")
 
 

@@ -127,9 +127,11 @@ def test_changed_instructions_are_written_flat():
 
 def test_definitions_the_target_cannot_express_are_inlined():
     c = loads('OPENQASM 3.0;\ninclude "stdgates.inc";\ngate cc a, b, d { ctrl(2) @ rx(0.2) a, b, d; }\n'
-              "gate é a { h a; }\nqubit[3] q;\ncc q[0], q[1], q[2];\né q[0];\n")
+              "gate é a { h a; }\ngate rzz(t) a, b { rx(t) a; }\nqubit[3] q;\ncc q[0], q[1], q[2];\né q[0];\n"
+              "rzz(0.5) q[0], q[1];\n")
     v3 = dumps(c, version=3)
-    assert "gate cc a, b, d { ctrl(2) @ rx(0.2) a, b, d; }" in v3 and "gate é" not in v3
+    assert "gate cc a, b, d { ctrl(2) @ rx(0.2) a, b, d; }" in v3 and "gate é a { h a; }" in v3
+    assert "rx(0.5) q[0];" in v3 and "rzz(0.5)" not in v3  # the writer's own rzz would clash
     with pytest.raises(QasmError, match="modifiers"):
         dumps(c, version=2)  # the controlled rotation itself has no OpenQASM 2 form
     assert_same_program(c, loads(v3))

@@ -31,7 +31,7 @@ from qtandem.errors import ParameterError
 
 __all__ = ["Angle", "Parameter", "ParameterExpression", "angle_value", "is_symbolic"]
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[[0-9]+\])?$")
+_NAME = re.compile(r"^[^\W\d]\w*(\[[0-9]+\])?$")  # Unicode letters too, as OpenQASM 3 identifiers
 
 
 

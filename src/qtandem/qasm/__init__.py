@@ -2,19 +2,29 @@
 
 The reader is a hand-written tokenizer and recursive-descent parser shared by
 both versions (``lexer``, ``expr``, ``stdlib``; the parser is ``parser``, assembled
-from ``base``, ``declarations``, ``gatedefs`` and ``control``); the writer is
-``writer``. Every problem is a :class:`qtandem.QasmError` carrying
+from ``base``, ``gatedefs``, ``classical``, ``control``, ``subroutines`` and
+``declarations``); the writer is ``writer``. Every problem is a :class:`qtandem.QasmError` carrying
 ``file:line:col`` and a caret excerpt; no other exception escapes the reader.
 
 Supported: OpenQASM 2.0 with the extended ``qelib1.inc`` (built in), custom
 ``gate`` definitions, register broadcasting, ``measure``/``reset``/``barrier``,
-``if (c == n)``, includes relative to the including file; OpenQASM 3's
-gate-level subset: ``qubit``/``bit`` (and ``qreg``/``creg``), ``stdgates.inc``,
-modifiers ``ctrl``/``negctrl``/``inv``/``pow(k)``, constant expressions,
-``const`` declarations, ``for`` loops over constant ranges (unrolled),
-``input float``/``input angle`` parameters (linear angle expressions), ``if``
-on classical bits. Rejected with a clear error: ``opaque``, ``while``, ``def``,
-``extern``, ``delay``, ``box``, ``else``, classical assignment and arithmetic.
+``if (c == n)``, includes relative to the including file (identifiers are
+ASCII, as the version 2 grammar says). OpenQASM 3: ``qubit``/``bit`` (and
+``qreg``/``creg``), physical qubits ``$n``, ``stdgates.inc``, modifiers
+``ctrl``/``negctrl``/``inv``/``pow(k)``, Unicode identifiers, classical
+variables, constants and arrays evaluated while reading (casts such as
+``int[8](x)`` and ``bool(c)``, comparisons, logic, bit operations, ``sizeof``),
+``for``/``while`` loops, ``break``/``continue``, ``switch``, ``let`` aliases
+(slices, index sets, ``++``), ``def`` subroutines (inlined at each call),
+``input`` parameters (linear angle expressions, or values bound with
+``params=``), and ``if``/``else``/``switch`` on measured bits (which become
+instruction conditions). Refused with an error that names the feature:
+calibration grammar (``defcal``, ``cal``, ``defcalgrammar``, ``extern``),
+timing (``delay``, ``box``, ``stretch``, ``duration``), computation on measured
+bits at run time (``while`` on measured bits, arithmetic on them), ``opaque``.
+
+The writer (:func:`dumps`) keeps custom ``gate`` definitions read from the
+input where the target version can express them (``inline=True`` flattens them).
 
 Examples:
     >>> from qtandem.qasm import loads, dumps
@@ -136,7 +146,8 @@ def load(path: str | os.PathLike[str], *, include_dirs: Iterable[str | os.PathLi
     return circuit
 
 
-def dump(circuit: Circuit, path: str | os.PathLike[str], version: int | None = None) -> None:
+def dump(circuit: Circuit, path: str | os.PathLike[str], version: int | None = None, *,
+         inline: bool = False) -> None:
     """Write ``circuit`` as OpenQASM to ``path`` (atomically).
 
     Args:
@@ -145,6 +156,7 @@ def dump(circuit: Circuit, path: str | os.PathLike[str], version: int | None = N
         version: 2 or 3. By default 3 for a ``.qasm3`` file name, otherwise 2
             unless the circuit needs OpenQASM 3 (free parameters, modifiers,
             ``mcx`` with more than four controls...), then 3.
+        inline: write custom gates' bodies instead of their definitions (see :func:`dumps`).
 
     Raises:
         QasmError: the circuit has no OpenQASM form in that version (see :func:`dumps`).
@@ -162,4 +174,4 @@ def dump(circuit: Circuit, path: str | os.PathLike[str], version: int | None = N
     path = Path(path)
     if version is None:
         version = 3 if path.suffix == ".qasm3" or needs_version_3(circuit) else 2
-    atomic_write_text(path, dumps(circuit, version=version))
+    atomic_write_text(path, dumps(circuit, version=version, inline=inline))

@@ -40,6 +40,13 @@ _DEFS_3 = {
             "u1(pi/4) d; cx c, d; u1(-pi/4) d; u2(0, pi) d; }",
 }
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _identifier(name: str, version: int) -> bool:
+    if version == 2:
+        return bool(_IDENT.match(name))
+    return bool(re.match(r"^[^\W\d]\w*$", name)) and all(ch.isalpha() or ch == "_" or ch in "0123456789"
+                                                           for ch in name)
 _RESERVED = {
     "OPENQASM", "include", "qreg", "creg", "qubit", "bit", "gate", "opaque", "measure", "reset", "barrier", "if",
     "else", "for", "while", "in", "input", "output", "const", "int", "uint", "float", "angle", "bool", "complex",
@@ -66,14 +73,14 @@ def _check_names(circuit: Circuit, version: int) -> None:
     names: set[str] = set()
     for kind, regs in (("quantum", circuit.qregs), ("classical", circuit.cregs)):
         for name, _ in regs:
-            if not _IDENT.match(name) or name in _RESERVED or name in GATES or name in names:
+            if not _identifier(name, version) or name in _RESERVED or name in GATES or name in names:
                 raise QasmError(f"{kind} register name {name!r} cannot be written as OpenQASM (not an identifier, "
                                 "reserved, a gate name, or repeated); rename the registers")
             names.add(name)
     scalars = {p.name for p in circuit.parameters if "[" not in p.name}
     for p in circuit.parameters:
         base = p.name.split("[", 1)[0]
-        if base in names or base in _RESERVED or ("[" in p.name and base in scalars):
+        if base in names or base in _RESERVED or ("[" in p.name and base in scalars) or not _identifier(base, version):
             raise QasmError(f"parameter name {p.name!r} clashes with a register, another parameter or a keyword "
                             f"of OpenQASM {version}; rename it")
 
@@ -181,7 +188,7 @@ def dumps(circuit: Circuit, version: int = 2, *, inline: bool = False) -> str:
         raise QasmError("the circuit has qubits but no register layout")
     arrays: dict[str, int] = {}
     for p in params:
-        m = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)\[(\d+)\]$", p.name)
+        m = re.match(r"^(\w+)\[(\d+)\]$", p.name)
         if m:
             arrays[m.group(1)] = max(arrays.get(m.group(1), 0), int(m.group(2)) + 1)
         else:
@@ -274,7 +281,7 @@ def _custom_gates(circuit: Circuit, version: int, qnames: list[str],
     texts: dict[str, str] = {}
     for name, (params, qargs, body) in circuit.gate_definitions.items():
         names = [name, *params, *qargs]
-        if any(not _IDENT.match(n) or n in _RESERVED for n in names) or name in GATES or name in library \
+        if any(not _identifier(n, version) or n in _RESERVED for n in names) or name in GATES or name in library \
                 or name in taken or len(set(names)) != len(names):
             continue
         extra: dict[str, str] = {}
