@@ -9,7 +9,7 @@ status 0 or 2, print no traceback and finish in time. Commands run in-process
 cheap (tiny shot counts and sizes).
 
 The default suite runs a derandomized, small number of examples per command; the ``slow`` variant
-runs many more (``pytest -m slow tests/cli/test_fuzz.py``).
+runs many more (``pytest -m slow tests/cli/test_fuzz_cli.py``).
 """
 
 from __future__ import annotations
