@@ -5,13 +5,15 @@ the circuit layer, but the work is done by :mod:`qtandem.sim` and :mod:`qtandem.
 which import the circuit layer (imports point one way, see ``docs/design.md``).
 The top-level package :mod:`qtandem`, which sits above every layer, registers a
 thin function here for each of them (it imports the implementing layer when first
-called); the circuit layer looks them up by name. This module imports nothing of
+called); the circuit layer looks them up by name. Likewise ``record_distribution``:
+:func:`qtandem.sim.distribution` falls back to one density matrix per classical record
+(:mod:`qtandem.noise.density`, a layer above sim) when its branches do not fit in memory. This module imports nothing of
 qtandem but the errors.
 
 Examples:
     >>> import qtandem
     >>> sorted(registered())
-    ['from_qasm', 'to_matrix', 'to_qasm']
+    ['from_qasm', 'record_distribution', 'to_matrix', 'to_qasm']
     >>> lookup("to_qasm")(qtandem.Circuit(1).x(0)).splitlines()[-1]
     'x q[0];'
 """
