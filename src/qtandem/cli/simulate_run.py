@@ -14,7 +14,6 @@ refused with its problems (:meth:`qtandem.noise.NoiseModel.check`).
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
@@ -423,23 +422,10 @@ def parse_params(items: list[str], names: list[str]) -> dict[str | Parameter, fl
 
 def load_noise(spec: str) -> Noise:
     """A device preset name, a device JSON file or a noise-model JSON file."""
-    from qtandem.device import Device
-    from qtandem.noise import NoiseModel
+    from qtandem.device import load_noise_source
 
-    path = Path(spec)
-    if path.suffix == ".json" or path.exists():
-        try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            raise NoiseError(f"{path}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
-        except UnicodeDecodeError:
-            raise NoiseError(f"{path}: not a JSON text file (expected a device or noise-model JSON)") from None
-        if isinstance(data, dict) and data.get("schema") == "qtandem.device":
-            device = Device.from_dict(data, source=str(path))
-            return Noise(spec, "device JSON", device.noise_model(), device)
-        return Noise(spec, "noise-model JSON", NoiseModel.from_dict(data, source=str(path)))
-    device = Device.preset(spec)
-    return Noise(spec, "device preset", device.noise_model(), device)
+    kind, model, device = load_noise_source(spec)
+    return Noise(spec, kind, model, device)
 
 
 # -- adapters to the library (one place to follow its API) -----------------------------------

@@ -268,13 +268,7 @@ class Device:
     def from_json(cls, path: str | Path) -> Device:
         """Read a device JSON file."""
         path = Path(path)
-        try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            raise NoiseError(f"{path}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
-        except UnicodeDecodeError:
-            raise NoiseError(f"{path}: not a JSON text file (expected a device JSON)") from None
-        return cls.from_dict(data, source=str(path))
+        return cls.from_dict(_read_json(path, "a device JSON"), source=str(path))
 
     @classmethod
     def preset(cls, name: str) -> Device:
@@ -349,9 +343,44 @@ def _depolarizing_for(error: float, relax: ch.KrausChannel, nq: int) -> ch.Kraus
     return ch.depolarizing(min(p, 1.0), nq)
 
 
+def load_noise_source(spec: str | Path, *, strict: bool = True) -> tuple[str, NoiseModel, Device | None]:
+    """What ``--noise`` names: a device preset, a device JSON file or a noise-model JSON file.
+
+    The file's ``schema`` decides which. Returns ``(kind, model, device)``: ``kind`` is
+    ``"device preset"``, ``"device JSON"`` or ``"noise-model JSON"``; ``device`` is ``None`` for a
+    noise-model file (it has no coupling map).
+
+    Args:
+        spec: preset name (``"heavy_hex_27"``) or path.
+        strict: for devices, :meth:`Device.noise_model`'s ``strict``; a noise-model file keeps its own
+            ``"strict"`` unless this is ``False``.
+
+    Raises:
+        NoiseError: unknown preset, invalid file (key path and file named).
+        FileNotFoundError: a ``.json`` path that does not exist.
+
+    Examples:
+        >>> kind, model, device = load_noise_source("line_5")
+        >>> kind, model.num_qubits, device.name
+        ('device preset', 5, 'line_5')
+    """
+    path = Path(spec)
+    if path.suffix != ".json" and not path.exists():
+        device = Device.preset(str(spec))
+        return "device preset", device.noise_model(strict=strict), device
+    data = _read_json(path, "a device or noise-model JSON")
+    if isinstance(data, dict) and data.get("schema") == SCHEMA:
+        device = Device.from_dict(data, source=str(path))
+        return "device JSON", device.noise_model(strict=strict), device
+    model = NoiseModel.from_dict(data, source=str(path))
+    if not strict:
+        model.strict = False
+    return "noise-model JSON", model, None
+
+
 def load_noise_model(spec: str | Path, *, strict: bool = True) -> NoiseModel:
     """A noise model from a device preset name, a device JSON file or a noise-model JSON file
-    (what ``--noise`` takes); the file's ``schema`` decides which.
+    (what ``--noise`` takes; :func:`load_noise_source` also says which it was).
 
     Args:
         spec: preset name (``"heavy_hex_27"``) or path.
@@ -371,18 +400,14 @@ def load_noise_model(spec: str | Path, *, strict: bool = True) -> NoiseModel:
         >>> load_noise_model(path).strict
         True
     """
-    path = Path(spec)
-    if path.suffix != ".json" and not path.exists():
-        return Device.preset(str(spec)).noise_model(strict=strict)
+    return load_noise_source(spec, strict=strict)[1]
+
+
+def _read_json(path: Path, expected: str) -> Any:
+    """A JSON file's data; invalid JSON or a binary file is a NoiseError naming ``expected``."""
     try:
-        data = json.loads(path.read_text())
+        return json.loads(path.read_text())
     except json.JSONDecodeError as err:
         raise NoiseError(f"{path}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
     except UnicodeDecodeError:
-        raise NoiseError(f"{path}: not a JSON text file (expected a device or noise-model JSON)") from None
-    if isinstance(data, dict) and data.get("schema") == SCHEMA:
-        return Device.from_dict(data, source=str(path)).noise_model(strict=strict)
-    model = NoiseModel.from_dict(data, source=str(path))
-    if not strict:
-        model.strict = False
-    return model
+        raise NoiseError(f"{path}: not a JSON text file (expected {expected})") from None
