@@ -29,6 +29,7 @@ from qtandem.circuit import Circuit, Parameter
 from qtandem.circuit.pauli import PauliSum
 from qtandem.circuit.terminal import terminal_measurements
 from qtandem.errors import NoiseError, ObservableError, ParameterError, SimulationError
+from qtandem.sim.estimate import basis_circuit, basis_seed, pauli_values, without_terminal_measurements
 
 EPS = 1e-12
 """Probabilities at or below this are not listed."""
@@ -220,7 +221,7 @@ class _Simulator:
             raise SimulationError("--statevector: this circuit measures or resets mid-circuit (or has classically "
                                   "controlled gates), so it has no single final state; drop --statevector for "
                                   "its exact distribution")
-        unmeasured = strip(circuit, layout.indices)
+        unmeasured = without_terminal_measurements(circuit)
         state = qtandem.statevector(unmeasured, dtype=self.dtype).detach()
         probs = (state.real ** 2 + state.imag ** 2).to(torch.float64)
         total = int((probs > EPS).sum())
@@ -242,7 +243,7 @@ class _Simulator:
             raise ObservableError(f"--expval {text!r} is not Hermitian (complex coefficients): its expectation "
                                   "value is not a measured quantity")
         out: dict[str, Any] = {"mode": "expval", "observable": str(obs)}
-        unmeasured = strip(circuit, terminal_measurements(circuit).indices)
+        unmeasured = without_terminal_measurements(circuit)
         if self.noise is None and not self.opts.shots and terminal_measurements(unmeasured).single_run:
             value = float(qtandem.expval(unmeasured, obs, dtype=self.dtype))
             out.update(method="statevector", method_reason="no noise, no --shots: exact, on one state vector",
@@ -260,9 +261,9 @@ class _Simulator:
             offset = circuit.n_clbits
             if self.opts.shots:
                 methods.add(self._sample_method(compiled, model))
-                result = self._sample(compiled, model, seed=_basis_seed(self.opts.seed, k))
+                result = self._sample(compiled, model, seed=basis_seed(self.opts.seed, k))
                 bits = result.bits[:, offset:offset + len(letters)].astype(np.int64)
-                per_shot = group_values(group, letters, bits)
+                per_shot = pauli_values(group, letters, bits)
                 value += float(per_shot.mean())
                 variance += float(per_shot.var(ddof=1)) / len(per_shot) if len(per_shot) > 1 else 0.0
             else:
@@ -273,7 +274,7 @@ class _Simulator:
                 bits = np.array([[int(key[width - 1 - (offset + j)]) for j in range(len(letters))] for key in keys],
                                 dtype=np.int64).reshape(len(keys), len(letters))
                 probs = np.array([dist[key] for key in keys], dtype=np.float64)
-                value += float(probs @ group_values(group, letters, bits))
+                value += float(probs @ pauli_values(group, letters, bits))
         method, reason = sorted(methods)[0] if methods else ("none", "the observable is a constant")
         out.update(method=method, method_reason=reason, expval=value)
         if self.opts.shots:
@@ -299,70 +300,8 @@ def want_progress(shots: int, n_qubits: int, stream: Any) -> bool:
     return shots * max(n_qubits, 1) >= PROGRESS_WORK and bool(isatty is not None and isatty())
 
 
-def _basis_seed(seed: int | None, k: int) -> Any:
-    """An independent, reproducible generator per measured basis."""
-    return None if seed is None else np.random.default_rng([int(seed), k])
-
-
 def _has_readout(model: Any) -> bool:
     return bool(getattr(model, "readout", None) or getattr(model, "default_readout", None))
-
-
-def strip(circuit: Circuit, indices: Any) -> Circuit:
-    """``circuit`` without the instructions at ``indices`` (its terminal measurements)."""
-    out = Circuit(circuit.n_qubits, circuit.n_clbits, name=circuit.name, qregs=circuit.qregs or None,
-                  cregs=circuit.cregs or None)
-    for i, inst in enumerate(circuit):
-        if i not in indices:
-            out.append(inst)
-    return out
-
-
-def basis_circuit(circuit: Circuit, group: PauliSum) -> tuple[Circuit, list[tuple[int, str]]]:
-    """``circuit`` (terminal measurements left out) rotated so that ``group``'s Paulis read as Z, measured.
-
-    Returns:
-        The circuit, whose extra classical bits ``n_clbits + j`` hold the ``j``-th measured
-        qubit, and the ``[(qubit, letter), ...]`` measured, in that order.
-    """
-    letters: dict[int, str] = {}
-    for _, word in group.terms:
-        for q, p in word:
-            if letters.setdefault(q, p) != p:  # pragma: no cover - group_commuting("qubitwise") guarantees it
-                raise ObservableError(f"terms of one basis disagree on qubit {q}")
-    measured = sorted(letters.items())
-    nc = circuit.n_clbits
-    cregs = [*circuit.cregs, ("basis", len(measured))]
-    out = Circuit(circuit.n_qubits, nc + len(measured), name=circuit.name, qregs=circuit.qregs or None, cregs=cregs)
-    for inst in strip(circuit, terminal_measurements(circuit).indices):
-        out.append(inst)
-    for j, (q, p) in enumerate(measured):
-        if p == "X":
-            out.h(q)
-        elif p == "Y":
-            out.sdg(q).h(q)
-        out.measure(q, nc + j)
-    return out, measured
-
-
-def group_values(group: PauliSum, measured: list[tuple[int, str]], bits: np.ndarray) -> np.ndarray:
-    """The value of ``group`` for each row of measured ``bits`` (``(rows, len(measured))``, 0/1).
-
-    Examples:
-        >>> import numpy as np
-        >>> group_values(PauliSum.from_string("Z0 Z1 + 0.5*Z1"), [(0, "Z"), (1, "Z")],
-        ...              np.array([[0, 0], [1, 0], [1, 1]])).tolist()
-        [1.5, -0.5, 0.5]
-    """
-    column = {q: j for j, (q, _) in enumerate(measured)}
-    signs = 1 - 2 * bits.astype(np.float64)
-    total = np.zeros(bits.shape[0], dtype=np.float64)
-    for coef, word in group.terms:
-        term = np.full(bits.shape[0], float(coef.real))
-        for q, _ in word:
-            term = term * signs[:, column[q]]
-        total += term
-    return total
 
 
 def bits_info(circuit: Circuit, *, qubits: bool) -> dict[str, Any]:
@@ -455,21 +394,4 @@ def distribution(circuit: Circuit, *, noise: Any = None, qubits: bool = False,
     """Exact outcome probabilities keyed like ``SampleResult.counts`` (:func:`qtandem.sim.distribution`)."""
     from qtandem.sim import distribution as exact
 
-    if noise is None or hasattr(noise, "record_distribution"):
-        return dict(exact(circuit, noise=noise, qubits=qubits, dtype=dtype))
-    # a noise model without exact records yet: terminal measurements read off the density matrix's diagonal
-    layout = terminal_measurements(circuit)
-    if not layout.single_run:
-        raise SimulationError("the exact distribution of a noisy circuit with mid-circuit measurement, reset or "
-                              "feed-forward is not available yet: give --shots N")
-    probs = qtandem.probabilities(circuit, noise=noise, dtype=dtype).detach().to(torch.float64).cpu().numpy()
-    width = circuit.n_qubits
-    index = np.arange(probs.shape[0], dtype=np.int64)
-    if not qubits and layout.any_measure:
-        width = circuit.n_clbits
-        record = np.zeros_like(index)
-        for q, c in layout.pairs:  # a later measurement into the same bit wins
-            record = (record & ~(1 << c)) | (((index >> q) & 1) << c)
-        probs, index = np.bincount(record, weights=probs, minlength=1 << width), np.arange(1 << width)
-    return {format(int(i), f"0{width}b") if width else "": float(p) for i, p in zip(index, probs, strict=True)
-            if p >= 1e-14}
+    return dict(exact(circuit, noise=noise, qubits=qubits, dtype=dtype))
