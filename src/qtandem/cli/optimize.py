@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,8 +34,8 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int | None, typer.Option(help="Seed of the randomized search.")] = None,
         passes: Annotated[bool, typer.Option("--passes", help="Also print the per-pass table.")] = False,
         progress: Annotated[bool, typer.Option("--progress/--no-progress",
-                                               help="Show a spinner with the elapsed time on stderr "
-                                                    "(terminals only).")] = True,
+                                               help="Show level 3's search progress (expansions done of "
+                                                    "the budget) on stderr (terminals only).")] = True,
         as_json: JsonFlag = False,
     ) -> None:
         """Optimize a circuit, verify it against the input and write it; prints a before/after table."""
@@ -51,13 +50,11 @@ def register(app: typer.Typer) -> None:
             raise CompileError(f"--hardware {hardware} and --device {device} disagree; give --hardware only")
         check_output_file(output)
         err = Console(stderr=True)
-        status: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
-        if progress and err.is_terminal:
-            status = err.status(f"optimizing {file.name} (level {level})", spinner="dots")
-        with status:
+        with _Progress(enabled=progress and err.is_terminal and level == 3, console=err,
+                       label=f"optimizing {file.name}") as bar:
             _, _, report = optimize_file(file, output, hardware=hardware or device, objective=objective,
                                          budget_expansions=expansions, budget_s=budget, level=level, basis=basis,
-                                         seed=seed)
+                                         seed=seed, progress=bar.update)
         assert report.initial is not None and report.final is not None
         i, f = report.initial, report.final
         if as_json:
@@ -78,3 +75,39 @@ def register(app: typer.Typer) -> None:
             console.print(report.table())
         for note in report.notes:
             console.print(f"[dim]{note}[/dim]")
+
+
+class _Progress:
+    """A rich bar of level 3's search (expansions done of the budget, per unitary stretch) on stderr."""
+
+    def __init__(self, *, enabled: bool, console: Any, label: str) -> None:
+        self.enabled, self.console, self.label = enabled, console, label
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                                      MofNCompleteColumn(), TextColumn("expansions"), TimeElapsedColumn(),
+                                      console=self.console, transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task(self.label, total=None)
+        return self
+
+    def update(self, done: int, total: int) -> None:
+        """The search's callback: ``done`` of ``total`` expansions."""
+        if self._progress is not None:
+            self._progress.update(self._task, completed=done, total=total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()

@@ -120,7 +120,7 @@ def _run(pm: PassManager, parts: list[Circuit], props: PropertySet, report: Repo
 def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objective: str = "gates",
              basis: str | Iterable[str] | None = None, budget_expansions: int | None = None,
              budget_s: float | None = None, seed: int | None = None,
-             policy: Any = "learned") -> tuple[Circuit, Report]:
+             policy: Any = "learned", progress: Callable[[int, int], None] | None = None) -> tuple[Circuit, Report]:
     """Optimize ``circuit`` and verify the result against it.
 
     Measurements, resets, barriers and classically controlled operations stay in
@@ -149,6 +149,8 @@ def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objectiv
         policy: how level 3's rewrite search (:func:`qtandem.compile.search.search`) ranks rewrites:
             ``"learned"`` (the shipped policy), ``"random"``, ``"all"``, a
             :class:`~qtandem.compile.policy.RewritePolicy`, or ``None`` to skip the search.
+        progress: called as ``progress(expansions_done, budget_expansions)`` while level 3 searches (once
+            per unitary stretch, each counting from 0); for a progress bar, it does not change the result.
 
     Returns:
         ``(optimized circuit, report)``.
@@ -182,7 +184,7 @@ def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objectiv
                            "and the verifier needs numbers: bind them first (circuit.bind({...})), or use level=0")
     start = time.perf_counter()
     props = PropertySet(objective=objective, seed=seed, level=level, policy=policy,
-                        budget_expansions=budget_expansions)
+                        budget_expansions=budget_expansions, progress=progress)
     report = Report(initial=counts(circuit))
     in_parts, fences = split_stretches(circuit)
     in_gates = frozenset(i.name for i in circuit if i.is_gate)
@@ -319,7 +321,8 @@ def _search(circuit: Circuit, props: PropertySet, report: Report, *, cost: Calla
     before = counts(circuit)
     try:
         result = search(circuit, budget_expansions=props.get("budget_expansions"), budget_s=rem, seed=seed,
-                        objective=props.get("objective", "gates"), policy=props["policy"])
+                        objective=props.get("objective", "gates"), policy=props["policy"],
+                        progress=props.get("progress"))
     except CheckpointError as err:
         report.notes.append(f"learned search skipped: {err}")
         return circuit

@@ -345,7 +345,7 @@ def _scorer(policy: Any, seed: int | None) -> Scorer:
 def search(circuit: Circuit, *, budget_expansions: int | None = None, budget_s: float | None = None,
            seed: int | None = None, objective: str = "gates", policy: Any = "learned", window: int = 24, k: int = 3,
            slack: int = 2, max_expansions: int = 60, max_rounds: int = 6, polish: bool = True,
-           prioritize: bool = True) -> SearchResult:
+           prioritize: bool = True, progress: Callable[[int, int], None] | None = None) -> SearchResult:
     """Search for a cheaper equivalent circuit by verified rewrites (see the module docs).
 
     Args:
@@ -370,6 +370,8 @@ def search(circuit: Circuit, *, budget_expansions: int | None = None, budget_s: 
             the output stays in the input's gate set).
         prioritize: search the windows in the order of the policy's best score for their first rewrites
             (the budget goes to promising windows first; the order only matters when the budget runs out).
+        progress: called as ``progress(expansions_done, budget_expansions)`` after every window (a
+            progress bar; it does not change the result).
 
     Returns:
         A :class:`SearchResult`: ``.circuit`` (never costlier than the input) and ``.stats``.
@@ -425,6 +427,8 @@ def search(circuit: Circuit, *, budget_expansions: int | None = None, budget_s: 
             best, done = search_window(local, len(back), score, k=k, slack=slack, max_expansions=cap,
                                        deadline=deadline, objective=objective)
             stats.expansions += done
+            if progress is not None:
+                progress(stats.expansions, budget_expansions)
             if window_cost(best, objective) < window_cost(local, objective) and _same(local, best, len(back)):
                 restored = _restore(best, back, named)
                 if restored is not None:
