@@ -4,7 +4,10 @@ Multi-qubit gates expand into ``cx`` and one-qubit gates (textbook identities:
 ``cz = h cx h``, ``swap`` = 3 ``cx``, ``ccx`` = 6 ``cx`` + 7 T, ...); one-qubit
 gates outside the target are resynthesized (ZXZ in ``{rz, h, x}`` or
 ``{rz, sx, x}``); for Clifford+T every ``rz`` becomes a word of ``t, s, z`` and
-adjoints, and an angle that is not a multiple of pi/4 is an error.
+adjoints, and an angle that is not a multiple of pi/4 is an error. Every other
+numeric gate (``ctrl``/``negctrl``/``inv`` modifiers, ``unitary`` matrices, ``mcx``,
+``iswap``...) is synthesized exactly from its matrix by
+:mod:`qtandem.compile.passes.modifiers`; symbolic and classically conditioned gates are refused.
 
 Examples:
     >>> from qtandem import Circuit
@@ -21,6 +24,7 @@ from collections.abc import Iterable
 
 from qtandem.circuit import Circuit
 from qtandem.compile.dag import Op, is_zero_angle, to_circuit, to_ops
+from qtandem.compile.passes.modifiers import gate_ops
 from qtandem.compile.passes.phase_folding import phase_word
 from qtandem.compile.passmanager import PropertySet
 from qtandem.compile.synth1q import op_matrix, synth_1q
@@ -129,6 +133,16 @@ def decompose_multi(op: Op) -> list[Op] | None:
     return [Op(g, qs, ang) for g, qs, ang in seq]
 
 
+def _rule(op: Op) -> list[Op] | None:
+    """:func:`decompose_multi`, or ``None`` for a gate it has no rule for (synthesized from its matrix)."""
+    if op.name not in _RULES:
+        return None
+    return decompose_multi(op)
+
+
+_RULES = frozenset({"cx", "cz", "cy", "ch", "swap", "crz", "cp", "crx", "cry", "rzz", "rxx", "ccx", "ccz", "cswap"})
+
+
 class BasisTranslation:
     """Rewrite a circuit into a named basis (see :data:`BASES`).
 
@@ -136,8 +150,9 @@ class BasisTranslation:
         basis: a name in :data:`BASES` or a gate set (resolved by :func:`resolve_basis`).
 
     Raises:
-        CompileError: unknown basis; at run time, a gate without a rule or an
-            angle Clifford+T cannot express (the message names the instruction).
+        CompileError: unknown basis; at run time, a symbolic or conditioned gate, a
+            3+ qubit gate without control structure, or an angle Clifford+T cannot
+            express (the message names the instruction).
 
     Examples:
         >>> from qtandem import Circuit
@@ -160,10 +175,20 @@ class BasisTranslation:
         style = "zsx" if self.basis.startswith("ibm") else "nam"
         ops: list[Op] = []
         for idx, op in enumerate(to_ops(circuit)):
-            if op.opaque and op.inst is not None and op.inst.is_gate:
-                raise CompileError(f"instruction {idx} ({op.inst.label}) cannot be translated: symbolic angles, "
-                                   "modifiers and matrices have no rule; bind parameters first")
-            expanded = decompose_multi(op) if not op.opaque else None
+            inst = op.instruction()
+            if op.opaque and inst.is_gate and inst.is_parametrized:
+                raise CompileError(f"instruction {idx} ({inst.label}) cannot be translated: it has symbolic "
+                                   "angles; bind parameters first")
+            if op.opaque and inst.is_gate and inst.condition is not None:
+                raise CompileError(f"instruction {idx} ({inst.label}) cannot be translated: it is classically "
+                                   "conditioned (feed-forward); basis translation handles unconditioned gates only")
+            try:
+                expanded = None if op.opaque else _rule(op)
+                if expanded is None and inst.is_gate and (op.opaque or len(op.qubits) > 2
+                                                          or (len(op.qubits) == 2 and op.name != "cx")):
+                    expanded = gate_ops(inst, style)
+            except CompileError as exc:
+                raise CompileError(f"instruction {idx} ({inst.label}) cannot be translated: {exc}") from None
             ops.extend(expanded if expanded is not None else [op])
         out: list[Op] = []
         for op in ops:
