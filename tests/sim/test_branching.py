@@ -374,3 +374,26 @@ def test_trajectories_apply_a_mid_circuit_readout_error_before_feed_forward() ->
     m = NoiseModel().add_readout(readout_error(p01=0.0, p10=0.1)).add(depolarizing_qiskit(0.0, 1), gates=["x"])
     counts = qtandem.sample(c, 20_000, seed=5, noise=m, method="trajectories").counts
     assert tv({"00": 0.1, "01": 0.09, "11": 0.81}, counts) < 0.015    # was: '10' at 0.09, no '00'
+
+
+def test_large_states_in_place_paths_match_the_exact_answer():
+    """Wide circuits take the in-place paths (row-wise kernels, in-place collapse, vdot merge)."""
+    from qtandem.sim.branching import _NATIVE_ROWS_FROM
+
+    n = max(_NATIVE_ROWS_FROM, 16)
+    c = Circuit(n, 3)
+    c.h(0).h(1).cx(1, 2)
+    c.measure(0, 0).measure(1, 1)
+    c.append("x", [0], condition=((0,), 1))          # feed-forward: qubit 0 back to |0>
+    c.append("x", [2], condition=((1,), 1))          # undo the copy on qubit 2
+    c.append("x", [1], condition=((1,), 1))
+    for q in range(2, n - 1):
+        c.cx(q, q + 1)
+    c.reset(1).h(n - 1).h(n - 1)
+    c.measure(n - 1, 2)
+    exact = qtandem.distribution(c)
+    assert exact == pytest.approx({"000": 0.25, "001": 0.25, "010": 0.25, "011": 0.25})
+    res = qtandem.sample(c, shots=400, seed=5)
+    assert set(res.counts) <= set(exact) and sum(res.counts.values()) == 400
+    probs = qtandem.probabilities(c)
+    assert float(probs[0]) == pytest.approx(1.0)  # every branch ends in |0...0>

@@ -6,4 +6,15 @@ from qtandem.sim.estimate import ExpvalEstimate, estimate_expval
 from qtandem.sim.functional import run_batched
 from qtandem.sim.sampling import SampleResult, expval, probabilities, sample
 
-__all__ = ["ExpvalEstimate", "SampleResult", "distribution", "estimate_expval", "expval", "probabilities", "run_batched", "sample", "statevector", "unitary"]
+__all__ = [
+    "ExpvalEstimate",
+    "SampleResult",
+    "distribution",
+    "estimate_expval",
+    "expval",
+    "probabilities",
+    "run_batched",
+    "sample",
+    "statevector",
+    "unitary",
+]

@@ -64,6 +64,11 @@ _MERGE_TOL = 1e-10  # 1 - |<a|b>| / (|a| |b|) below this: the same state
 _NATIVE_ROWS_FROM = 12  # branches of this many qubits or more run row by row on the native kernels
 
 
+def _norms2(states: Tensor) -> Tensor:
+    """Each row's squared norm, from the real view (complex ``abs`` computes square roots: slow)."""
+    return torch.linalg.vector_norm(torch.view_as_real(states).reshape(states.shape[0], -1), dim=1) ** 2
+
+
 @dataclass
 class Branches:
     """The branches of a circuit after its last non-terminal instruction.
@@ -93,7 +98,7 @@ class Branches:
 
     def weights(self) -> np.ndarray:
         """``(B,)`` float64 squared norms of the branches."""
-        return (self.states.detach().abs() ** 2).sum(dim=1).to(torch.float64).cpu().numpy()
+        return _norms2(self.states.detach()).to(torch.float64).cpu().numpy()
 
 
 def measured_circuit(circuit: Circuit) -> Circuit:
@@ -147,13 +152,19 @@ class _Walk:
     def gates(self, segment: list[Instruction], rows: np.ndarray | None = None) -> None:
         if not segment:
             return
+        count = self.states.shape[0] if rows is None else len(rows)
+        if self.native and (count == 1 or self.n >= _NATIVE_ROWS_FROM):
+            # the kernels run in place on each (contiguous) row: no copy of the branch set
+            for i in (range(count) if rows is None else rows.tolist()):
+                row = self.states[i:i + 1]
+                out = _run_native(row, segment, self.spec, self.n)
+                if out.data_ptr() != row.data_ptr():  # an op too wide for the kernels went through torch
+                    row.copy_(out)
+            return
         # index_select / index_copy: advanced indexing of complex tensors costs ~15 ms per call (torch 2.13)
         idx = None if rows is None else torch.as_tensor(rows, dtype=torch.long, device=self.states.device)
         states = self.states if idx is None else self.states.index_select(0, idx)
-        if self.native and (states.shape[0] == 1 or self.n >= _NATIVE_ROWS_FROM):
-            states = torch.cat([_run_native(states[i:i + 1].clone(), segment, self.spec, self.n)
-                                for i in range(states.shape[0])])
-        elif len(segment) == 1:
+        if len(segment) == 1:
             states = apply_instruction(states, segment[0], self.spec, self.n)
         else:
             states = apply_fused(states, segment, self.spec, self.n)
@@ -168,7 +179,9 @@ class _Walk:
         b = self.states.shape[0]
         sel = np.arange(b) if rows is None else rows
         view = self.states.reshape(b, 2 ** (self.n - 1 - q), 2, 2**q)
-        p = (view.detach().abs() ** 2).sum(dim=(1, 3)).to(torch.float64).cpu().numpy()  # (B, 2)
+        vr = torch.view_as_real(view.detach())  # (B, hi, 2, lo, re/im): no complex abs (slow) nor copy
+        p = torch.stack([torch.linalg.vector_norm(vr.select(2, o), dim=(1, 2, 3)) ** 2 for o in (0, 1)],
+                        dim=1).to(torch.float64).cpu().numpy()  # (B, 2)
         keep_idx: list[int] = []
         keep_out: list[int] = []
         keep_shots: list[int] = []
@@ -197,6 +210,25 @@ class _Walk:
                         keep_out.append(o)
                         keep_shots.append(k)
         self._check_size(len(keep_idx))
+        if self.grad:
+            self._project_functional(view, keep_idx, keep_out, c)
+        else:
+            self._project_in_place(p, keep_idx, keep_out, q, c)
+        old = self.records
+        if c is None:
+            self.records = [old[i] for i in keep_idx]
+        else:
+            bit = 1 << c
+            self.records = [old[i] if o < 0 else (old[i] & ~bit) | (o * bit)
+                            for i, o in zip(keep_idx, keep_out, strict=True)]
+        if self.shots is not None:
+            self.shots = np.array(keep_shots, dtype=np.int64)
+        if merge:
+            self.merge()
+        return np.array([j for j, o in enumerate(keep_out) if o >= 0], dtype=np.int64)
+
+    def _project_functional(self, view: Tensor, keep_idx: list[int], keep_out: list[int], c: int | None) -> None:
+        """Collapse (or reset) the kept rows out of place: differentiable (the gradient paths)."""
         idx = torch.as_tensor(keep_idx, dtype=torch.long, device=self.states.device)
         out = torch.as_tensor(keep_out, dtype=torch.long, device=self.states.device)
         new = view.index_select(0, idx)
@@ -215,20 +247,34 @@ class _Walk:
                 hi = torch.where(unmeasured, new[:, :, 1, :], one_part)
             new = torch.stack([lo, hi], dim=2)
         self.states = new.reshape(len(keep_idx), -1)
-        old = self.records
-        if c is None:
-            self.records = [old[i] for i in keep_idx]
-        else:
-            bit = 1 << c
-            self.records = [old[i] if o < 0 else (old[i] & ~bit) | (o * bit)
-                            for i, o in zip(keep_idx, keep_out, strict=True)]
         if self.shots is not None:
-            self.shots = np.array(keep_shots, dtype=np.int64)
             norms = (self.states.abs() ** 2).sum(dim=1, keepdim=True).sqrt().clamp_min(1e-300)
             self.states = self.states / norms
-        if merge:
-            self.merge()
-        return np.array([j for j, o in enumerate(keep_out) if o >= 0], dtype=np.int64)
+
+    def _project_in_place(self, p: np.ndarray, keep_idx: list[int], keep_out: list[int], q: int,
+                          c: int | None) -> None:
+        """Collapse (or reset) the kept rows in place: one copy only when rows are duplicated or dropped.
+
+        Large states (21 qubits: 32 MiB a row) made the out-of-place version's half a dozen full-size
+        temporaries per measurement the whole cost of sampling; this touches each row once.
+        """
+        b = self.states.shape[0]
+        if keep_idx != list(range(b)):
+            idx = torch.as_tensor(keep_idx, dtype=torch.long, device=self.states.device)
+            self.states = self.states.index_select(0, idx)
+        view = self.states.view(len(keep_idx), 2 ** (self.n - 1 - q), 2, 2**q)
+        for j, (i, o) in enumerate(zip(keep_idx, keep_out, strict=True)):
+            if o < 0:
+                continue
+            row = view[j]
+            if c is None:  # reset: the kept outcome's amplitudes move to |0>
+                if o == 1:
+                    row[:, 0, :].copy_(row[:, 1, :])
+                row[:, 1, :].zero_()
+            else:
+                row[:, 1 - o, :].zero_()
+            if self.shots is not None:  # sampling keeps every row normalised
+                row.mul_(1.0 / math.sqrt(max(float(p[i, o]), 1e-300)))
 
     def _check_size(self, b: int) -> None:
         need = b * self.per_state * 3
@@ -246,15 +292,23 @@ class _Walk:
         if len(groups) == len(self.records):
             return
         states = self.states
-        weights = (states.detach().abs() ** 2).sum(dim=1).to(torch.float64).cpu().numpy()
+        weights = _norms2(states.detach()).to(torch.float64).cpu().numpy()
         absorbed: dict[int, list[int]] = {}
         gone: set[int] = set()
         for members in groups.values():
             if len(members) < 2:
                 continue
-            sub = states.detach().index_select(0, torch.as_tensor(members, dtype=torch.long, device=states.device))
-            unit = sub / sub.abs().pow(2).sum(dim=1, keepdim=True).sqrt().clamp_min(1e-300)
-            overlap = (unit.conj() @ unit.T).abs().to(torch.float64).cpu().numpy()
+            rows = states.detach()
+            norm = np.sqrt(np.maximum(weights[members], 1e-300))
+            if len(members) <= 8 and self.per_state >= 1 << 20:  # few large states: vdot on row views, no copy
+                gram = np.zeros((len(members), len(members)))
+                for a in range(len(members)):
+                    for bb in range(a + 1, len(members)):
+                        gram[a, bb] = gram[bb, a] = abs(complex(torch.vdot(rows[members[a]], rows[members[bb]])))
+            else:  # many small states: one matrix product
+                sub = rows.index_select(0, torch.as_tensor(members, dtype=torch.long, device=states.device))
+                gram = (sub.conj() @ sub.T).abs().to(torch.float64).cpu().numpy()
+            overlap = gram / np.outer(norm, norm)
             for a in range(len(members)):
                 if members[a] in gone:
                     continue

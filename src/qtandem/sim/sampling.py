@@ -209,9 +209,10 @@ def sample(
         state, _ = run(circuit, params, dtype=dtype, device=device, seed=rng, skip_measure=True)
         return SampleResult(draw_bits(state[0].detach().abs() ** 2, shots, layout.pairs, circuit.n_clbits, rng), seed)
     # mid-circuit measurement, reset, feed-forward: shots split between branches (sim.branching);
-    # a chunk of shots never holds more branches than memory allows
+    # a chunk of shots never holds more branches than memory allows, nor more than CHUNK_BYTES: splitting
+    # copies the branch set, so large states go a few shots at a time (21 qubits: 10 shots a chunk)
     per_branch = state_bytes(circuit.n_qubits, dtype) * 3
-    chunk = int(max(1, min(shots, available_bytes(device) // 4 // max(per_branch, 1))))
+    chunk = int(max(1, min(shots, min(available_bytes(device) // 4, CHUNK_BYTES) // max(per_branch, 1))))
     chunks = -(-shots // chunk)
     steps = sum(1 for i, inst in enumerate(circuit) if inst.name != "barrier" and i not in layout.indices)
     out = []
@@ -224,6 +225,10 @@ def sample(
             out.append(sample_records(br, rng))
             done += b
     return SampleResult(np.concatenate(out, axis=0), seed)
+
+
+CHUNK_BYTES = 1 << 30
+"""At most this much memory of branch states per chunk of shots when sampling mid-circuit measurement."""
 
 
 def draw_bits(probs: Tensor, shots: int, pairs: Sequence[tuple[int, int]], n_clbits: int,
