@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -21,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from torch import Tensor
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "load_optimizer_state", "optimizer_state", "read_jsonl",
-           "read_safetensors", "write_safetensors"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "json_safe", "load_optimizer_state", "optimizer_state",
+           "read_jsonl", "read_safetensors", "write_safetensors"]
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
@@ -193,3 +194,19 @@ def load_optimizer_state(opt: Any, tensors: dict[str, Tensor], meta: dict[str, s
     for idx, d in json.loads(meta["optim.scalars"]).items():
         state.setdefault(int(idx), {}).update(d)
     opt.load_state_dict({"state": state, "param_groups": groups})
+
+
+def json_safe(x: Any) -> Any:
+    """``x`` with non-finite floats replaced by ``None`` (JSON has no NaN or infinity), recursively.
+
+    Examples:
+        >>> json_safe({"a": [1.0, float("nan")], "b": float("inf")})
+        {'a': [1.0, None], 'b': None}
+    """
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: json_safe(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [json_safe(v) for v in x]
+    return x

@@ -16,7 +16,6 @@ Examples:
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -105,15 +104,7 @@ def emit_json(data: Any) -> None:
         >>> emit_json({"a": 1, "b": float("nan")})
         {"a": 1, "b": null}
     """
-    typer.echo(json.dumps(_finite(data)))
+    from qtandem.io import json_safe
+
+    typer.echo(json.dumps(json_safe(data)))
     sys.stdout.flush()
-
-
-def _finite(x: Any) -> Any:
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_finite(v) for v in x]
-    return x

@@ -73,10 +73,9 @@ def register(app: typer.Typer) -> None:
         if output is not None:
             import json
 
-            from qtandem.cli.common import _finite
-            from qtandem.io import atomic_write_text
+            from qtandem.io import atomic_write_text, json_safe
 
-            atomic_write_text(output, json.dumps(_finite(out), indent=1) + "\n")
+            atomic_write_text(output, json.dumps(json_safe(out), indent=1) + "\n")
         if as_json:
             from qtandem.cli.common import emit_json
 

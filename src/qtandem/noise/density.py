@@ -328,30 +328,27 @@ def _record_branches(circuit: Circuit, spec: ParamSpec, noise: NoiseModel | None
             pending.clear()
         return rho
 
+    def conditioned(rho: Tensor, ops: list[Op], condition: tuple[tuple[int, ...], int] | None) -> Tensor:
+        """Queue ``ops``, or (classically controlled) apply them now to the records that satisfy it."""
+        if condition is None:
+            pending.extend(ops)
+            return rho
+        rho = flush(rho)
+        sel = _rows_where(records, condition)
+        if sel:
+            idx_t = torch.as_tensor(sel, dtype=torch.long, device=rho.device)
+            rho = rho.index_copy(0, idx_t, apply_ops(rho.index_select(0, idx_t), ops, 2 * n, width))
+        return rho
+
     for ev in noisy_events(circuit, spec, noise, dtype=dtype, device=device):
         rows = tuple(q + n for q in ev.qubits)
         if ev.kind == "gate":
             assert ev.matrix is not None
-            ops: list[Op] = [(rows, ev.matrix), (ev.qubits, ev.matrix.conj().resolve_conj())]
-            if ev.condition is None:
-                pending.extend(ops)
-                continue
-            rho = flush(rho)
-            sel = _rows_where(records, ev.condition)
-            if sel:
-                idx_t = torch.as_tensor(sel, dtype=torch.long, device=rho.device)
-                rho = rho.index_copy(0, idx_t, apply_ops(rho.index_select(0, idx_t), ops, 2 * n, width))
+            rho = conditioned(rho, [(rows, ev.matrix), (ev.qubits, ev.matrix.conj().resolve_conj())], ev.condition)
         elif ev.kind == "channel":
             assert ev.channel is not None
             superop: Op = (ev.qubits + rows, ev.channel.superop().to(device=device, dtype=dtype))
-            if ev.condition is None:
-                pending.append(superop)
-                continue
-            rho = flush(rho)
-            sel = _rows_where(records, ev.condition)
-            if sel:
-                idx_t = torch.as_tensor(sel, dtype=torch.long, device=rho.device)
-                rho = rho.index_copy(0, idx_t, apply_ops(rho.index_select(0, idx_t), [superop], 2 * n, width))
+            rho = conditioned(rho, [superop], ev.condition)
         elif ev.kind == "reset":
             pending.append((ev.qubits + rows, _RESET.to(device=device, dtype=dtype)))
         elif ev.kind == "measure" and not ev.terminal:

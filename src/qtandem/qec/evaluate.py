@@ -28,7 +28,7 @@ import numpy as np
 import stim
 
 from qtandem.errors import DecoderError
-from qtandem.io import atomic_write_text
+from qtandem.io import atomic_write_text, json_safe
 from qtandem.qec.codes import memory_circuit
 from qtandem.qec.data import iter_samples
 from qtandem.qec.decoder import Decoder
@@ -40,15 +40,6 @@ from qtandem.random import Seed, as_generator
 __all__ = ["EvalPoint", "FlagResult", "evaluate", "evaluate_circuit", "flag", "write_evaluation"]
 
 
-def _json_safe(x: Any) -> Any:
-    """``x`` with non-finite floats replaced by ``None`` (JSON has no NaN or infinity)."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {k: _json_safe(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_json_safe(v) for v in x]
-    return x
 
 
 @dataclass(frozen=True)
@@ -93,7 +84,7 @@ class EvalPoint:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (non-finite numbers become ``None``)."""
         per = self.ler.per_round(self.rounds) if self.rounds else None
-        return _json_safe({
+        return json_safe({
             "code": self.code, "distance": self.distance, "rounds": self.rounds, "basis": self.basis,
             "noise": self.noise, "p": self.p, "decoder": self.decoder, "seed": self.seed, "source": self.source,
             **self.ler.to_dict(), "per_round": None if per is None else {"rate": per[0], "low": per[1], "high": per[2]},
@@ -297,7 +288,7 @@ def write_evaluation(points: list[EvalPoint], outdir: str | Path, *, title: str 
     out.mkdir(parents=True, exist_ok=True)
     payload = {"schema": "qtandem.qec_eval", "version": 1, "command": command, "stim": stim.__version__,
                "points": [pt.to_dict() for pt in points]}
-    atomic_write_text(out / "results.json", json.dumps(_json_safe(payload), indent=1, allow_nan=False) + "\n")
+    atomic_write_text(out / "results.json", json.dumps(json_safe(payload), indent=1, allow_nan=False) + "\n")
     rep = Report(title, out)
     sec = rep.section("Logical error rate")
     if command:
@@ -360,7 +351,7 @@ class FlagResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary with the flagged indices and their doubts (an undefined LER is ``None``)."""
-        return _json_safe({
+        return json_safe({
                 "threshold": self.threshold, "shots": int(self.doubt.size), "flagged": int(self.indices.size),
                 "fraction_flagged": float(self.indices.size / max(self.doubt.size, 1)),
                 "ler_all": self.ler_all, "ler_kept": self.ler_kept, "ler_flagged": self.ler_flagged,

@@ -15,7 +15,7 @@ from qtandem.circuit.pauli import PauliSum
 from qtandem.circuit.terminal import terminal_measurements
 from qtandem.errors import ArgumentTypeError, NoiseError, SimulationError
 from qtandem.random import Seed, as_generator
-from qtandem.sim.branching import branch, measured_circuit, sample_records
+from qtandem.sim.branching import _marginal, branch, measured_circuit, sample_records
 from qtandem.sim.core import is_batched, resolve_params, run
 from qtandem.sim.expectation import dm_expectation, pauli_expectation, pauli_expectation_many
 from qtandem.sim.memory import available_bytes, state_bytes
@@ -317,15 +317,7 @@ def probabilities(
         qubits = [int(q) for q in qubits]
         if len(set(qubits)) != len(qubits) or any(not 0 <= q < n for q in qubits):
             raise SimulationError(f"qubits {qubits} must be distinct and in 0..{n - 1}")
-        b = probs.shape[0]
-        t = probs.reshape((b,) + (2,) * n)
-        keep_axes = [1 + n - 1 - q for q in qubits]
-        drop = [a for a in range(1, n + 1) if a not in keep_axes]
-        t = t.sum(dim=drop) if drop else t
-        # remaining axes are in increasing axis order (= decreasing qubit); reorder to qubits[-1]..qubits[0]
-        remaining = sorted(keep_axes)
-        order = [remaining.index(a) + 1 for a in reversed(keep_axes)]
-        probs = t.permute(0, *order).reshape(b, -1)
+        probs = _marginal(probs, qubits, n)
     return probs if is_batched(circuit, params) else probs[0]
 
 
