@@ -290,6 +290,16 @@ class ParserBase:
             return sum(known[b] << i for i, b in enumerate(bits))
         return RtBits(bits, name)
 
+    def bracket_size(self) -> tuple[int, Token] | None:
+        """Read an optional ``[size]`` (a constant integer): ``(size, its token)``, or ``None`` when absent."""
+        if self.peek().value != "[":
+            return None
+        self.next()
+        node, tok = self.expr()
+        size = self.int_value(node, tok, "register size")
+        self.expect("]")
+        return size, tok
+
     def int_value(self, node: Expr, tok: Token, what: str, scope: dict[str, Any] | None = None) -> int:
         v = self.value(node, scope)
         if isinstance(v, float) and v.is_integer():

@@ -66,12 +66,9 @@ class DeclarationsMixin(SubroutinesMixin):
     def new_register(self) -> None:
         kw = self.next()
         size, scalar, t = 1, True, kw
-        if self.peek().value == "[":
-            self.next()
-            node, t = self.expr()
-            size = self.int_value(node, t, "register size")
-            self.expect("]")
-            scalar = False
+        sized = self.bracket_size()
+        if sized is not None:
+            (size, t), scalar = sized, False
         name = self.ident("a register name")
         if kw.value == "qubit":
             if self.st.frames or self.st.nesting:

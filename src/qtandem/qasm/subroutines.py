@@ -114,24 +114,15 @@ class SubroutinesMixin(ControlFlowMixin):
             t = self.peek()
         if t.value in ("qubit", "bit"):
             self.next()
-            size = None
-            if self.peek().value == "[":
-                self.next()
-                node, st = self.expr()
-                size = self.int_value(node, st, "register size")
-                self.expect("]")
+            sized = self.bracket_size()
             name = self.ident("an argument name")
-            return (t.value, name.value, size, None, name)
+            return (t.value, name.value, None if sized is None else sized[0], None, name)
         if t.value in ("qreg", "creg"):
             self.next()
             name = self.ident("an argument name")
-            size = None
-            if self.peek().value == "[":
-                self.next()
-                node, st = self.expr()
-                size = self.int_value(node, st, "register size")
-                self.expect("]")
-            return ("qubit" if t.value == "qreg" else "bit", name.value, size, None, name)
+            sized = self.bracket_size()
+            return ("qubit" if t.value == "qreg" else "bit", name.value, None if sized is None else sized[0], None,
+                    name)
         if t.value == "array":
             self.next()
             self.expect("[")
