@@ -125,7 +125,7 @@ class _Simulator:
             else:
                 circuit, model, report = compile_for(circuit, device, seed=self.opts.seed or 0)
                 self.reports.append({"circuit": name, **report})
-        problems = coverage(model, circuit)
+        problems = model.check(circuit)
         if problems:
             what = "device" if device is not None else "noise model"
             raise NoiseError(problem_text(
@@ -181,7 +181,7 @@ class _Simulator:
             raise SimulationError("--qubits after compiling for a device would report the device's physical "
                                   "qubits; measure the qubits you want into a classical register instead")
         method, reason = self._exact_method(circuit, model)
-        dist = distribution(circuit, noise=model, qubits=self.opts.qubits, dtype=self.dtype)
+        dist = qtandem.distribution(circuit, noise=model, qubits=self.opts.qubits, dtype=self.dtype)
         ranked = sorted(((k, float(v)) for k, v in dist.items() if v > EPS), key=lambda kv: (-kv[1], kv[0]))
         shown = ranked[:self.opts.top]
         return {"mode": "exact", "method": method, "method_reason": reason,
@@ -268,7 +268,7 @@ class _Simulator:
                 variance += float(per_shot.var(ddof=1)) / len(per_shot) if len(per_shot) > 1 else 0.0
             else:
                 methods.add(self._exact_method(compiled, model))
-                dist = distribution(compiled, noise=model, dtype=self.dtype)
+                dist = qtandem.distribution(compiled, noise=model, dtype=self.dtype)
                 keys = list(dist)
                 width = compiled.n_clbits
                 bits = np.array([[int(key[width - 1 - (offset + j)]) for j in range(len(letters))] for key in keys],
@@ -367,13 +367,7 @@ def load_noise(spec: str) -> Noise:
     return Noise(spec, kind, model, device)
 
 
-# -- adapters to the library (one place to follow its API) -----------------------------------
-
-
-def coverage(model: Any, circuit: Circuit) -> list[str]:
-    """What ``model`` leaves noiseless in ``circuit`` (:meth:`NoiseModel.check`)."""
-    check = getattr(model, "check", None)
-    return list(check(circuit)) if check is not None else []
+# -- compiling for a device ---------------------------------------------------------------------
 
 
 def compile_for(circuit: Circuit, device: Any, *, seed: int) -> tuple[Circuit, Any, dict[str, Any]]:
@@ -387,11 +381,3 @@ def compile_for(circuit: Circuit, device: Any, *, seed: int) -> tuple[Circuit, A
     compiled, report = prepare_for_device(circuit, device, seed=seed)
     model = device.subset(report["physical_qubits"]).noise_model() if report["changed"] else device.noise_model()
     return compiled, model, report
-
-
-def distribution(circuit: Circuit, *, noise: Any = None, qubits: bool = False,
-                 dtype: torch.dtype = torch.complex128) -> dict[str, float]:
-    """Exact outcome probabilities keyed like ``SampleResult.counts`` (:func:`qtandem.sim.distribution`)."""
-    from qtandem.sim import distribution as exact
-
-    return dict(exact(circuit, noise=noise, qubits=qubits, dtype=dtype))
