@@ -1,0 +1,379 @@
+"""General compiler benchmark: qtandem level 3 against Qiskit level 3 and tket on circuits nobody tuned for.
+
+Sets (``--set``):
+
+* ``dev`` (for development; tune on this): the Nam suite (../shared/data/nam; skipped with a message
+  when absent), the 15 QASMBench "small" circuits of 4-10 qubits with at least 10 CX in {cx, rz, sx, x}
+  (bench/data/qasmbench_small, pnnl/QASMBench; they contain the issue's anchors qaoa_n6, dnn_n8 and
+  basis_trotter_n4; see SOURCE.md there) and circuits of :mod:`qtandem.compile.generate`
+  (every family at DEV_SIZES, seed 1).
+* ``test`` (never tune on this): MQT Bench algorithm-level circuits (``mqt.bench.get_benchmark(name,
+  BenchmarkLevel.ALG, circuit_size=n)``), every available family at each of TEST_SIZES whose circuit
+  generates with 4-16 qubits, no mid-circuit measurement or classical control and at most
+  MAX_INPUT_GATES gates in the basis; skipped ones are listed with the reason.
+
+Every circuit runs in both bases, ``ibm`` {rz, sx, x, cx} and ``u`` {u, cx}. The common input of every
+tool is the circuit as a framework emits it in that basis: Qiskit ``transpile(optimization_level=0,
+basis_gates=...)`` (final measurements and barriers removed); generated circuits come in the basis.
+Then, in one run, per circuit:
+
+* qtandem: ``optimize(c, level=3, basis=..., seed=0, budget_s=BUDGET_S)``: its deterministic expansion
+  budget (``qtandem.compile.search.default_budget_expansions``) with the wall-clock cap ``budget_s``
+  (``--budget``, stated in the JSON; a row notes when the cap bound),
+* Qiskit: ``transpile(optimization_level=3, basis_gates=..., seed_transpiler=0)``,
+* tket: ``FullPeepholeOptimise()`` then ``AutoRebase`` to the basis ({CX, Rz, SX, X} or {CX, U3}).
+
+Every output of every tool is checked by ``qtandem.compile.verify.verify_equivalent`` against the
+input (with the tool's final qubit permutation when it elided swaps: Qiskit's ``final_index_layout``,
+tket's implicit permutation); a failure or an inconclusive proof is reported per row and such a
+row leaves the ratios. Counts are total gates and CX as the tool returns them.
+
+Summary per basis: geometric means of qtandem/Qiskit and qtandem/tket (gates, CX), wins/ties/losses
+on gates and on CX, circuits where qtandem's output has more gates than its input, and the worst
+circuits (highest qtandem/best-peer gate ratio).
+
+Run: python bench/compile_general.py --set dev|test [--quick] [--budget 20] [--tools qtandem,qiskit,tket]
+     [--only name,...] [--json PATH]   (default bench/results/compile_general_<set>[_quick].json)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+BASES: dict[str, list[str]] = {"ibm": ["cx", "rz", "sx", "x"], "u": ["cx", "u"]}
+BUDGET_S = 20.0
+"""Default wall-clock cap of qtandem per circuit (seconds); the expansion budget usually binds first."""
+DEV_SIZES = (4, 8)
+TEST_SIZES = (5, 10)
+"""The fixed MQT Bench sizes (``circuit_size``), chosen before any test result was seen."""
+MAX_INPUT_GATES = 6000
+"""Test circuits with more gates than this in the basis (e.g. Grover's multi-controlled X) are skipped."""
+QUICK_DEV = ("qaoa_n6", "dnn_n8", "basis_trotter_n4", "tof_5", "mod5_4")
+QUICK_FAMILIES = ("qaoa", "qnn", "trotter_heisenberg", "uccsd")
+QUICK_TEST_SIZES = (5,)
+EXCLUDED_TEST = {"ghz_dynamic": "dynamic circuit (mid-circuit measurement)",
+                 "dynamic_qft": "dynamic circuit (mid-circuit measurement)",
+                 "iqpe": "dynamic circuit (mid-circuit measurement, classical control)"}
+
+
+def nam_dir() -> Path | None:
+    cand = HERE.parent.parent / "shared" / "data" / "nam"
+    return cand if cand.is_dir() else None
+
+
+def to_basis(qasm: str, basis: str) -> str:
+    """The circuit in ``basis`` as Qiskit's level-0 translation emits it, without final measurements."""
+    import qiskit
+    from qiskit import qasm2
+
+    qc = qasm2.loads(qasm, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
+    return qiskit_to_basis(qc, basis, qiskit)
+
+
+def qiskit_to_basis(qc: Any, basis: str, qiskit: Any) -> str:
+    from qiskit import qasm2
+
+    qc = qc.remove_final_measurements(inplace=False)
+    qc = qiskit.transpile(qc, optimization_level=0, basis_gates=BASES[basis], seed_transpiler=0)
+    qc.data = [ins for ins in qc.data if ins.operation.name != "barrier"]
+    return qasm2.dumps(qc)
+
+
+def dev_circuits(quick: bool) -> Iterator[tuple[str, str, Callable[[str], str]]]:
+    """``(name, source, basis -> OpenQASM 2 text)`` of the development set."""
+    nam = nam_dir()
+    if nam is None:
+        print("Nam suite not found (../shared/data/nam); skipping it", file=sys.stderr)
+    else:
+        for f in sorted(nam.glob("*.qasm")):
+            if not quick or f.stem in QUICK_DEV:
+                yield f.stem, "nam", lambda b, f=f: to_basis(f.read_text(), b)
+    for f in sorted((HERE / "data" / "qasmbench_small").glob("*.qasm")):
+        name = f.stem.removesuffix("_transpiled")
+        if not quick or name in QUICK_DEV:
+            yield name, "qasmbench", lambda b, f=f: to_basis(f.read_text(), b)
+    from qtandem.compile.generate import FAMILIES, generate
+
+    for fam in FAMILIES:
+        if quick and fam not in QUICK_FAMILIES:
+            continue
+        for n in DEV_SIZES[:1] if quick else DEV_SIZES:
+            yield f"gen_{fam}_{n}", "generated", lambda b, fam=fam, n=n: generate(fam, n, seed=1, basis=b).to_qasm(2)
+
+
+def test_circuits(quick: bool, skipped: list[dict[str, Any]]) -> Iterator[tuple[str, str, Callable[[str], str]]]:
+    """MQT Bench algorithm-level circuits (the test set); families or sizes that do not qualify go to ``skipped``."""
+    import qiskit
+    from mqt.bench import BenchmarkLevel, get_benchmark
+    from mqt.bench.benchmarks import get_available_benchmark_names
+
+    for fam in get_available_benchmark_names():
+        if fam in EXCLUDED_TEST:
+            skipped.append({"name": fam, "reason": EXCLUDED_TEST[fam]})
+            continue
+        for size in QUICK_TEST_SIZES if quick else TEST_SIZES:
+            name = f"{fam}_{size}"
+            try:
+                qc = get_benchmark(fam, BenchmarkLevel.ALG, circuit_size=size)
+            except Exception as err:  # a family that does not generate at this size
+                skipped.append({"name": name, "reason": f"does not generate: {type(err).__name__}: {err}"[:200]})
+                continue
+            qc = qc.remove_final_measurements(inplace=False)
+            bad = {ins.operation.name for ins in qc.data} & {"measure", "reset", "if_else", "while_loop", "for_loop"}
+            if not 4 <= qc.num_qubits <= 16 or bad:
+                why = f"{qc.num_qubits} qubits" + (f", {sorted(bad)}" if bad else "")
+                skipped.append({"name": name, "reason": why})
+                continue
+            yield name, "mqt_bench", lambda b, qc=qc: qiskit_to_basis(qc, b, qiskit)
+
+
+def gate_counts(c: Any) -> dict[str, int]:
+    from qtandem.compile import counts
+
+    k = counts(c)
+    return {"gates": k.gates, "cx": k.cx, "depth": k.depth}
+
+
+def check(inp: Any, out: Any, permutation: list[int] | None) -> str:
+    """``"ok"``, or why the output is not proved equivalent to the input."""
+    from qtandem.compile.verify import verify_equivalent
+    from qtandem.errors import VerificationError
+
+    try:
+        verify_equivalent(inp, out, permutation=permutation)
+    except VerificationError as err:
+        return ("inconclusive: " if "inconclusive" in str(err) else "FAILED: ") + str(err)[:200]
+    return "ok"
+
+
+def run_qtandem(inp: Any, qasm: str, basis: str, budget: float) -> dict[str, Any]:
+    from qtandem.compile import optimize
+    from qtandem.errors import CompileError
+
+    t0 = time.perf_counter()
+    try:
+        out, report = optimize(inp, level=3, basis=basis if basis == "ibm" else set(BASES[basis]),
+                               budget_s=budget, seed=0)
+        how = basis
+    except CompileError as err:
+        if "basis" not in str(err):
+            raise
+        out, report = optimize(inp, level=3, budget_s=budget, seed=0)  # the input's own gates
+        how = "input's gates (basis not named)"
+    secs = time.perf_counter() - t0
+    row = {**gate_counts(out), "seconds": round(secs, 3), "basis_arg": how,
+           "time_bound": any("(budget)" in n or "stopped: time" in n for n in report.notes)}
+    extra = set(out.count_ops()) - set(BASES[basis])
+    if extra:
+        row["off_basis"] = sorted(extra)
+    row["verified"] = check(inp, out, None)
+    return row
+
+
+def run_qiskit(inp: Any, qasm: str, basis: str, budget: float) -> dict[str, Any]:
+    import qiskit
+    from qiskit import qasm2
+
+    from qtandem import Circuit
+
+    qc = qasm2.loads(qasm, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
+    t0 = time.perf_counter()
+    out = qiskit.transpile(qc, optimization_level=3, basis_gates=BASES[basis], seed_transpiler=0)
+    secs = time.perf_counter() - t0
+    perm = out.layout.final_index_layout() if out.layout is not None else None
+    c = Circuit.from_qasm(qasm2.dumps(out))
+    if perm is not None and list(perm) == list(range(len(perm))):
+        perm = None
+    return {**gate_counts(c), "seconds": round(secs, 3), "permuted": perm is not None,
+            "verified": check(inp, c, perm)}
+
+
+def run_tket(inp: Any, qasm: str, basis: str, budget: float) -> dict[str, Any]:
+    from pytket import OpType
+    from pytket.passes import AutoRebase, FullPeepholeOptimise
+    from pytket.qasm import circuit_from_qasm_str, circuit_to_qasm_str
+
+    from qtandem import Circuit
+
+    circ = circuit_from_qasm_str(qasm)
+    gates = {"ibm": {OpType.CX, OpType.Rz, OpType.SX, OpType.X}, "u": {OpType.CX, OpType.U3}}[basis]
+    t0 = time.perf_counter()
+    FullPeepholeOptimise().apply(circ)
+    AutoRebase(gates).apply(circ)
+    secs = time.perf_counter() - t0
+    implicit = circ.implicit_qubit_permutation()
+    perm: list[int] | None = [0] * circ.n_qubits
+    for q, r in implicit.items():  # tket maps output wire -> where the input's state is; qtandem wants the inverse
+        perm[r.index[0]] = q.index[0]  # type: ignore[index]
+    if perm == list(range(circ.n_qubits)):
+        perm = None
+    c = Circuit.from_qasm(circuit_to_qasm_str(circ))
+    return {**gate_counts(c), "seconds": round(secs, 3), "permuted": perm is not None,
+            "verified": check(inp, c, perm)}
+
+
+TOOLS: dict[str, Callable[[Any, str, str, float], dict[str, Any]]] = {
+    "qtandem": run_qtandem, "qiskit": run_qiskit, "tket": run_tket}
+
+
+def geomean(xs: list[float]) -> float:
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
+
+
+def good(r: dict[str, Any], tool: str) -> bool:
+    v = r.get(tool)
+    return bool(v) and "error" not in v and v.get("verified") == "ok" and not v.get("off_basis")
+
+
+def summarize(rows: list[dict[str, Any]], tools: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for basis in BASES:
+        sel = [r for r in rows if r["basis"] == basis]
+        block: dict[str, Any] = {"circuits": len(sel)}
+        for tool in tools:
+            ok = [r for r in sel if good(r, tool)]
+            block[tool] = {
+                "n_verified": len(ok),
+                "not_verified": [f"{r['name']}: {r[tool].get('error') or r[tool].get('verified')}"
+                                 for r in sel if tool in r and not good(r, tool)],
+                "over_input": {m: round(geomean([max(r[tool][m], 1) / max(r["input"][m], 1) for r in ok]), 4)
+                               for m in ("gates", "cx")},
+                "worse_than_input_gates": [r["name"] for r in ok if r[tool]["gates"] > r["input"]["gates"]],
+                "max_seconds": round(max((r[tool]["seconds"] for r in ok), default=0.0), 2),
+                "total_seconds": round(sum(r[tool]["seconds"] for r in ok), 1)}
+        if "qtandem" in tools:
+            for peer in [t for t in tools if t != "qtandem"]:
+                both = [r for r in sel if good(r, "qtandem") and good(r, peer)]
+                cmp: dict[str, Any] = {"n": len(both)}
+                for m in ("gates", "cx"):
+                    ratios = [max(r["qtandem"][m], 1) / max(r[peer][m], 1) for r in both]
+                    cmp[m] = round(geomean(ratios), 4)
+                    cmp[f"{m}_wins_ties_losses"] = [sum(r["qtandem"][m] < r[peer][m] for r in both),
+                                                   sum(r["qtandem"][m] == r[peer][m] for r in both),
+                                                   sum(r["qtandem"][m] > r[peer][m] for r in both)]
+                block[f"qtandem_over_{peer}"] = cmp
+            peers = [t for t in tools if t != "qtandem"]
+            scored = [(max(r["qtandem"]["gates"], 1) / max(min(r[p]["gates"] for p in peers if good(r, p)), 1),
+                       r["name"]) for r in sel if good(r, "qtandem") and any(good(r, p) for p in peers)]
+            block["worst_vs_best_peer_gates"] = [f"{n}: {x:.3f}" for x, n in sorted(scored, reverse=True)[:8]]
+        out[basis] = block
+    return out
+
+
+def progress_line(row: dict[str, Any], tools: list[str]) -> str:
+    parts = []
+    for t in tools:
+        v = row[t]
+        note = "" if v.get("verified") == "ok" else f" ({str(v.get('verified') or v.get('error'))[:60]})"
+        parts.append(f"{t} {v.get('gates', 'err')}/{v.get('cx', '')}{note}")
+    return f"{row['name']} [{row['basis']}] in {row['input']['gates']}/{row['input']['cx']}: " + ", ".join(parts)
+
+
+def print_table(rows: list[dict[str, Any]], summary: dict[str, Any], tools: list[str]) -> None:
+    print(f"{'circuit':<30}{'basis':<6}{'input g/cx':>14}" + "".join(f"{t + ' g/cx':>22}" for t in tools))
+    for r in rows:
+        line = f"{r['name']:<30}{r['basis']:<6}{r['input']['gates']:>9}/{r['input']['cx']:<5}"
+        for t in tools:
+            v = r.get(t, {})
+            if v and "error" not in v:
+                flag = "" if v.get("verified") == "ok" else "!"
+                line += f"{v['gates']:>10}/{v['cx']:<5}{v['seconds']:>5.1f}s{flag}"
+            else:
+                line += f"{'error':>22}"
+        print(line)
+    for basis, s in summary.items():
+        print(f"\n[{basis}: {s['circuits']} circuits]")
+        for t in tools:
+            print(f"  {t:<8} over input {s[t]['over_input']}  verified {s[t]['n_verified']}"
+                  f"  worse than input: {s[t]['worse_than_input_gates']}  total {s[t]['total_seconds']} s")
+        for k in [k for k in s if k.startswith("qtandem_over_")]:
+            print(f"  {k}: {s[k]}")
+        if "worst_vs_best_peer_gates" in s:
+            print(f"  worst (qtandem / best peer, gates): {s['worst_vs_best_peer_gates']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--set", dest="which", choices=("dev", "test"), required=True)
+    ap.add_argument("--quick", action="store_true", help="a small subset (dev: QUICK_DEV and QUICK_FAMILIES)")
+    ap.add_argument("--budget", type=float, default=BUDGET_S, help="qtandem's wall-clock cap per circuit, seconds")
+    ap.add_argument("--tools", default="qtandem,qiskit,tket")
+    ap.add_argument("--bases", default="ibm,u")
+    ap.add_argument("--only", default="", help="comma-separated circuit names")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args(argv)
+    suffix = "_quick" if args.quick else ""
+    args.json = args.json or HERE / "results" / f"compile_general_{args.which}{suffix}.json"
+    import torch
+
+    torch.set_num_threads(1)
+    from qtandem import Circuit
+
+    tools = args.tools.split(",")
+    skipped: list[dict[str, Any]] = []
+    source = dev_circuits(args.quick) if args.which == "dev" else test_circuits(args.quick, skipped)
+    rows: list[dict[str, Any]] = []
+    t_start = time.perf_counter()
+    for name, origin, make in source:
+        if args.only and name not in args.only.split(","):
+            continue
+        for basis in args.bases.split(","):
+            qasm = make(basis)
+            inp = Circuit.from_qasm(qasm)
+            row: dict[str, Any] = {"name": name, "set": origin, "basis": basis, "qubits": inp.n_qubits,
+                                   "input": gate_counts(inp)}
+            if row["input"]["gates"] > MAX_INPUT_GATES and args.which == "test":
+                skipped.append({"name": f"{name} ({basis})", "reason": f"{row['input']['gates']} gates > "
+                                f"MAX_INPUT_GATES={MAX_INPUT_GATES}"})
+                continue
+            for t in tools:
+                try:
+                    row[t] = TOOLS[t](inp, qasm, basis, args.budget)
+                except Exception as err:  # one tool failing on one circuit must not stop the run
+                    row[t] = {"error": f"{type(err).__name__}: {err}"[:300]}
+            rows.append(row)
+            print(progress_line(row, tools), file=sys.stderr, flush=True)
+    summary = summarize(rows, tools)
+    result: dict[str, Any] = {
+        "benchmark": f"compile_general_{args.which}",
+        "set": {"dev": "development (Nam suite, QASMBench small, qtandem.compile.generate): tuned on",
+                "test": "MQT Bench algorithm level: nothing tuned on it"}[args.which],
+        "qtandem": f"optimize(level=3, seed=0): default expansion budget, budget_s={args.budget} wall-clock cap",
+        "qiskit": "transpile(optimization_level=3, seed_transpiler=0)",
+        "tket": "FullPeepholeOptimise() then AutoRebase to the basis",
+        "budget_s": args.budget, "sizes": list(DEV_SIZES if args.which == "dev" else TEST_SIZES),
+        "max_input_gates": MAX_INPUT_GATES, "quick": args.quick, "cpu_count": os.cpu_count(), "torch_threads": 1,
+        "wall_seconds": round(time.perf_counter() - t_start, 1), "versions": versions(),
+        "summary": summary, "skipped": skipped, "rows": rows}
+    print_table(rows, summary, tools)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    from qtandem.io import atomic_write_text
+
+    atomic_write_text(args.json, json.dumps(result, indent=1))
+    print(f"\nwrote {args.json}")
+    return 0
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("qtandem", "qiskit", "pytket", "mqt.bench"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())
