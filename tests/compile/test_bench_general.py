@@ -1,0 +1,146 @@
+"""bench/compile_general.py: verification of every tool's output, the summary, the sets' selection rules."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from qtandem import Circuit
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_compile_general", ROOT / "bench" / "compile_general.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _swappy() -> Circuit:
+    """Rotations moved around a 3-cycle of swaps (written as CX): tket elides them into a permutation."""
+    c = Circuit(3).u(0.3, 0.2, 0.1, 0).ry(0.7, 1).rx(1.1, 2)
+    for a, b in ((0, 1), (1, 2)):
+        c.cx(a, b).cx(b, a).cx(a, b)
+    return c.cx(0, 1).rz(0.4, 1).cx(2, 0).ry(0.2, 0)
+
+
+def test_check_proves_equal_and_catches_a_wrong_output():
+    bench = _bench()
+    a = Circuit(2).h(0).cx(0, 1).rz(0.3, 1)
+    assert bench.check(a, a.copy(), None) == "ok"
+    wrong = Circuit(2).h(0).cx(0, 1).rz(0.31, 1)
+    assert bench.check(a, wrong, None).startswith("FAILED")
+    swapped = a.copy().swap(0, 1)  # a, then the states of the two wires exchanged
+    assert bench.check(a, swapped, None).startswith("FAILED")
+    assert bench.check(a, swapped, [1, 0]) == "ok"
+
+
+@pytest.mark.parametrize("basis", ["ibm", "u"])
+def test_peer_outputs_are_verified_with_their_permutation(basis):
+    pytest.importorskip("pytket")
+    pytest.importorskip("qiskit")
+    bench = _bench()
+    qasm = bench.to_basis(_swappy().to_qasm(2), basis)
+    inp = Circuit.from_qasm(qasm)
+    assert set(inp.count_ops()) <= set(bench.BASES[basis])
+    tket = bench.run_tket(inp, qasm, basis, 5.0)
+    assert tket["verified"] == "ok" and tket["permuted"]  # the swaps became tket's implicit permutation
+    assert tket["cx"] < inp.count_ops()["cx"]
+    qiskit = bench.run_qiskit(inp, qasm, basis, 5.0)
+    assert qiskit["verified"] == "ok"
+    ours = bench.run_qtandem(inp, qasm, basis, 5.0)
+    assert ours["verified"] == "ok" and "off_basis" not in ours
+
+
+def _row(name, basis, inp, **tools):
+    row = {"name": name, "basis": basis, "input": {"gates": inp[0], "cx": inp[1]}}
+    for t, (g, cx, ok) in tools.items():
+        row[t] = {"gates": g, "cx": cx, "seconds": 0.1, "verified": "ok" if ok else "FAILED: x"}
+    return row
+
+
+def test_summary_ratios_wins_and_unverified_rows():
+    bench = _bench()
+    rows = [
+        _row("a", "ibm", (100, 20), qtandem=(50, 10, True), qiskit=(100, 20, True), tket=(50, 5, True)),
+        _row("b", "ibm", (100, 20), qtandem=(200, 10, True), qiskit=(100, 20, True), tket=(200, 20, True)),
+        _row("c", "ibm", (100, 20), qtandem=(10, 1, True), qiskit=(1, 1, False), tket=(10, 1, True)),
+        _row("d", "u", (10, 2), qtandem=(5, 2, True), qiskit=(5, 2, True), tket=(5, 2, True)),
+    ]
+    s = bench.summarize(rows, ["qtandem", "qiskit", "tket"])
+    ibm = s["ibm"]
+    assert ibm["circuits"] == 3
+    q = ibm["qtandem_over_qiskit"]
+    assert q["n"] == 2  # row c: Qiskit's output was not verified, so it leaves the ratios
+    assert math.isclose(q["gates"], math.sqrt(0.5 * 2.0), rel_tol=1e-3)
+    assert q["gates_wins_ties_losses"] == [1, 0, 1] and q["cx_wins_ties_losses"] == [2, 0, 0]
+    t = ibm["qtandem_over_tket"]
+    assert t["n"] == 3 and t["gates_wins_ties_losses"] == [0, 3, 0] and t["cx_wins_ties_losses"] == [1, 1, 1]
+    assert ibm["qtandem"]["worse_than_input_gates"] == ["b"]
+    assert ibm["qiskit"]["not_verified"] == ["c: FAILED: x"]
+    assert ibm["worst_vs_best_peer_gates"][0] == "b: 2.000"
+    assert s["u"]["qtandem_over_tket"]["gates"] == 1.0
+
+
+def test_qasmbench_files_follow_the_stated_rule():
+    folder = ROOT / "bench" / "data" / "qasmbench_small"
+    files = sorted(folder.glob("*_transpiled.qasm"))
+    assert len(files) == 15 and (folder / "LICENSE").is_file() and (folder / "SOURCE.md").is_file()
+    names = {f.stem.removesuffix("_transpiled") for f in files}
+    assert {"qaoa_n6", "dnn_n8", "basis_trotter_n4"} <= names
+    for f in files:
+        c = Circuit.from_qasm(f.read_text())
+        ops = c.count_ops()
+        assert set(ops) <= {"cx", "rz", "sx", "x", "measure", "barrier"}, f.name
+        assert 4 <= c.n_qubits <= 10 and ops["cx"] >= 10, f.name
+
+
+def test_test_set_selection_skips_dynamic_small_and_failing_families(monkeypatch):
+    qiskit = pytest.importorskip("qiskit")
+    pytest.importorskip("mqt.bench")
+    import mqt.bench
+    import mqt.bench.benchmarks
+
+    def fake(name, level, circuit_size):
+        if name == "broken":
+            raise ValueError("no such size")
+        qc = qiskit.QuantumCircuit(3 if name == "tiny" else circuit_size)
+        qc.h(0)
+        qc.cx(0, 1)
+        qc.measure_all()
+        return qc
+
+    monkeypatch.setattr(mqt.bench, "get_benchmark", fake)
+    monkeypatch.setattr(mqt.bench.benchmarks, "get_available_benchmark_names",
+                        lambda: ["good", "tiny", "broken", "ghz_dynamic"])
+    bench = _bench()
+    skipped: list = []
+    got = list(bench.test_circuits(False, skipped))
+    assert [name for name, _, _ in got] == [f"good_{n}" for n in bench.TEST_SIZES]
+    reasons = {s["name"]: s["reason"] for s in skipped}
+    assert reasons["ghz_dynamic"].startswith("dynamic circuit")
+    assert reasons[f"tiny_{bench.TEST_SIZES[0]}"] == "3 qubits"
+    assert reasons[f"broken_{bench.TEST_SIZES[0]}"].startswith("does not generate: ValueError")
+    text = got[0][2]("u")  # the input: final measurements gone, translated to {u, cx}
+    assert set(Circuit.from_qasm(text).count_ops()) == {"u", "cx"}
+
+
+def test_end_to_end_on_one_generated_circuit(tmp_path):
+    pytest.importorskip("pytket")
+    pytest.importorskip("qiskit")
+    bench = _bench()
+    out = tmp_path / "r.json"
+    assert bench.main(["--set", "dev", "--only", "gen_hea_cx_4", "--budget", "5", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert [(r["name"], r["basis"]) for r in data["rows"]] == [("gen_hea_cx_4", "ibm"), ("gen_hea_cx_4", "u")]
+    assert data["budget_s"] == 5.0 and data["set"].startswith("development")
+    for r in data["rows"]:
+        assert all(r[t]["verified"] == "ok" for t in ("qtandem", "qiskit", "tket")), r
+        assert r["qtandem"]["gates"] <= r["input"]["gates"]
+    assert data["summary"]["u"]["qtandem_over_qiskit"]["n"] == 1
