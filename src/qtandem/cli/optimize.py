@@ -30,7 +30,8 @@ def register(app: typer.Typer) -> None:
         budget: Annotated[float | None, typer.Option(help="Upper bound in seconds for level 3 (default: none; "
                                                           "when it binds, results depend on the machine).")] = None,
         level: Annotated[int, typer.Option(help="0 (translate only) .. 3 (search to a fixpoint).")] = 3,
-        basis: Annotated[str | None, typer.Option(help="nam, clifford_t, ibm or ibm_cz (default: input's).")] = None,
+        basis: Annotated[str | None, typer.Option(help="nam, clifford_t, ibm, ibm_cz or u ({u, cx}) "
+                                                        "(default: input's).")] = None,
         seed: Annotated[int | None, typer.Option(help="Seed of the randomized search.")] = None,
         passes: Annotated[bool, typer.Option("--passes", help="Also print the per-pass table.")] = False,
         progress: Annotated[bool, typer.Option("--progress/--no-progress",

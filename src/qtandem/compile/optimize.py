@@ -200,7 +200,7 @@ def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objectiv
     allowed = BASES[named] if named is not None else in_gates
     props["kak"] = "cx" in allowed
     style = None if named is None else ("zsx" if named.startswith("ibm") else
-                                        "nam" if named == "nam" else None)
+                                        "nam" if named == "nam" else "u" if named == "u" else None)
     if named is None:
         style = _style(in_gates)
     props["toffoli_style"] = ("nam" if style == "nam" and {"h", "cx", "rz"} <= allowed else

@@ -22,12 +22,34 @@ from qtandem.compile.dag import Op, is_zero_angle, normalize_angle
 from qtandem.errors import CompileError
 from qtandem.sim.dense import equal_up_to_phase  # re-exported: the one phase-blind comparison
 
-__all__ = ["BASES_1Q", "equal_up_to_phase", "matrix_1q", "op_matrix", "synth_1q", "zxz"]
+__all__ = [
+    "BASES_1Q",
+    "SNAP_TOL",
+    "STYLES",
+    "equal_up_to_phase",
+    "matrix_1q",
+    "op_matrix",
+    "snap_angle",
+    "synth_1q",
+    "synth_ops",
+    "u_angles",
+    "zxz",
+]
 
-BASES_1Q = ("nam", "zsx")
-"""Emission styles: ``nam`` uses ``{rz, h, x}``, ``zsx`` uses ``{rz, sx, x}``."""
+BASES_1Q = ("nam", "zsx", "zxz")
+"""Rotation styles of :func:`synth_1q`: ``nam`` uses ``{rz, h, x}``, ``zsx`` ``{rz, sx, x}``,
+``zxz`` ``{rz, rx, x}``."""
+
+STYLES = (*BASES_1Q, "u")
+"""Every one-qubit emission style (:func:`synth_ops`); ``u`` is one general ``u(theta, phi, lam)`` gate."""
+
+SNAP_TOL = 1e-12
+"""An angle within this of a multiple of pi/4 is snapped to it exactly (Clifford+T stays exact)."""
 
 _HALF = math.pi / 2
+_QUARTER = math.pi / 4
+_EXACT = (0.0, math.pi / 4, math.pi / 2, 3 * math.pi / 4, math.pi, -3 * math.pi / 4, -math.pi / 2, -math.pi / 4)
+_ZERO_TOL = 1e-10  # rotations smaller than this are dropped (the word is checked to 1e-7)
 
 
 @cache
@@ -79,34 +101,102 @@ def zxz(u: np.ndarray) -> tuple[float, float, float]:
     return phi + _HALF, theta, lam - _HALF
 
 
-def _words(a: float, b: float, c: float, basis: str) -> list[tuple[str, float | None]]:
+def snap_angle(theta: float, tol: float = SNAP_TOL) -> float:
+    """``theta`` reduced into ``(-pi, pi]``, and made an exact multiple of pi/4 when within ``tol`` of one.
+
+    Examples:
+        >>> snap_angle(math.pi / 4 + 1e-14) == math.pi / 4, snap_angle(-7 * math.pi / 4) == math.pi / 4
+        (True, True)
+        >>> snap_angle(0.3)
+        0.3
+    """
+    t = normalize_angle(theta)
+    k = round(t / _QUARTER)
+    if abs(t - k * _QUARTER) <= tol:
+        return _EXACT[k % 8]
+    return t
+
+
+def _rz_ok(a: float) -> bool:
+    return not is_zero_angle(a, _ZERO_TOL)
+
+
+def _words(a: float, b: float, c: float, style: str) -> list[tuple[str, float | None]]:
+    """``rz(a) rx(b) rz(c)`` (``rz(c)`` first) in ``style``, zero rotations dropped."""
     b = normalize_angle(b)
-    if is_zero_angle(b, 1e-10):
-        seq: list[tuple[str, float | None]] = [("rz", a + c)]
-    elif abs(abs(b) - math.pi) < 1e-10:
+    seq: list[tuple[str, float | None]]
+    if is_zero_angle(b, _ZERO_TOL):
+        seq = [("rz", a + c)]
+    elif abs(abs(b) - math.pi) < _ZERO_TOL:
         seq = [("rz", c - a), ("x", None)]
-    elif basis == "nam":
-        if abs(b - _HALF) < 1e-10:
+    elif style == "zxz":
+        seq = [("rz", c), ("rx", b), ("rz", a)]
+    elif style == "nam":
+        if abs(b - _HALF) < _ZERO_TOL:
             seq = [("rz", c - _HALF), ("h", None), ("rz", a - _HALF)]
-        elif abs(b + _HALF) < 1e-10:
+        elif abs(b + _HALF) < _ZERO_TOL:
             seq = [("rz", c + _HALF), ("h", None), ("rz", a + _HALF)]
         else:
             seq = [("rz", c), ("h", None), ("rz", b), ("h", None), ("rz", a)]
-    elif abs(b - _HALF) < 1e-10:
+    elif abs(b - _HALF) < _ZERO_TOL:
         seq = [("rz", c), ("sx", None), ("rz", a)]
-    elif abs(b + _HALF) < 1e-10:
+    elif abs(b + _HALF) < _ZERO_TOL:
         seq = [("rz", c - math.pi), ("sx", None), ("rz", a + math.pi)]
     else:
         seq = [("rz", c + _HALF), ("sx", None), ("rz", b + math.pi), ("sx", None), ("rz", a + _HALF)]
     out: list[tuple[str, float | None]] = []
     for g, ang in seq:
-        if g == "rz":
-            assert ang is not None
-            if is_zero_angle(ang, 1e-10):
+        if ang is not None:
+            if not _rz_ok(ang):
                 continue
-            ang = normalize_angle(ang)
+            ang = snap_angle(ang)
         out.append((g, ang))
     return out
+
+
+def u_angles(u: np.ndarray) -> tuple[float, float, float] | None:
+    """``(theta, phi, lam)`` with ``u = e^{i phase} U(theta, phi, lam)`` (ZYZ), snapped; ``None`` for the identity.
+
+    Examples:
+        >>> [round(t, 6) for t in u_angles(matrix_1q("h"))]
+        [1.570796, 0.0, 3.141593]
+        >>> u_angles(np.eye(2)) is None
+        True
+    """
+    a, b, c = zxz(np.asarray(u, dtype=np.complex128))
+    b = normalize_angle(b)
+    if is_zero_angle(b, _ZERO_TOL):
+        if not _rz_ok(a + c):
+            return None
+        return 0.0, 0.0, snap_angle(a + c)
+    # rx(b) = rz(-pi/2) ry(b) rz(pi/2), and U(t, p, l) = rz(p) ry(t) rz(l) up to phase
+    phi, lam = a - _HALF, c + _HALF
+    if b < 0:  # ry(-b) = rz(pi) ry(b) rz(-pi): keep theta in [0, pi]
+        b, phi, lam = -b, phi + math.pi, lam - math.pi
+    return snap_angle(b), snap_angle(phi), snap_angle(lam)
+
+
+def synth_ops(u: np.ndarray, qubit: int, style: str) -> list[Op]:
+    """``u`` as :class:`~qtandem.compile.dag.Op` s on ``qubit`` in any of :data:`STYLES` (``"u"``: at most one
+    ``u`` gate).
+
+    Raises:
+        CompileError: unknown style, or (never expected) a synthesis that does not match.
+
+    Examples:
+        >>> [(op.name, op.params) for op in synth_ops(matrix_1q("h"), 0, "u")]
+        [('u', (1.5707963267948966, 0.0, 3.141592653589793))]
+        >>> [op.name for op in synth_ops(matrix_1q("sx"), 0, "zxz")]
+        ['rx']
+    """
+    if style == "u":
+        ang = u_angles(u)
+        if ang is None:
+            return []
+        if not equal_up_to_phase(matrix_1q("u", params=ang), u, 1e-7):
+            raise CompileError(f"one-qubit synthesis failed for {np.round(u, 6).tolist()} in style 'u'")
+        return [Op("u", (qubit,), None, ang)]
+    return [Op(g, (qubit,), ang) for g, ang in synth_1q(u, style)]
 
 
 def synth_1q(u: np.ndarray, basis: str = "nam") -> list[tuple[str, float | None]]:
@@ -114,10 +204,11 @@ def synth_1q(u: np.ndarray, basis: str = "nam") -> list[tuple[str, float | None]
 
     Args:
         u: 2x2 unitary.
-        basis: ``"nam"`` ({rz, h, x}) or ``"zsx"`` ({rz, sx, x}).
+        basis: a style in :data:`BASES_1Q` (for ``"u"`` use :func:`synth_ops`).
 
     Returns:
-        ``[(name, angle or None), ...]`` with at most 5 gates.
+        ``[(name, angle or None), ...]`` with at most 5 gates (3 in ``zxz``), angles snapped by
+        :func:`snap_angle`, zero rotations dropped.
 
     Raises:
         CompileError: unknown basis, or (never expected) a synthesis that does not match.

@@ -3,7 +3,8 @@
 Multi-qubit gates expand into ``cx`` and one-qubit gates (textbook identities:
 ``cz = h cx h``, ``swap`` = 3 ``cx``, ``ccx`` = 6 ``cx`` + 7 T, ...); one-qubit
 gates outside the target are resynthesized (ZXZ in ``{rz, h, x}`` or
-``{rz, sx, x}``); for Clifford+T every ``rz`` becomes a word of ``t, s, z`` and
+``{rz, sx, x}``; in ``{u, cx}`` each run of one-qubit gates becomes one ``u``);
+for Clifford+T every ``rz`` becomes a word of ``t, s, z`` and
 adjoints, and an angle that is not a multiple of pi/4 is an error. Every other
 numeric gate (``ctrl``/``negctrl``/``inv`` modifiers, ``unitary`` matrices, ``mcx``,
 ``iswap``...) is synthesized exactly from its matrix by
@@ -26,21 +27,34 @@ from qtandem.circuit import Circuit
 from qtandem.compile.dag import Op, is_zero_angle, to_circuit, to_ops
 from qtandem.compile.passes.modifiers import gate_ops
 from qtandem.compile.passes.phase_folding import phase_word
+from qtandem.compile.passes.resynth_1q import resynth_ops
 from qtandem.compile.passmanager import PropertySet
-from qtandem.compile.synth1q import op_matrix, synth_1q
+from qtandem.compile.synth1q import op_matrix, synth_1q, synth_ops
 from qtandem.errors import CompileError
 
-__all__ = ["BASES", "BasisTranslation", "decompose_multi", "resolve_basis"]
+__all__ = ["BASES", "BasisTranslation", "basis_style", "decompose_multi", "resolve_basis"]
 
 BASES: dict[str, frozenset[str]] = {
     "nam": frozenset({"h", "x", "cx", "rz"}),
     "clifford_t": frozenset({"h", "s", "sdg", "t", "tdg", "x", "z", "cx"}),
     "ibm": frozenset({"rz", "sx", "x", "cx"}),
     "ibm_cz": frozenset({"rz", "sx", "x", "cz"}),
+    "u": frozenset({"u", "cx"}),
 }
-"""Named target bases: Nam et al.'s, Clifford+T, IBM's with CX and with CZ."""
+"""Named target bases: Nam et al.'s, Clifford+T, IBM's with CX and with CZ, and ``{u, cx}`` (one general
+one-qubit gate ``u(theta, phi, lam)``)."""
 
 _PI4 = math.pi / 4
+
+
+def basis_style(basis: str) -> str:
+    """The one-qubit style (:data:`qtandem.compile.synth1q.STYLES`) a named basis emits.
+
+    Examples:
+        >>> basis_style("ibm"), basis_style("nam"), basis_style("u"), basis_style("clifford_t")
+        ('zsx', 'nam', 'u', 'nam')
+    """
+    return "zsx" if basis.startswith("ibm") else "u" if basis == "u" else "nam"
 
 
 def resolve_basis(basis: str | Iterable[str]) -> str:
@@ -172,7 +186,8 @@ class BasisTranslation:
 
     def run(self, circuit: Circuit, props: PropertySet | None = None) -> Circuit:
         """Return the circuit in the target basis."""
-        style = "zsx" if self.basis.startswith("ibm") else "nam"
+        style = basis_style(self.basis)
+        expand_style = "nam" if style == "u" else style
         ops: list[Op] = []
         for idx, op in enumerate(to_ops(circuit)):
             inst = op.instruction()
@@ -186,7 +201,7 @@ class BasisTranslation:
                 expanded = None if op.opaque else _rule(op)
                 if expanded is None and inst.is_gate and (op.opaque or len(op.qubits) > 2
                                                           or (len(op.qubits) == 2 and op.name != "cx")):
-                    expanded = gate_ops(inst, style)
+                    expanded = gate_ops(inst, expand_style)
             except CompileError as exc:
                 raise CompileError(f"instruction {idx} ({inst.label}) cannot be translated: {exc}") from None
             ops.extend(expanded if expanded is not None else [op])
@@ -200,9 +215,11 @@ class BasisTranslation:
                 out.append(Op("cz", (a, b)))
                 out.extend(Op(g, (b,), ang) for g, ang in synth_1q(op_matrix(Op("h", (b,))), style))
             else:
-                out.extend(Op(g, op.qubits, ang) for g, ang in synth_1q(op_matrix(op), style))
+                out.extend(synth_ops(op_matrix(op), op.qubits[0], style))
         if self.basis == "clifford_t":
             out = self._to_words(out)
+        if style == "u":  # one u per run of one-qubit gates
+            out = resynth_ops(out, circuit.n_qubits, "u")
         return to_circuit(out, circuit)
 
     @staticmethod

@@ -1,34 +1,49 @@
-"""Two-qubit resynthesis by KAK: :class:`TwoQubitResynthesis`.
+"""Two-qubit block consolidation: :class:`TwoQubitResynthesis`.
 
-Maximal blocks of gates acting on one pair of qubits are multiplied out and
-re-emitted as 3 CX plus one-qubit words (:func:`qtandem.compile.kak.kak_word`,
-the one-qubit parts resynthesized in the target style). A block is replaced
-only when the new form is cheaper: by ``(cx, gates)`` when the property set's
-objective is ``cx``, ``fidelity`` or ``depth``, else by ``(gates, cx)``.
+Maximal blocks of gates acting on one pair of qubits (any two-qubit gates: ``cx``,
+``cz``, ``swap``, ``rzz``, ``iswap``, ``ecr``... with the one-qubit gates between
+them) are multiplied out and re-emitted with the fewest CX their Weyl coordinates
+allow (:func:`qtandem.compile.weyl.two_qubit_word`: 0, 1, 2 or 3), the one-qubit
+parts in the target style (:func:`qtandem.compile.synth1q.synth_ops`). A block is
+replaced only when the new form is cheaper under the property set's objective:
+``(gates, cx)`` for ``gates``, ``(cx, gates)`` for ``cx`` and ``fidelity``,
+``(depth, cx, gates)`` for ``depth``, ``(t, gates, cx)`` for ``t`` -- or when it
+holds gates outside the target style. A block written with multiples of pi/4 only
+is never replaced by one with other angles (Clifford+T circuits stay exact).
+Words are cached by the block's exact gate list.
 
 Examples:
     >>> from qtandem import Circuit
     >>> c = Circuit(2).cx(0, 1).rz(0.3, 1).cx(1, 0).rz(0.2, 0).cx(0, 1).h(0).cx(1, 0).rz(0.1, 1).cx(0, 1)
-    >>> TwoQubitResynthesis("nam").run(c).count_ops()["cx"]
+    >>> TwoQubitResynthesis("nam").run(c).count_ops()["cx"]     # Weyl coordinates (pi/4, 0.15, 0): 2 CX
+    2
+    >>> TwoQubitResynthesis("u").run(Circuit(2).cz(0, 1).swap(0, 1).cz(0, 1)).count_ops()["cx"]
     3
 """
 
 from __future__ import annotations
+
+import math
+from functools import lru_cache
 
 import numpy as np
 
 from qtandem.circuit import Circuit
 from qtandem.circuit.gates import gate_matrix
 from qtandem.compile.dag import Op, to_circuit, to_ops
-from qtandem.compile.kak import kak_word
+from qtandem.compile.passes.resynth_1q import STYLE_GATES
 from qtandem.compile.passmanager import PropertySet
-from qtandem.compile.synth1q import BASES_1Q, op_matrix, synth_1q
+from qtandem.compile.synth1q import STYLES, matrix_1q, synth_ops
+from qtandem.compile.weyl import cx_count, two_qubit_word
 from qtandem.errors import CompileError
 from qtandem.sim.dense import dense_unitary
 
 __all__ = ["TwoQubitResynthesis", "collect_blocks"]
 
 _I = np.eye(2, dtype=np.complex128)
+_QUARTER = math.pi / 4
+Spec = tuple[str, tuple[int, ...], float | None, tuple]
+"""An op without its wire links: ``(name, local qubits, angle, params)``."""
 
 
 def collect_blocks(ops: list[Op]) -> list[tuple[tuple[int, int], list[int]]]:
@@ -78,46 +93,111 @@ def collect_blocks(ops: list[Op]) -> list[tuple[tuple[int, int], list[int]]]:
     return blocks
 
 
-def _block_matrix(ops: list[Op], idx: list[int], pair: tuple[int, int]) -> np.ndarray:
-    local = {pair[0]: 0, pair[1]: 1}
-    mats = []
-    for i in idx:
-        op = ops[i]
-        if len(op.qubits) == 1:
-            g = op_matrix(op)
+@lru_cache(maxsize=4096)
+def _gate_2q(name: str, qubits: tuple[int, ...], params: tuple) -> np.ndarray:
+    """A two-qubit gate's 4x4 matrix on local qubits ``(0, 1)`` or ``(1, 0)``."""
+    g = gate_matrix(name, list(params)).numpy()
+    return dense_unitary([(qubits, g)], 2)
+
+
+@lru_cache(maxsize=4096)
+def _gate_1q(name: str, qubit: int, angle: float | None, params: tuple) -> np.ndarray:
+    g = matrix_1q(name, angle, params)
+    return np.kron(_I, g) if qubit == 0 else np.kron(g, _I)
+
+
+@lru_cache(maxsize=4096)
+def _min_cx(name: str, params: tuple) -> int:
+    """The CX cost of one two-qubit gate (``cx``: 1; others: their minimal CX count)."""
+    return 1 if name == "cx" else cx_count(_gate_2q(name, (0, 1), params))
+
+
+def _matrix(block: tuple[Spec, ...]) -> np.ndarray:
+    u = np.eye(4, dtype=np.complex128)
+    for name, qs, angle, params in block:
+        if len(qs) == 1:
+            u = _gate_1q(name, qs[0], angle, params) @ u
         else:
-            g = gate_matrix(op.name, [op.angle] if op.angle is not None else list(op.params)).numpy()
-        mats.append((tuple(local[q] for q in op.qubits), g))
-    return dense_unitary(mats, 2)
+            u = _gate_2q(name, qs, (angle,) if angle is not None else params) @ u
+    return u
 
 
-def _emit(u: np.ndarray, pair: tuple[int, int], style: str) -> list[Op]:
-    out: list[Op] = []
+@lru_cache(maxsize=1 << 15)
+def _resynth(block: tuple[Spec, ...], style: str) -> tuple[Spec, ...] | None:
+    """The minimal-CX word of a block in ``style`` (``None`` when synthesis fails); cached."""
+    try:
+        word = two_qubit_word(_matrix(block))
+    except CompileError:
+        return None
+    out: list[Spec] = []
     runs: dict[int, np.ndarray] = {}
 
     def flush(q: int) -> None:
         if q in runs:
-            out.extend(Op(g, (pair[q],), ang) for g, ang in synth_1q(runs.pop(q), style))
+            out.extend((op.name, (q,), op.angle, op.params) for op in synth_ops(runs.pop(q), 0, style))
 
-    for kind, q, g in kak_word(u):
+    for kind, q, g in word:
         if kind == "cx":
             flush(0)
             flush(1)
-            out.append(Op("cx", (pair[q], pair[1 - q])))
+            out.append(("cx", (q, 1 - q), None, ()))
         else:
             assert g is not None
             runs[q] = g @ runs.get(q, _I)
     flush(0)
     flush(1)
-    return out
+    return tuple(out)
+
+
+def _angles(spec: Spec) -> list[float]:
+    if spec[2] is not None:
+        return [spec[2]]
+    return [float(p) for p in spec[3]]
+
+
+def _exact(block: tuple[Spec, ...]) -> bool:
+    """Every angle of the block is a multiple of pi/4."""
+    return all(abs(a / _QUARTER - round(a / _QUARTER)) < 1e-9 for s in block for a in _angles(s))
+
+
+def _depth(block: tuple[Spec, ...]) -> int:
+    level = [0, 0]
+    for _, qs, _, _ in block:
+        d = max(level[q] for q in qs) + 1
+        for q in qs:
+            level[q] = d
+    return max(level)
+
+
+def _t(block: tuple[Spec, ...]) -> int:
+    n = 0
+    for name, _, angle, _ in block:
+        if name in ("t", "tdg") or (name in ("rz", "p", "u1") and angle is not None
+                                    and abs(angle / _QUARTER - round(angle / _QUARTER)) < 1e-9
+                                    and round(angle / _QUARTER) % 2):
+            n += 1
+    return n
+
+
+def _cost(block: tuple[Spec, ...], objective: str) -> tuple[int, ...]:
+    gates = len(block)
+    cx = sum(_min_cx(name, (angle,) if angle is not None else params)
+             for name, qs, angle, params in block if len(qs) == 2)
+    if objective == "depth":
+        return _depth(block), cx, gates
+    if objective == "t":
+        return _t(block), gates, cx
+    if objective in ("cx", "fidelity"):
+        return cx, gates
+    return gates, cx
 
 
 class TwoQubitResynthesis:
-    """Replace two-qubit blocks by their KAK form when that is cheaper.
+    """Consolidate two-qubit blocks and resynthesize each with the fewest CX when that is cheaper.
 
     Args:
-        style: one-qubit style of the emitted words (``"nam"`` or ``"zsx"``).
-        min_cx: only try blocks with at least this many two-qubit gates.
+        style: one-qubit style of the emitted words (``"nam"``, ``"zsx"``, ``"zxz"`` or ``"u"``).
+        min_cx: only try blocks with at least this many two-qubit gates (1: every block).
 
     Raises:
         CompileError: unknown style.
@@ -127,15 +207,17 @@ class TwoQubitResynthesis:
         >>> c = Circuit(2)
         >>> for _ in range(3):
         ...     _ = c.cx(0, 1).cx(1, 0)
-        >>> TwoQubitResynthesis().run(c).count_ops()["cx"]     # six CX become at most three
-        3
+        >>> TwoQubitResynthesis().run(c).count_ops()     # (cx cx)^3 is the identity: 0 CX
+        {}
+        >>> TwoQubitResynthesis("zsx").run(Circuit(2).h(0).cx(0, 1).cx(1, 0).cx(0, 1).cx(1, 0)).count_ops()["cx"]
+        2
     """
 
     name = "kak_resynthesis"
 
-    def __init__(self, style: str = "nam", *, min_cx: int = 4) -> None:
-        if style not in BASES_1Q:
-            raise CompileError(f"TwoQubitResynthesis style must be one of {BASES_1Q}, got {style!r}")
+    def __init__(self, style: str = "nam", *, min_cx: int = 1) -> None:
+        if style not in STYLES:
+            raise CompileError(f"TwoQubitResynthesis style must be one of {STYLES}, got {style!r}")
         self.style = style
         self.min_cx = min_cx
 
@@ -143,25 +225,25 @@ class TwoQubitResynthesis:
         """Return the circuit with cheaper two-qubit blocks."""
         ops = to_ops(circuit)
         objective = props.get("objective", "cx") if props is not None else "cx"
-        cx_first = objective in ("cx", "fidelity", "depth")
+        allowed = STYLE_GATES[self.style] | {"cx"}
         at: dict[int, list[Op]] = {}
         for pair, idx in collect_blocks(ops):
-            twos = sum(1 for i in idx if len(ops[i].qubits) == 2)
-            if twos < self.min_cx:
+            if sum(1 for i in idx if len(ops[i].qubits) == 2) < self.min_cx:
                 continue
-            cx_before = twos  # every two-qubit gate costs at least one cx
-            try:
-                new = _emit(_block_matrix(ops, idx, pair), pair, self.style)
-            except CompileError:
+            local = {pair[0]: 0, pair[1]: 1}
+            block = tuple((ops[i].name, tuple(local[q] for q in ops[i].qubits), ops[i].angle, ops[i].params)
+                          for i in idx)
+            new = _resynth(block, self.style)
+            if new is None:
                 continue
-            cx_after = sum(1 for op in new if op.name == "cx")
-            old_cost, new_cost = (cx_before, len(idx)), (cx_after, len(new))
-            if not cx_first:
-                old_cost, new_cost = old_cost[::-1], new_cost[::-1]
-            if new_cost < old_cost:
-                for i in idx:
-                    ops[i].alive = False
-                at[idx[-1]] = new
+            foreign = any(s[0] not in allowed for s in block)
+            if not foreign and _cost(new, objective) >= _cost(block, objective):
+                continue
+            if _exact(block) and not _exact(new):
+                continue
+            for i in idx:
+                ops[i].alive = False
+            at[idx[-1]] = [Op(name, tuple(pair[q] for q in qs), angle, params) for name, qs, angle, params in new]
         out: list[Op] = []
         for i, op in enumerate(ops):
             if op.alive:

@@ -1,8 +1,11 @@
 """Single-qubit resynthesis: :class:`Resynthesis1Q`.
 
 Each maximal run of one-qubit gates on a wire is multiplied out and re-emitted as
-a ZXZ word in the target style (``nam``: ``rz h rz h rz`` with the short forms
-``rz``, ``rz x``, ``rz h rz``; ``zsx``: ``rz sx rz sx rz``). A run is replaced
+one Euler form in the target style (:func:`qtandem.compile.synth1q.synth_ops`):
+``nam``: ``rz h rz h rz`` with the short forms ``rz``, ``rz x``, ``rz h rz``;
+``zsx``: ``rz sx rz sx rz`` (``rz sx rz``, ``rz x``, ``rz``); ``zxz``: ``rz rx rz``;
+``u``: a single ``u(theta, phi, lam)`` (ZYZ). Angles within 1e-12 of a multiple of
+pi/4 are snapped to it exactly and zero rotations are dropped. A run is replaced
 only when the new word is shorter, or when the run uses gates outside the style.
 
 Examples:
@@ -21,12 +24,13 @@ import numpy as np
 from qtandem.circuit import Circuit
 from qtandem.compile.dag import Op, to_circuit, to_ops
 from qtandem.compile.passmanager import PropertySet
-from qtandem.compile.synth1q import BASES_1Q, matrix_1q, synth_1q
+from qtandem.compile.synth1q import STYLES, matrix_1q, synth_ops
 from qtandem.errors import CompileError
 
 __all__ = ["STYLE_GATES", "Resynthesis1Q", "resynth_ops"]
 
-STYLE_GATES = {"nam": frozenset({"rz", "h", "x"}), "zsx": frozenset({"rz", "sx", "x"})}
+STYLE_GATES = {"nam": frozenset({"rz", "h", "x"}), "zsx": frozenset({"rz", "sx", "x"}),
+               "zxz": frozenset({"rz", "rx", "x"}), "u": frozenset({"u"})}
 """One-qubit gates each style emits."""
 
 
@@ -42,19 +46,20 @@ def _flush(run: list[Op], style: str, out: list[Op]) -> None:
         out.extend(run)
     else:
         q = run[0].qubits
-        out.extend(Op(g, q, a) for g, a in word)
+        out.extend(Op(g, q, a, p) for g, a, p in word)
 
 
 @lru_cache(maxsize=1 << 16)
-def _word(run: tuple[tuple[str, float | None, tuple], ...], style: str) -> tuple[tuple[str, float | None], ...] | None:
+def _word(run: tuple[tuple[str, float | None, tuple], ...],
+          style: str) -> tuple[tuple[str, float | None, tuple], ...] | None:
     """The word replacing a run (``None``: keep the run); cached, as searches meet the same runs again."""
     allowed = STYLE_GATES[style]
     u = np.eye(2, dtype=np.complex128)
     for name, angle, params in run:
         u = matrix_1q(name, angle, params) @ u
-    word = synth_1q(u, style)
+    word = synth_ops(u, 0, style)
     if len(word) < len(run) or any(name not in allowed for name, _, _ in run):
-        return tuple(word)
+        return tuple((op.name, op.angle, op.params) for op in word)
     return None
 
 
@@ -86,10 +91,10 @@ def resynth_ops(ops: list[Op], n_qubits: int, style: str) -> list[Op]:
 
 
 class Resynthesis1Q:
-    """Merge one-qubit runs into short ZXZ words.
+    """Merge one-qubit runs into one short Euler form each.
 
     Args:
-        style: ``"nam"`` or ``"zsx"`` (see :data:`STYLE_GATES`).
+        style: one of ``"nam"``, ``"zsx"``, ``"zxz"``, ``"u"`` (see :data:`STYLE_GATES`).
 
     Raises:
         CompileError: unknown style.
@@ -98,6 +103,8 @@ class Resynthesis1Q:
         >>> from qtandem import Circuit
         >>> Resynthesis1Q().run(Circuit(1).h(0).s(0).h(0).x(0)).count_ops()
         {'rz': 2, 'h': 1}
+        >>> Resynthesis1Q("u").run(Circuit(1).h(0).t(0).sx(0)).count_ops()
+        {'u': 1}
         >>> Resynthesis1Q("xyz")
         Traceback (most recent call last):
         ...
@@ -107,8 +114,8 @@ class Resynthesis1Q:
     name = "resynthesis_1q"
 
     def __init__(self, style: str = "nam") -> None:
-        if style not in BASES_1Q:
-            raise CompileError(f"Resynthesis1Q style must be one of {BASES_1Q}, got {style!r}")
+        if style not in STYLES:
+            raise CompileError(f"Resynthesis1Q style must be one of {STYLES}, got {style!r}")
         self.style = style
 
     def run(self, circuit: Circuit, props: PropertySet | None = None) -> Circuit:
