@@ -305,16 +305,39 @@ def print_table(rows: list[dict[str, Any]], summary: dict[str, Any], tools: list
             print(f"  worst (qtandem / best peer, gates): {s['worst_vs_best_peer_gates']}")
 
 
+def _wtl(cmp: dict[str, Any]) -> str:
+    return "/".join(map(str, cmp.get("gates_wins_ties_losses", [])))
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The README table of one result JSON: per basis, ratios to each peer and to the input."""
+    lines = [f"{result['set']}; qtandem budget_s={result['budget_s']}; {result['versions']}",
+             "", "| basis | circuits | qtandem/Qiskit gates | CX | W/T/L gates | qtandem/tket gates | CX "
+             "| W/T/L gates | qtandem/input gates | CX | worse than input | unverified (q/Qiskit/tket) |",
+             "|---|---:|---:|---:|---|---:|---:|---|---:|---:|---|---|"]
+    for basis, s in result["summary"].items():
+        q, t, me = s.get("qtandem_over_qiskit", {}), s.get("qtandem_over_tket", {}), s["qtandem"]
+        unv = "/".join(str(len(s[k]["not_verified"])) for k in ("qtandem", "qiskit", "tket") if k in s)
+        lines.append(f"| {basis} | {s['circuits']} | {q.get('gates')} | {q.get('cx')} | {_wtl(q)} | {t.get('gates')} "
+                     f"| {t.get('cx')} | {_wtl(t)} | {me['over_input']['gates']} | {me['over_input']['cx']} "
+                     f"| {len(me['worse_than_input_gates'])} | {unv} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--set", dest="which", choices=("dev", "test"), required=True)
+    ap.add_argument("--set", dest="which", choices=("dev", "test"), default="dev")
     ap.add_argument("--quick", action="store_true", help="a small subset (dev: QUICK_DEV and QUICK_FAMILIES)")
     ap.add_argument("--budget", type=float, default=BUDGET_S, help="qtandem's wall-clock cap per circuit, seconds")
     ap.add_argument("--tools", default="qtandem,qiskit,tket")
     ap.add_argument("--bases", default="ibm,u")
     ap.add_argument("--only", default="", help="comma-separated circuit names")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--markdown", type=Path, default=None, help="print the README table of a result JSON and exit")
     args = ap.parse_args(argv)
+    if args.markdown is not None:
+        print(markdown(json.loads(args.markdown.read_text())))
+        return 0
     suffix = "_quick" if args.quick else ""
     args.json = args.json or HERE / "results" / f"compile_general_{args.which}{suffix}.json"
     import torch

@@ -144,3 +144,12 @@ def test_end_to_end_on_one_generated_circuit(tmp_path):
         assert all(r[t]["verified"] == "ok" for t in ("qtandem", "qiskit", "tket")), r
         assert r["qtandem"]["gates"] <= r["input"]["gates"]
     assert data["summary"]["u"]["qtandem_over_qiskit"]["n"] == 1
+
+
+def test_markdown_table_comes_from_the_json():
+    bench = _bench()
+    rows = [_row("a", "ibm", (100, 20), qtandem=(50, 10, True), qiskit=(100, 20, True), tket=(50, 5, True))]
+    summary = bench.summarize(rows, ["qtandem", "qiskit", "tket"])
+    result = {"set": "dev", "budget_s": 5.0, "versions": {}, "summary": summary}
+    table = bench.markdown(result).splitlines()
+    assert table[-2].startswith("| ibm | 1 | 0.5 | 0.5 | 1/0/0 | 1.0 | 2.0 | 0/1/0 | 0.5 | 0.5 | 0 | 0/0/0 |")
