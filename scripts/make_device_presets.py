@@ -36,6 +36,24 @@ HEAVY_HEX_27_POS = {
 }
 
 
+def heavy_hex_65() -> tuple[list[tuple[int, int]], dict[int, tuple[float, float]]]:
+    """The 65-qubit Hummingbird r2 lattice (ibmq_manhattan, ibmq_brooklyn): five rows joined by bridge qubits."""
+    rows = [(list(range(0, 10)), 0), (list(range(13, 24)), 0), (list(range(27, 38)), 0), (list(range(41, 52)), 0),
+            (list(range(55, 65)), 1)]
+    pos: dict[int, tuple[float, float]] = {}
+    edges: list[tuple[int, int]] = []
+    for r, (qs, x0) in enumerate(rows):
+        for k, q in enumerate(qs):
+            pos[q] = (x0 + k, -2 * r)
+        edges += list(zip(qs, qs[1:]))
+    bridges = [(0, 10, 13), (4, 11, 17), (8, 12, 21), (15, 24, 29), (19, 25, 33), (23, 26, 37),
+               (27, 38, 41), (31, 39, 45), (35, 40, 49), (43, 52, 56), (47, 53, 60), (51, 54, 64)]
+    for a, b, c in bridges:
+        edges += [(a, b), (b, c)]
+        pos[b] = (pos[a][0], pos[a][1] - 1)
+    return sorted(edges), pos
+
+
 def grid(rows: int, cols: int) -> list[tuple[int, int]]:
     edges = []
     for r in range(rows):
@@ -82,6 +100,9 @@ def main() -> None:
                {q: (q % 4, -(q // 4)) for q in range(16)}),
         device("heavy_hex_27", 27, HEAVY_HEX_27, 104, "27-qubit heavy-hex lattice (IBM Falcon layout)",
                HEAVY_HEX_27_POS),
+        device("heavy_hex_65", 65, *heavy_hex_65()[:1], 105,
+               "65-qubit heavy-hex lattice (IBM Hummingbird r2 layout, as ibmq_manhattan/ibmq_brooklyn)",
+               heavy_hex_65()[1]),
     ]
     for p in presets:
         (OUT / f"{p['name']}.json").write_text(json.dumps(p, indent=1) + "\n")

@@ -10,7 +10,7 @@ from qtandem.errors import NoiseError
 
 
 def test_presets_are_consistent():
-    assert {"line_5", "ring_8", "grid_4x4", "heavy_hex_27"} <= set(list_presets())
+    assert {"line_5", "ring_8", "grid_4x4", "heavy_hex_27", "heavy_hex_65"} <= set(list_presets())
     for name in list_presets():
         dev = Device.preset(name)
         assert dev.num_qubits == len(dev.qubits) == dev.coupling_map.number_of_nodes()
