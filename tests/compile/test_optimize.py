@@ -105,8 +105,11 @@ def test_failed_verification_raises(monkeypatch: pytest.MonkeyPatch) -> None:
         return ops
 
     monkeypatch.setattr(pf, "phase_fold", broken)
-    with pytest.raises(Exception, match="equivalent"):
-        optimize(Circuit(2).t(0).cx(0, 1), level=2)
+    c = Circuit(2).t(0).cx(0, 1)
+    out, _ = optimize(c, level=2)  # issue 14: an unproven rewrite is dropped where it is made, never returned
+    from qtandem.compile.verify import equivalent
+
+    assert equivalent(c, out)
 
 
 @pytest.mark.parametrize("objective", ["gates", "cx", "t", "depth", "fidelity"])

@@ -135,6 +135,8 @@ class PassRecord:
     before: Counts
     after: Counts
     seconds: float
+    windows_proven: int = 0
+    windows_dropped: int = 0
 
 
 @dataclass
@@ -156,40 +158,53 @@ class Report:
     initial: Counts | None = None
     final: Counts | None = None
     notes: list[str] = field(default_factory=list)
+    windows: dict[str, Any] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    verification: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
+        """A JSON-ready dict (``windows``: proven/dropped counts; ``skipped``: what the budget cut;
+        ``verification``: how the result was proven and what the global second check said)."""
         return {
             "initial": None if self.initial is None else self.initial.as_dict(),
             "final": None if self.final is None else self.final.as_dict(),
             "passes": [{"name": e.name, "before": e.before.as_dict(), "after": e.after.as_dict(),
-                        "seconds": e.seconds} for e in self.entries],
+                        "seconds": e.seconds, "windows_proven": e.windows_proven,
+                        "windows_dropped": e.windows_dropped} for e in self.entries],
+            "windows": dict(self.windows),
+            "skipped": list(self.skipped),
+            "verification": list(self.verification),
             "notes": list(self.notes),
         }
 
     def rows(self) -> list[list[Any]]:
-        """Table rows: pass, gates, cx, t, depth (before -> after), seconds."""
+        """Table rows: pass, gates, cx, t, depth (before -> after), seconds, windows proven/dropped."""
         return [[e.name] + [f"{getattr(e.before, k)} -> {getattr(e.after, k)}" for k in ("gates", "cx", "t", "depth")]
-                + [f"{e.seconds:.3f}"] for e in self.entries]
+                + [f"{e.seconds:.3f}", f"{e.windows_proven}/{e.windows_dropped}"] for e in self.entries]
 
     def table(self) -> Any:
         """A :class:`rich.table.Table` of the passes (print it with ``rich.print``)."""
         from rich.table import Table
 
         tab = Table(title="qtandem optimize")
-        for col in ("pass", "gates", "cx", "t", "depth", "seconds"):
-            tab.add_column(col, justify="left" if col == "pass" else "right")
+        width = max([len(e.name) for e in self.entries] + [5])
+        tab.add_column("pass", justify="left", no_wrap=True, min_width=width)
+        for col in ("gates", "cx", "t", "depth", "s", "ok/drop"):
+            tab.add_column(col, justify="right")
         for row in self.rows():
             tab.add_row(*row)
         if self.initial is not None and self.final is not None:
             i, f = self.initial, self.final
+            w = self.windows
             tab.add_row("[b]total[/b]", *[f"{getattr(i, k)} -> {getattr(f, k)}" for k in ("gates", "cx", "t", "depth")],
-                        f"{sum(e.seconds for e in self.entries):.3f}")
+                        f"{sum(e.seconds for e in self.entries):.3f}",
+                        f"{w.get('proven', 0)}/{w.get('dropped', 0)}" if w else "")
         return tab
 
     def __str__(self) -> str:
-        head = f"{'pass':<24}{'gates':>16}{'cx':>14}{'t':>14}{'depth':>16}{'seconds':>10}"
-        lines = [head] + [f"{r[0]:<24}{r[1]:>16}{r[2]:>14}{r[3]:>14}{r[4]:>16}{r[5]:>10}" for r in self.rows()]
+        head = f"{'pass':<24}{'gates':>16}{'cx':>14}{'t':>14}{'depth':>16}{'seconds':>10}{'windows':>10}"
+        lines = [head] + [f"{r[0]:<24}{r[1]:>16}{r[2]:>14}{r[3]:>14}{r[4]:>16}{r[5]:>10}{r[6]:>10}"
+                          for r in self.rows()]
         return "\n".join(lines)
 
 
