@@ -9,9 +9,10 @@ Sets (``--set``):
   and basis_trotter_n4; see SOURCE.md there) and circuits of :mod:`qtandem.compile.generate`
   (every family at DEV_SIZES, seed 1).
 * ``test`` (never tune on this): MQT Bench algorithm-level circuits (``mqt.bench.get_benchmark(name,
-  BenchmarkLevel.ALG, circuit_size=n)``), every available family at each of TEST_SIZES whose circuit
-  generates with 4-16 qubits, no mid-circuit measurement or classical control and at most
-  MAX_INPUT_GATES gates in the basis; skipped ones are listed with the reason.
+  BenchmarkLevel.ALG, circuit_size=n)``), every available family at the first size of each band of
+  TEST_SIZES (about 5 and about 10) that generates, kept when it has 4-16 qubits, no mid-circuit
+  measurement or classical control and at most MAX_INPUT_GATES gates in the basis; skipped ones are
+  listed with the reason.
 
 Every circuit runs in both bases, ``ibm`` {rz, sx, x, cx} and ``u`` {u, cx}. The common input of every
 tool is the circuit as a framework emits it in that basis: Qiskit ``transpile(optimization_level=0,
@@ -54,13 +55,14 @@ BASES: dict[str, list[str]] = {"ibm": ["cx", "rz", "sx", "x"], "u": ["cx", "u"]}
 BUDGET_S = 20.0
 """Default wall-clock cap of qtandem per circuit (seconds); the expansion budget usually binds first."""
 DEV_SIZES = (4, 8)
-TEST_SIZES = (5, 10)
-"""The fixed MQT Bench sizes (``circuit_size``), chosen before any test result was seen."""
+TEST_SIZES = ((5, 4, 6, 7, 8), (10, 12, 9, 11, 13, 14, 15, 16))
+"""MQT Bench sizes (``circuit_size``), fixed before any test result was seen: per family, the first size of
+each band that generates (many families accept only even, odd or multiple-of-k sizes)."""
 MAX_INPUT_GATES = 6000
 """Circuits with more gates than this in the basis (e.g. Grover's multi-controlled X) are skipped and listed."""
 QUICK_DEV = ("qaoa_n6", "dnn_n8", "basis_trotter_n4", "tof_5", "mod5_4")
 QUICK_FAMILIES = ("qaoa", "qnn", "trotter_heisenberg", "uccsd")
-QUICK_TEST_SIZES = (5,)
+QUICK_TEST_SIZES = ((5, 4, 6, 7, 8),)
 EXCLUDED_TEST = {"ghz_dynamic": "dynamic circuit (mid-circuit measurement)",
                  "dynamic_qft": "dynamic circuit (mid-circuit measurement)",
                  "iqpe": "dynamic circuit (mid-circuit measurement, classical control)"}
@@ -122,13 +124,18 @@ def test_circuits(quick: bool, skipped: list[dict[str, Any]]) -> Iterator[tuple[
         if fam in EXCLUDED_TEST:
             skipped.append({"name": fam, "reason": EXCLUDED_TEST[fam]})
             continue
-        for size in QUICK_TEST_SIZES if quick else TEST_SIZES:
-            name = f"{fam}_{size}"
-            try:
-                qc = get_benchmark(fam, BenchmarkLevel.ALG, circuit_size=size)
-            except Exception as err:  # a family that does not generate at this size
-                skipped.append({"name": name, "reason": f"does not generate: {type(err).__name__}: {err}"[:200]})
+        for band in QUICK_TEST_SIZES if quick else TEST_SIZES:
+            qc, errors = None, []
+            for size in band:
+                try:
+                    qc = get_benchmark(fam, BenchmarkLevel.ALG, circuit_size=size)
+                    break
+                except Exception as err:  # the family does not generate at this size: try the band's next one
+                    errors.append(f"{size}: {type(err).__name__}: {err}"[:120])
+            if qc is None:
+                skipped.append({"name": f"{fam}_{band[0]}-{max(band)}", "reason": "does not generate: " + errors[0]})
                 continue
+            name = f"{fam}_{size}"
             qc = qc.remove_final_measurements(inplace=False)
             bad = {ins.operation.name for ins in qc.data} & {"measure", "reset", "if_else", "while_loop", "for_loop"}
             if not 4 <= qc.num_qubits <= 16 or bad:
