@@ -130,9 +130,13 @@ def _ry(t: float) -> np.ndarray:
 Word = list[tuple[str, int, np.ndarray | None]]
 
 
-def kak_word(u: np.ndarray) -> Word:
+def kak_word(u: np.ndarray, *, factors: tuple | None = None) -> Word:
     """``u`` as ``[(kind, qubit, matrix)]`` in circuit order: kind ``"1q"`` (a 2x2 matrix on qubit 0 or 1)
     or ``"cx"`` (qubit = control); 3 CX in all. Checked against ``u`` (up to global phase).
+
+    Args:
+        u: 4x4 unitary.
+        factors: ``kak(u)`` when the caller already has it (saves one decomposition).
 
     Raises:
         CompileError: the decomposition does not reproduce ``u`` (numerical failure).
@@ -147,7 +151,7 @@ def kak_word(u: np.ndarray) -> Word:
         >>> bool(abs(abs(np.trace(word_matrix(word).conj().T @ u)) - 4) < 1e-8)
         True
     """
-    a1, b1, (c1, c2, c3), a2, b2 = kak(u)
+    a1, b1, (c1, c2, c3), a2, b2 = kak(u) if factors is None else factors
     half = math.pi / 2
     word: Word = [("1q", 0, b2), ("1q", 1, _rz(half) @ a2), ("cx", 1, None),
                   ("1q", 0, _rz(-2 * c3 + half)), ("1q", 1, _ry(-2 * c1 + half)), ("cx", 0, None),

@@ -57,9 +57,11 @@ _S = np.diag([1.0, 1j])
 _H = np.array([[1, 1], [1, -1]], dtype=np.complex128) / math.sqrt(2)
 _RXH = (_I - 1j * _X) / math.sqrt(2)  # rx(pi/2): Y -> Z, Z -> -Y
 # v x v swapping two coordinates: keyed by the sorted pair of indices
-_SWAPPERS: dict[tuple[int, int], np.ndarray] = {(0, 1): np.kron(_S, _S), (0, 2): np.kron(_H, _H), (1, 2): np.kron(_RXH, _RXH)}
+_SWAPPERS: dict[tuple[int, int], np.ndarray] = {
+    (0, 1): np.kron(_S, _S), (0, 2): np.kron(_H, _H), (1, 2): np.kron(_RXH, _RXH)}
 # one Pauli on one qubit flips the signs of the other two coordinates
-_FLIPPERS: dict[tuple[int, int], np.ndarray] = {(1, 2): np.kron(_I, _X), (0, 2): np.kron(_I, _Y), (0, 1): np.kron(_I, _Z)}
+_FLIPPERS: dict[tuple[int, int], np.ndarray] = {
+    (1, 2): np.kron(_I, _X), (0, 2): np.kron(_I, _Y), (0, 1): np.kron(_I, _Z)}
 _QUARTER = math.pi / 4
 
 
@@ -118,7 +120,11 @@ def canonical_kak(u: np.ndarray) -> tuple[np.ndarray, tuple[float, float, float]
         >>> bool(abs(abs(np.trace((k1 @ interaction(c) @ k2).conj().T @ u)) - 4) < 1e-8)
         True
     """
-    a1, b1, c, a2, b2 = kak(u)
+    return _canonical(kak(u))
+
+
+def _canonical(factors: tuple) -> tuple[np.ndarray, tuple[float, float, float], np.ndarray]:
+    a1, b1, c, a2, b2 = factors
     left, cc, right = _canonicalize(c)
     return np.kron(a1, b1) @ left, (cc[0], cc[1], cc[2]), right @ np.kron(a2, b2)
 
@@ -223,19 +229,21 @@ def two_qubit_word(u: np.ndarray, *, tol: float = COORD_TOL) -> Word:
         True
     """
     u = np.asarray(u, dtype=np.complex128)
-    k1, c, k2 = canonical_kak(u)
+    factors = kak(u)
+    k1, c, k2 = _canonical(factors)
     n = _count(c, tol)
     if n == 3:
-        word = kak_word(u)
+        word = kak_word(u, factors=factors)
     elif n == 0:
         word = _sandwich(np.eye(4), [], u)
     elif n == 1:
         l1, l2 = _cx_kak()
         word = _sandwich(l2.conj().T @ k2, [("cx", 0, None)], k1 @ l1.conj().T)
     else:
-        # CX01 . (rx(t0) on the control, rz(t1) on the target) . CX01 = D(-t0/2, 0, -t1/2)
-        l1, _, l2 = _canonicalize((c[0], 0.0, c[1]))
-        core: Word = [("cx", 0, None), ("1q", 0, _rx(-2 * c[0])), ("1q", 1, _rz(-2 * c[1])), ("cx", 0, None)]
+        # CX01 . (rx(t0) on the control, rz(t1) on the target) . CX01 = D(-t0/2, 0, -t1/2); the larger
+        # coordinate on the rz, so a block like rzz (c2 = 0) keeps a lone rz between its two CX
+        l1, _, l2 = _canonicalize((c[1], 0.0, c[0]))
+        core: Word = [("cx", 0, None), ("1q", 0, _rx(-2 * c[1])), ("1q", 1, _rz(-2 * c[0])), ("cx", 0, None)]
         word = _sandwich(l2.conj().T @ k2, core, k1 @ l1.conj().T)
     if not equal_up_to_phase(word_matrix(word), u, _WORD_ATOL):
         raise CompileError(f"two-qubit synthesis with {n} CX failed (Weyl coordinates {c})")

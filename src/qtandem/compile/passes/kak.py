@@ -122,31 +122,60 @@ def _matrix(block: tuple[Spec, ...]) -> np.ndarray:
     return u
 
 
+_SWAP = np.eye(4, dtype=np.complex128)[[0, 2, 1, 3]]
+
+
 @lru_cache(maxsize=1 << 15)
 def _resynth(block: tuple[Spec, ...], style: str) -> tuple[Spec, ...] | None:
-    """The minimal-CX word of a block in ``style`` (``None`` when synthesis fails); cached."""
-    try:
-        word = two_qubit_word(_matrix(block))
-    except CompileError:
-        return None
-    out: list[Spec] = []
-    runs: dict[int, np.ndarray] = {}
+    """The minimal-CX word of a block in ``style`` (``None`` when synthesis fails); cached.
 
-    def flush(q: int) -> None:
-        if q in runs:
-            out.extend((op.name, (q,), op.angle, op.params) for op in synth_ops(runs.pop(q), 0, style))
+    Both CX orientations are synthesized (the second from ``SWAP u SWAP`` with the qubits relabelled) and
+    polished; the shorter word is kept.
+    """
+    u = _matrix(block)
+    best: tuple[Spec, ...] | None = None
+    for flip in (False, True):
+        try:
+            word = two_qubit_word(_SWAP @ u @ _SWAP if flip else u)
+        except CompileError:
+            continue
+        out: list[Spec] = []
+        runs: dict[int, np.ndarray] = {}
 
-    for kind, q, g in word:
-        if kind == "cx":
-            flush(0)
-            flush(1)
-            out.append(("cx", (q, 1 - q), None, ()))
-        else:
-            assert g is not None
-            runs[q] = g @ runs.get(q, _I)
-    flush(0)
-    flush(1)
-    return tuple(out)
+        def flush(q: int, out: list[Spec] = out, runs: dict[int, np.ndarray] = runs, flip: bool = flip) -> None:
+            if q in runs:
+                target = 1 - q if flip else q
+                out.extend((op.name, (target,), op.angle, op.params) for op in synth_ops(runs.pop(q), 0, style))
+
+        for kind, q, g in word:
+            if kind == "cx":
+                flush(0)
+                flush(1)
+                out.append(("cx", (1 - q, q) if flip else (q, 1 - q), None, ()))
+            else:
+                assert g is not None
+                runs[q] = g @ runs.get(q, _I)
+        flush(0)
+        flush(1)
+        cand = _polish(tuple(out), style)
+        if best is None or len(cand) < len(best):
+            best = cand
+    return best
+
+
+def _polish(word: tuple[Spec, ...], style: str) -> tuple[Spec, ...]:
+    """The word after commuting one-qubit gates through its CX (cancellation) and re-merging runs, when shorter."""
+    from qtandem.compile.passes.cancellation import GateCancellation
+    from qtandem.compile.passes.resynth_1q import Resynthesis1Q
+
+    c = Circuit(2)
+    for name, qs, angle, params in word:
+        c.append(name, list(qs), [angle] if angle is not None else list(params))
+    for _ in range(2):
+        c = Resynthesis1Q(style).run(GateCancellation().run(c))
+    ops = to_ops(c)
+    new = tuple((op.name, op.qubits, op.angle, op.params) for op in ops)
+    return new if len(new) < len(word) else word
 
 
 def _angles(spec: Spec) -> list[float]:
@@ -223,8 +252,34 @@ class TwoQubitResynthesis:
 
     def run(self, circuit: Circuit, props: PropertySet | None = None) -> Circuit:
         """Return the circuit with cheaper two-qubit blocks."""
-        ops = to_ops(circuit)
         objective = props.get("objective", "cx") if props is not None else "cx"
+        if objective in ("cx", "fidelity"):
+            return self._replace(circuit, objective)
+        # Gates, depth, T: a block's new one-qubit runs mostly merge with their neighbours', so a local
+        # count undervalues fewer CX. Both choices (local objective; fewer CX first) are polished by
+        # cancellation and one-qubit merging, and the cheaper whole circuit under the objective is kept.
+        from qtandem.compile.passes.cancellation import GateCancellation
+        from qtandem.compile.passes.resynth_1q import Resynthesis1Q
+        from qtandem.compile.passmanager import counts
+
+        key = {"gates": lambda c: (c.gates, c.cx), "depth": lambda c: (c.depth, c.cx, c.gates),
+               "t": lambda c: (c.t, c.gates, c.cx)}.get(objective, lambda c: (c.gates, c.cx))
+        best: Circuit | None = None
+        best_cost: tuple = ()
+        for mode in (objective, "cx"):
+            cand = self._replace(circuit, mode)
+            if cand == circuit:
+                cand_cost = key(counts(circuit))
+            else:
+                cand = Resynthesis1Q(self.style).run(GateCancellation().run(cand))
+                cand_cost = key(counts(cand))
+            if best is None or cand_cost < best_cost:
+                best, best_cost = cand, cand_cost
+        assert best is not None
+        return best
+
+    def _replace(self, circuit: Circuit, objective: str) -> Circuit:
+        ops = to_ops(circuit)
         allowed = STYLE_GATES[self.style] | {"cx"}
         at: dict[int, list[Op]] = {}
         for pair, idx in collect_blocks(ops):
