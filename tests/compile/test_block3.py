@@ -33,7 +33,7 @@ def test_qsd_random_unitaries(seed: int) -> None:
     u = unitary_group.rvs(8, random_state=seed)
     form, word = synth_3q(u)
     assert form == "qsd"
-    assert word_cx(word) == 23  # 4 KAK blocks (12) + two multiplexed rz (8) + multiplexed ry with one CZ absorbed (3)
+    assert word_cx(word) == 20  # KAK 3 + three 2-CX up to diagonal (6) + two multiplexed rz (8) + ry multiplexor (3)
     assert equal_up_to_phase(word_matrix(word), u, 1e-7)
 
 
@@ -93,7 +93,7 @@ def test_two_qubit_times_one_qubit_and_multiplexor() -> None:
     ctrl_v = dense_unitary([((1, 2, 0), np.block([[np.eye(4), np.zeros((4, 4))], [np.zeros((4, 4)), v]]))], 3)
     form, word = synth_3q(ctrl_v)
     assert form == "multiplexor"
-    assert word_cx(word) <= 10
+    assert word_cx(word) <= 9
     assert equal_up_to_phase(word_matrix(word), ctrl_v, 1e-7)
 
 
@@ -165,7 +165,7 @@ def test_pass_on_random_circuits_is_exact_and_never_worse(seed: int, objective: 
 def test_pass_wins_on_a_long_three_qubit_block() -> None:
     c = _random_circuit(3, 120, 99)
     out = ThreeQubitResynthesis("zsx").run(c, PropertySet(objective="cx"))
-    assert out.count_ops()["cx"] == 23
+    assert out.count_ops()["cx"] == 20
     assert set(out.count_ops()) <= {"cx", "rz", "sx", "x"}
     assert equal_up_to_phase(_circuit_u(out), _circuit_u(c), 1e-6)
 
@@ -182,3 +182,16 @@ def test_pass_cache_and_bound() -> None:
     assert equal_up_to_phase(_circuit_u(out), _circuit_u(c), 1e-6)
     with pytest.raises(CompileError, match="style must be one of"):
         ThreeQubitResynthesis("u3")
+
+
+def test_level3_uses_the_pass() -> None:
+    from qtandem.compile.optimize import optimize
+
+    rng = np.random.default_rng(7)
+    c = Circuit(3)
+    for _ in range(40):
+        a, b = (int(q) for q in rng.choice(3, 2, replace=False))
+        c.h(a).rz(float(rng.uniform(-3, 3)), b).cx(a, b).rz(float(rng.uniform(-3, 3)), a)
+    out, _ = optimize(c, level=3, objective="cx", policy=None, seed=0)
+    assert out.count_ops()["cx"] <= 20  # a generic three-qubit block: the two-qubit passes alone cannot get here
+    assert equal_up_to_phase(_circuit_u(out), _circuit_u(c), 1e-6)

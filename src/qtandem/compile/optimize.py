@@ -107,7 +107,9 @@ def preset_passes(level: int, *, style: str | None, placement: str = "smart", ka
     if style is not None:
         passes.append(Resynthesis1Q(style))
         if level >= 3 and kak:
-            passes.append(TwoQubitResynthesis(style))
+            from qtandem.compile.passes.block3 import ThreeQubitResynthesis
+
+            passes += [TwoQubitResynthesis(style), ThreeQubitResynthesis(style)]
     return passes
 
 

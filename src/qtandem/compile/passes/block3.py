@@ -9,7 +9,7 @@ quantum Shannon decomposition), one-qubit parts in the target style. A block is
 replaced only when cheaper: by ``(cx, gates)`` when the objective is ``cx``,
 ``fidelity`` or ``depth``, else by ``(gates, cx)``; each replacement is checked
 against the block's matrix first. Only blocks with at least ``min_cx`` CX-costed
-gates are tried, results are cached by rounded matrix, and at most
+gates are tried, results are cached by the block's gates (local qubits, exact angles), and at most
 ``max_blocks`` syntheses run per circuit.
 
 Examples:
@@ -137,10 +137,10 @@ def _local_matrix(gates: list[tuple[str, tuple[int, ...], float | None]]) -> np.
     return dense_unitary(mats, 3)
 
 
-def _key(u: np.ndarray) -> bytes:
-    k = int(np.argmax(np.abs(u)))
-    v = u * (abs(u.flat[k]) / u.flat[k])
-    return np.round(v, 9).tobytes()
+_Gates = list[tuple[str, tuple[int, ...], float | None]]
+_CACHE: dict[tuple, _Gates | None] = {}
+"""Synthesized blocks (or ``None``: no cheaper form) by style, objective kind and the block's exact gates."""
+_CACHE_SIZE = 20000
 
 
 class ThreeQubitResynthesis:
@@ -171,7 +171,6 @@ class ThreeQubitResynthesis:
         self.style = style
         self.min_cx = min_cx
         self.max_blocks = max_blocks
-        self._cache: dict[bytes, list[tuple[str, tuple[int, ...], float | None]] | None] = {}
         self.stats = {"blocks": 0, "synthesized": 0, "replaced": 0}
 
     def run(self, circuit: Circuit, props: PropertySet | None = None) -> Circuit:
@@ -186,16 +185,19 @@ class ThreeQubitResynthesis:
             if cx_before < self.min_cx:
                 continue
             self.stats["blocks"] += 1
-            u = _block_matrix(ops, idx, qubits)
-            key = _key(u)
-            if key not in self._cache:
+            local = {q: k for k, q in enumerate(qubits)}
+            key = (self.style, cx_first, tuple((ops[i].name, tuple(local[q] for q in ops[i].qubits),
+                                                ops[i].angle, ops[i].params) for i in idx))
+            if key not in _CACHE:
                 if budget <= 0:
                     continue
                 budget -= 1
                 self.stats["synthesized"] += 1
-                self._cache[key] = self._synth(u, cx_before if cx_first else len(idx) - 1)
-            gates = self._cache[key]
-            if gates is None or not equal_up_to_phase(_local_matrix(gates), u, 1e-7):
+                if len(_CACHE) >= _CACHE_SIZE:
+                    _CACHE.clear()
+                _CACHE[key] = self._synth(_block_matrix(ops, idx, qubits), cx_before if cx_first else len(idx) - 1)
+            gates = _CACHE[key]
+            if gates is None:
                 continue
             cx_after = sum(1 for g, _, _ in gates if g == "cx")
             old_cost, new_cost = (cx_before, len(idx)), (cx_after, len(gates))
@@ -220,4 +222,7 @@ class ThreeQubitResynthesis:
             return None
         if word_cx(word) > max_cx:
             return None
-        return _emit(word, self.style)
+        gates = _emit(word, self.style)
+        if not equal_up_to_phase(_local_matrix(gates), u, 1e-7):
+            return None  # never expected: synth_3q and synth_1q check their own words
+        return gates
