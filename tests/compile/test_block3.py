@@ -195,3 +195,11 @@ def test_level3_uses_the_pass() -> None:
     out, _ = optimize(c, level=3, objective="cx", policy=None, seed=0)
     assert out.count_ops()["cx"] <= 20  # a generic three-qubit block: the two-qubit passes alone cannot get here
     assert equal_up_to_phase(_circuit_u(out), _circuit_u(c), 1e-6)
+
+
+def test_local2_uses_the_minimal_two_qubit_count() -> None:
+    # rxx(0.3) rzz(0.5) on (1, 2) has Weyl c3 = 0 (2 CX), times ry on qubit 0
+    c = Circuit(3).rxx(0.3, 1, 2).rzz(0.5, 1, 2).ry(0.7, 0)
+    form, word = synth_3q(_circuit_u(c))
+    assert (form, word_cx(word)) == ("local2", 2)
+    assert equal_up_to_phase(word_matrix(word), _circuit_u(c), 1e-7)

@@ -12,7 +12,7 @@ first, and keeps the word with the fewest CX:
 - ``conjugated``: ``U = L^-1 H_k G H_k L`` with ``G`` CNOT-dihedral and ``L`` a CX
   network (Toffoli, Fredkin and other one-nonlinearity permutations);
 - ``local2``: a two-qubit unitary on some pair times a one-qubit gate
-  (:func:`qtandem.compile.kak.kak_word`);
+  (:func:`qtandem.compile.weyl.two_qubit_word`, 0-3 CX);
 - ``multiplexor``: block diagonal in one qubit (controlled two-qubit unitaries):
   demultiplexed into two two-qubit unitaries around a multiplexed ``rz``, the first one
   up to a diagonal (9 CX at most);
@@ -41,7 +41,7 @@ from functools import cache
 
 import numpy as np
 
-from qtandem.compile.kak import kak, kak_word
+from qtandem.compile.weyl import two_qubit_word
 from qtandem.errors import CompileError
 from qtandem.sim.dense import dense_unitary, equal_up_to_phase
 
@@ -271,78 +271,36 @@ def _kron_split(m: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def _two_qubit(u: np.ndarray, q: tuple[int, int]) -> Word:
-    """A 4x4 unitary on local qubits ``q`` (``q[0]`` its least significant): 0 CX when local, else KAK."""
+    """A 4x4 unitary on local qubits ``q`` (``q[0]`` its least significant), minimal CX (0-3)."""
     split = _kron_split(u)
     if split is not None:
         a, b = split
         return [((q[0],), b), ((q[1],), a)]
-    return [((q[c], q[1 - c]), None) if kind == "cx" else ((q[c],), g) for kind, c, g in kak_word(u)]
+    return [((q[c], q[1 - c]), None) if kind == "cx" else ((q[c],), g) for kind, c, g in two_qubit_word(u)]
 
 
 _Y = np.array([[0, -1j], [1j, 0]], dtype=np.complex128)
 _YY = np.kron(_Y, _Y)
-_X = np.array([[0, 1], [1, 0]], dtype=np.complex128)
-_PAULI = (_X, _Y, _Z)
-
-
-def _rx(t: float) -> np.ndarray:
-    c, s = math.cos(t / 2), math.sin(t / 2)
-    return np.array([[c, -1j * s], [-1j * s, c]], dtype=np.complex128)
-
-
-def _two_cx(c: np.ndarray, q: tuple[int, int]) -> Word | None:
-    """A 2-CX word for a 4x4 unitary whose KAK coefficients have one multiple of pi/2, else ``None``.
-
-    ``exp(i(a XX + b ZZ)) = CX (rx(-2a) (x) rz(-2b)) CX`` (control first); the other axis pairs are
-    rotated onto (X, Z) by a local ``L (x) L``.
-    """
-    a1, b1, coef, a2, b2 = kak(c)
-    half = math.pi / 2
-    m = [round(x / half) for x in coef]
-    r = [x - k * half for x, k in zip(coef, m, strict=True)]
-    zero = [k for k in range(3) if abs(r[k]) < 1e-8]
-    if not zero:
-        return None
-    z = zero[0]
-    pa, pb = _I2, _I2
-    for k in range(3):
-        if m[k] % 2:  # exp(i pi/2 PP) = i P (x) P: local
-            pa, pb = _PAULI[k] @ pa, _PAULI[k] @ pb
-    rest = [r[k] for k in range(3) if k != z]
-    base = {0: _rz(half), 1: _I2, 2: _rx(half)}[z]
-    for ell in (base, base.conj().T):
-        for i, j in ((0, 1), (1, 0)):
-            word: Word = [((q[1],), ell.conj().T @ pa @ a2), ((q[0],), ell.conj().T @ pb @ b2), ((q[0], q[1]), None),
-                          ((q[0],), _rx(-2 * rest[i])), ((q[1],), _rz(-2 * rest[j])), ((q[0], q[1]), None),
-                          ((q[1],), a1 @ ell), ((q[0],), b1 @ ell)]
-            local = _permute4(c, q)
-            if equal_up_to_phase(word_matrix(word), local, 1e-7):
-                return word
-    return None
-
-
-def _permute4(c: np.ndarray, q: tuple[int, int]) -> np.ndarray:
-    """The 4x4 ``c`` on local qubits ``q`` as an 8x8 matrix (for checking words)."""
-    return dense_unitary([(q, c)], 3)
 
 
 def _up_to_diagonal(u: np.ndarray, q: tuple[int, int]) -> tuple[Word, np.ndarray]:
     """``u = diag(delta) @ C`` with ``C`` a 2-CX word on ``q`` (Shende, Markov, Bullock 2004): ``(word, delta)``.
 
     ``C = diag(e^{i psi (1, -1, -1, 1)}) u`` has a real ``tr(C YY C^T YY)`` for one ``psi``, which is
-    the 2-CX condition; falls back to ``(KAK word, 1)`` if the numerics disagree.
+    the 2-CX condition; ``(minimal word, 1)`` when that has at most 2 CX already or the numerics disagree.
     """
-    if _kron_split(u) is not None:
-        return _two_qubit(u, q), np.ones(4, dtype=np.complex128)
+    plain = _two_qubit(u, q)
+    if word_cx(plain) <= 2:
+        return plain, np.ones(4, dtype=np.complex128)
     v = u / np.linalg.det(u) ** 0.25
     m = v @ _YY @ v.T
     a = m[3, 0] * _YY[0, 3] + m[0, 3] * _YY[3, 0]
     b = m[2, 1] * _YY[1, 2] + m[1, 2] * _YY[2, 1]
     psi = math.atan2(-(a.imag + b.imag), a.real - b.real) / 2
     d = np.exp(1j * psi * np.array([1, -1, -1, 1]))
-    word = _two_cx(np.diag(d) @ u, q)
-    if word is None:
-        return _two_qubit(u, q), np.ones(4, dtype=np.complex128)
+    word = _two_qubit(np.diag(d) @ u, q)
+    if word_cx(word) > 2:  # numerics: keep the plain word
+        return plain, np.ones(4, dtype=np.complex128)
     return word, d.conj()
 
 
