@@ -252,3 +252,13 @@ def test_u_basis_qasm_round_trip_and_cli(tmp_path: Path, capsys: pytest.CaptureF
     assert int(info.value.code or 0) == 0, capsys.readouterr().err
     got = load(dst)
     assert set(got.count_ops()) <= {"u", "cx"} and same_unitary(load(src), got)
+
+
+def test_fast_one_qubit_matrices_agree_with_the_registry() -> None:
+    from qtandem.circuit.gates import gate_matrix
+
+    rng = np.random.default_rng(9)
+    for name, k in (("rz", 1), ("p", 1), ("u1", 1), ("rx", 1), ("ry", 1), ("u", 3), ("u3", 3)):
+        for _ in range(10):
+            params = tuple(rng.uniform(-7, 7, size=k))
+            assert np.allclose(matrix_1q(name, None, params), gate_matrix(name, list(params)).numpy(), atol=1e-14)

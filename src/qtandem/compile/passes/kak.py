@@ -165,16 +165,14 @@ def _resynth(block: tuple[Spec, ...], style: str) -> tuple[Spec, ...] | None:
 
 def _polish(word: tuple[Spec, ...], style: str) -> tuple[Spec, ...]:
     """The word after commuting one-qubit gates through its CX (cancellation) and re-merging runs, when shorter."""
-    from qtandem.compile.passes.cancellation import GateCancellation
-    from qtandem.compile.passes.resynth_1q import Resynthesis1Q
+    from qtandem.compile.passes.cancellation import cancel_ops
+    from qtandem.compile.passes.resynth_1q import resynth_ops
 
-    c = Circuit(2)
-    for name, qs, angle, params in word:
-        c.append(name, list(qs), [angle] if angle is not None else list(params))
+    ops = [Op(name, qs, angle, params) for name, qs, angle, params in word]
     for _ in range(2):
-        c = Resynthesis1Q(style).run(GateCancellation().run(c))
-    ops = to_ops(c)
-    new = tuple((op.name, op.qubits, op.angle, op.params) for op in ops)
+        cancel_ops(ops, 2)
+        ops = resynth_ops([op for op in ops if op.alive], 2, style)
+    new = tuple((op.name, op.qubits, op.angle, op.params) for op in ops if op.alive)
     return new if len(new) < len(word) else word
 
 
