@@ -105,7 +105,8 @@ def _m_u(t: float, p: float, lam: float) -> np.ndarray:
                     dtype=np.complex128)
 
 
-_FAST: dict[str, Callable[..., np.ndarray]] = {"rz": _m_rz, "p": _m_p, "u1": _m_p, "rx": _m_rx, "ry": _m_ry, "u": _m_u, "u3": _m_u}
+_FAST: dict[str, Callable[..., np.ndarray]] = {
+    "rz": _m_rz, "p": _m_p, "u1": _m_p, "rx": _m_rx, "ry": _m_ry, "u": _m_u, "u3": _m_u}
 """NumPy closed forms of the registry's common one-qubit matrices (the registry builds torch tensors:
 about 40x slower per call); tests check they agree with :func:`qtandem.circuit.gates.gate_matrix`."""
 _ARITY = {"rz": 1, "p": 1, "u1": 1, "rx": 1, "ry": 1, "u": 3, "u3": 3}
