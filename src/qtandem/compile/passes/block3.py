@@ -208,6 +208,8 @@ class ThreeQubitResynthesis:
                 for i in idx:
                     ops[i].alive = False
                 at[idx[-1]] = [Op(g, tuple(qubits[q] for q in qs), a) for g, qs, a in gates]
+        if not at:
+            return circuit  # nothing cheaper: skip rebuilding the circuit
         out: list[Op] = []
         for i, op in enumerate(ops):
             if op.alive:
