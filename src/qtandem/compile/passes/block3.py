@@ -138,7 +138,7 @@ def _local_matrix(gates: list[tuple[str, tuple[int, ...], float | None]]) -> np.
 
 
 _Gates = list[tuple[str, tuple[int, ...], float | None]]
-_CACHE: dict[tuple, _Gates | None] = {}
+_CACHE: dict[tuple, tuple[str, _Gates] | None] = {}
 """Synthesized blocks (or ``None``: no cheaper form) by style, objective kind and the block's exact gates."""
 _CACHE_SIZE = 20000
 
@@ -172,6 +172,8 @@ class ThreeQubitResynthesis:
         self.min_cx = min_cx
         self.max_blocks = max_blocks
         self.stats = {"blocks": 0, "synthesized": 0, "replaced": 0}
+        self.forms: dict[str, int] = {}
+        """Replacements per :data:`qtandem.compile.qsd.FORMS` entry."""
 
     def run(self, circuit: Circuit, props: PropertySet | None = None) -> Circuit:
         """Return the circuit with cheaper three-qubit blocks."""
@@ -196,15 +198,17 @@ class ThreeQubitResynthesis:
                 if len(_CACHE) >= _CACHE_SIZE:
                     _CACHE.clear()
                 _CACHE[key] = self._synth(_block_matrix(ops, idx, qubits), cx_before if cx_first else len(idx) - 1)
-            gates = _CACHE[key]
-            if gates is None:
+            found = _CACHE[key]
+            if found is None:
                 continue
+            form, gates = found
             cx_after = sum(1 for g, _, _ in gates if g == "cx")
             old_cost, new_cost = (cx_before, len(idx)), (cx_after, len(gates))
             if not cx_first:
                 old_cost, new_cost = old_cost[::-1], new_cost[::-1]
             if new_cost < old_cost:
                 self.stats["replaced"] += 1
+                self.forms[form] = self.forms.get(form, 0) + 1
                 for i in idx:
                     ops[i].alive = False
                 at[idx[-1]] = [Op(g, tuple(qubits[q] for q in qs), a) for g, qs, a in gates]
@@ -217,9 +221,9 @@ class ThreeQubitResynthesis:
             out.extend(at.get(i, []))
         return to_circuit(out, circuit)
 
-    def _synth(self, u: np.ndarray, max_cx: int) -> list[tuple[str, tuple[int, ...], float | None]] | None:
+    def _synth(self, u: np.ndarray, max_cx: int) -> tuple[str, _Gates] | None:
         try:
-            _, word = synth_3q(u, max_cx=max_cx)
+            form, word = synth_3q(u, max_cx=max_cx)
         except CompileError:
             return None
         if word_cx(word) > max_cx:
@@ -227,4 +231,4 @@ class ThreeQubitResynthesis:
         gates = _emit(word, self.style)
         if not equal_up_to_phase(_local_matrix(gates), u, 1e-7):
             return None  # never expected: synth_3q and synth_1q check their own words
-        return gates
+        return form, gates
