@@ -83,7 +83,7 @@ def main() -> None:
         t0 = time.perf_counter()
         p.run(l2, PropertySet(objective=args.objective))
         dt = time.perf_counter() - t0
-        row["pass_alone"] = {**p.stats, "seconds": round(dt, 3), "gates": l2.num_gates(),
+        row["pass_alone"] = {**p.stats, "forms": p.forms, "seconds": round(dt, 3), "gates": l2.num_gates(),
                              "blocks3": len(block3.collect_blocks3(to_ops(l2)))}
         for k in ("blocks", "synthesized", "replaced"):
             speed[k] += p.stats[k]
