@@ -155,7 +155,7 @@ def test_featurize_shapes_and_edge_types():
     # wires: 0->2 on q0 (slots 0,0), 0->1 on q1 (slot 1 -> 0), 1->2 on q1 (0 -> 1), 2->3 on q0 (0 -> 0); both ways
     assert len(src) == 8
     assert set(et.tolist()) <= set(range(EDGE_TYPES))
-    assert x[1, 4].item() == 1.0  # T-like angle class
+    assert x[1, 6].item() == 1.0  # T-like angle class (after the six gate kinds)
     assert x[0, 3].item() == 1.0 and x[3, 0].item() == 1.0
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from qtandem.cli.main import main
-from qtandem.compile.policy import RewritePolicy, pretrained_policy
+from qtandem.compile.policy import FEATURES, RewritePolicy, pretrained_policy
 from qtandem.compile.train_policy import (
     _hit_rates,
     _pack,
@@ -61,7 +61,7 @@ def test_pack_unpack_keeps_every_state_with_actions():
     states = _unpack(_pack(records))
     assert len(states) == sum(1 for r in records if r[1])
     graph, rule, anchor, label = states[0]
-    assert graph[0].shape[1] == 12 and len(rule) == len(anchor) == len(label)
+    assert graph[0].shape[1] == FEATURES and len(rule) == len(anchor) == len(label)
 
 
 def test_train_writes_model_report_and_resumes_exactly(tmp_path):

@@ -23,7 +23,7 @@ Examples:
     >>> net.score_actions(window, None, actions(window)).shape
     (2,)
     >>> net.extra_repr()
-    'features=12, hidden=8, layers=1, rules=9'
+    'features=14, hidden=8, layers=1, rules=11'
 """
 
 from __future__ import annotations
@@ -47,14 +47,15 @@ from qtandem.io import read_safetensors, write_safetensors
 __all__ = ["EDGE_TYPES", "FEATURES", "Graph", "RewritePolicy", "RulePrior", "batch_graphs", "featurize",
            "pretrained_policy"]
 
-FEATURES = 12
-"""Node features: kind (h, x, rz, cx-control-first), rz angle class (T-like, S-like, Z, other), sign, position,
-number of applicable-looking neighbours (1q neighbours on each side)."""
+FEATURES = 14
+"""Node features: kind (h, x, rz, cx, sx, u), rz angle class (T-like, S-like, Z, other; ``u`` counts as other),
+sign, position, number of one-qubit neighbours (on each side, over 4), two-qubit gate."""
 
 EDGE_TYPES = 8
 """Wire edges: (slot in the source gate, slot in the next gate), forward and backward."""
 
-_KIND = {"h": 0, "x": 1, "rz": 2, "cx": 3}
+_KIND = {"h": 0, "x": 1, "rz": 2, "cx": 3, "sx": 4, "u": 5}
+_NKIND = 6
 _PI4 = math.pi / 4
 
 Graph = tuple[Tensor, Tensor, Tensor, Tensor]
@@ -85,8 +86,14 @@ def featurize(window: Sequence[Gate], ops: list[Op] | None = None) -> Graph:
     Examples:
         >>> x, src, dst, etype = featurize([("h", (0,), None), ("cx", (0, 1), None), ("rz", (1,), 0.5)])
         >>> x.shape, src.shape == dst.shape == etype.shape
-        (torch.Size([3, 12]), True)
+        (torch.Size([3, 14]), True)
     """
+    x, src, dst, et = _graph_arrays(window, ops)
+    return torch.from_numpy(x), torch.from_numpy(src), torch.from_numpy(dst), torch.from_numpy(et)
+
+
+def _graph_arrays(window: Sequence[Gate], ops: list[Op] | None) -> tuple[np.ndarray, ...]:
+    """:func:`featurize` as NumPy arrays (float32 features, int64 edges)."""
     if ops is None:
         ops = to_window_ops(window)
         n = 1 + max((q for g in window for q in g[1]), default=-1)
@@ -100,9 +107,11 @@ def featurize(window: Sequence[Gate], ops: list[Op] | None = None) -> Graph:
     for i, op in enumerate(ops):
         x[i, _KIND.get(op.name, 3)] = 1.0
         if op.angle is not None:
-            x[i, 4 + _angle_class(op.angle)] = 1.0
-            x[i, 8] = 1.0 if normalize_angle(op.angle) > 0 else -1.0
-        x[i, 9] = i / max(count - 1, 1)
+            x[i, _NKIND + _angle_class(op.angle)] = 1.0
+            x[i, _NKIND + 4] = 1.0 if normalize_angle(op.angle) > 0 else -1.0
+        elif op.name == "u":
+            x[i, _NKIND + 3] = 1.0
+        x[i, _NKIND + 5] = i / max(count - 1, 1)
         singles = 0
         for k, q in enumerate(op.qubits):
             nxt = op.nxt[k]
@@ -114,10 +123,9 @@ def featurize(window: Sequence[Gate], ops: list[Op] | None = None) -> Graph:
                 src += [i, j]
                 dst += [j, i]
                 et += [2 * k + slot, 4 + 2 * slot + k]
-        x[i, 10] = singles / 4.0
-        x[i, 11] = len(op.qubits) - 1.0
-    return (torch.from_numpy(x), torch.tensor(src, dtype=torch.long), torch.tensor(dst, dtype=torch.long),
-            torch.tensor(et, dtype=torch.long))
+        x[i, _NKIND + 6] = singles / 4.0
+        x[i, _NKIND + 7] = len(op.qubits) - 1.0
+    return x, np.array(src, dtype=np.int64), np.array(dst, dtype=np.int64), np.array(et, dtype=np.int64)
 
 
 def batch_graphs(graphs: Sequence[Graph]) -> tuple[Graph, Tensor]:
@@ -127,7 +135,7 @@ def batch_graphs(graphs: Sequence[Graph]) -> tuple[Graph, Tensor]:
         >>> graph = featurize([("h", (0,), None), ("cx", (0, 1), None), ("rz", (1,), 0.5)])
         >>> (x, src, dst, etype), first = batch_graphs([graph, graph])
         >>> x.shape, first.tolist()
-        (torch.Size([6, 12]), [0, 3])
+        (torch.Size([6, 14]), [0, 3])
     """
     offsets = []
     off = 0
@@ -159,7 +167,7 @@ class RewritePolicy(nn.Module):
         >>> window = [("h", (0,), None), ("cx", (0, 1), None), ("rz", (1,), 0.5)]
         >>> policy = RewritePolicy(hidden=8, layers=1, seed=0)
         >>> policy(*featurize(window)).shape                  # (gates, rules)
-        torch.Size([3, 9])
+        torch.Size([3, 11])
     """
 
     def __init__(self, hidden: int = 32, layers: int = 3, *, seed: int | None = None,
@@ -206,16 +214,45 @@ class RewritePolicy(nn.Module):
     def extra_repr(self) -> str:
         return f"features={FEATURES}, hidden={self.hidden}, layers={self.layers}, rules={len(RULES)}"
 
-    @torch.no_grad()
     def score_actions(self, window: Sequence[Gate], ops: list[Op] | None,
                       acts: Sequence[tuple[int, int]]) -> np.ndarray:
-        """Scores of ``acts`` (``(rule, anchor)`` pairs) in ``window`` (higher: try first)."""
+        """Scores of ``acts`` (``(rule, anchor)`` pairs) in ``window`` (higher: try first).
+
+        The search calls this once per expanded circuit on a graph of a few dozen gates, where torch's
+        per-call overhead (and its thread pool on a busy machine) dominates, so it runs the same network in
+        NumPy (float32) on a copy of the weights (refreshed when a parameter changes).
+        """
         if not acts:
             return np.zeros(0)
-        logits = self.forward(*featurize(window, ops))
-        rules = torch.tensor([a[0] for a in acts])
-        anchors = torch.tensor([a[1] for a in acts])
-        return logits[anchors, rules].numpy().astype(np.float64)
+        logits = self._forward_np(*_graph_arrays(window, ops))
+        rules = np.fromiter((a[0] for a in acts), dtype=np.int64, count=len(acts))
+        anchors = np.fromiter((a[1] for a in acts), dtype=np.int64, count=len(acts))
+        return logits[anchors, rules].astype(np.float64)
+
+    def _weights_np(self) -> dict[str, np.ndarray]:
+        version = tuple(p._version for p in self.parameters())
+        cached = self.__dict__.get("_np_cache")
+        if cached is None or cached[0] != version:
+            cached = (version, {k: v.detach().cpu().float().numpy().copy() for k, v in self.state_dict().items()})
+            self.__dict__["_np_cache"] = cached
+        return cached[1]
+
+    def _forward_np(self, x: np.ndarray, src: np.ndarray, dst: np.ndarray, etype: np.ndarray) -> np.ndarray:
+        """:meth:`forward` in NumPy (same weights, same result up to float32 rounding)."""
+        w = self._weights_np()
+        h0 = np.maximum(x @ w["embed.weight"].T + w["embed.bias"], 0)
+        h = h0
+        n = h.shape[0]
+        for i in range(self.layers):
+            m = (h @ w[f"edge_maps.{i}.weight"].T).reshape(n, EDGE_TYPES, self.hidden)
+            agg = np.zeros_like(h)
+            np.add.at(agg, dst, m[src, etype])
+            z = h + np.maximum(h @ w[f"self_maps.{i}.weight"].T + w[f"self_maps.{i}.bias"] + agg, 0)
+            mu = z.mean(axis=1, keepdims=True)
+            var = z.var(axis=1, keepdims=True)
+            h = (z - mu) / np.sqrt(var + self.norms[i].eps) * w[f"norms.{i}.weight"] + w[f"norms.{i}.bias"]
+        hid = np.maximum(np.concatenate([h, h0], axis=1) @ w["head.0.weight"].T + w["head.0.bias"], 0)
+        return hid @ w["head.2.weight"].T + w["head.2.bias"]  # type: ignore[no-any-return]
 
     def save(self, path: str | os.PathLike[str], metadata: dict[str, str] | None = None) -> None:
         """Write the weights as safetensors (atomically), with ``hidden``/``layers`` in the metadata."""

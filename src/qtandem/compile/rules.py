@@ -27,23 +27,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
 from qtandem.compile.dag import Op, Wires, commutes, normalize_angle
 from qtandem.compile.passes.cancellation import cancel_ops
-from qtandem.compile.passes.resynth_1q import resynth_ops
 from qtandem.sim.dense import dense_unitary, equal_up_to_phase
 
-__all__ = ["GATES", "RULES", "Gate", "actions", "apply_action", "check_rules", "cleanup", "to_window_ops"]
+__all__ = ["GATES", "RULES", "STYLES", "STYLE_GATES", "Gate", "actions", "apply_action", "check_rules", "cleanup",
+           "to_window_ops"]
 
-Gate = tuple[str, tuple[int, ...], float | None]
-"""One window gate: ``(name, qubits, angle)``."""
+Gate = tuple[str, tuple[int, ...], Any]
+"""One window gate: ``(name, qubits, angle)``; ``angle`` is a float for ``rz``, the ``(theta, phi, lambda)``
+tuple for ``u`` and ``None`` otherwise."""
 
 GATES = frozenset({"h", "x", "cx", "rz"})
 """The gate set windows are written in (Nam et al.'s)."""
 
-RULES = ("cx_flip", "h_s_h", "s_h_s", "cx_triangle", "cx_expand", "x_push", "commute", "x_rz", "gadget_flip")
+RULES = ("cx_flip", "h_s_h", "s_h_s", "cx_triangle", "cx_expand", "x_push", "commute", "x_rz", "gadget_flip",
+         "run_push", "run_pull")
 """Rule names, in the order of the policy's outputs.
 
 * ``cx_flip``: ``cx(a,b) = h(a) h(b) cx(b,a) h(a) h(b)``.
@@ -56,7 +60,20 @@ RULES = ("cx_flip", "h_s_h", "s_h_s", "cx_triangle", "cx_expand", "x_push", "com
 * ``commute``: swap a gate with the next one on its first wire when they commute.
 * ``x_rz``: ``rz(t) x = x rz(-t)`` and ``x rz(t) = rz(-t) x``.
 * ``gadget_flip``: ``cx(a,b) rz(t,b) cx(a,b) = cx(b,a) rz(t,a) cx(b,a)`` (both are ``exp(-i t Z_a Z_b / 2)``).
+* ``run_push``: a one-qubit run ``U`` ending just before a ``cx`` is written as ``P V`` (Euler angles, any
+  angles) with ``P`` a rotation that commutes through that wire of the ``cx`` (``rz`` on the control,
+  ``rx`` on the target): ``U cx = V cx P`` (offered only where a one-qubit gate follows the ``cx`` on
+  that wire, so ``P`` merges into its run).
+* ``run_pull``: the mirror image: a run ``U`` starting just after a ``cx`` is written as ``V P`` and
+  ``cx U = P cx V``.
 """
+
+STYLES = ("nam", "zsx", "u")
+"""Window gate sets: ``nam`` {h, x, cx, rz}, ``zsx`` {rz, sx, x, cx} (IBM's), ``u`` {u, cx}. After each rewrite
+the cleanup writes every one-qubit run back into the style's gates."""
+
+STYLE_GATES = {"nam": GATES, "zsx": frozenset({"rz", "sx", "x", "cx"}), "u": frozenset({"u", "cx"})}
+"""The gates a window of each style holds."""
 
 _HALF = math.pi / 2
 _TOL = 1e-9
@@ -74,7 +91,7 @@ def to_window_ops(window: Sequence[Gate]) -> list[Op]:
         >>> [(op.name, op.qubits, op.angle) for op in ops]
         [('h', (0,), None), ('rz', (1,), 0.5)]
     """
-    return [Op(g, q, a) for g, q, a in window]
+    return [Op(g, q, None, a) if isinstance(a, tuple) else Op(g, q, a) for g, q, a in window]
 
 
 def _convex_splice(window: Sequence[Gate], matched: Sequence[int], replacement: list[Gate]) -> list[Gate] | None:
@@ -168,15 +185,122 @@ def _matches(op: Op, w: Wires) -> list[int]:
             out.append(5)
         if u is not None and u.name == "rz":
             out.append(7)
+    if len(op.qubits) == 1:
+        q = op.qubits[0]
+        for rule, pull in ((9, False), (10, True)):
+            g = w.prev(op, q) if pull else w.next(op, q)
+            if g is not None and g.name == "cx":
+                other = w.prev(g, q) if pull else w.next(g, q)  # the rotation must land on a run to merge with
+                if other is None or len(other.qubits) != 1:
+                    continue
+                run = _run(op, q, w, pull)
+                axis = "Z" if g.qubits[0] == q else "X"
+                if (len(run) > 1 or _AXIS.get(op.name) != axis) and _split(_run_key(run), axis, pull) is not None:
+                    out.append(rule)
     nxt = w.next(op, op.qubits[0])
     if nxt is not None and commutes(op, nxt) and all(w.next(op, q) is nxt for q in op.qubits if q in nxt.qubits):
         out.append(6)
     return out
 
 
+_AXIS = {"rz": "Z", "x": "X", "sx": "X"}
+"""One-qubit gates that commute through a cx wire of that type on their own (the ``commute`` rule moves them)."""
+
+
+def _run(op: Op, q: int, w: Wires, forward: bool) -> list[Op]:
+    """The one-qubit run on ``q`` that ends at ``op`` (``forward=False``) or starts at it, in circuit order."""
+    run = [op]
+    step = w.next if forward else w.prev
+    cur = step(op, q)
+    while cur is not None and len(cur.qubits) == 1 and not cur.opaque:
+        run.append(cur)
+        cur = step(cur, q)
+    return run if forward else run[::-1]
+
+
+def _run_key(run: Sequence[Op]) -> tuple:
+    return tuple((op.name, op.angle, op.params) for op in run)
+
+
+@lru_cache(maxsize=1 << 16)
+def _split(key: tuple, axis: str, pull: bool) -> tuple[float, np.ndarray] | None:
+    """``(angle, V)`` with run ``U = R V`` (push) or ``U = V R`` (pull), ``R`` the ``axis`` rotation by ``angle``.
+
+    ``None`` when ``R`` would be the identity (nothing to move).
+    """
+    from qtandem.compile.synth1q import zxz
+
+    u = _run_matrix(key)
+    h = _fixed("h")
+    a, b, c = zxz(u if axis == "Z" else h @ u @ h)  # (H) u (H) = rz(a) rx(b) rz(c)
+    if abs(normalize_angle(b)) < 1e-9:
+        angle = a + c
+    elif abs(abs(normalize_angle(b)) - math.pi) < 1e-9:
+        angle = c - a if pull else a - c
+    else:
+        angle = c if pull else a
+    angle = normalize_angle(angle)
+    if abs(angle) < 1e-9:
+        return None
+    r_inv = _m1("rz" if axis == "Z" else "rx", -angle, ())
+    return angle, (u @ r_inv if pull else r_inv @ u)
+
+
+def _word_1q(v: np.ndarray, q: int, style: str) -> list[Gate]:
+    """``v`` as window gates on ``q`` in ``style`` (empty for the identity)."""
+    from qtandem.compile.synth1q import _words, zxz
+
+    if style == "u":
+        params = _u_params(v)
+        return [] if params is None else [("u", (q,), params)]
+    return [(g, (q,), a) for g, a in _words(*zxz(v), style)]
+
+
+def _u_params(v: np.ndarray) -> tuple[float, float, float] | None:
+    """``(theta, phi, lambda)`` of ``u`` equal to ``v`` up to phase, ``None`` for the identity."""
+    from qtandem.compile.synth1q import zxz
+
+    a, b, c = zxz(v)  # rz(a) rx(b) rz(c) = rz(a - pi/2) ry(b) rz(c + pi/2)
+    b = normalize_angle(b)
+    if abs(b) < 1e-10 and abs(normalize_angle(a + c)) < 1e-10:
+        return None
+    return (b, normalize_angle(a - _HALF), normalize_angle(c + _HALF))
+
+
+def _merge_u(ops: list[Op]) -> list[Op]:
+    """Every one-qubit run as one ``u`` (dropped when it is the identity); the ``u`` style's resynthesis."""
+    out: list[Op] = []
+    pending: dict[int, list[Op]] = {}
+
+    def flush(q: int) -> None:
+        run = pending.pop(q, [])
+        if len(run) == 1 and run[0].name == "u":
+            out.append(run[0])
+        elif run:
+            params = _u_params(_run_matrix(_run_key(run)))
+            if params is not None:
+                out.append(Op("u", (q,), None, params))
+
+    for op in ops:
+        if not op.alive:
+            continue
+        if len(op.qubits) == 1 and not op.opaque:
+            pending.setdefault(op.qubits[0], []).append(op)
+            continue
+        for q in op.qubits:
+            flush(q)
+        out.append(op)
+    for q in sorted(pending):
+        flush(q)
+    return out
+
+
 def apply_action(window: Sequence[Gate], action: tuple[int, int], ops: list[Op] | None = None,
-                 wires: Wires | None = None) -> list[Gate] | None:
+                 wires: Wires | None = None, *, style: str = "nam") -> list[Gate] | None:
     """The window after one rewrite (``None`` if it cannot be placed).
+
+    ``style`` (:data:`STYLES`) is the gate set the rewritten one-qubit words are written in (``run_push``,
+    ``run_pull``).
 
     Examples:
         >>> window = [("h", (0,), None), ("h", (1,), None), ("cx", (0, 1), None), ("h", (0,), None), ("h", (1,), None)]
@@ -242,6 +366,22 @@ def apply_action(window: Sequence[Gate], action: tuple[int, int], ops: list[Op] 
         a, b = u.qubits
         rep = [("cx", (a, b), None), ("x", (a,), None), ("x", (b,), None)]
         return _convex_splice(window, [i, index[id(u)]], rep)
+    if name in ("run_push", "run_pull"):
+        pull = name == "run_pull"
+        q = op.qubits[0]
+        g = w.prev(op, q) if pull else w.next(op, q)
+        assert g is not None
+        run = _run(op, q, w, pull)
+        axis = "Z" if g.qubits[0] == q else "X"
+        split = _split(_run_key(run), axis, pull)
+        if split is None:
+            return None
+        angle, v_mat = split
+        moved: Gate = ("rz" if axis == "Z" else "rx", (q,), angle)
+        g_gate = window[index[id(g)]]
+        v_word = _word_1q(v_mat, q, style)
+        rep = [moved, g_gate, *v_word] if pull else [*v_word, g_gate, moved]
+        return _convex_splice(window, [index[id(x)] for x in run] + [index[id(g)]], rep)
     if name == "commute":
         u = w.next(op, op.qubits[0])
         assert u is not None
@@ -257,21 +397,114 @@ def apply_action(window: Sequence[Gate], action: tuple[int, int], ops: list[Op] 
     return _convex_splice(window, [i, index[id(u)]], rep)
 
 
-def cleanup(window: Sequence[Gate], n_qubits: int) -> list[Gate]:
-    """Cancellation with commutation, then one-qubit resynthesis (Nam style), on a window.
+def cleanup(window: Sequence[Gate], n_qubits: int, style: str = "nam") -> list[Gate]:
+    """Cancellation with commutation, then one-qubit resynthesis into ``style`` (:data:`STYLES`), on a window.
+
+    The same as :func:`~qtandem.compile.passes.cancellation.cancel_ops` followed by
+    :func:`~qtandem.compile.passes.resynth_1q.resynth_ops` (``nam``, ``zsx``) or a merge of every run into one
+    ``u`` (``u``), with the one-qubit matrices in NumPy and the results cached (a search meets the same
+    windows and runs again).
 
     Examples:
         >>> cleanup([("h", (0,), None), ("h", (0,), None), ("cx", (0, 1), None),
         ...          ("rz", (1,), 0.5), ("rz", (1,), 0.25)], 2)
         [('cx', (0, 1), None), ('rz', (1,), 0.75)]
     """
+    return list(_cleanup(tuple(window), n_qubits, style))
+
+
+@lru_cache(maxsize=1 << 15)
+def _cleanup(window: tuple[Gate, ...], n_qubits: int, style: str) -> tuple[Gate, ...]:
     ops = to_window_ops(window)
     for _ in range(3):
         if cancel_ops(ops, n_qubits, limit=32) == 0:
             break
         ops = [op for op in ops if op.alive]
-    ops = resynth_ops([op for op in ops if op.alive], n_qubits, "nam")
-    return [(op.name, op.qubits, op.angle) for op in ops]
+    live = [op for op in ops if op.alive]
+    ops = _merge_u(live) if style == "u" else _resynth(live, n_qubits, style)
+    return tuple((op.name, op.qubits, op.params if op.name == "u" else op.angle) for op in ops)
+
+
+_RESYNTH_GATES = {"nam": frozenset({"rz", "h", "x"}), "zsx": frozenset({"rz", "sx", "x"})}
+
+
+def _resynth(ops: list[Op], n_qubits: int, style: str) -> list[Op]:
+    """:func:`~qtandem.compile.passes.resynth_1q.resynth_ops` with NumPy matrices and a cache per run."""
+    pending: list[list[Op]] = [[] for _ in range(n_qubits)]
+    out: list[Op] = []
+    allowed = _RESYNTH_GATES[style]
+
+    def flush(run: list[Op]) -> None:
+        if len(run) == 1 and run[0].name in allowed:
+            out.append(run[0])
+            return
+        word = _run_word(_run_key(run), style)
+        if word is None:
+            out.extend(run)
+        else:
+            q = run[0].qubits
+            out.extend(Op(g, q, a) for g, a in word)
+
+    for op in ops:
+        if not op.alive:
+            continue
+        if len(op.qubits) == 1 and not op.opaque:
+            pending[op.qubits[0]].append(op)
+            continue
+        for q in op.qubits:
+            if pending[q]:
+                flush(pending[q])
+                pending[q] = []
+        out.append(op)
+    for q in range(n_qubits):
+        if pending[q]:
+            flush(pending[q])
+    return out
+
+
+@lru_cache(maxsize=1 << 16)
+def _run_word(key: tuple, style: str) -> tuple[tuple[str, float | None], ...] | None:
+    """The word replacing a run in ``style`` (``None``: keep it), as :mod:`qtandem.compile.passes.resynth_1q`."""
+    from qtandem.compile.synth1q import _words, zxz
+
+    word = _words(*zxz(_run_matrix(key)), style)
+    if len(word) < len(key) or any(name not in _RESYNTH_GATES[style] for name, _, _ in key):
+        return tuple(word)
+    return None
+
+
+def _m1(name: str, angle: float | None, params: tuple) -> np.ndarray:
+    """A one-qubit gate's matrix up to global phase, in closed form for the window gates (NumPy only)."""
+    if name == "rz" and angle is not None:
+        e = complex(math.cos(angle / 2), -math.sin(angle / 2))
+        return np.array([[e, 0], [0, e.conjugate()]])
+    if name in ("rx", "ry") and angle is not None:
+        c, s = math.cos(angle / 2), math.sin(angle / 2)
+        return np.array([[c, -1j * s], [-1j * s, c]]) if name == "rx" else np.array([[c, -s], [s, c]], complex)
+    if name == "u" and len(params) == 3:
+        t, p, lam = (float(x) for x in params)
+        c, s = math.cos(t / 2), math.sin(t / 2)
+        return np.array([[c, -complex(math.cos(lam), math.sin(lam)) * s],
+                         [complex(math.cos(p), math.sin(p)) * s, complex(math.cos(p + lam), math.sin(p + lam)) * c]])
+    if angle is None and not params:
+        return _fixed(name)
+    from qtandem.compile.synth1q import matrix_1q
+
+    return matrix_1q(name, angle, params)
+
+
+@lru_cache(maxsize=64)
+def _fixed(name: str) -> np.ndarray:
+    from qtandem.compile.synth1q import matrix_1q
+
+    return matrix_1q(name)
+
+
+def _run_matrix(key: tuple) -> np.ndarray:
+    u = np.eye(2, dtype=np.complex128)
+    for name, angle, params in key:
+        u = _m1(name, angle, params) @ u
+    return u
 
 
 _CX = np.eye(4, dtype=np.complex128)[[0, 3, 2, 1]]  # control = first listed qubit
@@ -281,9 +514,8 @@ WINDOW_ATOL = 1e-9
 
 def _window_unitary(window: Sequence[Gate], n: int) -> np.ndarray:
     """The dense unitary of a window on ``n`` qubits (:func:`qtandem.sim.dense.dense_unitary`)."""
-    from qtandem.compile.synth1q import matrix_1q
-
-    return dense_unitary([(qs, _CX if name == "cx" else matrix_1q(name, angle)) for name, qs, angle in window], n)
+    return dense_unitary([(qs, _CX if name == "cx" else _m1(name, None, angle) if isinstance(angle, tuple)
+                           else _m1(name, angle, ())) for name, qs, angle in window], n)
 
 
 def _equal_up_to_phase(a: np.ndarray, b: np.ndarray) -> bool:
@@ -291,25 +523,35 @@ def _equal_up_to_phase(a: np.ndarray, b: np.ndarray) -> bool:
     return equal_up_to_phase(b, a, WINDOW_ATOL, phase_atol=WINDOW_ATOL)
 
 
-def check_rules(*, seed: int = 0, trials: int = 200, n_qubits: int = 4) -> dict[str, int]:
+def check_rules(*, seed: int = 0, trials: int = 200, n_qubits: int = 4, style: str = "nam") -> dict[str, int]:
     """Prove every rule on random windows: each applicable rewrite keeps the unitary (up to phase).
+
+    The windows are drawn in ``style``'s gates with angles both at multiples of pi/4 and uniformly at random
+    (``u`` gates get three random angles); every rewrite is checked, and so is the cleanup after it.
 
     Args:
         seed: seed of the random windows.
         trials: windows drawn.
         n_qubits: window width.
+        style: the window gate set (:data:`STYLES`).
 
     Returns:
         How many rewrites of each rule were checked.
 
     Raises:
         AssertionError: a rewrite changed the unitary (names the rule and the window).
+        ValueError: unknown style.
 
     Examples:
         >>> checked = check_rules(trials=30)
         >>> [rule for rule in RULES if checked[rule] == 0]     # every rule was exercised and held
         []
+        >>> checked = check_rules(trials=30, style="zsx")
+        >>> checked["run_push"] > 0 and checked["run_pull"] > 0
+        True
     """
+    if style not in STYLES:
+        raise ValueError(f"unknown window style {style!r}; choose one of {', '.join(STYLES)}")
     rng = np.random.default_rng(seed)
     checked = dict.fromkeys(RULES, 0)
     angles = [math.pi / 2, -math.pi / 2, math.pi / 4, -math.pi / 4, math.pi, 0.37]
@@ -322,24 +564,37 @@ def check_rules(*, seed: int = 0, trials: int = 200, n_qubits: int = 4) -> dict[
         [("x", (0,), None), ("cx", (0, 1), None), ("rz", (1,), 0.3), ("x", (1,), None)],
         [("cx", (0, 1), None), ("rz", (1,), 0.7), ("cx", (0, 1), None), ("x", (2,), None), ("rz", (0,), 0.2),
          ("cx", (0, 2), None)],
-    ]
+        [("rz", (0,), 0.3), ("h", (0,), None), ("rz", (0,), 0.7), ("cx", (0, 1), None), ("rz", (1,), 0.2),
+         ("h", (1,), None), ("rz", (1,), 1.1)],
+    ] if style == "nam" else []
+    one_q = sorted(STYLE_GATES[style] - {"cx"})
     for t in range(trials + len(crafted)):
         window: list[Gate] = list(crafted[t]) if t < len(crafted) else []
         for _ in range(0 if t < len(crafted) else int(rng.integers(4, 16))):
-            kind = int(rng.integers(0, 6))
-            if kind < 2:
+            if rng.random() < 1 / 3:
                 a, b = (int(x) for x in rng.choice(n_qubits, 2, replace=False))
                 window.append(("cx", (a, b), None))
-            elif kind < 4:
-                window.append(("rz", (int(rng.integers(n_qubits)),), float(angles[int(rng.integers(len(angles)))])))
+                continue
+            name = one_q[int(rng.integers(len(one_q)))]
+            q = (int(rng.integers(n_qubits)),)
+            if name == "u":
+                window.append(("u", q, tuple(float(x) for x in rng.uniform(-math.pi, math.pi, 3))))
+            elif name == "rz":
+                angle = angles[int(rng.integers(len(angles)))] if rng.random() < 0.5 else rng.uniform(-4, 4)
+                window.append(("rz", q, float(angle)))
             else:
-                window.append((("h", "x")[kind - 4], (int(rng.integers(n_qubits)),), None))
+                window.append((name, q, None))
         ref = _window_unitary(window, n_qubits)
         for act in actions(window):
-            out = apply_action(window, act)
+            out = apply_action(window, act, style=style)
             if out is None:
                 continue
             if not _equal_up_to_phase(ref, _window_unitary(out, n_qubits)):
                 raise AssertionError(f"rule {RULES[act[0]]} at gate {act[1]} changed the unitary of {window}")
+            clean = cleanup(out, n_qubits, style)
+            if not _equal_up_to_phase(ref, _window_unitary(clean, n_qubits)):
+                raise AssertionError(f"the {style} cleanup after rule {RULES[act[0]]} changed the unitary of {window}")
+            if any(g not in STYLE_GATES[style] for g, _, _ in clean):
+                raise AssertionError(f"the {style} cleanup left gates outside the style: {clean}")
             checked[RULES[act[0]]] += 1
     return checked

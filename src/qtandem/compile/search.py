@@ -45,13 +45,23 @@ import numpy as np
 
 from qtandem.circuit import Circuit
 from qtandem.compile.dag import PHASE_ANGLE, Op, Wires, to_circuit, to_ops
-from qtandem.compile.rules import GATES, Gate, _equal_up_to_phase, _window_unitary, actions, apply_action, cleanup
+from qtandem.compile.rules import (
+    GATES,
+    STYLE_GATES,
+    STYLES,
+    Gate,
+    _equal_up_to_phase,
+    _window_unitary,
+    actions,
+    apply_action,
+    cleanup,
+)
 from qtandem.compile.rules import to_window_ops as _ops
 from qtandem.errors import CompileError
 from qtandem.random import as_generator
 
 __all__ = ["POLICIES", "SearchResult", "SearchStats", "default_budget_expansions", "dfs_order", "search",
-           "search_window", "window_cost", "windows"]
+           "search_style", "search_window", "window_cost", "windows"]
 
 POLICIES = ("learned", "random", "prior", "all")
 """How rewrites are ranked: the shipped policy, a seeded random order, the rule-frequency prior, or all of them
@@ -77,7 +87,7 @@ def window_cost(window: Sequence[Gate], objective: str = "gates") -> tuple[int, 
     for name, _, angle in window:
         if name == "cx":
             cx += 1
-        elif angle is not None:
+        elif isinstance(angle, float):
             k = angle / _PI4
             if abs(k - round(k)) < 1e-9 and round(k) % 2:
                 t += 1
@@ -132,10 +142,11 @@ def dfs_order(ops: Sequence[Op], n_qubits: int) -> list[Op]:
 
 
 def windows(order: Sequence[Op], size: int, offset: int = 0,
-            max_qubits: int = 8) -> list[tuple[int, int]]:
+            max_qubits: int = 8, style: str = "nam") -> list[tuple[int, int]]:
     """``(start, stop)`` slices of ``order`` with at most ``size`` searchable gates on at most ``max_qubits`` wires.
 
-    Gates outside {h, x, cx, rz} (or opaque ones) end a window.
+    Gates outside the style's window gates (:data:`~qtandem.compile.rules.STYLE_GATES`; {h, x, cx, rz} and the
+    named phase gates for ``nam``) or opaque ones end a window.
 
     Examples:
         >>> from qtandem import Circuit
@@ -149,14 +160,14 @@ def windows(order: Sequence[Op], size: int, offset: int = 0,
     n = len(order)
     first = True
     while i < n:
-        if not _searchable(order[i]):
+        if not _searchable(order[i], style):
             i += 1
             continue
         limit = size - offset if first and offset else size
         first = False
         j = i
         qs: set[int] = set()
-        while j < n and j - i < limit and _searchable(order[j]):
+        while j < n and j - i < limit and _searchable(order[j], style):
             nq = qs | set(order[j].qubits)
             if len(nq) > max_qubits:
                 break
@@ -168,8 +179,33 @@ def windows(order: Sequence[Op], size: int, offset: int = 0,
     return out
 
 
-def _searchable(op: Op) -> bool:
-    return not op.opaque and (op.name in GATES or op.name in PHASE_ANGLE)
+def _searchable(op: Op, style: str = "nam") -> bool:
+    if op.opaque:
+        return False
+    if style == "nam":
+        return op.name in GATES or op.name in PHASE_ANGLE
+    return op.name in STYLE_GATES[style]
+
+
+def search_style(circuit: Circuit) -> str:
+    """The window style (:data:`~qtandem.compile.rules.STYLES`) :func:`search` uses for ``circuit``'s gates.
+
+    ``u`` when the gates are in {u, cx} (with a ``u``), ``zsx`` when they are in {rz, sx, x, cx} (with an
+    ``sx``), else ``nam`` (only its gates are searched then; others cut the windows).
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> search_style(Circuit(2).h(0).cx(0, 1)), search_style(Circuit(2).sx(0).cx(0, 1).rz(0.1, 1))
+        ('nam', 'zsx')
+        >>> search_style(Circuit(2).u(0.1, 0.2, 0.3, 0).cx(0, 1))
+        'u'
+    """
+    names = {i.name for i in circuit if i.is_gate and i.name != "barrier"}
+    if "u" in names and names <= STYLE_GATES["u"]:
+        return "u"
+    if "sx" in names and names <= STYLE_GATES["zsx"]:
+        return "zsx"
+    return "nam"
 
 
 _NAMED = {round(a / _PI4) % 8: name for name, a in PHASE_ANGLE.items()}
@@ -181,6 +217,9 @@ def _restore(gates: Sequence[Gate], back: list[int], named: bool) -> list[Op] | 
     out = []
     for g, qs, a in gates:
         wires = tuple(back[q] for q in qs)
+        if isinstance(a, tuple):
+            out.append(Op(g, wires, None, a))
+            continue
         if named and g == "rz":
             k = a / _PI4  # type: ignore[operator]
             if abs(k - round(k)) > 1e-9 or round(k) % 8 not in _NAMED:
@@ -207,6 +246,11 @@ class SearchStats:
         before, after: :func:`window_cost` of the whole circuit.
         seconds: wall-clock time.
         policy: the ranking used.
+        style: the window gate set (:func:`search_style`).
+        candidates: candidate rewrites evaluated (applied, cleaned up and costed) in all.
+        candidates_per_s: ``candidates`` per second of the window searches (ranking, rewriting, cleanup and
+            cost; the dense checks of improved windows and the polish are not in it).
+        search_s: seconds spent in the window searches.
 
     Examples:
         >>> from qtandem import Circuit
@@ -225,6 +269,10 @@ class SearchStats:
     after: tuple[int, ...] = ()
     seconds: float = 0.0
     policy: str = "learned"
+    style: str = "nam"
+    candidates: int = 0
+    candidates_per_s: float = 0.0
+    search_s: float = 0.0
     notes: list[str] = field(default_factory=list)
 
 
@@ -257,7 +305,8 @@ def default_budget_expansions(n_gates: int) -> int:
 
 def search_window(window: Sequence[Gate], n_qubits: int, score: Scorer, *, k: int = 6, slack: int = 2,
                   max_expansions: int = 200, deadline: float = math.inf, objective: str = "gates",
-                  max_depth: int = 12, tree: list[Any] | None = None) -> tuple[list[Gate], int]:
+                  max_depth: int = 12, tree: list[Any] | None = None, style: str = "nam",
+                  tally: dict[str, int] | None = None) -> tuple[list[Gate], int]:
     """Best-first rewrite search on one window.
 
     Args:
@@ -273,6 +322,9 @@ def search_window(window: Sequence[Gate], n_qubits: int, score: Scorer, *, k: in
         tree: when a list, every expanded circuit is appended as ``(state, actions, child keys, cost)``
             (a child key is ``None`` where the rewrite was not tried or could not be placed); training
             labels come from it (:mod:`qtandem.compile.train_policy`).
+        style: the window gate set (:data:`~qtandem.compile.rules.STYLES`): rewrites are written and
+            cleaned up in it.
+        tally: when a dict, ``tally["candidates"]`` is increased by the rewrites evaluated.
 
     Returns:
         ``(the cheapest window found, expansions done)``.
@@ -291,6 +343,7 @@ def search_window(window: Sequence[Gate], n_qubits: int, score: Scorer, *, k: in
     seen = {tuple(start)}
     counter = 1
     done = 0
+    cands = 0
     while heap and done < max_expansions and time.perf_counter() < deadline:
         _, _, depth, state = heapq.heappop(heap)
         ops = _ops(state)
@@ -305,10 +358,11 @@ def search_window(window: Sequence[Gate], n_qubits: int, score: Scorer, *, k: in
         if tree is not None:
             tree.append((state, acts, keys, window_cost(state, objective)))
         for j in order:
-            nxt = apply_action(state, acts[int(j)], ops, wires)
+            nxt = apply_action(state, acts[int(j)], ops, wires, style=style)
             if nxt is None:
                 continue
-            nxt = cleanup(nxt, n_qubits)
+            cands += 1
+            nxt = cleanup(nxt, n_qubits, style)
             key = tuple(nxt)
             keys[int(j)] = key
             if key in seen:
@@ -320,6 +374,8 @@ def search_window(window: Sequence[Gate], n_qubits: int, score: Scorer, *, k: in
             if depth + 1 < max_depth and c[0] <= best_c[0] + slack:
                 heapq.heappush(heap, (c, counter, depth + 1, nxt))
                 counter += 1
+    if tally is not None:
+        tally["candidates"] = tally.get("candidates", 0) + cands
     return best, done
 
 
@@ -345,7 +401,8 @@ def _scorer(policy: Any, seed: int | None) -> Scorer:
 def search(circuit: Circuit, *, budget_expansions: int | None = None, budget_s: float | None = None,
            seed: int | None = None, objective: str = "gates", policy: Any = "learned", window: int = 24, k: int = 3,
            slack: int = 2, max_expansions: int = 60, max_rounds: int = 6, polish: bool = True,
-           prioritize: bool = True, progress: Callable[[int, int], None] | None = None) -> SearchResult:
+           prioritize: bool = True, progress: Callable[[int, int], None] | None = None,
+           style: str | None = None) -> SearchResult:
     """Search for a cheaper equivalent circuit by verified rewrites (see the module docs).
 
     Args:
@@ -372,13 +429,15 @@ def search(circuit: Circuit, *, budget_expansions: int | None = None, budget_s: 
             (the budget goes to promising windows first; the order only matters when the budget runs out).
         progress: called as ``progress(expansions_done, budget_expansions)`` after every window (a
             progress bar; it does not change the result).
+        style: the window gate set (:data:`~qtandem.compile.rules.STYLES`; default :func:`search_style` of
+            the circuit): windows hold its gates and results are written in them.
 
     Returns:
         A :class:`SearchResult`: ``.circuit`` (never costlier than the input) and ``.stats``.
 
     Raises:
-        CompileError: unknown policy, a budget that is not positive, or a circuit with measurements, resets or
-            conditions.
+        CompileError: unknown policy or style, a budget that is not positive, or a circuit with measurements,
+            resets or conditions.
 
     Examples:
         >>> from qtandem import Circuit
@@ -396,6 +455,10 @@ def search(circuit: Circuit, *, budget_expansions: int | None = None, budget_s: 
         raise CompileError(f"budget_expansions must be a positive int, got {budget_expansions!r}")
     if budget_s is not None and not budget_s > 0:
         raise CompileError(f"budget_s must be positive (or None for no time limit), got {budget_s!r}")
+    if style is None:
+        style = search_style(circuit)
+    elif style not in STYLES:
+        raise CompileError(f"unknown search style {style!r}; choose one of {', '.join(STYLES)}")
     n_gates = circuit.num_gates()
     if budget_expansions is None:
         budget_expansions = default_budget_expansions(n_gates)
@@ -403,19 +466,21 @@ def search(circuit: Circuit, *, budget_expansions: int | None = None, budget_s: 
     score = _scorer(policy, seed)
     if policy == "all":
         k = 10 ** 6
-    stats = SearchStats(policy=policy if isinstance(policy, str) else "custom", budget_expansions=budget_expansions)
+    stats = SearchStats(policy=policy if isinstance(policy, str) else "custom", budget_expansions=budget_expansions,
+                        style=style)
+    tally = {"candidates": 0}
     stats.before = window_cost(_as_window(to_ops(circuit)), objective)
     rng = as_generator(seed)
     current = to_ops(circuit)  # barriers and other opaque ops stay, and cut the windows
     # Clifford+T input (t, s, z and inverses, no rz): windows see rz, results go back to the named gates
     names = {i.name for i in circuit}
-    named = "rz" not in names and bool(names & set(PHASE_ANGLE))
+    named = style == "nam" and "rz" not in names and bool(names & set(PHASE_ANGLE))
     for rnd in range(max_rounds):
         if _out_of_budget(stats, deadline):
             break
         order = dfs_order(current, circuit.n_qubits)
         offset = 0 if rnd == 0 else int(rng.integers(1, window))
-        spans = windows(order, window, offset)
+        spans = windows(order, window, offset, style=style)
         pieces = [_localize(order[i:j]) for i, j in spans]
         results: dict[int, list[Op]] = {}
         for t in _by_promise(pieces, score, prioritize):
@@ -424,8 +489,10 @@ def search(circuit: Circuit, *, budget_expansions: int | None = None, budget_s: 
             local, back = pieces[t]
             stats.windows += 1
             cap = min(max_expansions, budget_expansions - stats.expansions)
+            t_win = time.perf_counter()
             best, done = search_window(local, len(back), score, k=k, slack=slack, max_expansions=cap,
-                                       deadline=deadline, objective=objective)
+                                       deadline=deadline, objective=objective, style=style, tally=tally)
+            stats.search_s += time.perf_counter() - t_win
             stats.expansions += done
             if progress is not None:
                 progress(stats.expansions, budget_expansions)
@@ -450,12 +517,12 @@ def search(circuit: Circuit, *, budget_expansions: int | None = None, budget_s: 
             stats.stopped = "converged"
             break
     out = to_circuit(current, circuit)
-    nam_only = all(i.name in GATES for i in circuit)
-    if polish and nam_only and time.perf_counter() < deadline and stats.improved_windows:
+    in_style = all(i.name in (GATES if style == "nam" else STYLE_GATES[style]) for i in circuit)
+    if polish and in_style and style != "u" and time.perf_counter() < deadline and stats.improved_windows:
         from qtandem.compile.optimize import preset_passes
         from qtandem.compile.passmanager import PassManager, counts
 
-        polished = PassManager(preset_passes(2, style="nam"), repeat=4).run(out)
+        polished = PassManager(preset_passes(2, style=style), repeat=4).run(out)
         if counts(polished).gates <= counts(out).gates:
             out = polished
     stats.after = window_cost(_as_window(to_ops(out)), objective)
@@ -463,6 +530,8 @@ def search(circuit: Circuit, *, budget_expansions: int | None = None, budget_s: 
         out = circuit
         stats.after = stats.before
     stats.seconds = time.perf_counter() - t0
+    stats.candidates = tally["candidates"]
+    stats.candidates_per_s = stats.candidates / stats.search_s if stats.search_s > 0 else 0.0
     return SearchResult(out, stats)
 
 
@@ -503,7 +572,8 @@ def _localize(piece: Sequence[Op]) -> tuple[list[Gate], list[int]]:
                 index[q] = len(back)
                 back.append(q)
     return [("rz", (index[op.qubits[0]],), PHASE_ANGLE[op.name]) if op.name in PHASE_ANGLE else
-            (op.name, tuple(index[q] for q in op.qubits), op.angle) for op in piece], back
+            (op.name, tuple(index[q] for q in op.qubits),
+             tuple(float(p) for p in op.params) if op.name == "u" else op.angle) for op in piece], back
 
 
 def _same(a: Sequence[Gate], b: Sequence[Gate], n: int) -> bool:

@@ -2,8 +2,12 @@
 
 1. **Circuits.** Random reversible circuits (Toffoli, CX and X gates on 3-6 qubits, some with
    Hadamard-conjugated phase gates), decomposed into {h, x, cx, rz} and run through the level-3
-   passes, so they look like what the search gets inside :func:`~qtandem.compile.optimize`. None of
-   them comes from the benchmark suite.
+   passes, so they look like what the search gets inside :func:`~qtandem.compile.optimize`; then
+   ``rotation_circuits`` rotation-heavy circuits of the generated families
+   (:func:`qtandem.compile.generate.generate`: QAOA, QNN, Trotter steps, ansatze, ...; seeded family,
+   width and basis among {rz, sx, x, cx}, {u, cx} and Nam's), also through the level-3 passes of
+   their basis, searched in their window style (:func:`~qtandem.compile.search.search_style`). None
+   of them comes from a benchmark set.
 2. **Labels.** Each circuit is cut into windows as the search cuts them; on each window the search
    runs with *every* rewrite tried (``policy="all"``) and records its tree. A rewrite at an expanded
    circuit is labelled good when the best circuit found below it is cheaper than that circuit.
@@ -27,7 +31,9 @@ Configuration (every key checked; see :class:`PolicyTrainConfig`)::
     threads = 1
 
     [data]
-    circuits = 240        # generated circuits
+    circuits = 240        # generated reversible circuits
+    rotation_circuits = 0 # generated rotation-heavy circuits (qtandem.compile.generate), after those
+    rotation_depth = 1    # their depth (layers, steps)
     window = 24           # gates per window (as the search)
     expansions = 30       # expanded circuits per window in the exhaustive search
     val_fraction = 0.2
@@ -70,7 +76,7 @@ import numpy as np
 import torch
 
 from qtandem.circuit import Circuit
-from qtandem.compile.policy import RewritePolicy, RulePrior, batch_graphs, featurize
+from qtandem.compile.policy import FEATURES, RewritePolicy, RulePrior, batch_graphs, featurize
 from qtandem.compile.rules import RULES, Gate
 from qtandem.config import parse_toml, to_toml
 from qtandem.errors import CheckpointError
@@ -88,7 +94,8 @@ from qtandem.training import (
 from qtandem.training import load_config as _load
 
 __all__ = ["PolicyTrainConfig", "PolicyTrainResult", "generate_circuits", "label_windows", "load_config",
-           "parse_config", "rule_rates", "split_circuits", "train", "training_windows", "window_circuits"]
+           "parse_config", "rotation_circuits", "rule_rates", "split_circuits", "train", "training_windows",
+           "window_circuits"]
 
 CHECKPOINT_FORMAT = "qtandem.compile.policy-checkpoint/1"
 
@@ -98,6 +105,8 @@ class DataConfig:
     """``[data]``: generated circuits and the exhaustive search that labels them."""
 
     circuits: int = field(default=240, metadata={"ge": 1})
+    rotation_circuits: int = field(default=0, metadata={"ge": 0})
+    rotation_depth: int = field(default=1, metadata={"ge": 1})
     min_qubits: int = field(default=3, metadata={"ge": 2})
     max_qubits: int = field(default=6, metadata={"ge": 2, "le": 8})
     min_gates: int = field(default=6, metadata={"ge": 1})
@@ -233,23 +242,54 @@ def generate_circuits(count: int, *, seed: int, min_qubits: int = 3, max_qubits:
     return out
 
 
-def training_windows(circuits: list[Circuit], size: int) -> list[tuple[list[Gate], int]]:
-    """The windows the search would cut from ``circuits``: ``(local gates, width)``.
+def rotation_circuits(count: int, *, seed: int, min_qubits: int = 3, max_qubits: int = 6,
+                      depth: int = 1) -> list[Circuit]:
+    """Rotation-heavy circuits of the generated families, through the level-3 passes of their basis.
+
+    Family, width (at least the family's smallest) and basis ({rz, sx, x, cx}, {u, cx} or Nam's) are
+    drawn from ``seed``; :func:`qtandem.compile.generate.generate` makes the circuit.
+
+    Examples:
+        >>> from qtandem.compile.search import search_style
+        >>> [search_style(c) for c in rotation_circuits(3, seed=1)]
+        ['u', 'zsx', 'zsx']
+    """
+    from qtandem.compile.generate import FAMILIES, generate
+    from qtandem.compile.optimize import preset_passes
+    from qtandem.compile.passmanager import PassManager
+
+    rng = as_generator(seed)
+    fewest = {"qaoa": 3, "uccsd": 4}
+    styles = {"ibm": "zsx", "u": None, "nam": "nam"}
+    out = []
+    for _ in range(count):
+        family = FAMILIES[int(rng.integers(len(FAMILIES)))]
+        basis = ("ibm", "u", "nam")[int(rng.integers(3))]
+        n = max(int(rng.integers(min_qubits, max_qubits + 1)), fewest.get(family, 2))
+        c = generate(family, n, seed=int(rng.integers(2 ** 31)), basis=basis, depth=depth)
+        passes = PassManager(preset_passes(3, style=styles[basis], kak=styles[basis] is not None), repeat=8)
+        out.append(passes.run(c))
+    return out
+
+
+def training_windows(circuits: list[Circuit], size: int) -> list[tuple[list[Gate], int, str]]:
+    """The windows the search would cut from ``circuits``: ``(local gates, width, window style)``.
 
     Examples:
         >>> items = training_windows(generate_circuits(2, seed=1), 24)
-        >>> len(items), items[0][1], items[0][0][:2]           # (local gates, width) per window
-        (6, 4, [('h', (0,), None), ('cx', (1, 0), None)])
+        >>> items[0][1:], items[0][0][:2]                      # (local gates, width, style) per window
+        ((4, 'nam'), [('h', (0,), None), ('cx', (1, 0), None)])
     """
     from qtandem.compile.dag import to_ops
-    from qtandem.compile.search import _localize, dfs_order, windows
+    from qtandem.compile.search import _localize, dfs_order, search_style, windows
 
     out = []
     for c in circuits:
+        style = search_style(c)
         order = dfs_order(to_ops(c), c.n_qubits)
-        for i, j in windows(order, size):
+        for i, j in windows(order, size, style=style):
             local, back = _localize(order[i:j])
-            out.append((local, len(back)))
+            out.append((local, len(back), style))
     return out
 
 
@@ -257,15 +297,19 @@ def window_circuits(circuits: list[Circuit], size: int) -> list[int]:
     """The index of the circuit each window of :func:`training_windows` comes from (same order).
 
     Examples:
-        >>> window_circuits(generate_circuits(3, seed=1), 24)
-        [0, 0, 0, 0, 1, 1, 2, 2, 2, 2]
+        >>> circuits = generate_circuits(3, seed=1)
+        >>> owners = window_circuits(circuits, 24)
+        >>> owners == sorted(owners), sorted(set(owners)), len(owners) == len(training_windows(circuits, 24))
+        (True, [0, 1, 2], True)
     """
     return [i for i, c in enumerate(circuits) for _ in training_windows([c], size)]
 
 
-def label_windows(items: list[tuple[list[Gate], int]], *, expansions: int,
+def label_windows(items: list[Any], *, expansions: int,
                   objective: str = "gates") -> list[tuple[list[Gate], list[tuple[int, int]], list[int]]]:
     """Run the exhaustive search on each window; ``(state, actions, 0/1 labels)`` for every expanded state.
+
+    An item is ``(window, width)`` or ``(window, width, style)`` (default style ``"nam"``).
 
     Examples:
         >>> records = label_windows(training_windows(generate_circuits(2, seed=1), 24)[:1], expansions=5)
@@ -275,10 +319,11 @@ def label_windows(items: list[tuple[list[Gate], int]], *, expansions: int,
     from qtandem.compile.search import search_window, window_cost
 
     out = []
-    for window, n in items:
+    for item in items:
+        window, n = item[0], item[1]
         tree: list[Any] = []
         search_window(window, n, lambda s, o, a: np.zeros(len(a)), k=10 ** 6, max_expansions=expansions,
-                      objective=objective, tree=tree)
+                      objective=objective, tree=tree, style=item[2] if len(item) > 2 else "nam")
         cost: dict[tuple, tuple] = {}
         children: dict[tuple, list[tuple]] = {}
         for state, _, keys, c in tree:
@@ -321,7 +366,8 @@ def _pack(records: list[tuple[list[Gate], list[tuple[int, int]], list[int]]]) ->
     def cat(parts: list[torch.Tensor], width: int) -> torch.Tensor:
         return torch.cat(parts) if parts else torch.zeros((0, width) if width else 0)
 
-    return {"x": cat(xs, 12).float(), "src": cat(ss, 0).long(), "dst": cat(ds, 0).long(), "etype": cat(es, 0).long(),
+    return {"x": cat(xs, FEATURES).float(), "src": cat(ss, 0).long(), "dst": cat(ds, 0).long(),
+            "etype": cat(es, 0).long(),
             "node_off": torch.tensor(node_off), "edge_off": torch.tensor(edge_off), "rule": torch.tensor(rules).long(),
             "anchor": torch.tensor(anchors).long(), "label": torch.tensor(labels).float(),
             "act_off": torch.tensor(act_off)}
@@ -365,6 +411,8 @@ def _dataset(cfg: PolicyTrainConfig, out: Path, progress: bool) -> tuple[list[An
     d = cfg.data
     circuits = generate_circuits(d.circuits, seed=cfg.seed, min_qubits=d.min_qubits, max_qubits=d.max_qubits,
                                  min_gates=d.min_gates, max_gates=d.max_gates)
+    circuits += rotation_circuits(d.rotation_circuits, seed=cfg.seed + 7, min_qubits=d.min_qubits,
+                                  max_qubits=d.max_qubits, depth=d.rotation_depth)
     items = training_windows(circuits, d.window)
     owners = window_circuits(circuits, d.window)
     folder = out / "data"
@@ -404,7 +452,7 @@ def _dataset(cfg: PolicyTrainConfig, out: Path, progress: bool) -> tuple[list[An
     return states, label_s
 
 
-def _pack_by_circuit(chunk: list[tuple[list[Gate], int]], owners: list[int], *,
+def _pack_by_circuit(chunk: list[Any], owners: list[int], *,
                      expansions: int) -> dict[str, torch.Tensor]:
     """:func:`_pack` of the labelled states of ``chunk``, plus ``circuit``: each state's circuit index."""
     records: list[Any] = []
@@ -442,7 +490,7 @@ def split_circuits(n_circuits: int, val_fraction: float, seed: int) -> tuple[lis
 
 def _split(states: list[Any], cfg: PolicyTrainConfig) -> tuple[list[Any], list[Any]]:
     """Training and validation states, split by circuit (:func:`split_circuits`)."""
-    _, val = split_circuits(cfg.data.circuits, cfg.data.val_fraction, cfg.seed)
+    _, val = split_circuits(cfg.data.circuits + cfg.data.rotation_circuits, cfg.data.val_fraction, cfg.seed)
     held = set(val)
     return [s for c, s in states if c not in held], [s for c, s in states if c in held]
 
@@ -547,10 +595,12 @@ def _train(cfg: PolicyTrainConfig, out: Path, ckpt: Path, *, resume: bool, progr
     atomic_write_text(out / "config.toml", to_toml(cfg.to_dict(), header=f"qtandem compile train: {cfg.name}"))
     states, data_s = _dataset(cfg, out, progress)
     train_set, val_set = _split(states, cfg)
-    train_circuits, val_circuits = split_circuits(cfg.data.circuits, cfg.data.val_fraction, cfg.seed)
+    train_circuits, val_circuits = split_circuits(cfg.data.circuits + cfg.data.rotation_circuits,
+                                                  cfg.data.val_fraction, cfg.seed)
     prior_rates = rule_rates(train_set)
     atomic_write_text(out / "split.json", json.dumps({
-        "rule": "split_circuits(data.circuits, data.val_fraction, seed): seeded permutation of circuit indices",
+        "rule": "split_circuits(data.circuits + data.rotation_circuits, data.val_fraction, seed): seeded "
+                "permutation of circuit indices (the rotation circuits come after the reversible ones)",
         "train_circuits": train_circuits, "val_circuits": val_circuits, "train_states": len(train_set),
         "val_states": len(val_set), "rule_prior": dict(zip(RULES, prior_rates, strict=True))}, indent=1))
     net = RewritePolicy(cfg.model.hidden, cfg.model.layers, seed=cfg.seed)
@@ -633,7 +683,8 @@ def _write_report(cfg: PolicyTrainConfig, out: Path, records: list[dict[str, Any
     sec = rep.section("Summary")
     last = records[-1] if records else {}
     sec.text(f"Rewrite policy over {len(RULES)} rules, trained on {states} search states from "
-             f"{cfg.data.circuits} generated circuits.")
+             f"{cfg.data.circuits} generated reversible and {cfg.data.rotation_circuits} generated rotation-heavy "
+             "circuits.")
     sec.table(["", "value"], [[key, last[key]] for key in ("epoch", "loss", "val_loss", f"top{k}_hit",
                                                           f"random_top{k}_hit", f"prior_top{k}_hit", "wall_s")
                                                if key in last])
