@@ -550,7 +550,8 @@ def _search(circuit: Circuit, props: PropertySet, report: Report, *, cost: Calla
     cand, stats = result.circuit, result.stats
     report.notes.append(f"rewrite search ({stats.policy} policy): {stats.improved_windows} of {stats.windows} windows "
                         f"improved in {stats.rounds} rounds, {stats.expansions} of {stats.budget_expansions} "
-                        f"expansions, stopped: {stats.stopped}, {stats.seconds:.2f} s")
+                        f"expansions, stopped: {stats.stopped}, {stats.seconds:.2f} s, {stats.candidates} "
+                        f"candidate rewrites ({stats.candidates_per_s:.0f}/s, {stats.style} windows)")
     after = counts(cand)
     report.entries.append(PassRecord("search", before, after, time.perf_counter() - t0))
     return cand if cost(after) < cost(before) else circuit
