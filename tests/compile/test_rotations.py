@@ -131,6 +131,27 @@ def test_opaque_ops_block() -> None:
     assert RotationMerge().run(c) == c
 
 
+def test_frame_merge_past_hadamards() -> None:
+    # two t about X0 (h t h) on both sides of a cx target: t t = s in Clifford+T, kept where the first one was
+    c = Circuit(2).h(0).t(0).h(0).cx(1, 0).h(0).t(0).h(0)
+    out = RotationMerge().run(c, {"basis": "clifford_t"})
+    assert [i.name for i in out] == ["h", "s", "h", "cx", "h", "h"]
+    assert same_unitary(c, out)
+    assert RotationMerge().run(c) == c                     # s is not among the input's gates: nothing to write
+    c = Circuit(2).h(0).rz(0.3, 0).h(0).cx(1, 0).h(0).rz(-0.3, 0).h(0)   # Z0 -> X0 on both sides of a cx target
+    out = RotationMerge().run(c)
+    assert out.count_ops() == {"h": 4, "cx": 1}
+    assert same_unitary(c, out)
+    assert RotationMerge(frame=False).run(c) == c
+
+
+def test_frame_merge_respects_anticommuting_rotations() -> None:
+    c = Circuit(1).h(0).rz(0.3, 0).h(0).rz(0.2, 0).rx(0.4, 0)
+    out = RotationMerge().run(c)          # the rz(0.2) about Z sits between two X rotations
+    assert out.count_ops() == c.count_ops()
+    assert same_unitary(c, out)
+
+
 # --- random circuits of each basis ---
 
 @pytest.mark.parametrize("basis", ["ibm", "u", "nam", "pauli"])
@@ -152,3 +173,12 @@ def test_random_circuits_do_merge() -> None:
     removed = sum(random_circuit(b, 3, 40, s).num_gates() - RotationMerge().run(random_circuit(b, 3, 40, s)).num_gates()
                   for b in ("ibm", "u", "pauli") for s in range(4))
     assert removed > 10
+
+
+def test_frame_merging_finds_more_than_the_wire_walk() -> None:
+    local = frame = 0
+    for seed in range(10):
+        c = random_circuit("pauli", 3, 40, seed)
+        local += c.num_gates() - RotationMerge(frame=False).run(c).num_gates()
+        frame += c.num_gates() - RotationMerge().run(c).num_gates()
+    assert frame > local
