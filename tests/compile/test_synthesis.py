@@ -262,3 +262,18 @@ def test_fast_one_qubit_matrices_agree_with_the_registry() -> None:
         for _ in range(10):
             params = tuple(rng.uniform(-7, 7, size=k))
             assert np.allclose(matrix_1q(name, None, params), gate_matrix(name, list(params)).numpy(), atol=1e-14)
+
+
+@pytest.mark.parametrize("basis", ["ibm", "nam", "u"])
+def test_optimize_level3_random_rotation_circuits_in_each_basis(basis: str) -> None:
+    rng = np.random.default_rng(31)
+    for _ in range(2):
+        c = _random_rotation_circuit(rng, 3, 14)
+        out, _ = optimize(c, level=3, basis=basis, seed=0, budget_expansions=100)
+        assert set(out.count_ops()) <= BASES[basis] and same_unitary(c, out)
+
+
+def test_two_qubit_mcx_block() -> None:
+    c = Circuit(2).h(0).append("mcx", [0, 1]).cx(0, 1).rz(0.2, 1)  # mcx on two qubits is a cx
+    out = TwoQubitResynthesis("zsx").run(c, {"objective": "gates"})  # type: ignore[arg-type]
+    assert same_unitary(c, out) and "cx" not in out.count_ops()

@@ -35,7 +35,7 @@ from qtandem.compile.passes.resynth_1q import STYLE_GATES
 from qtandem.compile.passmanager import PropertySet
 from qtandem.compile.synth1q import STYLES, matrix_1q, synth_ops
 from qtandem.compile.weyl import cx_count, two_qubit_word
-from qtandem.errors import CompileError
+from qtandem.errors import CompileError, QtandemError
 from qtandem.sim.dense import dense_unitary
 
 __all__ = ["TwoQubitResynthesis", "collect_blocks"]
@@ -132,7 +132,10 @@ def _resynth(block: tuple[Spec, ...], style: str) -> tuple[Spec, ...] | None:
     Both CX orientations are synthesized (the second from ``SWAP u SWAP`` with the qubits relabelled) and
     polished; the shorter word is kept.
     """
-    u = _matrix(block)
+    try:
+        u = _matrix(block)
+    except QtandemError:  # a gate without a plain matrix: leave the block alone
+        return None
     best: tuple[Spec, ...] | None = None
     for flip in (False, True):
         try:
