@@ -87,13 +87,15 @@ def synth_linear(start: list[int], target: list[int], n: int) -> list[tuple[int,
     return direct if len(direct) <= len(swapped) else swapped
 
 
-def graysynth(terms: list[tuple[int, float]], n: int, *, s1_first: bool = False) -> tuple[list[Gate], list[int]]:
+def graysynth(terms: list[tuple[int, float]], n: int, *, s1_first: bool = False,
+              last_tie: bool = False) -> tuple[list[Gate], list[int]]:
     """GraySynth: ``cx``/``rz`` gates applying ``exp(i theta f)`` per ``(f, theta)``, and the final wire parities.
 
     Args:
         terms: distinct nonzero parity masks over ``n`` variables with their angles.
         n: number of wires (variables).
         s1_first: which half of a split is synthesized first.
+        last_tie: split on the last of equally good variables (else the first).
 
     Examples:
         >>> gates, state = graysynth([(0b011, 0.5), (0b111, 0.25)], 3)
@@ -137,7 +139,8 @@ def graysynth(terms: list[tuple[int, float]], n: int, *, s1_first: bool = False)
                     j += 1
         if not s or not free:
             continue
-        best = max(free, key=lambda v: max(c := sum(cur[k] >> v & 1 for k in s), len(s) - c))
+        order = free[::-1] if last_tie else free
+        best = max(order, key=lambda v: max(c := sum(cur[k] >> v & 1 for k in s), len(s) - c))
         s0 = [k for k in s if not cur[k] >> best & 1]
         s1 = [k for k in s if cur[k] >> best & 1]
         rest = [v for v in free if v != best]
@@ -183,9 +186,20 @@ def _region_gates(ops: list[Op], local: dict[int, int]) -> list[Gate]:
     return out
 
 
-def _cost(gates: list[tuple[str, tuple[int, ...], float | None]], cx_first: bool) -> tuple[int, int]:
-    ncx = sum(1 for g in gates if g[0] == "cx")
-    return (ncx, len(gates)) if cx_first else (len(gates), ncx)
+def _ops_of(gates: list[Gate], wires: list[int], continuous: str | None) -> list[Op]:
+    new: list[Op] = []
+    for name, a, b in gates:
+        if name == "cx":
+            new.append(Op("cx", (wires[a], wires[int(b)])))
+        elif name == "x":
+            new.append(Op("x", (wires[a],)))
+        else:
+            word = None if continuous else phase_word(float(b))
+            if word is None:
+                new.append(Op(continuous or "rz", (wires[a],), normalize_angle(float(b))))
+            else:
+                new.extend(Op(g, (wires[a],)) for g in word)
+    return new
 
 
 def _resynthesize(ops: list[Op], cx_first: bool) -> list[Op] | None:
@@ -197,31 +211,29 @@ def _resynthesize(ops: list[Op], cx_first: bool) -> list[Op] | None:
     poly, final = _polynomial(original, n)
     continuous = next((op.name for op in ops if op.name in ("rz", "p", "u1")), None)
     terms = sorted(poly.items())
-    best: list[Op] | None = None
-    best_cost = _cost([(op.name, op.qubits, None) for op in ops], cx_first)
-    for s1_first in (False, True):
-        gates, state = graysynth(terms, n, s1_first=s1_first)
+    n_cx = sum(1 for g in original if g[0] == "cx")
+    n_x = sum(1 for g in original if g[0] == "x")
+    wide = sum(1 for m in poly if m & (m - 1))
+    if n_cx <= wide and n_x <= sum(c for _, c in final) and len(original) - n_cx - n_x <= len(poly):
+        return None  # each parity not on a wire at the start needs its own cx: nothing to gain
+    best: list[Gate] | None = None
+
+    def cost(gates: list[Gate]) -> tuple[int, int]:
+        ncx = sum(1 for g in gates if g[0] == "cx")
+        total = sum(1 if g[0] != "rz" or continuous else len(phase_word(float(g[2])) or "r") for g in gates)
+        return (ncx, total) if cx_first else (total, ncx)
+
+    best_cost = (n_cx, len(ops)) if cx_first else (len(ops), n_cx)
+    for s1_first, last_tie in ((False, False), (True, False), (False, True), (True, True)):
+        gates, state = graysynth(terms, n, s1_first=s1_first, last_tie=last_tie)
         gates += [("cx", c, t) for c, t in synth_linear(state, [m for m, _ in final], n)]
         gates += [("x", q, 0) for q in range(n) if final[q][1]]
-        new_poly, new_final = _polynomial(gates, n)
-        if not _same_poly(poly, new_poly) or new_final != final:  # pragma: no cover - a bug guard
-            continue
-        new: list[Op] = []
-        for name, a, b in gates:
-            if name == "cx":
-                new.append(Op("cx", (wires[a], wires[int(b)])))
-            elif name == "x":
-                new.append(Op("x", (wires[a],)))
-            else:
-                word = None if continuous else phase_word(float(b))
-                if word is None:
-                    new.append(Op(continuous or "rz", (wires[a],), normalize_angle(float(b))))
-                else:
-                    new.extend(Op(g, (wires[a],)) for g in word)
-        cost = _cost([(op.name, op.qubits, None) for op in new], cx_first)
-        if cost < best_cost:
-            best, best_cost = new, cost
-    return best
+        c = cost(gates)
+        if c < best_cost:
+            new_poly, new_final = _polynomial(gates, n)
+            if _same_poly(poly, new_poly) and new_final == final:  # a bug guard: never expected to fail
+                best, best_cost = gates, c
+    return None if best is None else _ops_of(best, wires, continuous)
 
 
 def _regions(ops: list[Op], n_qubits: int, max_gates: int, max_wires: int) -> list[list[int]]:
@@ -296,21 +308,27 @@ class GraySynth:
         """Return the circuit with cheaper regions rebuilt (repeated while a sweep still finds one)."""
         objective = "gates" if props is None else props.get("objective", "gates")
         cx_first = objective in ("cx", "fidelity", "depth")
+        tried: set[tuple] = set()  # regions that were not improved (skipped in later sweeps)
         for _ in range(self.repeat):
-            out = self._sweep(circuit, cx_first)
+            out = self._sweep(circuit, cx_first, tried)
             if out is circuit:
                 break
             circuit = out
         return circuit
 
-    def _sweep(self, circuit: Circuit, cx_first: bool) -> Circuit:
+    def _sweep(self, circuit: Circuit, cx_first: bool, tried: set[tuple]) -> Circuit:
         ops = to_ops(circuit)
         after: dict[int, list[Op]] = {}
         for region in _regions(ops, circuit.n_qubits, self.max_gates, self.max_wires):
             members = [ops[i] for i in region]
             if sum(1 for op in members if op.name == "cx") < 2:
                 continue
+            key = tuple((op.name, op.qubits, op.angle) for op in members)
+            if key in tried:
+                continue
             new = _resynthesize(members, cx_first)
+            if new is None:
+                tried.add(key)
             if new is not None:
                 for op in members:
                     op.alive = False
