@@ -57,15 +57,21 @@ def run_circuit(path: Path | Any, policies: list[str], seeds: list[int], options
     from qtandem.compile import counts, optimize
     from qtandem.compile.search import default_budget_expansions, search
     from qtandem.compile.verify import verify_equivalent
-    from qtandem.errors import VerificationError
+    from qtandem.errors import QtandemError, VerificationError
     from qtandem.qasm import load
 
     c = load(path) if isinstance(path, Path) else path
     name = path.stem if isinstance(path, Path) else c.name
     row: dict[str, Any] = {"name": name, "qubits": c.n_qubits, "original": counts(c).as_dict()}
     t0 = time.perf_counter()
-    base, _ = optimize(c, level=3, seed=0, policy=None)
+    try:
+        base, _ = optimize(c, level=3, seed=0, policy=None)
+        failed = None
+    except QtandemError as err:  # the passes failed (a bug to report): search from the input, say so in the row
+        base, failed = c, f"{type(err).__name__}: {err}"
     row["passes"] = {**counts(base).as_dict(), "seconds": round(time.perf_counter() - t0, 2)}
+    if failed:
+        row["passes"]["failed"] = failed
     budget = options.get("budget_expansions") or default_budget_expansions(base.num_gates())
     row["budget_expansions"] = budget
     for pol in policies:
