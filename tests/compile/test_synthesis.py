@@ -18,7 +18,7 @@ from qtandem.compile.passes.kak import TwoQubitResynthesis
 from qtandem.compile.passes.resynth_1q import STYLE_GATES
 from qtandem.compile.synth1q import STYLES, equal_up_to_phase, matrix_1q, snap_angle, synth_1q, synth_ops
 from qtandem.compile.verify import verify_equivalent
-from qtandem.compile.weyl import canonical_kak, cx_count, interaction, two_qubit_word, weyl_coordinates
+from qtandem.compile.weyl import canonical_kak, cx_count, cx_counts, interaction, two_qubit_word, weyl_coordinates
 from qtandem.errors import CompileError
 from qtandem.sim import unitary
 
@@ -55,7 +55,7 @@ SQRT_ISWAP = np.array([[1, 0, 0, 0], [0, 1, 1j, 0], [0, 1j, 1, 0], [0, 0, 0, 1]]
     (CX01 @ CX10, 2), (_gate("rzz", math.pi / 2), 1), (_gate("swap") @ CX01, 2),
 ])
 def test_known_minimal_cx_counts(u: np.ndarray, n: int) -> None:
-    assert cx_count(u) == n
+    assert cx_count(u) == n and cx_counts(u[None]).tolist() == [n]
     word = two_qubit_word(u)
     assert _n_cx(word) == n
     assert equal_up_to_phase(word_matrix(word), u, 1e-9)
@@ -64,6 +64,7 @@ def test_known_minimal_cx_counts(u: np.ndarray, n: int) -> None:
 @pytest.mark.parametrize("k", [0, 1, 2, 3])
 def test_products_of_k_cx_with_random_locals_need_exactly_k(k: int) -> None:
     rng = np.random.default_rng(100 + k)
+    us = []
     for _ in range(60):
         u = _local(rng)
         for _ in range(k):
@@ -71,6 +72,8 @@ def test_products_of_k_cx_with_random_locals_need_exactly_k(k: int) -> None:
         word = two_qubit_word(u)
         assert _n_cx(word) == k, weyl_coordinates(u)
         assert equal_up_to_phase(word_matrix(word), u, 1e-9)
+        us.append(u)
+    assert cx_counts(np.stack(us)).tolist() == [k] * 60  # the invariants agree with the Weyl coordinates
 
 
 def test_random_unitaries_need_three_and_coordinates_are_canonical_and_local_invariant() -> None:
@@ -100,6 +103,8 @@ def test_bad_input_is_a_compile_error() -> None:
         two_qubit_word(np.ones((4, 4)))
     with pytest.raises(CompileError, match="4x4 unitary"):
         cx_count(np.eye(2))
+    with pytest.raises(CompileError, match="batch"):
+        cx_counts(np.eye(4))
 
 
 # -- one-qubit Euler forms ----------------------------------------------------------

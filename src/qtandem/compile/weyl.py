@@ -41,7 +41,7 @@ from qtandem.compile.kak import CX01, Word, kak, kak_word, word_matrix
 from qtandem.errors import CompileError
 from qtandem.sim.dense import equal_up_to_phase
 
-__all__ = ["COORD_TOL", "canonical_kak", "cx_count", "two_qubit_word", "weyl_coordinates"]
+__all__ = ["COORD_TOL", "canonical_kak", "cx_count", "cx_counts", "two_qubit_word", "weyl_coordinates"]
 
 COORD_TOL = 1e-9
 """Distance (radians) within which a Weyl coordinate counts as on a CX-count boundary."""
@@ -171,6 +171,39 @@ def cx_count(u: np.ndarray, *, tol: float = COORD_TOL) -> int:
         (2, 0, 0)
     """
     return _count(weyl_coordinates(u), tol)
+
+
+def cx_counts(us: np.ndarray, *, tol: float = 1e-9) -> np.ndarray:
+    """Minimal CX counts of a batch of 4x4 unitaries at once, from the invariants of Shende, Markov and Bullock
+    (2004): with ``V = U / det(U)^(1/4)`` and ``g = V (Y x Y) V^T (Y x Y)``, 0 CX iff ``tr g = +-4``, 1 CX iff
+    ``tr g = 0`` and ``tr g^2 = -4``, 2 CX iff ``tr g`` is real, else 3 (each within ``tol``). Vectorized; an
+    independent check of :func:`cx_count`.
+
+    Shape:
+        us: ``(B, 4, 4)``; result: ``(B,)`` int.
+
+    Raises:
+        CompileError: ``us`` is not a batch of 4x4 matrices.
+
+    Examples:
+        >>> import numpy as np
+        >>> from qtandem.compile.kak import CX01, CX10
+        >>> swap = np.eye(4)[[0, 2, 1, 3]]
+        >>> cx_counts(np.stack([np.eye(4), CX01, CX01 @ CX10, swap])).tolist()
+        [0, 1, 2, 3]
+    """
+    us = np.asarray(us, dtype=np.complex128)
+    if us.ndim != 3 or us.shape[1:] != (4, 4):
+        raise CompileError(f"cx_counts needs a (B, 4, 4) batch, got shape {us.shape}")
+    v = us / (np.linalg.det(us) ** 0.25)[:, None, None]
+    g = v @ _PP[1] @ np.swapaxes(v, -1, -2) @ _PP[1]
+    t = np.trace(g, axis1=-2, axis2=-1)
+    t2 = np.trace(g @ g, axis1=-2, axis2=-1)
+    out = np.full(len(us), 3)
+    out[np.abs(t.imag) <= tol] = 2
+    out[(np.abs(t) <= tol) & (np.abs(t2 + 4) <= tol)] = 1
+    out[(np.abs(t.imag) <= tol) & (np.abs(np.abs(t) - 4) <= tol)] = 0  # g = +-I (SWAP has g = +-iI)
+    return out
 
 
 @cache
