@@ -1,15 +1,28 @@
-"""Routing benchmark: CX count and expected success probability after layout + routing, qtandem vs Qiskit.
+"""Routing benchmark: CX count and expected success probability after layout + routing, qtandem vs Qiskit vs tket.
 
-qtandem: ``optimize(level=2, hardware=..., objective="fidelity")`` and ``objective="cx"`` (passes, then SABRE-style
-noise-aware routing, verified). Qiskit: ``transpile(optimization_level=3, coupling_map=..., basis_gates=[rz, sx, x, cx],
-layout_method="sabre", routing_method="sabre", seed_transpiler=...)`` on the same coupling map. Both outputs
-are scored by ``qtandem.compile.esp.expected_success_probability`` under the device's calibration.
+One run compares, on the same input circuit and the same coupling map (heavy_hex_27, grid_4x4, heavy_hex_65):
 
-The summary per device gives, for CX and ESP ratios (qtandem / Qiskit), the geometric mean, the geometric mean
-without the circuit that dominates it (largest ``|log ratio|``) and the median; ``--from-json`` recomputes it
-from a saved run's per-circuit rows.
+* qtandem: ``optimize(level=2, hardware=device, objective="cx", seed=...)``: passes, then the SABRE-style router
+  (noise-weighted and hop-distance trials, swap absorption into the neighbouring CX, post-routing cleanup and
+  noise-aware placement), every output verified (``route_and_verify``).
+* Qiskit: ``transpile(optimization_level=3, coupling_map=..., basis_gates=[rz, sx, x, cx], seed_transpiler=...)``
+  (SabreLayout + SabreSwap with their default trials, then the level-3 optimization loop).
+* tket: ``FullPeepholeOptimise(allow_swaps=False)``, ``DefaultMappingPass(Architecture)``, then
+  ``KAKDecomposition``, ``CliffordSimp(allow_swaps=False)``, ``SynthesiseTket``, ``AutoRebase({cx, rz, sx, x})``,
+  ``RemoveRedundancies``.
 
-Usage: ``flock /tmp/qtandem-cpu.lock python bench/compile_routing.py [--quick] [--from-json FILE]``
+All outputs are scored by ``qtandem.compile.esp.expected_success_probability`` under the device's calibration
+(noise-aware layout reported as ESP beside CX); final measurements are removed from the inputs, so ESP covers
+gates and idling. Per device and set, the summary gives the CX ratio qtandem / Qiskit and qtandem / tket
+(geometric mean, median, the circuit that dominates the geometric mean) and the ESP ratios.
+
+Sets: ``dev`` (the only one the router was tuned on): seeded random circuits, QAOA circuits and the Nam suite's
+development half (bench/data/nam_split.json). ``qasmbench``: 13 QASMBench circuits (bench/data/qasmbench,
+selection rule in its SOURCE.md), never tuned on. ``mqt``: MQT Bench algorithm-level circuits (one size in 10-14
+per family, at most 2000 CX after translation), the issue's test set, run once at the end.
+
+Usage: ``flock /tmp/qtandem-cpu.lock python bench/compile_routing.py --set dev [--quick] [--devices ...]``;
+``--from-json FILE`` recomputes the summary from a saved run's rows.
 """
 
 from __future__ import annotations
@@ -20,6 +33,7 @@ import math
 import random
 import statistics
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +47,10 @@ from qtandem.io import atomic_write_text
 
 HERE = Path(__file__).resolve().parent
 NAM = HERE.parent.parent / "shared" / "data" / "nam"
+QASMBENCH = HERE / "data" / "qasmbench"
+DEVICES = ("heavy_hex_27", "grid_4x4", "heavy_hex_65")
+MQT_SIZES = (12, 11, 13, 10, 14)
+MAX_CX = 2000
 
 
 def random_circuit(n: int, m: int, seed: int) -> Circuit:
@@ -59,18 +77,66 @@ def qaoa(graph: nx.Graph, p: int, seed: int) -> Circuit:
     return c
 
 
-def cases(quick: bool) -> list[tuple[str, Circuit]]:
-    out = [("random_8x60", random_circuit(8, 120, 1)), ("random_12x100", random_circuit(12, 200, 2)),
-           ("qaoa_ring10_p1", qaoa(nx.cycle_graph(10), 1, 3)), ("qaoa_ring10_p2", qaoa(nx.cycle_graph(10), 2, 4)),
-           ("qaoa_3reg12_p1", qaoa(nx.random_regular_graph(3, 12, seed=5), 1, 5)),
-           ("qaoa_3reg12_p2", qaoa(nx.random_regular_graph(3, 12, seed=6), 2, 6))]
+def _strip(c: Circuit) -> Circuit:
+    """The circuit without measurements and barriers (every tool routes the same unitary)."""
+    out = Circuit(c.n_qubits)
+    for inst in c:
+        if inst.name not in ("measure", "barrier"):
+            out.append(inst)
+    return out
+
+
+def dev_cases(quick: bool) -> Iterator[tuple[str, Circuit]]:
+    yield "random_8x60", random_circuit(8, 120, 1)
+    yield "random_12x100", random_circuit(12, 200, 2)
+    yield "qaoa_ring10_p2", qaoa(nx.cycle_graph(10), 2, 4)
     if quick:
-        out = out[:3]
-    for name in ["tof_5", "barenco_tof_5", "mod5_4", "csla_mux_3", "adder_8"] if not quick else ["tof_5"]:
+        return
+    yield "qaoa_3reg12_p2", qaoa(nx.random_regular_graph(3, 12, seed=6), 2, 6)
+    yield "random_16x150", random_circuit(16, 300, 3)
+    split = json.loads((HERE / "data" / "nam_split.json").read_text())
+    for name in split["dev"]:
         path = NAM / f"{name}.qasm"
         if path.exists():
-            out.append((name, Circuit.from_qasm(path.read_text())))
-    return out
+            c = Circuit.from_qasm(path.read_text())
+            if c.n_qubits >= 5 and c.count_ops().get("cx", 0) <= 600:
+                yield name, c
+
+
+def qasmbench_cases(quick: bool) -> Iterator[tuple[str, Circuit]]:
+    for path in sorted(QASMBENCH.glob("*.qasm"))[: 3 if quick else None]:
+        yield path.stem, _strip(Circuit.from_qasm(path.read_text()))
+
+
+def mqt_cases(quick: bool, skipped: list[dict[str, Any]]) -> Iterator[tuple[str, Circuit]]:
+    import qiskit
+    from mqt.bench import BenchmarkLevel, get_benchmark
+    from mqt.bench.benchmarks import get_available_benchmark_names
+    from qiskit import qasm2
+
+    for fam in get_available_benchmark_names()[: 3 if quick else None]:
+        qc = None
+        for size in MQT_SIZES:
+            try:
+                qc = get_benchmark(fam, BenchmarkLevel.ALG, circuit_size=size)
+                break
+            except Exception:  # the family does not generate at this size: try the next
+                continue
+        if qc is None:
+            skipped.append({"name": fam, "reason": f"does not generate at {MQT_SIZES}"})
+            continue
+        qc = qc.remove_final_measurements(inplace=False)
+        bad = {ins.operation.name for ins in qc.data} & {"measure", "reset", "if_else", "while_loop", "for_loop"}
+        if bad:
+            skipped.append({"name": fam, "reason": f"has {sorted(bad)}"})
+            continue
+        qc = qiskit.transpile(qc, optimization_level=0, basis_gates=["rz", "sx", "x", "cx"], seed_transpiler=0)
+        qc.data = [ins for ins in qc.data if ins.operation.name != "barrier"]
+        c = Circuit.from_qasm(qasm2.dumps(qc))
+        if c.count_ops().get("cx", 0) > MAX_CX:
+            skipped.append({"name": f"{fam}_{qc.num_qubits}", "reason": f"more than {MAX_CX} CX"})
+            continue
+        yield f"{fam}_{qc.num_qubits}", c
 
 
 def qiskit_route(c: Circuit, dev: Any, seed: int) -> Circuit:
@@ -80,43 +146,99 @@ def qiskit_route(c: Circuit, dev: Any, seed: int) -> Circuit:
     edges = [[a, b] for a, b in dev.coupling_map.edges()] + [[b, a] for a, b in dev.coupling_map.edges()]
     qc = qasm2.loads(c.to_qasm(), custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
     out = transpile(qc, coupling_map=CouplingMap(edges), basis_gates=["rz", "sx", "x", "cx"], optimization_level=3,
-                    layout_method="sabre", routing_method="sabre", seed_transpiler=seed)
-    routed = Circuit.from_qasm(qasm2.dumps(out))
-    if routed.n_qubits < dev.num_qubits:
-        routed = Circuit(dev.num_qubits).compose(routed)
-    return routed
+                    seed_transpiler=seed)
+    return _widen(Circuit.from_qasm(qasm2.dumps(out)), dev)
 
 
-def run(*, quick: bool = False, seed: int = 1) -> dict[str, Any]:
-    """All rows and the per-device geometric-mean ratios (printed as they come)."""
-    rows = []
-    for dname in ("heavy_hex_27", "grid_4x4"):
-        dev = Device.preset(dname)
-        for name, c in cases(quick):
-            if c.n_qubits > dev.num_qubits:
-                continue
-            t0 = time.perf_counter()
-            ours, _ = optimize(c, level=2, hardware=dev, objective="fidelity", seed=seed)
-            t1 = time.perf_counter()
-            ours_cx, _ = optimize(c, level=2, hardware=dev, objective="cx", seed=seed)
-            t2 = time.perf_counter()
-            theirs = qiskit_route(c, dev, seed)
-            t3 = time.perf_counter()
-            row = {"device": dname, "circuit": name, "qubits": c.n_qubits, "cx_in": c.count_ops().get("cx", 0),
-                   "qtandem_cx": ours.count_ops().get("cx", 0), "qiskit_cx": theirs.count_ops().get("cx", 0),
-                   "qtandem_esp": expected_success_probability(ours, dev),
-                   "qiskit_esp": expected_success_probability(theirs, dev),
-                   "qtandem_cxobj_cx": ours_cx.count_ops().get("cx", 0),
-                   "qtandem_cxobj_esp": expected_success_probability(ours_cx, dev),
-                   "qtandem_s": t1 - t0, "qtandem_cxobj_s": t2 - t1, "qiskit_s": t3 - t2,
-                   "valid": dev.validate(ours) == [] and dev.validate(ours_cx) == []}
-            rows.append(row)
-            print(f"{dname:13s} {name:16s} cx {row['qtandem_cx']:5d} ({row['qtandem_cxobj_cx']:5d}) vs "
-                  f"{row['qiskit_cx']:5d}  esp {row['qtandem_esp']:.3e} ({row['qtandem_cxobj_esp']:.3e}) vs "
-                  f"{row['qiskit_esp']:.3e}  {row['qtandem_s']:.1f}s", flush=True)
+def tket_route(c: Circuit, dev: Any) -> Circuit:
+    from pytket import OpType
+    from pytket.architecture import Architecture
+    from pytket.passes import (
+        AutoRebase,
+        CliffordSimp,
+        DefaultMappingPass,
+        FullPeepholeOptimise,
+        KAKDecomposition,
+        RemoveRedundancies,
+        SynthesiseTket,
+    )
+    from pytket.qasm import circuit_from_qasm_str, circuit_to_qasm_str
+
+    circ = circuit_from_qasm_str(c.to_qasm())
+    arch = Architecture([(int(a), int(b)) for a, b in dev.coupling_map.edges()])
+    FullPeepholeOptimise(allow_swaps=False).apply(circ)
+    DefaultMappingPass(arch).apply(circ)
+    KAKDecomposition(allow_swaps=False).apply(circ)
+    CliffordSimp(allow_swaps=False).apply(circ)
+    SynthesiseTket().apply(circ)
+    AutoRebase({OpType.CX, OpType.Rz, OpType.SX, OpType.X}).apply(circ)
+    RemoveRedundancies().apply(circ)
+    # physical qubits are the architecture's nodes node[i]: one register, indices = device qubits
+    circ.rename_units({q: q.__class__("node", q.index[0]) for q in circ.qubits})
+    return _widen(Circuit.from_qasm(circuit_to_qasm_str(circ)), dev)
+
+
+def _widen(c: Circuit, dev: Any) -> Circuit:
+    c = _strip(c)
+    return Circuit(dev.num_qubits).compose(c) if c.n_qubits < dev.num_qubits else c
+
+
+def _cx(c: Circuit) -> int:
+    return sum(1 for i in c if i.is_gate and len(i.qubits) == 2)
+
+
+def _esp(c: Circuit, dev: Any) -> float | None:
+    return expected_success_probability(c, dev) if not dev.validate(c) else None
+
+
+def run(*, sets: list[str], devices: list[str], quick: bool = False, seed: int = 1) -> dict[str, Any]:
+    """All rows and the per-(set, device) ratios (printed as they come)."""
+    rows: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    for set_name in sets:
+        cases = list({"dev": lambda: dev_cases(quick), "qasmbench": lambda: qasmbench_cases(quick),
+                      "mqt": lambda: mqt_cases(quick, skipped)}[set_name]())
+        for dname in devices:
+            dev = Device.preset(dname)
+            for name, c in cases:
+                if c.n_qubits > dev.num_qubits:
+                    continue
+                row: dict[str, Any] = {"set": set_name, "device": dname, "circuit": name, "qubits": c.n_qubits,
+                                       "cx_in": _cx(c)}
+                t0 = time.perf_counter()
+                ours, _ = optimize(c, level=2, hardware=dev, objective="cx", seed=seed)
+                row["qtandem_s"] = round(time.perf_counter() - t0, 2)
+                row["qtandem_cx"], row["qtandem_esp"] = _cx(ours), _esp(ours, dev)
+                row["valid"] = dev.validate(ours) == []
+                for tool in ("qiskit", "tket"):
+                    t0 = time.perf_counter()
+                    try:
+                        out = qiskit_route(c, dev, seed) if tool == "qiskit" else tket_route(c, dev)
+                    except Exception as err:  # a tool that fails on a circuit is recorded, not fatal
+                        row[f"{tool}_error"] = f"{type(err).__name__}: {err}"[:200]
+                        continue
+                    row[f"{tool}_s"] = round(time.perf_counter() - t0, 2)
+                    row[f"{tool}_cx"], row[f"{tool}_esp"] = _cx(out), _esp(out, dev)
+                rows.append(row)
+                print(f"{set_name:9s} {dname:13s} {name:20s} cx in {row['cx_in']:5d}  qtandem {row['qtandem_cx']:5d}"
+                      f"  qiskit {row.get('qiskit_cx', -1):5d}  tket {row.get('tket_cx', -1):5d}  "
+                      f"esp {row['qtandem_esp'] or 0:.3e} / {row.get('qiskit_esp') or 0:.3e} / "
+                      f"{row.get('tket_esp') or 0:.3e}  {row['qtandem_s']:.1f}s", flush=True)
     summary = summarize(rows)
     print(report(summary))
-    return {"rows": rows, "summary": summary, "seed": seed}
+    return {"rows": rows, "skipped": skipped, "summary": summary, "seed": seed, "versions": versions()}
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("qtandem", "qiskit", "pytket", "mqt.bench"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "absent"
+    return out
 
 
 def _geomean(xs: list[float]) -> float:
@@ -136,6 +258,8 @@ def ratio_summary(names: list[str], ratios: list[float]) -> dict[str, Any]:
         >>> s["wins"], s["losses"], s["ties"]
         (1, 1, 1)
     """
+    if not ratios:
+        return {"circuits": 0}
     k = max(range(len(ratios)), key=lambda i: abs(math.log(ratios[i])))
     rest = ratios[:k] + ratios[k + 1:]
     return {"geomean": _geomean(ratios), "dominant": names[k], "dominant_ratio": ratios[k],
@@ -145,42 +269,45 @@ def ratio_summary(names: list[str], ratios: list[float]) -> dict[str, Any]:
 
 
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per device, qtandem / Qiskit ratios of CX (lower is better) and ESP (higher is better), both objectives."""
+    """Per set and device: qtandem / tool ratios of CX (lower is better) and ESP (higher is better)."""
     summary: dict[str, Any] = {}
-    for dname in sorted({r["device"] for r in rows}, key=lambda d: d != "heavy_hex_27"):
-        sel = [r for r in rows if r["device"] == dname]
-        names = [r["circuit"] for r in sel]
+    for key in sorted({(r["set"], r["device"]) for r in rows}):
+        sel = [r for r in rows if (r["set"], r["device"]) == key]
         out: dict[str, Any] = {"circuits": len(sel)}
-        for label, prefix in (("fidelity", "qtandem_"), ("cx", "qtandem_cxobj_")):
-            out[f"objective_{label}"] = {
-                "cx": ratio_summary(names, [r[prefix + "cx"] / r["qiskit_cx"] for r in sel]),
-                "esp": ratio_summary(names, [r[prefix + "esp"] / r["qiskit_esp"] for r in sel])}
-        # the keys the README quoted before (kept for readers of old JSON)
-        out["geomean_cx_ratio"] = out["objective_fidelity"]["cx"]["geomean"]
-        out["geomean_esp_ratio"] = out["objective_fidelity"]["esp"]["geomean"]
-        out["cx_objective_geomean_cx_ratio"] = out["objective_cx"]["cx"]["geomean"]
-        out["cx_objective_geomean_esp_ratio"] = out["objective_cx"]["esp"]["geomean"]
-        summary[dname] = out
+        for tool in ("qiskit", "tket"):
+            ok = [r for r in sel if r.get(f"{tool}_cx") and r["qtandem_cx"]]
+            names = [r["circuit"] for r in ok]
+            out[f"cx_vs_{tool}"] = ratio_summary(names, [r["qtandem_cx"] / r[f"{tool}_cx"] for r in ok])
+            ok = [r for r in ok if r.get(f"{tool}_esp") and r["qtandem_esp"]]
+            out[f"esp_vs_{tool}"] = ratio_summary([r["circuit"] for r in ok],
+                                                  [r["qtandem_esp"] / r[f"{tool}_esp"] for r in ok])
+        summary[f"{key[0]}/{key[1]}"] = out
     return summary
 
 
 def report(summary: dict[str, Any]) -> str:
     """The summary lines quoted in the README."""
     lines = []
-    for dname, out in summary.items():
-        for label in ("fidelity", "cx"):
-            cx, esp = out[f"objective_{label}"]["cx"], out[f"objective_{label}"]["esp"]
-            lines.append(f"{dname} objective={label} ({out['circuits']} circuits), qtandem / Qiskit: "
-                         f"CX geomean {cx['geomean']:.3f}, median {cx['median']:.3f}; "
-                         f"ESP geomean {esp['geomean']:.3f}, without {esp['dominant']} (ratio "
-                         f"{esp['dominant_ratio']:.4g}) {esp['geomean_without_dominant']:.3f}, median "
-                         f"{esp['median']:.3f}; ESP better on {esp['wins']}, worse on {esp['losses']}")
+    for key, out in summary.items():
+        for tool in ("qiskit", "tket"):
+            cx, esp = out[f"cx_vs_{tool}"], out[f"esp_vs_{tool}"]
+            if not cx.get("circuits"):
+                continue
+            line = (f"{key} ({cx['circuits']} circuits) qtandem / {tool}: CX geomean {cx['geomean']:.3f}, median "
+                    f"{cx['median']:.3f} (dominant {cx['dominant']} {cx['dominant_ratio']:.3f})")
+            if esp.get("circuits"):
+                line += (f"; ESP geomean {esp['geomean']:.3f}, median {esp['median']:.3f}, without "
+                         f"{esp['dominant']} ({esp['dominant_ratio']:.4g}) {esp['geomean_without_dominant']:.3f}")
+            lines.append(line)
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--set", dest="sets", action="append", choices=["dev", "qasmbench", "mqt"],
+                    help="circuit set(s) to run (default: dev)")
+    ap.add_argument("--devices", nargs="+", default=list(DEVICES), choices=list(DEVICES))
+    ap.add_argument("--quick", action="store_true", help="three circuits per set (development)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", type=Path, default=HERE / "results" / "compile_routing.json")
     ap.add_argument("--from-json", type=Path, default=None,
@@ -191,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         result["summary"] = summarize(result["rows"])
         print(report(result["summary"]))
     else:
-        result = run(quick=args.quick, seed=args.seed)
+        result = run(sets=args.sets or ["dev"], devices=args.devices, quick=args.quick, seed=args.seed)
     atomic_write_text(args.json, json.dumps(result, indent=1) + "\n")
     return 0
 

@@ -13,6 +13,7 @@ Run: python scripts/make_device_presets.py
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
@@ -38,14 +39,14 @@ HEAVY_HEX_27_POS = {
 
 def heavy_hex_65() -> tuple[list[tuple[int, int]], dict[int, tuple[float, float]]]:
     """The 65-qubit Hummingbird r2 lattice (ibmq_manhattan, ibmq_brooklyn): five rows joined by bridge qubits."""
-    rows = [(list(range(0, 10)), 0), (list(range(13, 24)), 0), (list(range(27, 38)), 0), (list(range(41, 52)), 0),
+    rows = [(list(range(10)), 0), (list(range(13, 24)), 0), (list(range(27, 38)), 0), (list(range(41, 52)), 0),
             (list(range(55, 65)), 1)]
     pos: dict[int, tuple[float, float]] = {}
     edges: list[tuple[int, int]] = []
     for r, (qs, x0) in enumerate(rows):
         for k, q in enumerate(qs):
             pos[q] = (x0 + k, -2 * r)
-        edges += list(zip(qs, qs[1:]))
+        edges += list(itertools.pairwise(qs))
     bridges = [(0, 10, 13), (4, 11, 17), (8, 12, 21), (15, 24, 29), (19, 25, 33), (23, 26, 37),
                (27, 38, 41), (31, 39, 45), (35, 40, 49), (43, 52, 56), (47, 53, 60), (51, 54, 64)]
     for a, b, c in bridges:

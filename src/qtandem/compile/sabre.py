@@ -44,7 +44,7 @@ def _is2q(inst: Instruction) -> bool:
 
 def sabre_pass(ops: Sequence[Instruction], nq: int, layout: Sequence[int], adj: np.ndarray, dist: np.ndarray,
                swap_cost: np.ndarray, rng: np.random.Generator, *, lookahead: int = 20, weight: float = 0.5,
-               decay_step: float = 0.001, gamma: float = 0.0,
+               decay_step: float = 0.001, gamma: float = 0.0, absorb: float = 0.0,
                ) -> tuple[list[tuple[str, tuple[int, ...], int]], list[int], int]:
     """One SABRE pass over ``ops`` (virtual qubits ``0..nq-1``) from ``layout``.
 
@@ -73,6 +73,7 @@ def sabre_pass(ops: Sequence[Instruction], nq: int, layout: Sequence[int], adj: 
     decay = np.ones(big_n)
     swaps = since = 0
     stall = 4 * big_n
+    partner = [-1] * big_n  # partner[p]: the other qubit of p's last two-qubit gate (a CX), -1 if none since
     while ready:
         stack = ready[::-1]
         blocked: list[int] = []
@@ -84,8 +85,14 @@ def sabre_pass(ops: Sequence[Instruction], nq: int, layout: Sequence[int], adj: 
                 blocked.append(i)
                 continue
             qs = inst.qubits if inst.qubits else tuple(range(nq))
-            out.append(("op", tuple(lay[q] for q in qs), i))
+            phys = tuple(lay[q] for q in qs)
+            out.append(("op", phys, i))
             executed = True
+            if len(phys) == 2 and inst.name == "cx" and inst.condition is None:
+                partner[phys[0]], partner[phys[1]] = phys[1], phys[0]
+            elif not (inst.is_gate and len(phys) == 1 and inst.condition is None):
+                for p in phys:
+                    partner[p] = -1
             for s in succ[i]:
                 indeg[s] -= 1
                 if indeg[s] == 0:
@@ -103,6 +110,7 @@ def sabre_pass(ops: Sequence[Instruction], nq: int, layout: Sequence[int], adj: 
             for p1, p2 in itertools.pairwise(path[:-1]):
                 _swap(lay, inv, p1, p2)
                 out.append(("swap", (p1, p2), -1))
+                partner[p1] = partner[p2] = -1
                 swaps += 1
             since = 0
             continue
@@ -130,6 +138,8 @@ def sabre_pass(ops: Sequence[Instruction], nq: int, layout: Sequence[int], adj: 
             f = sum(dist[pos(a), pos(b)] for a, b in front) / len(front)
             e = sum(dist[pos(a), pos(b)] for a, b in ext) / len(ext) if ext else 0.0
             score = max(decay[p1], decay[p2]) * (f + weight * e) + gamma * swap_cost[p1, p2]
+            if absorb and partner[p1] == p2 and partner[p2] == p1:  # 1 more CX after absorption, not 3
+                score -= absorb / len(front)
             if score < best_score - 1e-12:
                 best_score, best = score, [(p1, p2)]
             elif abs(score - best_score) <= 1e-12:
@@ -137,6 +147,7 @@ def sabre_pass(ops: Sequence[Instruction], nq: int, layout: Sequence[int], adj: 
         p1, p2 = best[int(rng.integers(len(best)))] if len(best) > 1 else best[0]
         _swap(lay, inv, p1, p2)
         out.append(("swap", (p1, p2), -1))
+        partner[p1] = partner[p2] = -1
         decay[p1] += decay_step
         decay[p2] += decay_step
         swaps += 1
