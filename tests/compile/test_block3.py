@@ -203,3 +203,27 @@ def test_local2_uses_the_minimal_two_qubit_count() -> None:
     form, word = synth_3q(_circuit_u(c))
     assert (form, word_cx(word)) == ("local2", 2)
     assert equal_up_to_phase(word_matrix(word), _circuit_u(c), 1e-7)
+
+
+@pytest.mark.parametrize("style", ["u", "zxz"])
+def test_every_one_qubit_style(style: str) -> None:
+    c = _random_circuit(3, 120, 99)
+    out = ThreeQubitResynthesis(style).run(c, PropertySet(objective="cx"))
+    assert out.count_ops()["cx"] == 20
+    assert set(out.count_ops()) <= ({"cx", "u"} if style == "u" else {"cx", "rz", "rx", "x"})
+    assert equal_up_to_phase(_circuit_u(out), _circuit_u(c), 1e-6)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_clifford_t_blocks_stay_exact(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    c = Circuit(3)
+    for _ in range(60):
+        a, b = (int(q) for q in rng.choice(3, 2, replace=False))
+        [c.h, c.t, c.tdg, c.s][int(rng.integers(4))](a)
+        c.cx(a, b)
+    out = ThreeQubitResynthesis("nam").run(c, PropertySet(objective="cx"))
+    for inst in out:
+        for angle in inst.params:
+            assert abs(float(angle) / (math.pi / 4) - round(float(angle) / (math.pi / 4))) < 1e-9
+    assert equal_up_to_phase(_circuit_u(out), _circuit_u(c), 1e-6)

@@ -8,7 +8,8 @@ unitary times a one-qubit gate, controlled two-qubit unitaries, then the
 quantum Shannon decomposition), one-qubit parts in the target style. A block is
 replaced only when cheaper: by ``(cx, gates)`` when the objective is ``cx``,
 ``fidelity`` or ``depth``, else by ``(gates, cx)``; each replacement is checked
-against the block's matrix first. Only blocks with at least ``min_cx`` CX-costed
+against the block's matrix first, and a block whose angles are all multiples of
+pi/4 is only replaced by one that keeps them so (Clifford+T stays exact). Only blocks with at least ``min_cx`` CX-costed
 gates are tried, results are cached by the block's gates (local qubits, exact angles), and at most
 ``max_blocks`` syntheses run per circuit.
 
@@ -21,6 +22,8 @@ Examples:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from qtandem.circuit import Circuit
@@ -28,7 +31,7 @@ from qtandem.circuit.gates import gate_matrix
 from qtandem.compile.dag import Op, to_circuit, to_ops
 from qtandem.compile.passmanager import PropertySet
 from qtandem.compile.qsd import Word, synth_3q, word_cx
-from qtandem.compile.synth1q import BASES_1Q, op_matrix, synth_1q
+from qtandem.compile.synth1q import STYLES, op_matrix, synth_ops
 from qtandem.errors import CompileError
 from qtandem.sim.dense import dense_unitary, equal_up_to_phase
 
@@ -111,20 +114,26 @@ def _block_matrix(ops: list[Op], idx: list[int], qubits: tuple[int, ...]) -> np.
     return dense_unitary(mats, 3)
 
 
-def _emit(word: Word, style: str) -> list[tuple[str, tuple[int, ...], float | None]]:
+Spec = tuple[str, tuple[int, ...], float | None, tuple]
+"""A gate as ``(name, local qubits, angle, params)``."""
+
+_QUARTER = math.pi / 4
+
+
+def _emit(word: Word, style: str) -> list[Spec]:
     """A word as local gates: CX plus one-qubit runs merged and resynthesized in ``style``."""
-    out: list[tuple[str, tuple[int, ...], float | None]] = []
+    out: list[Spec] = []
     runs: dict[int, np.ndarray] = {}
 
     def flush(q: int) -> None:
         if q in runs:
-            out.extend((g, (q,), ang) for g, ang in synth_1q(runs.pop(q), style))
+            out.extend((op.name, op.qubits, op.angle, op.params) for op in synth_ops(runs.pop(q), q, style))
 
     for qs, m in word:
         if m is None:
             flush(qs[0])
             flush(qs[1])
-            out.append(("cx", qs, None))
+            out.append(("cx", qs, None, ()))
         else:
             runs[qs[0]] = m @ runs.get(qs[0], _I)
     for q in sorted(runs):
@@ -132,13 +141,19 @@ def _emit(word: Word, style: str) -> list[tuple[str, tuple[int, ...], float | No
     return out
 
 
-def _local_matrix(gates: list[tuple[str, tuple[int, ...], float | None]]) -> np.ndarray:
-    mats = [(qs, _CX if g == "cx" else gate_matrix(g, [] if a is None else [a]).numpy()) for g, qs, a in gates]
+def _local_matrix(gates: list[Spec]) -> np.ndarray:
+    mats = [(qs, _CX if g == "cx" else gate_matrix(g, [a] if a is not None else list(p)).numpy())
+            for g, qs, a, p in gates]
     return dense_unitary(mats, 3)
 
 
-_Gates = list[tuple[str, tuple[int, ...], float | None]]
-_CACHE: dict[tuple, tuple[str, _Gates] | None] = {}
+def _exact(gates: list[Spec] | tuple[Spec, ...]) -> bool:
+    """Every angle is a multiple of pi/4 (as in passes/kak.py: Clifford+T blocks stay exact)."""
+    return all(abs(x / _QUARTER - round(x / _QUARTER)) < 1e-9
+               for _, _, a, p in gates for x in ([a] if a is not None else [float(v) for v in p]))
+
+
+_CACHE: dict[tuple, tuple[str, list[Spec]] | None] = {}
 """Synthesized blocks (or ``None``: no cheaper form) by style, objective kind and the block's exact gates."""
 _CACHE_SIZE = 20000
 
@@ -147,7 +162,7 @@ class ThreeQubitResynthesis:
     """Replace three-qubit blocks by a cheaper synthesized form.
 
     Args:
-        style: one-qubit style of the emitted words (``"nam"`` or ``"zsx"``).
+        style: one-qubit style of the emitted words (one of :data:`qtandem.compile.synth1q.STYLES`).
         min_cx: only try blocks whose gates cost at least this many CX (two-qubit gates 1,
             three-qubit gates 6).
         max_blocks: at most this many syntheses (cache misses) per run.
@@ -166,8 +181,8 @@ class ThreeQubitResynthesis:
     name = "block3_resynthesis"
 
     def __init__(self, style: str = "nam", *, min_cx: int = 4, max_blocks: int = 200) -> None:
-        if style not in BASES_1Q:
-            raise CompileError(f"ThreeQubitResynthesis style must be one of {BASES_1Q}, got {style!r}")
+        if style not in STYLES:
+            raise CompileError(f"ThreeQubitResynthesis style must be one of {STYLES}, got {style!r}")
         self.style = style
         self.min_cx = min_cx
         self.max_blocks = max_blocks
@@ -188,8 +203,9 @@ class ThreeQubitResynthesis:
                 continue
             self.stats["blocks"] += 1
             local = {q: k for k, q in enumerate(qubits)}
-            key = (self.style, cx_first, tuple((ops[i].name, tuple(local[q] for q in ops[i].qubits),
-                                                ops[i].angle, ops[i].params) for i in idx))
+            block = tuple((ops[i].name, tuple(local[q] for q in ops[i].qubits), ops[i].angle, ops[i].params)
+                          for i in idx)
+            key = (self.style, cx_first, block)
             if key not in _CACHE:
                 if budget <= 0:
                     continue
@@ -197,12 +213,13 @@ class ThreeQubitResynthesis:
                 self.stats["synthesized"] += 1
                 if len(_CACHE) >= _CACHE_SIZE:
                     _CACHE.clear()
-                _CACHE[key] = self._synth(_block_matrix(ops, idx, qubits), cx_before if cx_first else len(idx) - 1)
+                _CACHE[key] = self._synth(_block_matrix(ops, idx, qubits), cx_before if cx_first else len(idx) - 1,
+                                          _exact(block))
             found = _CACHE[key]
             if found is None:
                 continue
             form, gates = found
-            cx_after = sum(1 for g, _, _ in gates if g == "cx")
+            cx_after = sum(1 for g, _, _, _ in gates if g == "cx")
             old_cost, new_cost = (cx_before, len(idx)), (cx_after, len(gates))
             if not cx_first:
                 old_cost, new_cost = old_cost[::-1], new_cost[::-1]
@@ -211,7 +228,7 @@ class ThreeQubitResynthesis:
                 self.forms[form] = self.forms.get(form, 0) + 1
                 for i in idx:
                     ops[i].alive = False
-                at[idx[-1]] = [Op(g, tuple(qubits[q] for q in qs), a) for g, qs, a in gates]
+                at[idx[-1]] = [Op(g, tuple(qubits[q] for q in qs), a, p) for g, qs, a, p in gates]
         if not at:
             return circuit  # nothing cheaper: skip rebuilding the circuit
         out: list[Op] = []
@@ -221,7 +238,7 @@ class ThreeQubitResynthesis:
             out.extend(at.get(i, []))
         return to_circuit(out, circuit)
 
-    def _synth(self, u: np.ndarray, max_cx: int) -> tuple[str, _Gates] | None:
+    def _synth(self, u: np.ndarray, max_cx: int, exact: bool) -> tuple[str, list[Spec]] | None:
         try:
             form, word = synth_3q(u, max_cx=max_cx)
         except CompileError:
@@ -230,5 +247,7 @@ class ThreeQubitResynthesis:
             return None
         gates = _emit(word, self.style)
         if not equal_up_to_phase(_local_matrix(gates), u, 1e-7):
-            return None  # never expected: synth_3q and synth_1q check their own words
+            return None  # never expected: synth_3q and synth_ops check their own words
+        if exact and not _exact(gates):
+            return None  # a pi/4-exact block is never replaced by inexact angles
         return form, gates
