@@ -99,7 +99,7 @@ def dev_cases(quick: bool) -> Iterator[tuple[str, Circuit]]:
         path = NAM / f"{name}.qasm"
         if path.exists():
             c = Circuit.from_qasm(path.read_text())
-            if c.n_qubits >= 5 and c.count_ops().get("cx", 0) <= 600:
+            if c.n_qubits >= 5 and c.count_ops().get("cx", 0) <= 400:
                 yield name, c
 
 
