@@ -134,12 +134,12 @@ def test_opaque_ops_block() -> None:
 def test_frame_merge_past_hadamards() -> None:
     # two t about X0 (h t h) on both sides of a cx target: t t = s in Clifford+T, kept where the first one was
     c = Circuit(2).h(0).t(0).h(0).cx(1, 0).h(0).t(0).h(0)
-    out = RotationMerge().run(c, {"basis": "clifford_t"})
+    out = RotationMerge(frame=True).run(c, {"basis": "clifford_t"})
     assert [i.name for i in out] == ["h", "s", "h", "cx", "h", "h"]
     assert same_unitary(c, out)
-    assert RotationMerge().run(c) == c                     # s is not among the input's gates: nothing to write
+    assert RotationMerge(frame=True).run(c) == c  # s is not among the input gates: nothing to write
     c = Circuit(2).h(0).rz(0.3, 0).h(0).cx(1, 0).h(0).rz(-0.3, 0).h(0)   # Z0 -> X0 on both sides of a cx target
-    out = RotationMerge().run(c)
+    out = RotationMerge(frame=True).run(c)
     assert out.count_ops() == {"h": 4, "cx": 1}
     assert same_unitary(c, out)
     assert RotationMerge(frame=False).run(c) == c
@@ -147,7 +147,7 @@ def test_frame_merge_past_hadamards() -> None:
 
 def test_frame_merge_respects_anticommuting_rotations() -> None:
     c = Circuit(1).h(0).rz(0.3, 0).h(0).rz(0.2, 0).rx(0.4, 0)
-    out = RotationMerge().run(c)          # the rz(0.2) about Z sits between two X rotations
+    out = RotationMerge(frame=True).run(c)          # the rz(0.2) about Z sits between two X rotations
     assert out.count_ops() == c.count_ops()
     assert same_unitary(c, out)
 
@@ -160,11 +160,11 @@ def test_random_circuits_equivalent_and_idempotent(basis: str, seed: int) -> Non
     n = 3 if seed % 2 else 4
     c = random_circuit(basis, n, 40, seed)
     props = {"basis": "ibm"} if basis == "ibm" else None
-    out = RotationMerge().run(c, props)
+    out = RotationMerge(frame=seed % 2 == 0).run(c, props)
     assert out.num_gates() <= c.num_gates()
     assert same_unitary(c, out)
     verify_equivalent(c, out)
-    assert RotationMerge().run(out, props) == out
+    assert RotationMerge(frame=seed % 2 == 0).run(out, props) == out
     if basis != "pauli":
         assert {i.name for i in out} <= {i.name for i in c}
 
@@ -180,5 +180,5 @@ def test_frame_merging_finds_more_than_the_wire_walk() -> None:
     for seed in range(10):
         c = random_circuit("pauli", 3, 40, seed)
         local += c.num_gates() - RotationMerge(frame=False).run(c).num_gates()
-        frame += c.num_gates() - RotationMerge().run(c).num_gates()
+        frame += c.num_gates() - RotationMerge(frame=True).run(c).num_gates()
     assert frame > local

@@ -98,7 +98,7 @@ def test_random_regions_equivalent_never_worse(seed: int, objective: str) -> Non
     n = 3 + seed % 3
     c = random_region_circuit(n, 60, seed, others=seed % 2 == 1)
     props = {"objective": objective}
-    out = GraySynth().run(c, props)
+    out = GraySynth(objectives=None).run(c, props)
     before = (c.count_ops().get("cx", 0), c.num_gates())
     after = (out.count_ops().get("cx", 0), out.num_gates())
     if objective == "gates":
@@ -106,7 +106,14 @@ def test_random_regions_equivalent_never_worse(seed: int, objective: str) -> Non
     assert after <= before
     assert same_unitary(c, out)
     verify_equivalent(c, out)
-    assert GraySynth().run(out, props) == out
+    assert GraySynth(objectives=None).run(out, props) == out
+
+
+def test_objectives_select_when_it_acts() -> None:
+    c = random_region_circuit(4, 80, 2)
+    assert GraySynth().run(c, {"objective": "gates"}) == c
+    assert GraySynth().run(c, {"objective": "cx"}).count_ops()["cx"] < c.count_ops()["cx"]
+    assert GraySynth().run(c).count_ops()["cx"] < c.count_ops()["cx"]    # no objective given: acts (gates first)
 
 
 def test_random_regions_improve() -> None:

@@ -270,10 +270,11 @@ class RotationMerge:
         limit: how many gates one walk may step over (keeps the pass linear).
         repeat: sweeps until nothing changes, at most this many.
         frame: also merge in the Clifford frame (:func:`merge_in_frame`), past ``h``, ``s``, ``sx``...;
-            ``None`` (default): only when at most :data:`FRAME_MAX_QUBITS` qubits carry gates. Such
-            merges are right by construction, but :func:`~qtandem.compile.verify.verify_equivalent`
-            proves wide ones only by path sums, which merges across ``h`` often leave inconclusive
-            (``optimize`` would then drop them, and more); its exact check covers narrow circuits.
+            ``None``: only when at most :data:`FRAME_MAX_QUBITS` qubits carry gates (such merges are
+            right by construction, but :func:`~qtandem.compile.verify.verify_equivalent` proves wide
+            ones only by path sums, which merges across ``h`` often leave inconclusive). Off by
+            default: in the presets it helped level 2 (Nam's mod5_4: T 16 -> 8) but not level 3,
+            whose other variants reach the same T count and whose search then did worse from it.
 
     Examples:
         >>> from qtandem import Circuit
@@ -284,7 +285,7 @@ class RotationMerge:
 
     name = "rotation_merge"
 
-    def __init__(self, *, limit: int = 64, repeat: int = 4, frame: bool | None = None) -> None:
+    def __init__(self, *, limit: int = 64, repeat: int = 4, frame: bool | None = False) -> None:
         self.limit = limit
         self.repeat = repeat
         self.frame = frame
