@@ -132,3 +132,36 @@ def test_regions_are_bounded_and_closed_by_other_gates() -> None:
     assert sum(len(r) for r in regions) == sum(1 for i in c if i.name not in ("h", "sx"))
     out = GraySynth(max_gates=50, max_wires=4).run(c, {"objective": "cx"})
     verify_equivalent(c, out)
+
+
+def test_non_unitary_and_symbolic_gates_close_regions() -> None:
+    from qtandem import Parameter
+    from qtandem.compile.passes.rotation_merge import RotationMerge
+
+    theta = Parameter("theta")
+    c = Circuit(3, 1).cx(0, 1).rz(0.2, 1).cx(0, 1).measure(1, 0).cx(0, 1).rz(theta, 1).cx(0, 1)
+    c.barrier().cx(1, 2).rz(0.3, 2).reset(0).cx(1, 2).rz(0.1, 1)
+    for p in (GraySynth(objectives=None), RotationMerge(frame=True)):
+        out = p.run(c)
+        assert [i.name for i in out if not i.is_gate] == [i.name for i in c if not i.is_gate]
+        assert sum(1 for i in out if i.is_parametrized) == 1
+    assert GraySynth(objectives=None).run(Circuit(0)) == Circuit(0)
+    assert RotationMerge(frame=True).run(Circuit(0)) == Circuit(0)
+
+
+def test_optimize_level3_cx_objective_uses_graysynth() -> None:
+    from qtandem.compile import optimize
+
+    c = Circuit(4)
+    for q in range(4):
+        c.h(q)
+    for a in range(4):
+        for b in range(a + 1, 4):
+            c.cx(a, b).rz(0.3 + a + b, b).cx(a, b)       # a ZZ layer on the complete graph: 12 cx
+    for q in range(4):
+        c.h(q)
+    out, _ = optimize(c, level=3, objective="cx", policy=None)
+    assert out.count_ops()["cx"] <= 9
+    assert same_unitary(c, out)
+    out, _ = optimize(c, level=3, objective="gates", policy=None)
+    assert out.count_ops()["cx"] == 12                   # not under the gates objective
