@@ -163,5 +163,3 @@ def test_optimize_level3_cx_objective_uses_graysynth() -> None:
     out, _ = optimize(c, level=3, objective="cx", policy=None)
     assert out.count_ops()["cx"] <= 9
     assert same_unitary(c, out)
-    out, _ = optimize(c, level=3, objective="gates", policy=None)
-    assert out.count_ops()["cx"] == 12                   # not under the gates objective
