@@ -310,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="three circuits per set (development)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", type=Path, default=HERE / "results" / "compile_routing.json")
+    ap.add_argument("--append", action="store_true",
+                    help="keep the rows of other sets already in --json (one set per run on a busy machine)")
     ap.add_argument("--from-json", type=Path, default=None,
                     help="recompute the summary from the per-circuit rows of a saved run (no rerun)")
     args = ap.parse_args(argv)
@@ -319,6 +321,14 @@ def main(argv: list[str] | None = None) -> int:
         print(report(result["summary"]))
     else:
         result = run(sets=args.sets or ["dev"], devices=args.devices, quick=args.quick, seed=args.seed)
+        if args.append and args.json.exists():
+            old = json.loads(args.json.read_text())
+            done = {(r["set"], r["device"]) for r in result["rows"]}
+            keep = [r for r in old["rows"] if "set" in r and (r["set"], r["device"]) not in done]
+            result["rows"] = keep + result["rows"]
+            result["skipped"] = old.get("skipped", []) + result["skipped"]
+            result["summary"] = summarize(result["rows"])
+            print(report(result["summary"]))
     atomic_write_text(args.json, json.dumps(result, indent=1) + "\n")
     return 0
 

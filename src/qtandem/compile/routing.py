@@ -17,7 +17,14 @@ next initial layout) started from the best-calibrated connected region
 seeded trials run and the best by the objective (expected success probability,
 :mod:`qtandem.compile.esp`, or CX count) is kept.
 
-The output is on the device's physical qubits, swaps expanded into 3 CX and every
+A swap on the pair of the CX that just ran on both its qubits (only one-qubit gates in
+between) is absorbed into it, ``cx(c, t) . SWAP = cx(t, c) . cx(c, t)``: 1 more CX
+instead of 3 (the idea of Liu, Li, Zhou, "Not all SWAPs have the same cost", HPCA 2022).
+The router scores such swaps with a bonus (``absorb``) and ranks trials by the CX they
+emit; the cheapest get the cleanup (native gates, cancellation, two-qubit resynthesis
+of blocks of four or more CX, one-qubit resynthesis) and the post-routing placement.
+
+The output is on the device's physical qubits, other swaps expanded into 3 CX and every
 gate translated to the device's native gates (``{rz, sx, x, cx}`` for the IBM-style
 presets), so ``device.validate(out)`` is empty. ``RoutingResult.permutation``
 records where each input wire's state ends, for
