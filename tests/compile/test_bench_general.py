@@ -154,3 +154,14 @@ def test_markdown_table_comes_from_the_json():
     result = {"set": "dev", "budget_s": 5.0, "versions": {}, "summary": summary}
     table = bench.markdown(result).splitlines()
     assert table[-2].startswith("| ibm | 1 | 0.5 | 0.5 | 1/0/0 | 1.0 | 2.0 | 0/1/0 | 0.5 | 0.5 | 0 | 0/0/0 |")
+
+
+def test_multi_register_input_is_flattened_so_tket_keeps_the_wire_order():
+    pytest.importorskip("pytket")
+    bench = _bench()
+    text = ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg b[2];\nqreg a[2];\ncreg c[1];\n'
+            "rz(0.3) b[0];\nsx a[1];\ncx b[0], a[1];\ncx a[0], b[1];\nrz(1.2) a[0];\nmeasure a[0] -> c[0];\n")
+    inp = bench.one_register(Circuit.from_qasm(text))
+    assert inp.n_qubits == 4 and inp.qregs == [("q", 4)] and "measure" not in inp.count_ops()
+    tket = bench.run_tket(inp, inp.to_qasm(2), "ibm", 5.0)
+    assert tket["verified"] == "ok"  # was FAILED when tket wrote registers a, b back in sorted order
