@@ -229,7 +229,7 @@ def _resynthesize(ops: list[Op], cx_first: bool) -> list[Op] | None:
         gates += [("cx", c, t) for c, t in synth_linear(state, [m for m, _ in final], n)]
         gates += [("x", q, 0) for q in range(n) if final[q][1]]
         c = cost(gates)
-        if c < best_cost:
+        if c < best_cost and c[1] <= best_cost[1]:  # never pay for the first key with the second
             new_poly, new_final = _polynomial(gates, n)
             if _same_poly(poly, new_poly) and new_final == final:  # a bug guard: never expected to fail
                 best, best_cost = gates, c
