@@ -87,10 +87,11 @@ def rotation_of(op: Op) -> tuple[str, float] | None:
 def _matrix_commutes(name: str, params: tuple[float, ...], letters: tuple[str, ...]) -> bool:
     """``letters[k]`` is the Pauli on ``G``'s k-th qubit; True if it commutes with ``G``'s matrix."""
     from qtandem.circuit.gates import gate_matrix
+    from qtandem.errors import QtandemError
 
     try:
         g = gate_matrix(name, params, num_qubits=len(letters))
-    except Exception:
+    except (QtandemError, ValueError, TypeError, KeyError):  # no matrix for it: treat as not commuting
         return False
     p = torch.ones((1, 1), dtype=torch.complex128)
     for letter in letters:  # qubit k is bit k of the index: the last qubit is the leftmost factor
