@@ -350,3 +350,47 @@ def test_report_has_per_pass_counts_and_window_tallies() -> None:
     assert d["windows"]["proven"] == 1 and d["windows"]["dropped"] == 0
     assert "ok/drop" in str(report) or "windows" in str(report)
     json.dumps(d)
+
+
+def test_pass_manager_starts_no_pass_after_its_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    from qtandem.compile.passes.cancellation import GateCancellation
+    from qtandem.compile.passmanager import PassManager
+
+    clock = [0.0]
+
+    def slow() -> float:
+        clock[0] += 1.0
+        return clock[0]
+
+    monkeypatch.setattr(time, "perf_counter", slow)
+    pm = PassManager([GateCancellation(), GateCancellation(), GateCancellation()], repeat=5, deadline=2.5)
+    out = pm.run(Circuit(1).h(0).h(0).x(0))
+    monkeypatch.undo()
+    assert len(pm.report.entries) == 1 and out.count_ops() == {"x": 1}
+    assert any("deadline" in n for n in pm.report.notes)
+
+
+def test_stop_on_inconclusive_tries_no_further_candidate(monkeypatch: pytest.MonkeyPatch) -> None:
+    import qtandem.compile.verify as verify
+
+    monkeypatch.setattr(verify, "check_identity", _stuck)
+    c = Circuit(3).h(0).h(0).cx(0, 1).cx(0, 1).cx(1, 2)
+    cands = lambda w: [Circuit(w.n_qubits).cx(1, 2), Circuit(w.n_qubits).cx(1, 2).h(0).h(0)]  # noqa: E731
+    _, stats = optimize_windows(c, cands, max_qubits=3, max_gates=10, max_exact_qubits=1, stop_on_inconclusive=True)
+    assert stats.dropped == 1
+    _, stats = optimize_windows(c, cands, max_qubits=3, max_gates=10, max_exact_qubits=1)
+    assert stats.dropped == 2
+
+
+def test_long_stretches_off_the_pi4_grid_go_straight_to_windows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(OPT, "_WHOLE_GATES", 20)
+    c = uccsd_like(6, 4, seed=2)
+    out, report = optimize(c, level=2)
+    assert report.windows["windows"] > 1 and report.windows["proven"] >= 1
+    assert any("off the pi/4 grid" in v for v in report.verification)
+    assert equal_up_to_phase(dense(out), dense(c))
+    clifford_t = Circuit(3)
+    for _ in range(8):
+        clifford_t.h(0).cx(0, 1).t(1).cx(1, 2).tdg(2)
+    _, report = optimize(clifford_t, level=2)
+    assert report.windows["windows"] == 1  # on the pi/4 grid: the whole stretch, proven by the path sum

@@ -27,13 +27,16 @@ def register(app: typer.Typer) -> None:
         expansions: Annotated[int | None, typer.Option(help="Level 3's search budget in expanded circuits "
                                                             "(default: scaled with the circuit; "
                                                             "machine-independent).")] = None,
-        budget: Annotated[float | None, typer.Option(help="Upper bound in seconds for level 3 (default: none; "
-                                                          "when it binds, results depend on the machine).")] = None,
+        budget: Annotated[float | None, typer.Option(help="Upper bound in seconds for the whole run, verification "
+                                                          "included (default: none; when it binds, results "
+                                                          "depend on the machine and skipped work is "
+                                                          "reported).")] = None,
         level: Annotated[int, typer.Option(help="0 (translate only) .. 3 (search to a fixpoint).")] = 3,
         basis: Annotated[str | None, typer.Option(help="nam, clifford_t, ibm, ibm_cz or u ({u, cx}) "
                                                         "(default: input's).")] = None,
         seed: Annotated[int | None, typer.Option(help="Seed of the randomized search.")] = None,
-        passes: Annotated[bool, typer.Option("--passes", help="Also print the per-pass table.")] = False,
+        passes: Annotated[bool, typer.Option("--passes", help="Also print the per-pass table (--json always "
+                                                              "carries it).")] = False,
         progress: Annotated[bool, typer.Option("--progress/--no-progress",
                                                help="Show level 3's search progress (expansions done of "
                                                     "the budget) on stderr (terminals only).")] = True,
@@ -59,9 +62,7 @@ def register(app: typer.Typer) -> None:
         assert report.initial is not None and report.final is not None
         i, f = report.initial, report.final
         if as_json:
-            data = report.to_dict()
-            if not passes:
-                data.pop("passes")
+            data = report.to_dict()  # per-pass records, windows proven/dropped, skipped work, verification
             emit_json({"file": str(file), "output": str(output), "level": level, "objective": objective,
                        "seed": seed, **data})
             return
@@ -74,6 +75,10 @@ def register(app: typer.Typer) -> None:
         console.print(tab)
         if passes:
             console.print(report.table())
+        w = report.windows
+        if w.get("windows"):
+            console.print(f"windows: {w['proven']} rewritten and proven, {w['dropped']} rewrite(s) dropped "
+                          f"(not provable), {w['unchanged']} unchanged, {w['skipped']} skipped (budget)")
         for note in report.notes:
             console.print(f"[dim]{note}[/dim]")
 

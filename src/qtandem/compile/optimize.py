@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import math
 import os
 import re
 import time
@@ -131,6 +132,18 @@ WINDOW_GATES = 200
 _EXACT_QUBITS = 10   # widest exact check optimize() starts (a 12-qubit dense check of a long stretch takes minutes)
 _OPT_SHARE = 0.8     # share of budget_s after which optimization stops (the rest: translation proofs, checks)
 _ROUNDS = 3          # rounds of windows, boundaries shifted between them
+_WHOLE_GATES = 3000  # longer stretches with angles off the pi/4 grid go straight to windows (a path sum of
+                     # thousands of such rotations is slow and inconclusive: 20 s for 5k gates on 21 qubits)
+
+
+def _dyadic(c: Circuit) -> bool:
+    """Every numeric angle a multiple of pi/4 (the path sum proves such circuits at any width)."""
+    for inst in c:
+        for p in inst.params:
+            k = float(p) / (math.pi / 4)  # type: ignore[arg-type]
+            if abs(k - round(k)) > 1e-9:
+                return False
+    return True
 
 
 class _Plan:
@@ -198,7 +211,7 @@ def _candidates(w: Circuit, plan: _Plan) -> list[tuple[Circuit, Report]]:
     if plan.level <= 2:
         rep = Report()
         pm = PassManager(preset_passes(plan.level, style=plan.style), repeat=1 if plan.level == 1 else 8,
-                         budget_s=plan.remaining(), cost=plan.cost)
+                         budget_s=plan.remaining(), cost=plan.cost, deadline=plan.deadline())
         return [(plan.finish(pm.run(w, plan.props, report=rep)), rep)]
     return _level3_candidates(w, plan)
 
@@ -226,7 +239,7 @@ def _level3_candidates(part: Circuit, plan: _Plan) -> list[tuple[Circuit, Report
                 plan.note_once("level 3 stopped trying variants (budget)")
                 break
             passes = preset_passes(3, style=plan.style, placement=placement, kak=props["kak"])
-            pm = PassManager(passes, repeat=30, budget_s=plan.remaining(), cost=plan.cost)
+            pm = PassManager(passes, repeat=30, budget_s=plan.remaining(), cost=plan.cost, deadline=plan.deadline())
             cand = plan.finish(pm.run(begin, props, report=Report()))
             rep = Report(entries=list(pre) + pm.report.entries)
             rep.notes.append(f"level 3 kept the {label}variant with {placement} placement")
@@ -298,16 +311,20 @@ def _optimize_stretch(part: Circuit, plan: _Plan, report: Report) -> tuple[Circu
     if plan.late():
         report.skipped.append(f"a stretch of {part.num_gates()} gates was not optimized (budget)")
         return part, 0
-    out, stats = optimize_windows(part, fn, cost=plan.cost, max_qubits=max(part.n_qubits, 1),
-                                  max_gates=max(len(part), 1), max_exact_qubits=_EXACT_QUBITS,
-                                  deadline=plan.deadline(), on_accept=fn.accept,  # type: ignore[attr-defined]
-                                  on_drop=fn.drop)  # type: ignore[attr-defined]
-    _stage(report, "whole stretch", part, out, t0, stats)
-    plan.stats.merge(stats)
-    if stats.proven or not stats.dropped:
-        return out, int(stats.proven)
-    report.verification.append(f"the whole-stretch result could not be proven ({_short(stats.reasons[0], 100)}); "
-                               f"optimizing in windows of <= {WINDOW_QUBITS} qubits and {WINDOW_GATES} gates")
+    if len(part) <= _WHOLE_GATES or _dyadic(part):
+        out, stats = optimize_windows(part, fn, cost=plan.cost, max_qubits=max(part.n_qubits, 1),
+                                      max_gates=max(len(part), 1), max_exact_qubits=_EXACT_QUBITS,
+                                      deadline=plan.deadline(), stop_on_inconclusive=True,
+                                      on_accept=fn.accept, on_drop=fn.drop)  # type: ignore[attr-defined]
+        _stage(report, "whole stretch", part, out, t0, stats)
+        plan.stats.merge(stats)
+        if stats.proven or not stats.dropped:
+            return out, int(stats.proven)
+        why = f"the whole-stretch result could not be proven ({_short(stats.reasons[0], 100)})"
+    else:
+        why = f"a stretch of {len(part)} gates with rotation angles off the pi/4 grid"
+    report.verification.append(f"{why}: optimized in windows of <= {WINDOW_QUBITS} qubits and {WINDOW_GATES} "
+                               "gates, each proven")
     cur = part
     for r in range(_ROUNDS):
         if plan.late():
@@ -412,12 +429,22 @@ def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objectiv
     """Optimize ``circuit`` and verify the result against it.
 
     Measurements, resets, barriers and classically controlled operations stay in
-    place; the unitary stretches between them are optimized and each is checked
-    by :func:`qtandem.compile.verify.verify_equivalent`. With no ``basis`` or
-    ``hardware`` the output uses the smallest named basis containing the input's
-    gates (:data:`~qtandem.compile.passes.basis.BASES`; a Clifford+T input may
-    gain ``s``/``z`` where two ``t`` merge), or only the input's own gates when no
-    named basis contains them.
+    place; the unitary stretches between them are optimized. Every rewrite is proven
+    where it is made (:mod:`qtandem.compile.windows`): a stretch's candidates are
+    proven against the whole stretch (path sum, or the exact unitary up to 10 active
+    qubits); when that proof fails or is inconclusive the stretch is optimized in
+    windows of at most ``WINDOW_QUBITS`` (8) wires and ``WINDOW_GATES`` (200) gates, each
+    proven on its own (boundaries shifted between rounds), and a window whose rewrite
+    cannot be proven keeps its gates (the report says so). Proven windows compose to a
+    proof; :func:`qtandem.compile.verify.verify_equivalent` on the whole stretch is then
+    a second check: a real difference raises, an inconclusive one is reported.
+
+    The result never costs more than the baseline under ``objective``: the input when it is
+    already in the target basis, else its direct translation (proven the same way). With no
+    ``basis`` or ``hardware`` the output uses the smallest named basis containing the input's
+    gates (:data:`~qtandem.compile.passes.basis.BASES`; a Clifford+T input may gain
+    ``s``/``z`` where two ``t`` merge); when no named basis contains them, keeping the input's
+    gates, ``nam`` and ``ibm`` are tried per circuit and the cheapest is used.
 
     Args:
         circuit: the input (not modified).
@@ -425,14 +452,18 @@ def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objectiv
         hardware: a :class:`~qtandem.device.Device` (or preset/file name) to lay out and
             route for (the routing module's passes run after optimization). Named ``hardware``
             because ``device`` means a torch device elsewhere in qtandem.
-        objective: one of :data:`OBJECTIVES`; picks between candidate results.
+        objective: one of :data:`OBJECTIVES`; its cost (:func:`objective_cost`) picks between candidate
+            results in every window, stops the passes' repetitions and guards the result.
         basis: target basis name or gate set (translated first and last).
         budget_expansions: level 3's rewrite search budget in expanded circuits (default
             :func:`~qtandem.compile.search.default_budget_expansions` of the gate count). Level 3's
             pass repetitions are bounded by counts too, so with ``budget_s=None`` a seeded run gives
             the same circuit on any machine.
-        budget_s: wall-clock upper bound in seconds for level 3's repetitions and search (default none;
-            when it binds, the result depends on the machine's speed).
+        budget_s: wall-clock upper bound in seconds for the whole run, verification included (default
+            none). The clock is read between windows, variants, passes' repetitions, the search and the
+            checks; past 80% of it optimizing stops, what is proven is kept, a required translation is
+            still made and proven, and ``report.skipped`` lists what was left out. When it binds, the
+            result depends on the machine's speed.
         seed: seed of the randomized steps (level 3 search).
         policy: how level 3's rewrite search (:func:`qtandem.compile.search.search`) ranks rewrites:
             ``"learned"`` (the shipped policy), ``"random"``, ``"all"``, a
@@ -441,13 +472,14 @@ def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objectiv
             per unitary stretch, each counting from 0); for a progress bar, it does not change the result.
 
     Returns:
-        ``(optimized circuit, report)``.
+        ``(optimized circuit, report)``; the report's ``windows`` counts proven and dropped rewrites,
+        ``verification`` says how the result was proven, ``skipped`` what the budget cut.
 
     Raises:
         CompileError: bad level, objective, basis, budget or ``hardware`` (not a Device or a name);
             a gate the basis cannot express; free parameters at level > 0 (bind them first).
-        VerificationError: the optimized circuit is not equivalent to the input
-            (never returned).
+        VerificationError: the global check found the optimized circuit different from the input
+            (never returned), or a required basis translation could not be proven.
 
     Examples:
         >>> from qtandem import Circuit

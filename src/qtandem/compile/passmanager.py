@@ -284,6 +284,8 @@ class PassManager:
             this many times (1: once).
         budget_s: stop repeating after this many seconds.
         cost: ``cost(counts) -> comparable``; the default is the gate count.
+        deadline: a :func:`time.perf_counter` value; no pass starts after it (each pass returns an
+            equivalent circuit, so stopping between passes keeps a valid result).
 
     Attributes:
         report: the :class:`Report` of the last :meth:`run`.
@@ -301,7 +303,8 @@ class PassManager:
     name = "pass_manager"
 
     def __init__(self, passes: Sequence[Pass], *, repeat: int = 1, budget_s: float | None = None,
-                 cost: Callable[[Counts], Any] | None = None) -> None:
+                 cost: Callable[[Counts], Any] | None = None, deadline: float | None = None) -> None:
+        self.deadline = deadline
         self.passes = list(passes)
         self.repeat = int(repeat)
         self.budget_s = budget_s
@@ -323,14 +326,21 @@ class PassManager:
             report.initial = counts(circuit)
         cur_counts = _sum_counts(parts, fences, circuit)
         best_cost = self.cost(cur_counts)
+        late = False
         for _ in range(max(self.repeat, 1)):
             for p in self.passes:
                 t0 = time.perf_counter()
+                if self.deadline is not None and t0 > self.deadline:
+                    report.notes.append(f"stopped before pass {getattr(p, 'name', type(p).__name__)} (deadline)")
+                    late = True
+                    break
                 parts = [p.run(part, props) if part.num_gates() else part for part in parts]
                 after = _sum_counts(parts, fences, circuit)
                 report.entries.append(PassRecord(getattr(p, "name", type(p).__name__), cur_counts, after,
                                                  time.perf_counter() - t0))
                 cur_counts = after
+            if late:
+                break
             new_cost = self.cost(cur_counts)
             if new_cost >= best_cost:
                 break

@@ -199,7 +199,7 @@ def prove_window(a: Circuit, b: Circuit, *, max_exact_qubits: int = 10) -> str |
 def optimize_windows(circuit: Circuit, candidates: Callable[[Circuit], Sequence[Circuit]], *,
                      cost: Callable[[Counts], tuple] | None = None, max_qubits: int = 8, max_gates: int = 200,
                      first_gates: int | None = None, keep_original: bool = True, max_exact_qubits: int = 10,
-                     deadline: float | None = None,
+                     deadline: float | None = None, stop_on_inconclusive: bool = False,
                      on_accept: Callable[[Circuit, int], None] | None = None,
                      on_drop: Callable[[Circuit, int, str], None] | None = None) -> tuple[Circuit, WindowStats]:
     """Rewrite ``circuit`` window by window, keeping only proven rewrites.
@@ -217,6 +217,8 @@ def optimize_windows(circuit: Circuit, candidates: Callable[[Circuit], Sequence[
         max_exact_qubits: exact-check width (see :func:`prove_window`).
         deadline: a :func:`time.perf_counter` value after which windows are no longer optimized
             (counted as skipped; with ``keep_original=False`` they are still rewritten and proven).
+        stop_on_inconclusive: try no further candidate of a window after an inconclusive proof (a
+            proof that finds a difference still moves on to the next one).
         on_accept: called as ``on_accept(candidate, k)`` with the kept candidate and its index.
         on_drop: called as ``on_drop(candidate, k, reason)`` for each candidate whose proof failed.
 
@@ -247,7 +249,8 @@ def optimize_windows(circuit: Circuit, candidates: Callable[[Circuit], Sequence[
             kept = w
         else:
             stats.skipped += int(late)
-            kept = _best(w, candidates(w), cost, keep_original, max_exact_qubits, stats, on_accept, on_drop)
+            kept = _best(w, candidates(w), cost, keep_original, max_exact_qubits, stats, on_accept, on_drop,
+                         stop_on_inconclusive)
         for inst in window.expand(kept):
             out.append(inst)
     stats.seconds = time.perf_counter() - t0
@@ -256,7 +259,7 @@ def optimize_windows(circuit: Circuit, candidates: Callable[[Circuit], Sequence[
 
 def _best(w: Circuit, cands: Sequence[Circuit], cost: Callable[[Counts], tuple], keep_original: bool,
           max_exact_qubits: int, stats: WindowStats, on_accept: Callable[[Circuit, int], None] | None,
-          on_drop: Callable[[Circuit, int, str], None] | None) -> Circuit:
+          on_drop: Callable[[Circuit, int, str], None] | None, stop_on_inconclusive: bool = False) -> Circuit:
     base = cost(counts(w))
     ranked = sorted(((cost(counts(c)), k, c) for k, c in enumerate(cands)), key=lambda t: (t[0], t[1]))
     tried: list[Circuit] = []
@@ -281,6 +284,8 @@ def _best(w: Circuit, cands: Sequence[Circuit], cost: Callable[[Counts], tuple],
             stats.reasons.append(reason)
         if on_drop is not None:
             on_drop(cand, k, reason)
+        if stop_on_inconclusive and "not equivalent" not in reason:
+            break
     if not keep_original:
         raise VerificationError(f"no rewrite of a {w.n_qubits}-qubit window of {len(w)} gates into the target "
                                 f"basis could be proven equivalent: {first_reason or 'no candidate'}")
