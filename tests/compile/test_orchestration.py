@@ -394,3 +394,18 @@ def test_long_stretches_off_the_pi4_grid_go_straight_to_windows(monkeypatch: pyt
         clifford_t.h(0).cx(0, 1).t(1).cx(1, 2).tdg(2)
     _, report = optimize(clifford_t, level=2)
     assert report.windows["windows"] == 1  # on the pi/4 grid: the whole stretch, proven by the path sum
+
+
+def test_the_translation_is_chosen_per_circuit_when_no_basis_is_given() -> None:
+    """Input gates in no named basis (ry): keeping them, nam and ibm are tried; the cheapest verified one wins."""
+    c = Circuit(3)
+    for q in range(3):
+        for k in range(6):
+            c.ry(0.1 * (k + 1) + q, q)
+    c.cx(0, 1).cx(1, 2)
+    out, report = optimize(c, level=2)
+    note = next(n for n in report.notes if n.startswith("basis chosen per circuit"))
+    assert counts(out).gates < counts(c).gates
+    assert ("nam" in note and set(out.count_ops()) <= {"h", "x", "cx", "rz"}) or \
+        ("ibm" in note and set(out.count_ops()) <= {"sx", "x", "cx", "rz"}) or "input gates" in note
+    assert equal_up_to_phase(dense(out), dense(c))

@@ -404,16 +404,19 @@ def _run_all(in_parts: list[Circuit], plan: _Plan, report: Report, seed: int | N
 
 def _choose_basis(in_parts: list[Circuit], fences: list, circuit: Circuit, plan: _Plan, report: Report) -> str | None:
     """No basis given and none named holds the input's gates: the cheapest of keeping them, nam or ibm
-    (level 2 passes on the whole circuit, unverified; the chosen one is then run and proven)."""
+    (the level's passes once on the whole circuit, unverified; the chosen one is then run and proven)."""
     best: tuple[tuple, int, str | None] | None = None
     for k, option in enumerate((None, "nam", "ibm")):
         try:
-            sub = _Plan(level=2, target=option, allowed=BASES[option] if option else plan.allowed,
+            allowed = BASES[option] if option else plan.allowed
+            sub = _Plan(level=plan.level, target=option, allowed=allowed,
                         style=plan.style if option is None else ("zsx" if option == "ibm" else "nam"),
-                        cost=plan.cost, props=PropertySet(plan.props, basis=option), budget_s=None, start=plan.start,
-                        report=Report())
+                        cost=plan.cost, props=PropertySet(plan.props, basis=option, kak="cx" in allowed),
+                        budget_s=None, start=plan.start, report=Report())
+            pm = PassManager(preset_passes(min(plan.level, 3), style=sub.style, kak="cx" in allowed), repeat=8,
+                             cost=plan.cost, deadline=plan.deadline())
             parts = [p if option is None or sub.in_basis(p) else sub.translate(p) for p in in_parts]
-            parts = [(_candidates(p, sub) or [(p, Report())])[0][0] if p.num_gates() else p for p in parts]
+            parts = [sub.finish(pm.run(p, sub.props)) if p.num_gates() else p for p in parts]
         except CompileError:
             continue
         c = plan.cost(counts(stitch(parts, fences, circuit)))
@@ -522,7 +525,7 @@ def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objectiv
     else:
         named = target
     plan = _make_plan(level, named, target, in_gates, cost, props, budget_s, start, report)
-    if target is None and named is None and level >= 2 and plan.style is not None:
+    if target is None and named is None and level >= 2:
         chosen = _choose_basis(in_parts, fences, circuit, plan, report)
         if chosen is not None:
             plan = _make_plan(level, chosen, chosen, in_gates, cost, props, budget_s, start, report)
