@@ -45,7 +45,7 @@ def test_routed_is_valid_and_equivalent(dev: str, n: int, seed: int) -> None:
     # independent exact check on the active wires (<= 10 here) up to the recorded permutation
     verify_equivalent(res.embedded_input(c), out, permutation=res.permutation, method="exact")
     # a wrong permutation is rejected
-    if res.swaps:
+    if res.permutation != list(range(len(res.permutation))):  # swaps may also net to no permutation
         with pytest.raises(VerificationError):
             verify_equivalent(res.embedded_input(c), out, method="exact")
 

@@ -175,7 +175,7 @@ def _emit(ops: Sequence[Instruction], emitted: list[tuple[str, tuple[int, ...], 
         if j1 == j2 and len(insts[j1]) == 1 and insts[j1][0].name == "cx" and insts[j1][0].condition is None:
             c, t = insts[j1][0].qubits
             insts[j1] = [Instruction("cx", (t, c)), Instruction("cx", (c, t))]
-            for p, other, tail in ((p1, p2, tails[0]), (p2, p1, tails[1])):
+            for _, other, tail in ((p1, p2, tails[0]), (p2, p1, tails[1])):
                 for k in tail:
                     insts[k] = [insts[k][0].replace(qubits=(other,))]
             cut1, cut2 = len(hist[p1]) - len(tails[0]), len(hist[p2]) - len(tails[1])
@@ -254,7 +254,7 @@ def _finish(routed: Circuit, device: Any, *, kak: bool = True) -> Circuit:
 
 def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 24, objective: str | None = "fidelity",
           iterations: int = 3, lookahead: int = 20, weight: float = 0.5, noise_weight: float = 0.5,
-          swap_trials: int = 4, post_layout: bool = True, absorb: float = 0.5, finish: int = 3) -> RoutingResult:
+          swap_trials: int = 4, post_layout: bool = True, absorb: float = 1.0, finish: int = 3) -> RoutingResult:
     """Lay out and route ``circuit`` for ``device``; the best of ``trials`` seeded trials.
 
     Args:
@@ -284,8 +284,9 @@ def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 24, 
             post-routing placement run on this many trials with the fewest emitted CX among
             the noise-weighted trials and as many among the hop-distance ones; the objective
             picks among those.
-        absorb: score bonus (in units of one hop over the front layer) of a swap on the pair
-            of the CX just run on both qubits, which the emitted circuit absorbs (1 more CX, not 3).
+        absorb: score bonus (in units of one hop over the front layer) of a swap on the pair of
+            the CX just run on both its qubits, which the emitted circuit absorbs (1 more CX, not 3);
+            half of the trials use it, half do not.
 
     Returns:
         A :class:`RoutingResult`.
@@ -347,7 +348,8 @@ def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 24, 
             layout = random_layout(prepared, device, seed=rng)
         vary = (t // 2) % 3  # an ensemble of lookahead settings across trials
         kw: dict[str, Any] = {"lookahead": (lookahead, max(lookahead // 2, 1), lookahead * 3 // 2)[vary],
-                              "weight": weight * (1.0, 0.6, 1.4)[vary], "gamma": 0.1 * nw, "absorb": absorb}
+                              "weight": weight * (1.0, 0.6, 1.4)[vary], "gamma": 0.1 * nw,
+                              "absorb": absorb * (((t + 1) // 2) % 2)}
         for _ in range(iterations):
             _, fin, _ = sabre_pass(ops, n, layout, adj, dist, costs, rng, **kw)
             _, layout, _ = sabre_pass(rev, n, fin, adj, dist, costs, rng, **kw)

@@ -138,8 +138,8 @@ def sabre_pass(ops: Sequence[Instruction], nq: int, layout: Sequence[int], adj: 
             f = sum(dist[pos(a), pos(b)] for a, b in front) / len(front)
             e = sum(dist[pos(a), pos(b)] for a, b in ext) / len(ext) if ext else 0.0
             score = max(decay[p1], decay[p2]) * (f + weight * e) + gamma * swap_cost[p1, p2]
-            if absorb and partner[p1] == p2 and partner[p2] == p1:  # 1 more CX after absorption, not 3
-                score -= absorb / len(front)
+            if absorb and partner[p1] == p2 and partner[p2] == p1:
+                score -= absorb / len(front)  # 1 more CX after absorption, not 3
             if score < best_score - 1e-12:
                 best_score, best = score, [(p1, p2)]
             elif abs(score - best_score) <= 1e-12:
