@@ -164,8 +164,11 @@ def _phase_terms(phases: np.ndarray) -> dict[int, float]:
 
 def _affine(u: np.ndarray) -> tuple[Rows, int, np.ndarray] | None:
     """``(A rows, b, phases)`` when ``u|x> = e^{i phases[x]} |Ax + b>``, else ``None``."""
-    perm = np.argmax(np.abs(u), axis=0)
-    if not np.allclose(np.abs(u[perm, np.arange(8)]), 1.0, atol=1e-8):
+    mag = np.abs(u)
+    if (np.count_nonzero(mag > 1e-6, axis=0) != 1).any():
+        return None  # not monomial (the common case: rejected fast)
+    perm = np.argmax(mag, axis=0)
+    if (np.abs(mag[perm, np.arange(8)] - 1.0) > 1e-8).any():
         return None
     b = int(perm[0])
     cols = [int(perm[1 << j]) ^ b for j in range(3)]
@@ -384,13 +387,14 @@ def _qsd(u: np.ndarray) -> Word:
             + _two_qubit(v_l @ np.diag(delta), q))
 
 
-def synth_3q(u: np.ndarray, *, max_cx: int | None = None) -> tuple[str, Word]:
+def synth_3q(u: np.ndarray, *, max_cx: int | None = None, forms: tuple[str, ...] = FORMS) -> tuple[str, Word]:
     """The cheapest word this module finds for a three-qubit unitary, checked against it.
 
     Args:
         u: 8x8 unitary (qubit 0 least significant).
         max_cx: skip forms that cannot reach at most this many CX (``None``: no bound); the
             generic QSD costs 20, the multiplexor 9, local2 3.
+        forms: the forms to try (a subset of :data:`FORMS`).
 
     Returns:
         ``(form, word)``; ``form`` is one of :data:`FORMS`.
@@ -413,6 +417,8 @@ def synth_3q(u: np.ndarray, *, max_cx: int | None = None) -> tuple[str, Word]:
     tries = (("cnot_dihedral", _cnot_dihedral, 0), ("local2", _local2, 0), ("conjugated", _conjugated, 6),
              ("multiplexor", _multiplexor, 4), ("qsd", _qsd, 14))
     for form, fn, floor in tries:
+        if form not in forms:
+            continue
         bound = min(limit, word_cx(best[1]) - 1 if best is not None else limit)
         if floor > bound:
             continue

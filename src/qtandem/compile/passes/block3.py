@@ -23,6 +23,7 @@ Examples:
 from __future__ import annotations
 
 import math
+from functools import cache
 
 import numpy as np
 
@@ -30,8 +31,8 @@ from qtandem.circuit import Circuit
 from qtandem.circuit.gates import gate_matrix
 from qtandem.compile.dag import Op, to_circuit, to_ops
 from qtandem.compile.passmanager import PropertySet
-from qtandem.compile.qsd import Word, synth_3q, word_cx
-from qtandem.compile.synth1q import STYLES, op_matrix, synth_ops
+from qtandem.compile.qsd import FORMS, Word, synth_3q, word_cx
+from qtandem.compile.synth1q import STYLES, matrix_1q, op_matrix, synth_ops
 from qtandem.errors import CompileError
 from qtandem.sim.dense import dense_unitary, equal_up_to_phase
 
@@ -109,7 +110,8 @@ def _block_matrix(ops: list[Op], idx: list[int], qubits: tuple[int, ...]) -> np.
         if len(op.qubits) == 1:
             g = op_matrix(op)
         else:
-            g = gate_matrix(op.name, [op.angle] if op.angle is not None else list(op.params)).numpy()
+            g = (_fixed_matrix(op.name) if op.angle is None and not op.params else
+                 gate_matrix(op.name, [op.angle] if op.angle is not None else list(op.params)).numpy())
         mats.append((tuple(local[q] for q in op.qubits), g))
     return dense_unitary(mats, 3)
 
@@ -142,9 +144,13 @@ def _emit(word: Word, style: str) -> list[Spec]:
 
 
 def _local_matrix(gates: list[Spec]) -> np.ndarray:
-    mats = [(qs, _CX if g == "cx" else gate_matrix(g, [a] if a is not None else list(p)).numpy())
-            for g, qs, a, p in gates]
+    mats = [(qs, _CX if g == "cx" else matrix_1q(g, a, p)) for g, qs, a, p in gates]
     return dense_unitary(mats, 3)
+
+
+@cache
+def _fixed_matrix(name: str) -> np.ndarray:
+    return gate_matrix(name).numpy()
 
 
 def _exact(gates: list[Spec] | tuple[Spec, ...]) -> bool:
@@ -156,6 +162,16 @@ def _exact(gates: list[Spec] | tuple[Spec, ...]) -> bool:
 _CACHE: dict[tuple, tuple[str, list[Spec]] | None] = {}
 """Synthesized blocks (or ``None``: no cheaper form) by style, objective kind and the block's exact gates."""
 _CACHE_SIZE = 20000
+
+
+_GENERIC_CX = {"multiplexor": 9, "qsd": 20}
+"""CX of the generic forms on a generic block (their words carry about one one-qubit gate per CX or more)."""
+
+
+def _forms_for_gates(n_gates: int) -> tuple[str, ...]:
+    """Forms worth trying for a block of ``n_gates`` under a gate-count objective: the generic ones only
+    when the block has more than twice their usual CX count in gates (a pruning rule for speed only)."""
+    return tuple(f for f in FORMS if n_gates > 2 * _GENERIC_CX.get(f, 0))
 
 
 class ThreeQubitResynthesis:
@@ -214,7 +230,7 @@ class ThreeQubitResynthesis:
                 if len(_CACHE) >= _CACHE_SIZE:
                     _CACHE.clear()
                 _CACHE[key] = self._synth(_block_matrix(ops, idx, qubits), cx_before if cx_first else len(idx) - 1,
-                                          _exact(block))
+                                          _exact(block), FORMS if cx_first else _forms_for_gates(len(idx)))
             found = _CACHE[key]
             if found is None:
                 continue
@@ -238,9 +254,9 @@ class ThreeQubitResynthesis:
             out.extend(at.get(i, []))
         return to_circuit(out, circuit)
 
-    def _synth(self, u: np.ndarray, max_cx: int, exact: bool) -> tuple[str, list[Spec]] | None:
+    def _synth(self, u: np.ndarray, max_cx: int, exact: bool, forms: tuple[str, ...]) -> tuple[str, list[Spec]] | None:
         try:
-            form, word = synth_3q(u, max_cx=max_cx)
+            form, word = synth_3q(u, max_cx=max_cx, forms=forms)
         except CompileError:
             return None
         if word_cx(word) > max_cx:
