@@ -302,6 +302,24 @@ def report(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def markdown(summary: dict[str, Any]) -> str:
+    """The README table: per set and device, qtandem / Qiskit L3 and qtandem / tket ratios."""
+    lines = ["| set | device | circuits | CX / Qiskit geomean (median) | CX / tket geomean (median) | "
+             "ESP / Qiskit geomean (median) | ESP / tket geomean (median) | ESP geomean dominated by |",
+             "|---|---|---:|---:|---:|---:|---:|---|"]
+    for key, out in summary.items():
+        set_name, device = key.split("/")
+        cells = []
+        for part in ("cx_vs_qiskit", "cx_vs_tket", "esp_vs_qiskit", "esp_vs_tket"):
+            r = out[part]
+            cells.append(f"{r['geomean']:.3f} ({r['median']:.3f})" if r.get("circuits") else "-")
+        esp = out["esp_vs_qiskit"]
+        dom = (f"{esp['dominant']} ({esp['dominant_ratio']:.3g}x; without: {esp['geomean_without_dominant']:.3f})"
+               if esp.get("circuits") else "-")
+        lines.append(f"| {set_name} | {device} | {out['circuits']} | " + " | ".join(cells) + f" | {dom} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", dest="sets", action="append", choices=["dev", "qasmbench", "mqt"],
@@ -319,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         result = json.loads(args.from_json.read_text())
         result["summary"] = summarize(result["rows"])
         print(report(result["summary"]))
+        print(markdown(result["summary"]))
     else:
         result = run(sets=args.sets or ["dev"], devices=args.devices, quick=args.quick, seed=args.seed)
         if args.append and args.json.exists():
