@@ -409,3 +409,17 @@ def test_the_translation_is_chosen_per_circuit_when_no_basis_is_given() -> None:
     assert ("nam" in note and set(out.count_ops()) <= {"h", "x", "cx", "rz"}) or \
         ("ibm" in note and set(out.count_ops()) <= {"sx", "x", "cx", "rz"}) or "input gates" in note
     assert equal_up_to_phase(dense(out), dense(c))
+
+
+def test_long_off_grid_translation_is_proven_in_windows_and_the_search_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(OPT, "_WHOLE_GATES", 20)
+    monkeypatch.setattr(OPT, "_EXACT_QUBITS", 4)
+    monkeypatch.setattr(OPT, "WINDOW_QUBITS", 4)
+    c = uccsd_like(6, 5, seed=4)
+    out, report = optimize(c, level=3, basis="ibm", seed=0)
+    assert set(out.count_ops()) <= {"cx", "rz", "sx", "x"}
+    assert "translation" in [e.name for e in report.entries]
+    assert any("translation proven in" in v for v in report.verification)
+    assert any("learned rewrite search" in s for s in report.skipped)
+    monkeypatch.undo()
+    assert equal_up_to_phase(dense(out), dense(c))

@@ -136,6 +136,11 @@ _WHOLE_GATES = 3000  # longer stretches with angles off the pi/4 grid go straigh
                      # thousands of such rotations is slow and inconclusive: 20 s for 5k gates on 21 qubits)
 
 
+def _unprovable_whole(c: Circuit) -> bool:
+    """Too long, too wide and off the pi/4 grid for a whole-circuit proof (path sum stuck, exact too wide)."""
+    return len(c) > _WHOLE_GATES and not _dyadic(c) and len({q for i in c for q in i.qubits}) > _EXACT_QUBITS
+
+
 def _dyadic(c: Circuit) -> bool:
     """Every numeric angle a multiple of pi/4 (the path sum proves such circuits at any width)."""
     for inst in c:
@@ -286,9 +291,13 @@ def _translate_stretch(part: Circuit, plan: _Plan, report: Report) -> tuple[Circ
     if plan.target is None or plan.in_basis(part):
         return part, 0
     t0 = time.perf_counter()
-    whole = plan.translate(part)
     stats = WindowStats(windows=1)
-    reason = prove_window(part, whole, max_exact_qubits=_EXACT_QUBITS)
+    reason: str | None
+    if _unprovable_whole(part):
+        whole, reason = part, f"{len(part)} gates off the pi/4 grid: proven in windows"
+    else:
+        whole = plan.translate(part)
+        reason = prove_window(part, whole, max_exact_qubits=_EXACT_QUBITS)
     if reason is None:
         stats.proven = 1
         out = whole
@@ -352,7 +361,7 @@ def _global_check(original: Circuit, result: Circuit, plan: _Plan, report: Repor
     if plan.budget_s is not None and plan.late():
         report.skipped.append(f"global second check of stretch {k} (budget); the result is proven window by window")
         return
-    if len(original) > _WHOLE_GATES and not _dyadic(original) and original.n_qubits > _EXACT_QUBITS:
+    if _unprovable_whole(original):
         report.verification.append(f"stretch {k}: global second check not attempted (a path sum over "
                                    f"{len(original)} off-grid rotations on {original.n_qubits} qubits is slow and "
                                    "inconclusive); the result is proven window by window")
@@ -380,7 +389,10 @@ def _run_all(in_parts: list[Circuit], plan: _Plan, report: Report, seed: int | N
         links += more
         share = part.num_gates() / max(left, 1)  # the search's time: this stretch's share of what is left
         left -= part.num_gates()
-        if plan.level == 3 and best.num_gates():
+        if plan.level == 3 and best.num_gates() and _unprovable_whole(best):
+            report.skipped.append(f"the learned rewrite search on stretch {k}: its result could not be proven "
+                                  f"as a whole ({len(best)} gates off the pi/4 grid)")
+        elif plan.level == 3 and best.num_gates():
             rem = plan.remaining()
             found = _search(best, plan.props, report, cost=plan.cost, budget_s=None if rem is None else rem * share,
                             start=time.perf_counter(), seed=seed, late=plan.late())
@@ -534,6 +546,8 @@ def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objectiv
     report.windows = plan.stats.as_dict()
     out = stitch(parts, fences, circuit)
     baseline = stitch(bases, fences, circuit)
+    if basis is None:  # no basis fixed: the input itself is always an acceptable result
+        baseline, bases = circuit, list(in_parts)
     if level >= 1 and cost(counts(out)) > cost(counts(baseline)):
         which = "the input" if bases == in_parts else "its direct translation"
         report.notes.append(f"the optimized circuit costs more than {which} under objective {objective!r} "
