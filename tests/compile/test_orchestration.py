@@ -241,7 +241,7 @@ def test_chemistry_13_qubits_real_run_and_cli(tmp_path: Path, capsys: pytest.Cap
     src, dst = tmp_path / "chem.qasm", tmp_path / "out.qasm"
     dump(c, src)
     with pytest.raises(SystemExit) as info:
-        main(["optimize", str(src), "-o", str(dst), "--level", "2", "--basis", "ibm", "--json", "--passes"])
+        main(["optimize", str(src), "-o", str(dst), "--expansions", "200", "--basis", "ibm", "--json", "--passes"])
     assert int(info.value.code or 0) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["final"]["gates"] <= data["initial"]["gates"] * 2
@@ -423,3 +423,24 @@ def test_long_off_grid_translation_is_proven_in_windows_and_the_search_skipped(m
     assert any("learned rewrite search" in s for s in report.skipped)
     monkeypatch.undo()
     assert equal_up_to_phase(dense(out), dense(c))
+
+
+def test_chemistry_13_qubits_cli_level3_exits_0_when_the_path_sum_is_stuck(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The issue's failure mode at the default level: exit 0, windows proven, the global check reported."""
+    import qtandem.compile.verify as verify
+    from qtandem.cli.main import main
+    from qtandem.qasm import dump, load
+
+    c = uccsd_like(13, 10, seed=7)
+    src, dst = tmp_path / "chem.qasm", tmp_path / "out.qasm"
+    dump(c, src)
+    monkeypatch.setattr(verify, "check_identity", _stuck)
+    with pytest.raises(SystemExit) as info:
+        main(["optimize", str(src), "-o", str(dst), "--expansions", "100", "--json"])
+    monkeypatch.undo()
+    assert int(info.value.code or 0) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["windows"]["proven"] >= 1
+    assert any("inconclusive" in v for v in data["verification"])
+    assert equivalent(c, load(dst))
