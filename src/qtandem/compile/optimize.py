@@ -323,7 +323,7 @@ def _optimize_stretch(part: Circuit, plan: _Plan, report: Report) -> tuple[Circu
     if len(part) <= _WHOLE_GATES or _dyadic(part):
         out, stats = optimize_windows(part, fn, cost=plan.cost, max_qubits=max(part.n_qubits, 1),
                                       max_gates=max(len(part), 1), max_exact_qubits=_EXACT_QUBITS,
-                                      deadline=plan.deadline(), stop_on_inconclusive=True,
+                                      deadline=plan.deadline(), stop_on_inconclusive=not _dyadic(part),
                                       on_accept=fn.accept, on_drop=fn.drop)  # type: ignore[attr-defined]
         _stage(report, "whole stretch", part, out, t0, stats)
         plan.stats.merge(stats)
