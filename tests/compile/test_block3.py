@@ -227,3 +227,13 @@ def test_clifford_t_blocks_stay_exact(seed: int) -> None:
         for angle in inst.params:
             assert abs(float(angle) / (math.pi / 4) - round(float(angle) / (math.pi / 4))) < 1e-9
     assert equal_up_to_phase(_circuit_u(out), _circuit_u(c), 1e-6)
+
+
+def test_level3_basis_u_does_not_crash() -> None:
+    # regression: level 3 with basis "u" gave the pass style "u", which it rejected (CompileError)
+    from qtandem.compile.optimize import optimize
+
+    c = _random_circuit(3, 40, 3)
+    out, _ = optimize(c, level=3, basis="u", policy=None, seed=0)
+    assert set(out.count_ops()) <= {"cx", "u"}
+    assert equal_up_to_phase(_circuit_u(out), _circuit_u(c), 1e-6)
