@@ -1,7 +1,5 @@
 """Every reader error is a QasmError with a message, file, line, column and caret excerpt."""
 
-import time
-
 import pytest
 
 import qtandem.qasm
@@ -243,11 +241,11 @@ def test_oversized_file_is_refused_before_reading(tmp_path, monkeypatch):
     ],
 )
 def test_adversarial_programs_fail_fast(body, message):
-    t0 = time.perf_counter()
+    # Each program is refused before any expensive work (a huge power, range or register); speed is not timed
+    # here (no timed unit tests), a regression would show as a hang or a MemoryError.
     with pytest.raises(QasmError, match=message) as info:
         loads(V3 + body)
     assert info.value.line is not None and info.value.column is not None
-    assert time.perf_counter() - t0 < 5
 
 
 @pytest.mark.slow
