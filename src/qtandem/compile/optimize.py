@@ -249,6 +249,12 @@ def _level3_candidates(part: Circuit, plan: _Plan) -> list[tuple[Circuit, Report
             rep = Report(entries=list(pre) + pm.report.entries)
             rep.notes.append(f"level 3 kept the {label}variant with {placement} placement")
             out.append((cand, rep))
+    if not plan.late():  # the learned pass-sequence choice: the selector's top pipelines join the candidates
+        from qtandem.compile.select import learned_candidates
+
+        for _, cand, rep in learned_candidates(part, props, style=plan.style, cost=plan.cost,
+                                               budget_s=plan.remaining()):
+            out.append((plan.finish(cand), rep))
     return out
 
 

@@ -1,0 +1,216 @@
+"""Ablation of qtandem's level 3: each component removed in turn, geometric-mean gates and CX.
+
+Configurations (``--configs``):
+
+* ``full``: ``optimize(level=3)`` as shipped;
+* ``no_kak``, ``no_rotation_merge``, ``no_graysynth``, ``no_block3``: that pass class replaced by an
+  identity pass wherever level 3 looks it up (every ``qtandem.compile`` module attribute bound to the
+  class), so every preset, variant and learned pipeline runs without it; the result is still verified;
+* ``no_search``: ``policy=None`` (no learned rewrite search);
+* ``no_learned``: the selector's pipelines are not added to level 3's candidates;
+* ``fixed_pipelines``: the same number of extra candidates, but always the pipelines with the best
+  training-set geometric mean (``bench/results/compile_selector.json``: ``fixed_pair``) instead of
+  the selector's per-circuit choice (equal pass budget).
+
+Suites (``--suites``): ``nam`` (the Nam suite's dev half in its own basis), ``generated``
+(``qtandem.compile.generate``, every family at 4 and 8 qubits, seed 1, ibm basis: the dev set of
+bench/compile_general.py), ``test`` (MQT Bench through ``bench/compile_general.py``'s loader, ibm
+basis: the test set, run once at the end, never for tuning). Ratios are geometric means of
+``(out + 1) / (in + 1)``. The search budget is a count of expansions (``--budget-expansions``), the
+same for every configuration, so runs are machine independent (``budget_s`` is only a safety cap).
+
+Run under the CPU lock:
+``flock /tmp/qtandem-cpu.lock .venv/bin/python bench/compile_ablation.py``; raw JSON in
+bench/results/compile_ablation.json (suites already there are kept unless rerun).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+COMPONENTS = {"no_kak": ("TwoQubitResynthesis",), "no_rotation_merge": ("RotationMerge",),
+              "no_graysynth": ("GraySynth",), "no_block3": ("ThreeQubitResynthesis",)}
+CONFIGS = ("full", *COMPONENTS, "no_search", "no_learned", "fixed_pipelines")
+
+
+class _Skip:
+    """An identity pass standing in for a removed component."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.name = "skipped"
+
+    def run(self, circuit: Any, props: Any = None) -> Any:
+        return circuit
+
+
+@contextlib.contextmanager
+def removed(class_names: tuple[str, ...]) -> Iterator[list[str]]:
+    """Replace the named pass classes by :class:`_Skip` in every loaded ``qtandem.compile`` module."""
+    import importlib
+    import pkgutil
+
+    import qtandem.compile
+    import qtandem.compile.passes
+
+    for pkg in (qtandem.compile, qtandem.compile.passes):
+        for info in pkgutil.iter_modules(pkg.__path__):
+            with contextlib.suppress(ImportError):
+                importlib.import_module(f"{pkg.__name__}.{info.name}")
+    patched: list[tuple[Any, str, Any]] = []
+    for mod_name, mod in list(sys.modules.items()):
+        if not mod_name.startswith("qtandem.compile") or mod is None:
+            continue
+        for cls in class_names:
+            obj = getattr(mod, cls, None)
+            if isinstance(obj, type):
+                patched.append((mod, cls, obj))
+                setattr(mod, cls, _Skip)
+    try:
+        yield sorted({f"{m.__name__}.{c}" for m, c, _ in patched})
+    finally:
+        for mod, cls, obj in patched:
+            setattr(mod, cls, obj)
+
+
+@contextlib.contextmanager
+def pipeline_choice(mode: str) -> Iterator[None]:
+    """``learned`` (as shipped), ``none`` (no selector candidates) or ``fixed`` (the training-set best pair)."""
+    from qtandem.compile import select
+    from qtandem.errors import CheckpointError
+
+    pretrained = select.pretrained_selector
+    if mode == "none":
+        def _none() -> Any:
+            raise CheckpointError("selector removed by the ablation")
+
+        select.pretrained_selector = _none  # type: ignore[assignment]
+    elif mode == "fixed":
+        fixed = json.loads((HERE / "results" / "compile_selector.json").read_text())["gates"]["fixed_pair"]
+
+        class _Fixed:
+            def rank(self, *a: Any, **k: Any) -> list[str]:
+                return list(fixed) + [p for p in select.PIPELINES if p not in fixed]
+
+        select.pretrained_selector = _Fixed  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        select.pretrained_selector = pretrained  # type: ignore[assignment]
+
+
+def circuits(suite: str, max_gates: int) -> Iterator[tuple[str, Any, Any]]:
+    """``(name, circuit, basis argument)`` of a suite."""
+    import compile_general as cg
+    from qtandem.qasm import loads
+
+    if suite == "nam":
+        from qtandem.qasm import load
+
+        nam = cg.nam_dir()
+        dev = set(json.loads((HERE / "data" / "nam_split.json").read_text())["dev"])
+        for f in sorted(nam.glob("*.qasm")) if nam else []:
+            if f.stem in dev:
+                c = load(f)
+                if c.num_gates() <= max_gates:
+                    yield f.stem, c, None
+    elif suite == "generated":
+        from qtandem.compile.generate import FAMILIES, generate
+
+        for fam in FAMILIES:
+            for n in cg.DEV_SIZES:
+                c = generate(fam, n, seed=1, basis="ibm")
+                if c.num_gates() <= max_gates:
+                    yield f"gen_{fam}_{n}", c, "ibm"
+    elif suite == "test":
+        skipped: list[dict[str, Any]] = []
+        for name, _source, make in cg.test_circuits(False, skipped):
+            c = loads(make("ibm"))
+            if c.num_gates() <= max_gates:
+                yield name, c, "ibm"
+    else:
+        raise SystemExit(f"unknown suite {suite!r}; choose nam, generated or test")
+
+
+def run_config(config: str, c: Any, basis: Any, budget_expansions: int, cap_s: float) -> dict[str, Any]:
+    from qtandem.compile import counts, optimize
+
+    policy = None if config == "no_search" else "learned"
+    mode = {"no_learned": "none", "fixed_pipelines": "fixed"}.get(config, "learned")
+    with removed(COMPONENTS.get(config, ())) as patched, pipeline_choice(mode):
+        if config in COMPONENTS and not patched:
+            return {"absent": True}
+        t0 = time.perf_counter()
+        out, report = optimize(c, level=3, basis=basis, budget_expansions=budget_expansions, budget_s=cap_s,
+                               seed=0, policy=policy)
+        secs = time.perf_counter() - t0
+    k = counts(out)
+    return {"gates": k.gates, "cx": k.cx, "seconds": round(secs, 2),
+            "time_bound": any("(budget)" in n or "stopped: time" in n for n in report.notes)}
+
+
+def geomean(xs: list[float]) -> float:
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--suites", default="nam,generated", help="comma-separated: nam, generated, test")
+    ap.add_argument("--configs", default=",".join(CONFIGS))
+    ap.add_argument("--budget-expansions", type=int, default=400)
+    ap.add_argument("--cap-s", type=float, default=120.0, help="safety cap per circuit (seconds)")
+    ap.add_argument("--max-gates", type=int, default=1500)
+    ap.add_argument("--limit", type=int, help="at most this many circuits per suite (smoke runs)")
+    ap.add_argument("--output", "-o", type=Path, default=HERE / "results" / "compile_ablation.json")
+    args = ap.parse_args(argv)
+    import torch
+
+    from qtandem.compile import counts
+
+    torch.set_num_threads(1)
+    configs = args.configs.split(",")
+    result: dict[str, Any] = json.loads(args.output.read_text()) if args.output.exists() else {}
+    result.setdefault("suites", {})
+    result["settings"] = {"budget_expansions": args.budget_expansions, "cap_s": args.cap_s,
+                          "max_gates": args.max_gates, "seed": 0, "ratio": "geomean of (out+1)/(in+1)"}
+    for suite in args.suites.split(","):
+        rows = []
+        for i, (name, c, basis) in enumerate(circuits(suite, args.max_gates)):
+            if args.limit is not None and i >= args.limit:
+                break
+            k = counts(c)
+            row: dict[str, Any] = {"name": name, "in": {"gates": k.gates, "cx": k.cx}}
+            for config in configs:
+                row[config] = run_config(config, c, basis, args.budget_expansions, args.cap_s)
+            rows.append(row)
+            print(name, {cfg: (r.get("gates"), r.get("cx")) for cfg, r in row.items() if cfg in configs},
+                  file=sys.stderr, flush=True)
+        summary = {}
+        for config in configs:
+            ok = [r for r in rows if "gates" in r[config]]
+            if not ok:
+                summary[config] = {"absent": True}
+                continue
+            summary[config] = {m: round(geomean([(r[config][m] + 1) / (r["in"][m] + 1) for r in ok]), 4)
+                               for m in ("gates", "cx")}
+            summary[config]["seconds"] = round(sum(r[config]["seconds"] for r in ok), 1)
+            summary[config]["circuits"] = len(ok)
+        result["suites"][suite] = {"summary": summary, "rows": rows}
+        print(suite, json.dumps(summary, indent=1))
+        args.output.parent.mkdir(exist_ok=True)
+        args.output.write_text(json.dumps(result, indent=1) + "\n")  # after each suite: a cut run keeps it
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
