@@ -131,6 +131,8 @@ WINDOW_GATES = 200
 
 _EXACT_QUBITS = 10   # widest exact check optimize() starts (a 12-qubit dense check of a long stretch takes minutes)
 _OPT_SHARE = 0.8     # share of budget_s after which optimization stops (the rest: translation proofs, checks)
+_PER_GATE_S = 5e-5   # and a reserve per input gate for stitching and counting (46k gates: 2.3 s); both
+                     # reserves together at most 40% of the budget
 _ROUNDS = 3          # rounds of windows, boundaries shifted between them
 _WHOLE_GATES = 3000  # longer stretches with angles off the pi/4 grid go straight to windows (a path sum of
                      # thousands of such rotations is slow and inconclusive: 20 s for 5k gates on 21 qubits)
@@ -160,6 +162,7 @@ class _Plan:
         self.level, self.target, self.allowed, self.style = level, target, allowed, style
         self.cost, self.props, self.budget_s, self.start, self.report = cost, props, budget_s, start, report
         self.tally: dict[str, list[Any]] = {}
+        self.gates = report.initial.gates if report.initial is not None else 0
         self.stats = WindowStats()
 
     def note_once(self, text: str) -> None:
@@ -171,13 +174,19 @@ class _Plan:
 
     def late(self) -> bool:
         """Past the share of the budget given to optimizing (never with ``budget_s=None``)."""
-        return self.budget_s is not None and self.elapsed() > _OPT_SHARE * self.budget_s
+        return self.budget_s is not None and self.elapsed() > self._opt_s()
 
     def remaining(self) -> float | None:
-        return None if self.budget_s is None else max(_OPT_SHARE * self.budget_s - self.elapsed(), 0.01)
+        return None if self.budget_s is None else max(self._opt_s() - self.elapsed(), 0.01)
 
     def deadline(self) -> float | None:
-        return None if self.budget_s is None else self.start + _OPT_SHARE * self.budget_s
+        return None if self.budget_s is None else self.start + self._opt_s()
+
+    def _opt_s(self) -> float:
+        """Seconds of the budget given to optimizing."""
+        assert self.budget_s is not None
+        reserve = min(_PER_GATE_S * self.gates, 0.2 * self.budget_s)
+        return _OPT_SHARE * self.budget_s - reserve
 
     def in_basis(self, c: Circuit) -> bool:
         return all(i.name in self.allowed for i in c if i.is_gate)
