@@ -163,3 +163,19 @@ def test_optimize_level3_cx_objective_uses_graysynth() -> None:
     out, _ = optimize(c, level=3, objective="cx", policy=None)
     assert out.count_ops()["cx"] <= 9
     assert same_unitary(c, out)
+
+
+def test_diagonal_u_gates_are_phases() -> None:
+    terms = [(m, 0.3 * m) for m in (3, 5, 6, 7)]
+    c = Circuit(3)
+    for i in naive_phase_circuit(3, terms):
+        if i.name == "rz":
+            c.u(0.0, 0.1, float(i.params[0]) - 0.1, i.qubits[0])      # diag(1, e^{i theta}): rz up to phase
+        else:
+            c.append(i)
+    c.u(0.4, 0.1, 0.2, 0)                                              # not diagonal: closes the region on wire 0
+    out = GraySynth(objectives=None).run(c)
+    assert out.count_ops()["cx"] < c.count_ops()["cx"]
+    assert set(out.count_ops()) == {"cx", "u"}
+    assert same_unitary(c, out)
+    verify_equivalent(c, out)

@@ -1,7 +1,7 @@
 """Phase-polynomial resynthesis of ``{cx, x, rz}`` regions: :class:`GraySynth`.
 
 A region of ``cx``, ``x`` and phase gates (``rz``, ``p``, ``u1``, ``z``, ``s``,
-``t`` and adjoints) on ``n`` wires is the map
+``t`` and adjoints, diagonal ``u``) on ``n`` wires is the map
 ``|x> -> exp(i sum_k theta_k f_k(x)) |A x + b>``: a phase polynomial over parities
 ``f_k`` and an affine reversible map (Amy, Maslov, Mosca 2014). The pass collects
 maximal such regions (a region closes as soon as any other gate touches one of its
@@ -27,6 +27,7 @@ Examples:
 from __future__ import annotations
 
 from qtandem.circuit import Circuit
+from qtandem.compile.commutation import rotation_of
 from qtandem.compile.dag import PHASE_ANGLE, Op, is_zero_angle, normalize_angle, to_circuit, to_ops
 from qtandem.compile.passes.phase_folding import phase_word
 from qtandem.compile.passmanager import PropertySet
@@ -37,6 +38,21 @@ _PHASE = frozenset({"rz", "p", "u1", *PHASE_ANGLE})
 _REGION = frozenset({"cx", "x"}) | _PHASE
 
 Gate = tuple[str, int, int | float]  # ("cx", control, target) | ("rz", wire, angle) | ("x", wire, 0)
+
+
+def _in_region(op: Op) -> bool:
+    if op.name in _REGION:
+        return True
+    rot = rotation_of(op) if op.name in ("u", "u3") else None  # a diagonal u is a phase gate
+    return rot is not None and rot[0] == "Z"
+
+
+def _phase(op: Op) -> float:
+    if op.angle is not None:
+        return op.angle
+    if op.name in PHASE_ANGLE:
+        return PHASE_ANGLE[op.name]
+    return rotation_of(op)[1]  # type: ignore[index]
 
 
 def _eliminate(rows: list[int], n: int) -> list[tuple[int, int]]:
@@ -182,7 +198,7 @@ def _region_gates(ops: list[Op], local: dict[int, int]) -> list[Gate]:
         elif op.name == "x":
             out.append(("x", local[op.qubits[0]], 0))
         else:
-            out.append(("rz", local[op.qubits[0]], op.angle if op.angle is not None else PHASE_ANGLE[op.name]))
+            out.append(("rz", local[op.qubits[0]], _phase(op)))
     return out
 
 
@@ -196,7 +212,11 @@ def _ops_of(gates: list[Gate], wires: list[int], continuous: str | None) -> list
         else:
             word = None if continuous else phase_word(float(b))
             if word is None:
-                new.append(Op(continuous or "rz", (wires[a],), normalize_angle(float(b))))
+                theta = normalize_angle(float(b))
+                if continuous in ("u", "u3"):
+                    new.append(Op(continuous, (wires[a],), None, (0.0, 0.0, theta)))
+                else:
+                    new.append(Op(continuous or "rz", (wires[a],), theta))
             else:
                 new.extend(Op(g, (wires[a],)) for g in word)
     return new
@@ -209,7 +229,7 @@ def _resynthesize(ops: list[Op], cx_first: bool) -> list[Op] | None:
     n = len(wires)
     original = _region_gates(ops, local)
     poly, final = _polynomial(original, n)
-    continuous = next((op.name for op in ops if op.name in ("rz", "p", "u1")), None)
+    continuous = next((op.name for op in ops if op.name in ("rz", "p", "u1", "u", "u3")), None)
     terms = sorted(poly.items())
     n_cx = sum(1 for g in original if g[0] == "cx")
     n_x = sum(1 for g in original if g[0] == "x")
@@ -253,7 +273,7 @@ def _regions(ops: list[Op], n_qubits: int, max_gates: int, max_wires: int) -> li
         if not op.alive:
             continue
         rs = sorted({r for r in (owner[q] for q in op.qubits) if r is not None})
-        if op.opaque or op.name not in _REGION:
+        if op.opaque or not _in_region(op):
             for r in rs:
                 close(r)
             continue
