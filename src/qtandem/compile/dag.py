@@ -34,6 +34,7 @@ __all__ = [
     "commutes",
     "is_zero_angle",
     "normalize_angle",
+    "splice",
     "to_circuit",
     "to_ops",
     "wire_type",
@@ -142,6 +143,25 @@ def to_circuit(ops: Sequence[Op], like: Circuit) -> Circuit:
         if op.alive:
             out.append(op.instruction())
     return out
+
+
+def splice(ops: Sequence[Op], after: dict[int, list[Op]], like: Circuit) -> Circuit:
+    """The live ops as a circuit (:func:`to_circuit`), with ``after[i]`` inserted right after position ``i``.
+
+    The block-resynthesis passes mark a block's ops dead and put its replacement after the block's last op.
+
+    Examples:
+        >>> ops = to_ops(Circuit(2).h(0).h(0).cx(0, 1))
+        >>> ops[0].alive = ops[1].alive = False
+        >>> splice(ops, {1: [Op("x", (0,))]}, Circuit(2)).count_ops()
+        {'x': 1, 'cx': 1}
+    """
+    out: list[Op] = []
+    for i, op in enumerate(ops):
+        if op.alive:
+            out.append(op)
+        out.extend(after.get(i, []))
+    return to_circuit(out, like)
 
 
 def normalize_angle(theta: float) -> float:

@@ -29,7 +29,7 @@ import numpy as np
 
 from qtandem.circuit import Circuit
 from qtandem.circuit.gates import gate_matrix
-from qtandem.compile.dag import Op, to_circuit, to_ops
+from qtandem.compile.dag import Op, splice, to_ops
 from qtandem.compile.passmanager import PropertySet
 from qtandem.compile.qsd import FORMS, Word, synth_3q, word_cx
 from qtandem.compile.synth1q import STYLES, matrix_1q, op_matrix, synth_ops
@@ -247,12 +247,7 @@ class ThreeQubitResynthesis:
                 at[idx[-1]] = [Op(g, tuple(qubits[q] for q in qs), a, p) for g, qs, a, p in gates]
         if not at:
             return circuit  # nothing cheaper: skip rebuilding the circuit
-        out: list[Op] = []
-        for i, op in enumerate(ops):
-            if op.alive:
-                out.append(op)
-            out.extend(at.get(i, []))
-        return to_circuit(out, circuit)
+        return splice(ops, at, circuit)
 
     def _synth(self, u: np.ndarray, max_cx: int, exact: bool, forms: tuple[str, ...]) -> tuple[str, list[Spec]] | None:
         try:

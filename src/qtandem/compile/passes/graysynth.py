@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from qtandem.circuit import Circuit
 from qtandem.compile.commutation import rotation_of
-from qtandem.compile.dag import PHASE_ANGLE, Op, is_zero_angle, normalize_angle, to_circuit, to_ops
+from qtandem.compile.dag import PHASE_ANGLE, Op, is_zero_angle, normalize_angle, splice, to_ops
 from qtandem.compile.passes.phase_folding import phase_word
 from qtandem.compile.passmanager import PropertySet
 
@@ -366,9 +366,4 @@ class GraySynth:
                 after[region[-1]] = new
         if not after:
             return circuit
-        out: list[Op] = []
-        for i, op in enumerate(ops):
-            if op.alive:
-                out.append(op)
-            out.extend(after.get(i, []))
-        return to_circuit(out, circuit)
+        return splice(ops, after, circuit)

@@ -30,7 +30,7 @@ import numpy as np
 
 from qtandem.circuit import Circuit
 from qtandem.circuit.gates import gate_matrix
-from qtandem.compile.dag import Op, to_circuit, to_ops
+from qtandem.compile.dag import Op, splice, to_ops
 from qtandem.compile.passes.resynth_1q import STYLE_GATES
 from qtandem.compile.passmanager import PropertySet
 from qtandem.compile.synth1q import STYLES, matrix_1q, synth_ops
@@ -300,9 +300,4 @@ class TwoQubitResynthesis:
             for i in idx:
                 ops[i].alive = False
             at[idx[-1]] = [Op(name, tuple(pair[q] for q in qs), angle, params) for name, qs, angle, params in new]
-        out: list[Op] = []
-        for i, op in enumerate(ops):
-            if op.alive:
-                out.append(op)
-            out.extend(at.get(i, []))
-        return to_circuit(out, circuit)
+        return splice(ops, at, circuit)
