@@ -34,6 +34,9 @@ import numpy as np
 
 from qtandem.compile.dag import Op, Wires, commutes, normalize_angle
 from qtandem.compile.passes.cancellation import cancel_ops
+from qtandem.compile.passes.resynth_1q import STYLE_GATES as RUN_GATES
+from qtandem.compile.passes.resynth_1q import map_runs
+from qtandem.compile.synth1q import matrix_1q
 from qtandem.sim.dense import dense_unitary, equal_up_to_phase
 
 __all__ = ["GATES", "RULES", "STYLES", "STYLE_GATES", "Gate", "actions", "apply_action", "check_rules", "cleanup",
@@ -231,7 +234,7 @@ def _split(key: tuple, axis: str, pull: bool) -> tuple[float, np.ndarray] | None
     from qtandem.compile.synth1q import zxz
 
     u = _run_matrix(key)
-    h = _fixed("h")
+    h = matrix_1q("h")
     a, b, c = zxz(u if axis == "Z" else h @ u @ h)  # (H) u (H) = rz(a) rx(b) rz(c)
     if abs(normalize_angle(b)) < 1e-9:
         angle = a + c
@@ -242,7 +245,7 @@ def _split(key: tuple, axis: str, pull: bool) -> tuple[float, np.ndarray] | None
     angle = normalize_angle(angle)
     if abs(angle) < 1e-9:
         return None
-    r_inv = _m1("rz" if axis == "Z" else "rx", -angle, ())
+    r_inv = matrix_1q("rz" if axis == "Z" else "rx", -angle)
     return angle, (u @ r_inv if pull else r_inv @ u)
 
 
@@ -425,41 +428,20 @@ def _cleanup(window: tuple[Gate, ...], n_qubits: int, style: str) -> tuple[Gate,
     return tuple((op.name, op.qubits, op.params if op.name == "u" else op.angle) for op in ops)
 
 
-_RESYNTH_GATES = {"nam": frozenset({"rz", "h", "x"}), "zsx": frozenset({"rz", "sx", "x"})}
-
-
 def _resynth(ops: list[Op], n_qubits: int, style: str) -> list[Op]:
-    """:func:`~qtandem.compile.passes.resynth_1q.resynth_ops` with NumPy matrices and a cache per run."""
-    pending: list[list[Op]] = [[] for _ in range(n_qubits)]
-    out: list[Op] = []
-    allowed = _RESYNTH_GATES[style]
+    """:func:`~qtandem.compile.passes.resynth_1q.resynth_ops` with the window's own word cache per run."""
+    allowed = RUN_GATES[style]
 
-    def flush(run: list[Op]) -> None:
+    def replace(run: list[Op]) -> list[Op]:
         if len(run) == 1 and run[0].name in allowed:
-            out.append(run[0])
-            return
+            return run
         word = _run_word(_run_key(run), style)
         if word is None:
-            out.extend(run)
-        else:
-            q = run[0].qubits
-            out.extend(Op(g, q, a) for g, a in word)
+            return run
+        q = run[0].qubits
+        return [Op(g, q, a) for g, a in word]
 
-    for op in ops:
-        if not op.alive:
-            continue
-        if len(op.qubits) == 1 and not op.opaque:
-            pending[op.qubits[0]].append(op)
-            continue
-        for q in op.qubits:
-            if pending[q]:
-                flush(pending[q])
-                pending[q] = []
-        out.append(op)
-    for q in range(n_qubits):
-        if pending[q]:
-            flush(pending[q])
-    return out
+    return map_runs(ops, n_qubits, replace)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -468,42 +450,15 @@ def _run_word(key: tuple, style: str) -> tuple[tuple[str, float | None], ...] | 
     from qtandem.compile.synth1q import _words, zxz
 
     word = _words(*zxz(_run_matrix(key)), style)
-    if len(word) < len(key) or any(name not in _RESYNTH_GATES[style] for name, _, _ in key):
+    if len(word) < len(key) or any(name not in RUN_GATES[style] for name, _, _ in key):
         return tuple(word)
     return None
-
-
-def _m1(name: str, angle: float | None, params: tuple) -> np.ndarray:
-    """A one-qubit gate's matrix up to global phase, in closed form for the window gates (NumPy only)."""
-    if name == "rz" and angle is not None:
-        e = complex(math.cos(angle / 2), -math.sin(angle / 2))
-        return np.array([[e, 0], [0, e.conjugate()]])
-    if name in ("rx", "ry") and angle is not None:
-        c, s = math.cos(angle / 2), math.sin(angle / 2)
-        return np.array([[c, -1j * s], [-1j * s, c]]) if name == "rx" else np.array([[c, -s], [s, c]], complex)
-    if name == "u" and len(params) == 3:
-        t, p, lam = (float(x) for x in params)
-        c, s = math.cos(t / 2), math.sin(t / 2)
-        return np.array([[c, -complex(math.cos(lam), math.sin(lam)) * s],
-                         [complex(math.cos(p), math.sin(p)) * s, complex(math.cos(p + lam), math.sin(p + lam)) * c]])
-    if angle is None and not params:
-        return _fixed(name)
-    from qtandem.compile.synth1q import matrix_1q
-
-    return matrix_1q(name, angle, params)
-
-
-@lru_cache(maxsize=64)
-def _fixed(name: str) -> np.ndarray:
-    from qtandem.compile.synth1q import matrix_1q
-
-    return matrix_1q(name)
 
 
 def _run_matrix(key: tuple) -> np.ndarray:
     u = np.eye(2, dtype=np.complex128)
     for name, angle, params in key:
-        u = _m1(name, angle, params) @ u
+        u = matrix_1q(name, angle, params) @ u
     return u
 
 
@@ -514,8 +469,8 @@ WINDOW_ATOL = 1e-9
 
 def _window_unitary(window: Sequence[Gate], n: int) -> np.ndarray:
     """The dense unitary of a window on ``n`` qubits (:func:`qtandem.sim.dense.dense_unitary`)."""
-    return dense_unitary([(qs, _CX if name == "cx" else _m1(name, None, angle) if isinstance(angle, tuple)
-                           else _m1(name, angle, ())) for name, qs, angle in window], n)
+    return dense_unitary([(qs, _CX if name == "cx" else matrix_1q(name, None, angle) if isinstance(angle, tuple)
+                           else matrix_1q(name, angle)) for name, qs, angle in window], n)
 
 
 def _equal_up_to_phase(a: np.ndarray, b: np.ndarray) -> bool:

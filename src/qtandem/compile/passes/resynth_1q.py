@@ -17,6 +17,7 @@ Examples:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 import numpy as np
@@ -27,26 +28,52 @@ from qtandem.compile.passmanager import PropertySet
 from qtandem.compile.synth1q import STYLES, matrix_1q, synth_ops
 from qtandem.errors import CompileError
 
-__all__ = ["STYLE_GATES", "Resynthesis1Q", "resynth_ops"]
+__all__ = ["STYLE_GATES", "Resynthesis1Q", "map_runs", "resynth_ops"]
 
 STYLE_GATES = {"nam": frozenset({"rz", "h", "x"}), "zsx": frozenset({"rz", "sx", "x"}),
                "zxz": frozenset({"rz", "rx", "x"}), "u": frozenset({"u"})}
 """One-qubit gates each style emits."""
 
 
-def _flush(run: list[Op], style: str, out: list[Op]) -> None:
-    if not run:
-        return
-    allowed = STYLE_GATES[style]
-    if len(run) == 1 and run[0].name in allowed:
-        out.append(run[0])
-        return
+def map_runs(ops: list[Op], n_qubits: int, replace: Callable[[list[Op]], Iterable[Op]]) -> list[Op]:
+    """The live ops with each maximal run of one-qubit gates on a wire replaced by ``replace(run)``.
+
+    A run ends at the next multi-qubit or opaque op on its wire; the replacement takes the run's place.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> from qtandem.compile.dag import to_ops
+        >>> ops = to_ops(Circuit(2).h(0).x(0).cx(0, 1).z(1))
+        >>> [op.name for op in map_runs(ops, 2, lambda run: run[:1])]
+        ['h', 'cx', 'z']
+    """
+    pending: list[list[Op]] = [[] for _ in range(n_qubits)]
+    out: list[Op] = []
+    for op in ops:
+        if not op.alive:
+            continue
+        if len(op.qubits) == 1 and not op.opaque:
+            pending[op.qubits[0]].append(op)
+            continue
+        for q in op.qubits:
+            if pending[q]:
+                out.extend(replace(pending[q]))
+                pending[q] = []
+        out.append(op)
+    for q in range(n_qubits):
+        if pending[q]:
+            out.extend(replace(pending[q]))
+    return out
+
+
+def _replacement(run: list[Op], style: str) -> list[Op]:
+    if len(run) == 1 and run[0].name in STYLE_GATES[style]:
+        return run
     word = _word(tuple((op.name, op.angle, op.params) for op in run), style)
     if word is None:
-        out.extend(run)
-    else:
-        q = run[0].qubits
-        out.extend(Op(g, q, a, p) for g, a, p in word)
+        return run
+    q = run[0].qubits
+    return [Op(g, q, a, p) for g, a, p in word]
 
 
 @lru_cache(maxsize=1 << 16)
@@ -73,21 +100,7 @@ def resynth_ops(ops: list[Op], n_qubits: int, style: str) -> list[Op]:
         >>> [(op.name, op.angle) for op in ops if op.alive]
         [('rz', 0.5)]
     """
-    pending: list[list[Op]] = [[] for _ in range(n_qubits)]
-    out: list[Op] = []
-    for op in ops:
-        if not op.alive:
-            continue
-        if len(op.qubits) == 1 and not op.opaque:
-            pending[op.qubits[0]].append(op)
-            continue
-        for q in op.qubits:
-            _flush(pending[q], style, out)
-            pending[q] = []
-        out.append(op)
-    for q in range(n_qubits):
-        _flush(pending[q], style, out)
-    return out
+    return map_runs(ops, n_qubits, lambda run: _replacement(run, style))
 
 
 class Resynthesis1Q:
