@@ -43,7 +43,7 @@ CX10 = np.kron(_P0, _I) + np.kron(_P1, _X)
 _PAULI_DIAG = np.array([np.real(np.diag(_MAGIC.conj().T @ np.kron(p, p) @ _MAGIC)) for p in (_X, _Y, _Z)])
 
 
-def _kron_factor(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def kron_factor(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``m = kron(a, b)`` for a local 4x4 unitary; returns ``(a, b)`` (each unitary up to phase)."""
     r = m.reshape(2, 2, 2, 2).transpose(0, 2, 1, 3).reshape(4, 4)
     u, s, vh = np.linalg.svd(r)
@@ -99,8 +99,8 @@ def kak(u: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[float, float, floa
         k1[:, 0] = -k1[:, 0]
     left = _MAGIC @ k1 @ _MAGIC.conj().T
     right = _MAGIC @ p.T @ _MAGIC.conj().T
-    a1, b1 = _kron_factor(left)
-    a2, b2 = _kron_factor(right)
+    a1, b1 = kron_factor(left)
+    a2, b2 = kron_factor(right)
     phases = np.angle(s)
     sol = np.linalg.solve(np.column_stack([np.ones(4), _PAULI_DIAG.T]), phases)
     return a1, b1, (float(sol[1]), float(sol[2]), float(sol[3])), a2, b2
@@ -118,11 +118,13 @@ def interaction_coefficients(u: np.ndarray) -> tuple[float, float, float]:
     return kak(u)[2]
 
 
-def _rz(t: float) -> np.ndarray:
+def rz_matrix(t: float) -> np.ndarray:
+    """``rz(t)`` as a 2x2 matrix (the registry's convention, in NumPy)."""
     return np.diag([np.exp(-0.5j * t), np.exp(0.5j * t)])
 
 
-def _ry(t: float) -> np.ndarray:
+def ry_matrix(t: float) -> np.ndarray:
+    """``ry(t)`` as a 2x2 matrix (the registry's convention, in NumPy)."""
     c, s = math.cos(t / 2), math.sin(t / 2)
     return np.array([[c, -s], [s, c]], dtype=np.complex128)
 
@@ -153,9 +155,9 @@ def kak_word(u: np.ndarray, *, factors: tuple | None = None) -> Word:
     """
     a1, b1, (c1, c2, c3), a2, b2 = kak(u) if factors is None else factors
     half = math.pi / 2
-    word: Word = [("1q", 0, b2), ("1q", 1, _rz(half) @ a2), ("cx", 1, None),
-                  ("1q", 0, _rz(-2 * c3 + half)), ("1q", 1, _ry(-2 * c1 + half)), ("cx", 0, None),
-                  ("1q", 1, _ry(2 * c2 - half)), ("cx", 1, None), ("1q", 0, b1 @ _rz(-half)), ("1q", 1, a1)]
+    word: Word = [("1q", 0, b2), ("1q", 1, rz_matrix(half) @ a2), ("cx", 1, None),
+                  ("1q", 0, rz_matrix(-2 * c3 + half)), ("1q", 1, ry_matrix(-2 * c1 + half)), ("cx", 0, None),
+                  ("1q", 1, ry_matrix(2 * c2 - half)), ("cx", 1, None), ("1q", 0, b1 @ rz_matrix(-half)), ("1q", 1, a1)]
     m = word_matrix(word)
     ov = abs(np.trace(m.conj().T @ u)) / 4
     if abs(ov - 1) > 1e-7:

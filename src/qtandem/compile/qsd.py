@@ -41,6 +41,7 @@ from functools import cache
 
 import numpy as np
 
+from qtandem.compile.kak import ry_matrix, rz_matrix
 from qtandem.compile.weyl import two_qubit_word
 from qtandem.errors import CompileError
 from qtandem.sim.dense import dense_unitary, equal_up_to_phase
@@ -59,15 +60,6 @@ _Z = np.diag([1.0, -1.0]).astype(np.complex128)
 _CX = np.array([[1, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0], [0, 1, 0, 0]], dtype=np.complex128)  # control = first qubit
 _ALL = 7  # bitmask of the three qubits
 _TOL = 1e-9
-
-
-def _rz(t: float) -> np.ndarray:
-    return np.diag([np.exp(-0.5j * t), np.exp(0.5j * t)])
-
-
-def _ry(t: float) -> np.ndarray:
-    c, s = math.cos(t / 2), math.sin(t / 2)
-    return np.array([[c, -s], [s, c]], dtype=np.complex128)
 
 
 def word_matrix(word: Word, n: int = 3) -> np.ndarray:
@@ -198,12 +190,12 @@ def _cnot_dihedral(u: np.ndarray) -> Word | None:
     todo = dict(terms)
     for w in range(3):
         if cur[w] in todo:
-            word.append(((w,), _rz(todo.pop(cur[w]))))
+            word.append(((w,), rz_matrix(todo.pop(cur[w]))))
     for c, t in path:
         cur = _apply(cur, c, t)
         word.append(((c, t), None))
         if cur[t] in todo:
-            word.append(((t,), _rz(todo.pop(cur[t]))))
+            word.append(((t,), rz_matrix(todo.pop(cur[t]))))
     word.extend(((w,), np.array([[0, 1], [1, 0]], dtype=np.complex128)) for w in range(3) if b >> w & 1)
     return word
 
@@ -372,9 +364,9 @@ def _qsd(u: np.ndarray) -> Word:
     signs = np.array([[1, (-1) ** (j & 1), (-1) ** ((j & 1) ^ (j >> 1)), (-1) ** (j >> 1)] for j in range(4)])
     beta = np.linalg.solve(signs.astype(float), 2 * np.asarray(theta))
     u2 = u2 @ np.kron(_Z, _I2)  # CZ(1, 2) on the |1> block of qubit 2: Z on qubit 1
-    mid: Word = [((2,), _ry(beta[0]))]
+    mid: Word = [((2,), ry_matrix(beta[0]))]
     for ctrl, bk in ((0, beta[1]), (1, beta[2]), (0, beta[3])):
-        mid += [((2,), _H), ((ctrl, 2), None), ((2,), _H), ((2,), _ry(bk))]
+        mid += [((2,), _H), ((ctrl, 2), None), ((2,), _H), ((2,), ry_matrix(bk))]
     # three of the four two-qubit unitaries with 2 CX each: the diagonal each leaves behind commutes
     # through the next multiplexed rz (diagonal) or ry (diagonal on its controls) into the next one
     q = (0, 1)

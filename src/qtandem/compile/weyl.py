@@ -37,7 +37,7 @@ from functools import cache
 
 import numpy as np
 
-from qtandem.compile.kak import CX01, Word, kak, kak_word, word_matrix
+from qtandem.compile.kak import CX01, Word, kak, kak_word, kron_factor, rz_matrix, word_matrix
 from qtandem.errors import CompileError
 from qtandem.sim.dense import equal_up_to_phase
 
@@ -219,20 +219,9 @@ def _rx(t: float) -> np.ndarray:
     return math.cos(t / 2) * _I - 1j * math.sin(t / 2) * _X
 
 
-def _rz(t: float) -> np.ndarray:
-    return np.diag([np.exp(-0.5j * t), np.exp(0.5j * t)])
-
-
-def _factor(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``m = kron(a, b)`` for a local 4x4 unitary: ``(a, b)`` (``a`` on qubit 1, ``b`` on qubit 0)."""
-    r = m.reshape(2, 2, 2, 2).transpose(0, 2, 1, 3).reshape(4, 4)
-    uu, s, vh = np.linalg.svd(r)
-    return (uu[:, 0] * math.sqrt(s[0])).reshape(2, 2), (vh[0, :] * math.sqrt(s[0])).reshape(2, 2)
-
-
 def _sandwich(before: np.ndarray, core: Word, after: np.ndarray) -> Word:
-    a2, b2 = _factor(before)
-    a1, b1 = _factor(after)
+    a2, b2 = kron_factor(before)
+    a1, b1 = kron_factor(after)
     return [("1q", 0, b2), ("1q", 1, a2), *core, ("1q", 0, b1), ("1q", 1, a1)]
 
 
@@ -276,7 +265,7 @@ def two_qubit_word(u: np.ndarray, *, tol: float = COORD_TOL) -> Word:
         # CX01 . (rx(t0) on the control, rz(t1) on the target) . CX01 = D(-t0/2, 0, -t1/2); the larger
         # coordinate on the rz, so a block like rzz (c2 = 0) keeps a lone rz between its two CX
         l1, _, l2 = _canonicalize((c[1], 0.0, c[0]))
-        core: Word = [("cx", 0, None), ("1q", 0, _rx(-2 * c[1])), ("1q", 1, _rz(-2 * c[0])), ("cx", 0, None)]
+        core: Word = [("cx", 0, None), ("1q", 0, _rx(-2 * c[1])), ("1q", 1, rz_matrix(-2 * c[0])), ("cx", 0, None)]
         word = _sandwich(l2.conj().T @ k2, core, k1 @ l1.conj().T)
     if not equal_up_to_phase(word_matrix(word), u, _WORD_ATOL):
         raise CompileError(f"two-qubit synthesis with {n} CX failed (Weyl coordinates {c})")

@@ -30,7 +30,7 @@ import scipy.linalg
 
 from qtandem.circuit.instruction import Instruction
 from qtandem.compile.dag import Op, is_zero_angle, normalize_angle
-from qtandem.compile.kak import kak_word
+from qtandem.compile.kak import kak_word, kron_factor
 from qtandem.compile.synth1q import synth_1q
 from qtandem.errors import CompileError
 
@@ -125,7 +125,7 @@ def _two_qubit(u: np.ndarray, qubits: tuple[int, int], style: str) -> list[Op]:
     r = u.reshape(2, 2, 2, 2).transpose(0, 2, 1, 3).reshape(4, 4)
     sv = np.linalg.svd(r, compute_uv=False)
     if sv[1] < 1e-9:  # a product kron(a, b): a on the second qubit, b on the first
-        a, b = _kron_factor(r)
+        a, b = kron_factor(u)
         return _synth1(b, qubits[0], style) + _synth1(a, qubits[1], style)
     if controls_of(u) or np.allclose(u, np.diag(np.diag(u)), atol=_TOL):
         return _structured(u, qubits, style)
@@ -147,11 +147,6 @@ def _two_qubit(u: np.ndarray, qubits: tuple[int, int], style: str) -> list[Op]:
     flush(0)
     flush(1)
     return out
-
-
-def _kron_factor(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    uu, s, vh = np.linalg.svd(r)
-    return (uu[:, 0] * np.sqrt(s[0])).reshape(2, 2), (vh[0, :] * np.sqrt(s[0])).reshape(2, 2)
 
 
 def _structured(u: np.ndarray, qubits: tuple[int, ...], style: str) -> list[Op]:
