@@ -23,7 +23,7 @@ import numpy as np
 
 from qtandem import hooks
 from qtandem.circuit.gates import GATES, fold_controls, get_gate, inverse_of
-from qtandem.circuit.instruction import NON_UNITARY, Instruction
+from qtandem.circuit.instruction import NON_UNITARY, Instruction, delay_ns
 from qtandem.circuit.parameter import Angle, Parameter, ParameterExpression
 from qtandem.errors import CircuitError, ParameterError
 
@@ -35,7 +35,7 @@ __all__ = ["Circuit", "inverse_instruction"]
 QubitArg = int | Iterable[int]
 
 def inverse_instruction(inst: Instruction) -> Instruction:
-    """The adjoint of one gate (barriers are returned unchanged).
+    """The adjoint of one gate (barriers and delays are returned unchanged).
 
     Uses the registry's named inverse where one exists (``s`` -> ``sdg``,
     ``rx(t)`` -> ``rx(-t)``), the conjugate transpose for ``unitary``, and the
@@ -53,7 +53,7 @@ def inverse_instruction(inst: Instruction) -> Instruction:
     """
     if inst.name in ("measure", "reset"):
         raise CircuitError(f"cannot invert {inst.name}: it is not unitary")
-    if inst.name == "barrier":
+    if inst.name in ("barrier", "delay"):
         return inst
     if inst.name == "unitary":
         assert inst.matrix is not None
@@ -211,6 +211,18 @@ class Circuit:
                 raise CircuitError(f"{where}: measure needs one classical bit per qubit")
             if inst.name != "barrier" and not inst.qubits:
                 raise CircuitError(f"{where}: needs at least one qubit")
+            if inst.name == "delay":
+                if inst.condition is not None:
+                    raise CircuitError(f"{where}: a delay cannot be conditional")
+                if len(inst.params) != 1 or inst.clbits:
+                    raise CircuitError(f"{where}: delay takes one duration (ns) and no classical bits, got "
+                                       f"params {list(inst.params)} and clbits {list(inst.clbits)}")
+                try:
+                    delay_ns(inst.params[0])
+                except CircuitError as exc:
+                    raise CircuitError(f"{where}: {exc}") from None
+            elif inst.params:
+                raise CircuitError(f"{where}: {inst.name} takes no angles, got {list(inst.params)}")
             return
         spec = get_gate(inst.name)
         if len(inst.params) != spec.num_params:
@@ -426,6 +438,42 @@ class Circuit:
         """A barrier on the given qubits (all when none given)."""
         return self.append("barrier", qubits or tuple(range(self._n_qubits)))
 
+    def delay(self, duration: float, qubits: QubitArg | None = None, unit: str = "ns") -> Circuit:
+        """Let qubits idle for ``duration`` (one ``delay`` instruction; they idle together).
+
+        The duration is stored in nanoseconds. Ideal simulation treats a delay as the
+        identity; a noise model with idle relaxation (T1/T2), detuning or ZZ acts on it;
+        the compiler keeps it in place and never moves a gate across it.
+
+        Args:
+            duration: idle time, a number >= 0 (not a ``Parameter``).
+            qubits: one qubit, several, or ``None`` for every qubit.
+            unit: ``"ns"``, ``"us"`` (also ``"µs"``), ``"ms"`` or ``"s"``.
+
+        Returns:
+            ``self``.
+
+        Raises:
+            CircuitError: negative or symbolic duration, unknown unit (``"dt"``
+                included: a circuit does not know a device's sample time), qubit out
+                of range.
+
+        Examples:
+            >>> c = Circuit(2).x(0).delay(1.5, 0, unit="us").delay(20, [0, 1])
+            >>> [(i.name, i.qubits, i.params) for i in c if i.name == "delay"]
+            [('delay', (0,), (1500.0,)), ('delay', (0, 1), (20.0,))]
+            >>> c.num_gates(), c.depth()
+            (1, 1)
+        """
+        ns = delay_ns(duration, unit)
+        if qubits is None:
+            qs: tuple[int, ...] = tuple(range(self._n_qubits))
+        elif isinstance(qubits, (int, np.integer)):
+            qs = (int(qubits),)
+        else:
+            qs = tuple(qubits)
+        return self.append("delay", qs, (ns,))
+
     # -- container protocol ----------------------------------------------------
     @property
     def instructions(self) -> list[Instruction]:
@@ -571,13 +619,17 @@ class Circuit:
         return out
 
     def depth(self) -> int:
-        """Number of layers when every instruction starts as early as it can (barriers count 0)."""
+        """Number of layers when every instruction starts as early as it can.
+
+        Barriers and delays count 0 (a delay is an idle interval, not a gate layer)
+        but, like a barrier, line up the qubits they cover.
+        """
         level_q = [0] * self._n_qubits
         level_c = [0] * self._n_clbits
         for inst in self._instructions:
             bits = list(inst.clbits) + (list(inst.condition[0]) if inst.condition else [])
             start = max([level_q[q] for q in inst.qubits] + [level_c[c] for c in bits], default=0)
-            new = start if inst.name == "barrier" else start + 1
+            new = start if inst.name in ("barrier", "delay") else start + 1
             for q in inst.qubits:
                 level_q[q] = new
             for c in bits:
@@ -592,7 +644,7 @@ class Circuit:
         return counts
 
     def num_gates(self) -> int:
-        """Number of unitary gates (no measure, reset or barrier)."""
+        """Number of unitary gates (no measure, reset, barrier or delay)."""
         return sum(1 for inst in self._instructions if inst.is_gate)
 
     # -- conversions (thin wrappers over other layers) -------------------------

@@ -32,9 +32,19 @@ def _angle(p: object) -> str:
     return text if len(text) <= 8 else f"{float(p):.4g}"  # type: ignore[arg-type]
 
 
+def _duration(ns: float) -> str:
+    """A delay's duration in the largest unit that keeps it >= 1 (``20ns``, ``1.5us``, ``2ms``)."""
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("us", 1e3)):
+        if ns >= scale:
+            return f"{ns / scale:.4g}{unit}"
+    return f"{ns:.4g}ns"
+
+
 def _labels(inst: Instruction) -> dict[int, str]:
     """Symbol drawn on each qubit the instruction touches."""
     name, qs = inst.name, inst.qubits
+    if name == "delay":  # one label per qubit, no connector: the qubits idle side by side
+        return dict.fromkeys(qs, f"delay({_duration(float(inst.params[0]))})")  # type: ignore[arg-type]
     nctrl = inst.ctrl
     base_ctrl = {"cx": 1, "cy": 1, "cz": 1, "ch": 1, "csx": 1, "crx": 1, "cry": 1, "crz": 1, "cp": 1, "cu3": 1,
                  "cu": 1, "ccx": 2, "ccz": 2, "cswap": 1, "c3sqrtx": 3, "mcx": len(qs) - 1 - inst.ctrl}.get(name, 0)
@@ -73,6 +83,7 @@ def draw_text(circuit: Circuit, *, max_width: int = 120) -> str:
 
     Gates occupy columns; a gate spanning several qubits draws ``│`` across the
     wires in between; measurement writes the classical bit index on the ``c`` wire.
+    A ``delay`` shows its duration on each qubit it covers (``delay(1.5us)``).
     Long circuits wrap at ``max_width`` characters.
 
     Examples:
@@ -106,7 +117,7 @@ def draw_text(circuit: Circuit, *, max_width: int = 120) -> str:
             cells[2 * q] = s
         lo, hi = (min(inst.qubits), max(inst.qubits)) if inst.qubits else (0, 0)
         for q in range(lo, hi):
-            if inst.name != "barrier":
+            if inst.name not in ("barrier", "delay"):
                 cells[2 * q + 1] = "│"
                 if q + 1 < hi and 2 * (q + 1) not in [2 * k for k in labels]:
                     cells[2 * (q + 1)] = "┼"

@@ -9,17 +9,68 @@ import numpy as np
 from qtandem.circuit.parameter import Angle, ParameterExpression, is_symbolic
 from qtandem.errors import CircuitError
 
-__all__ = ["NON_UNITARY", "Instruction"]
+__all__ = ["DELAY_UNITS", "NON_UNITARY", "Instruction", "delay_ns"]
 
-NON_UNITARY = frozenset({"measure", "reset", "barrier"})
-"""Instruction names that are not gates."""
+NON_UNITARY = frozenset({"measure", "reset", "barrier", "delay"})
+"""Instruction names that are not gates.
+
+``delay`` is an idle interval: ``params[0]`` is its duration in nanoseconds (a
+plain float >= 0). Ideal simulation treats it as the identity; noise models give
+it idle relaxation; the compiler keeps it in place as a timing barrier.
+"""
+
+DELAY_UNITS = {"ns": 1.0, "us": 1e3, "\u00b5s": 1e3, "\u03bcs": 1e3, "ms": 1e6, "s": 1e9}
+"""Nanoseconds per unit of a ``delay`` duration (``us``, ``µs`` and ``μs`` are the same unit)."""
+
+
+def delay_ns(duration: object, unit: str = "ns") -> float:
+    """A ``delay`` duration converted to nanoseconds, checked.
+
+    Args:
+        duration: a real number >= 0 (never a symbolic ``Parameter``).
+        unit: one of ``"ns"``, ``"us"`` (also ``"µs"``), ``"ms"``, ``"s"``.
+
+    Returns:
+        The duration in nanoseconds.
+
+    Raises:
+        CircuitError: for a negative, non-finite or symbolic duration, for ``"dt"``
+            (a device's sample time, unknown to a circuit) and for any other unit.
+
+    Examples:
+        >>> delay_ns(1.5, "us")
+        1500.0
+        >>> delay_ns(10, "dt")
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.CircuitError: delay unit 'dt' (a device's sample time) is not known to a circuit; \
+give the duration in ns, us (or µs), ms or s
+    """
+    units = "ns, us (or µs), ms or s"
+    if unit not in DELAY_UNITS:
+        if unit == "dt":
+            raise CircuitError(f"delay unit 'dt' (a device's sample time) is not known to a circuit; "
+                               f"give the duration in {units}")
+        raise CircuitError(f"unknown delay unit {unit!r}; accepted units: {units}")
+    if is_symbolic(duration):
+        raise CircuitError(f"a delay duration must be a number, got the symbolic {duration}; bind it first")
+    if isinstance(duration, bool):
+        raise CircuitError(f"a delay duration must be a number, got {duration!r}")
+    try:
+        value = float(duration)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise CircuitError(f"a delay duration must be a number, got {duration!r}") from None
+    if not np.isfinite(value) or value < 0:
+        raise CircuitError(f"a delay duration must be finite and >= 0, got {duration!r} {unit}")
+    return value * DELAY_UNITS[unit]
 
 
 class Instruction:
-    """An immutable operation: a gate, ``measure``, ``reset`` or ``barrier``.
+    """An immutable operation: a gate, ``measure``, ``reset``, ``barrier`` or ``delay``.
 
     Args:
-        name: registered gate name, or ``"measure"``, ``"reset"``, ``"barrier"``.
+        name: registered gate name, or ``"measure"``, ``"reset"``, ``"barrier"``,
+            ``"delay"`` (``params=(duration_ns,)``).
         qubits: qubit indices; for controlled gates the controls come first.
         params: angles (floats or :class:`ParameterExpression`).
         clbits: classical bits written (``measure``) or read (``condition``).
@@ -35,6 +86,8 @@ class Instruction:
         >>> inst = Instruction("cx", [0, 1])
         >>> inst.name, inst.qubits, inst.params
         ('cx', (0, 1), ())
+        >>> Instruction("delay", [0, 1], [100.0]).is_gate
+        False
     """
 
     __slots__ = ("clbits", "condition", "ctrl", "inverted", "matrix", "name", "params", "qubits")
@@ -70,7 +123,7 @@ class Instruction:
 
     @property
     def is_gate(self) -> bool:
-        """True for unitary gates (not measure, reset or barrier)."""
+        """True for unitary gates (not measure, reset, barrier or delay)."""
         return self.name not in NON_UNITARY
 
     @property

@@ -17,10 +17,12 @@ variables, constants and arrays evaluated while reading (casts such as
 ``for``/``while`` loops, ``break``/``continue``, ``switch``, ``let`` aliases
 (slices, index sets, ``++``), ``def`` subroutines (inlined at each call),
 ``input`` parameters (linear angle expressions, or values bound with
-``params=``), and ``if``/``else``/``switch`` on measured bits (which become
-instruction conditions). Refused with an error that names the feature:
-calibration grammar (``defcal``, ``cal``, ``defcalgrammar``, ``extern``),
-timing (``delay``, ``box``, ``stretch``, ``duration``), computation on measured
+``params=``), ``delay[100ns] q[0];`` with a literal duration in ns, us (µs), ms
+or s (stored in ns; ``dt`` and symbolic durations are refused; the writer emits
+``delay[<float>ns]``, version 3 only), and ``if``/``else``/``switch`` on measured
+bits (which become instruction conditions). Refused with an error that names
+the feature: calibration grammar (``defcal``, ``cal``, ``defcalgrammar``,
+``extern``), timing other than ``delay`` (``box``, ``stretch``, ``duration``), computation on measured
 bits at run time (``while`` on measured bits, arithmetic on them), ``opaque``.
 
 The writer (:func:`dumps`) keeps custom ``gate`` definitions read from the

@@ -100,6 +100,8 @@ class GatesMixin(ParserBase):
             if t.value == ";":
                 self.next()
                 continue
+            if t.value == "delay" and self.peek(1).value == "[":
+                raise self.err(t, "not supported: delay inside a gate definition (write it where the gate is used)")
             if t.value == "barrier":
                 self.next()
                 while self.peek().value != ";":

@@ -3,7 +3,7 @@
 One pass over the tokens builds the circuit: declarations, gate definitions
 (expanded at each use), gate calls with register broadcasting, modifiers
 (``ctrl``, ``negctrl``, ``inv``, ``pow``), constant expressions, ``for`` loops
-(unrolled), measurement, reset, barrier, ``if`` on classical registers and
+(unrolled), measurement, reset, barrier, ``delay[100ns]``, ``if`` on classical registers and
 ``input`` parameters. Every error is a :class:`QasmError` with file, line,
 column and a caret excerpt.
 
@@ -47,6 +47,7 @@ from qtandem.qasm.base import (
     MAX_WORK,
     Call,
     GateDef,
+    ParserBase,
     ParseState,
     Prim,
 )
@@ -146,6 +147,9 @@ class _Parser(DeclarationsMixin):
             return self.barrier()
         if v == "if":
             return self.if_stmt()
+        if v == "delay" and self.st.version == 2 and nxt.value == "[":
+            raise self.err(tok, "delay needs OpenQASM 3 (OpenQASM 2 has no timing): start the file with "
+                                "'OPENQASM 3.0;'")
         if self.st.version == 3 and not assigning:
             handler = self._V3_STATEMENTS.get(v)
             if handler is not None:
@@ -166,6 +170,7 @@ class _Parser(DeclarationsMixin):
         "switch": ControlFlowMixin.switch_stmt, "break": ControlFlowMixin.loop_jump,
         "continue": ControlFlowMixin.loop_jump, "let": ClassicalMixin.let_stmt, "def": SubroutinesMixin.def_stmt,
         "return": SubroutinesMixin.return_stmt, "input": DeclarationsMixin.input_decl,
+        "delay": ParserBase.delay,
     }
 
 

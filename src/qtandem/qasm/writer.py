@@ -232,6 +232,12 @@ def _line(inst: Instruction, idx: int, version: int, qn: list[str], cn: list[str
     if inst.name == "barrier":
         return f"barrier {qs};"
     where = f"instruction {idx} ({inst.label})"
+    if inst.name == "delay":
+        if version == 2:
+            raise QasmError(f"{where}: delay needs OpenQASM 3 (OpenQASM 2 has no timing); use version=3")
+        if cond:
+            raise QasmError(f"{where}: a conditional delay has no OpenQASM form")
+        return f"delay[{float(inst.params[0])!r}ns] {qs};"
     if inst.name == "unitary":
         raise QasmError(f"{where}: an arbitrary unitary matrix has no OpenQASM form; decompose it first")
     args = f"({', '.join(_angle(p) for p in inst.params)})" if inst.params else ""

@@ -105,7 +105,8 @@ def adjoint_expval(circuit: Circuit, observables: Sequence[PauliSum], params: An
     """
     from qtandem.sim.functional import run_batched
 
-    if any((not inst.is_gate and inst.name != "barrier") or inst.condition is not None for inst in circuit):
+    if any((not inst.is_gate and inst.name not in ("barrier", "delay")) or inst.condition is not None
+           for inst in circuit):
         raise SimulationError("adjoint differentiation needs a circuit without measure, reset or classical control")
     for o in observables:
         if not o.is_hermitian():

@@ -352,7 +352,7 @@ def _walk(circuit: Circuit, spec: ParamSpec, *, dtype: torch.dtype, device: Any,
     w = _Walk(n, circuit.n_clbits, dtype, device, spec, grad, rng, shots, tol, available_bytes(device), what)
     segment: list[Instruction] = []
     for idx, inst in enumerate(circuit):
-        if inst.name == "barrier" or idx in layout.indices:
+        if inst.name in ("barrier", "delay") or idx in layout.indices:
             continue
         if inst.condition is None and inst.is_gate:
             segment.append(inst)

@@ -455,7 +455,7 @@ def run(circuit: Circuit, params: Any = None, initial_state: Any = None, *, dtyp
         return state
 
     for inst in circuit:
-        if inst.name == "barrier":
+        if inst.name in ("barrier", "delay"):  # an ideal delay is the identity
             continue
         if inst.condition is None and inst.is_gate:
             segment.append(inst)
@@ -567,7 +567,7 @@ def statevector(
 
     Args:
         circuit: the circuit. Measurements and resets collapse the state by
-            sampling with ``seed``; barriers are ignored.
+            sampling with ``seed``; barriers and delays are ignored.
         params: values of the circuit's free parameters: a mapping
             ``{Parameter or name: value}`` or a tensor ``(P,)`` / ``(batch, P)`` in
             the order of ``circuit.parameters``. Tensors that require grad make

@@ -91,7 +91,7 @@ class _Program:
         self.occ_gate: list[tuple[str, int]] = []  # (gate name, ctrl) of each occurrence
         raw_slots: list[list[tuple[str, Any]]] = []
         for index, inst in enumerate(circuit):
-            if inst.name == "barrier":
+            if inst.name in ("barrier", "delay"):
                 continue
             if not inst.is_gate or inst.condition is not None:
                 raise SimulationError(f"run_batched simulates gates only; instruction {index} is {inst.label} "

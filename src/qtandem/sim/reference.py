@@ -178,7 +178,7 @@ def _inst_matrix(inst: object, values: Mapping[Any, float]) -> np.ndarray:
 
 def reference_statevector(circuit: Circuit, values: dict[str, float] | None = None,
                           initial_state: np.ndarray | None = None) -> np.ndarray:
-    """Final state of a measurement-free circuit (barriers ignored).
+    """Final state of a measurement-free circuit (barriers and delays ignored).
 
     Examples:
         >>> from qtandem import Circuit
@@ -192,7 +192,7 @@ def reference_statevector(circuit: Circuit, values: dict[str, float] | None = No
     else:
         state = np.asarray(initial_state, dtype=complex).copy()
     for inst in circuit:
-        if inst.name == "barrier":
+        if inst.name in ("barrier", "delay"):
             continue
         if not inst.is_gate or inst.condition is not None:
             raise ValueError(f"reference simulator does not support {inst.name}")

@@ -214,7 +214,8 @@ def sample(
     per_branch = state_bytes(circuit.n_qubits, dtype) * 3
     chunk = int(max(1, min(shots, min(available_bytes(device) // 4, CHUNK_BYTES) // max(per_branch, 1))))
     chunks = -(-shots // chunk)
-    steps = sum(1 for i, inst in enumerate(circuit) if inst.name != "barrier" and i not in layout.indices)
+    steps = sum(1 for i, inst in enumerate(circuit)
+                if inst.name not in ("barrier", "delay") and i not in layout.indices)
     out = []
     with progress_bar(progress, total=chunks * steps, label=f"sampling {shots} shots") as bar, \
             torch.no_grad():
