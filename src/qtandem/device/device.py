@@ -220,7 +220,7 @@ class Device:
         problems: list[str] = []
         if circuit.n_qubits > self.num_qubits:
             problems.append(f"circuit has {circuit.n_qubits} qubits, device {self.name!r} has {self.num_qubits}")
-        native = set(self.native_gates) | {"barrier"}
+        native = set(self.native_gates) | {"barrier", "delay"}  # every device can idle
         for i, inst in enumerate(circuit):
             if inst.label not in native:
                 problems.append(f"instruction {i}: gate {inst.label!r} is not native "
