@@ -19,6 +19,7 @@ Examples:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,42 @@ _DEPHASE = torch.diag(torch.tensor([1, 0, 0, 1], dtype=torch.complex128))
 _RESET = torch.zeros(4, 4, dtype=torch.complex128)
 _RESET[0, 0] = 1
 _RESET[0, 3] = 1  # |1><1| -> |0><0|  (vec index j + 2 i: (0,0)->0, (1,1)->3)
+
+
+_RZ_SIGNS = (1.0, -1.0)  # rz(phi) = diag(exp(-i phi/2), exp(i phi/2))
+_RZZ_SIGNS = (1.0, -1.0, -1.0, 1.0)  # rzz(phi) = exp(-i phi/2 ZZ), first qubit least significant
+_CACHE_MAX = 4096
+_relax_cache: dict[tuple[float, float, float], ch.KrausChannel] = {}
+_phase_cache: dict[tuple[float, tuple[float, ...], torch.dtype, str], Tensor] = {}
+
+
+def _relaxation(t1: Any, t2: Any, time: float) -> ch.KrausChannel:
+    """Thermal relaxation channel, cached for plain numbers (its superoperator is cached with it)."""
+    if isinstance(t1, Tensor) or isinstance(t2, Tensor):
+        return ch.thermal_relaxation(t1, t2, time)
+    key = (float(t1), float(t2), float(time))
+    channel = _relax_cache.get(key)
+    if channel is None:
+        if len(_relax_cache) >= _CACHE_MAX:
+            _relax_cache.clear()
+        channel = _relax_cache[key] = ch.thermal_relaxation(*key)
+    return channel
+
+
+def _z_phase(phi: Any, signs: tuple[float, ...], dtype: torch.dtype, device: Any) -> Tensor:
+    """``diag(exp(-i phi s / 2))``: ``rz(phi)`` or ``rzz(phi)``; differentiable in a tensor ``phi``."""
+    if isinstance(phi, Tensor):
+        s = torch.tensor(signs, dtype=torch.float64, device=phi.device)
+        return torch.diag(torch.exp(-0.5j * phi.to(torch.float64) * s)).to(dtype=dtype, device=device)
+    key = (float(phi), signs, dtype, str(device))
+    out = _phase_cache.get(key)
+    if out is None:
+        if len(_phase_cache) >= _CACHE_MAX:
+            _phase_cache.clear()
+        values = torch.tensor([complex(math.cos(phi * v / 2), -math.sin(phi * v / 2)) for v in signs],
+                              dtype=torch.complex128)
+        out = _phase_cache[key] = torch.diag(values).to(dtype=dtype, device=device)
+    return out
 
 
 def _gate_matrix(inst: Instruction, spec: ParamSpec, dtype: torch.dtype, device: Any) -> Tensor:
@@ -103,18 +140,49 @@ def noisy_events(circuit: Circuit, spec: ParamSpec, noise: NoiseModel | None, *,
     clock = [0.0] * n
     timed = noise.has_idle and bool(noise.durations)
 
-    def idle_until(qubits: tuple[int, ...], start: float) -> None:
-        for q in qubits:
-            wait = start - clock[q]
+    def idle_events(waits: dict[int, float]) -> None:
+        """Relaxation and detuning of each qubit idling ``waits[q]``, then ZZ of its partners (once a pair)."""
+        for q, wait in waits.items():
+            if wait <= 0:
+                continue
             params = noise.idle_params(q)
-            if wait > 0 and params is not None:
-                events.append(Event("channel", (q,), channel=ch.thermal_relaxation(params[0], params[1], wait)))
+            if params is not None:
+                events.append(Event("channel", (q,), channel=_relaxation(params[0], params[1], wait)))
+            det = noise.idle_detuning(q)
+            if isinstance(det, Tensor) or det != 0.0:
+                events.append(Event("gate", (q,), matrix=_z_phase(det * wait, _RZ_SIGNS, dtype, device)))
+        if not noise.zz:
+            return
+        done: set[tuple[int, int]] = set()
+        for q, wait in waits.items():
+            if wait <= 0:
+                continue
+            for b, zeta in noise.zz_partners(q):
+                key = (min(q, b), max(q, b))
+                if b >= n or key in done:
+                    continue
+                done.add(key)
+                t = max(wait, waits.get(b, 0.0))
+                events.append(Event("gate", key, matrix=_z_phase(zeta * (t / 2), _RZZ_SIGNS, dtype, device)))
+
+    def idle_until(qubits: tuple[int, ...], start: float) -> None:
+        idle_events({q: start - clock[q] for q in qubits})
+        for q in qubits:
             clock[q] = start
 
     for idx, inst in enumerate(circuit):
         if inst.name == "barrier":
             if timed and inst.qubits:
                 idle_until(inst.qubits, max(clock[q] for q in inst.qubits))
+            continue
+        if inst.name == "delay":  # idle for its own duration (ns), with or without gate durations
+            length = noise.duration(inst)
+            start = max(clock[q] for q in inst.qubits) if timed else 0.0
+            if timed:
+                idle_until(inst.qubits, start)
+            idle_events(dict.fromkeys(inst.qubits, length))
+            for q in inst.qubits:
+                clock[q] = start + length
             continue
         if timed:
             idle_until(inst.qubits, max(clock[q] for q in inst.qubits))

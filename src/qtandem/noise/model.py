@@ -79,8 +79,11 @@ class NoiseModel:
     rules: list[_Rule] = field(default_factory=list)
     readout: dict[tuple[int, ...], ReadoutError] = field(default_factory=dict)
     default_readout: ReadoutError | None = None
-    idle: dict[int, tuple[float, float]] = field(default_factory=dict)
-    default_idle: tuple[float, float] | None = None
+    idle: dict[int, tuple[Any, Any]] = field(default_factory=dict)
+    default_idle: tuple[Any, Any] | None = None
+    detuning: dict[int, Any] = field(default_factory=dict)
+    default_detuning: Any = 0.0
+    zz: dict[tuple[int, int], Any] = field(default_factory=dict)
     durations: dict[str, float] = field(default_factory=dict)
     num_qubits: int | None = None
     strict: bool = True
@@ -164,14 +167,82 @@ class NoiseModel:
             self.readout[key] = error
         return self
 
-    def add_idle(self, t1: float, t2: float, qubits: Iterable[int] | None = None) -> NoiseModel:
-        """Thermal relaxation of idle qubits, for the time they wait (needs :meth:`set_durations`)."""
+    def add_idle(self, t1: float | torch.Tensor, t2: float | torch.Tensor, qubits: Iterable[int] | None = None, *,
+                 detuning: float | torch.Tensor = 0.0) -> NoiseModel:
+        """Relaxation and a coherent Z phase of idle qubits, for the time they wait.
+
+        During an idle interval of length ``t`` (a ``delay`` instruction, or with
+        :meth:`set_durations` the implicit wait for other qubits' gates) a qubit gets
+        thermal relaxation ``(T1, T2, t)`` and ``rz(detuning * t)``. Numbers may be 0-dim
+        float64 tensors that require grad (simulated probabilities are then differentiable
+        in them). Times in the unit of the durations; a ``delay`` is in ns.
+
+        Args:
+            t1: T1.
+            t2: T2 (``<= 2 T1``).
+            qubits: the qubits (``None``: every qubit without its own entry).
+            detuning: qubit frequency minus frame frequency, in rad per time unit
+                (1 MHz = ``2 * pi * 1e-3`` rad/ns).
+
+        Raises:
+            NoiseError: T2 > 2 T1, non-positive times, a non-finite detuning.
+
+        Examples:
+            >>> import math
+            >>> from qtandem import Circuit
+            >>> model = NoiseModel().add_idle(1e9, 1e9, detuning=2 * math.pi * 1e-3)    # 1 MHz, no decay
+            >>> ramsey = Circuit(1).sx(0).delay(250, 0).sx(0)                          # a quarter turn
+            >>> round(float(model.outcome_probabilities(ramsey)[1]), 6)
+            0.5
+        """
         ch.thermal_relaxation(t1, t2, 0.0)  # validates T2 <= 2 T1
+        det = ch._real(detuning, "detuning")
+        pair = (_keep(t1), _keep(t2))
         if qubits is None:
-            self.default_idle = (float(t1), float(t2))
+            self.default_idle = pair
+            self.default_detuning = _keep(detuning) if isinstance(detuning, torch.Tensor) else float(det)
         else:
             for q in qubits:
-                self.idle[int(q)] = (float(t1), float(t2))
+                self.idle[int(q)] = pair
+                if isinstance(detuning, torch.Tensor) or float(det) != 0.0:
+                    self.detuning[int(q)] = _keep(detuning)
+                else:
+                    self.detuning.pop(int(q), None)
+        return self
+
+    def add_zz(self, zeta: float | torch.Tensor, pairs: Iterable[Sequence[int]]) -> NoiseModel:
+        """Static ZZ coupling ``zeta`` (rad per time unit) on each pair.
+
+        During an idle interval ``t`` of qubit ``a`` (a ``delay`` or an implicit wait) each
+        coupled partner ``b`` inside the circuit gets the conditional phase
+        ``rzz(zeta * t / 2)`` on ``(a, b)``: the Ramsey frequency of ``a`` shifts by ``zeta``
+        between ``b = |0>`` and ``b = |1>``. One delay covering both ``a`` and ``b`` applies
+        the pair's phase once. Gates absorb ZZ during their own duration (an approximation).
+
+        Raises:
+            NoiseError: a pair that is not two distinct qubits, a qubit beyond ``num_qubits``.
+
+        Examples:
+            >>> import math
+            >>> from qtandem import Circuit
+            >>> model = NoiseModel().add_zz(2 * math.pi * 1e-3, [(0, 1)])            # 1 MHz
+            >>> def ramsey(b):  # q0's phase turns by +pi/2 with q1 in |0>, by -pi/2 with q1 in |1>
+            ...     return (Circuit(2).x(1) if b else Circuit(2)).sx(0).delay(500, 0).rz(math.pi / 2, 0).sx(0)
+            >>> [round(float(model.outcome_probabilities(ramsey(b))[3 * b]), 6) for b in (0, 1)]  # 00, then 11
+            [1.0, 1.0]
+        """
+        z = ch._real(zeta, "zeta")
+        for pair in pairs:
+            qs = tuple(int(q) for q in pair)
+            if len(qs) != 2 or qs[0] == qs[1] or min(qs) < 0:
+                raise NoiseError(f"add_zz: expected pairs of two distinct qubits, got {tuple(pair)!r}")
+            if self.num_qubits is not None and max(qs) >= self.num_qubits:
+                raise NoiseError(f"ZZ pair {qs} is beyond the model's {self.num_qubits} qubits")
+            key = (min(qs), max(qs))
+            if isinstance(zeta, torch.Tensor) or float(z) != 0.0:
+                self.zz[key] = _keep(zeta)
+            else:
+                self.zz.pop(key, None)
         return self
 
     def set_durations(self, durations: dict[str, float]) -> NoiseModel:
@@ -201,24 +272,48 @@ class NoiseModel:
         return out
 
     def readout_errors(self, measured: Sequence[int]) -> list[tuple[ReadoutError, tuple[int, ...]]]:
-        """Readout errors for a set of measured qubits."""
+        """Readout errors for a set of measured qubits.
+
+        A correlated (multi-qubit) error whose qubits are all measured replaces the
+        per-qubit errors of those qubits; otherwise each qubit gets its own (or the default).
+
+        Examples:
+            >>> from qtandem.noise import ReadoutError, readout_error
+            >>> joint = ReadoutError([[0.9, 0, 0, 0], [0.1, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])
+            >>> model = NoiseModel().add_readout(readout_error(0.01, 0.02), qubits=[0, 1, 2])
+            >>> model = model.add_readout(joint, qubits=[(0, 1)])
+            >>> [qs for _, qs in model.readout_errors([0, 1, 2])], [qs for _, qs in model.readout_errors([0, 2])]
+            ([(0, 1), (2,)], [(0,), (2,)])
+        """
         out: list[tuple[ReadoutError, tuple[int, ...]]] = []
         covered: set[int] = set()
         mset = set(measured)
-        for key, err in self.readout.items():
-            if set(key) <= mset:
+        for key, err in sorted(self.readout.items(), key=lambda item: -len(item[0])):
+            if set(key) <= mset and not covered & set(key):
                 out.append((err, key))
                 covered.update(key)
         if self.default_readout is not None:
             out.extend((self.default_readout, (q,)) for q in measured if q not in covered)
         return out
 
-    def idle_params(self, qubit: int) -> tuple[float, float] | None:
+    def idle_params(self, qubit: int) -> tuple[Any, Any] | None:
         """(T1, T2) for idle relaxation of ``qubit``, or ``None``."""
         return self.idle.get(qubit, self.default_idle)
 
+    def idle_detuning(self, qubit: int) -> Any:
+        """Detuning (rad per time unit) of ``qubit`` while it idles (0.0 when none)."""
+        if qubit in self.detuning:
+            return self.detuning[qubit]
+        return self.default_detuning if qubit not in self.idle else 0.0
+
+    def zz_partners(self, qubit: int) -> list[tuple[int, Any]]:
+        """``[(partner, zeta)]`` of ``qubit``'s static ZZ couplings (see :meth:`add_zz`)."""
+        return [(b if a == qubit else a, z) for (a, b), z in self.zz.items() if qubit in (a, b)]
+
     def duration(self, inst: Instruction) -> float:
-        """Duration of an instruction: by name, then ``"1q"`` / ``"2q"`` defaults, else 0."""
+        """Duration of an instruction: a ``delay``'s own (ns), by name, then ``"1q"`` / ``"2q"`` defaults, else 0."""
+        if inst.name == "delay":
+            return float(inst.params[0])  # type: ignore[arg-type]
         if inst.name in self.durations:
             return self.durations[inst.name]
         key = "1q" if len(inst.qubits) == 1 else "2q"
@@ -226,8 +321,8 @@ class NoiseModel:
 
     @property
     def has_idle(self) -> bool:
-        """True when idle relaxation is configured."""
-        return bool(self.idle or self.default_idle)
+        """True when idle relaxation, detuning or ZZ is configured."""
+        return bool(self.idle or self.default_idle or self.detuning or self.zz)
 
     # -- coverage: noise never silently disappears -------------------------------
     def check(self, circuit: Circuit) -> list[str]:
@@ -325,9 +420,11 @@ class NoiseModel:
                        for r in self.rules],
             "readout": ([{"qubits": None, **self.default_readout.to_dict()}] if self.default_readout else [])
             + [{"qubits": [k[0] if len(k) == 1 else list(k)], **e.to_dict()} for k, e in self.readout.items()],
-            "idle": ([{"qubits": None, "t1": self.default_idle[0], "t2": self.default_idle[1]}]
-                     if self.default_idle else [])
-            + [{"qubits": [q], "t1": t[0], "t2": t[1]} for q, t in self.idle.items()],
+            "idle": ([{"qubits": None, "t1": _num(self.default_idle[0]), "t2": _num(self.default_idle[1]),
+                       **_detuning_entry(self.default_detuning)}] if self.default_idle else [])
+            + [{"qubits": [q], "t1": _num(t[0]), "t2": _num(t[1]), **_detuning_entry(self.detuning.get(q, 0.0))}
+               for q, t in self.idle.items()],
+            **({"zz": [{"qubits": [list(k)], "zeta": _num(z)} for k, z in sorted(self.zz.items())]} if self.zz else {}),
             "durations": dict(self.durations),
         }
 
@@ -379,6 +476,21 @@ class NoiseModel:
     def __repr__(self) -> str:
         return (f"NoiseModel(rules={len(self.rules)}, readout={len(self.readout) + bool(self.default_readout)}, "
                 f"idle={'yes' if self.has_idle else 'no'}{'' if self.strict else ', strict=False'})")
+
+
+def _keep(x: Any) -> Any:
+    """A number kept as given: a tensor stays a (float64) tensor, so gradients reach it; else a float."""
+    return x.to(torch.float64) if isinstance(x, torch.Tensor) else float(x)
+
+
+def _num(x: Any) -> float:
+    """A JSON number from a float or a 0-dim tensor."""
+    return float(x.detach()) if isinstance(x, torch.Tensor) else float(x)
+
+
+def _detuning_entry(value: Any) -> dict[str, float]:
+    v = _num(value)
+    return {"detuning": v} if v != 0.0 else {}
 
 
 def _arity(label: str) -> int | None:

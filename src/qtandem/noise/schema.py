@@ -55,10 +55,12 @@ CONSTRUCTORS: dict[str, Callable[..., ch.KrausChannel]] = {
 }
 """Channel ``type`` -> constructor; their parameters are the JSON keys (``"kraus"`` is the raw form)."""
 
-TOP_KEYS = ("schema", "version", "comment", "num_qubits", "strict", "ideal", "errors", "readout", "idle", "durations")
+TOP_KEYS = ("schema", "version", "comment", "num_qubits", "strict", "ideal", "errors", "readout", "idle", "zz",
+            "durations")
 ERROR_KEYS = ("channel", "gates", "qubits", "comment")
 READOUT_KEYS = ("qubits", "p01", "p10", "matrix", "comment")
-IDLE_KEYS = ("qubits", "t1", "t2", "comment")
+IDLE_KEYS = ("qubits", "t1", "t2", "detuning", "comment")
+ZZ_KEYS = ("qubits", "zeta", "comment")
 MAX_CHANNEL_QUBITS = 4
 """Largest ``num_qubits`` a file may give a depolarizing channel (its Kraus count is ``4**n``)."""
 
@@ -359,7 +361,20 @@ def parse_model(data: Any, cls: type[NoiseModel]) -> NoiseModel:
         qubits = _qubits(item.get("qubits"), f"{where}.qubits", width)
         if qubits is not None and any(isinstance(q, tuple) for q in qubits):
             raise NoiseError(f"{where}.qubits: idle relaxation is per qubit: expected a list of qubit indices")
-        model.add_idle(t1, t2, None if qubits is None else [int(q) for q in qubits if isinstance(q, int)])
+        detuning = number(item.get("detuning", 0.0), f"{where}.detuning")
+        model.add_idle(t1, t2, None if qubits is None else [int(q) for q in qubits if isinstance(q, int)],
+                       detuning=detuning)
+    for i, item in enumerate(_list(data.get("zz", []), "zz")):
+        where = f"zz[{i}]"
+        item = _object(item, where)
+        only(item, ZZ_KEYS, where)
+        for key in ("qubits", "zeta"):
+            if key not in item:
+                raise NoiseError(f"{where}: missing key {key!r}")
+        pairs = _qubits(item["qubits"], f"{where}.qubits", width)
+        if not pairs or any(not isinstance(p, tuple) or len(p) != 2 or p[0] == p[1] for p in pairs):
+            raise NoiseError(f"{where}.qubits: expected a list of qubit pairs [[a, b], ...] (two distinct qubits)")
+        model.add_zz(number(item["zeta"], f"{where}.zeta"), [p for p in pairs if isinstance(p, tuple)])
     durations = data.get("durations", {})
     if not isinstance(durations, dict):
         raise NoiseError(f"durations: expected an object of gate name -> duration, got {_got(durations)}")
@@ -416,8 +431,13 @@ def template() -> dict[str, Any]:
                         [0.01, 0.02, 0.02, 0.96]]},
         ],
         "idle": [
-            {"comment": "relaxation of waiting qubits (needs durations); qubits: null for all",
-             "qubits": None, "t1": 100000.0, "t2": 80000.0},
+            {"comment": "waiting qubits (a delay, or waits scheduled by durations): relaxation and a Z phase "
+                        "detuning * t (rad per time unit); qubits: null for all",
+             "qubits": None, "t1": 100000.0, "t2": 80000.0, "detuning": 0.0003},
+        ],
+        "zz": [
+            {"comment": "static ZZ (rad per time unit): while a qubit waits t, rzz(zeta t / 2) with each partner",
+             "qubits": [[0, 1], [1, 2]], "zeta": 0.0002},
         ],
         "durations": {"1q": 35.0, "2q": 300.0, "measure": 700.0, "rz": 0.0},
     }
