@@ -39,6 +39,7 @@ API_PAGES = {
     "hybrid": ["qtandem.hybrid"],
     "qec": ["qtandem.qec"],
     "compile": ["qtandem.compile"],
+    "learn": ["qtandem.learn"],
     "report": ["qtandem.report"],
     "tour": ["qtandem.tour"],
     "utilities": ["qtandem.config", "qtandem.io", "qtandem.random", "qtandem.errors", "qtandem.training",

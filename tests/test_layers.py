@@ -12,6 +12,7 @@ which ``make test`` runs as ``lint-imports``; docs/design.md explains it):
     device
     report
     hybrid, qec, compile
+    learn                                          (device learning: may use compile)
     tour, data
     cli, __main__
 
@@ -43,6 +44,7 @@ LAYERS = [
     {"device"},
     {"report"},
     {"hybrid", "qec", "compile"},
+    {"learn"},
     {"tour", "data"},
     {"cli", "__main__"},
 ]

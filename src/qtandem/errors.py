@@ -21,6 +21,7 @@ __all__ = [
     "CircuitError",
     "CompileError",
     "ConfigError",
+    "DataError",
     "DatasetError",
     "DecoderError",
     "NoiseError",
@@ -181,6 +182,21 @@ class DatasetError(QtandemError, ValueError):
         Traceback (most recent call last):
         ...
         qtandem.errors.DatasetError: ...
+    """
+
+
+class DataError(QtandemError, ValueError):
+    """Shot data of a device characterization (``qtandem.learn.ShotData``) is missing, malformed or
+    inconsistent; the message names the file.
+
+    Examples:
+        >>> from qtandem.learn import ShotData
+        >>> ShotData.load("no/such/folder")
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.DataError: no/such/folder: no such shot-data folder
+        >>> issubclass(DataError, ValueError)
+        True
     """
 
 

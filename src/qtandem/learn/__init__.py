@@ -1,0 +1,26 @@
+"""Learning a device from its shots: characterization experiments, shot data, calibration, corrections.
+
+Examples:
+    >>> from qtandem.device import Device
+    >>> from qtandem.learn import characterization, simulator_executor
+    >>> plan = characterization([0], experiments=["t1"])
+    >>> data = plan.run(simulator_executor(Device.preset("line_5"), seed=1), shots=200)
+    >>> len(data.counts), data.shots[0]
+    (12, 200)
+"""
+
+from qtandem.device.executors import qiskit_executor, simulator_executor
+from qtandem.learn.data import ShotData
+from qtandem.learn.experiments import EXPERIMENTS, Experiment, build_experiment
+from qtandem.learn.plan import CharacterizationPlan, characterization
+
+__all__ = [
+    "EXPERIMENTS",
+    "CharacterizationPlan",
+    "Experiment",
+    "ShotData",
+    "build_experiment",
+    "characterization",
+    "qiskit_executor",
+    "simulator_executor",
+]

@@ -1,0 +1,421 @@
+"""The characterization experiments: circuits in a device's native gates ``{rz, sx, x, cx}``.
+
+Every circuit is full width (device qubit indices) and measures only its experiment's
+qubits, into classical bits ``0..k-1`` in the order of ``Experiment.qubits``.
+
+How the x-values are chosen (``prior``: a :class:`~qtandem.device.Device` or ``None`` for
+the typical values in :data:`TYPICAL`; a prior is a point estimate, so the ranges below
+always add the typical spread of the unknowns):
+
+- ``t1``: ``x``, ``delay t``. Delays 0 and a geometric series from T1/50 to 3 T1: the
+  Fisher information of an exponential decay peaks near t = 1.6 T1 but the short
+  delays pin the readout-limited start, and a geometric grid covers both with few
+  circuits (and stays informative when the prior T1 is off by 3x either way).
+- ``echo``: ``sx, delay t/2, x, delay t/2, sx``: the same rule with T2.
+- ``ramsey``: ``sx, delay t, rz(w_v t), sx`` with a virtual detuning ``w_v`` (rad/ns)
+  equal to the largest frequency the prior allows (``|detuning| + 2 pi 50 kHz``, plus
+  ``|zz| + 2 pi 100 kHz`` for ``zz``), so the fringe frequency ``w_v + detuning`` keeps
+  its sign (the sign of the detuning shows). Eight dense delays spaced a quarter of the
+  fastest period resolve the frequency without aliasing; a geometric tail up to 1.5 T2
+  refines it (the phase grows with t, so late points carry most of the frequency
+  information).
+- ``zz``: the Ramsey circuits on ``a`` with ``b`` in ``|0>`` and in ``|1>`` (one delay
+  covers both qubits); both are measured.
+- ``amplify_sx``: ``sx`` then ``4k`` more ``sx`` (ideal: the equator, P(1) = 1/2; an
+  over-rotation ``e`` gives P(1) = (1 + sin((4k+1) e))/2, so the sign shows). ``k`` in a
+  doubling series up to where ``(4k+1)`` times the angle range reaches pi/2 or the
+  accumulated gate error 0.2. ``amplify_x``: ``sx`` then ``n`` ``x`` (n = 0, 1, 2, 3, 4,
+  6, 8, ...): P(1) = (1 +- sin(n e_x + e_sx))/2. ``amplify_cx``: target ``sx``, control
+  in ``|0>`` or ``|1>``, then an even number ``N`` of ``cx`` (ideal: identity), both
+  measured; ``N`` by the same rule with the cx error.
+- ``readout``: one qubit: ``|0>`` and ``|1>`` (the two columns of its confusion matrix
+  are its two unknowns); a pair: all four basis states (the joint 4x4 confusion matrix
+  of correlated readout needs every column). Preparing all 2^n states of n qubits
+  would grow exponentially, so qubits are calibrated one at a time and pairs jointly.
+- ``rb``: standard single-qubit RB, ``n_seeds`` random sequences per length of
+  Cliffords from :data:`~qtandem.learn.clifford.CLIFFORD_1Q` plus the inverse. Lengths
+  1 and a geometric series up to ``2 / (1 - p)`` for the prior's depolarizing parameter
+  ``p`` (capped at 1000), where the decay has spent most of its information.
+- ``irb``: two-qubit RB on a pair, reference and ``cx``-interleaved sequences on the same
+  lengths (up to ``2 / (1 - p)``, capped at 200), Cliffords from
+  :mod:`qtandem.learn.clifford` with the inverse found from the Stim tableau.
+
+Examples:
+    >>> exp = build_experiment("t1", (0,), width=2)
+    >>> exp.name, exp.qubits, len(exp.circuits), exp.xs[:2]
+    ('t1', (0,), 12, [0.0, 2000.0])
+    >>> [inst.name for inst in exp.circuits[1]]
+    ['x', 'delay', 'measure']
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import stim
+
+from qtandem.circuit.circuit import Circuit
+from qtandem.errors import DataError
+from qtandem.learn import clifford
+from qtandem.random import as_generator
+
+__all__ = ["EXPERIMENTS", "PAIR_EXPERIMENTS", "TYPICAL", "Experiment", "build_experiment", "default_xs"]
+
+EXPERIMENTS = ("readout", "t1", "ramsey", "echo", "amplify_sx", "amplify_x", "amplify_cx", "zz", "rb", "irb")
+"""Every experiment name, in plan order."""
+
+PAIR_EXPERIMENTS = ("amplify_cx", "zz", "irb")
+"""Experiments on a pair of coupled qubits (``readout`` takes a qubit or a pair)."""
+
+TYPICAL: dict[str, float] = {
+    "t1": 100e3, "t2": 100e3, "detuning": 0.0, "gate_error_1q": 3e-4, "sx_angle_error": 0.0,
+    "x_angle_error": 0.0, "cx_error": 8e-3, "cx_angle_error": 0.0, "zz": 0.0,
+    "detuning_range": 2 * math.pi * 50e-6, "zz_range": 2 * math.pi * 100e-6, "angle_range": 0.05,
+}
+"""The prior when none is given (times in ns, rates in rad/ns, angles in rad), and the spreads
+(``*_range``) added around any prior's point values."""
+
+_DENSE = 8
+
+
+@dataclass
+class Experiment:
+    """One experiment: its circuits, the x-value of each, and what else the fit needs.
+
+    Attributes:
+        name: one of :data:`EXPERIMENTS`.
+        qubits: device qubits, measured into classical bits ``0..k-1`` in this order.
+        circuits: full-width circuits in native gates.
+        xs: x-value of each circuit: delay (ns), repetitions, sequence length, or prepared
+            basis state (bit ``i`` = ``qubits[i]``).
+        meta: JSON-ready extras; lists under ``meta`` aligned with the circuits
+            (``partner_state``, ``control_state``, ``interleaved``, ``sequence_seed``) and
+            scalars (``virtual_detuning`` in rad/ns, ``interleaved_gate``).
+
+    Examples:
+        >>> exp = build_experiment("readout", (0, 1), width=2)
+        >>> exp.xs, exp.circuits[3].count_ops()
+        ([0, 1, 2, 3], {'x': 2, 'measure': 2})
+    """
+
+    name: str
+    qubits: tuple[int, ...]
+    circuits: list[Circuit]
+    xs: list[float]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, circuits as OpenQASM 3 text.
+
+        Examples:
+            >>> d = build_experiment("readout", (0,), width=1).to_dict()
+            >>> Experiment.from_dict(d).xs
+            [0, 1]
+        """
+        return {"name": self.name, "qubits": list(self.qubits), "xs": list(self.xs), "meta": self.meta,
+                "circuits": [c.to_qasm(3) for c in self.circuits]}
+
+    @classmethod
+    def from_dict(cls, data: Any, *, source: str = "<dict>") -> Experiment:
+        """Inverse of :meth:`to_dict`.
+
+        Raises:
+            DataError: a missing or mistyped key, or circuits and xs of different lengths.
+
+        Examples:
+            >>> Experiment.from_dict({"name": "t1"})
+            Traceback (most recent call last):
+            ...
+            qtandem.errors.DataError: <dict>: experiment needs keys name, qubits, xs, circuits
+        """
+        if not isinstance(data, dict) or not all(k in data for k in ("name", "qubits", "xs", "circuits")):
+            raise DataError(f"{source}: experiment needs keys name, qubits, xs, circuits")
+        circuits = [Circuit.from_qasm(text, filename=f"{source}:{data['name']}[{i}]")
+                    for i, text in enumerate(data["circuits"])]
+        return cls.checked(data["name"], data["qubits"], circuits, data["xs"], data.get("meta") or {},
+                           source=source)
+
+    @classmethod
+    def checked(cls, name: Any, qubits: Any, circuits: list[Circuit], xs: Any, meta: Any, *,
+                source: str) -> Experiment:
+        """An experiment from loosely typed parts (JSON), every part checked; errors name ``source``.
+
+        Examples:
+            >>> Experiment.checked("t1", [0], [], [], {}, source="plan.json").qubits
+            (0,)
+        """
+        if name not in EXPERIMENTS:
+            raise DataError(f"{source}: unknown experiment {name!r} (known: {', '.join(EXPERIMENTS)})")
+        if (not isinstance(qubits, list | tuple) or not qubits
+                or not all(isinstance(q, int) and not isinstance(q, bool) and q >= 0 for q in qubits)):
+            raise DataError(f"{source}: experiment {name!r}: qubits must be a non-empty list of qubit indices, "
+                            f"got {qubits!r}")
+        if not isinstance(xs, list) or len(xs) != len(circuits):
+            got = len(xs) if isinstance(xs, list) else type(xs).__name__
+            raise DataError(f"{source}: experiment {name!r}: {len(circuits)} circuits but xs has {got} entries")
+        if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in xs):
+            raise DataError(f"{source}: experiment {name!r}: xs must be numbers")
+        if not isinstance(meta, dict):
+            raise DataError(f"{source}: experiment {name!r}: meta must be an object, got {type(meta).__name__}")
+        return cls(str(name), tuple(qubits), circuits, list(xs), dict(meta))
+
+
+# -- the prior -------------------------------------------------------------------------------
+def _qubit_prior(prior: Any, q: int) -> dict[str, float]:
+    out = {k: TYPICAL[k] for k in ("t1", "t2", "detuning", "gate_error_1q", "sx_angle_error", "x_angle_error")}
+    if prior is not None and q < len(prior.qubits):
+        props = prior.qubits[q]
+        for key in out:
+            value = getattr(props, key, None)
+            if value is not None and (key not in ("t1", "t2") or float(value) > 0):
+                out[key] = float(value)
+    return out
+
+
+def _edge_prior(prior: Any, pair: tuple[int, int]) -> dict[str, float]:
+    out = {"cx_error": TYPICAL["cx_error"], "cx_angle_error": TYPICAL["cx_angle_error"], "zz": TYPICAL["zz"]}
+    edge = None if prior is None else prior.edges.get((min(pair), max(pair)))
+    if edge is not None:
+        out["cx_error"] = float(edge.error) or out["cx_error"]
+        out["cx_angle_error"] = float(getattr(edge, "angle_error", 0.0))
+        out["zz"] = float(getattr(edge, "zz", 0.0))
+    return out
+
+
+def _geometric(first: float, last: float, count: int, *, integer: bool = False) -> list[float]:
+    values = np.geomspace(first, last, count)
+    if integer:
+        return [float(v) for v in sorted({round(float(v)) for v in values})]
+    return [float(round(v, 3)) for v in values]
+
+
+def _decay_delays(scale: float, count: int) -> list[float]:
+    return [0.0, *_geometric(scale / 50, 3 * scale, count - 1)]
+
+
+def _ramsey_rate(prior: Any, qubits: Sequence[int], *, zz: bool) -> float:
+    """Virtual detuning (rad/ns): the largest fringe frequency the prior allows."""
+    w = abs(_qubit_prior(prior, qubits[0])["detuning"]) + TYPICAL["detuning_range"]
+    if zz:
+        w += abs(_edge_prior(prior, (qubits[0], qubits[1]))["zz"]) + TYPICAL["zz_range"]
+    return w
+
+
+def _ramsey_delays(prior: Any, qubits: Sequence[int], *, zz: bool, count: int = 20) -> list[float]:
+    w_top = 2 * _ramsey_rate(prior, qubits, zz=zz)
+    dt = math.pi / (2 * w_top)  # a quarter period of the fastest fringe
+    dense = [float(round(k * dt, 3)) for k in range(_DENSE)]
+    t_max = max(1.5 * _qubit_prior(prior, qubits[0])["t2"], _DENSE * dt * 2)
+    return dense + _geometric(_DENSE * dt, t_max, count - _DENSE)
+
+
+def _doubling(stop: float, *, step: int = 1) -> list[float]:
+    """0, then 1, 2, 3, 4, 6, 8, 12, 16, ... (times ``step``) up to ``stop``."""
+    out, k = [0], 1
+    while k * step <= stop:
+        out.append(k * step)
+        k = k + 1 if k < 4 else k + k // 2 if k % 3 else k + k // 3
+    return [float(v) for v in out]
+
+
+def _amplify_limit(angle: float, error: float, per_rep: float) -> float:
+    """Largest repetition count that keeps the rotation informative and the gate error modest."""
+    by_angle = (math.pi / 2) / ((abs(angle) + TYPICAL["angle_range"]) * per_rep)
+    by_error = 0.2 / max(error * per_rep, 1e-9)
+    return max(min(by_angle, by_error), 1.0)
+
+
+def default_xs(name: str, qubits: Sequence[int], prior: Any = None) -> list[float]:
+    """The x-values an experiment gets from ``prior`` (the rules in the module docstring).
+
+    Examples:
+        >>> default_xs("amplify_sx", (0,))
+        [1.0, 5.0, 9.0, 13.0, 17.0, 25.0]
+        >>> default_xs("amplify_cx", (0, 1))
+        [0.0, 2.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0]
+    """
+    q = _qubit_prior(prior, qubits[0])
+    if name == "readout":
+        return [float(s) for s in range(2 ** len(qubits))]
+    if name == "t1":
+        return _decay_delays(q["t1"], 12)
+    if name == "echo":
+        return _decay_delays(q["t2"], 12)
+    if name in ("ramsey", "zz"):
+        return _ramsey_delays(prior, qubits, zz=name == "zz")
+    if name == "amplify_sx":
+        k_max = (_amplify_limit(q["sx_angle_error"], q["gate_error_1q"], 4.0) - 0.25)
+        return [4 * k + 1 for k in _doubling(k_max)]
+    if name == "amplify_x":
+        return _doubling(_amplify_limit(q["x_angle_error"], 2 * q["gate_error_1q"], 1.0))
+    edge = _edge_prior(prior, (qubits[0], qubits[-1]))
+    if name == "amplify_cx":
+        return _doubling(_amplify_limit(edge["cx_angle_error"], edge["cx_error"], 1.0), step=2)
+    if name == "rb":
+        r = q["gate_error_1q"] * 20 / 24 + 1e-5  # 20 of the 24 Cliffords hold one pulse
+        m_max = min(1000.0, 2 / (2 * r))
+        return [1.0, *_geometric(2, max(m_max, 8), 6, integer=True)]
+    if name == "irb":
+        r = 1.5 * edge["cx_error"] + 2 * q["gate_error_1q"]  # 1.5 cx per two-qubit Clifford on average
+        m_max = min(200.0, 2 / (4 / 3 * r))
+        return [1.0, *_geometric(2, max(m_max, 8), 5, integer=True)]
+    raise DataError(f"unknown experiment {name!r} (known: {', '.join(EXPERIMENTS)})")
+
+
+# -- circuits --------------------------------------------------------------------------------
+def _measured(width: int, qubits: Sequence[int]) -> Circuit:
+    return Circuit(width, len(qubits))
+
+
+def _finish(circuit: Circuit, qubits: Sequence[int]) -> Circuit:
+    return circuit.measure(list(qubits), list(range(len(qubits))))
+
+
+def _apply(circuit: Circuit, ops: Sequence[clifford.NativeOp], where: Sequence[int]) -> None:
+    for name, local, params in ops:
+        circuit.append(name, [where[i] for i in local], params)
+
+
+def _rb_circuit(width: int, qubits: Sequence[int], length: int, rng: np.random.Generator,
+                interleave: str | None) -> Circuit:
+    k = len(qubits)
+    group = 24 if k == 1 else 11520
+    word = (lambda i: clifford.CLIFFORD_1Q[i]) if k == 1 else clifford.clifford_2q_ops
+    circuit = Circuit(width, k)
+    total = stim.Tableau(k)
+    for index in clifford.random_indices(length, group, rng):
+        ops = list(word(index))
+        if interleave is not None:
+            ops.append((interleave, tuple(range(k)), ()))
+        _apply(circuit, ops, qubits)
+        total = total.then(clifford.ops_tableau(ops, k))
+    inverse = total.inverse()
+    index = clifford.clifford_1q_index(inverse) if k == 1 else clifford.clifford_2q_index(inverse)
+    _apply(circuit, word(index), qubits)
+    return _finish(circuit, qubits)
+
+
+def build_experiment(name: str, qubits: Sequence[int], *, width: int, xs: Sequence[float] | None = None,
+                     prior: Any = None, seed: int = 0, n_seeds: int = 3) -> Experiment:
+    """One experiment's circuits on device ``qubits`` (a pair for :data:`PAIR_EXPERIMENTS`).
+
+    Args:
+        name: one of :data:`EXPERIMENTS`.
+        qubits: ``(q,)`` or ``(a, b)`` (``readout`` takes either; ``zz``: Ramsey on ``a`` with
+            ``b`` in ``|0>`` and ``|1>``; ``amplify_cx`` and ``irb``: control ``a``, target ``b``).
+        width: number of device qubits (circuits are full width).
+        xs: x-values (default :func:`default_xs`); for ``zz`` and ``amplify_cx`` each x-value
+            gives two circuits (partner/control in ``|0>`` then ``|1>``), for ``rb`` and ``irb``
+            ``n_seeds`` circuits (``irb``: reference and interleaved each).
+        prior: a :class:`~qtandem.device.Device` (or ``None``) that sets the default x-values.
+        seed: seed of the RB sequences.
+        n_seeds: random sequences per RB length.
+
+    Returns:
+        The :class:`Experiment`.
+
+    Raises:
+        DataError: unknown name, wrong number of qubits, a qubit outside ``width``, a negative x-value.
+
+    Examples:
+        >>> exp = build_experiment("zz", (0, 1), width=3, xs=[0.0, 500.0])
+        >>> exp.xs, exp.meta["partner_state"]
+        ([0.0, 500.0, 0.0, 500.0], [0, 0, 1, 1])
+        >>> build_experiment("irb", (0,), width=1)
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.DataError: experiment 'irb' acts on a pair of qubits, got (0,)
+    """
+    qubits = tuple(int(q) for q in qubits)
+    if name not in EXPERIMENTS:
+        raise DataError(f"unknown experiment {name!r} (known: {', '.join(EXPERIMENTS)})")
+    need = (2,) if name in PAIR_EXPERIMENTS else (1, 2) if name == "readout" else (1,)
+    if len(qubits) not in need or len(set(qubits)) != len(qubits):
+        what = "a pair of qubits" if need == (2,) else "one qubit" if need == (1,) else "one qubit or a pair"
+        raise DataError(f"experiment {name!r} acts on {what}, got {qubits}")
+    if any(not 0 <= q < width for q in qubits):
+        raise DataError(f"experiment {name!r}: qubits {qubits} outside the device's 0..{width - 1}")
+    values = default_xs(name, qubits, prior) if xs is None else [float(x) for x in xs]
+    if any(not math.isfinite(x) or x < 0 for x in values):
+        raise DataError(f"experiment {name!r}: x-values must be finite and >= 0, got {values}")
+    q = qubits[0]
+    circuits: list[Circuit] = []
+    out_xs: list[float] = []
+    meta: dict[str, Any] = {}
+    if name == "readout":
+        for state in values:
+            c = _measured(width, qubits)
+            for i, qb in enumerate(qubits):
+                if int(state) >> i & 1:
+                    c.x(qb)
+            circuits.append(_finish(c, qubits))
+        out_xs = [int(s) for s in values]
+    elif name == "t1":
+        for t in values:
+            circuits.append(_finish(_measured(width, qubits).x(q).delay(t, q), qubits))
+    elif name == "echo":
+        for t in values:
+            c = _measured(width, qubits).sx(q).delay(t / 2, q).x(q).delay(t / 2, q).sx(q)
+            circuits.append(_finish(c, qubits))
+    elif name in ("ramsey", "zz"):
+        rate = _ramsey_rate(prior, qubits, zz=name == "zz")
+        meta["virtual_detuning"] = rate
+        states = (0,) if name == "ramsey" else (0, 1)
+        for state in states:
+            for t in values:
+                c = _measured(width, qubits)
+                if state:
+                    c.x(qubits[1])
+                c.sx(q).delay(t, qubits).rz(_wrap(rate * t), q).sx(q)
+                circuits.append(_finish(c, qubits))
+        if name == "zz":
+            meta["partner_state"] = [s for s in states for _ in values]
+    elif name in ("amplify_sx", "amplify_x"):
+        for n in values:
+            c = _measured(width, qubits).sx(q)
+            gate = "sx" if name == "amplify_sx" else "x"
+            for _ in range(int(n) - (name == "amplify_sx")):
+                c.append(gate, [q])
+            circuits.append(_finish(c, qubits))
+        meta["count"] = "sx gates in all" if name == "amplify_sx" else "x gates after one sx"
+    elif name == "amplify_cx":
+        a, b = qubits
+        for state in (0, 1):
+            for n in values:
+                c = _measured(width, qubits)
+                if state:
+                    c.x(a)
+                c.sx(b)
+                for _ in range(int(n)):
+                    c.cx(a, b)
+                circuits.append(_finish(c, qubits))
+        meta["control_state"] = [s for s in (0, 1) for _ in values]
+    else:  # rb, irb
+        rng = as_generator(seed)
+        variants = (None,) if name == "rb" else (None, "cx")
+        seeds: list[int] = []
+        flags: list[bool] = []
+        for interleave in variants:
+            for m in values:
+                for _ in range(n_seeds):
+                    s = int(rng.integers(2**62))
+                    circuits.append(_rb_circuit(width, qubits, int(m), as_generator(s), interleave))
+                    seeds.append(s)
+                    flags.append(interleave is not None)
+        meta["sequence_seed"] = seeds
+        if name == "irb":
+            meta["interleaved"] = flags
+            meta["interleaved_gate"] = "cx"
+        out_xs = [float(m) for _ in variants for m in values for _ in range(n_seeds)]
+    if not out_xs:
+        out_xs = list(values) * (len(circuits) // max(len(values), 1))
+    return Experiment(name, qubits, circuits, out_xs, meta)
+
+
+def _wrap(angle: float) -> float:
+    """An angle in (-pi, pi] (so the QASM text stays short and exact enough)."""
+    return float(math.remainder(angle, 2 * math.pi))
