@@ -6,6 +6,8 @@ idle decay of every used qubit:
 * each one-qubit gate on qubit ``q``: ``1 - gate_error_1q[q]`` (``rz``, ``p``,
   ``u1``, ``z``, ``s``, ``t``... and their adjoints are virtual frame changes on
   IBM-style hardware and cost nothing; ``id`` and barriers cost nothing);
+* a ``delay`` costs no gate error but keeps its qubits busy idling for its duration
+  (so its time enters the idle decay below);
 * each two-qubit gate on coupling ``(a, b)``: ``1 - error[a, b]`` (``swap``
   counts as three CX);
 * each measurement of ``q``: ``1 - (readout_p01 + readout_p10) / 2``;
@@ -34,6 +36,7 @@ import math
 from typing import Any
 
 from qtandem.circuit import Circuit
+from qtandem.circuit.instruction import DELAY_UNITS
 from qtandem.errors import CompileError
 
 __all__ = ["VIRTUAL_GATES", "circuit_duration", "expected_success_probability"]
@@ -44,6 +47,12 @@ VIRTUAL_GATES = frozenset({"rz", "p", "u1", "z", "s", "sdg", "t", "tdg", "id"})
 
 def _durations(inst: Any, device: Any) -> float:
     q = inst.qubits
+    if inst.name == "delay":  # stored in ns; device times are in device.time_unit
+        scale = DELAY_UNITS.get(device.time_unit)
+        if scale is None:
+            raise CompileError(f"ESP: device {device.name!r} has time unit {device.time_unit!r}; a delay needs "
+                               f"one of {', '.join(DELAY_UNITS)}")
+        return float(inst.params[0]) / scale
     if inst.name in ("barrier",) or inst.name in VIRTUAL_GATES:
         return 0.0
     if inst.name == "measure":
@@ -116,6 +125,11 @@ def expected_success_probability(circuit: Circuit, device: Any, *, idle: bool = 
         used.update(qs)
         d = _durations(inst, device)
         start = max(end[q] for q in qs)
+        if inst.name == "delay":  # idle time, not a physical operation: no error, decays only after one
+            for q in qs:
+                end[q] = start + d
+                last_measure[q] = False
+            continue
         for q in qs:
             if first[q] < 0 and d > 0:
                 first[q] = start

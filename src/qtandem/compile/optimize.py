@@ -463,8 +463,9 @@ def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objectiv
              policy: Any = "learned", progress: Callable[[int, int], None] | None = None) -> tuple[Circuit, Report]:
     """Optimize ``circuit`` and verify the result against it.
 
-    Measurements, resets, barriers and classically controlled operations stay in
-    place; the unitary stretches between them are optimized. Every rewrite is proven
+    Measurements, resets, barriers, delays and classically controlled operations stay
+    in place; the unitary stretches between them are optimized (a delay is a timing
+    barrier on its qubits: no gate moves across it). Every rewrite is proven
     where it is made (:mod:`qtandem.compile.windows`): a stretch's candidates are
     proven against the whole stretch (path sum, or the exact unitary up to 10 active
     qubits); when that proof fails or is inconclusive the stretch is optimized in

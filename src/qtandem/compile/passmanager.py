@@ -215,7 +215,7 @@ def _is_fence(inst: Instruction) -> bool:
 def split_stretches(circuit: Circuit) -> tuple[list[Circuit], list[list[Instruction]]]:
     """Cut ``circuit`` into unitary stretches and the fences between them.
 
-    A fence is a measurement, reset, barrier or classically controlled
+    A fence is a measurement, reset, barrier, delay or classically controlled
     instruction. Stretch ``k`` holds every gate whose wires (qubits and the bits
     fences use) have seen ``k`` fence levels, so gates on wires a fence does not
     touch stay together. The original circuit is ``stretch[0], fences[0],

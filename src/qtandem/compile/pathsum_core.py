@@ -38,7 +38,7 @@ def supports(circuit: Circuit) -> bool:
         (True, False)
     """
     for inst in circuit:
-        if inst.name == "barrier":
+        if inst.name in ("barrier", "delay"):
             continue
         if inst.name not in SUPPORTED or inst.ctrl or inst.inverted or inst.condition is not None:
             return False
@@ -282,7 +282,7 @@ class PathSum:
         name = inst.name
         w = self.wires
         p = [_half_turns(float(x)) for x in inst.params]  # type: ignore[arg-type]
-        if name in ("id", "barrier"):
+        if name in ("id", "barrier", "delay"):
             return
         a = wires[0]
         if name == "x":

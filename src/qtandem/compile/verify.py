@@ -61,11 +61,12 @@ def _is_fence(inst: object) -> bool:
 
 
 def _strip_barriers(c: Circuit) -> Circuit:
-    if not any(i.name == "barrier" for i in c):
+    """``c`` without barriers and delays (both are the identity on the state)."""
+    if not any(i.name in ("barrier", "delay") for i in c):
         return c
     out = Circuit(c.n_qubits, c.n_clbits)
     for inst in c:
-        if inst.name != "barrier":
+        if inst.name not in ("barrier", "delay"):
             out.append(inst)
     return out
 
