@@ -2,9 +2,11 @@
 
 One run compares, on the same input circuit and the same coupling map (heavy_hex_27, grid_4x4, heavy_hex_65):
 
-* qtandem: ``optimize(level=2, hardware=device, objective="cx", seed=...)``: passes, then the SABRE-style router
-  (noise-weighted and hop-distance trials, swap absorption into the neighbouring CX, post-routing cleanup and
-  noise-aware placement), every output verified (``route_and_verify``).
+* qtandem: ``optimize(level=3, hardware=device, objective="cx", seed=...)``: level-3 passes (two-qubit blocks
+  consolidated and resynthesized before routing), then the perfect-layout check (VF2) or the SABRE-style router
+  (noise-weighted and hop-distance trials, swap absorption into the neighbouring CX), the post-routing cleanup
+  (every two-qubit block resynthesized again) and noise-aware placement, every output verified
+  (``route_and_verify``). ``--level`` runs another level.
 * Qiskit: ``transpile(optimization_level=3, coupling_map=..., basis_gates=[rz, sx, x, cx], seed_transpiler=...)``
   (SabreLayout + SabreSwap with their default trials, then the level-3 optimization loop).
 * tket: ``FullPeepholeOptimise(allow_swaps=False)``, ``DefaultMappingPass(Architecture)``, then
@@ -191,7 +193,8 @@ def _esp(c: Circuit, dev: Any) -> float | None:
     return expected_success_probability(c, dev) if not dev.validate(c) else None
 
 
-def run(*, sets: list[str], devices: list[str], quick: bool = False, seed: int = 1) -> dict[str, Any]:
+def run(*, sets: list[str], devices: list[str], quick: bool = False, seed: int = 1, level: int = 3,
+        only: list[str] | None = None) -> dict[str, Any]:
     """All rows and the per-(set, device) ratios (printed as they come)."""
     rows: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
@@ -201,12 +204,12 @@ def run(*, sets: list[str], devices: list[str], quick: bool = False, seed: int =
         for dname in devices:
             dev = Device.preset(dname)
             for name, c in cases:
-                if c.n_qubits > dev.num_qubits:
+                if c.n_qubits > dev.num_qubits or (only and name not in only):
                     continue
                 row: dict[str, Any] = {"set": set_name, "device": dname, "circuit": name, "qubits": c.n_qubits,
                                        "cx_in": _cx(c)}
                 t0 = time.perf_counter()
-                ours, _ = optimize(c, level=2, hardware=dev, objective="cx", seed=seed)
+                ours, _ = optimize(c, level=level, hardware=dev, objective="cx", seed=seed)
                 row["qtandem_s"] = round(time.perf_counter() - t0, 2)
                 row["qtandem_cx"], row["qtandem_esp"] = _cx(ours), _esp(ours, dev)
                 row["valid"] = dev.validate(ours) == []
@@ -226,7 +229,8 @@ def run(*, sets: list[str], devices: list[str], quick: bool = False, seed: int =
                       f"{row.get('tket_esp') or 0:.3e}  {row['qtandem_s']:.1f}s", flush=True)
     summary = summarize(rows)
     print(report(summary))
-    return {"rows": rows, "skipped": skipped, "summary": summary, "seed": seed, "versions": versions()}
+    return {"rows": rows, "skipped": skipped, "summary": summary, "seed": seed, "level": level,
+            "versions": versions()}
 
 
 def versions() -> dict[str, str]:
@@ -327,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--devices", nargs="+", default=list(DEVICES), choices=list(DEVICES))
     ap.add_argument("--quick", action="store_true", help="three circuits per set (development)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--level", type=int, default=3, choices=[2, 3], help="qtandem optimize level (default 3)")
+    ap.add_argument("--only", nargs="+", default=None, help="only these circuits (development)")
     ap.add_argument("--json", type=Path, default=HERE / "results" / "compile_routing.json")
     ap.add_argument("--append", action="store_true",
                     help="keep the rows of other sets already in --json (one set per run on a busy machine)")
@@ -339,7 +345,8 @@ def main(argv: list[str] | None = None) -> int:
         print(report(result["summary"]))
         print(markdown(result["summary"]))
     else:
-        result = run(sets=args.sets or ["dev"], devices=args.devices, quick=args.quick, seed=args.seed)
+        result = run(sets=args.sets or ["dev"], devices=args.devices, quick=args.quick, seed=args.seed,
+                     level=args.level, only=args.only)
         if args.append and args.json.exists():
             old = json.loads(args.json.read_text())
             done = {(r["set"], r["device"]) for r in result["rows"]}

@@ -25,12 +25,14 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
+from networkx.algorithms import isomorphism
 
 from qtandem.circuit import Circuit
 from qtandem.errors import CompileError, NoiseError
 from qtandem.random import as_generator
 
-__all__ = ["best_region", "distance_tables", "edge_cost", "greedy_layout", "random_layout", "resolve_device"]
+__all__ = ["best_region", "distance_tables", "edge_cost", "greedy_layout", "random_layout", "resolve_device",
+           "vf2_layout"]
 
 
 def resolve_device(device: Any, circuit: Circuit | None = None) -> Any:
@@ -253,3 +255,100 @@ def random_layout(circuit: Circuit, device: Any, *, seed: Any = None, region: Se
     pool = list(region) if region is not None and len(region) >= n else list(range(big_n))
     chosen = [int(x) for x in rng.permutation(pool)[:n]]
     return _complete(dict(enumerate(chosen)), n, big_n)
+
+
+class _OutOfCalls(Exception):
+    """The VF2 search used up its call budget."""
+
+
+class _BudgetedMatcher(isomorphism.GraphMatcher):  # type: ignore[misc]
+    """networkx's VF2 matcher counting its feasibility checks; past ``limit`` it stops the search."""
+
+    def __init__(self, g1: nx.Graph, g2: nx.Graph, limit: int) -> None:
+        super().__init__(g1, g2)
+        self.calls = 0
+        self.limit = limit
+
+    def syntactic_feasibility(self, g1_node: Any, g2_node: Any) -> bool:
+        self.calls += 1
+        if self.calls > self.limit:
+            raise _OutOfCalls
+        return bool(super().syntactic_feasibility(g1_node, g2_node))
+
+
+def vf2_layout(circuit: Circuit, device: Any, *, call_limit: int = 20000,
+               max_matches: int = 500) -> list[int] | None:
+    """A layout that puts every two-qubit interaction of ``circuit`` on a coupling (no swap needed), or ``None``.
+
+    The interaction graph (circuit qubits joined by their two-qubit gates) is matched into the
+    coupling map as a subgraph monomorphism (VF2, :class:`networkx.algorithms.isomorphism.GraphMatcher`,
+    pattern nodes ordered breadth-first from the busiest qubit so each next one is constrained).
+    Among at most ``max_matches`` matches the best-calibrated one is kept (two-qubit gate errors
+    weighted by how often each pair interacts, plus one-qubit and readout errors of the used
+    qubits), as Qiskit's ``VF2Layout`` does. Qubits without two-qubit gates go to the
+    best-calibrated free qubits. ``call_limit`` bounds the search's feasibility checks, so a
+    circuit that does not embed costs a bounded time (then ``None``, as when nothing embeds).
+
+    Args:
+        circuit: gates on at most two qubits (the routing module expands larger ones first).
+        device: the device.
+        call_limit: at most this many VF2 feasibility checks.
+        max_matches: at most this many matches are scored.
+
+    Returns:
+        A full layout (see the module docs), or ``None``: no embedding found within the budget,
+        or the circuit has no two-qubit gate.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> from qtandem.device import Device
+        >>> dev = Device.preset("heavy_hex_27")
+        >>> layout = vf2_layout(Circuit(4).cx(0, 1).cx(1, 2).cx(2, 3), dev)    # a line embeds
+        >>> all(dev.coupling_map.has_edge(layout[q], layout[q + 1]) for q in range(3))
+        True
+        >>> vf2_layout(Circuit(3).cx(0, 1).cx(1, 2).cx(0, 2), dev) is None      # heavy-hex has no triangle
+        True
+    """
+    n, big_n = circuit.n_qubits, device.num_qubits
+    w = _interactions(circuit)
+    if not w or n > big_n:
+        return None
+    g = device.coupling_map
+    pattern = nx.Graph()
+    pattern.add_edges_from(w)
+    if (pattern.number_of_edges() > g.number_of_edges()
+            or max(d for _, d in pattern.degree) > max(d for _, d in g.degree)):
+        return None
+    ordered = nx.Graph()  # VF2 extends the match in the pattern's node order: breadth-first from the busiest
+    for comp in sorted(nx.connected_components(pattern), key=len, reverse=True):
+        root = max(comp, key=lambda v: (pattern.degree(v), -v))
+        ordered.add_nodes_from(nx.bfs_tree(pattern, root))
+    ordered.add_edges_from(pattern.edges)
+    ones: dict[int, int] = {}
+    for inst in circuit:
+        if inst.is_gate and len(inst.qubits) == 1:
+            ones[inst.qubits[0]] = ones.get(inst.qubits[0], 0) + 1
+
+    def score(m: dict[int, int]) -> float:
+        s = sum(c * edge_cost(device, m[a], m[b]) for (a, b), c in w.items())
+        return s + sum((ones.get(v, 0) + 1) * _node_cost(device, p) for v, p in m.items())
+
+    matcher = _BudgetedMatcher(g, ordered, call_limit)
+    best: tuple[float, dict[int, int]] | None = None
+    try:
+        for k, mono in enumerate(matcher.subgraph_monomorphisms_iter()):
+            m = {v: p for p, v in mono.items()}
+            s = score(m)
+            if best is None or s < best[0]:
+                best = (s, m)
+            if k + 1 >= max_matches:
+                break
+    except _OutOfCalls:
+        pass
+    if best is None:
+        return None
+    placed = dict(best[1])
+    free = sorted(set(range(big_n)) - set(placed.values()), key=lambda p: (_node_cost(device, p), p))
+    for v, p in zip((v for v in range(n) if v not in placed), free, strict=False):
+        placed[v] = p
+    return _complete(placed, n, big_n)

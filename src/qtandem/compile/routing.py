@@ -22,7 +22,12 @@ between) is absorbed into it, ``cx(c, t) . SWAP = cx(t, c) . cx(c, t)``: 1 more 
 instead of 3 (the idea of Liu, Li, Zhou, "Not all SWAPs have the same cost", HPCA 2022).
 The router scores such swaps with a bonus (``absorb``) and ranks trials by the CX they
 emit; the cheapest get the cleanup (native gates, cancellation, two-qubit resynthesis
-of blocks of four or more CX, one-qubit resynthesis) and the post-routing placement.
+of every block on one pair, one-qubit resynthesis) and the post-routing placement.
+
+Before any trial, a perfect-layout check (:func:`~qtandem.compile.layout.vf2_layout`, as
+Qiskit's ``VF2Layout``) looks for a placement putting every interacting pair on a coupling;
+when one is found within its call budget, the best-calibrated match is used and no swap is
+inserted.
 
 The output is on the device's physical qubits, other swaps expanded into 3 CX and every
 gate translated to the device's native gates (``{rz, sx, x, cx}`` for the IBM-style
@@ -55,7 +60,15 @@ import numpy as np
 from qtandem.circuit import Circuit, Instruction
 from qtandem.circuit.terminal import terminal_measurements
 from qtandem.compile.esp import expected_success_probability
-from qtandem.compile.layout import best_region, distance_tables, edge_cost, greedy_layout, random_layout, resolve_device
+from qtandem.compile.layout import (
+    best_region,
+    distance_tables,
+    edge_cost,
+    greedy_layout,
+    random_layout,
+    resolve_device,
+    vf2_layout,
+)
 from qtandem.compile.postlayout import improve_placement
 from qtandem.compile.sabre import _path, _swap, sabre_pass
 from qtandem.errors import CompileError
@@ -233,7 +246,8 @@ def _one_qubit_tail(insts: list[list[Instruction]], hist: list[int]) -> list[int
     return hist[k:]
 
 
-def _finish(routed: Circuit, device: Any, *, kak: bool = True) -> Circuit:
+def _finish(routed: Circuit, device: Any, *, kak: bool = True, min_cx: int = 1) -> Circuit:
+    """Native gates, cancellation, two-qubit block resynthesis (blocks of ``min_cx`` or more two-qubit gates)."""
     from qtandem.compile.passes.basis import BasisTranslation
     from qtandem.compile.passes.cancellation import GateCancellation
     from qtandem.compile.passes.kak import TwoQubitResynthesis
@@ -245,7 +259,7 @@ def _finish(routed: Circuit, device: Any, *, kak: bool = True) -> Circuit:
     style = "nam" if basis == "nam" else "zsx"
     passes: list[Any] = [GateCancellation(), Resynthesis1Q(style), GateCancellation()]
     if kak and basis != "ibm_cz":  # a swap next to gates on its pair: one block of <= 3 CX
-        passes[1:1] = [TwoQubitResynthesis(style, min_cx=4)]
+        passes[1:1] = [TwoQubitResynthesis(style, min_cx=min_cx)]
     out = PassManager(passes, repeat=2).run(out)
     if any(i.is_gate and i.name not in device.native_gates for i in out):
         out = BasisTranslation(basis).run(out)
@@ -254,7 +268,8 @@ def _finish(routed: Circuit, device: Any, *, kak: bool = True) -> Circuit:
 
 def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 24, objective: str | None = "fidelity",
           iterations: int = 3, lookahead: int = 20, weight: float = 0.5, noise_weight: float = 0.5,
-          swap_trials: int = 4, post_layout: bool = True, absorb: float = 1.0, finish: int = 3) -> RoutingResult:
+          swap_trials: int = 4, post_layout: bool = True, absorb: float = 1.0, finish: int = 3,
+          vf2_calls: int = 20000, min_cx: int = 1) -> RoutingResult:
     """Lay out and route ``circuit`` for ``device``; the best of ``trials`` seeded trials.
 
     Args:
@@ -287,6 +302,11 @@ def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 24, 
         absorb: score bonus (in units of one hop over the front layer) of a swap on the pair of
             the CX just run on both its qubits, which the emitted circuit absorbs (1 more CX, not 3);
             half of the trials use it, half do not.
+        vf2_calls: call budget of the perfect-layout check (:func:`~qtandem.compile.layout.vf2_layout`):
+            when the circuit's interaction graph embeds in the coupling map, that layout (the
+            best-calibrated match) is routed with no swap and no trials run; 0 skips the check.
+        min_cx: the cleanup resynthesizes two-qubit blocks with at least this many two-qubit gates
+            (1: every block, e.g. a swap merged with the CX next to it on the same pair).
 
     Returns:
         A :class:`RoutingResult`.
@@ -335,7 +355,16 @@ def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 24, 
     rng = as_generator(seed)
     results: list[tuple[tuple, RoutingResult]] = []
     candidates: list[tuple[int, int, list[int], tuple[list[tuple[str, tuple[int, ...], int]], list[int], int]]] = []
-    for t in range(trials):
+    perfect = vf2_layout(prepared, device, call_limit=vf2_calls) if vf2_calls > 0 else None
+    if perfect is not None:  # every interaction on a coupling: no swaps, no trials
+        kw0: dict[str, Any] = {"lookahead": lookahead, "weight": weight}
+        if fenced:
+            res = _route_stretches(prepared, device, perfect, adj, hops, costs, rng, kw0, 1)
+            res.trials = [(res.cx, res.esp)]
+            return res
+        run0 = sabre_pass(ops, n, perfect, adj, hops, costs, rng, **kw0)
+        candidates.append((_emitted_cx(ops, run0[0]), 0, list(perfect), run0))
+    for t in range(trials if perfect is None else 0):
         nw = noise_weight if t % 2 == 0 else 0.0
         dist = hops + nw * noisy
         if t <= 1:
@@ -366,7 +395,7 @@ def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 24, 
     chosen = [c for c in by_cx if c[1] % 2 == 0][:finish] + [c for c in by_cx if c[1] % 2][:finish]
     for _, t, layout, (emitted, final, swaps) in sorted(chosen, key=lambda c: c[1]):
         raw = _emit(ops, emitted, big_n, circuit)
-        routed = _finish(raw, device)
+        routed = _finish(raw, device, min_cx=min_cx)
         for q, c in terminal:
             routed.measure(final[q], c)
             raw.measure(final[q], c)
