@@ -15,7 +15,7 @@ Examples:
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -28,22 +28,29 @@ from qtandem.circuit.gates import GATES
 from qtandem.errors import NoiseError
 from qtandem.noise import channels as ch
 from qtandem.noise.model import NoiseModel
-from qtandem.noise.readout import readout_error
+from qtandem.noise.readout import ReadoutError, readout_error
 
 __all__ = ["SCHEMA", "Device", "EdgeProperties", "QubitProperties", "list_presets", "load_noise_model"]
 
 SCHEMA = "qtandem.device"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""Version 2 added coherent errors (``detuning``, ``sx_angle_error``, ``x_angle_error``, edge ``angle_error``
+and ``zz``) and ``readout_correlations``; version-1 files still load (those numbers are then 0)."""
 
 
 @dataclass
 class QubitProperties:
     """Calibration of one qubit (times in the device's ``time_unit``, errors as probabilities).
 
+    ``gate_error_1q`` is the incoherent (depolarizing plus relaxation) average gate error;
+    the coherent errors add on top: the native ``sx`` is ``rx(pi/2 + sx_angle_error)``, ``x``
+    is ``rx(pi + x_angle_error)``, and an idle qubit turns by ``rz(detuning * t)`` (detuning
+    in rad per time unit). Any number may be a 0-dim float64 tensor (see :meth:`Device.noise_model`).
+
     Examples:
-        >>> qubit = QubitProperties(t1=100e3, t2=80e3, readout_p01=0.02)
-        >>> qubit.t1, qubit.readout_p10
-        (100000.0, 0.0)
+        >>> qubit = QubitProperties(t1=100e3, t2=80e3, readout_p01=0.02, sx_angle_error=0.01)
+        >>> qubit.t1, qubit.readout_p10, qubit.detuning
+        (100000.0, 0.0, 0.0)
     """
 
     t1: float
@@ -53,21 +60,58 @@ class QubitProperties:
     gate_error_1q: float = 0.0
     gate_duration_1q: float = 0.0
     readout_duration: float = 0.0
+    detuning: float = 0.0
+    sx_angle_error: float = 0.0
+    x_angle_error: float = 0.0
 
 
 @dataclass
 class EdgeProperties:
     """Calibration of the two-qubit gate on one coupling.
 
+    ``error`` is the incoherent average gate error; ``angle_error`` (rad) is a coherent
+    over-rotation: the gate on ``(c, t)`` is followed by ``rzx(angle_error)`` on ``(c, t)``;
+    ``zz`` (rad per time unit) is the static ZZ coupling felt while either qubit idles.
+
     Examples:
         >>> edge = EdgeProperties(error=0.01, duration=300.0)
-        >>> edge.gate, edge.error
-        ('cx', 0.01)
+        >>> edge.gate, edge.error, edge.zz
+        ('cx', 0.01, 0.0)
     """
 
     error: float
     duration: float
     gate: str = "cx"
+    angle_error: float = 0.0
+    zz: float = 0.0
+
+
+def _plain(value: Any) -> Any:
+    """A JSON value: a tensor becomes a float (nested lists too)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().tolist()
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _fields_dict(obj: Any) -> dict[str, Any]:
+    return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)}
+
+
+def _active(value: Any) -> bool:
+    """A number that changes the model: a tensor (it may carry a gradient, even at 0) or non-zero."""
+    return isinstance(value, torch.Tensor) or float(value) != 0.0
+
+
+def _relax_fidelity(t1: Any, t2: Any, time: Any) -> Any:
+    """Process fidelity ``(1 + exp(-t/T1) + 2 exp(-t/T2)) / 4`` of thermal relaxation (differentiable)."""
+    if not any(isinstance(x, torch.Tensor) for x in (t1, t2, time)):
+        import math
+
+        return (1 + math.exp(-time / t1) + 2 * math.exp(-time / t2)) / 4
+    return (1 + torch.exp(-torch.as_tensor(time, dtype=torch.float64) / t1)
+            + 2 * torch.exp(-torch.as_tensor(time, dtype=torch.float64) / t2)) / 4
 
 
 def list_presets() -> list[str]:
@@ -79,11 +123,6 @@ def list_presets() -> list[str]:
     """
     folder = resources.files("qtandem.device") / "presets"
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json"))
-
-
-def _fidelity_pro(channel: ch.KrausChannel) -> float:
-    d = 2**channel.num_qubits
-    return float(torch.trace(channel.ptm()).detach()) / d**2
 
 
 @dataclass
@@ -99,6 +138,8 @@ class Device:
         edges: ``{(a, b): EdgeProperties}`` with ``a < b``.
         time_unit: unit of every time (``"ns"``).
         source: where the numbers come from.
+        readout_correlations: ``{(a, b): 4x4 confusion matrix}``, ``M[i][j] = P(read i | true j)`` with
+            ``a`` the low bit; when both are measured it replaces their per-qubit readout errors.
 
     Examples:
         >>> dev = Device.preset("heavy_hex_27")
@@ -118,17 +159,25 @@ class Device:
     source: str = ""
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    readout_correlations: dict[tuple[int, int], Any] = field(default_factory=dict)
 
     # -- noise -----------------------------------------------------------------
     def noise_model(self, *, idle: bool = True, readout: bool = True, strict: bool = True) -> NoiseModel:
         """The noise this calibration implies.
 
-        After each one-qubit gate: thermal relaxation for the gate duration, then
-        depolarizing noise sized so that the total average gate infidelity equals
-        the calibrated gate error (as Qiskit Aer's device models do); ``id`` gets the
-        relaxation only and ``rz`` (virtual, zero duration) is ideal. The same for
-        two-qubit gates on each coupling (relaxation on both qubits). Readout
-        errors per qubit, and idle relaxation of waiting qubits.
+        After each one-qubit gate: its coherent over-rotation (``sx``: ``rx(sx_angle_error)``,
+        ``x``: ``rx(x_angle_error)``), then thermal relaxation for the gate duration, then
+        depolarizing noise sized so that the incoherent average gate infidelity equals the
+        calibrated ``gate_error_1q`` (as Qiskit Aer's device models do; the coherent error adds
+        on top); ``id`` gets the relaxation only and ``rz`` (virtual, zero duration) is ideal.
+        The same for two-qubit gates on each coupling: ``rzx(angle_error)`` on the gate's
+        ``(control, target)``, relaxation of both qubits, depolarizing. Readout errors per
+        qubit, with a pair's correlated confusion matrix replacing its two per-qubit ones when
+        both are measured. Idle qubits (a ``delay``, or waiting for other gates): relaxation,
+        ``rz(detuning * t)``, and the couplings' static ZZ (:meth:`NoiseModel.add_zz`).
+
+        Differentiable: any calibration number may be a 0-dim float64 tensor that requires
+        grad; probabilities simulated with the model (density matrix) carry gradients to it.
 
         The model covers exactly the device's native gates on its qubits and
         couplings; with ``strict=True`` (default) simulating a circuit with any other
@@ -143,6 +192,13 @@ class Device:
             (5, ['rz'], [])
             >>> model.check(Circuit(3).h(0).cx(0, 2))[0]
             "gate 'h': no noise rule (1 instruction, at index 0)"
+            >>> import torch
+            >>> dev = Device.preset("line_5").subset([0])
+            >>> dev.qubits[0].sx_angle_error = torch.tensor(0.02, dtype=torch.float64, requires_grad=True)
+            >>> p = dev.noise_model().outcome_probabilities(Circuit(1).sx(0).sx(0))[1]
+            >>> p.backward()
+            >>> bool(dev.qubits[0].sx_angle_error.grad < 0)      # two sx overshoot pi: P(1) ~ cos(e)^2 falls
+            True
         """
         model = NoiseModel(num_qubits=self.num_qubits, strict=strict)
         two_q = self._two_qubit_gates()
@@ -151,34 +207,49 @@ class Device:
         if "rz" in self.native_gates:
             model.set_ideal(["rz"])
         relax_gates = one_q + (["id"] if "id" in self.native_gates else [])
+        correlated = {q for pair in self.readout_correlations for q in pair} if readout else set()
         for q, props in enumerate(self.qubits):
+            for gate, angle in (("sx", props.sx_angle_error), ("x", props.x_angle_error)):
+                if gate in one_q and _active(angle):
+                    model.add(ch.coherent_rotation("x", angle), gates=[gate], qubits=[q])
             relax = ch.thermal_relaxation(props.t1, props.t2, props.gate_duration_1q)
-            dep = _depolarizing_for(props.gate_error_1q, relax, 1)
+            dep = _depolarizing_for(props.gate_error_1q, _relax_fidelity(props.t1, props.t2,
+                                                                         props.gate_duration_1q), 1)
             if relax_gates:
                 model.add(relax, gates=relax_gates, qubits=[q])
             if dep is not None and one_q:
                 model.add(dep, gates=one_q, qubits=[q])
-            if readout and (props.readout_p01 or props.readout_p10):
+            if readout and (_active(props.readout_p01) or _active(props.readout_p10) or q in correlated):
                 model.add_readout(readout_error(props.readout_p01, props.readout_p10), qubits=[q])
             if idle:
-                model.add_idle(props.t1, props.t2, qubits=[q])
+                model.add_idle(props.t1, props.t2, qubits=[q],
+                               detuning=props.detuning if _active(props.detuning) else 0.0)
+        if readout:
+            for pair, matrix in self.readout_correlations.items():
+                model.add_readout(_confusion(matrix), qubits=[pair])
         for (a, b), e in self.edges.items():
+            if idle and _active(e.zz):
+                model.add_zz(e.zz, [(a, b)])
             if e.gate not in GATES:
                 continue  # a hardware gate qtandem does not simulate (e.g. ecr): no circuit can use it
             qa, qb = self.qubits[a], self.qubits[b]
-            relax = ch.thermal_relaxation(qa.t1, qa.t2, e.duration).tensor(ch.thermal_relaxation(qb.t1, qb.t2,
-                                                                                                  e.duration))
-            dep = _depolarizing_for(e.error, relax, 2)
-            for channel in (relax, dep):
-                if channel is not None:
-                    model.add(channel, gates=[e.gate], qubits=[(a, b), (b, a)])
+            if _active(e.angle_error):
+                model.add(ch.zx_rotation(e.angle_error), gates=[e.gate], qubits=[(a, b), (b, a)])
+            ra = ch.thermal_relaxation(qa.t1, qa.t2, e.duration)
+            rb = ch.thermal_relaxation(qb.t1, qb.t2, e.duration)
+            f_relax = _relax_fidelity(qa.t1, qa.t2, e.duration) * _relax_fidelity(qb.t1, qb.t2, e.duration)
+            dep = _depolarizing_for(e.error, f_relax, 2)
+            model.add(ra.tensor(rb), gates=[e.gate], qubits=[(a, b)])  # first factor on the gate's first qubit
+            model.add(rb.tensor(ra), gates=[e.gate], qubits=[(b, a)])
+            if dep is not None:
+                model.add(dep, gates=[e.gate], qubits=[(a, b), (b, a)])
         durations: dict[str, float] = {}
         if self.qubits:
-            durations["1q"] = sum(p.gate_duration_1q for p in self.qubits) / len(self.qubits)
+            durations["1q"] = sum(_number(p.gate_duration_1q) for p in self.qubits) / len(self.qubits)
             durations["rz"] = 0.0
-            durations["measure"] = sum(p.readout_duration for p in self.qubits) / len(self.qubits)
+            durations["measure"] = sum(_number(p.readout_duration) for p in self.qubits) / len(self.qubits)
         if self.edges:
-            durations["2q"] = sum(e.duration for e in self.edges.values()) / len(self.edges)
+            durations["2q"] = sum(_number(e.duration) for e in self.edges.values()) / len(self.edges)
         model.set_durations(durations)
         return model
 
@@ -207,9 +278,12 @@ class Device:
         positions = self.extra.get("positions") if isinstance(self.extra, dict) else None
         if isinstance(positions, dict) and all(str(p) in positions for p in qs):
             extra["positions"] = {str(i): positions[str(p)] for i, p in enumerate(qs)}
+        correlations = {(new[a], new[b]): m for (a, b), m in self.readout_correlations.items()
+                        if a in new and b in new}
         return Device(name=f"{self.name}[{','.join(map(str, qs))}]", num_qubits=len(qs), coupling_map=graph,
                       native_gates=list(self.native_gates), qubits=[self.qubits[p] for p in qs], edges=edges,
-                      time_unit=self.time_unit, source=self.source, description=self.description, extra=extra)
+                      time_unit=self.time_unit, source=self.source, description=self.description, extra=extra,
+                      readout_correlations=correlations)
 
     def _two_qubit_gates(self) -> set[str]:
         return {e.gate for e in self.edges.values()} | {"cx", "cz", "ecr", "swap", "iswap", "rzz"}
@@ -240,8 +314,11 @@ class Device:
             "source": self.source, "num_qubits": self.num_qubits, "time_unit": self.time_unit,
             "native_gates": list(self.native_gates),
             "coupling_map": [list(e) for e in sorted(self.edges)],
-            "qubits": [asdict(q) for q in self.qubits],
-            "edges": [{"qubits": list(k), **asdict(v)} for k, v in sorted(self.edges.items())],
+            "qubits": [_fields_dict(q) for q in self.qubits],
+            "edges": [{"qubits": list(k), **_fields_dict(v)} for k, v in sorted(self.edges.items())],
+            **({"readout_correlations": [{"qubits": list(k), "matrix": _plain(m)}
+                                         for k, m in sorted(self.readout_correlations.items())]}
+               if self.readout_correlations else {}),
             **({"extra": self.extra} if self.extra else {}),
         }
 
@@ -326,21 +403,40 @@ class Device:
         return f"Device({self.name!r}, qubits={self.num_qubits}, couplings={len(self.edges)})"
 
 
-def _depolarizing_for(error: float, relax: ch.KrausChannel, nq: int) -> ch.KrausChannel | None:
-    """Depolarizing channel that brings the average infidelity of ``relax`` up to ``error``."""
-    if error <= 0:
-        return None
+def _depolarizing_for(error: Any, f_relax: Any, nq: int) -> ch.KrausChannel | None:
+    """Depolarizing channel that brings the average infidelity of a relaxation of process fidelity
+    ``f_relax`` up to ``error``; differentiable in tensors (then always returned, its ``p`` clamped
+    to ``[0, 1]``), else ``None`` when no depolarizing is needed."""
     d = 2**nq
+    grad = any(isinstance(x, torch.Tensor) for x in (error, f_relax))
+    if not grad and error <= 0:
+        return None
     f_pro_target = 1 - error * (d + 1) / d
-    f_relax = _fidelity_pro(relax)
     denom = d * d * f_relax - 1
-    if denom <= 0:
+    if _number(denom) <= 0:
         return None
     f = (d * d * f_pro_target - 1) / denom
     p = (1 - f) * (d * d - 1) / (d * d)
+    if grad:
+        return ch.depolarizing(torch.as_tensor(p, dtype=torch.float64).clamp(0.0, 1.0), nq)
     if p <= 0:
         return None
     return ch.depolarizing(min(p, 1.0), nq)
+
+
+def _number(value: Any) -> float:
+    return float(value.detach()) if isinstance(value, torch.Tensor) else float(value)
+
+
+def _confusion(matrix: Any) -> ReadoutError:
+    """A :class:`ReadoutError` from a 4x4 list (of numbers or 0-dim tensors) or a tensor."""
+    if isinstance(matrix, torch.Tensor):
+        return ReadoutError(matrix)
+    rows = [list(r) for r in matrix]
+    if any(isinstance(v, torch.Tensor) for r in rows for v in r):
+        return ReadoutError(torch.stack([torch.stack([torch.as_tensor(v, dtype=torch.float64) for v in r])
+                                         for r in rows]))
+    return ReadoutError(rows)
 
 
 def load_noise_source(spec: str | Path, *, strict: bool = True) -> tuple[str, NoiseModel, Device | None]:

@@ -29,12 +29,14 @@ if TYPE_CHECKING:
 __all__ = ["DEVICE_KEYS", "parse_device"]
 
 DEVICE_KEYS = ("schema", "version", "name", "description", "source", "num_qubits", "time_unit", "native_gates",
-               "coupling_map", "qubits", "edges", "extra")
+               "coupling_map", "qubits", "edges", "readout_correlations", "extra")
 """Keys of a device JSON document (top level)."""
 
 _HARDWARE_NAMES = frozenset({"delay", "barrier", "ecr", "rzx", "for_loop", "if_else", "while_loop", "switch_case",
                              "break_loop", "continue_loop", "store", "box"})
 """Instruction names a converted backend may list that are not qtandem gates (kept, never simulated)."""
+
+_SIGNED = ("detuning", "sx_angle_error", "x_angle_error")
 
 _NOISE_KEYS = {"errors", "readout", "idle", "durations", "ideal", "strict"}
 
@@ -86,8 +88,8 @@ def parse_device(data: Any) -> Device:
     _only(data, DEVICE_KEYS, "top level")
     if data.get("schema") != SCHEMA:
         raise NoiseError(f"schema: expected {SCHEMA!r}, got {data.get('schema')!r}")
-    if data.get("version") != SCHEMA_VERSION:
-        raise NoiseError(f"version: expected {SCHEMA_VERSION}, got {data.get('version')!r}")
+    if data.get("version") not in range(1, SCHEMA_VERSION + 1) or isinstance(data.get("version"), bool):
+        raise NoiseError(f"version: this qtandem reads versions 1 to {SCHEMA_VERSION}, got {data.get('version')!r}")
     for key in ("name", "num_qubits", "qubits"):
         if key not in data:
             raise NoiseError(f"missing key {key!r}")
@@ -112,6 +114,8 @@ def parse_device(data: Any) -> Device:
                 values[key] = number(v, f"{where}.{key}", positive=True)
             elif key in ("readout_p01", "readout_p10", "gate_error_1q"):
                 values[key] = number(v, f"{where}.{key}", lo=0.0, hi=1.0)
+            elif key in _SIGNED:  # coherent errors: any sign
+                values[key] = number(v, f"{where}.{key}")
             else:  # durations
                 values[key] = number(v, f"{where}.{key}", lo=0.0)
         props = QubitProperties(**values)
@@ -134,7 +138,8 @@ def parse_device(data: Any) -> Device:
             check_gate_name(gate, f"{where}.gate")
         edges[pair] = EdgeProperties(error=number(e.get("error", 0.0), f"{where}.error", lo=0.0, hi=1.0),
                                      duration=number(e.get("duration", 0.0), f"{where}.duration", lo=0.0),
-                                     gate=gate)
+                                     gate=gate, angle_error=number(e.get("angle_error", 0.0), f"{where}.angle_error"),
+                                     zz=number(e.get("zz", 0.0), f"{where}.zz"))
     if not isinstance(data.get("coupling_map", []), list):
         raise NoiseError("coupling_map: expected a list of qubit pairs")
     for i, pair in enumerate(data.get("coupling_map", [])):
@@ -151,9 +156,42 @@ def parse_device(data: Any) -> Device:
     for key in ("name", "description", "source", "time_unit"):
         if key in data and not isinstance(data[key], str):
             raise NoiseError(f"{key}: expected a string, got {data[key]!r}")
+    correlations = _correlations(data.get("readout_correlations", []), n)
     extra = data.get("extra", {})
     if not isinstance(extra, dict):
         raise NoiseError(f"extra: expected an object, got {extra!r}")
     return Device(name=data["name"], num_qubits=n, coupling_map=graph, native_gates=list(native),
                   qubits=qubits, edges=edges, time_unit=data.get("time_unit", "ns"),
-                  source=data.get("source", ""), description=data.get("description", ""), extra=dict(extra))
+                  source=data.get("source", ""), description=data.get("description", ""), extra=dict(extra),
+                  readout_correlations=correlations)
+
+
+def _correlations(value: Any, n: int) -> dict[tuple[int, int], list[list[float]]]:
+    """``readout_correlations``: a list of ``{"qubits": [a, b], "matrix": 4x4}`` (column-stochastic)."""
+    from qtandem.noise.readout import ReadoutError
+
+    if not isinstance(value, list):
+        raise NoiseError("readout_correlations: expected a list of {\"qubits\": [a, b], \"matrix\": 4x4} objects")
+    out: dict[tuple[int, int], list[list[float]]] = {}
+    for i, item in enumerate(value):
+        where = f"readout_correlations[{i}]"
+        if not isinstance(item, dict):
+            raise NoiseError(f"{where}: expected an object")
+        _only(item, {"qubits", "matrix"}, where)
+        qs = item.get("qubits")
+        _pair(qs, f"{where}.qubits", n)
+        assert isinstance(qs, list)  # _pair checked it: two distinct indices, order kept (a = low bit)
+        rows = item.get("matrix")
+        if not (isinstance(rows, list) and len(rows) == 4 and all(isinstance(r, list) and len(r) == 4 for r in rows)):
+            raise NoiseError(f"{where}.matrix: expected a 4x4 list of lists (P(read i | true j)), got {rows!r}")
+        matrix = [[number(v, f"{where}.matrix[{r}][{c}]", lo=0.0, hi=1.0) for c, v in enumerate(row)]
+                  for r, row in enumerate(rows)]
+        try:
+            ReadoutError(matrix)
+        except NoiseError as err:
+            raise NoiseError(f"{where}.matrix: {err}") from None
+        key = (qs[0], qs[1])
+        if key in out or key[::-1] in out:
+            raise NoiseError(f"{where}.qubits: the pair {list(key)} appears twice")
+        out[key] = matrix
+    return out

@@ -48,6 +48,7 @@ __all__ = [
     "phase_damping",
     "phase_flip",
     "thermal_relaxation",
+    "zx_rotation",
 ]
 
 Tensor = torch.Tensor
@@ -433,3 +434,21 @@ def coherent_rotation(axis: str | Sequence[float], angle: float | Tensor) -> Kra
     gen = nx * _pauli("X") + ny * _pauli("Y") + nz * _pauli("Z")
     u = torch.cos(th / 2).to(_C) * torch.eye(2, dtype=_C) - 1j * torch.sin(th / 2).to(_C) * gen
     return KrausChannel([u], name="coherent_rotation", params={"angle": float(th.detach())})
+
+
+def zx_rotation(angle: float | Tensor) -> KrausChannel:
+    """A two-qubit over-rotation ``rzx(angle) = exp(-i angle/2 Z_c X_t)`` on ``(c, t)`` (a cross-resonance
+    amplitude error); ``angle`` may be a tensor that requires grad.
+
+    Examples:
+        >>> import math, torch
+        >>> rho = torch.zeros(4, 4, dtype=torch.complex128)
+        >>> rho[1, 1] = 1                                   # c = |1> (first qubit), t = |0>
+        >>> out = zx_rotation(math.pi).apply(rho)           # c = |1>: t rotates by -pi about X
+        >>> round(float(out[3, 3].real), 6)
+        1.0
+    """
+    th = _real(angle, "angle")
+    u = (torch.cos(th / 2).to(_C) * torch.eye(4, dtype=_C)
+         - 1j * torch.sin(th / 2).to(_C) * _pauli("ZX"))
+    return KrausChannel([u], name="zx_rotation", params={"angle": float(th.detach())})
