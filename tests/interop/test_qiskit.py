@@ -319,9 +319,9 @@ def test_global_phase_gate_and_delay():
 
     qc = QuantumCircuit(1)
     qc.append(GlobalPhaseGate(0.4), [])
-    qc.delay(100, 0)
+    qc.delay(100, 0, unit="ns")
     qc.x(0)
-    assert from_qiskit(qc).count_ops() == {"x": 1}
+    assert from_qiskit(qc).count_ops() == {"delay": 1, "x": 1}
     assert np.allclose(unitary(from_qiskit(qc, keep_global_phase=True)), op(qc), atol=ATOL)
 
 

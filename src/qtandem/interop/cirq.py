@@ -7,7 +7,8 @@ instruction (numeric gates) or Cirq's decomposition. Exponents may be sympy
 expressions linear in their symbols (qtandem angles are linear). Measurement keys
 become classical registers (a key ``c[3]`` is bit 3 of register ``c``, so
 ``from_cirq(to_cirq(c))`` keeps registers), ``reset`` and classical controls on a
-single-bit key or on ``Eq(sum 2^k key_k, value)`` carry over.
+single-bit key or on ``Eq(sum 2^k key_k, value)`` carry over. A ``delay`` is a
+``cirq.WaitGate`` of the same duration on the same qubits (both ways).
 
 Qubit ``i`` of a qtandem circuit is ``cirq.LineQubit(i)``. Cirq orders a unitary's
 index big-endian (first qubit most significant), qtandem little-endian, so
@@ -187,6 +188,12 @@ class _FromCirq:
             return
         if isinstance(gate, cirq.IdentityGate):
             return
+        if isinstance(gate, cirq.WaitGate):
+            if cond is not None or cirq.is_parameterized(gate):
+                raise CircuitError(f"from_cirq: {self.where}: {op}: a conditional delay or one of symbolic duration "
+                                   "has no qtandem form")
+            self.emit("delay", qs, (float(gate.duration.total_nanos()),))
+            return
         if gate is not None and self.gate(gate, qs, cond):
             return
         if not cirq.is_parameterized(op) and cirq.has_unitary(op):
@@ -356,6 +363,9 @@ def to_cirq(circuit: Circuit) -> Any:
             new = [cirq.measure(q, key=keys[c]) for q, c in zip(qs, inst.clbits, strict=True)]
         elif inst.name == "reset":
             new = [cirq.ResetChannel().on(q) for q in qs]
+        elif inst.name == "delay":
+            duration = cirq.Duration(nanos=float(inst.params[0]))  # type: ignore[arg-type]
+            new = [cirq.WaitGate(duration, num_qubits=len(qs)).on(*qs)]
         else:
             new = [_cirq_gate(cirq, inst).on(*qs)]
         if inst.condition is not None:

@@ -11,8 +11,15 @@ matrix (an ``AnnotatedOperation`` with a power modifier) becomes a ``unitary``.
 Parameters stay symbolic on both sides (a
 qtandem angle is linear in its parameters, so a nonlinear Qiskit expression is
 refused), ``ParameterVector`` elements ``w[i]`` keep their names, and registers,
-``measure``, ``reset``, ``barrier`` and classical conditions (``if_test`` on a
+``measure``, ``reset``, ``barrier``, ``delay`` and classical conditions (``if_test`` on a
 register or bit value, and conjunctions of bit tests) carry over.
+
+A ``delay`` keeps its duration: qtandem stores nanoseconds, :func:`to_qiskit` writes
+``Delay(ns, unit="ns")`` on each qubit, and :func:`from_qiskit` converts ``s``, ``ms``,
+``us``, ``ns`` and ``ps``, and ``dt`` (the backend's sample time) only when given
+``dt=``. Qiskit delays are one qubit each; consecutive delays of one duration on
+distinct qubits (what ``qc.delay(d, [a, b])`` appends) become one qtandem delay that
+covers them (they idle together), so a multi-qubit delay round-trips.
 
 qtandem circuits carry no global phase: :func:`from_qiskit` drops Qiskit's
 ``global_phase`` (nothing measurable depends on it) unless asked to keep it as
@@ -33,6 +40,7 @@ import numpy as np
 
 from qtandem.circuit import Circuit, Instruction, Parameter, ParameterExpression
 from qtandem.circuit.gates import GATES
+from qtandem.circuit.instruction import delay_ns
 from qtandem.circuit.parameter import Angle, is_symbolic
 from qtandem.errors import ArgumentTypeError, CircuitError, ParameterError
 
@@ -64,7 +72,7 @@ def _need_qiskit() -> Any:
     return qiskit
 
 
-def from_qiskit(qc: QuantumCircuit, *, keep_global_phase: bool = False) -> Circuit:
+def from_qiskit(qc: QuantumCircuit, *, keep_global_phase: bool = False, dt: float | None = None) -> Circuit:
     """Convert a Qiskit ``QuantumCircuit`` into a qtandem :class:`~qtandem.Circuit`.
 
     Args:
@@ -73,6 +81,8 @@ def from_qiskit(qc: QuantumCircuit, *, keep_global_phase: bool = False) -> Circu
             ``global_phase`` (and the phase of expanded definitions) is dropped by
             default; ``True`` appends it as ``p(2*phi)`` and ``rz(-2*phi)`` on qubit 0
             so that the unitary matches ``Operator(qc)`` exactly.
+        dt: the backend's sample time in seconds (``backend.dt``), needed only to
+            convert delays given in ``dt`` units.
 
     Returns:
         The circuit, with Qiskit's registers (names and sizes, when they cover the
@@ -84,7 +94,9 @@ def from_qiskit(qc: QuantumCircuit, *, keep_global_phase: bool = False) -> Circu
         ArgumentTypeError: ``qc`` is not a ``QuantumCircuit``.
         CircuitError: an instruction with no qtandem equivalent and no definition
             (named, with its index), a condition qtandem cannot express, or control
-            flow other than ``if_test``, ``for_loop``, ``switch`` on a register and ``box``.
+            flow other than ``if_test``, ``for_loop``, ``switch`` on a register and ``box``;
+            a delay in ``dt`` without ``dt=``, with a symbolic (parameter or stretch)
+            duration, or inside a condition.
         ParameterError: a parameter expression that is not linear.
 
     Examples:
@@ -99,17 +111,25 @@ def from_qiskit(qc: QuantumCircuit, *, keep_global_phase: bool = False) -> Circu
         {'s': 1, 'sx': 1, 'cx': 1, 'x': 1, 'rz': 1, 'measure': 2}
         >>> c[4].params
         (ParameterExpression(2*a + 0.5),)
+        >>> qc = QuantumCircuit(2)
+        >>> _ = qc.delay(1.5, [0, 1], unit="us")
+        >>> from_qiskit(qc)[0]
+        Instruction('delay', qubits=(0, 1), params=(1500.0))
     """
     qiskit = _need_qiskit()
     if not isinstance(qc, qiskit.QuantumCircuit):
         raise ArgumentTypeError(f"from_qiskit expects a qiskit.QuantumCircuit, got {type(qc).__name__}")
-    return _FromQiskit(qc, keep_global_phase).run()
+    if dt is not None and (isinstance(dt, bool) or not isinstance(dt, int | float) or not 0 < dt < math.inf):
+        raise ArgumentTypeError(f"from_qiskit: dt must be a positive number of seconds (backend.dt), got {dt!r}")
+    return _FromQiskit(qc, keep_global_phase, dt).run()
 
 
 class _FromQiskit:
-    def __init__(self, qc: Any, keep_global_phase: bool) -> None:
+    def __init__(self, qc: Any, keep_global_phase: bool, dt: float | None = None) -> None:
         self.qc = qc
         self.keep = keep_global_phase
+        self.dt = dt
+        self.pending: Instruction | None = None  # a delay that the next delay of the same duration may join
         self.params: dict[Any, Parameter] = {}  # qiskit Parameter -> qtandem Parameter
         self.taken: set[str] = set()
         self.phase: Angle = 0.0
@@ -123,6 +143,7 @@ class _FromQiskit:
         cidx = {b: i for i, b in enumerate(qc.clbits)}
         self.add_phase(qc.global_phase, None)
         self.block(qc, qidx, cidx, None, 0, top=True)
+        self.flush()
         if self.keep and self.phase != 0.0:
             if not self.out.n_qubits:
                 raise CircuitError("from_qiskit: keep_global_phase needs at least one qubit to carry the phase")
@@ -179,7 +200,41 @@ class _FromQiskit:
             self.emit(Instruction("rz", (0,), (-2 * phase,), condition=cond))
 
     # -- instructions ----------------------------------------------------------
+    def flush(self) -> None:
+        if self.pending is not None:
+            self.out.append(self.pending)
+            self.pending = None
+
+    def delay(self, op: Any, qubits: tuple[int, ...], cond: Condition | None) -> None:
+        """A Qiskit ``Delay``: its duration in ns; joins the previous delay when they idle together."""
+        if cond is not None:
+            raise CircuitError(f"from_qiskit: {self.where}: a delay inside a condition has no qtandem form "
+                               "(qtandem's delays are unconditional)")
+        duration, unit = op.params[0] if op.params else op.duration, op.unit
+        if unit == "expr" or not isinstance(duration, int | float | np.integer | np.floating):
+            raise CircuitError(f"from_qiskit: {self.where}: a delay of symbolic duration {duration} ({unit}) has no "
+                               "qtandem form; assign a number first")
+        if unit == "dt":
+            if self.dt is None:
+                raise CircuitError(f"from_qiskit: {self.where}: delay of {duration} dt: dt (the backend's sample "
+                                   "time) is unknown; pass from_qiskit(qc, dt=backend.dt) or give the delay in "
+                                   "s, ms, us or ns")
+            duration, unit = float(duration) * self.dt, "s"
+        elif unit == "ps":
+            duration, unit = float(duration) * 1e-3, "ns"
+        try:
+            ns = delay_ns(float(duration), unit)
+        except CircuitError as exc:
+            raise CircuitError(f"from_qiskit: {self.where}: {exc}") from None
+        last = self.pending
+        if last is not None and last.params == (ns,) and not set(last.qubits) & set(qubits):
+            self.pending = last.replace(qubits=last.qubits + qubits)
+            return
+        self.flush()
+        self.pending = Instruction("delay", qubits, (ns,))
+
     def emit(self, inst: Instruction) -> None:
+        self.flush()
         if inst.condition == _NEVER:
             return
         if inst.condition is not None and inst.name == "measure" and set(inst.clbits) & set(inst.condition[0]):
@@ -209,7 +264,8 @@ class _FromQiskit:
             self.emit(Instruction(name, qubits, (), clbits, condition=cond))
             return
         if name == "delay":
-            return  # identity in an ideal simulation
+            self.delay(op, qubits, cond)
+            return
         if name == "global_phase":
             self.add_phase(op.params[0], cond)
             return
@@ -457,7 +513,8 @@ def to_qiskit(circuit: Circuit) -> QuantumCircuit:
 
     Every registry gate has a Qiskit gate of the same matrix (``rc3x`` is ``RC3XGate``,
     ``c3sqrtx`` is ``C3SXGate``, ``unitary`` is ``UnitaryGate``); ``ctrl`` and
-    ``inverted`` become ``gate.control(k)`` and ``gate.inverse()``; a condition
+    ``inverted`` become ``gate.control(k)`` and ``gate.inverse()``; a ``delay``
+    becomes ``qc.delay(ns, qubits, unit="ns")`` (one ``Delay`` per qubit); a condition
     becomes an ``if_test`` on the register it covers, on one bit, or on a
     conjunction of bit tests. Parameters named ``w[0]``, ``w[1]``... become a
     ``ParameterVector("w", n)``, the others ``Parameter(name)``, so
@@ -554,6 +611,8 @@ class _ToQiskit:
                 qc.reset(q)
         elif inst.name == "barrier":
             qc.barrier(*qargs)
+        elif inst.name == "delay":
+            qc.delay(float(inst.params[0]), qargs, unit="ns")  # type: ignore[arg-type]
         else:
             qc.append(self.gate(inst), qargs)
 
