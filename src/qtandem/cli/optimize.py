@@ -1,4 +1,5 @@
-"""``qtandem optimize FILE -o OUT.qasm [--hardware NAME] [--objective cx] [--expansions N] [--seed N] [--json]``."""
+"""``qtandem optimize FILE -o OUT.qasm [--hardware NAME] [--corrections DEVICE.json] [--objective cx] [--expansions N]
+[--seed N] [--json]``."""
 
 from __future__ import annotations
 
@@ -40,6 +41,11 @@ def register(app: typer.Typer) -> None:
         progress: Annotated[bool, typer.Option("--progress/--no-progress",
                                                help="Show level 3's search progress (expansions done of "
                                                     "the budget) on stderr (terminals only).")] = True,
+        corrections: Annotated[str | None, typer.Option(
+            "--corrections", metavar="DEVICE",
+            help="Device JSON (e.g. from 'qtandem learn calibrate') or preset whose coherent errors "
+                 "(over-rotations, detuning, ZZ) are cancelled last; routes for it when --hardware is "
+                 "not given.")] = None,
         as_json: JsonFlag = False,
     ) -> None:
         """Optimize a circuit, verify it against the input and write it; prints a before/after table."""
@@ -53,12 +59,17 @@ def register(app: typer.Typer) -> None:
         if hardware is not None and device is not None and hardware != device:
             raise CompileError(f"--hardware {hardware} and --device {device} disagree; give --hardware only")
         check_output_file(output)
+        fix = None
+        if corrections is not None:
+            from qtandem.device import Device
+
+            fix = Device.load(corrections)
         err = Console(stderr=True)
         with _Progress(enabled=progress and err.is_terminal and level == 3, console=err,
                        label=f"optimizing {file.name}") as bar:
             _, _, report = optimize_file(file, output, hardware=hardware or device, objective=objective,
                                          budget_expansions=expansions, budget_s=budget, level=level, basis=basis,
-                                         seed=seed, progress=bar.update)
+                                         seed=seed, progress=bar.update, corrections=fix)
         assert report.initial is not None and report.final is not None
         i, f = report.initial, report.final
         if as_json:
@@ -79,8 +90,22 @@ def register(app: typer.Typer) -> None:
         if w.get("windows"):
             console.print(f"windows: {w['proven']} rewritten and proven, {w['dropped']} rewrite(s) dropped "
                           f"(not provable), {w['unchanged']} unchanged, {w['skipped']} skipped (budget)")
+        if report.corrections is not None:
+            _print_corrections(console, report.corrections)
         for note in report.notes:
             console.print(f"[dim]{note}[/dim]")
+
+
+def _print_corrections(console: Any, rep: Any) -> None:
+    """The coherent-correction summary: what changed and the coherent infidelity before/after."""
+    def num(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.3g}"
+
+    console.print(f"corrections: {rep.runs} one-qubit run(s) resynthesized ({rep.pulses_before} -> "
+                  f"{rep.pulses_after} pulses), {rep.pairs} two-qubit over-rotation pair(s) cancelled, "
+                  f"{len(rep.uncorrected)} left, {rep.frames} frame update(s), {rep.echoes} ZZ echo(es); "
+                  f"coherent infidelity {num(rep.coherent_infidelity_before)} -> {num(rep.coherent_infidelity_after)}"
+                  f"; verified ({rep.verified})")
 
 
 class _Progress:

@@ -13,9 +13,10 @@ Examples:
     0
 """
 
+from qtandem.compile.correct import correct_for_device
 from qtandem.compile.for_device import prepare_for_device
 from qtandem.compile.optimize import LEVELS, OBJECTIVES, optimize, optimize_file
 from qtandem.compile.passmanager import Counts, PassManager, PropertySet, Report, counts, split_stretches, stitch
 
-__all__ = ["LEVELS", "OBJECTIVES", "Counts", "PassManager", "PropertySet", "Report", "counts", "optimize",
-           "optimize_file", "prepare_for_device", "split_stretches", "stitch"]
+__all__ = ["LEVELS", "OBJECTIVES", "Counts", "PassManager", "PropertySet", "Report", "correct_for_device", "counts",
+           "optimize", "optimize_file", "prepare_for_device", "split_stretches", "stitch"]

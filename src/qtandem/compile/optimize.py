@@ -460,7 +460,8 @@ def _choose_basis(in_parts: list[Circuit], fences: list, circuit: Circuit, plan:
 def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objective: str = "gates",
              basis: str | Iterable[str] | None = None, budget_expansions: int | None = None,
              budget_s: float | None = None, seed: int | None = None,
-             policy: Any = "learned", progress: Callable[[int, int], None] | None = None) -> tuple[Circuit, Report]:
+             policy: Any = "learned", progress: Callable[[int, int], None] | None = None,
+             corrections: Any = None) -> tuple[Circuit, Report]:
     """Optimize ``circuit`` and verify the result against it.
 
     Measurements, resets, barriers, delays and classically controlled operations stay
@@ -506,6 +507,11 @@ def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objectiv
             :class:`~qtandem.compile.policy.RewritePolicy`, or ``None`` to skip the search.
         progress: called as ``progress(expansions_done, budget_expansions)`` while level 3 searches (once
             per unitary stretch, each counting from 0); for a progress bar, it does not change the result.
+        corrections: a :class:`~qtandem.device.Device` (or its preset/file name, or a
+            :class:`~qtandem.compile.passes.corrections.CoherentCorrections` pass) whose coherent errors
+            are cancelled last, after routing (:func:`qtandem.compile.correct.correct_for_device`); with
+            no ``hardware`` the circuit is routed for this device. The correction report is in
+            ``report.corrections``.
 
     Returns:
         ``(optimized circuit, report)``; the report's ``windows`` counts proven and dropped rewrites,
@@ -532,6 +538,13 @@ def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objectiv
     if budget_expansions is not None and (isinstance(budget_expansions, bool)
                                           or not isinstance(budget_expansions, int) or budget_expansions < 1):
         raise CompileError(f"budget_expansions must be a positive int, got {budget_expansions!r}")
+    fix = None
+    if corrections is not None:
+        from qtandem.compile.passes.corrections import CoherentCorrections
+
+        fix = corrections if isinstance(corrections, CoherentCorrections) else CoherentCorrections(
+            _hardware(corrections))
+        hardware = fix.device if hardware is None else hardware
     if hardware is not None:
         hardware = _hardware(hardware)
     if circuit.parameters and level > 0:
@@ -571,6 +584,13 @@ def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objectiv
         out = baseline
     if hardware is not None:
         out = _route(out, hardware, props, report)
+    if fix is not None:  # last: the corrections need the final native gates and their timing
+        out = fix.run(out)
+        report.corrections = fix.report_
+        report.notes.append(f"coherent corrections: {fix.report_.pairs} two-qubit over-rotation pair(s) cancelled, "
+                            f"{len(fix.report_.uncorrected)} left, {fix.report_.runs} one-qubit run(s) resynthesized, "
+                            f"{fix.report_.frames} frame update(s), {fix.report_.echoes} echo(es); verified "
+                            f"({fix.report_.verified})")
     report.final = counts(out)
     if plan.stats.dropped:
         report.notes.append(f"{plan.stats.dropped} rewrite(s) could not be proven and were dropped; "

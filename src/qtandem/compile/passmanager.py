@@ -161,6 +161,7 @@ class Report:
     windows: dict[str, Any] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     verification: list[str] = field(default_factory=list)
+    corrections: Any = None  # optimize(corrections=...): the CorrectionReport
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (``windows``: proven/dropped counts; ``skipped``: what the budget cut;
@@ -175,6 +176,7 @@ class Report:
             "skipped": list(self.skipped),
             "verification": list(self.verification),
             "notes": list(self.notes),
+            **({"corrections": self.corrections.to_dict()} if self.corrections is not None else {}),
         }
 
     def rows(self) -> list[list[Any]]:
