@@ -18,7 +18,8 @@ always add the typical spread of the unknowns):
   its sign (the sign of the detuning shows). Eight dense delays spaced a quarter of the
   fastest period resolve the frequency without aliasing; a geometric tail up to 1.5 T2
   refines it (the phase grows with t, so late points carry most of the frequency
-  information).
+  information). When T2 is so short that ``count`` such steps reach 1.5 T2, a linear grid
+  up to 1.5 T2 replaces both.
 - ``zz``: the Ramsey circuits on ``a`` with ``b`` in ``|0>`` and in ``|1>`` (one delay
   covers both qubits); both are measured.
 - ``amplify_sx``: ``sx`` then ``4k`` more ``sx`` (ideal: the equator, P(1) = 1/2; an
@@ -208,8 +209,10 @@ def _ramsey_rate(prior: Any, qubits: Sequence[int], *, zz: bool) -> float:
 def _ramsey_delays(prior: Any, qubits: Sequence[int], *, zz: bool, count: int = 20) -> list[float]:
     w_top = 2 * _ramsey_rate(prior, qubits, zz=zz)
     dt = math.pi / (2 * w_top)  # a quarter period of the fastest fringe
+    t_max = 1.5 * _qubit_prior(prior, qubits[0])["t2"]
+    if count * dt >= t_max:  # a short T2: a linear grid up to 1.5 T2 is already dense enough
+        return [float(round(v, 3)) for v in np.linspace(0, t_max, count)]
     dense = [float(round(k * dt, 3)) for k in range(_DENSE)]
-    t_max = max(1.5 * _qubit_prior(prior, qubits[0])["t2"], _DENSE * dt * 2)
     return dense + _geometric(_DENSE * dt, t_max, count - _DENSE)
 
 
