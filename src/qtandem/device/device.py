@@ -15,10 +15,11 @@ Examples:
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import torch
@@ -29,6 +30,9 @@ from qtandem.errors import NoiseError
 from qtandem.noise import channels as ch
 from qtandem.noise.model import NoiseModel
 from qtandem.noise.readout import ReadoutError, readout_error
+
+if TYPE_CHECKING:
+    from qtandem.random import Seed
 
 __all__ = ["SCHEMA", "Device", "EdgeProperties", "QubitProperties", "list_presets", "load_noise_model"]
 
@@ -253,6 +257,99 @@ class Device:
         model.set_durations(durations)
         return model
 
+    @classmethod
+    def random(cls, n_qubits: int, coupling: str | Sequence[Sequence[int]] = "line", *, seed: Seed = 0,
+               native_gates: Sequence[str] = ("cx", "id", "measure", "reset", "rz", "sx", "x")) -> Device:
+        """A seeded random "true" device with coherent and incoherent errors, for tests and benchmarks.
+
+        Ranges (today's superconducting qubits; times in ns): T1 50-300 us, T2 0.3-2 T1; ``sx``
+        error 1e-4..1e-3 (log-uniform) at 35.6 ns; ``sx`` and ``x`` over-rotations of 0.01-0.05
+        rad (random sign); detuning ``2 pi`` x 0-50 kHz (random sign); readout 0.5-4 % with
+        ``p10 > p01`` (decay during the 750 ns readout); ``cx`` error 3e-3..1.5e-2 (log-uniform)
+        at 250-550 ns with a ``rzx`` over-rotation of 0.01-0.05 rad; static ZZ ``2 pi`` x
+        10-100 kHz on every coupling; a joint readout confusion matrix (a correlated flip of
+        both bits, 0.2-1 %) on about a quarter of the couplings (at least one). The same JSON
+        format as the presets (:meth:`to_json`).
+
+        Args:
+            n_qubits: number of qubits (>= 1; >= 2 for a coupling, >= 3 for a ring).
+            coupling: ``"line"``, ``"ring"``, ``"grid"`` (rows x columns as square as ``n``
+                allows), ``"heavy_hex"`` (the first ``n`` qubits of a heavy-hex lattice, connected),
+                or a list of ``(a, b)`` qubit pairs.
+            seed: the seed; the same seed gives the same device.
+            native_gates: the native gate names.
+
+        Raises:
+            NoiseError: a bad size, coupling name or edge list.
+
+        Examples:
+            >>> dev = Device.random(5, "line", seed=3)
+            >>> dev.num_qubits, sorted(dev.edges), dev.to_dict()["version"]
+            (5, [(0, 1), (1, 2), (2, 3), (3, 4)], 2)
+            >>> 0.01 <= abs(dev.qubits[0].sx_angle_error) <= 0.05
+            True
+            >>> Device.from_dict(dev.to_dict()).to_dict() == dev.to_dict()      # the same JSON format as presets
+            True
+        """
+        import math
+
+        from qtandem.random import as_generator
+
+        if isinstance(n_qubits, bool) or not isinstance(n_qubits, int) or n_qubits < 1:
+            raise NoiseError(f"Device.random: n_qubits must be a positive integer, got {n_qubits!r}")
+        edge_list, positions, label = _random_coupling(n_qubits, coupling)
+        natives = list(native_gates)
+        if not natives or not all(isinstance(g, str) for g in natives):
+            raise NoiseError(f"Device.random: native_gates must be gate names, got {native_gates!r}")
+        from qtandem.noise.schema import check_gate_name
+
+        for i, g in enumerate(natives):
+            if g != "delay":
+                check_gate_name(g, f"native_gates[{i}]")
+        rng = as_generator(seed)
+
+        def signed(lo: float, hi: float) -> float:
+            return float(rng.uniform(lo, hi) * rng.choice([-1.0, 1.0]))
+
+        def log_uniform(lo: float, hi: float) -> float:
+            return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+
+        khz = 2 * math.pi * 1e-6  # 1 kHz in rad/ns
+        readout_ns = 750.0
+        qubits = []
+        for _ in range(n_qubits):
+            t1 = float(rng.uniform(50e3, 300e3))
+            t2 = min(float(rng.uniform(0.3, 2.0)) * t1, 2 * t1)
+            p01 = float(rng.uniform(0.005, 0.025))
+            decay = 1 - math.exp(-readout_ns / (2 * t1))   # relaxation during (half) the readout
+            p10 = min(p01 + decay + float(rng.uniform(0.001, 0.01)), 0.04)
+            qubits.append(QubitProperties(
+                t1=round(t1, 1), t2=round(t2, 1), readout_p01=round(p01, 6), readout_p10=round(p10, 6),
+                gate_error_1q=round(log_uniform(1e-4, 1e-3), 7), gate_duration_1q=35.6, readout_duration=readout_ns,
+                detuning=round(signed(0.0, 50.0) * khz, 12), sx_angle_error=round(signed(0.01, 0.05), 6),
+                x_angle_error=round(signed(0.01, 0.05), 6)))
+        edges: dict[tuple[int, int], EdgeProperties] = {}
+        for a, b in edge_list:
+            edges[(a, b)] = EdgeProperties(error=round(log_uniform(3e-3, 1.5e-2), 6),
+                                           duration=round(float(rng.uniform(250.0, 550.0)), 1), gate="cx",
+                                           angle_error=round(signed(0.01, 0.05), 6),
+                                           zz=round(float(rng.uniform(10.0, 100.0)) * khz, 12))
+        correlations: dict[tuple[int, int], Any] = {}
+        if edge_list:
+            count = max(1, len(edge_list) // 4)
+            for k in sorted(rng.choice(len(edge_list), size=count, replace=False).tolist()):
+                a, b = edge_list[k]
+                correlations[(a, b)] = _joint_confusion(qubits[a], qubits[b], float(rng.uniform(0.002, 0.01)))
+        graph = nx.Graph()
+        graph.add_nodes_from(range(n_qubits))
+        graph.add_edges_from(edge_list)
+        seed_text = seed if isinstance(seed, int) else "a generator"
+        return cls(name=f"random_{label}_{n_qubits}_seed{seed_text}", num_qubits=n_qubits, coupling_map=graph,
+                   native_gates=natives, qubits=qubits, edges=edges, time_unit="ns",
+                   source=f"Device.random({n_qubits}, {label!r}, seed={seed_text}): drawn, not measured",
+                   description=f"random {label} device of {n_qubits} qubits with coherent and incoherent errors",
+                   extra={"positions": positions}, readout_correlations=correlations)
+
     def subset(self, qubits: list[int]) -> Device:
         """The device restricted to ``qubits``, renumbered ``0..k-1`` in the order given
         (calibrations and the couplings among them kept): the device a compacted circuit runs on.
@@ -401,6 +498,76 @@ class Device:
 
     def __repr__(self) -> str:
         return f"Device({self.name!r}, qubits={self.num_qubits}, couplings={len(self.edges)})"
+
+
+def _random_coupling(n: int, coupling: Any) -> tuple[list[tuple[int, int]], dict[str, list[float]], str]:
+    """``(edges a < b, drawing positions, label)`` for :meth:`Device.random`."""
+    import math
+
+    if isinstance(coupling, str):
+        if coupling == "line":
+            return [(i, i + 1) for i in range(n - 1)], {str(i): [float(i), 0.0] for i in range(n)}, "line"
+        if coupling == "ring":
+            if n < 3:
+                raise NoiseError(f"Device.random: a ring needs at least 3 qubits, got {n}")
+            pos = {str(i): [math.cos(2 * math.pi * i / n), math.sin(2 * math.pi * i / n)] for i in range(n)}
+            return [(i, i + 1) for i in range(n - 1)] + [(0, n - 1)], pos, "ring"
+        if coupling == "grid":
+            cols = math.ceil(math.sqrt(n))
+            edges = [(q, q + 1) for q in range(n - 1) if (q + 1) % cols] + [(q, q + cols) for q in range(n - cols)]
+            return sorted(edges), {str(q): [float(q % cols), -float(q // cols)] for q in range(n)}, "grid"
+        if coupling == "heavy_hex":
+            return (*_heavy_hex(n), "heavy_hex")
+        raise NoiseError(f"Device.random: unknown coupling {coupling!r} (known: 'line', 'ring', 'grid', "
+                         "'heavy_hex', or a list of qubit pairs)")
+    try:
+        pairs = [tuple(int(q) for q in pair) for pair in coupling]
+    except (TypeError, ValueError):
+        raise NoiseError(f"Device.random: coupling must be a name or a list of qubit pairs, got {coupling!r}") from None
+    pair_set: set[tuple[int, int]] = set()
+    for pair in pairs:
+        if len(pair) != 2 or pair[0] == pair[1] or not all(0 <= q < n for q in pair):
+            raise NoiseError(f"Device.random: coupling pair {pair} is not two distinct qubits in 0..{n - 1}")
+        pair_set.add((min(pair), max(pair)))
+    graph = nx.Graph(sorted(pair_set))
+    graph.add_nodes_from(range(n))
+    layout = nx.spring_layout(graph, seed=0) if n > 1 else {0: (0.0, 0.0)}
+    return sorted(pair_set), {str(q): [float(layout[q][0]), float(layout[q][1])] for q in range(n)}, "custom"
+
+
+def _heavy_hex(n: int) -> tuple[list[tuple[int, int]], dict[str, list[float]]]:
+    """The first ``n`` qubits (breadth first from a corner, so connected) of a heavy-hex lattice: rows of 11
+    qubits joined by bridge qubits every 4 columns, alternating offsets (the Falcon/Hummingbird pattern)."""
+    width = 11
+    rows = max(2, n // 12 + 2)
+    g = nx.Graph()
+    for r in range(rows):
+        for c in range(width - 1):
+            g.add_edge((2 * r, c), (2 * r, c + 1))
+        if r + 1 < rows:
+            for c in range(0 if r % 2 == 0 else 2, width, 4):
+                g.add_edge((2 * r, c), (2 * r + 1, c))
+                g.add_edge((2 * r + 1, c), (2 * r + 2, c))
+    kept = sorted(list(nx.bfs_tree(g, (0, 0)))[:n])  # row-major numbering of the kept qubits
+    index = {node: i for i, node in enumerate(kept)}
+    edges = sorted((min(index[a], index[b]), max(index[a], index[b])) for a, b in g.subgraph(kept).edges())
+    return edges, {str(i): [float(c), -float(r)] for (r, c), i in index.items()}
+
+
+def _joint_confusion(qa: QubitProperties, qb: QubitProperties, flip: float) -> list[list[float]]:
+    """Joint 4x4 readout matrix of two qubits (``a`` the low bit): independent errors, plus both bits flipping
+    together with probability ``flip``; column-stochastic."""
+    import numpy as np
+
+    def single(p: QubitProperties) -> np.ndarray:
+        return np.array([[1 - p.readout_p01, p.readout_p10], [p.readout_p01, 1 - p.readout_p10]])
+
+    independent = np.kron(single(qb), single(qa))
+    both = independent[[3, 2, 1, 0], :]   # read i xor 0b11
+    joint = np.round((1 - flip) * independent + flip * both, 9)
+    for j in range(4):  # rounding must not break the column sums: the diagonal takes the remainder
+        joint[j, j] = 1 - (joint[:, j].sum() - joint[j, j])
+    return [[float(v) for v in row] for row in joint]
 
 
 def _depolarizing_for(error: Any, f_relax: Any, nq: int) -> ch.KrausChannel | None:
