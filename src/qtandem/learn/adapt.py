@@ -32,7 +32,7 @@ import torch
 
 from qtandem.errors import DataError
 
-__all__ = ["adapt", "candidate_xs", "d_optimal_allocation"]
+__all__ = ["adapt", "candidate_xs", "d_optimal_allocation", "experiment_candidates"]
 
 
 def _is_number(x: Any) -> bool:
@@ -88,21 +88,29 @@ def candidate_xs(xs: Sequence[Any], *, points: int = 12) -> list[Any]:
 
 
 def d_optimal_allocation(info0: torch.Tensor, per_shot: torch.Tensor, *, slots: int, shots: int,
-                         ridge: float = 1e-6) -> list[int]:
+                         costs: Sequence[int] | None = None, ridge: float = 1e-6) -> list[int]:
     """Greedy D-optimal allocation of ``slots`` runs of ``shots`` shots among candidates.
+
+    Each step gives one run to the candidate with the largest gain of ``log det`` of the total
+    information per unit of cost (a candidate of several circuits costs one slot per circuit),
+    among those the remaining slots can pay for.
 
     Args:
         info0: the information already gathered (Fisher matrix of the data so far).
-        per_shot: each candidate's expected Fisher information of one shot.
-        slots: how many runs to hand out.
-        shots: shots per run.
+        per_shot: each candidate's expected Fisher information of one shot (of each of its circuits).
+        slots: how many circuit runs to hand out.
+        shots: shots per circuit run.
+        costs: slots one run of each candidate takes (default 1 each).
         ridge: added to the diagonal in coordinates scaled by ``info0``'s diagonal.
 
     Shape:
         info0: ``(P, P)``; per_shot: ``(C, P, P)``; the result has ``C`` entries.
 
     Returns:
-        How many runs each candidate gets (summing to ``slots``).
+        How many runs each candidate gets (their costs sum to at most ``slots``).
+
+    Raises:
+        DataError: mismatched shapes, a negative budget or a cost below 1.
 
     Examples:
         >>> import torch
@@ -117,6 +125,10 @@ def d_optimal_allocation(info0: torch.Tensor, per_shot: torch.Tensor, *, slots: 
                         f"{info0.shape[0]})")
     if slots < 0 or shots <= 0:
         raise DataError(f"slots must be >= 0 and shots > 0, got slots={slots}, shots={shots}")
+    cost = torch.ones(per_shot.shape[0], dtype=torch.float64) if costs is None else \
+        torch.as_tensor([float(c) for c in costs], dtype=torch.float64)
+    if cost.numel() != per_shot.shape[0] or bool((cost < 1).any()):
+        raise DataError(f"costs must be one number >= 1 per candidate, got {list(costs or [])}")
     scale = torch.diagonal(info0).clone()
     fallback = torch.diagonal(per_shot.sum(0)) * shots
     scale = torch.where(scale > 0, scale, fallback)
@@ -125,12 +137,45 @@ def d_optimal_allocation(info0: torch.Tensor, per_shot: torch.Tensor, *, slots: 
     total = (info0 * s[:, None] * s[None, :]) + ridge * torch.eye(info0.shape[0], dtype=torch.float64)
     cands = per_shot * shots * s[None, :, None] * s[None, None, :]
     counts = [0] * per_shot.shape[0]
-    for _ in range(slots):
+    left = float(slots)
+    while True:
+        affordable = cost <= left
+        if not bool(affordable.any()):
+            break
+        _, now = torch.linalg.slogdet(total)
         _, logdet = torch.linalg.slogdet(total[None] + cands)
-        best = int(torch.argmax(logdet))
+        score = torch.where(affordable, (logdet - now) / cost, torch.full_like(logdet, -math.inf))
+        best = int(torch.argmax(score))
         counts[best] += 1
+        left -= float(cost[best])
         total = total + cands[best]
     return counts
+
+
+_INTEGER = {"amplify_x": 1, "amplify_cx": 2, "rb": 1, "irb": 1}  # experiment -> step of its x-values
+
+
+def experiment_candidates(name: str, xs: Sequence[Any], *, points: int = 12) -> list[Any]:
+    """:func:`candidate_xs` with each experiment's rule for its x-values.
+
+    ``readout`` keeps its prepared states; ``amplify_sx`` counts ``4k + 1`` gates (k on the integer
+    grid); ``amplify_cx`` an even number of ``cx``; ``amplify_x``, ``rb`` and ``irb`` integers;
+    the others (delays) floats.
+
+    Examples:
+        >>> experiment_candidates("amplify_sx", [1.0, 5.0, 9.0], points=4)
+        [1, 5, 9, 13, 17]
+        >>> experiment_candidates("readout", [0.0, 1.0, 0.0, 1.0])
+        [0.0, 1.0]
+    """
+    if name == "readout":
+        return list(dict.fromkeys(xs))
+    if name == "amplify_sx":
+        return [4 * k + 1 for k in candidate_xs([round((float(x) - 1) / 4) for x in xs], points=points)]
+    if name in _INTEGER:
+        step = _INTEGER[name]
+        return [step * k for k in candidate_xs([round(float(x) / step) for x in xs], points=points)]
+    return candidate_xs([float(x) for x in xs], points=points)
 
 
 def _theta_and_model(calibration: Any, qubits: Sequence[int]) -> tuple[Any, torch.Tensor]:
@@ -143,7 +188,7 @@ def _theta_and_model(calibration: Any, qubits: Sequence[int]) -> tuple[Any, torc
 
 
 def adapt(plan: Any, calibration: Any, *, budget_shots: int, shots: int | None = None, points: int = 12,
-          fisher: Callable[[Sequence[Any], int], torch.Tensor] | None = None) -> Any:
+          seed: int = 0, fisher: Callable[[Sequence[Any], Any], torch.Tensor] | None = None) -> Any:
     """The next plan: per experiment, the x values (and repetitions) that shrink the uncertainty most.
 
     Args:
@@ -151,7 +196,8 @@ def adapt(plan: Any, calibration: Any, *, budget_shots: int, shots: int | None =
         calibration: the current fit (its data count as information already gathered).
         budget_shots: total shots of the new plan.
         shots: shots per circuit of the new plan (default: those of the calibration's data).
-        points: candidate grid size per numeric experiment (:func:`candidate_xs`).
+        points: candidate grid size per numeric experiment (:func:`experiment_candidates`).
+        seed: seed of the new RB sequences.
         fisher: ``fisher(circuits, shots) -> Tensor[P, P]`` summed over the circuits (default: the
             calibration's likelihood model at the fitted parameters).
 
@@ -195,7 +241,7 @@ def adapt(plan: Any, calibration: Any, *, budget_shots: int, shots: int | None =
         qubits = sorted({q for e in plan.experiments for q in e.qubits})
         model, theta = _theta_and_model(calibration, qubits)
 
-        def fisher(circuits: Sequence[Any], n: int) -> torch.Tensor:
+        def fisher(circuits: Sequence[Any], n: Any) -> torch.Tensor:
             return model.fisher(list(circuits), n, theta)
 
         def per_circuit(circuits: Sequence[Any]) -> torch.Tensor:
@@ -206,31 +252,47 @@ def adapt(plan: Any, calibration: Any, *, budget_shots: int, shots: int | None =
         def per_circuit(circuits: Sequence[Any]) -> torch.Tensor:
             return torch.stack([torch.as_tensor(user([c], 1), dtype=torch.float64).detach() for c in circuits])
 
-    data_plan = getattr(data, "plan", plan)
-    info0 = torch.as_tensor(fisher(list(data_plan.circuits) if hasattr(data_plan, "circuits")
-                                   else [c for e in data_plan.experiments for c in e.circuits],
-                                   _shots_of(data)), dtype=torch.float64).detach()
-    groups: list[tuple[Any, list[Any], list[Any]]] = []  # (experiment, candidate xs, candidate circuits)
+    data_plan = getattr(data, "plan", None) or plan
+    done = [c for e in data_plan.experiments for c in e.circuits]
+    done_shots = data.shots if isinstance(data.shots, int) else list(data.shots)
+    info0 = torch.as_tensor(fisher(done, done_shots), dtype=torch.float64).detach()
+    prior = calibration.device() if hasattr(calibration, "device") else None
+    groups: list[tuple[Any, list[Any], list[list[int]]]] = []  # experiment, candidate xs, circuit rows
+    rows: list[Any] = []
     seen: set[tuple[str, tuple[int, ...]]] = set()
     for exp in plan.experiments:
         key = (exp.name, tuple(exp.qubits))
         if key in seen:
             continue
         seen.add(key)
-        xs = candidate_xs(exp.xs, points=points)
-        if not hasattr(exp, "with_xs"):
-            raise DataError(f"experiment {exp.name} on {list(exp.qubits)} cannot be rebuilt at new x values "
-                            "(it has no with_xs)")
-        groups.append((exp, xs, list(exp.with_xs(xs).circuits)))
-    per_shot = per_circuit([c for _, _, circuits in groups for c in circuits])
-    counts = d_optimal_allocation(info0, per_shot, slots=slots, shots=n_shots)
+        xs = experiment_candidates(exp.name, exp.xs, points=points)
+        built = _rebuild(exp, xs, plan, prior, seed)
+        members = [[len(rows) + j for j, x in enumerate(built.xs) if x == cand] for cand in xs]
+        rows.extend(built.circuits)
+        groups.append((exp, xs, members))
+    per_row = per_circuit(rows)
+    per_shot = torch.stack([per_row[m].sum(0) for _, _, ms in groups for m in ms])
+    costs = [len(m) for _, _, ms in groups for m in ms]
+    counts = d_optimal_allocation(info0, per_shot, slots=slots, shots=n_shots, costs=costs)
     experiments, k = [], 0
-    for exp, xs, _ in groups:
-        chosen = [x for x in xs for _ in range(counts[k + xs.index(x)])]
+    for i, (exp, xs, _) in enumerate(groups):
+        chosen = [x for j, x in enumerate(xs) for _ in range(counts[k + j])]
         k += len(xs)
         if chosen:
-            experiments.append(exp.with_xs(chosen))
+            experiments.append(_rebuild(exp, chosen, plan, prior, seed + 1 + i))
+    if not experiments:
+        raise DataError(f"a budget of {budget_shots} shots buys no candidate of {n_shots} shots per circuit")
     return _with_experiments(plan, experiments)
+
+
+def _rebuild(exp: Any, xs: list[Any], plan: Any, prior: Any, seed: int) -> Any:
+    """``exp`` at new x-values (one RB sequence per listed length: repeat a length for more)."""
+    if hasattr(exp, "with_xs"):
+        return exp.with_xs(xs)
+    from qtandem.learn.experiments import build_experiment
+
+    width = getattr(plan, "width", None) or exp.circuits[0].n_qubits
+    return build_experiment(exp.name, exp.qubits, width=width, xs=xs, prior=prior, seed=seed, n_seeds=1)
 
 
 def _per_circuit_fisher(model: Any, circuits: list[Any], theta: torch.Tensor) -> torch.Tensor:
