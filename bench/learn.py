@@ -178,7 +178,8 @@ def _rb_lengths_2q() -> list[int]:
     return [1, 5, 10, 20, 35, 50, 75]
 
 
-def peer_experiments(pub: Device, seed: int, *, quick: bool = False) -> list[tuple[str, Any]]:
+def peer_experiments(pub: Device, seed: int, *, quick: bool = False,
+                     only: set[str] | None = None) -> list[tuple[str, Any]]:
     """(parameter-set name, qiskit-experiments experiment) for every parameter set, with stated settings.
 
     Delay grids come from the published T1/T2 (what a user of the backend would do):
@@ -215,7 +216,7 @@ def peer_experiments(pub: Device, seed: int, *, quick: bool = False) -> list[tup
     for (a, b) in sorted(pub.edges):
         out.append((f"e{a}-{b}.irb", InterleavedRB(CXGate(), (a, b), _rb_lengths_2q(), num_samples=n_samples,
                                                    seed=seed * 1000 + 100 + a)))
-    return out
+    return [(name, exp) for name, exp in out if only is None or name.rsplit(".", 1)[-1] in only]
 
 
 def _value(data: Any, name: str) -> float:
@@ -225,7 +226,8 @@ def _value(data: Any, name: str) -> float:
 
 
 def run_peer(dev: Device, budget: int, seed: int, executor: Executor, *, quick: bool = False,
-             transpiled: dict[str, Any] | None = None) -> tuple[dict[str, float], int, float]:
+             transpiled: dict[str, Any] | None = None,
+             only: set[str] | None = None) -> tuple[dict[str, float], int, float]:
     """qiskit-experiments on the hidden ``dev``: (estimates, shots spent, seconds).
 
     ``transpiled`` caches each experiment's transpiled circuits across budgets (same seeds, same circuits).
@@ -234,7 +236,7 @@ def run_peer(dev: Device, budget: int, seed: int, executor: Executor, *, quick: 
     backend = QtandemBackend(pub, executor=executor)
     est: dict[str, float] = {}
     t0 = time.perf_counter()
-    for name, exp in peer_experiments(pub, seed, quick=quick):
+    for name, exp in peer_experiments(pub, seed, quick=quick, only=only):
         exp.backend = backend
         if transpiled is not None:
             if name not in transpiled:
@@ -273,15 +275,17 @@ def _collect(name: str, data: Any, est: dict[str, float], pub: Device) -> None:
 
 
 # -- qtandem.learn -----------------------------------------------------------------------------------
-def run_qtandem(dev: Device, total_shots: int, seed: int,
-                executor: Executor) -> tuple[dict[str, float], int, float, Any]:
+def run_qtandem(dev: Device, total_shots: int, seed: int, executor: Executor,
+                experiments: list[str] | None = None) -> tuple[dict[str, float], int, float, Any]:
     """characterization + calibrate on the hidden ``dev`` with ``total_shots`` in all: (estimates, shots, s, cal)."""
     from qtandem.learn import calibrate, characterization
 
     pub = published(dev)
     n = dev.num_qubits
     t0 = time.perf_counter()
-    plan = characterization(list(range(n)), pairs=sorted(dev.edges), seed=seed, prior=pub)
+    needs_pairs = experiments is None or any(e in ("amplify_cx", "zz", "irb") for e in experiments)
+    plan = characterization(list(range(n)), pairs=sorted(dev.edges) if needs_pairs else None,
+                            experiments=experiments, seed=seed, prior=pub)
     n_circ = len(plan.circuits)
     shots = max(1, total_shots // n_circ)
     data = plan.run(executor, shots, seed=seed)
@@ -294,9 +298,11 @@ def run_qtandem(dev: Device, total_shots: int, seed: int,
                            ("readout_p01", "readout_p01"), ("readout_p10", "readout_p10")):
             if f"q{i}.{field}" in v:
                 est[f"q{i}.{key}"] = float(v[f"q{i}.{field}"])
-        est[f"q{i}.sx_error"] = gate_infidelity(fitted, "sx", (i,))
-    for (a, b) in sorted(dev.edges):
-        est[f"e{a}-{b}.cx_error"] = gate_infidelity(fitted, "cx", (a, b))
+        if experiments is None or "rb" in experiments:
+            est[f"q{i}.sx_error"] = gate_infidelity(fitted, "sx", (i,))
+    if experiments is None or "irb" in experiments:
+        for (a, b) in sorted(dev.edges):
+            est[f"e{a}-{b}.cx_error"] = gate_infidelity(fitted, "cx", (a, b))
     return est, shots * n_circ, time.perf_counter() - t0, fitted
 
 
@@ -307,11 +313,14 @@ def group_of(key: str) -> str:
 
 def rel_errors(est: dict[str, float], true: dict[str, float]) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {g: [] for g in GROUPS}
+    present = {group_of(k) for k in est}  # a group the method did not run is left out, a failed fit is inf
     for key, t in true.items():
         g = group_of(key)
         if g not in out:
             continue
         e = est.get(key)
+        if e is None and g not in present:
+            continue
         out[g].append(float("inf") if e is None or not math.isfinite(e) else abs(e - t) / abs(t))
     return out
 
@@ -424,6 +433,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--damping-t1", type=float, default=None,
                     help="set every hidden T1 to this (ns): the damping + over-rotation case")
     ap.add_argument("--methods", default="qiskit,qtandem")
+    ap.add_argument("--peer-only", default=None,
+                    help="qiskit-experiments parameter sets (t1,t2_ramsey,t2_echo,sx_angle_error,rb,readout,irb)")
+    ap.add_argument("--qtandem-experiments", default=None, help="qtandem plan experiments (default: all)")
     ap.add_argument("--quick", action="store_true", help="smoke configuration: 2 seeds, budgets 2000,20000")
     ap.add_argument("--json", default=None)
     ap.add_argument("--plot", default=None)
@@ -437,6 +449,8 @@ def main(argv: list[str] | None = None) -> int:
     methods = set(args.methods.split(","))
     budgets = [int(float(b)) for b in args.budgets.split(",")]
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    only = set(args.peer_only.split(",")) if args.peer_only else None
+    qt_exps = args.qtandem_experiments.split(",") if args.qtandem_experiments else None
     result: dict[str, Any] = {"config": vars(args), "platform": platform.platform(),
                               "python": platform.python_version()}
     try:
@@ -464,13 +478,14 @@ def main(argv: list[str] | None = None) -> int:
                 row: dict[str, Any] = {"seed": seed, "budget_per_parameter_set": budget}
                 total = None
                 if "qiskit" in methods:
-                    est, used, secs = run_peer(dev, budget, seed, executor, quick=args.quick, transpiled=transpiled)
+                    est, used, secs = run_peer(dev, budget, seed, executor, quick=args.quick, transpiled=transpiled,
+                                               only=only)
                     row["qiskit"] = {"estimates": est, "shots": used, "seconds": secs,
                                      "rel_errors": rel_errors(est, true)}
                     total = used
                 if "qtandem" in methods:
                     total = total or budget * 30
-                    est, used, secs, fitted = run_qtandem(dev, total, seed, executor)
+                    est, used, secs, fitted = run_qtandem(dev, total, seed, executor, qt_exps)
                     row["qtandem"] = {"estimates": est, "shots": used, "seconds": secs,
                                       "rel_errors": rel_errors(est, true)}
                     if budget == max(budgets):
