@@ -717,5 +717,9 @@ def optimize_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, h
 
     circuit = load(src)
     out, report = optimize(circuit, hardware=hardware, **options)
-    dump(out, dst, version=qasm_version(src))
+    version = qasm_version(src)
+    if version == 2 and any(inst.name == "delay" for inst in out):
+        version = 3
+        report.notes.append("written as OpenQASM 3: the corrections' ZZ echoes use delay, which OpenQASM 2 lacks")
+    dump(out, dst, version=version)
     return circuit, out, report

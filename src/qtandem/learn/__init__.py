@@ -10,6 +10,7 @@ Examples:
 """
 
 from qtandem.device.executors import qiskit_executor, simulator_executor
+from qtandem.learn.corrections import suggest_corrections
 from qtandem.learn.data import ShotData
 from qtandem.learn.experiments import EXPERIMENTS, Experiment, build_experiment
 from qtandem.learn.plan import CharacterizationPlan, characterization
@@ -23,4 +24,5 @@ __all__ = [
     "characterization",
     "qiskit_executor",
     "simulator_executor",
+    "suggest_corrections",
 ]
