@@ -80,3 +80,16 @@ def test_delay_inside_runtime_if_or_gate_body_or_qasm2_is_refused() -> None:
     with pytest.raises(QasmError, match="delay needs OpenQASM 3") as info:
         loads("OPENQASM 2.0;\nqreg q[1];\ndelay[5ns] q[0];")
     assert (info.value.line, info.value.column) == (3, 1)
+
+
+def test_any_float_duration_round_trips_exactly() -> None:
+    import random
+
+    rng = random.Random(0)
+    values = [1e-5, 1e20, 0.1 + 0.2, 5e-324, 1.7976931348623157e308] + [rng.uniform(0, 1e6) for _ in range(50)]
+    c = Circuit(2)
+    for k, v in enumerate(values):
+        c.delay(v, k % 2)
+    text = dumps(c, version=3)
+    assert "delay[1e-05ns] q[0];" in text and "delay[1e+20ns] q[1];" in text
+    assert loads(text) == c
