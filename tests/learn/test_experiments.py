@@ -16,7 +16,14 @@ from qtandem.device import Device, EdgeProperties, QubitProperties
 from qtandem.device.executors import restrict, touched_qubits
 from qtandem.errors import DataError
 from qtandem.learn import clifford
-from qtandem.learn.experiments import EXPERIMENTS, PAIR_EXPERIMENTS, TYPICAL, build_experiment, default_xs
+from qtandem.learn.experiments import (
+    EXPERIMENTS,
+    PAIR_EXPERIMENTS,
+    TYPICAL,
+    build_experiment,
+    decay_information,
+    default_xs,
+)
 
 NATIVE = {"rz", "sx", "x", "cx", "delay", "measure"}
 INF = 1e12  # "infinite" T1 (ns): no relaxation
@@ -81,14 +88,25 @@ def test_bad_requests_are_refused() -> None:
         build_experiment("t1", (0,), width=1, xs=[-5.0])
 
 
-def test_delays_follow_the_prior() -> None:
-    t1 = default_xs("t1", (0,))
-    assert t1[0] == 0 and t1[-1] == pytest.approx(3 * TYPICAL["t1"]) and len(t1) == 12
-    ratios = np.diff(np.log(t1[1:]))
+@pytest.mark.parametrize("kind", ["t1", "echo"])
+def test_decay_delays_beat_a_linear_grid_when_the_prior_is_off(kind: str) -> None:
+    scale = TYPICAL["t1"] if kind == "t1" else TYPICAL["t2"]
+    design = default_xs(kind, (0,))
+    assert design[0] == 0 and len(design) == 12
+    ratios = np.diff(np.log(design[1:]))
     assert np.allclose(ratios, ratios[0])  # geometric, not a fixed linear grid
+    linear = np.linspace(0, 3 * scale, 12)
+    truths = np.geomspace(scale / 3, 3 * scale, 9)
+    ours = [decay_information(design, t, kind=kind) for t in truths]
+    theirs = [decay_information(linear, t, kind=kind) for t in truths]
+    assert min(ours) > 1.4 * min(theirs)
+    assert np.mean(np.log(ours)) >= np.mean(np.log(theirs))
+
+
+def test_delays_follow_the_prior() -> None:
     prior = device([QubitProperties(t1=30e3, t2=20e3)])
-    assert default_xs("t1", (0,), prior)[-1] == pytest.approx(90e3)
-    assert default_xs("echo", (0,), prior)[-1] == pytest.approx(60e3)
+    assert default_xs("t1", (0,), prior) == pytest.approx(np.array(default_xs("t1", (0,))) * 0.3, rel=1e-6)
+    assert default_xs("echo", (0,), prior) == pytest.approx(np.array(default_xs("echo", (0,))) * 0.2, rel=1e-6)
     ramsey = default_xs("ramsey", (0,), prior)
     assert ramsey[-1] == pytest.approx(30e3) and np.all(np.diff(ramsey) > 0)
     # the dense start samples the fastest fringe (virtual detuning + the largest detuning) 4x per period

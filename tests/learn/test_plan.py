@@ -30,7 +30,7 @@ def test_width_and_prior() -> None:
     dev = Device.preset("line_5")
     plan = characterization([3], experiments=["t1"], prior=dev)
     assert plan.width == 5 and plan.circuits[0].n_qubits == 5
-    assert plan.experiments[0].xs[-1] == pytest.approx(3 * dev.qubits[3].t1)
+    assert plan.experiments[0].xs[-1] == pytest.approx(4 * dev.qubits[3].t1)
     assert characterization([1], experiments=["t1"]).width == 2
 
 
