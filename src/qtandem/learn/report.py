@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["experiment_series", "parameter_rows", "write_report"]
+__all__ = ["experiment_figure", "experiment_series", "parameter_rows", "write_report"]
 
 _DELAYS = {"t1": "delay (us)", "echo": "total delay (us)", "ramsey": "delay (us)", "zz": "delay (us)"}
 _LABELS = {"amplify_sx": "sx gates", "amplify_x": "x gates after one sx", "amplify_cx": "cx gates",
@@ -179,6 +179,40 @@ def _figure(name: str, qubits: tuple[int, ...], series: dict[str, dict[str, list
     ax.legend(fontsize=7, loc="best")
     ax.set_title(f"{name} on {', '.join(f'q{q}' for q in qubits)}: data (points, 1 sigma) and fit (lines)")
     return fig
+
+
+def experiment_figure(calibration: Any, name: str, qubits: Sequence[int]) -> Any:
+    """The matplotlib figure of one experiment's data and fit (every round of it pooled).
+
+    Raises:
+        DataError: the calibration's data has no experiment ``name`` on ``qubits``.
+
+    Examples:
+        >>> import torch
+        >>> from types import SimpleNamespace
+        >>> from qtandem import Circuit
+        >>> exp = SimpleNamespace(name="t1", qubits=(0,), xs=[0.0, 5e4], meta={},
+        ...                       circuits=[Circuit(1, 1).measure(0, 0)] * 2)
+        >>> data = SimpleNamespace(plan=SimpleNamespace(experiments=[exp]),
+        ...                        counts=[{"1": 98, "0": 2}, {"1": 60, "0": 40}])
+        >>> cal = SimpleNamespace(data=data, predict=lambda cs: [torch.tensor([0.02, 0.98]), torch.tensor([0.4, 0.6])])
+        >>> experiment_figure(cal, "t1", [0]).axes[0].get_xlabel()
+        'delay (us)'
+    """
+    from qtandem.errors import DataError
+
+    data = calibration.data
+    members, start = [], 0
+    for exp in data.plan.experiments:
+        if exp.name == name and tuple(exp.qubits) == tuple(qubits):
+            members.append((exp, start))
+        start += len(exp.circuits)
+    if not members:
+        raise DataError(f"the data has no experiment {name!r} on qubits {list(qubits)}")
+    idx = [s + i for e, s in members for i in range(len(e.circuits))]
+    probs = calibration.predict([e.circuits[i] for e, _ in members for i in range(len(e.circuits))])
+    series = experiment_series([e for e, _ in members], [data.counts[i] for i in idx], probs)
+    return _figure(name, tuple(qubits), series)
 
 
 def write_report(calibration: Any, folder: str | Path, *, check: Any = None, title: str | None = None) -> Path:
