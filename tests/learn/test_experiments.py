@@ -141,13 +141,18 @@ def test_ramsey_fringe_has_the_virtual_plus_true_detuning_and_t2_decay() -> None
     t2, detuning = 40e3, 2 * math.pi * 20e-6  # 20 kHz in rad/ns
     dev = device([ideal_qubit(t2=t2, detuning=detuning)])
     exp = build_experiment("ramsey", (0,), width=1, prior=device([ideal_qubit(t2=t2)]))
-    t = np.array(exp.xs)
-    w = exp.meta["virtual_detuning"] + detuning
+    t, phi = np.array(exp.xs), np.array(exp.meta["phase_offset"])
+    assert list(phi[:4]) == [0, math.pi / 2, 0, math.pi / 2]
+    w_v = exp.meta["virtual_detuning"]
     got = np.array([p_one(dev, c) for c in exp.circuits])
-    assert np.allclose(got, (1 + np.exp(-t / t2) * np.cos(w * t)) / 2, atol=1e-9)
+    assert np.allclose(got, (1 + np.exp(-t / t2) * np.cos((w_v + detuning) * t + phi)) / 2, atol=1e-9)
     # the opposite detuning gives a different fringe: the sign is visible
     flipped = np.array([p_one(device([ideal_qubit(t2=t2, detuning=-detuning)]), c) for c in exp.circuits])
     assert np.max(np.abs(flipped - got)) > 0.2
+    # and so does the mirror -2 w_v - d, which one quadrature alone cannot tell from d
+    mirror = np.array([p_one(device([ideal_qubit(t2=t2, detuning=-2 * w_v - detuning)]), c) for c in exp.circuits])
+    assert np.max(np.abs(mirror - got)) > 0.2
+    assert np.allclose(mirror[phi == 0], got[phi == 0], atol=1e-9)
 
 
 def test_echo_cancels_detuning_and_decays_with_t2() -> None:
@@ -164,9 +169,11 @@ def test_zz_shifts_the_ramsey_frequency_by_zeta_between_partner_states() -> None
     exp = build_experiment("zz", (0, 1), width=2, prior=device([ideal_qubit(t2=60e3), ideal_qubit()],
                                                                  {(0, 1): EdgeProperties(error=0.0, duration=0.0)}))
     w_v = exp.meta["virtual_detuning"]
-    for circuit, t, b in zip(exp.circuits, exp.xs, exp.meta["partner_state"], strict=True):
+    for circuit, t, b, phi in zip(exp.circuits, exp.xs, exp.meta["partner_state"], exp.meta["phase_offset"],
+                                  strict=True):
         w = w_v + (zeta / 2 if b == 0 else -zeta / 2)
-        assert p_one(dev, circuit, 0) == pytest.approx((1 + math.exp(-t / 60e3) * math.cos(w * t)) / 2, abs=1e-6)
+        expected = (1 + math.exp(-t / 60e3) * math.cos(w * t + phi)) / 2
+        assert p_one(dev, circuit, 0) == pytest.approx(expected, abs=1e-6)
         assert p_one(dev, circuit, 1) == pytest.approx(b, abs=1e-6)
 
 

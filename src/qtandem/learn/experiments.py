@@ -16,14 +16,17 @@ always add the typical spread of the unknowns):
   and on average over that range (tests/learn/test_experiments.py).
 - ``echo``: ``sx, delay t/2, x, delay t/2, sx``: the same rule with T2 (the signal
   decays towards 1/2 instead of 0).
-- ``ramsey``: ``sx, delay t, rz(w_v t), sx`` with a virtual detuning ``w_v`` (rad/ns)
+- ``ramsey``: ``sx, delay t, rz(w_v t + phi), sx`` with a virtual detuning ``w_v`` (rad/ns)
   equal to the largest frequency the prior allows (``|detuning| + 2 pi 50 kHz``, plus
   ``|zz| + 2 pi 100 kHz`` for ``zz``), so the fringe frequency ``w_v + detuning`` keeps
   its sign (the sign of the detuning shows). Eight dense delays spaced a quarter of the
   fastest period resolve the frequency without aliasing; a geometric tail up to 1.5 T2
   refines it (the phase grows with t, so late points carry most of the frequency
   information). When T2 is so short that ``count`` such steps reach 1.5 T2, a linear grid
-  up to 1.5 T2 replaces both.
+  up to 1.5 T2 replaces both. The readout phase ``phi`` alternates 0, pi/2 over the delays
+  (``meta["phase_offset"]``): with one quadrature only, P(1) = (1 + e^(-t/T2) cos((w_v + d) t))/2
+  is the same for ``d`` and ``-2 w_v - d`` and a fit can land on the mirror; the sine
+  quadrature tells them apart at no extra circuits.
 - ``zz``: the Ramsey circuits on ``a`` with ``b`` in ``|0>`` and in ``|1>`` (one delay
   covers both qubits); both are measured.
 - ``amplify_sx``: ``sx`` then ``4k`` more ``sx`` (ideal: the equator, P(1) = 1/2; an
@@ -86,6 +89,7 @@ TYPICAL: dict[str, float] = {
 (``*_range``) added around any prior's point values."""
 
 _DENSE = 8
+_HALF_PI = math.pi / 2
 
 
 @dataclass
@@ -99,7 +103,7 @@ class Experiment:
         xs: x-value of each circuit: delay (ns), repetitions, sequence length, or prepared
             basis state (bit ``i`` = ``qubits[i]``).
         meta: JSON-ready extras; lists under ``meta`` aligned with the circuits
-            (``partner_state``, ``control_state``, ``interleaved``, ``sequence_seed``) and
+            (``partner_state``, ``control_state``, ``phase_offset``, ``interleaved``, ``sequence_seed``) and
             scalars (``virtual_detuning`` in rad/ns, ``interleaved_gate``).
 
     Examples:
@@ -411,8 +415,9 @@ def build_experiment(name: str, qubits: Sequence[int], *, width: int, xs: Sequen
                 c = _measured(width, qubits)
                 if state:
                     c.x(qubits[1])
-                c.sx(q).delay(t, qubits).rz(_wrap(rate * t), q).sx(q)
+                c.sx(q).delay(t, qubits).rz(_wrap(rate * t + _HALF_PI * (len(circuits) % 2)), q).sx(q)
                 circuits.append(_finish(c, qubits))
+        meta["phase_offset"] = [_HALF_PI * (i % 2) for i in range(len(circuits))]
         if name == "zz":
             meta["partner_state"] = [s for s in states for _ in values]
     elif name in ("amplify_sx", "amplify_x"):
