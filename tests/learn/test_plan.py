@@ -109,3 +109,18 @@ def test_plan_load_errors(tmp_path: Path) -> None:
     bad.write_text(json.dumps(d))
     with pytest.raises(DataError, match="has 1 qubits and 1 bits, expected 3"):
         CharacterizationPlan.load(bad)
+
+
+def test_full_plan_runs_on_a_random_device_with_a_strict_noise_model(tmp_path: Path) -> None:
+    from qtandem.learn import ShotData
+
+    dev = Device.random(3, seed=4)
+    plan = characterization([0, 1], pairs=[(0, 1)], prior=dev, n_seeds=1, seed=2)
+    assert plan.width == 3 and {e.name for e in plan.experiments} == set(EXPERIMENTS)
+    for circuit in plan.circuits:
+        assert dev.noise_model(strict=True).check(circuit) == [] and dev.validate(circuit) == []
+    data = plan.run(simulator_executor(dev, seed=1), shots=50, seed=3, device_name=dev.name)
+    data.save(tmp_path / "data")
+    back = ShotData.load(tmp_path / "data")
+    assert back.counts == data.counts and back.device_name == dev.name
+    assert [e.name for e, _, _ in back.experiments()] == [e.name for e in plan.experiments]

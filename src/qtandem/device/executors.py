@@ -27,7 +27,7 @@ from qtandem.errors import ArgumentTypeError, SimulationError
 from qtandem.noise.model import NoiseModel
 from qtandem.random import as_generator
 
-__all__ = ["Executor", "accepts_seed", "qiskit_executor", "simulator_executor"]
+__all__ = ["Executor", "accepts_seed", "qiskit_executor", "restrict", "simulator_executor", "touched_qubits"]
 
 Executor = Callable[..., list[dict[str, int]]]
 """``executor(circuits, shots[, seed=...]) -> list of counts``."""
