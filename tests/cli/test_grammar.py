@@ -161,7 +161,17 @@ WRITERS = {
     "qec eval": ("DIR", lambda tmp: ["-D", "pymatching", "-d", "3", "-p", "0.001", "--shots", "50"]),
     "qec flag": ("DIR", lambda tmp: ["-d", "3", "-p", "0.001", "--shots", "50"]),
     "tour": ("DIR", lambda tmp: ["--only", "core", "--quick"]),
+    "learn plan": ("FILE", lambda tmp: ["--qubits", "0", "--experiments", "readout"]),
+    "learn run": ("DIR", lambda tmp: [_learn_plan(tmp), "--device", "line_5", "--shots", "10"]),
 }
+
+
+def _learn_plan(tmp: Path) -> str:
+    from qtandem.learn.plan import characterization
+
+    path = tmp / "plan.json"
+    characterization([0], experiments=["readout"]).save(path)
+    return str(path)
 
 
 def _check_output_option(name: str) -> str:
