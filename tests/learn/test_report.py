@@ -79,3 +79,10 @@ def test_write_report_files_table_and_verdict(tmp_path):
 def test_report_of_a_calibration_without_data_is_refused(tmp_path):
     with pytest.raises(DataError, match="no shot data"):
         write_report(_fake_calibration(None), tmp_path)
+
+
+def test_ramsey_quadratures_are_separate_series():
+    ramsey = _exp("ramsey", (0,), [0.0, 50.0, 100.0, 150.0], {"phase_offset": [0.0, math.pi / 2, 0.0, math.pi / 2]})
+    series = experiment_series([ramsey], [{"0": 10}] * 4, [torch.tensor([1.0, 0.0])] * 4)
+    assert sorted(series) == ["P(q0 = 1), phase 0 pi", "P(q0 = 1), phase 0.5 pi"]
+    assert series["P(q0 = 1), phase 0.5 pi"]["x"] == [50.0, 150.0]

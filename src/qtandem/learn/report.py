@@ -7,7 +7,8 @@ errors (``parameters.csv`` beside it) and the verdict of :func:`qtandem.learn.ch
 
 Which probability a figure shows: ``rb``/``irb`` the survival probability ``P(all 0)``, every
 other experiment ``P(bit j = 1)`` of each measured qubit ``j``, one series per prepared partner or
-control state (``zz``, ``amplify_cx``) and per reference/interleaved sequence (``irb``). Circuits
+control state (``zz``, ``amplify_cx``), per Ramsey phase offset (the two quadratures of ``ramsey``
+and ``zz``) and per reference/interleaved sequence (``irb``). Circuits
 with the same x-value (repeats, RB sequences, merged rounds) are pooled.
 
 Examples:
@@ -87,14 +88,18 @@ def _bits_one(counts: dict[str, int], width: int) -> np.ndarray:
 
 def _series_key(exp: Any, i: int) -> str:
     meta = exp.meta or {}
+    parts = []
     for key, label in (("partner_state", "partner"), ("control_state", "control")):
         values = meta.get(key)
         if isinstance(values, list) and i < len(values):
-            return f"{label} |{values[i]}>"
+            parts.append(f"{label} |{values[i]}>")
+    phases = meta.get("phase_offset")
+    if isinstance(phases, list) and i < len(phases):
+        parts.append(f"phase {float(phases[i]) / math.pi:.2g} pi")
     flags = meta.get("interleaved")
     if isinstance(flags, list) and i < len(flags):
-        return "interleaved cx" if flags[i] else "reference"
-    return ""
+        parts.append("interleaved cx" if flags[i] else "reference")
+    return ", ".join(parts)
 
 
 def experiment_series(experiments: Sequence[Any], counts: Sequence[dict[str, int]],
