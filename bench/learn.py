@@ -278,7 +278,8 @@ def _collect(name: str, data: Any, est: dict[str, float], pub: Device) -> None:
 def run_qtandem(dev: Device, total_shots: int, seed: int, executor: Executor,
                 experiments: list[str] | None = None) -> tuple[dict[str, float], int, float, Any]:
     """characterization + calibrate on the hidden ``dev`` with ``total_shots`` in all: (estimates, shots, s, cal)."""
-    from qtandem.learn import calibrate, characterization
+    from qtandem.learn import characterization
+    from qtandem.learn.calibrate import calibrate
 
     pub = published(dev)
     n = dev.num_qubits
@@ -438,10 +439,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--qtandem-experiments", default=None, help="qtandem plan experiments (default: all)")
     ap.add_argument("--quick", action="store_true", help="smoke configuration: 2 seeds, budgets 2000,20000")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--summarize", nargs="+", default=None, metavar="JSON",
+                    help="no runs: merge the compare runs (and loops) of these result files, print tables, plot")
     ap.add_argument("--plot", default=None)
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
     torch.set_num_threads(1)
+    if args.summarize:
+        return summarize_files(args.summarize, args.json, args.plot)
     if args.quick:
         args.seeds, args.anchor_seeds, args.loop_circuits = 2, 2, 2
         args.budgets = "2000,20000"
@@ -513,6 +518,34 @@ def main(argv: list[str] | None = None) -> int:
             print(f"closing the loop: median TVD(model, true)/TVD(true, true) = {result['loop']['median_ratio']:.2f}, "
                   f"{100 * result['loop']['share_within_1.5']:.0f}% of circuits within 1.5x")
             _save(result, args.json)
+    return 0
+
+
+def summarize_files(paths: list[str], out: str | None, plot_path: str | None) -> int:
+    """Merge the ``runs`` and ``loop`` of several result files (chunks of seeds), then tables and plot."""
+    runs: list[dict[str, Any]] = []
+    loops: list[dict[str, Any]] = []
+    for path in paths:
+        with open(path) as fh:
+            part = json.load(fh)
+        runs += part.get("runs", [])
+        loops += part.get("loop", {}).get("runs", [])
+    budgets = sorted({r["budget_per_parameter_set"] for r in runs})
+    result: dict[str, Any] = {"sources": paths, "seeds": sorted({r["seed"] for r in runs}),
+                              "summary": summarize(runs, budgets)}
+    print_tables(result["summary"], budgets)
+    if loops:
+        ratios = [r for lp in loops for r in lp["ratio"]]
+        result["loop"] = {"seeds": [lp["seed"] for lp in loops], "circuits": len(ratios),
+                          "median_floor_tvd": statistics.median(t for lp in loops for t in lp["floor_tvd"]),
+                          "median_model_tvd": statistics.median(t for lp in loops for t in lp["model_tvd"]),
+                          "median_ratio": statistics.median(ratios),
+                          "share_within_1.5": sum(r <= 1.5 for r in ratios) / len(ratios)}
+        print(f"closing the loop ({len(ratios)} circuits): median TVD ratio {result['loop']['median_ratio']:.2f}, "
+              f"{100 * result['loop']['share_within_1.5']:.0f}% within 1.5x")
+    _save(result, out)
+    if plot_path:
+        plot(result["summary"], budgets, plot_path)
     return 0
 
 

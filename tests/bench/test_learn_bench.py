@@ -127,3 +127,29 @@ def test_quick_anchor_writes_json(tmp_path: Path) -> None:
     rows = json.loads(out.read_text())["anchor"]
     assert [(r["gamma"], r["shots_per_circuit"]) for r in rows][:2] == [(0.0, 100), (0.0, 1000)]
     assert all(np.isfinite(r["mae"]) and r["mae"] < 0.01 for r in rows)
+
+
+def test_summarize_merges_chunks_into_ratios_and_a_plot(tmp_path: Path) -> None:
+    def run(seed: int, budget: int) -> dict:
+        peer = {g: [1 / math.sqrt(budget)] for g in learn.GROUPS}
+        ours = {g: [0.5 / math.sqrt(budget)] for g in learn.GROUPS}
+        return {"seed": seed, "budget_per_parameter_set": budget,
+                "qiskit": {"rel_errors": peer, "shots": 30 * budget, "seconds": 1.0},
+                "qtandem": {"rel_errors": ours, "shots": 30 * budget, "seconds": 1.0}}
+
+    files = []
+    for seed in (0, 1):
+        path = tmp_path / f"chunk{seed}.json"
+        path.write_text(json.dumps({"runs": [run(seed, b) for b in (1000, 10000, 100000)],
+                                    "loop": {"runs": [{"seed": seed, "floor_tvd": [0.02], "model_tvd": [0.025],
+                                                       "ratio": [1.25]}]}}))
+        files.append(str(path))
+    out, png = tmp_path / "summary.json", tmp_path / "plot.png"
+    assert learn.main(["--summarize", *files, "--json", str(out), "--plot", str(png)]) == 0
+    summary = json.loads(out.read_text())
+    t1 = summary["summary"]["groups"]["t1"]
+    assert t1["error_ratio"] == pytest.approx([2.0, 2.0, 2.0])
+    assert [float(r.lstrip("~")) for r in t1["shots_ratio"]] == pytest.approx([4.0, 4.0, 4.0], rel=1e-6)
+    assert t1["shots_ratio"][2].startswith("~")  # qtandem's error at 1e5 is below qiskit-experiments' range
+    assert summary["loop"]["median_ratio"] == pytest.approx(1.25) and summary["loop"]["share_within_1.5"] == 1.0
+    assert png.stat().st_size > 0
