@@ -126,3 +126,46 @@ def test_verdict_uses_bonferroni_over_all_tests():
     assert check.flagged
     assert not ModelCheck(deviance=1.0, dof=1, p_value=0.5, alpha=0.01,
                           experiments=[{**exps[0], "p_value": 0.006}]).flagged
+
+
+def _real(shots=300, seeds=(0,), drift=False, q=1):
+    """Real fits (readout + T1 on line_5 qubit q): each seed's check, and with ``drift`` a second batch
+    of the same plan from the device with T1 halved, merged before the fit."""
+    import copy
+
+    from qtandem.device import Device
+    from qtandem.device.executors import simulator_executor
+    from qtandem.learn.calibrate import calibrate
+    from qtandem.learn.plan import characterization
+
+    dev = Device.preset("line_5")
+    half = copy.deepcopy(dev)
+    half.qubits[q].t1 /= 2
+    half.qubits[q].t2 = min(half.qubits[q].t2, 2 * half.qubits[q].t1)
+    plan = characterization([q], experiments=["readout", "t1"], seed=0)
+    out = []
+    for seed in seeds:
+        data = plan.run(simulator_executor(dev, seed=seed), shots, seed=seed)
+        second = plan.run(simulator_executor(half if drift else dev), shots, seed=seed + 1000)
+        cal = calibrate(data.merge(second), restarts=1, seed=seed)
+        held = calibrate(data, restarts=1, seed=seed).check(second)
+        out.append((cal.check(), held))
+    return out
+
+
+def test_check_on_real_fits_flags_a_drift_and_passes_clean_data():
+    for whole, held in _real(seeds=(0, 1)):
+        assert not whole.flagged and not held.flagged, (whole.summary(), held.summary())
+    (whole, held), = _real(seeds=(2,), drift=True)
+    assert whole.flagged, whole.summary()
+    assert held.flagged and held.heldout["p_value"] < 1e-6, held.summary()
+
+
+@pytest.mark.slow
+def test_check_false_alarm_rate_on_real_fits():
+    """20 seeds of clean data and 10 with a drift; measured: see the commit message."""
+    clean = _real(seeds=range(20))
+    drift = _real(seeds=range(100, 110), drift=True)
+    false_alarms = sum(w.flagged for w, _ in clean) + sum(h.flagged for _, h in clean)
+    assert false_alarms <= 2, [w.summary() for w, _ in clean if w.flagged]
+    assert all(w.flagged and h.flagged for w, h in drift)

@@ -1,8 +1,9 @@
 """Adaptive experimental design: spend the next shots where they inform the fit most.
 
 After a first calibration, each experiment of the plan is offered a grid of new x values (delays,
-repetitions, sequence lengths; see :func:`candidate_xs`). Every candidate circuit's expected Fisher
-information per shot is computed at the fitted parameters (``LikelihoodModel.fisher``), and a
+repetitions, sequence lengths; see :func:`candidate_xs`) spanning every x-value it has used so far
+(in the plan and in the calibration's data, so later rounds keep the whole range). Every candidate
+circuit's expected Fisher information per shot is computed at the fitted parameters (``LikelihoodModel.fisher``), and a
 greedy D-optimal design (:func:`d_optimal_allocation`) hands out the budget in slots of ``shots``
 shots: each slot goes to the candidate that most increases ``log det`` of the total information
 (the information of the shots already taken plus the slots handed out so far). A candidate may be
@@ -259,13 +260,16 @@ def adapt(plan: Any, calibration: Any, *, budget_shots: int, shots: int | None =
     prior = calibration.device() if hasattr(calibration, "device") else None
     groups: list[tuple[Any, list[Any], list[list[int]]]] = []  # experiment, candidate xs, circuit rows
     rows: list[Any] = []
+    used: dict[tuple[str, tuple[int, ...]], list[Any]] = {}  # x-values run so far, this plan's and the data's
+    for exp in [*plan.experiments, *data_plan.experiments]:
+        used.setdefault((exp.name, tuple(exp.qubits)), []).extend(exp.xs)
     seen: set[tuple[str, tuple[int, ...]]] = set()
     for exp in plan.experiments:
         key = (exp.name, tuple(exp.qubits))
         if key in seen:
             continue
         seen.add(key)
-        xs = experiment_candidates(exp.name, exp.xs, points=points)
+        xs = experiment_candidates(exp.name, used[key], points=points)
         built = _rebuild(exp, xs, plan, prior, seed)
         members = [[len(rows) + j for j, x in enumerate(built.xs) if x == cand] for cand in xs]
         rows.extend(built.circuits)

@@ -137,7 +137,7 @@ class ModelCheck:
         alpha: the false-alarm rate the verdict is built for.
         experiments: per experiment ``{"name", "qubits", "deviance", "dof", "p_value"}``.
         heldout: ``{"deviance", "dof", "p_value"}`` of the held-out shots, or None.
-        worst: the circuits that contribute most to ``G``: ``(index, G_i)``, largest first.
+        worst: the circuits that contribute most to ``G``: ``(index in the data, G_i)``, largest first.
 
     Examples:
         >>> check = ModelCheck(deviance=12.0, dof=10, p_value=0.28, alpha=0.01)
@@ -250,13 +250,22 @@ def check_model(calibration: Any, heldout: Any = None, *, alpha: float = 0.01,
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
     data = calibration.data
     circuits = list(_circuits_of(data))
-    probs = calibration.predict(circuits)
-    g, cells_dof, per = deviance(data.counts, probs, min_expected=min_expected)
+    spans = _experiment_spans(data, len(circuits))
+    model = getattr(calibration, "model", "full")
+    if model != "full":  # a one-experiment fit explains that experiment's circuits only
+        spans = [s for s in spans if s[0] == model] or spans
+    keep = [j for _, _, a, b in spans for j in range(a, b)]
+    counts = [data.counts[j] for j in keep]
+    probs = calibration.predict([circuits[j] for j in keep])
+    g, cells_dof, per = deviance(counts, probs, min_expected=min_expected)
     n_params = len(calibration.values)
     dof = max(cells_dof - n_params, 1)
     experiments = []
-    for name, qubits, start, stop in _experiment_spans(data, len(per)):
-        ge, de, _ = deviance(data.counts[start:stop], probs[start:stop], min_expected=min_expected)
+    offset = 0
+    for name, qubits, a, b in spans:
+        start, stop = offset, offset + (b - a)
+        offset = stop
+        ge, de, _ = deviance(counts[start:stop], probs[start:stop], min_expected=min_expected)
         de_fit = max(de - round(n_params * de / max(cells_dof, 1)), 1)
         experiments.append({"name": name, "qubits": qubits, "deviance": ge, "dof": de_fit,
                             "p_value": chi2_sf(ge, de_fit)})
@@ -267,7 +276,7 @@ def check_model(calibration: Any, heldout: Any = None, *, alpha: float = 0.01,
         hprobs = calibration.predict(list(_circuits_of(heldout)))
         gh, dh, _ = deviance(heldout.counts, hprobs, min_expected=min_expected)
         held = {"deviance": gh, "dof": dh, "p_value": chi2_sf(gh, dh)}
-    worst = sorted(enumerate(per), key=lambda t: -t[1])[:5]
+    worst = [(keep[i], g_i) for i, g_i in sorted(enumerate(per), key=lambda t: -t[1])[:5]]
     return ModelCheck(deviance=g, dof=dof, p_value=chi2_sf(g, dof), alpha=alpha, experiments=experiments,
                       heldout=held, worst=worst)
 
