@@ -183,3 +183,35 @@ def test_qiskit_aer_thermal_relaxation_on_a_delay_agrees():
         sim = aer.AerSimulator(method="density_matrix", noise_model=noise)
         rho = np.asarray(sim.run(qiskit.transpile(qc, sim, optimization_level=0)).result().data()["density_matrix"])
         assert np.allclose(ours.density_matrix(mine).numpy(), rho, atol=1e-10)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_small_numpy_density_path_equals_the_fused_torch_path(n):
+    from qtandem.device import Device
+    from qtandem.noise.density import _small_density, density_ops
+    from qtandem.sim.core import apply_ops, resolve_params
+
+    dev = Device.random(n, "line", seed=n)
+    model = dev.noise_model()
+    rng = np.random.default_rng(n)
+    c = Circuit(n)
+    for _ in range(25):
+        q = int(rng.integers(n))
+        kind = int(rng.integers(5))
+        if kind == 0:
+            c.sx(q)
+        elif kind == 1:
+            c.x(q)
+        elif kind == 2:
+            c.rz(float(rng.uniform(-3, 3)), q)
+        elif kind == 3:
+            c.delay(float(rng.uniform(0, 2000)), q)
+        elif n > 1:
+            c.cx(q, (q + 1) % n) if q + 1 < n else c.cx(q, q - 1)
+    ops = density_ops(c, resolve_params(c, None), model, dtype=torch.complex128, device=None)
+    rho0 = torch.zeros(4**n, dtype=torch.complex128)
+    rho0[0] = 1
+    small = _small_density(ops, n, rho0)
+    fused = apply_ops(rho0.unsqueeze(0), ops, 2 * n, 4).reshape(2**n, 2**n)
+    assert torch.allclose(small, fused, atol=1e-13)
+    assert torch.allclose(model.density_matrix(c), fused, atol=1e-13)

@@ -236,12 +236,59 @@ def density_ops(circuit: Circuit, spec: ParamSpec, noise: NoiseModel | None, *, 
     return ops
 
 
-def _native_ok(ops: list[Op], spec: ParamSpec) -> bool:
+_SMALL_QUBITS = 3  # up to here a NumPy loop beats compiling a fused program (bench/noise_small.py)
+_SMALL_BYTES = 1 << 20
+
+
+def _numeric_ok(ops: list[Op], spec: ParamSpec) -> bool:
+    """Unbatched, nothing to differentiate, all on the CPU: plain numbers will do."""
     if spec.batch is not None or (spec.values is not None and spec.values.requires_grad and torch.is_grad_enabled()):
         return False
     if torch.is_grad_enabled() and any(m.requires_grad for _, m in ops):
         return False
-    if any(m.device.type != "cpu" for _, m in ops):
+    return all(m.device.type == "cpu" for _, m in ops)
+
+
+def _small_density(ops: list[Op], n: int, rho0: Tensor) -> Tensor:
+    """``vec(rho)`` evolved by ``ops`` with NumPy gathers (a few qubits: nothing to compile)."""
+    width = 2 * n
+    vec = rho0.detach().cpu().to(torch.complex128).resolve_conj().numpy()
+    for qubits, m in ops:
+        a = m.detach().to(torch.complex128).resolve_conj().numpy()
+        rows, cols = _gather(qubits, width)
+        vec = (a[rows] * vec[cols]).sum(axis=1)
+    dim = 2**n
+    return torch.from_numpy(np.ascontiguousarray(vec).reshape(dim, dim))
+
+
+_GATHER_CACHE: dict[tuple[tuple[int, ...], int], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _gather(qubits: tuple[int, ...], width: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(rows, cols)``: for each index ``i`` of a ``width``-qubit vector, the matrix row its ``qubits`` select
+    (``(2**width,)``) and the indices that differ from ``i`` only on ``qubits`` (``(2**width, 2**k)``), so that
+    ``(m[rows] * v[cols]).sum(1)`` applies ``m`` to ``qubits`` (the first qubit the matrix's low bit)."""
+    key = (qubits, width)
+    hit = _GATHER_CACHE.get(key)
+    if hit is None:
+        x = np.arange(2**width)
+        k = len(qubits)
+        rows = np.zeros(2**width, dtype=np.int64)
+        mask = 0
+        for j, q in enumerate(qubits):
+            rows |= ((x >> q) & 1) << j
+            mask |= 1 << q
+        s = np.arange(2**k)
+        spread = np.zeros(2**k, dtype=np.int64)
+        for j, q in enumerate(qubits):
+            spread |= ((s >> j) & 1) << q
+        cols = (x & ~mask)[:, None] | spread[None, :]
+        hit = _GATHER_CACHE[key] = (rows, cols)
+    return hit
+
+
+def _native_ok(ops: list[Op], spec: ParamSpec) -> bool:
+    if not _numeric_ok(ops, spec):
         return False
     try:
         from qtandem.sim import fast
@@ -299,9 +346,10 @@ def density_matrix(
     if spec.values is not None and device is None:
         device = spec.values.device
     b = spec.batch or 1
-    check_memory(state_bytes(n, dtype, b, density=True) * (1 if b == 1 else 3),
-                 f"density matrix of {n} qubits (4^{n} entries, {str(dtype).replace('torch.', '')}"
-                 + (f", batch {b}" if b > 1 else "") + ")", device)
+    nbytes = state_bytes(n, dtype, b, density=True) * (1 if b == 1 else 3)
+    if nbytes > _SMALL_BYTES:  # reading the free memory costs more than simulating a few qubits
+        check_memory(nbytes, f"density matrix of {n} qubits (4^{n} entries, {str(dtype).replace('torch.', '')}"
+                     + (f", batch {b}" if b > 1 else "") + ")", device)
     dim = 2**n
     if any(inst.condition is not None for inst in circuit):  # feed-forward: the record branches' sum
         if spec.batch is not None or initial_state is not None:
@@ -321,6 +369,8 @@ def density_matrix(
             rho0 = init.reshape(-1).clone()
         else:
             raise SimulationError(f"initial_state must have shape ({dim},) or ({dim}, {dim}), got {tuple(init.shape)}")
+    if n <= _SMALL_QUBITS and _numeric_ok(ops, spec):
+        return _small_density(ops, n, rho0).to(dtype=dtype, device=device)
     if _native_ok(ops, spec):
         from qtandem.sim import fast
 
