@@ -108,6 +108,11 @@ def test_run_refuses_bad_inputs(made, tmp_path, capsys):
     assert run_cli(["learn", "plan", "--qubits", "7", "--experiments", "t1", "-o", wide], capsys)[0] == 0
     code, _, err = run_cli(["learn", "run", wide, "--device", "line_5", "-o", tmp_path / "d"], capsys)
     assert code == 2 and "spans 8 qubits but device 'line_5' has 5" in err
+    far = tmp_path / "far.json"
+    assert run_cli(["learn", "plan", "--qubits", "0", "--pairs", "0-2", "--experiments", "zz", "-o", far],
+                   capsys)[0] == 0
+    code, _, err = run_cli(["learn", "run", far, "--device", "line_5", "-o", tmp_path / "d"], capsys)
+    assert code == 2 and "zz on (0, 2): not a coupled pair of 'line_5'" in err
     used = tmp_path / "used"
     used.mkdir()
     (used / "keep.txt").write_text("mine")
@@ -156,3 +161,17 @@ def test_calibrate_refuses_missing_or_malformed_data(made, tmp_path, capsys):
     assert code == 2 and "nonsense" in err
     assert not out.exists()
     assert "Traceback" not in err
+
+
+def test_calibrate_with_heldout_data_and_a_one_experiment_model(made, tmp_path, capsys):
+    plan, data = made
+    other = tmp_path / "other"
+    assert run_cli(["learn", "run", plan, "--device", "line_5", "--shots", "300", "--seed", "9", "-o", other],
+                   capsys)[0] == 0
+    code, out, err = run_cli(["learn", "calibrate", data, "--model", "t1", "--heldout", other, "--restarts", "1",
+                              "--no-report", "--json"], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["device"] is None and result["report"] is None
+    assert result["check"]["heldout"]["dof"] > 0 and result["check"]["flagged"] is False
+    assert "q1.t1" in result["values"]
