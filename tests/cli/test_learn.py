@@ -175,3 +175,24 @@ def test_calibrate_with_heldout_data_and_a_one_experiment_model(made, tmp_path, 
     assert result["device"] is None and result["report"] is None
     assert result["check"]["heldout"]["dof"] > 0 and result["check"]["flagged"] is False
     assert "q1.t1" in result["values"]
+
+
+def test_progress_bar_follows_the_fit_stages(monkeypatch):
+    import sys
+
+    from qtandem.cli.learn import _fit
+
+    seen = []
+
+    def fake_calibrate(data, *, progress=None, restarts, bootstrap, **kwargs):
+        for message in ["profile start", "restart 1/2: nll 1.0", "restart 2/2: nll 0.9", "uncertainties",
+                        "bootstrap 1/1"]:
+            progress(message)
+            seen.append(message)
+        return "fitted"
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert _fit(fake_calibrate, None, show=True, restarts=2, bootstrap=1) == "fitted"
+    assert len(seen) == 5
+    assert _fit(lambda data, **kw: ("quiet", sorted(kw)), None, show=False, restarts=1, bootstrap=0) == (
+        "quiet", ["bootstrap", "restarts"])
