@@ -103,7 +103,7 @@ def test_idle_detuning_and_zz_from_the_device():
     dev.qubits[0].detuning = det
     t = 1800.0
     for b in (0, 1):
-        prep = Circuit(2).x(1) if b else Circuit(2)
+        prep = Circuit(2).x(1) if b else Circuit(2).id(1)
         c = prep.sx(0).delay(t, 0).sx(0)
         phase = det * t + (zeta * t / 2 if b == 0 else -zeta * t / 2)
         p = probs(dev, c)

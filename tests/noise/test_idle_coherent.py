@@ -58,11 +58,11 @@ def test_zz_shifts_the_ramsey_frequency_by_zeta(zeta_khz):
     for t in (100.0, 700.0, 2300.0):
         # phase of q0: +zeta t / 2 with q1 in |0>, -zeta t / 2 with q1 in |1> (a difference of zeta t)
         for b, phase in ((0, zeta * t / 2), (1, -zeta * t / 2)):
-            prep = Circuit(2).x(1) if b else Circuit(2)
+            prep = Circuit(2).x(1) if b else Circuit(2).id(1)   # q1 used (an untouched partner is absent)
             got = p1(model, prep.sx(0).delay(t, 0).sx(0))
             assert got == pytest.approx(0.5 + 0.5 * math.cos(phase), abs=1e-12)
         # a relative phase is invisible in a plain Ramsey; a quarter-turn frame shows the sign
-        got0 = p1(model, Circuit(2).sx(0).delay(t, 0).rz(math.pi / 2, 0).sx(0))
+        got0 = p1(model, Circuit(2).id(1).sx(0).delay(t, 0).rz(math.pi / 2, 0).sx(0))
         got1 = p1(model, Circuit(2).x(1).sx(0).delay(t, 0).rz(math.pi / 2, 0).sx(0))
         assert got0 == pytest.approx(0.5 + 0.5 * math.cos(zeta * t / 2 + math.pi / 2), abs=1e-12)
         assert got1 == pytest.approx(0.5 + 0.5 * math.cos(-zeta * t / 2 + math.pi / 2), abs=1e-12)
@@ -215,3 +215,13 @@ def test_small_numpy_density_path_equals_the_fused_torch_path(n):
     fused = apply_ops(rho0.unsqueeze(0), ops, 2 * n, 4).reshape(2**n, 2**n)
     assert torch.allclose(small, fused, atol=1e-13)
     assert torch.allclose(model.density_matrix(c), fused, atol=1e-13)
+
+
+def test_zz_partner_the_circuit_does_not_touch_counts_as_absent():
+    # the executors and learn's likelihood simulate only the used qubits: a full-width circuit agrees with them
+    model = NoiseModel().add_zz(2 * math.pi * 1e-3, [(0, 1)])
+    wide = Circuit(2).sx(0).delay(250, 0).sx(0)          # q1 untouched
+    narrow = Circuit(1).sx(0).delay(250, 0).sx(0)
+    assert p1(model, wide) == pytest.approx(p1(model, narrow), abs=1e-12) == pytest.approx(1.0, abs=1e-12)
+    used = Circuit(2).sx(0).delay(250, [0, 1]).sx(0)     # q1 idles in |0>: q0 turns by zeta t / 2
+    assert p1(model, used) == pytest.approx(0.5 + 0.5 * math.cos(2 * math.pi * 1e-3 * 250 / 2), abs=1e-12)

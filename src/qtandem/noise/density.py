@@ -139,6 +139,8 @@ def noisy_events(circuit: Circuit, spec: ParamSpec, noise: NoiseModel | None, *,
     events: list[Event] = []
     clock = [0.0] * n
     timed = noise.has_idle and bool(noise.durations)
+    # ZZ partners count only where the circuit uses them (as the executors and learn's likelihood simulate)
+    touched = {q for inst in circuit if inst.name != "barrier" for q in inst.qubits} if noise.zz else set()
 
     def idle_events(waits: dict[int, float]) -> None:
         """Relaxation and detuning of each qubit idling ``waits[q]``, then ZZ of its partners (once a pair)."""
@@ -159,7 +161,7 @@ def noisy_events(circuit: Circuit, spec: ParamSpec, noise: NoiseModel | None, *,
                 continue
             for b, zeta in noise.zz_partners(q):
                 key = (min(q, b), max(q, b))
-                if b >= n or key in done:
+                if b not in touched or key in done:
                     continue
                 done.add(key)
                 t = max(wait, waits.get(b, 0.0))

@@ -214,10 +214,12 @@ class NoiseModel:
         """Static ZZ coupling ``zeta`` (rad per time unit) on each pair.
 
         During an idle interval ``t`` of qubit ``a`` (a ``delay`` or an implicit wait) each
-        coupled partner ``b`` inside the circuit gets the conditional phase
-        ``rzz(zeta * t / 2)`` on ``(a, b)``: the Ramsey frequency of ``a`` shifts by ``zeta``
-        between ``b = |0>`` and ``b = |1>``. One delay covering both ``a`` and ``b`` applies
-        the pair's phase once. Gates absorb ZZ during their own duration (an approximation).
+        coupled partner ``b`` that the circuit uses (any instruction but a barrier) gets the
+        conditional phase ``rzz(zeta * t / 2)`` on ``(a, b)``: the Ramsey frequency of ``a``
+        shifts by ``zeta`` between ``b = |0>`` and ``b = |1>``. A partner the circuit never
+        touches counts as absent (as if only the used qubits were simulated). One delay
+        covering both ``a`` and ``b`` applies the pair's phase once. Gates absorb ZZ during
+        their own duration (an approximation).
 
         Raises:
             NoiseError: a pair that is not two distinct qubits, a qubit beyond ``num_qubits``.
@@ -227,7 +229,7 @@ class NoiseModel:
             >>> from qtandem import Circuit
             >>> model = NoiseModel().add_zz(2 * math.pi * 1e-3, [(0, 1)])            # 1 MHz
             >>> def ramsey(b):  # q0's phase turns by +pi/2 with q1 in |0>, by -pi/2 with q1 in |1>
-            ...     return (Circuit(2).x(1) if b else Circuit(2)).sx(0).delay(500, 0).rz(math.pi / 2, 0).sx(0)
+            ...     return (Circuit(2).x(1) if b else Circuit(2).id(1)).sx(0).delay(500, 0).rz(math.pi / 2, 0).sx(0)
             >>> [round(float(model.outcome_probabilities(ramsey(b))[3 * b]), 6) for b in (0, 1)]  # 00, then 11
             [1.0, 1.0]
         """
