@@ -104,3 +104,13 @@ def test_drawing_shows_the_duration() -> None:
     text = Circuit(2).x(0).delay(1.5, 0, unit="us").delay(20, [0, 1]).draw()
     assert "delay(1.5us)" in text
     assert "delay(20ns)" in text
+
+
+def test_a_delay_after_a_measure_keeps_it_mid_circuit() -> None:
+    """Noise acts during a delay, so the measurement before it must not be moved to the end."""
+    from qtandem.circuit.terminal import terminal_measurements
+
+    c = Circuit(2, 2).h(0).measure(0, 0).delay(100, 0).measure(1, 1)
+    assert terminal_measurements(c).pairs == ((1, 1),)
+    assert not terminal_measurements(c).all_terminal
+    assert terminal_measurements(Circuit(2, 1).measure(0, 0).delay(100, 1)).all_terminal
