@@ -1,0 +1,237 @@
+"""Do the suggested corrections cancel a device's coherent errors? (issue 15 section 3)
+
+Hidden devices: ``Device.random(5, "line", seed=s)`` (contract ranges: sx/x/cx over-rotations
+0.01-0.05 rad, detuning, ZZ, T1/T2, depolarizing and readout errors). For each device the circuits
+below are corrected with ``correct_for_device`` (the true device, or with ``--fitted`` a device
+fitted by ``qtandem.learn.calibrate`` from simulated shots) and measured on the TRUE device:
+
+* coherent infidelity ``1 - |tr(U^dagger V)/d|^2`` of the faulty-gate circuit against the ideal
+  input (over-rotations and detuning; ``zz`` columns with ZZ too), before and after;
+* fidelity on the full noisy device (density matrix, readout included): the classical (Hellinger)
+  fidelity of the measured distribution with the ideal one, before and after.
+
+Circuits (5 qubits, all measured): ``rep_sx`` / ``rep_x`` (50 layers of sx / x on every qubit,
+barriers between layers so that each pulse stays a pulse), ``rep_cx`` (50 layers of cx on (0,1) and
+(2,3)), ``mirror_clifford`` (8 random Clifford layers and their inverse; output |00000>),
+``mirror_su2`` (the same with random one-qubit rotations: two-qubit errors mostly get stuck),
+``qaoa`` (a generated 5-qubit QAOA circuit compiled for the device).
+
+Usage::
+
+    flock /tmp/qtandem-cpu.lock .venv/bin/python bench/corrections.py --seeds 10 \\
+        --json bench/results/corrections.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import time
+from typing import Any
+
+import numpy as np
+
+from qtandem import Circuit
+from qtandem.compile import correct_for_device, optimize
+from qtandem.compile.correct import coherent_infidelity
+from qtandem.device import Device
+
+N = 5
+DEPTH = 50
+
+
+def repeated(gate: str) -> Circuit:
+    """50 layers of one gate, barriers between layers, then measure."""
+    c = Circuit(N, N)
+    for _ in range(DEPTH):
+        if gate == "cx":
+            c.cx(0, 1).cx(2, 3)
+        else:
+            for q in range(N):
+                getattr(c, gate)(q)
+        c.barrier()
+    return c
+
+
+def _native_inverse(c: Circuit) -> Circuit:
+    out = Circuit(c.n_qubits, c.n_clbits)
+    for inst in reversed(list(c)):
+        q = inst.qubits[0]
+        if inst.name == "rz":
+            out.rz(-float(inst.params[0]), q)  # type: ignore[arg-type]
+        elif inst.name == "sx":
+            out.rz(math.pi, q).sx(q).rz(math.pi, q)
+        else:
+            out.append(inst)
+    return out
+
+
+def mirror(seed: int, *, clifford: bool, layers: int = 8) -> Circuit:
+    """Random layers (one-qubit words in rz/sx, cx brickwork) and their native inverse."""
+    rng = np.random.default_rng(seed)
+    half = Circuit(N, N)
+    for layer in range(layers):
+        for q in range(N):
+            if clifford:
+                for _ in range(int(rng.integers(0, 3))):
+                    half.rz(int(rng.integers(0, 4)) * math.pi / 2, q).sx(q)
+            else:
+                half.rz(float(rng.uniform(-math.pi, math.pi)), q).sx(q).rz(float(rng.uniform(-math.pi, math.pi)), q)
+                half.sx(q).rz(float(rng.uniform(-math.pi, math.pi)), q)
+        for a in range(layer % 2, N - 1, 2):
+            half.cx(a, a + 1)
+    return half.compose(_native_inverse(half))
+
+
+def qaoa(device: Device, seed: int) -> Circuit:
+    from qtandem.compile.generate import generate
+
+    out, _ = optimize(generate("qaoa", N, seed=seed), level=2, hardware=device, seed=0)
+    return out
+
+
+def measured(c: Circuit) -> Circuit:
+    out = Circuit(max(c.n_qubits, N), N)
+    for inst in c:
+        if inst.name != "measure":
+            out.append(inst)
+    for q in range(N):
+        out.measure(q, q)
+    return out
+
+
+def hellinger(p: np.ndarray, q: np.ndarray) -> float:
+    return float(np.sum(np.sqrt(np.clip(p, 0, None) * np.clip(q, 0, None))) ** 2)
+
+
+def noisy_fidelity(run: Circuit, reference: Circuit, device: Device) -> float:
+    """Hellinger fidelity of ``run`` on the noisy ``device`` with ``reference`` run ideally (the corrected
+    circuit is compared with its input: ideal gates on the corrected angles would be wrong on purpose)."""
+    from qtandem.sim import probabilities
+
+    ideal = probabilities(measured(reference)).numpy()
+    noisy = device.noise_model().outcome_probabilities(measured(run)).detach().numpy()
+    return hellinger(ideal, noisy)
+
+
+def blank(true: Device) -> Device:
+    """What is known before learning: the true device's layout, durations and incoherent numbers, with every
+    coherent error (the numbers the corrections use) set to 0."""
+    dev = Device.from_dict(true.to_dict())
+    for q in dev.qubits:
+        q.sx_angle_error = q.x_angle_error = q.detuning = 0.0
+    for e in dev.edges.values():
+        e.angle_error = e.zz = 0.0
+    return dev
+
+
+def fitted_device(true: Device, seed: int, shots: int) -> tuple[Device, dict[str, Any]]:
+    """Characterize ``true`` through the noisy simulator and fit its coherent errors (qtandem.learn.calibrate,
+    prior: :func:`blank`); returns the fitted device and the fitted vs true numbers."""
+    from qtandem.learn import characterization, simulator_executor
+    from qtandem.learn.calibrate import calibrate
+
+    prior = blank(true)
+    plan = characterization(list(range(N)), pairs=sorted(true.edges), seed=seed, prior=prior,
+                            experiments=["amplify_sx", "amplify_x", "amplify_cx", "ramsey", "zz"])
+    data = plan.run(simulator_executor(true, seed=seed), shots=shots, seed=seed)
+    cal = calibrate(data, prior=prior, restarts=1, seed=seed)
+    truth = {}
+    for name in cal.values:
+        kind, _, fieldname = name.partition(".")
+        obj = true.qubits[int(kind[1:])] if kind.startswith("q") else true.edges[
+            tuple(int(x) for x in kind[1:].split("-"))]  # type: ignore[index]
+        truth[name] = float(getattr(obj, fieldname))
+    return cal.device(prior), {"fitted": dict(cal.values), "stderr": dict(cal.stderr), "true": truth,
+                               "circuits": len(data.counts), "shots_total": int(sum(data.shots))}
+
+
+def run(seeds: range, fitted: bool, shots: int) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = []
+    fits: list[dict[str, Any]] = []
+    for seed in seeds:
+        true = Device.random(N, "line", seed=seed)
+        guide = true
+        t_fit = 0.0
+        if fitted:
+            t0 = time.perf_counter()
+            guide, fit = fitted_device(true, seed, shots)
+            t_fit = time.perf_counter() - t0
+            fits.append({"seed": seed, "seconds": round(t_fit, 1), **fit})
+            print(f"seed {seed}: fitted {len(fit['fitted'])} numbers from {fit['shots_total']} shots in "
+                  f"{t_fit:.0f} s", flush=True)
+        circuits = {"rep_sx": repeated("sx"), "rep_x": repeated("x"), "rep_cx": repeated("cx"),
+                    "mirror_clifford": mirror(seed, clifford=True), "mirror_su2": mirror(seed, clifford=False),
+                    "qaoa": qaoa(true, seed)}
+        for name, c in circuits.items():
+            t0 = time.perf_counter()
+            out, rep = correct_for_device(c, guide)
+            t_corr = time.perf_counter() - t0
+            row = {
+                "seed": seed, "circuit": name, "gates": c.num_gates(), "cx": c.count_ops().get("cx", 0),
+                "coherent_before": coherent_infidelity(c, true),
+                "coherent_after": coherent_infidelity(out, true, reference=c),
+                "coherent_zz_before": coherent_infidelity(c, true, zz=True),
+                "coherent_zz_after": coherent_infidelity(out, true, zz=True, reference=c),
+                "fidelity_before": noisy_fidelity(c, c, true), "fidelity_after": noisy_fidelity(out, c, true),
+                "pulses_before": rep.pulses_before, "pulses_after": rep.pulses_after, "pairs": rep.pairs,
+                "uncorrected_cx": len(rep.uncorrected), "frames": rep.frames, "echoes": rep.echoes,
+                "verified": rep.verified, "seconds_correct": round(t_corr, 3), "seconds_fit": round(t_fit, 1),
+            }
+            rows.append(row)
+            print(f"seed {seed} {name:16s} coherent {row['coherent_before']:.3e} -> {row['coherent_after']:.3e} "
+                  f"(zz {row['coherent_zz_before']:.3e} -> {row['coherent_zz_after']:.3e})  fidelity "
+                  f"{row['fidelity_before']:.4f} -> {row['fidelity_after']:.4f}  pairs {rep.pairs} "
+                  f"left {len(rep.uncorrected)} echoes {rep.echoes}", flush=True)
+    return {"rows": rows, "summary": summarize(rows), "fits": fits}
+
+
+def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in [*sorted({r["circuit"] for r in rows}), "all"]:
+        rs = [r for r in rows if r["circuit"] == name or name == "all"]
+        before = sum(r["coherent_before"] for r in rs)
+        after = sum(r["coherent_after"] for r in rs)
+        zb = sum(r["coherent_zz_before"] for r in rs)
+        za = sum(r["coherent_zz_after"] for r in rs)
+        out[name] = {
+            "seeds": len(rs),
+            "coherent_before_mean": before / len(rs), "coherent_after_mean": after / len(rs),
+            "coherent_ratio": before / after if after > 0 else math.inf,
+            "coherent_zz_ratio": zb / za if za > 0 else math.inf,
+            "fidelity_before_median": statistics.median(r["fidelity_before"] for r in rs),
+            "fidelity_after_median": statistics.median(r["fidelity_after"] for r in rs),
+            "fidelity_improved": sum(r["fidelity_after"] > r["fidelity_before"] for r in rs),
+            "uncorrected_cx_mean": statistics.mean(r["uncorrected_cx"] for r in rs),
+        }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--fitted", action="store_true", help="correct with a device fitted from shots")
+    parser.add_argument("--shots", type=int, default=2000, help="shots per circuit when --fitted")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    t0 = time.perf_counter()
+    result = run(range(args.first_seed, args.first_seed + args.seeds), args.fitted, args.shots)
+    result["config"] = {"seeds": args.seeds, "first_seed": args.first_seed, "fitted": args.fitted,
+                        "shots": args.shots if args.fitted else None,
+                        "qubits": N, "depth": DEPTH, "seconds": round(time.perf_counter() - t0, 1)}
+    print(f"\n{'circuit':16s} {'coherent before':>16s} {'after':>10s} {'ratio':>8s} {'zz ratio':>9s} "
+          f"{'fid before':>10s} {'after':>8s} {'improved':>9s}")
+    for name, s in result["summary"].items():
+        print(f"{name:16s} {s['coherent_before_mean']:16.3e} {s['coherent_after_mean']:10.2e} "
+              f"{s['coherent_ratio']:8.3g} {s['coherent_zz_ratio']:9.3g} {s['fidelity_before_median']:10.4f} "
+              f"{s['fidelity_after_median']:8.4f} {s['fidelity_improved']:>5d}/{s['seeds']}")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(result, fh, indent=1, default=float)
+
+
+if __name__ == "__main__":
+    main()
