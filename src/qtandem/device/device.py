@@ -566,7 +566,7 @@ def _joint_confusion(qa: QubitProperties, qb: QubitProperties, flip: float) -> l
     both = independent[[3, 2, 1, 0], :]   # read i xor 0b11
     joint = np.round((1 - flip) * independent + flip * both, 9)
     for j in range(4):  # rounding must not break the column sums: the diagonal takes the remainder
-        joint[j, j] = 1 - (joint[:, j].sum() - joint[j, j])
+        joint[j, j] = round(1 - (joint[:, j].sum() - joint[j, j]), 9)
     return [[float(v) for v in row] for row in joint]
 
 
