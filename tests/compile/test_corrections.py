@@ -298,3 +298,27 @@ def test_bad_input_is_refused_clearly():
 
     with pytest.raises(CompileError, match="bind the parameters"):
         correct_for_device(Circuit(1).rz(Parameter("a"), 0), dev)
+
+
+def test_suggest_corrections_takes_a_calibration_a_device_or_a_file(tmp_path):
+    from qtandem.learn import suggest_corrections
+    from qtandem.learn.calibrate import Calibration
+
+    true = _device(13)
+    prior = Device.preset("line_5")
+    cal = Calibration(values={"q0.sx_angle_error": true.qubits[0].sx_angle_error,
+                              "e0-1.angle_error": true.edges[(0, 1)].angle_error}, stderr={}, nll=0.0, data=None,
+                      base=prior)
+    fix = suggest_corrections(cal)
+    c = Circuit(2).sx(0).cx(0, 1).cx(0, 1)
+    out = fix.run(c)
+    assert fix.report_.pairs == 1 and fix.report_.runs == 1
+    fixed_device = Device.preset("line_5")
+    fixed_device.qubits[0].sx_angle_error = true.qubits[0].sx_angle_error
+    fixed_device.edges[(0, 1)].angle_error = true.edges[(0, 1)].angle_error
+    assert same_unitary(_by_hand(out, fixed_device), c)
+    path = tmp_path / "dev.json"
+    true.to_json(path)
+    assert suggest_corrections(path).device.qubits[1].sx_angle_error == pytest.approx(true.qubits[1].sx_angle_error)
+    with pytest.raises(CompileError, match="Calibration, a Device"):
+        suggest_corrections(42)
