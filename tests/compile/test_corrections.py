@@ -322,3 +322,14 @@ def test_suggest_corrections_takes_a_calibration_a_device_or_a_file(tmp_path):
     assert suggest_corrections(path).device.qubits[1].sx_angle_error == pytest.approx(true.qubits[1].sx_angle_error)
     with pytest.raises(CompileError, match="Calibration, a Device"):
         suggest_corrections(42)
+
+
+def test_optimize_takes_a_calibration():
+    from qtandem.learn.calibrate import Calibration
+
+    cal = Calibration(values={"e0-1.angle_error": 0.03, "e1-2.angle_error": 0.03, "e2-3.angle_error": 0.03,
+                              "e3-4.angle_error": 0.03}, stderr={}, nll=0.0, data=None, base=Device.preset("line_5"))
+    c = Circuit(2).h(0).cx(0, 1).rz(0.2, 1).cx(0, 1)
+    _, report = optimize(c, level=1, corrections=cal)
+    assert report.corrections.verified == "exact"
+    assert [u["angle"] for u in report.corrections.uncorrected] == [0.03, 0.03]  # the calibration's numbers

@@ -507,10 +507,10 @@ def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objectiv
             :class:`~qtandem.compile.policy.RewritePolicy`, or ``None`` to skip the search.
         progress: called as ``progress(expansions_done, budget_expansions)`` while level 3 searches (once
             per unitary stretch, each counting from 0); for a progress bar, it does not change the result.
-        corrections: a :class:`~qtandem.device.Device` (or its preset/file name, or a
-            :class:`~qtandem.compile.passes.corrections.CoherentCorrections` pass) whose coherent errors
-            are cancelled last, after routing (:func:`qtandem.compile.correct.correct_for_device`); with
-            no ``hardware`` the circuit is routed for this device. The correction report is in
+        corrections: a :class:`~qtandem.device.Device` (or its preset/file name, a calibration with a
+            ``device()`` method, or a :class:`~qtandem.compile.passes.corrections.CoherentCorrections` pass) whose
+            coherent errors are cancelled last, after routing (:func:`qtandem.compile.correct.correct_for_device`);
+            with no ``hardware`` the circuit is routed for this device. The correction report is in
             ``report.corrections``.
 
     Returns:
@@ -542,8 +542,12 @@ def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objectiv
     if corrections is not None:
         from qtandem.compile.passes.corrections import CoherentCorrections
 
-        fix = corrections if isinstance(corrections, CoherentCorrections) else CoherentCorrections(
-            _hardware(corrections))
+        if isinstance(corrections, CoherentCorrections):
+            fix = corrections
+        elif callable(getattr(corrections, "device", None)):  # a qtandem.learn Calibration
+            fix = CoherentCorrections(corrections.device())
+        else:
+            fix = CoherentCorrections(_hardware(corrections))
         hardware = fix.device if hardware is None else hardware
     if hardware is not None:
         hardware = _hardware(hardware)
