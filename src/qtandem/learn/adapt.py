@@ -154,6 +154,9 @@ def d_optimal_allocation(info0: torch.Tensor, per_shot: torch.Tensor, *, slots: 
 
 
 _INTEGER = {"amplify_x": 1, "amplify_cx": 2, "rb": 1, "irb": 1}  # experiment -> step of its x-values
+_LONG = {"rb": 6, "irb": 5}
+"""Candidate grid size caps for the long random sequences (the Jacobian of a 2-qubit RB sequence of a
+few hundred Cliffords dominates adapt's time: about 2.5 s per irb circuit on one loaded core)."""
 
 
 def experiment_candidates(name: str, xs: Sequence[Any], *, points: int = 12) -> list[Any]:
@@ -197,7 +200,8 @@ def adapt(plan: Any, calibration: Any, *, budget_shots: int, shots: int | None =
         calibration: the current fit (its data count as information already gathered).
         budget_shots: total shots of the new plan.
         shots: shots per circuit of the new plan (default: those of the calibration's data).
-        points: candidate grid size per numeric experiment (:func:`experiment_candidates`).
+        points: candidate grid size per numeric experiment (:func:`experiment_candidates`; at most 6
+            for ``rb`` and 5 for ``irb``, whose long sequences are slow to differentiate).
         seed: seed of the new RB sequences.
         fisher: ``fisher(circuits, shots) -> Tensor[P, P]`` summed over the circuits (default: the
             calibration's likelihood model at the fitted parameters).
@@ -269,7 +273,7 @@ def adapt(plan: Any, calibration: Any, *, budget_shots: int, shots: int | None =
         if key in seen:
             continue
         seen.add(key)
-        xs = experiment_candidates(exp.name, used[key], points=points)
+        xs = experiment_candidates(exp.name, used[key], points=min(points, _LONG.get(exp.name, points)))
         built = _rebuild(exp, xs, plan, prior, seed)
         members = [[len(rows) + j for j, x in enumerate(built.xs) if x == cand] for cand in xs]
         rows.extend(built.circuits)
