@@ -297,7 +297,7 @@ def correct_for_device(circuit: Circuit, device: Any, *, echo: bool = True, echo
                            "angle": model.edge_error(circuit[i].qubits)} for i in stuck]
     out = resynthesize(flip_gates(circuit, flips), model, report)
     small = len(_active_qubits(circuit)) <= 12
-    if echo and small and any(model.zz.values()):
+    if echo and small and any(model.zz.values()) and "x" in device.native_gates:
         out = _echoes(out, circuit, model, echo_min, report)
     out = _frames(out, model, report)
     report.pulses_after = _pulses(out)
@@ -332,7 +332,7 @@ def coherent_infidelity(circuit: Circuit, device: Any, *, zz: bool = False, refe
         >>> round(coherent_infidelity(Circuit(1).x(0), dev), 6)   # sin(0.01)^2
         0.0001
     """
-    return _infidelity(faulty_circuit(circuit, device), _strip(reference if reference is not None else circuit))
+    return _infidelity(faulty_circuit(circuit, device, zz=zz), _strip(reference if reference is not None else circuit))
 
 
 def _infidelity(faulty: Circuit, ideal: Circuit) -> float:
@@ -377,6 +377,9 @@ def _check_native(circuit: Circuit, device: Any) -> None:
         raise CompileError(f"correct_for_device needs numbers: bind the parameters {names} first")
     if circuit.n_qubits > device.num_qubits:
         raise CompileError(f"the circuit has {circuit.n_qubits} qubits, device {device.name!r} has {device.num_qubits}")
+    if "sx" not in device.native_gates or "rz" not in device.native_gates:
+        raise CompileError(f"corrections resynthesize one-qubit runs from sx pulses and virtual rz: device "
+                           f"{device.name!r} has native gates {', '.join(sorted(device.native_gates))}")
     native = set(device.native_gates) | {"barrier", "delay", "measure", "reset"}
     for i, inst in enumerate(circuit):
         if inst.name not in native:
