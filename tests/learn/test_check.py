@@ -88,6 +88,17 @@ def test_heldout_shots_flag_a_changed_device_and_pass_the_same_one():
     assert false_alarms <= 2
 
 
+def test_a_probability_fitted_to_zero_does_not_make_heldout_shots_impossible():
+    """A readout error fitted to exactly 0 (no flip in 300 shots) and 3 flips in the held-out shots."""
+    cal = SimpleNamespace(values={"q0.readout_p01": 0.0}, model="full",
+                          data=SimpleNamespace(counts=[{"0": 300}], circuits=["prep0"], plan=None),
+                          predict=lambda cs: [torch.tensor([1.0, 0.0], dtype=torch.float64) for _ in cs])
+    held = SimpleNamespace(counts=[{"0": 297, "1": 3}], circuits=["prep0"], plan=None)
+    assert not check_model(cal, held).flagged
+    worse = SimpleNamespace(counts=[{"0": 270, "1": 30}], circuits=["prep0"], plan=None)
+    assert check_model(cal, worse).flagged
+
+
 def test_misfit_is_located_in_its_experiment():
     exps = [SimpleNamespace(name="t1", qubits=[0], circuits=list(XS)),
             SimpleNamespace(name="t1_again", qubits=[0], circuits=list(XS[:4]))]

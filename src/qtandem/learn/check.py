@@ -17,7 +17,9 @@ parameters subtracted, in proportion to its degrees of freedom: an approximation
 confined to one experiment is not diluted by the others; the verdict uses a Bonferroni
 correction over all these tests, so the false-alarm rate on data the model does explain stays at
 most ``alpha``. Held-out shots (data not used in the fit) give a second test with no fitted
-parameters.
+parameters; their predicted probabilities are floored at ``0.5 / N`` (``N`` the fit's median shots per
+circuit): a fit to ``N`` shots cannot tell a probability below that from zero (a readout error
+fitted to exactly 0 because no flip was seen must not make one held-out flip infinitely unlikely).
 
 Examples:
     >>> import torch
@@ -273,7 +275,9 @@ def check_model(calibration: Any, heldout: Any = None, *, alpha: float = 0.01,
         experiments = []
     held = None
     if heldout is not None:
-        hprobs = calibration.predict(list(_circuits_of(heldout)))
+        floor = 0.5 / max(float(torch.tensor([sum(c.values()) for c in counts], dtype=torch.float64).median()), 1.0)
+        hprobs = [torch.as_tensor(p, dtype=torch.float64).clamp_min(floor)
+                  for p in calibration.predict(list(_circuits_of(heldout)))]
         gh, dh, _ = deviance(heldout.counts, hprobs, min_expected=min_expected)
         held = {"deviance": gh, "dof": dh, "p_value": chi2_sf(gh, dh)}
     worst = [(keep[i], g_i) for i, g_i in sorted(enumerate(per), key=lambda t: -t[1])[:5]]
