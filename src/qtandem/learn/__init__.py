@@ -10,6 +10,7 @@ Examples:
 """
 
 from qtandem.device.executors import qiskit_executor, simulator_executor
+from qtandem.learn.check import ModelCheck
 from qtandem.learn.corrections import suggest_corrections
 from qtandem.learn.data import ShotData
 from qtandem.learn.experiments import EXPERIMENTS, Experiment, build_experiment
@@ -19,6 +20,7 @@ __all__ = [
     "EXPERIMENTS",
     "CharacterizationPlan",
     "Experiment",
+    "ModelCheck",
     "ShotData",
     "build_experiment",
     "characterization",
