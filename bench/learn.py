@@ -276,7 +276,7 @@ def _collect(name: str, data: Any, est: dict[str, float], pub: Device) -> None:
 
 # -- qtandem.learn -----------------------------------------------------------------------------------
 def run_qtandem(dev: Device, total_shots: int, seed: int, executor: Executor,
-                experiments: list[str] | None = None) -> tuple[dict[str, float], int, float, Any]:
+                experiments: list[str] | None = None, restarts: int = 3) -> tuple[dict[str, float], int, float, Any]:
     """characterization + calibrate on the hidden ``dev`` with ``total_shots`` in all: (estimates, shots, s, cal)."""
     from qtandem.learn import characterization
     from qtandem.learn.calibrate import calibrate
@@ -290,7 +290,7 @@ def run_qtandem(dev: Device, total_shots: int, seed: int, executor: Executor,
     n_circ = len(plan.circuits)
     shots = max(1, total_shots // n_circ)
     data = plan.run(executor, shots, seed=seed)
-    cal = calibrate(data, prior=pub, seed=seed)
+    cal = calibrate(data, prior=pub, seed=seed, restarts=restarts)
     fitted = cal.device(base=pub)
     v = cal.values
     est: dict[str, float] = {}
@@ -437,6 +437,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--peer-only", default=None,
                     help="qiskit-experiments parameter sets (t1,t2_ramsey,t2_echo,sx_angle_error,rb,readout,irb)")
     ap.add_argument("--qtandem-experiments", default=None, help="qtandem plan experiments (default: all)")
+    ap.add_argument("--restarts", type=int, default=3, help="calibrate's restarts")
+    ap.add_argument("--loop-experiments", default=None,
+                    help="loop part: fit a separate calibration from these experiments (30 x the largest budget)")
     ap.add_argument("--quick", action="store_true", help="smoke configuration: 2 seeds, budgets 2000,20000")
     ap.add_argument("--json", default=None)
     ap.add_argument("--summarize", nargs="+", default=None, metavar="JSON",
@@ -470,10 +473,10 @@ def main(argv: list[str] | None = None) -> int:
         result["anchor"] = run_anchor(args.anchor_seeds)
         _save(result, args.json)
 
+    fitted_at_max: dict[int, Device] = {}
     if "compare" in parts:
         runs: list[dict[str, Any]] = []
         result["runs"] = runs
-        fitted_at_max: dict[int, Device] = {}
         for seed in seeds:
             dev = hidden_device(seed, damping_t1=args.damping_t1)
             true = truth(dev)
@@ -490,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
                     total = used
                 if "qtandem" in methods:
                     total = total or budget * 30
-                    est, used, secs, fitted = run_qtandem(dev, total, seed, executor, qt_exps)
+                    est, used, secs, fitted = run_qtandem(dev, total, seed, executor, qt_exps, args.restarts)
                     row["qtandem"] = {"estimates": est, "shots": used, "seconds": secs,
                                       "rel_errors": rel_errors(est, true)}
                     if budget == max(budgets):
@@ -506,18 +509,25 @@ def main(argv: list[str] | None = None) -> int:
         _save(result, args.json)
         if args.plot:
             plot(result["summary"], budgets, args.plot)
-        if "loop" in parts and fitted_at_max:
-            loops = []
-            for seed, fitted in fitted_at_max.items():
-                loops.append(run_loop(hidden_device(seed, damping_t1=args.damping_t1), fitted, seed,
-                                      args.loop_circuits))
-                print(f"loop seed {seed}: median TVD ratio {loops[-1]['median_ratio']:.2f}", flush=True)
-            all_ratios = [r for lp in loops for r in lp["ratio"]]
-            result["loop"] = {"runs": loops, "median_ratio": statistics.median(all_ratios),
-                              "share_within_1.5": sum(r <= 1.5 for r in all_ratios) / len(all_ratios)}
-            print(f"closing the loop: median TVD(model, true)/TVD(true, true) = {result['loop']['median_ratio']:.2f}, "
-                  f"{100 * result['loop']['share_within_1.5']:.0f}% of circuits within 1.5x")
-            _save(result, args.json)
+    if "loop" in parts and args.loop_experiments:
+        for seed in seeds:
+            dev = hidden_device(seed, damping_t1=args.damping_t1)
+            _, used, secs, fitted_at_max[seed] = run_qtandem(
+                dev, 30 * max(budgets), seed, default_executor(dev, seed=60_000 + seed),
+                args.loop_experiments.split(","), args.restarts)
+            print(f"loop calibration seed {seed}: {used} shots, {secs:.0f} s", flush=True)
+    if "loop" in parts and fitted_at_max:
+        loops = []
+        for seed, fitted in fitted_at_max.items():
+            loops.append(run_loop(hidden_device(seed, damping_t1=args.damping_t1), fitted, seed,
+                                  args.loop_circuits))
+            print(f"loop seed {seed}: median TVD ratio {loops[-1]['median_ratio']:.2f}", flush=True)
+        all_ratios = [r for lp in loops for r in lp["ratio"]]
+        result["loop"] = {"runs": loops, "median_ratio": statistics.median(all_ratios),
+                          "share_within_1.5": sum(r <= 1.5 for r in all_ratios) / len(all_ratios)}
+        print(f"closing the loop: median TVD(model, true)/TVD(true, true) = {result['loop']['median_ratio']:.2f}, "
+              f"{100 * result['loop']['share_within_1.5']:.0f}% of circuits within 1.5x")
+        _save(result, args.json)
     return 0
 
 

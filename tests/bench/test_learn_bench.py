@@ -153,3 +153,13 @@ def test_summarize_merges_chunks_into_ratios_and_a_plot(tmp_path: Path) -> None:
     assert t1["shots_ratio"][2].startswith("~")  # qtandem's error at 1e5 is below qiskit-experiments' range
     assert summary["loop"]["median_ratio"] == pytest.approx(1.25) and summary["loop"]["share_within_1.5"] == 1.0
     assert png.stat().st_size > 0
+
+
+def test_published_device_hides_coherent_errors_only() -> None:
+    dev = Device.random(5, "line", seed=3)
+    pub = learn.published(dev)
+    assert all(q.sx_angle_error == 0.0 and q.x_angle_error == 0.0 and q.detuning == 0.0 for q in pub.qubits)
+    assert all(e.angle_error == 0.0 and e.zz == 0.0 for e in pub.edges.values()) and not pub.readout_correlations
+    assert [q.t1 for q in pub.qubits] == [q.t1 for q in dev.qubits]
+    assert [e.error for e in pub.edges.values()] == [e.error for e in dev.edges.values()]
+    assert any(q.sx_angle_error != 0.0 for q in dev.qubits)  # the hidden device itself is untouched
