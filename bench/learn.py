@@ -29,7 +29,7 @@ Parts (``--parts``):
   Error: median over (seeds x qubits or couplings) of |estimate - truth| / |truth|.
   Ratios: qiskit-experiments' median error / qtandem's at equal shots, and the shots ratio at
   equal error (qiskit-experiments' error-vs-shots curve interpolated in log-log at qtandem's
-  error; beyond the measured range it is extrapolated with the fitted slope, marked ``~``).
+  error; beyond the measured range only a bound, ``>R`` or ``<R``).
 * ``loop``: closing the loop. The device fitted at the largest budget predicts held-out random
   circuits (5 qubits, native gates, 10^4 shots): TVD between a 10^4-shot sample of the fitted
   model and one of the true device, against the floor TVD between two independent 10^4-shot
@@ -331,28 +331,38 @@ def _median(xs: list[float]) -> float | None:
 
 
 def shots_ratio(budgets: list[int], peer: list[float | None], ours: list[float | None]) -> list[str | None]:
-    """Per budget: qiskit-experiments' shots for qtandem's error at that budget / the budget (log-log)."""
+    """Per budget: qiskit-experiments' shots for qtandem's error at that budget, over the budget.
+
+    Interpolated in log-log on qiskit-experiments' measured error-vs-shots curve. Where qtandem's
+    error lies outside that curve's range the ratio is only bounded: ``">R"`` when
+    qiskit-experiments never got that low within the measured budgets (R = largest budget /
+    this budget), ``"<R"`` when it was never that high (R = smallest budget / this budget).
+    """
     pts = [(math.log(b), math.log(e)) for b, e in zip(budgets, peer, strict=True)
            if e is not None and 0 < e < float("inf")]
-    out: list[str | None] = []
     if len(pts) < 2:
         return [None] * len(budgets)
     xs, ys = np.array([p[0] for p in pts]), np.array([p[1] for p in pts])
-    slope = float(np.polyfit(xs, ys, 1)[0])
+    out: list[str | None] = []
     for b, e in zip(budgets, ours, strict=True):
-        if e is None or not 0 < e < float("inf") or slope >= 0:
+        if e is None or not 0 < e < float("inf"):
             out.append(None)
-            continue
-        y = math.log(e)
-        mark = ""
-        if ys.min() <= y <= ys.max():
-            order = np.argsort(ys)
-            x = float(np.interp(y, ys[order], xs[order]))
+        elif math.log(e) < ys.min():
+            out.append(f">{math.exp(xs.max()) / b:.3g}")
+        elif math.log(e) > ys.max():
+            out.append(f"<{math.exp(xs.min()) / b:.3g}")
         else:
-            mark = "~"
-            anchor = int(np.argmin(ys)) if y < ys.min() else int(np.argmax(ys))
-            x = xs[anchor] + (y - ys[anchor]) / slope
-        out.append(f"{mark}{math.exp(x) / b:.3g}")
+            # the first crossing along increasing shots: the fewest shots reaching qtandem's error
+            y = math.log(e)
+            x = xs[0]
+            for k in range(len(xs) - 1):
+                lo, hi = ys[k], ys[k + 1]
+                if min(lo, hi) <= y <= max(lo, hi):
+                    x = xs[k] if hi == lo else xs[k] + (y - lo) * (xs[k + 1] - xs[k]) / (hi - lo)
+                    break
+            else:
+                x = float(xs[int(np.argmin(np.abs(ys - y)))])
+            out.append(f"{math.exp(x) / b:.3g}")
     return out
 
 
