@@ -238,3 +238,54 @@ def test_all_fields_as_tensors_at_once_give_a_full_gradient_and_serialise():
     assert doc["version"] == 2 and isinstance(doc["qubits"][0]["t1"], float)
     again = Device.from_dict(doc)
     assert again.qubits[0].sx_angle_error == pytest.approx(float(dev.qubits[0].sx_angle_error.detach()))
+
+
+def test_device_noise_model_matches_qiskit_aer_built_from_the_same_numbers():
+    """Gate noise of a random device (coherent, then relaxation, then depolarizing) against Aer's composition."""
+    qiskit = pytest.importorskip("qiskit")
+    aer = pytest.importorskip("qiskit_aer")
+    from qiskit.circuit.library import RXGate, RZXGate
+    from qiskit_aer import noise as aer_noise
+
+    from qtandem.device.device import _depolarizing_for, _relax_fidelity
+
+    dev = Device.random(2, "line", seed=9)
+    ours = dev.noise_model(idle=False, readout=False)
+    theirs = aer_noise.NoiseModel(basis_gates=["sx", "x", "rz", "cx"])
+
+    def lam(p: float, nq: int) -> float:   # qtandem's depolarizing p -> Qiskit's lambda
+        return p * 4**nq / (4**nq - 1)
+
+    for q, props in enumerate(dev.qubits):
+        relax = aer_noise.thermal_relaxation_error(props.t1, props.t2, props.gate_duration_1q)
+        dep = _depolarizing_for(props.gate_error_1q, _relax_fidelity(props.t1, props.t2, props.gate_duration_1q), 1)
+        for gate, angle in (("sx", props.sx_angle_error), ("x", props.x_angle_error)):
+            err = aer_noise.coherent_unitary_error(RXGate(angle).to_matrix()).compose(relax)
+            if dep is not None:   # None: relaxation alone already exceeds the gate error
+                err = err.compose(aer_noise.depolarizing_error(lam(dep.params["p"], 1), 1))
+            theirs.add_quantum_error(err, gate, [q])
+    e = dev.edges[(0, 1)]
+    qa, qb = dev.qubits
+    f_relax = _relax_fidelity(qa.t1, qa.t2, e.duration) * _relax_fidelity(qb.t1, qb.t2, e.duration)
+    dep2_channel = _depolarizing_for(e.error, f_relax, 2)
+    assert dep2_channel is not None and dep2_channel.params["p"] > 1e-3
+    for c, t in ((0, 1), (1, 0)):
+        pc, pt = dev.qubits[c], dev.qubits[t]
+        relax2 = aer_noise.thermal_relaxation_error(pc.t1, pc.t2, e.duration).expand(
+            aer_noise.thermal_relaxation_error(pt.t1, pt.t2, e.duration))      # first factor on the control
+        err = aer_noise.coherent_unitary_error(RZXGate(e.angle_error).to_matrix()).compose(relax2).compose(
+            aer_noise.depolarizing_error(lam(dep2_channel.params["p"], 2), 2))
+        theirs.add_quantum_error(err, "cx", [c, t])
+
+    mine = Circuit(2).sx(0).x(1).cx(0, 1).sx(1).rz(0.4, 1).cx(1, 0).x(0).sx(0).sx(1).cx(0, 1)
+    qc = qiskit.QuantumCircuit(2)
+    qc.sx(0), qc.x(1), qc.cx(0, 1), qc.sx(1), qc.rz(0.4, 1), qc.cx(1, 0), qc.x(0), qc.sx(0), qc.sx(1), qc.cx(0, 1)
+    qc.save_density_matrix()
+    sim = aer.AerSimulator(method="density_matrix", noise_model=theirs)
+    rho = np.asarray(sim.run(qiskit.transpile(qc, sim, optimization_level=0)).result().data()["density_matrix"])
+    got = ours.density_matrix(mine).numpy()
+    assert np.allclose(got, rho, atol=1e-10)
+    ideal = Device.random(2, "line", seed=9)          # sanity: the errors are big enough to matter
+    ideal.qubits = [QubitProperties(t1=1e15, t2=1e15), QubitProperties(t1=1e15, t2=1e15)]
+    ideal.edges = {(0, 1): EdgeProperties(error=0.0, duration=0.0)}
+    assert not np.allclose(got, ideal.noise_model(idle=False, readout=False).density_matrix(mine).numpy(), atol=1e-3)
