@@ -225,3 +225,17 @@ def test_zz_partner_the_circuit_does_not_touch_counts_as_absent():
     assert p1(model, wide) == pytest.approx(p1(model, narrow), abs=1e-12) == pytest.approx(1.0, abs=1e-12)
     used = Circuit(2).sx(0).delay(250, [0, 1]).sx(0)     # q1 idles in |0>: q0 turns by zeta t / 2
     assert p1(model, used) == pytest.approx(0.5 + 0.5 * math.cos(2 * math.pi * 1e-3 * 250 / 2), abs=1e-12)
+
+
+def test_native_trajectory_engine_runs_delays():
+    # T2 <= T1: relaxation is an I/Z/reset mixture, so the compiled native engine takes it (with the rz/rzz phases)
+    zeta = 2 * math.pi * 120e-6
+    model = NoiseModel().add_idle(30e3, 25e3, detuning=DET).add_zz(zeta, [(0, 1), (1, 2)])
+    c = Circuit(3, 3).x(1).sx(0).sx(2).delay(4000, [0, 1, 2]).rz(0.3, 0).sx(0).sx(2)
+    c.measure(0, 0).measure(1, 1).measure(2, 2)
+    exact = model.outcome_probabilities(c).numpy()
+    shots = 20000
+    counts = run_trajectories(c, noise=model, shots=shots, seed=5, engine="native").counts()
+    for key, k in counts.items():
+        p = exact[int(key, 2)]
+        assert abs(k / shots - p) < 5 * math.sqrt(p * (1 - p) / shots) + 1e-3
