@@ -279,3 +279,14 @@ def test_two_qubit_cliffords_are_the_whole_group_and_match_stim() -> None:
     assert clifford.clifford_2q_index(stim.Tableau.from_named_gate("CZ")) < 11520
     with pytest.raises(ValueError, match="0..11519"):
         clifford.clifford_2q_ops(11520)
+
+
+@pytest.mark.parametrize(("name", "qubits", "doubling"), [("amplify_sx", (0,), [1, 5, 9, 13, 17, 25]),
+                                                          ("amplify_x", (0,), [0, 1, 2, 3, 4, 6, 8, 12, 16, 24]),
+                                                          ("amplify_cx", (0, 1), [0, 2, 4, 6, 8, 12, 16, 24])])
+def test_amplification_counts_stay_unimodal_and_beat_a_doubling_series(name: str, qubits: tuple[int, ...],
+                                                                      doubling: list[int]) -> None:
+    counts = np.array(default_xs(name, qubits))
+    assert counts.max() * TYPICAL["angle_range"] <= math.pi / 2  # P(1) monotone over the prior range
+    assert np.mean(counts**2) > 1.4 * np.mean(np.array(doubling) ** 2)  # information per shot ~ n^2
+    assert counts.min() <= 1  # a short sequence keeps the fit robust

@@ -30,12 +30,19 @@ always add the typical spread of the unknowns):
 - ``zz``: the Ramsey circuits on ``a`` with ``b`` in ``|0>`` and in ``|1>`` (one delay
   covers both qubits); both are measured.
 - ``amplify_sx``: ``sx`` then ``4k`` more ``sx`` (ideal: the equator, P(1) = 1/2; an
-  over-rotation ``e`` gives P(1) = (1 + sin((4k+1) e))/2, so the sign shows). ``k`` in a
-  doubling series up to where ``(4k+1)`` times the angle range reaches pi/2 or the
-  accumulated gate error 0.2. ``amplify_x``: ``sx`` then ``n`` ``x`` (n = 0, 1, 2, 3, 4,
-  6, 8, ...): P(1) = (1 +- sin(n e_x + e_sx))/2. ``amplify_cx``: target ``sx``, control
-  in ``|0>`` or ``|1>``, then an even number ``N`` of ``cx`` (ideal: identity), both
-  measured; ``N`` by the same rule with the cx error.
+  over-rotation ``e`` gives P(1) = (1 + sin((4k+1) e))/2, so the sign shows).
+  ``amplify_x``: ``sx`` then ``n`` ``x``: P(1) = (1 +- sin(n e_x + e_sx))/2.
+  ``amplify_cx``: target ``sx``, control in ``|0>`` or ``|1>``, then an even number ``N``
+  of ``cx`` (ideal: identity), both measured. A count ``n`` gives Fisher information
+  ``n^2`` per shot about the angle, whatever the angle, so the counts go as far as the
+  likelihood stays unimodal: ``n`` times (prior angle + the typical 0.05 rad spread) up to
+  pi/2 (P(1) monotone in the angle over the whole prior range), or until the accumulated
+  gate error reaches 0.2. Counts are spread evenly from 0 to that limit (8 for ``sx`` and
+  ``cx``, 10 for ``x``), not doubled, so most shots go to long sequences; the short ones
+  keep the fit robust when the angle is outside the prior range. For the typical prior
+  this gives 309 (``sx``), 340 (``x``) and 206 (``cx``) average ``n^2`` per circuit, against
+  198, 111 and 137 for a doubling series and 183 for qiskit-experiments'
+  ``FineSXAmplitude`` repetitions.
 - ``readout``: one qubit: ``|0>`` and ``|1>`` (the two columns of its confusion matrix
   are its two unknowns); a pair: all four basis states (the joint 4x4 confusion matrix
   of correlated readout needs every column). Preparing all 2^n states of n qubits
@@ -258,13 +265,9 @@ def _ramsey_delays(prior: Any, qubits: Sequence[int], *, zz: bool, count: int = 
     return dense + _geometric(_DENSE * dt, t_max, count - _DENSE)
 
 
-def _doubling(stop: float, *, step: int = 1) -> list[float]:
-    """0, then 1, 2, 3, 4, 6, 8, 12, 16, ... (times ``step``) up to ``stop``."""
-    out, k = [0], 1
-    while k * step <= stop:
-        out.append(k * step)
-        k = k + 1 if k < 4 else k + k // 2 if k % 3 else k + k // 3
-    return [float(v) for v in out]
+def _linear(stop: float, count: int) -> list[int]:
+    """``count`` integers evenly spread over ``0..floor(stop)`` (fewer when the range is short)."""
+    return sorted({round(float(v)) for v in np.linspace(0, math.floor(stop), count)})
 
 
 def _amplify_limit(angle: float, error: float, per_rep: float) -> float:
@@ -279,9 +282,9 @@ def default_xs(name: str, qubits: Sequence[int], prior: Any = None) -> list[floa
 
     Examples:
         >>> default_xs("amplify_sx", (0,))
-        [1.0, 5.0, 9.0, 13.0, 17.0, 25.0]
+        [1.0, 5.0, 9.0, 13.0, 17.0, 21.0, 25.0, 29.0]
         >>> default_xs("amplify_cx", (0, 1))
-        [0.0, 2.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0]
+        [0.0, 4.0, 6.0, 10.0, 14.0, 18.0, 20.0, 24.0]
     """
     q = _qubit_prior(prior, qubits[0])
     if name == "readout":
@@ -294,12 +297,13 @@ def default_xs(name: str, qubits: Sequence[int], prior: Any = None) -> list[floa
         return _ramsey_delays(prior, qubits, zz=name == "zz")
     if name == "amplify_sx":
         k_max = (_amplify_limit(q["sx_angle_error"], q["gate_error_1q"], 4.0) - 0.25)
-        return [4 * k + 1 for k in _doubling(k_max)]
+        return [4.0 * k + 1 for k in _linear(k_max, 8)]
     if name == "amplify_x":
-        return _doubling(_amplify_limit(q["x_angle_error"], 2 * q["gate_error_1q"], 1.0))
+        return [float(n) for n in _linear(_amplify_limit(q["x_angle_error"], 2 * q["gate_error_1q"], 1.0), 10)]
     edge = _edge_prior(prior, (qubits[0], qubits[-1]))
     if name == "amplify_cx":
-        return _doubling(_amplify_limit(edge["cx_angle_error"], edge["cx_error"], 1.0), step=2)
+        half = _amplify_limit(edge["cx_angle_error"], edge["cx_error"], 1.0) / 2
+        return [2.0 * m for m in _linear(half, 8)]
     if name == "rb":
         r = q["gate_error_1q"] * 20 / 24 + 1e-5  # 20 of the 24 Cliffords hold one pulse
         m_max = min(1000.0, 2 / (2 * r))

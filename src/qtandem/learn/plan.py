@@ -215,7 +215,7 @@ def characterization(qubits: Sequence[int], *, pairs: Sequence[Sequence[int]] | 
     Examples:
         >>> plan = characterization([0, 1, 2], pairs=[(0, 1), (1, 2)])
         >>> len(plan.experiments), len(plan.circuits)
-        (29, 441)
+        (29, 447)
         >>> characterization([0], experiments=["zz"])
         Traceback (most recent call last):
         ...
