@@ -129,6 +129,16 @@ CASES: list[tuple[str, Callable[[Path], None], str]] = [
      r"counts.json: circuit 0: outcome 'x' is not a 1-bit string"),
     ("shots do not add up", lambda f: _edit_json(f / "counts.json", _count(0, {"0": 50})),
      r"counts.json: circuit 0: counts add up to 50, but shots is 100"),
+    ("seeds not objects", lambda f: _edit_json(f / "manifest.json", _set("seeds", [3])),
+     r"manifest.json: 'seeds' must be a list of objects"),
+    ("device name not a string", lambda f: _edit_json(f / "manifest.json", _set("device_name", 5)),
+     r"manifest.json: 'device_name' must be a string or null"),
+    ("plan seed not an int", lambda f: _edit_json(f / "manifest.json", _set("plan_seed", "x")),
+     r"manifest.json: 'plan_seed' must be an int"),
+    ("num_circuits wrong", lambda f: _edit_json(f / "manifest.json", _set("num_circuits", 3)),
+     r"manifest.json: num_circuits is 3 but the experiments list \d+"),
+    ("experiment not an object", lambda f: _edit_json(f / "manifest.json", lambda d: (
+        d["experiments"].append(5), d)[1]), r"experiments\[6\]: needs a 'circuits' list"),
     ("shots per circuit missing", lambda f: _edit_json(f / "manifest.json", lambda d: (
         d.update(shots=d["shots"][:-1]), d)[1]), r"manifest.json: 'shots' must hold one positive integer per circuit"),
 ]
@@ -139,6 +149,19 @@ def test_malformed_folders_are_refused_naming_the_file(folder: Path, what: str, 
                                                        message: str) -> None:
     damage(folder)
     with pytest.raises(DataError, match=message):
+        ShotData.load(folder)
+
+
+def test_an_interrupted_save_leaves_no_manifest(folder: Path, data: ShotData, monkeypatch: pytest.MonkeyPatch) -> None:
+    import qtandem.io
+
+    def fail(path: object, text: str, encoding: str = "utf-8") -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(qtandem.io, "atomic_write_text", fail)
+    with pytest.raises(OSError, match="disk full"):
+        data.save(folder)
+    with pytest.raises(DataError, match="manifest.json: missing"):
         ShotData.load(folder)
 
 

@@ -7,8 +7,9 @@ A data folder holds::
     circuits/<i>.qasm  circuit i as OpenQASM 3
     counts.json        a list of {bitstring: count}, aligned with the circuits
 
-:meth:`ShotData.save` writes the circuits and counts first and the manifest last, each
-file atomically, so an interrupted save leaves no manifest and is refused on load.
+:meth:`ShotData.save` removes an old manifest, writes the circuits and counts, then
+the manifest, each file atomically, so an interrupted save leaves no manifest and is
+refused on load.
 :meth:`ShotData.load` checks everything and names the file at fault.
 
 Examples:
@@ -182,6 +183,7 @@ class ShotData:
         if folder.exists() and not folder.is_dir():
             raise DataError(f"{folder}: exists and is not a folder")
         (folder / "circuits").mkdir(parents=True, exist_ok=True)
+        (folder / "manifest.json").unlink(missing_ok=True)  # until the new one lands, the folder is incomplete
         for i, circuit in enumerate(self.circuits):
             atomic_write_text(folder / "circuits" / f"{i}.qasm", circuit.to_qasm(3))
         atomic_write_text(folder / "counts.json", json.dumps(self.counts) + "\n")
@@ -225,7 +227,10 @@ class ShotData:
                 index += 1
             exps.append(Experiment.checked(entry.get("name"), entry.get("qubits"), circuits, entry.get("xs"),
                                            entry.get("meta", {}), source=where))
-        plan = CharacterizationPlan(exps, m["width"], int(m.get("plan_seed") or 0), dict(m.get("plan_meta") or {}))
+        plan_seed, plan_meta = m.get("plan_seed", 0), m.get("plan_meta", {})
+        if isinstance(plan_seed, bool) or not isinstance(plan_seed, int) or not isinstance(plan_meta, dict):
+            raise DataError(f"{mpath}: 'plan_seed' must be an int and 'plan_meta' an object")
+        plan = CharacterizationPlan(exps, m["width"], plan_seed, dict(plan_meta))
         plan.check(source=str(mpath))
         if m.get("num_circuits", index) != index:
             raise DataError(f"{mpath}: num_circuits is {m.get('num_circuits')} but the experiments list {index}")
@@ -240,6 +245,8 @@ class ShotData:
             raise DataError(f"{cpath}: {len(counts)} counts for {index} circuits (manifest.json)")
         if not all(isinstance(s, dict) for s in m["seeds"]):
             raise DataError(f"{mpath}: 'seeds' must be a list of objects")
+        if m.get("device_name") is not None and not isinstance(m["device_name"], str):
+            raise DataError(f"{mpath}: 'device_name' must be a string or null, got {m['device_name']!r:.60}")
         return cls(plan, counts, shots, m["seeds"], m.get("device_name"), source=str(cpath))
 
     def __repr__(self) -> str:
