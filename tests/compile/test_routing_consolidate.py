@@ -65,3 +65,29 @@ def test_level3_routing_never_worse_than_level2(family: str, n: int, seed: int) 
     out2, _ = optimize(c, level=2, hardware=dev, objective="cx", seed=0)
     out3, _ = optimize(c, level=3, hardware=dev, objective="cx", seed=0)
     assert dev.validate(out3) == [] and _cx(out3) <= _cx(out2)
+
+
+@pytest.mark.parametrize("options", [{"front_sum": True}, {"decay_reset": 5}, {"stall": 2}])
+def test_sabre_options_route_every_gate_on_couplings(options: dict) -> None:
+    # the LightSABRE-style options (summed front score, periodic decay reset, an early release valve)
+    # still route every gate on a coupling, and the emitted circuit is the input up to the final permutation
+    import numpy as np
+
+    from qtandem.compile.layout import distance_tables
+    from qtandem.compile.route_verify import embed, layout_permutation
+    from qtandem.compile.routing import _emit
+    from qtandem.compile.sabre import sabre_pass
+
+    dev = Device.preset("grid_4x4")
+    c = _random(8, 80, 7)
+    adj = np.zeros((16, 16), dtype=bool)
+    for a, b in dev.coupling_map.edges():
+        adj[a, b] = adj[b, a] = True
+    hops, _ = distance_tables(dev)
+    layout = list(range(16))
+    emitted, final, swaps = sabre_pass(list(c), 8, layout, adj, hops, np.zeros((16, 16)),
+                                       np.random.default_rng(0), **options)
+    assert sorted(i for kind, _, i in emitted if kind == "op") == list(range(len(c)))
+    out = _emit(list(c), emitted, 16, c)
+    assert all(adj[i.qubits] for i in out if len(i.qubits) == 2) and swaps > 0
+    verify_equivalent(embed(c, layout, 16), out, permutation=layout_permutation(layout, final))

@@ -44,9 +44,21 @@ def _is2q(inst: Instruction) -> bool:
 
 def sabre_pass(ops: Sequence[Instruction], nq: int, layout: Sequence[int], adj: np.ndarray, dist: np.ndarray,
                swap_cost: np.ndarray, rng: np.random.Generator, *, lookahead: int = 20, weight: float = 0.5,
-               decay_step: float = 0.001, gamma: float = 0.0, absorb: float = 0.0,
+               decay_step: float = 0.001, gamma: float = 0.0, absorb: float = 0.0, front_sum: bool = False,
+               decay_reset: int = 0, stall: int | None = None,
                ) -> tuple[list[tuple[str, tuple[int, ...], int]], list[int], int]:
     """One SABRE pass over ``ops`` (virtual qubits ``0..nq-1``) from ``layout``.
+
+    Args:
+        lookahead: size of the extended set; ``weight``: its weight (its mean distance).
+        decay_step: decay added to both qubits of each swap.
+        gamma: weight of the swap edge's cost.
+        absorb: bonus of a swap on the pair of the CX just run (see :mod:`qtandem.compile.routing`).
+        front_sum: score the front layer by its summed distance (LightSABRE, Qiskit's routing
+            heuristic) instead of its mean.
+        decay_reset: also reset the decay every this many swaps (0: only when a gate runs).
+        stall: swaps without a gate run before the release valve walks the closest front gate
+            together (default ``4 * N``).
 
     Returns:
         ``(emitted, final_layout, swaps)``; ``emitted`` holds ``("op", physical
@@ -72,7 +84,7 @@ def sabre_pass(ops: Sequence[Instruction], nq: int, layout: Sequence[int], adj: 
     out: list[tuple[str, tuple[int, ...], int]] = []
     decay = np.ones(big_n)
     swaps = since = 0
-    stall = 4 * big_n
+    stall = 4 * big_n if stall is None else stall
     partner = [-1] * big_n  # partner[p]: the other qubit of p's last two-qubit gate (a CX), -1 if none since
     while ready:
         stack = ready[::-1]
@@ -100,8 +112,9 @@ def sabre_pass(ops: Sequence[Instruction], nq: int, layout: Sequence[int], adj: 
         ready = blocked
         if not ready:
             break
-        if executed:
+        if executed or (decay_reset and since and since % decay_reset == 0):
             decay[:] = 1.0
+        if executed:
             since = 0
         if since > stall:  # release valve: walk the closest front gate together
             i = min(ready, key=lambda j: dist[lay[ops[j].qubits[0]], lay[ops[j].qubits[1]]])
@@ -135,11 +148,11 @@ def sabre_pass(ops: Sequence[Instruction], nq: int, layout: Sequence[int], adj: 
                 p = lay[v]
                 return p2 if p == p1 else p1 if p == p2 else p
 
-            f = sum(dist[pos(a), pos(b)] for a, b in front) / len(front)
+            f = sum(dist[pos(a), pos(b)] for a, b in front) / (1 if front_sum else len(front))
             e = sum(dist[pos(a), pos(b)] for a, b in ext) / len(ext) if ext else 0.0
             score = max(decay[p1], decay[p2]) * (f + weight * e) + gamma * swap_cost[p1, p2]
             if absorb and partner[p1] == p2 and partner[p2] == p1:
-                score -= absorb / len(front)  # 1 more CX after absorption, not 3
+                score -= absorb / (1 if front_sum else len(front))  # 1 more CX after absorption, not 3
             if score < best_score - 1e-12:
                 best_score, best = score, [(p1, p2)]
             elif abs(score - best_score) <= 1e-12:
