@@ -290,3 +290,32 @@ def test_amplification_counts_stay_unimodal_and_beat_a_doubling_series(name: str
     assert counts.max() * TYPICAL["angle_range"] <= math.pi / 2  # P(1) monotone over the prior range
     assert np.mean(counts**2) > 1.4 * np.mean(np.array(doubling) ** 2)  # information per shot ~ n^2
     assert counts.min() <= 1  # a short sequence keeps the fit robust
+
+
+TARGETS = {"t1": "q0.t1", "ramsey": "q0.detuning", "echo": "q0.t2", "amplify_sx": "q0.sx_angle_error",
+           "amplify_x": "q0.x_angle_error", "amplify_cx": "e0-1.angle_error", "zz": "e0-1.zz", "rb": "q0.gate_error_1q",
+           "irb": "e0-1.error"}
+
+
+def test_each_experiment_informs_its_parameter_most() -> None:
+    """Expected Fisher information (the calibration's own likelihood, learn.likelihood) of each experiment on
+    a random device, relative to each parameter's size: the experiment's target parameter comes first."""
+    from qtandem.learn import characterization
+    from qtandem.learn.likelihood import LikelihoodModel
+
+    dev = Device.random(2, seed=1)
+    names = ["q0.t1", "q0.t2", "q0.detuning", "q0.sx_angle_error", "q0.x_angle_error", "q0.gate_error_1q",
+             "q0.readout_p01", "q0.readout_p10", "e0-1.angle_error", "e0-1.zz", "e0-1.error"]
+    lik = LikelihoodModel(names, dev, [0, 1])
+    theta = lik.theta0()
+    scale = theta.abs().clamp_min(1e-9) ** 2
+    plan = characterization([0], pairs=[(0, 1)], prior=dev, n_seeds=1)
+    for exp in plan.experiments:
+        info = (lik.fisher(exp.circuits, 1000, theta).diagonal() * scale).tolist()
+        ranked = [n for _, n in sorted(zip(info, names, strict=True), reverse=True)]
+        if exp.name == "readout" and exp.qubits == (0,):
+            assert set(ranked[:2]) == {"q0.readout_p01", "q0.readout_p10"}
+        elif exp.name in TARGETS:
+            assert ranked[0] == TARGETS[exp.name], (exp.name, ranked[:3])
+            if exp.name == "ramsey":
+                assert "q0.t2" in ranked[:2]
