@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(not fast.available(), reason="native kernels not
 
 def test_statevector_and_density_matrix_share_one_lru_cache(monkeypatch):
     monkeypatch.setattr(fast, "_PROGRAMS", type(fast._PROGRAMS)())
-    c = Circuit(3).h(0).cx(0, 1).rz(0.3, 2)
+    c = Circuit(4).h(0).cx(0, 1).rz(0.3, 2).h(3)  # 4 qubits: density matrices of <= 3 run uncompiled (NumPy)
     qtandem.statevector(c)
     qtandem.density_matrix(c, noise=NoiseModel().add(depolarizing(0.01), gates=["h"]).set_ideal(["cx", "rz"]))
     kinds = [key[2][0] for key in fast._PROGRAMS]
