@@ -1,0 +1,99 @@
+"""How long a maximum-likelihood calibration takes (issue 15, part H4).
+
+Draws hidden devices (``Device.random(n, "line", seed=s)``, correlated readout removed:
+its 4x4 matrices are not fitted), runs the default characterization plan of all qubits and
+all line pairs through the simulator executor, and times ``calibrate`` on one thread:
+the profile start, the L-BFGS restarts and the Hessian. Also reports how well the fit did
+(|fit - truth| / stderr per parameter). Writes ``bench/results/learn_fit_speed.json``.
+
+Run under the CPU lock: ``flock /tmp/qtandem-cpu.lock .venv/bin/python bench/learn_fit_speed.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from qtandem.device import Device
+from qtandem.learn import characterization, simulator_executor
+from qtandem.learn.calibrate import calibrate, typical_device
+from qtandem.learn.likelihood import parse_param
+
+
+def prior_of(true: Device) -> Device:
+    """Couplings and durations of the hidden device, typical numbers otherwise."""
+    prior = typical_device(true.num_qubits, sorted(true.edges))
+    for mine, theirs in zip(prior.qubits, true.qubits, strict=True):
+        mine.gate_duration_1q, mine.readout_duration = theirs.gate_duration_1q, theirs.readout_duration
+    for pair, edge in prior.edges.items():
+        edge.duration = true.edges[pair].duration
+    return prior
+
+
+def truth(device: Device, name: str) -> float:
+    kind, where, field = parse_param(name)
+    obj = device.qubits[where] if kind == "q" else device.edges[where]  # type: ignore[index]
+    return float(getattr(obj, field))
+
+
+def run_one(n: int, seed: int, shots: int, restarts: int, experiments: list[str] | None) -> dict:
+    true = Device.random(n, seed=seed)
+    true.readout_correlations = {}
+    pairs = [(q, q + 1) for q in range(n - 1)]
+    plan = characterization(list(range(n)), pairs=pairs, experiments=experiments, seed=seed, width=n)
+    t0 = time.perf_counter()
+    data = plan.run(simulator_executor(true, seed=seed), shots=shots, seed=seed)
+    t_sim = time.perf_counter() - t0
+    stages: dict[str, float] = {}
+    last = [time.perf_counter()]
+
+    def progress(msg: str) -> None:
+        now = time.perf_counter()
+        key = "initial values" if msg.startswith("initial") else msg.split(":", maxsplit=1)[0]
+        stages[key] = stages.get(key, 0.0) + now - last[0]
+        last[0] = now
+
+    t0 = last[0] = time.perf_counter()
+    cal = calibrate(data, prior=prior_of(true), restarts=restarts, seed=seed, progress=progress)
+    t_fit = time.perf_counter() - t0
+    z = {k: (v - truth(true, k)) / cal.stderr[k] for k, v in cal.values.items() if k not in cal.uninformed}
+    return {"qubits": n, "pairs": len(pairs), "seed": seed, "shots": shots, "restarts": restarts,
+            "circuits": len(plan.circuits), "parameters": len(cal.values), "simulate_s": round(t_sim, 2),
+            "fit_s": round(t_fit, 2), "stages_s": {k: round(v, 2) for k, v in stages.items()},
+            "uninformed": cal.uninformed, "within_3_sigma": sum(abs(v) < 3 for v in z.values()) / max(len(z), 1),
+            "within_1_sigma": sum(abs(v) < 1 for v in z.values()) / max(len(z), 1),
+            "median_abs_z": statistics.median(abs(v) for v in z.values()) if z else None,
+            "worst": sorted(((round(v, 2), k) for k, v in z.items()), key=lambda t: -abs(t[0]))[:3]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--qubits", type=int, default=5)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--shots", type=int, default=1000)
+    ap.add_argument("--restarts", type=int, default=1)
+    ap.add_argument("--experiments", default=None, help="comma-separated (default: the full plan)")
+    ap.add_argument("--out", default="bench/results/learn_fit_speed.json")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    exps = args.experiments.split(",") if args.experiments else None
+    rows = []
+    for seed in args.seeds:
+        row = run_one(args.qubits, seed, args.shots, args.restarts, exps)
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"benchmark": "learn_fit_speed", "threads": 1, "machine": platform.machine(),
+                               "python": platform.python_version(), "torch": torch.__version__,
+                               "args": vars(args), "rows": rows}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
