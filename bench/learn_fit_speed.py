@@ -57,9 +57,11 @@ def run_one(n: int, seed: int, shots: int, restarts: int, experiments: list[str]
         now = time.perf_counter()
         key = "initial values" if msg.startswith("initial") else msg.split(":", maxsplit=1)[0]
         stages[key] = stages.get(key, 0.0) + now - last[0]
+        if not msg.startswith("initial"):
+            print(f"  {now - start:7.1f} s  {msg}", flush=True)
         last[0] = now
 
-    t0 = last[0] = time.perf_counter()
+    t0 = start = last[0] = time.perf_counter()
     cal = calibrate(data, prior=prior_of(true), restarts=restarts, seed=seed, progress=progress)
     t_fit = time.perf_counter() - t0
     z = {k: (v - truth(true, k)) / cal.stderr[k] for k, v in cal.values.items() if k not in cal.uninformed}

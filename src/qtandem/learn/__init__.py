@@ -10,6 +10,7 @@ Examples:
 """
 
 from qtandem.device.executors import qiskit_executor, simulator_executor
+from qtandem.learn.calibrate import Calibration, calibrate
 from qtandem.learn.check import ModelCheck
 from qtandem.learn.corrections import suggest_corrections
 from qtandem.learn.data import ShotData
@@ -18,11 +19,13 @@ from qtandem.learn.plan import CharacterizationPlan, characterization
 
 __all__ = [
     "EXPERIMENTS",
+    "Calibration",
     "CharacterizationPlan",
     "Experiment",
     "ModelCheck",
     "ShotData",
     "build_experiment",
+    "calibrate",
     "characterization",
     "qiskit_executor",
     "simulator_executor",
