@@ -319,7 +319,7 @@ def _minimize(obj: _Objective, tr: _Transform, u0: Tensor, *, max_iter: int = 30
 
     start = _safe(f)
     try:
-        opt = torch.optim.LBFGS([u], lr=1.0, max_iter=max_iter, tolerance_grad=1e-9, tolerance_change=1e-12,
+        opt = torch.optim.LBFGS([u], lr=1.0, max_iter=max_iter, tolerance_grad=1e-9, tolerance_change=1e-4 / obj.total,
                                 history_size=20, line_search_fn="strong_wolfe")
 
         def closure() -> Tensor:
