@@ -74,6 +74,37 @@ def run_one(n: int, seed: int, shots: int, restarts: int, experiments: list[str]
             "worst": sorted(((round(v, 2), k) for k, v in z.items()), key=lambda t: -abs(t[0]))[:3]}
 
 
+def time_evaluation(n: int, seed: int, shots: int, repeats: int = 3) -> dict:
+    """Seconds of one NLL and one NLL + gradient of the full plan (the unit of every fit stage)."""
+    from qtandem.learn.calibrate import model_parameters
+    from qtandem.learn.likelihood import LikelihoodModel
+
+    true = Device.random(n, seed=seed)
+    true.readout_correlations = {}
+    pairs = [(q, q + 1) for q in range(n - 1)]
+    plan = characterization(list(range(n)), pairs=pairs, seed=seed, width=n)
+    data = plan.run(simulator_executor(true, seed=seed), shots=shots, seed=seed)
+    prior = prior_of(true)
+    names = model_parameters([(e.name, e.qubits) for e in plan.experiments], "full", prior)
+    lik = LikelihoodModel(names, prior, list(range(n)))
+    t0 = time.perf_counter()
+    lik.nll(data, lik.theta0()).item()
+    first = time.perf_counter() - t0
+    plain, grad = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            lik.nll(data, lik.theta0()).item()
+        plain.append(time.perf_counter() - t0)
+        theta = lik.theta0().requires_grad_(True)
+        t0 = time.perf_counter()
+        lik.nll(data, theta).backward()
+        grad.append(time.perf_counter() - t0)
+    return {"qubits": n, "pairs": len(pairs), "circuits": len(plan.circuits), "parameters": len(names),
+            "steps": sum(len(lik._program(c).steps) for c in plan.circuits),
+            "first_nll_s": round(first, 3), "nll_s": round(min(plain), 3), "nll_and_gradient_s": round(min(grad), 3)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--qubits", type=int, default=5)
@@ -81,16 +112,26 @@ def main() -> None:
     ap.add_argument("--shots", type=int, default=1000)
     ap.add_argument("--restarts", type=int, default=1)
     ap.add_argument("--experiments", default=None, help="comma-separated (default: the full plan)")
-    ap.add_argument("--out", default="bench/results/learn_fit_speed.json")
+    ap.add_argument("--eval-only", action="store_true", help="time one NLL (+ gradient) of the full plan only")
+    ap.add_argument("--out", default=None, help="default bench/results/learn_fit_speed[_eval].json")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    if args.eval_only:
+        row = time_evaluation(args.qubits, args.seeds[0], args.shots)
+        print(json.dumps(row), flush=True)
+        out = Path(args.out or "bench/results/learn_fit_speed_eval.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"benchmark": "learn_fit_speed --eval-only", "threads": 1,
+                                   "python": platform.python_version(), "torch": torch.__version__,
+                                   "args": vars(args), "rows": [row]}, indent=1) + "\n")
+        return
     exps = args.experiments.split(",") if args.experiments else None
     rows = []
     for seed in args.seeds:
         row = run_one(args.qubits, seed, args.shots, args.restarts, exps)
         print(json.dumps(row), flush=True)
         rows.append(row)
-    out = Path(args.out)
+    out = Path(args.out or "bench/results/learn_fit_speed.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"benchmark": "learn_fit_speed", "threads": 1, "machine": platform.machine(),
                                "python": platform.python_version(), "torch": torch.__version__,

@@ -170,3 +170,22 @@ def test_one_sigma_coverage_over_twenty_fits():
         inside += sum(abs(v) < 1 for v in z.values())
         total += len(z)
     assert 0.55 <= inside / total <= 0.80, inside / total
+
+
+def test_parameters_without_a_common_circuit_share_hessian_columns():
+    from qtandem.learn.calibrate import _colors, _hessian, _Objective, _sparsity, _Transform
+    from qtandem.learn.likelihood import LikelihoodModel
+
+    circuits = [Circuit(2, 1).measure(0, 0), Circuit(2, 1).x(0).measure(0, 0),
+                Circuit(2, 1).measure(1, 0), Circuit(2, 1).x(1).measure(1, 0)]
+    counts = [{"0": 950, "1": 50}, {"0": 30, "1": 970}, {"0": 900, "1": 100}, {"0": 60, "1": 940}]
+    names = ["q0.readout_p01", "q0.readout_p10", "q1.readout_p01", "q1.readout_p10"]
+    lik = LikelihoodModel(names, typical_device(2), [0, 1])
+    obj, tr = _Objective(lik, circuits, counts), _Transform(lik)
+    assert _colors(_sparsity(obj, tr)) == [[0, 2], [1, 3]]
+    theta = lik.encode({"q0.readout_p01": 0.05, "q0.readout_p10": 0.03, "q1.readout_p01": 0.1,
+                        "q1.readout_p10": 0.06})
+    hess = _hessian(obj, tr, tr.unphys(theta))
+    assert float(hess[0, 2]) == 0.0 and float(hess[1, 3]) == 0.0
+    assert float(hess[0, 0]) == pytest.approx(1000 / (0.05 * 0.95), rel=1e-3)
+    assert float(hess[2, 2]) == pytest.approx(1000 / (0.1 * 0.9), rel=1e-3)
