@@ -665,10 +665,12 @@ def calibrate(data: Any, *, model: str = "full", prior: Device | None = None, re
     theta0 = _profile_init(obj, tr, _start(lik), spans, say)
     u0 = tr.unphys(theta0)
     rng = as_generator(seed)
+    # restarts move times and probabilities; the profile already picked the fringe of oscillating ones
+    spread = torch.tensor([0.0 if parse_param(n)[2] in _SCALE else 1.0 for n in names], dtype=_R)
     best_u, best = u0, math.inf
     finals: list[float] = []
     for r in range(restarts):
-        start = u0 if r == 0 else u0 + torch.as_tensor(rng.normal(0.0, 0.5, size=len(names)), dtype=_R)
+        start = u0 if r == 0 else u0 + torch.as_tensor(rng.normal(0.0, 0.5, size=len(names)), dtype=_R) * spread
         u, val = _minimize(obj, tr, start)
         finals.append(val)
         if val < best:
