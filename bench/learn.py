@@ -569,6 +569,11 @@ def summarize_files(paths: list[str], out: str | None, plot_path: str | None) ->
     return 0
 
 
+def _both(row: dict[str, Any], group: str) -> bool:
+    """Both methods estimated ``group`` in this run (only such runs enter the comparison)."""
+    return all(m in row and row[m]["rel_errors"].get(group) for m in ("qiskit", "qtandem"))
+
+
 def summarize(runs: list[dict[str, Any]], budgets: list[int]) -> dict[str, Any]:
     out: dict[str, Any] = {"budgets": budgets, "groups": {}}
     for g in GROUPS:
@@ -576,9 +581,10 @@ def summarize(runs: list[dict[str, Any]], budgets: list[int]) -> dict[str, Any]:
         for m in ("qiskit", "qtandem"):
             meds, shots = [], []
             for b in budgets:
-                errs = [e for r in runs if r["budget_per_parameter_set"] == b and m in r
+                errs = [e for r in runs if r["budget_per_parameter_set"] == b and _both(r, g)
                         for e in r[m]["rel_errors"].get(g, [])]
                 meds.append(_median(errs))
+            entry["seeds"] = len({r["seed"] for r in runs if _both(r, g)})
             for b in budgets:
                 sh = [r[m]["shots"] for r in runs if r["budget_per_parameter_set"] == b and m in r]
                 shots.append(statistics.mean(sh) if sh else None)
@@ -593,9 +599,10 @@ def summarize(runs: list[dict[str, Any]], budgets: list[int]) -> dict[str, Any]:
 
 
 def print_tables(summary: dict[str, Any], budgets: list[int]) -> None:
-    head = "| parameter | " + " | ".join(f"B={b:.0e} qiskit-exp / qtandem (err ratio; shots ratio)" for b in budgets)
+    head = "| parameter | seeds | " + " | ".join(
+        f"B={b:.0e} qiskit-exp / qtandem (err ratio; shots ratio)" for b in budgets)
     print(head + " |")
-    print("|" + "---|" * (len(budgets) + 1))
+    print("|---|---:|" + "---|" * len(budgets))
     for g, e in summary["groups"].items():
         cells = []
         for i in range(len(budgets)):
@@ -603,7 +610,7 @@ def print_tables(summary: dict[str, Any], budgets: list[int]) -> None:
             r = e.get("error_ratio", [None] * len(budgets))[i]
             s = e.get("shots_ratio", [None] * len(budgets))[i]
             cells.append(f"{_fmt(p)} / {_fmt(q)} ({_fmt(r, 2)}x; {s or '-'})")
-        print(f"| {LABELS[g]} | " + " | ".join(cells) + " |")
+        print(f"| {LABELS[g]} | {e.get('seeds', '-')} | " + " | ".join(cells) + " |")
 
 
 def _fmt(x: float | None, digits: int = 3) -> str:
