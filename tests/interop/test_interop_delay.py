@@ -105,3 +105,19 @@ def test_cirq_round_trip_keeps_delays() -> None:
     waits = [op for op in cc.all_operations() if isinstance(op.gate, cirq.WaitGate)]
     assert [(w.gate.duration.total_nanos(), len(w.qubits)) for w in waits] == [(1500.0, 2), (7.25, 1), (0.0, 1)]
     assert from_cirq(cc) == DELAYED
+
+
+def test_qiskit_qasm3_export_of_delays_reads_in_qtandem() -> None:
+    pytest.importorskip("qiskit")
+    from qiskit import QuantumCircuit, qasm3
+
+    from qtandem.qasm import loads
+
+    qc = QuantumCircuit(2, 1)
+    qc.x(0)
+    qc.delay(1.5, [0, 1], unit="us")
+    qc.delay(3, 0, unit="ms")
+    qc.measure(0, 0)
+    c = loads(qasm3.dumps(qc))
+    assert [(i.qubits, i.params) for i in c if i.name == "delay"] == [((0,), (1500.0,)), ((1,), (1500.0,)),
+                                                                       ((0,), (3e6,))]
