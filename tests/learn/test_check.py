@@ -174,7 +174,8 @@ def test_check_on_real_fits_flags_a_drift_and_passes_clean_data():
 
 @pytest.mark.slow
 def test_check_false_alarm_rate_on_real_fits():
-    """20 seeds of clean data and 10 with a drift; measured: see the commit message."""
+    """20 seeds of clean data and 10 with a drift (14:59 UTC, 47 s): clean 0/20 flagged on the whole data and
+    0/20 on held-out shots (smallest adjusted held-out p 0.006 x 4 tests); drift 10/10 and 10/10."""
     clean = _real(seeds=range(20))
     drift = _real(seeds=range(100, 110), drift=True)
     false_alarms = sum(w.flagged for w, _ in clean) + sum(h.flagged for _, h in clean)
