@@ -169,3 +169,25 @@ def test_two_adaptive_rounds_beat_the_initial_plan_on_real_fits():
     """
     med_a, med_f = _adaptive_vs_fixed(CASES)
     assert med_a < 0.85 * med_f, (med_a, med_f)
+
+
+def test_adapt_on_a_real_calibration_returns_a_runnable_plan():
+    from qtandem.device import Device
+    from qtandem.device.executors import simulator_executor
+    from qtandem.learn.calibrate import calibrate
+    from qtandem.learn.plan import CharacterizationPlan, characterization
+
+    dev = Device.preset("line_5")
+    plan = characterization([2], experiments=["readout", "t1"], seed=0)
+    run = simulator_executor(dev, seed=0)
+    data = plan.run(run, 200, seed=1)
+    cal = calibrate(data, restarts=1)
+    new = plan.adapt(cal, budget_shots=200 * 10 + 150, seed=2)
+    assert isinstance(new, CharacterizationPlan) and new.width == plan.width
+    assert len(new.circuits) == 10  # 2,150 shots buy 10 circuits of 200
+    by_name = {e.name: e for e in new.experiments}
+    assert set(by_name["readout"].xs) <= {0, 1}
+    t1 = cal.values["q2.t1"]
+    assert all(0.5 * t1 < x < 3 * t1 for x in by_name["t1"].xs), (t1, by_name["t1"].xs)  # optimum near 1.6 T1
+    merged = data.merge(new.run(run, 200, seed=3))
+    assert len(merged.counts) == len(plan.circuits) + 10
