@@ -267,47 +267,55 @@ class _Chain(torch.autograd.Function):
     calibration's Hessian differences these exact gradients.
 
     Shape:
-        stack: ``(S, d, d)`` complex; index: ``(B, L)`` int64 into it; result: ``(B, d)``.
+        stack: ``(S, d, d)`` complex; index: ``(B, L)`` int64 into it (slot 0: identity, the padding after
+        a row's last step); active: ``(L,)``, the rows (a prefix: rows sorted longest first) with a
+        step ``j``; result: ``(B, d)``.
     """
 
     @staticmethod
-    def forward(ctx: Any, stack: Tensor, index: Tensor) -> Tensor:  # type: ignore[override]
+    def forward(ctx: Any, stack: Tensor, index: Tensor, active: np.ndarray) -> Tensor:  # type: ignore[override]
         mats = stack.detach().cpu().numpy()
         idx = index.numpy()
         b, length = idx.shape
         states = np.zeros((length + 1, b, mats.shape[-1]), dtype=np.complex128)
         states[0, :, 0] = 1
         for j in range(length):
-            states[j + 1] = np.matmul(mats[idx[:, j]], states[j][:, :, None])[:, :, 0]
+            n = active[j]  # rows are sorted longest first: the first n still have a step j
+            states[j + 1] = states[j]
+            states[j + 1, :n] = np.matmul(mats[idx[:n, j]], states[j, :n, :, None])[:, :, 0]
         ctx.save_for_backward(stack, index)
         ctx.states = states
+        ctx.active = active
         return torch.from_numpy(states[-1].copy())
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None]:  # type: ignore[override]
         stack, index = ctx.saved_tensors
         mats = stack.detach().cpu().numpy()
         adj = np.conj(np.swapaxes(mats, -1, -2))
         idx = index.numpy()
-        states = ctx.states
+        states, active = ctx.states, ctx.active
         length, b = idx.shape[1], idx.shape[0]
         lams = np.empty((length, b, mats.shape[-1]), dtype=np.complex128)
         lam = grad.detach().cpu().numpy().astype(np.complex128)
         for j in range(length - 1, -1, -1):
+            n = active[j]
             lams[j] = lam
-            lam = np.matmul(adj[idx[:, j]], lam[:, :, None])[:, :, 0]
+            lam = lam.copy()
+            lam[:n] = np.matmul(adj[idx[:n, j]], lam[:n, :, None])[:, :, 0]
         # grad M_s = sum over the steps that use slot s of lambda (x) conj(state before the step)
-        slots = idx.T.reshape(-1)
+        mask = np.arange(b)[None, :] < np.asarray(active)[:, None]
+        slots = idx.T[mask]
         order = np.argsort(slots, kind="stable")
         bounds = np.searchsorted(slots[order], np.arange(mats.shape[0] + 1))
-        lam_flat = lams.reshape(-1, mats.shape[-1])[order]
-        st_flat = np.conj(states[:-1].reshape(-1, mats.shape[-1]))[order]
+        lam_flat = lams[mask][order]
+        st_flat = np.conj(states[:-1][mask])[order]
         out = np.zeros_like(mats)
         for slot in range(mats.shape[0]):
             lo, hi = bounds[slot], bounds[slot + 1]
             if hi > lo:
                 out[slot] = lam_flat[lo:hi].T @ st_flat[lo:hi]
-        return torch.from_numpy(out).to(stack.dtype), None
+        return torch.from_numpy(out).to(stack.dtype), None, None
 
 
 @dataclass
@@ -316,6 +324,7 @@ class _Group:
     members: list[int]
     items: list[Any]
     index: Tensor
+    active: np.ndarray  # rows that still have a step j (rows sorted longest first)
     readout: dict[tuple[Any, ...], Tensor]
 
 
@@ -352,19 +361,19 @@ class _Plan:
             by_k.setdefault(len(prog.active), []).append(i)
         self.groups: list[_Group] = []
         for k, members in sorted(by_k.items()):
+            members = sorted(members, key=lambda i: -len(items_per[i]))  # longest first
             table: dict[Any, int] = {}
-            length = max(len(items_per[i]) for i in members)
-            idx = np.zeros((len(members), length), dtype=np.int64)
+            lengths = np.array([len(items_per[i]) for i in members])
+            idx = np.zeros((len(members), int(lengths.max())), dtype=np.int64)
             for row, i in enumerate(members):
-                items = items_per[i]
-                for j, it in enumerate(items):
-                    idx[row, length - len(items) + j] = table.setdefault(it, len(table) + 1)  # right-aligned
-            keep = idx.any(axis=0)
+                for j, it in enumerate(items_per[i]):
+                    idx[row, j] = table.setdefault(it, len(table) + 1)  # 0: the identity, after the end
+            active = (lengths[None, :] > np.arange(idx.shape[1])[:, None]).sum(axis=1)
             sigs: dict[tuple[Any, ...], list[int]] = {}
             for row, i in enumerate(members):
                 p = progs[i]
                 sigs.setdefault((p.active, p.measured, p.clbits, p.n_clbits), []).append(row)
-            self.groups.append(_Group(k, members, list(table), torch.as_tensor(idx[:, keep]),
+            self.groups.append(_Group(k, members, list(table), torch.as_tensor(idx), active,
                                       {s: torch.as_tensor(r) for s, r in sigs.items()}))
 
 
@@ -556,7 +565,7 @@ class LikelihoodModel:
         for group in plan.groups:
             dim = 4**group.k
             stack = torch.stack([torch.eye(dim, dtype=_C), *(embedded[it] for it in group.items)])
-            state = _Chain.apply(stack, group.index)
+            state = _Chain.apply(stack, group.index, group.active)
             diag = torch.arange(2**group.k) * (2**group.k + 1)
             pops = state[:, diag].real
             for sig, rows in group.readout.items():
