@@ -189,3 +189,17 @@ def test_parameters_without_a_common_circuit_share_hessian_columns():
     assert float(hess[0, 2]) == 0.0 and float(hess[1, 3]) == 0.0
     assert float(hess[0, 0]) == pytest.approx(1000 / (0.05 * 0.95), rel=1e-3)
     assert float(hess[2, 2]) == pytest.approx(1000 / (0.1 * 0.9), rel=1e-3)
+
+
+def test_saved_and_loaded_data_fit_the_same(tmp_path):
+    from qtandem.learn import ShotData
+
+    true = _hidden(1, 6)
+    plan = characterization([0], experiments=["readout", "ramsey"], width=1)
+    data = plan.run(simulator_executor(true, seed=6), shots=400, seed=6)
+    data.save(tmp_path / "data")
+    loaded = ShotData.load(tmp_path / "data")
+    a = calibrate(data, prior=_prior(true), restarts=1)
+    b = calibrate(loaded, prior=_prior(true), restarts=1)
+    for name, value in a.values.items():
+        assert b.values[name] == pytest.approx(value, rel=1e-6, abs=1e-12)
