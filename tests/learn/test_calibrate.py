@@ -203,3 +203,19 @@ def test_saved_and_loaded_data_fit_the_same(tmp_path):
     b = calibrate(loaded, prior=_prior(true), restarts=1)
     for name, value in a.values.items():
         assert b.values[name] == pytest.approx(value, rel=1e-6, abs=1e-12)
+
+
+def test_correlated_readout_is_measured_not_misfitted():
+    """A joint confusion matrix (not a product of per-qubit errors) on the pair: the pair readout
+    experiment measures it, and the other parameters stay within their errors."""
+    true = _hidden(2, 3)
+    true.readout_correlations = {(0, 1): [[0.95, 0.02, 0.03, 0.005], [0.02, 0.95, 0.0, 0.04],
+                                          [0.03, 0.0, 0.93, 0.035], [0.0, 0.03, 0.04, 0.92]]}
+    plan = characterization([0, 1], pairs=[(0, 1)], experiments=["readout", "t1", "ramsey", "zz", "amplify_cx"],
+                            seed=3, width=2)
+    data = plan.run(simulator_executor(true, seed=3), shots=2000, seed=3)
+    cal = calibrate(data, prior=_prior(true), restarts=1)
+    measured = np.array(cal.device().readout_correlations[(0, 1)])
+    assert np.abs(measured - np.array(true.readout_correlations[(0, 1)])).max() < 0.02
+    z = _z_scores(true, cal)
+    assert all(abs(v) < 3.5 for v in z.values()), z

@@ -653,6 +653,10 @@ def calibrate(data: Any, *, model: str = "full", prior: Device | None = None, re
         pairs = {(min(qs), max(qs)) for n, qs in exps if len(qs) == 2}
         width = max(max(qubits) + 1, max((c.n_qubits for c in circuits), default=1))
         prior = typical_device(width, sorted(pairs))
+    joint = _joint_readout(data)
+    if joint:  # measured joint confusion matrices replace the per-qubit ones where both qubits are read
+        prior = copy.deepcopy(prior)
+        prior.readout_correlations = {**prior.readout_correlations, **joint}
     names = model_parameters(exps, model, prior)
     spans = _spans(data)
     if model != "full":
@@ -686,6 +690,31 @@ def calibrate(data: Any, *, model: str = "full", prior: Device | None = None, re
     return Calibration(values={n: float(theta[i]) for i, n in enumerate(names)}, stderr=stderr, nll=best,
                        data=data, base=prior, uninformed=uninformed, bootstrap_stderr=boot, model=model,
                        restarts=finals)
+
+
+def _joint_readout(data: Any) -> dict[tuple[int, int], list[list[float]]]:
+    """The joint 4x4 confusion matrix of each pair whose readout experiment prepared all four states:
+    outcome frequencies per prepared state (plus one half count each, so no entry is exactly 0).
+
+    A device's correlated readout (``Device.readout_correlations``) is not a product of per-qubit
+    errors, so the fit does not model it with parameters; it measures it directly (as a fixed part of
+    the model: its uncertainty is not propagated)."""
+    out: dict[tuple[int, int], list[list[float]]] = {}
+    start = 0
+    for exp in data.plan.experiments:
+        n = len(exp.circuits)
+        if exp.name == "readout" and len(exp.qubits) == 2 and sorted(int(x) for x in exp.xs) == [0, 1, 2, 3]:
+            m = np.full((4, 4), 0.5)
+            for i, x in zip(range(start, start + n), exp.xs, strict=True):
+                m[:, int(x)] += _count_vector(data.counts[i], 2 ** exp.circuits[i - start].n_clbits).numpy()[:4]
+            m /= m.sum(axis=0, keepdims=True)
+            a, b = (int(q) for q in exp.qubits)
+            if a > b:  # the device keys its matrices (low qubit, high qubit), the low qubit the low bit
+                perm = [0, 2, 1, 3]
+                m = m[perm][:, perm]
+            out[(min(a, b), max(a, b))] = m.tolist()
+        start += n
+    return out
 
 
 def _start(lik: LikelihoodModel) -> Tensor:
