@@ -75,16 +75,39 @@ def test_pair_fit_recovers_zz_and_cx_over_rotation(seed):
 
 
 def test_over_rotation_with_amplitude_damping():
-    """The case qiskit-experiments' FineSXAmplitude gets wrong: it has no damping in its model."""
+    """The case qiskit-experiments' FineSXAmplitude gets wrong: it has no damping in its model (its error floor at
+    10,000 shots is ~9e-4 rad, issue 15). The angle is off the profile grid (multiples of 0.0075): with 0.03 this test
+    passed while the fit stayed at its start (the T2-prior bug fixed with test_t1_fit_below_...)."""
     true = _hidden(1, 7)
     q = true.qubits[0]
-    q.sx_angle_error, q.t1, q.t2, q.gate_error_1q = 0.03, 20e3, 30e3, 2e-3  # strong damping per sx
-    plan = characterization([0], experiments=["readout", "t1", "amplify_sx"], width=1)
+    q.sx_angle_error, q.t1, q.t2, q.gate_error_1q = 0.0331, 20e3, 30e3, 2e-3  # strong damping per sx
+    # echo fits T2: an unfitted T2 (prior 2 T1 = 40 us against the true 30 us) biases the angle by ~10 sigma
+    plan = characterization([0], experiments=["readout", "t1", "echo", "amplify_sx"], width=1)
     data = plan.run(simulator_executor(true, seed=3), shots=10_000, seed=3)
-    cal = calibrate(data, prior=_prior(true), restarts=1)
-    err = cal.values["q0.sx_angle_error"] - 0.03
+    # restarts=3 (the default): with one start the fit can end in the other basin (angle 0.0307 and no gate error
+    # above the relaxation floor, 10 NLL units worse)
+    cal = calibrate(data, prior=_prior(true), restarts=3)
+    err = cal.values["q0.sx_angle_error"] - 0.0331
     assert abs(err) < 3 * cal.stderr["q0.sx_angle_error"]
-    assert abs(err) < 5e-4
+    assert abs(err) < 9e-4
+
+
+def test_t1_fit_below_an_unfitted_prior_t2_over_two():
+    """Regression: with no Ramsey/echo data T2 comes from the prior; when the fitted T1 fell below T2_prior / 2 the
+    likelihood raised (T2 > 2 T1) and the optimizer silently stayed at its starting grid (the damping benchmark's
+    sx angles were grid values, identical at 1e5 and 1e6 shots)."""
+    true = _hidden(1, 7)
+    q = true.qubits[0]
+    q.sx_angle_error, q.t1, q.t2 = 0.0391, 17.8e3, 35.6e3  # T2 = 2 T1: relaxation is all the decoherence
+    prior = _prior(true)
+    prior.qubits[0].t1, prior.qubits[0].t2 = 25e3, 50e3  # the prior's T1 is above the truth
+    plan = characterization([0], experiments=["readout", "t1", "amplify_sx"], width=1, prior=prior)
+    data = plan.run(simulator_executor(true, seed=5), shots=20_000, seed=5)
+    cal = calibrate(data, prior=prior, restarts=1)
+    assert cal.values["q0.t1"] < 25e3 / 1.2  # moved well below the prior
+    err = cal.values["q0.sx_angle_error"] - 0.0391
+    assert abs(err) < 3 * cal.stderr["q0.sx_angle_error"] and abs(err) < 1e-3
+    assert cal.device().qubits[0].t2 <= 2 * cal.device().qubits[0].t1
 
 
 def test_one_experiment_model_restricts_the_parameters():

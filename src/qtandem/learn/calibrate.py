@@ -294,9 +294,15 @@ def _profile_init(obj: _Objective, tr: _Transform, theta: Tensor,
 
 
 def _best(obj: _Objective, tr: _Transform, theta: Tensor, i: int, grid: np.ndarray, subset: list[int]) -> float:
-    """The grid value of parameter ``i`` with the lowest NLL on ``subset`` (T2 as a fraction of 2 T1)."""
-    best, best_v = math.inf, float(theta[i])
+    """The grid value of parameter ``i`` with the lowest NLL on ``subset`` (T2 as a fraction of 2 T1).
+
+    A gate error below its relaxation floor changes nothing (the depolarizing part clamps at 0): the NLL is flat
+    there with a zero gradient, and an optimizer started in that flat stretch never leaves it (the angle errors then
+    absorb the missing gate error). When the best value lies in such a flat stretch, the first grid value above it
+    is returned instead, where the gradient lives."""
     ref = tr.t1_of.get(i)
+    values: list[float] = []
+    nlls: list[float] = []
     for g in grid:
         trial = theta.clone()
         if tr.parsed[i][2] == "t2":
@@ -304,10 +310,21 @@ def _best(obj: _Objective, tr: _Transform, theta: Tensor, i: int, grid: np.ndarr
             trial[i] = 2 * t1 * float(g)
         else:
             trial[i] = float(g)
-        v = _safe(functools.partial(obj.nll, trial, subset))
-        if v < best:
-            best, best_v = v, float(trial[i])
-    return best_v
+        nlls.append(_safe(functools.partial(obj.nll, trial, subset)))
+        values.append(float(trial[i]))
+    k = int(np.argmin(nlls))
+    if not math.isfinite(nlls[k]):
+        return float(theta[i])
+    if tr.parsed[i][2] in ("gate_error_1q", "error"):
+        def tied(j: int) -> bool:
+            return abs(nlls[j] - nlls[k]) <= 1e-9 * abs(nlls[k])
+
+        flat = (k + 1 < len(nlls) and tied(k + 1)) or (k > 0 and tied(k - 1))
+        if flat:
+            while k + 1 < len(nlls) and tied(k + 1):
+                k += 1
+            k = min(k + 1, len(nlls) - 1)
+    return values[k]
 
 
 def _minimize(obj: _Objective, tr: _Transform, u0: Tensor, *, max_iter: int = 300) -> tuple[Tensor, float]:
@@ -681,6 +698,10 @@ def calibrate(data: Any, *, model: str = "full", prior: Device | None = None, re
         if val < best:
             best_u, best = u, val
         say(f"restart {r + 1}/{restarts}: nll {val:.2f}")
+    if not math.isfinite(best):  # never return the starting grid as if it were a fit
+        raise DataError(f"calibrate: every optimizer run left the region where the model can be evaluated "
+                        f"(restarts={restarts}); the starting values are not a fit. Check the prior "
+                        "(times, durations) or fit fewer parameters (model=...)")
     theta = tr.phys(best_u).detach()
     stderr, uninformed, _ = _uncertainty(obj, tr, best_u, names)
     say("uncertainties")

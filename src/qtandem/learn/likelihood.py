@@ -470,6 +470,13 @@ class LikelihoodModel:
                 if dev.edges[e] is self.base.edges[e]:  # type: ignore[index]
                     dev.edges[e] = copy.copy(self.base.edges[e])  # type: ignore[index]
                 setattr(dev.edges[e], field, th[i])  # type: ignore[index]
+        fitted = {(int(w), f) for k, w, f in self._parsed if k == "q"}  # type: ignore[arg-type]
+        for q, f in fitted:
+            if f == "t1" and (q, "t2") not in fitted:
+                # an unfitted T2 (from the prior) stays <= 2 T1 as the fitted T1 moves: without this a fit of
+                # T1 below T2_prior / 2 raised in thermal_relaxation and the optimizer stopped at its start
+                props = dev.qubits[q]
+                props.t2 = torch.minimum(torch.as_tensor(float(self.base.qubits[q].t2), dtype=_R), 2 * props.t1)
         return dev
 
     # -- compiled circuits ---------------------------------------------------------
