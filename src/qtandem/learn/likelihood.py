@@ -476,7 +476,9 @@ class LikelihoodModel:
                 # an unfitted T2 (from the prior) stays <= 2 T1 as the fitted T1 moves: without this a fit of
                 # T1 below T2_prior / 2 raised in thermal_relaxation and the optimizer stopped at its start
                 props = dev.qubits[q]
-                props.t2 = torch.minimum(torch.as_tensor(float(self.base.qubits[q].t2), dtype=_R), 2 * props.t1)
+                t1 = torch.as_tensor(props.t1, dtype=_R)
+                props.t2 = torch.minimum(torch.as_tensor(float(self.base.qubits[q].t2), dtype=_R),  # type: ignore[assignment]
+                                         2 * t1)
         return dev
 
     # -- compiled circuits ---------------------------------------------------------
