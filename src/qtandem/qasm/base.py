@@ -544,8 +544,8 @@ class ParserBase:
         for q in qs:
             self.emit(Instruction("reset", (q,), condition=condition), kw)
 
-    def barrier(self) -> None:
-        kw = self.next()
+    def operand_list(self) -> list[int]:
+        """The qubits of a comma-separated operand list up to and including its ``;`` (barrier, delay)."""
         qubits: list[int] = []
         while self.peek().value != ";":
             qs, _ = self.operand()
@@ -555,6 +555,11 @@ class ParserBase:
             elif self.peek().value != ";":
                 raise self.err(self.peek(), f"missing ';' or ',' before {self.peek().value!r}")
         self.next()
+        return qubits
+
+    def barrier(self) -> None:
+        kw = self.next()
+        qubits = self.operand_list()
         self.emit(Instruction("barrier", tuple(dict.fromkeys(qubits))
                               or tuple(range(max(self.st.n_qubits, self.st.physical)))), kw)
 
@@ -572,15 +577,7 @@ class ParserBase:
                                         "delay duration is one literal such as 100ns or 1.5us; expressions are not "
                                         "supported)")
         self.next()
-        qubits: list[int] = []
-        while self.peek().value != ";":
-            qs, _ = self.operand()
-            qubits.extend(qs)
-            if self.peek().value == ",":
-                self.next()
-            elif self.peek().value != ";":
-                raise self.err(self.peek(), f"missing ';' or ',' before {self.peek().value!r}")
-        self.next()
+        qubits = self.operand_list()
         if len(set(qubits)) != len(qubits):
             raise self.err(kw, "delay: a qubit appears twice in its operands")
         self.emit(Instruction("delay", tuple(qubits) or tuple(range(max(self.st.n_qubits, self.st.physical))),
