@@ -48,6 +48,7 @@ from qtandem.circuit import Circuit
 from qtandem.circuit.instruction import Instruction
 from qtandem.compile.dag import normalize_angle
 from qtandem.compile.passes.corrections import flip_gates, pair_two_qubit_errors, resynthesize
+from qtandem.compile.passes.resynth_1q import map_instruction_runs
 from qtandem.errors import CompileError
 
 __all__ = ["CoherentModel", "CorrectionReport", "coherent_infidelity", "correct_for_device", "faulty_circuit"]
@@ -412,25 +413,11 @@ def _frames(circuit: Circuit, model: CoherentModel, report: CorrectionReport) ->
 
 
 def _merge_rz(circuit: Circuit) -> Circuit:
-    out = Circuit(circuit.n_qubits, circuit.n_clbits)
-    pending: dict[int, float] = {}
+    def merged(q: int, run: list[Instruction]) -> list[Instruction]:
+        angle = normalize_angle(sum(float(inst.params[0]) for inst in run))  # type: ignore[arg-type]
+        return [Instruction("rz", (q,), (angle,))] if abs(angle) > 1e-12 else []
 
-    def flush(q: int) -> None:
-        angle = normalize_angle(pending.pop(q, 0.0))
-        if abs(angle) > 1e-12:
-            out.rz(angle, q)
-
-    for inst in circuit:
-        if inst.name == "rz" and inst.condition is None:
-            q = inst.qubits[0]
-            pending[q] = pending.get(q, 0.0) + float(inst.params[0])  # type: ignore[arg-type]
-            continue
-        for q in inst.qubits:
-            flush(q)
-        out.append(inst)
-    for q in sorted(pending):
-        flush(q)
-    return out
+    return map_instruction_runs(circuit, lambda inst: inst.name == "rz" and inst.condition is None, merged)
 
 
 def _echoes(circuit: Circuit, original: Circuit, model: CoherentModel, echo_min: float,

@@ -33,6 +33,7 @@ from qtandem.circuit import Circuit
 from qtandem.circuit.gates import gate_matrix
 from qtandem.circuit.instruction import Instruction
 from qtandem.compile.dag import normalize_angle
+from qtandem.compile.passes.resynth_1q import map_instruction_runs
 from qtandem.compile.passmanager import PropertySet
 from qtandem.compile.synth1q import matrix_1q, zxz
 from qtandem.errors import CompileError
@@ -293,13 +294,7 @@ def flip_gates(circuit: Circuit, flips: set[int]) -> Circuit:
 
 
 def resynthesize(circuit: Circuit, model: CoherentModel, report: CorrectionReport) -> Circuit:
-    out = Circuit(circuit.n_qubits, circuit.n_clbits)
-    runs: dict[int, list[Instruction]] = {}
-
-    def flush(q: int) -> None:
-        run = runs.pop(q, [])
-        if not run:
-            return
+    def rebuilt(q: int, run: list[Instruction]) -> list[Instruction]:
         u = np.eye(2, dtype=complex)
         ops = []
         for inst in run:
@@ -311,19 +306,7 @@ def resynthesize(circuit: Circuit, model: CoherentModel, report: CorrectionRepor
             new = ops  # already exact (no error on these pulses) and no longer
         else:
             report.runs += 1
-        for name, angle in new:
-            if name == "rz":
-                out.rz(angle, q)
-            else:
-                out.append(Instruction(name, (q,)))
+        return [Instruction("rz", (q,), (angle,)) if name == "rz" else Instruction(name, (q,)) for name, angle in new]
 
-    for inst in circuit:
-        if inst.is_gate and inst.condition is None and inst.name in RUN_GATES:
-            runs.setdefault(inst.qubits[0], []).append(inst)
-            continue
-        for q in inst.qubits:
-            flush(q)
-        out.append(inst)
-    for q in sorted(runs):
-        flush(q)
-    return out
+    return map_instruction_runs(
+        circuit, lambda inst: inst.is_gate and inst.condition is None and inst.name in RUN_GATES, rebuilt)

@@ -23,16 +23,51 @@ from functools import lru_cache
 import numpy as np
 
 from qtandem.circuit import Circuit
+from qtandem.circuit.instruction import Instruction
 from qtandem.compile.dag import Op, to_circuit, to_ops
 from qtandem.compile.passmanager import PropertySet
 from qtandem.compile.synth1q import STYLES, matrix_1q, synth_ops
 from qtandem.errors import CompileError
 
-__all__ = ["STYLE_GATES", "Resynthesis1Q", "map_runs", "resynth_ops"]
+__all__ = ["STYLE_GATES", "Resynthesis1Q", "map_instruction_runs", "map_runs", "resynth_ops"]
 
 STYLE_GATES = {"nam": frozenset({"rz", "h", "x"}), "zsx": frozenset({"rz", "sx", "x"}),
                "zxz": frozenset({"rz", "rx", "x"}), "u": frozenset({"u"})}
 """One-qubit gates each style emits."""
+
+
+def map_instruction_runs(circuit: Circuit, in_run: Callable[[Instruction], bool],
+                         replace: Callable[[int, list[Instruction]], Iterable[Instruction]]) -> Circuit:
+    """:func:`map_runs` on a :class:`Circuit`: each maximal run of one-qubit instructions with ``in_run(inst)``
+    on a wire is replaced by ``replace(qubit, run)``; any other instruction on the wire ends the run.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> c = Circuit(2).rz(0.1, 0).rz(0.2, 0).cx(0, 1).rz(0.3, 1)
+        >>> merged = map_instruction_runs(c, lambda inst: inst.name == "rz",
+        ...                               lambda q, run: [run[0].replace(params=(sum(i.params[0] for i in run),))])
+        >>> [(inst.name, round(float(inst.params[0]), 3) if inst.params else None) for inst in merged]
+        [('rz', 0.3), ('cx', None), ('rz', 0.3)]
+    """
+    out = Circuit(circuit.n_qubits, circuit.n_clbits)
+    runs: dict[int, list[Instruction]] = {}
+
+    def flush(q: int) -> None:
+        run = runs.pop(q, [])
+        if run:
+            for inst in replace(q, run):
+                out.append(inst)
+
+    for inst in circuit:
+        if len(inst.qubits) == 1 and in_run(inst):
+            runs.setdefault(inst.qubits[0], []).append(inst)
+            continue
+        for q in inst.qubits:
+            flush(q)
+        out.append(inst)
+    for q in sorted(runs):
+        flush(q)
+    return out
 
 
 def map_runs(ops: list[Op], n_qubits: int, replace: Callable[[list[Op]], Iterable[Op]]) -> list[Op]:
