@@ -166,14 +166,32 @@ def fitted_device(true: Device, seed: int, shots: int) -> tuple[Device, dict[str
     return guess, {"fitted": fitted, "stderr": stderr, "true": truth, "circuits": n_circuits, "shots_total": n_shots}
 
 
-def run(seeds: range, fitted: bool, shots: int) -> dict[str, Any]:
+def fit_only(seeds: range, shots: int) -> dict[str, Any]:
+    """Fit the devices of ``seeds`` (the slow part) and keep them, so the corrections can be rerun on them."""
+    fits = []
+    for seed in seeds:
+        t0 = time.perf_counter()
+        guide, fit = fitted_device(Device.random(N, "line", seed=seed), seed, shots)
+        t_fit = time.perf_counter() - t0
+        fits.append({"seed": seed, "seconds": round(t_fit, 1), **fit, "device": guide.to_dict()})
+        print(f"seed {seed}: fitted {len(fit['fitted'])} numbers from {fit['shots_total']} shots in {t_fit:.0f} s",
+              flush=True)
+    return {"fits": fits}
+
+
+def run(seeds: range, fitted: bool, shots: int, saved: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     fits: list[dict[str, Any]] = []
     for seed in seeds:
         true = Device.random(N, "line", seed=seed)
         guide = true
         t_fit = 0.0
-        if fitted:
+        if saved is not None:
+            fit = dict(saved[seed])
+            guide = Device.from_dict(fit.pop("device"))
+            t_fit = float(fit["seconds"])
+            fits.append(fit)
+        elif fitted:
             t0 = time.perf_counter()
             guide, fit = fitted_device(true, seed, shots)
             t_fit = time.perf_counter() - t0
@@ -233,10 +251,30 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--fitted", action="store_true", help="correct with a device fitted from shots")
     parser.add_argument("--shots", type=int, default=2000, help="shots per circuit when --fitted")
+    parser.add_argument("--fit-only", action="store_true",
+                        help="with --fitted: only fit the devices and write them (with --json) for --fits")
+    parser.add_argument("--fits", nargs="*", default=None,
+                        help="fit files written by --fit-only: correct with those fitted devices")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     t0 = time.perf_counter()
-    result = run(range(args.first_seed, args.first_seed + args.seeds), args.fitted, args.shots)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    if args.fit_only:
+        result = fit_only(seeds, args.shots)
+        result["config"] = {"seeds": args.seeds, "first_seed": args.first_seed, "shots": args.shots,
+                            "seconds": round(time.perf_counter() - t0, 1)}
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump(result, fh, indent=1, default=float)
+        return
+    saved = None
+    if args.fits:
+        saved = {}
+        for path in args.fits:
+            with open(path) as fh:
+                saved.update({f["seed"]: f for f in json.load(fh)["fits"]})
+        args.fitted = True
+    result = run(seeds, args.fitted, args.shots, saved)
     result["config"] = {"seeds": args.seeds, "first_seed": args.first_seed, "fitted": args.fitted,
                         "shots": args.shots if args.fitted else None,
                         "qubits": N, "depth": DEPTH, "seconds": round(time.perf_counter() - t0, 1)}

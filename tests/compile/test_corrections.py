@@ -203,6 +203,35 @@ def test_clifford_mirror_circuit_coherent_error_falls_over_tenfold():
     assert report.coherent_infidelity_after < report.coherent_infidelity_before / 10
 
 
+def test_su2_mirror_errors_cancel_through_non_clifford_gates():
+    """Random one-qubit turns stop the Pauli tracking; the interaction picture pairs each cx with its mirror."""
+    dev = _device(11)
+    rng = np.random.default_rng(11)
+    c = Circuit(4)
+    for layer in range(6):
+        for q in range(4):
+            c.rz(float(rng.uniform(-3, 3)), q).sx(q).rz(float(rng.uniform(-3, 3)), q)
+        for a in range(layer % 2, 3, 2):
+            c.cx(a, a + 1)
+    mirror = c.compose(_native_inverse(c))
+    out, report = correct_for_device(mirror, dev, echo=False)
+    assert report.uncorrected == [] and report.pairs == mirror.count_ops()["cx"] // 2
+    assert coherent_infidelity(mirror, dev) > 1e-3
+    assert report.coherent_infidelity_after < 1e-12
+    assert out.count_ops()["cx"] == mirror.count_ops()["cx"]
+    assert same_unitary(_by_hand(out, dev), mirror, tol=1e-7)
+
+
+@settings(max_examples=15, deadline=None)
+@given(native_circuits(), st.integers(0, 5))
+def test_random_mirrors_corrected_exactly(c: Circuit, seed: int):
+    mirror = c.compose(_native_inverse(c))
+    dev = _device(seed)
+    out, report = correct_for_device(mirror, dev, echo=False)
+    assert report.uncorrected == []
+    assert same_unitary(_by_hand(out, dev), mirror, tol=1e-7)
+
+
 # -- detuning and ZZ, checked with the device's own noise model ---------------------------------------
 def _probs(circuit: Circuit, dev: Device | None) -> torch.Tensor:
     """Outcome probabilities of every qubit: ideal (``dev=None``) or with the device's noise model."""

@@ -47,7 +47,12 @@ import numpy as np
 from qtandem.circuit import Circuit
 from qtandem.circuit.instruction import Instruction
 from qtandem.compile.dag import normalize_angle
-from qtandem.compile.passes.corrections import flip_gates, pair_two_qubit_errors, resynthesize
+from qtandem.compile.passes.corrections import (
+    flip_gates,
+    pair_two_qubit_errors,
+    pair_two_qubit_errors_dense,
+    resynthesize,
+)
 from qtandem.compile.passes.resynth_1q import map_instruction_runs
 from qtandem.errors import CompileError
 
@@ -293,6 +298,9 @@ def correct_for_device(circuit: Circuit, device: Any, *, echo: bool = True, echo
     model = CoherentModel.of(device)
     report = CorrectionReport(pulses_before=_pulses(circuit))
     flips, stuck, report.pairs = pair_two_qubit_errors(circuit, model)
+    dense = pair_two_qubit_errors_dense(circuit, model) if stuck else None
+    if dense is not None and len(dense[1]) < len(stuck):
+        flips, stuck, report.pairs = dense
     report.flipped = len(flips)
     report.uncorrected = [{"index": i, "gate": circuit[i].name, "qubits": list(circuit[i].qubits),
                            "angle": model.edge_error(circuit[i].qubits)} for i in stuck]

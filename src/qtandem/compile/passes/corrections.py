@@ -279,6 +279,94 @@ def pair_two_qubit_errors(circuit: Circuit, model: CoherentModel) -> tuple[set[i
 
 
 
+DENSE_MAX_QUBITS = 8
+"""Widest circuit (active qubits) whose two-qubit errors are followed as dense generators."""
+
+
+def pair_two_qubit_errors_dense(circuit: Circuit, model: CoherentModel) -> tuple[set[int], list[int], int] | None:
+    """Pair two-qubit over-rotations in the interaction picture: exact through any gate.
+
+    The faulty circuit is ``E_m ... E_1 U`` with ``E_k = exp(-i s_k e_k/2 H_k)``, ``H_k = W_k G_k W_k^dagger``
+    (``G_k = Z_c X_t`` of gate ``k``, ``W_k`` the ideal gates after it up to the end of its measurement-free
+    stretch). Two errors with ``H_j = +-H_i`` and equal ``|e|`` cancel exactly when everything between
+    them in that product cancels or commutes with ``H_i``: nested pairs (a mirror circuit's), or open
+    errors that commute. ``s_j`` is chosen (``-1``: the gate runs frame-flipped) so that the pair cancels.
+    Returns None past :data:`DENSE_MAX_QUBITS` active qubits (then :func:`pair_two_qubit_errors` alone).
+    """
+    from qtandem.sim.core import numeric_ops, resolve_params
+    from qtandem.sim.dense import dense_unitary
+
+    wires = sorted({q for inst in circuit if inst.name not in ("barrier", "delay") for q in inst.qubits})
+    if len(wires) > DENSE_MAX_QUBITS:
+        return None
+    pos = {w: i for i, w in enumerate(wires)}
+    n = max(1, len(wires))
+
+    def unitary(insts: list[Instruction]) -> np.ndarray:
+        small = Circuit(n)
+        for inst in insts:
+            small.append(inst.replace(qubits=tuple(pos[q] for q in inst.qubits)))
+        return dense_unitary(numeric_ops(list(small), resolve_params(small, None)), n)
+
+    flips: set[int] = set()
+    stuck: list[int] = []
+    pairs = 0
+    segment: list[tuple[int, Instruction]] = []
+
+    def close() -> None:
+        nonlocal pairs
+        errs = [k for k, (_, inst) in enumerate(segment) if len(inst.qubits) == 2 and model.edge_error(inst.qubits)]
+        gens: dict[int, np.ndarray] = {}
+        w = np.eye(2**n, dtype=complex)
+        stop = len(segment)
+        for k in reversed(errs):  # W_k = (gates after k) ; H_k = W_k G_k W_k^dagger
+            w = w @ unitary([inst for _, inst in segment[k + 1:stop]])
+            stop = k + 1
+            c, t = segment[k][1].qubits
+            g = unitary([Instruction("z", (c,)), Instruction("x", (t,))])
+            gens[k] = w @ g @ w.conj().T
+        open_: list[tuple[int, float]] = []  # (segment index, signed effective angle)
+        for k in errs:
+            idx, inst = segment[k]
+            e = model.edge_error(inst.qubits)
+            chosen = None
+            for pos_open in range(len(open_) - 1, -1, -1):
+                i, a = open_[pos_open]
+                if abs(abs(a) - abs(e)) > 1e-12:
+                    continue
+                for sigma in (1.0, -1.0):
+                    if np.abs(gens[i] - sigma * gens[k]).max() > 1e-9:
+                        continue
+                    s = -a * sigma / e  # s e H_k = -a H_i
+                    if s < 0 and inst.name not in _FLIPPABLE:
+                        continue
+                    inner = [gens[j] for j, _ in open_[pos_open + 1:]]
+                    if all(np.abs(gens[i] @ h - h @ gens[i]).max() < 1e-9 for h in inner):
+                        chosen = (pos_open, s)
+                    break
+                if chosen is not None:
+                    break
+            if chosen is None:
+                open_.append((k, e))
+                continue
+            del open_[chosen[0]]
+            pairs += 1
+            if chosen[1] < 0:
+                flips.add(idx)
+        stuck.extend(segment[k][0] for k, _ in open_)
+        segment.clear()
+
+    for idx, inst in enumerate(circuit):
+        if inst.name in ("barrier", "delay"):
+            continue
+        if inst.is_gate and inst.condition is None and len(inst.qubits) <= 2:
+            segment.append((idx, inst))
+        else:
+            close()
+    close()
+    return flips, sorted(stuck), pairs
+
+
 def flip_gates(circuit: Circuit, flips: set[int]) -> Circuit:
     out = Circuit(circuit.n_qubits, circuit.n_clbits)
     for i, inst in enumerate(circuit):
