@@ -276,8 +276,12 @@ def _collect(name: str, data: Any, est: dict[str, float], pub: Device) -> None:
 
 # -- qtandem.learn -----------------------------------------------------------------------------------
 def run_qtandem(dev: Device, total_shots: int, seed: int, executor: Executor,
-                experiments: list[str] | None = None, restarts: int = 3) -> tuple[dict[str, float], int, float, Any]:
-    """characterization + calibrate on the hidden ``dev`` with ``total_shots`` in all: (estimates, shots, s, cal)."""
+                experiments: list[str] | None = None, restarts: int = 3, *, readout: str = "single",
+                allocate: str = "circuit") -> tuple[dict[str, float], int, float, Any]:
+    """characterization + calibrate on the hidden ``dev`` with ``total_shots`` in all: (estimates, shots, s, cal).
+
+    ``readout`` and ``allocate`` are ``characterization(readout=)`` and ``plan.allocate(by=)``.
+    """
     from qtandem.learn import characterization
     from qtandem.learn.calibrate import calibrate
 
@@ -286,9 +290,8 @@ def run_qtandem(dev: Device, total_shots: int, seed: int, executor: Executor,
     t0 = time.perf_counter()
     needs_pairs = experiments is None or any(e in ("amplify_cx", "zz", "irb") for e in experiments)
     plan = characterization(list(range(n)), pairs=sorted(dev.edges) if needs_pairs else None,
-                            experiments=experiments, seed=seed, prior=pub)
-    n_circ = len(plan.circuits)
-    shots = max(1, total_shots // n_circ)
+                            experiments=experiments, seed=seed, prior=pub, readout=readout)
+    shots = plan.allocate(total_shots, by=allocate)
     data = plan.run(executor, shots, seed=seed)
     cal = calibrate(data, prior=pub, seed=seed, restarts=restarts)
     fitted = cal.device(base=pub)
@@ -304,7 +307,7 @@ def run_qtandem(dev: Device, total_shots: int, seed: int, executor: Executor,
     if experiments is None or "irb" in experiments:
         for (a, b) in sorted(dev.edges):
             est[f"e{a}-{b}.cx_error"] = gate_infidelity(fitted, "cx", (a, b))
-    return est, shots * n_circ, time.perf_counter() - t0, fitted
+    return est, sum(shots), time.perf_counter() - t0, fitted
 
 
 # -- comparison --------------------------------------------------------------------------------------
@@ -448,6 +451,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="qiskit-experiments parameter sets (t1,t2_ramsey,t2_echo,sx_angle_error,rb,readout,irb)")
     ap.add_argument("--qtandem-experiments", default=None, help="qtandem plan experiments (default: all)")
     ap.add_argument("--restarts", type=int, default=3, help="calibrate's restarts")
+    ap.add_argument("--readout", default="single", choices=("single", "parallel"),
+                    help="qtandem plan: characterization(readout=)")
+    ap.add_argument("--allocate", default="circuit", choices=("circuit", "experiment"),
+                    help="qtandem shots: plan.allocate(total, by=)")
+    ap.add_argument("--whole-device", action="store_true",
+                    help="the whole-device comparison: qiskit-experiments T1, T2Ramsey, T2Hahn, FineSXAmplitude per "
+                         "qubit and LocalReadoutError (each B shots); qtandem readout (parallel), t1, ramsey, echo, "
+                         "amplify_sx over the same total, shots split evenly per experiment, one joint fit")
     ap.add_argument("--loop-experiments", default=None,
                     help="loop part: fit a separate calibration from these experiments (30 x the largest budget)")
     ap.add_argument("--quick", action="store_true", help="smoke configuration: 2 seeds, budgets 2000,20000")
@@ -460,6 +471,10 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     if args.summarize:
         return summarize_files(args.summarize, args.json, args.plot)
+    if args.whole_device:
+        args.peer_only = "t1,t2_ramsey,t2_echo,sx_angle_error,readout"
+        args.qtandem_experiments = "readout,t1,ramsey,echo,amplify_sx"
+        args.readout, args.allocate = "parallel", "experiment"
     if args.quick:
         args.seeds, args.anchor_seeds, args.loop_circuits = 2, 2, 2
         args.budgets = "2000,20000"
@@ -503,7 +518,8 @@ def main(argv: list[str] | None = None) -> int:
                     total = used
                 if "qtandem" in methods:
                     total = total or budget * 30
-                    est, used, secs, fitted = run_qtandem(dev, total, seed, executor, qt_exps, args.restarts)
+                    est, used, secs, fitted = run_qtandem(dev, total, seed, executor, qt_exps, args.restarts,
+                                                          readout=args.readout, allocate=args.allocate)
                     row["qtandem"] = {"estimates": est, "shots": used, "seconds": secs,
                                       "rel_errors": rel_errors(est, true)}
                     if budget == max(budgets):

@@ -124,3 +124,42 @@ def test_full_plan_runs_on_a_random_device_with_a_strict_noise_model(tmp_path: P
     back = ShotData.load(tmp_path / "data")
     assert back.counts == data.counts and back.device_name == dev.name
     assert [e.name for e, _, _ in back.experiments()] == [e.name for e in plan.experiments]
+
+
+def test_run_with_shots_per_circuit() -> None:
+    plan = characterization([0], experiments=["readout", "t1"])
+    calls: list[tuple[int, int]] = []
+
+    def executor(circuits: list, shots: int) -> list[dict[str, int]]:
+        calls.append((len(circuits), shots))
+        return [{"0": shots} for _ in circuits]
+
+    shots = plan.allocate(2400)
+    data = plan.run(executor, shots)
+    assert data.shots == shots == [600, 600] + [100] * 12
+    assert sorted(calls) == [(2, 600), (12, 100)]
+    assert [sum(c.values()) for c in data.counts] == shots
+    assert plan.allocate(1400, by="circuit") == [100] * 14
+    for bad in ([100] * 13, [0] * 14, 2.5, "100"):
+        with pytest.raises(DataError, match="shots"):
+            plan.run(executor, bad)  # type: ignore[arg-type]
+    with pytest.raises(DataError, match="by must be"):
+        plan.allocate(100, by="qubit")
+    with pytest.raises(DataError, match="total"):
+        plan.allocate(0)
+
+
+def test_parallel_readout_groups_uncoupled_qubits() -> None:
+    line = Device.preset("line_5")
+    plan = characterization(range(5), experiments=["readout"], prior=line, readout="parallel")
+    groups = [e.qubits for e in plan.experiments]
+    assert groups == [(0, 2, 4), (1, 3)]
+    for g in groups:
+        assert not any(line.coupling_map.has_edge(a, b) for a in g for b in g if a != b)
+    assert len(plan.circuits) == 4  # against 10 for one calibration per qubit
+    assert len(characterization(range(5), experiments=["readout"], prior=line).circuits) == 10
+    # pairs still get their joint four-state calibration; the pairs' couplings also split the groups
+    plan = characterization([0, 1, 2], pairs=[(0, 2)], experiments=["readout"], readout="parallel")
+    assert [(e.qubits, e.xs) for e in plan.experiments] == [((0, 1), [0, 3]), ((2,), [0, 1]), ((0, 2), [0, 1, 2, 3])]
+    with pytest.raises(DataError, match="readout must be"):
+        characterization([0], readout="joint")

@@ -47,6 +47,10 @@ always add the typical spread of the unknowns):
   are its two unknowns); a pair: all four basis states (the joint 4x4 confusion matrix
   of correlated readout needs every column). Preparing all 2^n states of n qubits
   would grow exponentially, so qubits are calibrated one at a time and pairs jointly.
+  A group of three or more qubits read in parallel (``characterization(...,
+  readout="parallel")``: qubits that share no coupling, whose readout errors are
+  independent in the device model) prepares all ``|0...0>`` and all ``|1...1>``: every
+  shot then informs every qubit of the group.
 - ``rb``: standard single-qubit RB, ``n_seeds`` random sequences per length of
   Cliffords from :data:`~qtandem.learn.clifford.CLIFFORD_1Q` plus the inverse. Lengths
   1 and a geometric series up to ``2 / (1 - p)`` for the prior's depolarizing parameter
@@ -288,7 +292,7 @@ def default_xs(name: str, qubits: Sequence[int], prior: Any = None) -> list[floa
     """
     q = _qubit_prior(prior, qubits[0])
     if name == "readout":
-        return [float(s) for s in range(2 ** len(qubits))]
+        return [float(s) for s in range(2 ** len(qubits))] if len(qubits) <= 2 else [0.0, 2.0 ** len(qubits) - 1]
     if name == "t1":
         return _decay_delays(q["t1"], 12, "t1")
     if name == "echo":
@@ -354,7 +358,7 @@ def build_experiment(name: str, qubits: Sequence[int], *, width: int, xs: Sequen
 
     Args:
         name: one of :data:`EXPERIMENTS`.
-        qubits: ``(q,)`` or ``(a, b)`` (``readout`` takes either; ``zz``: Ramsey on ``a`` with
+        qubits: ``(q,)`` or ``(a, b)`` (``readout`` takes any distinct qubits; ``zz``: Ramsey on ``a`` with
             ``b`` in ``|0>`` and ``|1>``; ``amplify_cx`` and ``irb``: control ``a``, target ``b``).
         width: number of device qubits (circuits are full width).
         xs: x-values (default :func:`default_xs`); for ``zz`` and ``amplify_cx`` each x-value
@@ -382,9 +386,9 @@ def build_experiment(name: str, qubits: Sequence[int], *, width: int, xs: Sequen
     qubits = tuple(int(q) for q in qubits)
     if name not in EXPERIMENTS:
         raise DataError(f"unknown experiment {name!r} (known: {', '.join(EXPERIMENTS)})")
-    need = (2,) if name in PAIR_EXPERIMENTS else (1, 2) if name == "readout" else (1,)
+    need = (2,) if name in PAIR_EXPERIMENTS else range(1, width + 1) if name == "readout" else (1,)
     if len(qubits) not in need or len(set(qubits)) != len(qubits):
-        what = "a pair of qubits" if need == (2,) else "one qubit" if need == (1,) else "one qubit or a pair"
+        what = "a pair of qubits" if need == (2,) else "one qubit" if need == (1,) else "distinct qubits"
         raise DataError(f"experiment {name!r} acts on {what}, got {qubits}")
     if any(not 0 <= q < width for q in qubits):
         raise DataError(f"experiment {name!r}: qubits {qubits} outside the device's 0..{width - 1}")

@@ -68,18 +68,20 @@ class CharacterizationPlan:
             start += len(exp.circuits)
         return out
 
-    def run(self, executor: Any, shots: int, *, seed: int = 0, device_name: str | None = None) -> ShotData:
-        """Run every circuit with ``shots`` shots through ``executor``.
+    def run(self, executor: Any, shots: int | Sequence[int], *, seed: int = 0,
+            device_name: str | None = None) -> ShotData:
+        """Run every circuit through ``executor``: ``shots`` shots each, or ``shots[i]`` for circuit ``i``.
 
         Args:
             executor: ``executor(circuits, shots[, seed=])`` (:mod:`qtandem.device.executors`).
-            shots: shots per circuit.
+            shots: shots per circuit: one number for all, or one per circuit (as
+                :meth:`allocate` gives); circuits with the same count go to the executor together.
             seed: passed to the executor when it takes ``seed=``; recorded in the data.
             device_name: recorded in the data (what the shots came from).
 
         Raises:
-            DataError: the executor returned the wrong number of results or counts that do not
-                add up to ``shots``.
+            DataError: shots that are not positive integers (or not one per circuit), the
+                executor returned the wrong number of results or counts that do not add up.
 
         Examples:
             >>> from qtandem.device import Device
@@ -92,15 +94,53 @@ class CharacterizationPlan:
         from qtandem.device.executors import accepts_seed
         from qtandem.learn.data import ShotData
 
-        if isinstance(shots, bool) or not isinstance(shots, int) or shots <= 0:
-            raise DataError(f"shots must be a positive integer, got {shots!r}")
         circuits = self.circuits
-        results = executor(circuits, shots, seed=seed) if accepts_seed(executor) else executor(circuits, shots)
-        results = list(results)
-        if len(results) != len(circuits):
-            raise DataError(f"the executor returned {len(results)} results for {len(circuits)} circuits")
-        return ShotData(self, [dict(r) for r in results], shots, [{"plan": self.seed, "run": seed}],
-                        device_name=device_name)
+        if isinstance(shots, bool) or not isinstance(shots, int | Sequence) or isinstance(shots, str):
+            raise DataError(f"shots must be a positive integer or one per circuit, got {shots!r}")
+        per = [shots] * len(circuits) if isinstance(shots, int) else list(shots)
+        if len(per) != len(circuits) or any(isinstance(n, bool) or not isinstance(n, int) or n <= 0 for n in per):
+            raise DataError(f"shots must be a positive integer or one positive integer per circuit "
+                            f"({len(circuits)}), got {shots!r}")
+        results: list[Any] = [None] * len(circuits)
+        for k, n in enumerate(sorted(set(per))):
+            idx = [i for i, m in enumerate(per) if m == n]
+            run_seed = seed if k == 0 else derive_seed(seed, k)
+            batch = [circuits[i] for i in idx]
+            out = list(executor(batch, n, seed=run_seed) if accepts_seed(executor) else executor(batch, n))
+            if len(out) != len(batch):
+                raise DataError(f"the executor returned {len(out)} results for {len(batch)} circuits")
+            for i, r in zip(idx, out, strict=True):
+                results[i] = dict(r)
+        return ShotData(self, results, per if not isinstance(shots, int) else shots,
+                        [{"plan": self.seed, "run": seed}], device_name=device_name)
+
+    def allocate(self, total: int, *, by: str = "experiment") -> list[int]:
+        """Shots per circuit that spend about ``total`` shots in all.
+
+        ``by="experiment"``: every experiment gets the same share of ``total``, spread evenly over
+        its circuits (what a user does who gives every experiment the same budget; an experiment
+        with few circuits, such as a readout calibration, gets more shots per circuit).
+        ``by="circuit"``: the same shots for every circuit. Each circuit gets at least one shot.
+
+        Raises:
+            DataError: ``total`` not a positive integer or an unknown ``by``.
+
+        Examples:
+            >>> plan = characterization([0], experiments=["readout", "t1"])
+            >>> shots = plan.allocate(2400)
+            >>> shots[:3], sum(shots)
+            ([600, 600, 100], 2400)
+            >>> plan.allocate(1400, by="circuit")[:3]
+            [100, 100, 100]
+        """
+        if isinstance(total, bool) or not isinstance(total, int) or total <= 0:
+            raise DataError(f"total must be a positive integer, got {total!r}")
+        if by == "circuit":
+            return [max(1, total // len(self.circuits))] * len(self.circuits)
+        if by != "experiment":
+            raise DataError(f"by must be 'experiment' or 'circuit', got {by!r}")
+        share = total / len(self.experiments)
+        return [max(1, int(share // len(exp.circuits))) for exp in self.experiments for _ in exp.circuits]
 
     def adapt(self, calibration: Any, **kwargs: Any) -> CharacterizationPlan:
         """The next round's plan, where it informs ``calibration`` most (see :mod:`qtandem.learn.adapt`)."""
@@ -190,7 +230,7 @@ class CharacterizationPlan:
 
 def characterization(qubits: Sequence[int], *, pairs: Sequence[Sequence[int]] | None = None,
                      experiments: Sequence[str] | None = None, seed: int = 0, prior: Any = None,
-                     width: int | None = None, n_seeds: int = 3) -> CharacterizationPlan:
+                     width: int | None = None, n_seeds: int = 3, readout: str = "single") -> CharacterizationPlan:
     """The characterization plan of ``qubits`` (and ``pairs``): experiments with x-values from ``prior``.
 
     Args:
@@ -204,6 +244,14 @@ def characterization(qubits: Sequence[int], *, pairs: Sequence[Sequence[int]] | 
             :data:`~qtandem.learn.experiments.TYPICAL`); see :mod:`qtandem.learn.experiments`.
         width: device size (default ``prior.num_qubits``, else the largest qubit + 1).
         n_seeds: random sequences per RB length.
+        readout: ``"single"``: one readout calibration per qubit (``|0>``, ``|1>``);
+            ``"parallel"``: the qubits in groups that share no coupling (of ``prior``'s
+            coupling map and ``pairs``; a greedy colouring in qubit order), each group read
+            together from all ``|0...0>`` and all ``|1...1>``: every shot informs every qubit
+            of its group, so a calibration of ``n`` qubits costs the circuits of two or three.
+            Coupled qubits are never in one group: a device's correlated readout
+            (``Device.readout_correlations``) is between coupled pairs. Pairs in ``pairs`` get
+            their joint calibration either way.
 
     Returns:
         The :class:`CharacterizationPlan`, experiments in the order of ``EXPERIMENTS``.
@@ -220,6 +268,11 @@ def characterization(qubits: Sequence[int], *, pairs: Sequence[Sequence[int]] | 
         Traceback (most recent call last):
         ...
         qtandem.errors.DataError: experiment 'zz' needs pairs=[(a, b), ...]
+        >>> from qtandem.device import Device
+        >>> plan = characterization(range(5), experiments=["readout"], prior=Device.preset("line_5"),
+        ...                         readout="parallel")
+        >>> [(e.qubits, e.xs) for e in plan.experiments]
+        [((0, 2, 4), [0, 7]), ((1, 3), [0, 3])]
     """
     qs = [int(q) for q in qubits]
     prs = [tuple(int(q) for q in p) for p in (pairs or [])]
@@ -234,6 +287,8 @@ def characterization(qubits: Sequence[int], *, pairs: Sequence[Sequence[int]] | 
             raise DataError(f"unknown experiment {name!r} (known: {', '.join(EXPERIMENTS)})")
         if name in PAIR_EXPERIMENTS and not prs:
             raise DataError(f"experiment {name!r} needs pairs=[(a, b), ...]")
+    if readout not in ("single", "parallel"):
+        raise DataError(f"readout must be 'single' or 'parallel', got {readout!r}")
     if width is None:
         width = prior.num_qubits if prior is not None else max([*qs, *[q for p in prs for q in p]]) + 1
     if prior is not None:
@@ -243,9 +298,29 @@ def characterization(qubits: Sequence[int], *, pairs: Sequence[Sequence[int]] | 
     exps: list[Experiment] = []
     for name in sorted(set(names), key=EXPERIMENTS.index):
         targets: list[tuple[int, ...]] = [(q,) for q in qs] if name not in PAIR_EXPERIMENTS else []
+        if name == "readout" and readout == "parallel":
+            targets = _readout_groups(qs, prs, prior)
         if name in PAIR_EXPERIMENTS or name == "readout":
             targets += prs  # type: ignore[arg-type]
         for j, target in enumerate(targets):
-            exps.append(build_experiment(name, target, width=width, prior=prior, n_seeds=n_seeds,
+            group = name == "readout" and readout == "parallel" and j < len(targets) - len(prs)
+            xs = [0.0, 2.0 ** len(target) - 1] if group else None
+            exps.append(build_experiment(name, target, width=width, prior=prior, n_seeds=n_seeds, xs=xs,
                                          seed=derive_seed(seed, EXPERIMENTS.index(name), j)))
     return CharacterizationPlan(exps, width, seed)
+
+
+def _readout_groups(qubits: Sequence[int], pairs: Sequence[tuple[int, ...]], prior: Any) -> list[tuple[int, ...]]:
+    """``qubits`` in groups without a coupling inside (greedy colouring in qubit order)."""
+    coupled: set[frozenset[int]] = {frozenset(p) for p in pairs}
+    if prior is not None:
+        coupled |= {frozenset((int(a), int(b))) for a, b in prior.coupling_map.edges()}
+    groups: list[list[int]] = []
+    for q in qubits:
+        for g in groups:
+            if all(frozenset((q, o)) not in coupled for o in g):
+                g.append(q)
+                break
+        else:
+            groups.append([q])
+    return [tuple(g) for g in groups]
