@@ -402,6 +402,89 @@ def run_anchor(seeds: int) -> list[dict[str, Any]]:
     return rows
 
 
+# -- T1 design information -------------------------------------------------------------------------
+def run_t1_fisher(seeds: list[int]) -> dict[str, Any]:
+    """Fisher information per shot about log T1 of the two T1 designs on the hidden qubits (no shots).
+
+    qiskit-experiments' grid (20 linear delays on [0, 3 T1] from the published T1, which is the true
+    one) against qtandem's plan (12 delays, robust to a prior off by 3x either way), readout error the
+    qubit's mean of p01 and p10 (:func:`qtandem.learn.experiments.decay_information`). The
+    per-parameter-set comparison gives qtandem's T1 circuits 12/110 of 11 B = 1.2 B shots against
+    B: the predicted error ratio at the Cramer-Rao bound is sqrt(1.2 I_qtandem / I_qiskit).
+    """
+    from qtandem.learn.experiments import decay_information, default_xs
+
+    per: list[tuple[float, float]] = []
+    for seed in seeds:
+        dev = hidden_device(seed)
+        pub = published(dev)
+        for q, props in enumerate(dev.qubits):
+            r = (props.readout_p01 + props.readout_p10) / 2
+            grid = [float(t) for t in np.linspace(0.0, 3 * pub.qubits[q].t1, 20)]
+            mine = default_xs("t1", (q,), pub)
+            per.append((decay_information(grid, props.t1, readout=r) / len(grid),
+                        decay_information(mine, props.t1, readout=r) / len(mine)))
+    peer, ours = (statistics.mean(x) for x in zip(*per, strict=True))
+    out = {"seeds": seeds, "info_per_shot_qiskit": peer, "info_per_shot_qtandem": ours,
+           "predicted_error_ratio_equal_shots": math.sqrt(ours / peer),
+           "predicted_error_ratio_per_parameter_set": math.sqrt(1.2 * ours / peer)}
+    print(f"T1 Fisher information per shot about log T1: qiskit-experiments grid {peer:.3f}, qtandem plan {ours:.3f}; "
+          f"predicted error ratio qiskit/qtandem at the bound: {out['predicted_error_ratio_equal_shots']:.2f} at equal "
+          f"T1 shots, {out['predicted_error_ratio_per_parameter_set']:.2f} with the comparison's split", flush=True)
+    return out
+
+
+# -- readout p01 diagnostic -------------------------------------------------------------------------
+def run_readout_diag(seeds: list[int], budgets: list[int], restarts: int,
+                     save: Callable[[list[dict[str, Any]]], None] = lambda rows: None) -> list[dict[str, Any]]:
+    """Why qtandem's p01 error is above LocalReadoutError's in the per-parameter-set comparison.
+
+    On qtandem's own data of that comparison (readout, t1, amplify_sx on 5 qubits, the total of
+    11 qiskit-experiments parameter sets spread evenly per circuit), three estimates of every
+    qubit's p01: the plain binomial count of its ``|0>`` readout circuit, the ML fit of the readout
+    experiments alone (``model="readout"``) and the joint ML fit; plus the shots behind each count
+    (qtandem's ``|0>`` circuit against LocalReadoutError's, which reads all five qubits at once).
+    """
+    from qtandem.learn import characterization
+    from qtandem.learn.calibrate import calibrate
+
+    rows: list[dict[str, Any]] = []
+    for seed in seeds:
+        dev = hidden_device(seed)
+        pub = published(dev)
+        executor = default_executor(dev, seed=10_000 + seed)
+        for budget in budgets:
+            plan = characterization(list(range(dev.num_qubits)), experiments=["readout", "t1", "amplify_sx"],
+                                    seed=seed, prior=pub)
+            shots = 11 * budget // len(plan.circuits)
+            data = plan.run(executor, shots, seed=seed)
+            joint = calibrate(data, prior=pub, seed=seed, restarts=restarts)
+            alone = calibrate(data, prior=pub, seed=seed, restarts=restarts, model="readout")
+            for exp, counts, _ in data.experiments():
+                if exp.name != "readout":
+                    continue
+                q = exp.qubits[0]
+                t = dev.qubits[q].readout_p01
+                count = counts[0].get("1", 0) / sum(counts[0].values())
+                key = f"q{q}.readout_p01"
+                rows.append({"seed": seed, "budget_per_parameter_set": budget, "qubit": q, "truth": t,
+                             "qtandem_zero_shots": shots, "qiskit_zero_shots": budget // 2,
+                             "count": count, "ml_readout_only": alone.values[key], "ml_joint": joint.values[key],
+                             "ml_joint_stderr": joint.stderr.get(key)})
+                r = rows[-1]
+                print(f"seed {seed} B {budget} q{q}: truth {t:.5f} count {count:.5f} ML readout-only "
+                      f"{r['ml_readout_only']:.5f} ML joint {r['ml_joint']:.5f}", flush=True)
+            save(rows)
+    for budget in budgets:
+        sel = [r for r in rows if r["budget_per_parameter_set"] == budget]
+        med = {k: statistics.median(abs(r[k] - r["truth"]) / r["truth"] for r in sel)
+               for k in ("count", "ml_readout_only", "ml_joint")}
+        print(f"B {budget}: median relative p01 error: count {med['count']:.4f}, ML readout only "
+              f"{med['ml_readout_only']:.4f}, ML joint {med['ml_joint']:.4f} ({sel[0]['qtandem_zero_shots']} shots "
+              f"in qtandem's |0> circuit, {sel[0]['qiskit_zero_shots']} in LocalReadoutError's)", flush=True)
+    return rows
+
+
 # -- closing the loop --------------------------------------------------------------------------------
 def random_circuit(n: int, layers: int, seed: int, edges: list[tuple[int, int]]) -> Circuit:
     """A random native circuit: layers of rz(random) sx rz(random) on every qubit, cx on alternating couplings."""
@@ -497,6 +580,16 @@ def main(argv: list[str] | None = None) -> int:
     if "anchor" in parts:
         result["anchor"] = run_anchor(args.anchor_seeds)
         _save(result, args.json)
+
+    if "t1_fisher" in parts:
+        result["t1_fisher"] = run_t1_fisher(seeds)
+        _save(result, args.json)
+    if "readout_diag" in parts:
+        def save_diag(rows: list[dict[str, Any]]) -> None:
+            result["readout_diag"] = rows
+            _save(result, args.json)
+
+        save_diag(run_readout_diag(seeds, budgets, args.restarts, save_diag))
 
     fitted_at_max: dict[int, Device] = {}
     if "compare" in parts:
