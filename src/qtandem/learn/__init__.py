@@ -1,4 +1,4 @@
-"""Learning a device from its shots: characterization experiments, shot data, calibration, corrections.
+"""Learning from shots: device characterization and calibration; randomized measurement records and shadows.
 
 Examples:
     >>> from qtandem.device import Device
@@ -16,6 +16,7 @@ from qtandem.learn.corrections import suggest_corrections
 from qtandem.learn.data import ShotData
 from qtandem.learn.experiments import EXPERIMENTS, Experiment, build_experiment
 from qtandem.learn.plan import CharacterizationPlan, characterization
+from qtandem.learn.shots import ShotRecord, measure_randomized
 
 __all__ = [
     "EXPERIMENTS",
@@ -24,9 +25,11 @@ __all__ = [
     "Experiment",
     "ModelCheck",
     "ShotData",
+    "ShotRecord",
     "build_experiment",
     "calibrate",
     "characterization",
+    "measure_randomized",
     "qiskit_executor",
     "simulator_executor",
     "suggest_corrections",
