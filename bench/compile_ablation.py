@@ -7,6 +7,8 @@ Configurations (``--configs``):
   identity pass wherever level 3 looks it up (every ``qtandem.compile`` module attribute bound to the
   class), so every preset, variant and learned pipeline runs without it; the result is still verified;
 * ``no_search``: ``policy=None`` (no learned rewrite search);
+* ``no_via``: level 3 only in the target basis (``qtandem.compile.optimize.VIA_BASES`` emptied: no
+  optimizing in another basis and translating the result);
 * ``no_learned``: the selector's pipelines are not added to level 3's candidates;
 * ``fixed_pipelines``: the same number of extra candidates, but always the pipelines with the best
   training-set geometric mean (``bench/results/compile_selector.json``: ``fixed_pair``) instead of
@@ -41,7 +43,7 @@ sys.path.insert(0, str(HERE))
 
 COMPONENTS = {"no_kak": ("TwoQubitResynthesis",), "no_rotation_merge": ("RotationMerge",),
               "no_graysynth": ("GraySynth",), "no_block3": ("ThreeQubitResynthesis",)}
-CONFIGS = ("full", *COMPONENTS, "no_search", "no_learned", "fixed_pipelines")
+CONFIGS = ("full", *COMPONENTS, "no_search", "no_via", "no_learned", "fixed_pipelines")
 
 
 class _Skip:
@@ -109,6 +111,29 @@ def pipeline_choice(mode: str) -> Iterator[None]:
         select.pretrained_selector = pretrained  # type: ignore[assignment]
 
 
+@contextlib.contextmanager
+def via_bases(on: bool) -> Iterator[dict[str, Any]]:
+    """Level 3's other bases (``VIA_BASES``) as shipped, or none."""
+    from qtandem.compile import optimize as _  # noqa: F401  (the module, not the function)
+
+    module = sys.modules["qtandem.compile.optimize"]
+    shipped = module.VIA_BASES
+    if not on:
+        module.VIA_BASES = {}
+    try:
+        yield dict(module.VIA_BASES)
+    finally:
+        module.VIA_BASES = shipped
+
+
+def switches(config: str) -> dict[str, Any]:
+    """What a configuration changes, as recorded in the JSON."""
+    return {"removed_passes": list(COMPONENTS.get(config, ())),
+            "policy": None if config == "no_search" else "learned",
+            "pipelines": {"no_learned": "none", "fixed_pipelines": "fixed"}.get(config, "learned"),
+            "via_bases": config != "no_via"}
+
+
 def circuits(suite: str, max_gates: int) -> Iterator[tuple[str, Any, Any]]:
     """``(name, circuit, basis argument)`` of a suite."""
     import compile_general as cg
@@ -147,7 +172,7 @@ def run_config(config: str, c: Any, basis: Any, budget_expansions: int, cap_s: f
 
     policy = None if config == "no_search" else "learned"
     mode = {"no_learned": "none", "fixed_pipelines": "fixed"}.get(config, "learned")
-    with removed(COMPONENTS.get(config, ())) as patched, pipeline_choice(mode):
+    with removed(COMPONENTS.get(config, ())) as patched, pipeline_choice(mode), via_bases(config != "no_via"):
         if config in COMPONENTS and not patched:
             return {"absent": True}
         t0 = time.perf_counter()
@@ -172,7 +197,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-gates", type=int, default=1500)
     ap.add_argument("--limit", type=int, help="at most this many circuits per suite (smoke runs)")
     ap.add_argument("--output", "-o", type=Path, default=HERE / "results" / "compile_ablation.json")
+    ap.add_argument("--shard", default="1/1", help="K/N: every N-th circuit of each suite, from the K-th")
+    ap.add_argument("--merge", type=Path, nargs="+", help="join shard outputs (same configs) into --output and exit")
     args = ap.parse_args(argv)
+    if args.merge:
+        merged = merge([json.loads(f.read_text()) for f in args.merge])
+        args.output.write_text(json.dumps(merged, indent=1) + "\n")
+        for suite, block in merged["suites"].items():
+            print(suite, json.dumps(block["summary"], indent=1))
+        return 0
+    shard_k, shard_n = (int(x) for x in args.shard.split("/"))
     import torch
 
     from qtandem.compile import counts
@@ -183,11 +217,14 @@ def main(argv: list[str] | None = None) -> int:
     result.setdefault("suites", {})
     result["settings"] = {"budget_expansions": args.budget_expansions, "cap_s": args.cap_s,
                           "max_gates": args.max_gates, "seed": 0, "ratio": "geomean of (out+1)/(in+1)"}
+    result["configs"] = {config: switches(config) for config in configs}
     for suite in args.suites.split(","):
         rows = []
         for i, (name, c, basis) in enumerate(circuits(suite, args.max_gates)):
             if args.limit is not None and i >= args.limit:
                 break
+            if i % shard_n != shard_k - 1:
+                continue
             k = counts(c)
             row: dict[str, Any] = {"name": name, "in": {"gates": k.gates, "cx": k.cx}}
             for config in configs:
@@ -195,11 +232,32 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(name, {cfg: (r.get("gates"), r.get("cx")) for cfg, r in row.items() if cfg in configs},
                   file=sys.stderr, flush=True)
-            result["suites"][suite] = {"summary": summarize(rows, configs), "rows": rows}
+            result["suites"][suite] = {"summary": summarize(rows, configs), "rows": rows,
+                                       "settings": result["settings"], "configs": result["configs"],
+                                       "shard": args.shard}
             args.output.parent.mkdir(exist_ok=True)
             args.output.write_text(json.dumps(result, indent=1) + "\n")  # after each circuit: a cut run keeps it
         print(suite, json.dumps(result["suites"].get(suite, {}).get("summary"), indent=1))
     return 0
+
+
+def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Shard outputs joined per suite: rows concatenated, the summary recomputed (settings and configs must agree)."""
+    out: dict[str, Any] = {"suites": {}}
+    for part in parts:
+        for suite, block in part["suites"].items():
+            have = out["suites"].get(suite)
+            if have is None:
+                out["suites"][suite] = {**block, "rows": list(block["rows"]), "shard": [block.get("shard")]}
+                continue
+            if have["settings"] != block["settings"] or have["configs"] != block["configs"]:
+                raise SystemExit(f"cannot merge suite {suite!r}: settings or configurations differ")
+            have["rows"] += block["rows"]
+            have["shard"].append(block.get("shard"))
+    for block in out["suites"].values():
+        block["summary"] = summarize(block["rows"], list(block["configs"]))
+    out["settings"], out["configs"] = parts[0]["settings"], parts[0]["configs"]
+    return out
 
 
 def summarize(rows: list[dict[str, Any]], configs: list[str]) -> dict[str, Any]:

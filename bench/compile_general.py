@@ -35,7 +35,10 @@ on gates and on CX, circuits where qtandem's output has more gates than its inpu
 circuits (highest qtandem/best-peer gate ratio).
 
 Run: python bench/compile_general.py --set dev|test [--quick] [--budget 20] [--tools qtandem,qiskit,tket]
-     [--only name,...] [--json PATH]   (default bench/results/compile_general_<set>[_quick].json)
+     [--only name,...] [--bases ibm,u] [--shard K/N] [--json PATH]
+     (default bench/results/compile_general_<set>[_quick].json). ``--shard K/N`` runs the K-th of N
+     interleaved parts of the circuit list (so a long run splits into jobs that each fit a CPU-lock slot);
+     ``--merge A.json B.json ... --json OUT`` joins such parts into one result with one summary.
 """
 
 from __future__ import annotations
@@ -264,6 +267,8 @@ def summarize(rows: list[dict[str, Any]], tools: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for basis in BASES:
         sel = [r for r in rows if r["basis"] == basis]
+        if not sel:
+            continue
         block: dict[str, Any] = {"circuits": len(sel)}
         for tool in tools:
             ok = [r for r in sel if good(r, tool)]
@@ -346,6 +351,28 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Shard results of one set joined: rows concatenated (a circuit and basis twice is an error), skipped
+    entries deduplicated, wall seconds summed, the summary recomputed over all rows."""
+    if not parts:
+        raise SystemExit("nothing to merge")
+    first = parts[0]
+    for other in parts[1:]:
+        for key in ("benchmark", "qtandem", "budget_s", "verify_atol", "versions"):
+            if other.get(key) != first.get(key):
+                raise SystemExit(f"cannot merge: {key} differs ({first.get(key)!r} vs {other.get(key)!r})")
+    rows = [r for part in parts for r in part["rows"]]
+    keys = [(r["name"], r["basis"]) for r in rows]
+    if len(set(keys)) != len(keys):
+        raise SystemExit("cannot merge: a circuit appears in two shards")
+    skipped = list({s["name"]: s for part in parts for s in part["skipped"]}.values())
+    tools = first.get("tools") or [t for t in TOOLS if t in rows[0]]
+    merged = {**first, "rows": rows, "skipped": skipped, "tools": tools,
+              "shard": [p.get("shard") for p in parts], "summary": summarize(rows, tools),
+              "wall_seconds": round(sum(p["wall_seconds"] for p in parts), 1)}
+    return merged
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", dest="which", choices=("dev", "test"), default="dev")
@@ -356,10 +383,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="", help="comma-separated circuit names")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--markdown", type=Path, default=None, help="print the README table of a result JSON and exit")
+    ap.add_argument("--shard", default="1/1", help="K/N: run every N-th circuit starting at the K-th")
+    ap.add_argument("--merge", type=Path, nargs="+", default=None, help="join shard JSONs into --json and exit")
     args = ap.parse_args(argv)
     if args.markdown is not None:
         print(markdown(json.loads(args.markdown.read_text())))
         return 0
+    if args.merge is not None:
+        if args.json is None:
+            raise SystemExit("--merge needs --json OUT")
+        merged = merge([json.loads(f.read_text()) for f in args.merge])
+        print_table(merged["rows"], merged["summary"], merged["tools"])
+        args.json.write_text(json.dumps(merged, indent=1))
+        print(f"\nwrote {args.json}")
+        return 0
+    shard_k, shard_n = (int(x) for x in args.shard.split("/"))
+    if not 1 <= shard_k <= shard_n:
+        raise SystemExit(f"--shard must be K/N with 1 <= K <= N, got {args.shard}")
     suffix = "_quick" if args.quick else ""
     args.json = args.json or HERE / "results" / f"compile_general_{args.which}{suffix}.json"
     import torch
@@ -372,8 +412,10 @@ def main(argv: list[str] | None = None) -> int:
     source = dev_circuits(args.quick) if args.which == "dev" else test_circuits(args.quick, skipped)
     rows: list[dict[str, Any]] = []
     t_start = time.perf_counter()
-    for name, origin, make in source:
+    for index, (name, origin, make) in enumerate(source):
         if args.only and name not in args.only.split(","):
+            continue
+        if index % shard_n != shard_k - 1:
             continue
         for basis in args.bases.split(","):
             inp = one_register(Circuit.from_qasm(make(basis)))
@@ -402,6 +444,7 @@ def main(argv: list[str] | None = None) -> int:
         "budget_s": args.budget, "verify_atol": ATOL, "sizes": list(DEV_SIZES if args.which == "dev" else TEST_SIZES),
         "max_input_gates": MAX_INPUT_GATES, "quick": args.quick, "cpu_count": os.cpu_count(), "torch_threads": 1,
         "wall_seconds": round(time.perf_counter() - t_start, 1), "versions": versions(),
+        "tools": tools, "bases": args.bases.split(","), "shard": args.shard,
         "summary": summary, "skipped": skipped, "rows": rows}
     print_table(rows, summary, tools)
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -153,7 +153,27 @@ def test_markdown_table_comes_from_the_json():
     summary = bench.summarize(rows, ["qtandem", "qiskit", "tket"])
     result = {"set": "dev", "budget_s": 5.0, "versions": {}, "summary": summary}
     table = bench.markdown(result).splitlines()
-    assert table[-2].startswith("| ibm | 1 | 0.5 | 0.5 | 1/0/0 | 1.0 | 2.0 | 0/1/0 | 0.5 | 0.5 | 0 | 0/0/0 |")
+    assert table[-1].startswith("| ibm | 1 | 0.5 | 0.5 | 1/0/0 | 1.0 | 2.0 | 0/1/0 | 0.5 | 0.5 | 0 | 0/0/0 |")
+    assert not any(line.startswith("| u |") for line in table)  # no rows in basis u: no line
+
+
+def test_merge_joins_shards_and_recomputes_the_summary():
+    bench = _bench()
+    tools = ["qtandem", "qiskit", "tket"]
+    rows = [_row("a", "ibm", (100, 20), qtandem=(50, 10, True), qiskit=(100, 20, True), tket=(50, 5, True)),
+            _row("b", "ibm", (100, 20), qtandem=(80, 20, True), qiskit=(40, 10, True), tket=(80, 20, True))]
+    base = {"benchmark": "compile_general_test", "qtandem": "q", "budget_s": 20.0, "verify_atol": 1e-6,
+            "versions": {}, "tools": tools}
+    parts = [{**base, "rows": [r], "skipped": [{"name": "x", "reason": "r"}], "wall_seconds": 10.0,
+              "shard": f"{k + 1}/2", "summary": bench.summarize([r], tools)} for k, r in enumerate(rows)]
+    merged = bench.merge(parts)
+    assert merged["summary"] == bench.summarize(rows, tools)
+    assert merged["summary"]["ibm"]["qtandem_over_qiskit"]["gates"] == 1.0  # sqrt(0.5 * 2)
+    assert merged["wall_seconds"] == 20.0 and merged["skipped"] == [{"name": "x", "reason": "r"}]
+    with pytest.raises(SystemExit, match="two shards"):
+        bench.merge([parts[0], parts[0]])
+    with pytest.raises(SystemExit, match="budget_s differs"):
+        bench.merge([parts[0], {**parts[1], "budget_s": 5.0}])
 
 
 def test_multi_register_input_is_flattened_so_tket_keeps_the_wire_order():
