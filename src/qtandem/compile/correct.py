@@ -56,7 +56,8 @@ from qtandem.compile.passes.corrections import (
 from qtandem.compile.passes.resynth_1q import map_instruction_runs
 from qtandem.errors import CompileError
 
-__all__ = ["CoherentModel", "CorrectionReport", "coherent_infidelity", "correct_for_device", "faulty_circuit"]
+__all__ = ["CoherentModel", "CorrectionReport", "coherent_infidelity", "correct_for_device", "faulty_circuit",
+           "noisy_state_fidelity"]
 
 _TOL = 1e-9
 
@@ -179,19 +180,26 @@ def faulty_circuit(circuit: Circuit, device: Any, *, zz: bool = False, model: Co
     out = Circuit(circuit.n_qubits, circuit.n_clbits)
     for inst, groups in zip(circuit, schedule(circuit, model), strict=True):
         _idle_phases(out, inst, groups, model, zz=zz)
-        if inst.name in ("delay", "barrier"):
-            continue
-        if inst.condition is not None or not inst.is_gate:
-            out.append(inst)
-        elif inst.name == "sx":
-            out.rx(math.pi / 2 + model.sx[inst.qubits[0]], inst.qubits[0])
-        elif inst.name == "x":
-            out.rx(math.pi + model.x[inst.qubits[0]], inst.qubits[0])
-        else:
-            out.append(inst)
-            if len(inst.qubits) == 2:
-                _rzx(out, model.edge_error(inst.qubits), *inst.qubits)
+        for op in _faulty_ops(inst, model):
+            out.append(op)
     return out
+
+
+def _faulty_ops(inst: Instruction, model: CoherentModel) -> list[Instruction]:
+    """One instruction as the device runs it (coherent errors, no idle phases); delays and barriers vanish."""
+    if inst.name in ("delay", "barrier"):
+        return []
+    if inst.condition is not None or not inst.is_gate:
+        return [inst]
+    q = inst.qubits
+    if inst.name == "sx":
+        return [Instruction("rx", q, (math.pi / 2 + model.sx[q[0]],))]
+    if inst.name == "x":
+        return [Instruction("rx", q, (math.pi + model.x[q[0]],))]
+    angle = model.edge_error(q) if len(q) == 2 else 0.0
+    if not angle:
+        return [inst]
+    return [inst, Instruction("h", (q[1],)), Instruction("rzz", q, (angle,)), Instruction("h", (q[1],))]
 
 
 def _rzx(out: Circuit, angle: float, c: int, t: int) -> None:
@@ -206,18 +214,25 @@ def _idle_phases(out: Circuit, inst: Instruction, groups: list[dict[int, float]]
             for q, w in waits.items():
                 if w > 0 and model.detuning[q]:
                     out.rz(model.detuning[q] * w, q)
-        if not zz:
+        if zz:
+            for key, phi in _zz_terms(waits, model, out.n_qubits):
+                out.rzz(phi, *key)
+
+
+def _zz_terms(waits: dict[int, float], model: CoherentModel, n: int) -> list[tuple[tuple[int, int], float]]:
+    """The static-ZZ turns ``rzz(phi)`` of one group of idle times (the noise model's rule, once per pair)."""
+    terms: list[tuple[tuple[int, int], float]] = []
+    done: set[tuple[int, int]] = set()
+    for q, w in waits.items():
+        if w <= 0:
             continue
-        done: set[tuple[int, int]] = set()
-        for q, w in waits.items():
-            if w <= 0:
+        for b, zeta in model.partners.get(q, []):
+            key = (min(q, b), max(q, b))
+            if b >= n or key in done:
                 continue
-            for b, zeta in model.partners.get(q, []):
-                key = (min(q, b), max(q, b))
-                if b >= out.n_qubits or key in done:
-                    continue
-                done.add(key)
-                out.rzz(zeta * max(w, waits.get(b, 0.0)) / 2, *key)
+            done.add(key)
+            terms.append((key, zeta * max(w, waits.get(b, 0.0)) / 2))
+    return terms
 
 
 # -- the whole correction -----------------------------------------------------------------------------
@@ -232,10 +247,19 @@ class CorrectionReport:
         uncorrected: two-qubit gates whose over-rotation stays (``{"index", "gate", "qubits", "angle"}``,
             input indices): its error got stuck at a gate it does not commute with or found no partner.
         frames: virtual ``rz`` frame updates against detuning.
+        zz_frames: virtual ``rz`` turns against static ZZ (``zz_frame_mode``: ``"basis"`` where the partner is
+            in a known basis state, exact there; ``"mean"`` by the partner's ``<Z>``; ``""`` none kept).
         echoes: ZZ echoes kept, of ``echoes_tried``.
         coherent_infidelity_before / coherent_infidelity_after: ``1 - |tr(U^dagger V)/d|^2`` of the
             faulty-gate circuit against the ideal input, without ZZ (``None`` past 12 active qubits);
             ``..._zz_...`` with ZZ.
+        state_infidelity_zz_before / state_infidelity_zz_after: the same from the device's start state
+            ``|0...0>`` (coherent errors and ZZ), ``1 - |<psi|phi>|^2``.
+        fidelity_before / fidelity_after: expected total fidelity ``<psi|rho|psi>`` under the device's full
+            noise model (coherent and incoherent, no readout) of the input and of the output (``None`` when
+            not judged: past :data:`JUDGE_MAX_QUBITS` qubits, or a measurement before the end).
+        kept_input: the corrections would lower the expected total fidelity, so the input came back unchanged
+            (the ``..._after`` numbers are then the input's; ``notes`` gives the rejected fidelity).
         verified: the proof method (``"exact"`` or ``"pathsum"``).
 
     Examples:
@@ -250,12 +274,19 @@ class CorrectionReport:
     flipped: int = 0
     uncorrected: list[dict[str, Any]] = field(default_factory=list)
     frames: int = 0
+    zz_frames: int = 0
+    zz_frame_mode: str = ""
     echoes: int = 0
     echoes_tried: int = 0
     coherent_infidelity_before: float | None = None
     coherent_infidelity_after: float | None = None
     coherent_infidelity_zz_before: float | None = None
     coherent_infidelity_zz_after: float | None = None
+    state_infidelity_zz_before: float | None = None
+    state_infidelity_zz_after: float | None = None
+    fidelity_before: float | None = None
+    fidelity_after: float | None = None
+    kept_input: bool = False
     verified: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -264,7 +295,12 @@ class CorrectionReport:
         return dict(self.__dict__)
 
 
+JUDGE_MAX_QUBITS = 8
+"""Widest circuit whose echoes and result are judged by its simulated noisy fidelity (density matrix)."""
+
+
 def correct_for_device(circuit: Circuit, device: Any, *, echo: bool = True, echo_min: float = 500.0,
+                       zz_frames: bool = True, judge: bool = True,
                        verify: bool = True) -> tuple[Circuit, CorrectionReport]:
     """Cancel ``device``'s coherent errors in ``circuit`` (already in its native gates and layout).
 
@@ -276,6 +312,11 @@ def correct_for_device(circuit: Circuit, device: Any, *, echo: bool = True, echo
             absent count as zero).
         echo: try ZZ echoes in idle windows of at least ``echo_min`` (device time unit).
         echo_min: shortest idle window worth an echo.
+        zz_frames: add virtual ``rz`` turns against static ZZ where they lower the coherent error from the
+            start state ``|0...0>`` (no pulses added).
+        judge: keep each echo, and the result, only where the expected total fidelity under the device's
+            full noise model rises (density matrix, up to :data:`JUDGE_MAX_QUBITS` qubits and final
+            measurements only; otherwise echoes are judged on the coherent error).
         verify: prove the result (see the module docstring); ``False`` only for speed in benchmarks.
 
     Returns:
@@ -306,28 +347,163 @@ def correct_for_device(circuit: Circuit, device: Any, *, echo: bool = True, echo
                            "angle": model.edge_error(circuit[i].qubits)} for i in stuck]
     out = resynthesize(flip_gates(circuit, flips), model, report)
     small = len(_active_qubits(circuit)) <= 12
-    if echo and small and any(model.zz.values()) and "x" in device.native_gates:
-        out = _echoes(out, circuit, model, echo_min, report)
+    has_zz = any(model.zz.values())
+    judged = judge and _judgeable(circuit)
+    mode = ""
+    if zz_frames and has_zz and circuit.n_qubits <= 20 and _judgeable(circuit, width=20):
+        mode = _zz_mode(_frames(out, model, CorrectionReport()), circuit, model)
+    if echo and small and has_zz and "x" in device.native_gates:
+        out = _echoes(out, circuit, model, echo_min, report, mode, judged)
     out = _frames(out, model, report)
+    proven = out
+    if mode:
+        out, report.zz_frames = _zz_frames(out, model, mean=mode == "mean")
+        report.zz_frame_mode = mode
     report.pulses_after = _pulses(out)
     expected = _expected(circuit, stuck, model)
     if small:
         ideal = _strip(circuit)
         report.coherent_infidelity_before = _infidelity(faulty_circuit(circuit, device, model=model), ideal)
-        report.coherent_infidelity_after = _infidelity(faulty_circuit(out, device, model=model), ideal)
-        if any(model.zz.values()):
+        report.coherent_infidelity_after = _infidelity(faulty_circuit(proven, device, model=model), ideal)
+        if has_zz:
             report.coherent_infidelity_zz_before = _infidelity(faulty_circuit(circuit, device, zz=True, model=model),
                                                                ideal)
             report.coherent_infidelity_zz_after = _infidelity(faulty_circuit(out, device, zz=True, model=model), ideal)
+    if circuit.n_qubits <= 20 and _judgeable(circuit, width=20):
+        report.state_infidelity_zz_before = _state_infidelity(circuit, circuit, model)
+        report.state_infidelity_zz_after = _state_infidelity(out, circuit, model)
     if verify:
         from qtandem.compile.verify import verify_equivalent
 
         method = "exact" if small else "auto"
-        verify_equivalent(expected, faulty_circuit(out, device, model=model), method=method)
+        verify_equivalent(expected, faulty_circuit(proven, device, model=model), method=method)
         report.verified = method if small else "pathsum"
     if stuck:
         report.notes.append(f"{len(stuck)} two-qubit over-rotation(s) left uncorrected (no partner to cancel with)")
+    if mode:
+        report.notes.append(f"{report.zz_frames} virtual rz turn(s) against static ZZ added after the proof "
+                            f"({'exact where the partner is in a basis state' if mode == 'basis' else 'mean field'})")
+    if judged:
+        report.fidelity_before = noisy_state_fidelity(circuit, circuit, model)
+        report.fidelity_after = noisy_state_fidelity(out, circuit, model)
+        if report.fidelity_after < report.fidelity_before - 1e-9:
+            report.notes.append(f"kept the input: the corrections would lower the expected fidelity "
+                                f"({report.fidelity_before:.6g} -> {report.fidelity_after:.6g})")
+            report.kept_input = True
+            report.pulses_after, report.fidelity_after = report.pulses_before, report.fidelity_before
+            report.coherent_infidelity_after = report.coherent_infidelity_before
+            report.coherent_infidelity_zz_after = report.coherent_infidelity_zz_before
+            report.state_infidelity_zz_after = report.state_infidelity_zz_before
+            return circuit, report
     return out, report
+
+
+def _judgeable(circuit: Circuit, *, width: int = JUDGE_MAX_QUBITS) -> bool:
+    """Small enough to simulate, and unitary up to final measurements (a measured qubit is not used again)."""
+    if circuit.n_qubits > width:
+        return False
+    done: set[int] = set()
+    for inst in circuit:
+        if inst.name in ("barrier", "delay"):
+            continue
+        if inst.condition is not None or inst.name == "reset" or done & set(inst.qubits):
+            return False
+        if inst.name == "measure":
+            done.update(inst.qubits)
+    return True
+
+
+def _unmeasured(circuit: Circuit) -> Circuit:
+    out = Circuit(circuit.n_qubits, circuit.n_clbits)
+    for inst in circuit:
+        if inst.name != "measure":
+            out.append(inst)
+    return out
+
+
+def _ideal_state(reference: Circuit) -> np.ndarray:
+    from qtandem.sim import statevector
+
+    return np.asarray(statevector(_strip(reference, keep_fences=False)).detach().numpy()).reshape(-1)
+
+
+def noisy_state_fidelity(run: Circuit, reference: Circuit, model: CoherentModel) -> float:
+    """``<psi|rho|psi>``: ``run`` on the device's full noise model (no readout) from ``|0...0>`` against
+    ``reference`` run ideally (final measurements left out).
+
+    Examples:
+        >>> from qtandem.device import Device
+        >>> dev = Device.preset("line_5")
+        >>> dev.qubits[0].x_angle_error = 0.1
+        >>> c = Circuit(1).x(0)
+        >>> round(noisy_state_fidelity(c, c, CoherentModel.of(dev)), 4)   # about cos(0.05)^2, less the gate error
+        0.9972
+    """
+    psi = _ideal_state(reference)
+    rho = model.noise.density_matrix(_unmeasured(run)).detach().numpy()
+    return float(np.real(psi.conj() @ rho @ psi))
+
+
+def _state_infidelity(run: Circuit, reference: Circuit, model: CoherentModel) -> float:
+    from qtandem.sim import statevector
+
+    phi = np.asarray(statevector(_strip(faulty_circuit(run, None, zz=True, model=model), keep_fences=False))
+                     .detach().numpy()).reshape(-1)
+    return float(max(0.0, 1.0 - abs(np.vdot(_ideal_state(reference), phi)) ** 2))
+
+
+def _zz_mode(circuit: Circuit, original: Circuit, model: CoherentModel) -> str:
+    """Which ZZ frames lower the coherent error from ``|0...0>`` most: ``"basis"``, ``"mean"`` or none."""
+    best, mode = _state_infidelity(circuit, original, model), ""
+    for trial in ("basis", "mean"):
+        c, count = _zz_frames(circuit, model, mean=trial == "mean")
+        if count and (s := _state_infidelity(c, original, model)) < best - 1e-12:
+            best, mode = s, trial
+    return mode
+
+
+def _zz_frames(circuit: Circuit, model: CoherentModel, *, mean: bool) -> tuple[Circuit, int]:
+    """Virtual ``rz`` turns against each static-ZZ turn ``rzz(phi)`` on ``(a, b)``: ``rz(-<Z_b> phi)`` on ``a``.
+
+    ``<Z_b>`` comes from the state the device's faulty gates reach from ``|0...0>`` (ZZ left out). Where
+    ``b`` is in a basis state, ``rzz(phi)`` *is* ``rz(+-phi)`` on ``a`` and the turn cancels it exactly; with
+    ``mean=True`` every turn uses ``<Z_b>`` (the mean-field part of the ZZ), otherwise only those.
+    """
+    from qtandem.sim.core import numeric_ops, resolve_params
+    from qtandem.sim.dense import apply_dense
+
+    n = circuit.n_qubits
+    state = np.zeros(2**n, dtype=complex)
+    state[0] = 1.0
+    bits = (np.arange(2**n)[:, None] >> np.arange(n)[None, :]) & 1
+    signs = 1.0 - 2.0 * bits  # (2**n, n): Z eigenvalue of each qubit in each basis state
+    out = Circuit(n, circuit.n_clbits)
+    count = 0
+    for inst, groups in zip(circuit, schedule(circuit, model), strict=True):
+        turn: dict[int, float] = {}
+        for waits in groups:
+            terms = _zz_terms(waits, model, n)
+            if not terms:
+                continue
+            z = (np.abs(state) ** 2) @ signs
+            for (a, b), phi in terms:
+                for me, other in ((a, b), (b, a)):
+                    if abs(abs(z[me]) - 1) < 1e-9 or not (mean or abs(abs(z[other]) - 1) < 1e-9):
+                        continue
+                    turn[me] = turn.get(me, 0.0) - float(z[other]) * phi
+        for q, angle in sorted(turn.items()):
+            if abs(angle) > 1e-12:
+                out.rz(normalize_angle(angle), q)
+                count += 1
+        out.append(inst)
+        ops = [op for op in _faulty_ops(inst, model) if op.is_gate and op.condition is None]
+        if ops:
+            small = Circuit(n)
+            for op in ops:
+                small.append(op)
+            for qubits, m in numeric_ops(list(small), resolve_params(small, None)):
+                state = apply_dense(state, n, qubits, m)
+    return _merge_rz(out), count
 
 
 def coherent_infidelity(circuit: Circuit, device: Any, *, zz: bool = False, reference: Circuit | None = None) -> float:
@@ -429,13 +605,20 @@ def _merge_rz(circuit: Circuit) -> Circuit:
 
 
 def _echoes(circuit: Circuit, original: Circuit, model: CoherentModel, echo_min: float,
-            report: CorrectionReport) -> Circuit:
+            report: CorrectionReport, mode: str, judged: bool) -> Circuit:
     """Echo long idle windows of qubits with a ZZ partner, one window at a time, keeping an echo only when the
-    coherent infidelity (ZZ included, frames applied) falls."""
+    expected total fidelity under the full noise model rises (``judged``; frames and ZZ frames applied), or
+    else when the coherent infidelity (ZZ included) falls."""
     ideal = _strip(original)
 
+    def finish(c: Circuit) -> Circuit:
+        c = _frames(c, model, CorrectionReport())
+        return _zz_frames(c, model, mean=mode == "mean")[0] if mode else c
+
     def score(c: Circuit) -> float:
-        return _infidelity(faulty_circuit(_frames(c, model, CorrectionReport()), None, zz=True, model=model), ideal)
+        if judged:
+            return -noisy_state_fidelity(finish(c), original, model)
+        return _infidelity(faulty_circuit(finish(c), None, zz=True, model=model), ideal)
 
     best = score(circuit)
     i = 0
