@@ -224,6 +224,92 @@ def register(app: typer.Typer) -> None:
         if page is not None:
             typer.echo(f"wrote {page}")
 
+    _register_shadows(group)
+
+
+def _register_shadows(group: typer.Typer) -> None:
+    """``qtandem learn measure`` (randomized-measurement records) and ``qtandem learn shadows`` (estimates)."""
+
+    @group.command("measure")
+    @friendly
+    def measure_cmd(
+        circuit_file: Annotated[Path, typer.Argument(metavar="CIRCUIT", help="OpenQASM 2/3 file preparing the state.")],
+        shots: Annotated[int, typer.Option("--shots", metavar="N", help="Number of shots.")] = 10000,
+        basis: Annotated[str, typer.Option("--basis", metavar="KIND",
+                                           help="'pauli' (random Pauli per qubit) or 'clifford' (random global "
+                                                "Clifford).")] = "pauli",
+        device: Annotated[str | None, typer.Option("--device", metavar="NAME|FILE",
+                                                   help="Simulate with this device's noise (density matrix, up to "
+                                                        "10 qubits).")] = None,
+        seed: SeedOption = 0,
+        output: OutputDir = None,
+        overwrite: OverwriteFlag = False,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Measure the circuit's state in random bases; writes a shot-record folder (-o)."""
+        from qtandem.circuit.circuit import Circuit
+        from qtandem.cli.common import emit_json, prepare_output_dir
+        from qtandem.errors import ConfigError
+        from qtandem.learn.shots import measure_randomized
+
+        if shots <= 0 or seed < 0:
+            raise ConfigError(f"--shots must be positive and --seed >= 0, got {shots} and {seed}")
+        if basis not in ("pauli", "clifford"):
+            raise ConfigError(f"--basis must be 'pauli' or 'clifford', got {basis!r}")
+        if output is None:
+            raise ConfigError("give the output folder with -o DIR")
+        circuit = Circuit.from_qasm(circuit_file.read_text(), filename=str(circuit_file))
+        noise = None
+        if device is not None:
+            from qtandem.device import Device
+
+            noise = Device.load(device).noise_model(strict=False)
+        prepare_output_dir(output, overwrite=overwrite)
+        record = measure_randomized(circuit, shots, basis=basis, noise=noise, seed=seed)
+        record.metadata["circuit"] = str(circuit_file)
+        record.save(output, overwrite=True)
+        if as_json:
+            emit_json({"data": str(output), "shots": shots, "basis": basis, "n_qubits": record.n_qubits,
+                       "device": device, "seed": seed})
+        else:
+            typer.echo(f"wrote {output}: {shots} shots in random {basis} bases on {record.n_qubits} qubits")
+
+    @group.command("shadows")
+    @friendly
+    def shadows_cmd(
+        data: Annotated[Path, typer.Argument(metavar="DATA", help="Shot-record folder (`qtandem learn measure`).")],
+        observables: Annotated[Path, typer.Option("--observables", metavar="FILE",
+                                                  help="Pauli observables: one per line (ZZI, 0.5*X0 X1) or a JSON "
+                                                       "list of strings.")],
+        k: Annotated[int, typer.Option("--k", metavar="K", help="Groups of the median of means (1: the mean).")] = 1,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Estimate Pauli observables from a shot record (classical shadows), with standard errors."""
+        from qtandem.cli.common import emit_json
+        from qtandem.errors import ConfigError
+        from qtandem.learn.shadows import estimate, load_observables
+        from qtandem.learn.shots import ShotRecord
+
+        if k < 1:
+            raise ConfigError(f"--k must be >= 1, got {k}")
+        texts, obs = load_observables(observables)
+        manifest = ShotRecord.info(data)
+        est = estimate(data, obs, k=k)
+        rows = [{"observable": t, "value": float(v), "stderr": float(e)}
+                for t, v, e in zip(texts, est.values.tolist(), est.stderr.tolist(), strict=True)]
+        if as_json:
+            emit_json({"data": str(data), "kind": manifest["kind"], "shots": manifest["shots"], "k": k,
+                       "estimates": rows})
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table("observable", "value", "std. error",
+                      title=f"{manifest['shots']} {manifest['kind']} shots, k={k}")
+        for text, value, err in zip(texts, est.values.tolist(), est.stderr.tolist(), strict=True):
+            table.add_row(text, f"{value:.4f}", f"{err:.4f}")
+        Console().print(table)
+
 
 def _fit(calibrate: Any, data: Any, *, show: bool, **kwargs: Any) -> Any:
     """``calibrate(data, **kwargs)`` with a rich progress bar on stderr (one step per fit stage)."""

@@ -44,7 +44,7 @@ from qtandem.circuit.pauli import PauliSum
 from qtandem.errors import DataError, ObservableError
 from qtandem.learn.shots import LETTERS, ShotRecord
 
-__all__ = ["ShadowEstimate", "ShotBudget", "estimate", "fidelity", "parse_observables", "purity",
+__all__ = ["ShadowEstimate", "ShotBudget", "estimate", "fidelity", "load_observables", "parse_observables", "purity",
            "renyi2", "required_shots"]
 
 BATCH = 1 << 16
@@ -108,6 +108,58 @@ def parse_observables(observables: Any) -> list[PauliSum]:
                                   "value is not real")
         out.append(obs)
     return out
+
+
+def load_observables(path: str | Path) -> tuple[list[str], list[PauliSum]]:
+    """Observables from a file: a JSON list of strings, or text with one observable per line.
+
+    Blank lines and ``#`` comments are skipped in text files. Each entry is parsed as in
+    :func:`parse_observables`.
+
+    Returns:
+        ``(texts, observables)``: the entries as written and the parsed Pauli sums.
+
+    Raises:
+        ObservableError: an unreadable or empty file, JSON that is not a list of strings, an
+            entry that does not parse (the message names the file and line).
+
+    Examples:
+        >>> import pathlib, tempfile
+        >>> f = pathlib.Path(tempfile.mkdtemp()) / "obs.txt"
+        >>> _ = f.write_text("# two-point functions\\nZZI\\n0.5*X0 X1\\n")
+        >>> load_observables(f)
+        (['ZZI', '0.5*X0 X1'], [PauliSum('Z1*Z2'), PauliSum('0.5*X0*X1')])
+    """
+    import json
+
+    file = Path(path)
+    try:
+        text = file.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ObservableError(f"{file}: cannot read the observables file ({exc})") from None
+    entries: list[tuple[int, str]]
+    if text.lstrip().startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ObservableError(f"{file}: not valid JSON ({exc})") from None
+        if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
+            raise ObservableError(f"{file}: expected a JSON list of strings such as [\"ZZI\", \"0.5*X0 X1\"]")
+        entries = [(i + 1, x) for i, x in enumerate(items)]
+        where = "entry"
+    else:
+        entries = [(i + 1, line.split("#", 1)[0].strip()) for i, line in enumerate(text.splitlines())]
+        entries = [(i, x) for i, x in entries if x]
+        where = "line"
+    if not entries:
+        raise ObservableError(f"{file}: no observables in the file")
+    out = []
+    for i, entry in entries:
+        try:
+            out.extend(parse_observables([entry]))
+        except ObservableError as exc:
+            raise ObservableError(f"{file}:{where} {i}: {exc}") from None
+    return [x for _, x in entries], out
 
 
 def _batches(record: ShotRecord | str | Path | Iterable[ShotRecord]) -> Iterator[ShotRecord]:

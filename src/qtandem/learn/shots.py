@@ -325,6 +325,24 @@ class ShotRecord:
         return meta
 
     @classmethod
+    def info(cls, folder: str | Path) -> dict[str, Any]:
+        """Kind, qubits, shots and metadata of a saved record, read from its manifest (no shots loaded).
+
+        Raises:
+            DataError: a missing or malformed manifest.
+
+        Examples:
+            >>> import tempfile
+            >>> folder = tempfile.mkdtemp()
+            >>> ShotRecord([[0], [1]], [[1], [0]]).save(folder)
+            >>> info = ShotRecord.info(folder)
+            >>> info["kind"], info["n_qubits"], info["shots"]
+            ('pauli', 1, 2)
+        """
+        meta = cls._manifest(folder)
+        return {key: meta.get(key) for key in ("kind", "n_qubits", "shots", "metadata")}
+
+    @classmethod
     def iter_load(cls, folder: str | Path) -> Iterator[ShotRecord]:
         """Stream a saved record one chunk at a time (checks each chunk's SHA-256 and shape).
 
