@@ -340,11 +340,11 @@ def correct_for_device(circuit: Circuit, device: Any, *, echo: bool = True, echo
     report = CorrectionReport(pulses_before=_pulses(circuit))
     flips, stuck, report.pairs = pair_two_qubit_errors(circuit, model)
     dense = pair_two_qubit_errors_dense(circuit, model) if stuck else None
-    if dense is not None and len(dense[1]) < len(stuck):
+    if dense is not None and len(dense[1]) <= len(stuck):
         flips, stuck, report.pairs = dense
     report.flipped = len(flips)
     report.uncorrected = [{"index": i, "gate": circuit[i].name, "qubits": list(circuit[i].qubits),
-                           "angle": model.edge_error(circuit[i].qubits)} for i in stuck]
+                           "angle": model.edge_error(circuit[i].qubits) * (-1 if i in flips else 1)} for i in stuck]
     out = resynthesize(flip_gates(circuit, flips), model, report)
     small = len(_active_qubits(circuit)) <= 12
     has_zz = any(model.zz.values())
@@ -360,7 +360,7 @@ def correct_for_device(circuit: Circuit, device: Any, *, echo: bool = True, echo
         out, report.zz_frames = _zz_frames(out, model, mean=mode == "mean")
         report.zz_frame_mode = mode
     report.pulses_after = _pulses(out)
-    expected = _expected(circuit, stuck, model)
+    expected = _expected(circuit, stuck, flips, model)
     if small:
         ideal = _strip(circuit)
         report.coherent_infidelity_before = _infidelity(faulty_circuit(circuit, device, model=model), ideal)
@@ -651,8 +651,9 @@ def _echoes(circuit: Circuit, original: Circuit, model: CoherentModel, echo_min:
     return circuit
 
 
-def _expected(circuit: Circuit, stuck: list[int], model: CoherentModel) -> Circuit:
-    """The input with ideal gates, plus the over-rotations the correction leaves (after their gates)."""
+def _expected(circuit: Circuit, stuck: list[int], flips: set[int], model: CoherentModel) -> Circuit:
+    """The input with ideal gates, plus the over-rotations the correction leaves (after their gates; a flipped
+    gate's with the opposite sign)."""
     keep = set(stuck)
     out = Circuit(circuit.n_qubits, circuit.n_clbits)
     for i, inst in enumerate(circuit):
@@ -660,5 +661,5 @@ def _expected(circuit: Circuit, stuck: list[int], model: CoherentModel) -> Circu
             continue
         out.append(inst)
         if i in keep:
-            _rzx(out, model.edge_error(inst.qubits), *inst.qubits)
+            _rzx(out, model.edge_error(inst.qubits) * (-1 if i in flips else 1), *inst.qubits)
     return out

@@ -6,7 +6,7 @@ Examples:
     >>> dev = Device.preset("line_5")
     >>> dev.qubits[0].sx_angle_error = 0.03
     >>> fix = suggest_corrections(dev)
-    >>> fix.run(Circuit(1).sx(0).sx(0).sx(0).sx(0)).count_ops()["sx"], fix.report_.verified
+    >>> fix.run(Circuit(1).sx(0).sx(0).sx(0)).count_ops()["sx"], fix.report_.verified   # three faulty pulses -> two
     (2, 'exact')
 """
 

@@ -357,7 +357,11 @@ def pair_two_qubit_errors_dense(circuit: Circuit, model: CoherentModel) -> tuple
             pairs += 1
             if chosen[1] < 0:
                 flips.add(idx)
-        stuck.extend(segment[k][0] for k, _ in open_)
+        left = [k for k, _ in open_]
+        stuck.extend(segment[k][0] for k in left)
+        flips.update(segment[k][0] for k in _signs([k for k in left if segment[k][1].name in _FLIPPABLE],
+                                                   [k for k in left if segment[k][1].name not in _FLIPPABLE],
+                                                   gens, {k: model.edge_error(segment[k][1].qubits) for k in left}))
         segment.clear()
 
     for idx, inst in enumerate(circuit):
@@ -369,6 +373,25 @@ def pair_two_qubit_errors_dense(circuit: Circuit, model: CoherentModel) -> tuple
             close()
     close()
     return flips, sorted(stuck), pairs
+
+
+def _signs(free: list[int], fixed: list[int], gens: dict[int, np.ndarray], angle: dict[int, float]) -> list[int]:
+    """Which of the ``free`` leftover errors to flip so that the summed generator ``sum_k s_k e_k H_k`` (the
+    first-order error of the whole stretch) is smallest in Frobenius norm; greedy single flips from all ``+``."""
+    if not free:
+        return []
+    keys = free + fixed
+    vecs = np.array([angle[k] * gens[k].reshape(-1) for k in keys])
+    gram = np.real(vecs.conj() @ vecs.T)
+    sign = np.ones(len(keys))
+    while True:
+        field_ = gram @ sign
+        gain = [4 * sign[i] * field_[i] - 4 * gram[i, i] for i in range(len(free))]  # norm drop if i flips
+        i = int(np.argmax(gain))
+        if gain[i] <= 1e-12 * max(1.0, float(np.trace(gram))):
+            break
+        sign[i] = -sign[i]
+    return [k for k, sgn in zip(free, sign, strict=False) if sgn < 0]
 
 
 def flip_gates(circuit: Circuit, flips: set[int]) -> Circuit:
