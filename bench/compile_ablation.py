@@ -7,7 +7,7 @@ Configurations (``--configs``):
   identity pass wherever level 3 looks it up (every ``qtandem.compile`` module attribute bound to the
   class), so every preset, variant and learned pipeline runs without it; the result is still verified;
 * ``no_search``: ``policy=None`` (no learned rewrite search);
-* ``no_via``: level 3 only in the target basis (``qtandem.compile.optimize.VIA_BASES`` emptied: no
+* ``no_via``: level 3 only in the target basis (``qtandem.compile.via.VIA_BASES`` emptied: no
   optimizing in another basis and translating the result);
 * ``no_learned``: the selector's pipelines are not added to level 3's candidates;
 * ``fixed_pipelines``: the same number of extra candidates, but always the pipelines with the best
@@ -114,9 +114,9 @@ def pipeline_choice(mode: str) -> Iterator[None]:
 @contextlib.contextmanager
 def via_bases(on: bool) -> Iterator[dict[str, Any]]:
     """Level 3's other bases (``VIA_BASES``) as shipped, or none."""
-    from qtandem.compile import optimize as _  # noqa: F401  (the module, not the function)
+    import importlib
 
-    module = sys.modules["qtandem.compile.optimize"]
+    module = importlib.import_module("qtandem.compile.via")
     shipped = module.VIA_BASES
     if not on:
         module.VIA_BASES = {}

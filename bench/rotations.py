@@ -24,18 +24,19 @@ from qtandem.compile.generate import FAMILIES, generate
 
 MINE = ("rotation_merge", "graysynth")
 opt = importlib.import_module("qtandem.compile.optimize")  # the package re-exports a function of that name
+stretches = importlib.import_module("qtandem.compile.stretches")  # where level 3 looks its presets up
 
 
 def run(circuit, level: int, objective: str, without: bool, policy: str | None = None):
-    original = opt.preset_passes
+    original = stretches.preset_passes
     if without:
-        opt.preset_passes = lambda *a, **k: [p for p in original(*a, **k) if p.name not in MINE]  # type: ignore
+        stretches.preset_passes = lambda *a, **k: [p for p in original(*a, **k) if p.name not in MINE]  # type: ignore
     try:
         t0 = time.perf_counter()
         out, _ = opt.optimize(circuit, level=level, objective=objective, seed=0, policy=policy)
         return out, time.perf_counter() - t0
     finally:
-        opt.preset_passes = original
+        stretches.preset_passes = original
 
 
 def main(argv: list[str] | None = None) -> int:
