@@ -6,20 +6,31 @@ below are corrected with ``correct_for_device`` (the true device, or with ``--fi
 fitted by ``qtandem.learn.calibrate`` from simulated shots) and measured on the TRUE device:
 
 * coherent infidelity ``1 - |tr(U^dagger V)/d|^2`` of the faulty-gate circuit against the ideal
-  input (over-rotations and detuning; ``zz`` columns with ZZ too), before and after;
-* fidelity on the full noisy device (density matrix, readout included): the classical (Hellinger)
-  fidelity of the measured distribution with the ideal one, before and after.
+  input: without ZZ (over-rotations and detuning; corrected for the device with its ZZ set to 0, no
+  echoes or ZZ frames), and ``zz`` with ZZ (the full correction);
+* ``state_zz``: the coherent error from the start state ``|0...0>`` with ZZ, ``1 - |<psi|phi>|^2`` (what
+  the ZZ frames aim at: a spectator in a known basis state turns its ZZ into a Z turn);
+* fidelity on the full noisy device (density matrix): the classical (Hellinger) fidelity of the
+  measured distribution (readout included) with the ideal one, and the state fidelity
+  ``<psi|rho|psi>`` (no readout), before and after.
 
 Circuits (5 qubits, all measured): ``rep_sx`` / ``rep_x`` (50 layers of sx / x on every qubit,
 barriers between layers so that each pulse stays a pulse), ``rep_cx`` (50 layers of cx on (0,1) and
 (2,3)), ``mirror_clifford`` (8 random Clifford layers and their inverse; output |00000>),
-``mirror_su2`` (the same with random one-qubit rotations: two-qubit errors mostly get stuck),
-``qaoa`` (a generated 5-qubit QAOA circuit compiled for the device).
+``mirror_su2`` (the same with random one-qubit rotations), ``qaoa`` (a generated 5-qubit QAOA circuit
+compiled for the device).
 
-Usage::
+Usage (seeds in parts of five, each under the CPU lock, then merged)::
 
-    flock /tmp/qtandem-cpu.lock .venv/bin/python bench/corrections.py --seeds 10 \\
+    flock /tmp/qtandem-cpu1.lock .venv/bin/python bench/corrections.py --first-seed 0 --seeds 5 \\
+        --json bench/results/corrections_0.json          # and --first-seed 5
+    .venv/bin/python bench/corrections.py --merge bench/results/corrections_[05].json \\
         --json bench/results/corrections.json
+    # fitted devices: fit once (slow), then correct with the fits
+    flock /tmp/qtandem-cpu1.lock .venv/bin/python bench/corrections.py --fitted --fit-only \\
+        --first-seed 0 --seeds 4 --json bench/results/corrections_fits_0.json   # and 4 (3 seeds), 7 (3)
+    flock /tmp/qtandem-cpu1.lock .venv/bin/python bench/corrections.py --first-seed 0 --seeds 5 \\
+        --fits bench/results/corrections_fits_*.json --json bench/results/corrections_fitted_0.json
 """
 
 from __future__ import annotations
@@ -35,7 +46,7 @@ import numpy as np
 
 from qtandem import Circuit
 from qtandem.compile import correct_for_device, optimize
-from qtandem.compile.correct import coherent_infidelity
+from qtandem.compile.correct import CoherentModel, coherent_infidelity, faulty_circuit, noisy_state_fidelity
 from qtandem.device import Device
 
 N = 5
@@ -114,6 +125,31 @@ def noisy_fidelity(run: Circuit, reference: Circuit, device: Device) -> float:
     ideal = probabilities(measured(reference)).numpy()
     noisy = device.noise_model().outcome_probabilities(measured(run)).detach().numpy()
     return hellinger(ideal, noisy)
+
+
+def without_zz(device: Device) -> Device:
+    """``device`` with its ZZ set to 0 (the columns without ZZ: the corrections a ZZ-free device gets)."""
+    dev = Device.from_dict(device.to_dict())
+    for e in dev.edges.values():
+        e.zz = 0.0
+    return dev
+
+
+def state_infidelity(run: Circuit, reference: Circuit, device: Device) -> float:
+    """Coherent error from the start state ``|0...0>``: ``1 - |<psi|phi>|^2`` with ``phi`` the state ``run`` reaches
+    with the device's faulty gates, detuning and ZZ, ``psi`` the state ``reference`` reaches with ideal gates."""
+    from qtandem.sim import statevector
+
+    def gates(c: Circuit) -> Circuit:
+        out = Circuit(c.n_qubits)
+        for inst in c:
+            if inst.is_gate:
+                out.append(inst)
+        return out
+
+    phi = statevector(gates(faulty_circuit(run, device, zz=True))).numpy().reshape(-1)
+    psi = statevector(gates(reference)).numpy().reshape(-1)
+    return float(max(0.0, 1.0 - abs(np.vdot(psi, phi)) ** 2))
 
 
 def blank(true: Device) -> Device:
@@ -203,46 +239,90 @@ def run(seeds: range, fitted: bool, shots: int, saved: dict[int, dict[str, Any]]
                     "qaoa": qaoa(true, seed)}
         for name, c in circuits.items():
             t0 = time.perf_counter()
+            out0, _ = correct_for_device(c, without_zz(guide), echo=False, zz_frames=False, judge=False)
             out, rep = correct_for_device(c, guide)
             t_corr = time.perf_counter() - t0
+            model = CoherentModel.of(true)
             row = {
                 "seed": seed, "circuit": name, "gates": c.num_gates(), "cx": c.count_ops().get("cx", 0),
                 "coherent_before": coherent_infidelity(c, true),
-                "coherent_after": coherent_infidelity(out, true, reference=c),
+                "coherent_after": coherent_infidelity(out0, true, reference=c),
                 "coherent_zz_before": coherent_infidelity(c, true, zz=True),
                 "coherent_zz_after": coherent_infidelity(out, true, zz=True, reference=c),
+                "state_zz_before": state_infidelity(c, c, true), "state_zz_after": state_infidelity(out, c, true),
                 "fidelity_before": noisy_fidelity(c, c, true), "fidelity_after": noisy_fidelity(out, c, true),
+                "state_fidelity_before": noisy_state_fidelity(c, c, model),
+                "state_fidelity_after": noisy_state_fidelity(out, c, model),
                 "pulses_before": rep.pulses_before, "pulses_after": rep.pulses_after, "pairs": rep.pairs,
-                "uncorrected_cx": len(rep.uncorrected), "frames": rep.frames, "echoes": rep.echoes,
-                "verified": rep.verified, "seconds_correct": round(t_corr, 3), "seconds_fit": round(t_fit, 1),
+                "uncorrected_cx": len(rep.uncorrected), "frames": rep.frames, "zz_frames": rep.zz_frames,
+                "zz_frame_mode": rep.zz_frame_mode, "echoes": rep.echoes, "echoes_tried": rep.echoes_tried,
+                "kept_input": rep.kept_input, "verified": rep.verified, "seconds_correct": round(t_corr, 3),
+                "seconds_fit": round(t_fit, 1),
             }
             rows.append(row)
             print(f"seed {seed} {name:16s} coherent {row['coherent_before']:.3e} -> {row['coherent_after']:.3e} "
-                  f"(zz {row['coherent_zz_before']:.3e} -> {row['coherent_zz_after']:.3e})  fidelity "
-                  f"{row['fidelity_before']:.4f} -> {row['fidelity_after']:.4f}  pairs {rep.pairs} "
-                  f"left {len(rep.uncorrected)} echoes {rep.echoes}", flush=True)
+                  f"(zz {row['coherent_zz_before']:.3e} -> {row['coherent_zz_after']:.3e}, from |0> "
+                  f"{row['state_zz_before']:.3e} -> {row['state_zz_after']:.3e})  fidelity "
+                  f"{row['fidelity_before']:.4f} -> {row['fidelity_after']:.4f} (state "
+                  f"{row['state_fidelity_before']:.4f} -> {row['state_fidelity_after']:.4f})  left "
+                  f"{len(rep.uncorrected)} echoes {rep.echoes}/{rep.echoes_tried} zz frames {rep.zz_frames} "
+                  f"{rep.zz_frame_mode} kept input {rep.kept_input}  {t_corr:.1f} s", flush=True)
     return {"rows": rows, "summary": summarize(rows), "fits": fits}
 
 
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per circuit family and over all: ratios of the mean errors before/after (mean over seeds), median and
+    worst (largest) error after, fidelities median and worst (lowest), how often the fidelity rose / fell."""
     out: dict[str, Any] = {}
     for name in [*sorted({r["circuit"] for r in rows}), "all"]:
         rs = [r for r in rows if r["circuit"] == name or name == "all"]
-        before = sum(r["coherent_before"] for r in rs)
-        after = sum(r["coherent_after"] for r in rs)
-        zb = sum(r["coherent_zz_before"] for r in rs)
-        za = sum(r["coherent_zz_after"] for r in rs)
-        out[name] = {
-            "seeds": len(rs),
-            "coherent_before_mean": before / len(rs), "coherent_after_mean": after / len(rs),
-            "coherent_ratio": before / after if after > 0 else math.inf,
-            "coherent_zz_ratio": zb / za if za > 0 else math.inf,
-            "fidelity_before_median": statistics.median(r["fidelity_before"] for r in rs),
-            "fidelity_after_median": statistics.median(r["fidelity_after"] for r in rs),
-            "fidelity_improved": sum(r["fidelity_after"] > r["fidelity_before"] for r in rs),
-            "uncorrected_cx_mean": statistics.mean(r["uncorrected_cx"] for r in rs),
-        }
+        entry: dict[str, Any] = {"rows": len(rs)}
+        for key in ("coherent", "coherent_zz", "state_zz"):
+            before = statistics.mean(r[f"{key}_before"] for r in rs)
+            after = statistics.mean(r[f"{key}_after"] for r in rs)
+            entry[f"{key}_before_mean"], entry[f"{key}_after_mean"] = before, after
+            entry[f"{key}_ratio"] = before / after if after > 0 else math.inf
+            entry[f"{key}_after_median"] = statistics.median(r[f"{key}_after"] for r in rs)
+            entry[f"{key}_after_worst"] = max(r[f"{key}_after"] for r in rs)
+        for key in ("fidelity", "state_fidelity"):
+            for when in ("before", "after"):
+                entry[f"{key}_{when}_median"] = statistics.median(r[f"{key}_{when}"] for r in rs)
+                entry[f"{key}_{when}_worst"] = min(r[f"{key}_{when}"] for r in rs)
+            entry[f"{key}_improved"] = sum(r[f"{key}_after"] > r[f"{key}_before"] + 1e-12 for r in rs)
+            entry[f"{key}_lower"] = sum(r[f"{key}_after"] < r[f"{key}_before"] - 1e-12 for r in rs)
+            entry[f"{key}_change_worst"] = min(r[f"{key}_after"] - r[f"{key}_before"] for r in rs)
+        entry["uncorrected_cx_mean"] = statistics.mean(r["uncorrected_cx"] for r in rs)
+        entry["kept_input"] = sum(bool(r["kept_input"]) for r in rs)
+        entry["echoes_mean"] = statistics.mean(r["echoes"] for r in rs)
+        out[name] = entry
     return out
+
+
+def merge(paths: list[str]) -> dict[str, Any]:
+    """One result from several seed files (rows and fits joined, summary recomputed)."""
+    rows: list[dict[str, Any]] = []
+    fits: list[dict[str, Any]] = []
+    configs = []
+    for path in paths:
+        with open(path) as fh:
+            part = json.load(fh)
+        rows += part["rows"]
+        fits += part.get("fits", [])
+        configs.append(part["config"])
+    rows.sort(key=lambda r: r["seed"])
+    return {"rows": rows, "summary": summarize(rows), "fits": fits,
+            "config": {**configs[0], "seeds": len({r["seed"] for r in rows}), "parts": configs, "merged": paths}}
+
+
+def table(result: dict[str, Any]) -> None:
+    print(f"\n{'circuit':16s} {'coherent':>9s} {'after':>9s} {'ratio':>8s} {'+ZZ ratio':>9s} {'|0> +ZZ':>9s} "
+          f"{'after':>9s} {'ratio':>7s} {'fid':>7s} {'after':>7s} {'worst':>7s} {'up':>5s} {'down':>4s} {'kept':>4s}")
+    for name, s in result["summary"].items():
+        print(f"{name:16s} {s['coherent_before_mean']:9.3g} {s['coherent_after_mean']:9.2g} "
+              f"{s['coherent_ratio']:8.3g} {s['coherent_zz_ratio']:9.3g} {s['state_zz_before_mean']:9.3g} "
+              f"{s['state_zz_after_mean']:9.2g} {s['state_zz_ratio']:7.3g} {s['fidelity_before_median']:7.4f} "
+              f"{s['fidelity_after_median']:7.4f} {s['fidelity_after_worst']:7.4f} {s['fidelity_improved']:5d} "
+              f"{s['fidelity_lower']:4d} {s['kept_input']:4d}")
 
 
 def main() -> None:
@@ -256,7 +336,15 @@ def main() -> None:
     parser.add_argument("--fits", nargs="*", default=None,
                         help="fit files written by --fit-only: correct with those fitted devices")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--merge", nargs="*", default=None, help="result files to join into --json (no run)")
     args = parser.parse_args()
+    if args.merge:
+        result = merge(args.merge)
+        table(result)
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump(result, fh, indent=1, default=float)
+        return
     t0 = time.perf_counter()
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     if args.fit_only:
@@ -278,12 +366,7 @@ def main() -> None:
     result["config"] = {"seeds": args.seeds, "first_seed": args.first_seed, "fitted": args.fitted,
                         "shots": args.shots if args.fitted else None,
                         "qubits": N, "depth": DEPTH, "seconds": round(time.perf_counter() - t0, 1)}
-    print(f"\n{'circuit':16s} {'coherent before':>16s} {'after':>10s} {'ratio':>8s} {'zz ratio':>9s} "
-          f"{'fid before':>10s} {'after':>8s} {'improved':>9s}")
-    for name, s in result["summary"].items():
-        print(f"{name:16s} {s['coherent_before_mean']:16.3e} {s['coherent_after_mean']:10.2e} "
-              f"{s['coherent_ratio']:8.3g} {s['coherent_zz_ratio']:9.3g} {s['fidelity_before_median']:10.4f} "
-              f"{s['fidelity_after_median']:8.4f} {s['fidelity_improved']:>5d}/{s['seeds']}")
+    table(result)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(result, fh, indent=1, default=float)
