@@ -87,9 +87,10 @@ V3 = 'OPENQASM 3.0;\ninclude "stdgates.inc";\n'
          2, 1),
         (V3 + "defcal x $0 { }\n", "not supported: calibration grammar ('defcal')", 3, 1),
         (V3 + "cal { }\n", "not supported: calibration grammar ('cal')", 3, 1),
-        (V3 + "qubit q;\nstretch s;\n", "not supported: timing ('stretch')", 4, 1),
+        (V3 + "qubit q;\nstretch s;\n", "not supported: 'stretch' (a stretch is a duration that a scheduler", 4, 1),
         (V3 + "qubit q;\ndelay[100dt] q;\n", "delay unit 'dt' (a device's sample time) is not known", 4, 10),
-        (V3 + "qubit q;\nbox { h q; }\n", "not supported: timing ('box')", 4, 1),
+        (V3 + "qubit q;\ndelay[durationof({h q;})] q;\n", "not supported: durationof()", 4, 7),
+        (V3 + "qubit q;\nbox[100ns] { h q; }\n", "not supported: 'h' inside box[100.0ns]", 4, 14),
         (V3 + "qubit[2] q;\nbit[2] c;\nc = measure q;\nif (c == 1) { x q[0]; } else { h q[0]; }\n",
          "not supported: 'else' after a run-time condition on 2 bits", 6, 25),
         (V3 + "qubit q;\nbit c;\nint i = 1;\nc = measure q;\ni = c;\n", "not supported: storing measured bits "

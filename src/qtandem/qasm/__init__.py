@@ -2,8 +2,8 @@
 
 The reader is a hand-written tokenizer and recursive-descent parser shared by
 both versions (``lexer``, ``expr``, ``stdlib``; the parser is ``parser``, assembled
-from ``base``, ``gatedefs``, ``classical``, ``control``, ``subroutines`` and
-``declarations``); the writer is ``writer``. Every problem is a :class:`qtandem.QasmError` carrying
+from ``base``, ``gatedefs``, ``classical``, ``control``, ``subroutines``,
+``declarations`` and ``timing``); the writer is ``writer``. Every problem is a :class:`qtandem.QasmError` carrying
 ``file:line:col`` and a caret excerpt; no other exception escapes the reader.
 
 Supported: OpenQASM 2.0 with the extended ``qelib1.inc`` (built in), custom
@@ -17,13 +17,20 @@ variables, constants and arrays evaluated while reading (casts such as
 ``for``/``while`` loops, ``break``/``continue``, ``switch``, ``let`` aliases
 (slices, index sets, ``++``), ``def`` subroutines (inlined at each call),
 ``input`` parameters (linear angle expressions, or values bound with
-``params=``), ``delay[100ns] q[0];`` with a literal duration in ns, us (µs), ms
-or s (stored in ns; ``dt`` and symbolic durations are refused; the writer emits
-``delay[<float>ns]``, version 3 only), and ``if``/``else``/``switch`` on measured
-bits (which become instruction conditions). Refused with an error that names
-the feature: calibration grammar (``defcal``, ``cal``, ``defcalgrammar``,
-``extern``), timing other than ``delay`` (``box``, ``stretch``, ``duration``), computation on measured
-bits at run time (``while`` on measured bits, arithmetic on them), ``opaque``.
+``params=``), ``if``/``else``/``switch`` on measured bits (which become
+instruction conditions), and timing (:mod:`~qtandem.qasm.timing`): durations in
+ns, us (µs), ms or s (stored in ns), ``duration`` variables and constants and
+arithmetic on them (``delay[2 * d] q;``, ``delay[d + 50ns] q;``); ``delay`` is one
+instruction (the writer emits ``delay[<float>ns]``, version 3 only); ``box { ... }``
+becomes its body between barriers on the body's qubits (nothing moves into or out
+of it; the text written back is those barriers), ``box[T] { ... }`` also pads each
+of its qubits with a delay up to ``T`` when the body is delays only (a body with
+gates has no known length and is refused), and ``nop`` adds qubits to a box.
+Refused with an error that names the feature: calibration grammar (``defcal``,
+``cal``, ``defcalgrammar``, ``extern``), ``stretch`` and ``durationof`` (they need
+a scheduler and gate durations, which qtandem does not have), ``dt`` units,
+computation on measured bits at run time (``while`` on measured bits, arithmetic
+on them), ``opaque``.
 
 The writer (:func:`dumps`) keeps custom ``gate`` definitions read from the
 input where the target version can express them (``inline=True`` flattens them).
@@ -35,6 +42,9 @@ Examples:
     {'h': 1, 'cx': 1}
     >>> loads(dumps(c, version=3)) == c
     True
+    >>> t = loads('OPENQASM 3.0; qubit[2] q; const duration d = 100ns; box[1us] { delay[2 * d + 50ns] q; }')
+    >>> [(i.name, i.qubits, i.params) for i in t]
+    [('barrier', (0, 1), ()), ('delay', (0, 1), (250.0,)), ('delay', (0, 1), (750.0,)), ('barrier', (0, 1), ())]
 """
 
 from __future__ import annotations

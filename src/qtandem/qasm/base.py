@@ -7,7 +7,8 @@ includes), :mod:`~qtandem.qasm.gatedefs` (gate definitions, gate calls,
 modifiers) and :mod:`~qtandem.qasm.control` (``if`` and ``for``). This module
 holds what all of them use: the work limits, the shared :class:`ParseState`,
 token navigation, qubit and bit operands, and the statements without structure
-(``measure``, ``reset``, ``barrier``, ``delay``, ``bits = measure qubits``).
+(``measure``, ``reset``, ``barrier``, ``bits = measure qubits``); timing (``delay``, ``box``) is in
+:mod:`~qtandem.qasm.timing`.
 
 Examples:
     >>> from qtandem.qasm.parser import parse
@@ -22,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qtandem.circuit.instruction import DELAY_UNITS, Instruction, delay_ns
+from qtandem.circuit.instruction import Instruction
 from qtandem.circuit.parameter import Parameter
-from qtandem.errors import CircuitError, QasmError
+from qtandem.errors import QasmError
 from qtandem.qasm.expr import Expr, ExprParser, RtBits, RtCond, evaluate
 from qtandem.qasm.lexer import LOOKAHEAD, Source, Token
 from qtandem.qasm.stdlib import GateMap
@@ -50,13 +51,13 @@ MAX_MODIFIERS = 64
 _UNSUPPORTED = {
     "extern": "calibration grammar",
     "cal": "calibration grammar", "defcal": "calibration grammar", "defcalgrammar": "calibration grammar",
-    "box": "timing", "stretch": "timing", "duration": "timing", "durationof": "timing",
+    "stretch": "timing", "durationof": "timing",
     "output": "output variables", "complex": "complex numbers", "end": "program termination",
     "pragma": "pragmas", "return": "'return' outside a subroutine", "break": "'break' outside a loop",
     "continue": "'continue' outside a loop", "else": "'else' without 'if'", "case": "'case' outside 'switch'",
     "default": "'default' outside 'switch'",
 }
-_CLASSICAL_TYPES = {"int", "uint", "float", "angle", "bool"}
+_CLASSICAL_TYPES = {"int", "uint", "float", "angle", "bool", "duration"}
 _ASSIGN_OPS = {"=", "+=", "-=", "*=", "/=", "++", "%=", "&=", "|=", "^=", "<<=", ">>=", "**="}
 _MISSING = object()
 
@@ -201,6 +202,7 @@ class ParseState:
     sub_depth: int = 0
     known_bits: dict[int, int] = field(default_factory=dict)  # classical bit -> value known while reading
     known_where: dict[int, tuple[Token, Source]] = field(default_factory=dict)  # where that value was set
+    box_nops: list[set[int]] = field(default_factory=list)  # qubits 'nop' adds to each open box, innermost last
 
 
 class ParserBase:
@@ -560,50 +562,8 @@ class ParserBase:
     def barrier(self) -> None:
         kw = self.next()
         qubits = self.operand_list()
-        self.emit(Instruction("barrier", tuple(dict.fromkeys(qubits))
-                              or tuple(range(max(self.st.n_qubits, self.st.physical)))), kw)
+        self.emit(Instruction("barrier", tuple(dict.fromkeys(qubits)) or self.all_qubits()), kw)
 
-    def delay(self) -> None:
-        """``delay[100ns] q[0], q[1];`` (OpenQASM 3): one ``delay`` instruction, its duration in ns."""
-        kw = self.next()
-        if self.st.condition is not None:
-            raise self.err(kw, "not supported: a delay inside a run-time 'if' (qtandem's delays are unconditional)")
-        if self.peek().value != "[":
-            raise self.err(self.peek(), "delay needs a duration in brackets, such as 'delay[100ns] q[0];'")
-        self.next()
-        ns = self.duration_literal()
-        if self.peek().value != "]":
-            raise self.err(self.peek(), f"expected ']' after the delay duration, got {self.peek().value!r} (a "
-                                        "delay duration is one literal such as 100ns or 1.5us; expressions are not "
-                                        "supported)")
-        self.next()
-        qubits = self.operand_list()
-        if len(set(qubits)) != len(qubits):
-            raise self.err(kw, "delay: a qubit appears twice in its operands")
-        self.emit(Instruction("delay", tuple(qubits) or tuple(range(max(self.st.n_qubits, self.st.physical))),
-                              (ns,)), kw)
-
-    def duration_literal(self) -> float:
-        """Read a timing literal (``100ns``, ``1.5us``, ``2e3µs``) and return it in nanoseconds."""
-        tok = self.next()
-        units = ", ".join(u for u in DELAY_UNITS if u != "\u03bcs")
-        if tok.value == "-":
-            raise self.err(tok, "a delay duration must be >= 0")
-        if tok.kind == "id":
-            raise self.err(tok, f"not supported: a symbolic delay duration ({tok.value!r}); qtandem needs a literal "
-                                f"number with a unit ({units})")
-        if tok.kind != "number" or tok.value.endswith("im"):
-            got = "end of input" if tok.kind == "eof" else repr(tok.value)
-            raise self.err(tok, f"expected a delay duration such as 100ns, got {got}")
-        unit = self.peek()
-        if unit.kind != "id" or unit.pos != tok.pos + len(tok.value):
-            if unit.value != "]" and unit.kind != "id":
-                raise self.err(unit, f"not supported: {unit.value!r} in a delay duration (a delay duration is one "
-                                     "literal such as 100ns or 1.5us; expressions are not supported)")
-            raise self.err(tok, f"the delay duration {tok.value} needs a unit right after the number, with no "
-                                f"space ({units}), such as {tok.value}ns")
-        self.next()
-        try:
-            return delay_ns(float(tok.value), unit.value)
-        except CircuitError as exc:
-            raise self.err(unit if unit.value not in DELAY_UNITS else tok, str(exc)) from None
+    def all_qubits(self) -> tuple[int, ...]:
+        """Every qubit declared so far (what ``barrier;`` and ``delay[...];`` without operands act on)."""
+        return tuple(range(max(self.st.n_qubits, self.st.physical)))

@@ -26,7 +26,7 @@ from typing import Any
 
 from qtandem.circuit.parameter import Parameter
 from qtandem.qasm.base import _CLASSICAL_TYPES, _MISSING, MAX_QUBITS, Register
-from qtandem.qasm.expr import Expr, RtBits, RtCond, evaluate
+from qtandem.qasm.expr import Duration, Expr, RtBits, RtCond, evaluate
 from qtandem.qasm.gatedefs import GatesMixin
 from qtandem.qasm.lexer import Token
 
@@ -81,6 +81,8 @@ class ClassicalMixin(GatesMixin):
         if type_tok.value not in _CLASSICAL_TYPES and type_tok.value != "bit":
             raise self.unsupported_type(type_tok)
         width = None
+        if self.peek().value == "[" and type_tok.value == "duration":
+            raise self.err(self.peek(), "a duration has no width: write 'duration d = 100ns;'")
         if self.peek().value == "[":
             self.next()
             node, t = self.expr()
@@ -92,7 +94,10 @@ class ClassicalMixin(GatesMixin):
 
     def unsupported_type(self, tok: Token) -> Exception:
         from qtandem.qasm.base import _UNSUPPORTED
+        from qtandem.qasm.timing import STRETCH_REFUSAL
 
+        if tok.value == "stretch":
+            return self.err(tok, STRETCH_REFUSAL)
         if tok.value in _UNSUPPORTED:
             return self.err(tok, f"not supported: {_UNSUPPORTED[tok.value]} ({tok.value!r})")
         return self.err(tok, f"unsupported classical type {tok.value!r}")
@@ -133,7 +138,8 @@ class ClassicalMixin(GatesMixin):
 
     def zeros(self, kind: str, dims: list[int] | None, tok: Token) -> Any:
         """The value of a declaration without an initialiser (zero, as C and Qiskit do)."""
-        zero: Any = False if kind == "bool" else 0.0 if kind in ("float", "angle") else 0
+        zero: Any = False if kind == "bool" else 0.0 if kind in ("float", "angle") else Duration(0.0) \
+            if kind == "duration" else 0
         if dims is None:
             return zero
         total = 1
@@ -177,6 +183,8 @@ class ClassicalMixin(GatesMixin):
             return [self.convert(v, kind, width, dims[1:] or None, name, tok) for v in value]
         if isinstance(value, list):
             raise self.err(tok, f"{name!r} cannot hold an array")
+        if kind == "duration" or isinstance(value, Duration):
+            return self.as_duration(value, kind, name, tok)
         if isinstance(value, Parameter) or (hasattr(value, "parameters") and not isinstance(value, (int, float))):
             if kind in ("float", "angle"):
                 return value
@@ -184,6 +192,17 @@ class ClassicalMixin(GatesMixin):
         if kind == "bit":
             kind = "uint"
         return _cast(kind, value, width, tok, self.src)
+
+    def as_duration(self, value: Any, kind: str, name: str, tok: Token) -> Duration:
+        """``value`` stored in ``name`` of type ``kind``, where one of them is a duration (both must be)."""
+        if kind != "duration":
+            raise self.err(tok, f"{name!r} is declared {kind}; it cannot hold the duration {value!r} (a duration "
+                                "divided by a duration is a number: d / 1ns)")
+        if not isinstance(value, Duration):
+            shown = "an input parameter" if isinstance(value, Parameter) or hasattr(value, "parameters") \
+                else repr(value)
+            raise self.err(tok, f"{name!r} is a duration: give it a value with a unit, such as 100ns (got {shown})")
+        return value
 
     # -- assignments ---------------------------------------------------------------------
     def assignment(self, condition: Any = None) -> None:
@@ -240,6 +259,9 @@ class ClassicalMixin(GatesMixin):
             base = current if holder is None or holder[0] != "bit" else (current >> holder[1]) & 1
             value = evaluate(Expr([("num", base, op), ("num", value, op), ("bin", _COMPOUND[op.value], op)], op),
                              {}, self.src)
+        if isinstance(current, Duration) or (isinstance(value, Duration) and (holder is None or holder[0] != "bit")):
+            value = self.as_duration(value, "duration" if isinstance(current, Duration) else
+                                     type(current).__name__, name, op)
         if holder is None:
             self.st.scope[name] = self.like(current, value, op)
         elif holder[0] == "bit":

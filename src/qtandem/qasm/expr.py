@@ -1,8 +1,9 @@
 """Expressions in OpenQASM: parsed without recursion to postfix code, evaluated against a scope.
 
-Values are Python ints/floats or linear :class:`ParameterExpression` objects
-(for ``input`` parameters and gate parameters bound to them); anything
-non-linear in a parameter is an error. Parsing and evaluation use explicit
+Values are Python ints/floats, linear :class:`ParameterExpression` objects
+(for ``input`` parameters and gate parameters bound to them) or
+:class:`Duration` (OpenQASM 3 timing literals such as ``100ns`` and arithmetic on
+them); anything non-linear in a parameter is an error. Parsing and evaluation use explicit
 stacks, so ``((((...))))`` nested 10^5 deep fails with a :class:`QasmError`
 (after :data:`MAX_DEPTH` levels), never a ``RecursionError``.
 
@@ -21,11 +22,13 @@ import operator
 from collections.abc import Callable, Container
 from typing import Any
 
+from qtandem.circuit.instruction import DELAY_UNITS, delay_ns
 from qtandem.circuit.parameter import ParameterExpression, is_symbolic
+from qtandem.errors import CircuitError
 from qtandem.qasm.lexer import Source, Token
 
-__all__ = ["CASTS", "CONSTANTS", "FUNCTIONS", "MAX_DEPTH", "MAX_OPS", "Expr", "ExprParser", "RtBits", "RtCond",
-           "as_angle", "evaluate"]
+__all__ = ["CASTS", "CONSTANTS", "DURATIONOF_REFUSAL", "FUNCTIONS", "MAX_DEPTH", "MAX_OPS", "Duration", "Expr",
+           "ExprParser", "RtBits", "RtCond", "as_angle", "evaluate"]
 
 MAX_DEPTH = 500
 """Deepest nesting of parentheses, brackets and unary operators accepted in one expression."""
@@ -50,6 +53,41 @@ _BINARY = {"||": 1, "&&": 2, "|": 3, "^": 4, "&": 5, "==": 6, "!=": 6, "<": 7, "
 _UNARY_PREC = 11
 _UNARY = {"-": "neg", "+": "pos", "!": "not", "~": "bnot"}
 _MAX_DESIGNATOR_NESTING = 16
+DURATIONOF_REFUSAL = ("not supported: durationof() (the length of a block of gates depends on the gate durations of "
+                      "the device that runs it, which qtandem's circuits do not carry; only delays have a duration)")
+"""Why ``durationof({...})`` is refused (a gate has no duration in qtandem's circuit IR)."""
+
+
+class Duration:
+    """A length of time known while reading (OpenQASM 3 ``duration``), in nanoseconds.
+
+    Literals (``100ns``, ``1.5us``, ``2µs``, ``1ms``, ``1s``) and arithmetic on them give durations:
+    duration +/- duration, duration * or / number, and duration / duration (a plain number);
+    durations compare with each other. A duration may be negative inside an expression; a
+    ``delay`` refuses a negative one. ``dt`` (a device's sample time) is refused.
+
+    Examples:
+        >>> from qtandem.qasm.lexer import Source, tokenize
+        >>> src = Source("2 * (1.5us - 500ns) / 4 + 100ns", "<string>")
+        >>> evaluate(ExprParser(tokenize(src), src).parse(0)[0], {}, src)
+        600.0ns
+        >>> Duration(300.0) == Duration(300), Duration(300.0).ns
+        (True, 300.0)
+    """
+
+    __slots__ = ("ns",)
+
+    def __init__(self, ns: float) -> None:
+        self.ns = float(ns)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Duration) and other.ns == self.ns
+
+    def __hash__(self) -> int:
+        return hash(("duration", self.ns))
+
+    def __repr__(self) -> str:
+        return f"{self.ns!r}ns"
 
 
 class RtBits:
@@ -154,8 +192,14 @@ class ExprParser:
             kind, v = tok.kind, tok.value
             if expect_operand:
                 if kind == "number":
-                    out.append(self._operand(tok))
-                    pos += 1
+                    unit = toks[pos + 1]
+                    if unit.kind == "id" and unit.pos == tok.pos + len(v) and (unit.value in DELAY_UNITS
+                                                                               or unit.value == "dt"):
+                        out.append(self._duration(tok, unit))  # 100ns: a number with its unit, no space
+                        pos += 2
+                    else:
+                        out.append(self._operand(tok))
+                        pos += 1
                     expect_operand = False
                 elif kind == "string" and v[1:-1] and set(v[1:-1]) <= set("01_"):
                     out.append(("num", int(v[1:-1].replace("_", ""), 2), tok))  # a bit-string literal
@@ -163,6 +207,8 @@ class ExprParser:
                     expect_operand = False
                 elif kind == "id":
                     nxt = toks[pos + 1]
+                    if v == "durationof" and nxt.value == "(":
+                        raise self.error(tok, DURATIONOF_REFUSAL)
                     if nxt.kind == "op" and nxt.value == "(" and v in self.calls and v not in FUNCTIONS:
                         if toks[pos + 2].value == ")":
                             out.append(("call", (f"sub:{v}", 0), tok))
@@ -279,6 +325,18 @@ class ExprParser:
         out.append(("bin", v, tok))
         return 0
 
+    def _duration(self, tok: Token, unit: Token) -> tuple[str, Any, Token]:
+        """A timing literal ``100ns`` (number token ``tok`` and its ``unit``) as a :class:`Duration`."""
+        if tok.value.endswith("im") or len(tok.value) > _MAX_LITERAL_DIGITS:
+            return self._operand(tok)  # the same error as for the number alone
+        try:
+            ns = delay_ns(float(tok.value), unit.value)
+        except CircuitError as exc:
+            raise self.error(unit if unit.value not in DELAY_UNITS else tok, str(exc)) from None
+        if not math.isfinite(ns):
+            raise self.error(tok, f"duration {tok.value}{unit.value} is too long: it must be finite in ns")
+        return ("num", Duration(ns), tok)
+
     def _operand(self, tok: Token) -> tuple[str, Any, Token]:
         if tok.kind == "id":
             return ("name", tok.value, tok)
@@ -312,7 +370,8 @@ def _check_number(v: Any, tok: Token, src: Source, what: str) -> Any:
     if isinstance(v, (RtBits, RtCond)):
         raise _runtime(v, tok, src, what)
     if not isinstance(v, (int, float, ParameterExpression)):
-        kind = "an array" if isinstance(v, list) else type(v).__name__
+        kind = "an array" if isinstance(v, list) else f"the duration {v!r}" if isinstance(v, Duration) \
+            else type(v).__name__
         raise _err(src, tok, f"{what} needs a number, got {kind}")
     return v
 
@@ -337,6 +396,8 @@ def truth(v: Any, tok: Token, src: Source) -> bool | RtCond:
         return RtCond(v.bits, 1)
     if isinstance(v, list):
         raise _err(src, tok, "an array is not a condition")
+    if isinstance(v, Duration):
+        raise _err(src, tok, f"a duration ({v!r}) is not a condition; compare it, as in 'd > 0ns'")
     if isinstance(v, ParameterExpression) and not isinstance(v, bool):
         if v.parameters:
             raise _err(src, tok, f"the condition depends on input parameter(s) {[p.name for p in v.parameters]}, "
@@ -357,6 +418,9 @@ def _cast(kind: str, v: Any, size: int | None, tok: Token, src: Source) -> Any:
         raise _runtime(v, tok, src, f"a cast to {kind}")
     if isinstance(v, list):
         raise _err(src, tok, f"cannot cast an array to {kind}")
+    if isinstance(v, Duration):
+        raise _err(src, tok, f"cannot cast the duration {v!r} to {kind}; divide it by a duration for a number "
+                             "(d / 1ns)")
     if isinstance(v, ParameterExpression) and not isinstance(v, bool):
         if kind in ("float", "angle"):
             return v
@@ -473,7 +537,8 @@ def evaluate(expr: Expr, scope: dict[str, Any], src: Source, *, constants: bool 
                 raise _err(src, tok, f"{name!r} is undeclared; it cannot be indexed")
             stack.append(_index(arr, idx, name, tok, src))
         elif op == "neg":
-            stack.append(-_check_number(stack.pop(), tok, src, "unary '-'"))
+            v = stack.pop()
+            stack.append(Duration(-v.ns) if isinstance(v, Duration) else -_check_number(v, tok, src, "unary '-'"))
         elif op == "not":
             v = truth(stack.pop(), tok, src)
             if isinstance(v, RtCond):
@@ -535,6 +600,8 @@ def evaluate(expr: Expr, scope: dict[str, Any], src: Source, *, constants: bool 
                 stack.append(_logical(arg, truth(a, tok, src), truth(b, tok, src), tok, src))
             elif arg in ("==", "!=") and (isinstance(a, RtBits) or isinstance(b, RtBits)):
                 stack.append(_compare_bits(arg, a, b, tok, src))
+            elif isinstance(a, Duration) or isinstance(b, Duration):
+                stack.append(_duration_binary(arg, a, b, tok, src))
             else:
                 b = _check_number(b, tok, src, f"operator {arg!r}")
                 a = _check_number(a, tok, src, f"operator {arg!r}")
@@ -556,6 +623,47 @@ def _logical(op: str, a: bool | RtCond, b: bool | RtCond, tok: Token, src: Sourc
         raise _err(src, tok, f"not supported: {op!r} of run-time conditions on measured bits (qtandem's conditions "
                              "are one comparison, or '&&' of comparisons on different bits)")
     return RtCond(a.bits + b.bits, a.value | (b.value << len(a.bits)))
+
+
+def _duration_binary(op: str, a: Any, b: Any, tok: Token, src: Source) -> Any:
+    """``a op b`` where at least one side is a :class:`Duration` (the OpenQASM 3 rules for durations)."""
+    for v in (a, b):
+        if not isinstance(v, Duration):
+            v = _check_number(v, tok, src, f"operator {op!r}")
+            if is_symbolic(v):
+                raise _err(src, tok, "a duration cannot depend on input parameters: qtandem needs every duration "
+                                     "while reading")
+    result: Any
+    if isinstance(a, Duration) and isinstance(b, Duration):
+        if op in ("+", "-"):
+            result = Duration(a.ns + b.ns if op == "+" else a.ns - b.ns)
+        elif op == "/":
+            if b.ns == 0:
+                raise _err(src, tok, "division by a zero duration")
+            result = a.ns / b.ns
+        elif op in _COMPARE:
+            return _COMPARE[op](a.ns, b.ns)
+        else:
+            raise _err(src, tok, f"operator {op!r} is not defined on two durations (they add, subtract, divide "
+                                 "and compare)")
+    elif op == "*":
+        d, k = (a, b) if isinstance(a, Duration) else (b, a)
+        result = Duration(d.ns * float(k))
+    elif op == "/" and isinstance(a, Duration):
+        if float(b) == 0:
+            raise _err(src, tok, "division by zero")
+        result = Duration(a.ns / float(b))
+    elif op in ("+", "-") or op in _COMPARE:
+        number = b if isinstance(a, Duration) else a
+        raise _err(src, tok, f"operator {op!r} between a duration and the number {number!r}: give the number a "
+                             f"unit, such as {number!r}ns")
+    else:
+        raise _err(src, tok, f"operator {op!r} is not defined for a duration (durations add, subtract, compare, "
+                             "and multiply or divide by numbers)")
+    value = result.ns if isinstance(result, Duration) else result
+    if not math.isfinite(value):
+        raise _err(src, tok, "duration overflow: the result is not a finite number")
+    return result
 
 
 def _compare_bits(op: str, a: Any, b: Any, tok: Token, src: Source) -> RtCond:
@@ -658,7 +766,8 @@ def as_angle(value: Any, tok: Token, src: Source) -> float | ParameterExpression
     if isinstance(value, (RtBits, RtCond)):
         raise _runtime(value, tok, src, "a gate angle")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        kind = "an array (index it)" if isinstance(value, list) else repr(value)
+        kind = "an array (index it)" if isinstance(value, list) else f"the duration {value!r}" \
+            if isinstance(value, Duration) else repr(value)
         raise src.error(f"gate angle must be a number, got {kind}", tok.line, tok.col)
     try:
         value = float(value)

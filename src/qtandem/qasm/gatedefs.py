@@ -100,8 +100,9 @@ class GatesMixin(ParserBase):
             if t.value == ";":
                 self.next()
                 continue
-            if t.value == "delay" and self.peek(1).value == "[":
-                raise self.err(t, "not supported: delay inside a gate definition (write it where the gate is used)")
+            if t.value in ("delay", "box") and self.peek(1).value in ("[", "{"):
+                raise self.err(t, f"not supported: {t.value} inside a gate definition (write it where the gate is "
+                                  "used)")
             if t.value == "barrier":
                 self.next()
                 while self.peek().value != ";":

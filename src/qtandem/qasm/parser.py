@@ -3,16 +3,16 @@
 One pass over the tokens builds the circuit: declarations, gate definitions
 (expanded at each use), gate calls with register broadcasting, modifiers
 (``ctrl``, ``negctrl``, ``inv``, ``pow``), constant expressions, ``for`` loops
-(unrolled), measurement, reset, barrier, ``delay[100ns]``, ``if`` on classical registers and
-``input`` parameters. Every error is a :class:`QasmError` with file, line,
+(unrolled), measurement, reset, barrier, timing (``delay[2 * d]``, ``box``), ``if`` on classical
+registers and ``input`` parameters. Every error is a :class:`QasmError` with file, line,
 column and a caret excerpt.
 
 The reader class is assembled here from its parts: :mod:`~qtandem.qasm.base`
 (limits, state, tokens, operands, simple statements),
 :mod:`~qtandem.qasm.declarations` (registers, constants, inputs, includes),
-:mod:`~qtandem.qasm.gatedefs` (gate definitions, calls and modifiers) and
-:mod:`~qtandem.qasm.control` (``if``, ``for``); this module adds the version
-header and the statement dispatch.
+:mod:`~qtandem.qasm.gatedefs` (gate definitions, calls and modifiers),
+:mod:`~qtandem.qasm.control` (``if``, ``for``) and :mod:`~qtandem.qasm.timing`
+(``delay``, ``box``); this module adds the version header and the statement dispatch.
 
 Work is bounded: register sizes (:data:`MAX_QUBITS`), the number of
 instructions a program expands to (:data:`MAX_INSTRUCTIONS`), total expansion
@@ -47,7 +47,6 @@ from qtandem.qasm.base import (
     MAX_WORK,
     Call,
     GateDef,
-    ParserBase,
     ParseState,
     Prim,
 )
@@ -57,12 +56,13 @@ from qtandem.qasm.declarations import DeclarationsMixin
 from qtandem.qasm.lexer import Source, tokenize
 from qtandem.qasm.stdlib import BUILTIN_2, BUILTIN_3
 from qtandem.qasm.subroutines import SubroutinesMixin
+from qtandem.qasm.timing import TimingMixin
 
 __all__ = ["MAX_GATE_DEPTH", "MAX_INCLUDE_DEPTH", "MAX_INSTRUCTIONS", "MAX_MODIFIERS", "MAX_NESTING", "MAX_QUBITS",
            "MAX_WORK", "Call", "GateDef", "Prim", "parse"]
 
 
-class _Parser(DeclarationsMixin):
+class _Parser(DeclarationsMixin, TimingMixin):
     """The OpenQASM reader: the version header, then one statement at a time."""
 
     def header(self) -> None:
@@ -170,7 +170,8 @@ class _Parser(DeclarationsMixin):
         "switch": ControlFlowMixin.switch_stmt, "break": ControlFlowMixin.loop_jump,
         "continue": ControlFlowMixin.loop_jump, "let": ClassicalMixin.let_stmt, "def": SubroutinesMixin.def_stmt,
         "return": SubroutinesMixin.return_stmt, "input": DeclarationsMixin.input_decl,
-        "delay": ParserBase.delay,
+        "delay": TimingMixin.delay, "box": TimingMixin.box, "stretch": TimingMixin.stretch,
+        "nop": TimingMixin.nop,
     }
 
 
