@@ -38,7 +38,10 @@ Run: python bench/compile_general.py --set dev|test [--quick] [--budget 20] [--t
      [--only name,...] [--bases ibm,u] [--shard K/N] [--json PATH]
      (default bench/results/compile_general_<set>[_quick].json). ``--shard K/N`` runs the K-th of N
      interleaved parts of the circuit list (so a long run splits into jobs that each fit a CPU-lock slot);
-     ``--merge A.json B.json ... --json OUT`` joins such parts into one result with one summary.
+     ``--merge A.json B.json ... --json OUT`` joins such parts into one result with one summary;
+     with ``--peers-from OLD.json`` the merged qtandem rows take Qiskit's and tket's rows of an earlier run
+     (kept only where the circuit, basis and input counts are identical and the tool versions agree: both
+     peers are deterministic, so rerunning them would give the same counts).
 """
 
 from __future__ import annotations
@@ -373,6 +376,30 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return merged
 
 
+def with_peers(result: dict[str, Any], old: dict[str, Any], source: str) -> dict[str, Any]:
+    """``result`` (qtandem rows) with Qiskit's and tket's rows of the earlier run ``old`` on the same inputs."""
+    peers = [t for t in ("qiskit", "tket") if t not in result["tools"]]
+    for pkg in ("qiskit", "pytket", "mqt.bench"):
+        if old["versions"].get(pkg) != result["versions"].get(pkg):
+            raise SystemExit(f"cannot reuse peers: {pkg} {old['versions'].get(pkg)} vs {result['versions'].get(pkg)}")
+    by_key = {(r["name"], r["basis"]): r for r in old["rows"]}
+    missing = []
+    for r in result["rows"]:
+        o = by_key.get((r["name"], r["basis"]))
+        if o is None or o["input"] != r["input"] or o.get("qubits") != r.get("qubits"):
+            missing.append(f"{r['name']} ({r['basis']})")
+            continue
+        for t in peers:
+            r[t] = o[t]
+    if missing:
+        raise SystemExit(f"cannot reuse peers: inputs differ or are absent for {missing}")
+    tools = [*result["tools"], *peers]
+    return {**result, "tools": tools, "summary": summarize(result["rows"], tools),
+            "peers_from": {"file": source, "wall_seconds": old.get("wall_seconds"), "tools": peers,
+                           "note": "Qiskit and tket rows (counts, seconds, verification) of the earlier run on "
+                                   "identical inputs with the same versions; both tools are deterministic here"}}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", dest="which", choices=("dev", "test"), default="dev")
@@ -385,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--markdown", type=Path, default=None, help="print the README table of a result JSON and exit")
     ap.add_argument("--shard", default="1/1", help="K/N: run every N-th circuit starting at the K-th")
     ap.add_argument("--merge", type=Path, nargs="+", default=None, help="join shard JSONs into --json and exit")
+    ap.add_argument("--peers-from", type=Path, default=None, help="with --merge: peers' rows from this earlier run")
     args = ap.parse_args(argv)
     if args.markdown is not None:
         print(markdown(json.loads(args.markdown.read_text())))
@@ -393,6 +421,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.json is None:
             raise SystemExit("--merge needs --json OUT")
         merged = merge([json.loads(f.read_text()) for f in args.merge])
+        if args.peers_from is not None:
+            import hashlib
+
+            raw = args.peers_from.read_bytes()
+            merged = with_peers(merged, json.loads(raw), f"{args.peers_from.name} (sha256 "
+                                f"{hashlib.sha256(raw).hexdigest()[:16]})")
         print_table(merged["rows"], merged["summary"], merged["tools"])
         args.json.write_text(json.dumps(merged, indent=1))
         print(f"\nwrote {args.json}")

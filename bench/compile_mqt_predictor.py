@@ -13,6 +13,13 @@ Counts only: MQT's routed outputs are not checked by qtandem's verifier here.
 
 Run (under the CPU lock): ``flock /tmp/qtandem-cpu.lock .venv/bin/python bench/compile_mqt_predictor.py``;
 raw JSON in bench/results/compile_mqt_predictor.json.
+
+``--probe-steps N`` instead times N random valid actions of MQT Predictor's RL environment (seeded, on
+the same generated training circuits, each action capped at ``--cap-s``) and projects what one PPO
+update would cost (stable-baselines3's default rollout is 2048 environment steps per update); raw JSON in
+bench/results/compile_mqt_predictor_probe.json. No release of mqt.predictor ships a trained RL
+compilation model (1.3.0: only res.csv; 2.0.0-2.4.0: an empty trained_model folder), so this cost
+decides whether the comparison fits.
 """
 
 from __future__ import annotations
@@ -70,6 +77,87 @@ json.dump({"train_seconds": round(train_s, 1), "timesteps": timesteps, "qiskit":
 """
 
 
+MQT_PROBE = r"""
+import json, sys, time, logging, signal, statistics
+from pathlib import Path
+import numpy as np
+folder = Path(sys.argv[1]); steps = int(sys.argv[2]); cap = int(sys.argv[3])
+
+def _alarm(*_):
+    raise TimeoutError(f"over {cap} s")
+
+signal.signal(signal.SIGALRM, _alarm)
+import mqt.predictor
+from mqt.bench.targets import get_device
+from mqt.predictor.rl import Predictor
+t0 = time.perf_counter()
+pred = Predictor(figure_of_merit="expected_fidelity", device=get_device("ibm_falcon_27"),
+                 path_training_circuits=folder / "train", logger_level=logging.WARNING)
+env = pred.env
+setup_s = time.perf_counter() - t0
+env.reset(seed=0)
+rng = np.random.default_rng(0)
+times, log, episodes = {}, [], 0
+for k in range(steps):
+    valid = [i for i, m in enumerate(env.action_masks()) if m]
+    a = int(rng.choice(valid))
+    act = env.action_set[a]
+    name = act["name"] if isinstance(act, dict) else getattr(act, "name", str(a))
+    t1 = time.perf_counter()
+    signal.alarm(cap)
+    try:
+        _, _, term, trunc, _ = env.step(a)
+        signal.alarm(0)
+        status = "ok"
+    except Exception as err:
+        signal.alarm(0)
+        term, trunc, status = True, False, f"{type(err).__name__}: {err}"[:120]
+    dt = time.perf_counter() - t1
+    times.setdefault(name, []).append(dt)
+    log.append({"step": k, "action": name, "seconds": round(dt, 3), "status": status})
+    if term or trunc:
+        episodes += 1
+        env.reset(seed=k + 1)
+all_s = [x["seconds"] for x in log]
+from importlib.metadata import version
+json.dump({"mqt.predictor": version("mqt.predictor"), "bqskit": version("bqskit"),
+           "setup_seconds": round(setup_s, 1), "steps": steps, "episodes_finished": episodes,
+           "per_action": {n: {"n": len(v), "median_s": round(statistics.median(v), 3), "max_s": round(max(v), 3)}
+                          for n, v in sorted(times.items())},
+           "mean_step_s": round(sum(all_s) / len(all_s), 3), "median_step_s": round(statistics.median(all_s), 3),
+           "projected_one_ppo_update_s": round(2048 * sum(all_s) / len(all_s)), "log": log},
+          open(folder / "probe.json", "w"), indent=1)
+"""
+
+
+def probe(args: argparse.Namespace) -> int:
+    """Time random actions of MQT Predictor's RL environment (see the module docstring)."""
+    from qtandem.compile.generate import FAMILIES, generate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "train").mkdir()
+        for i in range(args.train_circuits):
+            fam, n = FAMILIES[i % len(FAMILIES)], 4 + (i // len(FAMILIES)) % 5
+            c = generate(fam, n, seed=100 + i, basis="ibm")
+            (folder / "train" / f"{fam}_s{100 + i}_{n}.qasm").write_text(c.to_qasm(2))
+        t0 = time.perf_counter()
+        proc = subprocess.run([str(MQT_PYTHON), "-c", MQT_PROBE, str(folder), str(args.probe_steps),
+                               str(args.cap_s)], capture_output=True, text=True, check=False,
+                              timeout=args.mqt_timeout)
+        if proc.returncode != 0:
+            raise SystemExit(f"MQT Predictor probe failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
+        result = json.loads((folder / "probe.json").read_text())
+    result["wall_seconds"] = round(time.perf_counter() - t0, 1)
+    result["train_circuits"] = args.train_circuits
+    result["cap_s"] = args.cap_s
+    out = args.output if args.output != HERE / "results" / "compile_mqt_predictor.json" else \
+        HERE / "results" / "compile_mqt_predictor_probe.json"
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k != "log"}, indent=1))
+    return 0
+
+
 def geomean(xs: list[float]) -> float:
     return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
 
@@ -83,7 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="4,8", help="qubit counts of the generated dev circuits")
     ap.add_argument("--cap-s", type=int, default=180, help="MQT Predictor seconds per circuit (then: timeout)")
     ap.add_argument("--output", "-o", type=Path, default=HERE / "results" / "compile_mqt_predictor.json")
+    ap.add_argument("--probe-steps", type=int, default=0, help="time this many random RL actions instead (see above)")
     args = ap.parse_args(argv)
+    if args.probe_steps:
+        return probe(args)
     from qtandem.compile import counts, optimize
     from qtandem.compile.generate import FAMILIES, generate
 

@@ -185,3 +185,21 @@ def test_multi_register_input_is_flattened_so_tket_keeps_the_wire_order():
     assert inp.n_qubits == 4 and inp.qregs == [("q", 4)] and "measure" not in inp.count_ops()
     tket = bench.run_tket(inp, inp.to_qasm(2), "ibm", 5.0)
     assert tket["verified"] == "ok"  # was FAILED when tket wrote registers a, b back in sorted order
+
+
+def test_peers_from_an_earlier_run_only_on_identical_inputs():
+    bench = _bench()
+    old_rows = [_row("a", "ibm", (100, 20), qtandem=(90, 20, True), qiskit=(100, 20, True), tket=(50, 5, True))]
+    versions = {"qiskit": "2.6.2", "pytket": "2.18.5", "mqt.bench": "2.3.0"}
+    old = {"rows": old_rows, "versions": versions, "wall_seconds": 9.0}
+    mine = {k: v for k, v in _row("a", "ibm", (100, 20), qtandem=(50, 10, True), qiskit=(1, 1, True),
+                                  tket=(1, 1, True)).items() if k not in ("qiskit", "tket")}
+    result = {"rows": [mine], "tools": ["qtandem"], "versions": versions}
+    merged = bench.with_peers(result, old, "old.json")
+    assert merged["tools"] == ["qtandem", "qiskit", "tket"] and merged["rows"][0]["tket"]["gates"] == 50
+    assert merged["summary"]["ibm"]["qtandem_over_qiskit"]["gates"] == 0.5
+    changed = {**mine, "input": {**mine["input"], "gates": 99}}
+    with pytest.raises(SystemExit, match="inputs differ"):
+        bench.with_peers({**result, "rows": [changed]}, old, "old.json")
+    with pytest.raises(SystemExit, match="qiskit"):
+        bench.with_peers(result, {**old, "versions": {**versions, "qiskit": "2.7"}}, "old.json")
