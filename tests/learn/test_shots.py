@@ -211,3 +211,14 @@ def test_random_cliffords_are_valid_and_uniform() -> None:
                 image = tab(p)
                 np.testing.assert_allclose(u @ p.to_unitary_matrix(endian="little") @ u.conj().T,
                                            image.to_unitary_matrix(endian="little"), atol=1e-9)
+
+
+def test_clifford_apply_matches_the_circuit() -> None:
+    from qtandem.learn.shots import clifford_apply
+
+    for n in (2, 4):
+        for bits in random_clifford_tableaus(3, n, seed=n):
+            u = clifford_circuit(bits).to_matrix().numpy()
+            m = np.stack([clifford_apply(bits, np.eye(2 ** n, dtype=complex)[k]) for k in range(2 ** n)], axis=1)
+            i, j = np.unravel_index(np.argmax(np.abs(u)), u.shape)
+            np.testing.assert_allclose(m, m[i, j] / u[i, j] * u, atol=1e-12)

@@ -400,14 +400,14 @@ def _fidelity_clifford(rec: ShotRecord, psi: torch.Tensor) -> np.ndarray:
     """Per shot ``(2**n + 1) |<b|U|psi>|**2 - 1``, with ``U^dagger |b>`` from Stim."""
     import stim
 
-    from qtandem.learn.shots import tableau_to_stim
+    from qtandem.learn.shots import stabilizer_state, tableau_to_stim
 
     n = rec.n_qubits
     out = np.zeros(len(rec))
     target = psi.numpy()
     for t in range(len(rec)):
         flips = stim.PauliString("".join("X" if bit else "_" for bit in rec.outcomes[t])).to_tableau()
-        phi = (tableau_to_stim(rec.bases[t]).inverse() * flips).to_state_vector(endian="little")
+        phi = stabilizer_state(tableau_to_stim(rec.bases[t]).inverse() * flips)
         out[t] = (2.0 ** n + 1) * abs(np.vdot(phi, target)) ** 2 - 1
     return out
 
