@@ -203,13 +203,7 @@ class _Objective:
 
     def nll(self, theta: Tensor, subset: Sequence[int] | None = None) -> Tensor:
         idx = range(len(self.circuits)) if subset is None else subset
-        probs = self.lik.probabilities([self.circuits[i] for i in idx], theta)
-        total = torch.zeros((), dtype=_R)
-        for p, i in zip(probs, idx, strict=True):
-            n = self.counts[i]
-            mask = n > 0
-            total = total - (n[mask] * torch.log(p[mask].clamp_min(1e-300))).sum()
-        return total
+        return self.lik.nll_counts([self.circuits[i] for i in idx], [self.counts[i] for i in idx], theta)
 
 
 def _safe(fn: Callable[[], Tensor]) -> float:

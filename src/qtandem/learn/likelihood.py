@@ -7,14 +7,20 @@ copy of the base device and through :meth:`Device.noise_model` (gate errors, rea
 errors); idle intervals (``delay`` instructions and implicit waits) get relaxation,
 the detuning phase and the ZZ phase of the contract (``NoiseModel.add_idle``/``add_zz``).
 
-Speed comes from three things, none of which changes the numbers:
+Speed comes from these things, none of which changes the numbers (beyond rounding):
 
 * each circuit is simulated on its *active* qubits only (those it touches);
 * every distinct step (a gate with its noise, an idle interval) becomes one
-  superoperator per evaluation, shared by all circuits, and runs of a repeated block
-  (``sx`` repeated 100 times) become one matrix power;
+  superoperator per evaluation, shared by all circuits (a gate's noise is built once per
+  gate and qubits and multiplies all its angles in one batch), and runs of a repeated
+  block (``sx`` repeated 100 times) become one matrix power (batched);
+* adjacent steps are multiplied pairwise, level by level, each distinct pair once
+  (:func:`_fuse`): a randomized-benchmarking sequence of one qubit becomes one
+  superoperator per circuit after about ten batched products, a two-qubit one is halved
+  while the products stay cheaper than the matrix-vector steps they save;
 * circuits with the same number of active qubits run as one batch of
-  matrix-vector products, one step at a time.
+  matrix-vector products, one step at a time, with an adjoint backward pass;
+* the NLL is one batched term per readout signature (:meth:`LikelihoodModel.nll_counts`).
 
 Examples:
     >>> from qtandem import Circuit
@@ -34,6 +40,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as _field
 from functools import lru_cache
 from typing import Any
 
@@ -203,6 +210,40 @@ def _compress(seq: list[Any], max_period: int = 8, min_cover: int = 4) -> list[A
     return out
 
 
+def _fuse(idx: np.ndarray, slots: int, dim: int) -> tuple[list[tuple[Tensor, Tensor]], np.ndarray]:
+    """Pairwise products of adjacent steps, level by level, each distinct pair computed once.
+
+    Level ``l`` multiplies the steps at positions ``2i`` and ``2i + 1`` of every row into one new
+    slot (``stack[b] @ stack[a]``, ``a`` applied first), shared by every row with that pair, and
+    halves the rows' length. A level is taken while its matrix products (``dim**3`` each) cost less
+    than the matrix-vector products it saves (``dim**2`` per row and step), counting each step of
+    the chain's loop as worth ``64 dim**2``: random sequences (RB) share few long pairs, so
+    ``4 x 4`` superoperators fuse to the top and ``16 x 16`` ones a level or two.
+
+    Returns:
+        ``[(a, b)]`` per level (new slots are appended in order) and the fused ``(B, L')`` index.
+    """
+    levels: list[tuple[Tensor, Tensor]] = []
+    while idx.shape[1] > 1:
+        if idx.shape[1] % 2:
+            idx = np.concatenate([idx, np.zeros((idx.shape[0], 1), dtype=idx.dtype)], axis=1)
+        a, b = idx[:, 0::2], idx[:, 1::2]
+        pair = b != 0  # (a, 0) is a (0: the identity after a row's end)
+        codes = a[pair].astype(np.int64) * slots + b[pair]
+        uniq, inverse = np.unique(codes, return_inverse=True)
+        saved = int(pair.sum())
+        if len(uniq) * dim > saved + 64 * (idx.shape[1] // 2):
+            break
+        nxt = a.copy()
+        nxt[pair] = slots + inverse.reshape(-1)
+        levels.append((torch.as_tensor(uniq // slots), torch.as_tensor(uniq % slots)))
+        slots += len(uniq)
+        idx = nxt
+    while idx.shape[1] > 1 and not idx[:, -1].any():
+        idx = idx[:, :-1]
+    return levels, idx
+
+
 # -- superoperators ------------------------------------------------------------------------------------------
 def _unitary_superop(u: Tensor) -> Tensor:
     return torch.kron(u, u.conj())
@@ -263,8 +304,9 @@ class _Chain(torch.autograd.Function):
 
     The loop runs in NumPy (a few microseconds a step, where a torch op with autograd costs
     tens) and the backward pass is its adjoint: ``lambda <- M^H lambda`` back through the
-    steps, accumulating ``grad M += lambda (x) conj(state)``. Not twice differentiable: the
-    calibration's Hessian differences these exact gradients.
+    steps, accumulating ``grad M += lambda (x) conj(state)``. Only the rows that take a step
+    are stored (a flat array of all steps, step ``j`` at ``offsets[j]``). Not twice
+    differentiable: the calibration's Hessian differences these exact gradients.
 
     Shape:
         stack: ``(S, d, d)`` complex; index: ``(B, L)`` int64 into it (slot 0: identity, the padding after
@@ -277,16 +319,19 @@ class _Chain(torch.autograd.Function):
         mats = stack.detach().cpu().numpy()
         idx = index.numpy()
         b, length = idx.shape
-        states = np.zeros((length + 1, b, mats.shape[-1]), dtype=np.complex128)
-        states[0, :, 0] = 1
+        offsets = np.concatenate([[0], np.cumsum(active)])
+        before = np.empty((int(offsets[-1]), mats.shape[-1]), dtype=np.complex128)  # the state each step acts on
+        state = np.zeros((b, mats.shape[-1]), dtype=np.complex128)
+        state[:, 0] = 1
         for j in range(length):
             n = active[j]  # rows are sorted longest first: the first n still have a step j
-            states[j + 1] = states[j]
-            states[j + 1, :n] = np.matmul(mats[idx[:n, j]], states[j, :n, :, None])[:, :, 0]
+            before[offsets[j]:offsets[j + 1]] = state[:n]
+            state[:n] = np.matmul(mats[idx[:n, j]], state[:n, :, None])[:, :, 0]
         ctx.save_for_backward(stack, index)
-        ctx.states = states
+        ctx.before = before
+        ctx.offsets = offsets
         ctx.active = active
-        return torch.from_numpy(states[-1].copy())
+        return torch.from_numpy(state)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None]:  # type: ignore[override]
@@ -294,38 +339,43 @@ class _Chain(torch.autograd.Function):
         mats = stack.detach().cpu().numpy()
         adj = np.conj(np.swapaxes(mats, -1, -2))
         idx = index.numpy()
-        states, active = ctx.states, ctx.active
-        length, b = idx.shape[1], idx.shape[0]
-        lams = np.empty((length, b, mats.shape[-1]), dtype=np.complex128)
+        before, offsets, active = ctx.before, ctx.offsets, ctx.active
+        after = np.empty_like(before)  # d NLL / d (the state each step produces)
         lam = grad.detach().cpu().numpy().astype(np.complex128)
-        for j in range(length - 1, -1, -1):
+        for j in range(idx.shape[1] - 1, -1, -1):
             n = active[j]
-            lams[j] = lam
-            lam = lam.copy()
+            after[offsets[j]:offsets[j + 1]] = lam[:n]
             lam[:n] = np.matmul(adj[idx[:n, j]], lam[:n, :, None])[:, :, 0]
         # grad M_s = sum over the steps that use slot s of lambda (x) conj(state before the step)
-        mask = np.arange(b)[None, :] < np.asarray(active)[:, None]
-        slots = idx.T[mask]
+        slots = np.concatenate([idx[:n, j] for j, n in enumerate(active)])
         order = np.argsort(slots, kind="stable")
-        bounds = np.searchsorted(slots[order], np.arange(mats.shape[0] + 1))
-        lam_flat = lams[mask][order]
-        st_flat = np.conj(states[:-1][mask])[order]
+        used, starts = np.unique(slots[order], return_index=True)
+        ends = np.append(starts[1:], len(order))
+        lam_sorted, st_sorted = after[order], np.conj(before[order])
         out = np.zeros_like(mats)
-        for slot in range(mats.shape[0]):
-            lo, hi = bounds[slot], bounds[slot + 1]
-            if hi > lo:
-                out[slot] = lam_flat[lo:hi].T @ st_flat[lo:hi]
+        for slot, lo, hi in zip(used.tolist(), starts.tolist(), ends.tolist(), strict=True):
+            out[slot] = lam_sorted[lo:hi].T @ st_sorted[lo:hi]
         return torch.from_numpy(out).to(stack.dtype), None, None
 
 
 @dataclass
 class _Group:
+    """The programs with ``k`` active qubits: one chain over the slots of ``4**k x 4**k`` matrices.
+
+    Slot 0 is the identity, then every plain step placed on the ``k`` qubits (``embeds``: per
+    placement, the step keys to embed), then the powers of repeated blocks (``blocks``: their
+    plain slots, padded with 0; ``reps``), then the fused pairs of :func:`_fuse` (``levels``).
+    """
+
     k: int
     members: list[int]
-    items: list[Any]
+    embeds: list[tuple[tuple[int, ...], int, int, list[Key]]]  # (vec positions, 2k, m, keys of m qubits)
+    blocks: Tensor
+    reps: Tensor
     index: Tensor
     active: np.ndarray  # rows that still have a step j (rows sorted longest first)
     readout: dict[tuple[Any, ...], Tensor]
+    levels: list[tuple[Tensor, Tensor]] = _field(default_factory=list)  # fused slots: stack[b] @ stack[a]
 
 
 class _Plan:
@@ -342,39 +392,77 @@ class _Plan:
             keys.update(dict.fromkeys(prog.steps))
             items_per.append(_compress(seq))
         self.keys = list(keys)
-        plain: dict[Any, None] = {}
-        powers: dict[Any, None] = {}
-        for items in items_per:
-            for it in items:
-                if it[0] == "pow":
-                    plain.update(dict.fromkeys(it[1]))
-                    powers[it] = None
-                else:
-                    plain[it] = None
-        self.embed_groups: dict[tuple[tuple[int, ...], int], list[Any]] = {}
-        for it in plain:
-            _, local, k = it
-            self.embed_groups.setdefault((_vec_positions(local, k), 2 * k), []).append(it)
-        self.powers = list(powers)
+        self._order: dict[int, list[Key]] = {}
+        self._rows: dict[tuple[int, int], Tensor] = {}
         by_k: dict[int, list[int]] = {}
         for i, prog in enumerate(progs):
             by_k.setdefault(len(prog.active), []).append(i)
         self.groups: list[_Group] = []
         for k, members in sorted(by_k.items()):
+            plain: dict[Any, None] = {}
+            powers: dict[Any, None] = {}
+            for i in members:
+                for it in items_per[i]:
+                    if it[0] == "pow":
+                        plain.update(dict.fromkeys(it[1]))
+                        powers[it] = None
+                    else:
+                        plain[it] = None
+            placements: dict[tuple[int, ...], list[Any]] = {}
+            for it in plain:
+                placements.setdefault(_vec_positions(it[1], k), []).append(it)
+            slot: dict[Any, int] = {}
+            embeds = []
+            for positions, its in placements.items():
+                for it in its:
+                    slot[it] = len(slot) + 1  # 0: the identity
+                embeds.append((positions, 2 * k, len(its[0][1]), [it[0] for it in its]))
+            width = max((len(it[1]) for it in powers), default=1)
+            blocks = np.zeros((len(powers), width), dtype=np.int64)
+            for r, it in enumerate(powers):
+                blocks[r, :len(it[1])] = [slot[sub] for sub in it[1]]
+                slot[it] = len(slot) + 1
             members = sorted(members, key=lambda i: -len(items_per[i]))  # longest first
-            table: dict[Any, int] = {}
             lengths = np.array([len(items_per[i]) for i in members])
             idx = np.zeros((len(members), int(lengths.max())), dtype=np.int64)
             for row, i in enumerate(members):
-                for j, it in enumerate(items_per[i]):
-                    idx[row, j] = table.setdefault(it, len(table) + 1)  # 0: the identity, after the end
-            active = (lengths[None, :] > np.arange(idx.shape[1])[:, None]).sum(axis=1)
+                idx[row, :lengths[row]] = [slot[it] for it in items_per[i]]
             sigs: dict[tuple[Any, ...], list[int]] = {}
             for row, i in enumerate(members):
                 p = progs[i]
                 sigs.setdefault((p.active, p.measured, p.clbits, p.n_clbits), []).append(row)
-            self.groups.append(_Group(k, members, list(table), torch.as_tensor(idx), active,
-                                      {s: torch.as_tensor(r) for s, r in sigs.items()}))
+            levels, idx = _fuse(idx, len(slot) + 1, 4**k)
+            active = (idx != 0)[:, ::-1].cumsum(axis=1)[:, ::-1].astype(bool).sum(axis=0)
+            self.groups.append(_Group(k, members, embeds, torch.as_tensor(blocks),
+                                      torch.as_tensor([it[2] for it in powers], dtype=torch.int64),
+                                      torch.as_tensor(idx), active, {s: torch.as_tensor(r) for s, r in sigs.items()},
+                                      levels))
+
+    def rows(self, group: int, embed: int, order: dict[int, list[Key]]) -> Tensor:
+        """Rows of an embed's keys in the superoperators of their size (``order``: the keys of each size)."""
+        if order is not self._order:
+            if order != self._order:
+                self._rows.clear()
+            self._order = order
+        hit = self._rows.get((group, embed))
+        if hit is None:
+            _, _, m, keys = self.groups[group].embeds[embed]
+            where = {key: r for r, key in enumerate(order[4**m])}
+            hit = self._rows[(group, embed)] = torch.as_tensor([where[key] for key in keys], dtype=torch.int64)
+        return hit
+
+
+def _power(mats: Tensor, reps: Tensor) -> Tensor:
+    """``mats[i] ** reps[i]`` for a batch (binary exponentiation, one batched product per bit)."""
+    out = torch.eye(mats.shape[-1], dtype=mats.dtype).expand_as(mats)
+    base = mats
+    bits = int(reps.max()).bit_length() if len(reps) else 0
+    for bit in range(bits):
+        take = ((reps >> bit) & 1).bool()
+        out = torch.where(take[:, None, None], base @ out, out)
+        if bit + 1 < bits:
+            base = base @ base
+    return out
 
 
 class LikelihoodModel:
@@ -417,6 +505,7 @@ class LikelihoodModel:
         self._durations: dict[tuple[int, ...], Any] = {}
         self._programs: dict[int, tuple[Circuit, _Program]] = {}
         self._plans: dict[tuple[int, ...], _Plan] = {}
+        self._ideals: dict[Key, Tensor] = {}
 
     # -- parameters --------------------------------------------------------------
     def theta0(self) -> Tensor:
@@ -495,35 +584,48 @@ class LikelihoodModel:
         self._programs[id(circuit)] = (circuit, prog)
         return prog
 
-    def _superops(self, keys: Sequence[Key], theta: Tensor) -> tuple[dict[Key, Tensor], Any]:
+    def _ideal(self, key: Key) -> Tensor:
+        """The ideal superoperator of a gate step (no parameters in it: cached)."""
+        hit = self._ideals.get(key)
+        if hit is None:
+            hit = self._ideals[key] = _unitary_superop(gate_matrix(key[1], list(key[2])))
+        return hit
+
+    def _superops(self, keys: Sequence[Key], theta: Tensor) -> tuple[dict[int, list[Key]], dict[int, Tensor], Any]:
+        """The superoperator of every step: per matrix size, the keys in order and their ``(K, d, d)`` stack."""
         dev = self.device(theta)
-        model = dev.noise_model(strict=False)
-        out: dict[Key, Tensor] = {}
+        model = dev.noise_model(idle=False, strict=False)  # idle steps: _idle_superops, _zz_superops
         idle: dict[int, list[Key]] = {}
         zz: dict[tuple[int, int], list[Key]] = {}
+        sites: dict[tuple[str, tuple[int, ...]], list[Key]] = {}
         for key in keys:
             if key[0] == "idle":
                 idle.setdefault(key[1], []).append(key)
             elif key[0] == "zz":
                 zz.setdefault(key[1], []).append(key)
             else:
-                qs = _key_qubits(key)
-                m = len(qs)
-                s = _unitary_superop(gate_matrix(key[1], list(key[2])))
-                for channel, cq in model.errors_after(Instruction(key[1], qs, key[2])):
-                    local = [qs.index(q) for q in cq]
-                    s = _embed(channel.superop(), _vec_positions(local, m), 2 * m) @ s
-                out[key] = s
+                sites.setdefault((key[1], _key_qubits(key)), []).append(key)
+        pieces: dict[int, list[tuple[list[Key], Tensor]]] = {}
+        for (name, qs), ks in sites.items():  # the errors after a gate depend on its name and qubits only
+            m = len(qs)
+            err: Tensor | None = None
+            for channel, cq in model.errors_after(Instruction(name, qs, ks[0][2])):
+                local = [qs.index(q) for q in cq]
+                e = _embed(channel.superop(), _vec_positions(local, m), 2 * m)
+                err = e if err is None else e @ err
+            ideal = torch.stack([self._ideal(k) for k in ks])
+            pieces.setdefault(4**m, []).append((ks, ideal if err is None else err @ ideal))
         for q, ks in idle.items():
             props = dev.qubits[q]
             t = torch.tensor([k[2] for k in ks], dtype=_R)
-            for k, s in zip(ks, _idle_superops(props.t1, props.t2, getattr(props, "detuning", 0.0), t), strict=True):
-                out[k] = s
+            mats = _idle_superops(props.t1, props.t2, getattr(props, "detuning", 0.0), t)
+            pieces.setdefault(4, []).append((ks, mats))
         for pair, ks in zz.items():
             t = torch.tensor([k[2] for k in ks], dtype=_R)
-            for k, s in zip(ks, _zz_superops(getattr(dev.edges[pair], "zz", 0.0), t), strict=True):
-                out[k] = s
-        return out, model
+            pieces.setdefault(16, []).append((ks, _zz_superops(getattr(dev.edges[pair], "zz", 0.0), t)))
+        order = {d: [k for ks, _ in ps for k in ks] for d, ps in pieces.items()}
+        stacks = {d: torch.cat([m for _, m in ps]) if len(ps) > 1 else ps[0][1] for d, ps in pieces.items()}
+        return order, stacks, model
 
     def probabilities(self, circuits: Sequence[Circuit], theta: Tensor) -> list[Tensor]:
         """Outcome probabilities of each circuit: ``(2**n_clbits,)``, index = the classical record
@@ -556,32 +658,42 @@ class LikelihoodModel:
         self._plans[key] = plan
         return plan
 
-    def _evaluate(self, progs: Sequence[_Program], theta: Tensor) -> list[Tensor]:
+    def _evaluate(self, progs: Sequence[_Program], theta: Tensor,
+                  counts: Sequence[Tensor] | None = None) -> Any:
+        """Outcome probabilities of each program; with ``counts`` (one vector per program), the NLL instead."""
         plan = self._plan(progs)
-        sup, model = self._superops(plan.keys, theta)
-        embedded: dict[Any, Tensor] = {}
-        for (positions, n), items in plan.embed_groups.items():  # one batched embedding per placement
-            mats = _embed(torch.stack([sup[it[0]] for it in items]), positions, n)
-            for it, m in zip(items, mats, strict=True):
-                embedded[it] = m
-        for item in plan.powers:
-            block = item[1]
-            m = embedded[block[0]]
-            for sub in block[1:]:
-                m = embedded[sub] @ m
-            embedded[item] = torch.linalg.matrix_power(m, item[2])
+        order, sup, model = self._superops(plan.keys, theta)
         finals: list[Tensor | None] = [None] * len(progs)
-        for group in plan.groups:
+        total = torch.zeros((), dtype=_R)
+        for g, group in enumerate(plan.groups):
             dim = 4**group.k
-            stack = torch.stack([torch.eye(dim, dtype=_C), *(embedded[it] for it in group.items)])
-            state = _Chain.apply(stack, group.index, group.active)
+            parts = [torch.eye(dim, dtype=_C)[None]]
+            for e, (positions, n, m, _) in enumerate(group.embeds):  # one batched embedding per placement
+                parts.append(_embed(sup[4**m][plan.rows(g, e, order)], positions, n))
+            stack = torch.cat(parts)
+            if len(group.reps):
+                block = stack[group.blocks[:, 0]]
+                for j in range(1, group.blocks.shape[1]):
+                    block = stack[group.blocks[:, j]] @ block
+                stack = torch.cat([stack, _power(block, group.reps)])
+            for a, b in group.levels:
+                stack = torch.cat([stack, stack[b] @ stack[a]])
+            if group.index.shape[1] == 1:  # every row fused to one matrix: its first column
+                state = stack[group.index[:, 0], :, 0]
+            else:
+                state = _Chain.apply(stack, group.index, group.active)
             diag = torch.arange(2**group.k) * (2**group.k + 1)
             pops = state[:, diag].real
             for sig, rows in group.readout.items():
                 out = pops[rows] @ self._readout_matrix(sig, model).T
-                for r, o in zip(rows.tolist(), out, strict=True):
-                    finals[group.members[r]] = o
-        return finals  # type: ignore[return-value]
+                if counts is None:
+                    for r, o in zip(rows.tolist(), out, strict=True):
+                        finals[group.members[r]] = o
+                else:
+                    shots = torch.stack([counts[group.members[r]] for r in rows.tolist()])
+                    logp = torch.log(torch.where(shots > 0, out, torch.ones_like(out)).clamp_min(1e-300))
+                    total = total - (shots * logp).sum()
+        return finals if counts is None else total
 
     def _readout_matrix(self, sig: tuple[Any, ...], model: Any) -> Tensor:
         """``(2**n_clbits, 2**k)``: active-qubit populations -> classical records, readout errors included."""
@@ -619,13 +731,30 @@ class LikelihoodModel:
             True
         """
         circuits, counts = _circuits_counts(data)
-        probs = self.probabilities(circuits, theta)
-        total = torch.zeros((), dtype=_R)
-        for p, cnt in zip(probs, counts, strict=True):
-            n = _count_vector(cnt, p.shape[0])
-            mask = n > 0
-            total = total - (n[mask] * torch.log(p[mask].clamp_min(1e-300))).sum()
-        return total
+        return self.nll_counts(circuits, [_count_vector(c, 2**circ.n_clbits)
+                                          for c, circ in zip(counts, circuits, strict=True)], theta)
+
+    def nll_counts(self, circuits: Sequence[Circuit], counts: Sequence[Tensor], theta: Tensor) -> Tensor:
+        """:meth:`nll` from count vectors (``counts[i][r]``: shots of record ``r`` of circuit ``i``), one
+        batched term per readout signature instead of one per circuit.
+
+        Examples:
+            >>> import torch
+            >>> from qtandem import Circuit
+            >>> from qtandem.device import Device
+            >>> lik = LikelihoodModel(["q0.readout_p01"], Device.preset("line_5"), [0])
+            >>> n = torch.tensor([90.0, 10.0], dtype=torch.float64)
+            >>> nll = lik.nll_counts([Circuit(1, 1).measure(0, 0)], [n], torch.tensor([0.1], dtype=torch.float64))
+            >>> round(float(nll), 3) == round(-(90 * math.log(0.9) + 10 * math.log(0.1)), 3)
+            True
+        """
+        circuits = list(circuits)
+        if len(circuits) != len(counts):
+            raise DataError(f"{len(circuits)} circuits but {len(counts)} count vectors")
+        for c, n in zip(circuits, counts, strict=True):
+            if n.shape != (2**c.n_clbits,):
+                raise DataError(f"a count vector of shape {tuple(n.shape)} for a circuit with {c.n_clbits} clbits")
+        return self._evaluate([self._program(c) for c in circuits], theta, [n.to(_R) for n in counts])
 
     def fisher(self, circuits: Sequence[Circuit], shots: int | Sequence[int], theta: Tensor) -> Tensor:
         """Expected Fisher information ``sum_c shots_c J_c^T diag(1/p_c) J_c`` of the circuits at ``theta``.
