@@ -11,20 +11,29 @@ that the circuit *with the faulty gates* does what the input does with ideal one
 1. every one-qubit run is resynthesized from faulty ``sx`` pulses (two, or three when the run
    turns the Bloch sphere by more than ``pi - 2|e|``) and virtual ``rz`` angles solved exactly;
 2. two-qubit over-rotations cancel in pairs: the error ``exp(-i e/2 Z_c X_t)`` of one gate is
-   followed through the later gates (Clifford ones map it to another Pauli rotation, other gates
-   it commutes with leave it alone) until it meets a gate whose own error is the same rotation;
+   followed through the later gates until it meets a gate whose own error is the same rotation;
    that gate is run in its frame-flipped form ``rz(pi)_t g rz(pi)_t`` (plus ``rz(pi)_c`` for ``cx``),
-   whose error has the opposite sign. An error that gets stuck (a non-Clifford gate it does not
-   commute with, a measurement) or finds no partner stays, and the report lists its gate;
+   whose error has the opposite sign. Up to 8 active qubits the errors are followed as dense
+   generators ``H_k = W_k Z_c X_t W_k^dagger`` (``W_k``: the ideal gates after gate ``k``), so they pass
+   any gate; nested pairs cancel exactly (a mirror circuit's), and a pair is taken only when the open
+   errors between them commute with it. Wider circuits follow Pauli strings through Clifford gates.
+   An error with no partner (or stuck at a measurement) stays, and the report lists its gate; the
+   leftovers' signs (frame flips, free) are chosen to make their summed generator smallest;
 3. detuning: the circuit is scheduled with the device durations (the same as-soon-as-possible clock
    as the density-matrix simulator) and a virtual ``rz(-detuning * wait)`` cancels each idle phase;
-4. ZZ: idle windows of at least ``echo_min`` are echoed (``delay, x, delay, rz(pi) x rz(pi)``:
-   the two faulty ``x`` pulses are exact inverses), kept only where the simulated coherent
-   fidelity improves.
+4. ZZ: each static-ZZ turn ``rzz(phi)`` next to a qubit ``b`` in a basis state is a Z turn of its
+   partner, cancelled by a virtual ``rz``; with the partner's ``<Z_b>`` in general (mean field); the
+   mode that lowers the error from ``|0...0>`` is kept. Idle windows of at least ``echo_min`` are
+   echoed (``delay, x, delay, rz(pi) x rz(pi)``: the two faulty ``x`` pulses are exact inverses);
+5. judging: each echo, and the whole result, is kept only where the fidelity ``<psi|rho|psi>`` under
+   the device's full noise model (coherent and incoherent) rises (density matrix, up to 8 qubits and
+   final measurements only; wider circuits judge echoes on the coherent error). When the corrections
+   would lower it (small errors, where the extra pulses cost more), the input comes back unchanged.
 
 The result is verified (:func:`qtandem.compile.verify.verify_equivalent`): the corrected circuit
-with the device's faulty gates (ZZ left out, since it is reduced, not removed) equals the input with
-ideal gates, except the rotations of the gates the report lists as uncorrected.
+with the device's faulty gates (ZZ left out, since it is reduced, not removed; the ZZ turns are added
+after the proof) equals the input with ideal gates, except the rotations of the gates the report lists
+as uncorrected.
 
 Examples:
     >>> from qtandem import Circuit
@@ -299,7 +308,7 @@ JUDGE_MAX_QUBITS = 8
 """Widest circuit whose echoes and result are judged by its simulated noisy fidelity (density matrix)."""
 
 
-def correct_for_device(circuit: Circuit, device: Any, *, echo: bool = True, echo_min: float = 500.0,
+def correct_for_device(circuit: Circuit, device: Any, *, echo: bool = True, echo_min: float = 200.0,
                        zz_frames: bool = True, judge: bool = True,
                        verify: bool = True) -> tuple[Circuit, CorrectionReport]:
     """Cancel ``device``'s coherent errors in ``circuit`` (already in its native gates and layout).

@@ -21,7 +21,7 @@ __all__ = ["suggest_corrections"]
 
 
 def suggest_corrections(calibration_or_device: Any, *, base: Any = None, echo: bool = True,
-                        echo_min: float = 500.0) -> CoherentCorrections:
+                        echo_min: float = 200.0) -> CoherentCorrections:
     """A :class:`~qtandem.compile.passes.corrections.CoherentCorrections` pass for a fitted or known device.
 
     The pass cancels the coherent errors the calibration found (``sx``/``x`` and two-qubit

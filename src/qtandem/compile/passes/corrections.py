@@ -74,7 +74,7 @@ class CoherentCorrections:
 
     name = "coherent_corrections"
 
-    def __init__(self, device: Any, *, echo: bool = True, echo_min: float = 500.0, verify: bool = True) -> None:
+    def __init__(self, device: Any, *, echo: bool = True, echo_min: float = 200.0, verify: bool = True) -> None:
         self.device = device
         self.echo = echo
         self.echo_min = echo_min
