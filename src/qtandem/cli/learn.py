@@ -16,6 +16,9 @@ import typer
 from qtandem.cli.common import JsonFlag, OutputDir, OutputFile, OverwriteFlag
 from qtandem.cli.main import friendly
 
+EXPERIMENT_NAMES = "readout, t1, ramsey, echo, amplify_sx, amplify_x, amplify_cx, zz, rb, irb"
+"""The experiments ``learn plan --experiments`` accepts (qtandem.learn.experiments.EXPERIMENTS; a test keeps them
+equal), written out so that ``-h`` needs no import of the library."""
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed (RB sequences, shot sampling, fit restarts).")]
 
 
@@ -79,11 +82,12 @@ def register(app: typer.Typer) -> None:
         pairs: Annotated[str | None, typer.Option("--pairs", metavar="LIST",
                                                   help="Coupled pairs for cx, ZZ and two-qubit RB: 0-1,1-2.")] = None,
         experiments: Annotated[str | None, typer.Option(
-            "--experiments", metavar="LIST", help="Comma-separated experiment names (default: all that apply).",
+            "--experiments", metavar="LIST", help=f"Comma-separated experiment names, from {EXPERIMENT_NAMES} "
+                                                  "(default: all that apply).",
         )] = None,
-        device: Annotated[str | None, typer.Option("--device", metavar="PRIOR",
+        device: Annotated[str | None, typer.Option("--device", metavar="NAME|FILE",
                                                    help="Prior device (preset name or JSON) that sets delays "
-                                                        "and lengths.")] = None,
+                                                        "and lengths, and checks the qubits and pairs.")] = None,
         seed: SeedOption = 0,
         output: OutputFile = None,
         as_json: JsonFlag = False,
@@ -138,6 +142,9 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"--shots must be a positive integer, got {shots}")
         if seed < 0:
             raise ConfigError(f"--seed must be >= 0, got {seed}")
+        if plan_file.is_dir():
+            raise DataError(f"PLAN {plan_file} is a folder; expected the plan file from `qtandem learn plan -o "
+                            "plan.json` (a shot-data folder goes to `qtandem learn calibrate`)")
         plan = CharacterizationPlan.load(plan_file)
         dev = Device.load(device)
         if plan.width > dev.num_qubits:
@@ -161,7 +168,9 @@ def register(app: typer.Typer) -> None:
     @friendly
     def calibrate_cmd(
         data_dir: Annotated[Path, typer.Argument(metavar="DATA", help="Shot-data folder (`qtandem learn run`).")],
-        output: OutputFile = None,
+        output: Annotated[Path | None, typer.Option(
+            "-o", "--output", metavar="FILE", help="Write the fitted device (JSON) here, and its HTML report "
+                                                   "beside it (without -o: print the fitted values only).")] = None,
         report: Annotated[Path | None, typer.Option("--report", metavar="DIR",
                                                     help="Report folder (default: <output stem>_report beside "
                                                          "the device file).")] = None,
@@ -195,22 +204,32 @@ def register(app: typer.Typer) -> None:
                               f"{seed}")
         if output is not None:
             check_output_file(output)
+        if report is not None and no_report:
+            raise ConfigError(f"--report {report} and --no-report contradict each other: give one")
         folder = None
         if not no_report:
             folder = report or (output.with_name(f"{output.stem}_report") if output is not None else None)
-        if folder is not None:
-            if report is None and folder.is_dir() and any(folder.iterdir()) and not overwrite:
-                raise ConfigError(f"report folder {folder} (beside {output}) exists and is not empty: pass "
-                                  "--overwrite to replace it, --report DIR to put it elsewhere, or --no-report")
-            prepare_output_dir(folder, overwrite=overwrite)
-        data = ShotData.load(data_dir)
-        held = ShotData.load(heldout) if heldout is not None else None
+        if folder is not None:  # checked now, created after the fit: a refused run leaves no folder behind
+            if folder.exists() and not folder.is_dir():
+                raise ConfigError(f"report folder {folder} is a file: pass --report DIR to put the report "
+                                  "elsewhere, or --no-report")
+            if folder.is_dir() and any(folder.iterdir()) and not overwrite:
+                beside = f" (beside {output})" if report is None else ""
+                raise ConfigError(f"report folder {folder}{beside} exists and is not empty: pass --overwrite to "
+                                  "replace it, --report DIR to put it elsewhere, or --no-report")
+        data = ShotData.load(_data_folder(data_dir, "DATA"))
+        held = None
+        if heldout is not None:
+            held = ShotData.load(_data_folder(heldout, "--heldout"))
+            _check_heldout(data, held, heldout)
         base = Device.load(prior) if prior is not None else None
         cal = _fit(calibrate, data, model=model, prior=base, restarts=restarts, bootstrap=bootstrap, seed=seed,
                    show=progress and not as_json)
         check = cal.check(held)
         if output is not None:
             cal.to_json(output)
+        if folder is not None:
+            prepare_output_dir(folder, overwrite=True)  # refused above unless new, empty or --overwrite
         page = write_report(cal, folder, check=check) if folder is not None else None
         if as_json:
             emit_json({"device": None if output is None else str(output),
@@ -221,6 +240,11 @@ def register(app: typer.Typer) -> None:
         _print_table(cal, check)
         if output is not None:
             typer.echo(f"wrote {output}")
+            if prior is None:
+                source = f" ({data.device_name!r} for this data)" if data.device_name else ""
+                typer.echo(f"note: without --prior the fitted device has the data's {cal.device().num_qubits} qubit(s) "
+                           "and typical values (couplings, durations, errors) for all the data does not inform; "
+                           f"to keep the real device's, fit again with --prior DEVICE{source}")
         if page is not None:
             typer.echo(f"wrote {page}")
 
@@ -309,6 +333,32 @@ def _register_shadows(group: typer.Typer) -> None:
         for text, value, err in zip(texts, est.values.tolist(), est.stderr.tolist(), strict=True):
             table.add_row(text, f"{value:.4f}", f"{err:.4f}")
         Console().print(table)
+
+
+def _data_folder(path: Path, what: str) -> Path:
+    """``path`` as a shot-data folder argument: a file gets an error that says what is expected."""
+    from qtandem.errors import DataError
+
+    if path.is_file():
+        hint = " (a plan from `qtandem learn plan`: run it first with `qtandem learn run`)" \
+            if path.suffix == ".json" else ""
+        raise DataError(f"{what} {path} is a file; expected a shot-data folder from `qtandem learn run`{hint}")
+    return path
+
+
+def _check_heldout(data: Any, held: Any, path: Path) -> None:
+    """Held-out shots must measure only qubits and pairs the fitted data measured (else nothing predicts them)."""
+    from qtandem.errors import DataError
+
+    fitted = {tuple(e.qubits) for e in data.plan.experiments}
+    fitted_qubits = {q for qs in fitted for q in qs}
+    for e in held.plan.experiments:
+        qs = tuple(e.qubits)
+        if not set(qs) <= fitted_qubits or (len(qs) == 2 and e.name != "readout" and qs not in fitted
+                                            and qs[::-1] not in fitted):
+            raise DataError(f"--heldout {path}: experiment {e.name} on {qs} measures qubits or a pair that the "
+                            f"fitted data does not (it covers qubits {sorted(fitted_qubits)}); hold out shots of "
+                            "the same plan, e.g. `qtandem learn run PLAN --seed 1`")
 
 
 def _fit(calibrate: Any, data: Any, *, show: bool, **kwargs: Any) -> Any:
