@@ -12,7 +12,7 @@ import pytest
 from qtandem import Circuit
 from qtandem.device import Device
 from qtandem.errors import DataError
-from qtandem.learn import characterization, simulator_executor
+from qtandem.learn import characterization, layout_prior, simulator_executor
 from qtandem.learn.calibrate import Calibration, calibrate, model_parameters, typical_device
 from qtandem.learn.likelihood import parse_param
 
@@ -22,16 +22,6 @@ def _hidden(n: int, seed: int) -> Device:
     dev = Device.random(n, seed=seed)
     dev.readout_correlations = {}
     return dev
-
-
-def _prior(true: Device) -> Device:
-    """What an experimenter knows: couplings and durations, typical numbers otherwise."""
-    prior = typical_device(true.num_qubits, sorted(true.edges))
-    for mine, theirs in zip(prior.qubits, true.qubits, strict=True):
-        mine.gate_duration_1q, mine.readout_duration = theirs.gate_duration_1q, theirs.readout_duration
-    for pair, edge in prior.edges.items():
-        edge.duration = true.edges[pair].duration
-    return prior
 
 
 def _truth(device: Device, name: str) -> float:
@@ -46,7 +36,7 @@ def _fit(n: int, seed: int, experiments: list[str], *, shots: int = 1000, pairs:
     plan = characterization(list(range(n)), pairs=[(0, 1)] if pairs else None, experiments=experiments,
                             seed=seed, width=n)
     data = plan.run(simulator_executor(true, seed=seed), shots=shots, seed=seed)
-    return true, calibrate(data, prior=_prior(true), seed=seed, **kwargs)
+    return true, calibrate(data, prior=layout_prior(true), seed=seed, **kwargs)
 
 
 def _z_scores(true: Device, cal: Calibration) -> dict[str, float]:
@@ -86,7 +76,7 @@ def test_over_rotation_with_amplitude_damping():
     data = plan.run(simulator_executor(true, seed=3), shots=10_000, seed=3)
     # restarts=3 (the default): with one start the fit can end in the other basin (angle 0.0307 and no gate error
     # above the relaxation floor, 10 NLL units worse)
-    cal = calibrate(data, prior=_prior(true), restarts=3)
+    cal = calibrate(data, prior=layout_prior(true), restarts=3)
     err = cal.values["q0.sx_angle_error"] - 0.0331
     assert abs(err) < 3 * cal.stderr["q0.sx_angle_error"]
     assert abs(err) < 9e-4
@@ -99,7 +89,7 @@ def test_t1_fit_below_an_unfitted_prior_t2_over_two():
     true = _hidden(1, 7)
     q = true.qubits[0]
     q.sx_angle_error, q.t1, q.t2 = 0.0391, 17.8e3, 35.6e3  # T2 = 2 T1: relaxation is all the decoherence
-    prior = _prior(true)
+    prior = layout_prior(true)
     prior.qubits[0].t1, prior.qubits[0].t2 = 25e3, 50e3  # the prior's T1 is above the truth
     plan = characterization([0], experiments=["readout", "t1", "amplify_sx"], width=1, prior=prior)
     data = plan.run(simulator_executor(true, seed=5), shots=20_000, seed=5)
@@ -114,7 +104,7 @@ def test_one_experiment_model_restricts_the_parameters():
     true = _hidden(1, 2)
     plan = characterization([0], experiments=["readout", "t1", "echo"], width=1)
     data = plan.run(simulator_executor(true, seed=2), shots=500, seed=2)
-    cal = calibrate(data, model="t1", prior=_prior(true), restarts=1)
+    cal = calibrate(data, model="t1", prior=layout_prior(true), restarts=1)
     assert list(cal.values) == ["q0.readout_p01", "q0.readout_p10", "q0.t1"]
     assert cal.model == "t1"
     assert len(cal.data.counts) == len(data.counts)  # the Calibration keeps all the data
@@ -222,8 +212,8 @@ def test_saved_and_loaded_data_fit_the_same(tmp_path):
     data = plan.run(simulator_executor(true, seed=6), shots=400, seed=6)
     data.save(tmp_path / "data")
     loaded = ShotData.load(tmp_path / "data")
-    a = calibrate(data, prior=_prior(true), restarts=1)
-    b = calibrate(loaded, prior=_prior(true), restarts=1)
+    a = calibrate(data, prior=layout_prior(true), restarts=1)
+    b = calibrate(loaded, prior=layout_prior(true), restarts=1)
     for name, value in a.values.items():
         assert b.values[name] == pytest.approx(value, rel=1e-6, abs=1e-12)
 
@@ -237,7 +227,7 @@ def test_correlated_readout_is_measured_not_misfitted():
     plan = characterization([0, 1], pairs=[(0, 1)], experiments=["readout", "t1", "ramsey", "zz", "amplify_cx"],
                             seed=3, width=2)
     data = plan.run(simulator_executor(true, seed=3), shots=2000, seed=3)
-    cal = calibrate(data, prior=_prior(true), restarts=1)
+    cal = calibrate(data, prior=layout_prior(true), restarts=1)
     measured = np.array(cal.device().readout_correlations[(0, 1)])
     assert np.abs(measured - np.array(true.readout_correlations[(0, 1)])).max() < 0.02
     z = _z_scores(true, cal)
@@ -250,7 +240,7 @@ def test_parallel_readout_groups_are_fitted_per_qubit():
     true = _hidden(3, 4)
     true.coupling_map.remove_edges_from(list(true.coupling_map.edges()))
     true.edges = {}
-    prior = _prior(true)
+    prior = layout_prior(true)
     plan = characterization([0, 1, 2], experiments=["readout", "t1"], prior=prior, readout="parallel")
     assert [e.qubits for e in plan.experiments][:1] == [(0, 1, 2)]
     data = plan.run(simulator_executor(true, seed=3), plan.allocate(60_000), seed=3)

@@ -16,6 +16,7 @@ from qtandem.learn.corrections import suggest_corrections
 from qtandem.learn.data import ShotData
 from qtandem.learn.experiments import EXPERIMENTS, Experiment, build_experiment
 from qtandem.learn.plan import CharacterizationPlan, characterization
+from qtandem.learn.prior import layout_prior
 from qtandem.learn.shots import ShotRecord, measure_randomized
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "build_experiment",
     "calibrate",
     "characterization",
+    "layout_prior",
     "measure_randomized",
     "qiskit_executor",
     "simulator_executor",
