@@ -375,9 +375,10 @@ def correct_for_device(circuit: Circuit, device: Any, *, echo: bool = True, echo
         report.coherent_infidelity_before = _infidelity(faulty_circuit(circuit, device, model=model), ideal)
         report.coherent_infidelity_after = _infidelity(faulty_circuit(proven, device, model=model), ideal)
         if has_zz:
-            report.coherent_infidelity_zz_before = _infidelity(faulty_circuit(circuit, device, zz=True, model=model),
-                                                               ideal)
-            report.coherent_infidelity_zz_after = _infidelity(faulty_circuit(out, device, zz=True, model=model), ideal)
+            report.coherent_infidelity_zz_before = _infidelity(
+                faulty_circuit(_unmeasured(circuit), device, zz=True, model=model), ideal)
+            report.coherent_infidelity_zz_after = _infidelity(
+                faulty_circuit(_unmeasured(out), device, zz=True, model=model), ideal)
     if circuit.n_qubits <= 20 and _judgeable(circuit, width=20):
         report.state_infidelity_zz_before = _state_infidelity(circuit, circuit, model)
         report.state_infidelity_zz_after = _state_infidelity(out, circuit, model)
@@ -423,9 +424,19 @@ def _judgeable(circuit: Circuit, *, width: int = JUDGE_MAX_QUBITS) -> bool:
 
 
 def _unmeasured(circuit: Circuit) -> Circuit:
+    """``circuit`` without its final measurements (the ZZ and detuning of the wait for the readout do not change
+    the counts); a measurement followed by anything on its qubit stays."""
+    later: set[int] = set()
+    drop: set[int] = set()
+    for i in range(len(circuit) - 1, -1, -1):
+        inst = circuit[i]
+        if inst.name == "measure" and not later & set(inst.qubits):
+            drop.add(i)
+        elif inst.name not in ("barrier", "measure"):
+            later.update(inst.qubits)
     out = Circuit(circuit.n_qubits, circuit.n_clbits)
-    for inst in circuit:
-        if inst.name != "measure":
+    for i, inst in enumerate(circuit):
+        if i not in drop:
             out.append(inst)
     return out
 
@@ -456,7 +467,8 @@ def noisy_state_fidelity(run: Circuit, reference: Circuit, model: CoherentModel)
 def _state_infidelity(run: Circuit, reference: Circuit, model: CoherentModel) -> float:
     from qtandem.sim import statevector
 
-    phi = np.asarray(statevector(_strip(faulty_circuit(run, None, zz=True, model=model), keep_fences=False))
+    phi = np.asarray(statevector(_strip(faulty_circuit(_unmeasured(run), None, zz=True, model=model),
+                                        keep_fences=False))
                      .detach().numpy()).reshape(-1)
     return float(max(0.0, 1.0 - abs(np.vdot(_ideal_state(reference), phi)) ** 2))
 
@@ -656,7 +668,7 @@ def _echoes(circuit: Circuit, original: Circuit, model: CoherentModel, echo_min:
                 sched = schedule(circuit, model)
                 report.echoes += 1
                 break
-        i += 7 if done else 1
+        i += 6 if done else 1  # after an echo: the same instruction again, for its other waiting qubits
     return circuit
 
 
