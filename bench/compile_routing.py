@@ -23,8 +23,11 @@ development half (bench/data/nam_split.json). ``qasmbench``: 13 QASMBench circui
 selection rule in its SOURCE.md), never tuned on. ``mqt``: MQT Bench algorithm-level circuits (one size in 10-14
 per family, at most 2000 CX after translation), the issue's test set, run once at the end.
 
-Usage: ``flock /tmp/qtandem-cpu.lock python bench/compile_routing.py --set dev [--quick] [--devices ...]``;
-``--from-json FILE`` recomputes the summary from a saved run's rows.
+Usage: ``flock /tmp/qtandem-cpu1.lock python bench/compile_routing.py --set dev [--quick] [--devices ...]``;
+``--from-json FILE`` recomputes the summary from a saved run's rows. ``--reuse FILE...`` takes the Qiskit and
+tket rows (CX, ESP, seconds) of the same set, device and circuit from earlier runs instead of rerunning them when
+the input's qubit and CX counts match (both are seeded or deterministic: only qtandem changes between runs); each
+reused row says where it came from.
 """
 
 from __future__ import annotations
@@ -193,9 +196,22 @@ def _esp(c: Circuit, dev: Any) -> float | None:
     return expected_success_probability(c, dev) if not dev.validate(c) else None
 
 
+def _peer_rows(paths: list[Path] | None) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """Peer (Qiskit, tket) results of earlier runs by (set, device, circuit); later files win."""
+    out: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for path in paths or []:
+        for r in json.loads(path.read_text())["rows"]:
+            if "set" in r:
+                keep = {k: v for k, v in r.items() if k.startswith(("qiskit_", "tket_"))}
+                out[(r["set"], r["device"], r["circuit"])] = {**keep, "qubits": r["qubits"], "cx_in": r["cx_in"],
+                                                              "from": r.get("peers_from", path.name)}
+    return out
+
+
 def run(*, sets: list[str], devices: list[str], quick: bool = False, seed: int = 1, level: int = 3,
-        only: list[str] | None = None) -> dict[str, Any]:
+        only: list[str] | None = None, reuse: list[Path] | None = None) -> dict[str, Any]:
     """All rows and the per-(set, device) ratios (printed as they come)."""
+    peers = _peer_rows(reuse)
     rows: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
     for set_name in sets:
@@ -213,7 +229,11 @@ def run(*, sets: list[str], devices: list[str], quick: bool = False, seed: int =
                 row["qtandem_s"] = round(time.perf_counter() - t0, 2)
                 row["qtandem_cx"], row["qtandem_esp"] = _cx(ours), _esp(ours, dev)
                 row["valid"] = dev.validate(ours) == []
-                for tool in ("qiskit", "tket"):
+                old = peers.get((set_name, dname, name))
+                if old is not None and (old["qubits"], old["cx_in"]) == (row["qubits"], row["cx_in"]):
+                    row.update({k: v for k, v in old.items() if k.startswith(("qiskit_", "tket_"))})
+                    row["peers_from"] = old["from"]
+                for tool in ("qiskit", "tket") if "peers_from" not in row else ():
                     t0 = time.perf_counter()
                     try:
                         out = qiskit_route(c, dev, seed) if tool == "qiskit" else tket_route(c, dev)
@@ -336,6 +356,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=HERE / "results" / "compile_routing.json")
     ap.add_argument("--append", action="store_true",
                     help="keep the rows of other sets already in --json (one set per run on a busy machine)")
+    ap.add_argument("--reuse", type=Path, nargs="+", default=None,
+                    help="take Qiskit/tket rows for the same (set, device, circuit, qubits, CX) from these runs")
     ap.add_argument("--from-json", type=Path, default=None,
                     help="recompute the summary from the per-circuit rows of a saved run (no rerun)")
     args = ap.parse_args(argv)
@@ -346,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         print(markdown(result["summary"]))
     else:
         result = run(sets=args.sets or ["dev"], devices=args.devices, quick=args.quick, seed=args.seed,
-                     level=args.level, only=args.only)
+                     level=args.level, only=args.only, reuse=args.reuse)
         if args.append and args.json.exists():
             old = json.loads(args.json.read_text())
             done = {(r["set"], r["device"]) for r in result["rows"]}

@@ -11,7 +11,7 @@ import pytest
 from qtandem import Circuit
 from qtandem.compile.layout import distance_tables
 from qtandem.compile.route_verify import embed, layout_permutation
-from qtandem.compile.routing import _cx, _emit, _emitted_cx, route, route_and_verify
+from qtandem.compile.routing import _cx, _emit, _emitted_cx, _finish, route, route_and_verify
 from qtandem.compile.sabre import sabre_pass
 from qtandem.compile.verify import verify_equivalent
 from qtandem.device import Device
@@ -89,7 +89,10 @@ def test_emit_matches_its_estimate_and_the_dense_unitary(seed: int) -> None:
     emitted, final, swaps = sabre_pass(ops, n, layout, _adj(dev), hops, np.zeros((big, big)),
                                        np.random.default_rng(seed), absorb=1.0)
     out = _emit(ops, emitted, big, c)
-    assert _cx(out) == _emitted_cx(ops, emitted)
+    # the estimate counts a swap after a block of 3 CX on its pair as free (the cleanup's KAK merges them):
+    # between the emitted circuit and the cleaned one; equal to the emitted one when no such swap occurs
+    estimate = _emitted_cx(ops, emitted)
+    assert _cx(_finish(out, dev)) <= estimate <= _cx(out)
     assert _cx(out) <= sum(1 for i in c if len(i.qubits) == 2) + 3 * swaps
     verify_equivalent(embed(c, layout, big), out, permutation=layout_permutation(layout, final), method="exact")
 

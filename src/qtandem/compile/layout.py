@@ -31,8 +31,8 @@ from qtandem.circuit import Circuit
 from qtandem.errors import CompileError, NoiseError
 from qtandem.random import as_generator
 
-__all__ = ["best_region", "distance_tables", "edge_cost", "greedy_layout", "random_layout", "resolve_device",
-           "vf2_layout"]
+__all__ = ["best_region", "compact_region", "distance_tables", "edge_cost", "greedy_layout", "random_layout",
+           "resolve_device", "vf2_layout"]
 
 
 def resolve_device(device: Any, circuit: Circuit | None = None) -> Any:
@@ -165,6 +165,19 @@ def best_region(device: Any, k: int, *, start: int | None = None) -> list[int]:
     if best is None:
         raise CompileError(f"no connected region of {k} qubits on device {device.name!r}")
     return best[1]
+
+
+def compact_region(hops: np.ndarray, k: int) -> list[int]:
+    """``k`` qubits closest (in hops) to the device's most central qubit: a ball rather than a chain.
+
+    Examples:
+        >>> from qtandem.device import Device
+        >>> hops, _ = distance_tables(Device.preset("line_5"))
+        >>> sorted(compact_region(hops, 3))
+        [1, 2, 3]
+    """
+    center = int(np.argmin(hops.max(axis=1) * 1000 + hops.sum(axis=1)))
+    return [int(q) for q in np.argsort(hops[center], kind="stable")[:k]]
 
 
 def _interactions(circuit: Circuit) -> dict[tuple[int, int], int]:

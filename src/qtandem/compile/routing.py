@@ -50,18 +50,18 @@ Examples:
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Sequence
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from qtandem.circuit import Circuit, Instruction
+from qtandem.circuit import Circuit
 from qtandem.circuit.terminal import terminal_measurements
 from qtandem.compile.esp import expected_success_probability
 from qtandem.compile.layout import (
     best_region,
+    compact_region,
     distance_tables,
     edge_cost,
     greedy_layout,
@@ -70,11 +70,15 @@ from qtandem.compile.layout import (
     vf2_layout,
 )
 from qtandem.compile.postlayout import improve_placement
-from qtandem.compile.sabre import _path, _swap, sabre_pass
+from qtandem.compile.route_emit import _cx, _emit, _emitted_cx, _finish, _prepare, native_basis
+from qtandem.compile.route_stretches import route_stretches
+from qtandem.compile.sabre import sabre_pass
 from qtandem.errors import CompileError
 from qtandem.random import as_generator
 
 __all__ = ["RoutingResult", "native_basis", "route", "route_and_verify", "sabre_pass"]
+# _cx, _emit, _emitted_cx, _finish and _prepare (qtandem.compile.route_emit) are imported here for the
+# modules and tests that use them through this one
 
 
 @dataclass
@@ -130,146 +134,11 @@ class RoutingResult:
         return out
 
 
-def native_basis(device: Any) -> str:
-    """The named basis (``qtandem.compile.passes.basis.BASES``) matching a device's native gates.
-
-    Raises:
-        CompileError: no named basis fits.
-
-    Examples:
-        >>> from qtandem.device import Device
-        >>> native_basis(Device.preset("heavy_hex_27"))                 # cx, rz, sx, x
-        'ibm'
-    """
-    native = set(device.native_gates)
-    for name, gates in (("ibm", {"rz", "sx", "x", "cx"}), ("ibm_cz", {"rz", "sx", "x", "cz"}),
-                        ("nam", {"h", "x", "cx", "rz"})):
-        if gates <= native:
-            return name
-    raise CompileError(f"device {device.name!r} native gates {sorted(native)} match no basis "
-                       "(ibm {rz, sx, x, cx}, ibm_cz {rz, sx, x, cz}, nam {h, x, cx, rz})")
-
-
-def _compact_region(device: Any, hops: np.ndarray, k: int) -> list[int]:
-    """``k`` qubits closest (in hops) to the device's most central qubit: a ball rather than a chain."""
-    center = int(np.argmin(hops.max(axis=1) * 1000 + hops.sum(axis=1)))
-    return [int(q) for q in np.argsort(hops[center], kind="stable")[:k]]
-
-
-def _prepare(circuit: Circuit) -> Circuit:
-    """Gates on three or more qubits expanded into CX and one-qubit gates."""
-    if not any(i.is_gate and len(i.qubits) > 2 for i in circuit):
-        return circuit
-    from qtandem.compile.passes.basis import BasisTranslation
-
-    return BasisTranslation("nam").run(circuit)
-
-
-def _emit(ops: Sequence[Instruction], emitted: list[tuple[str, tuple[int, ...], int]], big_n: int,
-          like: Circuit) -> Circuit:
-    """The routed circuit: ops on their physical qubits, each swap as CX, absorbed where it can be.
-
-    A swap right after a CX on the same pair (only unconditioned one-qubit gates on the two
-    qubits in between) is absorbed: ``cx(c, t) . SWAP = cx(t, c) . cx(c, t)`` once those
-    one-qubit gates move past the swap (relabelled ``p1 <-> p2``), so it costs 1 more CX, not 3.
-    """
-    insts: list[list[Instruction]] = []
-    hist: list[list[int]] = [[] for _ in range(big_n)]  # per physical qubit: indices into insts
-    for kind, qs, i in emitted:
-        if kind == "op":
-            insts.append([ops[i].replace(qubits=qs)])
-            for q in qs if qs else range(big_n):
-                hist[q].append(len(insts) - 1)
-            continue
-        p1, p2 = qs
-        tails = [_one_qubit_tail(insts, hist[p]) for p in (p1, p2)]
-        j1 = hist[p1][-1 - len(tails[0])] if len(hist[p1]) > len(tails[0]) else -1
-        j2 = hist[p2][-1 - len(tails[1])] if len(hist[p2]) > len(tails[1]) else -2
-        if j1 == j2 and len(insts[j1]) == 1 and insts[j1][0].name == "cx" and insts[j1][0].condition is None:
-            c, t = insts[j1][0].qubits
-            insts[j1] = [Instruction("cx", (t, c)), Instruction("cx", (c, t))]
-            for _, other, tail in ((p1, p2, tails[0]), (p2, p1, tails[1])):
-                for k in tail:
-                    insts[k] = [insts[k][0].replace(qubits=(other,))]
-            cut1, cut2 = len(hist[p1]) - len(tails[0]), len(hist[p2]) - len(tails[1])
-            hist[p1], hist[p2] = hist[p1][:cut1] + tails[1], hist[p2][:cut2] + tails[0]
-            continue
-        insts.append([Instruction("cx", (p1, p2)), Instruction("cx", (p2, p1)), Instruction("cx", (p1, p2))])
-        hist[p1].append(len(insts) - 1)
-        hist[p2].append(len(insts) - 1)
-    out = Circuit(big_n, like.n_clbits, name=like.name, cregs=like.cregs if like.n_clbits else None)
-    for group in insts:
-        for inst in group:
-            out.append(inst)
-    return out
-
-
-def _emitted_cx(ops: Sequence[Instruction], emitted: list[tuple[str, tuple[int, ...], int]]) -> int:
-    """Two-qubit gates :func:`_emit` will write for ``emitted`` (3 per swap, 1 more per absorbed swap)."""
-    partner: dict[int, int] = {}
-    count = 0
-    for kind, qs, i in emitted:
-        if kind == "swap":
-            p1, p2 = qs
-            if partner.get(p1) == p2 and partner.get(p2) == p1:  # cx + swap: 2 CX in all
-                count += 1
-                partner[p1] = partner[p2] = -2  # the absorbing pair is used up
-            else:
-                count += 3
-                partner[p1] = partner[p2] = -1
-            continue
-        inst = ops[i]
-        if inst.is_gate and len(qs) == 2:
-            count += 1
-            if inst.name == "cx" and inst.condition is None:
-                partner[qs[0]], partner[qs[1]] = qs[1], qs[0]
-                continue
-        elif inst.is_gate and len(qs) == 1 and inst.condition is None:
-            continue
-        for q in qs if qs else list(partner):
-            partner[q] = -1
-    return count
-
-
-def _cx(circuit: Circuit) -> int:
-    return sum(1 for i in circuit if i.is_gate and len(i.qubits) == 2)
-
-
-def _one_qubit_tail(insts: list[list[Instruction]], hist: list[int]) -> list[int]:
-    """The trailing run of unconditioned one-qubit gates in a qubit's history (indices, in order)."""
-    k = len(hist)
-    while k > 0:
-        group = insts[hist[k - 1]]
-        if len(group) != 1 or not group[0].is_gate or len(group[0].qubits) != 1 or group[0].condition is not None:
-            break
-        k -= 1
-    return hist[k:]
-
-
-def _finish(routed: Circuit, device: Any, *, kak: bool = True, min_cx: int = 1) -> Circuit:
-    """Native gates, cancellation, two-qubit block resynthesis (blocks of ``min_cx`` or more two-qubit gates)."""
-    from qtandem.compile.passes.basis import BasisTranslation
-    from qtandem.compile.passes.cancellation import GateCancellation
-    from qtandem.compile.passes.kak import TwoQubitResynthesis
-    from qtandem.compile.passes.resynth_1q import Resynthesis1Q
-    from qtandem.compile.passmanager import PassManager
-
-    basis = native_basis(device)
-    out = BasisTranslation(basis).run(routed)
-    style = "nam" if basis == "nam" else "zsx"
-    passes: list[Any] = [GateCancellation(), Resynthesis1Q(style), GateCancellation()]
-    if kak and basis != "ibm_cz":  # a swap next to gates on its pair: one block of <= 3 CX
-        passes[1:1] = [TwoQubitResynthesis(style, min_cx=min_cx)]
-    out = PassManager(passes, repeat=2).run(out)
-    if any(i.is_gate and i.name not in device.native_gates for i in out):
-        out = BasisTranslation(basis).run(out)
-    return out
-
-
 def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 24, objective: str | None = "fidelity",
           iterations: int = 3, lookahead: int = 20, weight: float = 0.5, noise_weight: float = 0.5,
           swap_trials: int = 4, post_layout: bool = True, absorb: float = 1.0, finish: int = 3,
-          vf2_calls: int = 20000, min_cx: int = 1) -> RoutingResult:
+          vf2_calls: int = 20000, min_cx: int = 1, commute: bool = False, front_sum: bool = False,
+          decay_reset: int = 0, budget_s: float | None = None) -> RoutingResult:
     """Lay out and route ``circuit`` for ``device``; the best of ``trials`` seeded trials.
 
     Args:
@@ -307,6 +176,12 @@ def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 24, 
             best-calibrated match) is routed with no swap and no trials run; 0 skips the check.
         min_cx: the cleanup resynthesizes two-qubit blocks with at least this many two-qubit gates
             (1: every block, e.g. a swap merged with the CX next to it on the same pair).
+        commute: commutation-aware front layer: gates that commute on their shared qubits (CX
+            sharing a control or a target, rz on a control, ...) may run in either order.
+        front_sum: score the front layer by its summed distance (LightSABRE) instead of its mean.
+        decay_reset: also reset the swap decay every this many swaps (0: only when a gate runs).
+        budget_s: wall-clock cap in seconds: no new trial starts past it (at least two run);
+            ``None``: all ``trials`` run (the result then depends only on ``seed``).
 
     Returns:
         A :class:`RoutingResult`.
@@ -321,7 +196,10 @@ def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 24, 
         >>> res.swaps, res.cx
         (0, 1)
     """
+    start = time.perf_counter()
     device = resolve_device(device, circuit)
+    if budget_s is not None and not budget_s > 0:
+        raise CompileError(f"budget_s must be positive, got {budget_s!r}")
     if trials < 1:
         raise CompileError(f"trials must be >= 1, got {trials}")
     big_n = device.num_qubits
@@ -351,7 +229,7 @@ def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 24, 
     costs = costs / mean_cost
     n = circuit.n_qubits
     region = best_region(device, max(n, 1))
-    compact = _compact_region(device, hops, max(n, 1))
+    compact = compact_region(hops, max(n, 1))
     rng = as_generator(seed)
     results: list[tuple[tuple, RoutingResult]] = []
     candidates: list[tuple[int, int, list[int], tuple[list[tuple[str, tuple[int, ...], int]], list[int], int]]] = []
@@ -359,12 +237,14 @@ def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 24, 
     if perfect is not None:  # every interaction on a coupling: no swaps, no trials
         kw0: dict[str, Any] = {"lookahead": lookahead, "weight": weight}
         if fenced:
-            res = _route_stretches(prepared, device, perfect, adj, hops, costs, rng, kw0, 1)
+            res = _stretched(prepared, device, perfect, adj, hops, costs, rng, kw0, 1)
             res.trials = [(res.cx, res.esp)]
             return res
         run0 = sabre_pass(ops, n, perfect, adj, hops, costs, rng, **kw0)
         candidates.append((_emitted_cx(ops, run0[0]), 0, list(perfect), run0))
     for t in range(trials if perfect is None else 0):
+        if budget_s is not None and t >= 2 and time.perf_counter() - start > budget_s:
+            break  # out of time: the trials so far (at least one of each distance kind) compete
         nw = noise_weight if t % 2 == 0 else 0.0
         dist = hops + nw * noisy
         if t <= 1:
@@ -378,12 +258,13 @@ def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 24, 
         vary = (t // 2) % 3  # an ensemble of lookahead settings across trials
         kw: dict[str, Any] = {"lookahead": (lookahead, max(lookahead // 2, 1), lookahead * 3 // 2)[vary],
                               "weight": weight * (1.0, 0.6, 1.4)[vary], "gamma": 0.1 * nw,
-                              "absorb": absorb * (((t + 1) // 2) % 2)}
+                              "absorb": absorb * (((t + 1) // 2) % 2), "commute": commute,
+                              "front_sum": front_sum, "decay_reset": decay_reset}
         for _ in range(iterations):
             _, fin, _ = sabre_pass(ops, n, layout, adj, dist, costs, rng, **kw)
             _, layout, _ = sabre_pass(rev, n, fin, adj, dist, costs, rng, **kw)
         if fenced:
-            res = _route_stretches(prepared, device, layout, adj, dist, costs, rng, kw, swap_trials)
+            res = _stretched(prepared, device, layout, adj, dist, costs, rng, kw, swap_trials)
             res.trial = t
             results.append(((res.cx, -res.esp), res))
             continue
@@ -419,52 +300,13 @@ def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 24, 
     return best
 
 
-def _route_stretches(circuit: Circuit, device: Any, layout: list[int], adj: np.ndarray, dist: np.ndarray,
-                     costs: np.ndarray, rng: np.random.Generator, kw: dict[str, Any],
-                     swap_trials: int) -> RoutingResult:
-    """Route unitary stretch by stretch, carrying the layout; fences (measure, reset, conditioned gates,
-    barriers) are placed where their qubits are, after swaps that bring a conditioned pair together."""
-    from qtandem.compile.passmanager import split_stretches
-
-    big_n, n = device.num_qubits, circuit.n_qubits
-    nbrs = [np.nonzero(adj[p])[0].tolist() for p in range(big_n)]
-    parts, fences = split_stretches(circuit)
-    out = Circuit(big_n, circuit.n_clbits, name=circuit.name, cregs=circuit.cregs if circuit.n_clbits else None)
-    cur = list(layout)
-    stretches = []
-    swaps = 0
-    for k, part in enumerate(parts):
-        ops = list(part)
-        emitted, fin, sw = min((sabre_pass(ops, n, cur, adj, dist, costs, rng, **kw)
-                                for _ in range(max(swap_trials, 1))), key=lambda r: r[2])
-        raw = _emit(ops, emitted, big_n, Circuit(n))
-        fin = list(fin)
-        inv = [0] * big_n
-        for v, p in enumerate(fin):
-            inv[p] = v
-        group = fences[k] if k < len(fences) else []
-        for inst in group:
-            if inst.is_gate and len(inst.qubits) > 2:
-                raise CompileError(f"classically controlled {inst.label} on {len(inst.qubits)} qubits cannot be "
-                                   "routed; decompose it into one- and two-qubit conditioned gates")
-            if inst.is_gate and len(inst.qubits) == 2 and not adj[fin[inst.qubits[0]], fin[inst.qubits[1]]]:
-                path = _path(nbrs, fin[inst.qubits[0]], fin[inst.qubits[1]])
-                for p1, p2 in itertools.pairwise(path[:-1]):
-                    _swap(fin, inv, p1, p2)
-                    raw.cx(p1, p2).cx(p2, p1).cx(p1, p2)
-                    sw += 1
-        routed = _finish(raw, device, kak=False)  # stretches are verified one by one: keep them path-sum friendly
-        stretches.append((part, routed, list(cur), list(fin)))
-        for inst in routed:
-            out.append(inst)
-        for inst in group:
-            qs = inst.qubits if inst.qubits else tuple(range(n))
-            out.append(inst.replace(qubits=tuple(fin[q] for q in qs)))
-        cur = fin
-        swaps += sw
+def _stretched(circuit: Circuit, device: Any, layout: list[int], adj: np.ndarray, dist: np.ndarray,
+               costs: np.ndarray, rng: np.random.Generator, kw: dict[str, Any], swap_trials: int) -> RoutingResult:
+    """:func:`~qtandem.compile.route_stretches.route_stretches` as a :class:`RoutingResult`."""
+    out, final, swaps, stretches = route_stretches(circuit, device, layout, adj, dist, costs, rng, kw, swap_trials)
     cx = sum(1 for i in out if i.is_gate and len(i.qubits) == 2)
     esp = expected_success_probability(out, device)
-    return RoutingResult(out, device, list(layout), cur, swaps, cx, esp, stretches=stretches)
+    return RoutingResult(out, device, list(layout), final, swaps, cx, esp, stretches=stretches)
 
 
 def route_and_verify(circuit: Circuit, device: Any, *, seed: Any = None, objective: str | None = "fidelity",

@@ -23,18 +23,52 @@ from qtandem.circuit import Instruction
 __all__ = ["sabre_pass"]
 
 
-def _dag(ops: Sequence[Instruction], nq: int) -> tuple[list[list[int]], list[int]]:
-    last: dict[int, int] = {}
+_Z = frozenset({"rz", "z", "s", "sdg", "t", "tdg", "p", "u1", "cz", "rzz", "cp", "crz"})
+_X = frozenset({"x", "rx", "sx", "sxdg", "rxx"})
+
+
+def _wire_kinds(inst: Instruction) -> tuple[str | None, ...]:
+    """Per qubit of ``inst``: ``"z"`` (diagonal there), ``"x"`` (X-diagonal there) or ``None``.
+
+    Two gates whose kinds agree on every shared qubit commute: on each shared wire both act
+    inside the same commutative algebra (``span{I, Z}`` or ``span{I, X}``).
+    """
+    if not inst.is_gate or inst.condition is not None:
+        return (None,) * len(inst.qubits)
+    if inst.name == "cx":
+        return ("z", "x")
+    if inst.name in _Z:
+        return ("z",) * len(inst.qubits)
+    if inst.name in _X:
+        return ("x",) * len(inst.qubits)
+    return (None,) * len(inst.qubits)
+
+
+def _dag(ops: Sequence[Instruction], nq: int, commute: bool = False) -> tuple[list[list[int]], list[int]]:
+    """Successors and in-degrees of ``ops``; with ``commute``, gates that commute on a wire (both Z-diagonal
+    or both X-diagonal there, e.g. CX sharing a control) are not ordered on it: each depends only on the
+    previous run of a different kind on that wire."""
     succ: list[list[int]] = [[] for _ in ops]
     indeg = [0] * len(ops)
+    # per wire: (kind of the current run, gates of the current run, gates of the run before it)
+    runs: dict[int, tuple[str | None, list[int], list[int]]] = {}
     for i, inst in enumerate(ops):
-        wires = list(inst.qubits) if inst.qubits else list(range(nq))
-        wires += [nq + c for c in inst.clbits + (inst.condition[0] if inst.condition else ())]
-        for p in {last[w] for w in wires if w in last}:
+        qs = list(inst.qubits) if inst.qubits else list(range(nq))
+        kinds: list[str | None] = list(_wire_kinds(inst)) if commute and inst.qubits else [None] * len(qs)
+        wires = qs + [nq + c for c in inst.clbits + (inst.condition[0] if inst.condition else ())]
+        kinds += [None] * (len(wires) - len(qs))
+        preds: set[int] = set()
+        for w, k in zip(wires, kinds, strict=True):
+            kind, cur, before = runs.get(w, (None, [], []))
+            if k is not None and k == kind:
+                preds.update(before)
+                cur.append(i)
+            else:
+                preds.update(cur)
+                runs[w] = (k, [i], cur)
+        for p in preds:
             succ[p].append(i)
             indeg[i] += 1
-        for w in wires:
-            last[w] = i
     return succ, indeg
 
 
@@ -45,7 +79,7 @@ def _is2q(inst: Instruction) -> bool:
 def sabre_pass(ops: Sequence[Instruction], nq: int, layout: Sequence[int], adj: np.ndarray, dist: np.ndarray,
                swap_cost: np.ndarray, rng: np.random.Generator, *, lookahead: int = 20, weight: float = 0.5,
                decay_step: float = 0.001, gamma: float = 0.0, absorb: float = 0.0, front_sum: bool = False,
-               decay_reset: int = 0, stall: int | None = None,
+               decay_reset: int = 0, stall: int | None = None, commute: bool = False,
                ) -> tuple[list[tuple[str, tuple[int, ...], int]], list[int], int]:
     """One SABRE pass over ``ops`` (virtual qubits ``0..nq-1``) from ``layout``.
 
@@ -59,6 +93,7 @@ def sabre_pass(ops: Sequence[Instruction], nq: int, layout: Sequence[int], adj: 
         decay_reset: also reset the decay every this many swaps (0: only when a gate runs).
         stall: swaps without a gate run before the release valve walks the closest front gate
             together (default ``4 * N``).
+        commute: gates that commute on their shared qubits may run in either order (see ``_dag``).
 
     Returns:
         ``(emitted, final_layout, swaps)``; ``emitted`` holds ``("op", physical
@@ -79,13 +114,14 @@ def sabre_pass(ops: Sequence[Instruction], nq: int, layout: Sequence[int], adj: 
     for v, p in enumerate(lay):
         inv[p] = v
     nbrs = [np.nonzero(adj[p])[0].tolist() for p in range(big_n)]
-    succ, indeg = _dag(ops, nq)
+    succ, indeg = _dag(ops, nq, commute)
     ready = [i for i in range(len(ops)) if indeg[i] == 0]
     out: list[tuple[str, tuple[int, ...], int]] = []
     decay = np.ones(big_n)
     swaps = since = 0
     stall = 4 * big_n if stall is None else stall
     partner = [-1] * big_n  # partner[p]: the other qubit of p's last two-qubit gate (a CX), -1 if none since
+    block = [0] * big_n  # CX in the run on (p, partner[p]) that ends there (a swap after 3 of them costs 0 CX)
     while ready:
         stack = ready[::-1]
         blocked: list[int] = []
@@ -101,7 +137,10 @@ def sabre_pass(ops: Sequence[Instruction], nq: int, layout: Sequence[int], adj: 
             out.append(("op", phys, i))
             executed = True
             if len(phys) == 2 and inst.name == "cx" and inst.condition is None:
-                partner[phys[0]], partner[phys[1]] = phys[1], phys[0]
+                a, b = phys
+                k = block[a] + 1 if partner[a] == b and partner[b] == a else 1
+                partner[a], partner[b] = b, a
+                block[a] = block[b] = k
             elif not (inst.is_gate and len(phys) == 1 and inst.condition is None):
                 for p in phys:
                     partner[p] = -1
@@ -152,7 +191,8 @@ def sabre_pass(ops: Sequence[Instruction], nq: int, layout: Sequence[int], adj: 
             e = sum(dist[pos(a), pos(b)] for a, b in ext) / len(ext) if ext else 0.0
             score = max(decay[p1], decay[p2]) * (f + weight * e) + gamma * swap_cost[p1, p2]
             if absorb and partner[p1] == p2 and partner[p2] == p1:
-                score -= absorb / (1 if front_sum else len(front))  # 1 more CX after absorption, not 3
+                # the swap merges into the block before it: 1 more CX (block of 1-2 CX), or none (3 CX)
+                score -= absorb * (1.5 if block[p1] >= 3 else 1.0) / (1 if front_sum else len(front))
             if score < best_score - 1e-12:
                 best_score, best = score, [(p1, p2)]
             elif abs(score - best_score) <= 1e-12:
