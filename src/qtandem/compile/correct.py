@@ -306,6 +306,8 @@ class CorrectionReport:
 
 JUDGE_MAX_QUBITS = 8
 """Widest circuit whose echoes and result are judged by its simulated noisy fidelity (density matrix)."""
+ECHO_PASSES = 3
+"""Passes over the idle windows when placing echoes (a pass that keeps none ends the search)."""
 
 
 def correct_for_device(circuit: Circuit, device: Any, *, echo: bool = True, echo_min: float = 200.0,
@@ -642,33 +644,37 @@ def _echoes(circuit: Circuit, original: Circuit, model: CoherentModel, echo_min:
         return _infidelity(faulty_circuit(finish(c), None, zz=True, model=model), ideal)
 
     best = score(circuit)
-    i = 0
-    sched = schedule(circuit, model)
-    while i < len(circuit):
-        groups = sched[i]
-        if not groups:
-            i += 1
-            continue
-        done = False
-        for q, w in groups[0].items():
-            dx = model.duration(Instruction("x", (q,)))
-            if w < max(echo_min, 2 * dx) or q not in model.partners:
+    for _ in range(ECHO_PASSES):  # an echo kept later can make an earlier-rejected window worth it
+        kept = report.echoes
+        i = 0
+        sched = schedule(circuit, model)
+        while i < len(circuit):
+            groups = sched[i]
+            if not groups:
+                i += 1
                 continue
-            half = (w - 2 * dx) / 2
-            trial = Circuit(circuit.n_qubits, circuit.n_clbits)
-            for inst2 in list(circuit)[:i]:
-                trial.append(inst2)
-            trial.delay(half, q).x(q).delay(half, q).rz(math.pi, q).x(q).rz(math.pi, q)
-            for inst2 in list(circuit)[i:]:
-                trial.append(inst2)
-            report.echoes_tried += 1
-            s = score(trial)
-            if s < best:
-                best, circuit, done = s, trial, True
-                sched = schedule(circuit, model)
-                report.echoes += 1
-                break
-        i += 6 if done else 1  # after an echo: the same instruction again, for its other waiting qubits
+            done = False
+            for q, w in groups[0].items():
+                dx = model.duration(Instruction("x", (q,)))
+                if w < max(echo_min, 2 * dx) or q not in model.partners:
+                    continue
+                half = (w - 2 * dx) / 2
+                trial = Circuit(circuit.n_qubits, circuit.n_clbits)
+                for inst2 in list(circuit)[:i]:
+                    trial.append(inst2)
+                trial.delay(half, q).x(q).delay(half, q).rz(math.pi, q).x(q).rz(math.pi, q)
+                for inst2 in list(circuit)[i:]:
+                    trial.append(inst2)
+                report.echoes_tried += 1
+                s = score(trial)
+                if s < best:
+                    best, circuit, done = s, trial, True
+                    sched = schedule(circuit, model)
+                    report.echoes += 1
+                    break
+            i += 6 if done else 1  # after an echo: the same instruction again, for its other waiting qubits
+        if report.echoes == kept:
+            break
     return circuit
 
 
