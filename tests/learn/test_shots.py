@@ -222,3 +222,29 @@ def test_clifford_apply_matches_the_circuit() -> None:
             m = np.stack([clifford_apply(bits, np.eye(2 ** n, dtype=complex)[k]) for k in range(2 ** n)], axis=1)
             i, j = np.unravel_index(np.argmax(np.abs(u)), u.shape)
             np.testing.assert_allclose(m, m[i, j] / u[i, j] * u, atol=1e-12)
+
+
+def test_trajectories_beyond_the_density_matrix_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above DENSITY_MAX_QUBITS noisy records come from trajectories; same law as the density matrix."""
+    import qtandem.learn.shots as shots_mod
+    from qtandem.learn.shadows import estimate
+    from qtandem.noise.density import density_matrix
+
+    circ = _state(2, 11)
+    model = NoiseModel(strict=False).add(depolarizing(0.3), gates=["cx"]).add_readout(readout_error(0.05, 0.1),
+                                                                                      qubits=[0, 1])
+    labels = ["IZ", "ZI", "ZZ", "XX", "YI", "XY"]
+    rho = density_matrix(circ, noise=model)
+    from qtandem.circuit.pauli import PauliSum
+
+    exact = np.array([float(torch.trace(PauliSum.from_label(lab).to_matrix(2) @ rho).real) for lab in labels])
+    dm = estimate(measure_randomized(circ, 6000, noise=model, seed=1), labels)
+    monkeypatch.setattr(shots_mod, "DENSITY_MAX_QUBITS", 1)
+    rec = measure_randomized(circ, 6000, noise=model, seed=2, shots_per_basis=100)
+    assert rec.metadata["simulation"] == "trajectories"
+    tr = estimate(rec, labels)
+    # readout errors bias both the same way: compare the two records, not the noiseless truth
+    diff = (dm.values - tr.values).numpy() / np.sqrt(dm.stderr.numpy() ** 2 + tr.stderr.numpy() ** 2)
+    assert np.abs(diff).max() < 4.5
+    assert np.abs(dm.values.numpy() - exact).max() > 0.05  # the readout error is visible
+    assert len(measure_randomized(circ, 20, basis="clifford", noise=model, seed=3, shots_per_basis=10)) == 20

@@ -543,31 +543,36 @@ def clifford_apply(bits: np.ndarray, psi: np.ndarray) -> np.ndarray:
     return (sign * s[idx.astype(np.int64)]) @ (phase * psi)
 
 
+DENSITY_MAX_QUBITS = 10  # noisy records: density matrices up to here, trajectories beyond
+
+
+def _state_circuit(source: Circuit) -> Circuit:
+    """``source`` without its terminal measurements and barriers (refused: mid-circuit measurements)."""
+    from qtandem.circuit.terminal import terminal_measurements
+
+    term = terminal_measurements(source)
+    if not term.single_run:
+        raise SimulationError("measure_randomized(): the circuit has mid-circuit measurements, resets or "
+                              "classically controlled gates; give a circuit that prepares a state (terminal "
+                              "measurements are dropped)")
+    circ = Circuit(source.n_qubits)
+    for idx, inst in enumerate(source):
+        if idx not in term.indices and inst.name != "barrier":
+            circ.append(inst)
+    return circ
+
+
 def _prepare(source: Any, noise: Any) -> tuple[int, torch.Tensor, bool]:
     """``(n, state or density matrix, is_density)`` of a circuit or a state tensor."""
     if isinstance(source, Circuit):
-        from qtandem.circuit.terminal import terminal_measurements
-
-        term = terminal_measurements(source)
-        if not term.single_run:
-            raise SimulationError("measure_randomized(): the circuit has mid-circuit measurements, resets or "
-                                  "classically controlled gates; give a circuit that prepares a state (terminal "
-                                  "measurements are dropped)")
-        circ = Circuit(source.n_qubits)
-        for idx, inst in enumerate(source):
-            if idx not in term.indices and inst.name != "barrier":
-                circ.append(inst)
-        n = circ.n_qubits
+        circ = _state_circuit(source)
         if noise is None:
             from qtandem.sim.core import statevector
 
-            return n, statevector(circ), False
-        if n > 10:
-            raise SimulationError(f"measure_randomized(): noisy records are simulated with density matrices, up to "
-                                  f"10 qubits; the circuit has {n}")
+            return circ.n_qubits, statevector(circ), False
         from qtandem.noise.density import density_matrix
 
-        return n, density_matrix(circ, noise=noise), True
+        return circ.n_qubits, density_matrix(circ, noise=noise), True
     if noise is not None:
         raise SimulationError("measure_randomized(): noise= applies to a Circuit, not to a given state")
     if not isinstance(source, (torch.Tensor, np.ndarray)):
@@ -637,6 +642,29 @@ def _sample_rows(probs: torch.Tensor, rows: np.ndarray, rng: np.random.Generator
     return np.minimum(idx - rows * p.shape[1], p.shape[1] - 1)
 
 
+def _trajectory_outcomes(circ: Circuit, noise: Any, drawn: np.ndarray, per: int, shots: int, basis: str,
+                         rng: np.random.Generator) -> np.ndarray:
+    """Outcome bits ``(shots, n)`` by noisy trajectories: one run per drawn basis (rotation gates appended)."""
+    from qtandem.noise.trajectories import run_trajectories
+
+    n = circ.n_qubits
+    out = np.zeros((shots, n), dtype=np.uint8)
+    for i, b in enumerate(drawn):
+        count = min(per, shots - i * per)
+        run = circ.copy()
+        if basis == "pauli":
+            for q, c in enumerate(b):
+                if c == 1:
+                    run.sdg(q)
+                if c in (0, 1):
+                    run.h(q)
+        else:
+            run = run.compose(clifford_circuit(b))
+        res = run_trajectories(run, noise=noise, shots=count, seed=rng)
+        out[i * per:i * per + count] = res.bits[:, :n]
+    return out
+
+
 def measure_randomized(
     circuit_or_state: Any,
     shots: int,
@@ -659,7 +687,10 @@ def measure_randomized(
         shots: number of shots.
         basis: ``"pauli"`` or ``"clifford"``.
         noise: a :class:`~qtandem.NoiseModel` for a circuit: the state becomes its density
-            matrix (up to 10 qubits) and the model's readout errors flip the outcome bits.
+            matrix (up to 10 qubits) and the model's readout errors flip the outcome bits. Beyond
+            10 qubits each drawn basis runs as noisy trajectories
+            (:func:`qtandem.noise.trajectories.run_trajectories`) with the basis change appended
+            as gates (``h``, ``sdg``; Clifford circuits), which the model's noise also acts on.
         seed: seed of the bases and outcomes.
         shots_per_basis: shots per drawn basis. Estimates stay unbiased; their error bars assume
             independent shots and are slightly optimistic when this is above 1.
@@ -668,8 +699,8 @@ def measure_randomized(
         A :class:`ShotRecord` of kind ``basis``.
 
     Raises:
-        SimulationError: a bad state, a circuit with mid-circuit measurements, noise on more than
-            10 qubits, a bad ``shots``, ``basis`` or ``shots_per_basis``.
+        SimulationError: a bad state, a circuit with mid-circuit measurements, a bad ``shots``,
+            ``basis`` or ``shots_per_basis``.
 
     Examples:
         >>> from qtandem import Circuit
@@ -686,9 +717,19 @@ def measure_randomized(
     if int(shots_per_basis) != shots_per_basis or not 1 <= shots_per_basis <= shots:
         raise SimulationError(f"measure_randomized(): shots_per_basis must be in 1..{shots}, got {shots_per_basis!r}")
     rng = as_generator(seed)
-    n, state, density = _prepare(circuit_or_state, noise)
     shots, per = int(shots), int(shots_per_basis)
     n_bases = -(-shots // per)
+    meta = {"source": "measure_randomized", "basis": basis, "shots_per_basis": per,
+            "noise": noise is not None, "seed": seed if isinstance(seed, int) else None}
+    if isinstance(circuit_or_state, Circuit) and noise is not None and circuit_or_state.n_qubits > DENSITY_MAX_QUBITS:
+        circ = _state_circuit(circuit_or_state)
+        n = circ.n_qubits
+        drawn = (rng.integers(0, 3, size=(n_bases, n), dtype=np.uint8) if basis == "pauli"
+                 else random_clifford_tableaus(n_bases, n, seed=rng))
+        bits = _trajectory_outcomes(circ, noise, drawn, per, shots, basis, rng)
+        meta["simulation"] = "trajectories"
+        return ShotRecord(np.repeat(drawn, per, axis=0)[:shots], bits, kind=basis, metadata=meta)
+    n, state, density = _prepare(circuit_or_state, noise)
     if basis == "pauli":
         drawn = rng.integers(0, 3, size=(n_bases, n), dtype=np.uint8)
     else:
@@ -730,6 +771,5 @@ def measure_randomized(
     if noise is not None:
         for err, qubits in noise.readout_errors(list(range(n))):
             bits = err.apply_to_bits(bits, list(qubits), rng)
-    meta = {"source": "measure_randomized", "basis": basis, "shots_per_basis": per,
-            "noise": noise is not None, "seed": seed if isinstance(seed, int) else None}
+    meta["simulation"] = "density matrix" if density else "state vector"
     return ShotRecord(bases, bits, kind=basis, metadata=meta)
