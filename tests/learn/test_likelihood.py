@@ -273,3 +273,13 @@ def test_batched_power_is_matrix_power():
     got = _power(mats, reps)
     for m, r, g in zip(mats, reps.tolist(), got, strict=True):
         torch.testing.assert_close(g, torch.linalg.matrix_power(m, r))
+
+
+def test_circuits_without_steps_have_gradients():
+    lik = LikelihoodModel(["q0.readout_p01", "q0.readout_p10"], Device.preset("line_5"), [0, 1])
+    circuits = [Circuit(2, 1).measure(0, 0), Circuit(2, 2).measure([0, 1], [0, 1])]
+    counts = [torch.tensor([70.0, 30.0], dtype=torch.float64), torch.tensor([80.0, 5.0, 10.0, 5.0],
+                                                                           dtype=torch.float64)]
+    theta = torch.tensor([0.1, 0.05], dtype=torch.float64, requires_grad=True)
+    lik.nll_counts(circuits, counts, theta).backward()
+    assert theta.grad is not None and bool(torch.isfinite(theta.grad).all()) and bool(theta.grad.abs().sum() > 0)

@@ -678,7 +678,9 @@ class LikelihoodModel:
                 stack = torch.cat([stack, _power(block, group.reps)])
             for a, b in group.levels:
                 stack = torch.cat([stack, stack[b] @ stack[a]])
-            if group.index.shape[1] == 1:  # every row fused to one matrix: its first column
+            if group.index.shape[1] == 0:  # no row takes a step: every state is |0..0>
+                state = stack[torch.zeros(len(group.members), dtype=torch.int64), :, 0]
+            elif group.index.shape[1] == 1:  # every row fused to one matrix: its first column
                 state = stack[group.index[:, 0], :, 0]
             else:
                 state = _Chain.apply(stack, group.index, group.active)
