@@ -133,4 +133,8 @@ def test_route_and_verify_on_every_device(dev: str, n: int, seed: int) -> None:
         for inst in out:
             if inst.name != "measure":
                 body.append(inst)
-        verify_equivalent(res.embedded_input(ref), body, permutation=res.permutation, method="exact")
+        # dense check where it fits (12 active qubits; a route may move states through a few ancillas),
+        # else the path sum (route_and_verify already proved it that way)
+        active = len({q for i in body for q in i.qubits} | set(res.initial_layout[:n]))
+        verify_equivalent(res.embedded_input(ref), body, permutation=res.permutation,
+                          method="exact" if active <= 12 else "pathsum")

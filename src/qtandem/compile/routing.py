@@ -137,7 +137,7 @@ class RoutingResult:
 def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 24, objective: str | None = "fidelity",
           iterations: int = 3, lookahead: int = 20, weight: float = 0.5, noise_weight: float = 0.5,
           swap_trials: int = 4, post_layout: bool = True, absorb: float = 1.0, finish: int = 3,
-          vf2_calls: int = 20000, min_cx: int = 1, commute: bool = False, front_sum: bool = False,
+          vf2_calls: int = 20000, min_cx: int = 1, commute: bool = True, front_sum: bool = True,
           decay_reset: int = 0, budget_s: float | None = None) -> RoutingResult:
     """Lay out and route ``circuit`` for ``device``; the best of ``trials`` seeded trials.
 
