@@ -139,3 +139,16 @@ def test_heavy_hex_27_plan_and_run_and_an_uncoupled_pair(tmp_path, capsys):
     code, _, err = run_cli(["learn", "plan", "--qubits", "0-2", "--pairs", "0-2", "--experiments", "zz",
                             "--device", "heavy_hex_27"], capsys)
     assert code == 2 and "pair (0, 2) is not on the coupling map of 'heavy_hex_27'" in err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--qubits", "0", "--seed", "-1", "--experiments", "readout"], "--seed must be >= 0, got -1"),  # was a crash
+    (["--qubits", "0", "--experiments", ""], "names no experiment"),  # was an empty plan
+    (["--qubits", "0", "--experiments", " , "], "names no experiment"),
+    (["--qubits", "0-1", "--experiments", "readout,irb"],
+     "'irb' needs pairs (it runs on coupled qubits): give them with --pairs"),
+])
+def test_plan_refuses_more_bad_options(args, message, tmp_path, capsys):
+    code, _, err = run_cli(["learn", "plan", *args, "-o", tmp_path / "p.json"], capsys)
+    assert code == 2 and message in err and "internal error" not in err
+    assert not (tmp_path / "p.json").exists()

@@ -97,12 +97,23 @@ def register(app: typer.Typer) -> None:
 
         from qtandem.cli.common import check_output_file, emit_json
         from qtandem.device import Device
+        from qtandem.errors import ConfigError
+        from qtandem.learn.experiments import PAIR_EXPERIMENTS
         from qtandem.learn.plan import characterization
 
+        if seed < 0:
+            raise ConfigError(f"--seed must be >= 0, got {seed}")
         if output is not None:
             check_output_file(output)
-        prior = Device.load(device) if device is not None else None
         names = None if experiments is None else [n.strip() for n in experiments.split(",") if n.strip()]
+        if names is not None and not names:
+            raise ConfigError(f"--experiments {experiments!r} names no experiment: give some of {EXPERIMENT_NAMES}, "
+                              "or leave the option out for all that apply")
+        needs_pairs = [n for n in names or () if n in PAIR_EXPERIMENTS]
+        if needs_pairs and not pairs:
+            raise ConfigError(f"experiment {needs_pairs[0]!r} needs pairs (it runs on coupled qubits): give them with "
+                              "--pairs, such as --pairs 0-1")
+        prior = Device.load(device) if device is not None else None
         plan = characterization(parse_qubits(qubits), pairs=parse_pairs(pairs) if pairs else None,
                                 experiments=names, seed=seed, prior=prior)
         summary = {"plan": None if output is None else str(output), "width": plan.width,
