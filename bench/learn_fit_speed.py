@@ -122,24 +122,30 @@ def main() -> None:
     import qtandem
 
     exps = args.experiments.split(",") if args.experiments else None
-    rows, evals = [], []
+    out = Path(args.out or "bench/results/learn_fit_speed.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows: list[dict] = []
+    evals: list[dict] = []
+
+    def save() -> None:  # after every row: a run stopped by its time limit keeps what it measured
+        out.write_text(json.dumps({"benchmark": "learn_fit_speed", "threads": 1, "machine": platform.machine(),
+                                   "python": platform.python_version(), "torch": torch.__version__,
+                                   "source": str(Path(qtandem.__file__).parent), "args": vars(args),
+                                   "rows": rows, "evaluations": evals}, indent=1) + "\n")
+
     for n in args.qubits:
         if args.eval or args.eval_only:
             row = {"label": args.label, **time_evaluation(n, args.seeds[0], args.shots)}
             print(json.dumps(row), flush=True)
             evals.append(row)
+            save()
         if args.eval_only:
             continue
         for seed in args.seeds:
             row = {"label": args.label, **run_one(n, seed, args.shots, args.restarts, exps)}
             print(json.dumps(row), flush=True)
             rows.append(row)
-    out = Path(args.out or "bench/results/learn_fit_speed.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"benchmark": "learn_fit_speed", "threads": 1, "machine": platform.machine(),
-                               "python": platform.python_version(), "torch": torch.__version__,
-                               "source": str(Path(qtandem.__file__).parent), "args": vars(args), "rows": rows,
-                               "evaluations": evals}, indent=1) + "\n")
+            save()
 
 
 if __name__ == "__main__":
