@@ -118,3 +118,35 @@ def test_route_commute_front_sum_verified(seed: int) -> None:
                                 front_sum=True)
     assert res.device.validate(out) == []
     assert res.cx <= sum(1 for i in c if len(i.qubits) == 2) + 3 * res.swaps
+
+
+def test_inconclusive_proof_of_a_commuting_route_reroutes_in_input_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a path sum that cannot prove the reordered output (gcm_h6 on heavy_hex_27: 122 variables left, 13 active
+    # qubits) is not a failure: the circuit is routed again with commute=False and that output is proven
+    from qtandem.compile import route_verify
+    from qtandem.errors import VerificationError
+
+    calls: list[object] = []
+    real = route_verify.route
+
+    def spy(*args: object, **kw: object):  # type: ignore[no-untyped-def]
+        calls.append(kw.get("commute", True))
+        return real(*args, **kw)
+
+    real_whole = route_verify._verify_whole
+
+    def whole(ref_u, ref_m, res, method="auto"):  # type: ignore[no-untyped-def]
+        if calls[-1] is not False:
+            raise VerificationError("pathsum: could not prove equivalence (1 path variable(s)) (inconclusive)")
+        return real_whole(ref_u, ref_m, res, method)
+
+    monkeypatch.setattr(route_verify, "route", spy)
+    monkeypatch.setattr(route_verify, "_verify_whole", whole)
+    c = _commuting(6, 40, 0)
+    out, res = route_and_verify(c, "heavy_hex_27", seed=0, trials=2)
+    assert calls == [True, False] and res.device.validate(out) == []
+    with pytest.raises(VerificationError, match="inconclusive"):  # no second try when commute=False was asked
+        calls.clear()
+        monkeypatch.setattr(route_verify, "_verify_whole", lambda *a, **k: (_ for _ in ()).throw(
+            VerificationError("pathsum: could not prove equivalence (inconclusive)")))
+        route_and_verify(c, "heavy_hex_27", seed=0, trials=2, commute=False)

@@ -126,6 +126,10 @@ def route_and_verify(circuit: Circuit, device: Any, *, seed: Any = None, objecti
     Returns:
         ``(routed circuit, RoutingResult)``.
 
+    When the output of the default commutation-aware route cannot be proven (path sums
+    inconclusive past the dense check's 12 qubits), the circuit is routed again with
+    ``commute=False`` (gates in input order) and that output is proven instead.
+
     Raises:
         CompileError: see :func:`~qtandem.compile.routing.route`; the output does
             not pass ``device.validate`` (e.g. a conditioned gate outside the native set).
@@ -137,6 +141,18 @@ def route_and_verify(circuit: Circuit, device: Any, *, seed: Any = None, objecti
         >>> routed.n_qubits, result.device.validate(routed)
         (27, [])
     """
+    try:
+        return _route_and_verify(circuit, device, seed=seed, objective=objective, **options)
+    except VerificationError as err:
+        if not _retryable(err) or options.get("commute") is False:
+            raise
+    # gates reordered through commutation (the default) can hide the structure path sums need: the same
+    # route in input order, which the checks below prove as before
+    return _route_and_verify(circuit, device, seed=seed, objective=objective, **{**options, "commute": False})
+
+
+def _route_and_verify(circuit: Circuit, device: Any, *, seed: Any, objective: str | None,
+                      **options: Any) -> tuple[Circuit, RoutingResult]:
     res = route(circuit, device, seed=seed, objective=objective, **options)
     if res.stretches is not None:
         _verify_stretches(circuit, res)
