@@ -208,6 +208,22 @@ def test_clifford_mirror_circuit_coherent_error_falls_over_tenfold():
     assert report.coherent_infidelity_after < report.coherent_infidelity_before / 10
 
 
+def test_pauli_tracking_does_not_pair_across_a_stuck_error():
+    """cx(1, 2)'s error comes back to Z1 X2 at the last gate, but cx(0, 1)'s error, stuck at the rz between,
+    does not commute with it on the way: pairing them would not cancel (found on a fitted QAOA circuit)."""
+    from qtandem.compile.correct import CoherentModel
+    from qtandem.compile.passes.corrections import pair_two_qubit_errors, pair_two_qubit_errors_dense
+
+    dev = _device(4)
+    dev.edges[(1, 2)].angle_error = dev.edges[(0, 1)].angle_error + 0.01
+    c = Circuit(3).cx(1, 2).cx(0, 1).rz(2.78, 1).cx(0, 1).cx(1, 2)
+    model = CoherentModel.of(dev)
+    assert pair_two_qubit_errors(c, model)[2] == 0
+    assert pair_two_qubit_errors_dense(c, model)[2] == 0
+    out, report = correct_for_device(c, dev, judge=False)
+    assert report.verified == "exact" and len(report.uncorrected) == 4
+
+
 def test_su2_mirror_errors_cancel_through_non_clifford_gates():
     """Random one-qubit turns stop the Pauli tracking; the interaction picture pairs each cx with its mirror."""
     dev = _device(11)

@@ -351,7 +351,7 @@ def correct_for_device(circuit: Circuit, device: Any, *, echo: bool = True, echo
     report = CorrectionReport(pulses_before=_pulses(circuit))
     flips, stuck, report.pairs = pair_two_qubit_errors(circuit, model)
     dense = pair_two_qubit_errors_dense(circuit, model) if stuck else None
-    if dense is not None and len(dense[1]) <= len(stuck):
+    if dense is not None:  # exact through any gate (and it signs the leftovers)
         flips, stuck, report.pairs = dense
     report.flipped = len(flips)
     report.uncorrected = [{"index": i, "gate": circuit[i].name, "qubits": list(circuit[i].qubits),

@@ -210,6 +210,12 @@ class _Error:
     pauli: dict[int, str]
     angle: float
     origin: int
+    tainted: bool = False  # a stuck error it may not commute with lies after its start: it cannot pair
+
+
+def _commute(a: dict[int, str], b: dict[int, str]) -> bool:
+    """Do two Pauli strings commute (an even number of qubits where they differ, neither being I)?"""
+    return sum(1 for q, p in a.items() if q in b and b[q] != p) % 2 == 0
 
 
 def pair_two_qubit_errors(circuit: Circuit, model: CoherentModel) -> tuple[set[int], list[int], int]:
@@ -220,6 +226,13 @@ def pair_two_qubit_errors(circuit: Circuit, model: CoherentModel) -> tuple[set[i
     open_: list[_Error] = []
     runs: dict[int, np.ndarray] = {}
 
+    def stick(err: _Error, support: set[int]) -> None:
+        open_.remove(err)
+        stuck.append(err.origin)
+        for other in open_:  # it stays here: an open error that overlaps it may no longer commute with it
+            if set(other.pauli) & support:
+                other.tainted = True
+
     def flush(q: int) -> None:
         u = runs.pop(q, None)
         if u is None:
@@ -228,8 +241,7 @@ def pair_two_qubit_errors(circuit: Circuit, model: CoherentModel) -> tuple[set[i
             if q in err.pauli:
                 r = _conj_1q(u, err.pauli[q])
                 if r is None:
-                    open_.remove(err)
-                    stuck.append(err.origin)
+                    stick(err, set(err.pauli))
                 else:
                     err.pauli[q] = r[0]
                     err.angle *= r[1]
@@ -246,18 +258,18 @@ def pair_two_qubit_errors(circuit: Circuit, model: CoherentModel) -> tuple[set[i
             continue
         if not (inst.is_gate and inst.condition is None and len(qs) == 2):
             for err in list(open_):  # a measurement, reset or conditioned gate: the error stays here
-                if set(err.pauli) & set(qs):
-                    open_.remove(err)
-                    stuck.append(err.origin)
+                if err in open_ and set(err.pauli) & set(qs):
+                    stick(err, set(err.pauli) | set(qs))
             continue
         g = gate_matrix(inst.name, [float(p) for p in inst.params]).numpy()  # type: ignore[arg-type]
         for err in list(open_):
             if not set(err.pauli) & set(qs):
                 continue
+            if err not in open_:
+                continue
             r2 = _conj_2q(g, err.pauli.get(qs[0], "I"), err.pauli.get(qs[1], "I"))
             if r2 is None:
-                open_.remove(err)
-                stuck.append(err.origin)
+                stick(err, set(err.pauli) | set(qs))
                 continue
             for q, p in zip(qs, r2[:2], strict=True):
                 if p == "I":
@@ -269,8 +281,9 @@ def pair_two_qubit_errors(circuit: Circuit, model: CoherentModel) -> tuple[set[i
         if not e:
             continue
         mine = {qs[0]: "Z", qs[1]: "X"}
-        match = next((err for err in open_ if err.pauli == mine and abs(abs(err.angle) - abs(e)) < 1e-12
-                      and (err.angle * e < 0 or inst.name in _FLIPPABLE)), None)
+        match = next((err for k, err in enumerate(open_) if err.pauli == mine and abs(abs(err.angle) - abs(e)) < 1e-12
+                      and not err.tainted and (err.angle * e < 0 or inst.name in _FLIPPABLE)
+                      and all(_commute(err.pauli, later.pauli) for later in open_[k + 1:])), None)
         if match is None:
             open_.append(_Error(mine, e, idx))
             continue
