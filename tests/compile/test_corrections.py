@@ -220,7 +220,7 @@ def test_pauli_tracking_does_not_pair_across_a_stuck_error():
     model = CoherentModel.of(dev)
     assert pair_two_qubit_errors(c, model)[2] == 0
     assert pair_two_qubit_errors_dense(c, model)[2] == 0
-    out, report = correct_for_device(c, dev, judge=False)
+    _, report = correct_for_device(c, dev, judge=False)
     assert report.verified == "exact" and len(report.uncorrected) == 4
 
 
