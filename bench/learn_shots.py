@@ -20,9 +20,13 @@ Parts (``--parts``; the tomography parts of the issue will join them here):
   (best of ``--repeats``), both single-threaded; the sampling times of both tools beside them.
   Run with both CPU locks (a wall-clock measurement).
 
-Everything is seeded. Reproduce:
-``flock /tmp/qtandem-cpu0.lock flock /tmp/qtandem-cpu1.lock env OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
-python bench/learn_shots.py --json bench/results/learn_shots.json``
+Everything is seeded. Reproduce (accuracy in lane A, timing under both locks, then one merged file):
+``flock /tmp/qtandem-cpu0.lock env OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python bench/learn_shots.py --parts accuracy
+--seeds 100 --peer-seeds 50 --json bench/results/learn_shots_accuracy.json``;
+``flock /tmp/qtandem-cpu0.lock flock /tmp/qtandem-cpu1.lock env OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python
+bench/learn_shots.py --parts timing --json bench/results/learn_shots_timing.json``;
+``python bench/learn_shots.py --merge bench/results/learn_shots_accuracy.json bench/results/learn_shots_timing.json
+--json bench/results/learn_shots.json``.
 """
 
 from __future__ import annotations
