@@ -80,3 +80,19 @@ def test_a_tight_budget_skips_the_other_bases_and_says_so(monkeypatch: pytest.Mo
     monkeypatch.setattr(VIA.time, "perf_counter", lambda: next(clock))
     _, report = optimize(c, level=3, basis="u", seed=0, budget_s=20)
     assert any("then translated to u (budget)" in s for s in report.skipped)
+
+
+def test_routing_gets_what_is_left_of_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    routing = importlib.import_module("qtandem.compile.routing")
+    seen: list[dict] = []
+    real = routing.route_and_verify
+
+    def spy(circuit, device, **kw):  # type: ignore[no-untyped-def]
+        seen.append(kw)
+        return real(circuit, device, **kw)
+
+    monkeypatch.setattr(routing, "route_and_verify", spy)
+    c = Circuit(3).h(0).cx(0, 2).cx(1, 2)
+    optimize(c, level=1, hardware="heavy_hex_27", seed=0, budget_s=30)
+    optimize(c, level=1, hardware="heavy_hex_27", seed=0)
+    assert 0.25 <= seen[0]["budget_s"] <= 15 and "budget_s" not in seen[1]

@@ -131,7 +131,7 @@ def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objectiv
     if level == 3:
         out, report = via_bases(circuit, out, report, named, cost, props, budget_s, start)
     if hardware is not None:
-        out = _route(out, hardware, props, report)
+        out = _route(out, hardware, props, report, budget_s=budget_s, start=start)
     if fix is not None:  # last: the corrections need the final native gates and their timing
         out = fix.run(out)
         report.corrections = fix.report_
@@ -163,7 +163,10 @@ def _hardware(hardware: Any) -> Any:
                        f"'heavy_hex_27', got {type(hardware).__name__} {hardware!r}{hint}")
 
 
-def _route(circuit: Circuit, device: Any, props: PropertySet, report: Report) -> Circuit:
+def _route(circuit: Circuit, device: Any, props: PropertySet, report: Report, *, budget_s: float | None = None,
+           start: float = 0.0) -> Circuit:
+    """Lay out and route for ``device``; with ``budget_s``, half of what is left of it (at least 0.5 s) goes to the
+    router, which starts no new layout trial past it (at least two run)."""
     try:
         routing = importlib.import_module("qtandem.compile.routing")
     except ImportError as err:
@@ -171,7 +174,8 @@ def _route(circuit: Circuit, device: Any, props: PropertySet, report: Report) ->
     fn = getattr(routing, "route_and_verify", None) or getattr(routing, "route", None)
     if fn is None:
         raise CompileError("qtandem.compile.routing has no route() function")
-    result = fn(circuit, device, seed=props.get("seed"), objective=props.get("objective"))
+    kw = {} if budget_s is None else {"budget_s": max(budget_s - (time.perf_counter() - start), 0.5) * 0.5}
+    result = fn(circuit, device, seed=props.get("seed"), objective=props.get("objective"), **kw)
     return result[0] if isinstance(result, tuple) else result
 
 
