@@ -88,3 +88,23 @@ def test_missing_or_bad_device_file_is_refused(tmp_path: Path, capsys: pytest.Ca
                            capsys)
     assert code == 2 and "bad.json" in err and "Traceback" not in err
     assert not (tmp_path / "o.qasm").exists()
+
+
+def test_corrections_summary_printed_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in.qasm"
+    src.write_text(QASM3)
+    code, out, err = run_cli(["optimize", str(src), "-o", str(tmp_path / "out.qasm"), "--level", "1",
+                              "--corrections", str(_device_file(tmp_path))], capsys)
+    assert code == 0, err
+    assert out.count("pair(s) cancelled") == 1
+    assert "has no coherent errors" not in out
+
+
+def test_corrections_with_a_device_without_coherent_errors_says_so(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in.qasm"
+    src.write_text(QASM3)
+    code, out, err = run_cli(["optimize", str(src), "-o", str(tmp_path / "out.qasm"), "--level", "1",
+                              "--corrections", "line_5"], capsys)
+    assert code == 0, err
+    assert "'line_5' has no coherent errors" in " ".join(out.split())

@@ -135,10 +135,12 @@ def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objectiv
     if fix is not None:  # last: the corrections need the final native gates and their timing
         out = fix.run(out)
         report.corrections = fix.report_
-        report.notes.append(f"coherent corrections: {fix.report_.pairs} two-qubit over-rotation pair(s) cancelled, "
-                            f"{len(fix.report_.uncorrected)} left, {fix.report_.runs} one-qubit run(s) resynthesized, "
-                            f"{fix.report_.frames} frame update(s), {fix.report_.echoes} echo(es); verified "
-                            f"({fix.report_.verified})")
+        dev = fix.device
+        if hasattr(dev, "qubits") and not any(q.detuning or q.sx_angle_error or q.x_angle_error
+                                              for q in dev.qubits) and not any(
+                e.angle_error or e.zz for e in dev.edges.values()):
+            report.notes.append(f"device {dev.name!r} has no coherent errors (detuning, angle errors, ZZ): "
+                                "the corrections changed nothing")
     report.final = counts(out)
     report.notes.extend(f"skipped: {s}" for s in report.skipped)
     report.notes.extend(report.verification)
