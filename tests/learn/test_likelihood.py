@@ -283,3 +283,10 @@ def test_circuits_without_steps_have_gradients():
     theta = torch.tensor([0.1, 0.05], dtype=torch.float64, requires_grad=True)
     lik.nll_counts(circuits, counts, theta).backward()
     assert theta.grad is not None and bool(torch.isfinite(theta.grad).all()) and bool(theta.grad.abs().sum() > 0)
+
+
+def test_circuit_beyond_the_device_is_refused_clearly() -> None:
+    lik = LikelihoodModel(["q0.t1"], Device.random(2, "line", seed=0), [0])
+    c = Circuit(4, 1).x(3).measure(3, 0)
+    with pytest.raises(DataError, match="qubit 3.*only 2 qubit"):
+        lik.probabilities([c], torch.tensor([5e4], dtype=torch.float64))

@@ -575,10 +575,15 @@ class LikelihoodModel:
         hit = self._programs.get(id(circuit))
         if hit is not None and hit[0] is circuit:
             return hit[1]
+        if not isinstance(circuit, Circuit):
+            raise DataError(f"expected a qtandem Circuit, got {type(circuit).__name__}")
         active = tuple(sorted({q for inst in circuit for q in inst.qubits if inst.name != "barrier"}))
+        if active and active[-1] >= self.base.num_qubits:
+            raise DataError(f"a circuit acts on qubit {active[-1]}, but the device {self.base.name!r} has only "
+                            f"{self.base.num_qubits} qubit(s): these shots are not from the fitted device's qubits")
         durations = self._durations.get(active)
         if durations is None:  # as the simulator executor: the device cut to the active qubits times them
-            sub = self.base.subset(list(active)) if active and max(active) < self.base.num_qubits else self.base
+            sub = self.base.subset(list(active)) if active else self.base
             durations = self._durations[active] = sub.noise_model(strict=False).duration
         prog = _compile(circuit, durations, self._partners)
         self._programs[id(circuit)] = (circuit, prog)
