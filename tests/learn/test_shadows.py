@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from qtandem import Circuit, statevector
+from qtandem.circuit.library import layered
 from qtandem.circuit.pauli import PauliSum
 from qtandem.errors import DataError, ObservableError
 from qtandem.learn import ShotRecord, measure_randomized
@@ -29,14 +30,8 @@ from qtandem.sim.expectation import pauli_expectation_many
 
 
 def _circuit(n: int, seed: int) -> Circuit:
-    rng = np.random.default_rng(seed)
-    c = Circuit(n)
-    for layer in range(3):
-        for q in range(n):
-            c.u(*rng.uniform(0, 2 * np.pi, 3), q)
-        for q in range(layer % 2, n - 1, 2):
-            c.cx(q, q + 1)
-    return c
+    """A seeded layered circuit: three layers of random u and a brickwork of cx."""
+    return layered(n, layers=3, seed=seed)
 
 
 def _labels(n: int, max_weight: int) -> list[str]:

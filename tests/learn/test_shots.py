@@ -11,6 +11,7 @@ import stim
 import torch
 
 from qtandem import Circuit, statevector
+from qtandem.circuit.library import layered
 from qtandem.errors import ArgumentTypeError, DataError, SimulationError
 from qtandem.learn import ShotRecord, measure_randomized
 from qtandem.learn.shots import _pauli_probabilities, clifford_circuit, random_clifford_tableaus, tableau_to_stim
@@ -18,14 +19,8 @@ from qtandem.noise import NoiseModel, depolarizing, readout_error
 
 
 def _state(n: int, seed: int) -> Circuit:
-    rng = np.random.default_rng(seed)
-    c = Circuit(n)
-    for layer in range(3):
-        for q in range(n):
-            c.u(*rng.uniform(0, 2 * np.pi, 3), q)
-        for q in range(layer % 2, n - 1, 2):
-            c.cx(q, q + 1)
-    return c
+    """A seeded layered circuit: three layers of random u and a brickwork of cx."""
+    return layered(n, layers=3, seed=seed)
 
 
 @pytest.fixture(scope="module")
