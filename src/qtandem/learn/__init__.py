@@ -10,6 +10,7 @@ Examples:
 """
 
 from qtandem.device.executors import qiskit_executor, simulator_executor
+from qtandem.learn import shadows as shadows  # qtandem.learn.shadows.estimate(...) after `import qtandem.learn`
 from qtandem.learn.calibrate import Calibration, calibrate
 from qtandem.learn.check import ModelCheck
 from qtandem.learn.corrections import suggest_corrections
