@@ -270,32 +270,16 @@ def _u_params(v: np.ndarray) -> tuple[float, float, float] | None:
     return (b, normalize_angle(a - _HALF), normalize_angle(c + _HALF))
 
 
-def _merge_u(ops: list[Op]) -> list[Op]:
+def _merge_u(ops: list[Op], n_qubits: int) -> list[Op]:
     """Every one-qubit run as one ``u`` (dropped when it is the identity); the ``u`` style's resynthesis."""
-    out: list[Op] = []
-    pending: dict[int, list[Op]] = {}
 
-    def flush(q: int) -> None:
-        run = pending.pop(q, [])
+    def merged(run: list[Op]) -> list[Op]:
         if len(run) == 1 and run[0].name == "u":
-            out.append(run[0])
-        elif run:
-            params = _u_params(_run_matrix(_run_key(run)))
-            if params is not None:
-                out.append(Op("u", (q,), None, params))
+            return run
+        params = _u_params(_run_matrix(_run_key(run)))
+        return [] if params is None else [Op("u", run[0].qubits, None, params)]
 
-    for op in ops:
-        if not op.alive:
-            continue
-        if len(op.qubits) == 1 and not op.opaque:
-            pending.setdefault(op.qubits[0], []).append(op)
-            continue
-        for q in op.qubits:
-            flush(q)
-        out.append(op)
-    for q in sorted(pending):
-        flush(q)
-    return out
+    return map_runs(ops, n_qubits, merged)
 
 
 def apply_action(window: Sequence[Gate], action: tuple[int, int], ops: list[Op] | None = None,
@@ -424,7 +408,7 @@ def _cleanup(window: tuple[Gate, ...], n_qubits: int, style: str) -> tuple[Gate,
             break
         ops = [op for op in ops if op.alive]
     live = [op for op in ops if op.alive]
-    ops = _merge_u(live) if style == "u" else _resynth(live, n_qubits, style)
+    ops = _merge_u(live, n_qubits) if style == "u" else _resynth(live, n_qubits, style)
     return tuple((op.name, op.qubits, op.params if op.name == "u" else op.angle) for op in ops)
 
 
