@@ -40,6 +40,7 @@ API_PAGES = {
     "qec": ["qtandem.qec"],
     "compile": ["qtandem.compile"],
     "learn": ["qtandem.learn"],
+    "mitigate": ["qtandem.mitigate"],
     "report": ["qtandem.report"],
     "tour": ["qtandem.tour"],
     "utilities": ["qtandem.config", "qtandem.io", "qtandem.random", "qtandem.errors", "qtandem.training",

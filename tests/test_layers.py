@@ -13,6 +13,7 @@ which ``make test`` runs as ``lint-imports``; docs/design.md explains it):
     report
     hybrid, qec, compile
     learn                                          (device learning: may use compile)
+    mitigate                                       (error mitigation: may use learn's calibrations)
     tour, data
     cli, __main__
 
@@ -45,6 +46,7 @@ LAYERS = [
     {"report"},
     {"hybrid", "qec", "compile"},
     {"learn"},
+    {"mitigate"},
     {"tour", "data"},
     {"cli", "__main__"},
 ]
