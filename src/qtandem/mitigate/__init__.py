@@ -3,8 +3,46 @@
 Mitiq's functional style: executors are callables ``(circuits, shots) -> counts``, noise
 scaling maps ``(circuit, factor) -> circuit``, extrapolation and inversion are pure
 functions, and :func:`execute` composes methods and accounts every shot it spends.
+
+The contract every method builds on (:mod:`qtandem.mitigate.core`): an :class:`Estimate`
+(value, stderr, shots, details); an :data:`Estimator` ``(circuits, shots, seed) ->
+list[Estimate]``; a :class:`Method` (``name``, ``wrap(estimator, context)``); the
+:class:`Context` of one :func:`execute` call; :func:`base_estimator`, the unmitigated one.
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from qtandem.mitigate.core import (
+    Context,
+    Estimate,
+    Estimator,
+    Method,
+    MitigationResult,
+    ShotCounter,
+    base_estimator,
+    execute,
+    split_shots,
+)
+from qtandem.mitigate.executors import qiskit_executor, simulator_executor
+from qtandem.mitigate.observable import Observable, parse_observable
+from qtandem.mitigate.readout import ReadoutModel, m3_solve, nearest_probability, readout
+
+__all__: list[str] = [
+    "Context",
+    "Estimate",
+    "Estimator",
+    "Method",
+    "MitigationResult",
+    "Observable",
+    "ReadoutModel",
+    "ShotCounter",
+    "base_estimator",
+    "execute",
+    "m3_solve",
+    "nearest_probability",
+    "parse_observable",
+    "qiskit_executor",
+    "readout",
+    "simulator_executor",
+    "split_shots",
+]
