@@ -301,7 +301,8 @@ class CountsEstimator:
             if isinstance(total, bool) or not isinstance(total, int | np.integer) or total < 0:
                 raise SimulationError(f"shots for circuit {i} must be a non-negative integer, got {total!r}")
             parts = split_shots(int(total), weights)
-            for k, ((basis, measured), n) in enumerate(zip(obs.basis_circuits(circuit), parts, strict=True)):
+            extra = getattr(self.inverse, "companions", None)
+            for k, ((basis, measured), n) in enumerate(zip(obs.basis_circuits(circuit, extra), parts, strict=True)):
                 jobs.setdefault(n, []).append((i, k, basis, measured))
         means = np.full((len(circuits), len(weights)), np.nan)
         variances = np.zeros_like(means)

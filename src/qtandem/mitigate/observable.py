@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -152,13 +152,16 @@ class Observable:
             return [1.0]
         return [max(float(sum(abs(c) for c, _ in g.terms)), 1e-300) for g in self.groups]
 
-    def basis_circuits(self, circuit: Circuit) -> list[tuple[Circuit, list[int]]]:
+    def basis_circuits(self, circuit: Circuit, extra: Callable[[set[int]], set[int]] | None = None,
+                       ) -> list[tuple[Circuit, list[int]]]:
         """One measured circuit per basis, with the qubits its extra classical bits hold, in order.
 
         The circuit's terminal measurements are left out; the basis's measurements go to
         classical bits ``n_clbits + j`` (:func:`qtandem.sim.estimate.basis_circuit`). The basis
         changes are written in {rz, sx} (``h = rz(pi/2) sx rz(pi/2)``, ``sdg = rz(-pi/2)``), the
         gates a device compiled to {rz, sx, x, cx} runs (and a strict noise model covers).
+        ``extra(qubits)`` names more qubits to read in the Z basis beside a basis's own (readout
+        mitigation with correlated blocks needs every qubit of a block it inverts).
 
         Examples:
             >>> obs = parse_observable("X0 + Z1", 2)
@@ -173,6 +176,11 @@ class Observable:
         body = len(without_terminal_measurements(circuit))
         out = []
         for group in groups:
+            if extra is not None:
+                support = {q for _, w in group.terms for q, _ in w}
+                more = sorted(set(extra(support)) - support)
+                if more:
+                    group = group + PauliSum({tuple((q, "Z") for q in more): 0.0})
             c, measured = basis_circuit(circuit, group)
             out.append((_native_basis_change(c, body), [q for q, _ in measured]))
         return out
@@ -224,8 +232,8 @@ class Observable:
 
 
 def _native_basis_change(circuit: Circuit, body: int) -> Circuit:
-    """The basis changes after instruction ``body`` in the {rz, sx} set: ``h = rz(pi/2) sx rz(pi/2)``, ``sdg = rz(-pi/2)``
-    (up to global phase), so a device compiled to {rz, sx, x, cx} runs them as it runs the circuit."""
+    """The basis changes after instruction ``body`` in {rz, sx}: ``h = rz(pi/2) sx rz(pi/2)``,
+    ``sdg = rz(-pi/2)`` (up to global phase), so a device compiled to {rz, sx, x, cx} runs them."""
     out = Circuit(circuit.n_qubits, circuit.n_clbits, name=circuit.name, qregs=circuit.qregs or None,
                   cregs=circuit.cregs or None)
     for i, inst in enumerate(circuit):

@@ -165,6 +165,20 @@ class ReadoutModel:
             singles[q] = err.matrix.detach().cpu().numpy().astype(float)
         return cls(blocks, singles, "noise")
 
+    def companions(self, qubits: set[int]) -> set[int]:
+        """``qubits`` and the other qubits of every correlated block they touch (all are read, so the
+        block's matrix applies exactly).
+
+        Examples:
+            >>> ReadoutModel({(0, 1): np.eye(4)}).companions({1, 3})
+            {0, 1, 3}
+        """
+        out = set(qubits)
+        for qs in self.blocks:
+            if out & set(qs):
+                out |= set(qs)
+        return out
+
     def apply(self, measured: Sequence[int], phis: Mapping[int, np.ndarray], bits: np.ndarray) -> np.ndarray:
         """Per-shot values of ``prod_q phi_q(b_q)`` with the readout inverted (see the module docstring).
 
