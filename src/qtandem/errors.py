@@ -24,6 +24,7 @@ __all__ = [
     "DataError",
     "DatasetError",
     "DecoderError",
+    "MitigationError",
     "NoiseError",
     "ObservableError",
     "ParameterError",
@@ -196,6 +197,20 @@ class DataError(QtandemError, ValueError):
         ...
         qtandem.errors.DataError: no/such/folder: no such shot-data folder
         >>> issubclass(DataError, ValueError)
+        True
+    """
+
+
+class MitigationError(QtandemError, ValueError):
+    """An error-mitigation method (``qtandem.mitigate``) cannot do what was asked: a fit the data
+    cannot support (fewer scale factors than parameters), a method that declines, bad method settings.
+
+    Examples:
+        >>> raise MitigationError("richardson needs at least 2 scale factors, got 1")
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.MitigationError: richardson needs at least 2 scale factors, got 1
+        >>> issubclass(MitigationError, ValueError)
         True
     """
 
