@@ -25,7 +25,10 @@ from qtandem.mitigate.core import (
 )
 from qtandem.mitigate.executors import qiskit_executor, simulator_executor
 from qtandem.mitigate.observable import Observable, parse_observable
+from qtandem.mitigate.pauli_lindblad import SparsePauliLindblad, from_noise_model, learn_pauli_lindblad
+from qtandem.mitigate.pec import pec
 from qtandem.mitigate.readout import ReadoutModel, m3_solve, nearest_probability, readout
+from qtandem.mitigate.twirl import twirl, twirl_circuit
 
 __all__: list[str] = [
     "Context",
@@ -36,13 +39,19 @@ __all__: list[str] = [
     "Observable",
     "ReadoutModel",
     "ShotCounter",
+    "SparsePauliLindblad",
     "base_estimator",
     "execute",
+    "from_noise_model",
+    "learn_pauli_lindblad",
     "m3_solve",
     "nearest_probability",
     "parse_observable",
+    "pec",
     "qiskit_executor",
     "readout",
     "simulator_executor",
     "split_shots",
+    "twirl",
+    "twirl_circuit",
 ]
