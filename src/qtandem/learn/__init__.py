@@ -11,6 +11,7 @@ Examples:
 
 from qtandem.device.executors import qiskit_executor, simulator_executor
 from qtandem.learn import shadows as shadows  # qtandem.learn.shadows.estimate(...) after `import qtandem.learn`
+from qtandem.learn.born import MADE, BornMachine
 from qtandem.learn.calibrate import Calibration, calibrate
 from qtandem.learn.check import ModelCheck
 from qtandem.learn.corrections import suggest_corrections
@@ -22,6 +23,8 @@ from qtandem.learn.shots import ShotRecord, measure_randomized
 
 __all__ = [
     "EXPERIMENTS",
+    "MADE",
+    "BornMachine",
     "Calibration",
     "CharacterizationPlan",
     "Experiment",
