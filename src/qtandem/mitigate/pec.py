@@ -159,6 +159,8 @@ class PEC:
             lc.append(inst)
         source = self._source(context)
         if source == "given" and isinstance(self.model, SparsePauliLindblad):
+            if len(layer[0].qubits) == 1:
+                return SparsePauliLindblad((), ())  # one model: the two-qubit layers' noise
             return combine([self.model.restrict(inst.qubits) for inst in layer])
         if source == "given":
             out = self.model(lc)
@@ -245,8 +247,9 @@ def pec(model: Any = None, *, samples: int = 1000, learn_shots: int | None = Non
             ``"exact"``, ``"learn"`` (cycle benchmarking of each distinct two-qubit layer and of
             a Clifford stand-in per one-qubit gate name, ``rz`` by ``rz(pi/2)``: one-qubit
             noise is assumed to depend on the gate's name, not its angle), a
-            :class:`~qtandem.mitigate.pauli_lindblad.SparsePauliLindblad` (restricted to each
-            layer's gates), or a callable ``layer circuit -> SparsePauliLindblad``.
+            :class:`~qtandem.mitigate.pauli_lindblad.SparsePauliLindblad` (the noise of every
+            two-qubit layer, restricted to its pairs; one-qubit layers then count as noiseless),
+            or a callable ``layer circuit -> SparsePauliLindblad`` (every layer).
         samples: sampled circuits per estimate (fewer if there are fewer shots); the shots are
             split evenly among them.
         learn_shots: shots of each learning experiment (one-off, reported as ``"pec_learning"``
