@@ -120,9 +120,10 @@ def _register() -> None:
     if app.registered_commands or app.registered_groups:
         return
     from qtandem.cli import compile as compile_cli
-    from qtandem.cli import convert, device, draw, info, learn, noise, optimize, qec, simulate, tour, train
+    from qtandem.cli import convert, device, draw, info, learn, mitigate, noise, optimize, qec, simulate, tour, train
 
-    for mod in (simulate, draw, convert, info, device, noise, train, tour, qec, optimize, compile_cli, learn):
+    for mod in (simulate, draw, convert, info, device, noise, train, tour, qec, optimize, compile_cli, learn,
+                mitigate):
         mod.register(app)
 
 

@@ -212,6 +212,34 @@ class Observable:
             total += float(coef.real) * apply(measured, {q: Z_SIGNS for q, _ in word}, bits)
         return total
 
+    def relabel(self, layout: Sequence[int], n_qubits: int) -> Observable:
+        """The observable after qubit ``v`` moved to qubit ``layout[v]`` of an ``n_qubits`` circuit (a compiled one).
+
+        For ``"P(b)"`` the qubits no input qubit lands on must read 0 (routing ancillas start and end in ``|0>``).
+
+        Raises:
+            ObservableError: ``layout`` is not one distinct qubit below ``n_qubits`` per qubit.
+
+        Examples:
+            >>> parse_observable("Z0 + 0.5*X1", 2).relabel([3, 1], 4).pauli
+            PauliSum('Z3 + 0.5*X1')
+            >>> parse_observable("P(01)", 2).relabel([2, 0], 3).bitstring
+            '100'
+        """
+        layout = [int(q) for q in layout]
+        if len(layout) != self.n_qubits or len(set(layout)) != len(layout) or \
+                any(not 0 <= q < n_qubits for q in layout):
+            raise ObservableError(f"a layout of {self.n_qubits} distinct qubits below {n_qubits} is needed, got "
+                                  f"{layout}")
+        if self.pauli is None:
+            assert self.bitstring is not None
+            bits = ["0"] * n_qubits
+            for v, q in enumerate(layout):
+                bits[q] = self.bitstring[-1 - v]
+            return parse_observable("P(" + "".join(reversed(bits)) + ")", n_qubits)
+        moved = PauliSum({tuple((layout[q], p) for q, p in word): c for c, word in self.pauli.terms})
+        return parse_observable(moved, n_qubits)
+
     def exact(self, circuit: Circuit, noise: Any = None) -> float:
         """The exact value on ``circuit`` (noiseless, or under ``noise``): a reference for tests and benchmarks.
 
