@@ -24,11 +24,14 @@ from qtandem.mitigate.core import (
     split_shots,
 )
 from qtandem.mitigate.executors import qiskit_executor, simulator_executor
+from qtandem.mitigate.extrapolate import extrapolate
+from qtandem.mitigate.folding import fold_gates, fold_global, scale_noise
 from qtandem.mitigate.observable import Observable, parse_observable
 from qtandem.mitigate.pauli_lindblad import SparsePauliLindblad, from_noise_model, learn_pauli_lindblad
 from qtandem.mitigate.pec import pec
 from qtandem.mitigate.readout import ReadoutModel, m3_solve, nearest_probability, readout
 from qtandem.mitigate.twirl import twirl, twirl_circuit
+from qtandem.mitigate.zne import zne
 
 __all__: list[str] = [
     "Context",
@@ -42,6 +45,9 @@ __all__: list[str] = [
     "SparsePauliLindblad",
     "base_estimator",
     "execute",
+    "extrapolate",
+    "fold_gates",
+    "fold_global",
     "from_noise_model",
     "learn_pauli_lindblad",
     "m3_solve",
@@ -50,8 +56,10 @@ __all__: list[str] = [
     "pec",
     "qiskit_executor",
     "readout",
+    "scale_noise",
     "simulator_executor",
     "split_shots",
     "twirl",
     "twirl_circuit",
+    "zne",
 ]

@@ -153,8 +153,9 @@ def _inverse_block(block: Sequence[Instruction], sx_inverse: str) -> list[Instru
 def _rebuild(circuit: Circuit, parts: Sequence[Instruction]) -> Circuit:
     out = Circuit(circuit.n_qubits, circuit.n_clbits, name=circuit.name, qregs=circuit.qregs or None,
                   cregs=circuit.cregs or None)
-    for inst in parts:
-        out.append(inst)
+    # every instruction is one of the circuit's own or its inverse on the same qubits: already valid
+    # and canonical, so they are stored as Circuit.copy stores them (append's checks cost 10x the fold)
+    out._instructions = list(parts)
     return out
 
 
