@@ -35,11 +35,16 @@ Usage (one family per job, lane B)::
 
 from __future__ import annotations
 
+import argparse
 import hashlib
+import json
 import math
+import statistics
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -308,6 +313,15 @@ def counts_value(counts: dict[str, int], observable: str) -> tuple[float, float]
     return mean, math.sqrt(var / shots)
 
 
+def quasi_value(quasi: dict[str, float], observable: str) -> float:
+    """The observable's value under a (quasi-)probability distribution over bitstrings."""
+    if observable.startswith("P("):
+        return float(quasi.get(observable[2:-1], 0.0))
+    terms = z_terms(observable)
+    return float(sum(w * sum(coef * (-1) ** sum(int(bits[-1 - q]) for q in qs) for coef, qs in terms)
+                     for bits, w in quasi.items()))
+
+
 def z_terms(observable: str) -> list[tuple[float, tuple[int, ...]]]:
     """``[(coefficient, qubits)]`` of a Z-type PauliSum string (the bench's observables are all Z-type)."""
     from qtandem.circuit.pauli import PauliSum
@@ -318,3 +332,279 @@ def z_terms(observable: str) -> list[tuple[float, tuple[int, ...]]]:
             raise ValueError(f"the bench reads Z-type observables from all-Z counts, got {observable!r}")
         out.append((float(coef.real), tuple(q for q, _ in word)))
     return out
+
+
+# -- Mitiq 1.1 beside qtandem: Mitiq folds Cirq circuits (its native type), qtandem runs them --------------------------
+def from_folded_cirq(circuit: Any, n: int) -> Circuit:
+    """A Mitiq-folded Cirq circuit back as qtandem gates, ONE gate per Cirq operation (so each gets one gate's error).
+
+    Cirq writes folded inverses as powers (``CNOT**-1``, ``X**-1``...); a generic conversion would expand them into
+    several gates and over-count Mitiq's noise. Each two-qubit operation must be a CNOT up to phase (either
+    orientation); each one-qubit operation becomes one ``u`` with its matrix (``rz`` when diagonal).
+    """
+    import cirq
+
+    from qtandem.compile.synth1q import u_angles
+
+    cnot = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]], dtype=complex)
+    out = Circuit(n)
+    for op in circuit.all_operations():
+        qs = [q.x for q in op.qubits]
+        m = cirq.unitary(op)
+        if len(qs) == 1:
+            if abs(m[0, 1]) < 1e-9 and abs(m[1, 0]) < 1e-9:
+                out.rz(float(np.angle(m[1, 1] / m[0, 0])), qs[0])
+                continue
+            ang = u_angles(m)
+            out.u(*(ang if ang is not None else (0.0, 0.0, 0.0)), qs[0])
+        elif len(qs) == 2:
+            # cirq's unitary is big-endian over op.qubits: first qubit most significant
+            if _equal_up_to_phase(m, cnot):
+                out.cx(qs[0], qs[1])
+            elif _equal_up_to_phase(m, _swap_order(cnot)):
+                out.cx(qs[1], qs[0])
+            else:
+                raise ValueError(f"folded operation {op} is not a CNOT")
+        else:
+            raise ValueError(f"unexpected folded operation {op}")
+    return out
+
+
+def _swap_order(m: np.ndarray) -> np.ndarray:
+    p = np.array([0, 2, 1, 3])
+    return m[np.ix_(p, p)]
+
+
+def _equal_up_to_phase(a: np.ndarray, b: np.ndarray) -> bool:
+    k = np.argmax(np.abs(b))
+    phase = a.flat[k] / b.flat[k]
+    return bool(abs(abs(phase) - 1) < 1e-8 and np.allclose(a, phase * b, atol=1e-8))
+
+
+@dataclass
+class MitiqRunner:
+    """Mitiq's ZNE (global folding, Richardson / linear), its readout mitigation (REM) and CDR on one task.
+
+    Mitiq runs on :class:`CachedExecutor` (the same noise as qtandem's side) through an executor
+    ``cirq.Circuit -> float`` that spends a fixed number of shots per call; the total budget ``N`` is split
+    evenly over the circuits a method runs (Mitiq has no shot allocation). REM uses Mitiq's inverse
+    confusion matrix built from the device's true flip probabilities (the best Mitiq can be told).
+    """
+
+    executor: CachedExecutor
+    seed: int = 0
+    icm: dict[int, np.ndarray] = field(default_factory=dict)
+
+    def _value(self, circuit: Circuit, observable: str, shots: int, rem: bool) -> float:
+        counts = self.executor([circuit], shots)[0]
+        if not rem:
+            return counts_value(counts, observable)[0]
+        return quasi_value(self._rem(counts, circuit.n_qubits), observable)
+
+    def _rem(self, counts: dict[str, int], n: int) -> dict[str, float]:
+        """Mitiq's inverse confusion matrix applied to the empirical distribution (quasi-probabilities).
+
+        Mitiq's ``mitigate_measurements`` then projects onto the closest positive distribution (scipy
+        ``minimize`` over 2**10 variables: > 100 s per call here) and resamples; we read the observable from
+        the quasi-probabilities instead, which is unbiased and free of the resampling noise (favours Mitiq).
+        """
+        from mitiq.rem import generate_inverse_confusion_matrix
+
+        if n not in self.icm:
+            self.icm[n] = generate_inverse_confusion_matrix(n, READOUT, READOUT)
+        shots = sum(counts.values())
+        p = np.zeros(2**n)
+        for bits, k in counts.items():
+            p[int(bits, 2)] = k / shots  # the confusion matrix is the same on every qubit: any consistent order
+        q = self.icm[n] @ p
+        return {format(i, f"0{n}b"): float(v) for i, v in enumerate(q) if v != 0.0}
+
+    def run(self, task: Task, shots: int) -> dict[str, float]:
+        """``{method: estimate}`` for Mitiq's methods at ``shots`` total."""
+        from mitiq import cdr, zne
+
+        from qtandem.interop.cirq import to_cirq
+
+        n = task.circuit.n_qubits
+        cc = to_cirq(task.circuit)
+        out: dict[str, float] = {}
+        for rem in (False, True):
+            tag = "+rem" if rem else ""
+            for fname, factory in (("richardson", zne.inference.RichardsonFactory([1.0, 2.0, 3.0])),
+                                   ("linear", zne.inference.LinearFactory([1.0, 2.0, 3.0]))):
+                def ex(c, rem=rem):  # type: ignore[no-untyped-def]  # no annotations: Mitiq reads them as strings
+                    return self._value(from_folded_cirq(c, n), task.observable, shots // 3, rem)
+
+                out[f"mitiq_zne_{fname}{tag}"] = float(zne.execute_with_zne(
+                    cc, ex, factory=factory, scale_noise=zne.scaling.fold_global))
+        out["mitiq_rem"] = self._value(task.circuit, task.observable, shots, True)
+        n_train = 10
+
+        def noisy(c):  # type: ignore[no-untyped-def]
+            return self._value(from_folded_cirq(c, n), task.observable, shots // (n_train + 1), False)
+
+        def ideal(c):  # type: ignore[no-untyped-def]
+            return exact_value(from_folded_cirq(c, n), task.observable)
+
+        try:
+            out["mitiq_cdr"] = float(cdr.execute_with_cdr(cc, noisy, simulator=ideal, num_training_circuits=n_train,
+                                                          random_state=self.seed))
+        except Exception as err:  # Mitiq refuses e.g. circuits without non-Clifford gates
+            out["mitiq_cdr"] = math.nan
+            out.setdefault("_errors", {})["mitiq_cdr"] = str(err)[:200]  # type: ignore[index]
+        return out
+
+
+# -- qtandem's methods --------------------------------------------------------------------------------------------
+def qtandem_methods(family: str, split_train: str = "train") -> dict[str, Callable[[], list[Any]]]:
+    """``{name: () -> methods}`` of the qtandem configurations that exist in this checkout (others are skipped)."""
+    import importlib
+
+    mit = importlib.import_module("qtandem.mitigate")
+    out: dict[str, Callable[[], list[Any]]] = {"qt_readout": lambda: [mit.readout()]}
+    if hasattr(mit, "zne"):
+        out["qt_zne+readout"] = lambda: [mit.readout(), mit.zne()]
+    if hasattr(mit, "cdr"):
+        out["qt_cdr+readout"] = lambda: [mit.readout(), mit.cdr()]
+    if hasattr(mit, "pec"):
+        out["qt_pec+readout"] = lambda: [mit.readout(), mit.pec()]
+    return out
+
+
+def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """MAE +- stderr over instances (per-instance mean |error| first), RMSE and the improvement factor.
+
+    The improvement factor is RMSE(unmitigated) / RMSE(method) at the same total shots (Russo et al. 2022).
+    """
+    out = []
+    keys = sorted({(r["family"], r["shots"]) for r in rows})
+    for family, shots in keys:
+        sel = [r for r in rows if r["family"] == family and r["shots"] == shots]
+        methods = sorted({k for r in sel for k in r["values"]})
+        by_method: dict[str, dict[str, Any]] = {}
+        for name in methods:
+            per_inst: dict[int, list[float]] = {}
+            sq = []
+            for r in sel:
+                v = r["values"].get(name)
+                if v is None or not math.isfinite(v):
+                    continue
+                per_inst.setdefault(r["instance"], []).append(abs(v - r["ideal"]))
+                sq.append((v - r["ideal"]) ** 2)
+            if not per_inst:
+                continue
+            maes = [statistics.fmean(v) for v in per_inst.values()]
+            by_method[name] = {"mae": statistics.fmean(maes),
+                               "mae_stderr": statistics.stdev(maes) / math.sqrt(len(maes)) if len(maes) > 1 else 0.0,
+                               "rmse": math.sqrt(statistics.fmean(sq)), "instances": len(maes), "tasks": len(sq)}
+        base = by_method.get("unmitigated", {}).get("rmse")
+        for stats in by_method.values():
+            stats["improvement"] = base / stats["rmse"] if base and stats["rmse"] > 0 else None
+        mitiq = {k: v for k, v in by_method.items() if k.startswith("mitiq_")}
+        best_mitiq = min(mitiq, key=lambda k: mitiq[k]["mae"]) if mitiq else None
+        out.append({"family": family, "shots": shots, "methods": by_method, "best_mitiq": best_mitiq})
+    return out
+
+
+def run_family(family: str, instances: Sequence[int], budgets: Sequence[int], *, split: str = "test",
+               with_mitiq: bool = True, methods: Sequence[str] | None = None, seed: int = 0) -> dict[str, Any]:
+    """Every method on the chosen instances of ``family`` at each budget; raw rows and timing."""
+    from qtandem.mitigate import execute
+
+    t0 = time.perf_counter()
+    executor = CachedExecutor(seed=seed)
+    mitiq = MitiqRunner(executor, seed=seed)
+    all_tasks = [t for t in tasks(family, split) if t.instance in set(instances)]
+    qt = qtandem_methods(family)
+    extra = learned_methods(family) if methods is None or any(m.startswith(("mlqem", "auto")) for m in methods) \
+        else {}
+    qt.update(extra)
+    if methods is not None:
+        qt = {k: v for k, v in qt.items() if k in methods}
+    rows = []
+    errors: dict[str, str] = {}
+    for task in all_tasks:
+        for shots in budgets:
+            tseed = int.from_bytes(hashlib.sha256(f"{family}/{task.instance}/{task.label}/{shots}/{seed}".encode())
+                                   .digest()[:4], "little")
+            executor.rng = np.random.default_rng(tseed)
+            values: dict[str, float] = {}
+            base = execute(task.circuit, task.observable, executor, methods=[], shots=shots, seed=tseed, raw=False)
+            values["unmitigated"] = base.value
+            one_off: dict[str, int] = {}
+            for name, make in qt.items():
+                try:
+                    res = execute(task.circuit, task.observable, executor, methods=make(), shots=shots, seed=tseed,
+                                  noise=bench_noise(task.circuit.n_qubits), raw=False)
+                except Exception as err:  # a method under construction must not stop the others
+                    errors[name] = f"{type(err).__name__}: {str(err)[:200]}"
+                    continue
+                values[name] = res.value
+                one_off[name] = res.one_off_shots
+                if res.refused:
+                    values[name + ":refused"] = 1.0
+            if with_mitiq:
+                for name, v in mitiq.run(task, shots).items():
+                    if name == "_errors":
+                        errors.update(v)  # type: ignore[arg-type]
+                    else:
+                        values[name] = v
+            rows.append({"family": family, "instance": task.instance, "seed": task.seed, "label": task.label,
+                         "observable": task.observable, "ideal": task.ideal, "shots": shots, "values": values,
+                         "one_off": one_off})
+        print(f"{family} {task.instance} {task.label} done at {time.perf_counter() - t0:.0f} s "
+              f"({executor.simulations} simulations, {executor.sim_seconds:.0f} s)", file=sys.stderr, flush=True)
+    return {"family": family, "split": split, "instances": list(instances), "budgets": list(budgets), "rows": rows,
+            "errors": errors, "seconds": time.perf_counter() - t0, "simulations": executor.simulations,
+            "noise": {"p1_qiskit": P1, "p2_qiskit": P2, "readout": READOUT}}
+
+
+def learned_methods(family: str) -> dict[str, Callable[[], list[Any]]]:
+    """ML-QEM (trained once per family on near-Clifford circuits of the family's structure) and auto."""
+    return {}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--family", choices=FAMILIES)
+    ap.add_argument("--instances", default="0-9", help="e.g. 0-4 or 0,3,7")
+    ap.add_argument("--budgets", default=",".join(str(b) for b in BUDGETS))
+    ap.add_argument("--split", default="test", choices=("test", "dev"))
+    ap.add_argument("--methods", default=None, help="comma-separated qtandem method names (default: all)")
+    ap.add_argument("--no-mitiq", action="store_true")
+    ap.add_argument("--merge", nargs="*", help="merge result files (rows) and summarize")
+    ap.add_argument("--json", required=True)
+    args = ap.parse_args(argv)
+    if args.merge:
+        rows: list[dict[str, Any]] = []
+        parts = []
+        for path in args.merge:
+            with open(path) as fh:
+                data = json.load(fh)
+            rows.extend(data["rows"])
+            parts.append({"file": path, "family": data.get("family"), "instances": data.get("instances"),
+                          "seconds": data.get("seconds"), "errors": data.get("errors")})
+        result = {"parts": parts, "summary": summarize(rows), "rows": rows}
+    else:
+        if args.family is None:
+            ap.error("--family is required (or --merge)")
+        if "-" in args.instances:
+            lo, hi = (int(x) for x in args.instances.split("-"))
+            inst = list(range(lo, hi + 1))
+        else:
+            inst = [int(x) for x in args.instances.split(",")]
+        budgets = [int(float(b)) for b in args.budgets.split(",")]
+        methods = None if args.methods is None else args.methods.split(",")
+        result = run_family(args.family, inst, budgets, split=args.split, with_mitiq=not args.no_mitiq,
+                            methods=methods)
+        result["summary"] = summarize(result["rows"])
+    with open(args.json, "w") as fh:
+        json.dump(result, fh, indent=1)
+    for s in result["summary"]:
+        print(f"{s['family']} N={s['shots']}: " + ", ".join(
+            f"{k} {v['mae']:.4f}+-{v['mae_stderr']:.4f}" for k, v in sorted(s["methods"].items(),
+                                                                         key=lambda kv: kv[1]["mae"])))
+
+
+if __name__ == "__main__":
+    main()
