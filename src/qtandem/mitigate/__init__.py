@@ -12,6 +12,7 @@ list[Estimate]``; a :class:`Method` (``name``, ``wrap(estimator, context)``); th
 
 from __future__ import annotations
 
+from qtandem.mitigate.cdr import cdr
 from qtandem.mitigate.core import (
     Context,
     Estimate,
@@ -44,6 +45,7 @@ __all__: list[str] = [
     "ShotCounter",
     "SparsePauliLindblad",
     "base_estimator",
+    "cdr",
     "execute",
     "extrapolate",
     "fold_gates",
