@@ -291,3 +291,20 @@ def test_execute_readout_on_25_qubits_with_a_classical_executor():
     assert res.raw == pytest.approx(0.81, abs=0.03) and res.value == pytest.approx(1.0, abs=4 * res.stderr + 1e-9)
     prob = execute(circuit, f"P({bitstring})", flipper, methods=[readout(calibration=model)], shots=50_000, seed=1)
     assert prob.raw == pytest.approx(0.95**n, abs=0.02) and abs(prob.value - 1.0) < 4 * prob.stderr
+
+
+def test_auto_uses_correlated_blocks_where_the_noise_states_them():
+    """|11> read through a joint error (both 1 -> 00 with prob 0.2): only the correlated inversion is unbiased."""
+    joint = np.array([[1.0, 0.0, 0.0, 0.2], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.8]])
+    noise = NoiseModel().add_readout(ReadoutError(joint), qubits=[(0, 1)]).set_ideal(["x"])
+    circuit = Circuit(3).x(0).x(1)
+    run = simulator_executor(noise, seed=0)
+    shots = 40_000
+    tensored = execute(circuit, "Z0 + Z1", run, methods=[readout("tensored", calibration=noise)], shots=shots,
+                       seed=1)
+    exact = execute(circuit, "Z0 + Z1", run, methods=[readout(calibration=noise)], shots=shots, seed=1)
+    measured = execute(circuit, "Z0 + Z1", run, methods=[readout(shots=40_000)], shots=shots, seed=1, noise=noise)
+    assert exact.details["readout"] == "correlated (noise)" and abs(exact.value + 2) < 4 * exact.stderr
+    assert abs(tensored.value + 2) > 0.1  # the marginals mix the correlated flip into every state
+    assert measured.details["readout"] == "correlated (calibration)" and measured.one_off_shots == 4 * 40_000
+    assert abs(measured.value + 2) < 4 * measured.stderr + 0.02

@@ -46,7 +46,8 @@ from qtandem.mitigate.core import Context, CountsEstimator, Estimator
 from qtandem.mitigate.observable import counts_to_bits
 from qtandem.random import Seed, as_generator
 
-__all__ = ["ReadoutMitigation", "ReadoutModel", "calibrate", "m3_solve", "nearest_probability", "readout"]
+__all__ = ["ReadoutMitigation", "ReadoutModel", "calibrate", "default_blocks", "m3_solve", "nearest_probability",
+           "readout"]
 
 
 def _check_matrix(matrix: Any, k: int, where: str) -> np.ndarray:
@@ -439,6 +440,46 @@ def nearest_probability(quasi: Mapping[str, float]) -> dict[str, float]:
     return {k: round(float(v), 15) for k, v, z in zip(keys, out, keep, strict=True) if z}
 
 
+def default_blocks(noise: Any, n_qubits: int, *, stated_only: bool = False) -> list[tuple[int, ...]] | None:
+    """Blocks for correlated calibration circuits.
+
+    The pairs whose correlated readout ``noise`` states (a NoiseModel's two-qubit readout errors, a
+    Device's ``readout_correlations``), then, unless ``stated_only``, a greedy matching of the
+    device's coupling map (connected pairs) or consecutive pairs; the remaining qubits alone.
+    ``None`` when nothing but single qubits would result.
+
+    Examples:
+        >>> from qtandem.device import Device
+        >>> default_blocks(Device.preset("line_5"), 5)
+        [(0, 1), (2, 3), (4,)]
+        >>> default_blocks(None, 3, stated_only=True) is None
+        True
+    """
+    pairs: list[tuple[int, ...]] = []
+    used: set[int] = set()
+    if noise is not None:
+        try:
+            stated = [qs for qs in ReadoutModel.from_noise(noise, n_qubits).blocks]
+        except ArgumentTypeError:
+            stated = []
+        for qs in stated:
+            if not used & set(qs):
+                pairs.append(qs)
+                used.update(qs)
+    if not stated_only:
+        device = noise.device() if callable(getattr(noise, "device", None)) else noise
+        graph = getattr(device, "coupling_map", None)
+        edges = sorted(tuple(sorted(e)) for e in graph.edges()) if graph is not None else \
+            [(q, q + 1) for q in range(0, n_qubits - 1)]
+        for a, b in edges:
+            if a < n_qubits and b < n_qubits and a not in used and b not in used:
+                pairs.append((a, b))
+                used.update((a, b))
+    if not any(len(p) > 1 for p in pairs):
+        return None
+    return pairs + [(q,) for q in range(n_qubits) if q not in used]
+
+
 class ReadoutMitigation:
     """The readout-mitigation method (see :func:`readout`).
 
@@ -476,11 +517,15 @@ class ReadoutMitigation:
         elif source is not None:
             model = ReadoutModel.from_noise(source, n)
         else:
-            kind = "tensored" if self.kind == "auto" else self.kind
+            kind, blocks = self.kind, self.blocks
+            if kind != "tensored" and blocks is None:
+                blocks = default_blocks(context.noise, n, stated_only=kind == "auto")
+            if kind == "auto":
+                kind = "correlated" if blocks else "tensored"
             gen = as_generator(context.seed)
             with context.executor.charged_to(self.name):
                 model = calibrate(context.executor, n, kind=kind, shots=self.shots,
-                                  seed=int(gen.integers(2**62)), blocks=self.blocks)
+                                  seed=int(gen.integers(2**62)), blocks=blocks)
         if self.kind == "tensored" and model.blocks:
             model = ReadoutModel.tensored(model.singles, model.source)
         self.models_[n] = model
@@ -505,13 +550,15 @@ def readout(kind: str = "auto", calibration: Any = None, *, shots: int = 8192,
 
     Args:
         kind: ``"tensored"`` (per-qubit matrices), ``"correlated"`` (blocks) or ``"auto"``
-            (correlated when the given noise states correlated readout, else tensored).
+            (correlated when the noise of ``execute(..., noise=)`` or the given calibration states
+            correlated readout, on those pairs; else tensored).
         calibration: ``None``: measure with calibration circuits (one-off shots, once per
             instance and qubit count, reported in ``one_off["readout"]``); ``"noise"``: the
             readout errors of ``execute(..., noise=)``; or a NoiseModel, Device,
             ``qtandem.learn.Calibration`` or :class:`ReadoutModel` (no shots).
         shots: shots per calibration circuit.
-        blocks: correlated blocks for calibration circuits (default: consecutive pairs).
+        blocks: correlated blocks for calibration circuits (default: :func:`default_blocks`:
+            stated correlated pairs, then connected pairs of the device, or consecutive pairs).
 
     Returns:
         A :class:`ReadoutMitigation`. Expectation values use the unbiased shot-by-shot
