@@ -459,7 +459,7 @@ def default_blocks(noise: Any, n_qubits: int, *, stated_only: bool = False) -> l
     used: set[int] = set()
     if noise is not None:
         try:
-            stated = [qs for qs in ReadoutModel.from_noise(noise, n_qubits).blocks]
+            stated = list(ReadoutModel.from_noise(noise, n_qubits).blocks)
         except ArgumentTypeError:
             stated = []
         for qs in stated:
@@ -470,7 +470,7 @@ def default_blocks(noise: Any, n_qubits: int, *, stated_only: bool = False) -> l
         device = noise.device() if callable(getattr(noise, "device", None)) else noise
         graph = getattr(device, "coupling_map", None)
         edges = sorted(tuple(sorted(e)) for e in graph.edges()) if graph is not None else \
-            [(q, q + 1) for q in range(0, n_qubits - 1)]
+            [(q, q + 1) for q in range(n_qubits - 1)]
         for a, b in edges:
             if a < n_qubits and b < n_qubits and a not in used and b not in used:
                 pairs.append((a, b))
