@@ -234,3 +234,31 @@ def test_cached_executor_on_device_cuts_to_touched_qubits():
     assert counts.get("01", 0) > 900 and run.simulations == 1
     with pytest.raises(ArgumentTypeError, match="Device, a NoiseModel or a Calibration"):
         simulator_executor("heavy_hex_27")
+
+
+# -- expectation-value executors (Mitiq style) --------------------------------------------------------------
+
+def test_expectation_executor_plugs_in_and_is_checked():
+    from qtandem.mitigate import expectation_executor, readout
+
+    seen = []
+
+    def mitiq_style(circuits, shots):
+        seen.extend(c.count_ops() for c in circuits)
+        return [float(expval(c, PauliSum.from_string("Z0")).real) for c in circuits]
+
+    run = expectation_executor(mitiq_style)
+    res = execute(Circuit(1).rx(0.4, 0), "Z0", run, methods=[Doubler()], shots=1000, seed=0)
+    assert res.value == pytest.approx(2 * np.cos(0.4)) and res.shots_used == 1000
+    assert res.details["inner"][0]["stderr"] == "bound" and seen[0] == {"rx": 1}  # handed over as given
+    with pytest.raises(ArgumentTypeError, match="readout mitigation needs counts|counts are needed"):
+        execute(Circuit(1), "Z0", run, methods=[readout()], shots=100)
+    for bad, error, message in [
+        (lambda circuits, shots: [1.0, 2.0], SimulationError, "returned 2 values for 1 circuits"),
+        (lambda circuits, shots: ["1.0"], ArgumentTypeError, "expected a number"),
+        (lambda circuits, shots: [float("nan")], SimulationError, "finite"),
+        (lambda circuits, shots: [(0.5, -1.0)], SimulationError, "stderr >= 0"),
+        (lambda circuits, shots: 0.5, ArgumentTypeError, "expected a list of expectation values"),
+    ]:
+        with pytest.raises(error, match=message):
+            execute(Circuit(1), "Z0", expectation_executor(bad), methods=[], shots=10)

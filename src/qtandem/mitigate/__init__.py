@@ -24,7 +24,7 @@ from qtandem.mitigate.core import (
     execute,
     split_shots,
 )
-from qtandem.mitigate.executors import qiskit_executor, simulator_executor
+from qtandem.mitigate.executors import expectation_executor, qiskit_executor, simulator_executor
 from qtandem.mitigate.extrapolate import extrapolate
 from qtandem.mitigate.folding import fold_gates, fold_global, scale_noise
 from qtandem.mitigate.observable import Observable, parse_observable
@@ -47,6 +47,7 @@ __all__: list[str] = [
     "base_estimator",
     "cdr",
     "execute",
+    "expectation_executor",
     "extrapolate",
     "fold_gates",
     "fold_global",

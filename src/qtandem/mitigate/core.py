@@ -134,6 +134,7 @@ class ShotCounter:
                                     f"{type(executor).__name__}")
         self.executor: Callable[..., Any] = executor
         self.seeded = accepts_seed(executor)
+        self.expectations = getattr(executor, "returns", "counts") == "expectation"
         self.shots = 0
         self.one_off: dict[str, int] = {}
         self._charge: str | None = None
@@ -147,21 +148,67 @@ class ShotCounter:
         finally:
             self._charge = before
 
-    def __call__(self, circuits: Sequence[Circuit], shots: int, *, seed: int | None = None) -> list[dict[str, int]]:
-        circuits = list(circuits)
+    def _run(self, circuits: list[Circuit], shots: Any, seed: int | None) -> Any:
         if isinstance(shots, bool) or not isinstance(shots, int | np.integer) or shots < 1:
             raise SimulationError(f"shots must be a positive integer, got {shots!r}")
-        shots = int(shots)
+        out = self.executor(circuits, int(shots), seed=seed) if self.seeded and seed is not None \
+            else self.executor(circuits, int(shots))
+        return out
+
+    def _charge_shots(self, n: int) -> None:
+        if self._charge is None:
+            self.shots += n
+        else:
+            self.one_off[self._charge] = self.one_off.get(self._charge, 0) + n
+
+    def __call__(self, circuits: Sequence[Circuit], shots: int, *, seed: int | None = None) -> list[dict[str, int]]:
+        circuits = list(circuits)
+        if self.expectations:
+            raise ArgumentTypeError("this executor returns expectation values (expectation_executor), but counts "
+                                    "are needed here (readout mitigation and calibration circuits read bitstrings)")
+        out = self._run(circuits, shots, seed)
         if not circuits:
             return []
-        out = self.executor(circuits, shots, seed=seed) if self.seeded and seed is not None \
-            else self.executor(circuits, shots)
-        counts = check_counts(out, circuits, shots)
-        if self._charge is None:
-            self.shots += shots * len(circuits)
-        else:
-            self.one_off[self._charge] = self.one_off.get(self._charge, 0) + shots * len(circuits)
+        counts = check_counts(out, circuits, int(shots))
+        self._charge_shots(int(shots) * len(circuits))
         return counts
+
+    def values(self, circuits: Sequence[Circuit], shots: int, *, seed: int | None = None,
+               ) -> list[tuple[float, float | None]]:
+        """Run an expectation-value executor: ``(value, stderr or None)`` per circuit, shots counted.
+
+        Raises:
+            ArgumentTypeError: the executor returns counts, or something other than numbers or pairs.
+            SimulationError: a wrong number of values, or a non-finite one.
+
+        Examples:
+            >>> from qtandem.mitigate.executors import expectation_executor
+            >>> run = ShotCounter(expectation_executor(lambda circuits, shots: [0.5 for _ in circuits]))
+            >>> run.values([Circuit(1)], 100), run.shots
+            ([(0.5, None)], 100)
+        """
+        circuits = list(circuits)
+        if not self.expectations:
+            raise ArgumentTypeError("this executor returns counts; wrap an expectation-value executor with "
+                                    "qtandem.mitigate.expectation_executor")
+        out = self._run(circuits, shots, seed)
+        if isinstance(out, Mapping | str) or not isinstance(out, Sequence | np.ndarray):
+            raise ArgumentTypeError(f"executor: expected a list of expectation values (one per circuit), got "
+                                    f"{type(out).__name__}")
+        if len(out) != len(circuits):
+            raise SimulationError(f"executor: returned {len(out)} values for {len(circuits)} circuits")
+        clean: list[tuple[float, float | None]] = []
+        for i, v in enumerate(out):
+            pair = tuple(v) if isinstance(v, tuple | list) else (v, None)
+            if len(pair) != 2 or not all(isinstance(x, int | float | np.number) or x is None for x in pair) \
+                    or pair[0] is None:
+                raise ArgumentTypeError(f"executor: value {i} is {v!r}; expected a number or (value, stderr)")
+            value, err = float(pair[0]), None if pair[1] is None else float(pair[1])
+            if not math.isfinite(value) or (err is not None and not (math.isfinite(err) and err >= 0)):
+                raise SimulationError(f"executor: value {i} is {v!r}; expected finite numbers, stderr >= 0")
+            clean.append((value, err))
+        self._charge_shots(int(shots) * len(circuits))
+        return clean
 
 
 def check_counts(out: Any, circuits: Sequence[Circuit], shots: int) -> list[dict[str, int]]:
@@ -295,6 +342,8 @@ class CountsEstimator:
         if not obs.groups and obs.pauli is not None:  # a constant: nothing to measure
             return [Estimate(obs.constant, 0.0, 0, {"bases": 0}) for _ in circuits]
         rng = as_generator(seed)
+        if run.expectations:
+            return self._from_values(circuits, shots, rng)
         weights = obs.weights()
         jobs: dict[int, list[tuple[int, int, Circuit, list[int]]]] = {}  # shots -> (circuit, basis, ...)
         for i, (circuit, total) in enumerate(zip(circuits, shots, strict=True)):
@@ -326,6 +375,25 @@ class CountsEstimator:
         return out
 
 
+    def _from_values(self, circuits: list[Circuit], shots: list[Any], rng: np.random.Generator) -> list[Estimate]:
+        """An expectation-value executor: each circuit runs as given, with all its shots."""
+        if self.inverse is not None:
+            raise ArgumentTypeError("readout mitigation needs counts; this executor returns expectation values")
+        bound = self.context.observable.bound
+        jobs: dict[int, list[int]] = {}
+        for i, total in enumerate(shots):
+            if isinstance(total, bool) or not isinstance(total, int | np.integer) or total < 1:
+                raise SimulationError(f"shots for circuit {i} must be a positive integer, got {total!r}")
+            jobs.setdefault(int(total), []).append(i)
+        out: list[Estimate | None] = [None] * len(circuits)
+        for n in sorted(jobs):
+            values = self.context.executor.values([circuits[i] for i in jobs[n]], n, seed=int(rng.integers(2**62)))
+            for i, (value, err) in zip(jobs[n], values, strict=True):
+                stderr, how = (err, "executor") if err is not None else (bound / math.sqrt(n), "bound")
+                out[i] = Estimate(value, stderr, n, {"bases": 1, "stderr": how})
+        return [e for e in out if e is not None]
+
+
 def base_estimator(context: Context) -> CountsEstimator:
     """The unmitigated estimator of ``context.observable``.
 
@@ -334,6 +402,11 @@ def base_estimator(context: Context) -> CountsEstimator:
     given the same shots per basis go to the executor in one batch. The value is the sum of
     the bases' means (plus the constant term), the standard error the square root of the sum
     of their variances of the mean (sample variances). ``"P(b)"``: the frequency of ``b``.
+
+    With an expectation-value executor (:func:`~qtandem.mitigate.expectation_executor`) each
+    circuit runs as given with all its shots and the executor's value is the estimate; its
+    standard error is the executor's, or the bound ``sum|coef| / sqrt(shots)`` when it gives none
+    (``details["stderr"]`` says which).
 
     Examples:
         >>> ctx = Context.create("Z0 + X0", 1, lambda circuits, shots: [{"0": shots} for _ in circuits])

@@ -33,7 +33,7 @@ from qtandem.errors import ArgumentTypeError
 from qtandem.noise.model import NoiseModel
 from qtandem.random import as_generator
 
-__all__ = ["CachedSimulator", "qiskit_executor", "simulator_executor"]
+__all__ = ["CachedSimulator", "ExpectationExecutor", "expectation_executor", "qiskit_executor", "simulator_executor"]
 
 EXACT_MAX_QUBITS = 12
 """Circuits on more qubits (after cutting a device to the touched ones) are sampled, not cached."""
@@ -151,3 +151,50 @@ def simulator_executor(noise: Any, *, seed: int = 0, cache: bool = True, method:
         (True, 1)
     """
     return CachedSimulator(noise, seed=seed, cache=cache, method=method)
+
+
+class ExpectationExecutor:
+    """An executor that returns expectation values, not counts (see :func:`expectation_executor`).
+
+    Examples:
+        >>> run = ExpectationExecutor(lambda circuits, shots: [1.0 for _ in circuits])
+        >>> run.returns, run([Circuit(1)], 10)
+        ('expectation', [1.0])
+    """
+
+    returns = "expectation"
+
+    def __init__(self, fn: Any) -> None:
+        if not callable(fn):
+            raise ArgumentTypeError(f"expectation_executor needs a callable (circuits, shots) -> values, got "
+                                    f"{type(fn).__name__}")
+        from qtandem.device.executors import accepts_seed
+
+        self.fn = fn
+        self.seeded = accepts_seed(fn)
+
+    def __call__(self, circuits: Sequence[Circuit], shots: int, *, seed: int | None = None) -> Any:
+        if self.seeded and seed is not None:
+            return self.fn(circuits, shots, seed=seed)
+        return self.fn(circuits, shots)
+
+
+def expectation_executor(fn: Any) -> ExpectationExecutor:
+    """Declare ``fn(circuits, shots[, seed=]) -> [value or (value, stderr), ...]`` an expectation-value executor.
+
+    Mitiq's executors return the observable's value per circuit; wrapped with this, they plug
+    into :func:`~qtandem.mitigate.execute` (the observable passed there should be the one ``fn``
+    computes: it sets the standard-error bound when ``fn`` gives none). Each circuit is handed
+    over as given (no basis change: ``fn`` measures what it needs). Methods that read bitstrings
+    (readout mitigation) refuse such executors.
+
+    Examples:
+        >>> import math
+        >>> from qtandem import Circuit
+        >>> from qtandem.mitigate import execute
+        >>> run = expectation_executor(lambda circuits, shots: [(0.8, 0.8 / math.sqrt(shots)) for _ in circuits])
+        >>> res = execute(Circuit(1), "Z0", run, methods=[], shots=100)
+        >>> res.value, res.stderr, res.shots_used
+        (0.8, 0.08, 100)
+    """
+    return ExpectationExecutor(fn)
