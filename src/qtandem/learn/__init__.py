@@ -18,8 +18,17 @@ from qtandem.learn.corrections import suggest_corrections
 from qtandem.learn.data import ShotData
 from qtandem.learn.experiments import EXPERIMENTS, Experiment, build_experiment
 from qtandem.learn.plan import CharacterizationPlan, characterization
+from qtandem.learn.povm import POVMStateModel, measure_povm
 from qtandem.learn.prior import layout_prior
 from qtandem.learn.shots import ShotRecord, measure_randomized
+from qtandem.learn.tomography import (
+    PauliCounts,
+    linear_inversion,
+    measure_pauli_bases,
+    mle_tomography,
+    state_fidelity,
+    trace_distance,
+)
 
 __all__ = [
     "EXPERIMENTS",
@@ -29,14 +38,22 @@ __all__ = [
     "CharacterizationPlan",
     "Experiment",
     "ModelCheck",
+    "POVMStateModel",
+    "PauliCounts",
     "ShotData",
     "ShotRecord",
     "build_experiment",
     "calibrate",
     "characterization",
     "layout_prior",
+    "linear_inversion",
+    "measure_pauli_bases",
+    "measure_povm",
     "measure_randomized",
+    "mle_tomography",
     "qiskit_executor",
     "simulator_executor",
+    "state_fidelity",
     "suggest_corrections",
+    "trace_distance",
 ]
