@@ -200,14 +200,15 @@ def part_mixed(args: argparse.Namespace) -> list[dict[str, Any]]:
                                                                      lr=args.lr, seed=seed)
             secs = time.perf_counter() - t
             raw = model.density_matrix()
-            est = model.density_matrix(psd=True)
-            rows.append({**base, "method": f"povm_model_{args.kind}", "total_shots": total, **scores(est, rho),
-                         "trace_distance_raw": trace_distance(raw, rho),
-                         "trace_distance_vs_mle": trace_distance(est, ml),
-                         "trace_distance_vs_povm_mle": trace_distance(est, pml), "seconds": secs,
-                         "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr,
-                         "final_loss": float(np.mean(model.history_[-50:]))})
-            for r in rows[-4:]:
+            for project in ("frobenius", "likelihood"):
+                est = model.density_matrix(project=project)
+                rows.append({**base, "method": f"povm_model_{args.kind}_{project}", "total_shots": total,
+                             **scores(est, rho), "trace_distance_raw": trace_distance(raw, rho),
+                             "trace_distance_vs_mle": trace_distance(est, ml),
+                             "trace_distance_vs_povm_mle": trace_distance(est, pml), "seconds": secs,
+                             "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr,
+                             "final_loss": float(np.mean(model.history_[-50:]))})
+            for r in rows[-5:]:
                 print(json.dumps(r), flush=True)
     return rows
 

@@ -87,9 +87,11 @@ def test_model_learns_noisy_two_qubit_state():
     assert float(p.sum()) == pytest.approx(1.0, abs=1e-6)  # float32 model
     exact = torch.as_tensor(numpy_povm_probs(rho.numpy(), 2))
     assert 0.5 * float((p - exact).abs().sum()) < 0.03
-    est = model.density_matrix(psd=True)
-    assert trace_distance(est, rho) < 0.1
-    assert state_fidelity(est, rho) > 0.97
+    for project in ("frobenius", "likelihood"):
+        est = model.density_matrix(project=project)
+        assert float(torch.linalg.eigvalsh(est).min()) > -1e-10
+        assert trace_distance(est, rho) < 0.1
+        assert state_fidelity(est, rho) > 0.97
     zz = model.expectation(["ZZ", "XX", "ZI"], shots=20000, seed=5)
     want = [float(np.real(np.trace(rho.numpy() @ np.kron(a, b)))) for a, b in
             [(SIGMA[2], SIGMA[2]), (SIGMA[0], SIGMA[0]), (SIGMA[2], np.eye(2))]]
@@ -111,5 +113,7 @@ def test_bad_inputs_are_refused():
         model.fit(np.zeros((5, 2), int), steps=0)
     with pytest.raises(DataError, match="Pauli label"):
         model.expectation(["ZQ"])
+    with pytest.raises(DataError, match="project must be"):
+        model.density_matrix(project="psd")
     with pytest.raises(DataError, match="method must be"):
         povm_mle(np.zeros((3, 1), int), method="em")

@@ -285,20 +285,35 @@ class POVMStateModel(nn.Module):
         tokens = (idx[:, None] // 4 ** torch.arange(n)) % 4
         return torch.cat([self.net.log_prob(t).double().exp() for t in tokens.split(1 << 14)])
 
-    def density_matrix(self, *, psd: bool = False) -> torch.Tensor:
+    def density_matrix(self, *, project: str | None = None) -> torch.Tensor:
         """``rho = sum_a P(a) kron_q Q_{a_q}`` of the model (``n <= 10``).
 
+        The dual operators amplify small errors of ``P`` (their norms grow like ``3**n``), so the
+        raw matrix, Hermitian with trace 1, can be far from positive. Two projections:
+
         Args:
-            psd: project onto density matrices (eigenvalues onto the simplex); without it the
-                matrix is Hermitian with trace 1 but may have small negative eigenvalues.
+            project: ``None`` (the raw matrix); ``"frobenius"`` (nearest density matrix:
+                eigenvalues onto the simplex); ``"likelihood"`` (the density matrix whose POVM
+                distribution is closest to the model's in KL divergence, i.e. maximum likelihood
+                with the model's probabilities as data, solved as :func:`povm_mle`).
+
+        Raises:
+            DataError: an unknown ``project``.
 
         Examples:
-            >>> rho = POVMStateModel(2, kind="rnn", d_model=8, layers=1).density_matrix(psd=True)
+            >>> rho = POVMStateModel(2, kind="rnn", d_model=8, layers=1).density_matrix(project="frobenius")
             >>> rho.shape, round(float(torch.trace(rho).real), 6)
             (torch.Size([4, 4]), 1.0)
         """
-        rho = povm_density_matrix(self.probabilities())
-        return project_density(rho) if psd else rho
+        if project not in (None, "frobenius", "likelihood"):
+            raise DataError(f"density_matrix(): project must be None, 'frobenius' or 'likelihood', got {project!r}")
+        p = self.probabilities()
+        rho = povm_density_matrix(p)
+        if project == "frobenius":
+            return project_density(rho)
+        if project == "likelihood":
+            return _mle(p / p.sum(), TETRAHEDRAL, self.n_qubits, rho, "pgd", 2000, 1e-10, None)
+        return rho
 
     def expectation(self, paulis: Sequence[str], *, shots: int = 100000, seed: Seed = None) -> ShadowEstimate:
         """Pauli expectations ``sum_a P(a) prod_q tr(P_q Q_{a_q})`` estimated from model samples (any ``n``).
