@@ -46,6 +46,7 @@ import argparse
 import json
 import math
 import platform
+import resource
 import sys
 import time
 import zlib
@@ -297,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
             rows += {"sweep": part_sweep, "neural": part_neural, "mixed": part_mixed}[part](args)
         result = {"config": vars(args), "platform": platform.platform(), "python": platform.python_version(),
                   "torch": torch.__version__, "seconds": time.perf_counter() - t, "rows": rows,
+                  "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "summary": summarize(rows)}
         try:
             import qiskit_experiments
