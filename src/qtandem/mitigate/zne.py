@@ -80,7 +80,7 @@ class ZNE:
         self.allocation = allocation
         self.pilot = float(pilot)
         self.options = dict(options)
-        self._weights: dict[str, float] | None = None
+        self._weights: tuple[Any, dict[str, float]] | None = None  # (noise, its gate errors)
 
     def __repr__(self) -> str:
         return (f"zne(scale_factors={self.scale_factors}, extrapolation={self.extrapolation!r}, "
@@ -158,9 +158,9 @@ class ZNE:
     def _realized(self, circuit: Circuit, scaled: Circuit, scale: float, context: Context) -> float:
         if self.scaling == "parameter":
             return scale
-        if self._weights is None:
-            self._weights = gate_errors(context.noise) if context.noise is not None else {}
-        return noise_scale(circuit, scaled, weights=self._weights or None)
+        if self._weights is None or self._weights[0] is not context.noise:  # a method may serve several calls
+            self._weights = (context.noise, gate_errors(context.noise) if context.noise is not None else {})
+        return noise_scale(circuit, scaled, weights=self._weights[1] or None)
 
     def _plan(self, circuits: list[Circuit], rng: np.random.Generator, scales: Sequence[float],
               context: Context) -> list[tuple[list[Circuit], list[float]]]:
