@@ -119,6 +119,17 @@ def qiskit_fit(counts: PauliCounts) -> np.ndarray:
     return np.asarray(states[0])
 
 
+PARTIAL: dict[str, Any] = {"path": None, "rows": []}
+
+
+def checkpoint(rows: list[dict[str, Any]]) -> None:
+    """Write the rows so far to ``--json`` (``"partial": true``): a shard stopped by its time limit keeps them."""
+    if PARTIAL["path"]:
+        with open(PARTIAL["path"], "w") as fh:
+            json.dump({"config": PARTIAL["config"], "partial": True, "rows": PARTIAL["rows"] + rows}, fh, indent=1,
+                      default=float)
+
+
 def scores(est: Any, state: torch.Tensor) -> dict[str, float]:
     return {"fidelity": state_fidelity(est, state), "trace_distance": trace_distance(est, state)}
 
@@ -140,13 +151,13 @@ def part_sweep(args: argparse.Namespace) -> list[dict[str, Any]]:
                     ml = mle_tomography(counts, history=hist)
                     rows.append({**base, "method": "qtandem_mle", **scores(ml, state),
                                  "seconds": time.perf_counter() - t, "iterations": len(hist) - 1})
-                if n <= args.qiskit_max_qubits:
+                if n <= args.qiskit_max_qubits and seed < args.first_seed + args.qiskit_seeds:
                     t = time.perf_counter()
                     qk = qiskit_fit(counts)
                     rows.append({**base, "method": "qiskit_li", **scores(qk, state),
                                  "seconds": time.perf_counter() - t,
                                  "diff_vs_qtandem_li": float(np.abs(qk - li.numpy()).max())})
-                print(json.dumps(rows[-1]), flush=True)
+                checkpoint(rows)
                 for r in rows[-3:]:
                     print(f"  {r['state']} s={spb} {r['method']}: F={r['fidelity']:.4f} {r['seconds']:.2f}s",
                           file=sys.stderr, flush=True)
@@ -172,6 +183,7 @@ def part_neural(args: argparse.Namespace) -> list[dict[str, Any]]:
                              "seconds": info["seconds"], "steps": args.steps, "batch_size": args.batch_size,
                              "lr": args.lr, "final_loss": info["final_loss"]})
                 print(json.dumps(rows[-1]), flush=True)
+                checkpoint(rows)
     return rows
 
 
@@ -211,6 +223,7 @@ def part_mixed(args: argparse.Namespace) -> list[dict[str, Any]]:
                              "final_loss": float(np.mean(model.history_[-50:]))})
             for r in rows[-5:]:
                 print(json.dumps(r), flush=True)
+            checkpoint(rows)
     return rows
 
 
@@ -270,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shots-per-basis", default="1,3,10,30,100,300,1000,3000,10000,30000,100000")
     ap.add_argument("--mle-max-spb", type=int, default=100000, help="skip MLE above this many shots per basis")
     ap.add_argument("--qiskit-max-qubits", type=int, default=6, help="its fitter takes minutes at 8 qubits")
+    ap.add_argument("--qiskit-seeds", type=int, default=1, help="run qiskit-experiments on the first seeds only")
     ap.add_argument("--totals", default="10000,100000,1000000", help="mixed part: total shots")
     ap.add_argument("--seeds", type=int, default=1)
     ap.add_argument("--first-seed", type=int, default=0)
@@ -294,8 +308,10 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(1)
         rows = []
         t = time.perf_counter()
+        PARTIAL.update(path=args.json, config=vars(args))
         for part in args.parts.split(","):
             rows += {"sweep": part_sweep, "neural": part_neural, "mixed": part_mixed}[part](args)
+            PARTIAL["rows"] = list(rows)
         result = {"config": vars(args), "platform": platform.platform(), "python": platform.python_version(),
                   "torch": torch.__version__, "seconds": time.perf_counter() - t, "rows": rows,
                   "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
