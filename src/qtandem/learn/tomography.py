@@ -327,7 +327,9 @@ def mle_tomography(record: ShotRecord | PauliCounts, *, method: str = "pgd", max
     Args:
         record: a Pauli :class:`~qtandem.learn.ShotRecord` or its :class:`PauliCounts`.
         method: ``"pgd"`` (accelerated projected gradient, eigenvalue projection) or ``"rrr"``
-            (diluted ``R rho R``).
+            (diluted ``R rho R``). Both reach the same maximum; on 8-qubit GHZ data (10 shots
+            in each of the 6561 bases) ``"pgd"`` took 17 iterations (about 8 s on one thread)
+            and ``"rrr"`` 262 (about 60 s).
         max_iter: iteration cap.
         tol: stop when an iteration lowers the mean negative log-likelihood by less than
             ``tol`` (relative, for values above 1).
