@@ -27,6 +27,7 @@ from qtandem.mitigate.core import (
 from qtandem.mitigate.executors import expectation_executor, qiskit_executor, simulator_executor
 from qtandem.mitigate.extrapolate import extrapolate
 from qtandem.mitigate.folding import fold_gates, fold_global, scale_noise
+from qtandem.mitigate.learned import MLQEMRegressor, mlqem
 from qtandem.mitigate.observable import Observable, parse_observable
 from qtandem.mitigate.pauli_lindblad import SparsePauliLindblad, from_noise_model, learn_pauli_lindblad
 from qtandem.mitigate.pec import pec
@@ -38,6 +39,7 @@ __all__: list[str] = [
     "Context",
     "Estimate",
     "Estimator",
+    "MLQEMRegressor",
     "Method",
     "MitigationResult",
     "Observable",
@@ -54,6 +56,7 @@ __all__: list[str] = [
     "from_noise_model",
     "learn_pauli_lindblad",
     "m3_solve",
+    "mlqem",
     "nearest_probability",
     "parse_observable",
     "pec",
