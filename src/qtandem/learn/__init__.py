@@ -17,6 +17,7 @@ from qtandem.learn.check import ModelCheck
 from qtandem.learn.corrections import suggest_corrections
 from qtandem.learn.data import ShotData
 from qtandem.learn.experiments import EXPERIMENTS, Experiment, build_experiment
+from qtandem.learn.neural_state import NeuralStateModel
 from qtandem.learn.plan import CharacterizationPlan, characterization
 from qtandem.learn.povm import POVMStateModel, measure_povm
 from qtandem.learn.prior import layout_prior
@@ -38,6 +39,7 @@ __all__ = [
     "CharacterizationPlan",
     "Experiment",
     "ModelCheck",
+    "NeuralStateModel",
     "POVMStateModel",
     "PauliCounts",
     "ShotData",
