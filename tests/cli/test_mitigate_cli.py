@@ -44,7 +44,7 @@ def test_readout_mitigation_with_a_noise_file(ghz, noise_file, tmp_path, capsys)
     assert code == 0, err
     doc = json.loads(out)
     assert doc == json.loads(out_file.read_text())
-    assert doc["methods"] == ["readout"] and doc["shots_used"] == 20000 and doc["one_off_shots"] == 2 * 8192
+    assert doc["methods"] == ["readout"] and doc["shots_used"] == 20000 and doc["one_off_shots"] == 3 * 2**15
     # the exact pre-readout value (density matrix, gate noise only)
     from qtandem import Circuit
     from qtandem.mitigate import parse_observable

@@ -153,7 +153,7 @@ def test_readout_method_unbiased_over_seeds_and_calibration_cached():
     measured = readout(shots=4000)
     first = execute(ghz, obs, run, methods=[measured], shots=10_000, seed=1)
     second = execute(ghz, obs, run, methods=[measured], shots=10_000, seed=2)
-    assert first.one_off_shots == 2 * 4000 and first.details["one_off"] == {"readout": 8000}
+    assert first.one_off_shots == 3 * 4000 and first.details["one_off"] == {"readout": 12000}  # 0, x, xxx
     assert second.one_off_shots == 0 and first.shots_used == second.shots_used == 10_000
     assert abs(first.value - exact) < 5 * first.stderr + 0.03  # calibration noise ~ 1/sqrt(4000)
 
@@ -306,5 +306,23 @@ def test_auto_uses_correlated_blocks_where_the_noise_states_them():
     measured = execute(circuit, "Z0 + Z1", run, methods=[readout(shots=40_000)], shots=shots, seed=1, noise=noise)
     assert exact.details["readout"] == "correlated (noise)" and abs(exact.value + 2) < 4 * exact.stderr
     assert abs(tensored.value + 2) > 0.1  # the marginals mix the correlated flip into every state
-    assert measured.details["readout"] == "correlated (calibration)" and measured.one_off_shots == 4 * 40_000
+    assert measured.details["readout"] == "correlated (calibration)" and measured.one_off_shots == 6 * 40_000
     assert abs(measured.value + 2) < 4 * measured.stderr + 0.02
+
+
+def test_calibration_removes_the_x_gates_own_error():
+    """x with a 6% flip error: a plain calibration books it as readout error, the x / xxx extrapolation does not."""
+    noise = NoiseModel().add(depolarizing(0.09, 1), gates=["x"]).add_readout(readout_error(0.02, 0.05))
+    run = simulator_executor(noise, seed=0)
+    shots = 400_000
+    tol = 5 * np.sqrt(2.5 * 0.25 / shots)
+    fixed = calibrate(run, 2, shots=shots, seed=1)
+    plain = calibrate(run, 2, shots=shots, seed=1, gate_error="ignore")
+    for q in (0, 1):
+        assert np.allclose(fixed.singles[q], [[0.98, 0.05], [0.02, 0.95]], atol=tol)
+        assert plain.singles[q][0, 1] > 0.05 + 0.04  # flip 2/3 * 0.09 = 0.06, read through the readout
+    joint = calibrate(run, 2, kind="correlated", shots=shots, seed=2)  # a block: the same flips solved out
+    assert np.allclose(joint.blocks[(0, 1)], np.kron([[0.98, 0.05], [0.02, 0.95]], [[0.98, 0.05], [0.02, 0.95]]),
+                       atol=tol)
+    with pytest.raises(ArgumentTypeError, match="gate_error"):
+        readout(gate_error="zero")
