@@ -673,6 +673,7 @@ def measure_randomized(
     noise: Any = None,
     seed: Seed = None,
     shots_per_basis: int = 1,
+    bases: Any = None,
 ) -> ShotRecord:
     """Measure a state in random bases: random Pauli per qubit, or a random global Clifford.
 
@@ -694,6 +695,10 @@ def measure_randomized(
         seed: seed of the bases and outcomes.
         shots_per_basis: shots per drawn basis. Estimates stay unbiased; their error bars assume
             independent shots and are slightly optimistic when this is above 1.
+        bases: ``(B, n)`` Pauli codes ``0/1/2 = X/Y/Z`` to measure in instead of random ones, each
+            ``shots_per_basis`` times (``shots`` must be ``B * shots_per_basis``); for designs such as
+            :func:`qtandem.learn.neural_state.local_pauli_bases`. Shadow estimators assume uniformly
+            random bases: do not feed them such a record. Shots keep the order of ``bases``.
 
     Returns:
         A :class:`ShotRecord` of kind ``basis``.
@@ -719,19 +724,36 @@ def measure_randomized(
     rng = as_generator(seed)
     shots, per = int(shots), int(shots_per_basis)
     n_bases = -(-shots // per)
-    meta = {"source": "measure_randomized", "basis": basis, "shots_per_basis": per,
+    given = None
+    if bases is not None:
+        given = np.asarray(bases)
+        if basis != "pauli" or given.ndim != 2 or given.dtype.kind not in "iu" or given.size == 0 \
+                or given.min() < 0 or given.max() > 2:
+            raise SimulationError("measure_randomized(): bases= takes a (B, n) integer array of Pauli codes 0, 1, 2 "
+                                  f"(X, Y, Z) with basis='pauli', got {given.shape} {given.dtype} with basis={basis!r}")
+        if len(given) * per != shots:
+            raise SimulationError(f"measure_randomized(): {len(given)} given bases x shots_per_basis {per} = "
+                                  f"{len(given) * per} shots, but shots is {shots}")
+        given = given.astype(np.uint8)
+    meta = {"source": "measure_randomized", "basis": basis, "shots_per_basis": per, "given_bases": bases is not None,
             "noise": noise is not None, "seed": seed if isinstance(seed, int) else None}
     if isinstance(circuit_or_state, Circuit) and noise is not None and circuit_or_state.n_qubits > DENSITY_MAX_QUBITS:
         circ = _state_circuit(circuit_or_state)
         n = circ.n_qubits
-        drawn = (rng.integers(0, 3, size=(n_bases, n), dtype=np.uint8) if basis == "pauli"
-                 else random_clifford_tableaus(n_bases, n, seed=rng))
+        if given is not None and given.shape[1] != n:
+            raise SimulationError(f"measure_randomized(): the given bases have {given.shape[1]} columns, "
+                                  f"the state has {n} qubits")
+        drawn = (given if given is not None else rng.integers(0, 3, size=(n_bases, n), dtype=np.uint8)
+                 if basis == "pauli" else random_clifford_tableaus(n_bases, n, seed=rng))
         bits = _trajectory_outcomes(circ, noise, drawn, per, shots, basis, rng)
         meta["simulation"] = "trajectories"
         return ShotRecord(np.repeat(drawn, per, axis=0)[:shots], bits, kind=basis, metadata=meta)
     n, state, density = _prepare(circuit_or_state, noise)
+    if given is not None and given.shape[1] != n:
+        raise SimulationError(f"measure_randomized(): the given bases have {given.shape[1]} columns, "
+                              f"the state has {n} qubits")
     if basis == "pauli":
-        drawn = rng.integers(0, 3, size=(n_bases, n), dtype=np.uint8)
+        drawn = given if given is not None else rng.integers(0, 3, size=(n_bases, n), dtype=np.uint8)
     else:
         drawn = random_clifford_tableaus(n_bases, n, seed=rng)
     bases = np.repeat(drawn, per, axis=0)[:shots]
