@@ -1,5 +1,6 @@
 """The tour's GHZ-reconstruction section runs in quick mode, and its numbers are sane: the shadow fidelity is
-within its error bars of 1, maximum likelihood recovers the small GHZ state."""
+within its error bars of 1, maximum likelihood recovers the small GHZ state,
+the neural model's exact fidelity is reported for both registers."""
 
 from __future__ import annotations
 
@@ -21,3 +22,6 @@ def test_ghz_tour_section_quick(tmp_path: Path) -> None:
         assert abs(float(f) - 1) < 4 * float(err) + 1e-9, (f, err)
     (mle,) = re.findall(r"<tr><td>4</td><td>maximum likelihood[^<]*</td><td>([\d.]+)</td>", html)
     assert float(mle) > 0.9
+    neural = re.findall(r"<tr><td>(\d+)</td><td>neural state model[^<]*</td><td>([\d.]+)</td>", html)
+    assert [int(w) for w, _ in neural] == [6, 4]
+    assert all(0.0 <= float(f) <= 1.0 + 1e-9 for _, f in neural)
