@@ -518,12 +518,12 @@ class MitiqRunner:
 
 
 # -- qtandem's methods --------------------------------------------------------------------------------------------
-def qtandem_methods(family: str, split_train: str = "train") -> dict[str, Callable[[], list[Any]]]:
+def qtandem_methods(family: str, split_train: str = "train") -> dict[str, Callable[[], Any]]:
     """``{name: () -> methods}`` of the qtandem configurations that exist in this checkout (others are skipped)."""
     import importlib
 
     mit = importlib.import_module("qtandem.mitigate")
-    out: dict[str, Callable[[], list[Any]]] = {"qt_readout": lambda: [mit.readout()]}
+    out: dict[str, Callable[[], Any]] = {"qt_readout": lambda: [mit.readout()], "qt_auto": lambda: "auto"}
     if hasattr(mit, "zne"):
         out["qt_zne+readout"] = lambda: [mit.readout(), mit.zne()]
     if hasattr(mit, "cdr"):
@@ -579,8 +579,7 @@ def run_family(family: str, instances: Sequence[int], budgets: Sequence[int], *,
     mitiq = MitiqRunner(executor, seed=seed)
     all_tasks = [t for t in tasks(family, split) if t.instance in set(instances)]
     qt = qtandem_methods(family)
-    extra = learned_methods(family) if methods is None or any(m.startswith(("mlqem", "auto")) for m in methods) \
-        else {}
+    extra = learned_methods(family) if methods is None or any(m.startswith("mlqem") for m in methods) else {}
     qt.update(extra)
     if methods is not None:
         qt = {k: v for k, v in qt.items() if k in methods}
