@@ -326,3 +326,15 @@ def test_calibration_removes_the_x_gates_own_error():
                        atol=tol)
     with pytest.raises(ArgumentTypeError, match="gate_error"):
         readout(gate_error="zero")
+
+
+def test_calibration_shared_per_executor():
+    noise = NoiseModel().add_readout(readout_error(0.05, 0.05))
+    run = simulator_executor(noise, seed=0)
+    first = execute(Circuit(2).x(0), "Z0", run, methods=[readout(shots=1000)], shots=1000, seed=0)
+    second = execute(Circuit(2).x(0), "Z0", run, methods=[readout(shots=1000)], shots=1000, seed=1)
+    other = execute(Circuit(2).x(0), "Z0", run, methods=[readout(shots=1000, share=False)], shots=1000, seed=2)
+    fresh = execute(Circuit(2).x(0), "Z0", simulator_executor(noise, seed=0), methods=[readout(shots=1000)],
+                    shots=1000, seed=3)
+    assert (first.one_off_shots, second.one_off_shots, other.one_off_shots, fresh.one_off_shots) == (3000, 0, 3000,
+                                                                                                     3000)

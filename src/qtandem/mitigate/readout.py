@@ -34,6 +34,7 @@ Examples:
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -551,6 +552,17 @@ def default_blocks(noise: Any, n_qubits: int, *, stated_only: bool = False) -> l
     return pairs + [(q,) for q in range(n_qubits) if q not in used]
 
 
+_SHARED: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], ReadoutModel]] = weakref.WeakKeyDictionary()
+
+
+def _shared_calibrations(executor: Any) -> dict[tuple[Any, ...], ReadoutModel] | None:
+    """The calibrations measured through ``executor`` (one device), shared by every readout() instance."""
+    try:
+        return _SHARED.setdefault(executor, {})
+    except TypeError:  # not weak-referenceable: no sharing
+        return None
+
+
 class ReadoutMitigation:
     """The readout-mitigation method (see :func:`readout`).
 
@@ -562,7 +574,8 @@ class ReadoutMitigation:
     name = "readout"
 
     def __init__(self, kind: str = "auto", calibration: Any = None, shots: int = CALIBRATION_SHOTS,
-                 blocks: Sequence[Sequence[int]] | None = None, gate_error: str = "extrapolate") -> None:
+                 blocks: Sequence[Sequence[int]] | None = None, gate_error: str = "extrapolate",
+                 share: bool = True) -> None:
         if kind not in ("auto", "tensored", "correlated"):
             raise ArgumentTypeError(f"readout kind is 'tensored', 'correlated' or 'auto', got {kind!r}")
         if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
@@ -574,6 +587,7 @@ class ReadoutMitigation:
         if gate_error not in ("extrapolate", "ignore"):
             raise ArgumentTypeError(f"gate_error is 'extrapolate' or 'ignore', got {gate_error!r}")
         self.gate_error = gate_error
+        self.share = bool(share)
         self.models_: dict[int, ReadoutModel] = {}
 
     def model(self, context: Context) -> ReadoutModel:
@@ -596,10 +610,17 @@ class ReadoutMitigation:
                 blocks = default_blocks(context.noise, n, stated_only=kind == "auto")
             if kind == "auto":
                 kind = "correlated" if blocks else "tensored"
-            gen = as_generator(context.seed)
-            with context.executor.charged_to(self.name):
-                model = calibrate(context.executor, n, kind=kind, shots=self.shots,
-                                  seed=int(gen.integers(2**62)), blocks=blocks, gate_error=self.gate_error)
+            key = (n, kind, None if blocks is None else tuple(tuple(b) for b in blocks), self.shots, self.gate_error)
+            shared = _shared_calibrations(context.executor.executor) if self.share else None
+            if shared is not None and key in shared:
+                model = shared[key]
+            else:
+                gen = as_generator(context.seed)
+                with context.executor.charged_to(self.name):
+                    model = calibrate(context.executor, n, kind=kind, shots=self.shots,
+                                      seed=int(gen.integers(2**62)), blocks=blocks, gate_error=self.gate_error)
+                if shared is not None:
+                    shared[key] = model
         if self.kind == "tensored" and model.blocks:
             model = ReadoutModel.tensored(model.singles, model.source)
         self.models_[n] = model
@@ -619,7 +640,8 @@ class ReadoutMitigation:
 
 
 def readout(kind: str = "auto", calibration: Any = None, *, shots: int = CALIBRATION_SHOTS,
-            blocks: Sequence[Sequence[int]] | None = None, gate_error: str = "extrapolate") -> ReadoutMitigation:
+            blocks: Sequence[Sequence[int]] | None = None, gate_error: str = "extrapolate",
+            share: bool = True) -> ReadoutMitigation:
     """Readout mitigation, for ``methods=[readout(), ...]`` (always innermost).
 
     Args:
@@ -627,7 +649,7 @@ def readout(kind: str = "auto", calibration: Any = None, *, shots: int = CALIBRA
             (correlated when the noise of ``execute(..., noise=)`` or the given calibration states
             correlated readout, on those pairs; else tensored).
         calibration: ``None``: measure with calibration circuits (one-off shots, once per
-            instance and qubit count, reported in ``one_off["readout"]``); ``"noise"``: the
+            executor, settings and qubit count, reported in ``one_off["readout"]``); ``"noise"``: the
             readout errors of ``execute(..., noise=)``; or a NoiseModel, Device,
             ``qtandem.learn.Calibration`` or :class:`ReadoutModel` (no shots).
         shots: shots per calibration circuit.
@@ -635,6 +657,9 @@ def readout(kind: str = "auto", calibration: Any = None, *, shots: int = CALIBRA
             stated correlated pairs, then connected pairs of the device, or consecutive pairs).
         gate_error: ``"extrapolate"`` (calibration also runs ``x x x`` preparations and removes
             the ``x`` gates' own error, see :func:`calibrate`) or ``"ignore"``.
+        share: reuse a calibration measured through the same executor (the same device) by any
+            readout() instance with the same settings, e.g. across ``methods="auto"`` calls: the
+            one-off shots are then charged once, to the first call.
 
     Returns:
         A :class:`ReadoutMitigation`. Expectation values use the unbiased shot-by-shot
@@ -650,4 +675,4 @@ def readout(kind: str = "auto", calibration: Any = None, *, shots: int = CALIBRA
         >>> round(res.raw, 2), round(res.value, 2), res.one_off_shots
         (0.81, 1.0, 0)
     """
-    return ReadoutMitigation(kind, calibration, shots, blocks, gate_error)
+    return ReadoutMitigation(kind, calibration, shots, blocks, gate_error, share)
