@@ -542,7 +542,7 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     keys = sorted({(r["family"], r["shots"]) for r in rows})
     for family, shots in keys:
         sel = [r for r in rows if r["family"] == family and r["shots"] == shots]
-        methods = sorted({k for r in sel for k in r["values"]})
+        methods = sorted({k for r in sel for k in r["values"] if ":" not in k})
         by_method: dict[str, dict[str, Any]] = {}
         for name in methods:
             per_inst: dict[int, list[float]] = {}
@@ -556,7 +556,8 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if not per_inst:
                 continue
             maes = [statistics.fmean(v) for v in per_inst.values()]
-            by_method[name] = {"mae": statistics.fmean(maes),
+            refused = sum(1 for r in sel if r["values"].get(name + ":refused"))
+            by_method[name] = {"mae": statistics.fmean(maes), "refused": refused,
                                "mae_stderr": statistics.stdev(maes) / math.sqrt(len(maes)) if len(maes) > 1 else 0.0,
                                "rmse": math.sqrt(statistics.fmean(sq)), "instances": len(maes), "tasks": len(sq)}
         base = by_method.get("unmitigated", {}).get("rmse")
@@ -628,12 +629,19 @@ def learned_methods(family: str,
 
     The training circuits derive from the family's TRAIN instances (seeds 3000+k, neither dev nor test): 6
     circuits, 8 near-Clifford variants each, 10,000 shots per circuit and scale (one-off, reported). Each
-    method object lives for the whole family run, so it trains once per observable.
+    method object lives for the whole family run, so it trains once per observable. Mirror circuits are the
+    exception (per instance, see the comment).
     """
     from qtandem.mitigate import readout
     from qtandem.mitigate.learned import mlqem
 
-    train = list({id(t.circuit): t.circuit for t in tasks(family, "train", instances=6)}.values())
+    train: list[Circuit] | None = list({id(t.circuit): t.circuit for t in tasks(family, "train", instances=6)}
+                                       .values())
+    if family.startswith("mirror"):
+        # P(correct bitstring): each instance has its own bitstring, so circuits of other instances teach
+        # nothing about it (their P is ~0). The model trains per instance on the target's own near-Clifford
+        # variants instead, the first of which is the (Clifford) target itself, as Mitiq's CDR does.
+        train = None
     made = {m: mlqem(m, training=train, n_train=48, train_shots=10_000, seed=7) for m in models}
     out: dict[str, Callable[[], list[Any]]] = {}
     for m, method in made.items():

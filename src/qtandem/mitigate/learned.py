@@ -399,14 +399,17 @@ class MLQEM:
             return self.fitted[key]
         sources = self.training or [first]
         rng = as_generator(self.seed)
-        per = max(1, math.ceil(self.n_train / len(sources)))
+        per = max(2, math.ceil(self.n_train / len(sources)))
         circuits: list[Circuit] = []
         for src in sources:
             if src.n_qubits != context.n_qubits:
                 raise ArgumentTypeError(f"mlqem: a training circuit has {src.n_qubits} qubits, the target "
                                         f"{context.n_qubits}")
-            circuits += near_clifford(src, per, fraction=self.fraction, seed=int(rng.integers(2**62)))
-        circuits = circuits[: max(self.n_train, len(sources))]
+            # one variant with every angle rounded (the source's own Clifford neighbour: for a Clifford source,
+            # the source itself), the others with a random fraction of angles random
+            circuits += near_clifford(src, 1, fraction=0.0, seed=0)
+            circuits += near_clifford(src, per - 1, fraction=self.fraction, seed=int(rng.integers(2**62)))
+        circuits = circuits[: max(self.n_train, 2 * len(sources))]
         ideal = np.array([context.observable.exact(c) for c in circuits])
         with context.executor.charged_to("mlqem_training"):
             noisy = self._noisy(inner, circuits, [self.train_shots * len(self.scales)] * len(circuits),
