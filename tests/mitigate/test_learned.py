@@ -142,10 +142,11 @@ def test_mlqem_beats_raw_on_same_structure_circuits():
 
 def test_mlqem_refuses_a_circuit_unlike_the_training_set():
     noise = _noise()
-    method = mlqem("linear", training=[_circuit(5)], n_train=12, train_shots=2000, seed=0)
+    method = mlqem("linear", training=[_circuit(5), _circuit(8)], n_train=32, train_shots=2000, seed=0)
     run = simulator_executor(noise, seed=1)
     first = execute(_circuit(6), "Z0", run, methods=[method], shots=6000, seed=1, noise=noise)
-    assert first.refused is None and first.one_off_shots == 12 * 2000 * 2
+    assert first.one_off_shots == 32 * 2000 * 2
+    assert first.refused is None, first.details
     deep = _circuit(7, layers=6)  # three times the gates: far outside the training structure
     res = execute(deep, "Z0", run, methods=[method], shots=6000, seed=2, noise=noise)
     assert res.refused is not None and "out of the training distribution" in res.refused
