@@ -649,6 +649,35 @@ def learned_methods(family: str,
     return out
 
 
+TABLE_METHODS = ("unmitigated", "qt_readout", "qt_zne+readout", "qt_cdr+readout", "qt_auto", "mlqem_forest+readout",
+                 "mlqem_mlp+readout", "mlqem_gnn+readout")
+
+
+def markdown_table(summary: list[dict[str, Any]]) -> str:
+    """README table: MAE +- stderr per family and budget, Mitiq's best beside qtandem's methods."""
+    head = ["family", "N", "inst.", "Mitiq best", *TABLE_METHODS, "best Mitiq / forest"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for s in summary:
+        m = s["methods"]
+
+        def cell(name: str, m: dict[str, Any] = m) -> str:
+            if name not in m:
+                return "-"
+            v = m[name]
+            extra = f" ({v['refused']} ref.)" if v.get("refused") else ""
+            return f"{v['mae']:.4f} ± {v['mae_stderr']:.4f}{extra}"
+
+        best = s["best_mitiq"]
+        ratio = "-"
+        if best and "mlqem_forest+readout" in m and m["mlqem_forest+readout"]["mae"] > 0:
+            ratio = f"{m[best]['mae'] / m['mlqem_forest+readout']['mae']:.2f}x"
+        inst = m.get("unmitigated", {}).get("instances", "-")
+        lines.append("| " + " | ".join([s["family"], f"{s['shots']:.0e}", str(inst),
+                                         f"{best.removeprefix('mitiq_') if best else '-'} {cell(best) if best else ''}",
+                                         *(cell(k) for k in TABLE_METHODS), ratio]) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--family", choices=FAMILIES)
@@ -685,6 +714,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         result["summary"] = summarize(result["rows"])
     with open(args.json, "w") as fh:
         json.dump(result, fh, indent=1)
+    if args.merge:
+        print(markdown_table(result["summary"]))
     for s in result["summary"]:
         print(f"{s['family']} N={s['shots']}: " + ", ".join(
             f"{k} {v['mae']:.4f}+-{v['mae_stderr']:.4f}" for k, v in sorted(s["methods"].items(),
