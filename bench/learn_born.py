@@ -16,7 +16,12 @@ Every run gets ``N_TRAIN`` = 2000 training samples (seeded by the run's seed). M
   ``qtandem.learn.born``). Gaussian kernel on bits for ``bas``, on the integer grid for ``gm``/``ln``.
 * ``made``: ``MADE.matching(n, P)`` (the same parameter count up to n + 1: its hidden units cost n + 1
   each), maximum likelihood, 1000 full-batch Adam steps on the same 2000 samples.
-* ``empirical``: the training histogram with add-0.5 smoothing (what memorising the data gives).
+* ``born-exact``: a capacity reference, not a sample-only method: the same circuit trained on the
+  same 2000 samples by ``EXACT_STEPS`` = 1000 Adam steps on the exact cross-entropy of the training
+  histogram (autograd through the exact probabilities), learning rate ``EXACT_LR`` = 0.03 (not
+  tuned): what this circuit can reach when shot noise in the model's queries is removed.
+* ``empirical``: the training histogram with add-0.5 smoothing (what memorising the data gives); its
+  call price is the plain Monte Carlo mean over the 2000 training samples.
 
 Metrics: KL(target || model) from the exact model distribution; fraction of valid samples among 10^4
 model samples (``bas``); call price error (``ln``). Learning rates are chosen on the **dev seeds**
@@ -28,8 +33,8 @@ Reproduce (lane A, one job per data set and part, each under 8 minutes):
 ``flock /tmp/qtandem-cpu0.lock env OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python bench/learn_born.py --part dev
 --datasets bas --json bench/results/learn_born_dev_bas.json`` (likewise gm, ln), then ``--part test`` with
 ``--dev bench/results/learn_born_dev_bas.json ... --json bench/results/learn_born_test_bas.json``, then
-``python bench/learn_born.py --summarize bench/results/learn_born_test_*.json --json
-bench/results/learn_born.json``.
+``python bench/learn_born.py --summarize FILES --json bench/results/learn_born.json`` (a row of a later
+file replaces the same data set, method and seed of an earlier one).
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ N_TRAIN, STEPS, SHOTS, LAYERS, MADE_STEPS, EVAL_SHOTS, STRIKE = 2000, 200, 1000,
 DEV_SEEDS, TEST_SEEDS = [100, 101], [0, 1, 2, 3, 4]
 GRID = {"born-mmd-gauss": [0.05, 0.1, 0.2], "born-mmd-quantum": [0.05, 0.1, 0.2], "born-kl": [0.05, 0.1, 0.2],
         "made": [0.01, 0.03, 0.1]}
+EXACT_STEPS, EXACT_LR = 1000, 0.03
 
 
 def dataset(name: str) -> BitDataset:
@@ -74,7 +80,20 @@ def run_one(name: str, method: str, seed: int, lr: float | None) -> dict[str, An
     if method == "empirical":
         counts = np.bincount(bits_to_index(train), minlength=2**n) + 0.5
         probs, params = counts / counts.sum(), 0
-        samples = None
+        samples = train                  # the call price: plain Monte Carlo over the 2000 training samples
+    elif method == "born-exact":            # capacity reference: exact probabilities, not shots
+        import torch
+
+        data_hist = torch.as_tensor(np.bincount(bits_to_index(train), minlength=2**n) / N_TRAIN)
+        opt = torch.optim.Adam(born.parameters(), lr=lr)
+        mask = data_hist > 0
+        for _ in range(EXACT_STEPS):
+            opt.zero_grad()
+            loss = -(data_hist[mask] * torch.log(born()[mask])).sum()
+            loss.backward()
+            opt.step()
+        probs, params = born.probabilities(), born.n_parameters
+        samples = born.sample(EVAL_SHOTS, seed=derive_seed(seed, 3))
     elif method == "made":
         model = MADE.matching(n, born.n_parameters, seed=derive_seed(seed, 2)).fit(train, steps=MADE_STEPS, lr=lr)
         probs, params = model.probabilities(), model.n_parameters
@@ -89,7 +108,7 @@ def run_one(name: str, method: str, seed: int, lr: float | None) -> dict[str, An
         model = born
     row: dict[str, Any] = {"dataset": name, "method": method, "seed": seed, "lr": lr, "parameters": params,
                            "kl": data.kl(probs), "cpu_s": round(time.process_time() - start, 2)}
-    if method.startswith("born"):
+    if method.startswith("born") and method != "born-exact":
         row["loss_first_last"] = [model.loss_history_[0], float(np.mean(model.loss_history_[-10:]))]
     if samples is not None:
         row["valid_fraction"] = data.valid_fraction(samples)
@@ -114,14 +133,14 @@ def best_lr(dev_rows: list[dict[str, Any]], name: str, method: str) -> float | N
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in sorted({r["dataset"] for r in rows}):
-        for method in ["born-mmd-gauss", "born-mmd-quantum", "born-kl", "made", "empirical"]:
+        for method in ["born-mmd-gauss", "born-mmd-quantum", "born-kl", "born-exact", "made", "empirical"]:
             sel = [r for r in rows if r["dataset"] == name and r["method"] == method]
             if not sel:
                 continue
             s: dict[str, Any] = {"seeds": [r["seed"] for r in sel], "lr": sel[0]["lr"],
                                  "parameters": sel[0]["parameters"]}
             for key in ("kl", "valid_fraction"):
-                if key in sel[0]:
+                if key in sel[0] and (key == "kl" or name == "bas"):     # elsewhere every outcome is valid
                     vals = np.array([r[key] for r in sel])
                     s[key] = [float(vals.mean()), float(vals.std(ddof=1)) if len(vals) > 1 else 0.0]
             if "call_exact" in sel[0]:
@@ -145,7 +164,9 @@ def main() -> None:
     meta = {"python": sys.version.split()[0], "machine": platform.machine(), "n_train": N_TRAIN, "steps": STEPS,
             "shots": SHOTS, "layers": LAYERS, "made_steps": MADE_STEPS, "eval_shots": EVAL_SHOTS, "strike": STRIKE}
     if a.summarize is not None:
-        rows = [r for f in a.summarize for r in json.loads(Path(f).read_text())["rows"]]
+        merged = {(r["dataset"], r["method"], r["seed"]): r for f in a.summarize
+                  for r in json.loads(Path(f).read_text())["rows"]}          # a later file's row replaces
+        rows = list(merged.values())
         summary = summarize(rows)
         Path(a.json).write_text(json.dumps({"meta": meta, "summary": summary, "rows": rows}, indent=1))
         for key, s in summary.items():
@@ -158,6 +179,8 @@ def main() -> None:
         for method in a.methods.split(","):
             if method == "empirical":
                 lrs: list[float | None] = [None] if a.part == "test" else []
+            elif method == "born-exact":
+                lrs = [EXACT_LR]
             elif a.part == "dev":
                 lrs = list(GRID[method])
             else:
