@@ -209,3 +209,14 @@ def test_parameter_scaling_refuses() -> None:
     assert len(scale_noise(raw, 2).rules[0].channel.kraus) >= 4
     with pytest.raises(NoiseError, match="integer factor"):
         scale_noise(raw, 1.5)
+
+
+def test_weighted_partial_fold_scales_the_error() -> None:
+    c = Circuit(4).rz(0.3, 0).sx(0).rz(0.2, 0).rz(0.1, 1).sx(1).rz(0.4, 1).cx(0, 1).cx(1, 2).cx(2, 3)
+    w = {"rz": 0.001, "sx": 0.001, "x": 0.001, "cx": 0.01}
+    by_count = fold_global(c, 2)  # the last half of the gates: all three cx, nearly 3x the error
+    by_weight = fold_global(c, 2, weights=w)
+    assert noise_scale(c, by_count, weights=w) > 2.8
+    assert abs(noise_scale(c, by_weight, weights=w) - 2) < abs(noise_scale(c, by_count, weights=w) - 2)
+    assert same_unitary(by_weight, c)
+    assert fold_global(c, 3, weights=w) == fold_global(c, 3)  # whole folds do not depend on weights

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from qtandem.errors import ArgumentTypeError, QtandemError
+from qtandem.errors import ArgumentTypeError, MitigationError
 
 __all__ = [
     "EXTRAPOLATORS",
@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 
-class ExtrapolationError(QtandemError, ValueError):
+class ExtrapolationError(MitigationError):
     """A fit that the data cannot support (too few points, values on both sides of the asymptote).
 
     Examples:

@@ -159,7 +159,8 @@ def _rebuild(circuit: Circuit, parts: Sequence[Instruction]) -> Circuit:
     return out
 
 
-def fold_global(circuit: Circuit, scale: float, *, sx_inverse: str = "rz") -> Circuit:
+def fold_global(circuit: Circuit, scale: float, *, sx_inverse: str = "rz",
+                weights: Mapping[str, float] | None = None) -> Circuit:
     """Global unitary folding: ``G (G^dag G)^k L^dag L`` with about ``scale`` times the gates of ``G``.
 
     ``k = floor((scale - 1) / 2)``; ``L`` is the last ``round(N (scale - 1 - 2k) / 2)`` gates
@@ -170,6 +171,10 @@ def fold_global(circuit: Circuit, scale: float, *, sx_inverse: str = "rz") -> Ci
         circuit: a unitary body followed by terminal measurements (barriers allowed).
         scale: the noise scale factor, ``>= 1``.
         sx_inverse: how ``sx^dag`` is written: ``"rz"``, ``"x"`` or ``"sxdg"`` (module docs).
+        weights: optional error weight per gate name (as :func:`noise_scale` takes them): the
+            partial fold then takes the shortest tail ``L`` whose weight reaches the fraction of
+            the circuit's weight that the scale asks for, so the *error* scales as asked (by count,
+            half the gates of a circuit whose ``cx`` come last carry nearly all its error).
 
     Returns:
         A new circuit with the same unitary (up to a global phase) and the same measurements.
@@ -194,6 +199,12 @@ def fold_global(circuit: Circuit, scale: float, *, sx_inverse: str = "rz") -> Ci
     n = len(gate_at)
     k = int((value - 1.0) // 2 + 1e-9)
     partial = round(n * (value - 1.0 - 2 * k) / 2 + 1e-9)
+    if weights is not None and partial:
+        w = [float(weights.get(body[i].name, 0.0)) for i in gate_at]
+        want, acc, partial = sum(w) * (value - 1.0 - 2 * k) / 2, 0.0, 0
+        while partial < n and acc + w[n - 1 - partial] / 2 < want:  # stop where the tail's weight is nearest
+            acc += w[n - 1 - partial]
+            partial += 1
     inverse = _inverse_block(body, sx_inverse)
     parts = list(body)
     for _ in range(k):

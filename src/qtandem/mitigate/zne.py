@@ -87,11 +87,11 @@ class ZNE:
                 f"scaling={self.scaling!r}, allocation={self.allocation!r})")
 
     # -- building blocks -----------------------------------------------------------------------------------------
-    def _scaled(self, circuit: Circuit, scale: float, seed: int) -> Circuit:
+    def _scaled(self, circuit: Circuit, scale: float, seed: int, context: Context) -> Circuit:
         if self.scaling == "parameter":
             return circuit
         if self.scaling == "fold_global":
-            return fold_global(circuit, scale)
+            return fold_global(circuit, scale, weights=self._errors(context) or None)
         where = self.scaling.removeprefix("fold_")
         return fold_gates(circuit, scale, where=where, seed=seed)
 
@@ -155,12 +155,15 @@ class ZNE:
 
         return estimate
 
+    def _errors(self, context: Context) -> dict[str, float]:
+        if self._weights is None or self._weights[0] is not context.noise:  # a method may serve several calls
+            self._weights = (context.noise, gate_errors(context.noise) if context.noise is not None else {})
+        return self._weights[1]
+
     def _realized(self, circuit: Circuit, scaled: Circuit, scale: float, context: Context) -> float:
         if self.scaling == "parameter":
             return scale
-        if self._weights is None or self._weights[0] is not context.noise:  # a method may serve several calls
-            self._weights = (context.noise, gate_errors(context.noise) if context.noise is not None else {})
-        return noise_scale(circuit, scaled, weights=self._weights[1] or None)
+        return noise_scale(circuit, scaled, weights=self._errors(context) or None)
 
     def _plan(self, circuits: list[Circuit], rng: np.random.Generator, scales: Sequence[float],
               context: Context) -> list[tuple[list[Circuit], list[float]]]:
@@ -170,7 +173,7 @@ class ZNE:
             if id(c) in seen and self.scaling in ("fold_global", "parameter"):
                 plans.append(seen[id(c)])
                 continue
-            scaled = [self._scaled(c, s, int(rng.integers(2**62))) for s in scales]
+            scaled = [self._scaled(c, s, int(rng.integers(2**62)), context) for s in scales]
             plans.append((scaled, [self._realized(c, f, s, context) for f, s in zip(scaled, scales, strict=True)]))
             seen[id(c)] = plans[-1]
         return plans
@@ -253,7 +256,7 @@ class ZNE:
             jobs = []
             for i, c in enumerate(circuits):
                 s = scales[i][step]
-                f = self._scaled(c, s, int(rng.integers(2**62)))
+                f = self._scaled(c, s, int(rng.integers(2**62)), context)
                 r = self._realized(c, f, s, context)
                 realized[i].append(r)
                 jobs.append((f, r, per[i][step]))
@@ -264,27 +267,39 @@ class ZNE:
 
 
 def gate_errors(noise: Any) -> dict[str, float]:
-    """Error weight per gate name of a noise model (Device, Calibration): summed process infidelities.
+    """Error weight per gate name of a noise model (Device, Calibration): process infidelities.
 
-    ``1 - Tr(PTM) / 4**k`` of every rule's channel that follows the gate (rules restricted to
-    some qubits count as if they covered all: a per-name average is what folding needs).
-    ZNE uses them to turn a folded circuit's extra gates into its realized noise scale.
+    ``1 - Tr(PTM) / 4**k`` of every rule's channel that follows the gate, summed over the rules
+    that cover one instance of the gate, then averaged over the qubits (or qubit tuples) that
+    rules restricted to some qubits name (a device has one rule per qubit and per coupling:
+    summing those would weigh a ``cx`` by the number of couplings). ZNE uses them to turn a
+    folded circuit's extra gates into its realized noise scale.
 
     Examples:
         >>> from qtandem.noise import NoiseModel, depolarizing
         >>> m = NoiseModel().add(depolarizing(0.03), gates=["sx", "x"]).add(depolarizing(0.15, 2), gates=["cx"])
+        >>> m.add(depolarizing(0.05, 2), gates=["cx"], qubits=[(0, 1)]).add(depolarizing(0.01, 2), gates=["cx"],
+        ...                                                                  qubits=[(1, 2)])
+        NoiseModel(rules=4, readout=0, idle=no)
         >>> {k: round(v, 6) for k, v in sorted(gate_errors(m).items())}
-        {'cx': 0.15, 'sx': 0.03, 'x': 0.03}
+        {'cx': 0.18, 'sx': 0.03, 'x': 0.03}
     """
     model = _as_model(noise)
-    out: dict[str, float] = {}
+    common: dict[str, float] = {}
+    specific: dict[str, dict[tuple[int, ...], float]] = {}
     names = {n for r in model.rules if r.gates is not None for n in r.gates}
     for rule in model.rules:
         ptm = rule.channel.ptm()
         infidelity = float(1.0 - ptm.diagonal().real.sum() / ptm.shape[0])
         for name in (rule.gates if rule.gates is not None else names | {"*"}):
-            out[name] = out.get(name, 0.0) + infidelity
-    return out
+            if rule.qubits is None:
+                common[name] = common.get(name, 0.0) + infidelity
+            else:
+                per = specific.setdefault(name, {})
+                for qs in rule.qubits:
+                    per[qs] = per.get(qs, 0.0) + infidelity
+    return {name: common.get(name, 0.0) + (float(np.mean(list(specific[name].values()))) if name in specific else 0.0)
+            for name in set(common) | set(specific)}
 
 
 def _merge(a: Estimate | None, b: Estimate) -> Estimate:
