@@ -260,6 +260,9 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"wrote {page}")
 
     _register_shadows(group)
+    from qtandem.cli import learn_tomography
+
+    learn_tomography.register(group)
 
 
 def _register_shadows(group: typer.Typer) -> None:
