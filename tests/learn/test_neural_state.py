@@ -161,3 +161,15 @@ def test_measure_in_given_bases() -> None:
         measure_randomized(Circuit(2), 400, bases=bases, seed=0)
     with pytest.raises(SimulationError, match="Pauli codes 0, 1, 2"):
         measure_randomized(Circuit(3), 1, bases=[[0, 3, 1]], seed=0)
+
+
+def test_stabilizer_state_with_amplitudes_below_1e_3() -> None:
+    """20 qubits in |+>: every amplitude is 2**-10 < 1e-3 (shadow fidelities of 20-qubit models need it)."""
+    import stim
+
+    from qtandem.learn.shots import stabilizer_state
+
+    circuit = stim.Circuit()
+    circuit.append("H", list(range(20)))
+    state = stabilizer_state(circuit.to_tableau())
+    assert np.allclose(state, 2.0 ** -10)

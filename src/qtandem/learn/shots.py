@@ -501,7 +501,7 @@ def stabilizer_state(tableau: Any) -> np.ndarray:
         [(0.7071+0j), (0.7071+0j)]
     """
     s = np.asarray(tableau.to_state_vector(endian="little"), dtype=complex)
-    s = np.round(s / s[np.flatnonzero(np.abs(s) > 1e-3)[0]])
+    s = np.round(s / s[np.flatnonzero(np.abs(s) > 0.5 * np.abs(s).max())[0]])  # all nonzero sizes are equal
     return s / np.linalg.norm(s)
 
 
