@@ -29,12 +29,17 @@ model samples (``bas``); call price error (``ln``). Learning rates are chosen on
 **test seeds** 0-4 (``--part test``), which nothing was tuned on. Budgets are counts (steps, shots,
 samples), never seconds.
 
-Reproduce (lane A, one job per data set and part, each under 8 minutes):
+Reproduce (lane A, one job per data set and part, each under 8 minutes; this is how the committed
+files were made):
 ``flock /tmp/qtandem-cpu0.lock env OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python bench/learn_born.py --part dev
---datasets bas --json bench/results/learn_born_dev_bas.json`` (likewise gm, ln), then ``--part test`` with
-``--dev bench/results/learn_born_dev_bas.json ... --json bench/results/learn_born_test_bas.json``, then
-``python bench/learn_born.py --summarize FILES --json bench/results/learn_born.json`` (a row of a later
-file replaces the same data set, method and seed of an earlier one).
+--datasets bas --json bench/results/learn_born_dev_bas.json`` (likewise gm, ln); then, with
+``DEV="bench/results/learn_born_dev_bas.json bench/results/learn_born_dev_gm.json
+bench/results/learn_born_dev_ln.json"``, ``... --part test --datasets D --methods M --dev $DEV --json
+bench/results/learn_born_test_T.json`` for (D, M, T) = (gm, all but born-exact, gm), (bas, all, bas), (ln, all,
+ln), (gm, born-exact, gm_exact) and (bas,gm,ln, empirical, empirical); then ``python bench/learn_born.py
+--summarize`` over the test files in the order gm, ln, bas, empirical, gm_exact ``--json
+bench/results/learn_born.json`` (a row of a later file replaces the same data set, method and seed of an
+earlier one: the empirical rows were rerun to add the Monte Carlo call price).
 """
 
 from __future__ import annotations
