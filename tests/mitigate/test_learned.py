@@ -172,3 +172,19 @@ def test_mlqem_features_layout():
     f = mlqem_features([0.5, 0.25], Circuit(1).sx(0), _noise())
     assert f[:2].tolist() == [0.5, 0.25]
     assert f[2:4] == pytest.approx([0.5 * 0.01, 0.25 * 0.01])
+
+
+@pytest.mark.parametrize("model", ["mlp", "gnn"])
+def test_mlqem_networks_run_end_to_end(model):
+    noise = _noise()
+    method = mlqem(model, training=[_circuit(100 + k) for k in range(4)], n_train=32, train_shots=4000, seed=0,
+                   epochs=150)
+    c = _circuit(201)
+    res = execute(c, "Z0 Z1", simulator_executor(noise, seed=1), methods=[readout(), method], shots=20000, seed=1,
+                  noise=noise)
+    exact = float(np.real(__import__("qtandem").expval(c, "Z0 Z1")))
+    assert res.details["model"] == model and res.details["n_train"] == 32
+    assert math.isfinite(res.details["model_rmse"])
+    assert res.refused is None
+    assert abs(res.value - exact) < abs(res.raw - exact) + 0.05
+    assert res.stderr > 0
