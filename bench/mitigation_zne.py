@@ -37,6 +37,8 @@ CONFIGS = {
     "zne_exp1152_uni": lambda: [readout(), zne([1, 1.5, 2], "exponential", allocation="uniform")],
     "zne_rich135": lambda: [readout(), zne([1, 3, 5], "richardson")],
     "zne_param_rich": lambda: [readout(), zne([1, 2, 3], "richardson", scaling="parameter")],
+    "zne_param_exp123": lambda: [readout(), zne([1, 2, 3], "exponential", scaling="parameter")],
+    "zne_param_exp1152": lambda: [readout(), zne([1, 1.5, 2], "exponential", scaling="parameter")],
     "cdr": lambda: [readout(), cdr()],
     "vncdr": lambda: [readout(), cdr(scale_factors=[1, 2, 3])],
 }
