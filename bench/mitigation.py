@@ -570,7 +570,8 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def run_family(family: str, instances: Sequence[int], budgets: Sequence[int], *, split: str = "test",
-               with_mitiq: bool = True, methods: Sequence[str] | None = None, seed: int = 0) -> dict[str, Any]:
+               with_mitiq: bool = True, methods: Sequence[str] | None = None, seed: int = 0,
+               partial: str | None = None) -> dict[str, Any]:
     """Every method on the chosen instances of ``family`` at each budget; raw rows and timing."""
     from qtandem.mitigate import execute
 
@@ -616,6 +617,11 @@ def run_family(family: str, instances: Sequence[int], budgets: Sequence[int], *,
             rows.append({"family": family, "instance": task.instance, "seed": task.seed, "label": task.label,
                          "observable": task.observable, "ideal": task.ideal, "shots": shots, "values": values,
                          "one_off": one_off})
+        if partial is not None:  # what is done so far survives a time limit
+            with open(partial, "w") as fh:
+                json.dump({"family": family, "split": split, "instances": sorted({r["instance"] for r in rows}),
+                           "budgets": list(budgets), "rows": rows, "errors": errors, "partial": True,
+                           "seconds": time.perf_counter() - t0}, fh)
         print(f"{family} {task.instance} {task.label} done at {time.perf_counter() - t0:.0f} s "
               f"({executor.simulations} simulations, {executor.sim_seconds:.0f} s)", file=sys.stderr, flush=True)
     return {"family": family, "split": split, "instances": list(instances), "budgets": list(budgets), "rows": rows,
@@ -710,7 +716,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         budgets = [int(float(b)) for b in args.budgets.split(",")]
         methods = None if args.methods is None else args.methods.split(",")
         result = run_family(args.family, inst, budgets, split=args.split, with_mitiq=not args.no_mitiq,
-                            methods=methods)
+                            methods=methods, partial=args.json)
         result["summary"] = summarize(result["rows"])
     with open(args.json, "w") as fh:
         json.dump(result, fh, indent=1)
