@@ -260,7 +260,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
                 e["ratio_li_over_this_grid"] = li["grid"] / need["grid"]
                 if li.get("interpolated") and need.get("interpolated"):
                     e["ratio_li_over_this_interpolated"] = li["interpolated"] / need["interpolated"]
-            elif need.get("grid") and not li.get("grid") and m != "qtandem_li":
+            elif need.get("grid") and "qtandem_li" in methods and not li.get("grid") and m != "qtandem_li":
                 e["ratio_li_over_this_grid"] = f"> {methods['qtandem_li']['shots_for_0.99'].get('note', '')}"
     mixed = [r for r in rows if r["state"] == "noisy6" and "shots_per_basis" not in r]
     if mixed:
