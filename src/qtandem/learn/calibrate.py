@@ -719,7 +719,7 @@ def _joint_readout(data: Any) -> dict[tuple[int, int], list[list[float]]]:
     for exp in data.plan.experiments:
         n = len(exp.circuits)
         if exp.name == "readout" and len(exp.qubits) == 2 and sorted(int(x) for x in exp.xs) == [0, 1, 2, 3]:
-            m = np.full((4, 4), 0.5)
+            m: np.ndarray = np.full((4, 4), 0.5)
             for i, x in zip(range(start, start + n), exp.xs, strict=True):
                 m[:, int(x)] += _count_vector(data.counts[i], 2 ** exp.circuits[i - start].n_clbits).numpy()[:4]
             m /= m.sum(axis=0, keepdims=True)

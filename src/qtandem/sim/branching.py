@@ -454,7 +454,7 @@ def _terminal_maps(pairs: Sequence[tuple[int, int]], n_clbits: int) -> tuple[lis
         clear |= 1 << c
     if n_clbits <= 62:
         t = np.arange(2 ** len(qubits), dtype=np.int64)
-        values = np.zeros_like(t)
+        values: np.ndarray = np.zeros_like(t)
         for q, c in pairs:  # a later pair writing the same bit wins
             values = (values & ~np.int64(1 << c)) | (((t >> pos[q]) & 1) << c)
         return qubits, clear, values
