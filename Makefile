@@ -11,8 +11,9 @@ $(PY):
 	$(PIP) install -q --upgrade pip setuptools wheel
 
 # torch==2.13.0 is pinned in pyproject.toml; pip resolves it to the local CPU build.
+# The base install carries the applications' extras (PySCF, OR-Tools, cvxpy): the tour uses them.
 $(VENV)/.installed-base: $(PY) pyproject.toml setup.py setup_ext.py src/qtandem/sim/_kernels.c
-	$(PIP) install -q -e .
+	$(PIP) install -q -e '.[chem,opt]'
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed-base

@@ -3,7 +3,7 @@
 The layers, lowest first (the same order as the import-linter contract in pyproject.toml,
 which ``make test`` runs as ``lint-imports``; docs/design.md explains it):
 
-    errors, random, io, config, hooks, training   (no qtandem imports but each other)
+    errors, random, io, config, hooks, training, engine   (no qtandem imports but each other)
     circuit                                        (the IR; Circuit.to_matrix/from_qasm go through hooks)
     sim                                            (the simulator; noise= goes through a protocol)
     qasm                                           (reader/writer; its gate recogniser uses sim.dense)
@@ -14,6 +14,9 @@ which ``make test`` runs as ``lint-imports``; docs/design.md explains it):
     hybrid, qec, compile
     learn                                          (device learning: may use compile)
     mitigate                                       (error mitigation: may use learn's calibrations)
+    chem, opt                                      (applications: chemistry, optimisation / QAOA)
+    codesign                                       (the co-design loop over every capability)
+    sweep                                          (sweeps and tuning over any job, on qtandem.engine)
     tour, data
     cli, __main__
 
@@ -36,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "qtandem"
 # lower index = lower layer; a module may import only from its own layer or lower ones.
 LAYERS = [
-    {"errors", "random", "io", "config", "hooks", "training"},
+    {"errors", "random", "io", "config", "hooks", "training", "engine"},
     {"circuit"},
     {"sim"},
     {"qasm"},
@@ -47,6 +50,9 @@ LAYERS = [
     {"hybrid", "qec", "compile"},
     {"learn"},
     {"mitigate"},
+    {"chem", "opt"},
+    {"codesign"},
+    {"sweep"},
     {"tour", "data"},
     {"cli", "__main__"},
 ]
