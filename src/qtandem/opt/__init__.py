@@ -1,8 +1,17 @@
 """Optimisation problems (MaxCut, routing, portfolios, independent sets), QAOA and the classical solvers beside it.
 
 The classical solvers need the ``opt`` extra (``pip install 'qtandem[opt]'``: OR-Tools, cvxpy).
+
+Examples:
+    >>> import networkx as nx
+    >>> from qtandem.opt import maxcut
+    >>> maxcut(nx.cycle_graph(4)).qubo
+    QUBO(n=4, linear=4, quadratic=4, offset=0, sense='max')
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from qtandem.opt.problems import Problem, maxcut, mis
+from qtandem.opt.qubo import QUBO, Expression, binary
+
+__all__ = ["QUBO", "Expression", "Problem", "binary", "maxcut", "mis"]
