@@ -11,7 +11,9 @@ Examples:
 
 from __future__ import annotations
 
-from qtandem.opt.problems import Problem, maxcut, mis
+from qtandem.opt.problems import Problem, cvrp, maxcut, mis, portfolio, portfolio_from_returns, tsp
 from qtandem.opt.qubo import QUBO, Expression, binary
 
-__all__ = ["QUBO", "Expression", "Problem", "binary", "maxcut", "mis"]
+__all__ = [
+    "QUBO", "Expression", "Problem", "binary", "cvrp", "maxcut", "mis", "portfolio", "portfolio_from_returns", "tsp",
+]
