@@ -18,6 +18,7 @@ from __future__ import annotations
 __all__ = [
     "ArgumentTypeError",
     "CheckpointError",
+    "ChemistryError",
     "CircuitError",
     "CompileError",
     "ConfigError",
@@ -47,6 +48,15 @@ class QtandemError(Exception):
         ... except QtandemError as err:
         ...     print(type(err).__name__)
         CircuitError
+    """
+
+
+class ChemistryError(QtandemError, ValueError):
+    """A chemistry problem is ill-posed (unparsable geometry, unknown basis, impossible spin or active space).
+
+    Examples:
+        >>> issubclass(ChemistryError, ValueError)
+        True
     """
 
 
