@@ -25,9 +25,11 @@ __all__ = [
     "DataError",
     "DatasetError",
     "DecoderError",
+    "EngineError",
     "MitigationError",
     "NoiseError",
     "ObservableError",
+    "OptimizationError",
     "ParameterError",
     "QasmError",
     "QtandemError",
@@ -243,6 +245,25 @@ class CheckpointError(QtandemError, ValueError):
     Examples:
         >>> issubclass(CheckpointError, QtandemError), issubclass(CheckpointError, ValueError)
         (True, True)
+    """
+
+
+class EngineError(QtandemError, RuntimeError):
+    """An execution engine (``qtandem.engine``) cannot start or reach its workers (e.g. a Ray address).
+
+    Examples:
+        >>> issubclass(EngineError, RuntimeError)
+        True
+    """
+
+
+class OptimizationError(QtandemError, ValueError):
+    """An optimisation solver (``qtandem.opt``) cannot do what was asked: a method that does not apply
+    to the problem, a problem too large for exact enumeration, a missing optional backend.
+
+    Examples:
+        >>> issubclass(OptimizationError, ValueError)
+        True
     """
 
 

@@ -11,9 +11,11 @@ Examples:
 
 from __future__ import annotations
 
+from qtandem.opt.classical import ClassicalResult, solve_classical
 from qtandem.opt.problems import Problem, cvrp, maxcut, mis, portfolio, portfolio_from_returns, tsp
 from qtandem.opt.qubo import QUBO, Expression, binary
 
 __all__ = [
-    "QUBO", "Expression", "Problem", "binary", "cvrp", "maxcut", "mis", "portfolio", "portfolio_from_returns", "tsp",
+    "QUBO", "ClassicalResult", "Expression", "Problem", "binary", "cvrp", "maxcut", "mis", "portfolio",
+    "portfolio_from_returns", "solve_classical", "tsp",
 ]
