@@ -600,7 +600,7 @@ def portfolio(mu: Any, sigma: Any, budget: int, *, risk: float = 0.5, penalty: f
                    data={"mu": m, "sigma": s, "budget": int(budget), "risk": risk, "penalty": a, "names": labels})
 
 
-def portfolio_from_returns(returns: Any, budget: int, *, risk: float = 0.5,
+def portfolio_from_returns(returns: Any, budget: int, *, risk: float = 0.5, penalty: float | None = None,
                            names: Sequence[str] | None = None) -> Problem:
     """:func:`portfolio` from a ``(periods, assets)`` returns matrix: ``mu`` = mean, ``Sigma`` = sample covariance.
 
@@ -614,4 +614,4 @@ def portfolio_from_returns(returns: Any, budget: int, *, risk: float = 0.5,
     if r.ndim != 2 or r.shape[0] < 2:
         raise ConfigError(f"portfolio_from_returns: need a (periods >= 2, assets) matrix, got shape {r.shape}")
     return portfolio(r.mean(0), np.cov(r, rowvar=False, ddof=1).reshape(r.shape[1], r.shape[1]), budget,
-                     risk=risk, names=names)
+                     risk=risk, penalty=penalty, names=names)
