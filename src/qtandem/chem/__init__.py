@@ -1,8 +1,30 @@
 """Quantum chemistry: PySCF integrals to qubit Hamiltonians, VQE and adaptive ansatze, beside the classical references.
 
 Needs the ``chem`` extra (``pip install 'qtandem[chem]'``, PySCF).
+
+Examples:
+    >>> from qtandem.chem import Molecule, jordan_wigner, single_excitation
+    >>> jordan_wigner(single_excitation(0, 0))
+    PauliSum('0.5 - 0.5*Z0')
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from qtandem.chem.fermion import FermionOperator, anti_hermitian, double_excitation, single_excitation
+from qtandem.chem.mapping import Tapering, bravyi_kitaev, jordan_wigner, parity, taper
+from qtandem.chem.molecule import Molecule
+from qtandem.chem.problem import ChemProblem
+
+__all__: list[str] = [
+    "ChemProblem",
+    "FermionOperator",
+    "Molecule",
+    "Tapering",
+    "anti_hermitian",
+    "bravyi_kitaev",
+    "double_excitation",
+    "jordan_wigner",
+    "parity",
+    "single_excitation",
+    "taper",
+]

@@ -33,7 +33,8 @@ from qtandem.chem.fermion import FermionOperator
 from qtandem.circuit.pauli import PauliSum
 from qtandem.errors import ChemistryError
 
-__all__ = ["LinearEncoding", "bravyi_kitaev", "encode_occupation", "jordan_wigner", "parity"]
+__all__ = ["LinearEncoding", "Tapering", "bravyi_kitaev", "encode_occupation", "jordan_wigner", "parity", "taper",
+           "z2_symmetries"]
 
 _TOL = 1e-12
 MAPPINGS = ("jordan_wigner", "bravyi_kitaev", "parity")
@@ -330,3 +331,167 @@ def encode_occupation(occupation: int, n_modes: int, mapping: str = "jordan_wign
         b = LinearEncoding(_block_parity_matrix(n_modes)).encode(occupation)
         return _drop_bits(b, (n_modes // 2 - 1, n_modes - 1))
     return LinearEncoding.of(mapping, n_modes).encode(occupation)
+
+
+def pauli_to_masks(op: PauliSum) -> dict[tuple[int, int], complex]:
+    """A :class:`PauliSum` as ``{(x, z): coef}`` with ``coef * X^x Z^z`` (``Y = i X Z``).
+
+    Examples:
+        >>> pauli_to_masks(PauliSum("Y0 + 2*Z1"))
+        {(1, 1): 1j, (0, 2): (2+0j)}
+    """
+    out: dict[tuple[int, int], complex] = {}
+    for c, w in op.terms:
+        x, z = 0, 0
+        ny = 0
+        for q, letter in w:
+            if letter != "Z":
+                x |= 1 << q
+            if letter != "X":
+                z |= 1 << q
+            ny += letter == "Y"
+        out[(x, z)] = out.get((x, z), 0j) + c * 1j**ny
+    return out
+
+
+def z2_symmetries(masks: dict[tuple[int, int], complex], n_qubits: int) -> list[tuple[int, int]]:
+    """Independent Z-string symmetries of an operator given as masks: ``[(z_mask, pivot_qubit), ...]``.
+
+    A Z string ``Z^z`` commutes with every term ``X^x Z^z'`` iff ``|x & z|`` is even, so
+    the symmetries are the GF(2) null space of the terms' X masks. Each generator comes
+    with a pivot qubit that it alone (among the generators) acts on.
+
+    Examples:
+        >>> z2_symmetries(pauli_to_masks(PauliSum("X0 X1 + Z0 Z1")), 2)
+        [(3, 1)]
+    """
+    pivrows: dict[int, int] = {}
+    for x, _ in masks:
+        r = x
+        for p, row in pivrows.items():
+            if r >> p & 1:
+                r ^= row
+        if r == 0:
+            continue
+        p = (r & -r).bit_length() - 1
+        for q in list(pivrows):
+            if pivrows[q] >> p & 1:
+                pivrows[q] ^= r
+        pivrows[p] = r
+    out = []
+    for f in range(n_qubits):
+        if f in pivrows:
+            continue
+        v = 1 << f
+        for p, row in pivrows.items():
+            if row >> f & 1:
+                v |= 1 << p
+        out.append((v, f))
+    return out
+
+
+class Tapering:
+    """Z2 tapering: Clifford rotations ``U_i = (X_{q_i} + tau_i) / sqrt(2)`` then fixed pivot qubits.
+
+    Each Z-string symmetry ``tau_i`` of the Hamiltonian is rotated onto ``X_{q_i}`` on its
+    pivot qubit; the rotated operator acts there as ``I`` or ``X``, which is replaced by
+    the sector eigenvalue and the qubit removed. The sector is the one holding the
+    reference (Hartree-Fock) basis state, so its reduced image is that state without
+    the pivot bits.
+
+    Args:
+        symmetries: ``[(z_mask, pivot_qubit), ...]`` from :func:`z2_symmetries`.
+        n_qubits: qubits before tapering.
+        reference_state: the basis index whose symmetry eigenvalues pick the sector.
+
+    Examples:
+        >>> t = Tapering([(3, 1)], 2, reference_state=0b01)
+        >>> t.sector, t.n_tapered
+        ((-1,), 1)
+        >>> t.apply(PauliSum("X0 X1 + Z0 Z1"))
+        PauliSum('-X0 - 1')
+    """
+
+    def __init__(self, symmetries: Sequence[tuple[int, int]], n_qubits: int, reference_state: int) -> None:
+        self.symmetries = tuple((int(z), int(q)) for z, q in symmetries)
+        self.n_qubits = int(n_qubits)
+        self.sector = tuple(-1 if (z & reference_state).bit_count() & 1 else 1 for z, _ in self.symmetries)
+        self.pivots = tuple(q for _, q in self.symmetries)
+
+    @property
+    def n_tapered(self) -> int:
+        """Qubits left after tapering.
+
+        Examples:
+            >>> Tapering([], 3, 0).n_tapered
+            3
+        """
+        return self.n_qubits - len(self.symmetries)
+
+    def apply_masks(self, masks: dict[tuple[int, int], complex]) -> dict[tuple[int, int], complex]:
+        """Rotate and reduce ``{(x, z): coef}`` masks (see :meth:`apply`).
+
+        Examples:
+            >>> Tapering([(3, 1)], 2, 0).apply_masks({(0, 3): 1.0})
+            {(0, 0): (1+0j)}
+        """
+        out: dict[tuple[int, int], complex] = {}
+        for (x, z), c in masks.items():
+            c = complex(c)
+            for zt, q in self.symmetries:
+                if (x & zt).bit_count() & 1:
+                    if abs(c) <= _TOL:
+                        break
+                    raise ChemistryError("the operator does not commute with the Z2 symmetries the problem was "
+                                         "tapered with (build the problem with taper=False to use it)")
+                if z >> q & 1:  # U P U = X_q tau P for P anticommuting with X_q
+                    c = c * (-1 if (zt & x).bit_count() & 1 else 1)
+                    x, z = x ^ (1 << q), z ^ zt
+            else:
+                for (_, q), s in zip(self.symmetries, self.sector, strict=True):
+                    if x >> q & 1:
+                        c = c * s
+                key = (_drop_bits(x, self.pivots), _drop_bits(z, self.pivots))
+                out[key] = out.get(key, 0j) + c
+        return out
+
+    def apply(self, op: PauliSum) -> PauliSum:
+        """The tapered image of a Pauli sum that commutes with every symmetry.
+
+        Raises:
+            ChemistryError: ``op`` does not commute with a symmetry.
+
+        Examples:
+            >>> Tapering([(1, 0)], 2, 0).apply(PauliSum("Z0 Z1 + X1"))
+            PauliSum('Z0 + X0')
+        """
+        return masks_to_pauli(self.apply_masks(pauli_to_masks(op)))
+
+    def reduce_state(self, index: int) -> int:
+        """A basis index of the full space, with the pivot bits removed (valid for states in the sector).
+
+        Examples:
+            >>> Tapering([(3, 1)], 2, 0).reduce_state(0b10)
+            0
+        """
+        return _drop_bits(index, self.pivots)
+
+
+def taper(hamiltonian: PauliSum, n_qubits: int, reference_state: int) -> tuple[PauliSum, Tapering]:
+    """Find the Z-string Z2 symmetries of ``hamiltonian`` and taper one qubit per symmetry.
+
+    Only Z-type (diagonal) symmetries are used, so the sector is read off the reference
+    basis state (usually Hartree-Fock): electron-number parities and point-group
+    parities of molecular Hamiltonians are of this kind under all linear encodings.
+
+    Returns:
+        ``(tapered_hamiltonian, tapering)``; use ``tapering.apply`` for other operators.
+
+    Examples:
+        >>> h, t = taper(PauliSum("Z0 + Z1 + 0.5*X0 X1"), 2, reference_state=0)
+        >>> t.n_tapered, h
+        (1, PauliSum('2*Z0 + 0.5*X0'))
+    """
+    masks = pauli_to_masks(hamiltonian)
+    t = Tapering(z2_symmetries(masks, n_qubits), n_qubits, reference_state)
+    return masks_to_pauli(t.apply_masks(masks)), t
