@@ -288,7 +288,7 @@ class PauliEvolution:
     # -- application ---------------------------------------------------------------------------------
     @staticmethod
     def _rotate(psi: np.ndarray, groups: Sequence[_Group], angle: np.ndarray | float) -> None:
-        """In place: ``psi <- exp(-i angle G) psi``; ``psi`` is ``(dim,)`` or ``(B, dim)``, ``angle`` scalar or ``(B, 1)``."""
+        """In place ``psi <- exp(-i angle G) psi``; ``psi`` (dim,) or (B, dim), ``angle`` scalar or (B, 1)."""
         for g in groups:
             if g.diag is not None:
                 psi *= np.exp(-1j * angle * g.diag)
@@ -313,7 +313,7 @@ class PauliEvolution:
             total += complex(np.vdot(lam[g.hi], ra * phi[g.lo]) + np.vdot(lam[g.lo], rb * phi[g.hi]))
         return total
 
-    def _angles(self, theta: np.ndarray) -> np.ndarray:
+    def _angles(self, theta: Sequence[float] | np.ndarray) -> np.ndarray:
         theta = np.asarray(theta, dtype=np.float64)
         if theta.shape[-1] != self.n_parameters:
             raise SimulationError(f"expected {self.n_parameters} parameters, got {theta.shape[-1]}")
