@@ -121,10 +121,11 @@ def _register() -> None:
         return
     from qtandem.cli import compile as compile_cli
     from qtandem.cli import convert, device, draw, info, learn, mitigate, noise, optimize, qec, simulate, tour, train
+    from qtandem.cli import opt as opt_cli
     from qtandem.cli import sweep as sweep_cli
 
     for mod in (simulate, draw, convert, info, device, noise, train, tour, qec, optimize, compile_cli, learn,
-                mitigate, sweep_cli):
+                mitigate, sweep_cli, opt_cli):
         mod.register(app)
 
 
