@@ -10,6 +10,7 @@ Examples:
 
 from __future__ import annotations
 
+from qtandem.chem.align import align
 from qtandem.chem.fermion import FermionOperator, anti_hermitian, double_excitation, single_excitation
 from qtandem.chem.mapping import Tapering, bravyi_kitaev, jordan_wigner, parity, taper
 from qtandem.chem.molecule import Molecule
@@ -20,6 +21,7 @@ __all__: list[str] = [
     "FermionOperator",
     "Molecule",
     "Tapering",
+    "align",
     "anti_hermitian",
     "bravyi_kitaev",
     "double_excitation",

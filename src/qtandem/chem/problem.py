@@ -54,7 +54,7 @@ from qtandem.errors import ChemistryError
 if TYPE_CHECKING:
     from qtandem.chem.molecule import Molecule
 
-__all__ = ["MAPPINGS", "REFERENCE_KEYS", "ChemProblem", "build_problem"]
+__all__ = ["MAPPINGS", "REFERENCE_KEYS", "ChemProblem", "assemble_problem", "build_problem"]
 
 MAPPINGS = ("jordan_wigner", "bravyi_kitaev", "parity", "parity_2q")
 """Accepted ``mapping`` names; ``"parity_2q"`` is parity with the two-qubit reduction."""
@@ -447,8 +447,29 @@ def build_problem(molecule: Molecule, active: tuple[int, int] | None = None, map
     eri = ao2mo.restore(1, cas.get_h2eff(mo), ncas)
     h1 = np.asarray(h1, dtype=np.float64)
     eri = np.asarray(eri, dtype=np.float64)
-    fop = fermion_hamiltonian(float(ecore), h1, eri)
+    refs = _references(mf, mo, core, act, (na, nb), which, cas)
+    return assemble_problem(molecule, float(ecore), h1, eri, mo[:, ncore:ncore + ncas].copy(), na, nb, mapping,
+                            taper=taper, references=refs, n_core=ncore)
 
+
+def assemble_problem(molecule: Molecule, core_energy: float, one_body: np.ndarray, two_body: np.ndarray,
+                     orbital_coefficients: np.ndarray, n_alpha: int, n_beta: int, mapping: str, *,
+                     taper: bool = False, references: dict[str, float | None] | None = None,
+                     n_core: int = 0) -> ChemProblem:
+    """A :class:`ChemProblem` from active-space integrals (no PySCF call): fermion operator, mapping, HF state.
+
+    Examples:
+        >>> from qtandem.chem import Molecule
+        >>> h1 = np.diag([-1.0, 0.5]); eri = np.zeros((2, 2, 2, 2))
+        >>> p = assemble_problem(Molecule("H 0 0 0; H 0 0 0.7"), 0.0, h1, eri, np.eye(2), 1, 1, "jordan_wigner")
+        >>> p.hf_state, float(p.hamiltonian.to_matrix()[3, 3].real)
+        (3, -2.0)
+    """
+    if mapping not in MAPPINGS:
+        raise ChemistryError(f"unknown mapping {mapping!r}; choose one of {', '.join(MAPPINGS)}")
+    na, nb = n_alpha, n_beta
+    ncas = one_body.shape[0]
+    fop = fermion_hamiltonian(core_energy, one_body, two_body)
     n_modes = 2 * ncas
     occupation = sum(1 << (2 * p) for p in range(na)) + sum(1 << (2 * p + 1) for p in range(nb))
     if mapping == "parity_2q":
@@ -474,9 +495,10 @@ def build_problem(molecule: Molecule, active: tuple[int, int] | None = None, map
     for q in range(n_qubits):
         if hf >> q & 1:
             circuit.x(q)
-    refs = _references(mf, mo, core, act, (na, nb), which, cas)
+    refs = dict.fromkeys(REFERENCE_KEYS) if references is None else dict(references)
     return ChemProblem(
         hamiltonian=hamiltonian, n_qubits=n_qubits, n_electrons=na + nb, n_orbitals=ncas, n_alpha=na, n_beta=nb,
         mapping=mapping, hf_state=hf, hf_circuit=circuit, references=refs, fermion_hamiltonian=fop,
-        geometry=molecule.geometry, basis=molecule.basis, orbital_coefficients=mo[:, ncore:ncore + ncas].copy(),
-        core_energy=float(ecore), one_body=h1, two_body=eri, n_core=ncore, tapering=tapering, molecule=molecule)
+        geometry=molecule.geometry, basis=molecule.basis, orbital_coefficients=orbital_coefficients,
+        core_energy=float(core_energy), one_body=one_body, two_body=two_body, n_core=n_core, tapering=tapering,
+        molecule=molecule)
