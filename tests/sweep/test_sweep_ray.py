@@ -77,6 +77,7 @@ def test_private_ray_and_same_results_as_local(engine):
     got = sorted(r["checksum"] for r in engine.map_unordered(spin_task, payloads, max_in_flight=8))
     with LocalEngine(1) as local:
         assert got == sorted(r["checksum"] for r in local.map_unordered(spin_task, payloads))
+    assert sorted(engine.map_unordered(abs, [-2, 1])) == [1, 2]  # a builtin goes through the generic task
     with pytest.raises(Exception, match="iterations"):  # a task's error reaches the caller
         list(engine.map_unordered(spin_task, [{"seed": 1}]))
 

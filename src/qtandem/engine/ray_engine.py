@@ -20,6 +20,7 @@ Examples:
 
 from __future__ import annotations
 
+import inspect
 import socket
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -120,7 +121,12 @@ class RayEngine(Engine):
         return self._workers
 
     def _remote_fn(self, fn: Callable[[Any], Any]) -> Any:
-        """A remote callable ``payload -> fn(payload)`` (``fn`` shipped once through the object store)."""
+        """A remote callable ``payload -> fn(payload)``: a Ray task of ``fn`` itself for a Python function, else
+        a generic task taking ``fn`` from the object store (builtins, callable objects)."""
+        if inspect.isfunction(fn):
+            if fn not in self._remote:
+                self._remote[fn] = self._ray.remote(num_cpus=1, max_retries=3)(fn)
+            return self._remote[fn].remote
         if "apply" not in self._remote:
             self._remote["apply"] = self._ray.remote(num_cpus=1, max_retries=3)(_apply)
         if fn not in self._remote:

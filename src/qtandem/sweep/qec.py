@@ -84,7 +84,7 @@ def qec_task(payload: dict[str, Any]) -> dict[str, Any]:
     pred = np.asarray(dec.decode(dets), dtype=bool).reshape(obs.shape)
     errors = int(np.count_nonzero(np.any(pred != obs, axis=1)))
     return {"shots": int(payload["shots"]), "errors": errors, "discards": 0,
-            "seconds": time.perf_counter() - t0, "cpu_s": time.process_time() - c0 + setup, "setup_cpu_s": setup}
+            "seconds": time.perf_counter() - t0, "cpu_s": time.process_time() - c0, "setup_cpu_s": setup}
 
 
 def _int(point: dict[str, Any], key: str, where: str, low: int) -> int:
