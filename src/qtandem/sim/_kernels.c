@@ -656,10 +656,14 @@ static struct PyModuleDef qt_module = {PyModuleDef_HEAD_INIT, "_kernels",
                                        "In-place CPU statevector kernels of qtandem (see _kernels.c).", -1,
                                        qt_methods, NULL, NULL, NULL, NULL};
 
+static int qt_register_extra(PyObject *module); /* functions appended at the end of this file */
+
 PyMODINIT_FUNC PyInit__kernels(void)
 {
     qt_select_simd(qt_avx_supported()); /* the fastest flavour this CPU runs */
-    return PyModule_Create(&qt_module);
+    PyObject *module = PyModule_Create(&qt_module);
+    if (module && qt_register_extra(module) < 0) Py_CLEAR(module);
+    return module;
 }
 
 #else /* ===================== QT_TEMPLATE: kernels for type T ===================== */
@@ -1476,3 +1480,636 @@ trunc:
 #endif
 
 #endif /* QT_TEMPLATE */
+
+#if !defined(QT_TEMPLATE) && !defined(__GNUC__)
+static int qt_register_extra(PyObject *module) /* the QAOA kernels need GCC/Clang vector extensions */
+{
+    (void)module;
+    return 0;
+}
+#endif
+
+#if !defined(QT_TEMPLATE) && defined(__GNUC__)
+/* ======================================================================== */
+/* QAOA kernels (qtandem.sim.diagonal): p layers of a diagonal phase         */
+/* exp(-i gamma_k C) and the transverse-field mixer exp(-i beta_k sum_j X_j),  */
+/* cache blocked, plus the adjoint (reverse-mode) gradient.                    */
+/*                                                                            */
+/* A layer is two memory passes over the state instead of n + 1:              */
+/*   LOW pass:  contiguous blocks of 2^L amplitudes (L = low_bits): the phase  */
+/*              (one table lookup per amplitude when the cost takes few values */
+/*              -- uint16 "levels" into a per-layer table of exp(-i gamma c) -- */
+/*              or cos/sin of gamma * cost[i] otherwise), then RX on qubits    */
+/*              0..L-1 while the block sits in L2.                             */
+/*   HIGH pass: qubits L..n-1 in groups of <= 12; for each chunk (2^g rows of  */
+/*              W contiguous amplitudes, the rows 2^q0 apart) gather into a    */
+/*              thread-local buffer, RX on the g qubits, scatter back.         */
+/* All RX commute, so their order is free. The adjoint runs the layers         */
+/* backwards on (phi, lambda = C psi) with the inverse passes and accumulates  */
+/*   dE/dbeta_k  = 2 Im <lam_k| sum_j X_j |phi_k>  (invariant under the RX,     */
+/*                 so each qubit's term is taken while its pairs are loaded)   */
+/*   dE/dgamma_k = 2 Im <lam|C|phi> after the inverse mixer, before the phase. */
+/* ======================================================================== */
+#include <math.h>
+
+#define QD_LOW_DEFAULT 14
+#define QD_GROUP 12
+#define QD_CHUNK_BITS 14 /* amplitudes per high-pass chunk: 2^14 (256 KiB) */
+
+typedef struct {
+    int direct;            /* 1: cost is float64 per amplitude; 0: uint16 levels */
+    const uint16_t *lv;    /* levels */
+    const double *cost;    /* direct costs */
+    const double *values;  /* level -> cost value (adjoint) */
+    int64_t K;             /* number of levels */
+} qd_cost_t;
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+/* One portable build, three copies of the hot loops, picked by the loader (ifunc) for this CPU. */
+#define QD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"), noinline))
+#else
+#define QD_CLONES
+#endif
+
+/* Im(conj(l) f) */
+#define QD_IMD(lr, li, fr, fi) ((lr) * (fi) - (li) * (fr))
+
+/* The sweeps work on interleaved complex data with GCC vector extensions: a v4 holds two
+ * complex numbers [r0, i0, r1, i1]. For a pair (a, b) of such vectors
+ *   a' = c a + S swap(b),  b' = c b + S swap(a),  S = [s, -s, s, -s], swap = [1, 0, 3, 2],
+ * and the adjoint's Im conj(l) f terms are l * swap(f) * [1, -1, 1, -1] (the swaps are shared).
+ * A pair inside one vector (bit 0) uses the full reversal [3, 2, 1, 0] instead. */
+typedef double qd_v4 __attribute__((vector_size(32), aligned(8)));
+typedef long long qd_m4 __attribute__((vector_size(32)));
+#define QD_SWAP(v) __builtin_shuffle((v), (qd_m4){1, 0, 3, 2})
+#define QD_REV(v) __builtin_shuffle((v), (qd_m4){3, 2, 1, 0})
+#define QD_LD(p) (*(const qd_v4 *)(p))
+#define QD_ST(p, v) (*(qd_v4 *)(p) = (v))
+
+/* RX on bits 0 and 1 (h = 1): per 4 amplitudes, v01 = [a0, a1], v23 = [a2, a3]. */
+static inline __attribute__((always_inline)) void qd_rot_b01(double *x, int64_t len, qd_v4 C, qd_v4 S, int two)
+{
+    if (!two) {
+        for (int64_t t = 0; t < len; t += 2) {
+            const qd_v4 v = QD_LD(x + 2 * t);
+            QD_ST(x + 2 * t, C * v + S * QD_REV(v));
+        }
+        return;
+    }
+    for (int64_t t = 0; t < len; t += 4) {
+        qd_v4 u = QD_LD(x + 2 * t), w = QD_LD(x + 2 * t + 4);
+        u = C * u + S * QD_REV(u);
+        w = C * w + S * QD_REV(w);
+        const qd_v4 su = QD_SWAP(u), sw = QD_SWAP(w);
+        QD_ST(x + 2 * t, C * u + S * sw);
+        QD_ST(x + 2 * t + 4, C * w + S * su);
+    }
+}
+
+/* RX on bits of strides h and 2h (h >= 2) in one sweep. */
+static inline __attribute__((always_inline)) void qd_rot4(double *x, int64_t len, int64_t h, qd_v4 C, qd_v4 S)
+{
+    for (int64_t base = 0; base < len; base += 4 * h) {
+        double *p0 = x + 2 * base, *p1 = p0 + 2 * h, *p2 = p0 + 4 * h, *p3 = p0 + 6 * h;
+        for (int64_t t = 0; t < 2 * h; t += 4) {
+            qd_v4 a0 = QD_LD(p0 + t), a1 = QD_LD(p1 + t), a2 = QD_LD(p2 + t), a3 = QD_LD(p3 + t);
+            qd_v4 s0 = QD_SWAP(a0), s1 = QD_SWAP(a1), s2 = QD_SWAP(a2), s3 = QD_SWAP(a3);
+            a0 = C * a0 + S * s1;
+            a1 = C * a1 + S * s0;
+            a2 = C * a2 + S * s3;
+            a3 = C * a3 + S * s2;
+            s0 = QD_SWAP(a0), s1 = QD_SWAP(a1), s2 = QD_SWAP(a2), s3 = QD_SWAP(a3);
+            QD_ST(p0 + t, C * a0 + S * s2);
+            QD_ST(p2 + t, C * a2 + S * s0);
+            QD_ST(p1 + t, C * a1 + S * s3);
+            QD_ST(p3 + t, C * a3 + S * s1);
+        }
+    }
+}
+
+/* RX on the bit of stride h (h >= 2). */
+static inline __attribute__((always_inline)) void qd_rot2(double *x, int64_t len, int64_t h, qd_v4 C, qd_v4 S)
+{
+    for (int64_t base = 0; base < len; base += 2 * h) {
+        double *p0 = x + 2 * base, *p1 = p0 + 2 * h;
+        for (int64_t t = 0; t < 2 * h; t += 4) {
+            const qd_v4 a0 = QD_LD(p0 + t), a1 = QD_LD(p1 + t);
+            QD_ST(p0 + t, C * a0 + S * QD_SWAP(a1));
+            QD_ST(p1 + t, C * a1 + S * QD_SWAP(a0));
+        }
+    }
+}
+
+/* RX on nq consecutive bits starting at stride h0 (amplitudes), two bits per sweep; len >= 2. */
+QD_CLONES static void qd_rot_bits(double *x, int64_t len, int64_t h0, int nq, double c, double s)
+{
+    const qd_v4 C = {c, c, c, c}, S = {s, -s, s, -s};
+    int j = 0;
+    if (h0 == 1 && nq > 0) {
+        qd_rot_b01(x, len, C, S, nq > 1 && len >= 4);
+        j = (nq > 1 && len >= 4) ? 2 : 1;
+    }
+    for (; j + 1 < nq; j += 2) qd_rot4(x, len, h0 << j, C, S);
+    if (j < nq) qd_rot2(x, len, h0 << j, C, S);
+}
+
+/* Adjoint sweep of one bit (stride h) on (f, l); returns the vector of Im conj(l) X_j f terms (to be signed). */
+static inline __attribute__((always_inline)) void qd_adj2(double *f, double *l, int64_t len, int64_t h, qd_v4 C,
+                                                          qd_v4 S, qd_v4 *accp)
+{
+    qd_v4 acc = *accp;
+    if (h == 1) {
+        for (int64_t t = 0; t < 2 * len; t += 4) {
+            const qd_v4 a = QD_LD(f + t), b = QD_LD(l + t), ra = QD_REV(a), rb = QD_REV(b);
+            acc += b * ra;
+            QD_ST(f + t, C * a + S * ra);
+            QD_ST(l + t, C * b + S * rb);
+        }
+        *accp = acc;
+        return;
+    }
+    for (int64_t base = 0; base < len; base += 2 * h) {
+        double *p0 = f + 2 * base, *p1 = p0 + 2 * h, *q0 = l + 2 * base, *q1 = q0 + 2 * h;
+        for (int64_t t = 0; t < 2 * h; t += 4) {
+            const qd_v4 a0 = QD_LD(p0 + t), a1 = QD_LD(p1 + t), b0 = QD_LD(q0 + t), b1 = QD_LD(q1 + t);
+            const qd_v4 sa0 = QD_SWAP(a0), sa1 = QD_SWAP(a1), sb0 = QD_SWAP(b0), sb1 = QD_SWAP(b1);
+            acc += b0 * sa1 + b1 * sa0;
+            QD_ST(p0 + t, C * a0 + S * sa1);
+            QD_ST(p1 + t, C * a1 + S * sa0);
+            QD_ST(q0 + t, C * b0 + S * sb1);
+            QD_ST(q1 + t, C * b1 + S * sb0);
+        }
+    }
+    *accp = acc;
+}
+
+QD_CLONES static double qd_adj_bits(double *f, double *l, int64_t len, int64_t h0, int nq, double c, double s)
+{
+    const qd_v4 C = {c, c, c, c}, S = {s, -s, s, -s};
+    qd_v4 acc = {0, 0, 0, 0};
+    for (int j = 0; j < nq; ++j) qd_adj2(f, l, len, h0 << j, C, S, &acc);
+    return acc[0] - acc[1] + acc[2] - acc[3];
+}
+
+/* x[i] *= phase of amplitude o + i (sign = +1: exp(-i g c); -1: the inverse). init: x = amp0 * phase. */
+QD_CLONES static void qd_phase_block(double *restrict x, int64_t o, int64_t len, const qd_cost_t *cc,
+                                     const double *restrict table, double gamma, double sign, int init, double amp0)
+{
+    if (!cc->direct) {
+        const uint16_t *lv = cc->lv + o;
+        for (int64_t i = 0; i < len; ++i) {
+            const double pr = table[2 * lv[i]], pi = sign * table[2 * lv[i] + 1];
+            if (init) {
+                x[2 * i] = amp0 * pr;
+                x[2 * i + 1] = amp0 * pi;
+            } else {
+                const double xr = x[2 * i], xi = x[2 * i + 1];
+                x[2 * i] = xr * pr - xi * pi;
+                x[2 * i + 1] = xr * pi + xi * pr;
+            }
+        }
+    } else {
+        const double *cost = cc->cost + o;
+        for (int64_t i = 0; i < len; ++i) {
+            const double th = -sign * gamma * cost[i];
+            const double pr = cos(th), pi = sin(th);
+            if (init) {
+                x[2 * i] = amp0 * pr;
+                x[2 * i + 1] = amp0 * pi;
+            } else {
+                const double xr = x[2 * i], xi = x[2 * i + 1];
+                x[2 * i] = xr * pr - xi * pi;
+                x[2 * i + 1] = xr * pi + xi * pr;
+            }
+        }
+    }
+}
+
+/* Adjoint, end of a layer on one block: returns Im sum_i C_i conj(l_i) f_i, then (unphase) f, l *= conj(phase). */
+QD_CLONES static double qd_adj_phase_block(double *restrict f, double *restrict l, int64_t o, int64_t len,
+                                          const qd_cost_t *cc, const double *restrict table, double gamma,
+                                          int unphase)
+{
+    double acc = 0.0;
+    if (!cc->direct) {
+        const uint16_t *lv = cc->lv + o;
+        const double *values = cc->values;
+#pragma omp simd reduction(+ : acc)
+        for (int64_t i = 0; i < len; ++i) {
+            const int v = lv[i];
+            const double fr = f[2 * i], fi = f[2 * i + 1], lr = l[2 * i], li = l[2 * i + 1];
+            acc += values[v] * QD_IMD(lr, li, fr, fi);
+            if (unphase) {
+                const double pr = table[2 * v], pi = -table[2 * v + 1];
+                f[2 * i] = fr * pr - fi * pi;
+                f[2 * i + 1] = fr * pi + fi * pr;
+                l[2 * i] = lr * pr - li * pi;
+                l[2 * i + 1] = lr * pi + li * pr;
+            }
+        }
+    } else {
+        const double *cost = cc->cost + o;
+        for (int64_t i = 0; i < len; ++i) {
+            const double fr = f[2 * i], fi = f[2 * i + 1], lr = l[2 * i], li = l[2 * i + 1];
+            acc += cost[i] * QD_IMD(lr, li, fr, fi);
+            if (unphase) {
+                const double th = gamma * cost[i];
+                const double pr = cos(th), pi = sin(th);
+                f[2 * i] = fr * pr - fi * pi;
+                f[2 * i + 1] = fr * pi + fi * pr;
+                l[2 * i] = lr * pr - li * pi;
+                l[2 * i + 1] = lr * pi + li * pr;
+            }
+        }
+    }
+    return acc;
+}
+
+static inline double qd_cost_at(const qd_cost_t *cc, int64_t i)
+{
+    return cc->direct ? cc->cost[i] : cc->values[cc->lv[i]];
+}
+
+/* Geometry of one high group. */
+typedef struct {
+    int q0, g;
+    int64_t W, nlow, nchunks;
+} qd_group_t;
+
+static int qd_groups(int n, int L, qd_group_t *gr)
+{
+    int ng = 0;
+    for (int q0 = L; q0 < n; q0 += QD_GROUP) {
+        qd_group_t *G = &gr[ng++];
+        G->q0 = q0;
+        G->g = (n - q0) < QD_GROUP ? (n - q0) : QD_GROUP;
+        int wb = QD_CHUNK_BITS - G->g;
+        if (wb < 2) wb = 2;
+        if (wb > q0) wb = q0;
+        G->W = INT64_C(1) << wb;
+        G->nlow = (INT64_C(1) << q0) / G->W;
+        G->nchunks = G->nlow * (INT64_C(1) << (n - q0 - G->g));
+    }
+    return ng;
+}
+
+static inline int64_t qd_chunk_base(const qd_group_t *G, int64_t t)
+{
+    return (t % G->nlow) * G->W + ((t / G->nlow) << (G->q0 + G->g));
+}
+
+static inline void qd_gather(double *restrict buf, const double *restrict x, const qd_group_t *G, int64_t base)
+{
+    const int64_t R = INT64_C(1) << G->g;
+    for (int64_t r = 0; r < R; ++r) memcpy(buf + 2 * r * G->W, x + 2 * (base + (r << G->q0)), 16 * (size_t)G->W);
+}
+
+static inline void qd_scatter(double *restrict x, const double *restrict buf, const qd_group_t *G, int64_t base)
+{
+    const int64_t R = INT64_C(1) << G->g;
+    for (int64_t r = 0; r < R; ++r) memcpy(x + 2 * (base + (r << G->q0)), buf + 2 * r * G->W, 16 * (size_t)G->W);
+}
+
+/* Forward: p layers on x (init: start from |+>^n). tables: p*K complex (levels) or p gammas (direct). */
+static void qd_forward(double *x, int n, const qd_cost_t *cc, const double *tables, const double *betas, int p,
+                       int init, int L, int nth)
+{
+    const int64_t N = INT64_C(1) << n, B = INT64_C(1) << L, nblocks = N >> L;
+    qd_group_t gr[QT_MAXQ];
+    const int ng = qd_groups(n, L, gr);
+    const double amp0 = 1.0 / sqrt((double)N);
+    if (nth > 1 && N < QT_PAR_MIN) nth = 1;
+#pragma omp parallel num_threads(nth) if (nth > 1)
+    {
+        double *buf = ng ? (double *)qt_aligned_alloc((size_t)16 << QD_CHUNK_BITS) : NULL;
+        for (int k = 0; k < p; ++k) {
+            const double c = cos(betas[k]), s = sin(betas[k]);
+            const double *tab = cc->direct ? NULL : tables + 2 * cc->K * k;
+            const double gam = cc->direct ? tables[k] : 0.0;
+#pragma omp for schedule(static)
+            for (int64_t b = 0; b < nblocks; ++b) {
+                double *blk = x + 2 * b * B;
+                qd_phase_block(blk, b * B, B, cc, tab, gam, 1.0, init && k == 0, amp0);
+                qd_rot_bits(blk, B, 1, L, c, s);
+            }
+            for (int gi = 0; gi < ng; ++gi) {
+                const qd_group_t *G = &gr[gi];
+                const int64_t rowlen = G->W;
+#pragma omp for schedule(static)
+                for (int64_t t = 0; t < G->nchunks; ++t) {
+                    const int64_t base = qd_chunk_base(G, t);
+                    const int64_t len = rowlen << G->g;
+                    qd_gather(buf, x, G, base);
+                    qd_rot_bits(buf, len, rowlen, G->g, c, s);
+                    qd_scatter(x, buf, G, base);
+                }
+            }
+        }
+        free(buf);
+    }
+}
+
+/* Adjoint: phi = final state (overwritten), lam = workspace. Returns energy; fills gg[p], gb[p]. */
+static double qd_adjoint(double *phi, double *lam, int n, const qd_cost_t *cc, const double *tables,
+                         const double *betas, int p, int L, int nth, double *gg, double *gb)
+{
+    const int64_t N = INT64_C(1) << n, B = INT64_C(1) << L, nblocks = N >> L;
+    qd_group_t gr[QT_MAXQ];
+    const int ng = qd_groups(n, L, gr);
+    if (nth > 1 && N < QT_PAR_MIN) nth = 1;
+    double energy = 0.0;
+#pragma omp parallel for num_threads(nth) if (nth > 1) schedule(static) reduction(+ : energy)
+    for (int64_t i = 0; i < N; ++i) {
+        const double cv = qd_cost_at(cc, i);
+        lam[2 * i] = cv * phi[2 * i];
+        lam[2 * i + 1] = cv * phi[2 * i + 1];
+        energy += cv * (phi[2 * i] * phi[2 * i] + phi[2 * i + 1] * phi[2 * i + 1]);
+    }
+    for (int k = p - 1; k >= 0; --k) {
+        const double c = cos(betas[k]), s = -sin(betas[k]);
+        const double *tab = cc->direct ? NULL : tables + 2 * cc->K * k;
+        const double gam = cc->direct ? tables[k] : 0.0;
+        double xacc = 0.0, cacc = 0.0;
+#pragma omp parallel num_threads(nth) if (nth > 1) reduction(+ : xacc, cacc)
+        {
+            double *bf = ng ? (double *)qt_aligned_alloc((size_t)16 << QD_CHUNK_BITS) : NULL;
+            double *bl = ng ? (double *)qt_aligned_alloc((size_t)16 << QD_CHUNK_BITS) : NULL;
+            for (int gi = 0; gi < ng; ++gi) {
+                const qd_group_t *G = &gr[gi];
+                const int64_t rowlen = G->W;
+#pragma omp for schedule(static)
+                for (int64_t t = 0; t < G->nchunks; ++t) {
+                    const int64_t base = qd_chunk_base(G, t);
+                    const int64_t len = rowlen << G->g;
+                    qd_gather(bf, phi, G, base);
+                    qd_gather(bl, lam, G, base);
+                    xacc += qd_adj_bits(bf, bl, len, rowlen, G->g, c, s);
+                    qd_scatter(phi, bf, G, base);
+                    qd_scatter(lam, bl, G, base);
+                }
+            }
+#pragma omp for schedule(static)
+            for (int64_t b = 0; b < nblocks; ++b) {
+                double *fb = phi + 2 * b * B, *lb = lam + 2 * b * B;
+                xacc += qd_adj_bits(fb, lb, B, 1, L, c, s);
+                cacc += qd_adj_phase_block(fb, lb, b * B, B, cc, tab, gam, k > 0);
+            }
+            free(bf);
+            free(bl);
+        }
+        gb[k] = 2.0 * xacc;
+        gg[k] = 2.0 * cacc;
+    }
+    return energy;
+}
+
+/* Expectation sum_i C_i |x_i|^2. */
+static double qd_energy(const double *x, int n, const qd_cost_t *cc, int nth)
+{
+    const int64_t N = INT64_C(1) << n;
+    if (nth > 1 && N < QT_PAR_MIN) nth = 1;
+    double e = 0.0;
+#pragma omp parallel for num_threads(nth) if (nth > 1) schedule(static) reduction(+ : e)
+    for (int64_t i = 0; i < N; ++i) e += qd_cost_at(cc, i) * (x[2 * i] * x[2 * i] + x[2 * i + 1] * x[2 * i + 1]);
+    return e;
+}
+
+/* Parse (cost, tables, values, betas) into a qd_cost_t; views released by qd_release. */
+typedef struct {
+    Py_buffer cost, tables, values, betas;
+    int have_values;
+} qd_views_t;
+
+static void qd_release(qd_views_t *v)
+{
+    PyBuffer_Release(&v->cost);
+    PyBuffer_Release(&v->tables);
+    PyBuffer_Release(&v->betas);
+    if (v->have_values) PyBuffer_Release(&v->values);
+}
+
+static int qd_fmt_is(const Py_buffer *v, const char *want)
+{
+    const char *fmt = v->format ? v->format : "";
+    if (*fmt == '<' || *fmt == '=' || *fmt == '@') ++fmt;
+    return strcmp(fmt, want) == 0;
+}
+
+static int qd_parse(PyObject *cost_obj, PyObject *tables_obj, PyObject *values_obj, PyObject *betas_obj, int n,
+                    qd_views_t *v, qd_cost_t *cc, int64_t *p)
+{
+    memset(v, 0, sizeof(*v));
+    const int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT;
+    if (PyObject_GetBuffer(cost_obj, &v->cost, flags) < 0) return -1;
+    if (PyObject_GetBuffer(tables_obj, &v->tables, flags) < 0) {
+        PyBuffer_Release(&v->cost);
+        return -1;
+    }
+    if (PyObject_GetBuffer(betas_obj, &v->betas, flags) < 0) {
+        PyBuffer_Release(&v->cost);
+        PyBuffer_Release(&v->tables);
+        return -1;
+    }
+    v->have_values = 0;
+    if (values_obj != Py_None) {
+        if (PyObject_GetBuffer(values_obj, &v->values, flags) < 0) {
+            qd_release(v);
+            return -1;
+        }
+        v->have_values = 1;
+    }
+    const int64_t N = INT64_C(1) << n;
+    *p = v->betas.len / 8;
+    if (!qd_fmt_is(&v->betas, "d") || v->betas.itemsize != 8) goto bad;
+    if (qd_fmt_is(&v->cost, "H") && v->cost.itemsize == 2) {
+        cc->direct = 0;
+        cc->lv = (const uint16_t *)v->cost.buf;
+        if (!v->have_values || !qd_fmt_is(&v->values, "d") || v->values.itemsize != 8) goto bad;
+        cc->values = (const double *)v->values.buf;
+        cc->K = v->values.len / 8;
+        if (!qd_fmt_is(&v->tables, "Zd") || v->tables.len != 16 * cc->K * (*p)) goto bad;
+        for (int64_t i = 0; i < N; ++i)
+            if (cc->lv[i] >= cc->K) goto bad;
+    } else if (qd_fmt_is(&v->cost, "d") && v->cost.itemsize == 8) {
+        cc->direct = 1;
+        cc->cost = (const double *)v->cost.buf;
+        cc->K = 0;
+        if (!qd_fmt_is(&v->tables, "d") || v->tables.len != 8 * (*p)) goto bad;
+    } else {
+        goto bad;
+    }
+    if (v->cost.len / v->cost.itemsize != N) goto bad;
+    return 0;
+bad:
+    qd_release(v);
+    PyErr_SetString(PyExc_TypeError,
+                    "qaoa kernels: cost must be uint16 levels (with float64 values and complex128 tables of shape "
+                    "(p, K)) or float64 costs (with float64 gammas), of the state's length; betas float64");
+    return -1;
+}
+
+static PyObject *py_qaoa_evolve(PyObject *self, PyObject *args, PyObject *kw)
+{
+    (void)self;
+    static char *kwlist[] = {"state", "cost", "tables", "values", "betas", "init", "threads", "low_bits", NULL};
+    PyObject *state_obj, *cost_obj, *tables_obj, *values_obj, *betas_obj;
+    int init = 1, threads = 1, low_bits = QD_LOW_DEFAULT;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOO|iii", kwlist, &state_obj, &cost_obj, &tables_obj, &values_obj,
+                                     &betas_obj, &init, &threads, &low_bits))
+        return NULL;
+    qt_state st;
+    if (qt_get_state(state_obj, &st) < 0) return NULL;
+    if (!st.is_double) {
+        PyBuffer_Release(&st.view);
+        PyErr_SetString(PyExc_TypeError, "qaoa_evolve: state must be complex128");
+        return NULL;
+    }
+    qd_views_t v;
+    qd_cost_t cc;
+    int64_t p;
+    if (qd_parse(cost_obj, tables_obj, values_obj, betas_obj, st.n, &v, &cc, &p) < 0) {
+        PyBuffer_Release(&st.view);
+        return NULL;
+    }
+    int L = low_bits < 2 ? 2 : low_bits;
+    if (L > st.n) L = st.n;
+    const int nth = qt_threads(threads);
+    Py_BEGIN_ALLOW_THREADS
+    qd_forward((double *)st.view.buf, st.n, &cc, (const double *)v.tables.buf, (const double *)v.betas.buf, (int)p,
+               init, L, nth);
+    Py_END_ALLOW_THREADS
+    qd_release(&v);
+    PyBuffer_Release(&st.view);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_qaoa_adjoint(PyObject *self, PyObject *args, PyObject *kw)
+{
+    (void)self;
+    static char *kwlist[] = {"state", "work", "cost", "tables", "values", "betas", "threads", "low_bits", NULL};
+    PyObject *state_obj, *work_obj, *cost_obj, *tables_obj, *values_obj, *betas_obj;
+    int threads = 1, low_bits = QD_LOW_DEFAULT;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOO|ii", kwlist, &state_obj, &work_obj, &cost_obj, &tables_obj,
+                                     &values_obj, &betas_obj, &threads, &low_bits))
+        return NULL;
+    qt_state st, wk;
+    if (qt_get_state(state_obj, &st) < 0) return NULL;
+    if (qt_get_state(work_obj, &wk) < 0) {
+        PyBuffer_Release(&st.view);
+        return NULL;
+    }
+    if (!st.is_double || !wk.is_double || wk.n != st.n || st.view.buf == wk.view.buf) {
+        PyBuffer_Release(&st.view);
+        PyBuffer_Release(&wk.view);
+        PyErr_SetString(PyExc_TypeError, "qaoa_adjoint: state and work must be distinct complex128 arrays of one length");
+        return NULL;
+    }
+    qd_views_t v;
+    qd_cost_t cc;
+    int64_t p;
+    if (qd_parse(cost_obj, tables_obj, values_obj, betas_obj, st.n, &v, &cc, &p) < 0) {
+        PyBuffer_Release(&st.view);
+        PyBuffer_Release(&wk.view);
+        return NULL;
+    }
+    int L = low_bits < 2 ? 2 : low_bits;
+    if (L > st.n) L = st.n;
+    const int nth = qt_threads(threads);
+    double *gg = (double *)calloc((size_t)(p > 0 ? p : 1), sizeof(double));
+    double *gb = (double *)calloc((size_t)(p > 0 ? p : 1), sizeof(double));
+    double energy = 0.0;
+    Py_BEGIN_ALLOW_THREADS
+    energy = qd_adjoint((double *)st.view.buf, (double *)wk.view.buf, st.n, &cc, (const double *)v.tables.buf,
+                        (const double *)v.betas.buf, (int)p, L, nth, gg, gb);
+    Py_END_ALLOW_THREADS
+    qd_release(&v);
+    PyBuffer_Release(&st.view);
+    PyBuffer_Release(&wk.view);
+    PyObject *lg = PyList_New(p), *lb = PyList_New(p);
+    for (int64_t k = 0; lg && lb && k < p; ++k) {
+        PyList_SET_ITEM(lg, k, PyFloat_FromDouble(gg[k]));
+        PyList_SET_ITEM(lb, k, PyFloat_FromDouble(gb[k]));
+    }
+    free(gg);
+    free(gb);
+    if (!lg || !lb) {
+        Py_XDECREF(lg);
+        Py_XDECREF(lb);
+        return NULL;
+    }
+    return Py_BuildValue("(dNN)", energy, lg, lb);
+}
+
+static PyObject *py_qaoa_energy(PyObject *self, PyObject *args, PyObject *kw)
+{
+    (void)self;
+    static char *kwlist[] = {"state", "cost", "values", "threads", NULL};
+    PyObject *state_obj, *cost_obj, *values_obj;
+    int threads = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOO|i", kwlist, &state_obj, &cost_obj, &values_obj, &threads))
+        return NULL;
+    qt_state st;
+    if (qt_get_state(state_obj, &st) < 0) return NULL;
+    if (!st.is_double) {
+        PyBuffer_Release(&st.view);
+        PyErr_SetString(PyExc_TypeError, "qaoa_energy: state must be complex128");
+        return NULL;
+    }
+    qd_cost_t cc;
+    memset(&cc, 0, sizeof(cc));
+    int rc = -1;
+    Py_buffer cost, values;
+    memset(&cost, 0, sizeof(cost));
+    int have_values = 0;
+    if (PyObject_GetBuffer(cost_obj, &cost, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) == 0) {
+        if (qd_fmt_is(&cost, "H") && cost.itemsize == 2 && values_obj != Py_None &&
+            PyObject_GetBuffer(values_obj, &values, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) == 0) {
+            have_values = 1;
+            cc.direct = 0;
+            cc.lv = (const uint16_t *)cost.buf;
+            cc.values = (const double *)values.buf;
+            cc.K = values.len / 8;
+            rc = (qd_fmt_is(&values, "d") && cost.len / 2 == (INT64_C(1) << st.n)) ? 0 : -1;
+            for (int64_t i = 0; rc == 0 && i < (INT64_C(1) << st.n); ++i)
+                if (cc.lv[i] >= cc.K) rc = -1;
+        } else if (qd_fmt_is(&cost, "d") && cost.itemsize == 8 && cost.len / 8 == (INT64_C(1) << st.n)) {
+            cc.direct = 1;
+            cc.cost = (const double *)cost.buf;
+            rc = 0;
+        }
+    }
+    double e = 0.0;
+    if (rc == 0) {
+        const int nth = qt_threads(threads);
+        Py_BEGIN_ALLOW_THREADS
+        e = qd_energy((const double *)st.view.buf, st.n, &cc, nth);
+        Py_END_ALLOW_THREADS
+    }
+    if (have_values) PyBuffer_Release(&values);
+    PyBuffer_Release(&cost);
+    PyBuffer_Release(&st.view);
+    if (rc != 0) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "qaoa_energy: bad cost/values");
+        return NULL;
+    }
+    return PyFloat_FromDouble(e);
+}
+
+static PyMethodDef qd_methods[] = {
+    {"qaoa_evolve", (PyCFunction)(void (*)(void))py_qaoa_evolve, METH_VARARGS | METH_KEYWORDS,
+     "qaoa_evolve(state, cost, tables, values, betas, init=1, threads=1, low_bits=14)\n\n"
+     "p QAOA layers in place: x *= exp(-i gamma_k C) (uint16 levels + complex128 tables (p, K), or float64 costs\n"
+     "+ float64 gammas), then exp(-i beta_k sum_j X_j). init=1 starts from |+>^n (the state's content is ignored)."},
+    {"qaoa_adjoint", (PyCFunction)(void (*)(void))py_qaoa_adjoint, METH_VARARGS | METH_KEYWORDS,
+     "qaoa_adjoint(state, work, cost, tables, values, betas, threads=1, low_bits=14) -> (energy, dgammas, dbetas)\n\n"
+     "Reverse-mode gradient from the final state (overwritten; work is scratch). tables as in qaoa_evolve."},
+    {"qaoa_energy", (PyCFunction)(void (*)(void))py_qaoa_energy, METH_VARARGS | METH_KEYWORDS,
+     "qaoa_energy(state, cost, values, threads=1) -> sum_i C_i |x_i|^2."},
+    {NULL, NULL, 0, NULL},
+};
+
+static int qt_register_extra(PyObject *module)
+{
+    return PyModule_AddFunctions(module, qd_methods);
+}
+#endif /* !QT_TEMPLATE && __GNUC__ (QAOA kernels) */
