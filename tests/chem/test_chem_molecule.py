@@ -115,3 +115,27 @@ def test_bad_input_raises_clear_errors():
         mol.problem(references=["dmrg"])
     with pytest.raises(ChemistryError, match="disagrees"):
         Molecule("Li 0 0 0; H 0 0 1.6").problem((4, 6), frozen_core=True)
+
+
+def test_stretched_beh2_parity_two_qubit_reduction():
+    mol = Molecule("Be 0 0 0; H 0 0 2.5; H 0 0 -2.5")
+    p = mol.problem((4, 6), "parity_2q", references=["hf", "casci"])
+    assert p.n_qubits == 10 and len(p.hamiltonian) == 327
+    assert abs(p.ground_state_energy() - p.references["casci"]) < 1e-8
+    assert abs(hf_energy(p) - p.references["hf"]) < 1e-8
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("geometry", "active"), [
+    ("Be 0 0 0; H 0 0 1.326; H 0 0 -1.326", (4, 6)),
+    ("Be 0 0 0; H 0 0 2.5; H 0 0 -2.5", (4, 6)),
+    ("O 0 0 0; H 0.7572 0.5865 0; H -0.7572 0.5865 0", (8, 6)),
+    ("N 0 0 0; N 0 0 1.098", (6, 6)),
+])
+def test_larger_molecules_every_mapping_and_tapering(geometry, active):
+    mol = Molecule(geometry)
+    for mapping in MAPPINGS:
+        for taper in (False, True):
+            p = mol.problem(active, mapping, taper=taper, references=["hf", "casci"])
+            assert abs(p.ground_state_energy() - p.references["casci"]) < 1e-8, (mapping, taper)
+            assert abs(hf_energy(p) - p.references["hf"]) < 1e-8, (mapping, taper)
