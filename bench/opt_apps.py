@@ -1,0 +1,200 @@
+"""Optimisation applications: each classical solver against the enumerated optimum, per family and size.
+
+Families (10 instances each, seeds 0-9, the TEST instances; nothing here is tuned: the solver settings
+below were fixed before any run): MaxCut on 3-regular graphs (unit weights), weighted 3-regular graphs
+(weights U(0.1, 1)) and Erdos-Renyi G(n, 0.3) graphs, n = 10-24; TSP with 4 and 5 random cities in the
+unit square scaled by 10 (9 and 16 bits); CVRP with 3 and 4 customers and 2 vehicles (16-24 bits);
+Markowitz portfolios of 10, 15 and 20 assets (budget n / 5 * 2, risk 0.5, 60 periods of factor-model
+returns); maximum independent set on G(n, 0.25), n = 16 and 22.
+
+The reference optimum is exhaustive enumeration of the QUBO (``method="exact"``; n <= 24; the penalty
+rules make its minimum the feasible optimum, checked by tests/opt/test_opt_problems.py). Solvers:
+CP-SAT on the QUBO (run to proof, one worker), Goemans-Williamson (100 seeded hyperplanes; its SDP
+bound is recorded), simulated annealing (16 chains x 500 sweeps), OR-Tools routing (TSP/CVRP; cheapest
+arc + local search, no time limit). Each row: value, optimum, relative gap (>= 0; 0 = optimal), time,
+feasibility/repair, CP-SAT's optimality proof and bound.
+
+QAOA rows come from :func:`qaoa_rows` (O2/O3 fill it; empty here) on the same instances.
+
+Run one family per shard (lane B; times are single-threaded on the shared 2-core machine)::
+
+    flock /tmp/qtandem-cpu1.lock env OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \\
+        .venv/bin/python bench/opt_apps.py --family maxcut_3reg
+    .venv/bin/python bench/opt_apps.py --merge     # bench/results/opt_apps.json + a markdown table
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from qtandem.errors import ConfigError
+from qtandem.opt import Problem, cvrp, maxcut, mis, portfolio_from_returns, solve_classical, tsp
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SEEDS = range(10)
+FAMILIES: dict[str, list[int]] = {
+    "maxcut_3reg": [10, 16, 22],
+    "maxcut_weighted": [12, 20, 24],
+    "maxcut_er": [12, 18, 24],
+    "tsp": [4, 5],
+    "cvrp": [3, 4],
+    "portfolio": [10, 15, 20],
+    "mis": [16, 22],
+}
+SETTINGS = {"gw": {"rounds": 100}, "anneal": {"sweeps": 500, "replicas": 16}, "mip": {"time_limit": None},
+            "routing": {"time_limit": None}}
+
+
+def _points(n: int, rng: np.random.Generator) -> np.ndarray:
+    xy = rng.uniform(0, 10, size=(n, 2))
+    return np.linalg.norm(xy[:, None] - xy[None], axis=-1)
+
+
+def make_instance(family: str, size: int, seed: int) -> Problem:
+    """The benchmark instance ``(family, size, seed)`` (deterministic; QAOA rows use the same ones)."""
+    rng = np.random.default_rng(1000 * size + seed)
+    if family == "maxcut_3reg":
+        return maxcut(nx.random_regular_graph(3, size, seed=seed))
+    if family == "maxcut_weighted":
+        g = nx.random_regular_graph(3, size, seed=seed)
+        for u, v in g.edges:
+            g[u][v]["weight"] = float(rng.uniform(0.1, 1.0))
+        return maxcut(g)
+    if family == "maxcut_er":
+        return maxcut(nx.gnp_random_graph(size, 0.3, seed=seed))
+    if family == "mis":
+        return mis(nx.gnp_random_graph(size, 0.25, seed=seed))
+    if family == "tsp":
+        return tsp(_points(size, rng))
+    if family == "cvrp":  # demands in 1..3, capacity = the larger load of a balanced split; <= 24 bits
+        d = _points(size + 1, rng)
+        while True:
+            dem = sorted(rng.integers(1, 4, size=size).tolist())
+            cap = max(dem[0] + dem[-1], sum(dem[1:-1])) if size == 4 else max(dem[0] + dem[1], dem[2])
+            try:
+                p = cvrp(d, [0, *rng.permutation(dem).tolist()], capacity=cap, n_vehicles=2)
+            except ConfigError:
+                continue
+            if p.n_variables <= 24:
+                return p
+    if family == "portfolio":
+        factor = rng.normal(0.005, 0.03, size=(60, 1))
+        r = (factor * rng.uniform(0.5, 1.5, size=(1, size)) + rng.normal(0.002, 0.02, size=(60, size))
+             + rng.uniform(-0.005, 0.01, size=(1, size)))
+        return portfolio_from_returns(r, budget=2 * size // 5, risk=0.5)
+    raise SystemExit(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
+
+
+def methods_for(problem: Problem) -> list[str]:
+    out = ["mip", "gw", "anneal"]
+    if problem.name in ("tsp", "cvrp"):
+        out.append("routing")
+    return out
+
+
+def gap(problem: Problem, value: float, optimum: float) -> float:
+    """Relative distance to the optimum in the user's sense (0 = optimal, > 0 worse)."""
+    if math.isnan(value):
+        return math.nan
+    diff = (optimum - value) if problem.sense == "max" else (value - optimum)
+    return max(0.0, diff) / max(abs(optimum), 1e-12)
+
+
+def qaoa_rows(problem: Problem, instance: dict[str, Any], optimum: float) -> list[dict[str, Any]]:
+    """QAOA rows for one instance (O2/O3 fill this: same keys as the classical rows, method 'qaoa-...')."""
+    return []
+
+
+def run_family(family: str, sizes: list[int], seeds: range, with_qaoa: bool) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = []
+    for size in sizes:
+        for seed in seeds:
+            p = make_instance(family, size, seed)
+            inst = {"family": family, "size": size, "seed": seed, "n_variables": p.n_variables}
+            ex = solve_classical(p, "exact")
+            opt = ex.value
+            rows.append({**inst, "method": "exact", "value": opt, "optimum": opt, "gap": 0.0, "time_s": ex.time_s,
+                         "optimal": True, "bound": None, "repaired": ex.repaired, "feasible": True})
+            for m in methods_for(p):
+                r = solve_classical(p, m, seed=seed, **SETTINGS[m])
+                rows.append({**inst, "method": m, "value": r.value, "optimum": opt, "gap": gap(p, r.value, opt),
+                             "time_s": r.time_s, "optimal": r.optimal, "bound": r.bound, "repaired": r.repaired,
+                             "feasible": bool(p.is_feasible(r.solution))})
+            if with_qaoa:
+                rows.extend(qaoa_rows(p, inst, opt))
+            print(f"{family} n={size} seed={seed} ({p.n_variables} bits): opt {opt:.4f} | "
+                  + " ".join(f"{r['method']} {r['gap']:.3g}/{r['time_s']:.2f}s" for r in rows[-len(methods_for(p)):]),
+                  flush=True)
+    return {"family": family, "rows": rows, "settings": SETTINGS, "python": platform.python_version(),
+            "command": " ".join(sys.argv)}
+
+
+def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    groups: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["family"], r["size"], r["method"]), []).append(r)
+    out = []
+    for (fam, size, m), rs in groups.items():
+        gaps = np.array([r["gap"] for r in rs], dtype=float)
+        times = np.array([r["time_s"] for r in rs])
+        out.append({"family": fam, "size": size, "n_variables": rs[0]["n_variables"], "method": m,
+                    "instances": len(rs), "optimal_hits": int(np.sum(gaps <= 1e-9)),
+                    "mean_gap": float(np.nanmean(gaps)), "max_gap": float(np.nanmax(gaps)),
+                    "mean_time_s": float(times.mean()), "max_time_s": float(times.max()),
+                    "proved_optimal": int(sum(r["optimal"] is True for r in rs)),
+                    "repaired": int(sum(bool(r["repaired"]) for r in rs))})
+    return out
+
+
+def table(summary: list[dict[str, Any]]) -> str:
+    lines = ["| family | n | bits | method | optimum hits | mean gap | max gap | mean time (s) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for s in summary:
+        lines.append(f"| {s['family']} | {s['size']} | {s['n_variables']} | {s['method']} | "
+                     f"{s['optimal_hits']}/{s['instances']} | {s['mean_gap']:.2%} | {s['max_gap']:.2%} | "
+                     f"{s['mean_time_s']:.3f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--family", choices=list(FAMILIES))
+    ap.add_argument("--sizes", type=int, nargs="*", help="subset of the family's sizes")
+    ap.add_argument("--seeds", type=int, nargs=2, default=[0, 10], metavar=("START", "STOP"))
+    ap.add_argument("--qaoa", action="store_true", help="add qaoa_rows() on each instance")
+    ap.add_argument("--tag", default="", help="suffix of the shard file name")
+    ap.add_argument("--merge", action="store_true")
+    args = ap.parse_args()
+    RESULTS.mkdir(exist_ok=True)
+    if args.merge:
+        rows = []
+        for f in sorted(RESULTS.glob("opt_apps_*.json")):
+            rows += json.loads(f.read_text())["rows"]
+        summary = summarize(rows)
+        (RESULTS / "opt_apps.json").write_text(json.dumps({"summary": summary, "rows": rows}, indent=1) + "\n")
+        print(table(summary))
+        return
+    if not args.family:
+        ap.error("give --family or --merge")
+    t0 = time.perf_counter()
+    out = run_family(args.family, args.sizes or FAMILIES[args.family], range(*args.seeds), args.qaoa)
+    out["wall_s"] = time.perf_counter() - t0
+    out["summary"] = summarize(out["rows"])
+    name = f"opt_apps_{args.family}{args.tag}.json"
+    (RESULTS / name).write_text(json.dumps(out, indent=1) + "\n")
+    print(table(out["summary"]))
+    print(f"wrote bench/results/{name} in {out['wall_s']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
