@@ -82,3 +82,13 @@ def test_errors(h2):
     assert set(OPTIMIZERS) == {"bfgs", "lbfgs", "cobyla", "spsa", "adam"}
     x, e, _, _ = minimize(lambda x: float(((x - 1) ** 2).sum()), np.zeros(3), optimizer="cobyla")
     assert e < 1e-8 and np.allclose(x, 1, atol=1e-4)
+
+
+def test_grouped_shot_budget(h2):
+    exact = vqe(h2, "uccsd", compile_level=None)
+    for kind in ("qubitwise", "general"):
+        r = vqe(h2, "uccsd", optimizer="cobyla", shots=20000, grouping=kind, max_evaluations=5, compile_level=None,
+                initial=exact.parameters, seed=2)
+        assert abs(r.history[0] - exact.energy) < 0.02          # one estimate of the optimum, 20,000 shots in all
+    with pytest.raises(ChemistryError, match="total shot budget"):
+        vqe(h2, "uccsd", optimizer="cobyla", grouping="general", compile_level=None)

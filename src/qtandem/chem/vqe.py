@@ -5,7 +5,9 @@ Exact energies and gradients come from the ansatz's kernel program
 estimated from samples of the gate circuit, one measured basis per qubit-wise commuting group
 (:func:`qtandem.sim.estimate_expval`), ``shots`` per basis; with ``noise`` (a noise model or device)
 it is the exact noisy value ``Tr(rho H)`` of the density-matrix simulator, or its sampled estimate
-when ``shots`` is also given. Shot-based and noisy runs take the gradient-free optimizers
+when ``shots`` is also given. ``grouping="general"`` measures general commuting groups through
+diagonalising Clifford circuits (:mod:`qtandem.chem.grouping`) under a total shot budget.
+Shot-based and noisy runs take the gradient-free optimizers
 (``cobyla``, ``spsa``).
 
 Counting: ``n_evaluations`` counts energy evaluations. An adjoint energy-and-gradient call counts
@@ -232,12 +234,25 @@ def _adam(counter: _Counter, x: np.ndarray, budget: int, tol: float) -> None:
 
 
 def _energy_function(a: Ansatz, problem: Any, shots: int | None, noise: Any,
-                     seed: Any) -> Callable[[np.ndarray], float]:
+                     seed: Any, grouping: str | None = None) -> Callable[[np.ndarray], float]:
+    if grouping is not None and (shots is None or noise is not None):
+        raise ChemistryError("grouping= takes a total shot budget (shots=...) and no noise; for noisy "
+                             "sampling leave grouping=None (qubit-wise bases, shots per basis)")
     if shots is None and noise is None:
         return a.energy
     from qtandem.sim import estimate_expval, expval
 
     rng = as_generator(seed)
+    if grouping is not None:
+        from qtandem.chem.grouping import estimate_energy, measurement_groups
+
+        groups = measurement_groups(problem.hamiltonian, grouping, a.n_qubits)
+        budget = int(shots or 0)
+
+        def grouped(x: np.ndarray) -> float:
+            return estimate_energy(a.circuit(x), problem.hamiltonian, budget, groups=groups,
+                                   seed=int(rng.integers(2**63)))[0]
+        return grouped
 
     def noisy(x: np.ndarray) -> float:
         circuit = a.circuit(x)
@@ -251,7 +266,7 @@ def _energy_function(a: Ansatz, problem: Any, shots: int | None, noise: Any,
 def vqe(problem: Any, ansatz: str | Ansatz = "uccsd", *, optimizer: str = "bfgs", initial: Any = None,
         shots: int | None = None, noise: Any = None, seed: Any = 0, max_evaluations: int | None = None,
         tol: float = 1e-8, callback: Callable[..., Any] | None = None, compile_level: int | None = 1,
-        **options: Any) -> VQEResult:
+        grouping: str | None = None, **options: Any) -> VQEResult:
     """Run VQE on ``problem`` and return a :class:`VQEResult`.
 
     Args:
@@ -269,6 +284,9 @@ def vqe(problem: Any, ansatz: str | Ansatz = "uccsd", *, optimizer: str = "bfgs"
         tol: optimizer tolerance.
         callback: ``callback(n_evaluations, energy, parameters)`` after every evaluation.
         compile_level: :func:`qtandem.compile.optimize` level for ``result.circuit`` (``None``: uncompiled).
+        grouping: with ``shots``, ``"qubitwise"`` or ``"general"`` makes ``shots`` the total budget per
+            energy, split over the commuting groups by :func:`qtandem.chem.grouping.estimate_energy`
+            (noiseless); ``None`` samples every qubit-wise basis ``shots`` times (noise allowed).
         **options: passed to the ansatz builder (``k``, ``layers``) or to ADAPT.
 
     Raises:
@@ -300,7 +318,7 @@ def vqe(problem: Any, ansatz: str | Ansatz = "uccsd", *, optimizer: str = "bfgs"
         if x0.shape != (a.n_parameters,):
             raise ChemistryError(f"initial parameters have shape {x0.shape}, the {a.name} ansatz takes "
                                  f"({a.n_parameters},)")
-    fun = _energy_function(a, problem, shots, noise, seed)
+    fun = _energy_function(a, problem, shots, noise, seed, grouping)
     exact = shots is None and noise is None
     x, e, history, n_grad = minimize(fun, x0, optimizer=optimizer,
                                      energy_and_gradient=a.energy_and_gradient if exact else None,
