@@ -119,13 +119,14 @@ def _register() -> None:
     """
     if app.registered_commands or app.registered_groups:
         return
+    from qtandem.cli import chem as chem_cli
     from qtandem.cli import compile as compile_cli
     from qtandem.cli import convert, device, draw, info, learn, mitigate, noise, optimize, qec, simulate, tour, train
     from qtandem.cli import opt as opt_cli
     from qtandem.cli import sweep as sweep_cli
 
     for mod in (simulate, draw, convert, info, device, noise, train, tour, qec, optimize, compile_cli, learn,
-                mitigate, sweep_cli, opt_cli):
+                mitigate, sweep_cli, chem_cli, opt_cli):
         mod.register(app)
 
 

@@ -1,0 +1,53 @@
+"""``qtandem chem energy`` and ``qtandem chem curve``: output against PySCF's references, config errors by key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qtandem.cli.main import main
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "chem"
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    out = capsys.readouterr()
+    return int(info.value.code or 0), out.out, out.err
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('geometry = "H 0 0 0; H 0 0 {d}"\ndistances = [0.7]\n[[solver]]\nansatz = "uccsd"\nintit = "cold"\n',
+     "solver[0].intit: unknown key (did you mean 'init'?)"),
+    ('geometry = "H 0 0 0; H 0 0 {d}"\ndistance = [0.7]\n', "distance: unknown key (did you mean 'distances'?)"),
+    ('geometry = "H 0 0 0; H 0 0 0.7"\ndistances = [0.7]\n', "geometry: needs a {d} placeholder"),
+    ('geometry = "H 0 0 0; H 0 0 {d}"\ndistances = [0.7, -1]\n', "distances: expected a non-empty list"),
+    ('geometry = "H 0 0 0; H 0 0 {d}"\ndistances = [0.7]\nactive = [2]\n', "active: expected [n_electrons"),
+    ('geometry = "H 0 0 0; H 0 0 {d}"\ndistances = [0.7]\n[[solver]]\ninit = "psychic"\n',
+     "solver[0].init: must be one of cold, transfer, two-level, learned"),
+    ('geometry = "H 0 0 0; H 0 0 {d}"\ndistances = [0.7]\nbasis = 3\n', "basis: expected str, got"),
+    ('geometry = "H 0 0 0; H 0 0 {d}\n', "invalid TOML"),
+])
+def test_curve_config_errors_name_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str,
+                                          message: str) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(text)
+    code, _, err = run_cli(["chem", "curve", str(cfg), "-o", str(tmp_path / "run")], capsys)
+    assert code == 2
+    assert message in err and "bad.toml" in err, err
+    assert "Traceback" not in err
+
+
+def test_energy_bad_active(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["chem", "energy", "H 0 0 0; H 0 0 0.74", "--active", "2"], capsys)
+    assert code == 2 and "--active: expected N_ELECTRONS,N_ORBITALS" in err
+
+
+def test_shipped_example_parses() -> None:
+    from qtandem.chem.report import load_curve_config
+
+    cfg = load_curve_config(EXAMPLES / "lih_curve.toml")
+    assert cfg["active"] == [2, 5] and len(cfg["distances"]) >= 6 and max(cfg["distances"]) >= 3.0
+    assert [s["init"] for s in cfg["solver"]] == ["transfer", "learned"]
