@@ -139,3 +139,18 @@ def test_larger_molecules_every_mapping_and_tapering(geometry, active):
             p = mol.problem(active, mapping, taper=taper, references=["hf", "casci"])
             assert abs(p.ground_state_energy() - p.references["casci"]) < 1e-8, (mapping, taper)
             assert abs(hf_energy(p) - p.references["hf"]) < 1e-8, (mapping, taper)
+
+
+def test_ccsd_natural_orbitals_and_tapered_operator_mapping(lih_problem):
+    mol = lih_problem.molecule
+    no = mol.problem((2, 3), natural_orbitals="ccsd", references=["casci"])
+    assert abs(no.ground_state_energy() - no.references["casci"]) < 1e-8
+    with pytest.raises(ChemistryError, match="natural_orbitals"):
+        mol.problem((2, 3), natural_orbitals="dmrg")
+    from qtandem.chem import anti_hermitian, single_excitation
+    tapered = mol.problem((2, 5), taper=True, references="none")
+    # sigma -> sigma keeps every symmetry; HOMO (sigma, orbital 0) -> a pi orbital (2) breaks a point-group one
+    ok = tapered.map(anti_hermitian(single_excitation(2, 0)))
+    assert len(ok) > 0 and all(c.real == 0 for c, _ in ok.terms)
+    with pytest.raises(ChemistryError, match="Z2 symmetries"):
+        tapered.map(anti_hermitian(single_excitation(4, 0)))
