@@ -235,22 +235,36 @@ def _gw(qubo: QUBO, seed: int, rounds: int) -> tuple[np.ndarray, float, dict]:
                             "mean_round_energy": float(np.mean(e))}
 
 
-def _anneal(qubo: QUBO, seed: int, sweeps: int, replicas: int) -> tuple[np.ndarray, dict]:
+def _anneal(qubo: QUBO, seed: int, sweeps: int, replicas: int,
+            groups: list[list[int]] | None = None) -> tuple[np.ndarray, dict]:
     n = qubo.n
     rng = as_generator(seed)
     m = qubo.to_matrix()
     qs = m + m.T
     np.fill_diagonal(qs, 0.0)
     lin = qubo.linear
-    scale = np.abs(lin) + np.abs(qs).sum(1)
-    nz = np.abs(np.concatenate([lin, qs.ravel()]))
-    nz = nz[nz > 0]
-    if nz.size == 0:
+    if not np.any(lin) and not np.any(qs):
         return np.zeros(n, dtype=np.int64), {"sweeps": 0}
-    beta = np.geomspace(math.log(2) / float(scale.max()), math.log(100) / float(nz.min()), sweeps)
+    groups = [g for g in (groups or []) if len(g) >= 2]
     x = rng.integers(0, 2, size=(replicas, n)).astype(np.int64)
     f = lin[None, :] + x @ qs  # local fields: E(x with bit i flipped) - E(x) = (1 - 2 x_i) f_i
     rows = np.arange(replicas)
+    # schedule: the hot end accepts the largest single flip half the time; the cold end rejects a small move
+    # (the 10th percentile of nonzero |dE| at the start: of the swaps when there are groups) 99 times in 100
+    single = np.abs((1 - 2 * x) * f).ravel()
+    pairs = [np.zeros(0)]
+    for g in groups:
+        i, j = rng.choice(g, size=(2, 16 * replicas))
+        r = rng.integers(0, replicas, size=i.size)
+        si, sj = 1 - 2 * x[r, i], 1 - 2 * x[r, j]
+        pair = np.abs(si * f[r, i] + sj * f[r, j] + si * sj * qs[i, j])
+        pairs.append(pair[(i != j) & (x[r, i] != x[r, j])])
+    swaps = np.concatenate(pairs)
+    de0 = swaps if swaps.size else single
+    de0 = de0[de0 > 1e-12 * max(1.0, float(single.max()))]
+    hot = float(single.max()) if single.size else 1.0
+    cold = float(np.quantile(de0, 0.1)) if de0.size else 1.0
+    beta = np.geomspace(math.log(2) / hot, math.log(100) / min(cold, hot), sweeps)
     best = x.copy()
     best_e = qubo.energy(x)
     for b in beta:
@@ -262,11 +276,28 @@ def _anneal(qubo: QUBO, seed: int, sweeps: int, replicas: int) -> tuple[np.ndarr
                 step = np.where(acc, 1 - 2 * x[:, i], 0)
                 x[rows, i] ^= acc.astype(np.int64)
                 f += step[:, None] * qs[i][None, :]
+        for g in groups:  # swap moves: one bit on and one off in the same group (keeps its Hamming weight)
+            ga = np.asarray(g)
+            for _ in range(len(g)):
+                xg = x[:, ga]
+                key = rng.random((replicas, ga.size))
+                i = ga[np.argmax(np.where(xg == 1, key, -1.0), axis=1)]
+                j = ga[np.argmax(np.where(xg == 0, key, -1.0), axis=1)]
+                ok = (x[rows, i] == 1) & (x[rows, j] == 0)
+                si, sj = 1 - 2 * x[rows, i], 1 - 2 * x[rows, j]
+                de = si * f[rows, i] + sj * f[rows, j] + si * sj * qs[i, j]
+                acc = ok & ((de <= 0) | (rng.random(replicas) < np.exp(-b * np.clip(de, 0, None))))
+                if acc.any():
+                    a = np.flatnonzero(acc)
+                    x[a, i[a]] ^= 1
+                    x[a, j[a]] ^= 1
+                    f[a] += si[a, None] * qs[i[a]] + sj[a, None] * qs[j[a]]
         e = qubo.energy(x)
         better = e < best_e
         best[better], best_e[better] = x[better], e[better]
     k = int(np.argmin(best_e))
-    return best[k], {"sweeps": sweeps, "replicas": replicas, "replica_energies": best_e.tolist()}
+    return best[k], {"sweeps": sweeps, "replicas": replicas, "swap_groups": len(groups),
+                     "beta": [float(beta[0]), float(beta[-1])], "replica_energies": best_e.tolist()}
 
 
 def solve_classical(problem: Problem | QUBO, method: str = "auto", *, seed: int = 0, time_limit: float | None = None,
@@ -321,7 +352,7 @@ def solve_classical(problem: Problem | QUBO, method: str = "auto", *, seed: int 
         bits, ebound, info = _gw(q, seed, rounds)
         bound = float(q.objective(ebound))
     else:
-        bits, info = _anneal(q, seed, sweeps, replicas)
+        bits, info = _anneal(q, seed, sweeps, replicas, p.constraints)
     elapsed = time.perf_counter() - t0
     repaired = False
     if not p.is_feasible(bits):
