@@ -251,6 +251,11 @@ class ChemProblem:
         return float(energy - ref)
 
 
+def _diagonal_element(masks: dict[tuple[int, int], complex], state: int) -> float:
+    """``<state| sum c X^x Z^z |state>``: only ``x = 0`` terms contribute."""
+    return float(sum((c * (-1) ** (z & state).bit_count()).real for (x, z), c in masks.items() if x == 0))
+
+
 def _number(n_orb: int, spins: Sequence[int]) -> FermionOperator:
     return FermionOperator({((2 * p + s, 1), (2 * p + s, 0)): 1.0 for p in range(n_orb) for s in spins})
 
@@ -486,10 +491,14 @@ def assemble_problem(molecule: Molecule, core_energy: float, one_body: np.ndarra
     tapering = None
     if taper:
         masks = pauli_to_masks(masks_to_pauli(masks))
+        e_hf = _diagonal_element(masks, hf)
         tapering = Tapering(z2_symmetries(masks, n_qubits), n_qubits, hf)
         masks = tapering.apply_masks(masks)
         hf = tapering.reduce_state(hf)
         n_qubits = tapering.n_tapered
+        if abs(_diagonal_element(masks, hf) - e_hf) > 1e-8:  # the sector must hold the HF determinant
+            raise ChemistryError(f"tapering check failed: the HF energy moved from {e_hf} to "
+                                 f"{_diagonal_element(masks, hf)} (please report this)")
     hamiltonian = masks_to_pauli(masks)
     circuit = Circuit(n_qubits)
     for q in range(n_qubits):
