@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -21,13 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _energy_fn():
-    try:
-        from qtandem.opt import qaoa_expectation  # type: ignore[attr-defined]
-        return qaoa_expectation, "qtandem.opt.qaoa_expectation"
-    except ImportError:  # temporary, until O2's core is in
-        sys.path.insert(0, str(ROOT / "tests" / "opt"))
-        from o3_qaoa_scaffold import qaoa_expectation
-        return qaoa_expectation, "scaffold"
+    from qtandem.opt import qaoa_expectation
+
+    return qaoa_expectation, "qtandem.opt.qaoa_expectation"
 
 
 def tabulate(args: argparse.Namespace) -> None:
@@ -149,7 +144,7 @@ def compare(args: argparse.Namespace) -> None:
             res = minimize(f, x, method="COBYLA", options={"maxiter": args.budget, "rhobeg": args.rhobeg, "tol": 1e-6})
             n_interp += int(res.nfev)
             x = best[1]
-        r_interp = ratio(energy(x[:args.p], x[args.p:]))
+        r_interp = float(ratio(float(energy(x[:args.p], x[args.p:]))))
         target_e = mu + (r_interp - args.tol) * (lo - mu)
         row = {"seed": seed, "n": prob.n_variables, "interp_ratio": r_interp, "interp_evals": n_interp,
                "interp_s": time.perf_counter() - t0}

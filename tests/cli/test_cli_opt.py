@@ -1,4 +1,4 @@
-"""``qtandem opt``: train-angles (runs, resumes, refuses bad configs) and solve (errors; QAOA once it is in)."""
+"""``qtandem opt``: train-angles (runs, resumes, refuses bad configs), solve (errors, QAOA beside classical), tour."""
 
 from __future__ import annotations
 
@@ -30,15 +30,7 @@ def run_cli(args, capsys):
     return info.value.code, out.out, out.err
 
 
-def _has_qaoa() -> bool:
-    import qtandem.opt
-
-    return hasattr(qtandem.opt, "qaoa_expectation")
-
-
 def test_train_angles_runs_refuses_to_overwrite_and_resumes(tmp_path, capsys):
-    if not _has_qaoa():
-        pytest.skip("qtandem.opt.qaoa_expectation not in yet")
     cfg = tmp_path / "a.toml"
     cfg.write_text(TINY)
     out = tmp_path / "run"
@@ -87,8 +79,6 @@ def test_solve_classical_method_prints_the_optimum(capsys):
 
 
 def test_solve_qaoa_beside_classical(capsys):
-    if not hasattr(__import__("qtandem.opt").opt, "qaoa"):
-        pytest.skip("qtandem.opt.qaoa not in yet")
     code, stdout, err = run_cli(["opt", "solve", "examples/opt/maxcut.toml", "--p", "2", "--compare", "classical",
                                  "--max-evaluations", "40", "--json"], capsys)
     assert code == 0, err
@@ -100,3 +90,14 @@ def test_solve_qaoa_beside_classical(capsys):
         import math
 
         assert qrow["shots_99"] == math.ceil(math.log(0.01) / math.log(1 - qrow["p_opt"]))
+
+
+@pytest.mark.slow  # ~6 s: two QAOA runs at 16 and 8 qubits plus figures
+def test_tour_opt_section_quick(tmp_path):
+    from qtandem.tour import failed_sections, run_tour
+
+    report = run_tour(tmp_path, quick=True, only=["Optimisation: routing"])
+    assert failed_sections() == []
+    text = report.read_text()
+    assert "OR-Tools routing" in text and (tmp_path / "opt_cvrp.png").exists()
+    assert (tmp_path / "opt_frontier.png").exists()

@@ -16,10 +16,8 @@ from qtandem.opt.train_angles import TrainConfig, _losses, instance, load_config
 
 
 def _energy():
-    try:
-        from qtandem.opt import qaoa_expectation  # type: ignore[attr-defined]
-    except ImportError:  # until O2's core is in
-        from o3_qaoa_scaffold import qaoa_expectation
+    from qtandem.opt import qaoa_expectation
+
     return qaoa_expectation
 
 

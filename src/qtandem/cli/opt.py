@@ -18,7 +18,8 @@ _METHODS = ("qaoa", "exact", "mip", "routing", "gw", "anneal", "auto")
 
 
 def _fmt(v: Any, spec: str) -> str:
-    return "-" if v is None else format(v, spec)
+    width = int("".join(c for c in spec.split(".")[0] if c.isdigit()) or 0)
+    return "-".rjust(width) if v is None else format(v, spec)
 
 
 def register(app: typer.Typer) -> None:

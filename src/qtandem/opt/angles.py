@@ -100,10 +100,8 @@ def interp_angles(gammas: Sequence[float] | np.ndarray,
 
 
 def _default_energy() -> EnergyFn:
-    try:
-        from qtandem.opt import qaoa_expectation  # type: ignore[attr-defined]
-    except ImportError as err:  # pragma: no cover - until the QAOA core is in
-        raise ConfigError("qtandem.opt.qaoa_expectation is not available; pass energy=") from err
+    from qtandem.opt.qaoa import qaoa_expectation
+
     fn: EnergyFn = qaoa_expectation
     return fn
 
