@@ -57,6 +57,8 @@ def _write(tmp_path: Path, toml: str, **files: str) -> Path:
     ('[problem]\nkind = "mis"\nedges = [[0, 1]]\n[solve]\nmethod = "qaoa"\n', {}, r"solve\.method"),
     ('[problem\nkind = "mis"\n', {}, r"p\.toml: .*line 1"),
     ('[problme]\nkind = "mis"\n', {}, r"problme: unknown table \(did you mean 'problem'\?\)"),
+    ('[problem]\nkind = "maxcut"\nedges = [[0, 1, "x"]]\n', {}, r"problem\.edges\[0\]: the weight must be a number"),
+    ('[problem]\nkind = "maxcut"\nedges = [[0, [1]]]\n', {}, r"problem\.edges\[0\]: nodes are"),
 ])
 def test_bad_files_name_file_line_and_key(tmp_path: Path, toml: str, files: dict[str, str], match: str) -> None:
     with pytest.raises(ConfigError, match=match):

@@ -11,6 +11,7 @@ Examples:
 
 from __future__ import annotations
 
+from qtandem.opt.angles import fixed_angles, predict_angles
 from qtandem.opt.classical import ClassicalResult, solve_classical
 from qtandem.opt.io import load_problem
 from qtandem.opt.problems import Problem, cvrp, maxcut, mis, portfolio, portfolio_from_returns, tsp
@@ -18,6 +19,7 @@ from qtandem.opt.qaoa import QAOAResult, qaoa, qaoa_expectation
 from qtandem.opt.qubo import QUBO, Expression, binary
 
 __all__ = [
-    "QUBO", "ClassicalResult", "Expression", "Problem", "QAOAResult", "binary", "cvrp", "load_problem", "maxcut", "mis",
-    "portfolio", "portfolio_from_returns", "qaoa", "qaoa_expectation", "solve_classical", "tsp",
+    "QUBO", "ClassicalResult", "Expression", "Problem", "QAOAResult", "binary", "cvrp", "fixed_angles", "load_problem",
+    "maxcut", "mis", "portfolio", "portfolio_from_returns", "predict_angles", "qaoa", "qaoa_expectation",
+    "solve_classical", "tsp",
 ]

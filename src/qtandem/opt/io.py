@@ -210,8 +210,11 @@ def _graph(t: dict[str, Any], base: Path, where: str) -> Any:
         for k, row in enumerate(e):
             if not isinstance(row, list) or len(row) not in (2, 3):
                 raise ConfigError(f"{where}.edges[{k}]: expected [u, v] or [u, v, weight]")
-            w = float(row[2]) if len(row) == 3 else 1.0
-            edges.append((row[0], row[1], w))
+            if len(row) == 3 and (isinstance(row[2], bool) or not isinstance(row[2], (int, float))):
+                raise ConfigError(f"{where}.edges[{k}]: the weight must be a number, got {type_name(row[2])}")
+            if any(isinstance(v, (list, dict, bool, float)) for v in row[:2]):
+                raise ConfigError(f"{where}.edges[{k}]: nodes are integers or strings, got {row[:2]!r}")
+            edges.append((row[0], row[1], float(row[2]) if len(row) == 3 else 1.0))
     else:
         raise ConfigError(f"{where}.edges: expected a file name or an array, got {type_name(e)}")
     g = nx.Graph()
