@@ -51,3 +51,39 @@ def test_shipped_example_parses() -> None:
     cfg = load_curve_config(EXAMPLES / "lih_curve.toml")
     assert cfg["active"] == [2, 5] and len(cfg["distances"]) >= 6 and max(cfg["distances"]) >= 3.0
     assert [s["init"] for s in cfg["solver"]] == ["transfer", "learned"]
+
+
+def test_energy_json_against_pyscf(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("pyscf")
+    import json
+
+    code, out, _ = run_cli(["chem", "energy", "H 0 0 0; H 0 0 0.735", "--json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data["n_qubits"] == 4 and abs(data["references"]["fci"] - (-1.137306)) < 1e-5
+    assert abs(data["error_vs_fci"]) < 1e-6 and data["cnot_count"] > 0
+    code, out, _ = run_cli(["chem", "energy", "H 0 0 0; H 0 0 0.735"], capsys)
+    assert code == 0 and "within chemical accuracy" in out and "FCI" in out
+
+
+@pytest.mark.slow
+def test_curve_writes_report_and_resumes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("pyscf")
+    import json
+
+    cfg = tmp_path / "h2.toml"
+    cfg.write_text('geometry = "H 0 0 0; H 0 0 {d}"\ndistances = [0.74, 1.6]\ncompile = false\n'
+                   '[[solver]]\nlabel = "t"\ninit = "transfer"\n')
+    run = tmp_path / "run"
+    code, out, err = run_cli(["chem", "curve", str(cfg), "-o", str(run)], capsys)
+    assert code == 0, err
+    assert "t: 2 points" in out
+    for name in ("report.html", "chem_energies.png", "chem_errors.png", "chem_cnots.png", "points-t.json",
+                 "curve.json"):
+        assert (run / name).exists(), name
+    points = json.loads((run / "curve.json").read_text())["t"]["points"]
+    assert all(abs(p["energy"] - p["references"]["fci"]) < 1e-6 for p in points)
+    code, _, err = run_cli(["chem", "curve", str(cfg), "-o", str(run)], capsys)
+    assert code == 2 and "--overwrite" in err
+    code, out, _ = run_cli(["chem", "curve", str(cfg), "-o", str(run), "--resume", "--json"], capsys)
+    assert code == 0 and json.loads(out)["summary"]["t"]["points"] == 2

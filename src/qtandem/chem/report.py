@@ -183,7 +183,8 @@ def write_curve_report(results: Mapping[str, CurveResult], outdir: str | Path, *
 
 
 _TOP_KEYS = {"geometry": str, "basis": str, "charge": int, "spin": int, "active": list, "mapping": str,
-             "frozen_core": bool, "distances": list, "reference": str, "title": str, "seed": int, "solver": list}
+             "frozen_core": bool, "distances": list, "reference": str, "title": str, "seed": int, "solver": list,
+             "compile": bool}
 _SOLVER_KEYS = {"ansatz": str, "optimizer": str, "init": str, "label": str, "max_evaluations": int, "tol": float}
 
 
@@ -203,8 +204,8 @@ def load_curve_config(path: str | Path) -> dict[str, Any]:
 
     Top-level keys: ``geometry`` (with ``{d}``), ``distances`` (list of angstrom), ``active`` ([n_electrons,
     n_orbitals]), ``basis``, ``charge``, ``spin``, ``mapping``, ``frozen_core``, ``reference``, ``title``,
-    ``seed``; one or more ``[[solver]]`` tables with ``ansatz``, ``optimizer``, ``init``, ``label``,
-    ``max_evaluations``, ``tol``.
+    ``seed``, ``compile`` (``false``: count CNOTs before compilation, faster); one or more ``[[solver]]``
+    tables with ``ansatz``, ``optimizer``, ``init``, ``label``, ``max_evaluations``, ``tol``.
 
     Raises:
         ConfigError: invalid TOML, an unknown key, a wrong type, a missing ``geometry``/``distances``.
@@ -234,7 +235,8 @@ def load_curve_config(path: str | Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: invalid TOML: {exc}") from None
     cfg: dict[str, Any] = {"basis": "sto-3g", "charge": 0, "spin": 0, "active": None, "mapping": "jordan_wigner",
-                           "frozen_core": None, "reference": "casci", "title": "Dissociation curve", "seed": 0}
+                           "frozen_core": None, "reference": "casci", "title": "Dissociation curve", "seed": 0,
+                           "compile": True}
     for key, value in raw.items():
         if key not in _TOP_KEYS:
             raise ConfigError(f"{source}: {key}: unknown key{did_you_mean(key, _TOP_KEYS)}")
@@ -320,6 +322,7 @@ def run_curve_config(cfg: dict[str, Any], outdir: str | Path, *,
             spin=cfg.get("spin", 0), mapping=cfg.get("mapping", "jordan_wigner"), frozen_core=cfg.get("frozen_core"),
             reference=cfg.get("reference", "casci"), max_evaluations=s.get("max_evaluations"), tol=s.get("tol"),
             seed=cfg.get("seed", 0), checkpoint=out / f"points-{safe}.json",
+            compile_level=1 if cfg.get("compile", True) else None,
             progress=None if progress is None else _prefixed(progress, s["label"]))
     atomic_write_text(out / "curve.json", json.dumps(json_safe({k: r.to_json() for k, r in results.items()}),
                                                      indent=1) + "\n")
