@@ -2,7 +2,8 @@
 
     python bench/qaoa_angles.py tabulate            # writes src/qtandem/opt/data/fixed_angles.json
     python bench/qaoa_angles.py check               # fixed-angle ratios on 3-regular n=10 (issue anchors)
-    python bench/qaoa_angles.py compare --split test --family weighted --n 12 --p 3 --instances 10
+    python bench/qaoa_angles.py compare --split test --family weighted_er --n 14 --p 3 --instances 10
+    python bench/qaoa_angles.py zero --family regular3 --n 20     # zero evaluations, learned vs fixed
 
 Run in CPU lane B: ``flock /tmp/qtandem-cpu1.lock env OMP_NUM_THREADS=1 python bench/qaoa_angles.py ...``.
 """
@@ -96,7 +97,8 @@ def compare(args: argparse.Namespace) -> None:
     """INTERP (grid at p=1, then COBYLA at each depth) vs COBYLA from the learned / fixed / random start at depth p.
 
     Ratio r = (<C> - mean C) / (min C - mean C) (1 at the optimum, 0 uniform). INTERP's final r at depth p
-    is the target; each start's cost is the evaluations until its energy is within ``tol`` (in r) of it.
+    is the target; each start's cost is the evaluations until its energy is within ``tol`` (in r) of it;
+    INTERP's own cost counts its grid, its lower depths and its last depth until the same point.
     """
     import torch
 
@@ -141,12 +143,18 @@ def compare(args: argparse.Namespace) -> None:
 
             from scipy.optimize import minimize
 
-            res = minimize(f, x, method="COBYLA", options={"maxiter": args.budget, "rhobeg": args.rhobeg, "tol": 1e-6})
+            n_before = n_interp
+            last: list[float] = []
+            res = minimize(lambda y, f=f, last=last: last.append(f(y)) or last[-1], x, method="COBYLA",
+                           options={"maxiter": args.budget, "rhobeg": args.rhobeg, "tol": 1e-6})
             n_interp += int(res.nfev)
             x = best[1]
         r_interp = float(ratio(float(energy(x[:args.p], x[args.p:]))))
         target_e = mu + (r_interp - args.tol) * (lo - mu)
+        # INTERP's own cost to reach its final ratio within tol: all lower depths + the last depth until there
+        reach = _evals_to_reach(last, target_e)
         row = {"seed": seed, "n": prob.n_variables, "interp_ratio": r_interp, "interp_evals": n_interp,
+               "interp_evals_to_target": n_before + (reach if reach is not None else len(last)),
                "interp_s": time.perf_counter() - t0}
         starts = {"learned": np.concatenate(predict_angles(prob, args.p))}
         if args.family.startswith("regular") or args.family == "weighted_regular":
@@ -167,7 +175,7 @@ def compare(args: argparse.Namespace) -> None:
                "energy": name, "tol": args.tol, "budget": args.budget, "rhobeg": args.rhobeg}
     for key in ("interp", "learned", "fixed", "random"):
         if f"{key}_evals_to_interp" in rows[0] or key == "interp":
-            col = "interp_evals" if key == "interp" else f"{key}_evals_to_interp"
+            col = "interp_evals_to_target" if key == "interp" else f"{key}_evals_to_interp"
             vals = [r[col] for r in rows]
             reached = [v for v in vals if v is not None]
             summary[f"{key}_reached"] = len(reached)
@@ -178,6 +186,48 @@ def compare(args: argparse.Namespace) -> None:
     summary["interp_ratio_mean"] = float(np.mean([r["interp_ratio"] for r in rows]))
     print(json.dumps(summary))
     out = ROOT / f"bench/results/qaoa_angles_{args.split}_{args.family}_n{args.n}_p{args.p}.json"
+    out.write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))
+    print("wrote", out)
+
+
+def zero(args: argparse.Namespace) -> None:
+    """Zero evaluations: the learned start vs the fixed table (regular families) at large n, p = 1..p_max.
+
+    Reports r = (<C> - mean C)/(min C - mean C) and, for MaxCut, the approximation ratio <cut>/max cut.
+    """
+    import torch
+
+    from qtandem.opt.angles import fixed_angles, predict_angles
+    from qtandem.opt.gnn import features
+    from qtandem.opt.train_angles import instance
+
+    fn, name = _energy_fn()
+    rows = []
+    for seed in range(100, 100 + args.instances):
+        prob = instance(args.family, args.n, 7_000_000 + seed)
+        d = prob.qubo.diagonal()
+        lo, mu = float(d.min()), float(d.mean())
+        scale = features(prob).scale
+        row: dict = {"seed": seed, "n": prob.n_variables}
+        for p in range(1, args.p_max + 1):
+            starts = {"learned": predict_angles(prob, p)}
+            if args.family.startswith("regular") or args.family == "weighted_regular":
+                deg = 3 if args.family == "weighted_regular" else int(args.family[-1])
+                starts["fixed"] = fixed_angles(p, deg, scale=2 * scale)
+            for key, (g, b) in starts.items():
+                with torch.no_grad():
+                    e = float(fn(prob.qubo, torch.as_tensor(g), torch.as_tensor(b)))
+                row[f"{key}_r_p{p}"] = (e - mu) / (lo - mu)
+                if prob.name == "maxcut":
+                    row[f"{key}_approx_p{p}"] = e / lo
+        rows.append(row)
+        print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
+    summary = {"family": args.family, "n": args.n, "split": "test", "instances": len(rows), "energy": name}
+    for key in rows[0]:
+        if key not in ("seed", "n"):
+            summary[key + "_mean"] = float(np.mean([r[key] for r in rows]))
+    print(json.dumps(summary))
+    out = ROOT / f"bench/results/qaoa_angles_zero_{args.family}_n{args.n}.json"
     out.write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))
     print("wrote", out)
 
@@ -203,8 +253,13 @@ def main() -> None:
     m.add_argument("--budget", type=int, default=400)
     m.add_argument("--rhobeg", type=float, default=0.1)
     m.add_argument("--tol", type=float, default=1e-3)
+    z = sub.add_parser("zero")
+    z.add_argument("--family", default="regular3")
+    z.add_argument("--n", type=int, default=20)
+    z.add_argument("--p-max", type=int, default=3)
+    z.add_argument("--instances", type=int, default=10)
     args = ap.parse_args()
-    {"tabulate": tabulate, "check": check, "compare": compare}[args.cmd](args)
+    {"tabulate": tabulate, "check": check, "compare": compare, "zero": zero}[args.cmd](args)
 
 
 if __name__ == "__main__":
