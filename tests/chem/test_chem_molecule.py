@@ -154,3 +154,5 @@ def test_ccsd_natural_orbitals_and_tapered_operator_mapping(lih_problem):
     assert len(ok) > 0 and all(c.real == 0 for c, _ in ok.terms)
     with pytest.raises(ChemistryError, match="Z2 symmetries"):
         tapered.map(anti_hermitian(single_excitation(4, 0)))
+    assert tapered.conserves_symmetries(anti_hermitian(single_excitation(2, 0)))
+    assert not tapered.conserves_symmetries(anti_hermitian(single_excitation(4, 0)))

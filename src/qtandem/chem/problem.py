@@ -156,6 +156,26 @@ class ChemProblem:
             masks = self.tapering.apply_masks(masks)
         return masks_to_pauli(masks)
 
+    def conserves_symmetries(self, op: FermionOperator) -> bool:
+        """Whether :meth:`map` can represent ``op`` (it keeps the reduced parities and tapered symmetries).
+
+        Filter excitation pools with it on a ``taper=True`` or ``"parity_2q"`` problem: an
+        operator that breaks a symmetry of the Hamiltonian leaves the sector of the
+        Hartree-Fock state, where the ground state lies, so dropping it loses nothing.
+
+        Examples:
+            >>> from qtandem.chem import Molecule
+            >>> from qtandem.chem.fermion import anti_hermitian, single_excitation
+            >>> p = Molecule("H 0 0 0; H 0 0 0.735").problem(taper=True, references="none")
+            >>> p.conserves_symmetries(anti_hermitian(single_excitation(2, 0)))  # sigma_g -> sigma_u
+            False
+        """
+        try:
+            self.map(op)
+        except ChemistryError:
+            return False
+        return True
+
     def number_operator(self) -> PauliSum:
         """Total active electron number ``N = sum_j a+_j a_j`` in this mapping.
 
