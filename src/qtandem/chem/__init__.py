@@ -13,30 +13,37 @@ from __future__ import annotations
 from qtandem.chem.adapt import adapt_vqe, pool
 from qtandem.chem.align import align
 from qtandem.chem.ansatz import Ansatz, Operator, ansatz
+from qtandem.chem.curve import CurvePoint, CurveResult, curve
 from qtandem.chem.fermion import FermionOperator, anti_hermitian, double_excitation, single_excitation
 from qtandem.chem.mapping import Tapering, bravyi_kitaev, jordan_wigner, parity, taper
 from qtandem.chem.molecule import Molecule
 from qtandem.chem.problem import ChemProblem
 from qtandem.chem.vqe import VQEResult, vqe
+from qtandem.chem.warmstart import WarmStartModel, two_level_parameters
 
 __all__: list[str] = [
     "Ansatz",
     "ChemProblem",
+    "CurvePoint",
+    "CurveResult",
     "FermionOperator",
     "Molecule",
     "Operator",
     "Tapering",
     "VQEResult",
+    "WarmStartModel",
     "adapt_vqe",
     "align",
     "ansatz",
     "anti_hermitian",
     "bravyi_kitaev",
+    "curve",
     "double_excitation",
     "jordan_wigner",
     "parity",
     "pool",
     "single_excitation",
     "taper",
+    "two_level_parameters",
     "vqe",
 ]
