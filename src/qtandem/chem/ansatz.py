@@ -20,7 +20,10 @@ Operators (interleaved spin orbitals under Jordan-Wigner, qubit ``j`` = spin orb
 - *Pauli string* (``"pauli"``, qubit-ADAPT, Tang et al. PRX Quantum 2, 020310): ``G = P``; a
   ``cx`` ladder, ``2 (w - 1)`` ``cx``.
 - *fermionic excitation* (``"fermionic"``): ``G = -i (A - A^dagger) / 2`` for ``A`` a product of ladder
-  operators, mapped with the problem's mapping; written as one Pauli gadget per string.
+  operators, mapped with the problem's mapping. Under Jordan-Wigner it is a qubit excitation times a
+  ``Z`` parity string: the same circuit with the string's parity computed by a ``cx`` ladder and
+  flipping the rotation (``2 |S| + 12`` ``cx`` for a double with ``|S|`` parity qubits); other mappings
+  get one Pauli gadget per string.
 - *rotation* (``"rotation"``, HEA): ``G = P / 2`` for a one-qubit ``P`` (``ry``/``rz`` gates).
 
 Examples:
@@ -208,29 +211,37 @@ def _multiplexed_ry(c: Circuit, target: int, controls: Sequence[int], angles: np
         c.cx(controls[_gray_bit(s, k)], target)
 
 
-def _fanout_angles(op: Operator) -> np.ndarray | None:
-    """Per-pattern RY angles (for theta = 1) when ``op`` is a real single-flip generator on its own qubits."""
-    qs = op.qubits
-    local = {q: m for m, q in enumerate(qs)}
-    full_x = (1 << len(qs)) - 1
+def _fanout_angles(op: Operator) -> tuple[tuple[int, ...], tuple[int, ...], np.ndarray] | None:
+    """For ``G = G_local (x) Z_ext`` with ``G_local`` a real single-flip generator on the flipped qubits and
+    the same ``Z`` s on the other qubits in every string (Jordan-Wigner parity strings): ``(flipped
+    qubits, parity qubits, per-pattern RY angles for theta = 1)``; ``None`` for other generators."""
+    terms = [(complex(coef), word) for coef, word in op.generator.terms if coef != 0]
+    if not terms:
+        return None
+    xs = {word_masks(w)[0] for _, w in terms}
+    if len(xs) != 1:
+        return None
+    x = xs.pop()
+    flipped = tuple(q for q in op.qubits if x >> q & 1)
+    ext_sets = {tuple(q for q, letter in w if not x >> q & 1) for _, w in terms}
+    if len(ext_sets) != 1 or any(letter != "Z" for _, w in terms for q, letter in w if not x >> q & 1):
+        return None
+    ext = ext_sets.pop()
+    local = {q: m for m, q in enumerate(flipped)}
     strings = []
-    for coef, word in op.generator.terms:
-        if coef == 0:
-            continue
-        lw = tuple((local[q], letter) for q, letter in word)
-        x, z, ny = word_masks(lw)
-        if x != full_x:
-            return None
-        strings.append((complex(coef), z, ny))
-    k = len(qs) - 1
+    for coef, word in terms:
+        lw = tuple((local[q], letter) for q, letter in word if x >> q & 1)
+        _, z, ny = word_masks(lw)
+        strings.append((coef, z, ny))
+    k = len(flipped) - 1
     angles = np.zeros(1 << k)
     for pattern in range(1 << k):
-        lo = pattern << 1                      # qubit 0 of the operator is 0
+        lo = pattern << 1                      # the head qubit is 0
         a = sum(c * 1j ** ny * (-1) ** (int(lo & z).bit_count()) for c, z, ny in strings)
         if abs(a.real) > 1e-12:
             return None
         angles[pattern] = 2.0 * a.imag
-    return angles
+    return flipped, ext, angles
 
 
 def append_operator(c: Circuit, op: Operator, theta: float) -> Circuit:
@@ -254,12 +265,22 @@ def append_operator(c: Circuit, op: Operator, theta: float) -> Circuit:
         return c
     if len(op.qubits) == 2 and _givens_2q(c, op, theta):
         return c
-    angles = None if len(op.generator) == 1 else _fanout_angles(op)
-    if angles is not None:
-        head, rest = op.qubits[0], op.qubits[1:]
+    found = None if len(op.generator) == 1 else _fanout_angles(op)
+    if found is not None:
+        flipped, ext, angles = found
+        head, rest = flipped[0], flipped[1:]
         for q in rest:
             c.cx(head, q)
+        ladder = list(itertools.pairwise(ext))
+        for a, b in ladder:                     # parity of the Z string onto its last qubit
+            c.cx(a, b)
+        if ext:                                 # odd parity flips every angle: X RY(t) X = RY(-t)
+            c.cx(ext[-1], head)
         _multiplexed_ry(c, head, rest, theta * angles)
+        if ext:
+            c.cx(ext[-1], head)
+        for a, b in reversed(ladder):
+            c.cx(a, b)
         for q in reversed(rest):
             c.cx(head, q)
         return c
