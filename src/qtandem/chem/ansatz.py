@@ -22,7 +22,7 @@ Operators (interleaved spin orbitals under Jordan-Wigner, qubit ``j`` = spin orb
 - *fermionic excitation* (``"fermionic"``): ``G = -i (A - A^dagger) / 2`` for ``A`` a product of ladder
   operators, mapped with the problem's mapping. Under Jordan-Wigner it is a qubit excitation times a
   ``Z`` parity string: the same circuit with the string's parity computed by a ``cx`` ladder and
-  flipping the rotation (``2 |S| + 12`` ``cx`` for a double with ``|S|`` parity qubits); other mappings
+  flipping the rotation (``2 |S| + 14`` ``cx`` for a double with ``|S|`` parity qubits); other mappings
   get one Pauli gadget per string.
 - *rotation* (``"rotation"``, HEA): ``G = P / 2`` for a one-qubit ``P`` (``ry``/``rz`` gates).
 
