@@ -67,6 +67,9 @@ def test_solve_rejects_bad_options_and_files(tmp_path, capsys):
     bad.write_text('[problem]\nkind = "maxkut"\n')
     code, _, err = run_cli(["opt", "solve", str(bad), "--method", "exact"], capsys)
     assert code == 2 and str(bad) in err and "Traceback" not in err
+    bad.write_text('[problem]\nkind = "maxcut"\nedges = [[0, 1, "x"]]\n')
+    code, _, err = run_cli(["opt", "solve", str(bad), "--method", "qaoa"], capsys)
+    assert code == 2 and "problem.edges[0]" in err and "Traceback" not in err
     code, _, err = run_cli(["opt", "solve", str(tmp_path / "none.toml")], capsys)
     assert code == 2 and "none.toml" in err
 
