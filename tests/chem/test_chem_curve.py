@@ -137,10 +137,20 @@ def test_bad_arguments(fake_chem: None) -> None:
     assert isinstance(curve("H 0 0 0; H 0 0 {d}", [1.0]), CurveResult)
 
 
-def test_h2_curve_against_pyscf_fci() -> None:
+H2_DS = [0.74, 1.5, 2.5]
+
+
+@pytest.fixture(scope="module")
+def h2_curve_problems() -> dict[float, Any]:
     pytest.importorskip("pyscf")
-    ds = [0.74, 1.5, 2.5]
-    res = curve("H 0 0 0; H 0 0 {d}", ds, init="learned", compile_level=None)
+    from qtandem.chem.curve import build_problems
+
+    return build_problems("H 0 0 0; H 0 0 {d}", H2_DS)
+
+
+def test_h2_curve_against_pyscf_fci(h2_curve_problems: dict[float, Any]) -> None:
+    ds = H2_DS
+    res = curve("H 0 0 0; H 0 0 {d}", ds, init="learned", compile_level=None, problems=h2_curve_problems)
     assert [p.distance for p in res.points] == ds
     assert min(res.points, key=lambda p: p.order).distance == 0.74        # lowest CASCI energy first
     for p in res.points:
@@ -182,3 +192,14 @@ def test_lih_learned_start_beats_transfer_on_the_stretched_half() -> None:
         assert max(abs(p.error) for p in res.points) < 1e-6
     assert (runs["learned"].total_evaluations(beyond=2.8, to_accuracy=True)
             < runs["transfer"].total_evaluations(beyond=2.8, to_accuracy=True))
+
+
+def test_adapt_curve_warm_starts_the_operator_sequence(h2_curve_problems: dict[float, Any]) -> None:
+    res = curve("H 0 0 0; H 0 0 {d}", H2_DS, ansatz="qubit-adapt", init="learned", problems=h2_curve_problems,
+                compile_level=None)
+    first = min(res.points, key=lambda p: p.order)
+    for p in res.points:
+        assert abs(p.energy - p.references["fci"]) < 1.6e-3
+        assert p.operators is not None and len(p.operators) == len(p.parameters)
+        if p is not first:
+            assert first.operators is not None and p.operators[:len(first.operators)] == first.operators
