@@ -81,3 +81,17 @@ def test_lih_cnots_at_chemical_accuracy():
                key=lambda r: r.cnot_count)
     assert best.error_vs("casci") < 1.6e-3
     assert best.cnot_count <= 24 and 5 * best.cnot_count <= generic     # UCCSD at generic parameters
+
+
+def test_other_mappings_and_tapering():
+    from qtandem.chem.molecule import Molecule
+
+    mol = Molecule("H 0 0 0; H 0 0 0.735")
+    for kw in ({"mapping": "parity_2q"}, {"taper": True}):
+        p = mol.problem(references=["fci"], **kw)
+        for kind in ("adapt", "qubit-adapt"):
+            assert abs(vqe(p, kind, compile_level=None, gradient_tol=1e-6).error_vs("fci")) < 1e-7
+        with pytest.raises(ChemistryError, match="Jordan-Wigner"):
+            vqe(p, "uccsd", compile_level=None)
+        with pytest.raises(ChemistryError, match="Jordan-Wigner"):
+            vqe(p, "ceo-adapt", compile_level=None)

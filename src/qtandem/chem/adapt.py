@@ -9,6 +9,9 @@ at ``max_operators``, or when the evaluation budget is spent.
 
 Pools (generalised: every spin-conserving excitation among all spin orbitals):
 
+Excitations that break a symmetry the problem tapered or reduced away are left out
+(``problem.conserves_symmetries``); the CEO pool is built on Jordan-Wigner occupations only.
+
 - ``"adapt"``: fermionic singles and doubles (Grimsley et al., Nat. Commun. 10, 3007 (2019)).
 - ``"qubit-adapt"``: the Pauli strings of the Jordan-Wigner-mapped excitations, parity ``Z`` s removed
   (Tang et al., PRX Quantum 2, 020310 (2021)).
@@ -34,7 +37,15 @@ from typing import Any
 
 import numpy as np
 
-from qtandem.chem.ansatz import Ansatz, Operator, fermionic_excitation, pauli_operator, qubit_excitation
+from qtandem.chem.ansatz import (
+    Ansatz,
+    Operator,
+    fermionic_excitation,
+    pauli_operator,
+    qubit_excitation,
+    require_jordan_wigner,
+    symmetry_allowed,
+)
 from qtandem.chem.vqe import VQEResult, finish, minimize
 from qtandem.circuit.pauli import PauliSum
 from qtandem.errors import ChemistryError
@@ -79,8 +90,10 @@ def pool(problem: Any, kind: str) -> list[Operator]:
     """
     n_so = 2 * int(problem.n_orbitals)
     if kind == "adapt":
-        return ([fermionic_excitation(problem, (p,), (q,)) for p, q in _singles(n_so)]
-                + [fermionic_excitation(problem, pq, rs) for pq, rs in _doubles(n_so)])
+        return ([fermionic_excitation(problem, (p,), (q,)) for p, q in _singles(n_so)
+                 if symmetry_allowed(problem, (p,), (q,))]
+                + [fermionic_excitation(problem, pq, rs) for pq, rs in _doubles(n_so)
+                   if symmetry_allowed(problem, pq, rs)])
     if kind == "qubit-adapt":
         seen: dict[tuple[tuple[int, str], ...], None] = {}
         for op in pool(problem, "adapt"):
@@ -92,6 +105,8 @@ def pool(problem: Any, kind: str) -> list[Operator]:
                     seen.setdefault(stripped, None)
         return [pauli_operator(PauliSum({w: 1.0})) for w in seen]
     if kind == "ceo-adapt":
+        if hasattr(problem, "n_qubits"):
+            require_jordan_wigner(problem, "the CEO pool")
         ops = [qubit_excitation((p,), (q,)) for p, q in _singles(n_so)]
         by_set: dict[tuple[int, ...], list[Operator]] = {}
         for pq, rs in _doubles(n_so):

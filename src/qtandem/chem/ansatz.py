@@ -153,6 +153,36 @@ def fermionic_excitation(problem: Any, annihilate: Sequence[int], create: Sequen
     return Operator(label, gen, "fermionic", qubits)
 
 
+def symmetry_allowed(problem: Any, annihilate: Sequence[int], create: Sequence[int]) -> bool:
+    """Whether the excitation survives the problem's reduction/tapering (``problem.conserves_symmetries``).
+
+    Problems without reductions (or objects without that method) allow every excitation.
+    """
+    check = getattr(problem, "conserves_symmetries", None)
+    if check is None:
+        return True
+    from qtandem.chem.fermion import FermionOperator, anti_hermitian
+
+    ladder = tuple((p, 1) for p in create) + tuple((p, 0) for p in reversed(annihilate))
+    return bool(check(anti_hermitian(FermionOperator.term(1.0, ladder))))
+
+
+def require_jordan_wigner(problem: Any, what: str) -> None:
+    """Raise unless ``problem`` is an untapered Jordan-Wigner problem (qubit ``j`` = spin orbital ``j``).
+
+    Raises:
+        ChemistryError: another mapping, a reduction or tapering.
+    """
+    mapping = getattr(problem, "mapping", "jordan_wigner")
+    n_orb = getattr(problem, "n_orbitals", None)
+    if mapping != "jordan_wigner" or getattr(problem, "tapering", None) is not None or (
+            n_orb is not None and int(problem.n_qubits) != 2 * int(n_orb)):
+        raise ChemistryError(f"{what} is built from qubit excitations on Jordan-Wigner occupations; this problem "
+                             f"uses mapping {mapping!r} on {problem.n_qubits} qubits. Use mapping='jordan_wigner' "
+                             f"without taper, or a fermionic ansatz ('fermionic-uccsd', 'kupccgsd', 'adapt', "
+                             f"'qubit-adapt'), which go through problem.map")
+
+
 def _jw_product(ladder: Sequence[tuple[int, int]]) -> PauliSum:
     out = PauliSum.identity(1.0)
     for p, dagger in ladder:
@@ -421,6 +451,7 @@ class Ansatz:
 
 
 def _givens_uccsd(problem: Any) -> list[Operator]:
+    require_jordan_wigner(problem, "the Givens-rotation UCCSD")
     singles, doubles = excitations(problem)
     return ([qubit_excitation((o1, o2), (v1, v2)) for o1, o2, v1, v2 in doubles]
             + [qubit_excitation((o,), (v,)) for o, v in singles])
@@ -428,8 +459,9 @@ def _givens_uccsd(problem: Any) -> list[Operator]:
 
 def _fermionic_uccsd(problem: Any) -> list[Operator]:
     singles, doubles = excitations(problem)
-    return ([fermionic_excitation(problem, (o1, o2), (v1, v2)) for o1, o2, v1, v2 in doubles]
-            + [fermionic_excitation(problem, (o,), (v,)) for o, v in singles])
+    return ([fermionic_excitation(problem, (o1, o2), (v1, v2)) for o1, o2, v1, v2 in doubles
+             if symmetry_allowed(problem, (o1, o2), (v1, v2))]
+            + [fermionic_excitation(problem, (o,), (v,)) for o, v in singles if symmetry_allowed(problem, (o,), (v,))])
 
 
 def _kupccgsd(problem: Any, k: int) -> list[Operator]:
@@ -437,10 +469,12 @@ def _kupccgsd(problem: Any, k: int) -> list[Operator]:
     ops: list[Operator] = []
     for _ in range(k):
         for p, q in itertools.combinations(range(n_orb), 2):
-            ops.append(fermionic_excitation(problem, (2 * p, 2 * p + 1), (2 * q, 2 * q + 1)))
+            if symmetry_allowed(problem, (2 * p, 2 * p + 1), (2 * q, 2 * q + 1)):
+                ops.append(fermionic_excitation(problem, (2 * p, 2 * p + 1), (2 * q, 2 * q + 1)))
         for p, q in itertools.combinations(range(n_orb), 2):
             for spin in (0, 1):
-                ops.append(fermionic_excitation(problem, (2 * p + spin,), (2 * q + spin,)))
+                if symmetry_allowed(problem, (2 * p + spin,), (2 * q + spin,)):
+                    ops.append(fermionic_excitation(problem, (2 * p + spin,), (2 * q + spin,)))
     return ops
 
 
