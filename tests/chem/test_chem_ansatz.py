@@ -99,3 +99,10 @@ def test_excitations_and_sizes(h2):
         ansatz(h2, "ucc")
     with pytest.raises(ChemistryError, match="expected 3 parameters"):
         ansatz(h2, "uccsd").circuit([0.1])
+
+
+def test_zero_angles_give_hartree_fock(h2):
+    hf = float(qtandem.expval(h2.hf_circuit, h2.hamiltonian).real)
+    for name in ("uccsd", "kupccgsd", "hea"):
+        a = ansatz(h2, name)
+        assert a.energy(np.zeros(a.n_parameters)) == pytest.approx(hf, abs=1e-12)

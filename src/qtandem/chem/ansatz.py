@@ -45,7 +45,7 @@ import numpy as np
 from qtandem.circuit import Circuit
 from qtandem.circuit.pauli import PauliSum, Word, word_masks
 from qtandem.errors import ChemistryError
-from qtandem.sim.pauli_evolution import PauliEvolution, cx_step
+from qtandem.sim.pauli_evolution import FixedStep, PauliEvolution, cx_step
 
 __all__ = ["ANSATZE", "Ansatz", "Operator", "ansatz", "excitations", "fermionic_excitation", "pauli_operator",
            "qubit_excitation"]
@@ -373,6 +373,8 @@ class Ansatz:
             positions, as ``{position: [(step, (control, target)), ...]}`` (HEA's ``cx`` layers).
         name: a label.
         subspace: keep only the reachable span in the energy path (exact; default).
+        reference_last: start from ``|0...0>`` and flip the occupied qubits after the operators (HEA:
+            its ``cx`` layers fix ``|0...0>``, so zero angles still give the HF state).
 
     Examples:
         >>> from types import SimpleNamespace
@@ -384,7 +386,7 @@ class Ansatz:
     """
 
     def __init__(self, problem: Any, operators: Sequence[Operator], *, fixed: dict[int, list[Any]] | None = None,
-                 name: str = "custom", subspace: bool = True) -> None:
+                 name: str = "custom", subspace: bool = True, reference_last: bool = False) -> None:
         self.problem = problem
         self.operators = list(operators)
         self.name = name
@@ -398,8 +400,12 @@ class Ansatz:
             steps.append((op.generator, k, 1.0))
         for step, _ in self._fixed.get(len(self.operators), []):
             steps.append(step)
-        self.program = PauliEvolution(self.n_qubits, steps, problem.hamiltonian, initial=self.hf_state,
-                                      subspace=subspace)
+        self.reference_last = reference_last
+        if reference_last:       # |0>, the layers, then X on the occupied qubits: zero angles give HF
+            idx = np.arange(1 << self.n_qubits, dtype=np.int64)
+            steps.append(FixedStep(idx ^ self.hf_state))
+        self.program = PauliEvolution(self.n_qubits, steps, problem.hamiltonian,
+                                      initial=0 if reference_last else self.hf_state, subspace=subspace)
 
     @property
     def n_parameters(self) -> int:
@@ -434,7 +440,7 @@ class Ansatz:
         if theta.shape != (self.n_parameters,):
             raise ChemistryError(f"expected {self.n_parameters} parameters, got shape {theta.shape}")
         c = Circuit(self.n_qubits)
-        if reference:
+        if reference and not self.reference_last:
             for q in range(self.n_qubits):
                 if self.hf_state >> q & 1:
                     c.x(q)
@@ -444,6 +450,10 @@ class Ansatz:
             append_operator(c, op, float(theta[k]))
         for _, (ctrl, tgt) in self._fixed.get(len(self.operators), []):
             c.cx(ctrl, tgt)
+        if reference and self.reference_last:
+            for q in range(self.n_qubits):
+                if self.hf_state >> q & 1:
+                    c.x(q)
         return c
 
     def __repr__(self) -> str:
@@ -501,7 +511,8 @@ def ansatz(problem: Any, name: str = "uccsd", *, k: int = 1, layers: int = 2, su
         name: ``"uccsd"`` (Givens-rotation form: qubit excitations, doubles first, as PennyLane's
             ``AllSinglesDoubles``), ``"fermionic-uccsd"`` (with parity strings), ``"kupccgsd"``
             (``k`` layers of paired generalised doubles and generalised singles) or ``"hea"``
-            (``layers`` of ``cx`` chains between RY/RZ layers).
+            (``layers`` of ``cx`` chains between RY/RZ layers from ``|0...0>``, then ``x`` on the occupied
+            qubits, so zero angles give the HF state).
         k: k-UpCCGSD's repetitions.
         layers: HEA's entangling layers.
         subspace: see :class:`Ansatz`.
@@ -524,7 +535,7 @@ def ansatz(problem: Any, name: str = "uccsd", *, k: int = 1, layers: int = 2, su
         return Ansatz(problem, _kupccgsd(problem, k), name=name, subspace=subspace)
     if name == "hea":
         ops, fixed = _hea(problem, layers)
-        return Ansatz(problem, ops, fixed=fixed, name=name, subspace=subspace)
+        return Ansatz(problem, ops, fixed=fixed, name=name, subspace=subspace, reference_last=True)
     raise ChemistryError(f"unknown ansatz {name!r}; choose one of {', '.join(ANSATZE)} "
                          f"(adaptive ansatze are built by qtandem.chem.adapt)")
 
