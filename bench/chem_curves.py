@@ -40,7 +40,7 @@ MOLECULES: dict[str, dict[str, Any]] = {
            "test": [0.9, 1.0, 1.1, 1.2, 1.35, 1.5, 1.7, 1.9, 2.2, 2.5, 2.8, 3.1],
            "dev": []},
 }
-INITS = ("cold", "transfer", "learned")
+INITS = ("cold", "transfer", "two-level", "learned")
 
 
 def stretched(distances: list[float]) -> list[float]:
@@ -99,32 +99,33 @@ def run(split: str, molecule: str, optimizers: list[str], inits: list[str], max_
 
 def merge() -> dict[str, Any]:
     shards = sorted(p for p in RESULTS.glob("chem_curves_*.json"))
-    merged: dict[str, Any] = {"shards": [p.name for p in shards], "rows": []}
+    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
     for path in shards:
         data = json.loads(path.read_text())
-        for optimizer in dict.fromkeys(r["optimizer"] for r in data["runs"].values()):
-            row: dict[str, Any] = {k: data[k] for k in ("molecule", "split", "ansatz", "max_points")}
-            row["optimizer"] = optimizer
-            row["shard"] = path.name
-            for init in INITS:
-                run = data["runs"].get(f"{optimizer}/{init}")
-                if run is not None:
-                    row[init] = run["summary"]
-            tr, le = row.get("transfer"), row.get("learned")
-            if tr and le and tr["evaluations_to_accuracy"]:
-                row["learned_saving_vs_transfer"] = 1 - le["evaluations_to_accuracy"] / tr["evaluations_to_accuracy"]
-            merged["rows"].append(row)
+        for run in data["runs"].values():
+            key = (data["molecule"], data["split"], run["optimizer"])
+            row = rows.setdefault(key, {"molecule": key[0], "split": key[1], "optimizer": key[2],
+                                        "ansatz": data["ansatz"], "max_points": data["max_points"], "shards": []})
+            if path.name not in row["shards"]:
+                row["shards"].append(path.name)
+            row[run["init"]] = run["summary"]
+    merged: dict[str, Any] = {"shards": [p.name for p in shards], "rows": list(rows.values())}
+    for row in merged["rows"]:
+        tr, le = row.get("transfer"), row.get("learned")
+        if tr and le and tr["evaluations_to_accuracy"]:
+            row["learned_saving_vs_transfer"] = 1 - le["evaluations_to_accuracy"] / tr["evaluations_to_accuracy"]
     (RESULTS / "chem_curves.json").write_text(json.dumps(merged, indent=1) + "\n")
-    print(f"{'molecule':8} {'split':5} {'opt':7} {'cold':>7} {'transfer':>9} {'learned':>8} {'saving':>7}  "
-          f"{'to convergence c/t/l':<22} {'max err mHa c/t/l'}")
+    print(f"{'molecule':8} {'split':5} {'opt':7} {'cold':>6} {'transfer':>8} {'2-level':>7} {'learned':>7} "
+          f"{'saving':>7}  {'to convergence c/t/2/l':<26} {'max final err mHa c/t/2/l'}")
     for r in merged["rows"]:
-        c, t, ll = (r.get(k) or {} for k in INITS)
+        c, t, tl, ll = (r.get(k) or {} for k in INITS)
         saving = r.get("learned_saving_vs_transfer")
-        conv = "/".join(str(x.get("evaluations_to_convergence", "-")) for x in (c, t, ll))
-        errs = "/".join(f"{x.get('max_abs_final_error_mha', float('nan')):.3g}" for x in (c, t, ll))
-        print(f"{r['molecule']:8} {r['split']:5} {r['optimizer']:7} {c.get('evaluations_to_accuracy', '-'):>7} "
-              f"{t.get('evaluations_to_accuracy', '-'):>9} {ll.get('evaluations_to_accuracy', '-'):>8} "
-              f"{'-' if saving is None else f'{saving:.0%}':>7}  {conv:<22} {errs}")
+        conv = "/".join(str(x.get("evaluations_to_convergence", "-")) for x in (c, t, tl, ll))
+        errs = "/".join(f"{x.get('max_abs_final_error_mha', float('nan')):.2g}" for x in (c, t, tl, ll))
+        print(f"{r['molecule']:8} {r['split']:5} {r['optimizer']:7} {c.get('evaluations_to_accuracy', '-'):>6} "
+              f"{t.get('evaluations_to_accuracy', '-'):>8} {tl.get('evaluations_to_accuracy', '-'):>7} "
+              f"{ll.get('evaluations_to_accuracy', '-'):>7} {'-' if saving is None else f'{saving:.0%}':>7}  "
+              f"{conv:<26} {errs}")
     return merged
 
 
