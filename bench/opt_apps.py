@@ -166,6 +166,23 @@ def table(summary: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def compact(summary: list[dict[str, Any]]) -> str:
+    """One row per family and size; per solver: optimum hits / instances, mean gap, mean time (the README table)."""
+    cols = ["mip", "gw", "anneal", "routing"]
+    by = {(s["family"], s["size"], s["method"]): s for s in summary}
+    lines = ["| family, size | bits | exact (s) | CP-SAT | GW | annealing | OR-Tools routing |",
+             "|---|---|---|---|---|---|---|"]
+    for fam, size in sorted({(s["family"], s["size"]) for s in summary}):
+        ex = by[(fam, size, "exact")]
+        cells = []
+        for m in cols:
+            c = by.get((fam, size, m))
+            cells.append("-" if c is None else
+                         f"{c['optimal_hits']}/{c['instances']}, {c['mean_gap']:.1%}, {c['mean_time_s']:.2f} s")
+        lines.append(f"| {fam} {size} | {ex['n_variables']} | {ex['mean_time_s']:.3f} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--family", choices=list(FAMILIES))
@@ -183,6 +200,8 @@ def main() -> None:
         summary = summarize(rows)
         (RESULTS / "opt_apps.json").write_text(json.dumps({"summary": summary, "rows": rows}, indent=1) + "\n")
         print(table(summary))
+        print()
+        print(compact(summary))
         return
     if not args.family:
         ap.error("give --family or --merge")
