@@ -139,7 +139,7 @@ def bench(n: int, p: int, repeats: int, threads: int, qokit: Any, peer_max_n: in
     row: dict[str, Any] = {"n": n, "p": p, "threads": threads, "diagonal_s": t_diag, "prepare_s": t_prep,
                            "levels": None if cost.values is None else int(cost.values.size)}
     t_e, e = _time(lambda: D._energy_only(cost, gammas, betas, threads), repeats)
-    t_g, (e2, dg, db) = _time(lambda: D.qaoa_energy_and_gradient(cost, gammas, betas, threads=threads), repeats)
+    t_g, (e2, _dg, _db) = _time(lambda: D.qaoa_energy_and_gradient(cost, gammas, betas, threads=threads), repeats)
     row.update(qtandem_energy_s=t_e, qtandem_grad_s=t_g, grad_over_energy=t_g / t_e, energy=e,
                energy_from_grad_call=e2)
     print(f"n={n}: qtandem energy {t_e:.4f} s, energy+gradient {t_g:.4f} s ({t_g / t_e:.2f}x), E={e:.6f}",
