@@ -31,7 +31,7 @@ README = ROOT / "README.md"
 SHELL_LANGS = {"bash", "console", "sh", "shell"}
 OUTPUT_OPTIONS = {"-o", "--output", "--png", "--out"}
 NEVER_RUN = {"tour", "train", "qec train", "compile train"}  # minutes to hours: parsed only
-SLOW = {"qec eval", "optimize", "chem curve", "chem energy"}  # tens of seconds on the shared 2-core machine
+SLOW = {"qec eval", "optimize", "chem curve", "chem energy", "sweep run"}  # tens of seconds on the shared 2 cores
 SHIPPED = ("examples/", "src/qtandem/")
 
 

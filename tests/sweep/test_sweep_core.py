@@ -165,3 +165,19 @@ def test_report_and_table_json(full, tmp_path):
     html = path.read_text()
     assert "Logical error rate" in html and "ler_0.png" in html and (tmp_path / "ler_0.png").stat().st_size > 1000
     json.dumps(result.table)  # plain data
+
+
+def test_a_worker_on_another_version_is_refused(serial, tmp_path, monkeypatch):
+    from qtandem.sweep import runner
+
+    monkeypatch.setattr(runner, "run_payload", lambda p: {**_real_run_payload(p), "worker_version": "0.0.0-other"})
+    with pytest.raises(DataError, match="a worker runs qtandem '0.0.0-other'"):
+        run_sweep(parse_config(QEC), serial, tmp_path)
+    assert read_rows(tmp_path) == []
+
+
+def _real_run_payload(payload):
+    from qtandem.sweep.jobs import get_job
+
+    job = get_job(payload["job"])
+    return {"key": payload["key"], "chunk": payload["chunk"], **job.task(payload)}

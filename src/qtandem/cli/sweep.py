@@ -32,8 +32,6 @@ def _check_folder(path: Path, *, overwrite: bool, resume: bool) -> None:
     if path.is_dir() and any(path.iterdir()) and not (overwrite or resume):
         raise OutputError(f"output folder {path} exists and is not empty: pass --resume to continue the sweep in "
                           f"it, or --overwrite to start again")
-    if not path.parent.is_dir():
-        raise OutputError(f"cannot create {path}: folder {path.parent} does not exist")
 
 
 def _progress_bar(total: int) -> tuple[Any, Any]:
@@ -101,7 +99,7 @@ def register(app: typer.Typer) -> None:
         _check_folder(output, overwrite=overwrite, resume=resume)
         n_workers = 1 if workers is None and engine == "local" else workers
         with make_engine(engine, workers=n_workers, address=address) as eng:
-            output.mkdir(exist_ok=True)
+            output.mkdir(parents=True, exist_ok=True)
             if overwrite and not resume:
                 (output / RESULTS).unlink(missing_ok=True)
             atomic_write_text(output / "sweep.toml", cfg.text)
@@ -153,7 +151,7 @@ def register(app: typer.Typer) -> None:
                 raise FileNotFoundError(2, "no results", str(results_path(run_path)))
         rows = merge_rows(*(read_rows(r) for r in runs), sources=tuple(str(r) for r in runs))
         _check_folder(output, overwrite=overwrite, resume=False)
-        output.mkdir(exist_ok=True)
+        output.mkdir(parents=True, exist_ok=True)
         atomic_write_text(output / RESULTS, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
         table = summarise(rows)
         report = _finish(rows, output, table, "merged sweep", [f"merged {', '.join(map(str, runs))}"])

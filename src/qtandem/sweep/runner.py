@@ -20,6 +20,7 @@ Examples:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from qtandem.engine.base import Engine
+from qtandem.errors import DataError
 from qtandem.random import derive_seed
 from qtandem.sweep.config import SweepConfig
 from qtandem.sweep.jobs import PreparedPoint, get_job
@@ -43,6 +45,7 @@ SEED_POLICY = "derive_seed(int(key[:16], 16), chunk, bits=62) v1"
 _SUMMED = ("shots", "errors", "discards", "seconds", "cpu_s")
 
 
+@functools.lru_cache(maxsize=1)
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -108,7 +111,7 @@ def run_payload(payload: dict[str, Any]) -> dict[str, Any]:
         334033
     """
     job = get_job(payload["job"])
-    return {"key": payload["key"], "chunk": payload["chunk"], **job.task(payload)}
+    return {"key": payload["key"], "chunk": payload["chunk"], "worker_version": _version(), **job.task(payload)}
 
 
 def _prefix(chunks: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -247,6 +250,8 @@ def run_sweep(config: SweepConfig, engine: Engine, out: str | os.PathLike[str], 
 
     Raises:
         ConfigError: see :func:`plan`.
+        DataError: a worker runs another qtandem version than the driver (its rows would carry the
+            driver's hash).
 
     Examples:
         >>> import tempfile
@@ -291,6 +296,10 @@ def run_sweep(config: SweepConfig, engine: Engine, out: str | os.PathLike[str], 
             results = engine.map_unordered(run_payload, payloads)
             try:
                 for res in results:
+                    worker = res.pop("worker_version", version)
+                    if worker != version:
+                        raise DataError(f"a worker runs qtandem {worker!r}, this driver "
+                                        f"{version!r}: install the same version on every node (docs/cluster.md)")
                     point = by_key[res["key"]]
                     row = {"key": point.key, "chunk": res["chunk"], "job": point.job,
                            "point": point.prepared.params, "max_chunks": point.prepared.max_chunks,
