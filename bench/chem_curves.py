@@ -99,11 +99,11 @@ def run(split: str, molecule: str, optimizers: list[str], inits: list[str], max_
 
 def merge() -> dict[str, Any]:
     shards = sorted(p for p in RESULTS.glob("chem_curves_*.json"))
-    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    rows: dict[tuple[str, str, str, str], dict[str, Any]] = {}
     for path in shards:
         data = json.loads(path.read_text())
         for run in data["runs"].values():
-            key = (data["molecule"], data["split"], run["optimizer"])
+            key = (data["molecule"], data["split"], run["optimizer"], str(data["max_points"]))
             row = rows.setdefault(key, {"molecule": key[0], "split": key[1], "optimizer": key[2],
                                         "ansatz": data["ansatz"], "max_points": data["max_points"], "shards": []})
             if path.name not in row["shards"]:
@@ -115,14 +115,15 @@ def merge() -> dict[str, Any]:
         if tr and le and tr["evaluations_to_accuracy"]:
             row["learned_saving_vs_transfer"] = 1 - le["evaluations_to_accuracy"] / tr["evaluations_to_accuracy"]
     (RESULTS / "chem_curves.json").write_text(json.dumps(merged, indent=1) + "\n")
-    print(f"{'molecule':8} {'split':5} {'opt':7} {'cold':>6} {'transfer':>8} {'2-level':>7} {'learned':>7} "
+    print(f"{'molecule':8} {'split':5} {'opt':7} {'k':>4} {'cold':>6} {'transfer':>8} {'2-level':>7} {'learned':>7} "
           f"{'saving':>7}  {'to convergence c/t/2/l':<26} {'max final err mHa c/t/2/l'}")
     for r in merged["rows"]:
         c, t, tl, ll = (r.get(k) or {} for k in INITS)
         saving = r.get("learned_saving_vs_transfer")
         conv = "/".join(str(x.get("evaluations_to_convergence", "-")) for x in (c, t, tl, ll))
         errs = "/".join(f"{x.get('max_abs_final_error_mha', float('nan')):.2g}" for x in (c, t, tl, ll))
-        print(f"{r['molecule']:8} {r['split']:5} {r['optimizer']:7} {c.get('evaluations_to_accuracy', '-'):>6} "
+        print(f"{r['molecule']:8} {r['split']:5} {r['optimizer']:7} {str(r['max_points']):>4} "
+              f"{c.get('evaluations_to_accuracy', '-'):>6} "
               f"{t.get('evaluations_to_accuracy', '-'):>8} {tl.get('evaluations_to_accuracy', '-'):>7} "
               f"{ll.get('evaluations_to_accuracy', '-'):>7} {'-' if saving is None else f'{saving:.0%}':>7}  "
               f"{conv:<26} {errs}")
