@@ -122,7 +122,7 @@ def merge() -> dict[str, Any]:
         saving = r.get("learned_saving_vs_transfer")
         conv = "/".join(str(x.get("evaluations_to_convergence", "-")) for x in (c, t, tl, ll))
         errs = "/".join(f"{x.get('max_abs_final_error_mha', float('nan')):.2g}" for x in (c, t, tl, ll))
-        print(f"{r['molecule']:8} {r['split']:5} {r['optimizer']:7} {str(r['max_points']):>4} "
+        print(f"{r['molecule']:8} {r['split']:5} {r['optimizer']:7} {r['max_points']!s:>4} "
               f"{c.get('evaluations_to_accuracy', '-'):>6} "
               f"{t.get('evaluations_to_accuracy', '-'):>8} {tl.get('evaluations_to_accuracy', '-'):>7} "
               f"{ll.get('evaluations_to_accuracy', '-'):>7} {'-' if saving is None else f'{saving:.0%}':>7}  "
