@@ -49,3 +49,39 @@ def random_circuit(n: int, num_gates: int, seed: int, *, gates: list[str] | None
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+# Shared, session-cached small chemistry problems (H2, LiH CAS(2,5) at equilibrium and stretched): the
+# chemistry tests (problems, solvers, curves) reuse them so PySCF runs once per session. Each problem is
+# Jordan-Wigner with every reference computed. They live here, not in tests/chem/conftest.py, because the
+# test folders are not packages and two conftest.py basenames would collide. Without PySCF they skip.
+H2_GEOMETRY = "H 0 0 0; H 0 0 0.735"
+LIH_GEOMETRY = "Li 0 0 0; H 0 0 1.595"
+LIH_STRETCHED_GEOMETRY = "Li 0 0 0; H 0 0 3.0"
+
+
+@pytest.fixture(scope="session")
+def h2_problem():
+    """H2 / STO-3G at 0.735 A: 4 qubits, 2 electrons (JW)."""
+    pytest.importorskip("pyscf")
+    from qtandem.chem import Molecule
+
+    return Molecule(H2_GEOMETRY).problem()
+
+
+@pytest.fixture(scope="session")
+def lih_problem():
+    """LiH / STO-3G at 1.595 A, CAS(2, 5): 10 qubits (JW)."""
+    pytest.importorskip("pyscf")
+    from qtandem.chem import Molecule
+
+    return Molecule(LIH_GEOMETRY).problem((2, 5))
+
+
+@pytest.fixture(scope="session")
+def lih_stretched_problem():
+    """LiH / STO-3G at 3.0 A, CAS(2, 5): 10 qubits (JW), strongly correlated."""
+    pytest.importorskip("pyscf")
+    from qtandem.chem import Molecule
+
+    return Molecule(LIH_STRETCHED_GEOMETRY).problem((2, 5))

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from qtandem.chem.fermion import FermionOperator
-from qtandem.circuit.pauli import PauliSum
+from qtandem.circuit.pauli import PauliSum, word_masks
 from qtandem.errors import ChemistryError
 
 __all__ = ["LinearEncoding", "Tapering", "bravyi_kitaev", "encode_occupation", "jordan_wigner", "parity", "taper",
@@ -342,14 +342,7 @@ def pauli_to_masks(op: PauliSum) -> dict[tuple[int, int], complex]:
     """
     out: dict[tuple[int, int], complex] = {}
     for c, w in op.terms:
-        x, z = 0, 0
-        ny = 0
-        for q, letter in w:
-            if letter != "Z":
-                x |= 1 << q
-            if letter != "X":
-                z |= 1 << q
-            ny += letter == "Y"
+        x, z, ny = word_masks(w)
         out[(x, z)] = out.get((x, z), 0j) + c * 1j**ny
     return out
 

@@ -177,7 +177,7 @@ def command() -> Any:
     Examples:
         >>> root = command()
         >>> sorted(root.commands)[:3]
-        ['compile', 'convert', 'device']
+        ['chem', 'compile', 'convert']
         >>> root.get_usage(typer.Context(root, info_name="qtandem"))
         'Usage: qtandem [OPTIONS] COMMAND [ARGS]...'
     """

@@ -18,7 +18,7 @@ _METHODS = ("qaoa", "exact", "mip", "routing", "gw", "anneal", "auto")
 
 
 def _fmt(v: Any, spec: str) -> str:
-    width = int("".join(c for c in spec.split(".")[0] if c.isdigit()) or 0)
+    width = int("".join(c for c in spec.split(".", maxsplit=1)[0] if c.isdigit()) or 0)
     return "-".rjust(width) if v is None else format(v, spec)
 
 
