@@ -35,7 +35,8 @@ def register(app: typer.Typer) -> None:
         method: Annotated[str, typer.Option(help="qaoa, or a classical method: auto, exact, mip, routing, gw, "
                                                  "anneal.")] = "qaoa",
         p: Annotated[int, typer.Option("--p", help="QAOA depth.")] = 2,
-        init: Annotated[str, typer.Option(help="QAOA start: fixed, interp, learned, random.")] = "fixed",
+        init: Annotated[str, typer.Option(help="QAOA start: interp (any problem), fixed (tabulated angles, "
+                                                "regular MaxCut only), learned, random.")] = "interp",
         compare: Annotated[str | None, typer.Option(help="'classical': the classical solver beside QAOA.")] = None,
         max_evaluations: Annotated[int | None, typer.Option(help="QAOA energy evaluations (0: the start angles "
                                                                  "as they are).")] = None,
