@@ -8,7 +8,7 @@ import pytest
 import qtandem
 from qtandem.chem.grouping import estimate_energy, measurement_groups
 from qtandem.circuit.pauli import PauliSum
-from qtandem.sim.pauli_evolution import pauli_sum_csr
+from qtandem.sim.sparse import pauli_sum_sparse
 
 
 def _random_hamiltonian(n: int, terms: int, seed: int) -> PauliSum:
@@ -29,7 +29,7 @@ def test_groups_diagonalise_exactly(kind, seed):
     for q in range(n - 1):
         state.cx(q, q + 1)
     psi = qtandem.statevector(state).numpy().ravel()
-    exact = float(np.vdot(psi, pauli_sum_csr(h, n) @ psi).real)
+    exact = float(np.vdot(psi, pauli_sum_sparse(h, n) @ psi).real)
     groups = measurement_groups(h, kind, n)
     total = sum(c.real for c, w in h.terms if not w)
     for g in groups:
@@ -46,7 +46,7 @@ def test_estimate_within_error():
     h = _random_hamiltonian(n, 15, 5)
     state = qtandem.Circuit(n).h(0).cx(0, 1).ry(0.4, 2).cx(2, 3)
     psi = qtandem.statevector(state).numpy().ravel()
-    exact = float(np.vdot(psi, pauli_sum_csr(h, n) @ psi).real)
+    exact = float(np.vdot(psi, pauli_sum_sparse(h, n) @ psi).real)
     est, err = estimate_energy(state, h, 20000, seed=3)
     assert err > 0 and abs(est - exact) < 5 * err
     assert estimate_energy(state, h, 2000, seed=3) == estimate_energy(state, h, 2000, seed=3)

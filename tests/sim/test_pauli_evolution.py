@@ -8,7 +8,8 @@ import scipy.linalg as sl
 
 from qtandem.circuit.pauli import PauliSum
 from qtandem.errors import SimulationError
-from qtandem.sim.pauli_evolution import FixedStep, PauliEvolution, cx_step, pauli_sum_csr
+from qtandem.sim.pauli_evolution import FixedStep, PauliEvolution, cx_step
+from qtandem.sim.sparse import pauli_sum_sparse
 
 N = 5
 
@@ -85,9 +86,10 @@ def test_parameter_shift_and_pool_gradients_equal_adjoint():
 
 def test_csr_matches_dense_and_restriction():
     h = PauliSum("0.5*X0*Y1 - 0.2*Z0 + 0.1*Y0*Y1*Z2 + 3")
-    np.testing.assert_allclose(pauli_sum_csr(h, 3).toarray(), h.to_matrix(3).numpy(), atol=1e-15)
+    np.testing.assert_allclose(pauli_sum_sparse(h, 3).toarray(), h.to_matrix(3).numpy(), atol=1e-15)
     basis = np.array([1, 2, 6])
-    np.testing.assert_allclose(pauli_sum_csr(h, 3, basis).toarray(), h.to_matrix(3).numpy()[np.ix_(basis, basis)])
+    np.testing.assert_allclose(pauli_sum_sparse(h, 3, basis=basis).toarray(),
+                               h.to_matrix(3).numpy()[np.ix_(basis, basis)])
 
 
 def test_errors():

@@ -169,12 +169,12 @@ def _propagate(circuit: Circuit, row: list[int]) -> tuple[int, int]:
 
 def _signs(n: int, circuit: Circuit, words: list[Word], masks: list[int]) -> list[int]:
     from qtandem.sim import statevector
-    from qtandem.sim.pauli_evolution import pauli_sum_csr
+    from qtandem.sim.sparse import pauli_sum_sparse
 
     psi = statevector(circuit.inverse()).numpy().ravel()          # C^dagger |0>
     signs = []
     for w, mask in zip(words, masks, strict=True):
-        value = float(np.vdot(psi, pauli_sum_csr(PauliSum({w: 1.0}), n) @ psi).real)
+        value = float(np.vdot(psi, pauli_sum_sparse(PauliSum({w: 1.0}), n) @ psi).real)
         if abs(abs(value) - 1) > 1e-8:
             raise ChemistryError("internal: diagonalisation failed")   # pragma: no cover
         signs.append(1 if value > 0 else -1)

@@ -40,70 +40,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from qtandem.circuit.pauli import PauliSum, word_masks
 from qtandem.errors import SimulationError
+from qtandem.sim.sparse import _flip_amplitudes, _groups, pauli_sum_sparse
 
-__all__ = ["FixedStep", "PauliEvolution", "cx_step", "pauli_sum_csr"]
+__all__ = ["FixedStep", "PauliEvolution", "cx_step"]
 
 MAX_QUBITS = 24
-_IPOW = np.array([1, 1j, -1, -1j], dtype=np.complex128)
-
-
-def _flip_amplitudes(indices: np.ndarray, strings: Sequence[tuple[complex, int, int]]) -> np.ndarray:
-    """``a(i) = sum_k c_k i**ny_k (-1)**popcount(i & z_k)`` for an int64 array of basis indices."""
-    out = np.zeros(indices.shape, dtype=np.complex128)
-    for coef, z, ny in strings:
-        sign = 1 - 2 * (np.bitwise_count(indices & z) & 1).astype(np.float64)
-        out += (coef * _IPOW[ny % 4]) * sign
-    return out
-
-
-def _groups(op: PauliSum) -> dict[int, list[tuple[complex, int, int]]]:
-    groups: dict[int, list[tuple[complex, int, int]]] = {}
-    for coef, word in op.terms:
-        if coef == 0:
-            continue
-        x, z, ny = word_masks(word)
-        groups.setdefault(x, []).append((complex(coef), z, ny))
-    return groups
-
-
-def pauli_sum_csr(op: PauliSum, n_qubits: int, basis: np.ndarray | None = None) -> sp.csr_matrix:
-    """The matrix of ``op`` as a SciPy CSR matrix, optionally restricted to ``basis`` (sorted indices).
-
-    Built per x-mask group with vectorised phases (no dense matrix), in qtandem's little-endian order.
-
-    Examples:
-        >>> pauli_sum_csr(PauliSum("X0 + 2*Z0"), 1).toarray().real.tolist()
-        [[2.0, 1.0], [1.0, -2.0]]
-    """
-    dim = 1 << n_qubits
-    cols = np.arange(dim, dtype=np.int64) if basis is None else np.asarray(basis, dtype=np.int64)
-    pos = None
-    if basis is not None:
-        pos = np.full(dim, -1, dtype=np.int64)
-        pos[cols] = np.arange(len(cols))
-    rows_l, cols_l, vals_l = [], [], []
-    for x, strings in _groups(op).items():
-        vals = _flip_amplitudes(cols, strings)
-        rows = cols ^ x
-        local_cols = np.arange(len(cols))
-        if pos is not None:
-            rows = pos[rows]
-            keep = rows >= 0
-            rows, vals, local_cols = rows[keep], vals[keep], local_cols[keep]
-        rows_l.append(rows)
-        cols_l.append(local_cols)
-        vals_l.append(vals)
-    size = len(cols)
-    if not rows_l:
-        return sp.csr_matrix((size, size), dtype=np.complex128)
-    mat = sp.coo_matrix((np.concatenate(vals_l), (np.concatenate(rows_l), np.concatenate(cols_l))),
-                        shape=(size, size)).tocsr()
-    mat.sum_duplicates()
-    return mat
 
 
 @dataclass(frozen=True)
@@ -251,7 +195,7 @@ class PauliEvolution:
                 self.steps.append((inv, phase))
                 continue
             self.steps.append(_Rotation(self._compile_groups(op), param, scale))
-        self.hamiltonian_csr = pauli_sum_csr(hamiltonian, n_qubits, basis if subspace else None)
+        self.hamiltonian_csr = pauli_sum_sparse(hamiltonian, n_qubits, basis=basis if subspace else None)
         self._h_const = 0.0
 
     @property

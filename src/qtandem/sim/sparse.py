@@ -3,6 +3,8 @@
 The matrix is built per X-mask: every word with the same flip mask ``x`` contributes to
 the same off-diagonal ``j -> j ^ x``, so the diagonal phases of those words are summed
 into one vector first (a molecular Hamiltonian of 12 qubits has ~600 words but ~150 masks).
+:mod:`qtandem.sim.pauli_evolution` uses the same grouping and phases for its rotations and
+its Hamiltonian.
 
 Examples:
     >>> from qtandem.circuit.pauli import PauliSum
@@ -28,31 +30,34 @@ __all__ = ["lowest_eigenvalue", "pauli_diagonal", "pauli_sum_sparse"]
 MAX_SPARSE_QUBITS = 24
 
 
-def _parity(cols: np.ndarray, z: int) -> np.ndarray:
-    out = np.zeros(cols.shape, dtype=np.int64)
-    q = 0
-    while z >> q:
-        if z >> q & 1:
-            out ^= (cols >> q) & 1
-        q += 1
+_IPOW = np.array([1, 1j, -1, -1j], dtype=np.complex128)
+
+
+def _flip_amplitudes(indices: np.ndarray, strings: Sequence[tuple[complex, int, int]]) -> np.ndarray:
+    """``a(i) = sum_k c_k i**ny_k (-1)**popcount(i & z_k)`` for an int64 array of basis indices."""
+    out = np.zeros(indices.shape, dtype=np.complex128)
+    for coef, z, ny in strings:
+        sign = 1 - 2 * (np.bitwise_count(indices & z) & 1).astype(np.float64)
+        out += (coef * _IPOW[ny % 4]) * sign
     return out
 
 
-def _grouped(op: PauliSum, n: int) -> dict[int, np.ndarray]:
+def _groups(op: PauliSum) -> dict[int, list[tuple[complex, int, int]]]:
+    """``op``'s words grouped by flip mask ``x``: ``{x: [(coef, z_mask, n_Y), ...]}`` (zero terms left out)."""
+    groups: dict[int, list[tuple[complex, int, int]]] = {}
+    for coef, word in op.terms:
+        if coef == 0:
+            continue
+        x, z, ny = word_masks(word)
+        groups.setdefault(x, []).append((complex(coef), z, ny))
+    return groups
+
+
+def _check_size(op: PauliSum, n: int) -> None:
     if n > MAX_SPARSE_QUBITS:
         raise ResourceError(f"a sparse matrix of {n} qubits has {2**n} rows; the limit is {MAX_SPARSE_QUBITS}")
     if n < op.num_qubits:
         raise ObservableError(f"the observable acts on {op.num_qubits} qubits, more than n_qubits={n}")
-    cols = np.arange(2**n, dtype=np.int64)
-    by_x: dict[int, np.ndarray] = {}
-    for c, w in op.terms:
-        x, z, ny = word_masks(w)
-        vals = (1 - 2 * _parity(cols, z)).astype(np.complex128) * (c * 1j**ny)
-        if x in by_x:
-            by_x[x] += vals
-        else:
-            by_x[x] = vals
-    return by_x
 
 
 def pauli_diagonal(op: PauliSum, n_qubits: int | None = None) -> np.ndarray:
@@ -63,8 +68,8 @@ def pauli_diagonal(op: PauliSum, n_qubits: int | None = None) -> np.ndarray:
         [3.0, 1.0, -1.0, -3.0]
     """
     n = op.num_qubits if n_qubits is None else n_qubits
-    diag = PauliSum({w: c for c, w in op.terms if all(letter == "Z" for _, letter in w)})
-    return _grouped(diag, n).get(0, np.zeros(2**n, dtype=np.complex128))
+    _check_size(op, n)
+    return _flip_amplitudes(np.arange(2**n, dtype=np.int64), _groups(op).get(0, []))
 
 
 def pauli_sum_sparse(op: PauliSum, n_qubits: int | None = None, *, basis: Sequence[int] | np.ndarray | None = None
@@ -76,7 +81,8 @@ def pauli_sum_sparse(op: PauliSum, n_qubits: int | None = None, *, basis: Sequen
         n_qubits: number of qubits (default ``op.num_qubits``).
         basis: basis-state indices to keep (rows and columns, in this order); entries
             leaving this set are dropped, so pass a set the operator does not leave (a
-            particle-number sector, say) for an exact restriction.
+            particle-number sector, say) for an exact restriction. Phases are evaluated on
+            these columns only.
 
     Returns:
         A complex128 CSR matrix of shape ``(2**n, 2**n)`` or ``(len(basis), len(basis))``.
@@ -91,22 +97,21 @@ def pauli_sum_sparse(op: PauliSum, n_qubits: int | None = None, *, basis: Sequen
     from scipy.sparse import coo_matrix
 
     n = op.num_qubits if n_qubits is None else n_qubits
+    _check_size(op, n)
     dim = 2**n
-    cols = np.arange(dim, dtype=np.int64)
+    cols = np.arange(dim, dtype=np.int64) if basis is None else np.asarray(basis, dtype=np.int64)
+    pos = None
+    if basis is not None:
+        pos = np.full(dim, -1, dtype=np.int64)
+        pos[cols] = np.arange(cols.size)
+    size = cols.size
     rows_l, cols_l, vals_l = [], [], []
-    if basis is None:
-        index = None
-        size = dim
-    else:
-        keep = np.asarray(basis, dtype=np.int64)
-        index = np.full(dim, -1, dtype=np.int64)
-        index[keep] = np.arange(keep.size)
-        size = keep.size
-    for x, vals in _grouped(op, n).items():
-        r, c, v = cols ^ x, cols, vals
-        if index is not None:
-            ok = (index[c] >= 0) & (index[r] >= 0)
-            r, c, v = index[r[ok]], index[c[ok]], v[ok]
+    for x, strings in _groups(op).items():
+        r, c, v = cols ^ x, np.arange(size), _flip_amplitudes(cols, strings)
+        if pos is not None:
+            r = pos[r]
+            ok = r >= 0
+            r, c, v = r[ok], c[ok], v[ok]
         nz = v != 0
         rows_l.append(r[nz])
         cols_l.append(c[nz])
