@@ -141,7 +141,7 @@ def qaoa_rows(problem: Problem, instance: dict[str, Any], optimum: float) -> lis
     else:
         best = max(values) if problem.sense == "max" else min(values)
     return [{**instance, "method": f"qaoa-p{cfg['p']}-{cfg['init']}", "value": best, "optimum": optimum,
-             "gap": gap(problem, best, optimum) if values else float("nan"), "time_s": dt, "optimal": None,
+             "gap": gap(problem, best, optimum), "time_s": dt, "optimal": None,
              "bound": None, "repaired": False, "feasible": bool(values),
              "approximation_ratio": float(res.approximation_ratio), "p_opt": float(res.p_optimal),
              "p_feasible": float(res.p_feasible), "shots_99": shots_to_confidence(float(res.p_optimal)),
