@@ -2,4 +2,18 @@
 
 from __future__ import annotations
 
+from qtandem.codesign.params import device_parameters, with_parameters
+from qtandem.codesign.sensitivity import Sensitivity, SensitivityCheck, sensitivity
+from qtandem.codesign.stages import (
+    WORKLOADS,
+    LoopWorkload,
+    StageRecord,
+    WorkloadResult,
+    make_workload,
+    register_workload,
+)
+from qtandem.codesign.workload import Workload
+
 __all__: list[str] = []
+__all__ += ["WORKLOADS", "LoopWorkload", "StageRecord", "WorkloadResult", "make_workload", "register_workload"]
+__all__ += ["Sensitivity", "SensitivityCheck", "Workload", "device_parameters", "sensitivity", "with_parameters"]
