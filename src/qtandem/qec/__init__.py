@@ -23,14 +23,18 @@ from qtandem.qec.decoder import Decoder, SinterDecoder, dem_of, pack_bits, unpac
 from qtandem.qec.matching import MatchingDecoder
 from qtandem.qec.metrics import logical_error_rate, postselection_curve, wilson_interval
 from qtandem.qec.registry import make_decoder
+from qtandem.qec.soft import SoftReadout, SoftShots, detector_soft
 from qtandem.qec.zoo import list_pretrained, pretrained
 
 __all__ = [
     "Decoder",
     "MatchingDecoder",
     "SinterDecoder",
+    "SoftReadout",
+    "SoftShots",
     "check_decoder",
     "dem_of",
+    "detector_soft",
     "list_pretrained",
     "logical_error_rate",
     "make_decoder",

@@ -39,7 +39,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import stim
@@ -47,6 +47,7 @@ import stim
 from qtandem.errors import ArgumentTypeError, DatasetError
 from qtandem.io import atomic_write_text
 from qtandem.qec.decoder import pack_bits, unpack_bits
+from qtandem.qec.soft import SoftReadout, SoftShots, sample_soft
 from qtandem.random import Seed, as_generator
 
 __all__ = ["SCHEMA", "Dataset", "iter_samples", "open_dataset", "sample", "save_dataset", "write_dataset"]
@@ -68,19 +69,35 @@ def _stim_seed(seed: Seed) -> int | None:
     raise DatasetError(f"seed must be an int, a numpy Generator or None, got {type(seed).__name__}")
 
 
-def sample(circuit: stim.Circuit, shots: int, *, seed: Seed = None,
-           bit_packed: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Sample detection events and observable flips.
+@overload
+def sample(circuit: stim.Circuit, shots: int, *, seed: Seed = None, bit_packed: bool = False,
+           readout: None = None) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@overload
+def sample(circuit: stim.Circuit, shots: int, *, seed: Seed = None, bit_packed: bool = False,
+           readout: SoftReadout) -> SoftShots: ...
+
+
+def sample(circuit: stim.Circuit, shots: int, *, seed: Seed = None, bit_packed: bool = False,
+           readout: SoftReadout | None = None) -> tuple[np.ndarray, np.ndarray] | SoftShots:
+    """Sample detection events and observable flips, optionally with soft (analog) readout.
 
     Args:
         circuit: a noisy circuit with detectors and observables.
         shots: number of shots (>= 0).
         seed: Stim sampler seed (see the module docstring).
         bit_packed: return Stim's bit-packed uint8 rows instead of bools.
+        readout: a :class:`~qtandem.qec.soft.SoftReadout`: every measurement also gets an analog
+            value, the reported bits are its thresholds and the detection events are computed from
+            them (model, leakage and how it composes with the circuit's own measurement flips:
+            :mod:`qtandem.qec.soft`).
 
     Returns:
         ``(dets, obs)``: bool ``(shots, num_detectors)`` and ``(shots, num_observables)``, or
-        uint8 ``(shots, ceil(n / 8))`` each when ``bit_packed``.
+        uint8 ``(shots, ceil(n / 8))`` each when ``bit_packed``. With ``readout``, a
+        :class:`~qtandem.qec.soft.SoftShots` (``dets, obs = shots`` still unpacks) that adds
+        ``soft`` (LLR per measurement), ``leaked`` and ``analog``.
 
     Raises:
         ArgumentTypeError: ``circuit`` is not a ``stim.Circuit`` (a qtandem ``Circuit`` goes to
@@ -95,6 +112,10 @@ def sample(circuit: stim.Circuit, shots: int, *, seed: Seed = None,
         >>> dets, obs = sample(repetition_code(3, 2, p=0.01), 5, seed=1)
         >>> dets.shape, obs.dtype
         ((5, 6), dtype('bool'))
+        >>> from qtandem.qec.soft import SoftReadout
+        >>> shots = sample(repetition_code(3, 2), 5, seed=1, readout=SoftReadout(separation=5.0))
+        >>> shots.dets.shape, shots.soft.shape
+        ((5, 6), (5, 7))
     """
     if not isinstance(circuit, stim.Circuit):
         raise ArgumentTypeError(f"qtandem.qec.sample needs a noisy stim.Circuit with detectors, got "
@@ -102,6 +123,8 @@ def sample(circuit: stim.Circuit, shots: int, *, seed: Seed = None,
                            f"qtandem.sample(circuit, shots)")
     if int(shots) != shots or shots < 0:
         raise DatasetError(f"shots must be a non-negative integer, got {shots!r}")
+    if readout is not None:
+        return sample_soft(circuit, int(shots), readout, stim_seed=_stim_seed(seed), bit_packed=bit_packed)
     sampler = circuit.compile_detector_sampler(seed=_stim_seed(seed))
     dets, obs = sampler.sample(int(shots), separate_observables=True, bit_packed=bit_packed)
     return dets, obs
