@@ -21,9 +21,10 @@ seeds ``>= 3000``: nothing reported is tuned on the reported instances.
   ``H = -J sum Z_i Z_{i+1} - sum h_i X_i``, ``J = 1``, ``h_i ~ U[0.5, 1.5]``, first-order Trotter with
   ``dt = 0.25`` from ``|0...0>``; observable the mean of <Z_i>.
 
-Ideal values are exact (qtandem's statevector). The noisy runs sample an exact noisy distribution
-(density matrix, readout included) cached per circuit (:class:`CachedExecutor`), so repeated circuits
-cost one simulation and sampling stays seeded.
+Ideal values are exact (qtandem's statevector). The noisy runs use qtandem's own executor
+(:func:`bench_executor`: :func:`qtandem.mitigate.simulator_executor`): an exact noisy distribution
+(density matrix, readout included) cached per circuit, so repeated circuits cost one simulation and
+sampling stays seeded; Clifford circuits are sampled by Stim with the identical (Pauli) noise.
 
 Usage (one family per job, lane B)::
 
@@ -49,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from qtandem import Circuit
+from qtandem.mitigate.executors import CachedSimulator
 from qtandem.noise import NoiseModel, depolarizing_qiskit, readout_error
 
 N_QUBITS = 10
@@ -233,129 +235,20 @@ def tasks(family: str, split: str = "test", instances: int = 10) -> list[Task]:
     return out
 
 
-# -- executor with a cache of exact noisy distributions -----------------------------------------------------------
-def measured(circuit: Circuit) -> Circuit:
-    """``circuit`` with every qubit measured into the classical bit of its index (when it measures nothing)."""
-    if any(inst.name == "measure" for inst in circuit):
-        return circuit
-    out = Circuit(circuit.n_qubits, max(circuit.n_clbits, circuit.n_qubits), name=circuit.name)
-    for inst in circuit:
-        out.append(inst)
-    for q in range(circuit.n_qubits):
-        out.measure(q, q)
-    return out
+# -- the executor: qtandem.mitigate.simulator_executor (cached exact distributions, Stim for Clifford circuits) ------
+def bench_executor(seed: int = 0) -> CachedSimulator:
+    """The bench device as :func:`qtandem.mitigate.simulator_executor` with ``stim=True``.
 
-
-def circuit_key(circuit: Circuit) -> str:
-    """A content hash of a circuit (its OpenQASM 3 text)."""
-    return hashlib.sha256(circuit.to_qasm(3).encode()).hexdigest()
-
-
-@dataclass
-class CachedExecutor:
-    """``executor(circuits, shots, *, seed=None)`` sampling cached exact noisy distributions.
-
-    Each distinct circuit is simulated once (density matrix, readout included, the noise model cut to
-    the circuit's width); every call then draws multinomial counts from the cached distribution with
-    the executor's seeded generator (or ``seed=``). ``shots_used`` counts every shot drawn. With ``stim=True``
-    a Clifford circuit (``rz`` by multiples of pi/2, ``sx``, ``sxdg``, ``x``, ``cx``) is sampled by Stim with the
-    same noise written as Stim channels (:func:`stim_noisy`; exact: the bench's noise is Pauli and its readout
-    flips symmetric), checked against the density matrix in ``--check-stim``.
+    Each distinct non-Clifford circuit is simulated once (density matrix, readout included) and its
+    distribution cached; a Clifford circuit (mirror, GHZ, CDR/ML-QEM training circuits) is sampled by
+    Stim, which is exact here: every channel of :func:`bench_noise` is a Pauli channel and readout
+    errors act on the sampled bits (checked against the density matrix in
+    tests/mitigate/test_mitigate_stim.py). The library's executor counts ``simulations`` and
+    ``stim_runs``; ``executor.rng`` can be reseeded per task.
     """
+    from qtandem.mitigate import simulator_executor
 
-    noise_for: Callable[[int], NoiseModel] = bench_noise
-    seed: int = 0
-    cache: dict[str, tuple[np.ndarray, np.ndarray, int]] = field(default_factory=dict)
-    shots_used: int = 0
-    simulations: int = 0
-    stim_runs: int = 0
-    stim: bool = True
-    sim_seconds: float = 0.0
-
-    def __post_init__(self) -> None:
-        self.rng = np.random.default_rng(self.seed)
-
-    def distribution(self, circuit: Circuit) -> tuple[np.ndarray, np.ndarray, int]:
-        """``(records, probabilities, n_clbits)`` of the measured circuit (cached)."""
-        c = measured(circuit)
-        key = circuit_key(c)
-        if key not in self.cache:
-            t0 = time.perf_counter()
-            dist = self.noise_for(c.n_qubits).record_distribution(c)
-            self.sim_seconds += time.perf_counter() - t0
-            self.simulations += 1
-            recs = np.fromiter(dist.keys(), dtype=np.int64)
-            probs = np.fromiter(dist.values(), dtype=float)
-            probs = np.clip(probs, 0, None)
-            self.cache[key] = (recs, probs / probs.sum(), c.n_clbits)
-        return self.cache[key]
-
-    def __call__(self, circuits: Sequence[Circuit], shots: int, *, seed: int | None = None) -> list[dict[str, int]]:
-        gen = self.rng if seed is None else np.random.default_rng(seed)
-        out = []
-        for circuit in circuits:
-            if self.stim:
-                noisy = stim_noisy(measured(circuit))
-                if noisy is not None:  # Clifford: Stim samples the identical (Pauli) noise exactly
-                    out.append(stim_counts(noisy, circuit, int(shots), int(gen.integers(2**62))))
-                    self.shots_used += int(shots)
-                    self.stim_runs += 1
-                    continue
-            recs, probs, nc = self.distribution(circuit)
-            draws = gen.multinomial(int(shots), probs)
-            out.append({format(int(r), f"0{nc}b"): int(k) for r, k in zip(recs, draws) if k})
-            self.shots_used += int(shots)
-        return out
-
-
-_STIM_1Q = {"sx": "SQRT_X", "sxdg": "SQRT_X_DAG", "x": "X", "id": "I"}
-_STIM_RZ = ("I", "S", "Z", "S_DAG")
-
-
-def stim_noisy(circuit: Circuit) -> Any:
-    """The measured Clifford ``circuit`` as a noisy ``stim.Circuit`` with the bench noise, or ``None`` if not Clifford.
-
-    One-qubit gates get ``DEPOLARIZE1(3/4 P1)`` (Qiskit's ``lam`` is ``4/3`` of the Pauli error probability),
-    ``cx`` gets ``DEPOLARIZE2(15/16 P2)``, each measurement an ``X_ERROR(READOUT)`` before it.
-    """
-    import stim
-
-    out = stim.Circuit()
-    p1, p2 = P1 * 3 / 4, P2 * 15 / 16
-    for inst in circuit:
-        q = list(inst.qubits)
-        if inst.name == "rz":
-            k = float(inst.params[0]) / (math.pi / 2)
-            if abs(k - round(k)) > 1e-9:
-                return None
-            out.append(_STIM_RZ[round(k) % 4], q)
-            out.append("DEPOLARIZE1", q, p1)
-        elif inst.name in _STIM_1Q:
-            out.append(_STIM_1Q[inst.name], q)
-            out.append("DEPOLARIZE1", q, p1)
-        elif inst.name == "cx":
-            out.append("CX", q)
-            out.append("DEPOLARIZE2", q, p2)
-        elif inst.name == "measure":
-            out.append("X_ERROR", q, READOUT)
-            out.append("M", q)
-        elif inst.name == "barrier":
-            continue
-        else:
-            return None
-    return out
-
-
-def stim_counts(noisy: Any, circuit: Circuit, shots: int, seed: int) -> dict[str, int]:
-    """Counts (classical bit 0 rightmost) of a noisy Stim circuit built from the measured ``circuit``."""
-    c = measured(circuit)
-    clbits = [inst.clbits[0] for inst in c if inst.name == "measure"]
-    samples = noisy.compile_sampler(seed=seed % 2**63).sample(shots).astype(np.int64)
-    weights = np.zeros(len(clbits), dtype=np.int64)
-    for j, b in enumerate(clbits):
-        weights[j] = 1 << b
-    keys, freq = np.unique(samples @ weights, return_counts=True)
-    return {format(int(k), f"0{c.n_clbits}b"): int(f) for k, f in zip(keys, freq, strict=True)}
+    return simulator_executor(bench_noise(), seed=seed, stim=True)
 
 
 def counts_value(counts: dict[str, int], observable: str) -> tuple[float, float]:
@@ -447,13 +340,13 @@ def _equal_up_to_phase(a: np.ndarray, b: np.ndarray) -> bool:
 class MitiqRunner:
     """Mitiq's ZNE (global folding, Richardson / linear), its readout mitigation (REM) and CDR on one task.
 
-    Mitiq runs on :class:`CachedExecutor` (the same noise as qtandem's side) through an executor
+    Mitiq runs on :func:`bench_executor` (the same noise as qtandem's side) through an executor
     ``cirq.Circuit -> float`` that spends a fixed number of shots per call; the total budget ``N`` is split
     evenly over the circuits a method runs (Mitiq has no shot allocation). REM uses Mitiq's inverse
     confusion matrix built from the device's true flip probabilities (the best Mitiq can be told).
     """
 
-    executor: CachedExecutor
+    executor: CachedSimulator
     seed: int = 0
     icm: dict[int, np.ndarray] = field(default_factory=dict)
 
@@ -576,7 +469,7 @@ def run_family(family: str, instances: Sequence[int], budgets: Sequence[int], *,
     from qtandem.mitigate import execute
 
     t0 = time.perf_counter()
-    executor = CachedExecutor(seed=seed)
+    executor = bench_executor(seed=seed)
     noise_by_width: dict[int, NoiseModel] = {}
     mitiq = MitiqRunner(executor, seed=seed)
     all_tasks = [t for t in tasks(family, split) if t.instance in set(instances)]
@@ -623,7 +516,7 @@ def run_family(family: str, instances: Sequence[int], budgets: Sequence[int], *,
                            "budgets": list(budgets), "rows": rows, "errors": errors, "partial": True,
                            "seconds": time.perf_counter() - t0}, fh)
         print(f"{family} {task.instance} {task.label} done at {time.perf_counter() - t0:.0f} s "
-              f"({executor.simulations} simulations, {executor.sim_seconds:.0f} s)", file=sys.stderr, flush=True)
+              f"({executor.simulations} simulations, {executor.stim_runs} Stim runs)", file=sys.stderr, flush=True)
     return {"family": family, "split": split, "instances": list(instances), "budgets": list(budgets), "rows": rows,
             "errors": errors, "seconds": time.perf_counter() - t0, "simulations": executor.simulations,
             "noise": {"p1_qiskit": P1, "p2_qiskit": P2, "readout": READOUT}}

@@ -2,8 +2,9 @@
 
 Each task (family instance and observable) runs at each budget: the unmitigated estimate, then every
 configuration below through :func:`qtandem.mitigate.execute` on bench/mitigation.py's
-:class:`CachedExecutor` (exact noisy distributions, Stim for Clifford circuits), with the same per-task
-seed. Summary: bench/mitigation.py's :func:`summarize` (MAE +- stderr over instances, RMSE, improvement).
+:func:`bench_executor` (qtandem's simulator_executor: exact noisy distributions, Stim for Clifford
+circuits), with the same per-task seed. Summary: bench/mitigation.py's :func:`summarize` (MAE +- stderr
+over instances, RMSE, improvement).
 Configurations are compared on the DEV split; the TEST split is only reported.
 
 Usage (lane B)::
@@ -46,7 +47,7 @@ CONFIGS = {
 
 def main(family: str, split: str, instances: set[int], budgets: list[int], configs: list[str], out: str) -> None:
     t0 = time.perf_counter()
-    ex = bench.CachedExecutor(seed=0)
+    ex = bench.bench_executor(seed=0)
     rows = []
     for task in [t for t in bench.tasks(family, split) if t.instance in instances]:
         noise = bench.bench_noise(task.circuit.n_qubits)
