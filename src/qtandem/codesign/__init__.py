@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from qtandem.codesign.drift import DriftSpec, DriftTest, HiddenDevice, HiddenExecutor, drift_test, hidden_device
 from qtandem.codesign.params import device_parameters, with_parameters
 from qtandem.codesign.sensitivity import Sensitivity, SensitivityCheck, sensitivity
 from qtandem.codesign.stages import (
@@ -17,3 +18,4 @@ from qtandem.codesign.workload import Workload
 __all__: list[str] = []
 __all__ += ["WORKLOADS", "LoopWorkload", "StageRecord", "WorkloadResult", "make_workload", "register_workload"]
 __all__ += ["Sensitivity", "SensitivityCheck", "Workload", "device_parameters", "sensitivity", "with_parameters"]
+__all__ += ["DriftSpec", "DriftTest", "HiddenDevice", "HiddenExecutor", "drift_test", "hidden_device"]
