@@ -1,0 +1,413 @@
+"""Hardware what-if: which calibration upgrade pays most for a workload, by autograd through the noise model.
+
+:func:`sensitivity` differentiates a :class:`~qtandem.codesign.Workload`'s figure of merit with
+respect to every calibration number of a device (exact density-matrix simulation; every number
+a leaf tensor), ranks the upgrades (T1/T2 up by a fraction, errors down by it) by their
+first-order gain, and :meth:`Sensitivity.check` re-simulates the top ones to say how far the
+first-order prediction can be trusted.
+
+Examples:
+    >>> from qtandem import Circuit
+    >>> from qtandem.device import Device
+    >>> from qtandem.codesign import Workload
+    >>> dev = Device.random(3, "line", seed=0)
+    >>> sens = sensitivity(Workload(Circuit(3).h(0).cx(0, 1).cx(1, 2)), dev)
+    >>> best, gain = sens.ranking()[0]
+    >>> best.startswith("edges."), gain > 0     # a better cx pays most on a GHZ state
+    (True, True)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from qtandem.circuit.circuit import Circuit
+from qtandem.codesign.params import _resolve, _set, device_parameters
+from qtandem.codesign.workload import Workload
+from qtandem.errors import ConfigError
+
+if TYPE_CHECKING:
+    from qtandem.device import Device
+
+__all__ = ["COORDINATES", "DIFFERENTIABLE_FIELDS", "Sensitivity", "SensitivityCheck", "kendall_tau", "sensitivity"]
+
+DIFFERENTIABLE_FIELDS = ("t1", "t2", "readout_p01", "readout_p10", "gate_error_1q", "detuning", "sx_angle_error",
+                         "x_angle_error", "error", "angle_error", "zz")
+"""Qubit and edge fields :func:`sensitivity` differentiates by default. Durations are left out: they
+also set the idle schedule, which the simulator computes from plain numbers (a gradient would miss
+that part); readout-correlation entries are accepted when named but left out by default (one entry
+alone breaks the matrix's column sums)."""
+
+_TIMES = ("t1", "t2")
+_COHERENT = ("detuning", "sx_angle_error", "x_angle_error", "angle_error", "zz")
+
+COORDINATES = ("json", "rates", "physical")
+"""Coordinates of a first-order prediction (see :meth:`Sensitivity.predict`)."""
+
+
+def kendall_tau(a: Iterable[float], b: Iterable[float]) -> float:
+    """Kendall's tau-b rank correlation of two equally long sequences (1: same order, -1: reversed).
+
+    Examples:
+        >>> kendall_tau([1, 2, 3, 4], [10, 20, 30, 40]), kendall_tau([1, 2, 3], [3, 2, 1])
+        (1.0, -1.0)
+        >>> round(kendall_tau([1, 2, 3, 4], [1, 3, 2, 4]), 4)
+        0.6667
+    """
+    x, y = list(a), list(b)
+    if len(x) != len(y):
+        raise ValueError(f"kendall_tau: sequences of lengths {len(x)} and {len(y)}")
+    concordant = discordant = ties_x = ties_y = 0
+    for i in range(len(x)):
+        for j in range(i + 1, len(x)):
+            dx, dy = x[i] - x[j], y[i] - y[j]
+            if dx == 0 and dy == 0:
+                continue
+            if dx == 0:
+                ties_x += 1
+            elif dy == 0:
+                ties_y += 1
+            elif (dx > 0) == (dy > 0):
+                concordant += 1
+            else:
+                discordant += 1
+    denom = math.sqrt((concordant + discordant + ties_x) * (concordant + discordant + ties_y))
+    return (concordant - discordant) / denom if denom else float("nan")
+
+
+def _field(path: str) -> str:
+    return path.rsplit(".", 1)[-1] if path.startswith(("qubits.", "edges.")) else "correlation"
+
+
+def _qubit_of(path: str) -> int | None:
+    parts = path.split(".")
+    return int(parts[1]) if parts[0] == "qubits" else None
+
+
+@dataclass
+class SensitivityCheck:
+    """First-order predictions against re-simulation, one row per change.
+
+    Attributes:
+        rows: dicts with ``path``, ``change`` (the relative change asked for, e.g. ``0.2``),
+            ``updates`` (every number changed: a T2 is capped at ``2 T1``), ``predicted`` and
+            ``actual`` (change of the figure of merit), ``rel_error`` (``|pred - actual| / |actual|``).
+        kendall_tau: rank agreement between the predicted and the re-simulated gains of the
+            upgrades (the improving change of each parameter).
+        coordinates: of the predictions (see :meth:`Sensitivity.predict`).
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> from qtandem.device import Device
+        >>> from qtandem.codesign import Workload
+        >>> sens = sensitivity(Workload(Circuit(2).h(0).cx(0, 1)), Device.random(2, "line", seed=0))
+        >>> report = sens.check(top=3)
+        >>> len(report.rows), report.within(0.5)
+        (6, 1.0)
+    """
+
+    rows: list[dict[str, Any]]
+    kendall_tau: float
+    coordinates: str = "json"
+
+    def within(self, tolerance: float = 0.1) -> float:
+        """The fraction of changes whose prediction is within ``tolerance`` (relative) of re-simulation.
+
+        Examples:
+            >>> SensitivityCheck([{"rel_error": 0.05}, {"rel_error": 0.2}], 1.0).within(0.1)
+            0.5
+        """
+        if not self.rows:
+            return float("nan")
+        return sum(r["rel_error"] <= tolerance for r in self.rows) / len(self.rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary and rows.
+
+        Examples:
+            >>> SensitivityCheck([{"rel_error": 0.05}], 1.0).to_dict()["within_10pct"]
+            1.0
+        """
+        return {"kendall_tau": self.kendall_tau, "within_10pct": self.within(0.1),
+                "coordinates": self.coordinates,
+                "rows": self.rows}
+
+
+@dataclass
+class Sensitivity:
+    """Gradients of a workload's figure of merit with respect to device calibration numbers.
+
+    Attributes:
+        workload: the workload.
+        device: the device the gradients were taken at.
+        value: the figure of merit there.
+        values: ``{path: value}`` of the differentiated numbers.
+        gradients: ``{path: d merit / d value}`` in the device JSON's own units (a T1 in ns, an
+            error as a probability, an angle in rad).
+        higher_is_better: the workload's direction (``expval`` is an error: lower is better).
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> from qtandem.device import Device
+        >>> from qtandem.codesign import Workload
+        >>> dev = Device.random(2, "line", seed=0)
+        >>> sens = sensitivity(Workload(Circuit(2).h(0).cx(0, 1)), dev, parameters=["qubits.0.t1"])
+        >>> sens.gradients["qubits.0.t1"] > 0                                 # a longer T1 helps
+        True
+        >>> step = 0.01 * dev.qubits[0].t1
+        >>> abs(sens.predict({"qubits.0.t1": dev.qubits[0].t1 + step}) - sens.gradients["qubits.0.t1"] * step) < 1e-12
+        True
+    """
+
+    workload: Workload
+    device: Device
+    value: float
+    values: dict[str, float]
+    gradients: dict[str, float]
+    higher_is_better: bool = True
+    _sign: float = field(init=False, repr=False, default=1.0)
+    _resimulated: dict[tuple[tuple[str, float], ...], float] = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._sign = 1.0 if self.higher_is_better else -1.0
+
+    def resimulate(self, updates: Mapping[str, float]) -> float:
+        """The re-simulated change of the figure of merit for ``updates`` (same compiled program; cached).
+
+        Examples:
+            >>> from qtandem import Circuit
+            >>> from qtandem.device import Device
+            >>> from qtandem.codesign import Workload
+            >>> dev = Device.random(2, "line", seed=0)
+            >>> sens = sensitivity(Workload(Circuit(2).h(0).cx(0, 1)), dev, parameters=["edges.0-1.error"])
+            >>> sens.resimulate({"edges.0-1.error": 0.0}) > 0
+            True
+        """
+        key = tuple(sorted((p, float(v)) for p, v in updates.items()))
+        if key not in self._resimulated:
+            self._resimulated[key] = self.workload.evaluate(_set(self.device, dict(key))) - self.value
+        return self._resimulated[key]
+
+    # -- changes ---------------------------------------------------------------
+    def change(self, path: str, fraction: float) -> dict[str, float]:
+        """The numbers changed when ``path`` moves by ``fraction`` (``0.2``: +20 %).
+
+        A T2 is kept at most ``2 T1`` (a T2 raised past it, or a T1 lowered under ``T2 / 2``, brings
+        the T2 along), as the device JSON requires.
+
+        Examples:
+            >>> from qtandem import Circuit
+            >>> from qtandem.device import Device
+            >>> from qtandem.codesign import Workload
+            >>> dev = Device.random(2, "line", seed=0)
+            >>> sens = sensitivity(Workload(Circuit(2).h(0).cx(0, 1)), dev, parameters=["edges.0-1.error"])
+            >>> sens.change("edges.0-1.error", -0.2) == {"edges.0-1.error": 0.8 * dev.edges[(0, 1)].error}
+            True
+        """
+        values = self.values if path in self.values else device_parameters(self.device)
+        if path not in values:
+            _resolve(self.device, path)
+            raise ConfigError(f"parameter path {path!r} names no number of the device")
+        out = {path: values[path] * (1 + fraction)}
+        q = _qubit_of(path)
+        if q is not None and _field(path) in _TIMES:
+            t1_path, t2_path = f"qubits.{q}.t1", f"qubits.{q}.t2"
+            t1 = out.get(t1_path, self.device.qubits[q].t1)
+            t2 = out.get(t2_path, self.device.qubits[q].t2)
+            if float(t2) > 2 * float(t1):
+                out[t2_path] = 2 * float(t1)
+        return out
+
+    def upgrade(self, path: str, fraction: float = 0.2) -> dict[str, float]:
+        """The improving change of ``path`` by ``fraction``: T1/T2 up, every error (or its size) down.
+
+        Examples:
+            >>> from qtandem import Circuit
+            >>> from qtandem.device import Device
+            >>> from qtandem.codesign import Workload
+            >>> dev = Device.random(2, "line", seed=0)
+            >>> sens = sensitivity(Workload(Circuit(2).h(0).cx(0, 1)), dev, parameters=["qubits.1.t1"])
+            >>> sens.upgrade("qubits.1.t1")["qubits.1.t1"] == 1.2 * dev.qubits[1].t1
+            True
+        """
+        return self.change(path, fraction if _field(path) in _TIMES else -fraction)
+
+    def predict(self, updates: Mapping[str, float], *, coordinates: str = "json") -> float:
+        """First-order change of the figure of merit for ``updates`` (``{path: new value}``).
+
+        ``coordinates`` says in which coordinates the expansion is first order (the gradient is the
+        same, moved by the chain rule; only the prediction of a finite change differs):
+
+        - ``"json"``: the device JSON's own numbers, ``sum_i g_i (new_i - old_i)``;
+        - ``"rates"``: T1/T2 as rates ``1/T`` (``g_i (-T_i**2) (1/new_i - 1/old_i)``): relaxation is
+          exponential in ``t/T``, so the rates are its nearly linear coordinates;
+        - ``"physical"``: rates, and coherent errors (detuning, over-rotation angles, ZZ) by their
+          square (``g_i / (2 a_i) (new_i**2 - a_i**2)``): a lone coherent error costs fidelity
+          quadratically in its angle.
+
+        Raises:
+            ConfigError: a path whose gradient was not taken, an unknown ``coordinates``.
+
+        Examples:
+            >>> from qtandem import Circuit
+            >>> from qtandem.device import Device
+            >>> from qtandem.codesign import Workload
+            >>> dev = Device.random(2, "line", seed=0)
+            >>> sens = sensitivity(Workload(Circuit(2).h(0).cx(0, 1)), dev, parameters=["edges.0-1.error"])
+            >>> sens.predict({"edges.0-1.error": 0.0}) > 0
+            True
+        """
+        if coordinates not in COORDINATES:
+            raise ConfigError(f"coordinates {coordinates!r} is not one of {', '.join(COORDINATES)}")
+        total = 0.0
+        for path, new in updates.items():
+            if path not in self.gradients:
+                raise ConfigError(f"parameter path {path!r}: no gradient was taken for it "
+                                  f"(pass it in sensitivity(parameters=...))")
+            old, g, kind = self.values[path], self.gradients[path], _field(path)
+            if coordinates != "json" and kind in _TIMES:
+                total += g * (-old * old) * (1.0 / float(new) - 1.0 / old)
+            elif coordinates == "physical" and kind in _COHERENT and old != 0.0:
+                total += g / (2 * old) * (float(new) ** 2 - old * old)
+            else:
+                total += g * (float(new) - old)
+        return total
+
+    def ranking(self, fraction: float = 0.2, *, coordinates: str = "json") -> list[tuple[str, float]]:
+        """Upgrades by predicted gain (first order), best first: ``[(path, gain), ...]``.
+
+        The gain is the predicted improvement of the figure of merit (an increase of fidelity or
+        success; a decrease of an ``expval`` error) from :meth:`upgrade` of each path; numbers at 0
+        (nothing to improve) are left out.
+
+        Examples:
+            >>> from qtandem import Circuit
+            >>> from qtandem.device import Device
+            >>> from qtandem.codesign import Workload
+            >>> dev = Device.random(2, "line", seed=0)
+            >>> ranked = sensitivity(Workload(Circuit(2).h(0).cx(0, 1)), dev).ranking()
+            >>> ranked[0][1] >= ranked[-1][1]
+            True
+        """
+        gains = [(path, self._sign * self.predict(self.upgrade(path, fraction), coordinates=coordinates))
+                 for path, v in self.values.items() if v != 0.0]
+        return sorted(gains, key=lambda item: -item[1])
+
+    def check(self, fraction: float = 0.2, top: int = 10, *, coordinates: str = "json") -> SensitivityCheck:
+        """Re-simulate ``+fraction`` and ``-fraction`` changes of the ``top`` parameters of the ranking
+        (by the size of their predicted gain) and compare with the first-order predictions.
+
+        Args:
+            fraction: the relative change (0.2: +-20 %).
+            top: how many parameters (``2 * top`` re-simulations).
+            coordinates: of the first-order predictions (see :meth:`predict`).
+
+        Returns:
+            A :class:`SensitivityCheck`; its ``kendall_tau`` compares the order of the predicted
+            and re-simulated gains of the ``top`` upgrades.
+
+        Examples:
+            >>> from qtandem import Circuit
+            >>> from qtandem.device import Device
+            >>> from qtandem.codesign import Workload
+            >>> sens = sensitivity(Workload(Circuit(2).h(0).cx(0, 1)), Device.random(2, "line", seed=0))
+            >>> sens.check(top=4).kendall_tau > 0.5
+            True
+        """
+        ranked = sorted(self.ranking(fraction, coordinates=coordinates), key=lambda item: -abs(item[1]))[:top]
+        rows: list[dict[str, Any]] = []
+        predicted_gain, actual_gain = [], []
+        for path, _ in ranked:
+            for sign in (1.0, -1.0):
+                updates = self.change(path, sign * fraction)
+                predicted = self.predict(updates, coordinates=coordinates)
+                actual = self.resimulate(updates)
+                rel = abs(predicted - actual) / abs(actual) if actual != 0 else (0.0 if predicted == 0 else math.inf)
+                rows.append({"path": path, "change": sign * fraction, "updates": updates, "predicted": predicted,
+                             "actual": actual, "rel_error": rel})
+                is_upgrade = (sign > 0) == (_field(path) in _TIMES)
+                if is_upgrade:
+                    predicted_gain.append(self._sign * predicted)
+                    actual_gain.append(self._sign * actual)
+        tau = kendall_tau(predicted_gain, actual_gain) if len(predicted_gain) > 1 else float("nan")
+        return SensitivityCheck(rows, tau, coordinates)
+
+    def to_dict(self, fraction: float = 0.2) -> dict[str, Any]:
+        """JSON-ready: value, gradients and the ranking.
+
+        Examples:
+            >>> from qtandem import Circuit
+            >>> from qtandem.device import Device
+            >>> from qtandem.codesign import Workload
+            >>> sens = sensitivity(Workload(Circuit(2).h(0).cx(0, 1)), Device.random(2, "line", seed=0))
+            >>> sorted(sens.to_dict())
+            ['gradients', 'higher_is_better', 'metric', 'ranking', 'value', 'values', 'workload']
+        """
+        return {"workload": self.workload.name, "metric": self.workload.metric, "value": self.value,
+                "higher_is_better": self.higher_is_better, "values": self.values, "gradients": self.gradients,
+                "ranking": [[p, g] for p, g in self.ranking(fraction)]}
+
+
+def _default_paths(device: Device) -> list[str]:
+    return [p for p in device_parameters(device) if _field(p) in DIFFERENTIABLE_FIELDS]
+
+
+def sensitivity(workload: Workload | Circuit, device: Device, *, parameters: Iterable[str] | None = None,
+                top: int = 10) -> Sensitivity:
+    """Gradients of ``workload``'s figure of merit with respect to ``device``'s calibration numbers.
+
+    One forward and one backward pass of the exact density-matrix simulation with every
+    parameter a leaf tensor (autograd, not finite differences); the numbers are read in the
+    device JSON's own units. The workload is compiled once for the device (see
+    :class:`~qtandem.codesign.Workload`) and that program is kept for the what-if re-simulations.
+
+    Args:
+        workload: a :class:`Workload` (a bare circuit becomes a ``"fidelity"`` workload).
+        device: the device.
+        parameters: paths to differentiate (default: every number of the fields in
+            :data:`DIFFERENTIABLE_FIELDS`); durations are refused (see there).
+        top: kept for the contract's signature: the default ``top`` of reports; gradients are
+            always taken for every parameter.
+
+    Returns:
+        A :class:`Sensitivity` (``.gradients``, ``.ranking()``, ``.predict()``, ``.check()``).
+
+    Raises:
+        ConfigError: an unknown path, a duration.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> from qtandem.device import Device
+        >>> sens = sensitivity(Circuit(2).h(0).cx(0, 1), Device.random(2, "line", seed=0))
+        >>> sens.gradients["edges.0-1.error"] < 0, sens.gradients["qubits.0.t1"] > 0
+        (True, True)
+        >>> sensitivity(Circuit(2).h(0).cx(0, 1), Device.random(2, "line", seed=0), parameters=["edges.0-1.duration"])
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.ConfigError: parameter path 'edges.0-1.duration': durations also set the idle schedule, ...
+    """
+    del top
+    if isinstance(workload, Circuit):
+        workload = Workload(workload, "fidelity")
+    if not isinstance(workload, Workload):
+        raise ConfigError(f"sensitivity takes a Workload or a Circuit, got {type(workload).__name__}")
+    paths = _default_paths(device) if parameters is None else list(parameters)
+    for path in paths:
+        _resolve(device, path)
+        if "duration" in path.rsplit(".", 1)[-1]:
+            raise ConfigError(f"parameter path {path!r}: durations also set the idle schedule, which is not "
+                              "differentiable; compare two devices with with_parameters instead")
+    workload.program(device)  # compile with the plain numbers (routing reads them), reused below
+    current = device_parameters(device)
+    values = {p: current[p] for p in paths}
+    leaves = {p: torch.tensor(values[p], dtype=torch.float64, requires_grad=True) for p in paths}
+    merit = workload.evaluate_torch(_set(device, leaves))
+    grads = torch.autograd.grad(merit, list(leaves.values()), allow_unused=True) if leaves else ()
+    gradients = {p: 0.0 if g is None else float(g) for p, g in zip(paths, grads, strict=True)}
+    return Sensitivity(workload, device, float(merit.detach()), values, gradients,
+                       higher_is_better=workload.higher_is_better)

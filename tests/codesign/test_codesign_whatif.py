@@ -1,0 +1,188 @@
+"""Hardware what-if (issue 20 section 2): parameter paths, workloads, autograd sensitivities against
+central finite differences and closed forms, and the first-order check."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from qtandem import Circuit
+from qtandem.codesign import Workload, device_parameters, sensitivity, with_parameters
+from qtandem.codesign.params import _set
+from qtandem.codesign.sensitivity import DIFFERENTIABLE_FIELDS, kendall_tau
+from qtandem.device import Device
+from qtandem.errors import ConfigError
+
+
+def _one_qubit(t1: float = 20_000.0, t2: float = 15_000.0, p01: float = 0.02, p10: float = 0.05) -> Device:
+    return Device.from_dict({"schema": "qtandem.device", "version": 2, "name": "q1", "num_qubits": 1,
+                             "native_gates": ["x", "sx", "rz", "measure"],
+                             "qubits": [{"t1": t1, "t2": t2, "readout_p01": p01, "readout_p10": p10,
+                                         "gate_duration_1q": 500.0}]})
+
+
+# -- parameter paths ----------------------------------------------------------------------------------
+def test_paths_cover_every_number_and_round_trip():
+    dev = Device.random(3, "line", seed=4)
+    params = device_parameters(dev)
+    doc = dev.to_dict()
+    assert params["qubits.2.t1"] == doc["qubits"][2]["t1"]
+    assert params["edges.1-2.zz"] == doc["edges"][1]["zz"]
+    (pair, matrix), = [(c["qubits"], c["matrix"]) for c in doc["readout_correlations"]][:1]
+    assert params[f"readout_correlations.{pair[0]}-{pair[1]}.3.0"] == matrix[3][0]
+    # every number of the qubit and edge records is there
+    assert sum(p.startswith("qubits.") for p in params) == 3 * len(doc["qubits"][0])
+    assert sum(p.startswith("edges.") for p in params) == 2 * (len(doc["edges"][0]) - 2)  # minus qubits, gate
+    new = with_parameters(dev, {"qubits.1.t2": 1000.0, "edges.0-1.error": 0.02})
+    assert device_parameters(new) == {**params, "qubits.1.t2": 1000.0, "edges.0-1.error": 0.02}
+    assert dev.qubits[1].t2 == params["qubits.1.t2"]  # the input is not changed
+
+
+@pytest.mark.parametrize(("path", "message"), [
+    ("qubits.7.t1", "qubit '7' is not in 0..2"),
+    ("qubits.0.t3", "unknown qubit field 't3'"),
+    ("edges.0-2.error", "no coupling '0-2'"),
+    ("edges.01.error", "expected a coupling 'a-b'"),
+    ("edges.0-1.gate", "unknown edge field 'gate'"),
+    ("readout_correlations.0-1.4.0", None),
+    ("t1", "is not one of 'qubits.<q>.<field>'"),
+])
+def test_bad_paths_are_refused_by_name(path, message):
+    dev = Device.random(3, "line", seed=4)
+    with pytest.raises(ConfigError, match=repr(path).replace(".", r"\.").replace("'", "'")) as err:
+        with_parameters(dev, {path: 1.0})
+    if message:
+        assert message in str(err.value)
+
+
+def test_bad_values_are_refused():
+    dev = Device.random(2, "line", seed=0)
+    with pytest.raises(ConfigError, match="T2 .* must be <= 2 T1"):
+        with_parameters(dev, {"qubits.0.t2": 3 * dev.qubits[0].t1})
+    with pytest.raises(ConfigError, match="'qubits.0.t1': expected a number"):
+        with_parameters(dev, {"qubits.0.t1": "long"})
+
+
+# -- workloads: closed forms --------------------------------------------------------------------------
+def test_workload_metrics_match_closed_forms():
+    t1, t2, p01, p10 = 20_000.0, 15_000.0, 0.02, 0.05
+    dev = _one_qubit(t1, t2, p01, p10)
+    excited = math.exp(-500.0 / t1)  # x then relaxation for the gate time
+    success = Workload(Circuit(1, 1).x(0).measure(0, 0), "success").evaluate(dev)
+    assert success == pytest.approx(excited * (1 - p10) + (1 - excited) * p01, rel=1e-12)
+    assert Workload(Circuit(1).x(0), "fidelity").evaluate(dev) == pytest.approx(excited, rel=1e-12)
+    err = Workload(Circuit(1).x(0), "expval", "Z0").evaluate(dev)   # <Z> = 1 - 2 P(1), ideal -1
+    assert err == pytest.approx(abs((1 - 2 * excited) + 1), rel=1e-12)
+    assert not Workload(Circuit(1).x(0), "expval", "Z0").higher_is_better
+
+
+def test_workload_refuses_bad_input():
+    with pytest.raises(ConfigError, match="needs an observable"):
+        Workload(Circuit(1).x(0), "expval")
+    with pytest.raises(ConfigError, match="no mid-circuit measurement"):
+        Workload(Circuit(1, 1).measure(0, 0).x(0), "success")
+    with pytest.raises(ConfigError, match="acts on 3 qubits"):
+        Workload(Circuit(2).h(0), "expval", "Z2")
+
+
+def test_workload_compiles_for_the_device_and_keeps_the_program():
+    dev = Device.random(4, "line", seed=1)
+    work = Workload(Circuit(3).h(0).cx(0, 2), "expval", "Z0 Z2")   # h and a non-adjacent cx: compiled
+    prog = work.program(dev)
+    assert dev.validate(prog.circuit) == []
+    better = with_parameters(dev, {p: 0.0 for p in device_parameters(dev) if p.endswith(".error")})
+    assert work.program(better) is prog
+    assert 0 < work.evaluate(better) < work.evaluate(dev)
+
+
+# -- gradients against central finite differences ----------------------------------------------------
+CASES = [
+    ("fidelity", Circuit(3).h(0).cx(0, 1).cx(1, 2).sx(2), None, "line"),
+    ("success", Circuit(3, 3).h(0).cx(0, 1).cx(1, 2).x(0).measure([0, 1, 2], [0, 1, 2]), None, "ring"),
+    ("expval", Circuit(2).h(0).cx(0, 1).sx(1), "Z0 Z1 + 0.5 X0", "line"),
+]
+
+
+def _check_against_differences(metric, circuit, observable, coupling, *, every: bool):
+    dev = Device.random(circuit.n_qubits, coupling, seed=7)
+    work = Workload(circuit, metric, observable)
+    sens = sensitivity(work, dev)
+    assert set(sens.gradients) == {p for p in device_parameters(dev) if p.rsplit(".", 1)[-1] in DIFFERENTIABLE_FIELDS}
+    assert sens.value == pytest.approx(work.evaluate(dev), abs=1e-14)
+    paths = list(sens.values)
+    if not every:  # one number of each field, on the middle qubit / first coupling (most of them are active)
+        q = circuit.n_qubits // 2
+        paths = [p for p in paths if p.startswith((f"qubits.{q}.", "edges.0-1."))]
+    checked = 0
+    for path in paths:
+        value = sens.values[path]
+        h = 1e-4 * abs(value) if value else 1e-7
+        up = work.evaluate(_set(dev, {path: value + h}))
+        down = work.evaluate(_set(dev, {path: value - h}))
+        fd = (up - down) / (2 * h)
+        g = sens.gradients[path]
+        if abs(fd) > 1e-6 / max(abs(value), 1e-3):   # above finite-difference round-off
+            assert g == pytest.approx(fd, rel=1e-5), path
+            checked += 1
+        else:
+            assert abs(g - fd) < 1e-6 / max(abs(value), 1e-3), path
+    return checked
+
+
+@pytest.mark.parametrize(("metric", "circuit", "observable", "coupling"), CASES, ids=[c[0] for c in CASES])
+def test_gradients_match_central_differences(metric, circuit, observable, coupling):
+    assert _check_against_differences(metric, circuit, observable, coupling, every=False) >= 4
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("metric", "circuit", "observable", "coupling"), CASES, ids=[c[0] for c in CASES])
+def test_gradients_match_central_differences_every_parameter(metric, circuit, observable, coupling):
+    assert _check_against_differences(metric, circuit, observable, coupling, every=True) >= 10
+
+
+# -- ranking and the first-order check ---------------------------------------------------------------
+def test_ranking_and_check_against_resimulation():
+    dev = Device.random(3, "line", seed=2)
+    sens = sensitivity(Workload(Circuit(3).h(0).cx(0, 1).cx(1, 2)), dev)
+    ranked = sens.ranking()
+    assert [g for _, g in ranked] == sorted((g for _, g in ranked), reverse=True)
+    report = sens.check(top=5)
+    assert len(report.rows) == 10 and not math.isnan(report.kendall_tau)
+    for row in report.rows:
+        actual = sens.workload.evaluate(_set(dev, row["updates"])) - sens.value
+        assert row["actual"] == pytest.approx(actual, abs=1e-15)
+        # the depolarizing parts are affine in the gate errors: their first-order prediction is exact
+        # for a larger error (a smaller one may cross the floor where relaxation alone exceeds the
+        # calibrated error and the depolarizing probability is clamped at 0)
+        if row["path"].rsplit(".", 1)[-1] in ("error", "gate_error_1q") and row["change"] > 0:
+            assert row["rel_error"] < 1e-8
+    # T1/T2 predicted in rates 1/T are at least as good as in T for the same re-simulated changes
+    times = [p for p in sens.values if p.endswith((".t1", ".t2"))]
+    for path in times[:3]:
+        for frac in (0.2, -0.2):
+            change = sens.change(path, frac)
+            actual = sens.resimulate(change)
+            in_t = abs(sens.predict(change) - actual)
+            in_rates = abs(sens.predict(change, coordinates="rates") - actual)
+            assert in_rates <= in_t + 1e-15
+
+
+def test_change_keeps_t2_at_most_twice_t1():
+    dev = with_parameters(Device.random(2, "line", seed=0), {"qubits.0.t2": 190_000.0, "qubits.0.t1": 100_000.0})
+    sens = sensitivity(Workload(Circuit(2).h(0).cx(0, 1)), dev)
+    assert sens.change("qubits.0.t2", 0.2) == {"qubits.0.t2": 200_000.0}
+    assert sens.change("qubits.0.t1", -0.2) == {"qubits.0.t1": 80_000.0, "qubits.0.t2": 160_000.0}
+    assert sens.resimulate(sens.change("qubits.0.t1", -0.2)) < 0
+
+
+def test_sensitivity_refusals_and_kendall():
+    dev = Device.random(2, "line", seed=0)
+    with pytest.raises(ConfigError, match="durations also set the idle schedule"):
+        sensitivity(Circuit(2).h(0).cx(0, 1), dev, parameters=["qubits.0.gate_duration_1q"])
+    sens = sensitivity(Circuit(2).h(0).cx(0, 1), dev, parameters=["qubits.0.t1"])
+    with pytest.raises(ConfigError, match="no gradient was taken"):
+        sens.predict({"qubits.1.t1": 1.0})
+    with pytest.raises(ConfigError, match="coordinates 'log'"):
+        sens.predict({"qubits.0.t1": 1.0}, coordinates="log")
+    assert kendall_tau([1, 2, 3, 4, 5], [2, 1, 3, 4, 5]) == pytest.approx(0.8)
