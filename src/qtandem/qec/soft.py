@@ -45,6 +45,7 @@ Examples:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -254,11 +255,16 @@ def readout_error_rates(separation: float, t1_decay: float = 0.0) -> tuple[float
         >>> round(p01, 5), round(p10, 5)
         (0.02275, 0.02275)
     """
+    return _error_rates(float(separation), float(t1_decay))
+
+
+@functools.lru_cache(maxsize=256)
+def _error_rates(separation: float, t1_decay: float) -> tuple[float, float]:
     s = 1.0 / separation
     lo, hi = -1.0 - 40 * s, 1.0 + 40 * s
     if readout_llr(lo, separation, t1_decay) > 0 or readout_llr(hi, separation, t1_decay) < 0:
         raise DatasetError(f"soft readout with separation={separation}, t1_decay={t1_decay} has no threshold")
-    for _ in range(200):
+    for _ in range(80):
         mid = 0.5 * (lo + hi)
         if readout_llr(mid, separation, t1_decay) > 0:
             hi = mid
