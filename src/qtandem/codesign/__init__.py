@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from qtandem.codesign.coupling import REFERENCE_MAPS, CouplingSearch, coupling_map, routed_cx, search_coupling
 from qtandem.codesign.drift import DriftSpec, DriftTest, HiddenDevice, HiddenExecutor, drift_test, hidden_device
 from qtandem.codesign.params import device_parameters, with_parameters
 from qtandem.codesign.sensitivity import Sensitivity, SensitivityCheck, sensitivity
@@ -19,3 +20,4 @@ __all__: list[str] = []
 __all__ += ["WORKLOADS", "LoopWorkload", "StageRecord", "WorkloadResult", "make_workload", "register_workload"]
 __all__ += ["Sensitivity", "SensitivityCheck", "Workload", "device_parameters", "sensitivity", "with_parameters"]
 __all__ += ["DriftSpec", "DriftTest", "HiddenDevice", "HiddenExecutor", "drift_test", "hidden_device"]
+__all__ += ["REFERENCE_MAPS", "CouplingSearch", "coupling_map", "routed_cx", "search_coupling"]
