@@ -14,7 +14,9 @@ d = 3 and 0.35-1 ms at d = 5 here, against 0.02 ms for a decode), so the decoder
 
 * a **confident** graph: every measurement edge with ``q`` set to the mean ``q`` of the
   measurements below ``uncertain`` (a model constant, computed once); all shots are
-  batch-decoded on it;
+  batch-decoded on it. The default cutoff ``0.02`` sits above the floor that T1 decay puts
+  under a clear |0> reading (a |1> that decays at once reads like |0>: ``q ~ t1_decay / 2`` at
+  ``v = 0``), so with decay the cutoff does not send every measurement back;
 * shots with an **uncertain** measurement (``q > uncertain``, or leaked) and at least one
   detection event are decoded again, one by one, with those edges reweighted to their own ``q``
   (a shot without detection events decodes to "no flip" under any weights).
@@ -45,6 +47,7 @@ Examples:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -79,11 +82,6 @@ def xor_probability(p: np.ndarray | float, q: np.ndarray | float) -> np.ndarray:
     return np.asarray(p * (1 - q) + q * (1 - p))
 
 
-def _weight(p: np.ndarray | float) -> np.ndarray:
-    p = np.clip(np.asarray(p, dtype=np.float64), 1e-300, _P_MAX)
-    return np.asarray(np.log1p(-p) - np.log(p))
-
-
 def _confident_mean(separation: float, t1_decay: float, cutoff: float, *, draws: int = 50_000) -> float:
     """Mean of ``q`` over non-leaked measurements with ``q <= cutoff`` (outcomes 0/1 equally likely; fixed seed)."""
     rng = np.random.default_rng(12345)
@@ -115,7 +113,7 @@ class SoftMatchingDecoder(Decoder):
         (8, 0)
     """
 
-    def __init__(self, circuit: stim.Circuit, readout: SoftReadout, *, uncertain: float = 1e-3) -> None:
+    def __init__(self, circuit: stim.Circuit, readout: SoftReadout, *, uncertain: float = 0.02) -> None:
         if not isinstance(circuit, stim.Circuit):
             raise DecoderError(f"SoftMatchingDecoder needs the stim.Circuit the shots came from, got "
                                f"{type(circuit).__name__}")
@@ -181,7 +179,8 @@ class SoftMatchingDecoder(Decoder):
     def _set(self, graph: pymatching.Matching, e: int, p: float) -> None:
         u, v = self._keys[e]
         faults = set(self._edges[self._keys[e]][0])
-        w = float(_weight(p))
+        p = min(max(p, 1e-300), _P_MAX)
+        w = math.log1p(-p) - math.log(p)
         if v < 0:
             graph.add_boundary_edge(u, fault_ids=faults, weight=w, error_probability=p, merge_strategy="replace")
         else:
