@@ -93,7 +93,9 @@ def main() -> None:
     ap.add_argument("--max-edges", type=int, default=16)
     ap.add_argument("--max-degree", type=int, default=4)
     ap.add_argument("--search-trials", type=int, default=2)
-    ap.add_argument("--eval-trials", type=int, default=8, help="trials of the full router in the report")
+    ap.add_argument("--eval-trials", type=int, default=8, help="trials of the full router (rerank and report)")
+    ap.add_argument("--rerank", type=int, default=5, help="best fast-path maps re-scored with the full router")
+    ap.add_argument("--maps", default="heavy_hex,grid,ring,line", help="reference maps of the report")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
@@ -105,12 +107,12 @@ def main() -> None:
     heldout = make(list(range(1000, 1000 + args.heldout)))
     t0 = time.perf_counter()
     found = search_coupling(train, 16, args.max_edges, args.max_degree, seed=args.seed, budget=args.budget,
-                            trials=args.search_trials)
+                            trials=args.search_trials, rerank=args.rerank, rerank_trials=args.eval_trials)
     search_s = time.perf_counter() - t0
     print(f"search: {len(found.history) - 1} evaluations, {search_s:.1f} s, fast score "
           f"{found.start_score:.1f} -> {found.score:.1f}; map {found.coupling}", flush=True)
-    maps = {"searched": found.coupling, **{name: coupling_map(name, 16) for name in ("heavy_hex", "grid", "ring",
-                                                                                    "line")}}
+    refs = args.maps.split(",")
+    maps = {"searched": found.coupling, **{name: coupling_map(name, 16) for name in refs}}
     rows: dict[str, dict[str, list[int]]] = {}
     t1 = time.perf_counter()
     for name, edges in maps.items():
@@ -126,7 +128,7 @@ def main() -> None:
         s = geomean(rows["searched"][split])
         summary[split] = {name: {"geomean_cx": geomean(r[split]),
                                  "gain_of_searched": 1 - s / geomean(r[split])} for name, r in rows.items()}
-    for name in ("heavy_hex", "grid", "ring", "line"):
+    for name in refs:
         print(f"searched vs {name:9s}: held-out gain {100 * summary['heldout'][name]['gain_of_searched']:5.1f} %  "
               f"(train {100 * summary['train'][name]['gain_of_searched']:5.1f} %)")
     g = nx.Graph(found.coupling)
@@ -138,7 +140,8 @@ def main() -> None:
         "searched": {"coupling": found.coupling, "edges": len(found.coupling),
                      "degrees": sorted(d for _, d in g.degree()), "diameter": nx.diameter(g),
                      "fast_score_start": found.start_score, "fast_score": found.score,
-                     "evaluations": len(found.history) - 1, "history_best": [h["best"] for h in found.history]},
+                     "evaluations": len(found.history) - 1, "history_best": [h["best"] for h in found.history],
+                     "reranked": found.reranked},
         "maps": {k: {"edges": len(v), "max_degree": max(d for _, d in nx.Graph(v).degree()),
                      "diameter": nx.diameter(nx.Graph(v))} for k, v in maps.items()},
         "routed_cx": rows, "summary": summary, "seconds": {"search": search_s, "report": eval_s},

@@ -121,3 +121,13 @@ def test_search_refuses_impossible_constraints_with_the_reason():
         search_coupling([c, "cx 0 1"], 4, max_edges=4, max_degree=2)
     with pytest.raises(ConfigError, match="start map"):
         search_coupling([c], 4, max_edges=3, max_degree=2, start="ring")
+
+
+def test_rerank_keeps_the_full_routers_best_among_the_top_maps_and_the_start():
+    circuits = [_random_circuit(6, 8, seed=s) for s in (1, 2)]
+    res = search_coupling(circuits, 6, max_edges=6, max_degree=3, budget=12, seed=3, rerank=2, rerank_trials=2)
+    assert 2 <= len(res.reranked) <= 3 and sum(r["start"] for r in res.reranked) == 1
+    for r in res.reranked:  # each full score is the geometric mean of the full router's own counts
+        assert r["full_counts"] == [routed_cx(c, r["coupling"], n_qubits=6, seed=3, trials=2, full=True)
+                                    for c in circuits]
+    assert res.coupling == min(res.reranked, key=lambda r: (r["full_score"], r["score"]))["coupling"]
