@@ -19,7 +19,9 @@ Three subcommands, each writing raw JSON under bench/results/:
   same shots.
 * ``speed [--shots N]``: shots/s through ``decode`` at d = 5 (rounds 5) of a recurrent decoder
   with the base architecture (random weights: throughput does not depend on them) beside the
-  shipped SyndromeNet ``surface-d5-p0.005``, both with 2 worker threads; streaming latency per
+  shipped SyndromeNet ``surface-d5-p0.005`` (hidden 16, neural+matching: its PyMatching features
+  are part of its decode), all with 2 worker threads; the base architecture at hidden 32 (the
+  ablation's) and at the shipped model's sizes (hidden 16, 2 heads, readout 32); streaming latency per
   round (``stream(shots=1)`` and ``stream(shots=1024)``, median over rounds and repeats). Run it
   under both CPU locks.
 
@@ -29,6 +31,7 @@ Run: flock /tmp/qtandem-cpu1.lock env OMP_NUM_THREADS=1 python bench/qec_recurre
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -43,7 +46,7 @@ import numpy as np
 from qtandem.io import atomic_write_text
 from qtandem.qec.data import sample
 from qtandem.qec.matching import MatchingDecoder
-from qtandem.qec.metrics import wilson_interval
+from qtandem.qec.metrics import postselection_curve, wilson_interval
 from qtandem.qec.recurrent import RecurrentDecoder, load_recurrent
 from qtandem.qec.recurrent_train import load_recurrent_config, parse_recurrent_config, train_recurrent
 
@@ -71,6 +74,9 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
     "conv": {"model": {"mixer": "conv"}},
     "ungated": {"model": {"gated": False}},
     "nomix": {"model": {"mixer": "none"}},
+    # `base` continued (resume of a copy of the base run folder): steps 0-1200 are base's schedule, kept as a
+    # phase; 1200-3000 a new cosine phase
+    "long": {"optim": {"steps": 3000, "lr": 0.0015, "phases": [{"until": 1200, "steps": 1200, "lr": 0.003}]}},
 }
 
 
@@ -84,7 +90,7 @@ def variant_config(name: str, steps: int | None = None) -> str:
     if steps is not None:
         cfg["pretrain"]["steps"] = min(cfg["pretrain"]["steps"], steps // 3)
         cfg["optim"]["steps"] = steps
-    cfg["name"] = f"recurrent-d3-si1000-{name}"
+    cfg["name"] = f"recurrent-d3-si1000-{'base' if name == 'long' else name}"  # long resumes base's run
     return to_toml(cfg)
 
 
@@ -123,8 +129,9 @@ def cmd_eval(args: argparse.Namespace) -> None:
         preds["pymatching_soft"] = SoftMatchingDecoder(bare, readout).decode_shots(shots)
     except ImportError:
         pass
+    probs = {"pymatching": plain.decode_soft(shots.dets)}
     for name, dec in models.items():
-        preds[f"recurrent:{name}"] = dec.decode_shots(shots)[0]
+        preds[f"recurrent:{name}"], probs[f"recurrent:{name}"] = dec.decode_shots(shots)
     errs = {k: int((v[:, :1] != obs).sum()) for k, v in preds.items()}
     for k, e in errs.items():
         rows[k] = _rate(e, args.shots)
@@ -134,8 +141,20 @@ def cmd_eval(args: argparse.Namespace) -> None:
             tr = models[k.split(":", 1)[1]].info.get("training", {})
             rows[k]["training"] = tr
             rows[k]["spec"] = models[k.split(":", 1)[1]].spec.__dict__
+    corr_wrong = preds["pymatching_correlated"][:, :1] != obs
+    for k in rows:
+        if k.startswith("recurrent:"):
+            wrong = preds[k][:, :1] != obs
+            rows[k]["paired_vs_correlated"] = {"only_recurrent_wrong": int((wrong & ~corr_wrong).sum()),
+                                               "only_correlated_wrong": int((~wrong & corr_wrong).sum())}
+    flagging = {}
+    for k, pr in probs.items():
+        curve = postselection_curve(pr[:, :1], obs, preds[k][:, :1])
+        flagging[k + (" (complementary gap)" if k == "pymatching" else "")] = {
+            str(f): curve.at(f) for f in (0.0, 0.01, 0.05, 0.1)}
     doc = {"what": "recurrent decoder ablation, fresh test shots", "seed": args.seed, "shots": args.shots,
-           "data": first.to_dict()["data"], "readout": first.to_dict()["readout"], "results": rows,
+           "flagging": flagging, "data": first.to_dict()["data"], "readout": first.to_dict()["readout"],
+           "results": rows,
            "wall_s": round(time.perf_counter() - t0, 1), "host": platform.node(), "load": os.getloadavg()}
     atomic_write_text(args.out, json.dumps(doc, indent=1) + "\n")
     for k, r in rows.items():
@@ -165,10 +184,14 @@ def cmd_speed(args: argparse.Namespace) -> None:
     assert syn.circuit is not None
     circuit = syn.circuit
     base = parse_recurrent_config(variant_config("base")).model.spec()
-    spec = base
-    rec = RecurrentDecoder.untrained(circuit, spec, seed=0, threads=2)
-    out: dict[str, Any] = {"recurrent_d5": rate(rec, circuit), "syndromenet_d5": rate(syn, circuit)}
-    out["ratio_recurrent_to_syndromenet"] = out["recurrent_d5"]["shots_per_s"] / out["syndromenet_d5"]["shots_per_s"]
+    small = dataclasses.replace(base, hidden=16, heads=2, readout=32)  # the shipped d = 5 SyndromeNet's sizes
+    out: dict[str, Any] = {"syndromenet_d5": rate(syn, circuit)}
+    rec = RecurrentDecoder.untrained(circuit, base, seed=0, threads=2)
+    for label, spec in (("recurrent_d5_h32", base), ("recurrent_d5_h16", small)):
+        dec = RecurrentDecoder.untrained(circuit, spec, seed=0, threads=2)
+        out[label] = rate(dec, circuit)
+        out[label]["spec"] = dataclasses.asdict(spec)
+        out[label]["ratio_to_syndromenet"] = out[label]["shots_per_s"] / out["syndromenet_d5"]["shots_per_s"]
     plain = MatchingDecoder(circuit)
     out["pymatching_d5"] = rate(plain, circuit)
     out["pymatching_correlated_d5"] = rate(MatchingDecoder(plain.dem, correlated=True), circuit)
@@ -192,7 +215,7 @@ def cmd_speed(args: argparse.Namespace) -> None:
     finally:
         torch.set_num_threads(before)
     out["streaming_latency"] = lat
-    doc = {"what": "d = 5 (rounds 5) decode throughput and streaming latency", "spec": spec.__dict__,
+    doc = {"what": "d = 5 (rounds 5) decode throughput and streaming latency (h32 spec)",
            "results": out, "load_before": load0, "load_after": os.getloadavg(), "host": platform.node(),
            "cpus": len(os.sched_getaffinity(0))}
     atomic_write_text(args.out, json.dumps(doc, indent=1) + "\n")

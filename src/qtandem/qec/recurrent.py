@@ -350,7 +350,7 @@ class RecurrentDecoder(Decoder):
         spec: the model (:class:`RecurrentSpec`).
         state: the model's ``state_dict``.
         info: metadata kept with the model (training cost, name, readout model...).
-        batch_size: shots per forward pass (default 2,048).
+        batch_size: shots per forward pass (default: up to 2,048, small enough that every worker gets a batch).
         threads: worker threads for :meth:`logits` (default: usable CPUs up to 8, one torch thread each;
             0 keeps torch's own setting).
 
@@ -464,7 +464,7 @@ class RecurrentDecoder(Decoder):
             soft = np.asarray(soft, dtype=np.float32)
             if soft.shape != (dets.shape[0], self.num_detectors, 2):
                 raise DecoderError(f"soft must have shape ({dets.shape[0]}, {self.num_detectors}, 2), got {soft.shape}")
-        size = self.batch_size or 2048
+        size = self.batch_size or max(128, min(2048, -(-len(dets) // max(1, self.workers))))
         parts = [(dets[i:i + size], None if soft is None else soft[i:i + size]) for i in range(0, len(dets), size)]
         if not parts:
             return np.zeros((0, self.num_observables))
