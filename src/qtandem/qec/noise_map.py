@@ -23,7 +23,9 @@ Mapping rules of :func:`noisy_circuit` (the input circuit must be noiseless):
 A :class:`~qtandem.device.Device` is first reduced to its **average** calibration (mean
 T1, T2, gate errors and durations, readout errors) on every qubit and on every pair of
 qubits a two-qubit gate of the circuit touches: Stim's generated layouts are not routed
-onto the device's coupling map, so per-qubit numbers would be attached arbitrarily.
+onto the device's coupling map, so per-qubit numbers would be attached arbitrarily. Given a
+``layout`` (Stim qubit -> device qubit, two-qubit gates on couplings), each qubit and pair
+keeps its **own** calibration instead (:func:`layout_device_model`).
 
 Examples:
     >>> import stim
@@ -43,6 +45,7 @@ Examples:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -55,7 +58,7 @@ from qtandem.noise import NoiseModel, thermal_relaxation
 from qtandem.noise.channels import KrausChannel
 from qtandem.qec.codes import _ANNOTATIONS, _MEASURE, _RESET, _has_noise, _qubits, rewrite_layers
 
-__all__ = ["STIM_GATE_NAMES", "average_device_model", "noisy_circuit", "twirl"]
+__all__ = ["STIM_GATE_NAMES", "average_device_model", "layout_device_model", "noisy_circuit", "twirl"]
 
 STIM_GATE_NAMES: dict[str, str] = {
     "H": "h", "S": "s", "S_DAG": "sdg", "X": "x", "Y": "y", "Z": "z", "SQRT_X": "sx", "SQRT_X_DAG": "sxdg",
@@ -171,12 +174,84 @@ def average_device_model(device: Device, circuit: stim.Circuit) -> NoiseModel:
     return avg_dev.noise_model()
 
 
-def noisy_circuit(circuit: stim.Circuit, noise: NoiseModel | Device) -> stim.Circuit:
+def layout_device_model(device: Device, circuit: stim.Circuit, layout: Mapping[int, int]) -> NoiseModel:
+    """The NoiseModel of ``device``'s own calibration, Stim qubit ``q`` on device qubit ``layout[q]``.
+
+    Each Stim qubit gets its device qubit's T1, T2, gate error and duration, and readout errors
+    (a correlated readout pair becomes the correlation of its two Stim qubits); each two-qubit
+    gate pair of ``circuit`` gets the error, duration, coherent angle error and ZZ of its device
+    coupling. The one-qubit native gates are those of :func:`average_device_model`.
+
+    Raises:
+        NoiseError: a measured or gated qubit has no layout entry, two Stim qubits share a device
+            qubit, a device index is out of range, or a two-qubit gate's pair is not a coupling.
+
+    Examples:
+        >>> import stim
+        >>> from qtandem.device import Device
+        >>> dev = Device.random(3, "line", seed=1)
+        >>> model = layout_device_model(dev, stim.Circuit("CX 0 1\\nM 0 1"), {0: 2, 1: 1})
+        >>> model.num_qubits
+        2
+    """
+    from qtandem.device.device import EdgeProperties
+
+    n = max(_qubits(circuit), default=0) + 1
+    missing = [q for q in _qubits(circuit) if q not in layout]
+    if missing:
+        raise NoiseError(f"layout has no device qubit for Stim qubit(s) {missing}")
+    phys = {q: int(layout[q]) for q in range(n) if q in layout}
+    bad = [q for q, d in phys.items() if not 0 <= d < device.num_qubits]
+    if bad:
+        raise NoiseError(f"layout maps Stim qubit {bad[0]} to device qubit {phys[bad[0]]}, but {device.name!r} has "
+                         f"{device.num_qubits} qubits")
+    if len(set(phys.values())) != len(phys):
+        raise NoiseError("layout maps two Stim qubits to the same device qubit")
+    edges: dict[tuple[int, int], Any] = {}
+    for inst in circuit.flattened():
+        if inst.name in STIM_GATE_NAMES and stim.gate_data(inst.name).is_two_qubit_gate:
+            for a, b in _groups(inst):
+                pa, pb = phys[a], phys[b]
+                props = device.edges.get((min(pa, pb), max(pa, pb)))
+                if props is None:
+                    raise NoiseError(f"{inst.name} {a} {b}: device qubits {pa} and {pb} of {device.name!r} are not "
+                                     f"coupled; choose a layout along the coupling map")
+                edges.setdefault((min(a, b), max(a, b)), EdgeProperties(props.error, props.duration,
+                                                                        STIM_GATE_NAMES[inst.name],
+                                                                        props.angle_error, props.zz))
+    import networkx as nx
+
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    graph.add_edges_from(edges)
+    back = {d: q for q, d in phys.items()}
+    correlations = {(min(back[a], back[b]), max(back[a], back[b])): (m if back[a] < back[b] else _swap_pair(m))
+                    for (a, b), m in device.readout_correlations.items() if a in back and b in back}
+    qubits = [device.qubits[phys[q]] if q in phys else device.qubits[0] for q in range(n)]
+    natives = sorted({*STIM_GATE_NAMES.values(), "measure", "reset"} - {"cx", "cz", "cy", "swap"})
+    natives += sorted({e.gate for e in edges.values()})
+    mapped = dataclasses.replace(device, name=f"{device.name} (layout)", num_qubits=n, coupling_map=graph,
+                                 native_gates=natives, qubits=qubits, edges=edges, readout_correlations=correlations)
+    return mapped.noise_model()
+
+
+def _swap_pair(matrix: Any) -> Any:
+    """A 4x4 two-qubit confusion matrix with its two qubits exchanged (basis order 00, 01, 10, 11)."""
+    perm = [0, 2, 1, 3]
+    m = np.asarray(matrix, dtype=np.float64)
+    return m[np.ix_(perm, perm)].tolist()
+
+
+def noisy_circuit(circuit: stim.Circuit, noise: NoiseModel | Device, *,
+                  layout: Mapping[int, int] | None = None) -> stim.Circuit:
     """Add a qtandem NoiseModel's (or Device's) noise to a noiseless Stim circuit (rules in the module docstring).
 
     Args:
         circuit: noiseless circuit (e.g. ``surface_code(..., noise="none")``).
         noise: a :class:`~qtandem.noise.NoiseModel` or :class:`~qtandem.device.Device`.
+        layout: with a Device, ``{stim_qubit: device_qubit}``: every qubit gets its own
+            calibration (:func:`layout_device_model`); without, the device's average
+            (:func:`average_device_model`).
 
     Returns:
         The noisy ``stim.Circuit``.
@@ -195,7 +270,7 @@ def noisy_circuit(circuit: stim.Circuit, noise: NoiseModel | Device) -> stim.Cir
         (True, True)
     """
     if isinstance(noise, Device):
-        model = average_device_model(noise, circuit)
+        model = average_device_model(noise, circuit) if layout is None else layout_device_model(noise, circuit, layout)
     elif isinstance(noise, NoiseModel):
         model = noise
     else:
