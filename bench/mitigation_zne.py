@@ -26,6 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import mitigation as bench
 from qtandem.mitigate import cdr, execute, readout, zne
+from qtandem.mitigate.auto import AutoExtrapolation
 
 CONFIGS = {
     "readout": lambda: [readout()],
@@ -40,6 +41,11 @@ CONFIGS = {
     "zne_param_rich": lambda: [readout(), zne([1, 2, 3], "richardson", scaling="parameter")],
     "zne_param_exp123": lambda: [readout(), zne([1, 2, 3], "exponential", scaling="parameter")],
     "zne_param_exp1152": lambda: [readout(), zne([1, 1.5, 2], "exponential", scaling="parameter")],
+    "auto": lambda: "auto",  # the DEV runs of mitigation_auto_dev_*.json: "auto" was today's auto_p10 then
+    "auto_lr": lambda: [readout(), AutoExtrapolation(pilot=0.1, candidates=("linear", "richardson"))],
+    "auto_p10": lambda: [readout(), AutoExtrapolation(pilot=0.1)],
+    "auto_exp": lambda: [readout(), AutoExtrapolation(pilot=0.1, candidates=("exponential",))],
+    "auto_p20": lambda: [readout(), AutoExtrapolation(pilot=0.2)],
     "cdr": lambda: [readout(), cdr()],
     "vncdr": lambda: [readout(), cdr(scale_factors=[1, 2, 3])],
 }

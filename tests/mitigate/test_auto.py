@@ -43,13 +43,13 @@ def test_predicted_mse_closed_form():
 def test_auto_skips_extrapolation_at_small_budgets_and_uses_it_at_large_ones():
     noise = _noise(0.01, 0.05)
     c = _circuit(4)
-    small = execute(c, "Z0 Z1", simulator_executor(noise, seed=1), methods="auto", shots=400, seed=1, noise=noise)
+    small = execute(c, "Z0 Z1", simulator_executor(noise, seed=1), methods="auto", shots=100, seed=1, noise=noise)
     large = execute(c, "Z0 Z1", simulator_executor(noise, seed=2), methods="auto", shots=400_000, seed=2,
                     noise=noise)
     assert small.methods == ["readout", "auto_zne"] and small.details["auto"] == "qtandem.mitigate.auto.choose"
     assert small.details["chosen"] == "none"
     assert large.details["chosen"].startswith("zne_")
-    assert small.shots_used == 400 and large.shots_used == 400_000
+    assert small.shots_used == 100 and large.shots_used == 400_000
 
 
 def test_auto_is_not_worse_than_unmitigated():
@@ -79,3 +79,19 @@ def test_choose_rejects_bad_input():
         choose(Circuit(1), ctx, 0)
     with pytest.raises(ArgumentTypeError):
         AutoExtrapolation(pilot=1.5)
+
+
+def test_exponential_candidate_closed_form_and_fit():
+    # least-squares intercept of log values on [1, 1.5, 2]: weights (11/6, 1/3, -7/6); unbiased under the decay
+    v, s, lam = 0.3, 0.002, 0.8
+    mse = predicted_mse(v, s, lam)
+    w = (11 / 6, 1 / 3, -7 / 6)
+    scales = (1.0, 1.5, 2.0)
+    assert sum(w) == pytest.approx(1.0) and sum(wi * si for wi, si in zip(w, scales, strict=True)) == pytest.approx(0)
+    amp = sum(abs(wi) * math.exp(lam * si) * math.exp(lam * (si - 1)) for wi, si in zip(w, scales, strict=True))
+    assert mse["exponential"] == pytest.approx((amp * s) ** 2)
+    assert min(mse, key=lambda k: mse[k]) == "exponential"      # deep circuit, small shot noise
+    old = predicted_mse(v, s, lam, candidates=("linear", "richardson"))
+    assert set(old) == {"none", "linear", "richardson"}
+    with pytest.raises(ArgumentTypeError, match="unknown candidate"):
+        AutoExtrapolation(candidates=("cubic",))
