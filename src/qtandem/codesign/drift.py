@@ -355,7 +355,9 @@ def _observations(source: Any) -> tuple[dict[str, _Obs], dict[str, list[str]]]:
     if isinstance(source, WorkloadResult):
         kinds = dict(source.details.get("observation_kinds", {}))
         labels = {k: [str(s) for s in v] for k, v in dict(source.details.get("labels", {})).items()}
-        return {k: _summarise(k, v, int(source.shots), kinds.get(k)) for k, v in source.observations.items()}, labels
+        per = source.details.get("observation_shots", int(source.shots))
+        shots = {k: int(per.get(k, source.shots) if isinstance(per, Mapping) else per) for k in source.observations}
+        return {k: _summarise(k, v, shots[k], kinds.get(k)) for k, v in source.observations.items()}, labels
     if isinstance(source, Mapping):
         return {str(k): _summarise(str(k), v, None, None) for k, v in source.items()}, {}
     raise ArgumentTypeError(f"drift_test: expected a WorkloadResult or a mapping of arrays, got "
@@ -415,8 +417,9 @@ def drift_test(reference: WorkloadResult | Mapping[str, np.ndarray], current: Wo
       catches a small change spread over all columns;
     * in a :class:`~qtandem.codesign.stages.WorkloadResult` whose ``details["observation_kinds"]``
       marks an observation ``"rate"`` (per-column frequencies of an event) or ``"expval"``
-      (expectation values of +-1 outcomes, read as frequencies ``(1 - e) / 2``): a 1-D array
-      measured on ``result.shots`` shots, compared with the binomial test.
+      (expectation values of +-1 outcomes, read as frequencies ``(1 - e) / 2``): a 1-D array, each
+      column measured on ``result.shots`` shots (or ``details["observation_shots"]``: a number, or
+      one per observation name), compared with the binomial test.
 
     ``details["labels"][name]`` (a list, one label per column, e.g. the qubit or ancilla a detector
     reads) names the columns in :attr:`DriftTest.which`. All p-values form one family, corrected with
