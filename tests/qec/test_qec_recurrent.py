@@ -119,6 +119,8 @@ def test_bad_spec() -> None:
         RecurrentSpec(hidden=10, heads=4)
     with pytest.raises(ConfigError, match="pretrain.steps"):
         parse_recurrent_config("[pretrain]\nsteps = 5\n[optim]\nsteps = 5")
+    with pytest.raises(ConfigError, match="data.code"):
+        parse_recurrent_config('[data]\ncode = "repetition"')
 
 
 CFG = ('seed = 4\n[data]\ndistance = 3\nrounds = 2\nnoise = "si1000"\np = 0.004\nval_shots = 100\n'
@@ -153,16 +155,16 @@ def test_resume_is_exact(tmp_path) -> None:
 
 
 @pytest.mark.slow
-def test_training_learns_repetition_code(tmp_path) -> None:
-    """A short run on the repetition code gets within 1.5x of PyMatching on fresh shots."""
+def test_training_learns_surface_code(tmp_path) -> None:
+    """A short run (800 steps, 205k shots, ~3 min on one core) gets within 1.5x of PyMatching on fresh shots."""
     from qtandem.qec.matching import MatchingDecoder
 
-    cfg = parse_recurrent_config('[data]\ncode = "repetition"\ndistance = 5\np = 0.03\nval_shots = 0\n'
-                                 '[model]\nhidden = 16\nheads = 2\nreadout = 32\nsoft_inputs = false\n'
-                                 '[optim]\nsteps = 400\nbatch_size = 256\nlr = 0.003\nwarmup = 20')
+    cfg = parse_recurrent_config('seed = 2\n[data]\ndistance = 3\np = 0.008\nval_shots = 0\n'
+                                 '[model]\nsoft_inputs = false\n'
+                                 '[optim]\nsteps = 800\nbatch_size = 256\nlr = 0.003\nwarmup = 50')
     res = train_recurrent(cfg, output=tmp_path, progress=False)
     c = cfg.decoder_circuit()
     dets, obs = sample(c, 20000, seed=99)
     mine = int((res.decoder.decode(dets) != obs).sum())
     pm = int((MatchingDecoder(c).decode(dets) != obs).sum())
-    assert mine < 1.5 * pm
+    assert mine < 1.5 * pm, (mine, pm)

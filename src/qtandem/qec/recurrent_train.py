@@ -195,6 +195,9 @@ def parse_recurrent_config(text: str, *, source: str = "<string>") -> RecurrentC
     if cfg.model.mixer == "attention" and cfg.model.hidden % cfg.model.heads:
         raise ConfigError(f"{source}: model.heads: must divide model.hidden ({cfg.model.hidden}), "
                           f"got {cfg.model.heads}")
+    if cfg.data.code != "surface":
+        raise ConfigError(f"{source}: data.code: the recurrent decoder needs (x, y, t) detector coordinates on a "
+                          f"2-D stabilizer lattice; use \"surface\", got {cfg.data.code!r}")
     if cfg.pretrain.steps >= cfg.optim.steps:
         raise ConfigError(f"{source}: pretrain.steps: must be < optim.steps ({cfg.optim.steps}), got "
                           f"{cfg.pretrain.steps}")
