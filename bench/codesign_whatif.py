@@ -9,7 +9,9 @@ the method was developed on ``Device.random(3, "line", seed=0)`` only). Workload
 per device by ``prepare_for_device`` (seed 0): GHZ-8 (state fidelity, and success probability of the
 two GHZ strings with readout errors), QFT-5 on ``|10101>`` (fidelity), a 6-qubit brickwork of 4
 ``layered`` layers (fidelity), QAOA p=1 MaxCut on a random 3-regular 6-node graph (``expval``: the
-error ``|<C>_noisy - <C>_ideal|`` of the cut operator ``C = sum Z_a Z_b``). For each: gradients of
+error ``|<C>_noisy - <C>_ideal|`` of the cut operator ``C = sum Z_a Z_b``); with ``--set vqe`` the VQE
+energy errors ``|<H>_noisy - <H>_ideal|`` of H2 (4 qubits) and LiH CAS(2,3) (6 qubits) at their noiseless
+UCCSD optimum (``qtandem.chem.vqe``; needs the chem extra). For each: gradients of
 every T1/T2/readout/gate-error/coherent-error number by autograd (one backward pass), the 10
 parameters of largest predicted +20% upgrade gain, their +20% and -20% changes re-simulated (20
 simulations; a T2 is capped at 2 T1), in three coordinates of the same gradient: ``json`` (the device
@@ -69,6 +71,20 @@ def workloads(seed: int) -> list[Workload]:
             Workload(qaoa, "expval", cut, name="qaoa6_expval")]
 
 
+def vqe_workloads() -> list[Workload]:
+    """VQE energy errors (needs the chem extra): the UCCSD circuit at its noiseless optimum, metric
+    ``|<H>_noisy - <H>_ideal|`` in hartree (the device's cost on top of the VQE's own error)."""
+    from qtandem.chem import Molecule, vqe
+
+    out = []
+    for name, geometry, space in (("vqe_h2_expval", "H 0 0 0; H 0 0 0.735", None),
+                                  ("vqe_lih_cas23_expval", "Li 0 0 0; H 0 0 1.595", (2, 3))):
+        problem = Molecule(geometry).problem(space) if space else Molecule(geometry).problem()
+        result = vqe(problem, "uccsd")
+        out.append(Workload(result.circuit, "expval", problem.hamiltonian, name=name))
+    return out
+
+
 def run_case(work: Workload, device: Device, seed: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     prog = work.program(device)
@@ -121,6 +137,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--merge", nargs="+", help="merge these result files instead of running")
+    ap.add_argument("--set", choices=["standard", "vqe"], default="standard",
+                    help="standard: the five circuit workloads; vqe: H2 and LiH CAS(2,3) UCCSD energy errors")
     ap.add_argument("--out", default="bench/results/codesign_whatif.json")
     args = ap.parse_args()
     if args.merge:
@@ -128,9 +146,10 @@ def main() -> None:
     else:
         torch.set_num_threads(1)
         rows = []
+        chem = vqe_workloads() if args.set == "vqe" else []
         for seed in args.seeds:
             device = Device.random(8, "heavy_hex", seed=seed)
-            for work in workloads(seed):
+            for work in chem or workloads(seed):
                 row = run_case(work, device, seed)
                 rows.append(row)
                 print(json.dumps({k: row[k] for k in ("workload", "device_seed", "value")}
