@@ -108,9 +108,18 @@ def _check_against_differences(metric, circuit, observable, coupling, *, every: 
     dev = Device.random(circuit.n_qubits, coupling, seed=7)
     work = Workload(circuit, metric, observable)
     sens = sensitivity(work, dev)
-    assert set(sens.gradients) == {p for p in device_parameters(dev) if p.rsplit(".", 1)[-1] in DIFFERENTIABLE_FIELDS}
+    assert set(sens.gradients) == {p for p in device_parameters(dev)
+                                   if p.rsplit(".", 1)[-1] in DIFFERENTIABLE_FIELDS or p.startswith("readout_corr")}
     assert sens.value == pytest.approx(work.evaluate(dev), abs=1e-14)
-    paths = list(sens.values)
+    # a joint readout matrix moves as a whole: the derivative along its group change (column sums kept)
+    for pair in dev.readout_correlations:
+        group = f"readout_correlations.{pair[0]}-{pair[1]}"
+        step = 1e-4
+        up, down = sens.change(group, step), sens.change(group, -step)
+        fd = (work.evaluate(_set(dev, up)) - work.evaluate(_set(dev, down))) / 2
+        analytic = (sens.predict(up) - sens.predict(down)) / 2
+        assert analytic == pytest.approx(fd, rel=1e-5, abs=1e-13), group
+    paths = [p for p in sens.values if not p.startswith("readout_corr")]
     if not every:  # one number of each field, on the middle qubit / first coupling (most of them are active)
         q = circuit.n_qubits // 2
         paths = [p for p in paths if p.startswith((f"qubits.{q}.", "edges.0-1."))]

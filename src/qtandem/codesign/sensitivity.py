@@ -38,10 +38,11 @@ __all__ = ["COORDINATES", "DIFFERENTIABLE_FIELDS", "Sensitivity", "SensitivityCh
 
 DIFFERENTIABLE_FIELDS = ("t1", "t2", "readout_p01", "readout_p10", "gate_error_1q", "detuning", "sx_angle_error",
                          "x_angle_error", "error", "angle_error", "zz")
-"""Qubit and edge fields :func:`sensitivity` differentiates by default. Durations are left out: they
-also set the idle schedule, which the simulator computes from plain numbers (a gradient would miss
-that part); readout-correlation entries are accepted when named but left out by default (one entry
-alone breaks the matrix's column sums)."""
+"""Qubit and edge fields :func:`sensitivity` differentiates by default, with every entry of the
+joint readout matrices. Durations are left out: they also set the idle schedule, which the simulator
+computes from plain numbers (a gradient would miss that part). A joint readout matrix changes as a
+whole (one entry alone would break its column sums): the *group* path ``readout_correlations.<a>-<b>``
+scales its off-diagonal entries (each column's diagonal takes the remainder)."""
 
 _TIMES = ("t1", "t2")
 _COHERENT = ("detuning", "sx_angle_error", "x_angle_error", "angle_error", "zz")
@@ -82,6 +83,15 @@ def kendall_tau(a: Iterable[float], b: Iterable[float]) -> float:
 
 def _field(path: str) -> str:
     return path.rsplit(".", 1)[-1] if path.startswith(("qubits.", "edges.")) else "correlation"
+
+
+def _is_group(path: str) -> bool:
+    """``readout_correlations.<a>-<b>``: a joint readout matrix as a whole."""
+    return path.startswith("readout_correlations.") and path.count(".") == 1
+
+
+def _group_entries(path: str) -> list[str]:
+    return [f"{path}.{i}.{j}" for i in range(4) for j in range(4)]
 
 
 def _qubit_of(path: str) -> int | None:
@@ -150,6 +160,7 @@ class Sensitivity:
         gradients: ``{path: d merit / d value}`` in the device JSON's own units (a T1 in ns, an
             error as a probability, an angle in rad).
         higher_is_better: the workload's direction (``expval`` is an error: lower is better).
+        top: the default size of :meth:`check` and :meth:`to_dict`'s ranking.
 
     Examples:
         >>> from qtandem import Circuit
@@ -170,6 +181,7 @@ class Sensitivity:
     values: dict[str, float]
     gradients: dict[str, float]
     higher_is_better: bool = True
+    top: int = 10
     _sign: float = field(init=False, repr=False, default=1.0)
     _resimulated: dict[tuple[tuple[str, float], ...], float] = field(init=False, repr=False, default_factory=dict)
 
@@ -198,7 +210,8 @@ class Sensitivity:
         """The numbers changed when ``path`` moves by ``fraction`` (``0.2``: +20 %).
 
         A T2 is kept at most ``2 T1`` (a T2 raised past it, or a T1 lowered under ``T2 / 2``, brings
-        the T2 along), as the device JSON requires.
+        the T2 along), as the device JSON requires. A group path ``readout_correlations.<a>-<b>``
+        scales every off-diagonal entry of that joint readout matrix (see :data:`DIFFERENTIABLE_FIELDS`).
 
         Examples:
             >>> from qtandem import Circuit
@@ -209,7 +222,17 @@ class Sensitivity:
             >>> sens.change("edges.0-1.error", -0.2) == {"edges.0-1.error": 0.8 * dev.edges[(0, 1)].error}
             True
         """
-        values = self.values if path in self.values else device_parameters(self.device)
+        values = {**device_parameters(self.device), **self.values}
+        if _is_group(path):
+            entries = _group_entries(path)
+            if entries[0] not in values:
+                raise ConfigError(f"parameter path {path!r}: the device has no such joint readout matrix")
+            out = {}
+            for j in range(4):  # column j: P(read i | true j); off-diagonals scaled, the diagonal the rest
+                off = {f"{path}.{i}.{j}": values[f"{path}.{i}.{j}"] * (1 + fraction) for i in range(4) if i != j}
+                out.update(off)
+                out[f"{path}.{j}.{j}"] = 1.0 - sum(off.values())
+            return out
         if path not in values:
             _resolve(self.device, path)
             raise ConfigError(f"parameter path {path!r} names no number of the device")
@@ -283,7 +306,8 @@ class Sensitivity:
 
         The gain is the predicted improvement of the figure of merit (an increase of fidelity or
         success; a decrease of an ``expval`` error) from :meth:`upgrade` of each path; numbers at 0
-        (nothing to improve) are left out.
+        (nothing to improve) are left out; a joint readout matrix is one entry, its group path
+        ``readout_correlations.<a>-<b>`` (when all 16 of its entries were differentiated).
 
         Examples:
             >>> from qtandem import Circuit
@@ -294,17 +318,20 @@ class Sensitivity:
             >>> ranked[0][1] >= ranked[-1][1]
             True
         """
-        gains = [(path, self._sign * self.predict(self.upgrade(path, fraction), coordinates=coordinates))
-                 for path, v in self.values.items() if v != 0.0]
+        keys = [p for p, v in self.values.items() if v != 0.0 and _field(p) != "correlation"]
+        keys += list(dict.fromkeys(p.rsplit(".", 2)[0] for p in self.values if _field(p) == "correlation"))
+        keys = [k for k in keys if not _is_group(k) or all(e in self.gradients for e in _group_entries(k))]
+        gains = [(key, self._sign * self.predict(self.upgrade(key, fraction), coordinates=coordinates))
+                 for key in keys]
         return sorted(gains, key=lambda item: -item[1])
 
-    def check(self, fraction: float = 0.2, top: int = 10, *, coordinates: str = "json") -> SensitivityCheck:
+    def check(self, fraction: float = 0.2, top: int | None = None, *, coordinates: str = "json") -> SensitivityCheck:
         """Re-simulate ``+fraction`` and ``-fraction`` changes of the ``top`` parameters of the ranking
         (by the size of their predicted gain) and compare with the first-order predictions.
 
         Args:
             fraction: the relative change (0.2: +-20 %).
-            top: how many parameters (``2 * top`` re-simulations).
+            top: how many parameters (``2 * top`` re-simulations; default :attr:`top`).
             coordinates: of the first-order predictions (see :meth:`predict`).
 
         Returns:
@@ -319,7 +346,8 @@ class Sensitivity:
             >>> sens.check(top=4).kendall_tau > 0.5
             True
         """
-        ranked = sorted(self.ranking(fraction, coordinates=coordinates), key=lambda item: -abs(item[1]))[:top]
+        count = self.top if top is None else top
+        ranked = sorted(self.ranking(fraction, coordinates=coordinates), key=lambda item: -abs(item[1]))[:count]
         rows: list[dict[str, Any]] = []
         predicted_gain, actual_gain = [], []
         for path, _ in ranked:
@@ -350,11 +378,11 @@ class Sensitivity:
         """
         return {"workload": self.workload.name, "metric": self.workload.metric, "value": self.value,
                 "higher_is_better": self.higher_is_better, "values": self.values, "gradients": self.gradients,
-                "ranking": [[p, g] for p, g in self.ranking(fraction)]}
+                "ranking": [[p, g] for p, g in self.ranking(fraction)[:self.top]]}
 
 
 def _default_paths(device: Device) -> list[str]:
-    return [p for p in device_parameters(device) if _field(p) in DIFFERENTIABLE_FIELDS]
+    return [p for p in device_parameters(device) if _field(p) in (*DIFFERENTIABLE_FIELDS, "correlation")]
 
 
 def sensitivity(workload: Workload | Circuit, device: Device, *, parameters: Iterable[str] | None = None,
@@ -370,9 +398,10 @@ def sensitivity(workload: Workload | Circuit, device: Device, *, parameters: Ite
         workload: a :class:`Workload` (a bare circuit becomes a ``"fidelity"`` workload).
         device: the device.
         parameters: paths to differentiate (default: every number of the fields in
-            :data:`DIFFERENTIABLE_FIELDS`); durations are refused (see there).
-        top: kept for the contract's signature: the default ``top`` of reports; gradients are
-            always taken for every parameter.
+            :data:`DIFFERENTIABLE_FIELDS` and every joint readout entry); a group path
+            ``readout_correlations.<a>-<b>`` stands for its 16 entries; durations are refused.
+        top: the default number of parameters :meth:`Sensitivity.check` re-simulates and
+            :meth:`Sensitivity.to_dict` lists (gradients are taken for every parameter).
 
     Returns:
         A :class:`Sensitivity` (``.gradients``, ``.ranking()``, ``.predict()``, ``.check()``).
@@ -391,12 +420,12 @@ def sensitivity(workload: Workload | Circuit, device: Device, *, parameters: Ite
         ...
         qtandem.errors.ConfigError: parameter path 'edges.0-1.duration': durations also set the idle schedule, ...
     """
-    del top
     if isinstance(workload, Circuit):
         workload = Workload(workload, "fidelity")
     if not isinstance(workload, Workload):
         raise ConfigError(f"sensitivity takes a Workload or a Circuit, got {type(workload).__name__}")
     paths = _default_paths(device) if parameters is None else list(parameters)
+    paths = list(dict.fromkeys(e for p in paths for e in (_group_entries(p) if _is_group(p) else [p])))
     for path in paths:
         _resolve(device, path)
         if "duration" in path.rsplit(".", 1)[-1]:
@@ -410,4 +439,4 @@ def sensitivity(workload: Workload | Circuit, device: Device, *, parameters: Ite
     grads = torch.autograd.grad(merit, list(leaves.values()), allow_unused=True) if leaves else ()
     gradients = {p: 0.0 if g is None else float(g) for p, g in zip(paths, grads, strict=True)}
     return Sensitivity(workload, device, float(merit.detach()), values, gradients,
-                       higher_is_better=workload.higher_is_better)
+                       higher_is_better=workload.higher_is_better, top=top)
