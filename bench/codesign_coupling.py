@@ -97,6 +97,8 @@ def main() -> None:
     ap.add_argument("--rerank", type=int, default=5, help="best fast-path maps re-scored with the full router")
     ap.add_argument("--maps", default="heavy_hex,grid,ring,line", help="reference maps of the report")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--start-from", type=Path, default=None,
+                    help="continue from the searched map of an earlier result file of this script (same family)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
 
@@ -105,8 +107,16 @@ def main() -> None:
 
     train = make(list(range(args.train)))
     heldout = make(list(range(1000, 1000 + args.heldout)))
+    start = None
+    earlier = 0
+    if args.start_from is not None:
+        prior = json.loads(args.start_from.read_text())
+        if prior["family"] != args.family:
+            raise SystemExit(f"--start-from {args.start_from}: family {prior['family']!r}, not {args.family!r}")
+        start = [tuple(e) for e in prior["searched"]["coupling"]]
+        earlier = int(prior["searched"]["evaluations"]) + int(prior["searched"].get("earlier_evaluations", 0))
     t0 = time.perf_counter()
-    found = search_coupling(train, 16, args.max_edges, args.max_degree, seed=args.seed, budget=args.budget,
+    found = search_coupling(train, 16, args.max_edges, args.max_degree, seed=args.seed, budget=args.budget, start=start,
                             trials=args.search_trials, rerank=args.rerank, rerank_trials=args.eval_trials)
     search_s = time.perf_counter() - t0
     print(f"search: {len(found.history) - 1} evaluations, {search_s:.1f} s, fast score "
@@ -141,7 +151,8 @@ def main() -> None:
                      "degrees": sorted(d for _, d in g.degree()), "diameter": nx.diameter(g),
                      "fast_score_start": found.start_score, "fast_score": found.score,
                      "evaluations": len(found.history) - 1, "history_best": [h["best"] for h in found.history],
-                     "reranked": found.reranked},
+                     "reranked": found.reranked, "start_from": str(args.start_from) if args.start_from else None,
+                     "earlier_evaluations": earlier},
         "maps": {k: {"edges": len(v), "max_degree": max(d for _, d in nx.Graph(v).degree()),
                      "diameter": nx.diameter(nx.Graph(v))} for k, v in maps.items()},
         "routed_cx": rows, "summary": summary, "seconds": {"search": search_s, "report": eval_s},
