@@ -84,6 +84,10 @@ def test_workload_refuses_bad_input():
         Workload(Circuit(1, 1).measure(0, 0).x(0), "success")
     with pytest.raises(ConfigError, match="acts on 3 qubits"):
         Workload(Circuit(2).h(0), "expval", "Z2")
+    from qtandem import Parameter
+
+    with pytest.raises(ConfigError, match="1 free: theta"):
+        Workload(Circuit(1).rx(Parameter("theta"), 0))
 
 
 def test_workload_compiles_for_the_device_and_keeps_the_program():

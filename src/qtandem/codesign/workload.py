@@ -93,7 +93,7 @@ class Workload:
 
     Raises:
         ConfigError: an unknown metric, ``expval`` without an observable, a circuit that is
-            not a qtandem Circuit or has mid-circuit measurements.
+            not a qtandem Circuit, has free parameters or mid-circuit measurements.
 
     Examples:
         >>> from qtandem import Circuit
@@ -117,6 +117,9 @@ class Workload:
             raise ConfigError(f"Workload metric {metric!r} is not one of {', '.join(METRICS)}")
         if metric == "expval" and observable is None:
             raise ConfigError("Workload metric 'expval' needs an observable (a PauliSum or text like 'Z0 Z1')")
+        if circuit.parameters:
+            raise ConfigError(f"Workload circuits have their parameters bound (circuit.bind(values)); this one has "
+                              f"{len(circuit.parameters)} free: {', '.join(p.name for p in circuit.parameters[:3])}")
         marks = terminal_measurements(circuit)
         if not marks.all_terminal or any(inst.name == "reset" or inst.condition is not None for inst in circuit):
             raise ConfigError("Workload circuits end in their measurements: no mid-circuit measurement, "
