@@ -122,11 +122,12 @@ def _register() -> None:
     from qtandem.cli import chem as chem_cli
     from qtandem.cli import compile as compile_cli
     from qtandem.cli import convert, device, draw, info, learn, mitigate, noise, optimize, qec, simulate, tour, train
+    from qtandem.cli import loop as loop_cli
     from qtandem.cli import opt as opt_cli
     from qtandem.cli import sweep as sweep_cli
 
     for mod in (simulate, draw, convert, info, device, noise, train, tour, qec, optimize, compile_cli, learn,
-                mitigate, sweep_cli, chem_cli, opt_cli):
+                mitigate, sweep_cli, chem_cli, opt_cli, loop_cli):
         mod.register(app)
 
 
