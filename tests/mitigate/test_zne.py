@@ -126,3 +126,15 @@ def test_bad_arguments() -> None:
         zne(allocation="greedy")
     with pytest.raises(ArgumentTypeError, match="pass noise="):
         execute(circuit(), "Z0", simulator_executor(noise(), seed=1), methods=[zne(scaling="parameter")], shots=100)
+
+
+def test_exponential_falls_back_to_linear_near_the_asymptote() -> None:
+    # <Z0> = -0.021: at 20k shots (stderr ~0.01 per scale) the values are not away from the asymptote 0,
+    # so the log fit would be noise; a clearly nonzero value keeps the exponential fit
+    model = noise()
+    near = Circuit(1).sx(0).rz(1.55, 0).sx(0).x(0).x(0)   # <Z0> = -0.021
+    res = execute(near, "Z0", simulator_executor(model, seed=3), methods=[zne()], shots=20_000, seed=4, noise=model)
+    assert "asymptote" in res.details["fallback"] and abs(res.value) < 0.1
+    far = Circuit(1).x(0).x(0).x(0)
+    res = execute(far, "Z0", simulator_executor(model, seed=3), methods=[zne()], shots=20_000, seed=4, noise=model)
+    assert "fallback" not in res.details and res.details["extrapolation"] == "exponential"
