@@ -115,3 +115,25 @@ def test_detect_flags_the_drifted_qubit_only() -> None:
     assert detect(ref, same)["drifted"] is False
     out = detect(ref, moved)
     assert out["drifted"] is True and out["qubits"] == [5]
+
+
+@pytest.mark.slow
+def test_vqe_lih_energy_against_exact_diagonalization() -> None:
+    """LiH (2e, 2o): the noiseless VQE state reaches the exact energy; on a noiseless executor with a
+    noiseless belief the sampled, grouped estimate matches it within shot noise; with noise it is worse."""
+    pytest.importorskip("pyscf")
+    from qtandem.codesign.workloads import VQEWorkload
+    from qtandem.noise import NoiseModel
+
+    w = VQEWorkload()
+    prep = w.prepare()
+    assert prep["vqe_energy"] == pytest.approx(prep["exact_energy"], abs=1e-6)
+    ideal = Device.preset("line_5")
+    for q in ideal.qubits:
+        q.readout_p01 = q.readout_p10 = q.sx_angle_error = q.x_angle_error = q.detuning = 0.0
+    for e in ideal.edges.values():
+        e.angle_error = e.zz = 0.0
+    res = w.run(ideal, simulator_executor(NoiseModel(), seed=1), shots=36000, seed=0)
+    assert res.error < 0.02
+    noisy = w.run(Device.preset("line_5"), simulator_executor(Device.preset("line_5"), seed=1), shots=9000, seed=0)
+    assert noisy.details["error_raw"] > res.error
