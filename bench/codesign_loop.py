@@ -15,15 +15,18 @@ Each workload runs with the same hardware (``hidden.executor(0, seed)``) and the
 three beliefs:
 
 * ``stale``: the published calibration;
-* ``learned``: the device the loop re-learns from the hardware (``--learn`` names the function
-  ``module:function(published, executor, *, shots, seed) -> Device``; its shots are added to the
-  budget); absent until the loop's characterization lands;
+* ``learned``: the device the loop learns from the hardware: ``--learn loop`` runs the loop's own
+  iteration-0 stages (:func:`loop_learn`: ``stages.characterize`` of every qubit and coupling, 200 shots
+  per circuit, then ``stages.calibrate(method="fast")`` from the published prior); ``--learn
+  module:function(published, executor, *, shots, seed) -> (Device, shots spent)`` plugs in another; the
+  characterization shots are reported beside the workload's;
 * ``oracle``: the actual device itself: what a perfect re-learning would give (the ceiling of the
   loop, not the loop).
 
 Usage (lane A, one shard per few seeds, each < 8 min):
 ``flock /tmp/qtandem-cpu0.lock env OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python bench/codesign_loop.py
---seeds 0 1 --workloads classifier qec_memory --out bench/results/codesign_loop_a.json``, then
+--seeds 0 1 2 3 4 --workloads ghz classifier qec_memory --learn loop --out bench/results/codesign_loop_a.json``
+(and ``--workloads vqe_lih ... _b.json``), then
 ``python bench/codesign_loop.py --merge bench/results/codesign_loop_*.json --out bench/results/codesign_loop.json``.
 """
 
@@ -42,6 +45,9 @@ from typing import Any
 SHOTS = {"ghz": 8000, "vqe_lih": 20000, "classifier": 16000, "qec_memory": 200_000}
 """Hardware shots per run of each workload (fixed before the runs)."""
 
+LEARN_SHOTS = 200
+"""Shots per characterization circuit (the loop config's default)."""
+
 OPTIONS: dict[str, dict[str, Any]] = {"ghz": {"n_qubits": 10}, "vqe_lih": {}, "classifier": {},
                                       "qec_memory": {"distance": 3, "rounds": 3}}
 
@@ -49,9 +55,22 @@ TARGETS = {"ghz": "stale/loop error >= 2", "vqe_lih": "stale/loop error >= 2",
            "classifier": "loop accuracy - stale >= 5 points", "qec_memory": "loop LER < stale LER"}
 
 
+def loop_learn(published: Any, executor: Any, *, shots: int, seed: int) -> tuple[Any, int]:
+    """The loop's iteration-0 learning (``qtandem.codesign.stages``, the loop config's defaults): characterize
+    every qubit and coupling (readout, t1, amplify_sx, amplify_x, amplify_cx; ``shots`` per circuit) on the
+    hardware, then the fast calibration from the published prior. Returns the device and the shots spent."""
+    from qtandem.codesign import stages
+
+    qubits = list(range(published.num_qubits))
+    data = stages.characterize(published, executor, qubits, sorted(published.edges), shots=shots, seed=seed)
+    return stages.calibrate(data, published, method="fast", seed=seed), int(sum(sum(c.values()) for c in data.counts))
+
+
 def _learner(spec: str | None) -> Any:
     if not spec:
         return None
+    if spec == "loop":
+        return loop_learn
     module, _, name = spec.partition(":")
     return getattr(importlib.import_module(module), name)
 
@@ -66,11 +85,11 @@ def run(seeds: list[int], workloads: list[str], learn: str | None, n_qubits: int
         hidden = hidden_device(n_qubits, seed=seed, coupling="heavy_hex")
         beliefs: dict[str, tuple[Any, int]] = {"stale": (hidden.published, 0), "oracle": (hidden.actual(0), 0)}
         if learner is not None:
-            budget = 20000
             t0 = time.perf_counter()
-            learned = learner(hidden.published, hidden.executor(0, seed=1000 + seed), shots=budget, seed=seed)
-            beliefs["learned"] = (learned, budget)
-            print(f"seed {seed}: learned in {time.perf_counter() - t0:.1f} s", flush=True)
+            learned, spent = learner(hidden.published, hidden.executor(0, seed=1000 + seed), shots=LEARN_SHOTS,
+                                     seed=seed)
+            beliefs["learned"] = (learned, spent)
+            print(f"seed {seed}: learned with {spent} shots in {time.perf_counter() - t0:.1f} s", flush=True)
         for kind in workloads:
             work = make_workload(kind, **OPTIONS.get(kind, {}))
             for belief, (device, extra_shots) in beliefs.items():
@@ -128,7 +147,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2, 3, 4])
     ap.add_argument("--workloads", nargs="*", default=["ghz", "vqe_lih", "classifier", "qec_memory"])
-    ap.add_argument("--learn", default=None, help="module:function re-learning the device (the loop)")
+    ap.add_argument("--learn", default=None, help="'loop' (the loop's own stages) or module:function")
     ap.add_argument("--n-qubits", type=int, default=10)
     ap.add_argument("--merge", nargs="*", default=None, help="merge shard files into one table")
     ap.add_argument("--out", required=True)
