@@ -23,11 +23,12 @@ seed = 2
 creep = 0.5
 [characterize]
 shots = 40
-experiments = ["readout", "amplify_sx"]
+experiments = ["readout"]
 [workload]
 kind = "ghz"
 n_qubits = 2
 shots = 600
+corrections = false
 """
 
 
@@ -110,7 +111,8 @@ def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
     return int(info.value.code or 0), out.out, out.err
 
 
-def test_cli_loop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.slow
+def test_cli_loop_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "loop.toml"
     config.write_text(TINY.replace("iterations = 2", "iterations = 1"))
     code, out, err = _cli(["loop", str(config), "-o", str(tmp_path / "run"), "--json"], capsys)
@@ -119,6 +121,15 @@ def test_cli_loop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert data["table"][0]["iteration"] == 0 and (tmp_path / "run" / "report.html").exists()
     assert (tmp_path / "run" / "loop_error.png").exists()
     code, _, err = _cli(["loop", str(config), "-o", str(tmp_path / "run")], capsys)
+    assert code == 2 and "not empty" in err
+
+
+def test_cli_loop_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "loop.toml"
+    config.write_text(TINY)
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x.txt").write_text("1")
+    code, _, err = _cli(["loop", str(config), "-o", str(tmp_path / "full")], capsys)
     assert code == 2 and "not empty" in err
     bad = tmp_path / "bad.toml"
     bad.write_text("[workload]\nshots = -1\n")
