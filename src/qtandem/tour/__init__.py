@@ -32,7 +32,8 @@ __all__ = ["SECTION_MODULES", "TourContext", "TourSection", "failed_sections", "
 
 SECTION_MODULES: tuple[str, ...] = ("qtandem.tour.core", "qtandem.tour.noise", "qtandem.tour.hybrid",
                                     "qtandem.tour.compile", "qtandem.tour.qec", "qtandem.tour.learn",
-                                    "qtandem.tour.mitigate", "qtandem.tour.opt", "qtandem.tour.chem")
+                                    "qtandem.tour.mitigate", "qtandem.tour.opt", "qtandem.tour.chem",
+                                    "qtandem.tour.codesign")
 """Modules that register tour sections (later capabilities append theirs)."""
 
 
