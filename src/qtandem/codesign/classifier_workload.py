@@ -96,7 +96,8 @@ def best_chain(device: Device, width: int) -> list[int]:
 
 
 def _model_circuit(width: int, layers: int, n_features: int) -> tuple[Circuit, list[str]]:
-    from qtandem import Circuit, Parameter
+    from qtandem.circuit.circuit import Circuit
+    from qtandem.circuit.parameter import Parameter
 
     c = Circuit(width, 1, name="classifier")
     for layer in range(layers):
@@ -236,7 +237,7 @@ class ClassifierWorkload:
         return np.asarray(self._p1(probs).numpy(), dtype=np.float64)
 
     def _on_device(self, device: Device, chain: list[int], w: np.ndarray, x: np.ndarray) -> list[Circuit]:
-        from qtandem import Circuit
+        from qtandem.circuit.circuit import Circuit
 
         wmap = dict(zip([n for n in self.names if n.startswith("w")], w.tolist(), strict=True))
         out = []
