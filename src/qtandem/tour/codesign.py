@@ -48,5 +48,5 @@ def codesign_section(section: Section, ctx: TourContext) -> None:
     ax.set_yscale("log")
     ax.legend()
     section.figure(fig, "codesign_loop", "GHZ error per loop iteration, learned vs stale calibration")
-    section.text(f"The loop's own report (per-stage cost and gain, plots) is in codesign_loop/report.html. "
+    section.text("The loop's own report (per-stage cost and gain, plots) is in codesign_loop/report.html. "
                  "One device and one seed: the issue's benchmark (bench/codesign_loop.py) averages seeds.")
