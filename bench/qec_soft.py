@@ -153,6 +153,26 @@ def merge() -> dict[str, Any]:
     return {"script": "bench/qec_soft.py", "t1_decay": T1_DECAY, "leakage_rows": LEAKAGE, "table": table}
 
 
+def markdown(out: dict[str, Any]) -> str:
+    """The README table of a merged result."""
+    def ler(r: dict[str, Any]) -> str:
+        return f"{r['ler']:.2e} [{r['low']:.2g}, {r['high']:.2g}]"
+
+    lines = ["| noise | d | leakage | shots | separation (P(1\\|0), P(0\\|1)) | hard matching LER | correlated LER "
+             "| soft-aware LER | soft / hard | discordant (soft only right / hard only right), sign-test p "
+             "| hard kept LER at 5% flagged (gap) |",
+             "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+    for row in out["table"]:
+        cfg = parse(row["config"])
+        noise = f"{cfg['noise']} p={cfg['p']:g}"
+        dis = row["discordant"]
+        lines.append(f"| {noise} | {cfg['d']} | {cfg['leakage']:g} | {row['shots']:,} | {row['separation']:.2f} "
+                     f"({row['p01']:.4f}, {row['p10']:.4f}) | {ler(row['hard'])} | {ler(row['hard-corr'])} | "
+                     f"{ler(row['soft'])} | {row['soft_over_hard']:.2f} | {dis['hard_wrong_soft_right']} / "
+                     f"{dis['soft_wrong_hard_right']}, {dis['sign_test_p']:.1g} | {row['gap_kept_ler_5%']:.2e} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--config", choices=CONFIGS)
@@ -164,11 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.merge:
         out = merge()
         atomic_write_text(OUT.parent / "qec_soft.json", json.dumps(out, indent=2) + "\n")
-        for row in out["table"]:
-            print(f"{row['config']:24s} shots {row['shots']:>8d} hard {row['hard']['ler']:.2e} "
-                  f"corr {row['hard-corr']['ler']:.2e} soft {row['soft']['ler']:.2e} "
-                  f"ratio {row['soft_over_hard']:.3f} sign-p {row['discordant']['sign_test_p']:.2g} "
-                  f"gap@5% {row['gap_kept_ler_5%']:.2e}")
+        print(markdown(out))
         return 0
     if args.config is None or args.seed < 1000:
         ap.error("give --config and a fresh --seed >= 1000 (or --merge)")
