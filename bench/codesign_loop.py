@@ -101,7 +101,29 @@ def run(seeds: list[int], workloads: list[str], learn: str | None, n_qubits: int
                 rows.append(row)
                 print(f"seed {seed} {kind:10s} {belief:7s} value {res.value:.5f} error {res.error:.5f} "
                       f"({row['seconds']:.1f} s)", flush=True)
+            if kind == "qec_memory":
+                paired = qec_paired(work, hidden, {b: d for b, (d, _) in beliefs.items()}, seed)
+                for row in rows[-len(beliefs):]:
+                    row["paired_vs_stale"] = paired.get(row["belief"])
     return rows
+
+
+def qec_paired(work: Any, hidden: Any, devices: dict[str, Any], seed: int) -> dict[str, dict[str, Any]]:
+    """McNemar's exact test on the very shots the workload runs decoded (same executor seed and Stim seed):
+    shots the stale decoder gets wrong and the other right (``b``) vs the reverse (``c``)."""
+    import numpy as np
+    from scipy import stats
+
+    dets, obs = hidden.executor(0, seed=100 + seed).sample_stim(work.circuit, SHOTS["qec_memory"], seed=seed)
+    wrong = {b: np.any(work.decoder(d).decode(dets) != obs, axis=1) for b, d in devices.items()}
+    out = {}
+    for belief, w in wrong.items():
+        if belief == "stale":
+            continue
+        b, c = int(np.sum(wrong["stale"] & ~w)), int(np.sum(~wrong["stale"] & w))
+        p = float(stats.binomtest(b, b + c, 0.5).pvalue) if b + c else 1.0
+        out[belief] = {"stale_only_wrong": b, "only_wrong": c, "mcnemar_p": p}
+    return out
 
 
 def _gmean(xs: list[float]) -> float:
@@ -137,6 +159,11 @@ def table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 entry["target_met"] = bool(-100 * gain >= 5)
             elif kind == "qec_memory":
                 entry["target_met"] = bool(statistics.fmean(eo) < statistics.fmean(es))
+                paired = [other[s].get("paired_vs_stale") for s in seeds]
+                if all(paired):
+                    entry["mcnemar_p_per_seed"] = [p["mcnemar_p"] for p in paired]
+                    entry["stale_only_wrong"] = sum(p["stale_only_wrong"] for p in paired)
+                    entry["only_wrong"] = sum(p["only_wrong"] for p in paired)
             else:
                 entry["target_met"] = bool(entry["ratio_gmean"] >= 2)
             out.append(entry)
