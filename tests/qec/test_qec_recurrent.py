@@ -156,7 +156,7 @@ def test_resume_is_exact(tmp_path) -> None:
 
 @pytest.mark.slow
 def test_training_learns_surface_code(tmp_path) -> None:
-    """A short run (800 steps, 205k shots, ~3 min on one core) gets within 1.5x of PyMatching on fresh shots."""
+    """A short run (800 steps, 205k shots, ~65 s on one core) gets within 1.5x of PyMatching on fresh shots."""
     from qtandem.qec.matching import MatchingDecoder
 
     cfg = parse_recurrent_config('seed = 2\n[data]\ndistance = 3\np = 0.008\nval_shots = 0\n'
