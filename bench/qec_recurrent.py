@@ -74,6 +74,9 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
     "conv": {"model": {"mixer": "conv"}},
     "ungated": {"model": {"gated": False}},
     "nomix": {"model": {"mixer": "none"}},
+    # the input-embedding init fixed (RecurrentSpec.unit_inputs): soft vs hard again
+    "base_unit": {"model": {"unit_inputs": True}},
+    "hard_unit": {"model": {"unit_inputs": True, "soft_inputs": False}},
     # `base` continued (resume of a copy of the base run folder): steps 0-1200 are base's schedule, kept as a
     # phase; 1200-3000 a new cosine phase
     "long": {"optim": {"steps": 3000, "lr": 0.0015, "phases": [{"until": 1200, "steps": 1200, "lr": 0.003}]}},

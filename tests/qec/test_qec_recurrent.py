@@ -28,7 +28,8 @@ def d3() -> stim.Circuit:
 @pytest.mark.parametrize("mixer", ["attention", "conv", "none"])
 @pytest.mark.parametrize("gated", [True, False])
 def test_stream_equals_batch(d3: stim.Circuit, mixer: str, gated: bool) -> None:
-    dec = RecurrentDecoder.untrained(d3, RecurrentSpec(**SMALL, mixer=mixer, gated=gated, layers=2), seed=1)
+    spec = RecurrentSpec(**SMALL, mixer=mixer, gated=gated, layers=2, unit_inputs=gated)
+    dec = RecurrentDecoder.untrained(d3, spec, seed=1)
     dets, _ = sample(d3, 64, seed=5)
     soft = np.random.default_rng(0).uniform(0, 0.5, (64, d3.num_detectors, 2)).astype(np.float32)
     soft[..., 1] = soft[..., 1] > 0.45

@@ -88,6 +88,10 @@ class RecurrentSpec:
         soft_inputs: take the soft-readout and leakage channels (3 inputs per cell, else 1).
         mlp_ratio: MLP width as a multiple of ``hidden``.
         readout: width of the readout MLP.
+        unit_inputs: initialise every input channel's embedding as ``U(-1, 1)`` (the scale a
+            one-channel model's event embedding gets) and feed the flip probability doubled (to
+            ``[0, 1]``); ``False`` (the first ablation's models) keeps torch's default ``Linear``
+            init, under which the event embedding of a 3-channel model starts sqrt(3) smaller.
 
     Examples:
         >>> spec = RecurrentSpec(hidden=16, heads=2, mixer="conv")
@@ -103,6 +107,7 @@ class RecurrentSpec:
     soft_inputs: bool = True
     mlp_ratio: int = 2
     readout: int = 64
+    unit_inputs: bool = False
 
     def __post_init__(self) -> None:
         if self.mixer not in MIXERS:
@@ -204,6 +209,13 @@ class RecurrentNet(nn.Module):
         self.pos = nn.Sequential(nn.Linear(2, H), nn.GELU(), nn.Linear(H, H))
         self.stab = nn.Parameter(torch.zeros(S, H))
         self.inp = nn.Linear(spec.channels, H, bias=False)
+        self.in_scale: Tensor
+        scale = torch.ones(spec.channels)
+        if spec.unit_inputs:
+            nn.init.uniform_(self.inp.weight, -1.0, 1.0)
+            if spec.soft_inputs:
+                scale[1] = 2.0
+        self.register_buffer("in_scale", scale, persistent=False)
         self.cell_valid = nn.Parameter(torch.zeros(H))
         self.kind_emb = nn.Embedding(3, H)
         nn.init.normal_(self.kind_emb.weight, std=0.02)
@@ -248,7 +260,7 @@ class RecurrentNet(nn.Module):
         if not 0 <= t < self.T:
             raise DecoderError(f"round {t} is outside 0..{self.T - 1}")
         st = self.static() if static is None else static
-        u = self.inp(x_t) + st[t]
+        u = self.inp(x_t * self.in_scale) + st[t]
         c = (h + u) * (1 / math.sqrt(2))
         for blk in self.blocks:
             c = blk(c, self.disp)

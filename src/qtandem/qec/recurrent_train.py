@@ -99,6 +99,7 @@ class RecurrentModelConfig:
     soft_inputs: bool = True
     mlp_ratio: int = field(default=2, metadata={"ge": 1})
     readout: int = field(default=64, metadata={"ge": 1})
+    unit_inputs: bool = False
 
     def spec(self) -> RecurrentSpec:
         """As a :class:`~qtandem.qec.recurrent.RecurrentSpec`."""
