@@ -321,7 +321,8 @@ def calibrate(data: ShotData, prior: Device, *, method: str = "fast", seed: int 
 
     ``method="fast"`` (the loop's default, milliseconds): each experiment on its own, a grid
     maximum likelihood of its one number under a closed-form model: readout ``p01``/``p10``
-    from the prepared ``|0>``/``|1>`` frequencies; ``sx`` over-rotation ``e`` from
+    from the prepared ``|0>``/``|1>`` frequencies (the ``x`` pulse's over-rotation taken out of
+    ``p10``; readout and angles are fitted twice around, since each needs the other); ``sx`` over-rotation ``e`` from
     ``P(1) = sin^2(n (pi/2 + e) / 2)`` after ``n`` ``sx``; ``x`` from ``pi/2 + e_sx + n (pi + e_x)``;
     the ``cx`` over-rotation (an ``rzx(e)`` after each ``cx``, a target rotation ``+e`` with the
     control in ``|0>``, ``-e`` in ``|1>``) from ``pi/2 + e_sx + n (s pi +- e)``; T1 from
@@ -372,52 +373,62 @@ def calibrate(data: ShotData, prior: Device, *, method: str = "fast", seed: int 
                 ones, n = _frequency(c, i)
                 t = tallies.setdefault((q, int(state) >> i & 1), [0, 0])
                 t[0], t[1] = t[0] + ones, t[1] + n
-    for (q, prepared), (ones, n) in tallies.items():
-        if n:
+
+    def readout_errors() -> None:
+        """``p01`` from the prepared 0s; ``p10`` from the prepared 1s, the ``x`` pulse's own miss
+        ``s = sin^2(e_x / 2)`` (an over-rotated ``x`` leaves ``|0>`` with probability ``s``) taken out."""
+        for (q, prepared), (ones, n) in sorted(tallies.items()):
+            if not n:
+                continue
             if prepared == 0:
                 dev.qubits[q].readout_p01 = ones / n
             else:
-                dev.qubits[q].readout_p10 = (n - ones) / n
+                miss = math.sin(float(dev.qubits[q].x_angle_error) / 2) ** 2
+                p0 = (n - ones) / n
+                p10 = (p0 - (1 - float(dev.qubits[q].readout_p01)) * miss) / (1 - miss)
+                dev.qubits[q].readout_p10 = min(max(p10, 0.0), 0.5)
 
     def ro(q: int) -> tuple[float, float]:
         return float(dev.qubits[q].readout_p01), float(dev.qubits[q].readout_p10)
 
     half = math.pi / 2
-    for name in ("amplify_sx", "amplify_x", "amplify_cx", "t1"):
-        for exp, counts, _ in exps:
-            if exp.name != name:
-                continue
-            bit = 1 if name == "amplify_cx" else 0
-            tally = np.array([_frequency(c, bit) for c in counts], dtype=float)
-            hits: np.ndarray = tally[:, 0]
-            tot: np.ndarray = tally[:, 1]
-            xs = np.asarray(exp.xs, dtype=float)
-            if name == "amplify_sx":
-                q = exp.qubits[0]
-                dev.qubits[q].sx_angle_error = _fit_angle(hits, tot, lambda e, xs=xs: xs * (half + e), ro(q), xs)
-            elif name == "amplify_x":
-                q = exp.qubits[0]
-                esx = float(dev.qubits[q].sx_angle_error)
-                dev.qubits[q].x_angle_error = _fit_angle(
-                    hits, tot, lambda e, xs=xs, esx=esx: half + esx + xs * (math.pi + e), ro(q), xs + 1)
-            elif name == "amplify_cx":
-                a, b = exp.qubits
-                esx = float(dev.qubits[b].sx_angle_error)
-                s = np.asarray(exp.meta["control_state"], dtype=float)
-                e = _fit_angle(hits, tot, lambda e, xs=xs, s=s, esx=esx:
-                               half + esx + xs * (s * math.pi + (1 - 2 * s) * e), ro(b), xs, span=0.2)
-                key = (a, b) if (a, b) in dev.edges else (b, a)
-                dev.edges[key].angle_error = e
-            else:  # t1
-                q = exp.qubits[0]
-                p01, p10 = ro(q)
-                t1_grid = float(prior.qubits[q].t1) * np.geomspace(0.1, 10, 801)
-                amp = np.linspace(0.8, 1.0, 11)
-                p = p01 + (1 - p01 - p10) * amp[:, None, None] * np.exp(-xs[None, None] / t1_grid[None, :, None])
-                nll = _nll(hits[None, None], tot[None, None], p)
-                best = np.unravel_index(int(np.argmin(nll)), nll.shape)
-                dev.qubits[q].t1 = float(t1_grid[best[1]])
-                dev.qubits[q].t2 = min(float(dev.qubits[q].t2), 2 * dev.qubits[q].t1)
+    for _ in range(2):  # the readout needs e_x and the fits need the readout: twice around
+        readout_errors()
+        for name in ("amplify_sx", "amplify_x", "amplify_cx", "t1"):
+            for exp, counts, _ in exps:
+                if exp.name != name:
+                    continue
+                bit = 1 if name == "amplify_cx" else 0
+                tally = np.array([_frequency(c, bit) for c in counts], dtype=float)
+                hits: np.ndarray = tally[:, 0]
+                tot: np.ndarray = tally[:, 1]
+                xs = np.asarray(exp.xs, dtype=float)
+                if name == "amplify_sx":
+                    q = exp.qubits[0]
+                    dev.qubits[q].sx_angle_error = _fit_angle(hits, tot, lambda e, xs=xs: xs * (half + e), ro(q), xs)
+                elif name == "amplify_x":
+                    q = exp.qubits[0]
+                    esx = float(dev.qubits[q].sx_angle_error)
+                    dev.qubits[q].x_angle_error = _fit_angle(
+                        hits, tot, lambda e, xs=xs, esx=esx: half + esx + xs * (math.pi + e), ro(q), xs + 1)
+                elif name == "amplify_cx":
+                    a, b = exp.qubits
+                    esx = float(dev.qubits[b].sx_angle_error)
+                    s = np.asarray(exp.meta["control_state"], dtype=float)
+                    e = _fit_angle(hits, tot, lambda e, xs=xs, s=s, esx=esx:
+                                   half + esx + xs * (s * math.pi + (1 - 2 * s) * e), ro(b), xs, span=0.2)
+                    key = (a, b) if (a, b) in dev.edges else (b, a)
+                    dev.edges[key].angle_error = e
+                else:  # t1
+                    q = exp.qubits[0]
+                    p01, p10 = ro(q)
+                    t1_grid = float(prior.qubits[q].t1) * np.geomspace(0.1, 10, 801)
+                    amp = np.linspace(0.8, 1.0, 11)
+                    p = p01 + (1 - p01 - p10) * amp[:, None, None] * np.exp(-xs[None, None] / t1_grid[None, :, None])
+                    nll = _nll(hits[None, None], tot[None, None], p)
+                    best = np.unravel_index(int(np.argmin(nll)), nll.shape)
+                    dev.qubits[q].t1 = float(t1_grid[best[1]])
+                    dev.qubits[q].t2 = min(float(dev.qubits[q].t2), 2 * dev.qubits[q].t1)
     dev.name = f"{prior.name}_learned"
     return dev
 
