@@ -137,3 +137,33 @@ def test_cli_loop_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert code == 2 and "workload.shots" in err and "Traceback" not in err
     code, _, err = _cli(["loop", str(config), "-o", str(tmp_path / "none"), "--resume"], capsys)
     assert code == 2 and "state.json missing" in err
+
+
+def test_drift_is_detected_and_only_the_flagged_qubit_relearned(tmp_path: Path) -> None:
+    """The hardware's readout on one used qubit degrades after iteration 0: iteration 1's drift test flags
+    that qubit (from the workload's own shots) and iteration 2 re-characterizes it alone."""
+    from qtandem.codesign.loop import Hardware
+    from qtandem.device import Device
+    from qtandem.device.executors import simulator_executor
+
+    published = Device.preset("line_5")
+    cfg = parse_config("[loop]\niterations = 3\nbaseline = false\n[characterize]\nshots = 100\n"
+                       "experiments = [\"readout\"]\n[workload]\nn_qubits = 2\nshots = 2000\ncorrections = false\n")
+    first = run_loop(cfg, output=tmp_path / "probe", progress=False, report=False,
+                     hardware=Hardware(published, lambda t, seed: simulator_executor(published, seed=seed)))
+    used = first.results["loop"][0].details["qubits"]
+    worse = Device.preset("line_5")
+    worse.qubits[used[1]].readout_p10 = 0.4
+
+    def executor(t: int, seed: int) -> object:
+        return simulator_executor(published if t == 0 else worse, seed=seed)
+
+    res = run_loop(cfg, output=tmp_path / "run", progress=False, report=False,
+                   hardware=Hardware(published, executor))  # type: ignore[arg-type]
+    detect = [r for r in res.records if r.stage == "detect"]
+    assert detect[0].iteration == 1 and detect[0].metrics["drifted"] == 1.0
+    assert f"[{used[1]}]" in detect[0].notes
+    recharacterized = next(r for r in res.records if r.stage == "characterize" and r.iteration == 2)
+    assert recharacterized.notes.startswith(f"qubits [{used[1]}]") and 0 < recharacterized.shots < 1000
+    learned = Device.from_json(tmp_path / "run" / "iter2" / "device.json")
+    assert learned.qubits[used[1]].readout_p10 == pytest.approx(0.4, abs=0.1)
