@@ -137,3 +137,8 @@ def test_vqe_lih_energy_against_exact_diagonalization() -> None:
     assert res.error < 0.02
     noisy = w.run(Device.preset("line_5"), simulator_executor(Device.preset("line_5"), seed=1), shots=9000, seed=0)
     assert noisy.details["error_raw"] > res.error
+    zne = VQEWorkload(zne=True)
+    zne._prepared = prep
+    folded = zne.run(Device.preset("line_5"), simulator_executor(Device.preset("line_5"), seed=1), shots=18000, seed=0)
+    assert folded.details["circuits"] == 2 * folded.details["groups"]
+    assert folded.error < 0.7 * folded.details["error_readout_mitigated"]  # extrapolation removes part of the cx noise
