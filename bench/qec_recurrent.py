@@ -10,7 +10,9 @@ Three subcommands, each writing raw JSON under bench/results/:
   (Stim detector sampling of the uniform circuit, i.e. its DEM). Variants: ``base`` (attention
   mixer, gated update, soft + leakage inputs, pretraining), ``hard`` (no soft/leakage inputs:
   same shots, thresholded), ``nopretrain``, ``conv`` (lattice convolution instead of attention),
-  ``ungated`` (SyndromeNet's residual update), ``nomix`` (no spatial mixing).
+  ``ungated`` (SyndromeNet's residual update), ``nomix`` (no spatial mixing), ``base_unit`` /
+  ``hard_unit`` (soft vs hard with equal input-embedding inits, ``RecurrentSpec.unit_inputs``), ``long``
+  (``base`` resumed with a new phase to 3,000 steps: copy ``base``'s run folder, then ``--resume``).
 * ``eval RUN_DIR ... --shots N --seed S --out FILE``: fresh soft-readout shots (seed ``S``, never
   a training seed: training draws with ``derive_seed(config seed, 1, step)`` and validation
   ``derive_seed(config seed, 2)``) decoded by every model, by PyMatching and correlated PyMatching
