@@ -36,7 +36,7 @@ cost) and ``config.toml``. ``resume=True`` continues exactly (the same keys as
 
 Examples:
     >>> import tempfile
-    >>> cfg = parse_recurrent_config('[data]\\ndistance = 3\\nval_shots = 200\\n[model]\\nhidden = 8\\n'
+    >>> cfg = parse_recurrent_config('[data]\\ndistance = 3\\nval_shots = 0\\n[model]\\nhidden = 8\\n'
     ...                              'heads = 2\\nreadout = 8\\n[optim]\\nsteps = 3\\nbatch_size = 32\\nwarmup = 1')
     >>> res = train_recurrent(cfg, output=tempfile.mkdtemp(), progress=False)
     >>> res.step, res.shots, res.decoder.spec.hidden
