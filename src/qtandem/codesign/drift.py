@@ -324,7 +324,7 @@ def _is_binary(a: np.ndarray) -> bool:
 
 
 def _summarise(name: str, value: Any, shots: int | None, kind: str | None) -> _Obs:
-    a = np.asarray(value)
+    a: np.ndarray[Any, Any] = np.asarray(value)
     if a.dtype == object or (not np.issubdtype(a.dtype, np.number) and a.dtype != np.bool_):
         raise ArgumentTypeError(f"drift_test: observation {name!r} must be a numeric array, got dtype {a.dtype}")
     if kind in ("rate", "expval"):
