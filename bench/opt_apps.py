@@ -14,7 +14,9 @@ bound is recorded), simulated annealing (16 chains x 500 sweeps), OR-Tools routi
 arc + local search, no time limit). Each row: value, optimum, relative gap (>= 0; 0 = optimal), time,
 feasibility/repair, CP-SAT's optimality proof and bound.
 
-QAOA rows come from :func:`qaoa_rows` (O2/O3 fill it; empty here) on the same instances.
+QAOA rows come from :func:`qaoa_rows` on the same instances (``--qaoa-only``), with the X mixer and,
+``--mixer xy|warm``, the XY and warm-start mixers on the families in ``MIXER_FAMILIES`` (same
+``QAOA_SETTINGS``: depth, INTERP start, evaluation cap, 1,000 shots).
 
 Run one family per shard (lane B; times are single-threaded on the shared 2-core machine)::
 
@@ -115,7 +117,19 @@ QAOA_SETTINGS = {"p": 2, "init": "interp", "max_evaluations": 300, "shots": 1000
 would draw from the optimised state, and the largest instance run (exact simulation). Fixed a priori, not tuned."""
 
 
-def qaoa_rows(problem: Problem, instance: dict[str, Any], optimum: float) -> list[dict[str, Any]]:
+MIXER_FAMILIES: dict[str, list[str]] = {
+    "xy": ["tsp", "cvrp", "portfolio"],
+    "warm": ["portfolio", "maxcut_3reg", "maxcut_weighted", "maxcut_er"],
+}
+"""Families each non-X mixer runs on: XY where the problem has one-hot / budget groups (TSP and CVRP
+positions, the portfolio budget), warm start where a relaxation exists (the portfolio QP; MaxCut's
+Goemans-Williamson cut). XY rows may go up to ``XY_MAX_BITS`` bits: they are simulated inside the groups'
+subspace (CVRP's 22-24 bits included); warm-start rows keep ``max_bits`` (full state vector)."""
+XY_MAX_BITS = 24
+
+
+def qaoa_rows(problem: Problem, instance: dict[str, Any], optimum: float, mixer: str = "x",
+              p: int | None = None) -> list[dict[str, Any]]:
     """QAOA rows for one instance: the classical rows' keys plus the quantum statistics.
 
     ``value`` is what a user gets: the best feasible sample among ``shots`` draws from the optimised state
@@ -127,10 +141,11 @@ def qaoa_rows(problem: Problem, instance: dict[str, Any], optimum: float) -> lis
     from qtandem.opt.report import shots_to_confidence
 
     cfg = QAOA_SETTINGS
-    if problem.n_variables > int(cfg["max_bits"]):
+    depth = int(cfg["p"]) if p is None else int(p)
+    if problem.n_variables > (XY_MAX_BITS if mixer == "xy" else int(cfg["max_bits"])):
         return []
     t0 = time.perf_counter()
-    res = qaoa(problem, int(cfg["p"]), init=str(cfg["init"]), seed=instance["seed"],
+    res = qaoa(problem, depth, mixer=mixer, init=str(cfg["init"]), seed=instance["seed"],
                max_evaluations=int(cfg["max_evaluations"]))
     samples = res.samples(int(cfg["shots"]), seed=instance["seed"])
     dt = time.perf_counter() - t0
@@ -140,7 +155,8 @@ def qaoa_rows(problem: Problem, instance: dict[str, Any], optimum: float) -> lis
         best = float("nan")
     else:
         best = max(values) if problem.sense == "max" else min(values)
-    return [{**instance, "method": f"qaoa-p{cfg['p']}-{cfg['init']}", "value": best, "optimum": optimum,
+    name = f"qaoa-p{depth}-{cfg['init']}" + ("" if mixer == "x" else f"-{mixer}")
+    return [{**instance, "method": name, "mixer": mixer, "value": best, "optimum": optimum,
              "gap": gap(problem, best, optimum), "time_s": dt, "optimal": None,
              "bound": None, "repaired": False, "feasible": bool(values),
              "approximation_ratio": float(res.approximation_ratio), "p_opt": float(res.p_optimal),
@@ -148,36 +164,38 @@ def qaoa_rows(problem: Problem, instance: dict[str, Any], optimum: float) -> lis
              "evaluations": int(res.n_evaluations), "shots": int(cfg["shots"])}]
 
 
-def qaoa_only(family: str, sizes: list[int], seeds: range) -> dict[str, Any]:
+def qaoa_only(family: str, sizes: list[int], seeds: range, mixer: str = "x") -> dict[str, Any]:
     """QAOA rows alone (the classical rows are in the family's own shard), optimum by enumeration."""
     rows: list[dict[str, Any]] = []
+    cap = XY_MAX_BITS if mixer == "xy" else int(QAOA_SETTINGS["max_bits"])
     for size in sizes:
         for seed in seeds:
             p = make_instance(family, size, seed)
-            if p.n_variables > int(QAOA_SETTINGS["max_bits"]):
+            if p.n_variables > cap:
                 break
             inst = {"family": family, "size": size, "seed": seed, "n_variables": p.n_variables}
-            rows.extend(qaoa_rows(p, inst, solve_classical(p, "exact").value))
+            rows.extend(qaoa_rows(p, inst, solve_classical(p, "exact").value, mixer=mixer))
             r = rows[-1]
             print(f"{family} n={size} seed={seed} ({p.n_variables} bits): ratio {r['approximation_ratio']:.3f} "
                   f"P(opt) {r['p_opt']:.4f} P(feas) {r['p_feasible']:.3f} best-of-{r['shots']} gap {r['gap']:.3g} "
                   f"{r['time_s']:.1f} s", flush=True)
-    return {"family": family, "rows": rows, "qaoa_settings": QAOA_SETTINGS, "python": platform.python_version(),
-            "command": " ".join(sys.argv)}
+    return {"family": family, "mixer": mixer, "rows": rows, "qaoa_settings": QAOA_SETTINGS,
+            "python": platform.python_version(), "command": " ".join(sys.argv)}
 
 
 def qaoa_table(rows: list[dict[str, Any]]) -> str:
     """Per family and size: QAOA's means beside the exact optimum (the README table)."""
-    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
     for r in rows:
         if str(r["method"]).startswith("qaoa"):
-            groups.setdefault((r["family"], r["size"]), []).append(r)
-    lines = ["| family, size | bits | approx. ratio | P(opt) | P(feasible) | shots to 99% (median) | "
-             "best of 1000 optimal | evaluations | time (s) |", "|---|---|---|---|---|---|---|---|---|"]
-    for (fam, size), rs in sorted(groups.items()):
+            groups.setdefault((r["family"], r["size"], str(r.get("mixer", "x"))), []).append(r)
+    lines = ["| family, size | bits | mixer | approx. ratio | P(opt) | P(feasible) | shots to 99% (median) | "
+             "best of 1000 optimal | evaluations | time (s) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    order = {"x": 0, "xy": 1, "warm": 2}
+    for (fam, size, mixer), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], order[kv[0][2]])):
         shots = [r["shots_99"] for r in rs if r["shots_99"] is not None]
         hits = sum(1 for r in rs if r["gap"] == r["gap"] and r["gap"] <= 1e-9)
-        lines.append(f"| {fam} {size} | {rs[0]['n_variables']} | "
+        lines.append(f"| {fam} {size} | {rs[0]['n_variables']} | {mixer} | "
                      f"{np.mean([r['approximation_ratio'] for r in rs]):.3f} | "
                      f"{np.mean([r['p_opt'] for r in rs]):.4f} | "
                      f"{np.mean([r['p_feasible'] for r in rs]):.3f} | "
@@ -263,6 +281,8 @@ def main() -> None:
     ap.add_argument("--qaoa-only", action="store_true",
                     help="only the QAOA rows (instances up to QAOA_SETTINGS['max_bits']), "
                          "into opt_apps_qaoa_<family>.json")
+    ap.add_argument("--mixer", choices=["x", "xy", "warm"], default="x",
+                    help="QAOA mixer of --qaoa-only (shard opt_apps_qaoa_<family>_<mixer>.json for xy / warm)")
     ap.add_argument("--tag", default="", help="suffix of the shard file name")
     ap.add_argument("--merge", action="store_true")
     args = ap.parse_args()
@@ -283,9 +303,11 @@ def main() -> None:
         ap.error("give --family or --merge")
     t0 = time.perf_counter()
     if args.qaoa_only:
-        out = qaoa_only(args.family, args.sizes or FAMILIES[args.family], range(*args.seeds))
+        if args.mixer != "x" and args.family not in MIXER_FAMILIES[args.mixer]:
+            ap.error(f"--mixer {args.mixer} runs on {', '.join(MIXER_FAMILIES[args.mixer])}")
+        out = qaoa_only(args.family, args.sizes or FAMILIES[args.family], range(*args.seeds), args.mixer)
         out["wall_s"] = time.perf_counter() - t0
-        name = f"opt_apps_qaoa_{args.family}{args.tag}.json"
+        name = f"opt_apps_qaoa_{args.family}{'' if args.mixer == 'x' else '_' + args.mixer}{args.tag}.json"
         (RESULTS / name).write_text(json.dumps(out, indent=1) + "\n")
         print(qaoa_table(out["rows"]))
         print(f"wrote bench/results/{name} in {out['wall_s']:.0f} s")
