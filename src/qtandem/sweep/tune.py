@@ -108,7 +108,10 @@ def prepare_trials(cfg: TuneConfig) -> list[dict[str, Any]]:
     fixed = dict(cfg.fixed)
     if cfg.max_steps and kind.steps_key not in fixed and kind.steps_key not in cfg.space:
         fixed[kind.steps_key] = cfg.max_steps
-    return [kind.resolve(cfg.base, {**fixed, **overrides}) for overrides in cfg.trials()]
+    labels = {**dict.fromkeys(cfg.fixed, "fixed"), **dict.fromkeys(cfg.space, "space")}
+    if cfg.max_steps and kind.steps_key in fixed and kind.steps_key not in cfg.fixed:
+        labels[kind.steps_key] = "tune.max_steps ->"
+    return [kind.resolve(cfg.base, {**fixed, **overrides}, cfg.source, labels) for overrides in cfg.trials()]
 
 
 def trial_task(payload: dict[str, Any]) -> dict[str, Any]:
@@ -219,10 +222,13 @@ def _run_local(cfg: TuneConfig, configs: list[dict[str, Any]], out: Path, store:
 
 
 def _ray_trainable(params: dict[str, Any], *, payloads: list[dict[str, Any]]) -> None:
+    import shutil
+
     from ray import tune
 
     p = payloads[params["trial"]]
     kind = get_trial_kind(p["kind"])
+    shutil.rmtree(p["out"], ignore_errors=True)  # a restored trial starts again: Ray counts its reports afresh
 
     def report(rec: dict[str, Any]) -> None:
         tune.report({k: v for k, v in rec.items() if v is not None})
@@ -401,6 +407,11 @@ def run_tune(cfg: TuneConfig, output: str | os.PathLike[str], *, engine: str = "
         raise ConfigError(f"{cfg.source}: differs from the run's tune.toml ({saved}); --resume needs the same "
                           "configuration (or start afresh in another folder)")
     out.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        import shutil
+
+        for stale in ("trials", "ray"):
+            shutil.rmtree(out / stale, ignore_errors=True)
     atomic_write_text(saved, cfg.text)
     store = _Store(out / REPORTS, resume)
     try:

@@ -24,7 +24,7 @@ Examples:
     >>> kind.resolve(Path("examples/tune/maxcut_ring6.toml"), {"qaoa.depth": 1})
     Traceback (most recent call last):
     ...
-    qtandem.errors.ConfigError: space/fixed: qaoa.depth: not a key of the qaoa configuration (did you mean \
+    qtandem.errors.ConfigError: <tune>: qaoa.depth: not a key of the qaoa configuration (did you mean \
 'qaoa.p'?)...
 """
 
@@ -45,28 +45,40 @@ __all__ = ["TrialKind", "apply_overrides", "get_trial_kind", "list_trial_kinds"]
 Report = Callable[[dict[str, Any]], None]
 
 
-def apply_overrides(tree: dict[str, Any], overrides: dict[str, Any], what: str,
-                    where: str = "space/fixed") -> dict[str, Any]:
+def apply_overrides(tree: dict[str, Any], overrides: dict[str, Any], what: str, where: str = "<tune>",
+                    labels: dict[str, str] | None = None) -> dict[str, Any]:
     """``tree`` (nested plain data) with ``overrides`` (key path -> value) set; every path must exist.
 
+    Args:
+        tree: the configuration.
+        overrides: key path -> value.
+        what: the configuration's name (for messages).
+        where: the file the overrides come from (for messages).
+        labels: key path -> the section that set it (``"space"``, ``"fixed"``), for messages.
+
     Raises:
-        ConfigError: a path that is not a key of ``tree`` (naming it and the closest key).
+        ConfigError: a path that is not a key of ``tree`` (naming it, the closest key and its section's keys).
 
     Examples:
         >>> apply_overrides({"optim": {"lr": 0.1}}, {"optim.lr": 0.2}, "train")
         {'optim': {'lr': 0.2}}
-        >>> apply_overrides({"optim": {"lr": 0.1}}, {"optim.lrr": 0.2}, "train")
+        >>> apply_overrides({"optim": {"lr": 0.1}}, {"optim.lrr": 0.2}, "train", "t.toml", {"optim.lrr": "space"})
         Traceback (most recent call last):
         ...
-        qtandem.errors.ConfigError: space/fixed: optim.lrr: not a key of the train configuration \
-(did you mean 'optim.lr'?); keys: optim.lr
+        qtandem.errors.ConfigError: t.toml: space.optim.lrr: not a key of the train configuration \
+(did you mean 'optim.lr'?); optim keys: optim.lr
     """
     out = copy.deepcopy(tree)
     known = flatten(tree)
     for path, value in overrides.items():
         if path not in known:
-            raise ConfigError(f"{where}: {path}: not a key of the {what} configuration{did_you_mean(path, known)}; "
-                              f"keys: {', '.join(sorted(known))}")
+            head = path.split(".")[0]
+            near = sorted(k for k in known if k.split(".")[0] == head)
+            hint = f"{head} keys: {', '.join(near)}" if near and "." in path else \
+                f"sections and keys: {', '.join(sorted({k.split('.')[0] for k in known}))}"
+            label = f"{(labels or {}).get(path)}." if (labels or {}).get(path) else ""
+            raise ConfigError(f"{where}: {label}{path}: not a key of the {what} configuration"
+                              f"{did_you_mean(path, known)}; {hint}")
         node = out
         *parents, leaf = path.split(".")
         for p in parents:
@@ -102,7 +114,8 @@ class TrialKind:
     steps_key = ""
     """The key path that caps a trial's steps (``[tune] max_steps``)."""
 
-    def resolve(self, base: Path | None, overrides: dict[str, Any]) -> dict[str, Any]:
+    def resolve(self, base: Path | None, overrides: dict[str, Any], where: str = "<tune>",
+                labels: dict[str, str] | None = None) -> dict[str, Any]:
         """The validated configuration (plain nested data) of ``base`` with ``overrides``."""
         raise NotImplementedError
 
@@ -150,13 +163,14 @@ class HybridTrial(TrialKind):
     metrics = ("val_accuracy", "val_loss", "train_accuracy", "train_loss")
     steps_key = "train.max_steps"
 
-    def resolve(self, base: Path | None, overrides: dict[str, Any]) -> dict[str, Any]:
+    def resolve(self, base: Path | None, overrides: dict[str, Any], where: str = "<tune>",
+                labels: dict[str, str] | None = None) -> dict[str, Any]:
         from qtandem.hybrid.train import parse_config
 
         text = read_config_text(base) if base else ""
         src = str(base) if base else "<base>"
-        tree = apply_overrides(parse_config(text, source=src).to_dict(), overrides, self.name)
-        cfg = parse_config(to_toml(tree), source=f"{src} + overrides")
+        tree = apply_overrides(parse_config(text, source=src).to_dict(), overrides, self.name, where, labels)
+        cfg = parse_config(to_toml(tree), source=f"{where} (overrides on {src})")
         if not cfg.data.validation:
             raise ConfigError(f"{src}: data.validation: tuning selects on a validation split (never the test "
                               "split); give a fraction, e.g. data.validation = 0.2")
@@ -217,13 +231,14 @@ class QecTrial(TrialKind):
     metrics = ("val_ler", "ratio_to_matching", "matching_ler")
     steps_key = "train.max_steps"
 
-    def resolve(self, base: Path | None, overrides: dict[str, Any]) -> dict[str, Any]:
+    def resolve(self, base: Path | None, overrides: dict[str, Any], where: str = "<tune>",
+                labels: dict[str, str] | None = None) -> dict[str, Any]:
         from qtandem.qec.train_config import parse_config
 
         text = read_config_text(base) if base else ""
         src = str(base) if base else "<base>"
-        tree = apply_overrides(parse_config(text, source=src).to_dict(), overrides, self.name)
-        cfg = parse_config(to_toml(tree), source=f"{src} + overrides")
+        tree = apply_overrides(parse_config(text, source=src).to_dict(), overrides, self.name, where, labels)
+        cfg = parse_config(to_toml(tree), source=f"{where} (overrides on {src})")
         if not cfg.data.val_shots:
             raise ConfigError(f"{src}: data.val_shots: tuning compares validation error rates; give val_shots > 0")
         return cfg.to_dict()
@@ -300,14 +315,15 @@ class VqeTrial(TrialKind):
     metrics = ("error", "energy", "n_evaluations", "cnot_count")
     steps_key = "vqe.max_evaluations"
 
-    def resolve(self, base: Path | None, overrides: dict[str, Any]) -> dict[str, Any]:
+    def resolve(self, base: Path | None, overrides: dict[str, Any], where: str = "<tune>",
+                labels: dict[str, str] | None = None) -> dict[str, Any]:
         data = _read_tables(base, ("molecule", "vqe"))
         src = str(base) if base else "<defaults>"
         tree = copy.deepcopy(_VQE_DEFAULTS)
         tree = apply_overrides(tree, {f"{t}.{k}": v for t, table in data.items() for k, v in table.items()},
                                self.name, where=src)
-        tree = apply_overrides(tree, overrides, self.name)
-        _checked_types(tree, _VQE_DEFAULTS, f"{src} + overrides")
+        tree = apply_overrides(tree, overrides, self.name, where, labels)
+        _checked_types(tree, _VQE_DEFAULTS, f"{where} (overrides on {src})")
         if tree["vqe"]["reference"] not in ("fci", "casci"):
             raise ConfigError(f"{src}: vqe.reference: expected 'fci' or 'casci', got {tree['vqe']['reference']!r}")
         return tree
@@ -349,7 +365,8 @@ class QaoaTrial(TrialKind):
     metrics = ("approximation_ratio", "p_optimal", "p_feasible", "energy", "n_evaluations")
     steps_key = "qaoa.max_evaluations"
 
-    def resolve(self, base: Path | None, overrides: dict[str, Any]) -> dict[str, Any]:
+    def resolve(self, base: Path | None, overrides: dict[str, Any], where: str = "<tune>",
+                labels: dict[str, str] | None = None) -> dict[str, Any]:
         from qtandem.opt import load_problem
 
         if base is None:
@@ -357,8 +374,8 @@ class QaoaTrial(TrialKind):
         load_problem(base)  # validates the problem file
         tree = copy.deepcopy(_QAOA_DEFAULTS)
         tree["problem"] = str(base.resolve())
-        tree = apply_overrides(tree, overrides, self.name)
-        _checked_types(tree, _QAOA_DEFAULTS, f"{base} + overrides")
+        tree = apply_overrides(tree, overrides, self.name, where, labels)
+        _checked_types(tree, _QAOA_DEFAULTS, f"{where} (overrides on {base})")
         return tree
 
     def run(self, config: dict[str, Any], out: Path, *, until: int | None, source: str,
