@@ -125,9 +125,10 @@ def _register() -> None:
     from qtandem.cli import loop as loop_cli
     from qtandem.cli import opt as opt_cli
     from qtandem.cli import sweep as sweep_cli
+    from qtandem.cli import tune as tune_cli
 
     for mod in (simulate, draw, convert, info, device, noise, train, tour, qec, optimize, compile_cli, learn,
-                mitigate, sweep_cli, chem_cli, opt_cli, loop_cli):
+                mitigate, sweep_cli, tune_cli, chem_cli, opt_cli, loop_cli):
         mod.register(app)
 
 
