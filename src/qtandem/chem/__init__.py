@@ -11,12 +11,14 @@ Examples:
 from __future__ import annotations
 
 from qtandem.chem.adapt import adapt_vqe, pool
+from qtandem.chem.adapt_learned import OperatorRanker
 from qtandem.chem.align import align
 from qtandem.chem.ansatz import Ansatz, Operator, ansatz
 from qtandem.chem.curve import CurvePoint, CurveResult, curve
 from qtandem.chem.fermion import FermionOperator, anti_hermitian, double_excitation, single_excitation
 from qtandem.chem.mapping import Tapering, bravyi_kitaev, jordan_wigner, parity, taper
 from qtandem.chem.molecule import Molecule
+from qtandem.chem.noisy import device_energy
 from qtandem.chem.problem import ChemProblem
 from qtandem.chem.vqe import VQEResult, vqe
 from qtandem.chem.warmstart import WarmStartModel, two_level_parameters
@@ -29,6 +31,7 @@ __all__: list[str] = [
     "FermionOperator",
     "Molecule",
     "Operator",
+    "OperatorRanker",
     "Tapering",
     "VQEResult",
     "WarmStartModel",
@@ -38,6 +41,7 @@ __all__: list[str] = [
     "anti_hermitian",
     "bravyi_kitaev",
     "curve",
+    "device_energy",
     "double_excitation",
     "jordan_wigner",
     "parity",

@@ -127,7 +127,8 @@ def adapt_vqe(problem: Any, kind: str = "qubit-adapt", *, optimizer: str = "bfgs
               shots: int | None = None, noise: Any = None, seed: Any = 0, max_evaluations: int | None = None,
               tol: float = 1e-8, callback: Callable[..., Any] | None = None, compile_level: int | None = 1,
               gradient_tol: float = 1e-3, target: float | None = None, reference: str = "casci",
-              max_operators: int = 60) -> VQEResult:
+              max_operators: int = 60, ranker: Any = None, top_k: int = 20, fallback_tol: float | None = None,
+              fallback_ratio: float = 0.0, trace: list[Any] | None = None) -> VQEResult:
     """ADAPT-VQE with one of :data:`POOLS`; usually called as ``qtandem.chem.vqe(problem, "qubit-adapt")``.
 
     Args:
@@ -146,10 +147,20 @@ def adapt_vqe(problem: Any, kind: str = "qubit-adapt", *, optimizer: str = "bfgs
         target: stop when ``|E - references[reference]|`` is below this (hartree).
         reference: the reference for ``target``.
         max_operators: at most this many operators.
+        ranker: learned operator selection (:mod:`qtandem.chem.adapt_learned`): an object with
+            ``score(features)`` (e.g. :class:`~qtandem.chem.adapt_learned.OperatorRanker`); each iteration
+            measures only the ``top_k`` best-scored pool gradients, and the full pool when their norm is
+            under ``fallback_tol`` (default ``3 * gradient_tol``) or their largest is under
+            ``fallback_ratio`` times the previous iteration's chosen gradient. The gradient-norm stop is
+            always tested on the full pool.
+        top_k, fallback_tol, fallback_ratio: see ``ranker``.
+        trace: a list; with ``ranker``, each iteration appends ``(features, full pool gradients)`` (the
+            full gradients computed for training labels only, not counted in ``pool_gradients``).
 
     Returns:
         A :class:`~qtandem.chem.vqe.VQEResult`; ``extra`` holds ``pool_size``, ``pool_gradients``
-        (gradients evaluated), ``iterations`` (energy, operators, raw ``cx`` per iteration) and
+        (gradients evaluated), ``iterations`` (energy, operators, raw ``cx`` per iteration),
+        ``fallbacks`` (iterations that measured the full pool after the top ``k``, with ``ranker``) and
         ``stopped`` (the reason).
 
     Raises:
@@ -200,6 +211,21 @@ def adapt_vqe(problem: Any, kind: str = "qubit-adapt", *, optimizer: str = "bfgs
         history += hist
         n_grad += ng
     n_pool_gradients = 0
+    n_fallbacks = 0
+    features = None
+    chosen_idx: list[int] = [ops_pool.index(op) for op in chosen]
+    last_g = np.zeros(len(ops_pool))
+    last_it = np.full(len(ops_pool), -1, dtype=np.int64)
+    previous_best = 0.0
+    iteration = 0
+    if ranker is not None:
+        from qtandem.chem.adapt_learned import PoolFeatures
+
+        features = PoolFeatures(problem, ops_pool)
+        if fallback_tol is None:
+            fallback_tol = 3.0 * gradient_tol
+        if top_k < 1:
+            raise ChemistryError(f"top_k must be >= 1, got {top_k}")
     while True:
         if ref_value is not None and target is not None and abs(energy - ref_value) < target:
             stopped = "target"
@@ -210,14 +236,25 @@ def adapt_vqe(problem: Any, kind: str = "qubit-adapt", *, optimizer: str = "bfgs
         if len(history) >= budget:
             stopped = "max_evaluations"
             break
-        grads = pool_program.generator_gradients(a.state(x))
-        n_pool_gradients += len(grads)
-        norm = float(np.linalg.norm(grads))
+        psi = a.state(x)
+        if features is None:
+            grads = pool_program.generator_gradients(psi)
+            n_pool_gradients += len(grads)
+            norm = float(np.linalg.norm(grads))
+            best = int(np.argmax(np.abs(grads)))
+        else:
+            grads, norm, best, used, fell_back = _ranked_gradients(
+                pool_program, ops_pool, features, ranker, psi, chosen_idx, x, last_g, last_it, iteration,
+                top_k, max(float(fallback_tol or 0.0), gradient_tol), fallback_ratio * previous_best, trace)
+            n_pool_gradients += used
+            n_fallbacks += fell_back
         if norm < gradient_tol:
             stopped = "gradient"
             break
-        best = int(np.argmax(np.abs(grads)))
+        previous_best = abs(float(grads[best]))
+        iteration += 1
         chosen.append(ops_pool[best])
+        chosen_idx.append(best)
         x = np.append(x, 0.0)
         a = Ansatz(problem, chosen, name=kind)
         x, energy, hist, ng = minimize(a.energy, x, optimizer=optimizer, energy_and_gradient=a.energy_and_gradient,
@@ -227,7 +264,46 @@ def adapt_vqe(problem: Any, kind: str = "qubit-adapt", *, optimizer: str = "bfgs
         n_grad += ng
         iterations.append({"operator": ops_pool[best].label, "gradient": float(grads[best]), "norm": norm,
                            "energy": float(energy), "n_operators": len(chosen),
-                           "raw_cnots": sum(op.cnots for op in chosen)})
+                           "raw_cnots": sum(op.cnots for op in chosen), "pool_gradients": n_pool_gradients})
     extra = {"pool_size": len(ops_pool), "pool_gradients": n_pool_gradients, "iterations": iterations,
              "stopped": stopped}
+    if ranker is not None:
+        extra.update({"fallbacks": n_fallbacks, "top_k": top_k})
     return finish(problem, a, x, energy, history, n_grad, optimizer, compile_level, extra)
+
+
+def _ranked_gradients(pool_program: PauliEvolution, ops_pool: list[Operator], features: Any, ranker: Any,
+                      psi: np.ndarray, chosen_idx: list[int], x: np.ndarray, last_g: np.ndarray,
+                      last_it: np.ndarray, iteration: int, top_k: int, fallback_tol: float, floor: float,
+                      trace: list[Any] | None) -> tuple[np.ndarray, float, int, int, int]:
+    """One ranked ADAPT measurement: ``(gradients (NaN where not measured), norm, best, measured, fell back)``."""
+    from qtandem.chem.adapt_learned import subset_gradients
+
+    f = features.matrix(chosen_idx, x, last_g, last_it, iteration)
+    if trace is not None:
+        trace.append((f, pool_program.generator_gradients(psi)))
+    n_pool = len(ops_pool)
+    k = min(top_k, n_pool)
+    order = np.argsort(-np.asarray(ranker.score(f), dtype=np.float64), kind="stable")
+    top = order[:k]
+    lam = np.zeros_like(psi)
+    basis = pool_program.basis
+    lam[basis] = pool_program.hamiltonian_csr @ psi[basis]
+    generators = [op.generator for op in ops_pool]
+    grads = np.full(n_pool, np.nan)
+    grads[top] = subset_gradients(generators, psi, lam, top)
+    used = k
+    fell_back = 0
+    top_abs = np.abs(grads[top])
+    if k < n_pool and (float(np.linalg.norm(grads[top])) < fallback_tol or float(top_abs.max()) < floor):
+        rest = order[k:]
+        grads[rest] = subset_gradients(generators, psi, lam, rest)
+        used = n_pool
+        fell_back = 1
+    measured = ~np.isnan(grads)
+    last_g[measured] = grads[measured]
+    last_it[measured] = iteration
+    values = np.where(measured, np.abs(grads), -1.0)
+    best = int(np.argmax(values))
+    norm = float(np.linalg.norm(grads[measured]))
+    return grads, norm, best, used, fell_back

@@ -266,7 +266,7 @@ def _energy_function(a: Ansatz, problem: Any, shots: int | None, noise: Any,
 def vqe(problem: Any, ansatz: str | Ansatz = "uccsd", *, optimizer: str = "bfgs", initial: Any = None,
         shots: int | None = None, noise: Any = None, seed: Any = 0, max_evaluations: int | None = None,
         tol: float = 1e-8, callback: Callable[..., Any] | None = None, compile_level: int | None = 1,
-        grouping: str | None = None, **options: Any) -> VQEResult:
+        grouping: str | None = None, device: Any = None, mitigation: Any = None, **options: Any) -> VQEResult:
     """Run VQE on ``problem`` and return a :class:`VQEResult`.
 
     Args:
@@ -287,7 +287,14 @@ def vqe(problem: Any, ansatz: str | Ansatz = "uccsd", *, optimizer: str = "bfgs"
         grouping: with ``shots``, ``"qubitwise"`` or ``"general"`` makes ``shots`` the total budget per
             energy, split over the commuting groups by :func:`qtandem.chem.grouping.estimate_energy`
             (noiseless); ``None`` samples every qubit-wise basis ``shots`` times (noise allowed).
-        **options: passed to the ansatz builder (``k``, ``layers``) or to ADAPT.
+        device: run every energy on this device (preset name, file or :class:`~qtandem.device.Device`):
+            compiled for it, Hamiltonian remapped through the final layout, its noise model, ``shots`` per
+            basis (default 10,000), optimizer ``cobyla`` unless ``spsa`` is given; see
+            :func:`qtandem.chem.noisy.noisy_vqe`.
+        mitigation: with ``device``: ``"none"``, ``"readout"``, ``"zne"``, ``"readout+zne"`` (default) or a
+            list of :mod:`qtandem.mitigate` methods.
+        **options: passed to the ansatz builder (``k``, ``layers``), to ADAPT, or to
+            :func:`~qtandem.chem.noisy.noisy_vqe` (``final_shots``, ``compile_seed``).
 
     Raises:
         ChemistryError: unknown ansatz or optimizer, wrong ``initial`` shape, a gradient-based optimizer
@@ -303,6 +310,20 @@ def vqe(problem: Any, ansatz: str | Ansatz = "uccsd", *, optimizer: str = "bfgs"
         >>> round(r.energy, 4), r.n_evaluations == len(r.history)
         (-0.4, True)
     """
+    if device is not None:
+        from qtandem.chem.noisy import noisy_vqe
+
+        if noise is not None or grouping is not None:
+            raise ChemistryError("device= brings its own noise model and measures qubit-wise groups; "
+                                 "leave noise and grouping unset")
+        return noisy_vqe(problem, ansatz, device=device,
+                         mitigation="readout+zne" if mitigation is None else mitigation,
+                         shots=10_000 if shots is None else shots,
+                         optimizer=optimizer if optimizer == "spsa" else "cobyla", initial=initial, seed=seed,
+                         max_evaluations=60 if max_evaluations is None else max_evaluations, callback=callback,
+                         compile_level=compile_level, **options)
+    if mitigation is not None:
+        raise ChemistryError("mitigation= needs device= (the device whose noise it mitigates)")
     if isinstance(ansatz, str) and ansatz in ADAPTIVE:
         from qtandem.chem.adapt import adapt_vqe
 
