@@ -53,13 +53,6 @@ def test_readout_and_zne_lower_the_error(lih: object) -> None:
     assert e.methods == ["readout", "zne"] and e.report["final_layout"] is not None
 
 
-def test_noisy_vqe_runs_through_vqe(lih: object) -> None:
-    r = vqe(lih, "uccsd", device="line_5", mitigation="readout", shots=2000, max_evaluations=6,
-            compile_level=None, final_shots=2000)
-    assert r.n_evaluations == 6 and r.extra["mitigation"] == "readout"
-    assert np.isfinite(r.extra["raw_energy"]) and r.exact_energy is not None
-
-
 def test_noisy_errors(lih: object) -> None:
     with pytest.raises(ChemistryError):
         mitigation_methods("pec")

@@ -68,6 +68,20 @@ def register(app: typer.Typer) -> None:
         mapping: Annotated[str, typer.Option("--mapping", metavar="NAME",
                                              help="jordan_wigner, bravyi_kitaev or parity.")] = "jordan_wigner",
         seed: Annotated[int, typer.Option("--seed", metavar="SEED", help="Seed of everything random.")] = 0,
+        device: Annotated[str | None, typer.Option(
+            "--device", metavar="NAME", help="Run every energy on this device preset or file (compiled for it, "
+            "its noise model; COBYLA).")] = None,
+        mitigation: Annotated[str, typer.Option(
+            "--mitigation", metavar="NAME", help="With --device: none, readout, zne or readout+zne.")
+        ] = "readout+zne",
+        shots: Annotated[int, typer.Option("--shots", metavar="N", help="With --device: shots per measured basis "
+                                           "per energy.")] = 10_000,
+        max_evaluations: Annotated[int | None, typer.Option(
+            "--max-evaluations", metavar="N", help="Energy-evaluation budget (default: the optimizer's; 60 with "
+            "--device).")] = None,
+        top_k: Annotated[int | None, typer.Option(
+            "--top-k", metavar="K", help="ADAPT ansatze: learned operator selection, measuring only the K "
+            "best-ranked pool gradients per iteration.")] = None,
         output: OutputFile = None,
         as_json: JsonFlag = False,
     ) -> None:
@@ -76,7 +90,9 @@ def register(app: typer.Typer) -> None:
             from qtandem.cli.common import check_output_file
 
             check_output_file(output)
-        report = _energy(geometry, parse_active(active), ansatz, optimizer, basis, charge, spin, mapping, seed)
+        report = _energy(geometry, parse_active(active), ansatz, optimizer, basis, charge, spin, mapping, seed,
+                         device=device, mitigation=mitigation, shots=shots, top_k=top_k,
+                         max_evaluations=max_evaluations)
         if output is not None:
             import json
 
@@ -148,20 +164,43 @@ def _run_curve(cfg: dict[str, Any], folder: Path, *, quiet: bool) -> Any:
 
 
 def _energy(geometry: str, active: tuple[int, int] | None, ansatz: str, optimizer: str, basis: str, charge: int,
-            spin: int, mapping: str, seed: int) -> dict[str, Any]:
+            spin: int, mapping: str, seed: int, *, device: str | None = None, mitigation: str = "readout+zne",
+            shots: int = 10_000, top_k: int | None = None, max_evaluations: int | None = None) -> dict[str, Any]:
     import time
 
     from qtandem.chem.molecule import Molecule
-    from qtandem.chem.vqe import vqe
+    from qtandem.chem.vqe import ADAPTIVE, vqe
+    from qtandem.errors import ConfigError
 
     t0 = time.perf_counter()
+    options: dict[str, Any] = {}
+    if top_k is not None:
+        if ansatz not in ADAPTIVE:
+            raise ConfigError(f"--top-k selects ADAPT operators; use it with --ansatz {'/'.join(ADAPTIVE)}")
+        if top_k < 1:
+            raise ConfigError(f"--top-k must be >= 1, got {top_k}")
+        from qtandem.chem.adapt_learned import OperatorRanker
+
+        options.update(ranker=OperatorRanker.default(), top_k=top_k)
+    if device is not None:
+        if shots < 1:
+            raise ConfigError(f"--shots must be >= 1, got {shots}")
+        options.update(device=device, mitigation=mitigation, shots=shots)
+    if max_evaluations is not None:
+        if max_evaluations < 1:
+            raise ConfigError(f"--max-evaluations must be >= 1, got {max_evaluations}")
+        options["max_evaluations"] = max_evaluations
     problem = Molecule(geometry, basis=basis, charge=charge, spin=spin).problem(active=active, mapping=mapping)
-    result = vqe(problem, ansatz=ansatz, optimizer=optimizer, seed=seed)
+    result = vqe(problem, ansatz=ansatz, optimizer=optimizer, seed=seed, **options)
     refs = {k: (None if v is None else float(v)) for k, v in problem.references.items()}
     energy = float(result.energy)
+    extra = result.extra
     return {
         "geometry": geometry, "basis": basis, "active": list(active) if active else None, "mapping": mapping,
-        "n_qubits": int(problem.n_qubits), "ansatz": ansatz, "optimizer": optimizer, "energy": energy,
+        "n_qubits": int(problem.n_qubits), "ansatz": ansatz, "optimizer": result.optimizer or optimizer,
+        "energy": energy, "device": device, "mitigation": extra.get("mitigation"),
+        "raw_energy": extra.get("raw_energy"), "exact_energy": result.exact_energy,
+        "pool_gradients": extra.get("pool_gradients"),
         "references": refs,
         "error_vs_casci": None if refs.get("casci") is None else energy - refs["casci"],  # type: ignore[operator]
         "error_vs_fci": None if refs.get("fci") is None else energy - refs["fci"],  # type: ignore[operator]
@@ -178,6 +217,11 @@ def _print_energy(r: dict[str, Any]) -> None:
     typer.echo(f"{r['geometry']}  {r['basis']}, {active}, {r['mapping']}: {r['n_qubits']} qubits")
     typer.echo(f"VQE {r['ansatz']} ({r['optimizer']}): {r['energy']:.8f} Ha, {r['n_evaluations']} evaluations, "
                f"{r['cnot_count']} CNOTs")
+    if r.get("device"):
+        typer.echo(f"on device {r['device']}: mitigation {r['mitigation']}, raw estimate {r['raw_energy']:.6f} Ha, "
+                   f"noiseless energy of the parameters {r['exact_energy']:.6f} Ha")
+    if r.get("pool_gradients") is not None:
+        typer.echo(f"ADAPT pool gradients measured: {r['pool_gradients']}")
     for key, label in REFERENCE_LABELS.items():
         value = r["references"].get(key)
         if value is not None:
