@@ -406,7 +406,7 @@ def m3_solve(counts: Mapping[str, int], model: ReadoutModel, *, qubits: Sequence
 
     Examples:
         >>> model = ReadoutModel.tensored({0: [[0.9, 0.1], [0.1, 0.9]], 1: [[0.8, 0.0], [0.2, 1.0]]})
-        >>> {k: round(v, 4) for k, v in m3_solve({"00": 720, "01": 80, "10": 180, "11": 20}, model).items()}
+        >>> {k: round(v, 4) + 0.0 for k, v in m3_solve({"00": 720, "01": 80, "10": 180, "11": 20}, model).items()}
         {'00': 1.0, '01': 0.0, '10': 0.0, '11': 0.0}
     """
     from scipy.sparse.linalg import LinearOperator, gmres
