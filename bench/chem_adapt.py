@@ -102,7 +102,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--random-seeds", type=int, default=3)
     parser.add_argument("--out", default=None)
     parser.add_argument("--save-model", default=None, help="also write the learned ranker here (safetensors)")
+    parser.add_argument("--extra", default=None,
+                        help="comma-separated extra TEST systems (n2, n2_1.3, lih, beh2, h2o) run with the shipped "
+                             "model and the DEV choice stored in bench/results/chem_adapt_learned.json")
     args = parser.parse_args(argv)
+    if args.extra:
+        _extra(args)
+        return
     ks = [int(k) for k in args.ks.split(",")]
     ratios = [float(r) for r in args.ratios.split(",")]
     systems = SYSTEMS
@@ -193,6 +199,44 @@ def main(argv: list[str] | None = None) -> None:
     path = Path(args.out) if args.out else RESULTS / ("chem_adapt_learned_quick.json" if args.quick
                                                       else "chem_adapt_learned.json")
     path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=2, default=float) + "\n")
+    print(f"wrote {path}")
+
+
+EXTRA: dict[str, tuple[str, tuple[int, int]]] = {
+    "n2": ("N 0 0 0; N 0 0 1.098", (6, 6)), "n2_1.3": ("N 0 0 0; N 0 0 1.3", (6, 6)),
+    "lih": ("Li 0 0 0; H 0 0 1.595", (2, 5)), "beh2": (_beh2(1.326), (4, 6)), "h2o": (_h2o(1.0), (8, 6)),
+}
+
+
+def _extra(args: argparse.Namespace) -> None:
+    """Extra TEST rows with the shipped model and the settings chosen on DEV (nothing refitted or retuned)."""
+    from qtandem.chem.adapt_learned import OperatorRanker, RandomRanker
+
+    main_json = json.loads((RESULTS / "chem_adapt_learned.json").read_text())
+    k, ratio = main_json["dev"]["chosen"]["k"], main_json["dev"]["chosen"]["ratio"]
+    model = OperatorRanker.default()
+    heuristic = OperatorRanker()
+    rows: dict[str, Any] = {}
+    for name in args.extra.split(","):
+        geometry, active = EXTRA[name]
+        p = _problem(geometry, active)
+        row = {"geometry": geometry, "active": list(active), "references": dict(p.references), "n_qubits": p.n_qubits,
+               "plain": _run(p, args.kind),
+               "learned": _run(p, args.kind, ranker=model, top_k=k, fallback_ratio=ratio),
+               "heuristic": _run(p, args.kind, ranker=heuristic, top_k=k, fallback_ratio=ratio),
+               "random": _mean_rows([_run(p, args.kind, ranker=RandomRanker(s), top_k=k, fallback_ratio=ratio)
+                                     for s in range(args.random_seeds)])}
+        rows[name] = row
+        for label in ("plain", "learned", "heuristic", "random"):
+            r = row[label]
+            print(f"TEST {name} {args.kind} {label}: {r['pool_gradients']:.0f} pool gradients, "
+                  f"{r['n_operators']:.1f} ops, {r['cnots']:.1f} cx, {r['error_casci_mha']:.3f} mHa vs CASCI",
+                  flush=True)
+    out = {"kind": args.kind, "k": k, "ratio": ratio, "model": "src/qtandem/chem/data/adapt_ranker.safetensors",
+           "test": rows, "python": sys.version.split()[0], "platform": platform.platform(),
+           "command": " ".join(sys.argv)}
+    path = Path(args.out) if args.out else RESULTS / f"chem_adapt_learned_extra_{args.kind}.json"
     path.write_text(json.dumps(out, indent=2, default=float) + "\n")
     print(f"wrote {path}")
 

@@ -51,10 +51,11 @@ def test_subset_gradients_equal_the_full_pool_computation(h4: dict[float, object
 def test_learned_ranker_beats_random_on_a_held_out_geometry(h4: dict[float, object]) -> None:
     traces = []
     for d in (0.9, 1.4):                                          # training geometries
-        tr, _ = collect_traces(h4[d], top_k=10, target=ACC, compile_level=None)
+        tr, _ = collect_traces(h4[d], top_k=10, fallback_ratio=0.0, target=ACC, compile_level=None)
         traces += tr
     model = OperatorRanker().fit(traces)
-    held_out, _ = collect_traces(h4[1.1], ranker=model, top_k=10, target=ACC, compile_level=None)
+    held_out, _ = collect_traces(h4[1.1], ranker=model, top_k=10, fallback_ratio=0.0, target=ACC,
+                                 compile_level=None)
     assert len(held_out) >= 5
     rng_hits = []
     for seed in range(20):
