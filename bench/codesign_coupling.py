@@ -82,7 +82,7 @@ def geomean(xs: list[int]) -> float:
     return float(math.exp(sum(math.log(x) for x in xs) / len(xs)))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--family", choices=["qaoa", "chem"], required=True)
     ap.add_argument("--p", type=int, default=1, help="QAOA layers")
@@ -100,7 +100,7 @@ def main() -> None:
     ap.add_argument("--start-from", type=Path, default=None,
                     help="continue from the searched map of an earlier result file of this script (same family)")
     ap.add_argument("--out", type=Path, required=True)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
     def make(seeds: list[int]) -> list[Circuit]:
         return qaoa_family(seeds, args.p) if args.family == "qaoa" else chem_family(seeds, args.ops)

@@ -75,10 +75,16 @@ def _learner(spec: str | None) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-def run(seeds: list[int], workloads: list[str], learn: str | None, n_qubits: int) -> list[dict[str, Any]]:
+def run(seeds: list[int], workloads: list[str], learn: str | None, n_qubits: int, *,
+        shots: dict[str, int] | None = None, options: dict[str, dict[str, Any]] | None = None,
+        learn_shots: int = LEARN_SHOTS) -> list[dict[str, Any]]:
+    """Every workload under every belief on ``hidden_device(n_qubits, seed)`` for each seed (``shots``,
+    ``options``: per-workload overrides of :data:`SHOTS` and :data:`OPTIONS`)."""
     from qtandem.codesign.drift import hidden_device
     from qtandem.codesign.stages import make_workload
 
+    shots = {**SHOTS, **(shots or {})}
+    options = {**OPTIONS, **(options or {})}
     learner = _learner(learn)
     rows = []
     for seed in seeds:
@@ -86,15 +92,15 @@ def run(seeds: list[int], workloads: list[str], learn: str | None, n_qubits: int
         beliefs: dict[str, tuple[Any, int]] = {"stale": (hidden.published, 0), "oracle": (hidden.actual(0), 0)}
         if learner is not None:
             t0 = time.perf_counter()
-            learned, spent = learner(hidden.published, hidden.executor(0, seed=1000 + seed), shots=LEARN_SHOTS,
+            learned, spent = learner(hidden.published, hidden.executor(0, seed=1000 + seed), shots=learn_shots,
                                      seed=seed)
             beliefs["learned"] = (learned, spent)
             print(f"seed {seed}: learned with {spent} shots in {time.perf_counter() - t0:.1f} s", flush=True)
         for kind in workloads:
-            work = make_workload(kind, **OPTIONS.get(kind, {}))
+            work = make_workload(kind, **options.get(kind, {}))
             for belief, (device, extra_shots) in beliefs.items():
                 t0 = time.perf_counter()
-                res = work.run(device, hidden.executor(0, seed=100 + seed), shots=SHOTS[kind], seed=seed)
+                res = work.run(device, hidden.executor(0, seed=100 + seed), shots=shots[kind], seed=seed)
                 row = {"seed": seed, "workload": kind, "belief": belief, "value": res.value, "error": res.error,
                        "shots": res.shots, "learn_shots": extra_shots, "seconds": time.perf_counter() - t0,
                        "details": {k: v for k, v in res.details.items() if k not in ("labels",)}}
@@ -102,19 +108,20 @@ def run(seeds: list[int], workloads: list[str], learn: str | None, n_qubits: int
                 print(f"seed {seed} {kind:10s} {belief:7s} value {res.value:.5f} error {res.error:.5f} "
                       f"({row['seconds']:.1f} s)", flush=True)
             if kind == "qec_memory":
-                paired = qec_paired(work, hidden, {b: d for b, (d, _) in beliefs.items()}, seed)
+                paired = qec_paired(work, hidden, {b: d for b, (d, _) in beliefs.items()}, seed, shots[kind])
                 for row in rows[-len(beliefs):]:
                     row["paired_vs_stale"] = paired.get(row["belief"])
     return rows
 
 
-def qec_paired(work: Any, hidden: Any, devices: dict[str, Any], seed: int) -> dict[str, dict[str, Any]]:
+def qec_paired(work: Any, hidden: Any, devices: dict[str, Any], seed: int,
+               shots: int = SHOTS["qec_memory"]) -> dict[str, dict[str, Any]]:
     """McNemar's exact test on the very shots the workload runs decoded (same executor seed and Stim seed):
     shots the stale decoder gets wrong and the other right (``b``) vs the reverse (``c``)."""
     import numpy as np
     from scipy import stats
 
-    dets, obs = hidden.executor(0, seed=100 + seed).sample_stim(work.circuit, SHOTS["qec_memory"], seed=seed)
+    dets, obs = hidden.executor(0, seed=100 + seed).sample_stim(work.circuit, shots, seed=seed)
     wrong = {b: np.any(work.decoder(d).decode(dets) != obs, axis=1) for b, d in devices.items()}
     out = {}
     for belief, w in wrong.items():
@@ -170,7 +177,7 @@ def table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2, 3, 4])
     ap.add_argument("--workloads", nargs="*", default=["ghz", "vqe_lih", "classifier", "qec_memory"])
@@ -178,7 +185,7 @@ def main() -> None:
     ap.add_argument("--n-qubits", type=int, default=10)
     ap.add_argument("--merge", nargs="*", default=None, help="merge shard files into one table")
     ap.add_argument("--out", required=True)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if args.merge:
         rows: list[dict[str, Any]] = []
         for path in args.merge:

@@ -138,14 +138,14 @@ def print_table(summ: dict[str, Any]) -> None:
         print(f"{name:22s} {e['value_mean']:6.3f} {cells}")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--merge", nargs="+", help="merge these result files instead of running")
     ap.add_argument("--set", choices=["standard", "vqe"], default="standard",
                     help="standard: the five circuit workloads; vqe: H2 and LiH CAS(2,3) UCCSD energy errors")
     ap.add_argument("--out", default="bench/results/codesign_whatif.json")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if args.merge:
         rows = [r for f in args.merge for r in json.loads(Path(f).read_text())["rows"]]
     else:
