@@ -107,6 +107,9 @@ def compare(args: argparse.Namespace) -> None:
     from qtandem.opt.train_angles import instance
 
     fn, name = _energy_fn()
+    from qtandem.opt.gnn import load_model
+
+    net = load_model(args.model)  # None: the shipped model
     seeds = range(100, 100 + args.instances) if args.split == "test" else range(args.instances)
     rows = []
     for seed in seeds:
@@ -156,7 +159,7 @@ def compare(args: argparse.Namespace) -> None:
         row = {"seed": seed, "n": prob.n_variables, "interp_ratio": r_interp, "interp_evals": n_interp,
                "interp_evals_to_target": n_before + (reach if reach is not None else len(last)),
                "interp_s": time.perf_counter() - t0}
-        starts = {"learned": np.concatenate(predict_angles(prob, args.p))}
+        starts = {"learned": np.concatenate(predict_angles(prob, args.p, model=net))}
         if args.family.startswith("regular") or args.family == "weighted_regular":
             deg = 3 if args.family == "weighted_regular" else int(args.family[-1])
             g0, b0 = fixed_angles(args.p, deg, scale=2 * scale)  # table's unweighted scale s = 1/2
@@ -172,7 +175,8 @@ def compare(args: argparse.Namespace) -> None:
         rows.append(row)
         print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
     summary = {"family": args.family, "n": args.n, "p": args.p, "split": args.split, "instances": len(rows),
-               "energy": name, "tol": args.tol, "budget": args.budget, "rhobeg": args.rhobeg}
+               "energy": name, "tol": args.tol, "budget": args.budget, "rhobeg": args.rhobeg,
+               "model": args.model or "shipped"}
     for key in ("interp", "learned", "fixed", "random"):
         if f"{key}_evals_to_interp" in rows[0] or key == "interp":
             col = "interp_evals_to_target" if key == "interp" else f"{key}_evals_to_interp"
@@ -185,7 +189,7 @@ def compare(args: argparse.Namespace) -> None:
                 summary[f"{key}_ratio0_mean"] = float(np.mean([r[f"{key}_ratio0"] for r in rows]))
     summary["interp_ratio_mean"] = float(np.mean([r["interp_ratio"] for r in rows]))
     print(json.dumps(summary))
-    out = ROOT / f"bench/results/qaoa_angles_{args.split}_{args.family}_n{args.n}_p{args.p}.json"
+    out = ROOT / f"bench/results/qaoa_angles_{args.split}_{args.family}_n{args.n}_p{args.p}{args.tag}.json"
     out.write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))
     print("wrote", out)
 
@@ -253,6 +257,8 @@ def main() -> None:
     m.add_argument("--budget", type=int, default=400)
     m.add_argument("--rhobeg", type=float, default=0.1)
     m.add_argument("--tol", type=float, default=1e-3)
+    m.add_argument("--model", default=None, help="AngleGNN safetensors (default: the shipped model)")
+    m.add_argument("--tag", default="", help="suffix of the result file name")
     z = sub.add_parser("zero")
     z.add_argument("--family", default="regular3")
     z.add_argument("--n", type=int, default=20)
