@@ -183,6 +183,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--workloads", nargs="*", default=["ghz", "vqe_lih", "classifier", "qec_memory"])
     ap.add_argument("--learn", default=None, help="'loop' (the loop's own stages) or module:function")
     ap.add_argument("--n-qubits", type=int, default=10)
+    ap.add_argument("--options", default=None, help='JSON overrides of OPTIONS, e.g. \'{"classifier": '
+                    '{"mitigate_readout": true}}\'')
+    ap.add_argument("--learn-shots", type=int, default=LEARN_SHOTS)
     ap.add_argument("--merge", nargs="*", default=None, help="merge shard files into one table")
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
@@ -194,9 +197,10 @@ def main(argv: list[str] | None = None) -> None:
         result = {"shards": args.merge, "rows": rows, "table": table(rows)}
     else:
         t0 = time.perf_counter()
-        rows = run(args.seeds, args.workloads, args.learn, args.n_qubits)
+        options = {**OPTIONS, **(json.loads(args.options) if args.options else {})}
+        rows = run(args.seeds, args.workloads, args.learn, args.n_qubits, options=options, learn_shots=args.learn_shots)
         result = {"seeds": args.seeds, "workloads": args.workloads, "learn": args.learn, "n_qubits": args.n_qubits,
-                  "shots": {k: SHOTS[k] for k in args.workloads}, "options": OPTIONS,
+                  "shots": {k: SHOTS[k] for k in args.workloads}, "options": options, "learn_shots": args.learn_shots,
                   "machine": platform.platform(), "seconds": time.perf_counter() - t0,
                   "rows": rows, "table": table(rows)}
     Path(args.out).write_text(json.dumps(result, indent=1))

@@ -14,6 +14,12 @@ often than 0. The pipeline
 3. evaluates on the hardware: every test point is one circuit run for ``shots // n_test`` shots
    on the executor, whose noise is the actual device's.
 
+With ``mitigate_readout`` the model is trained on the believed gate noise without readout errors,
+and the hardware's frequency of reading 1 is readout-mitigated with the believed confusion matrix
+of the measured qubit, ``(f - p01) / (1 - p01 - p10)``, before the threshold at 1/2 (the other
+way round, the default, trains with the believed readout errors in the simulator and thresholds
+the raw frequency: the two agree when the belief is right).
+
 ``value`` is the test accuracy on the hardware and ``error = 1 - accuracy``; ``details`` has
 the accuracy the believed simulator predicted for the same test set. The observations that
 drift detection reads are the per-test-point frequencies of reading 1 (kind ``"rate"``).
@@ -124,6 +130,8 @@ class ClassifierWorkload:
         epochs: full-batch Adam steps.
         lr: Adam's learning rate.
         data_seed: seed of the dataset and its split (the weights use ``run``'s seed).
+        mitigate_readout: train without readout errors and mitigate the hardware's readout with
+            the believed readout errors instead (module docstring).
         name: the workload's name.
 
     Raises:
@@ -140,7 +148,8 @@ class ClassifierWorkload:
     """
 
     def __init__(self, dataset: str = "moons", n_samples: int = 200, width: int = 2, layers: int = 3,
-                 epochs: int = 40, lr: float = 0.1, data_seed: int = 0, *, name: str = "classifier") -> None:
+                 epochs: int = 40, lr: float = 0.1, data_seed: int = 0, *, mitigate_readout: bool = False,
+                 name: str = "classifier") -> None:
         if dataset not in ("moons", "circles"):
             raise ConfigError(f"workload.dataset: {dataset!r} is not one of moons, circles")
         for key, value, low in (("n_samples", n_samples, 10), ("width", width, 1), ("layers", layers, 1),
@@ -149,6 +158,9 @@ class ClassifierWorkload:
                 raise ConfigError(f"workload.{key}: must be an integer >= {low}, got {value!r}")
         if not lr > 0:
             raise ConfigError(f"workload.lr: must be > 0, got {lr!r}")
+        if not isinstance(mitigate_readout, bool):
+            raise ConfigError(f"workload.mitigate_readout: must be true or false, got {mitigate_readout!r}")
+        self.mitigate_readout = mitigate_readout
         self.name = name
         self.dataset, self.n_samples, self.width, self.layers = dataset, n_samples, width, layers
         self.epochs, self.lr, self.data_seed = epochs, float(lr), int(data_seed)
@@ -198,7 +210,7 @@ class ClassifierWorkload:
 
         from qtandem.noise.density import noisy_probabilities
 
-        noise = device.subset(chain).noise_model()
+        noise = device.subset(chain).noise_model(readout=not self.mitigate_readout)
         n_w = sum(1 for n in self.names if n.startswith("w"))
         gen = torch.Generator().manual_seed(int(seed))
         w = (0.1 * torch.randn(n_w, generator=gen, dtype=torch.float64)).requires_grad_(True)
@@ -231,7 +243,7 @@ class ClassifierWorkload:
 
         from qtandem.noise.density import noisy_probabilities
 
-        noise = device.subset(chain).noise_model()
+        noise = device.subset(chain).noise_model(readout=not self.mitigate_readout)
         with torch.no_grad():
             probs = noisy_probabilities(self.circuit, self._params(x, torch.as_tensor(w)), noise=noise)
         return np.asarray(self._p1(probs).numpy(), dtype=np.float64)
@@ -273,12 +285,18 @@ class ClassifierWorkload:
         counts = executor(circuits, per_point, seed=int(seed)) if accepts_seed(executor) else \
             executor(circuits, per_point)
         ones: np.ndarray = np.array([c.get("1", 0) / max(1, sum(c.values())) for c in counts], dtype=np.float64)
-        accuracy = float(np.mean((ones > 0.5).astype(np.int64) == yte))
+        decide = ones
+        if self.mitigate_readout:
+            q = device.qubits[chain[0]]
+            p01, p10 = float(q.readout_p01), float(q.readout_p10)
+            decide = (ones - p01) / max(1e-9, 1.0 - p01 - p10)
+        accuracy = float(np.mean((decide > 0.5).astype(np.int64) == yte))
         believed = float(np.mean((self.predicted(device, chain, w, xte) > 0.5).astype(np.int64) == yte))
         return WorkloadResult(
             name=self.name, value=accuracy, error=1.0 - accuracy, shots=per_point * len(xte),
             observations={"ones": ones},
-            details={"chain": chain, "believed_accuracy": believed, "shots_per_point": per_point,
+            details={"chain": chain, "believed_accuracy": believed, "mitigate_readout": self.mitigate_readout,
+                     "shots_per_point": per_point,
                      "n_train": len(xtr), "n_test": len(xte), "observation_kinds": {"ones": "rate"},
                      "observation_shots": per_point})
 
