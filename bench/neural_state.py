@@ -30,26 +30,20 @@ from typing import Any
 import numpy as np
 import torch
 
-from qtandem.learn import measure_randomized
+from qtandem.learn import ShotRecord, measure_randomized
 from qtandem.learn.neural_state import local_pauli_bases, reconstruct
 
 
 def tfim_ground_state(n: int, field: float = 1.0) -> np.ndarray:
-    """Ground state of ``-sum Z_i Z_{i+1} - field sum X_i`` (open chain) by sparse Lanczos (SciPy)."""
-    from scipy.sparse.linalg import LinearOperator, eigsh
+    """Ground state of ``-sum Z_i Z_{i+1} - field sum X_i`` (open chain): qtandem's sparse matrix, SciPy Lanczos."""
+    from scipy.sparse.linalg import eigsh
 
-    idx = np.arange(1 << n)
-    bits = (idx[:, None] >> np.arange(n)) & 1
-    zz = -(1 - 2 * (bits[:, :-1] ^ bits[:, 1:])).sum(1).astype(float)
+    from qtandem.circuit.pauli import PauliSum
+    from qtandem.sim.sparse import pauli_sum_sparse
 
-    def matvec(v: np.ndarray) -> np.ndarray:
-        v = v.reshape(-1)
-        out = zz * v
-        for q in range(n):
-            out -= field * v[idx ^ (1 << q)]
-        return out
-
-    _, vecs = eigsh(LinearOperator((1 << n, 1 << n), matvec=matvec, dtype=float), k=1, which="SA", tol=1e-10)
+    text = " + ".join([f"-1*Z{i} Z{i + 1}" for i in range(n - 1)] + [f"-{field}*X{i}" for i in range(n)])
+    matrix = pauli_sum_sparse(PauliSum(text), n).real.tocsr()
+    _, vecs = eigsh(matrix, k=1, which="SA", tol=1e-10)
     v = vecs[:, 0]
     return v * np.sign(v[np.abs(v).argmax()]) / np.linalg.norm(v)
 
@@ -73,37 +67,72 @@ def make_state(name: str) -> np.ndarray:
     return psi
 
 
+def global_bases(count: int, n: int, seed: int) -> np.ndarray:
+    """``count`` bases rotating every qubit: X or Y per qubit with probability 1/2 each."""
+    return np.random.default_rng([seed, 20]).integers(0, 2, (count, n)).astype(np.uint8)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--states", default="ghz20,w20,tfim20")
+    ap.add_argument("--n", type=int, default=None,
+                    help="qubits: runs ghzN, wN, tfimN with the 20-qubit design below unless --states is given")
+    ap.add_argument("--states", default=None, help="comma-separated state names (default ghz20,w20,tfim20)")
     ap.add_argument("--bases", type=int, default=2000)
     ap.add_argument("--shots-per-basis", type=int, default=100)
     ap.add_argument("--rotated", type=float, default=0.25)
     ap.add_argument("--design", choices=["local", "uniform"], default="local",
                     help="local: local_pauli_bases(rotated); uniform: uniformly random Pauli bases (a shadow design)")
+    ap.add_argument("--global-bases", type=int, default=0,
+                    help="extra bases rotating every qubit (X or Y each), trained through the full state")
+    ap.add_argument("--global-shots-per-basis", type=int, default=100)
     ap.add_argument("--kind", default="rnn")
+    ap.add_argument("--d-model", type=int, default=32)
+    ap.add_argument("--layers", type=int, default=2)
+    ap.add_argument("--hidden", type=int, default=None, help="MADE hidden units (kind made)")
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--lr", type=float, default=0.01)
+    ap.add_argument("--max-rotated", type=int, default=14)
+    ap.add_argument("--dense-every", type=int, default=0)
+    ap.add_argument("--dense-batch", type=int, default=64)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--split", default="", help="label stored with the rows (dev / test)")
     ap.add_argument("--clifford", type=int, default=0, help="Clifford-shadow shots for the shadow estimate (0: skip)")
     ap.add_argument("--json", type=Path, required=True)
     args = ap.parse_args(argv)
+    names = args.states or (f"ghz{args.n},w{args.n},tfim{args.n}" if args.n else "ghz20,w20,tfim20")
     rows: list[dict[str, Any]] = []
-    for name in args.states.split(","):
+    for name in names.split(","):
+        t_state = time.perf_counter()
         psi = make_state(name)
+        state_s = time.perf_counter() - t_state
         n = int(np.log2(len(psi)))
         t0 = time.perf_counter()
         bases = (local_pauli_bases(args.bases, n, rotated=args.rotated, seed=args.seed) if args.design == "local"
                  else np.random.default_rng(args.seed).integers(0, 3, (args.bases, n)))
         record = measure_randomized(psi, args.bases * args.shots_per_basis, bases=bases,
                                     shots_per_basis=args.shots_per_basis, seed=args.seed + 1)
+        local_s = time.perf_counter() - t0
+        if args.global_bases:
+            t1 = time.perf_counter()
+            gb = global_bases(args.global_bases, n, args.seed)
+            extra = measure_randomized(psi, args.global_bases * args.global_shots_per_basis, bases=gb,
+                                       shots_per_basis=args.global_shots_per_basis, seed=args.seed + 3)
+            global_s = time.perf_counter() - t1
+            record = ShotRecord.merge(record, extra)
         data_s = time.perf_counter() - t0
         model, info = reconstruct(record, target=psi, kind=args.kind, steps=args.steps, batch_size=args.batch_size,
-                                  lr=args.lr, seed=args.seed)
-        row = {"state": name, "n": n, "bases": args.bases, "shots_per_basis": args.shots_per_basis,
-               "design": args.design, "rotated": args.rotated, "data_seconds": data_s, **info,
+                                  lr=args.lr, seed=args.seed, d_model=args.d_model, layers=args.layers,
+                                  hidden=args.hidden, max_rotated=args.max_rotated, dense_every=args.dense_every,
+                                  dense_batch=args.dense_batch)
+        row = {"state": name, "n": n, "split": args.split, "bases": args.bases,
+               "shots_per_basis": args.shots_per_basis, "design": args.design, "rotated": args.rotated,
+               "global_bases": args.global_bases, "global_shots_per_basis": args.global_shots_per_basis,
+               "state_seconds": state_s, "data_seconds": data_s,
+               "local_bases_per_second": args.bases / local_s, **info,
                "torch": torch.__version__, "threads": torch.get_num_threads()}
+        if args.global_bases:
+            row["global_bases_per_second"] = args.global_bases / global_s
         if args.clifford:
             t1 = time.perf_counter()
             shadow = measure_randomized(psi, args.clifford, basis="clifford", seed=args.seed + 2)

@@ -2,9 +2,12 @@
 
 ``p(t) = prod_i p(t_i | t_0 ... t_{i-1})`` with each conditional a softmax over an alphabet of
 ``k`` symbols (2 for qubit bits, 4 for tetrahedral POVM outcomes). Two backbones read the
-prefix: a causal transformer (``kind="transformer"``, pre-norm, learned positions) or a GRU
-(``kind="rnn"``). Both see a start token and ``t_0 ... t_{n-2}``, so the hidden state at step
-``i`` depends on the tokens before ``i`` only; a head on it gives the conditional of ``t_i``.
+prefix: a causal transformer (``kind="transformer"``, pre-norm, learned positions), a GRU
+(``kind="rnn"``) or a masked MLP (``kind="made"``, Germain et al. 2015: ``layers`` hidden layers of
+``hidden`` units whose connections are masked by degree, so one matrix product per layer replaces
+``n`` sequential steps; the cheapest backbone when a whole ``2**n`` state must be evaluated).
+The transformer and GRU see a start token and ``t_0 ... t_{n-2}``; in all three the hidden state at
+step ``i`` depends on the tokens before ``i`` only, and a head on it gives the conditional of ``t_i``.
 
 One pass (:meth:`AutoregressiveModel.forward`) returns the sequence log-probabilities, the
 per-step conditional log-probabilities and the per-step hidden features. Models that need more
@@ -35,7 +38,7 @@ from qtandem.random import Seed, as_generator, derive_seed, seed_torch, torch_ge
 
 __all__ = ["AutoregressiveModel", "AutoregressiveOutput"]
 
-KINDS = ("transformer", "rnn")
+KINDS = ("transformer", "rnn", "made")
 
 
 def torch_seed(seed: Seed, stream: int) -> int:
@@ -71,19 +74,60 @@ class AutoregressiveOutput(NamedTuple):
     features: torch.Tensor
 
 
+class _Made(nn.Module):
+    """Masked MLP: tokens ``(B, n)`` -> step features ``(B, n, d)``, step ``i`` a function of ``t_<i`` only.
+
+    Hidden unit ``u`` has degree ``m_u`` in ``1..n-1`` and sees the tokens ``t_j`` with ``j < m_u``
+    (through the units of degree ``<= m_u`` of the layer below); the features of step ``i`` are a
+    linear map of the last layer's units of degree ``<= i``.
+    """
+
+    def __init__(self, n: int, alphabet: int, d_model: int, layers: int, hidden: int) -> None:
+        super().__init__()
+        self.n, self.alphabet, self.d_model = n, alphabet, d_model
+        degree = 1 + torch.arange(hidden) % max(n - 1, 1)  # (hidden,)
+        position = torch.arange(n).repeat_interleave(alphabet)  # input column -> token position
+        self.inner = nn.ModuleList()
+        masks = [(position[None, :] < degree[:, None])]
+        self.inner.append(nn.Linear(n * alphabet, hidden))
+        for _ in range(layers - 1):
+            masks.append(degree[None, :] <= degree[:, None])
+            self.inner.append(nn.Linear(hidden, hidden))
+        step = torch.arange(n).repeat_interleave(d_model)
+        masks.append(degree[None, :] <= step[:, None])
+        self.out = nn.Linear(hidden, n * d_model)
+        for i, mask in enumerate(masks):
+            self.register_buffer(f"mask{i}", mask.to(torch.float32), persistent=False)
+        with torch.no_grad():  # keep the masked fan-in scale of the default init
+            for layer, mask in zip([*self.inner, self.out], masks, strict=True):
+                fan = mask.sum(1, keepdim=True).clamp_min(1)
+                layer.weight.mul_(torch.sqrt(mask.shape[1] / fan) * mask)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        w0 = self.inner[0].weight
+        x = nn.functional.one_hot(tokens, self.alphabet).reshape(len(tokens), -1).to(w0.dtype)
+        for i, layer in enumerate(self.inner):
+            mask: torch.Tensor = getattr(self, f"mask{i}")
+            x = torch.relu(nn.functional.linear(x, layer.weight * mask.to(x.dtype), layer.bias))
+        mask = getattr(self, f"mask{len(self.inner)}")
+        out = nn.functional.linear(x, self.out.weight * mask.to(x.dtype), self.out.bias)
+        return out.reshape(len(tokens), self.n, self.d_model)
+
+
 class AutoregressiveModel(nn.Module):
     """Autoregressive distribution over sequences of ``n_tokens`` symbols from ``range(alphabet)``.
 
     Args:
         n_tokens: sequence length ``n`` (qubits).
         alphabet: number of symbols ``k`` per position (at least 2).
-        kind: ``"transformer"`` (causal self-attention) or ``"rnn"`` (GRU).
-        d_model: width of the hidden features.
-        layers: transformer blocks or GRU layers.
+        kind: ``"transformer"`` (causal self-attention), ``"rnn"`` (GRU) or ``"made"`` (masked MLP).
+        d_model: width of the hidden features (per step).
+        layers: transformer blocks, GRU layers or MADE hidden layers.
         heads: attention heads (transformer; must divide ``d_model``).
         seed: seed of the initial weights (an int for a reproducible model; the global torch stream
             is left untouched).
         dtype: parameter dtype (default ``torch.float32``).
+        hidden: MADE hidden units per layer (default ``4 * d_model``; other kinds ignore it).
 
     Raises:
         ParameterError: a bad size, kind, or ``heads`` that does not divide ``d_model``.
@@ -100,23 +144,30 @@ class AutoregressiveModel(nn.Module):
         >>> AutoregressiveModel(5, 2, kind="lstm")
         Traceback (most recent call last):
         ...
-        qtandem.errors.ParameterError: AutoregressiveModel: kind must be 'transformer' or 'rnn', got 'lstm'
+        qtandem.errors.ParameterError: AutoregressiveModel: kind must be 'transformer', 'rnn' or 'made', got 'lstm'
+        >>> made = AutoregressiveModel(5, 2, kind="made", d_model=4, hidden=16, seed=0)
+        >>> t = made.sample(3, seed=0)
+        >>> u = t.clone(); u[:, 3:] = 1 - u[:, 3:]                       # change the tokens from 3 on
+        >>> bool(torch.allclose(made(t).features[:, :4], made(u).features[:, :4]))   # steps <= 3 do not see them
+        True
     """
 
     def __init__(self, n_tokens: int, alphabet: int = 2, *, kind: str = "transformer", d_model: int = 32,
-                 layers: int = 2, heads: int = 4, seed: Seed = 0, dtype: torch.dtype | None = None) -> None:
+                 layers: int = 2, heads: int = 4, seed: Seed = 0, dtype: torch.dtype | None = None,
+                 hidden: int | None = None) -> None:
         super().__init__()
         where = "AutoregressiveModel"
+        hidden = 4 * d_model if hidden is None else hidden
         for name, value, low in (("n_tokens", n_tokens, 1), ("alphabet", alphabet, 2), ("d_model", d_model, 1),
-                                 ("layers", layers, 1), ("heads", heads, 1)):
+                                 ("layers", layers, 1), ("heads", heads, 1), ("hidden", hidden, 1)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ParameterError(f"{where}: {name} must be an integer >= {low}, got {value!r}")
         if kind not in KINDS:
-            raise ParameterError(f"{where}: kind must be 'transformer' or 'rnn', got {kind!r}")
+            raise ParameterError(f"{where}: kind must be 'transformer', 'rnn' or 'made', got {kind!r}")
         if kind == "transformer" and d_model % heads:
             raise ParameterError(f"{where}: heads ({heads}) must divide d_model ({d_model})")
         self.n_tokens, self.alphabet, self.kind = n_tokens, alphabet, kind
-        self.d_model, self.layers, self.heads = d_model, layers, heads
+        self.d_model, self.layers, self.heads, self.hidden = d_model, layers, heads, hidden
         self.seed = seed
         with torch.random.fork_rng(devices=[]):
             seed_torch(torch_seed(seed, 17))
@@ -127,8 +178,10 @@ class AutoregressiveModel(nn.Module):
                                                    batch_first=True, norm_first=True)
                 self.backbone: nn.Module = nn.TransformerEncoder(block, layers, enable_nested_tensor=False)
                 self.norm = nn.LayerNorm(d_model)
-            else:
+            elif kind == "rnn":
                 self.backbone = nn.GRU(d_model, d_model, layers, batch_first=True)
+            else:
+                self.backbone = _Made(n_tokens, alphabet, d_model, layers, hidden)
             self.head = nn.Linear(d_model, alphabet)
         if dtype is not None:
             self.to(dtype)
@@ -137,7 +190,7 @@ class AutoregressiveModel(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"n_tokens={self.n_tokens}, alphabet={self.alphabet}, kind={self.kind!r}, d_model={self.d_model}, "
-                f"layers={self.layers}")
+                f"layers={self.layers}" + (f", hidden={self.hidden}" if self.kind == "made" else ""))
 
     def _check(self, tokens: torch.Tensor) -> torch.Tensor:
         if not isinstance(tokens, torch.Tensor) or tokens.ndim != 2 or tokens.shape[1] != self.n_tokens:
@@ -153,6 +206,11 @@ class AutoregressiveModel(nn.Module):
 
     def _hidden(self, prefix: torch.Tensor) -> torch.Tensor:
         """Features ``(B, L, d)`` of the inputs ``[start, t_0 ... t_{L-2}]`` (``L <= n``)."""
+        if self.kind == "made":
+            length = prefix.shape[1]
+            tokens = torch.zeros((prefix.shape[0], self.n_tokens), dtype=torch.long, device=prefix.device)
+            tokens[:, :length - 1] = prefix[:, 1:]  # steps < length see only these
+            return self.backbone(tokens)[:, :length]
         x = self.embed(prefix)
         length = prefix.shape[1]
         if self.kind == "transformer":
@@ -180,7 +238,7 @@ class AutoregressiveModel(nn.Module):
             True
         """
         tokens = self._check(tokens)
-        features = self._hidden(self._inputs(tokens))
+        features = self.backbone(tokens) if self.kind == "made" else self._hidden(self._inputs(tokens))
         steps = torch.log_softmax(self.head(features), dim=-1)
         log_prob = steps.gather(2, tokens[..., None]).squeeze(2).sum(1)
         return AutoregressiveOutput(log_prob, steps, features)
@@ -221,7 +279,7 @@ class AutoregressiveModel(nn.Module):
         inputs = torch.full((count, 1), self.alphabet, dtype=torch.long, device=device)
         state = None
         for i in range(self.n_tokens):
-            if self.kind == "transformer":
+            if self.kind in ("transformer", "made"):
                 h = self._hidden(inputs)[:, -1]
             else:
                 h, state = self.backbone(self.embed(inputs[:, -1:]), state)

@@ -19,7 +19,10 @@ complete and cheap for small ``n`` (``E[2**k] = (5/3)**n``: 59 evaluations per s
 27,000 at 20). Bases with few rotated qubits keep large ``n`` cheap and pin down ``p`` and local
 phases, but a relative phase between components that differ on every qubit (GHZ's
 ``|0...0> + e^{i a} |1...1>``) is seen only by bases that rotate every qubit, so such data leave
-``a`` undetermined.
+``a`` undetermined. :meth:`NeuralStateModel.fit` with ``dense_every`` also trains on such
+shots (bases rotating more than ``max_rotated`` qubits, for example all qubits in X or Y) through
+the model's full state, ``2**n`` evaluations per such step (``n <= 20``); with ``kind="made"`` (a
+masked MLP, one matrix product per layer) the full 20-qubit state costs a few seconds, not minutes.
 
 Examples:
     >>> from qtandem import Circuit, statevector
@@ -118,6 +121,7 @@ class NeuralStateModel(nn.Module):
         layers: transformer blocks or GRU layers.
         heads: attention heads (transformer).
         seed: seed of the initial weights.
+        hidden: hidden units per layer of the ``"made"`` backbone (default ``4 * d_model``).
 
     Attributes:
         step_: training steps done (after :meth:`fit`).
@@ -138,14 +142,16 @@ class NeuralStateModel(nn.Module):
     """
 
     def __init__(self, n_qubits: int, *, kind: str = "transformer", d_model: int = 32, layers: int = 2,
-                 heads: int = 4, seed: Seed = 0) -> None:
+                 heads: int = 4, seed: Seed = 0, hidden: int | None = None) -> None:
         super().__init__()
-        self.net = AutoregressiveModel(n_qubits, 2, kind=kind, d_model=d_model, layers=layers, heads=heads, seed=seed)
+        self.net = AutoregressiveModel(n_qubits, 2, kind=kind, d_model=d_model, layers=layers, heads=heads, seed=seed,
+                                       hidden=hidden)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(torch_seed(seed, 23))
             self.phase_head = nn.Linear(d_model, 2)
         self.n_qubits, self.kind = n_qubits, kind
-        self.config = {"n_qubits": n_qubits, "kind": kind, "d_model": d_model, "layers": layers, "heads": heads}
+        self.config = {"n_qubits": n_qubits, "kind": kind, "d_model": d_model, "layers": layers, "heads": heads,
+                       "hidden": self.net.hidden}
         self.step_ = 0
         self.history_: list[tuple[int, float]] = []
         self.optimizer_: torch.optim.Optimizer | None = None
@@ -303,31 +309,12 @@ class NeuralStateModel(nn.Module):
         """
         bases = np.asarray(bases, dtype=np.int64)
         outcomes = np.asarray(outcomes, dtype=np.int64)
-        m, n = len(bases), self.n_qubits
-        rot = bases != 2
-        ks = rot.sum(1)
-        configs, coefs, segs = [], [], []
-        for k in np.unique(ks):
-            k = int(k)
-            rows = np.flatnonzero(ks == k)
-            width = 1 << k
-            jbits = (np.arange(width)[:, None] >> np.arange(k)) & 1  # (2**k, k)
-            pos = np.argsort(~rot[rows], axis=1, kind="stable")[:, :k]  # rotated qubits (r, k)
-            conf = np.repeat(outcomes[rows][:, None, :], width, axis=1)
-            np.put_along_axis(conf, np.broadcast_to(pos[:, None, :], (len(rows), width, k)),
-                              np.broadcast_to(jbits[None], (len(rows), width, k)), axis=2)
-            c = np.take_along_axis(bases[rows], pos, axis=1)
-            b = np.take_along_axis(outcomes[rows], pos, axis=1)
-            coef = np.ones((len(rows), width), dtype=complex)
-            for j in range(k):
-                coef *= _ROT[c[:, j][:, None], b[:, j][:, None], jbits[None, :, j]]
-            configs.append(conf.reshape(-1, n))
-            coefs.append(coef.reshape(-1))
-            segs.append(np.repeat(rows, width))
-        uniq, inverse_np = np.unique(np.concatenate(configs), axis=0, return_inverse=True)
+        m = len(bases)
+        configs, coefs, segs = self._configurations(bases, outcomes)
+        uniq, inverse_np = np.unique(configs, axis=0, return_inverse=True)
         inverse = torch.as_tensor(inverse_np.reshape(-1))
-        seg = torch.as_tensor(np.concatenate(segs))
-        coef_t = torch.as_tensor(np.concatenate(coefs))
+        seg = torch.as_tensor(segs)
+        coef_t = torch.as_tensor(coefs)
         bits = torch.as_tensor(uniq)
 
         def evaluate() -> tuple[torch.Tensor, torch.Tensor]:
@@ -355,14 +342,109 @@ class NeuralStateModel(nn.Module):
             torch.autograd.backward([la, ph], [g_abs[s:s + chunk], g_phase[s:s + chunk]])
         return nll.detach()
 
+    def dense_nll(self, bases: np.ndarray, outcomes: np.ndarray, *, chunk: int = 1 << 16,
+                  extra: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Per-shot Born-rule NLL of Pauli shots through the model's full state (``n <= 20``, differentiable).
+
+        For shots that rotate many qubits (``2**k`` close to ``2**n``): all ``2**n`` amplitudes are
+        evaluated once, with the graph kept, and each shot's amplitude is the inner product of the
+        state with the product vector ``prod_q U_{c_q}[b_q, :]`` of its basis and outcome. Shots of
+        ``extra`` (few rotated qubits) index the same full state with their ``2**k`` configurations.
+
+        Args:
+            bases: ``(m, n)`` Pauli codes.
+            outcomes: ``(m, n)`` bits.
+            chunk: model evaluations per pass.
+            extra: ``(bases, outcomes)`` of more shots, or None.
+
+        Returns:
+            ``(nll of the shots, nll of extra or None)``, float64 tensors with gradients.
+
+        Raises:
+            ResourceError: ``n > 20``.
+
+        Examples:
+            >>> import numpy as np
+            >>> m = NeuralStateModel(3, kind="made", d_model=4, seed=0)
+            >>> b, o = np.array([[0, 1, 0]] * 2), np.array([[0, 1, 1], [1, 0, 0]])
+            >>> dense, _ = m.dense_nll(b, o)
+            >>> bool(np.allclose(dense.detach().numpy(), m.born_nll(b, o).detach().numpy()))
+            True
+        """
+        n = self.n_qubits
+        if n > STATEVECTOR_MAX_QUBITS:
+            raise ResourceError(f"dense_nll(): {n} qubits need the model's full state of 2**{n} amplitudes; the limit "
+                                f"is {STATEVECTOR_MAX_QUBITS} qubits")
+        shifts = torch.arange(n)
+        parts = []
+        for start in range(0, 1 << n, chunk):
+            idx = torch.arange(start, min(start + chunk, 1 << n))
+            logabs, phase = self.log_psi((idx[:, None] >> shifts) & 1)
+            parts.append(torch.polar(logabs.exp(), phase))
+        psi = torch.cat(parts)
+        bases = np.asarray(bases, dtype=np.int64)
+        outcomes = np.asarray(outcomes, dtype=np.int64)
+        rot = torch.as_tensor(_ROT)
+        amps = []
+        rows_per = max(1, (1 << 24) // (1 << n))
+        for start in range(0, len(bases), rows_per):
+            c = torch.as_tensor(bases[start:start + rows_per])
+            b = torch.as_tensor(outcomes[start:start + rows_per])
+            vec = rot[c[:, 0], b[:, 0]]  # (r, 2): qubit 0's factor, qubit 0 least significant
+            for q in range(1, n):
+                vec = (rot[c[:, q], b[:, q]][:, :, None] * vec[:, None, :]).reshape(len(c), -1)
+            amps.append(vec @ psi)
+        amp = torch.cat(amps) if amps else torch.zeros(0, dtype=torch.complex128)
+        nll = -torch.log(amp.abs().pow(2) + 1e-300)
+        if extra is None:
+            return nll, None
+        eb, eo = np.asarray(extra[0], dtype=np.int64), np.asarray(extra[1], dtype=np.int64)
+        configs, coefs, seg = self._configurations(eb, eo)
+        index = torch.as_tensor(configs @ (1 << np.arange(n, dtype=np.int64)))
+        z = torch.zeros(len(eb), dtype=torch.complex128).index_add(0, torch.as_tensor(seg),
+                                                                   torch.as_tensor(coefs) * psi[index])
+        return nll, -torch.log(z.abs().pow(2) + 1e-300)
+
+    @staticmethod
+    def _configurations(bases: np.ndarray, outcomes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(configurations (M, n), coefficients (M,), shot of each (M,))``: the ``2**k`` terms of every shot."""
+        n = bases.shape[1]
+        rot = bases != 2
+        ks = rot.sum(1)
+        configs, coefs, segs = [], [], []
+        for k in np.unique(ks):
+            k = int(k)
+            rows = np.flatnonzero(ks == k)
+            width = 1 << k
+            jbits = (np.arange(width)[:, None] >> np.arange(k)) & 1  # (2**k, k)
+            pos = np.argsort(~rot[rows], axis=1, kind="stable")[:, :k]  # rotated qubits (r, k)
+            conf = np.repeat(outcomes[rows][:, None, :], width, axis=1)
+            np.put_along_axis(conf, np.broadcast_to(pos[:, None, :], (len(rows), width, k)),
+                              np.broadcast_to(jbits[None], (len(rows), width, k)), axis=2)
+            c = np.take_along_axis(bases[rows], pos, axis=1)
+            b = np.take_along_axis(outcomes[rows], pos, axis=1)
+            coef = np.ones((len(rows), width), dtype=complex)
+            for j in range(k):
+                coef *= _ROT[c[:, j][:, None], b[:, j][:, None], jbits[None, :, j]]
+            configs.append(conf.reshape(-1, n))
+            coefs.append(coef.reshape(-1))
+            segs.append(np.repeat(rows, width))
+        return np.concatenate(configs), np.concatenate(coefs), np.concatenate(segs)
+
     def fit(self, record: ShotRecord, *, steps: int = 2000, batch_size: int = 256, lr: float = 0.01,
             seed: Seed = 0, max_rotated: int = 14, resume: bool = False, threads: int = 0,
-            callback: Callable[[int, float], None] | None = None) -> NeuralStateModel:
+            callback: Callable[[int, float], None] | None = None, dense_every: int = 0,
+            dense_batch: int = 64) -> NeuralStateModel:
         """Train on a Pauli record by minimising the Born-rule NLL (Adam, cosine learning rate).
 
         Each step draws ``batch_size`` shots uniformly (with replacement) from the record; the
         draw of step ``t`` depends only on ``(seed, t)``, so a resumed fit repeats the batches of
         an uninterrupted one.
+
+        Shots that rotate more than ``max_rotated`` qubits (the global bases that see GHZ's
+        relative phase) are refused unless ``dense_every`` is set: then they form a second pool,
+        and every ``dense_every``-th step adds the mean NLL of ``dense_batch`` of them, computed
+        through the model's full state (:meth:`dense_nll`; ``n <= 20``, ``2**n`` evaluations).
 
         Args:
             record: a Pauli :class:`~qtandem.learn.ShotRecord` of this model's qubit count.
@@ -373,15 +455,20 @@ class NeuralStateModel(nn.Module):
             max_rotated: refuse shots with more rotated (X/Y) qubits than this (cost ``2**k``).
             resume: continue from :attr:`step_` with :attr:`optimizer_` instead of starting afresh.
             threads: torch threads during the fit (0: as set).
-            callback: called as ``callback(step, loss)`` after each step (progress, checkpoints).
+            callback: called as ``callback(step, loss)`` after each step (progress, checkpoints);
+                ``loss`` is the mean NLL of the step's shots with at most ``max_rotated`` rotated qubits.
+            dense_every: train on the shots rotating more than ``max_rotated`` qubits every this many
+                steps (0: refuse such shots).
+            dense_batch: shots of that pool per dense step.
 
         Returns:
             ``self``.
 
         Raises:
             DataError: a Clifford record, another qubit count, an empty record, shots rotating
-                more than ``max_rotated`` qubits.
-            ParameterError: bad ``steps``, ``batch_size`` or ``lr``.
+                more than ``max_rotated`` qubits (without ``dense_every``).
+            ParameterError: bad ``steps``, ``batch_size``, ``lr``, ``dense_every`` or ``dense_batch``.
+            ResourceError: ``dense_every`` with such shots on more than 20 qubits.
 
         Examples:
             >>> from qtandem import Circuit
@@ -395,9 +482,10 @@ class NeuralStateModel(nn.Module):
         from qtandem.training import torch_threads
 
         self._check_record(record)
-        for name, value in (("steps", steps), ("batch_size", batch_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ParameterError(f"fit(): {name} must be a positive integer, got {value!r}")
+        for name, value, low in (("steps", steps, 1), ("batch_size", batch_size, 1), ("dense_every", dense_every, 0),
+                                 ("dense_batch", dense_batch, 1)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ParameterError(f"fit(): {name} must be an integer >= {low}, got {value!r}")
         if not lr > 0:
             raise ParameterError(f"fit(): lr must be positive, got {lr!r}")
         rows = np.concatenate([record.bases, record.outcomes], axis=1)
@@ -405,11 +493,17 @@ class NeuralStateModel(nn.Module):
         inverse = inverse.reshape(-1)
         n = self.n_qubits
         k = (uniq[:, :n] != 2).sum(1)
-        if k.max() > max_rotated:
+        if k.max() > max_rotated and not dense_every:
             worst = int(np.argmax(k))
             raise DataError(f"fit(): some shots rotate {int(k.max())} qubits (basis {uniq[worst, :n].tolist()}), each "
                             f"costing 2**{int(k.max())} model evaluations; max_rotated is {max_rotated}. Measure in "
-                            "bases with fewer X/Y qubits (local_pauli_bases) or raise max_rotated")
+                            "bases with fewer X/Y qubits (local_pauli_bases), raise max_rotated, or train on them "
+                            "through the full state (dense_every, n <= 20)")
+        heavy = (k > max_rotated)[inverse]
+        if heavy.any() and n > STATEVECTOR_MAX_QUBITS:
+            raise ResourceError(f"fit(): dense_every needs the model's full state (2**{n} amplitudes); the limit is "
+                                f"{STATEVECTOR_MAX_QUBITS} qubits")
+        light, dense = np.flatnonzero(~heavy), np.flatnonzero(heavy)
         if not resume or self.optimizer_ is None:
             self.optimizer_ = torch.optim.Adam(self.parameters(), lr=lr)
             self.step_, self.history_ = 0, []
@@ -422,11 +516,27 @@ class NeuralStateModel(nn.Module):
                 for group in opt.param_groups:
                     group["lr"] = lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * t / steps)))
                 rng = np.random.default_rng(derive_seed(base_seed % (1 << 32), t))
-                ids, counts = np.unique(inverse[rng.integers(len(inverse), size=batch_size)], return_counts=True)
                 opt.zero_grad()
-                nll = self.born_nll(uniq[ids, :n], uniq[ids, n:], backward_weights=counts / batch_size)
+                ids = counts = np.zeros(0, dtype=np.int64)
+                if len(light):
+                    ids, counts = np.unique(inverse[light[rng.integers(len(light), size=batch_size)]],
+                                            return_counts=True)
+                if (len(dense) and (t + 1) % dense_every == 0) or not len(light):
+                    dids, dcounts = np.unique(inverse[dense[rng.integers(len(dense), size=dense_batch)]],
+                                              return_counts=True)
+                    nll_d, nll_l = self.dense_nll(uniq[dids, :n], uniq[dids, n:], extra=(uniq[ids, :n], uniq[ids, n:]))
+                    total = (nll_d * torch.as_tensor(dcounts / dense_batch)).sum()
+                    assert nll_l is not None
+                    if len(ids):
+                        total = total + (nll_l * torch.as_tensor(counts / batch_size)).sum()
+                    total.backward()
+                    nll = (nll_l if len(ids) else nll_d).detach()
+                    counts, size = (counts, batch_size) if len(ids) else (dcounts, dense_batch)
+                else:
+                    nll = self.born_nll(uniq[ids, :n], uniq[ids, n:], backward_weights=counts / batch_size)
+                    size = batch_size
                 opt.step()
-                loss = float((nll.numpy() * counts).sum() / batch_size)
+                loss = float((nll.numpy() * counts).sum() / size)
                 self.step_ = t + 1
                 self.history_.append((self.step_, loss))
                 if callback is not None:
@@ -480,7 +590,7 @@ class NeuralStateModel(nn.Module):
             raise CheckpointError(f"{file}: not a NeuralStateModel (format {meta.get('format')!r})")
         config = json.loads(meta["config"])
         model = cls(config["n_qubits"], kind=config["kind"], d_model=config["d_model"], layers=config["layers"],
-                    heads=config["heads"])
+                    heads=config["heads"], hidden=config.get("hidden"))
         try:
             model.load_state_dict(tensors)
         except RuntimeError as exc:
@@ -492,7 +602,8 @@ class NeuralStateModel(nn.Module):
 
 def reconstruct(record: ShotRecord, *, target: Any = None, kind: str = "transformer", steps: int = 2000,
                 batch_size: int = 256, lr: float = 0.01, seed: int = 0, d_model: int = 32, layers: int = 2,
-                max_rotated: int = 14, threads: int = 0) -> tuple[NeuralStateModel, dict[str, Any]]:
+                max_rotated: int = 14, threads: int = 0, hidden: int | None = None, dense_every: int = 0,
+                dense_batch: int = 64) -> tuple[NeuralStateModel, dict[str, Any]]:
     """Fit a :class:`NeuralStateModel` to ``record`` and report (for scripts and benchmarks).
 
     Returns:
@@ -508,11 +619,13 @@ def reconstruct(record: ShotRecord, *, target: Any = None, kind: str = "transfor
         >>> info["shots"], 0 <= info["fidelity"] <= 1
         (500, True)
     """
-    model = NeuralStateModel(record.n_qubits, kind=kind, d_model=d_model, layers=layers, seed=seed)
+    model = NeuralStateModel(record.n_qubits, kind=kind, d_model=d_model, layers=layers, seed=seed, hidden=hidden)
     start = time.perf_counter()
-    model.fit(record, steps=steps, batch_size=batch_size, lr=lr, seed=seed, max_rotated=max_rotated, threads=threads)
+    model.fit(record, steps=steps, batch_size=batch_size, lr=lr, seed=seed, max_rotated=max_rotated, threads=threads,
+              dense_every=dense_every, dense_batch=dense_batch)
     info: dict[str, Any] = {"kind": kind, "steps": steps, "batch_size": batch_size, "lr": lr, "seed": seed,
-                            "d_model": d_model, "layers": layers, "shots": len(record),
+                            "d_model": d_model, "layers": layers, "hidden": model.net.hidden,
+                            "dense_every": dense_every, "dense_batch": dense_batch, "shots": len(record),
                             "seconds": time.perf_counter() - start,
                             "final_loss": float(np.mean([loss for _, loss in model.history_[-50:]]))}
     if target is not None:
