@@ -72,6 +72,32 @@ def global_bases(count: int, n: int, seed: int) -> np.ndarray:
     return np.random.default_rng([seed, 20]).integers(0, 2, (count, n)).astype(np.uint8)
 
 
+def sampling_speed(n: int, count: int, rotated: float, seed: int = 0) -> dict[str, Any]:
+    """Bases per second of the prefix-tree path (all bases before this change) and the basis-by-basis path."""
+    from qtandem.learn.shots import _pauli_probabilities, _sample_product_bases, _sample_rows
+
+    rng = np.random.default_rng(seed)
+    psi = rng.normal(size=1 << n) + 1j * rng.normal(size=1 << n)
+    psi /= np.linalg.norm(psi)
+    bases = local_pauli_bases(count, n, rotated=rotated, seed=seed) if rotated < 1 else global_bases(count, n, seed)
+    per = 100
+    inverse = np.repeat(np.arange(count), per)
+    state = torch.as_tensor(psi)
+    chunk = max(1, (1 << 22) // (1 << n))
+    t0 = time.perf_counter()
+    for start in range(0, count, chunk):
+        probs, rows = _pauli_probabilities(state, n, bases[start:start + chunk], False)
+        sel = np.flatnonzero((inverse >= start) & (inverse < start + chunk))
+        _sample_rows(probs, rows[inverse[sel] - start], rng)
+    old = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    _sample_product_bases(psi, n, bases, inverse, rng)
+    new = time.perf_counter() - t0
+    return {"n": n, "bases": count, "rotated": rotated, "shots_per_basis": per,
+            "prefix_tree_bases_per_second": count / old, "basis_by_basis_bases_per_second": count / new,
+            "speedup": old / new}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=None,
@@ -98,8 +124,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--split", default="", help="label stored with the rows (dev / test)")
     ap.add_argument("--clifford", type=int, default=0, help="Clifford-shadow shots for the shadow estimate (0: skip)")
+    ap.add_argument("--sampling-speed", action="store_true",
+                    help="only time Pauli sampling at --n qubits (old prefix tree vs basis by basis); hold both locks")
     ap.add_argument("--json", type=Path, required=True)
     args = ap.parse_args(argv)
+    if args.sampling_speed:
+        speed = [sampling_speed(args.n or 20, 20, r, args.seed) for r in (args.rotated, 1.0)]
+        for row in speed:
+            print(json.dumps(row), file=sys.stderr)
+        meta = {"script": "bench/neural_state.py", "args": vars(args) | {"json": str(args.json)},
+                "torch": torch.__version__, "threads": torch.get_num_threads()}
+        args.json.write_text(json.dumps(meta | {"rows": speed}, indent=1) + "\n")
+        return 0
     names = args.states or (f"ghz{args.n},w{args.n},tfim{args.n}" if args.n else "ghz20,w20,tfim20")
     rows: list[dict[str, Any]] = []
     for name in names.split(","):
