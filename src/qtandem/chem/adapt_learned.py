@@ -70,7 +70,7 @@ def _masks(op: PauliSum) -> list[tuple[complex, int, int, int]]:
 
 
 def subset_gradients(generators: Sequence[PauliSum], state: np.ndarray, hamiltonian_state: np.ndarray,
-                     indices: Sequence[int]) -> np.ndarray:
+                     indices: Sequence[int] | np.ndarray) -> np.ndarray:
     """``2 Im <H psi|G_k psi>`` (ADAPT's pool gradient of ``exp(-i theta G_k)`` at ``theta = 0``) for the
     given ``indices`` only, on full ``2**n`` state vectors.
 
@@ -381,7 +381,7 @@ class RandomRanker:
 
     def score(self, features: np.ndarray) -> np.ndarray:
         """Uniform random scores."""
-        return self.rng.random(np.asarray(features).shape[0])
+        return np.asarray(self.rng.random(np.asarray(features).shape[0]), dtype=np.float64)
 
 
 def collect_traces(problem: Any, kind: str = "qubit-adapt", *, ranker: Any = None, top_k: int = 20,
