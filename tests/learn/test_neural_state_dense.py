@@ -39,6 +39,7 @@ def test_dense_nll_equals_exact_rotation_and_sparse_path(kind: str) -> None:
     bases, outcomes = rng.integers(0, 3, (30, n)), rng.integers(0, 2, (30, n))
     local, lout = local_pauli_bases(20, n, rotated=0.3, seed=1), rng.integers(0, 2, (20, n))
     dense, extra = model.dense_nll(bases, outcomes, extra=(local, lout))
+    assert extra is not None
     np.testing.assert_allclose(dense.detach().numpy(), kron_nll(psi, bases, outcomes), atol=1e-9)
     np.testing.assert_allclose(extra.detach().numpy(), kron_nll(psi, local, lout), atol=1e-9)
     # gradients of the two paths agree

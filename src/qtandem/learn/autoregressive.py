@@ -27,7 +27,7 @@ Examples:
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 import torch
@@ -104,9 +104,9 @@ class _Made(nn.Module):
                 layer.weight.mul_(torch.sqrt(mask.shape[1] / fan) * mask)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        w0 = self.inner[0].weight
-        x = nn.functional.one_hot(tokens, self.alphabet).reshape(len(tokens), -1).to(w0.dtype)
-        for i, layer in enumerate(self.inner):
+        linears = cast("list[nn.Linear]", list(self.inner))
+        x = nn.functional.one_hot(tokens, self.alphabet).reshape(len(tokens), -1).to(linears[0].weight.dtype)
+        for i, layer in enumerate(linears):
             mask: torch.Tensor = getattr(self, f"mask{i}")
             x = torch.relu(nn.functional.linear(x, layer.weight * mask.to(x.dtype), layer.bias))
         mask = getattr(self, f"mask{len(self.inner)}")
