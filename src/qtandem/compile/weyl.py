@@ -19,6 +19,13 @@ and Bullock 2004; Vatan and Williams 2004):
 differ from ``U`` by at most about that much; each word is checked against ``U``
 (entries within 1e-7 after removing the global phase) before it is returned.
 
+The one-qubit gates of a word are fixed only up to a gauge: a CX commutes with
+``rz(phi)`` on its control and ``rx(chi)`` on its target, so those rotations can move
+from one side of each CX to the other (the eigenvectors the decomposition picks, and
+so the gauge, depend on the LAPACK build). :func:`clifford_t_gauge` chooses the gauge
+so every one-qubit run has Euler angles in multiples of pi/4 when such a choice
+exists (exact Clifford+T blocks stay exact after resynthesis).
+
 Examples:
     >>> import numpy as np
     >>> swap = np.eye(4)[[0, 2, 1, 3]]
@@ -41,7 +48,8 @@ from qtandem.compile.kak import CX01, Word, kak, kak_word, kron_factor, rz_matri
 from qtandem.errors import CompileError
 from qtandem.sim.dense import equal_up_to_phase
 
-__all__ = ["COORD_TOL", "canonical_kak", "cx_count", "cx_counts", "two_qubit_word", "weyl_coordinates"]
+__all__ = ["COORD_TOL", "canonical_kak", "clifford_t_gauge", "cx_count", "cx_counts", "two_qubit_word",
+           "weyl_coordinates"]
 
 COORD_TOL = 1e-9
 """Distance (radians) within which a Weyl coordinate counts as on a CX-count boundary."""
@@ -223,6 +231,120 @@ def _sandwich(before: np.ndarray, core: Word, after: np.ndarray) -> Word:
     a2, b2 = kron_factor(before)
     a1, b1 = kron_factor(after)
     return [("1q", 0, b2), ("1q", 1, a2), *core, ("1q", 0, b1), ("1q", 1, a1)]
+
+
+@cache
+def _exact_1q() -> np.ndarray:
+    """The 512 matrices ``rz(a) rx(b) rz(c)`` with ``a, b, c`` multiples of pi/4, shape ``(512, 2, 2)``."""
+    zs = [rz_matrix(k * _QUARTER) for k in range(8)]
+    xs = [_rx(k * _QUARTER) for k in range(8)]
+    return np.array([a @ b @ c for a in zs for b in xs for c in zs])
+
+
+_GAUGE_TOL = 1e-8
+_MAX_NODES = 4000
+
+
+def _gauge(axis: str, t: float) -> np.ndarray:
+    return rz_matrix(t) if axis == "z" else _rx(t)
+
+
+def _match(r: np.ndarray) -> np.ndarray | None:
+    """The exact matrix equal to ``r`` up to phase, if any."""
+    ex = _exact_1q()
+    ov = np.abs(np.einsum("kij,ij->k", ex.conj(), r))
+    k = int(np.argmax(ov))
+    return ex[k] if abs(ov[k] - 2) < _GAUGE_TOL else None
+
+
+def _candidates(r: np.ndarray, axis: str) -> list[tuple[float, np.ndarray]]:
+    """``[(theta, E)]``: ``gauge(axis, theta) @ r = E`` up to phase with ``E`` exact, one per distinct ``E``,
+    ordered by ``E`` alone (fewest nonzero Euler angles, then a fixed enumeration order), so the order does
+    not depend on the gauge ``r`` came in."""
+    ex = _exact_1q()
+    m = ex @ r.conj().T  # = gauge(theta) up to phase when it is a rotation about the axis
+    if axis == "x":
+        m = _H @ m @ _H
+    ok = np.flatnonzero(np.abs(m[:, 0, 1]) + np.abs(m[:, 1, 0]) < _GAUGE_TOL)
+    best: dict[float, tuple[int, int, float]] = {}
+    for k in ok:
+        t = float(np.angle(m[k, 1, 1] / m[k, 0, 0]))  # rz(t) = diag(e^{-it/2}, e^{it/2})
+        key = round(t % (2 * math.pi), 6) % round(2 * math.pi, 6)
+        rank = (int(k // 64 > 0) + int(k // 8 % 8 > 0) + int(k % 8 > 0), int(k), t)
+        if key not in best or rank < best[key]:
+            best[key] = rank
+    return [(t, ex[k]) for _, k, t in sorted(best.values())]
+
+
+def _fix_chain(runs: list[np.ndarray], axes: list[str]) -> list[np.ndarray] | None:
+    """Exact replacements of a qubit's runs (``runs[i]`` before the ``i``-th CX whose gauge axis is
+    ``axes[i]``; the last after all), obtained by moving gauge rotations across the CX, or ``None``."""
+    nodes = 0
+
+    def solve(i: int, theta_in: float | None) -> list[np.ndarray] | None:
+        nonlocal nodes
+        nodes += 1
+        if nodes > _MAX_NODES:
+            return None
+        r = runs[i] if theta_in is None else runs[i] @ _gauge(axes[i - 1], -theta_in)
+        if i == len(axes):
+            e = _match(r)
+            return None if e is None else [e]
+        for t, e in _candidates(r, axes[i]):
+            rest = solve(i + 1, t)
+            if rest is not None:
+                return [e, *rest]
+        return None
+
+    return solve(0, None)
+
+
+def clifford_t_gauge(word: Word) -> Word:
+    """``word`` with each CX's free ``rz`` (control) and ``rx`` (target) moved across it so that every
+    one-qubit run equals ``rz(a) rx(b) rz(c)`` with ``a, b, c`` multiples of pi/4 (and is emitted as that
+    exact matrix); the word unchanged when no such choice exists. Adjacent one-qubit parts are merged into
+    one run per qubit between CX. The result is deterministic: it does not depend on the gauge ``word``
+    came in, so not on the LAPACK build that produced it.
+
+    Raises:
+        CompileError: (never expected) the fixed word does not reproduce ``word``.
+
+    Examples:
+        >>> import numpy as np
+        >>> from qtandem.compile.kak import CX01, rz_matrix, word_matrix
+        >>> t = rz_matrix(np.pi / 4)
+        >>> word = [("1q", 0, rz_matrix(0.3) @ t), ("cx", 0, None), ("1q", 0, rz_matrix(-0.3))]   # 0.3 is gauge
+        >>> fixed = clifford_t_gauge(word)
+        >>> [kind for kind, _, _ in fixed]
+        ['1q', 'cx']
+        >>> bool(np.allclose(fixed[0][2] / fixed[0][2][0, 0], t / t[0, 0]))
+        True
+    """
+    cxs = [(q, i) for i, (kind, q, _) in enumerate(word) if kind == "cx"]
+    runs: dict[int, list[np.ndarray]] = {0: [_I.copy()], 1: [_I.copy()]}
+    axes: dict[int, list[str]] = {0: [], 1: []}
+    for kind, q, g in word:
+        if kind == "cx":
+            for w in (0, 1):
+                axes[w].append("z" if w == q else "x")
+                runs[w].append(_I.copy())
+        else:
+            assert g is not None
+            runs[q][-1] = g @ runs[q][-1]
+    f0, f1 = _fix_chain(runs[0], axes[0]), _fix_chain(runs[1], axes[1])
+    if f0 is None or f1 is None:
+        return word
+    out: Word = []
+    for i in range(len(cxs) + 1):
+        for w, fixed in ((0, f0), (1, f1)):
+            e = fixed[i]
+            if abs(abs(np.trace(e)) - 2) > _GAUGE_TOL:  # not the identity
+                out.append(("1q", w, e))
+        if i < len(cxs):
+            out.append(("cx", cxs[i][0], None))
+    if not equal_up_to_phase(word_matrix(out), word_matrix(word), _WORD_ATOL):  # pragma: no cover - a bug
+        raise CompileError("Clifford+T gauge fixing changed the two-qubit word")
+    return out
 
 
 def two_qubit_word(u: np.ndarray, *, tol: float = COORD_TOL) -> Word:

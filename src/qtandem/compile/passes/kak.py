@@ -34,7 +34,7 @@ from qtandem.compile.dag import Op, splice, to_ops
 from qtandem.compile.passes.resynth_1q import STYLE_GATES
 from qtandem.compile.passmanager import PropertySet
 from qtandem.compile.synth1q import STYLES, matrix_1q, synth_ops
-from qtandem.compile.weyl import cx_count, two_qubit_word
+from qtandem.compile.weyl import clifford_t_gauge, cx_count, two_qubit_word
 from qtandem.errors import CompileError, QtandemError
 from qtandem.sim.dense import dense_unitary
 
@@ -130,16 +130,21 @@ def _resynth(block: tuple[Spec, ...], style: str) -> tuple[Spec, ...] | None:
     """The minimal-CX word of a block in ``style`` (``None`` when synthesis fails); cached.
 
     Both CX orientations are synthesized (the second from ``SWAP u SWAP`` with the qubits relabelled) and
-    polished; the shorter word is kept.
+    polished; the shorter word is kept. For a block written with multiples of pi/4 only, each word's gauge
+    is first fixed so its one-qubit runs are exact (:func:`~qtandem.compile.weyl.clifford_t_gauge`), and
+    exact words are preferred to shorter inexact ones.
     """
     try:
         u = _matrix(block)
     except QtandemError:  # a gate without a plain matrix: leave the block alone
         return None
+    exact = _exact(block)
     best: tuple[Spec, ...] | None = None
     for flip in (False, True):
         try:
             word = two_qubit_word(_SWAP @ u @ _SWAP if flip else u)
+            if exact:
+                word = clifford_t_gauge(word)
         except CompileError:
             continue
         out: list[Spec] = []
@@ -161,7 +166,10 @@ def _resynth(block: tuple[Spec, ...], style: str) -> tuple[Spec, ...] | None:
         flush(0)
         flush(1)
         cand = _polish(tuple(out), style)
-        if best is None or len(cand) < len(best):
+        if exact and not _exact(cand) and _exact(tuple(out)):  # polishing merged exact runs into inexact ones
+            cand = tuple(out)
+        if best is None or (exact and (_exact(cand), -len(cand)) > (_exact(best), -len(best))) or (
+                not exact and len(cand) < len(best)):
             best = cand
     return best
 
