@@ -41,6 +41,7 @@ if str(HERE) not in sys.path:
 
 LOOP_FILE = RESULTS / "codesign_loop.json"
 WHATIF_FILES = {"circuits": RESULTS / "codesign_whatif.json", "vqe": RESULTS / "codesign_whatif_vqe.json"}
+VQE_PEC_FILE = RESULTS / "codesign_vqe_pec_test.json"
 COUPLING_FILES = {"QAOA p=1, degree <= 4": "codesign_coupling_qaoa_p1.json",
                   "QAOA p=1, degree <= 8": "codesign_coupling_qaoa_p1_deg8.json",
                   "QAOA p=2, degree <= 4": "codesign_coupling_qaoa_p2.json",
@@ -114,6 +115,18 @@ def whatif_pair_counts(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     return out
 
 
+def vqe_pec_table(table: dict[str, Any]) -> list[str]:
+    """Markdown rows of ``codesign_vqe_pec.table``: LiH energy error per mitigation and belief."""
+    lines = ["| LiH energy error, Ha (mitigation) | stale | learned | oracle | stale / learned (geo. mean) | "
+             "learned better in | mean stderr |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for method, e in table.items():
+        n = len(e["per_seed_stale"])
+        lines.append(f"| {method} | {e['stale_error_mean']:.4f} | {e['learned_error_mean']:.4f} | "
+                     f"{e['oracle_error_mean']:.4f} | {e.get('stale_over_learned_gmean', math.nan):.2f}x | "
+                     f"{e.get('learned_better_in', '-')}/{n} | {e['stderr_mean']:.4f} |")
+    return lines
+
+
 def coupling_row(label: str, result: dict[str, Any]) -> str:
     """One markdown row of a ``codesign_coupling`` result: held-out geometric means and the searched map's gains."""
     held = result["summary"]["heldout"]
@@ -140,6 +153,12 @@ def print_tables(results: Path = RESULTS) -> dict[str, Any]:
         print(f"## Loop vs stale calibration ({loop.name})\n")
         print("\n".join(loop_table(data["table"])) + "\n")
         found["loop"] = data["table"]
+    pec = results / VQE_PEC_FILE.name
+    if pec.exists():
+        data = json.loads(pec.read_text())
+        print(f"## LiH VQE with readout + PEC from the believed noise model ({pec.name}, seeds {data.get('seeds')})\n")
+        print("\n".join(vqe_pec_table(data["table"])) + "\n")
+        found["vqe_pec"] = data["table"]
     summaries, rows = [], []
     for label, path in WHATIF_FILES.items():
         p = results / path.name
