@@ -12,7 +12,13 @@ and loop; what they have in common lives here, once:
 * :class:`MetricsLog` -- ``metrics.jsonl``: one JSON record per line, flushed as it is written;
   on resume the records after the checkpoint are dropped (they are redone);
 * :func:`progress_bar` -- a rich progress bar on stderr, or nothing;
-* :func:`torch_threads` -- torch's thread count for the duration of a run.
+* :func:`torch_threads` -- torch's thread count for the duration of a run;
+* :class:`DataParallel` and :func:`launch` -- data-parallel training with plain ``torch.distributed``
+  (gloo on CPU): every rank takes its slice of the same global batch, gradients are weighted by the
+  slice's share and summed across ranks, so the weights equal a single-worker run's up to the order
+  of float additions; only rank 0 writes files. :func:`launch` starts the ranks on this machine
+  (rank 0 in the calling process, the others spawned); Ray Train's ``TorchTrainer`` sets up the
+  same process group on a cluster (:meth:`DataParallel.current`).
 
 Seeds become generators in :mod:`qtandem.random` (:func:`~qtandem.random.derive_seed`).
 
@@ -62,8 +68,8 @@ from qtandem.io import (
 if TYPE_CHECKING:
     from torch import Tensor
 
-__all__ = ["MetricsLog", "ProgressBar", "check_resumable", "load_checkpoint", "load_config", "progress_bar",
-           "restore_optimizer", "run_dir", "save_checkpoint", "torch_threads"]
+__all__ = ["DataParallel", "MetricsLog", "ProgressBar", "check_resumable", "launch", "load_checkpoint", "load_config",
+           "progress_bar", "restore_optimizer", "run_dir", "save_checkpoint", "torch_threads"]
 
 T = TypeVar("T")
 
@@ -240,6 +246,7 @@ class MetricsLog:
         keep: on resume, records for which this returns false are dropped too (e.g. a final
             evaluation that the resumed run writes again).
         callback: called with every record after it is written.
+        write: ``False`` keeps the records in memory only (the ranks other than 0 of a data-parallel run).
 
     Attributes:
         records: every record of the run so far (kept ones first).
@@ -257,27 +264,31 @@ class MetricsLog:
 
     def __init__(self, path: str | os.PathLike[str], *, resume_from: int | None = None, key: str = "step",
                  keep: Callable[[dict[str, Any]], bool] | None = None,
-                 callback: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 callback: Callable[[dict[str, Any]], None] | None = None, write: bool = True) -> None:
         self.path = Path(path)
         self.callback = callback
         self.records: list[dict[str, Any]] = []
         if resume_from is not None:
             self.records = [r for r in read_jsonl(self.path)
                             if r.get(key, 0) <= resume_from and (keep is None or keep(r))]
-        atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in self.records))
-        self._fh = self.path.open("a", encoding="utf-8")
+        self._fh = None
+        if write:
+            atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in self.records))
+            self._fh = self.path.open("a", encoding="utf-8")
 
     def emit(self, record: dict[str, Any]) -> None:
         """Append ``record`` (flushed), then call the callback."""
-        self._fh.write(json.dumps(record) + "\n")
-        self._fh.flush()
+        if self._fh is not None:
+            self._fh.write(json.dumps(record) + "\n")
+            self._fh.flush()
         self.records.append(record)
         if self.callback is not None:
             self.callback(record)
 
     def close(self) -> None:
         """Close the file."""
-        self._fh.close()
+        if self._fh is not None:
+            self._fh.close()
 
     def __enter__(self) -> MetricsLog:
         return self
@@ -384,3 +395,207 @@ def torch_threads(n: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+class DataParallel:
+    """This process's place in a data-parallel run, and the collectives the trainers use.
+
+    ``DataParallel()`` is the single-worker case: :meth:`reduce` only scales. With ``world > 1``
+    the default ``torch.distributed`` process group must exist (:func:`launch` or Ray Train make it).
+
+    Args:
+        rank: this process's rank (0 writes the files).
+        world: number of processes.
+
+    Examples:
+        >>> import torch
+        >>> dp = DataParallel()
+        >>> dp.main, dp.shard(10), DataParallel(1, 3).shard(10)
+        (True, slice(0, 10, None), slice(3, 6, None))
+        >>> w = torch.nn.Parameter(torch.ones(2)); (2 * w).sum().backward()
+        >>> dp.reduce([w], 1.0, [0.5])
+        [0.5]
+    """
+
+    def __init__(self, rank: int = 0, world: int = 1) -> None:
+        if not 0 <= rank < world:
+            raise ValueError(f"rank {rank} is not in [0, {world})")
+        self.rank, self.world = rank, world
+
+    @property
+    def main(self) -> bool:
+        """Rank 0: the process that evaluates, logs and writes files."""
+        return self.rank == 0
+
+    @classmethod
+    def current(cls) -> DataParallel:
+        """The default ``torch.distributed`` group's rank and size (Ray Train, torchrun), else single-worker.
+
+        Examples:
+            >>> DataParallel.current().world
+            1
+        """
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            return cls(dist.get_rank(), dist.get_world_size())
+        return cls()
+
+    def shard(self, n: int) -> slice:
+        """This rank's contiguous part of a global batch of ``n`` (sizes differ by at most one)."""
+        return slice(n * self.rank // self.world, n * (self.rank + 1) // self.world)
+
+    def reduce(self, params: Iterable[Any], weight: float, extras: list[float]) -> list[float]:
+        """Scale every gradient by ``weight`` (this rank's share of the global batch), sum across ranks.
+
+        ``extras`` (per-rank values already weighted, e.g. the loss times the share) are summed in the
+        same all-reduce. A loss that is a mean over the rank's slice gives, after this, the gradient of
+        the mean over the global batch. Parameters without a gradient are left alone (they must be the
+        same on every rank).
+
+        Returns:
+            The summed ``extras``.
+        """
+        import torch
+
+        grads = [p.grad for p in params if p.grad is not None]
+        if self.world == 1:
+            if weight != 1.0:
+                for g in grads:
+                    g.mul_(weight)
+            return list(extras)
+        import torch.distributed as dist
+
+        flat = torch.cat([g.detach().reshape(-1).to(torch.float64) * weight for g in grads]
+                         + [torch.tensor(extras, dtype=torch.float64)])
+        dist.all_reduce(flat)
+        offset = 0
+        for g in grads:
+            n = g.numel()
+            g.copy_(flat[offset:offset + n].reshape(g.shape).to(g.dtype))
+            offset += n
+        return [float(v) for v in flat[offset:]]
+
+    def agree(self, flag: bool) -> bool:
+        """Rank 0's ``flag`` on every rank (e.g. its early-stopping decision)."""
+        if self.world == 1:
+            return flag
+        import torch
+        import torch.distributed as dist
+
+        t = torch.tensor([int(flag)], dtype=torch.int64)
+        dist.broadcast(t, 0)
+        return bool(t.item())
+
+    def __repr__(self) -> str:
+        return f"DataParallel(rank={self.rank}, world={self.world})"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _init_group(rank: int, world: int, port: int, threads: int) -> None:
+    import datetime
+
+    import torch
+    import torch.distributed as dist
+
+    if threads:
+        torch.set_num_threads(threads)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world,
+                            timeout=datetime.timedelta(minutes=30))
+
+
+def _rank_main(fn: Callable[..., Any], rank: int, world: int, port: int, threads: int, args: tuple[Any, ...],
+               kwargs: dict[str, Any], errors: Any) -> None:
+    """A spawned rank: join the group, run ``fn(*args, dp=..., **kwargs)``, report a failure to the parent."""
+    import traceback
+
+    import torch.distributed as dist
+
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(threads or 1)
+    try:
+        _init_group(rank, world, port, threads)
+        fn(*args, dp=DataParallel(rank, world), **kwargs)
+    except BaseException as err:
+        errors.put((rank, f"{type(err).__name__}: {err}", traceback.format_exc()))
+        raise SystemExit(1) from None
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def launch(fn: Callable[..., T], workers: int, *args: Any, threads: int = 1, **kwargs: Any) -> T:
+    """Run ``fn(*args, dp=DataParallel(rank, workers), **kwargs)`` on ``workers`` ranks of this machine.
+
+    Rank 0 runs in the calling process (its result is returned; its progress bar and errors are the
+    caller's), ranks 1.. in spawned processes; they form a gloo process group on 127.0.0.1. ``fn``
+    must be importable by the spawned processes (a module-level function) and its arguments picklable.
+
+    Args:
+        fn: the training function; it takes ``dp=`` and splits each global batch with it.
+        workers: ranks (>= 1; 1 calls ``fn`` with a single-worker ``DataParallel``).
+        threads: torch threads per rank (0: leave as is).
+
+    Raises:
+        RuntimeError: a spawned rank failed (its error and traceback in the message).
+
+    Examples:
+        >>> def total(values, *, dp):
+        ...     return sum(values[dp.shard(len(values))])
+        >>> launch(total, 1, [1, 2, 3])
+        6
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if workers == 1:
+        return fn(*args, dp=DataParallel(), **kwargs)
+    import multiprocessing
+
+    import torch
+    import torch.distributed as dist
+
+    ctx = multiprocessing.get_context("spawn")
+    errors = ctx.Queue()
+    port = _free_port()
+    procs = [ctx.Process(target=_rank_main, args=(fn, r, workers, port, threads, args, kwargs, errors), daemon=True)
+             for r in range(1, workers)]
+    for p in procs:
+        p.start()
+    before = torch.get_num_threads()
+    failure: BaseException | None = None
+    result: Any = None
+    try:
+        _init_group(0, workers, port, threads)
+        result = fn(*args, dp=DataParallel(0, workers), **kwargs)
+    except BaseException as err:
+        failure = err
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+        torch.set_num_threads(before)
+        for p in procs:
+            p.join(timeout=60)
+            if p.is_alive():
+                p.terminate()
+                p.join()
+    import queue
+
+    reported = []
+    while True:
+        try:
+            reported.append(errors.get(timeout=0.2))
+        except queue.Empty:
+            break
+    if failure is not None and (not reported or type(failure) is not RuntimeError):
+        raise failure  # rank 0's own error (a RuntimeError may be gloo's "connection closed" after another rank died)
+    if reported:
+        rank, message, tb = sorted(reported)[0]
+        raise RuntimeError(f"data-parallel rank {rank} of {workers} failed: {message}\n{tb}") from failure
+    return result  # type: ignore[no-any-return]

@@ -1,4 +1,7 @@
-"""``qtandem qec train CONFIG.toml``: train a neural decoder (schema and outputs in :mod:`qtandem.qec.train`)."""
+"""``qtandem qec train CONFIG.toml``: train a neural decoder (schema and outputs in :mod:`qtandem.qec.train`).
+
+``--workers N``: data-parallel training, as for ``qtandem train`` (:mod:`qtandem.cli.train`).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,16 @@ import typer
 
 from qtandem.cli.common import JsonFlag, OutputDir, OverwriteFlag, emit_json
 from qtandem.cli.main import friendly
+from qtandem.cli.train import Address, TrainEngine, Workers
+
+
+def summary(res: Any) -> dict[str, Any]:
+    """A :class:`~qtandem.qec.train.TrainResult` as the plain data the command prints (``--json``)."""
+    evals: list[dict[str, Any]] = [r for r in res.records if r["kind"] == "eval"]
+    last: dict[str, Any] = evals[-1] if evals else {}
+    return {"output": str(res.output), "model": str(res.output / "model.safetensors"), "steps": res.step,
+            "shots": res.shots, "wall_s": round(res.wall_s, 1), "finished": res.finished,
+            **{k: last[k] for k in ("val_ler", "matching_ler", "ratio_to_matching") if k in last}}
 
 
 def register(qec_app: typer.Typer) -> None:
@@ -26,6 +39,9 @@ def register(qec_app: typer.Typer) -> None:
         progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
         max_steps: Annotated[int | None, typer.Option(help="Stop at this step in all, with a checkpoint "
                                                            "(continue with --resume).")] = None,
+        workers: Workers = 1,
+        engine: TrainEngine = "local",
+        address: Address = None,
         as_json: JsonFlag = False,
     ) -> None:
         """Train a neural decoder on fresh Stim shots; writes checkpoints, metrics.jsonl, curves.png, model.
@@ -49,19 +65,30 @@ def register(qec_app: typer.Typer) -> None:
             raise ConfigError("--resume continues the output folder and --overwrite starts it afresh: give one")
         if output is not None:
             cfg = dataclasses.replace(cfg, output=str(output))
-        prepare_output_dir(cfg.output_dir(), overwrite=overwrite, resume=resume)
-        res = run(cfg, resume=resume, progress=progress)
-        evals: list[dict[str, Any]] = [r for r in res.records if r["kind"] == "eval"]
-        last: dict[str, Any] = evals[-1] if evals else {}
-        summary: dict[str, Any] = {
-            "output": str(res.output), "model": str(res.output / "model.safetensors"), "steps": res.step,
-            "shots": res.shots, "wall_s": round(res.wall_s, 1), "finished": res.finished,
-            **{k: last[k] for k in ("val_ler", "matching_ler", "ratio_to_matching") if k in last}}
+        if engine not in ("local", "ray"):
+            raise ConfigError(f"--engine: unknown {engine!r}; use local or ray")
+        if address is not None and engine != "ray":
+            raise ConfigError("--address is for --engine ray")
+        out = prepare_output_dir(cfg.output_dir(), overwrite=overwrite, resume=resume)
+        if workers > 1 or engine == "ray":
+            from qtandem.cli.train import threads_per_worker
+
+            cfg = dataclasses.replace(cfg, output=str(out.resolve()), threads=threads_per_worker(cfg.threads, workers))
+        if engine == "ray":
+            from qtandem.engine.ray_train import launch_ray
+
+            s = launch_ray(run, workers, cfg, address=address, summarize=summary, resume=resume, progress=False)
+        else:
+            from qtandem.training import launch
+
+            s = summary(launch(run, workers, cfg, resume=resume, progress=progress,
+                               threads=cfg.threads))
         if as_json:
-            emit_json(summary)
+            emit_json(s)
             return
-        state = "done" if res.finished else "paused (continue with --resume)"
-        val = (f"; validation LER {last['val_ler']:.5f} vs PyMatching {last['matching_ler']:.5f} "
-               f"({last['ratio_to_matching']:.3f}x)" if last else "")
-        typer.echo(f"{cfg.name}: {state} at step {res.step} ({res.shots} shots, {res.wall_s:.0f} s){val}")
-        typer.echo(f"model: {summary['model']}")
+        state = "done" if s["finished"] else "paused (continue with --resume)"
+        val = (f"; validation LER {s['val_ler']:.5f} vs PyMatching {s['matching_ler']:.5f} "
+               f"({s['ratio_to_matching']:.3f}x)" if "val_ler" in s else "")
+        par = f" on {workers} data-parallel workers ({engine})" if workers > 1 or engine == "ray" else ""
+        typer.echo(f"{cfg.name}: {state} at step {s['steps']} ({s['shots']} shots, {s['wall_s']:.0f} s{par}){val}")
+        typer.echo(f"model: {s['model']}")

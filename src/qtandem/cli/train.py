@@ -1,14 +1,46 @@
-"""``qtandem train CONFIG.toml``: train a hybrid classifier (schema and outputs in :mod:`qtandem.hybrid.train`)."""
+"""``qtandem train CONFIG.toml``: train a hybrid classifier (schema and outputs in :mod:`qtandem.hybrid.train`).
+
+``--workers N`` trains data-parallel (:func:`qtandem.training.launch`: gloo ranks on this machine, or
+Ray Train's ``TorchTrainer`` with ``--engine ray``): each rank takes its slice of every batch, and the
+weights equal a one-worker run's up to float reduction order.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from qtandem.cli.common import JsonFlag, OverwriteFlag
 from qtandem.cli.main import friendly
+
+Workers = Annotated[int, typer.Option("--workers", min=1, help="Data-parallel ranks (each takes its slice of "
+                                                                "every batch; rank 0 writes the files).")]
+TrainEngine = Annotated[str, typer.Option("--engine", help="Where --workers run: local (spawned processes) or ray "
+                                                          "(Ray Train's TorchTrainer).")]
+Address = Annotated[str | None, typer.Option(help="Ray cluster for --engine ray: 'auto' or HOST:PORT (default: a "
+                                                  "private local Ray).")]
+
+
+def summary(res: Any) -> dict[str, Any]:
+    """A :class:`~qtandem.hybrid.train.TrainResult` as the plain data the command prints (``--json``)."""
+    return {"output": str(res.output), "report": str(res.report), "steps": res.steps, "epochs": res.epochs,
+            "finished": res.finished, "stopped_early": res.stopped_early, "seconds": round(res.seconds, 3),
+            "parameters": res.parameter_counts, "weights": res.final.get("weights"),
+            **{k: v for k, v in res.final.items() if k.endswith(("_accuracy", "_loss"))}}
+
+
+def threads_per_worker(threads: int, workers: int) -> int:
+    """Torch threads of each rank: the configured ``threads``, else the CPUs shared out (at least 1).
+
+    Examples:
+        >>> threads_per_worker(0, 1) >= 1, threads_per_worker(3, 2)
+        (True, 3)
+    """
+    import os
+
+    return threads or max(1, (os.cpu_count() or 1) // workers)
 
 
 def register(app: typer.Typer) -> None:
@@ -27,6 +59,9 @@ def register(app: typer.Typer) -> None:
         progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
         max_steps: Annotated[int | None, typer.Option(help="Stop after this many steps in all, with a checkpoint "
                                                            "(continue with --resume).")] = None,
+        workers: Workers = 1,
+        engine: TrainEngine = "local",
+        address: Address = None,
         as_json: JsonFlag = False,
     ) -> None:
         """Train a hybrid model; writes metrics, checkpoints, curves and report.html, prints a summary."""
@@ -44,20 +79,33 @@ def register(app: typer.Typer) -> None:
             cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, max_steps=max_steps))
         if output is not None:
             cfg = dataclasses.replace(cfg, output=str(output))
+        if engine not in ("local", "ray"):
+            raise ConfigError(f"--engine: unknown {engine!r}; use local or ray")
+        if address is not None and engine != "ray":
+            raise ConfigError("--address is for --engine ray")
         out = prepare_output_dir(cfg.output_dir(), overwrite=overwrite, resume=resume)
-        res = run(cfg, resume=resume, progress=progress, output=out)
-        summary = {"output": str(res.output), "report": str(res.report), "steps": res.steps, "epochs": res.epochs,
-                   "finished": res.finished, "stopped_early": res.stopped_early, "seconds": round(res.seconds, 3),
-                   "parameters": res.parameter_counts,
-                   **{k: v for k, v in res.final.items() if k.endswith(("_accuracy", "_loss"))}}
+        if workers > 1 or engine == "ray":
+            cfg = dataclasses.replace(cfg, output=str(out.resolve()), threads=threads_per_worker(cfg.threads, workers))
+        if engine == "ray":
+            from qtandem.engine.ray_train import launch_ray
+
+            s = launch_ray(run, workers, cfg, address=address, summarize=summary, resume=resume, progress=False)
+        else:
+            from qtandem.training import launch
+
+            s = summary(launch(run, workers, cfg, resume=resume, progress=progress, output=out,
+                               threads=cfg.threads))
+        s["workers"] = workers
         if as_json:
-            emit_json(summary)
+            emit_json(s)
             return
-        state = ("stopped early" if res.stopped_early else "done" if res.finished
+        state = ("stopped early" if s["stopped_early"] else "done" if s["finished"]
                  else "paused (continue with --resume)")
-        val = f", validation {res.final['val_accuracy']:.4f}" if "val_accuracy" in res.final else ""
-        test = (f"test accuracy {res.test_accuracy:.4f} ({res.final['weights']} weights), "
-                if "test_accuracy" in res.final else "test split not read yet (read once, at the end); ")
-        typer.echo(f"{cfg.data.name}: {state} after {res.epochs} epochs ({res.steps} steps, {res.seconds:.1f} s): "
-                   f"{test}train {res.train_accuracy:.4f}{val}; {sum(res.parameter_counts.values())} parameters")
-        typer.echo(f"report: {res.report}")
+        val = f", validation {s['val_accuracy']:.4f}" if "val_accuracy" in s else ""
+        test = (f"test accuracy {s['test_accuracy']:.4f} ({s['weights']} weights), "
+                if "test_accuracy" in s else "test split not read yet (read once, at the end); ")
+        par = f" on {workers} data-parallel workers ({engine})" if workers > 1 or engine == "ray" else ""
+        typer.echo(f"{cfg.data.name}: {state} after {s['epochs']} epochs ({s['steps']} steps, {s['seconds']:.1f} s"
+                   f"{par}): {test}train {s.get('train_accuracy', float('nan')):.4f}{val}; "
+                   f"{sum(s['parameters'].values())} parameters")
+        typer.echo(f"report: {s['report']}")

@@ -58,6 +58,7 @@ from qtandem.qec.neural import (
 from qtandem.qec.train_config import OptimConfig, TrainConfig, config_to_toml, load_config, parse_config
 from qtandem.random import derive_seed, seed_torch
 from qtandem.training import (
+    DataParallel,
     MetricsLog,
     check_resumable,
     load_checkpoint,
@@ -134,11 +135,14 @@ class _Sampler:
         self.pre_circuit = cfg.data.circuit(pre.noise, pre.p) if pre.steps else self.circuit
         self.cache: dict[int, dict[str, Any]] = {0: {}, 1: {}}
 
-    def batch(self, step: int) -> tuple[Tensor, Tensor, Tensor | None]:
+    def batch(self, step: int, part: slice | None = None) -> tuple[Tensor, Tensor, Tensor | None]:
+        """The step's batch, or its slice ``part`` (a data-parallel rank's share of the same shots)."""
         stage = int(step < self.cfg.pretrain.steps)
         circuit = self.pre_circuit if stage else self.circuit
         sampler = circuit.compile_detector_sampler(seed=derive_seed(self.cfg.seed, 1, step))
         dets, obs = sampler.sample(self.cfg.optim.at(step).batch_size, separate_observables=True)
+        if part is not None:
+            dets, obs = dets[part], obs[part]
         extra = None
         if self.cfg.model.matching_features:
             extra = torch.from_numpy(matching_features(circuit, dets, self.cache[stage]))
@@ -221,10 +225,10 @@ read_metrics = read_jsonl
 class _Validation:
     """A fixed validation set with PyMatching's errors on it (computed once)."""
 
-    def __init__(self, cfg: TrainConfig, circuit: stim.Circuit) -> None:
+    def __init__(self, cfg: TrainConfig, circuit: stim.Circuit, *, skip: bool = False) -> None:
         from qtandem.qec.matching import MatchingDecoder
 
-        n = cfg.data.val_shots
+        n = 0 if skip else cfg.data.val_shots
         sampler = circuit.compile_detector_sampler(seed=derive_seed(cfg.seed, 2))
         self.dets, obs = sampler.sample(n, separate_observables=True)
         self.obs = obs[:, :1]
@@ -240,7 +244,7 @@ class _Validation:
 
 
 def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True, output: str | Path | None = None,
-          callback: Callable[[dict[str, Any]], None] | None = None) -> TrainResult:
+          callback: Callable[[dict[str, Any]], None] | None = None, dp: DataParallel | None = None) -> TrainResult:
     """Train the configured neural decoder (see the module docstring for what is written).
 
     Args:
@@ -249,6 +253,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True, outp
         progress: show a rich progress bar on stderr.
         output: override ``cfg.output``.
         callback: called with every record written to ``metrics.jsonl``.
+        dp: this process's rank in a data-parallel run (:func:`qtandem.training.launch`): every rank
+            samples the step's shots and trains on its slice; rank 0 validates and writes the files.
 
     Returns:
         A :class:`TrainResult`.
@@ -279,11 +285,17 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True, outp
             first = cfg.optim.at(0)
             opt = torch.optim.AdamW(net.parameters(), lr=first.lr, weight_decay=first.weight_decay)
             st = _restore_checkpoint(ckpt, cfg, net, opt) if resume else _State()
-            atomic_write_text(out / "config.toml", config_to_toml(cfg))
-            val = _Validation(cfg, sampler.circuit)
-            with MetricsLog(out / "metrics.jsonl", resume_from=st.step if resume else None, callback=callback) as log:
-                finished = _loop(cfg, net, opt, sampler, val, st, log, out, progress)
+            dp = dp or DataParallel()
+            if dp.main:
+                atomic_write_text(out / "config.toml", config_to_toml(cfg))
+            val = _Validation(cfg, sampler.circuit, skip=not dp.main)
+            with MetricsLog(out / "metrics.jsonl", resume_from=st.step if resume else None, callback=callback,
+                            write=dp.main) as log:
+                finished = _loop(cfg, net, opt, sampler, val, st, log, out, progress and dp.main, dp)
             records = log.records
+        if not dp.main:
+            return TrainResult(_decoder(cfg, net, sampler.circuit, st, finished), st.step, st.shots, st.wall, out,
+                               finished, records)
         decoder = _decoder(cfg, net, sampler.circuit, st, finished)
         save_decoder(out / "model.safetensors", decoder)
         _write_report(cfg, out, records, decoder)
@@ -298,8 +310,26 @@ def _decoder(cfg: TrainConfig, net: SyndromeNet, circuit: stim.Circuit, st: _Sta
     return NeuralDecoder(circuit, cfg.model.spec(), net.state_dict(), info=info)
 
 
+def _sharded_loss(net: SyndromeNet, opt: torch.optim.Optimizer, sampler: _Sampler, step: int, batch: int,
+                  dp: DataParallel) -> Tensor:
+    """Gradients of the global batch's mean loss from this rank's slice (summed across ranks); that loss."""
+    x, y, extra = sampler.batch(step, dp.shard(batch))
+    share = len(x) / batch
+    opt.zero_grad(set_to_none=True)
+    if len(x):
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(net(x, extra), y)
+        loss.backward()
+        local = float(loss.detach()) * share
+    else:  # fewer shots than ranks: this rank adds nothing
+        for p in net.parameters():
+            p.grad = torch.zeros_like(p)
+        local = 0.0
+    (total,) = dp.reduce(net.parameters(), share, [local])
+    return torch.tensor(total)
+
+
 def _loop(cfg: TrainConfig, net: SyndromeNet, opt: torch.optim.Optimizer, sampler: _Sampler, val: _Validation,
-          st: _State, log: MetricsLog, out: Path, progress: bool) -> bool:
+          st: _State, log: MetricsLog, out: Path, progress: bool, dp: DataParallel) -> bool:
     o, t = cfg.optim, cfg.train
     stop = min(o.steps, t.max_steps) if t.max_steps else o.steps
     records, emit = log.records, log.emit
@@ -309,18 +339,22 @@ def _loop(cfg: TrainConfig, net: SyndromeNet, opt: torch.optim.Optimizer, sample
             t0 = time.perf_counter()
             net.train()
             phase = o.at(st.step)
-            x, y, extra = sampler.batch(st.step)
             for g in opt.param_groups:
                 g["lr"] = _lr(cfg, st.step)
                 g["weight_decay"] = phase.weight_decay
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(net(x, extra), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
+            if dp.world > 1:
+                loss, n_shots = _sharded_loss(net, opt, sampler, st.step, phase.batch_size, dp), phase.batch_size
+            else:
+                x, y, extra = sampler.batch(st.step)
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(net(x, extra), y)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                n_shots = len(x)
             if phase.grad_clip:
                 torch.nn.utils.clip_grad_norm_(net.parameters(), phase.grad_clip)
             opt.step()
             st.step += 1
-            st.shots += len(x)
+            st.shots += n_shots
             st.loss_sum += float(loss.detach())
             st.loss_n += 1
             st.wall += time.perf_counter() - t0
@@ -328,12 +362,12 @@ def _loop(cfg: TrainConfig, net: SyndromeNet, opt: torch.optim.Optimizer, sample
                 emit({"kind": "step", "step": st.step, "loss": st.loss_sum / st.loss_n, "lr": _lr(cfg, st.step - 1),
                       "shots": st.shots, "wall_s": round(st.wall, 3)})
                 st.loss_sum, st.loss_n = 0.0, 0
-            if st.step % t.eval_every == 0 or st.step == o.steps:
+            if dp.main and (st.step % t.eval_every == 0 or st.step == o.steps):
                 net.eval()
                 rec = val.record(_decoder(cfg, net, sampler.circuit, st, False))
                 if rec:
                     emit({"kind": "eval", "step": st.step, **rec, "shots": st.shots, "wall_s": round(st.wall, 3)})
-            if st.step % t.checkpoint_every == 0 or st.step == stop:
+            if dp.main and (st.step % t.checkpoint_every == 0 or st.step == stop):
                 _save_checkpoint(out / "checkpoint.safetensors", cfg, net, opt, st)
             last = next((r for r in reversed(records) if r["kind"] == "eval"), None)
             lrec = next((r for r in reversed(records) if r["kind"] == "step"), None)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from qtandem.errors import CheckpointError
+from qtandem.errors import CheckpointError, ConfigError
 from qtandem.hybrid.classical import HybridModel
 from qtandem.hybrid.train.config import TrainConfig, check_selection, config_to_toml
 from qtandem.hybrid.train.data import DataSplit, load_data, stream_seed
@@ -25,6 +25,7 @@ from qtandem.hybrid.train.report import write_report
 from qtandem.io import atomic_write_text, read_safetensors
 from qtandem.random import as_generator, seed_torch, torch_generator_from
 from qtandem.training import (
+    DataParallel,
     MetricsLog,
     check_resumable,
     load_checkpoint,
@@ -200,7 +201,7 @@ def evaluate(model: nn.Module, x: Tensor, y: Tensor, batch: int = 1024) -> tuple
 
 
 def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True, output: str | Path | None = None,
-          callback: Callable[[dict[str, Any]], None] | None = None) -> TrainResult:
+          callback: Callable[[dict[str, Any]], None] | None = None, dp: DataParallel | None = None) -> TrainResult:
     """Train the configured hybrid classifier; see :mod:`qtandem.hybrid.train` for what is written.
 
     The loop reads the training and validation splits only; the test split is read once,
@@ -212,12 +213,16 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True, outp
         progress: show a rich progress bar (on stderr).
         output: override ``cfg.output``.
         callback: called with every record written to ``metrics.jsonl`` (after it is written).
+        dp: this process's rank in a data-parallel run (:func:`qtandem.training.launch`): each rank
+            takes its slice of every batch; rank 0 evaluates, decides early stopping and writes the
+            files; the other ranks return a result without evaluations (``final`` empty).
 
     Returns:
         A :class:`TrainResult`.
 
     Raises:
-        ConfigError: the configuration does not fit the dataset.
+        ConfigError: the configuration does not fit the dataset; data-parallel training of a model
+            that samples inside (``model.shots``, ``diff_method = "spsa"``).
         CheckpointError: ``resume`` without a usable checkpoint, or with a changed configuration.
 
     Examples:
@@ -233,6 +238,11 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True, outp
     if output is not None:
         cfg = dataclasses.replace(cfg, output=str(output))
     check_selection(cfg)
+    dp = dp or DataParallel()
+    if dp.world > 1 and (cfg.model.shots is not None or cfg.model.diff_method == "spsa"):
+        raise ConfigError(f"{cfg.source}: model.shots / model.diff_method: data-parallel training (--workers "
+                          f"{dp.world}) needs a model without random sampling inside (each rank would draw its own "
+                          "shots, unlike one worker); remove model.shots and use an exact diff_method")
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, validation=cfg.validation_fraction()))
     out = cfg.output_dir()
     out.mkdir(parents=True, exist_ok=True)
@@ -252,13 +262,18 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True, outp
             st = _State()
             seed_torch(stream_seed(cfg.seed, 2))
             for stale in (ckpt_path, out / "best.safetensors", out / "model.safetensors"):
-                stale.unlink(missing_ok=True)
+                if dp.main:
+                    stale.unlink(missing_ok=True)
         header = f"qtandem train: resolved from {cfg.source} (defaults filled in)"
-        atomic_write_text(out / "config.toml", config_to_toml(cfg, header=header))
+        if dp.main:
+            atomic_write_text(out / "config.toml", config_to_toml(cfg, header=header))
         with MetricsLog(out / "metrics.jsonl", resume_from=st.step if resume else None,
-                        keep=lambda r: r.get("kind") != "final", callback=callback) as log:
-            _loop(cfg, model, opt, gen, st, data, out, progress, log)
+                        keep=lambda r: r.get("kind") != "final", callback=callback, write=dp.main) as log:
+            _loop(cfg, model, opt, gen, st, data, out, progress and dp.main, log, dp)
             finished = st.epoch >= cfg.optim.epochs or st.stopped_early
+            if not dp.main:
+                return TrainResult(out, model, st.step, st.epoch, finished, st.stopped_early, st.best_epoch, {},
+                                   st.elapsed, model.parameter_counts(), out / "report.html")
             _save_checkpoint(ckpt_path, cfg, model, opt, gen, st)
             if finished:
                 final = _final_evaluation(cfg, model, data, st, out)
@@ -297,8 +312,30 @@ def _final_evaluation(cfg: TrainConfig, model: nn.Module, data: DataSplit, st: _
     return rec
 
 
+def _sharded_step(model: HybridModel, opt: torch.optim.Optimizer, data: DataSplit, idx: Tensor,
+                  dp: DataParallel) -> tuple[float, float]:
+    """One optimizer step on this rank's slice of the batch ``idx``; the global batch's loss and accuracy."""
+    sub = idx[dp.shard(len(idx))]
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt.zero_grad(set_to_none=True)
+    share = len(sub) / len(idx)
+    if len(sub):
+        xb, yb = data.x_train[sub], data.y_train[sub]
+        logits = model(xb)
+        loss = nn.functional.cross_entropy(logits, yb)
+        loss.backward()
+        local = [float(loss.detach()) * share, float((logits.detach().argmax(1) == yb).sum())]
+    else:  # fewer samples than ranks: this rank adds nothing
+        for p in params:
+            p.grad = torch.zeros_like(p)
+        local = [0.0, 0.0]
+    loss_v, correct = dp.reduce(params, share, local)
+    opt.step()
+    return loss_v, correct / len(idx)
+
+
 def _loop(cfg: TrainConfig, model: HybridModel, opt: torch.optim.Optimizer, gen: torch.Generator, st: _State,
-          data: DataSplit, out: Path, progress: bool, log: MetricsLog) -> _State:
+          data: DataSplit, out: Path, progress: bool, log: MetricsLog, dp: DataParallel) -> _State:
     o, t = cfg.optim, cfg.train
     n = int(data.x_train.shape[0])
     bs = o.batch_size or n
@@ -317,18 +354,21 @@ def _loop(cfg: TrainConfig, model: HybridModel, opt: torch.optim.Optimizer, gen:
                 st.perm = torch.randperm(n, generator=gen)
                 st.batch = 0
             idx = st.perm[st.batch * bs:(st.batch + 1) * bs]
-            xb, yb = data.x_train[idx], data.y_train[idx]
-            opt.zero_grad(set_to_none=True)
-            logits = model(xb)
-            loss = nn.functional.cross_entropy(logits, yb)
-            loss.backward()
-            opt.step()
+            if dp.world > 1:
+                loss_v, acc = _sharded_step(model, opt, data, idx, dp)
+            else:
+                xb, yb = data.x_train[idx], data.y_train[idx]
+                opt.zero_grad(set_to_none=True)
+                logits = model(xb)
+                loss = nn.functional.cross_entropy(logits, yb)
+                loss.backward()
+                opt.step()
+                loss_v = float(loss.detach())
+                acc = float((logits.detach().argmax(1) == yb).float().mean())
             st.step += 1
             st.batch += 1
             st.elapsed = time.perf_counter() - t0
-            loss_v = float(loss.detach())
             if st.step % t.log_every == 0:
-                acc = float((logits.detach().argmax(1) == yb).float().mean())
                 log.emit({"kind": "step", "step": st.step, "epoch": st.epoch + 1, "loss": loss_v, "accuracy": acc,
                           "lr": opt.param_groups[0]["lr"], "wall": round(st.elapsed, 4)})
             if st.batch >= per_epoch:
@@ -336,12 +376,14 @@ def _loop(cfg: TrainConfig, model: HybridModel, opt: torch.optim.Optimizer, gen:
                 st.perm = None
                 st.batch = 0
                 if st.epoch % t.eval_every == 0 or st.epoch == o.epochs:
-                    rec = _eval_record(model, data, st, time.perf_counter() - t0)
-                    log.emit(rec)
-                    _early_stopping(cfg, st, rec, model, out)
-                    bar.update(epoch=st.epoch, acc=f"{rec.get('val_accuracy', rec['train_accuracy']):.3f}")
+                    if dp.main:
+                        rec = _eval_record(model, data, st, time.perf_counter() - t0)
+                        log.emit(rec)
+                        _early_stopping(cfg, st, rec, model, out)
+                        bar.update(epoch=st.epoch, acc=f"{rec.get('val_accuracy', rec['train_accuracy']):.3f}")
+                    st.stopped_early = dp.agree(st.stopped_early)
             st.elapsed = time.perf_counter() - t0
-            if t.checkpoint_every and st.step % t.checkpoint_every == 0:
+            if dp.main and t.checkpoint_every and st.step % t.checkpoint_every == 0:
                 _save_checkpoint(ckpt_path, cfg, model, opt, gen, st)
             bar.update(completed=min(st.step, total), loss=f"{loss_v:.4f}")
     return st
