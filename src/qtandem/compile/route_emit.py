@@ -3,7 +3,9 @@
 :func:`qtandem.compile.sabre.sabre_pass` returns a list of ``("op", physical qubits, index)`` and
 ``("swap", (p1, p2), -1)`` entries. :func:`_emit` writes it as a circuit on the device's physical
 qubits: each swap as 3 CX, except a swap right after a CX on the same pair, which is absorbed
-(``cx(c, t) . SWAP = cx(t, c) . cx(c, t)``, 1 more CX instead of 3). :func:`_emitted_cx` predicts the
+(``cx(c, t) . SWAP = cx(t, c) . cx(c, t)``, 1 more CX instead of 3), and each bridge
+``("bridge", (a, m, b), index)`` as 4 CX over the middle qubit; an elided input swap
+(``("relabel", ...)``) writes nothing. :func:`_emitted_cx` predicts the
 two-qubit gates of the output before any cleanup runs, so trials can be ranked cheaply; it counts
 the merge of a swap into the block of CX before it on its pair (a swap after a block of 3 CX costs
 no CX once the cleanup resynthesizes the block). :func:`_finish` is that cleanup: native gates,
@@ -75,6 +77,15 @@ def _emit(ops: Sequence[Instruction], emitted: list[tuple[str, tuple[int, ...], 
             for q in qs if qs else range(big_n):
                 hist[q].append(len(insts) - 1)
             continue
+        if kind == "relabel":  # an input swap elided: the layout moved, no gate
+            continue
+        if kind == "bridge":  # cx(a, b) over a common neighbour m, no qubit moved
+            a, m, b = qs
+            insts.append([Instruction("cx", (a, m)), Instruction("cx", (m, b)), Instruction("cx", (a, m)),
+                          Instruction("cx", (m, b))])
+            for q in qs:
+                hist[q].append(len(insts) - 1)
+            continue
         p1, p2 = qs
         tails = [_one_qubit_tail(insts, hist[p]) for p in (p1, p2)]
         j1 = hist[p1][-1 - len(tails[0])] if len(hist[p1]) > len(tails[0]) else -1
@@ -104,6 +115,13 @@ def _emitted_cx(ops: Sequence[Instruction], emitted: list[tuple[str, tuple[int, 
     block: dict[int, int] = {}  # CX in the run on (p, partner[p]) ending at p
     count = 0
     for kind, qs, i in emitted:
+        if kind == "relabel":
+            continue
+        if kind == "bridge":
+            count += 4
+            for q in qs:
+                partner[q] = -1
+            continue
         if kind == "swap":
             p1, p2 = qs
             if partner.get(p1) == p2 and partner.get(p2) == p1:  # cx + swap: 2 CX in all; 3-CX block + swap: 3
@@ -144,8 +162,14 @@ def _one_qubit_tail(insts: list[list[Instruction]], hist: list[int]) -> list[int
     return hist[k:]
 
 
-def _finish(routed: Circuit, device: Any, *, kak: bool = True, min_cx: int = 1) -> Circuit:
-    """Native gates, cancellation, two-qubit block resynthesis (blocks of ``min_cx`` or more two-qubit gates)."""
+def _finish(routed: Circuit, device: Any, *, kak: bool = True, min_cx: int = 1, fold: bool | None = None) -> Circuit:
+    """Native gates, cancellation, two-qubit block resynthesis (blocks of ``min_cx`` or more two-qubit gates).
+
+    With ``fold`` (default: as ``kak``), the routed circuit first goes through the passes that never put a
+    two-qubit gate on a new pair, in the {h, x, cx, rz} basis: Hadamard reduction, cancellation, phase folding,
+    rotation merging. Swaps leave CX next to the circuit's own and phases between them; folding the phases
+    lets those CX cancel or join one block.
+    """
     from qtandem.compile.passes.basis import BasisTranslation
     from qtandem.compile.passes.cancellation import GateCancellation
     from qtandem.compile.passes.kak import TwoQubitResynthesis
@@ -153,6 +177,13 @@ def _finish(routed: Circuit, device: Any, *, kak: bool = True, min_cx: int = 1) 
     from qtandem.compile.passmanager import PassManager
 
     basis = native_basis(device)
+    if kak if fold is None else fold:
+        from qtandem.compile.passes.hadamard import HadamardReduction
+        from qtandem.compile.passes.phase_folding import PhaseFolding
+        from qtandem.compile.passes.rotation_merge import RotationMerge
+
+        routed = PassManager([HadamardReduction(), GateCancellation(), PhaseFolding(placement="smart"),
+                              GateCancellation(), RotationMerge()]).run(BasisTranslation("nam").run(routed))
     out = BasisTranslation(basis).run(routed)
     style = "nam" if basis == "nam" else "zsx"
     passes: list[Any] = [GateCancellation(), Resynthesis1Q(style), GateCancellation()]

@@ -24,6 +24,15 @@ The router scores such swaps with a bonus (``absorb``) and ranks trials by the C
 emit; the cheapest get the cleanup (native gates, cancellation, two-qubit resynthesis
 of every block on one pair, one-qubit resynthesis) and the post-routing placement.
 
+Each layout refinement's backward pass is itself a routing of the circuit when read backwards
+(swaps are their own inverses), from the layout it ends in; the cheapest of them competes with the
+trial's forward passes (``bidirectional``). A blocked CX over distance 2 may run as a bridge, 4 CX
+through the common neighbour with no qubit moved (``bridge``), when every swap that would bring its
+pair together scores worse. Swap gates of the input cost nothing: the layout records the exchange and
+the final permutation includes it (``elide_swaps``). The cleanup first runs the passes that never put a
+two-qubit gate on a new pair (Hadamard reduction, cancellation, phase folding, rotation merging), so
+the CX of inserted swaps can cancel against the circuit's own (``fold``).
+
 Before any trial, a perfect-layout check (:func:`~qtandem.compile.layout.vf2_layout`, as
 Qiskit's ``VF2Layout``) looks for a placement putting every interacting pair on a coupling;
 when one is found within its call budget, the best-calibrated match is used and no swap is
@@ -95,6 +104,7 @@ class RoutingResult:
         cx: CX count of the output.
         esp: expected success probability of the output.
         trial: index of the winning trial; ``trials``: per-trial ``(cx, esp)``.
+        elided: input swap gates turned into layout changes (``permutation`` includes them).
 
     Examples:
         >>> from qtandem import Circuit
@@ -112,6 +122,8 @@ class RoutingResult:
     esp: float
     trial: int = 0
     trials: list[tuple[int, float]] = field(default_factory=list)
+    elided: int = 0
+    """Swap gates of the input that became layout changes (no gate; see ``route(elide_swaps=)``)."""
     raw: Circuit | None = field(default=None, repr=False)
     stretches: list[tuple[Circuit, Circuit, list[int], list[int]]] | None = field(default=None, repr=False)
     """For circuits with mid-circuit measurements, resets or conditions: per unitary stretch
@@ -134,11 +146,13 @@ class RoutingResult:
         return out
 
 
-def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 24, objective: str | None = "fidelity",
+def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 48, objective: str | None = "fidelity",
           iterations: int = 3, lookahead: int = 20, weight: float = 0.5, noise_weight: float = 0.5,
           swap_trials: int = 4, post_layout: bool = True, absorb: float = 1.0, finish: int = 3,
           vf2_calls: int = 20000, min_cx: int = 1, commute: bool = True, front_sum: bool = True,
-          decay_reset: int = 0, budget_s: float | None = None) -> RoutingResult:
+          decay_reset: int = 0, budget_s: float | None = None, bidirectional: bool = True,
+          bridge: float | None = 0.0, elide_swaps: bool = True,
+          fold: bool = True) -> RoutingResult:
     """Lay out and route ``circuit`` for ``device``; the best of ``trials`` seeded trials.
 
     Args:
@@ -174,12 +188,25 @@ def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 24, 
         vf2_calls: call budget of the perfect-layout check (:func:`~qtandem.compile.layout.vf2_layout`):
             when the circuit's interaction graph embeds in the coupling map, that layout (the
             best-calibrated match) is routed with no swap and no trials run; 0 skips the check.
+        fold: the cleanup first runs the passes that never put a two-qubit gate on a new pair (Hadamard
+            reduction, cancellation, phase folding, rotation merging; see ``route_emit._finish``).
         min_cx: the cleanup resynthesizes two-qubit blocks with at least this many two-qubit gates
             (1: every block, e.g. a swap merged with the CX next to it on the same pair).
         commute: commutation-aware front layer: gates that commute on their shared qubits (CX
             sharing a control or a target, rz on a control, ...) may run in either order.
         front_sum: score the front layer by its summed distance (LightSABRE) instead of its mean.
         decay_reset: also reset the swap decay every this many swaps (0: only when a gate runs).
+        bidirectional: each layout refinement's backward pass (the reversed circuit routed from the forward
+            pass's final layout) is itself a routing of the circuit when read backwards, from the layout it ends
+            in; the cheapest of them competes with the trial's forward passes (circuits without mid-circuit
+            measurements, resets or conditions).
+        bridge: ``None``: no bridges; a number: a blocked CX over distance 2 may run as 4 CX through the
+            common neighbour, no qubit moved, when that scores better than the best swap by this margin
+            (see :func:`~qtandem.compile.sabre.sabre_pass`).
+        elide_swaps: swap gates of the input cost nothing: the layout records the exchange (the result's
+            ``final_layout`` and :attr:`RoutingResult.permutation` include it, so verification and the terminal
+            measurements account for it; ``RoutingResult.elided`` counts them). Not in the perfect-layout
+            path, where the input's swaps are couplings like any other gate.
         budget_s: wall-clock cap in seconds: no new trial starts past it (at least two run);
             ``None``: all ``trials`` run (the result then depends only on ``seed``).
 
@@ -259,10 +286,17 @@ def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 24, 
         kw: dict[str, Any] = {"lookahead": (lookahead, max(lookahead // 2, 1), lookahead * 3 // 2)[vary],
                               "weight": weight * (1.0, 0.6, 1.4)[vary], "gamma": 0.1 * nw,
                               "absorb": absorb * (((t + 1) // 2) % 2), "commute": commute,
-                              "front_sum": front_sum, "decay_reset": decay_reset}
+                              "front_sum": front_sum, "decay_reset": decay_reset,
+                              "bridge": bridge,
+                              "elide": elide_swaps}
+        reverse: tuple | None = None  # the cheapest backward pass, read forwards (see ``bidirectional``)
         for _ in range(iterations):
             _, fin, _ = sabre_pass(ops, n, layout, adj, dist, costs, rng, **kw)
-            _, layout, _ = sabre_pass(rev, n, fin, adj, dist, costs, rng, **kw)
+            back, layout, back_swaps = sabre_pass(rev, n, fin, adj, dist, costs, rng, **kw)
+            if bidirectional and not fenced:
+                back_cx = _emitted_cx(rev, back)
+                if reverse is None or back_cx < reverse[0]:
+                    reverse = (back_cx, list(layout), (_reversed(back, len(ops)), list(fin), back_swaps))
         if fenced:
             res = _stretched(prepared, device, layout, adj, dist, costs, rng, kw, swap_trials)
             res.trial = t
@@ -270,13 +304,16 @@ def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 24, 
             continue
         runs = [sabre_pass(ops, n, layout, adj, dist, costs, rng, **kw) for _ in range(max(swap_trials, 1))]
         k = min(range(len(runs)), key=lambda j: (_emitted_cx(ops, runs[j][0]), runs[j][2]))
-        candidates.append((_emitted_cx(ops, runs[k][0]), t, list(layout), runs[k]))
+        forward = (_emitted_cx(ops, runs[k][0]), t, list(layout), runs[k])
+        if reverse is not None and reverse[0] < forward[0]:
+            forward = (reverse[0], t, reverse[1], reverse[2])
+        candidates.append(forward)
     # the cleanup and the post-routing placement only for the cheapest trials of each distance kind
     by_cx = sorted(candidates, key=lambda c: (c[0], c[1]))
     chosen = [c for c in by_cx if c[1] % 2 == 0][:finish] + [c for c in by_cx if c[1] % 2][:finish]
     for _, t, layout, (emitted, final, swaps) in sorted(chosen, key=lambda c: c[1]):
         raw = _emit(ops, emitted, big_n, circuit)
-        routed = _finish(raw, device, min_cx=min_cx)
+        routed = _finish(raw, device, min_cx=min_cx, fold=fold)
         for q, c in terminal:
             routed.measure(final[q], c)
             raw.measure(final[q], c)
@@ -288,7 +325,8 @@ def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 24, 
                 final = [moved[p] for p in final]
         cx = _cx(routed)
         esp = expected_success_probability(routed, device)
-        res = RoutingResult(routed, device, list(layout), list(final), swaps, cx, esp, trial=t, raw=raw)
+        res = RoutingResult(routed, device, list(layout), list(final), swaps, cx, esp, trial=t, raw=raw,
+                            elided=sum(1 for kind, _, _ in emitted if kind == "relabel"))
         results.append(((cx, -esp), res))
     if objective in (None, "fidelity"):  # highest ESP; within 2% of it, fewest CX
         top = max(r.esp for _, r in results)
@@ -298,6 +336,19 @@ def route(circuit: Circuit, device: Any, *, seed: Any = None, trials: int = 24, 
     best = min(pool, key=lambda kr: kr[0])[1]
     best.trials = [(r.cx, r.esp) for _, r in results]
     return best
+
+
+def _reversed(back: list[tuple[str, tuple[int, ...], int]], m: int) -> list[tuple[str, tuple[int, ...], int]]:
+    """A routing of the reversed ops (indices into them), read backwards: a routing of the ops themselves.
+
+    Swaps are their own inverses and the ops keep their physical qubits, so the reversed list routes
+    ``ops`` from the layout the backward pass ended in to the one it started from.
+
+    Examples:
+        >>> _reversed([("op", (0, 1), 0), ("swap", (1, 2), -1), ("op", (0, 1), 1)], 2)
+        [('op', (0, 1), 0), ('swap', (1, 2), -1), ('op', (0, 1), 1)]
+    """
+    return [(kind, qs, i if kind == "swap" else m - 1 - i) for kind, qs, i in reversed(back)]
 
 
 def _stretched(circuit: Circuit, device: Any, layout: list[int], adj: np.ndarray, dist: np.ndarray,

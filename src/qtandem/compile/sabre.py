@@ -80,6 +80,7 @@ def sabre_pass(ops: Sequence[Instruction], nq: int, layout: Sequence[int], adj: 
                swap_cost: np.ndarray, rng: np.random.Generator, *, lookahead: int = 20, weight: float = 0.5,
                decay_step: float = 0.001, gamma: float = 0.0, absorb: float = 0.0, front_sum: bool = False,
                decay_reset: int = 0, stall: int | None = None, commute: bool = False,
+               bridge: float | None = None, elide: bool = False,
                ) -> tuple[list[tuple[str, tuple[int, ...], int]], list[int], int]:
     """One SABRE pass over ``ops`` (virtual qubits ``0..nq-1``) from ``layout``.
 
@@ -94,10 +95,20 @@ def sabre_pass(ops: Sequence[Instruction], nq: int, layout: Sequence[int], adj: 
         stall: swaps without a gate run before the release valve walks the closest front gate
             together (default ``4 * N``).
         commute: gates that commute on their shared qubits may run in either order (see ``_dag``).
+        bridge: ``None``: no bridges. A number: a front-layer CX whose qubits have a common neighbour ``m``
+            may run as a bridge, 4 CX on the path without moving any qubit (``cx(a, b) = cx(m, b) cx(a, m)
+            cx(m, b) cx(a, m)``), which costs what a swap and the CX cost. It is chosen when its score (the
+            front layer with that CX counted as adjacent, the extended set unchanged) is below the best swap's
+            score by more than ``bridge`` (so when every swap that would bring the pair together moves other
+            gates' qubits apart).
+        elide: a swap gate of the input (unconditioned) costs nothing: its two virtual qubits trade physical
+            places in the layout instead (``("relabel", (p1, p2), index)`` in ``emitted``); the final layout
+            says where each wire ended, so the permutation that verification and measurements use includes it.
 
     Returns:
         ``(emitted, final_layout, swaps)``; ``emitted`` holds ``("op", physical
-        qubits, index into ops)`` and ``("swap", (p1, p2), -1)`` entries.
+        qubits, index into ops)``, ``("swap", (p1, p2), -1)`` and ``("bridge", (a, m, b), index)``
+        entries (a bridge's CX is ``ops[index]`` with control on ``a`` and target on ``b``).
 
     Examples:
         >>> from qtandem import Circuit
@@ -129,6 +140,16 @@ def sabre_pass(ops: Sequence[Instruction], nq: int, layout: Sequence[int], adj: 
         while stack:
             i = stack.pop()
             inst = ops[i]
+            if elide and inst.name == "swap" and inst.condition is None and len(inst.qubits) == 2:
+                p1, p2 = lay[inst.qubits[0]], lay[inst.qubits[1]]
+                _swap(lay, inv, p1, p2)
+                out.append(("relabel", (p1, p2), i))
+                executed = True
+                for s in succ[i]:
+                    indeg[s] -= 1
+                    if indeg[s] == 0:
+                        stack.append(s)
+                continue
             if _is2q(inst) and not adj[lay[inst.qubits[0]], lay[inst.qubits[1]]]:
                 blocked.append(i)
                 continue
@@ -197,6 +218,21 @@ def sabre_pass(ops: Sequence[Instruction], nq: int, layout: Sequence[int], adj: 
                 best_score, best = score, [(p1, p2)]
             elif abs(score - best_score) <= 1e-12:
                 best.append((p1, p2))
+        if bridge is not None:
+            picked = _bridge(ops, ready, front, ext, lay, adj, dist, swap_cost, weight, gamma, front_sum,
+                             best_score - bridge)
+            if picked is not None:
+                i, a, m, b = picked
+                out.append(("bridge", (a, m, b), i))
+                ready.remove(i)
+                for s in succ[i]:
+                    indeg[s] -= 1
+                    if indeg[s] == 0:
+                        ready.append(s)
+                partner[a] = partner[m] = partner[b] = -1
+                decay[:] = 1.0
+                since = 0
+                continue
         p1, p2 = best[int(rng.integers(len(best)))] if len(best) > 1 else best[0]
         _swap(lay, inv, p1, p2)
         out.append(("swap", (p1, p2), -1))
@@ -206,6 +242,29 @@ def sabre_pass(ops: Sequence[Instruction], nq: int, layout: Sequence[int], adj: 
         swaps += 1
         since += 1
     return out, lay, swaps
+
+
+def _bridge(ops: Sequence[Instruction], ready: list[int], front: list[tuple[int, int]], ext: list[tuple[int, int]],
+            lay: list[int], adj: np.ndarray, dist: np.ndarray, swap_cost: np.ndarray, weight: float, gamma: float,
+            front_sum: bool, bound: float) -> tuple[int, int, int, int] | None:
+    """The front-layer CX to bridge, ``(index, a, m, b)``, if its score is below ``bound``; else ``None``."""
+    f_now = sum(dist[lay[x], lay[y]] for x, y in front)
+    e_now = sum(dist[lay[x], lay[y]] for x, y in ext) / len(ext) if ext else 0.0
+    picked: tuple[int, int, int, int] | None = None
+    for i in ready:
+        inst = ops[i]
+        if inst.name != "cx" or inst.condition is not None:
+            continue
+        a, b = lay[inst.qubits[0]], lay[inst.qubits[1]]
+        mids = np.nonzero(adj[a] & adj[b])[0]
+        if not len(mids):
+            continue
+        m = int(min(mids, key=lambda q: (dist[a, q] + dist[q, b], q)))
+        f = (f_now - dist[a, b] + (dist[a, m] + dist[m, b]) / 2) / (1 if front_sum else len(front))
+        score = f + weight * e_now + gamma * (swap_cost[a, m] + swap_cost[m, b]) / 2
+        if score < bound:
+            bound, picked = score, (i, a, m, b)
+    return picked
 
 
 def _swap(lay: list[int], inv: list[int], p1: int, p2: int) -> None:
