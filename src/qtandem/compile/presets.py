@@ -86,7 +86,8 @@ def preset_passes(level: int, *, style: str | None, placement: str = "smart", ka
         passes.append(Resynthesis1Q(style))
         if level >= 3 and kak:
             from qtandem.compile.passes.block3 import ThreeQubitResynthesis
+            from qtandem.compile.passes.swap_absorb import SwapAbsorption
 
-            passes += [TwoQubitResynthesis(style), ThreeQubitResynthesis(style)]
+            passes += [TwoQubitResynthesis(style), ThreeQubitResynthesis(style), SwapAbsorption(style)]
     return passes
 

@@ -315,9 +315,9 @@ def clifford_t_gauge(word: Word) -> Word:
         >>> t = rz_matrix(np.pi / 4)
         >>> word = [("1q", 0, rz_matrix(0.3) @ t), ("cx", 0, None), ("1q", 0, rz_matrix(-0.3))]   # 0.3 is gauge
         >>> fixed = clifford_t_gauge(word)
-        >>> [kind for kind, _, _ in fixed]
-        ['1q', 'cx']
-        >>> bool(np.allclose(fixed[0][2] / fixed[0][2][0, 0], t / t[0, 0]))
+        >>> [kind for kind, _, _ in fixed]      # the t commutes through the control: one run, after the cx
+        ['cx', '1q']
+        >>> bool(np.allclose(fixed[1][2] / fixed[1][2][0, 0], t / t[0, 0]))
         True
     """
     cxs = [(q, i) for i, (kind, q, _) in enumerate(word) if kind == "cx"]
