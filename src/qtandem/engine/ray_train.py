@@ -59,6 +59,12 @@ def launch_ray(fn: Callable[..., Any], workers: int, *args: Any, address: str | 
 
     Raises:
         EngineError: Ray missing or unreachable, or the training failed (its error in the message).
+
+    Examples:
+        >>> launch_ray(print, 0)
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.EngineError: --workers must be >= 1, got 0
     """
     from qtandem.engine.ray_engine import RayEngine
 

@@ -119,6 +119,16 @@ def trial_task(payload: dict[str, Any]) -> dict[str, Any]:
 
     Returns:
         ``{"trial", "reports", "ended", "seconds"}``.
+
+    Examples:
+        >>> import tempfile
+        >>> from qtandem.sweep.tune_config import parse_config
+        >>> cfg = parse_config('[tune]\\ntrainer = "qaoa"\\nbase = "examples/tune/maxcut_ring6.toml"\\n'
+        ...                    '[space]\\n"qaoa.max_evaluations" = {grid = [10]}\\n')
+        >>> out = trial_task({"kind": "qaoa", "trial": 0, "config": prepare_trials(cfg)[0], "until": None,
+        ...                   "out": tempfile.mkdtemp(), "source": "t.toml"})
+        >>> out["ended"], out["reports"][0]["n_evaluations"] <= 11
+        (True, True)
     """
     kind = get_trial_kind(payload["kind"])
     t0 = time.perf_counter()
@@ -392,6 +402,15 @@ def run_tune(cfg: TuneConfig, output: str | os.PathLike[str], *, engine: str = "
     Raises:
         ConfigError: see :func:`prepare_trials`; ``resume`` of a run with another configuration.
         EngineError: unknown engine, or Ray missing / unreachable.
+
+    Examples:
+        >>> from qtandem.sweep.tune_config import parse_config
+        >>> cfg = parse_config('[tune]\\ntrainer = "qaoa"\\nbase = "examples/tune/maxcut_ring6.toml"\\n'
+        ...                    '[space]\\n"qaoa.p" = {grid = [1]}\\n')
+        >>> run_tune(cfg, "unused", engine="dask")
+        Traceback (most recent call last):
+        ...
+        qtandem.errors.EngineError: unknown engine 'dask'; use local or ray
     """
     from qtandem.training import progress_bar
 

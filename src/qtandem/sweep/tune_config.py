@@ -27,10 +27,11 @@
     "model.n_qubits" = {randint = [2, 5]}     # low <= value < high, as numpy and Ray Tune
 
 Examples:
-    >>> cfg = parse_config('[tune]\\ntrainer = "qaoa"\\nsamples = 2\\n[space]\\n"qaoa.p" = {grid = [1, 2]}\\n'
-    ...                    '"qaoa.seed" = {randint = [0, 100]}\\n')
-    >>> [t["qaoa.p"] for t in cfg.trials()], cfg.metric, cfg.mode
-    ([1, 2, 1, 2], 'approximation_ratio', 'max')
+    >>> cfg = parse_config('[tune]\\ntrainer = "vqe"\\nsamples = 2\\n[space]\\n'
+    ...                    '"vqe.ansatz" = {grid = ["uccsd", "hea"]}\\n'
+    ...                    '"vqe.seed" = {randint = [0, 100]}\\n')
+    >>> [t["vqe.ansatz"] for t in cfg.trials()], cfg.metric, cfg.mode
+    (['uccsd', 'hea', 'uccsd', 'hea'], 'error', 'min')
 """
 
 from __future__ import annotations
@@ -208,7 +209,8 @@ def _paths(table: Any, section: str, source: str) -> dict[str, Any]:
         return flatten(table)
     out: dict[str, Any] = {}
     for k, v in table.items():
-        if isinstance(v, dict) and not (len(v) == 1 and next(iter(v)) in DIMENSIONS):
+        spec = isinstance(v, dict) and len(v) == 1 and isinstance(next(iter(v.values())), list)
+        if isinstance(v, dict) and not spec:
             out.update({f"{k}.{kk}": vv for kk, vv in _paths(v, section, source).items()})
         else:
             out[k] = v
@@ -223,10 +225,10 @@ def parse_config(text: str, source: str = "<string>") -> TuneConfig:
             a key both fixed and searched; the message names ``source`` and the key path.
 
     Examples:
-        >>> parse_config('[tune]\\ntrainer = "qaoa"\\n[space]\\n"qaoa.p" = {gird = [1, 2]}', "t.toml")
+        >>> parse_config('[tune]\\ntrainer = "vqe"\\n[space]\\n"vqe.seed" = {gird = [1, 2]}', "t.toml")
         Traceback (most recent call last):
         ...
-        qtandem.errors.ConfigError: t.toml: space.qaoa.p.gird: unknown dimension (did you mean 'grid'?); \
+        qtandem.errors.ConfigError: t.toml: space.vqe.seed.gird: unknown dimension (did you mean 'grid'?); \
 use one of grid, choice, uniform, loguniform, randint
     """
     from qtandem.sweep.tune_trials import get_trial_kind
