@@ -77,23 +77,35 @@ class SwapAbsorption:
         best, best_cost = circuit, key(counts(circuit))
         # as in TwoQubitResynthesis: a block's local cost undervalues fewer CX, so the CX-first choice of
         # blocks is tried under every objective, and the cheaper whole circuit kept
+        # the blocks after which their pair meets no other two-qubit gate gain nothing from a swap that only
+        # comes back at the end, but undoing a permutation there can cost more: both choices are tried
         for mode in dict.fromkeys((objective, "cx")):
-            cand = self._absorb(circuit, to_ops(circuit), mode)
-            if cand is None:
-                continue
-            cand = TwoQubitResynthesis(self.style).run(cand, props)
-            cand = Resynthesis1Q(self.style).run(GateCancellation().run(cand))
-            cost = key(counts(cand))
-            if cost < best_cost:
-                best, best_cost = cand, cost
+            for terminal in (True, False):
+                cand = self._absorb(circuit, to_ops(circuit), mode, terminal=terminal)
+                if cand is None:
+                    continue
+                cand = TwoQubitResynthesis(self.style).run(cand, props)
+                cand = Resynthesis1Q(self.style).run(GateCancellation().run(cand))
+                cost = key(counts(cand))
+                if cost < best_cost:
+                    best, best_cost = cand, cost
         return best
 
-    def _absorb(self, circuit: Circuit, ops: list[Op], objective: str) -> Circuit | None:
+    def _absorb(self, circuit: Circuit, ops: list[Op], objective: str, *, terminal: bool = True) -> Circuit | None:
         """The circuit with every block that is cheaper up to a swap resynthesized so (the residual wire
-        permutation undone by SWAPs at the end), or ``None`` when no block is."""
+        permutation undone by SWAPs at the end), or ``None`` when no block is. ``terminal=False`` leaves alone
+        the blocks whose pair meets no later two-qubit gate."""
         allowed = STYLE_GATES[self.style] | {"cx"}
+        last2q: dict[int, int] = {}
+        for i, op in enumerate(ops):
+            if len(op.qubits) >= 2:
+                for q in op.qubits:
+                    last2q[q] = i
         at: dict[int, tuple[tuple[int, int], tuple[Spec, ...], bool]] = {}
         for pair, idx in collect_blocks(ops):
+            end = max(i for i in idx if len(ops[i].qubits) == 2)
+            if not terminal and last2q[pair[0]] == end and last2q[pair[1]] == end:
+                continue
             local = {pair[0]: 0, pair[1]: 1}
             block = tuple((ops[i].name, tuple(local[q] for q in ops[i].qubits), ops[i].angle, ops[i].params)
                           for i in idx)
