@@ -3,9 +3,10 @@
 Configurations (``--configs``):
 
 * ``full``: ``optimize(level=3)`` as shipped;
-* ``no_kak``, ``no_rotation_merge``, ``no_graysynth``, ``no_block3``: that pass class replaced by an
-  identity pass wherever level 3 looks it up (every ``qtandem.compile`` module attribute bound to the
-  class), so every preset, variant and learned pipeline runs without it; the result is still verified;
+* ``no_kak``, ``no_rotation_merge``, ``no_graysynth``, ``no_block3``, ``no_swap_absorption``: that pass
+  class replaced by an identity pass wherever level 3 looks it up (every ``qtandem.compile`` module
+  attribute bound to the class), so every preset, variant and learned pipeline runs without it; the
+  result is still verified;
 * ``no_search``: ``policy=None`` (no learned rewrite search);
 * ``no_via``: level 3 only in the target basis (``qtandem.compile.via.VIA_BASES`` emptied: no
   optimizing in another basis and translating the result);
@@ -42,7 +43,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 COMPONENTS = {"no_kak": ("TwoQubitResynthesis",), "no_rotation_merge": ("RotationMerge",),
-              "no_graysynth": ("GraySynth",), "no_block3": ("ThreeQubitResynthesis",)}
+              "no_graysynth": ("GraySynth",), "no_block3": ("ThreeQubitResynthesis",),
+              "no_swap_absorption": ("SwapAbsorption",)}
 CONFIGS = ("full", *COMPONENTS, "no_search", "no_via", "no_learned", "fixed_pipelines")
 
 
