@@ -89,8 +89,9 @@ def launch_ray(fn: Callable[..., Any], workers: int, *args: Any, address: str | 
             raise EngineError(f"Ray Train failed: {' '.join(str(result.error).split())[:600]}")
         metrics = dict(result.metrics or {})
     summary = json.loads(metrics["summary"]) if "summary" in metrics else None
-    if summary is None and getattr(result, "checkpoint", None) is not None:
-        with result.checkpoint.as_directory() as folder:
+    checkpoint: Any = getattr(result, "checkpoint", None)
+    if summary is None and checkpoint is not None:
+        with checkpoint.as_directory() as folder:
             summary = json.loads((Path(folder) / "summary.json").read_text(encoding="utf-8"))
     if not isinstance(summary, dict):
         raise EngineError("Ray Train finished without rank 0's summary")

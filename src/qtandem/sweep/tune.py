@@ -275,15 +275,16 @@ def _run_ray(cfg: TuneConfig, configs: list[dict[str, Any]], out: Path, store: _
                 run_config=tune.RunConfig(name="ray", storage_path=str(out.resolve()), verbose=0))
         grid = tuner.fit()
         status: dict[int, str] = {}
-        for result in grid:
-            i = int(result.config["trial"])
+        for j in range(len(grid)):
+            result = grid[j]
+            i = int((result.config or {})["trial"])
             frame = result.metrics_dataframe
             rows = [] if frame is None else frame.to_dict("records")
             reports = [{"report": int(r["training_iteration"]), "step": int(r.get("step", 0)),
                         **{k: _plain(r.get(k)) for k in kind.metrics if k in r}} for r in rows]
             reports.sort(key=lambda r: r["report"])
             n = len(reports)
-            ended = result.error is None and (n >= totals[i] or n > 0)
+            ended = result.error is None and n > 0
             store.add(i, reports, ended)
             if result.error is not None:
                 status[i] = f"error: {str(result.error).splitlines()[0][:200]}"
@@ -345,7 +346,7 @@ def _figure(cfg: TuneConfig, store: _Store, best: int | None) -> Any:
     for i in sorted(store.reports):
         reps = store.reports[i]
         xs = [r["report"] for r in reps]
-        ys = [r.get(cfg.metric) for r in reps]
+        ys = [math.nan if r.get(cfg.metric) is None else float(r[cfg.metric]) for r in reps]
         if i == best:
             ax.plot(xs, ys, marker="o", lw=2.2, color="C3", label=f"best: trial {i}", zorder=3)
         else:
