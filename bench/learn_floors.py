@@ -1,0 +1,277 @@
+"""Why some of qtandem.learn's errors stop falling as 1/sqrt(shots), and where both tools sit at their bound.
+
+Issue 15's open questions, each a part (``--parts``), all on the hidden devices of ``bench/learn.py``
+(``Device.random(5, "line", seed=s)``, truth known):
+
+* ``p10``: no runs. Readout p10 in the whole-device comparison (``bench/results/learn_device_s*.json``
+  before the optimizer fix, ``learn_device_conv_s*.json`` after it): per budget the median relative
+  error, the mean of estimate - truth, the mean of ``sin^2(e_x / 2)`` (the population an over-rotated
+  ``x`` pulse leaves in ``|0>``: the whole-device plan has no ``amplify_x``, so its fit puts the x
+  pulse's error into p10), the spread, and the median error once that part is taken out.
+* ``bound``: no shots. Cramer-Rao bounds of the whole-device comparison at each budget B, per hidden
+  qubit, for T1, T2 (Ramsey), readout p01 and p10:
+  qtandem: the expected Fisher information of its one-qubit share of the plan (readout, T1, Ramsey, echo,
+  sx amplification, 21 B / 22 shots per experiment, the fitted parameters of the joint fit, the
+  hidden device's other numbers fixed) at the true values, inverted (nuisance parameters included).
+  qiskit-experiments: its own models at its own designs, at the true values: T1 ``A exp(-t/T1) + B``
+  (20 delays on [0, 3 T1], B / 20 shots each), T2Ramsey ``A exp(-t/T2) cos(2 pi f t + phi) + B`` (30
+  delays on [0, 1.5 T2]), LocalReadoutError a count of B / 2 shots per qubit and state.
+  The median over qubits of 0.674 x the bound's standard deviation / truth is the median relative error
+  an efficient estimator reaches; its ratio between the tools is the ratio at the bound.
+* ``rb``: the RB sx error (per-experiment comparison: readout, rb, irb). qtandem's estimate is the
+  fitted device's sx infidelity with no angle errors in its model: coherent errors of ``sx`` and ``x``
+  (both in the Clifford words) become depolarizing. Fits with the published prior and with the true
+  sx/x angles in the prior (an oracle), same data; relative error of the sx infidelity per qubit.
+
+Run (lane lock): ``flock /tmp/qt_lane_a.lock python bench/learn_floors.py --parts bound --json
+bench/results/learn_floors_bound.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import glob
+import json
+import math
+import os
+import statistics
+import sys
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from learn import default_executor, gate_infidelity, hidden_device, published
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+Z50 = 0.6744897501960817  # median of |N(0, 1)|
+
+
+# -- p10: what the whole-device fits put into readout p10 ----------------------------------------------
+def p10_table(pattern: str) -> dict[str, Any]:
+    rows: dict[int, dict[str, list[float]]] = {}
+    for path in sorted(glob.glob(os.path.join(RESULTS, pattern))):
+        with open(path) as fh:
+            runs = json.load(fh).get("runs", [])
+        for run in runs:
+            seed, budget = int(run["seed"]), int(run["budget_per_parameter_set"])
+            dev = hidden_device(seed)
+            est, truth = run["qtandem"]["estimates"], run["truth"]
+            r = rows.setdefault(budget, {"diff": [], "x": [], "truth": [], "peer": []})
+            for i, q in enumerate(dev.qubits):
+                key = f"q{i}.readout_p10"
+                if key not in est:
+                    continue
+                r["diff"].append(est[key] - truth[key])
+                r["x"].append(math.sin(q.x_angle_error / 2) ** 2)
+                r["truth"].append(truth[key])
+                if "qiskit" in run and key in run["qiskit"]["estimates"]:
+                    r["peer"].append(abs(run["qiskit"]["estimates"][key] - truth[key]) / truth[key])
+    out: dict[str, Any] = {}
+    for budget in sorted(rows):
+        r = {k: np.asarray(v) for k, v in rows[budget].items()}
+        rel = np.abs(r["diff"]) / r["truth"]
+        out[str(budget)] = {
+            "qubits": len(rel), "median_rel_error": float(np.median(rel)),
+            "mean_diff": float(r["diff"].mean()), "mean_sin2_half_x": float(r["x"].mean()),
+            "sd_diff": float(r["diff"].std(ddof=1)),
+            "median_rel_error_without_x": float(np.median(np.abs(r["diff"] - r["x"]) / r["truth"])),
+            "median_rel_error_qiskit": float(np.median(r["peer"])) if len(r["peer"]) else None,
+        }
+    return out
+
+
+# -- bound: Cramer-Rao bounds of both designs -------------------------------------------------------
+_FIT = ["readout_p01", "readout_p10", "t1", "t2", "detuning", "sx_angle_error", "gate_error_1q"]
+
+
+def qtandem_bound(dev: Any, q: int, budget: int, seed: int) -> dict[str, float]:
+    """Standard deviations at the Cramer-Rao bound of qtandem's joint fit, one qubit's share of the plan."""
+    from qtandem.learn import characterization
+    from qtandem.learn.likelihood import LikelihoodModel
+
+    pub = published(dev)
+    plan = characterization([q], experiments=["readout", "t1", "ramsey", "echo", "amplify_sx"], seed=seed,
+                            prior=pub, width=dev.num_qubits)
+    share = 21 * budget / 22  # the whole-device split: 21 B over 22 experiments
+    shots = [share / len(e.circuits) for e in plan.experiments for _ in e.circuits]
+    truth = copy.deepcopy(dev)
+    truth.readout_correlations = {}  # one qubit at a time: no pair is read together
+    names = [f"q{q}.{f}" for f in _FIT]
+    lik = LikelihoodModel(names, truth, [q])
+    theta = lik.theta0()
+    info = _fisher(lik, plan.circuits, shots, theta)
+    # a gate error below its relaxation floor carries no information (the depolarizing part clamps at 0): drop it
+    keep = [i for i in range(len(_FIT)) if float(info[i, i]) > 0]
+    cov = torch.linalg.inv(info[keep][:, keep])
+    sd = dict.fromkeys(_FIT, math.inf)
+    sd.update({_FIT[i]: math.sqrt(float(cov[k, k])) for k, i in enumerate(keep)})
+    return sd
+
+
+def _fisher(lik: Any, circuits: list[Any], shots: list[float], theta: torch.Tensor) -> torch.Tensor:
+    """``sum_c n_c J_c^T diag(1/p_c) J_c`` with central differences for J (relative steps)."""
+    base = torch.cat(lik.probabilities(circuits, theta)).detach()
+    cols = []
+    for i in range(len(theta)):
+        h = 1e-4 * max(abs(float(theta[i])), 1e-3)
+        up, dn = theta.clone(), theta.clone()
+        up[i] += h
+        dn[i] -= h
+        cols.append((torch.cat(lik.probabilities(circuits, up)) - torch.cat(lik.probabilities(circuits, dn))) / (2 * h))
+    jac = torch.stack(cols, dim=1)
+    sizes = [2**c.n_clbits for c in circuits]
+    w = torch.cat([torch.full((s,), float(n), dtype=torch.float64) for s, n in zip(sizes, shots, strict=True)])
+    w = torch.where(base > 1e-12, w / base.clamp_min(1e-12), torch.zeros_like(base))
+    return jac.T @ (w[:, None] * jac)
+
+
+def _curve_bound(t: np.ndarray, n_per: float, model: Any, params: np.ndarray, which: int) -> float:
+    """Cramer-Rao sd of ``params[which]`` for binomial points ``P(t) = model(t, params)`` (numeric Jacobian)."""
+    p = np.clip(model(t, params), 1e-9, 1 - 1e-9)
+    jac = np.empty((len(t), len(params)))
+    for k in range(len(params)):
+        h = 1e-6 * max(abs(params[k]), 1e-6)
+        up, dn = params.copy(), params.copy()
+        up[k] += h
+        dn[k] -= h
+        jac[:, k] = (model(t, up) - model(t, dn)) / (2 * h)
+    info = jac.T @ (jac * (n_per / (p * (1 - p)))[:, None])
+    return float(math.sqrt(np.linalg.inv(info)[which, which]))
+
+
+def peer_bound(dev: Any, q: int, budget: int) -> dict[str, float]:
+    """Standard deviations at the Cramer-Rao bound of qiskit-experiments' models and designs (true values)."""
+    props = dev.qubits[q]
+    p01, p10 = props.readout_p01, props.readout_p10
+    amp = 1 - p01 - p10
+    t1, t2 = props.t1, props.t2
+    grid = np.linspace(0.0, 3 * t1, 20)
+    t1_sd = _curve_bound(grid, budget / 20, lambda t, a: a[0] * np.exp(-t / a[2]) + a[1],
+                         np.array([amp, p01, t1]), 2)
+    span = 1.5 * t2
+    ramsey = np.linspace(0.0, span, 30)
+    f = 4.0 / span + props.detuning / (2 * math.pi)
+    t2_sd = _curve_bound(ramsey, budget / 30,
+                         lambda t, a: a[0] * np.exp(-t / a[1]) * np.cos(2 * math.pi * a[2] * t + a[3]) + a[4],
+                         np.array([amp / 2, t2, f, 0.0, 0.5]), 1)
+    n = budget / 2
+    return {"t1": t1_sd, "t2": t2_sd, "readout_p01": math.sqrt(p01 * (1 - p01) / n),
+            "readout_p10": math.sqrt(p10 * (1 - p10) / n)}
+
+
+def run_bound(seeds: list[int], budget: int) -> list[dict[str, Any]]:
+    """Per hidden qubit: bound standard deviations / truth of both tools at ``budget`` (they scale as 1/sqrt(B))."""
+    rows = []
+    for seed in seeds:
+        dev = hidden_device(seed)
+        for q, props in enumerate(dev.qubits):
+            ours = qtandem_bound(dev, q, budget, seed)
+            peer = peer_bound(dev, q, budget)
+            rows.append({"seed": seed, "qubit": q, "budget": budget,
+                         "qtandem": {f: ours[f] / getattr(props, f) for f in peer},
+                         "qiskit": {f: peer[f] / getattr(props, f) for f in peer}})
+        print(f"bound: seed {seed} done", flush=True)
+    return rows
+
+
+def summarize_bound(rows: list[dict[str, Any]], budgets: list[int]) -> dict[str, Any]:
+    """Median relative error at the bound per parameter and budget, both tools, and their ratio."""
+    out: dict[str, Any] = {}
+    for field in ("t1", "t2", "readout_p01", "readout_p10"):
+        out[field] = {}
+        for budget in budgets:
+            sd = {m: [r[m][field] * math.sqrt(r["budget"] / budget) for r in rows] for m in ("qtandem", "qiskit")}
+            ours, peer = _median_abs_normal(sd["qtandem"]), _median_abs_normal(sd["qiskit"])
+            out[field][str(budget)] = {"qubits": len(rows), "qtandem_median_rel_error_at_bound": ours,
+                                       "qiskit_median_rel_error_at_bound": peer, "ratio_at_bound": peer / ours}
+    return out
+
+
+def _median_abs_normal(sds: list[float], draws: int = 4000) -> float:
+    """Median over qubits and shots of |N(0, sd_i)|: what the comparison's median relative error is at the bound."""
+    rng = np.random.default_rng(0)
+    z = np.abs(rng.standard_normal((draws, len(sds)))) * np.asarray(sds)[None, :]
+    return float(np.median(z))
+
+
+# -- rb: coherent errors in the RB sx estimate --------------------------------------------------------
+def run_rb(seeds: list[int], budget: int) -> list[dict[str, Any]]:
+    from qtandem.learn import characterization
+    from qtandem.learn.calibrate import calibrate
+
+    rows = []
+    for seed in seeds:
+        dev = hidden_device(seed)
+        pub = published(dev)
+        oracle = copy.deepcopy(pub)
+        for q, t in zip(oracle.qubits, dev.qubits, strict=True):
+            q.sx_angle_error, q.x_angle_error = t.sx_angle_error, t.x_angle_error
+        plan = characterization(list(range(dev.num_qubits)), pairs=sorted(dev.edges),
+                                experiments=["readout", "rb", "irb"], seed=seed, prior=pub)
+        shots = plan.allocate(10 * budget, by="circuit")  # the per-experiment total: 5 rb, 4 irb, readout
+        data = plan.run(default_executor(dev, seed=10_000 + seed), shots, seed=seed)
+        row: dict[str, Any] = {"seed": seed, "budget": budget, "shots": sum(shots)}
+        for label, prior in (("published", pub), ("true_angles", oracle)):
+            t0 = time.perf_counter()
+            cal = calibrate(data, prior=prior, seed=seed, restarts=1)
+            fitted = cal.device(base=prior)
+            true_err = [gate_infidelity(dev, "sx", (i,)) for i in range(dev.num_qubits)]
+            row[label] = {"seconds": time.perf_counter() - t0, "rel_error": [
+                (gate_infidelity(fitted, "sx", (i,)) - t) / t for i, t in enumerate(true_err)]}
+        row["coherent_share"] = [(1 - math.cos(q.sx_angle_error)) / 3 / gate_infidelity(dev, "sx", (i,))
+                                 for i, q in enumerate(dev.qubits)]
+        rows.append(row)
+        print(f"rb seed {seed}: median |rel| published "
+              f"{statistics.median(abs(x) for x in row['published']['rel_error']):.4f}, true angles "
+              f"{statistics.median(abs(x) for x in row['true_angles']['rel_error']):.4f}", flush=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--parts", default="p10")
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=0)
+    ap.add_argument("--budgets", default="10000,100000,1000000")
+    ap.add_argument("--rb-budget", type=float, default=1e6)
+    ap.add_argument("--merge-bound", nargs="+", default=None, metavar="JSON", help="merge the bound rows of these")
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args(argv)
+    warnings.filterwarnings("ignore")
+    torch.set_num_threads(1)
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    budgets = [int(float(b)) for b in args.budgets.split(",")]
+    result: dict[str, Any] = {"config": vars(args)}
+    parts = args.parts.split(",")
+    if "p10" in parts:
+        result["p10"] = {"before_fix": p10_table("learn_device_s[0-9].json"),
+                         "after_fix": p10_table("learn_device_conv_s*.json")}
+        print(json.dumps(result["p10"], indent=1))
+    if "bound" in parts:  # one seed takes ~10 s: run seeds as separate jobs, then --merge-bound their files
+        result["bound_rows"] = run_bound(seeds, budgets[0])
+        result["bound"] = summarize_bound(result["bound_rows"], budgets)
+    if args.merge_bound:
+        rows = []
+        for path in args.merge_bound:
+            with open(path) as fh:
+                rows += json.load(fh)["bound_rows"]
+        result["bound_rows"] = rows
+        result["bound"] = summarize_bound(rows, budgets)
+        print(json.dumps(result["bound"], indent=1))
+    if "rb" in parts:
+        result["rb"] = run_rb(seeds, int(args.rb_budget))
+    if args.json:
+        from qtandem.io import atomic_write_text
+
+        atomic_write_text(args.json, json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
