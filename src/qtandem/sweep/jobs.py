@@ -9,8 +9,8 @@ built in; applications register theirs with :func:`register_job` (or lazily by
 ``"module:attribute"`` in :data:`LAZY_JOBS`), importing their packages only inside the task.
 
 Examples:
-    >>> sorted(list_jobs())[:2]
-    ['qec', 'spin']
+    >>> sorted(list_jobs())
+    ['qaoa', 'qec', 'spin', 'vqe']
     >>> get_job("qec").name
     'qec'
 """
@@ -125,7 +125,8 @@ class SpinJob:
 
 
 _JOBS: dict[str, Any] = {}
-LAZY_JOBS: dict[str, str] = {"qec": "qtandem.sweep.qec:QecJob"}
+LAZY_JOBS: dict[str, str] = {"qec": "qtandem.sweep.qec:QecJob", "vqe": "qtandem.sweep.apps:VqeJob",
+                             "qaoa": "qtandem.sweep.apps:QaoaJob"}
 """Job kinds loaded on first use, ``name -> "module:Class"`` (applications add theirs here)."""
 
 
@@ -155,7 +156,7 @@ def get_job(name: str) -> Any:
         >>> get_job("vqe-curvez")
         Traceback (most recent call last):
         ...
-        qtandem.errors.ConfigError: sweep.job: unknown job 'vqe-curvez'; known jobs: qec, spin
+        qtandem.errors.ConfigError: sweep.job: unknown job 'vqe-curvez'; known jobs: qaoa, qec, spin, vqe
     """
     if name not in _JOBS and name in LAZY_JOBS:
         module, attr = LAZY_JOBS[name].split(":")

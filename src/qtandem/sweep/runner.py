@@ -225,8 +225,9 @@ def summarise(rows: list[dict[str, Any]], points: list[PlannedPoint] | None = No
         for name in _SUMMED:
             if used and name in used[0]:
                 entry[name] = sum(r[name] for r in used)
-        if used and "checksum" in used[-1]:
-            entry["checksum"] = used[-1]["checksum"]
+        for name in ("checksum", "result"):  # deterministic values of the last counted chunk
+            if used and name in used[-1]:
+                entry[name] = used[-1][name]
         table.append(entry)
     return table
 
