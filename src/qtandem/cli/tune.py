@@ -50,6 +50,10 @@ def register(app: typer.Typer) -> None:
             raise OutputError("give the run folder: -o/--output DIR")
         if resume and overwrite:
             raise ConfigError("--resume continues the run folder and --overwrite starts it afresh: give one")
+        if engine not in ("local", "ray"):
+            raise ConfigError(f"--engine: unknown {engine!r}; use local or ray")
+        if address is not None and engine != "ray":
+            raise ConfigError("--address is for --engine ray")
         cfg = load_config(config)
         if samples is not None:
             if samples < 1:
