@@ -63,16 +63,25 @@ class SwapAbsorption:
         if style not in STYLES:
             raise CompileError(f"SwapAbsorption style must be one of {STYLES}, got {style!r}")
         self.style = style
+        self._kept: list[tuple[str, Circuit]] = []  # (objective, input) of recent runs that changed nothing
 
     def run(self, circuit: Circuit, props: PropertySet | None = None) -> Circuit:
         """Return the circuit with swaps absorbed, or ``circuit`` itself when that is not cheaper."""
+        objective = props.get("objective", "cx") if props is not None else "cx"
+        if any(obj == objective and c == circuit for obj, c in self._kept):  # a pass manager's next repetition
+            return circuit
+        if any(op.opaque for op in to_ops(circuit)):
+            return circuit
+        best = self._run(circuit, objective, props)
+        if best is circuit:
+            self._kept = [*self._kept[-3:], (objective, circuit)]
+        return best
+
+    def _run(self, circuit: Circuit, objective: str, props: PropertySet | None) -> Circuit:
         from qtandem.compile.passes.cancellation import GateCancellation
         from qtandem.compile.passes.resynth_1q import Resynthesis1Q
         from qtandem.compile.passmanager import counts
 
-        objective = props.get("objective", "cx") if props is not None else "cx"
-        if any(op.opaque for op in to_ops(circuit)):
-            return circuit
         key = _key(objective)
         best, best_cost = circuit, key(counts(circuit))
         # as in TwoQubitResynthesis: a block's local cost undervalues fewer CX, so the CX-first choice of
