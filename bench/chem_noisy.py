@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> None:
                       f"{r.n_evaluations} evals, swaps {ex['report']['swaps']}, "
                       f"{row[label]['time_s']:.0f} s", flush=True)
             rows.append(row)
+            _write(args, rows, {}, partial=True)       # a partial file after every seed
     summary = {}
     for d in sorted({r["distance"] for r in rows}):
         sub = [r for r in rows if r["distance"] == d]
@@ -100,14 +101,19 @@ def main(argv: list[str] | None = None) -> None:
         print(f"LiH {d}: mean |E - E_CASCI| raw {summary[str(d)]['raw']['mean_abs_error_casci_mha']:.2f} mHa, "
               f"mitigated {summary[str(d)]['mitigated']['mean_abs_error_casci_mha']:.2f} mHa "
               f"(better on {summary[str(d)]['mitigated_better']}/{len(sub)} seeds)", flush=True)
+    _write(args, rows, summary, partial=False)
+
+
+def _write(args: argparse.Namespace, rows: list[dict[str, Any]], summary: dict[str, Any], *, partial: bool) -> None:
     out = {"device": args.device, "shots_per_basis": args.shots, "final_shots_per_basis": args.final_shots,
            "max_evaluations": args.max_evaluations, "optimizer": "cobyla", "ansatz": "uccsd", "rows": rows,
-           "summary": summary, "python": sys.version.split()[0], "platform": platform.platform(),
-           "numpy": np.__version__, "command": " ".join(sys.argv)}
+           "summary": summary, "partial": partial, "python": sys.version.split()[0],
+           "platform": platform.platform(), "numpy": np.__version__, "command": " ".join(sys.argv)}
     path = Path(args.out) if args.out else RESULTS / "chem_noisy_vqe.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=2, default=float) + "\n")
-    print(f"wrote {path}")
+    if not partial:
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":
