@@ -9,13 +9,14 @@ Issue 15's open questions, each a part (``--parts``), all on the hidden devices 
   ``x`` pulse leaves in ``|0>``: the whole-device plan has no ``amplify_x``, so its fit puts the x
   pulse's error into p10), the spread, and the median error once that part is taken out.
 * ``bound``: no shots. Cramer-Rao bounds of the whole-device comparison at each budget B, per hidden
-  qubit, for T1, T2 (Ramsey), readout p01 and p10:
+  qubit, for T1, T2 (Ramsey), the sx angle, readout p01 and p10:
   qtandem: the expected Fisher information of its one-qubit share of the plan (readout, T1, Ramsey, echo,
   sx amplification, 21 B / 22 shots per experiment, the fitted parameters of the joint fit, the
   hidden device's other numbers fixed) at the true values, inverted (nuisance parameters included).
   qiskit-experiments: its own models at its own designs, at the true values: T1 ``A exp(-t/T1) + B``
   (20 delays on [0, 3 T1], B / 20 shots each), T2Ramsey ``A exp(-t/T2) cos(2 pi f t + phi) + B`` (30
-  delays on [0, 1.5 T2]), LocalReadoutError a count of B / 2 shots per qubit and state.
+  delays on [0, 1.5 T2]), FineSXAmplitude ``amp / 2 cos((pi / 2 + d_theta) n - pi) + base`` (its 14
+  repetition counts), LocalReadoutError a count of B / 2 shots per qubit and state.
   The median over qubits of 0.674 x the bound's standard deviation / truth is the median relative error
   an efficient estimator reaches; its ratio between the tools is the ratio at the bound.
 * ``rb``: the RB sx error (per-experiment comparison: readout, rb, irb). qtandem's estimate is the
@@ -111,6 +112,12 @@ def qtandem_bound(dev: Any, q: int, budget: int, seed: int) -> dict[str, float]:
     cov = torch.linalg.inv(info[keep][:, keep])
     sd = dict.fromkeys(_FIT, math.inf)
     sd.update({_FIT[i]: math.sqrt(float(cov[k, k])) for k, i in enumerate(keep)})
+    # the same with the gate error known (not a nuisance parameter): amplify_sx's circuits all sit on the equator,
+    # where the angle and the contrast the gate error takes away enter nearly as a product
+    known = [i for i in keep if _FIT[i] != "gate_error_1q"]
+    cov = torch.linalg.inv(info[known][:, known])
+    k = known.index(_FIT.index("sx_angle_error"))
+    sd["sx_angle_error_gate_error_known"] = math.sqrt(float(cov[k, k]))
     return sd
 
 
@@ -160,8 +167,12 @@ def peer_bound(dev: Any, q: int, budget: int) -> dict[str, float]:
     t2_sd = _curve_bound(ramsey, budget / 30,
                          lambda t, a: a[0] * np.exp(-t / a[1]) * np.cos(2 * math.pi * a[2] * t + a[3]) + a[4],
                          np.array([amp / 2, t2, f, 0.0, 0.5]), 1)
+    reps = np.array([0, 1, 2, 3, 5, 7, 9, 11, 13, 15, 17, 21, 23, 25], dtype=float)  # FineSXAmplitude's default
+    sx_sd = _curve_bound(reps, budget / len(reps),
+                         lambda n, a: a[0] / 2 * np.cos((math.pi / 2 + a[2]) * n - math.pi) + a[1],
+                         np.array([amp, p01 + amp / 2, props.sx_angle_error]), 2)
     n = budget / 2
-    return {"t1": t1_sd, "t2": t2_sd, "readout_p01": math.sqrt(p01 * (1 - p01) / n),
+    return {"t1": t1_sd, "t2": t2_sd, "sx_angle_error": sx_sd, "readout_p01": math.sqrt(p01 * (1 - p01) / n),
             "readout_p10": math.sqrt(p10 * (1 - p10) / n)}
 
 
@@ -174,8 +185,10 @@ def run_bound(seeds: list[int], budget: int) -> list[dict[str, Any]]:
             ours = qtandem_bound(dev, q, budget, seed)
             peer = peer_bound(dev, q, budget)
             rows.append({"seed": seed, "qubit": q, "budget": budget,
-                         "qtandem": {f: ours[f] / getattr(props, f) for f in peer},
-                         "qiskit": {f: peer[f] / getattr(props, f) for f in peer}})
+                         "qtandem": {**{f: ours[f] / abs(getattr(props, f)) for f in peer},
+                                     "sx_angle_error_gate_error_known":
+                                         ours["sx_angle_error_gate_error_known"] / abs(props.sx_angle_error)},
+                         "qiskit": {f: peer[f] / abs(getattr(props, f)) for f in peer}})
         print(f"bound: seed {seed} done", flush=True)
     return rows
 
@@ -183,13 +196,17 @@ def run_bound(seeds: list[int], budget: int) -> list[dict[str, Any]]:
 def summarize_bound(rows: list[dict[str, Any]], budgets: list[int]) -> dict[str, Any]:
     """Median relative error at the bound per parameter and budget, both tools, and their ratio."""
     out: dict[str, Any] = {}
-    for field in ("t1", "t2", "readout_p01", "readout_p10"):
+    for field in ("t1", "t2", "sx_angle_error", "readout_p01", "readout_p10"):
         out[field] = {}
         for budget in budgets:
             sd = {m: [r[m][field] * math.sqrt(r["budget"] / budget) for r in rows] for m in ("qtandem", "qiskit")}
             ours, peer = _median_abs_normal(sd["qtandem"]), _median_abs_normal(sd["qiskit"])
             out[field][str(budget)] = {"qubits": len(rows), "qtandem_median_rel_error_at_bound": ours,
                                        "qiskit_median_rel_error_at_bound": peer, "ratio_at_bound": peer / ours}
+            if field == "sx_angle_error":
+                known = _median_abs_normal([r["qtandem"]["sx_angle_error_gate_error_known"]
+                                            * math.sqrt(r["budget"] / budget) for r in rows])
+                out[field][str(budget)].update(qtandem_gate_error_known=known, ratio_gate_error_known=peer / known)
     return out
 
 
