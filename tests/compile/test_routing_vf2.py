@@ -47,7 +47,8 @@ def test_embedding_interaction_graph_routes_with_zero_swaps(device: str, k: int,
     assert all(dev.coupling_map.has_edge(layout[a], layout[b]) for a, b in {i.qubits for i in c if len(i.qubits) == 2})
     out, res = route_and_verify(c, dev, seed=seed, objective="cx")
     cx_in = sum(1 for i in c if i.name == "cx")
-    assert res.swaps == 0 and res.cx <= cx_in and res.trials == [(res.cx, res.esp)]
+    # one candidate, no trials (its CX count may be the proven fallback cleanup's, see route_verify)
+    assert res.swaps == 0 and res.cx <= cx_in and len(res.trials) == 1
     assert dev.validate(out) == []
 
 

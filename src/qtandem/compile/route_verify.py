@@ -24,7 +24,7 @@ from typing import Any
 
 from qtandem.circuit import Circuit
 from qtandem.compile.esp import expected_success_probability
-from qtandem.compile.routing import RoutingResult, _finish, route
+from qtandem.compile.routing import RoutingResult, _cx, _finish, route
 from qtandem.errors import CompileError, VerificationError
 
 __all__ = ["embed", "layout_permutation", "route_and_verify"]
@@ -171,14 +171,23 @@ def _route_and_verify(circuit: Circuit, device: Any, *, seed: Any, objective: st
             except VerificationError as err2:
                 if not _retryable(err2):
                     raise
-                # two-qubit resynthesis can hide the structure path sums need: fall back to the plain cleanup
+                # phase folding and two-qubit resynthesis can hide the structure path sums need: fall back to
+                # the cleanups without one or both of them, the one with fewest CX first (the plain one last)
                 raw_u, raw_m = _split_measure(res.raw)
-                res.circuit = _finish(raw_u, res.device, kak=False)
-                for p, c in raw_m:
-                    res.circuit.measure(p, c)
-                res.cx = sum(1 for i in res.circuit if i.is_gate and len(i.qubits) == 2)
-                res.esp = expected_success_probability(res.circuit, res.device)
-                _verify_whole(ref_u, ref_m, res)
+                tries = [_finish(raw_u, res.device, **kw) for kw in ({"fold": False}, {"kak": False, "fold": True})]
+                tries = sorted(tries, key=_cx) + [_finish(raw_u, res.device, kak=False)]
+                for k, out in enumerate(tries):
+                    res.circuit = out
+                    for p, c in raw_m:
+                        res.circuit.measure(p, c)
+                    res.cx = _cx(res.circuit)
+                    res.esp = expected_success_probability(res.circuit, res.device)
+                    try:
+                        _verify_whole(ref_u, ref_m, res)
+                        break
+                    except VerificationError as err3:
+                        if k == len(tries) - 1 or not _retryable(err3):
+                            raise
     problems = res.device.validate(res.circuit)
     if problems:
         raise CompileError(f"routed circuit does not run on {res.device.name!r}: {problems[0]}"
