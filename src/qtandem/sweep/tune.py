@@ -33,11 +33,13 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import math
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -273,7 +275,8 @@ def _run_ray(cfg: TuneConfig, configs: list[dict[str, Any]], out: Path, store: _
                 tune_config=tune.TuneConfig(metric=cfg.metric, mode=cfg.mode, scheduler=scheduler,
                                             max_concurrent_trials=workers),
                 run_config=tune.RunConfig(name="ray", storage_path=str(out.resolve()), verbose=0))
-        grid = tuner.fit()
+        with contextlib.redirect_stdout(sys.stderr):  # Ray Tune's tables go to stderr: stdout stays the command's
+            grid = tuner.fit()
         status: dict[int, str] = {}
         for j in range(len(grid)):
             result = grid[j]
