@@ -19,6 +19,8 @@ Issue 15's open questions, each a part (``--parts``), all on the hidden devices 
   repetition counts), LocalReadoutError a count of B / 2 shots per qubit and state.
   The median over qubits of 0.674 x the bound's standard deviation / truth is the median relative error
   an efficient estimator reaches; its ratio between the tools is the ratio at the bound.
+* ``sx_design``: no shots. The sx angle's bound (qtandem's joint model, as ``bound``) for other
+  ``amplify_sx`` counts: with circuits at the pole (``4k + 2``) that show the contrast, and deeper.
 * ``rb``: the RB sx error (per-experiment comparison: readout, rb, irb). qtandem's estimate is the
   fitted device's sx infidelity with no angle errors in its model: coherent errors of ``sx`` and ``x``
   (both in the Clifford words) become depolarizing. Fits with the published prior and with the true
@@ -217,6 +219,62 @@ def _median_abs_normal(sds: list[float], draws: int = 4000) -> float:
     return float(np.median(z))
 
 
+# -- sx_design: the amplification design's bound ---------------------------------------------------------
+SX_DESIGNS: dict[str, list[float] | None] = {
+    "plan": None,  # characterization's default: 4k + 1 counts up to 29, all on the equator
+    "poles": [1, 2, 5, 9, 14, 17, 25, 30],  # three of them 4k + 2 (x^(2k+1): the pole, where the contrast shows)
+    "deep": [1, 5, 9, 17, 25, 33, 45, 57],
+    "deep_poles": [1, 2, 9, 18, 25, 34, 45, 58],
+}
+
+
+def run_sx_design(seeds: list[int], budget: int) -> list[dict[str, Any]]:
+    """Bound sd / |truth| of the sx angle for other ``amplify_sx`` counts (same 8 circuits, same shots)."""
+    from qtandem.learn import characterization
+    from qtandem.learn.experiments import build_experiment
+    from qtandem.learn.likelihood import LikelihoodModel
+
+    rows = []
+    for seed in seeds:
+        dev = hidden_device(seed)
+        pub = published(dev)
+        truth = copy.deepcopy(dev)
+        truth.readout_correlations = {}
+        for q in range(dev.num_qubits):
+            plan = characterization([q], experiments=["readout", "t1", "ramsey", "echo", "amplify_sx"], seed=seed,
+                                    prior=pub, width=dev.num_qubits)
+            row: dict[str, Any] = {"seed": seed, "qubit": q, "budget": budget,
+                                   "qiskit": peer_bound(dev, q, budget)["sx_angle_error"] / abs(
+                                       dev.qubits[q].sx_angle_error)}
+            for name, xs in SX_DESIGNS.items():
+                circuits: list[Any] = []
+                shots: list[float] = []
+                for e in plan.experiments:
+                    cs = list(e.circuits) if e.name != "amplify_sx" or xs is None else list(build_experiment(
+                        "amplify_sx", (q,), width=dev.num_qubits, xs=xs, prior=pub).circuits)
+                    circuits += cs
+                    shots += [21 * budget / 22 / len(cs)] * len(cs)
+                lik = LikelihoodModel([f"q{q}.{f}" for f in _FIT], truth, [q])
+                info = _fisher(lik, circuits, shots, lik.theta0())
+                keep = [i for i in range(len(_FIT)) if float(info[i, i]) > 0]
+                cov = torch.linalg.inv(info[keep][:, keep])
+                k = keep.index(_FIT.index("sx_angle_error"))
+                row[name] = math.sqrt(float(cov[k, k])) / abs(dev.qubits[q].sx_angle_error)
+            rows.append(row)
+        print(f"sx_design: seed {seed} done", flush=True)
+    return rows
+
+
+def summarize_sx_design(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    peer = _median_abs_normal([r["qiskit"] for r in rows])
+    out: dict[str, Any] = {"qubits": len(rows), "budget": rows[0]["budget"] if rows else None,
+                           "qiskit_median_rel_error_at_bound": peer}
+    for name in SX_DESIGNS:
+        ours = _median_abs_normal([r[name] for r in rows])
+        out[name] = {"median_rel_error_at_bound": ours, "ratio_at_bound": peer / ours}
+    return out
+
+
 # -- rb: coherent errors in the RB sx estimate --------------------------------------------------------
 def run_rb(seeds: list[int], budget: int) -> list[dict[str, Any]]:
     from qtandem.learn import characterization
@@ -258,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budgets", default="10000,100000,1000000")
     ap.add_argument("--rb-budget", type=float, default=1e6)
     ap.add_argument("--merge-bound", nargs="+", default=None, metavar="JSON", help="merge the bound rows of these")
+    ap.add_argument("--merge-sx-design", nargs="+", default=None, metavar="JSON")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
@@ -281,6 +340,17 @@ def main(argv: list[str] | None = None) -> int:
         result["bound_rows"] = rows
         result["bound"] = summarize_bound(rows, budgets)
         print(json.dumps(result["bound"], indent=1))
+    if "sx_design" in parts:  # ~8 s a seed
+        result["sx_design_rows"] = run_sx_design(seeds, budgets[0])
+        result["sx_design"] = summarize_sx_design(result["sx_design_rows"])
+    if args.merge_sx_design:
+        rows = []
+        for path in args.merge_sx_design:
+            with open(path) as fh:
+                rows += json.load(fh)["sx_design_rows"]
+        result["sx_design_rows"] = rows
+        result["sx_design"] = summarize_sx_design(rows)
+        print(json.dumps(result["sx_design"], indent=1))
     if "rb" in parts:
         result["rb"] = run_rb(seeds, int(args.rb_budget))
     if args.json:
