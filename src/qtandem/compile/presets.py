@@ -49,7 +49,8 @@ def _style(gates: frozenset[str]) -> str | None:
     return None
 
 
-def preset_passes(level: int, *, style: str | None, placement: str = "smart", kak: bool = False) -> list[Pass]:
+def preset_passes(level: int, *, style: str | None, placement: str = "smart", kak: bool = False,
+                  swaps: bool = True) -> list[Pass]:
     """The pass list of a level.
 
     Args:
@@ -57,6 +58,8 @@ def preset_passes(level: int, *, style: str | None, placement: str = "smart", ka
         style: one-qubit resynthesis style (``"nam"``, ``"zsx"``), ``None`` to skip it.
         placement: phase-folding placement.
         kak: add two-qubit KAK resynthesis at level 3 (needs ``cx`` in the basis).
+        swaps: with ``kak``, add swap absorption too
+            (:class:`~qtandem.compile.passes.swap_absorb.SwapAbsorption`).
 
     Raises:
         CompileError: level not in 0..3.
@@ -88,6 +91,8 @@ def preset_passes(level: int, *, style: str | None, placement: str = "smart", ka
             from qtandem.compile.passes.block3 import ThreeQubitResynthesis
             from qtandem.compile.passes.swap_absorb import SwapAbsorption
 
-            passes += [TwoQubitResynthesis(style), ThreeQubitResynthesis(style), SwapAbsorption(style)]
+            passes += [TwoQubitResynthesis(style), ThreeQubitResynthesis(style)]
+            if swaps:
+                passes.append(SwapAbsorption(style))
     return passes
 

@@ -167,7 +167,11 @@ def _level3_candidates(part: Circuit, plan: _Plan) -> list[tuple[Circuit, Report
             if out and plan.late():
                 plan.note_once("level 3 stopped trying variants (budget)")
                 break
-            passes = preset_passes(3, style=plan.style, placement=placement, kak=props["kak"])
+            # swap absorption only in the first variant: its greedy choice can lead the later passes
+            # elsewhere (gen_uccsd_4 at level 3: 159/66 gates/CX with it, 157/62 without), so the
+            # other variants keep the route without it and the cheapest result wins
+            passes = preset_passes(3, style=plan.style, placement=placement, kak=props["kak"],
+                                   swaps=placement == "smart")
             pm = PassManager(passes, repeat=30, budget_s=plan.remaining(), cost=plan.cost, deadline=plan.deadline())
             cand = plan.finish(pm.run(begin, props, report=Report()))
             rep = Report(entries=list(pre) + pm.report.entries)
