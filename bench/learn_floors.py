@@ -77,14 +77,14 @@ def p10_table(pattern: str) -> dict[str, Any]:
                     r["peer"].append(abs(run["qiskit"]["estimates"][key] - truth[key]) / truth[key])
     out: dict[str, Any] = {}
     for budget in sorted(rows):
-        r = {k: np.asarray(v) for k, v in rows[budget].items()}
-        rel = np.abs(r["diff"]) / r["truth"]
+        a: dict[str, np.ndarray] = {k: np.asarray(v) for k, v in rows[budget].items()}
+        rel = np.abs(a["diff"]) / a["truth"]
         out[str(budget)] = {
             "qubits": len(rel), "median_rel_error": float(np.median(rel)),
-            "mean_diff": float(r["diff"].mean()), "mean_sin2_half_x": float(r["x"].mean()),
-            "sd_diff": float(r["diff"].std(ddof=1)),
-            "median_rel_error_without_x": float(np.median(np.abs(r["diff"] - r["x"]) / r["truth"])),
-            "median_rel_error_qiskit": float(np.median(r["peer"])) if len(r["peer"]) else None,
+            "mean_diff": float(a["diff"].mean()), "mean_sin2_half_x": float(a["x"].mean()),
+            "sd_diff": float(a["diff"].std(ddof=1)),
+            "median_rel_error_without_x": float(np.median(np.abs(a["diff"] - a["x"]) / a["truth"])),
+            "median_rel_error_qiskit": float(np.median(a["peer"])) if len(a["peer"]) else None,
         }
     return out
 
