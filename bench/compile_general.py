@@ -124,13 +124,17 @@ def dev_circuits(quick: bool) -> Iterator[tuple[str, str, Callable[[str], str]]]
             yield f"gen_{fam}_{n}", "generated", lambda b, fam=fam, n=n: generate(fam, n, seed=1, basis=b).to_qasm(2)
 
 
-def test_circuits(quick: bool, skipped: list[dict[str, Any]]) -> Iterator[tuple[str, str, Callable[[str], str]]]:
-    """MQT Bench algorithm-level circuits (the test set); families or sizes that do not qualify go to ``skipped``."""
+def test_circuits(quick: bool, skipped: list[dict[str, Any]],
+                  only: frozenset[str] = frozenset()) -> Iterator[tuple[str, str, Callable[[str], str]]]:
+    """MQT Bench algorithm-level circuits (the test set); families or sizes that do not qualify go to ``skipped``.
+    With ``only`` (circuit names), families none of them belongs to are not generated."""
     import qiskit
     from mqt.bench import BenchmarkLevel, get_benchmark
     from mqt.bench.benchmarks import get_available_benchmark_names
 
     for fam in get_available_benchmark_names():
+        if only and not any(n.rsplit("_", 1)[0] == fam for n in only):
+            continue
         if fam in EXCLUDED_TEST:
             skipped.append({"name": fam, "reason": EXCLUDED_TEST[fam]})
             continue
@@ -444,7 +448,8 @@ def main(argv: list[str] | None = None) -> int:
 
     tools = args.tools.split(",")
     skipped: list[dict[str, Any]] = []
-    source = dev_circuits(args.quick) if args.which == "dev" else test_circuits(args.quick, skipped)
+    only = frozenset(args.only.split(",")) if args.only else frozenset()
+    source = dev_circuits(args.quick) if args.which == "dev" else test_circuits(args.quick, skipped, only)
     rows: list[dict[str, Any]] = []
     t_start = time.perf_counter()
     for index, (name, origin, make) in enumerate(source):
