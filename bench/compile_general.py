@@ -412,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=BUDGET_S, help="qtandem's wall-clock cap per circuit, seconds")
     ap.add_argument("--tools", default="qtandem,qiskit,tket")
     ap.add_argument("--bases", default="ibm,u")
-    ap.add_argument("--only", default="", help="comma-separated circuit names")
+    ap.add_argument("--only", default="", help="comma-separated circuit names (with --merge: keep only these rows)")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--markdown", type=Path, default=None, help="print the README table of a result JSON and exit")
     ap.add_argument("--shard", default="1/1", help="K/N: run every N-th circuit starting at the K-th")
@@ -426,6 +426,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.json is None:
             raise SystemExit("--merge needs --json OUT")
         merged = merge([json.loads(f.read_text()) for f in args.merge])
+        if args.only:  # a subset of an earlier run, e.g. to compare it with a partial rerun
+            names = set(args.only.split(","))
+            merged["rows"] = [r for r in merged["rows"] if r["name"] in names]
+            merged["summary"] = summarize(merged["rows"], merged["tools"])
+            merged["only"] = sorted(names)
         if args.peers_from is not None:
             import hashlib
 
