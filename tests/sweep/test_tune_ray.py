@@ -94,9 +94,11 @@ def test_ray_tune_interrupted_and_restored(tmp_path):
             break
         time.sleep(0.5)
     interrupted = proc.poll() is None
-    if interrupted:
-        proc.send_signal(signal.SIGINT)
+    assert interrupted, "the first run ended before one trial had finished: nothing was interrupted"
+    proc.send_signal(signal.SIGINT)
     proc.wait(timeout=120)
+    first = [json.loads(line) for line in (tmp_path / "run" / "reports.jsonl").read_text().splitlines()]
+    assert sum(r.get("type") == "report" for r in first) < 12  # 4 trials x 3 evaluations: stopped part-way
     resumed = subprocess.run([*cmd, "--resume", "--json"], env=env, capture_output=True, text=True,
                              timeout=400, check=False)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
