@@ -19,7 +19,8 @@ def run_cli(args, capsys):
     return info.value.code, out.out, out.err
 
 
-def test_tune_qaoa_example_json_and_refusals(tmp_path, capsys):
+@pytest.mark.slow
+def test_tune_qaoa_example_json(tmp_path, capsys):
     out = tmp_path / "run"
     code, stdout, err = run_cli(["tune", ROOT / "examples/tune/qaoa_maxcut.toml", "-o", out, "--samples", "1",
                                  "--json"], capsys)
@@ -30,11 +31,18 @@ def test_tune_qaoa_example_json_and_refusals(tmp_path, capsys):
         json.loads(line)["approximation_ratio"] for line in (out / "trials.jsonl").read_text().splitlines())
     assert {"trials.csv", "trials.jsonl", "reports.jsonl", "best_config.toml", "report.html", "tune.toml"} <= {
         p.name for p in out.iterdir()}
+
+
+def test_tune_refuses_a_used_folder_and_conflicting_flags(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "old.txt").write_text("1")
     code, _, err = run_cli(["tune", ROOT / "examples/tune/qaoa_maxcut.toml", "-o", out], capsys)
     assert code == 2 and "not empty" in err
     code, _, err = run_cli(["tune", ROOT / "examples/tune/qaoa_maxcut.toml", "-o", out, "--resume", "--overwrite"],
                            capsys)
     assert code == 2 and "give one" in err
+    assert sorted(p.name for p in out.iterdir()) == ["old.txt"]
 
 
 def test_bad_tune_config_writes_nothing(tmp_path, capsys):
