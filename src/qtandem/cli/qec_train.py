@@ -65,6 +65,8 @@ def register(qec_app: typer.Typer) -> None:
             raise ConfigError("--resume continues the output folder and --overwrite starts it afresh: give one")
         if output is not None:
             cfg = dataclasses.replace(cfg, output=str(output))
+        if workers < 1:
+            raise ConfigError(f"--workers must be >= 1, got {workers}")
         if engine not in ("local", "ray"):
             raise ConfigError(f"--engine: unknown {engine!r}; use local or ray")
         if address is not None and engine != "ray":

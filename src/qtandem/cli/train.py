@@ -15,7 +15,7 @@ import typer
 from qtandem.cli.common import JsonFlag, OverwriteFlag
 from qtandem.cli.main import friendly
 
-Workers = Annotated[int, typer.Option("--workers", min=1, help="Data-parallel ranks (each takes its slice of "
+Workers = Annotated[int, typer.Option("--workers", metavar="N", help="Data-parallel ranks (each takes its slice of "
                                                                 "every batch; rank 0 writes the files).")]
 TrainEngine = Annotated[str, typer.Option("--engine", help="Where --workers run: local (spawned processes) or ray "
                                                           "(Ray Train's TorchTrainer).")]
@@ -79,6 +79,8 @@ def register(app: typer.Typer) -> None:
             cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, max_steps=max_steps))
         if output is not None:
             cfg = dataclasses.replace(cfg, output=str(output))
+        if workers < 1:
+            raise ConfigError(f"--workers must be >= 1, got {workers}")
         if engine not in ("local", "ray"):
             raise ConfigError(f"--engine: unknown {engine!r}; use local or ray")
         if address is not None and engine != "ray":
