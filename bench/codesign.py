@@ -9,6 +9,8 @@ shows, with the ratios and whether the issue's target is met):
   heavy-hex, the 4x4 grid and the ring, held-out geometric mean of routed CX);
 - ``loop``: ``bench/codesign_loop.py --learn loop`` (each loop workload on ``hidden_device(10, seed)``,
   seeds 0-4, under the stale, learned and oracle beliefs);
+- ``vqe_pec``: ``bench/codesign_vqe_pec.py`` (the LiH energy with readout + PEC from each belief's
+  noise model, 200,000 shots, seeds 0-4);
 - ``tables``: no run; reads the committed JSON in ``bench/results/`` and prints the three tables.
 
 ``--quick`` shrinks every run to seconds (one seed, small workloads, small budgets: a smoke test of
@@ -264,7 +266,7 @@ def run_coupling(args: argparse.Namespace, out: Path) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["loop", "whatif", "coupling", "tables"])
+    ap.add_argument("what", choices=["loop", "whatif", "coupling", "vqe_pec", "tables"])
     ap.add_argument("--quick", action="store_true", help="seconds-long smoke run (not the README's settings)")
     ap.add_argument("--seeds", type=int, nargs="*", default=None)
     ap.add_argument("--workloads", nargs="*", default=None, help="loop: workloads (default all four)")
@@ -280,12 +282,29 @@ def main(argv: list[str] | None = None) -> None:
     out = args.out
     if out is None and not args.quick:
         out = RESULTS / {"loop": "codesign_loop_run.json", "whatif": "codesign_whatif_run.json",
+                         "vqe_pec": "codesign_vqe_pec_run.json",
                          "coupling": f"codesign_coupling_{args.family}_run.json"}[args.what]
     if args.what == "coupling":
         import tempfile
 
         target = out or Path(tempfile.mkdtemp()) / "coupling.json"
         run_coupling(args, target)
+        return
+    if args.what == "vqe_pec":
+        import tempfile
+
+        import codesign_vqe_pec as cv
+
+        target = out or Path(tempfile.mkdtemp()) / "vqe_pec.json"
+        argv_pec = ["--out", str(target)]
+        if args.seeds:
+            argv_pec += ["--seeds", *map(str, args.seeds)]
+        elif args.quick:
+            argv_pec += ["--seeds", "0"]
+        if args.quick:
+            argv_pec += ["--shots", "2000", "--samples", "10", "--n-qubits", "8"]
+        cv.main(argv_pec)
+        print("\n".join(vqe_pec_table(json.loads(target.read_text())["table"])))
         return
     result = run_loop(args) if args.what == "loop" else run_whatif(args)
     if out is not None:

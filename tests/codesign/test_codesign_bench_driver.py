@@ -62,3 +62,13 @@ def test_loop_quick(tmp_path: Path) -> None:
     assert beliefs == {(w, b) for w in ("ghz", "qec_memory") for b in ("stale", "learned", "oracle")}
     ghz = next(e for e in data["table"] if e["workload"] == "ghz" and e["compare"] == "stale vs learned")
     assert ghz["ratio_gmean"] > 1.0     # the learned readout beats the stale one on this drifted device
+
+
+@pytest.mark.slow
+def test_vqe_pec_quick(tmp_path: Path) -> None:
+    pytest.importorskip("pyscf")
+    codesign.main(["vqe_pec", "--quick", "--out", str(tmp_path / "v.json")])
+    data = json.loads((tmp_path / "v.json").read_text())
+    assert {r["belief"] for r in data["rows"]} == {"stale", "learned", "oracle"}
+    assert all(r["readout+pec"]["stderr"] > 0 and r["gamma"] > 1 for r in data["rows"])
+    assert set(data["table"]) == {"raw", "readout", "readout+pec"}
