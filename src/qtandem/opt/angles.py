@@ -185,7 +185,9 @@ def predict_angles(problem: Any, p: int, *, model: Any = None) -> tuple[np.ndarr
     """Learned QAOA angles for ``problem`` (a :class:`~qtandem.opt.Problem` or QUBO) at depth ``p``.
 
     Uses the shipped graph neural network (:class:`qtandem.opt.gnn.AngleGNN`, trained on small MaxCut
-    instances; see ``qtandem/opt/data/angle_gnn.json``) unless ``model`` is given. No optimisation runs.
+    instances; see ``qtandem/opt/data/angle_gnn.json``) unless ``model`` is given; problems named
+    ``"portfolio"`` get the shipped model trained with portfolio QUBOs as well (``load_model("portfolio")``,
+    chosen on DEV portfolios, where the first one never reached INTERP's ratio). No optimisation runs.
 
     Returns:
         ``(gammas, betas)``, float64 arrays of shape ``(p,)``.
@@ -199,6 +201,8 @@ def predict_angles(problem: Any, p: int, *, model: Any = None) -> tuple[np.ndarr
     """
     from qtandem.opt.gnn import load_model
 
-    net = model if model is not None else load_model()
+    if model is None:
+        model = load_model("portfolio" if getattr(problem, "name", "") == "portfolio" else None)
+    net = model
     gammas, betas = net.predict(problem, p)
     return gammas, betas

@@ -196,14 +196,17 @@ def save_model(model: AngleGNN, path: str | Path, metadata: dict[str, str] | Non
     write_safetensors(path, dict(model.state_dict()), meta)
 
 
-_SHIPPED: list[AngleGNN] = []
+_SHIPPED_BY_NAME: dict[str | None, AngleGNN] = {}
 
 
 def load_model(path: str | Path | None = None) -> AngleGNN:
-    """An :class:`AngleGNN` from a safetensors file; ``None`` gives the shipped model (cached).
+    """An :class:`AngleGNN` from a safetensors file; ``None`` gives the shipped model (cached), ``"portfolio"``
+    the shipped model trained with portfolio QUBOs as well (cached).
 
     The shipped model is ``qtandem/opt/data/angle_gnn.safetensors``, trained by
-    ``qtandem opt train-angles examples/opt/train_angles.toml`` (its config is in ``angle_gnn.json``).
+    ``qtandem opt train-angles examples/opt/train_angles.toml`` (its config is in ``angle_gnn.json``); the
+    portfolio model ``angle_gnn_portfolio.safetensors`` by ``examples/opt/train_angles_portfolio.toml`` (the
+    same config plus portfolio instances; ``angle_gnn_portfolio.json``).
 
     Raises:
         CheckpointError: not a valid model file.
@@ -215,12 +218,16 @@ def load_model(path: str | Path | None = None) -> AngleGNN:
     from qtandem.errors import CheckpointError
     from qtandem.io import read_safetensors
 
-    if path is None and _SHIPPED:
-        return _SHIPPED[0]
-    if path is None:
-        with resources.as_file(resources.files("qtandem.opt").joinpath("data/angle_gnn.safetensors")) as p:
+    shipped = {None: "angle_gnn", "portfolio": "angle_gnn_portfolio"}
+    key = path if isinstance(path, str) and path in shipped else None if path is None else ""
+    if key != "" and key in _SHIPPED_BY_NAME:
+        return _SHIPPED_BY_NAME[key]
+    if key != "":
+        name = shipped[key]
+        with resources.as_file(resources.files("qtandem.opt").joinpath(f"data/{name}.safetensors")) as p:
             tensors, meta = read_safetensors(p)
     else:
+        assert path is not None
         tensors, meta = read_safetensors(path)
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path or 'shipped model'}: not an angle model (format {meta.get('format')!r})")
@@ -231,8 +238,8 @@ def load_model(path: str | Path | None = None) -> AngleGNN:
         raise CheckpointError(f"{path}: weights do not fit the model: {err}") from None
     model.eval()
     model.metadata = meta  # type: ignore[assignment]
-    if path is None:
-        _SHIPPED.append(model)
+    if key != "":
+        _SHIPPED_BY_NAME[key] = model
     return model
 
 
