@@ -285,7 +285,7 @@ class ClassifierWorkload:
         counts = executor(circuits, per_point, seed=int(seed)) if accepts_seed(executor) else \
             executor(circuits, per_point)
         ones: np.ndarray = np.array([c.get("1", 0) / max(1, sum(c.values())) for c in counts], dtype=np.float64)
-        decide = ones
+        decide: np.ndarray = ones
         if self.mitigate_readout:
             q = device.qubits[chain[0]]
             p01, p10 = float(q.readout_p01), float(q.readout_p10)
