@@ -14,8 +14,15 @@ shots; variance below 3 for any state) that the model never saw.
 At 8 qubits (``--design uniform``) the data are uniformly random Pauli bases, the design of
 linear inversion's anchor (3**8 bases).
 
-Run: ``flock /tmp/qtandem-cpu0.lock env OMP_NUM_THREADS=1 .venv/bin/python bench/neural_state.py
---states ghz20 --json bench/results/neural_state_ghz20.json``.
+``--global-bases G`` adds G bases rotating every qubit (X or Y each), the only ones that see GHZ's
+relative phase; ``--dense-every`` trains on them through the model's full state (``--kind made``
+makes that affordable at 20 qubits).
+
+Run (the 20-qubit rows of README, seeds 0 = DEV and 1 = TEST): ``flock /tmp/qt_lane_a.lock env
+OMP_NUM_THREADS=1 .venv/bin/python bench/neural_state.py --n 20 --bases 2000 --shots-per-basis 400
+--global-bases 50 --global-shots-per-basis 2000 --kind made --d-model 4 --hidden 64 --layers 1 --lr 0.03
+--steps 400 --dense-every 20 --dense-batch 64 --max-rotated 12 --seed 1 --split test
+--json bench/results/neural_state_20q_test_seed1.json``.
 """
 
 from __future__ import annotations
