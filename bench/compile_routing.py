@@ -359,7 +359,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--level", type=int, default=3, choices=[2, 3], help="qtandem optimize level (default 3)")
     ap.add_argument("--only", nargs="+", default=None, help="only these circuits (development)")
-    ap.add_argument("--json", type=Path, default=HERE / "results" / "compile_routing.json")
+    ap.add_argument("--json", type=Path, default=None,
+                    help="output (default bench/results/compile_routing.json; with --from-json: none unless given)")
     ap.add_argument("--append", action="store_true",
                     help="keep the rows of other sets already in --json (one set per run on a busy machine)")
     ap.add_argument("--no-verify", action="store_true",
@@ -369,6 +370,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--from-json", type=Path, default=None,
                     help="recompute the summary from the per-circuit rows of a saved run (no rerun)")
     args = ap.parse_args(argv)
+    if args.json is None and args.from_json is None:
+        args.json = HERE / "results" / "compile_routing.json"
     if args.from_json is not None:
         result = json.loads(args.from_json.read_text())
         result["summary"] = summarize(result["rows"])
@@ -385,7 +388,8 @@ def main(argv: list[str] | None = None) -> int:
             result["skipped"] = old.get("skipped", []) + result["skipped"]
             result["summary"] = summarize(result["rows"])
             print(report(result["summary"]))
-    atomic_write_text(args.json, json.dumps(result, indent=1) + "\n")
+    if args.json is not None:  # --from-json alone only prints (it used to overwrite the default file)
+        atomic_write_text(args.json, json.dumps(result, indent=1) + "\n")
     return 0
 
 
