@@ -12,7 +12,7 @@ import typer
 
 from qtandem.cli.common import JsonFlag, OutputDir, OverwriteFlag, emit_json
 from qtandem.cli.main import friendly
-from qtandem.cli.train import Address, TrainEngine, Workers
+from qtandem.cli.train import Address, TrainEngine, Workers, check_workers, launch_workers
 
 
 def summary(res: Any) -> dict[str, Any]:
@@ -65,26 +65,10 @@ def register(qec_app: typer.Typer) -> None:
             raise ConfigError("--resume continues the output folder and --overwrite starts it afresh: give one")
         if output is not None:
             cfg = dataclasses.replace(cfg, output=str(output))
-        if workers < 1:
-            raise ConfigError(f"--workers must be >= 1, got {workers}")
-        if engine not in ("local", "ray"):
-            raise ConfigError(f"--engine: unknown {engine!r}; use local or ray")
-        if address is not None and engine != "ray":
-            raise ConfigError("--address is for --engine ray")
+        check_workers(workers, engine, address)
         out = prepare_output_dir(cfg.output_dir(), overwrite=overwrite, resume=resume)
-        if workers > 1 or engine == "ray":
-            from qtandem.cli.train import threads_per_worker
-
-            cfg = dataclasses.replace(cfg, output=str(out.resolve()), threads=threads_per_worker(cfg.threads, workers))
-        if engine == "ray":
-            from qtandem.engine.ray_train import launch_ray
-
-            s = launch_ray(run, workers, cfg, address=address, summarize=summary, resume=resume, progress=False)
-        else:
-            from qtandem.training import launch
-
-            s = summary(launch(run, workers, cfg, resume=resume, progress=progress,
-                               threads=cfg.threads))
+        s = launch_workers(run, cfg, out, summary, workers=workers, engine=engine, address=address, resume=resume,
+                           progress=progress)
         if as_json:
             emit_json(s)
             return

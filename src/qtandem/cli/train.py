@@ -43,6 +43,53 @@ def threads_per_worker(threads: int, workers: int) -> int:
     return threads or max(1, (os.cpu_count() or 1) // workers)
 
 
+def check_workers(workers: int, engine: str, address: str | None) -> None:
+    """Refuse bad ``--workers`` / ``--engine`` / ``--address`` before anything is written.
+
+    Examples:
+        >>> check_workers(2, "local", None)
+        >>> check_workers(1, "local", "auto")
+        Traceback (most recent call last):
+        qtandem.errors.ConfigError: --address is for --engine ray
+    """
+    from qtandem.errors import ConfigError
+
+    if workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {workers}")
+    if engine not in ("local", "ray"):
+        raise ConfigError(f"--engine: unknown {engine!r}; use local or ray")
+    if address is not None and engine != "ray":
+        raise ConfigError("--address is for --engine ray")
+
+
+def launch_workers(run: Any, cfg: Any, out: Path, summarize: Any, *, workers: int, engine: str,
+                   address: str | None, resume: bool, progress: bool, **kwargs: Any) -> dict[str, Any]:
+    """Run ``run(cfg, dp=...)`` on ``workers`` ranks (here, or on Ray Train) and return ``summarize(result)``.
+
+    With more than one rank or on Ray, ``cfg``'s output is pinned to ``out`` (absolute) and its torch
+    threads shared out (:func:`threads_per_worker`); ``kwargs`` go to ``run`` on the local path.
+
+    Examples:
+        >>> from types import SimpleNamespace
+        >>> def run(cfg, *, dp, resume=False, progress=False):   # a trainer's shape
+        ...     return cfg.output
+        >>> launch_workers(run, SimpleNamespace(output="o", threads=1), Path("o"), str, workers=1,
+        ...                engine="local", address=None, resume=False, progress=False)
+        'o'
+    """
+    import dataclasses
+
+    if workers > 1 or engine == "ray":
+        cfg = dataclasses.replace(cfg, output=str(out.resolve()), threads=threads_per_worker(cfg.threads, workers))
+    if engine == "ray":
+        from qtandem.engine.ray_train import launch_ray
+
+        return launch_ray(run, workers, cfg, address=address, summarize=summarize, resume=resume, progress=False)
+    from qtandem.training import launch
+
+    return summarize(launch(run, workers, cfg, resume=resume, progress=progress, threads=cfg.threads, **kwargs))
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``train`` command to ``app``."""
 
@@ -79,24 +126,10 @@ def register(app: typer.Typer) -> None:
             cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, max_steps=max_steps))
         if output is not None:
             cfg = dataclasses.replace(cfg, output=str(output))
-        if workers < 1:
-            raise ConfigError(f"--workers must be >= 1, got {workers}")
-        if engine not in ("local", "ray"):
-            raise ConfigError(f"--engine: unknown {engine!r}; use local or ray")
-        if address is not None and engine != "ray":
-            raise ConfigError("--address is for --engine ray")
+        check_workers(workers, engine, address)
         out = prepare_output_dir(cfg.output_dir(), overwrite=overwrite, resume=resume)
-        if workers > 1 or engine == "ray":
-            cfg = dataclasses.replace(cfg, output=str(out.resolve()), threads=threads_per_worker(cfg.threads, workers))
-        if engine == "ray":
-            from qtandem.engine.ray_train import launch_ray
-
-            s = launch_ray(run, workers, cfg, address=address, summarize=summary, resume=resume, progress=False)
-        else:
-            from qtandem.training import launch
-
-            s = summary(launch(run, workers, cfg, resume=resume, progress=progress, output=out,
-                               threads=cfg.threads))
+        s = launch_workers(run, cfg, out, summary, workers=workers, engine=engine, address=address, resume=resume,
+                           progress=progress, output=out)
         s["workers"] = workers
         if as_json:
             emit_json(s)
