@@ -1504,11 +1504,16 @@ static int qt_register_extra(PyObject *module) /* the QAOA kernels need GCC/Clan
 /*   HIGH pass: qubits L..n-1 in groups of <= 12; for each chunk (2^g rows of  */
 /*              W contiguous amplitudes, the rows 2^q0 apart) gather into a    */
 /*              thread-local buffer, RX on the g qubits, scatter back.         */
-/* All RX commute, so their order is free. The adjoint runs the layers         */
-/* backwards on (phi, lambda = C psi) with the inverse passes and accumulates  */
+/* All RX commute, so their order is free; two qubits at a time are applied   */
+/* as the matrix RX (x) RX (qd_rot4). The adjoint runs the layers backwards on */
+/* (phi, lambda = C psi) with the inverse passes and accumulates               */
 /*   dE/dbeta_k  = 2 Im <lam_k| sum_j X_j |phi_k>  (invariant under the RX,     */
 /*                 so each qubit's term is taken while its pairs are loaded)   */
 /*   dE/dgamma_k = 2 Im <lam|C|phi> after the inverse mixer, before the phase. */
+/* With one high group (n - low_bits <= 12) the backward sweep is fused        */
+/* (qd_adjoint_fused): p + 1 two-vector passes, alternating layouts, each       */
+/* finishing one layer's inverse mixer and starting the next one's; inside a   */
+/* pass both vectors' L1 tiles get the low bits of both halves and the phase.  */
 /* ======================================================================== */
 #include <math.h>
 
@@ -1566,23 +1571,24 @@ static inline __attribute__((always_inline)) void qd_rot_b01(double *x, int64_t 
     }
 }
 
-/* RX on bits of strides h and 2h (h >= 2) in one sweep. */
-static inline __attribute__((always_inline)) void qd_rot4(double *x, int64_t len, int64_t h, qd_v4 C, qd_v4 S)
+/* RX on bits of strides h and 2h (h >= 2) in one sweep, as the two-qubit matrix
+ * RX (x) RX = c^2 I - i c s (X1 + X2) - s^2 X1 X2: with u = a1 + a2, v = a0 + a3,
+ *   a0' = c^2 a0 - s^2 a3 - i c s u,  a3' = c^2 a3 - s^2 a0 - i c s u,
+ *   a1' = c^2 a1 - s^2 a2 - i c s v,  a2' = c^2 a2 - s^2 a1 - i c s v
+ * (two adds, two shuffles and three multiply-adds per amplitude vector instead of two shuffles, two multiplies and
+ * two multiply-adds). C2 = c^2, N2 = -s^2, X = [cs, -cs, cs, -cs]. */
+static inline __attribute__((always_inline)) void qd_rot4(double *x, int64_t len, int64_t h, qd_v4 C2, qd_v4 N2,
+                                                          qd_v4 X)
 {
     for (int64_t base = 0; base < len; base += 4 * h) {
         double *p0 = x + 2 * base, *p1 = p0 + 2 * h, *p2 = p0 + 4 * h, *p3 = p0 + 6 * h;
         for (int64_t t = 0; t < 2 * h; t += 4) {
-            qd_v4 a0 = QD_LD(p0 + t), a1 = QD_LD(p1 + t), a2 = QD_LD(p2 + t), a3 = QD_LD(p3 + t);
-            qd_v4 s0 = QD_SWAP(a0), s1 = QD_SWAP(a1), s2 = QD_SWAP(a2), s3 = QD_SWAP(a3);
-            a0 = C * a0 + S * s1;
-            a1 = C * a1 + S * s0;
-            a2 = C * a2 + S * s3;
-            a3 = C * a3 + S * s2;
-            s0 = QD_SWAP(a0), s1 = QD_SWAP(a1), s2 = QD_SWAP(a2), s3 = QD_SWAP(a3);
-            QD_ST(p0 + t, C * a0 + S * s2);
-            QD_ST(p2 + t, C * a2 + S * s0);
-            QD_ST(p1 + t, C * a1 + S * s3);
-            QD_ST(p3 + t, C * a3 + S * s1);
+            const qd_v4 a0 = QD_LD(p0 + t), a1 = QD_LD(p1 + t), a2 = QD_LD(p2 + t), a3 = QD_LD(p3 + t);
+            const qd_v4 su = QD_SWAP(a1 + a2), sv = QD_SWAP(a0 + a3);
+            QD_ST(p0 + t, C2 * a0 + N2 * a3 + X * su);
+            QD_ST(p3 + t, C2 * a3 + N2 * a0 + X * su);
+            QD_ST(p1 + t, C2 * a1 + N2 * a2 + X * sv);
+            QD_ST(p2 + t, C2 * a2 + N2 * a1 + X * sv);
         }
     }
 }
@@ -1609,7 +1615,9 @@ QD_CLONES static void qd_rot_bits(double *x, int64_t len, int64_t h0, int nq, do
         qd_rot_b01(x, len, C, S, nq > 1 && len >= 4);
         j = (nq > 1 && len >= 4) ? 2 : 1;
     }
-    for (; j + 1 < nq; j += 2) qd_rot4(x, len, h0 << j, C, S);
+    const qd_v4 C2 = {c * c, c * c, c * c, c * c}, N2 = {-s * s, -s * s, -s * s, -s * s};
+    const qd_v4 X = {c * s, -c * s, c * s, -c * s};
+    for (; j + 1 < nq; j += 2) qd_rot4(x, len, h0 << j, C2, N2, X);
     if (j < nq) qd_rot2(x, len, h0 << j, C, S);
 }
 
@@ -1643,11 +1651,75 @@ static inline __attribute__((always_inline)) void qd_adj2(double *f, double *l, 
     *accp = acc;
 }
 
+/* Adjoint sweep of bits 0 and 1 (h = 1) on (f, l), as qd_rot_b01; len >= 4. */
+static inline __attribute__((always_inline)) void qd_adj_b01(double *f, double *l, int64_t len, qd_v4 C, qd_v4 S,
+                                                             qd_v4 *accp)
+{
+    qd_v4 acc = *accp;
+    for (int64_t t = 0; t < 2 * len; t += 8) {
+        qd_v4 u = QD_LD(f + t), w = QD_LD(f + t + 4), y = QD_LD(l + t), z = QD_LD(l + t + 4);
+        const qd_v4 ru = QD_REV(u), rw = QD_REV(w), ry = QD_REV(y), rz = QD_REV(z);
+        acc += y * (ru + QD_SWAP(w)) + z * (rw + QD_SWAP(u)); /* bit 0 and bit 1 terms */
+        u = C * u + S * ru;
+        w = C * w + S * rw;
+        y = C * y + S * ry;
+        z = C * z + S * rz;
+        const qd_v4 su = QD_SWAP(u), sw = QD_SWAP(w), sy = QD_SWAP(y), sz = QD_SWAP(z);
+        QD_ST(f + t, C * u + S * sw);
+        QD_ST(f + t + 4, C * w + S * su);
+        QD_ST(l + t, C * y + S * sz);
+        QD_ST(l + t + 4, C * z + S * sy);
+    }
+    *accp = acc;
+}
+
+/* Adjoint sweep of the bits of strides h and 2h (h >= 2) on (f, l), as qd_rot4. The two bits' terms,
+ * l0 s1 + l1 s0 + l2 s3 + l3 s2 (bit h) and l0 s2 + l2 s0 + l1 s3 + l3 s1 (bit 2h), s = swap(f), are
+ * (l0 + l3) swap(f1 + f2) + (l1 + l2) swap(f0 + f3): the sums the rotation forms anyway. */
+static inline __attribute__((always_inline)) void qd_adj4(double *f, double *l, int64_t len, int64_t h, qd_v4 C2,
+                                                          qd_v4 N2, qd_v4 X, qd_v4 *accp)
+{
+    qd_v4 acc = *accp;
+    for (int64_t base = 0; base < len; base += 4 * h) {
+        double *p0 = f + 2 * base, *p1 = p0 + 2 * h, *p2 = p0 + 4 * h, *p3 = p0 + 6 * h;
+        double *q0 = l + 2 * base, *q1 = q0 + 2 * h, *q2 = q0 + 4 * h, *q3 = q0 + 6 * h;
+        for (int64_t t = 0; t < 2 * h; t += 4) {
+            const qd_v4 a0 = QD_LD(p0 + t), a1 = QD_LD(p1 + t), a2 = QD_LD(p2 + t), a3 = QD_LD(p3 + t);
+            const qd_v4 b0 = QD_LD(q0 + t), b1 = QD_LD(q1 + t), b2 = QD_LD(q2 + t), b3 = QD_LD(q3 + t);
+            const qd_v4 su = QD_SWAP(a1 + a2), sv = QD_SWAP(a0 + a3);
+            const qd_v4 ub = b1 + b2, vb = b0 + b3, sub = QD_SWAP(ub), svb = QD_SWAP(vb);
+            acc += vb * su + ub * sv;
+            QD_ST(p0 + t, C2 * a0 + N2 * a3 + X * su);
+            QD_ST(p3 + t, C2 * a3 + N2 * a0 + X * su);
+            QD_ST(p1 + t, C2 * a1 + N2 * a2 + X * sv);
+            QD_ST(p2 + t, C2 * a2 + N2 * a1 + X * sv);
+            QD_ST(q0 + t, C2 * b0 + N2 * b3 + X * sub);
+            QD_ST(q3 + t, C2 * b3 + N2 * b0 + X * sub);
+            QD_ST(q1 + t, C2 * b1 + N2 * b2 + X * svb);
+            QD_ST(q2 + t, C2 * b2 + N2 * b1 + X * svb);
+        }
+    }
+    *accp = acc;
+}
+
+/* Inverse-mixer sweep of nq consecutive bits from stride h0 on (f, l), two bits per sweep (as qd_rot_bits);
+ * returns sum_j Im <l|X_j|f> over those bits (taken before each pair's rotation: the term is invariant). */
 QD_CLONES static double qd_adj_bits(double *f, double *l, int64_t len, int64_t h0, int nq, double c, double s)
 {
     const qd_v4 C = {c, c, c, c}, S = {s, -s, s, -s};
     qd_v4 acc = {0, 0, 0, 0};
-    for (int j = 0; j < nq; ++j) qd_adj2(f, l, len, h0 << j, C, S, &acc);
+    int j = 0;
+    if (h0 == 1 && nq > 1 && len >= 4) {
+        qd_adj_b01(f, l, len, C, S, &acc);
+        j = 2;
+    } else if (h0 == 1 && nq > 0) {
+        qd_adj2(f, l, len, 1, C, S, &acc);
+        j = 1;
+    }
+    const qd_v4 C2 = {c * c, c * c, c * c, c * c}, N2 = {-s * s, -s * s, -s * s, -s * s};
+    const qd_v4 X = {c * s, -c * s, c * s, -c * s};
+    for (; j + 1 < nq; j += 2) qd_adj4(f, l, len, h0 << j, C2, N2, X, &acc);
+    if (j < nq) qd_adj2(f, l, len, h0 << j, C, S, &acc);
     return acc[0] - acc[1] + acc[2] - acc[3];
 }
 
@@ -1657,7 +1729,20 @@ QD_CLONES static void qd_phase_block(double *restrict x, int64_t o, int64_t len,
 {
     if (!cc->direct) {
         const uint16_t *lv = cc->lv + o;
-        for (int64_t i = 0; i < len; ++i) {
+        int64_t i = 0;
+        /* two amplitudes per vector: [pr0, pr0, pr1, pr1] and [-pi0, pi0, -pi1, pi1] from the table */
+        for (; i + 1 < len; i += 2) {
+            const double *t0 = table + 2 * lv[i], *t1 = table + 2 * lv[i + 1];
+            const double i0 = sign * t0[1], i1 = sign * t1[1];
+            if (init) {
+                const qd_v4 v = {amp0 * t0[0], amp0 * i0, amp0 * t1[0], amp0 * i1};
+                QD_ST(x + 2 * i, v);
+            } else {
+                const qd_v4 X = QD_LD(x + 2 * i), PR = {t0[0], t0[0], t1[0], t1[0]}, PI = {-i0, i0, -i1, i1};
+                QD_ST(x + 2 * i, X * PR + QD_SWAP(X) * PI);
+            }
+        }
+        for (; i < len; ++i) {
             const double pr = table[2 * lv[i]], pi = sign * table[2 * lv[i] + 1];
             if (init) {
                 x[2 * i] = amp0 * pr;
@@ -1694,8 +1779,23 @@ QD_CLONES static double qd_adj_phase_block(double *restrict f, double *restrict 
     if (!cc->direct) {
         const uint16_t *lv = cc->lv + o;
         const double *values = cc->values;
-#pragma omp simd reduction(+ : acc)
-        for (int64_t i = 0; i < len; ++i) {
+        /* two amplitudes per vector; acc terms C l * swap(f), unphase by [pr, pr] and [t, -t] (t = Im table) */
+        qd_v4 av = {0.0, 0.0, 0.0, 0.0};
+        int64_t i = 0;
+        for (; i + 1 < len; i += 2) {
+            const int v0 = lv[i], v1 = lv[i + 1];
+            const qd_v4 F = QD_LD(f + 2 * i), Lv = QD_LD(l + 2 * i), sF = QD_SWAP(F);
+            const qd_v4 cv = {values[v0], values[v0], values[v1], values[v1]};
+            av += cv * (Lv * sF);
+            if (unphase) {
+                const double *t0 = table + 2 * v0, *t1 = table + 2 * v1;
+                const qd_v4 PR = {t0[0], t0[0], t1[0], t1[0]}, PI = {t0[1], -t0[1], t1[1], -t1[1]};
+                QD_ST(f + 2 * i, F * PR + sF * PI);
+                QD_ST(l + 2 * i, Lv * PR + QD_SWAP(Lv) * PI);
+            }
+        }
+        acc = av[0] - av[1] + av[2] - av[3];
+        for (; i < len; ++i) {
             const int v = lv[i];
             const double fr = f[2 * i], fi = f[2 * i + 1], lr = l[2 * i], li = l[2 * i + 1];
             acc += values[v] * QD_IMD(lr, li, fr, fi);
@@ -1779,6 +1879,13 @@ static void qd_forward(double *x, int n, const qd_cost_t *cc, const double *tabl
     const int ng = qd_groups(n, L, gr);
     const double amp0 = 1.0 / sqrt((double)N);
     if (nth > 1 && N < QT_PAR_MIN) nth = 1;
+    if (p == 0 && init) { /* no layer: |+>^n */
+        for (int64_t i = 0; i < N; ++i) {
+            x[2 * i] = amp0;
+            x[2 * i + 1] = 0.0;
+        }
+        return;
+    }
 #pragma omp parallel num_threads(nth) if (nth > 1)
     {
         double *buf = ng ? (double *)qt_aligned_alloc((size_t)16 << QD_CHUNK_BITS) : NULL;
@@ -1809,6 +1916,157 @@ static void qd_forward(double *x, int n, const qd_cost_t *cc, const double *tabl
     }
 }
 
+/* The cost of one high chunk (rows as qd_gather) into buf (8 << QD_CHUNK_BITS bytes); loc reads it at offset 0. */
+static inline void qd_gather_cost(qd_cost_t *loc, void *buf, const qd_cost_t *cc, const qd_group_t *G, int64_t base)
+{
+    const int64_t R = INT64_C(1) << G->g, W = G->W;
+    *loc = *cc;
+    if (cc->direct) {
+        double *d = (double *)buf;
+        for (int64_t r = 0; r < R; ++r) memcpy(d + r * W, cc->cost + base + (r << G->q0), 8 * (size_t)W);
+        loc->cost = d;
+    } else {
+        uint16_t *d = (uint16_t *)buf;
+        for (int64_t r = 0; r < R; ++r) memcpy(d + r * W, cc->lv + base + (r << G->q0), 2 * (size_t)W);
+        loc->lv = d;
+    }
+}
+
+/* l = C f on one block (cost read at offset 0); returns sum_i C_i |f_i|^2. */
+QD_CLONES static double qd_init_lam(const double *restrict f, double *restrict l, int64_t len, const qd_cost_t *cc)
+{
+    double e = 0.0;
+    for (int64_t i = 0; i < len; ++i) {
+        const double cv = cc->direct ? cc->cost[i] : cc->values[cc->lv[i]];
+        const double fr = f[2 * i], fi = f[2 * i + 1];
+        l[2 * i] = cv * fr;
+        l[2 * i + 1] = cv * fi;
+        e += cv * (fr * fr + fi * fi);
+    }
+    return e;
+}
+
+/* One layout's share of a fused adjoint pass on (f, l), len amplitudes, mixer bits h0 << 0 .. h0 << (nq - 1):
+ *   the inverse mixer half of the finishing layer (cf, sf; skipped when fin == 0), its dE/dgamma term and
+ *   unphase (tab/gam, cost read at offset co; unphase when unph), then the starting layer's half (cs, ss; skipped
+ *   when st == 0).  Two-level blocking: the bits whose pairs lie inside QD_TILE amplitudes are applied tile by
+ *   tile while both vectors' tiles sit in L1 (the finishing half's low bits, the phase and the starting half's
+ *   low bits in one visit); the finishing half's other bits go before that loop and the starting half's after it
+ *   (all RX of one layer commute). acc[0..2] += beta term of fin, gamma term of fin, beta term of st. */
+#define QD_TILE 1024 /* amplitudes: two vectors' tiles = 32 KiB */
+static void qd_adj_pass(double *f, double *l, int64_t len, int64_t h0, int nq, int fin, double cf, double sf,
+                        const qd_cost_t *cc, int64_t co, const double *tab, double gam, int unph, int st, double cs,
+                        double ss, double *acc)
+{
+    int a = 0;
+    while (a < nq && (h0 << (a + 1)) <= QD_TILE && (h0 << (a + 1)) <= len) ++a;
+    const int64_t tile = h0 << a;
+    if (fin && a < nq) acc[0] += qd_adj_bits(f, l, len, tile, nq - a, cf, sf);
+    for (int64_t o = 0; o < len; o += tile) {
+        double *ft = f + 2 * o, *lt = l + 2 * o;
+        if (fin) {
+            if (a > 0) acc[0] += qd_adj_bits(ft, lt, tile, h0, a, cf, sf);
+            acc[1] += qd_adj_phase_block(ft, lt, co + o, tile, cc, tab, gam, unph);
+        }
+        if (st && a > 0) acc[2] += qd_adj_bits(ft, lt, tile, h0, a, cs, ss);
+    }
+    if (st && a < nq) acc[2] += qd_adj_bits(f, l, len, tile, nq - a, cs, ss);
+}
+
+/* Fused adjoint for one high group (n - L <= QD_GROUP): p + 1 two-vector memory passes instead of 2p + 1.
+ * The inverse mixer of a layer is split into its high half (a chunk pass) and its low half (a block pass);
+ * the halves commute, so consecutive passes alternate layouts and each pass finishes one layer and starts
+ * the next one in its own layout:
+ *   pass 0 (high):     lam = C phi (and the energy), inverse high mixer of layer p-1;
+ *   pass j = 1..p:     inverse mixer half of layer k = p - j (the layout of pass j), dE/dgamma_k, unphase k
+ *                      (k > 0), then the same layout's half of layer k - 1 (k > 0).
+ * Odd passes are block (low) passes, even ones chunk (high) passes; the chunk passes gather the cost too.
+ * Per-thread partial sums are added in thread order (deterministic for a given thread count). */
+static double qd_adjoint_fused(double *phi, double *lam, int n, const qd_cost_t *cc, const double *tables,
+                               const double *betas, int p, int L, int nth, double *gg, double *gb,
+                               const qd_group_t *G)
+{
+    const int64_t N = INT64_C(1) << n, B = INT64_C(1) << L, nblocks = N >> L;
+    const int stride = 2 * p + 1;
+    double *part = (double *)calloc((size_t)nth * (size_t)stride, sizeof(double));
+    if (!part) return NAN;
+#pragma omp parallel num_threads(nth) if (nth > 1)
+    {
+#ifdef _OPENMP
+        double *my = part + (size_t)omp_get_thread_num() * (size_t)stride;
+#else
+        double *my = part;
+#endif
+        double *bf = (double *)qt_aligned_alloc((size_t)16 << QD_CHUNK_BITS);
+        double *bl = (double *)qt_aligned_alloc((size_t)16 << QD_CHUNK_BITS);
+        void *cb = qt_aligned_alloc((size_t)8 << QD_CHUNK_BITS);
+        const int64_t W = G->W, len = G->W << G->g;
+        for (int j = 0; j <= p; ++j) {
+            const int kf = j == 0 ? -1 : p - j, ks = p - j - 1;
+            double cf = 1.0, sf = 0.0, cs = 1.0, ss = 0.0, gamf = 0.0;
+            const double *tabf = NULL;
+            if (kf >= 0) {
+                cf = cos(betas[kf]);
+                sf = -sin(betas[kf]);
+                tabf = cc->direct ? NULL : tables + 2 * cc->K * kf;
+                gamf = cc->direct ? tables[kf] : 0.0;
+            }
+            if (ks >= 0) {
+                cs = cos(betas[ks]);
+                ss = -sin(betas[ks]);
+            }
+            if ((j & 1) == 0) {
+#pragma omp for schedule(static)
+                for (int64_t t = 0; t < G->nchunks; ++t) {
+                    const int64_t base = qd_chunk_base(G, t);
+                    qd_cost_t loc;
+                    qd_gather(bf, phi, G, base);
+                    qd_gather_cost(&loc, cb, cc, G, base);
+                    double acc[3] = {0.0, 0.0, 0.0};
+                    if (j == 0)
+                        my[2 * p] += qd_init_lam(bf, bl, len, &loc);
+                    else
+                        qd_gather(bl, lam, G, base);
+                    qd_adj_pass(bf, bl, len, W, G->g, kf >= 0, cf, sf, &loc, 0, tabf, gamf, kf > 0, ks >= 0, cs, ss,
+                                acc);
+                    if (kf >= 0) {
+                        my[kf] += acc[0];
+                        my[p + kf] += acc[1];
+                    }
+                    if (ks >= 0) my[ks] += acc[2];
+                    qd_scatter(phi, bf, G, base);
+                    qd_scatter(lam, bl, G, base);
+                }
+            } else {
+#pragma omp for schedule(static)
+                for (int64_t b = 0; b < nblocks; ++b) {
+                    double *fb = phi + 2 * b * B, *lb = lam + 2 * b * B;
+                    double acc[3] = {0.0, 0.0, 0.0};
+                    qd_adj_pass(fb, lb, B, 1, L, 1, cf, sf, cc, b * B, tabf, gamf, kf > 0, ks >= 0, cs, ss, acc);
+                    my[kf] += acc[0];
+                    my[p + kf] += acc[1];
+                    if (ks >= 0) my[ks] += acc[2];
+                }
+            }
+        }
+        free(bf);
+        free(bl);
+        free(cb);
+    }
+    double energy = 0.0;
+    for (int k = 0; k < p; ++k) gb[k] = gg[k] = 0.0;
+    for (int t = 0; t < nth; ++t) {
+        const double *q = part + (size_t)t * (size_t)stride;
+        for (int k = 0; k < p; ++k) {
+            gb[k] += 2.0 * q[k];
+            gg[k] += 2.0 * q[p + k];
+        }
+        energy += q[2 * p];
+    }
+    free(part);
+    return energy;
+}
+
 /* Adjoint: phi = final state (overwritten), lam = workspace. Returns energy; fills gg[p], gb[p]. */
 static double qd_adjoint(double *phi, double *lam, int n, const qd_cost_t *cc, const double *tables,
                          const double *betas, int p, int L, int nth, double *gg, double *gb)
@@ -1817,6 +2075,7 @@ static double qd_adjoint(double *phi, double *lam, int n, const qd_cost_t *cc, c
     qd_group_t gr[QT_MAXQ];
     const int ng = qd_groups(n, L, gr);
     if (nth > 1 && N < QT_PAR_MIN) nth = 1;
+    if (ng == 1) return qd_adjoint_fused(phi, lam, n, cc, tables, betas, p, L, nth, gg, gb, &gr[0]);
     double energy = 0.0;
 #pragma omp parallel for num_threads(nth) if (nth > 1) schedule(static) reduction(+ : energy)
     for (int64_t i = 0; i < N; ++i) {
