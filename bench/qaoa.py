@@ -55,7 +55,6 @@ import torch
 
 from qtandem.opt import maxcut
 from qtandem.opt.qaoa import qaoa_circuit
-from qtandem.sim import _kernels
 from qtandem.sim import diagonal as D
 
 
@@ -193,7 +192,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--qokit-lib", default=os.environ.get("QOKIT_CSIM_LIB"))
     ap.add_argument("--peer-max-n", type=int, default=20)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--kernels", default=None,
+                    help="load qtandem's kernels from this shared library instead (e.g. an older build of "
+                    "_kernels.c, for a before/after run on the same machine)")
     args = ap.parse_args(argv)
+    if args.kernels:
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("qtandem.sim._kernels", args.kernels)
+        assert spec is not None and spec.loader is not None
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        D._kernels = mod
     threads = int(os.environ["OMP_NUM_THREADS"])
     torch.set_num_threads(threads)
     qokit = _qokit(args.qokit_lib)
@@ -201,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         print("QOKit C library not given (--qokit-lib or QOKIT_CSIM_LIB): its columns are skipped", flush=True)
     rows = [bench(int(n), args.p, args.repeats, threads, qokit, args.peer_max_n) for n in args.sizes.split(",")]
     out = {"benchmark": "qaoa", "problem": "MaxCut, random 3-regular (seed = n)", "p": args.p,
-           "threads": threads, "repeats": args.repeats, "kernels": _kernels.info(),
+           "threads": threads, "repeats": args.repeats, "kernels": D._kernels.info(), "kernels_lib": args.kernels,
            "native": D.native_available(), "qokit_lib": args.qokit_lib, "machine": platform.processor() or
            platform.machine(), "python": sys.version.split()[0], "rows": rows}
     if args.json:
