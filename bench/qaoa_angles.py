@@ -4,6 +4,7 @@
     python bench/qaoa_angles.py check               # fixed-angle ratios on 3-regular n=10 (issue anchors)
     python bench/qaoa_angles.py compare --split test --family weighted_er --n 14 --p 3 --instances 10
     python bench/qaoa_angles.py zero --family regular3 --n 20     # zero evaluations, learned vs fixed
+    python bench/qaoa_angles.py zero --split dev --family regular3 --n 20   # DEV seeds 0-9 (rule choice)
 
 Run in CPU lane B: ``flock /tmp/qtandem-cpu1.lock env OMP_NUM_THREADS=1 python bench/qaoa_angles.py ...``.
 """
@@ -207,17 +208,21 @@ def zero(args: argparse.Namespace) -> None:
 
     fn, name = _energy_fn()
     rows = []
-    for seed in range(100, 100 + args.instances):
+    seeds = range(100, 100 + args.instances) if args.split == "test" else range(args.instances)
+    for seed in seeds:
         prob = instance(args.family, args.n, 7_000_000 + seed)
         d = prob.qubo.diagonal()
         lo, mu = float(d.min()), float(d.mean())
         scale = features(prob).scale
         row: dict = {"seed": seed, "n": prob.n_variables}
         for p in range(1, args.p_max + 1):
-            starts = {"learned": predict_angles(prob, p)}
+            # gnn: the network alone; learned: predict_angles as shipped (the table where it applies)
+            starts = {"gnn": predict_angles(prob, p, table=False), "learned": predict_angles(prob, p)}
             if args.family.startswith("regular") or args.family == "weighted_regular":
                 deg = 3 if args.family == "weighted_regular" else int(args.family[-1])
                 starts["fixed"] = fixed_angles(p, deg, scale=2 * scale)
+                starts["blend"] = tuple((np.asarray(a) + np.asarray(f)) / 2
+                                        for a, f in zip(starts["gnn"], starts["fixed"], strict=True))
             for key, (g, b) in starts.items():
                 with torch.no_grad():
                     e = float(fn(prob.qubo, torch.as_tensor(g), torch.as_tensor(b)))
@@ -226,12 +231,13 @@ def zero(args: argparse.Namespace) -> None:
                     row[f"{key}_approx_p{p}"] = e / lo
         rows.append(row)
         print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
-    summary = {"family": args.family, "n": args.n, "split": "test", "instances": len(rows), "energy": name}
+    summary = {"family": args.family, "n": args.n, "split": args.split, "instances": len(rows), "energy": name}
     for key in rows[0]:
         if key not in ("seed", "n"):
             summary[key + "_mean"] = float(np.mean([r[key] for r in rows]))
     print(json.dumps(summary))
-    out = ROOT / f"bench/results/qaoa_angles_zero_{args.family}_n{args.n}.json"
+    dev = "_dev" if args.split == "dev" else ""
+    out = ROOT / f"bench/results/qaoa_angles_zero_{args.family}_n{args.n}{dev}.json"
     out.write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))
     print("wrote", out)
 
@@ -264,6 +270,7 @@ def main() -> None:
     z.add_argument("--n", type=int, default=20)
     z.add_argument("--p-max", type=int, default=3)
     z.add_argument("--instances", type=int, default=10)
+    z.add_argument("--split", choices=["dev", "test"], default="test")
     args = ap.parse_args()
     {"tabulate": tabulate, "check": check, "compare": compare, "zero": zero}[args.cmd](args)
 

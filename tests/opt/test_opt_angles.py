@@ -83,3 +83,37 @@ def test_errors_name_the_problem():
         fixed_angles(1, 7)
     with pytest.raises(ConfigError, match="scale"):
         fixed_angles(1, 3, scale=0.0)
+
+
+def test_predict_angles_uses_the_table_only_where_it_applies():
+    """Regular MaxCut with one positive weight: the table (scaled); otherwise the network."""
+    from qtandem.opt.angles import predict_angles
+
+    reg = nx.random_regular_graph(3, 10, seed=4)
+    g, b = predict_angles(maxcut(reg), 2)
+    g0, b0 = fixed_angles(2, 3)
+    assert np.array_equal(g, g0) and np.array_equal(b, b0)
+    heavy = reg.copy()
+    nx.set_edge_attributes(heavy, 2.0, "weight")
+    assert np.allclose(predict_angles(maxcut(heavy), 2)[0], g0 / 2)
+    net_g, _ = predict_angles(maxcut(reg), 2, table=False)
+    assert not np.allclose(net_g, g0)
+    mixed = reg.copy()
+    for i, (u, v) in enumerate(mixed.edges()):
+        mixed[u][v]["weight"] = 1.0 + (i % 3)
+    irregular = nx.path_graph(6)
+    for prob in (maxcut(mixed), maxcut(irregular)):
+        assert np.array_equal(predict_angles(prob, 2)[0], predict_angles(prob, 2, table=False)[0])
+    six = maxcut(nx.random_regular_graph(6, 10, seed=0))  # degree not tabulated: the network, no error
+    assert np.array_equal(predict_angles(six, 2)[0], predict_angles(six, 2, table=False)[0])
+
+
+def test_network_gives_one_angle_set_per_degree_on_regular_graphs():
+    """Why the table is used there: all nodes of a regular unweighted graph look alike to the network."""
+    from qtandem.opt.angles import predict_angles
+
+    a = predict_angles(maxcut(nx.random_regular_graph(3, 12, seed=1)), 3, table=False)
+    b = predict_angles(maxcut(nx.random_regular_graph(3, 18, seed=2)), 3, table=False)
+    c = predict_angles(maxcut(nx.random_regular_graph(4, 12, seed=1)), 3, table=False)
+    assert np.allclose(a[0], b[0], atol=1e-12) and np.allclose(a[1], b[1], atol=1e-12)
+    assert not np.allclose(a[0], c[0], atol=1e-3)
