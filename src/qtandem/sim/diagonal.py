@@ -12,8 +12,10 @@ then one table lookup per amplitude, 2 bytes of memory traffic instead of 8, and
 The native kernels (``_kernels.qaoa_evolve`` / ``qaoa_adjoint``, in ``_kernels.c``) apply a layer in
 two cache-blocked memory passes; the adjoint runs the layers backwards on ``(phi, lambda = C psi)``
 and returns ``dE/dgamma_k = 2 Im <lam|C|phi>`` and ``dE/dbeta_k = 2 Im <lam|sum_j X_j|phi>``
-at the right layer, so a gradient costs one forward plus one backward sweep. Without the extension a
-NumPy path gives the same numbers.
+at the right layer, so a gradient costs one forward plus one backward sweep. The backward sweep is fused
+(``n - 14 <= 12``): the halves of a layer's inverse mixer commute, so its passes alternate between the
+block and the chunk layout and each finishes one layer and starts the next, ``p + 1`` passes over the two
+vectors instead of ``2p + 1``. Without the extension a NumPy path gives the same numbers.
 
 :func:`qaoa_expectation` wraps both in a ``torch.autograd.Function`` (batched over leading dimensions
 of the angles). :func:`evolve_torch` is the general differentiable torch path for other mixers
