@@ -129,13 +129,14 @@ XY_MAX_BITS = 24
 
 
 def qaoa_rows(problem: Problem, instance: dict[str, Any], optimum: float, mixer: str = "x",
-              p: int | None = None) -> list[dict[str, Any]]:
+              p: int | None = None, objective: str = "energy") -> list[dict[str, Any]]:
     """QAOA rows for one instance: the classical rows' keys plus the quantum statistics.
 
     ``value`` is what a user gets: the best feasible sample among ``shots`` draws from the optimised state
     (NaN when none of them is feasible), so ``gap`` compares like with like. Beside it: the approximation
     ratio of the expected energy, P(optimum), P(feasible), the shots needed to sample the optimum once with
-    99% confidence, objective evaluations, and the wall time of simulation plus optimisation.
+    99% confidence, objective evaluations, and the wall time of simulation plus optimisation. ``objective``
+    is what the angles are optimised for (``qaoa(objective=...)``: energy, CVaR at alpha 0.1, or P(optimum)).
     """
     from qtandem.opt import qaoa
     from qtandem.opt.report import shots_to_confidence
@@ -146,7 +147,7 @@ def qaoa_rows(problem: Problem, instance: dict[str, Any], optimum: float, mixer:
         return []
     t0 = time.perf_counter()
     res = qaoa(problem, depth, mixer=mixer, init=str(cfg["init"]), seed=instance["seed"],
-               max_evaluations=int(cfg["max_evaluations"]))
+               max_evaluations=int(cfg["max_evaluations"]), objective=objective)
     samples = res.samples(int(cfg["shots"]), seed=instance["seed"])
     dt = time.perf_counter() - t0
     feasible = [x for x in samples if problem.is_feasible(x)]
@@ -155,8 +156,9 @@ def qaoa_rows(problem: Problem, instance: dict[str, Any], optimum: float, mixer:
         best = float("nan")
     else:
         best = max(values) if problem.sense == "max" else min(values)
-    name = f"qaoa-p{depth}-{cfg['init']}" + ("" if mixer == "x" else f"-{mixer}")
-    return [{**instance, "method": name, "mixer": mixer, "value": best, "optimum": optimum,
+    name = (f"qaoa-p{depth}-{cfg['init']}" + ("" if mixer == "x" else f"-{mixer}")
+            + ("" if objective == "energy" else f"-{objective}"))
+    return [{**instance, "method": name, "mixer": mixer, "objective": objective, "value": best, "optimum": optimum,
              "gap": gap(problem, best, optimum), "time_s": dt, "optimal": None,
              "bound": None, "repaired": False, "feasible": bool(values),
              "approximation_ratio": float(res.approximation_ratio), "p_opt": float(res.p_optimal),
@@ -164,7 +166,8 @@ def qaoa_rows(problem: Problem, instance: dict[str, Any], optimum: float, mixer:
              "evaluations": int(res.n_evaluations), "shots": int(cfg["shots"])}]
 
 
-def qaoa_only(family: str, sizes: list[int], seeds: range, mixer: str = "x") -> dict[str, Any]:
+def qaoa_only(family: str, sizes: list[int], seeds: range, mixer: str = "x",
+              objective: str = "energy") -> dict[str, Any]:
     """QAOA rows alone (the classical rows are in the family's own shard), optimum by enumeration."""
     rows: list[dict[str, Any]] = []
     cap = XY_MAX_BITS if mixer == "xy" else int(QAOA_SETTINGS["max_bits"])
@@ -174,28 +177,35 @@ def qaoa_only(family: str, sizes: list[int], seeds: range, mixer: str = "x") -> 
             if p.n_variables > cap:
                 break
             inst = {"family": family, "size": size, "seed": seed, "n_variables": p.n_variables}
-            rows.extend(qaoa_rows(p, inst, solve_classical(p, "exact").value, mixer=mixer))
+            rows.extend(qaoa_rows(p, inst, solve_classical(p, "exact").value, mixer=mixer, objective=objective))
             r = rows[-1]
             print(f"{family} n={size} seed={seed} ({p.n_variables} bits): ratio {r['approximation_ratio']:.3f} "
                   f"P(opt) {r['p_opt']:.4f} P(feas) {r['p_feasible']:.3f} best-of-{r['shots']} gap {r['gap']:.3g} "
                   f"{r['time_s']:.1f} s", flush=True)
-    return {"family": family, "mixer": mixer, "rows": rows, "qaoa_settings": QAOA_SETTINGS,
+    return {"family": family, "mixer": mixer, "objective": objective, "rows": rows, "qaoa_settings": QAOA_SETTINGS,
             "python": platform.python_version(), "command": " ".join(sys.argv)}
 
 
 def qaoa_table(rows: list[dict[str, Any]]) -> str:
     """Per family and size: QAOA's means beside the exact optimum (the README table)."""
-    groups: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, int, str, str], list[dict[str, Any]]] = {}
     for r in rows:
         if str(r["method"]).startswith("qaoa"):
-            groups.setdefault((r["family"], r["size"], str(r.get("mixer", "x"))), []).append(r)
+            key = (r["family"], r["size"], str(r.get("mixer", "x")), str(r.get("objective", "energy")))
+            groups.setdefault(key, []).append(r)
+    with_objective = any(k[3] != "energy" for k in groups)
     lines = ["| family, size | bits | mixer | approx. ratio | P(opt) | P(feasible) | shots to 99% (median) | "
              "best of 1000 optimal | evaluations | time (s) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    if with_objective:
+        lines = [lines[0].replace("| mixer |", "| mixer | objective |"), lines[1] + "---|"]
     order = {"x": 0, "xy": 1, "warm": 2}
-    for (fam, size, mixer), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], order[kv[0][2]])):
+    obj_order = {"energy": 0, "cvar": 1, "p_opt": 2}
+    for (fam, size, mixer, obj), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], order[kv[0][2]],
+                                                                               obj_order[kv[0][3]])):
         shots = [r["shots_99"] for r in rs if r["shots_99"] is not None]
         hits = sum(1 for r in rs if r["gap"] == r["gap"] and r["gap"] <= 1e-9)
-        lines.append(f"| {fam} {size} | {rs[0]['n_variables']} | {mixer} | "
+        head = f"| {fam} {size} | {rs[0]['n_variables']} | {mixer} | " + (f"{obj} | " if with_objective else "")
+        lines.append(head +
                      f"{np.mean([r['approximation_ratio'] for r in rs]):.3f} | "
                      f"{np.mean([r['p_opt'] for r in rs]):.4f} | "
                      f"{np.mean([r['p_feasible'] for r in rs]):.3f} | "
@@ -283,6 +293,8 @@ def main() -> None:
                          "into opt_apps_qaoa_<family>.json")
     ap.add_argument("--mixer", choices=["x", "xy", "warm"], default="x",
                     help="QAOA mixer of --qaoa-only (shard opt_apps_qaoa_<family>_<mixer>.json for xy / warm)")
+    ap.add_argument("--objective", choices=["energy", "cvar", "p_opt"], default="energy",
+                    help="what --qaoa-only optimises the angles for (shard ..._<objective>.json unless energy)")
     ap.add_argument("--tag", default="", help="suffix of the shard file name")
     ap.add_argument("--merge", action="store_true")
     args = ap.parse_args()
@@ -305,9 +317,11 @@ def main() -> None:
     if args.qaoa_only:
         if args.mixer != "x" and args.family not in MIXER_FAMILIES[args.mixer]:
             ap.error(f"--mixer {args.mixer} runs on {', '.join(MIXER_FAMILIES[args.mixer])}")
-        out = qaoa_only(args.family, args.sizes or FAMILIES[args.family], range(*args.seeds), args.mixer)
+        out = qaoa_only(args.family, args.sizes or FAMILIES[args.family], range(*args.seeds), args.mixer,
+                        args.objective)
         out["wall_s"] = time.perf_counter() - t0
-        name = f"opt_apps_qaoa_{args.family}{'' if args.mixer == 'x' else '_' + args.mixer}{args.tag}.json"
+        name = (f"opt_apps_qaoa_{args.family}{'' if args.mixer == 'x' else '_' + args.mixer}"
+                f"{'' if args.objective == 'energy' else '_' + args.objective}{args.tag}.json")
         (RESULTS / name).write_text(json.dumps(out, indent=1) + "\n")
         print(qaoa_table(out["rows"]))
         print(f"wrote bench/results/{name} in {out['wall_s']:.0f} s")
