@@ -277,10 +277,10 @@ def _collect(name: str, data: Any, est: dict[str, float], pub: Device) -> None:
 # -- qtandem.learn -----------------------------------------------------------------------------------
 def run_qtandem(dev: Device, total_shots: int, seed: int, executor: Executor,
                 experiments: list[str] | None = None, restarts: int = 3, *, readout: str = "single",
-                allocate: str = "circuit") -> tuple[dict[str, float], int, float, Any]:
+                allocate: str = "circuit", amplify: str = "equator") -> tuple[dict[str, float], int, float, Any]:
     """characterization + calibrate on the hidden ``dev`` with ``total_shots`` in all: (estimates, shots, s, cal).
 
-    ``readout`` and ``allocate`` are ``characterization(readout=)`` and ``plan.allocate(by=)``.
+    ``readout``, ``amplify`` and ``allocate`` are ``characterization(readout=, amplify=)`` and ``plan.allocate(by=)``.
     """
     from qtandem.learn import characterization
     from qtandem.learn.calibrate import calibrate
@@ -290,7 +290,7 @@ def run_qtandem(dev: Device, total_shots: int, seed: int, executor: Executor,
     t0 = time.perf_counter()
     needs_pairs = experiments is None or any(e in ("amplify_cx", "zz", "irb") for e in experiments)
     plan = characterization(list(range(n)), pairs=sorted(dev.edges) if needs_pairs else None,
-                            experiments=experiments, seed=seed, prior=pub, readout=readout)
+                            experiments=experiments, seed=seed, prior=pub, readout=readout, amplify=amplify)
     shots = plan.allocate(total_shots, by=allocate)
     data = plan.run(executor, shots, seed=seed)
     cal = calibrate(data, prior=pub, seed=seed, restarts=restarts)
@@ -536,6 +536,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--restarts", type=int, default=3, help="calibrate's restarts")
     ap.add_argument("--readout", default="single", choices=("single", "parallel"),
                     help="qtandem plan: characterization(readout=)")
+    ap.add_argument("--amplify", default="equator", choices=("equator", "poles"),
+                    help="qtandem plan: characterization(amplify=), the amplify_sx counts")
     ap.add_argument("--allocate", default="circuit", choices=("circuit", "experiment"),
                     help="qtandem shots: plan.allocate(total, by=)")
     ap.add_argument("--whole-device", action="store_true",
@@ -556,7 +558,7 @@ def main(argv: list[str] | None = None) -> int:
         return summarize_files(args.summarize, args.json, args.plot)
     if args.whole_device:
         args.peer_only = "t1,t2_ramsey,t2_echo,sx_angle_error,readout"
-        args.qtandem_experiments = "readout,t1,ramsey,echo,amplify_sx"
+        args.qtandem_experiments = args.qtandem_experiments or "readout,t1,ramsey,echo,amplify_sx"
         args.readout, args.allocate = "parallel", "experiment"
     if args.quick:
         args.seeds, args.anchor_seeds, args.loop_circuits = 2, 2, 2
@@ -612,7 +614,8 @@ def main(argv: list[str] | None = None) -> int:
                 if "qtandem" in methods:
                     total = total or budget * 30
                     est, used, secs, fitted = run_qtandem(dev, total, seed, executor, qt_exps, args.restarts,
-                                                          readout=args.readout, allocate=args.allocate)
+                                                          readout=args.readout, allocate=args.allocate,
+                                                          amplify=args.amplify)
                     row["qtandem"] = {"estimates": est, "shots": used, "seconds": secs,
                                       "rel_errors": rel_errors(est, true)}
                     if budget == max(budgets):

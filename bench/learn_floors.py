@@ -20,7 +20,8 @@ Issue 15's open questions, each a part (``--parts``), all on the hidden devices 
   The median over qubits of 0.674 x the bound's standard deviation / truth is the median relative error
   an efficient estimator reaches; its ratio between the tools is the ratio at the bound.
 * ``sx_design``: no shots. The sx angle's bound (qtandem's joint model, as ``bound``) for other
-  ``amplify_sx`` counts: with circuits at the pole (``4k + 2``) that show the contrast, and deeper.
+  ``amplify_sx`` counts: with circuits at the pole (``4k + 2``) that show the contrast, and deeper;
+  ``rule_poles`` is ``characterization(amplify="poles")``'s rule from the prior.
 * ``cap``: the whole-device fit (seed, budget ``--rb-budget``) with calibrate's old 300-iteration cap and
   with the current optimizer, same shots: how much a second optimisation from each result still lowers the
   NLL, and the readout p10 errors.
@@ -223,8 +224,9 @@ def _median_abs_normal(sds: list[float], draws: int = 4000) -> float:
 
 
 # -- sx_design: the amplification design's bound ---------------------------------------------------------
-SX_DESIGNS: dict[str, list[float] | None] = {
+SX_DESIGNS: dict[str, list[float] | str | None] = {
     "plan": None,  # characterization's default: 4k + 1 counts up to 29, all on the equator
+    "rule_poles": "poles",  # characterization(amplify="poles"): 4k + 1 / 4k + 2 alternately up to twice the limit
     "poles": [1, 2, 5, 9, 14, 17, 25, 30],  # three of them 4k + 2 (x^(2k+1): the pole, where the contrast shows)
     "deep": [1, 5, 9, 17, 25, 33, 45, 57],
     "deep_poles": [1, 2, 9, 18, 25, 34, 45, 58],
@@ -254,7 +256,8 @@ def run_sx_design(seeds: list[int], budget: int) -> list[dict[str, Any]]:
                 shots: list[float] = []
                 for e in plan.experiments:
                     cs = list(e.circuits) if e.name != "amplify_sx" or xs is None else list(build_experiment(
-                        "amplify_sx", (q,), width=dev.num_qubits, xs=xs, prior=pub).circuits)
+                        "amplify_sx", (q,), width=dev.num_qubits, xs=None if isinstance(xs, str) else xs, prior=pub,
+                        amplify=xs if isinstance(xs, str) else "equator").circuits)
                     circuits += cs
                     shots += [21 * budget / 22 / len(cs)] * len(cs)
                 lik = LikelihoodModel([f"q{q}.{f}" for f in _FIT], truth, [q])

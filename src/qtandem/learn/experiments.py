@@ -281,12 +281,29 @@ def _amplify_limit(angle: float, error: float, per_rep: float) -> float:
     return max(min(by_angle, by_error), 1.0)
 
 
-def default_xs(name: str, qubits: Sequence[int], prior: Any = None) -> list[float]:
+def _poles(limit: float, count: int) -> list[float]:
+    """``count`` counts evenly spread over ``1..2 limit``, alternately ``4k + 1`` (equator) and ``4k + 2`` (pole)."""
+    out: list[float] = []
+    for i, v in enumerate(np.linspace(1.0, max(2.0 * limit, 2.0), count)):
+        n = 4 * max(round((float(v) - 1 - (i % 2)) / 4), 0) + 1 + (i % 2)
+        if n not in out:
+            out.append(float(n))
+    return sorted(out)
+
+
+def default_xs(name: str, qubits: Sequence[int], prior: Any = None, *, amplify: str = "equator") -> list[float]:
     """The x-values an experiment gets from ``prior`` (the rules in the module docstring).
+
+    ``amplify`` (``amplify_sx`` only): ``"equator"``, the ``4k + 1`` counts up to the unimodal
+    limit; ``"poles"``, eight counts spread up to twice that limit, alternately ``4k + 1`` and
+    ``4k + 2`` (``x^(2k+1)``: the pole, where the contrast the gate error takes away shows,
+    so that the angle and the gate error no longer enter nearly as a product).
 
     Examples:
         >>> default_xs("amplify_sx", (0,))
         [1.0, 5.0, 9.0, 13.0, 17.0, 21.0, 25.0, 29.0]
+        >>> default_xs("amplify_sx", (0,), amplify="poles")
+        [1.0, 10.0, 17.0, 26.0, 37.0, 46.0, 53.0, 62.0]
         >>> default_xs("amplify_cx", (0, 1))
         [0.0, 4.0, 6.0, 10.0, 14.0, 18.0, 20.0, 24.0]
     """
@@ -299,6 +316,10 @@ def default_xs(name: str, qubits: Sequence[int], prior: Any = None) -> list[floa
         return _decay_delays(q["t2"], 12, "echo")
     if name in ("ramsey", "zz"):
         return _ramsey_delays(prior, qubits, zz=name == "zz")
+    if amplify not in ("equator", "poles"):
+        raise DataError(f"amplify must be 'equator' or 'poles', got {amplify!r}")
+    if name == "amplify_sx" and amplify == "poles":
+        return _poles(4.0 * _amplify_limit(q["sx_angle_error"], q["gate_error_1q"], 4.0), 8)
     if name == "amplify_sx":
         k_max = (_amplify_limit(q["sx_angle_error"], q["gate_error_1q"], 4.0) - 0.25)
         return [4.0 * k + 1 for k in _linear(k_max, 8)]
@@ -353,7 +374,7 @@ def _rb_circuit(width: int, qubits: Sequence[int], length: int, rng: np.random.G
 
 
 def build_experiment(name: str, qubits: Sequence[int], *, width: int, xs: Sequence[float] | None = None,
-                     prior: Any = None, seed: int = 0, n_seeds: int = 3) -> Experiment:
+                     prior: Any = None, seed: int = 0, n_seeds: int = 3, amplify: str = "equator") -> Experiment:
     """One experiment's circuits on device ``qubits`` (a pair for :data:`PAIR_EXPERIMENTS`).
 
     Args:
@@ -367,6 +388,7 @@ def build_experiment(name: str, qubits: Sequence[int], *, width: int, xs: Sequen
         prior: a :class:`~qtandem.device.Device` (or ``None``) that sets the default x-values.
         seed: seed of the RB sequences.
         n_seeds: random sequences per RB length.
+        amplify: the ``amplify_sx`` counts' rule (:func:`default_xs`).
 
     Returns:
         The :class:`Experiment`.
@@ -392,7 +414,7 @@ def build_experiment(name: str, qubits: Sequence[int], *, width: int, xs: Sequen
         raise DataError(f"experiment {name!r} acts on {what}, got {qubits}")
     if any(not 0 <= q < width for q in qubits):
         raise DataError(f"experiment {name!r}: qubits {qubits} outside the device's 0..{width - 1}")
-    values = default_xs(name, qubits, prior) if xs is None else [float(x) for x in xs]
+    values = default_xs(name, qubits, prior, amplify=amplify) if xs is None else [float(x) for x in xs]
     if any(not math.isfinite(x) or x < 0 for x in values):
         raise DataError(f"experiment {name!r}: x-values must be finite and >= 0, got {values}")
     q = qubits[0]

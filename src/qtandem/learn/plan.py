@@ -230,7 +230,8 @@ class CharacterizationPlan:
 
 def characterization(qubits: Sequence[int], *, pairs: Sequence[Sequence[int]] | None = None,
                      experiments: Sequence[str] | None = None, seed: int = 0, prior: Any = None,
-                     width: int | None = None, n_seeds: int = 3, readout: str = "single") -> CharacterizationPlan:
+                     width: int | None = None, n_seeds: int = 3, readout: str = "single",
+                     amplify: str = "equator") -> CharacterizationPlan:
     """The characterization plan of ``qubits`` (and ``pairs``): experiments with x-values from ``prior``.
 
     Args:
@@ -252,6 +253,9 @@ def characterization(qubits: Sequence[int], *, pairs: Sequence[Sequence[int]] | 
             Coupled qubits are never in one group: a device's correlated readout
             (``Device.readout_correlations``) is between coupled pairs. Pairs in ``pairs`` get
             their joint calibration either way.
+        amplify: ``amplify_sx`` counts: ``"equator"`` (``4k + 1`` up to the unimodal limit) or
+            ``"poles"`` (``4k + 1`` and ``4k + 2`` up to twice that limit; see
+            :func:`~qtandem.learn.experiments.default_xs`).
 
     Returns:
         The :class:`CharacterizationPlan`, experiments in the order of ``EXPERIMENTS``.
@@ -306,7 +310,7 @@ def characterization(qubits: Sequence[int], *, pairs: Sequence[Sequence[int]] | 
             group = name == "readout" and readout == "parallel" and j < len(targets) - len(prs)
             xs = [0.0, 2.0 ** len(target) - 1] if group else None
             exps.append(build_experiment(name, target, width=width, prior=prior, n_seeds=n_seeds, xs=xs,
-                                         seed=derive_seed(seed, EXPERIMENTS.index(name), j)))
+                                         seed=derive_seed(seed, EXPERIMENTS.index(name), j), amplify=amplify))
     return CharacterizationPlan(exps, width, seed)
 
 
