@@ -25,6 +25,9 @@ Then, in one run, per circuit:
 * Qiskit: ``transpile(optimization_level=3, basis_gates=..., seed_transpiler=0)``,
 * tket: ``FullPeepholeOptimise()`` then ``AutoRebase`` to the basis ({CX, Rz, SX, X} or {CX, U3}).
 
+With ``--permute`` qtandem runs with ``permute_output=True`` (its output may end in a wire permutation,
+``report.permutation``, as tket's does; :mod:`qtandem.compile.permute`); the JSON says so (``"permute"``).
+
 Every output of every tool is checked by ``qtandem.compile.verify.verify_equivalent`` against the
 input (with the tool's final qubit permutation when it elided swaps: Qiskit's ``final_index_layout``,
 tket's implicit permutation) and tolerance ATOL; a failure or an inconclusive proof is reported per row and such a
@@ -192,6 +195,10 @@ def check(inp: Any, out: Any, permutation: list[int] | None) -> str:
     return "ok"
 
 
+QTANDEM_OPTIONS: dict[str, Any] = {}
+"""Extra ``optimize`` keywords of this run (``--permute``: ``permute_output=True``)."""
+
+
 def run_qtandem(inp: Any, qasm: str, basis: str, budget: float) -> dict[str, Any]:
     from qtandem.compile import optimize
     from qtandem.errors import CompileError
@@ -199,12 +206,12 @@ def run_qtandem(inp: Any, qasm: str, basis: str, budget: float) -> dict[str, Any
     t0 = time.perf_counter()
     try:
         out, report = optimize(inp, level=3, basis=basis if basis == "ibm" else set(BASES[basis]),
-                               budget_s=budget, seed=0)
+                               budget_s=budget, seed=0, **QTANDEM_OPTIONS)
         how = basis
     except CompileError as err:
         if "basis" not in str(err):
             raise
-        out, report = optimize(inp, level=3, budget_s=budget, seed=0)  # the input's own gates
+        out, report = optimize(inp, level=3, budget_s=budget, seed=0, **QTANDEM_OPTIONS)  # the input's own gates
         how = "input's gates (basis not named)"
     secs = time.perf_counter() - t0
     row = {**gate_counts(out), "seconds": round(secs, 3), "basis_arg": how,
@@ -212,7 +219,10 @@ def run_qtandem(inp: Any, qasm: str, basis: str, budget: float) -> dict[str, Any
     extra = set(out.count_ops()) - set(BASES[basis])
     if extra:
         row["off_basis"] = sorted(extra)
-    row["verified"] = check(inp, out, None)
+    perm = report.permutation
+    if QTANDEM_OPTIONS.get("permute_output"):
+        row["permuted"] = perm is not None
+    row["verified"] = check(inp, out, perm)
     return row
 
 
@@ -418,7 +428,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shard", default="1/1", help="K/N: run every N-th circuit starting at the K-th")
     ap.add_argument("--merge", type=Path, nargs="+", default=None, help="join shard JSONs into --json and exit")
     ap.add_argument("--peers-from", type=Path, default=None, help="with --merge: peers' rows from this earlier run")
+    ap.add_argument("--permute", action="store_true",
+                    help="qtandem may end in a wire permutation (optimize(permute_output=True)), as tket does")
     args = ap.parse_args(argv)
+    if args.permute:
+        QTANDEM_OPTIONS["permute_output"] = True
     if args.markdown is not None:
         print(markdown(json.loads(args.markdown.read_text())))
         return 0
@@ -483,7 +497,9 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": f"compile_general_{args.which}",
         "set": {"dev": "development (Nam suite, QASMBench small, qtandem.compile.generate): tuned on",
                 "test": "MQT Bench algorithm level: nothing tuned on it"}[args.which],
-        "qtandem": f"optimize(level=3, seed=0): default expansion budget, budget_s={args.budget} wall-clock cap",
+        "qtandem": f"optimize(level=3, seed=0{', permute_output=True' if args.permute else ''}): default expansion "
+                   f"budget, budget_s={args.budget} wall-clock cap",
+        "permute": args.permute,
         "qiskit": "transpile(optimization_level=3, seed_transpiler=0)",
         "tket": "FullPeepholeOptimise() then AutoRebase to the basis",
         "budget_s": args.budget, "verify_atol": ATOL, "sizes": list(DEV_SIZES if args.which == "dev" else TEST_SIZES),

@@ -29,7 +29,7 @@ def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objectiv
              basis: str | Iterable[str] | None = None, budget_expansions: int | None = None,
              budget_s: float | None = None, seed: int | None = None,
              policy: Any = "learned", progress: Callable[[int, int], None] | None = None,
-             corrections: Any = None) -> tuple[Circuit, Report]:
+             corrections: Any = None, permute_output: bool = False) -> tuple[Circuit, Report]:
     """Optimize ``circuit`` and verify the result against it.
 
     Measurements, resets, barriers, delays and classically controlled operations stay
@@ -80,6 +80,12 @@ def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objectiv
             coherent errors are cancelled last, after routing (:func:`qtandem.compile.correct.correct_for_device`);
             with no ``hardware`` the circuit is routed for this device. The correction report is in
             ``report.corrections``.
+        permute_output: allow the result to end in a permutation of the wires (off by default): swaps are
+            removed and two-qubit blocks that are cheaper up to a swap are written so
+            (:mod:`qtandem.compile.permute`), as tket does with its implicit permutation. The state of the
+            input's wire ``i`` ends on wire ``report.permutation[i]`` (``None`` when nothing moved); the result is
+            proven with it (``verify_equivalent(circuit, out, permutation=report.permutation)``). Only for
+            circuits without measurements or other non-gate instructions, and not with ``hardware``.
 
     Returns:
         ``(optimized circuit, report)``; the report's ``windows`` counts proven and dropped rewrites,
@@ -123,13 +129,23 @@ def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objectiv
         names = [p.name for p in circuit.parameters]
         raise CompileError(f"the circuit has free parameters {names}; optimize() proves every result equivalent "
                            "and the verifier needs numbers: bind them first (circuit.bind({...})), or use level=0")
+    if permute_output and (hardware is not None or not all(i.is_gate for i in circuit)):
+        raise CompileError("permute_output=True needs a circuit of gates only (no measurements, resets, barriers or "
+                           "delays) and no hardware (routing returns its own permutation)")
     start = time.perf_counter()
     props = PropertySet(objective=objective, seed=seed, level=level, policy=policy,
                         budget_expansions=budget_expansions, progress=progress)
-    out, report = optimize_unitary(circuit, level, basis, cost, props, budget_s, start)
+    source, perm = circuit, None
+    if permute_output and level > 0:
+        from qtandem.compile.permute import elide_swaps
+
+        source, perm = elide_swaps(circuit)
+    out, report = optimize_unitary(source, level, basis, cost, props, budget_s, start)
     named = named_basis(circuit, basis)
     if level == 3:
-        out, report = via_bases(circuit, out, report, named, cost, props, budget_s, start)
+        out, report = via_bases(source, out, report, named, cost, props, budget_s, start)
+    if perm is not None:
+        out, report.permutation = _permuted(circuit, out, perm, named, props, report)
     if hardware is not None:
         out = _route(out, hardware, props, report, budget_s=budget_s, start=start)
     if fix is not None:  # last: the corrections need the final native gates and their timing
@@ -147,6 +163,39 @@ def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objectiv
     report.notes.append(f"verified against the input in {time.perf_counter() - start:.2f} s total run time")
     return out, report
 
+
+def _permuted(circuit: Circuit, out: Circuit, perm: list[int], named: str | None, props: PropertySet,
+              report: Report) -> tuple[Circuit, list[int] | None]:
+    """``out`` (proven equal to ``circuit`` then ``perm``) with the swaps it still holds absorbed into the
+    permutation, proven against ``circuit``; the permutation is ``None`` when it is the identity."""
+    from qtandem.compile.permute import absorb_swaps, compose_permutations, elide_swaps
+    from qtandem.compile.verify import verify_equivalent
+    from qtandem.errors import VerificationError
+
+    moved = sum(p != i for i, p in enumerate(perm))
+    out, more = elide_swaps(out)
+    perm = compose_permutations(perm, more)
+    style = {"ibm": "zsx", "nam": "nam", "u": "u"}.get(named or "")
+    if style is not None and props.get("kak", True):
+        for _ in range(3):
+            out, more = absorb_swaps(out, style, props)
+            if more == list(range(len(more))):
+                break
+            perm = compose_permutations(perm, more)
+    try:
+        verify_equivalent(circuit, out, permutation=perm)
+    except VerificationError as err:
+        if "inconclusive" not in str(err) or "not equivalent" in str(err):
+            raise
+        report.verification.append("output permutation: the global check was inconclusive; each swap elision is "
+                                   "exact and each absorbed block's word was checked against its matrix")
+    else:
+        report.verification.append("output permutation proven against the input")
+    if perm == list(range(len(perm))):
+        return out, None
+    report.notes.append(f"output permutation {perm} ({moved} wires moved by elided swaps in the input, "
+                        f"{sum(p != i for i, p in enumerate(perm))} in the end)")
+    return out, perm
 
 
 def _hardware(hardware: Any) -> Any:

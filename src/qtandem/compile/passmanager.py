@@ -162,6 +162,7 @@ class Report:
     skipped: list[str] = field(default_factory=list)
     verification: list[str] = field(default_factory=list)
     corrections: Any = None  # optimize(corrections=...): the CorrectionReport
+    permutation: list[int] | None = None  # optimize(permute_output=True): wire i's state ends on permutation[i]
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (``windows``: proven/dropped counts; ``skipped``: what the budget cut;
@@ -177,6 +178,7 @@ class Report:
             "verification": list(self.verification),
             "notes": list(self.notes),
             **({"corrections": self.corrections.to_dict()} if self.corrections is not None else {}),
+            **({"permutation": list(self.permutation)} if self.permutation is not None else {}),
         }
 
     def rows(self) -> list[list[Any]]:
