@@ -109,6 +109,66 @@ def dev_cases(quick: bool) -> Iterator[tuple[str, Circuit]]:
                 yield name, c
 
 
+def gen_cases(quick: bool) -> Iterator[tuple[str, Circuit]]:
+    """DEV analogues of the structures the test set holds (generated here, seeded; sizes differ from the test's):
+    a W-state-like chain, Toffoli arithmetic, controlled swaps, a QFT, layered rotations with a ring of rzz,
+    a ripple-carry adder. Tuning on these is tuning on dev."""
+    r = random.Random(11)
+    c = Circuit(22)
+    c.x(0)
+    for i in range(21):
+        c.cry(r.uniform(0.3, 2.8), i, i + 1).cx(i + 1, i)
+    yield "gen_wchain_22", c
+    c = Circuit(12)
+    for _ in range(40):
+        a, b, t = r.sample(range(12), 3)
+        c.ccx(a, b, t) if r.random() < 0.6 else c.cx(a, t)
+        if r.random() < 0.3:
+            c.x(r.randrange(12))
+    yield "gen_toffoli_12", c
+    if quick:
+        return
+    c = Circuit(15)
+    c.h(list(range(4)))
+    for _ in range(30):
+        a, b, t = r.sample(range(15), 3)
+        c.cswap(a, b, t) if r.random() < 0.6 else c.ccx(a, b, t)
+    yield "gen_cswap_15", c
+    n = 14
+    c = Circuit(n)
+    for i in range(n):
+        c.h(i)
+        for j in range(i + 1, n):
+            c.cp(math.pi / 2 ** (j - i), j, i)
+    yield "gen_qft_14", c
+    c = Circuit(14)
+    for _ in range(4):
+        for i in range(14):
+            c.ry(r.uniform(0, math.pi), i).rz(r.uniform(0, math.pi), i)
+        for i in range(14):
+            c.rzz(r.uniform(0, math.pi), i, (i + 3) % 14)
+    yield "gen_layers_14", c
+    m = 7  # Cuccaro ripple-carry adder on 2m + 2 qubits
+    c = Circuit(2 * m + 2)
+    a, b, cin, z = list(range(1, 2 * m, 2)), list(range(2, 2 * m + 1, 2)), 0, 2 * m + 1
+    c.x(a[0]).x(b[2]).x(a[4])
+
+    def maj(x: int, y: int, w: int) -> None:
+        c.cx(w, y).cx(w, x).ccx(x, y, w)
+
+    def uma(x: int, y: int, w: int) -> None:
+        c.ccx(x, y, w).cx(w, x).cx(x, y)
+
+    maj(cin, b[0], a[0])
+    for i in range(1, m):
+        maj(a[i - 1], b[i], a[i])
+    c.cx(a[m - 1], z)
+    for i in range(m - 1, 0, -1):
+        uma(a[i - 1], b[i], a[i])
+    uma(cin, b[0], a[0])
+    yield "gen_adder_16", c
+
+
 def qasmbench_cases(quick: bool) -> Iterator[tuple[str, Circuit]]:
     for path in sorted(QASMBENCH.glob("*.qasm"))[: 3 if quick else None]:
         yield path.stem, _strip(Circuit.from_qasm(path.read_text()))
@@ -216,7 +276,8 @@ def run(*, sets: list[str], devices: list[str], quick: bool = False, seed: int =
     rows: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
     for set_name in sets:
-        cases = list({"dev": lambda: dev_cases(quick), "qasmbench": lambda: qasmbench_cases(quick),
+        cases = list({"dev": lambda: dev_cases(quick), "gen": lambda: gen_cases(quick),
+                      "qasmbench": lambda: qasmbench_cases(quick),
                       "mqt": lambda: mqt_cases(quick, skipped)}[set_name]())
         for dname in devices:
             dev = Device.preset(dname)
@@ -311,6 +372,12 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
             ok = [r for r in ok if r.get(f"{tool}_esp") and r["qtandem_esp"]]
             out[f"esp_vs_{tool}"] = ratio_summary([r["circuit"] for r in ok],
                                                   [r["qtandem_esp"] / r[f"{tool}_esp"] for r in ok])
+        # absolute ESP per tool over the circuits all three scored (median and geometric mean)
+        both = [r for r in sel if all(r.get(f"{t}_esp") for t in ("qtandem", "qiskit", "tket"))]
+        out["esp"] = {"circuits": len(both)} | {
+            t: {"geomean": _geomean([r[f"{t}_esp"] for r in both]),
+                "median": statistics.median([r[f"{t}_esp"] for r in both])} for t in ("qtandem", "qiskit", "tket")
+        } if both else {"circuits": 0}
         summary[f"{key[0]}/{key[1]}"] = out
     return summary
 
@@ -329,6 +396,10 @@ def report(summary: dict[str, Any]) -> str:
                 line += (f"; ESP geomean {esp['geomean']:.3f}, median {esp['median']:.3f}, without "
                          f"{esp['dominant']} ({esp['dominant_ratio']:.4g}) {esp['geomean_without_dominant']:.3f}")
             lines.append(line)
+        esp_abs = out.get("esp", {})
+        if esp_abs.get("circuits"):
+            lines.append(f"{key} ESP over {esp_abs['circuits']} circuits, geomean (median): " + ", ".join(
+                f"{t} {esp_abs[t]['geomean']:.3g} ({esp_abs[t]['median']:.3g})" for t in ("qtandem", "qiskit", "tket")))
     return "\n".join(lines)
 
 
@@ -352,7 +423,7 @@ def markdown(summary: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--set", dest="sets", action="append", choices=["dev", "qasmbench", "mqt"],
+    ap.add_argument("--set", dest="sets", action="append", choices=["dev", "gen", "qasmbench", "mqt"],
                     help="circuit set(s) to run (default: dev)")
     ap.add_argument("--devices", nargs="+", default=list(DEVICES), choices=list(DEVICES))
     ap.add_argument("--quick", action="store_true", help="three circuits per set (development)")
@@ -382,8 +453,11 @@ def main(argv: list[str] | None = None) -> int:
                      level=args.level, only=args.only, reuse=args.reuse, verify=not args.no_verify)
         if args.append and args.json.exists():
             old = json.loads(args.json.read_text())
-            done = {(r["set"], r["device"]) for r in result["rows"]}
-            keep = [r for r in old["rows"] if "set" in r and (r["set"], r["device"]) not in done]
+            # with --only, a shard: replace only the circuits it ran (shards of one set/device merge into one file)
+            def key(r: dict[str, Any]) -> tuple[str, ...]:
+                return (r["set"], r["device"], r["circuit"]) if args.only else (r["set"], r["device"])
+            done = {key(r) for r in result["rows"]}
+            keep = [r for r in old["rows"] if "set" in r and key(r) not in done]
             result["rows"] = keep + result["rows"]
             result["skipped"] = old.get("skipped", []) + result["skipped"]
             result["summary"] = summarize(result["rows"])

@@ -26,14 +26,15 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from compile_routing import DEVICES, _peer_rows, dev_cases  # noqa: E402
+from compile_routing import DEVICES, _peer_rows, dev_cases, gen_cases  # noqa: E402
 from qtandem.compile import optimize  # noqa: E402
 from qtandem.compile.routing import route  # noqa: E402
 from qtandem.device import Device  # noqa: E402
 from qtandem.io import atomic_write_text  # noqa: E402
 
 CACHE = Path("/tmp/qtandem_routing_tune_pre.pkl")
-PEERS = [HERE / "results" / "compile_routing.json", HERE / "results" / "compile_routing_l3.json"]
+PEERS = [HERE / "results" / "compile_routing.json", HERE / "results" / "compile_routing_l3.json",
+         HERE / "results" / "compile_routing_gen.json"]
 
 CONFIGS: dict[str, dict[str, Any]] = {
     "base": {},  # the router's defaults at the time of the run
@@ -62,6 +63,15 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "fold_t48": {"fold": True, "trials": 48},
     "fold_bridge0_t48": {"fold": True, "bridge": 0.0, "trials": 48},
     "fold_bridge0_t96": {"fold": True, "bridge": 0.0, "trials": 96},
+    # session 32 (R14): on dev + the generated dev analogues (--set dev gen)
+    "nw0": {"noise_weight": 0.0},
+    "nw1": {"noise_weight": 1.0},
+    "la30": {"lookahead": 30},
+    "la10": {"lookahead": 10},
+    "w03": {"weight": 0.3},
+    "w08": {"weight": 0.8},
+    "it5": {"iterations": 5},
+    "absorb2": {"absorb": 2.0},
 }
 
 
@@ -69,15 +79,16 @@ def _cx(c: Any) -> int:
     return sum(1 for i in c if i.is_gate and len(i.qubits) == 2)
 
 
-def pre_optimized() -> list[tuple[str, int, int, Any]]:
-    """``(name, qubits, cx_in, level-3 output)`` per dev circuit, cached across runs."""
-    if CACHE.exists():
-        return pickle.loads(CACHE.read_bytes())
+def pre_optimized(set_name: str = "dev") -> list[tuple[str, int, int, Any]]:
+    """``(name, qubits, cx_in, level-3 output)`` per dev (or generated-dev, ``gen``) circuit, cached across runs."""
+    cache = CACHE if set_name == "dev" else CACHE.with_name(f"qtandem_routing_tune_pre_{set_name}.pkl")
+    if cache.exists():
+        return pickle.loads(cache.read_bytes())
     out = []
-    for name, c in dev_cases(False):
+    for name, c in (dev_cases(False) if set_name == "dev" else gen_cases(False)):
         pre, _ = optimize(c, level=3, objective="cx", seed=1)
         out.append((name, c.n_qubits, _cx(c), pre))
-    CACHE.write_bytes(pickle.dumps(out))
+    cache.write_bytes(pickle.dumps(out))
     return out
 
 
@@ -90,26 +101,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config", action="append", default=None, help="option set name(s) or JSON dicts")
     ap.add_argument("--devices", nargs="+", default=list(DEVICES), choices=list(DEVICES))
     ap.add_argument("--only", nargs="+", default=None)
+    ap.add_argument("--set", dest="sets", nargs="+", default=["dev"], choices=["dev", "gen"],
+                    help="dev: the original dev circuits; gen: bench/compile_routing.py's generated dev analogues")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", type=Path, default=HERE / "results" / "routing_tune_dev.json")
     args = ap.parse_args(argv)
     peers = _peer_rows(PEERS)
-    cases = pre_optimized()
+    cases = [(s, *case) for s in args.sets for case in pre_optimized(s)]
     old = json.loads(args.json.read_text()) if args.json.exists() else {"rows": [], "summary": {}}
     for cname in args.config or ["base"]:
         opts = json.loads(cname) if cname.startswith("{") else CONFIGS[cname]
+        if args.sets != ["dev"]:  # rows and summary of other sets under their own key
+            cname = f"{cname}@{'+'.join(args.sets)}"
         rows = []
         for dname in args.devices:
             dev = Device.preset(dname)
-            for name, nq, cx_in, pre in cases:
+            for set_name, name, nq, cx_in, pre in cases:
                 if nq > dev.num_qubits or (args.only and name not in args.only):
                     continue
-                peer = peers.get(("dev", dname, name))
+                peer = peers.get((set_name, dname, name))
                 if peer is None or (peer["qubits"], peer["cx_in"]) != (nq, cx_in):
                     continue
                 t0 = time.perf_counter()
                 res = route(pre, dev, seed=args.seed, objective="cx", **opts)
-                row = {"config": cname, "device": dname, "circuit": name, "cx": res.cx,
+                row = {"config": cname, "set": set_name, "device": dname, "circuit": name, "cx": res.cx,
                        "qiskit_cx": peer.get("qiskit_cx"), "tket_cx": peer.get("tket_cx"),
                        "s": round(time.perf_counter() - t0, 2)}
                 rows.append(row)
