@@ -222,6 +222,7 @@ def tket_route(c: Circuit, dev: Any) -> Circuit:
     from pytket.passes import (
         AutoRebase,
         CliffordSimp,
+        DecomposeBoxes,
         DefaultMappingPass,
         FullPeepholeOptimise,
         KAKDecomposition,
@@ -232,6 +233,7 @@ def tket_route(c: Circuit, dev: Any) -> Circuit:
 
     circ = circuit_from_qasm_str(c.to_qasm())
     arch = Architecture([(int(a), int(b)) for a, b in dev.coupling_map.edges()])
+    DecomposeBoxes().apply(circ)  # gate definitions of the QASM file (CustomGate): the passes need basic gates
     FullPeepholeOptimise(allow_swaps=False).apply(circ)
     DefaultMappingPass(arch).apply(circ)
     KAKDecomposition(allow_swaps=False).apply(circ)
