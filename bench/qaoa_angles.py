@@ -3,6 +3,7 @@
     python bench/qaoa_angles.py tabulate            # writes src/qtandem/opt/data/fixed_angles.json
     python bench/qaoa_angles.py check               # fixed-angle ratios on 3-regular n=10 (issue anchors)
     python bench/qaoa_angles.py compare --split test --family weighted_er --n 14 --p 3 --instances 10
+    python bench/qaoa_angles.py compare --split test --family cvrp --n 16 --p 3 --model PATH --tag _maxcut_model
     python bench/qaoa_angles.py zero --family regular3 --n 20     # zero evaluations, learned vs fixed
     python bench/qaoa_angles.py zero --split dev --family regular3 --n 20   # DEV seeds 0-9 (rule choice)
 
@@ -177,7 +178,8 @@ def compare(args: argparse.Namespace) -> None:
         print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
     summary = {"family": args.family, "n": args.n, "p": args.p, "split": args.split, "instances": len(rows),
                "energy": name, "tol": args.tol, "budget": args.budget, "rhobeg": args.rhobeg,
-               "model": args.model or "shipped"}
+               "model": args.model or "shipped (predict_angles' default for the problem: routing model for tsp/cvrp, "
+               "portfolio model for portfolio, MaxCut model otherwise)"}
     for key in ("interp", "learned", "fixed", "random"):
         if f"{key}_evals_to_interp" in rows[0] or key == "interp":
             col = "interp_evals_to_target" if key == "interp" else f"{key}_evals_to_interp"

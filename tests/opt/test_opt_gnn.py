@@ -110,3 +110,51 @@ def test_config_errors_name_the_key(tmp_path):
     f.write_text("n_max = 20\n")
     with pytest.raises(ConfigError, match="n_max <= 14"):
         load_config(f)
+
+
+def test_routing_families_for_training():
+    # cvrp: 2 vehicles, <= 2 customers each, exactly n = 4 (customers + 1) bits; its QUBO minimum is a feasible
+    # routing whose length brute force over all assignments of customers to the two vehicles confirms
+    from itertools import permutations
+
+    for seed in range(3):
+        prob = instance("cvrp", 16, seed)
+        assert prob.n_variables == 16
+        diag = prob.qubo.diagonal()
+        x = np.array([(int(np.argmin(diag)) >> i) & 1 for i in range(16)])
+        assert prob.is_feasible(x)
+        routes = prob.decode(x)
+        assert sorted(c for r in routes for c in r) == [1, 2, 3] and max(len(r) for r in routes) <= 2
+        d = prob.qubo  # value = total distance of the routes; enumerate every split of 3 customers over 2 vehicles
+        best = min(prob.value(prob.encode([list(a[:k]), list(a[k:])]))
+                   for a in permutations([1, 2, 3]) for k in (1, 2))
+        assert prob.value(x) == pytest.approx(best)
+        assert d.n == 16
+    assert instance("cvrp", 12, 0).n_variables == 12 and instance("cvrp", 20, 0).n_variables == 20
+    with pytest.raises(ConfigError, match="multiple of 4"):
+        instance("cvrp", 14, 0)
+    cfg = TrainConfig(families=("tsp", "cvrp"), n_min=8, n_max=12, train_per_family=2, dev_per_family=1)
+    assert [q.n_variables for q in make_split(cfg, "train")] == [9, 9, 12, 12]
+    with pytest.raises(ConfigError, match="family cvrp has no instance size"):
+        make_split(TrainConfig(families=("cvrp",), n_min=8, n_max=11), "dev")
+
+
+def test_learned_start_on_routing_uses_the_routing_model():
+    """predict_angles routes TSP and CVRP to the model trained with routing QUBOs as well; on DEV-split instances
+    larger than its training ones (TSP with 5 cities, CVRP with 3 customers: 16 bits) its start beats the
+    MaxCut-trained model's (r = (<C> - mean C) / (min C - mean C))."""
+    from qtandem.opt import qaoa_expectation
+
+    assert load_model("routing") is load_model("routing") and load_model("routing") is not load_model()
+    for fam in ("tsp", "cvrp"):
+        prob = instance(fam, 16, 7_000_000)
+        g, b = predict_angles(prob, 3)
+        g2, b2 = predict_angles(prob, 3, model=load_model("routing"))
+        assert np.array_equal(g, g2) and np.array_equal(b, b2)
+        d = prob.qubo.diagonal()
+
+        def r(gb, prob=prob, d=d):
+            with torch.no_grad():
+                return (float(qaoa_expectation(prob, *gb)) - d.mean()) / (d.min() - d.mean())
+
+        assert r((g, b)) > 0.85 and r((g, b)) > r(predict_angles(prob, 3, model=load_model())) + 0.04

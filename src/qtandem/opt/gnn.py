@@ -201,12 +201,15 @@ _SHIPPED_BY_NAME: dict[str | None, AngleGNN] = {}
 
 def load_model(path: str | Path | None = None) -> AngleGNN:
     """An :class:`AngleGNN` from a safetensors file; ``None`` gives the shipped model (cached), ``"portfolio"``
-    the shipped model trained with portfolio QUBOs as well (cached).
+    the shipped model trained with portfolio QUBOs as well, ``"routing"`` the one trained with TSP and CVRP
+    QUBOs as well (cached).
 
     The shipped model is ``qtandem/opt/data/angle_gnn.safetensors``, trained by
     ``qtandem opt train-angles examples/opt/train_angles.toml`` (its config is in ``angle_gnn.json``); the
     portfolio model ``angle_gnn_portfolio.safetensors`` by ``examples/opt/train_angles_portfolio.toml`` (the
-    same config plus portfolio instances; ``angle_gnn_portfolio.json``).
+    same config plus portfolio instances; ``angle_gnn_portfolio.json``), the routing model
+    ``angle_gnn_routing.safetensors`` by ``examples/opt/train_angles_routing.toml`` (the same config plus TSP
+    with 4 cities and CVRP with 2 customers; ``angle_gnn_routing.json``).
 
     Raises:
         CheckpointError: not a valid model file.
@@ -218,7 +221,7 @@ def load_model(path: str | Path | None = None) -> AngleGNN:
     from qtandem.errors import CheckpointError
     from qtandem.io import read_safetensors
 
-    shipped = {None: "angle_gnn", "portfolio": "angle_gnn_portfolio"}
+    shipped = {None: "angle_gnn", "portfolio": "angle_gnn_portfolio", "routing": "angle_gnn_routing"}
     key = path if isinstance(path, str) and path in shipped else None if path is None else ""
     if key != "" and key in _SHIPPED_BY_NAME:
         return _SHIPPED_BY_NAME[key]

@@ -12,7 +12,10 @@ regular MaxCut), ``er`` (unweighted G(n, 0.5) MaxCut), ``weighted_er`` (G(n, 0.5
 [0.1, 1]), ``weighted_regular`` (3-regular, weights uniform in [0.1, 1]), ``field`` (Ising spin glass on
 G(n, 0.5): couplings and fields normal), ``mis`` (max independent set on G(n, 0.3) with penalty),
 ``tsp`` (``sqrt(n) + 1`` random cities in the unit square, position encoding with city 0 pinned: ``n`` must
-be a square) and ``portfolio`` (``n`` assets, budget ``n // 2``, from 60 periods of random factor returns).
+be a square), ``portfolio`` (``n`` assets, budget ``n // 2``, from 60 periods of random factor returns) and
+``cvrp`` (``n / 4 - 1`` customers at random points of the unit square with demands in 1..3, 2 vehicles, the
+capacity the two largest demands, so each vehicle carries at most 2 customers and the QUBO has exactly
+``n = 2 * 2 * (customers + 1)`` bits: ``n`` a multiple of 4, at least 12).
 
 Examples:
     >>> cfg = TrainConfig(families=("regular3",), n_min=6, n_max=6, train_per_family=2, dev_per_family=1,
@@ -39,7 +42,7 @@ from qtandem.errors import ConfigError
 __all__ = ["FAMILIES", "TrainConfig", "instance", "load_config", "make_split", "train"]
 
 FAMILIES = ("regular3", "regular4", "regular5", "er", "weighted_er", "weighted_regular", "field", "mis", "tsp",
-            "portfolio")
+            "portfolio", "cvrp")
 """Instance families :func:`instance` generates."""
 
 
@@ -55,7 +58,7 @@ def instance(family: str, n: int, seed: int) -> Any:
         >>> instance("bogus", 8, 0)
         Traceback (most recent call last):
         ...
-        qtandem.errors.ConfigError: unknown instance family 'bogus' (known: regular3, ..., portfolio)
+        qtandem.errors.ConfigError: unknown instance family 'bogus' (known: regular3, ..., cvrp)
     """
     import networkx as nx
 
@@ -73,6 +76,20 @@ def instance(family: str, n: int, seed: int) -> Any:
             raise ConfigError(f"family tsp: n must be a square (n = (cities - 1)**2), got {n}")
         xy = rng.uniform(size=(k + 1, 2))
         return tsp(np.linalg.norm(xy[:, None] - xy[None], axis=-1))
+    if family == "cvrp":
+        from qtandem.opt import cvrp
+
+        if n % 4 or n < 12:
+            raise ConfigError(f"family cvrp: n must be 2 * 2 * (customers + 1), a multiple of 4 >= 12, got {n}")
+        c = n // 4 - 1
+        xy = rng.uniform(size=(c + 1, 2))
+        while True:
+            dem = np.sort(rng.integers(1, 4, size=c))
+            cap = int(dem[-1] + dem[-2])
+            if c < 3 or int(dem[:3].sum()) > cap:  # exactly 2 customers per vehicle at most: no slack bits
+                break
+        return cvrp(np.linalg.norm(xy[:, None] - xy[None], axis=-1), [0, *rng.permutation(dem).tolist()],
+                    capacity=cap, n_vehicles=2)
     if family == "portfolio":
         from qtandem.opt import portfolio_from_returns
 
@@ -182,6 +199,16 @@ def load_config(path: str | Path) -> TrainConfig:
         raise ConfigError(f"{p}: {err}") from None
 
 
+def _size_ok(family: str, n: int) -> bool:
+    if family.startswith("regular"):
+        return (n * int(family[-1])) % 2 == 0
+    if family == "tsp":
+        return n >= 4 and math.isqrt(n) ** 2 == n
+    if family == "cvrp":
+        return n >= 12 and n % 4 == 0
+    return True
+
+
 def make_split(cfg: TrainConfig, split: str) -> list[Any]:
     """The instances of ``split`` ("train" or "dev"): disjoint seeds, sizes cycling over n_min..n_max.
 
@@ -192,8 +219,10 @@ def make_split(cfg: TrainConfig, split: str) -> list[Any]:
     count, base = (cfg.train_per_family, 0) if split == "train" else (cfg.dev_per_family, 100_000)
     out = []
     for fam in cfg.families:
-        sizes = [n for n in range(cfg.n_min, cfg.n_max + 1)
-                 if not (fam.startswith("regular") and (n * int(fam[-1])) % 2)]
+        sizes = [n for n in range(cfg.n_min, cfg.n_max + 1) if _size_ok(fam, n)]
+        if not sizes:
+            raise ConfigError(f"train-angles config: family {fam} has no instance size in n_min..n_max "
+                              f"({cfg.n_min}..{cfg.n_max}; tsp needs a square >= 4, cvrp a multiple of 4 >= 12)")
         for k in range(count):
             out.append(instance(fam, sizes[k % len(sizes)], cfg.data_seed * 1_000_003 + base + k))
     return out
