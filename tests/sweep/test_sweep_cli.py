@@ -56,6 +56,8 @@ def test_run_resume_merge_export(tmp_path, capsys):
     ('[sweep]\njob = "qec"\n[grid]\ndistance = []\np = [0.1]\n', [], "grid.distance: empty list"),
     (CONFIG, ["--engine", "ray", "--address", "127.0.0.1:1"], "cannot reach a Ray cluster at 127.0.0.1:1"),
     (CONFIG, ["--engine", "spark"], "unknown engine 'spark'"),
+    ('[sweep]\njob = "mitigation"\n[fixed]\nfamily = "ghz"\n[grid]\nmethod = ["zne,magic"]\n', [],
+     "unknown method 'magic'"),
 ])
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, config, extra, message):
     cfg = tmp_path / "s.toml"

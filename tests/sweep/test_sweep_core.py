@@ -56,7 +56,7 @@ def full(serial, tmp_path_factory):
 
 @pytest.mark.parametrize(("text", "message"), [
     ('[sweep]\njob = "qecc"\n[grid]\ndistance = [3]\n',
-     "sweep.job: unknown job 'qecc'; known jobs: qaoa, qec, spin, vqe"),
+     "sweep.job: unknown job 'qecc'; known jobs: mitigation, qaoa, qec, spin, vqe"),
     ('[sweep]\njob = "qec"\n[grid]\ndistance = []\np = [0.1]\n', "c.toml: grid.distance: empty list"),
     ('[sweep]\njob = "qec"\n', "c.toml: no points"),
     ('[sweep]\njob = "qec"\n[grid]\ndistance = [3]\np = [0.1]\nshots = [5]\n', r"c.toml: points\[0\].shots: unknown "

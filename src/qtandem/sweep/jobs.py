@@ -10,7 +10,7 @@ built in; applications register theirs with :func:`register_job` (or lazily by
 
 Examples:
     >>> sorted(list_jobs())
-    ['qaoa', 'qec', 'spin', 'vqe']
+    ['mitigation', 'qaoa', 'qec', 'spin', 'vqe']
     >>> get_job("qec").name
     'qec'
 """
@@ -126,7 +126,8 @@ class SpinJob:
 
 _JOBS: dict[str, Any] = {}
 LAZY_JOBS: dict[str, str] = {"qec": "qtandem.sweep.qec:QecJob", "vqe": "qtandem.sweep.apps:VqeJob",
-                             "qaoa": "qtandem.sweep.apps:QaoaJob"}
+                             "qaoa": "qtandem.sweep.apps:QaoaJob",
+                             "mitigation": "qtandem.sweep.mitigation:MitigationJob"}
 """Job kinds loaded on first use, ``name -> "module:Class"`` (applications add theirs here)."""
 
 
@@ -156,7 +157,7 @@ def get_job(name: str) -> Any:
         >>> get_job("vqe-curvez")
         Traceback (most recent call last):
         ...
-        qtandem.errors.ConfigError: sweep.job: unknown job 'vqe-curvez'; known jobs: qaoa, qec, spin, vqe
+        qtandem.errors.ConfigError: sweep.job: unknown job 'vqe-curvez'; known jobs: mitigation, qaoa, qec, spin, vqe
     """
     if name not in _JOBS and name in LAZY_JOBS:
         module, attr = LAZY_JOBS[name].split(":")

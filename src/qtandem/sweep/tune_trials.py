@@ -155,7 +155,37 @@ def _report_cb(report: Report | None, keys: tuple[str, ...]) -> Callable[[dict[s
     return cb
 
 
-class HybridTrial(TrialKind):
+class TrainerTrial(TrialKind):
+    """A trial kind over a trainer's TOML configuration: ``_parser()`` gives the trainer's
+    ``parse_config(text, source=)``, ``_check(cfg, src)`` what tuning needs of it beyond its own checks.
+
+    Examples:
+        >>> isinstance(get_trial_kind("qec-train"), TrainerTrial), isinstance(get_trial_kind("vqe"), TrainerTrial)
+        (True, False)
+    """
+
+    def _parser(self) -> Callable[..., Any]:
+        raise NotImplementedError
+
+    def _check(self, cfg: Any, src: str) -> None:
+        """Raise ConfigError when ``cfg`` cannot be tuned (e.g. no validation split)."""
+
+    def resolve(self, base: Path | None, overrides: dict[str, Any], where: str = "<tune>",
+                labels: dict[str, str] | None = None) -> dict[str, Any]:
+        """``base`` (or the trainer's defaults) with ``overrides``, parsed and checked by the trainer's parser."""
+        parse = self._parser()
+        text = read_config_text(base) if base else ""
+        src = str(base) if base else "<base>"
+        tree = apply_overrides(parse(text, source=src).to_dict(), overrides, self.name, where, labels)
+        cfg = parse(to_toml(tree), source=f"{where} (overrides on {src})")
+        self._check(cfg, src)
+        return dict(cfg.to_dict())
+
+    def _cfg(self, config: dict[str, Any], source: str) -> Any:
+        return self._parser()(to_toml(config), source=source)
+
+
+class HybridTrial(TrainerTrial):
     """``train``: the hybrid classifier (:mod:`qtandem.hybrid.train`)."""
 
     name = "train"
@@ -163,23 +193,15 @@ class HybridTrial(TrialKind):
     metrics = ("val_accuracy", "val_loss", "train_accuracy", "train_loss")
     steps_key = "train.max_steps"
 
-    def resolve(self, base: Path | None, overrides: dict[str, Any], where: str = "<tune>",
-                labels: dict[str, str] | None = None) -> dict[str, Any]:
+    def _parser(self) -> Callable[..., Any]:
         from qtandem.hybrid.train import parse_config
 
-        text = read_config_text(base) if base else ""
-        src = str(base) if base else "<base>"
-        tree = apply_overrides(parse_config(text, source=src).to_dict(), overrides, self.name, where, labels)
-        cfg = parse_config(to_toml(tree), source=f"{where} (overrides on {src})")
+        return parse_config
+
+    def _check(self, cfg: Any, src: str) -> None:
         if not cfg.data.validation:
             raise ConfigError(f"{src}: data.validation: tuning selects on a validation split (never the test "
                               "split); give a fraction, e.g. data.validation = 0.2")
-        return cfg.to_dict()
-
-    def _cfg(self, config: dict[str, Any], source: str) -> Any:
-        from qtandem.hybrid.train import parse_config
-
-        return parse_config(to_toml(config), source=source)
 
     def report_steps(self, config: dict[str, Any]) -> list[int]:
         from qtandem.hybrid.train.data import load_data
@@ -222,7 +244,7 @@ def _records(out: Path) -> list[dict[str, Any]]:
     return read_jsonl(out / "metrics.jsonl")
 
 
-class QecTrial(TrialKind):
+class QecTrial(TrainerTrial):
     """``qec-train``: the neural decoder trainer (:mod:`qtandem.qec.train`)."""
 
     name = "qec-train"
@@ -231,22 +253,14 @@ class QecTrial(TrialKind):
     metrics = ("val_ler", "ratio_to_matching", "matching_ler")
     steps_key = "train.max_steps"
 
-    def resolve(self, base: Path | None, overrides: dict[str, Any], where: str = "<tune>",
-                labels: dict[str, str] | None = None) -> dict[str, Any]:
+    def _parser(self) -> Callable[..., Any]:
         from qtandem.qec.train_config import parse_config
 
-        text = read_config_text(base) if base else ""
-        src = str(base) if base else "<base>"
-        tree = apply_overrides(parse_config(text, source=src).to_dict(), overrides, self.name, where, labels)
-        cfg = parse_config(to_toml(tree), source=f"{where} (overrides on {src})")
+        return parse_config
+
+    def _check(self, cfg: Any, src: str) -> None:
         if not cfg.data.val_shots:
             raise ConfigError(f"{src}: data.val_shots: tuning compares validation error rates; give val_shots > 0")
-        return cfg.to_dict()
-
-    def _cfg(self, config: dict[str, Any], source: str) -> Any:
-        from qtandem.qec.train_config import parse_config
-
-        return parse_config(to_toml(config), source=source)
 
     def report_steps(self, config: dict[str, Any]) -> list[int]:
         cfg = self._cfg(config, "<trial>")
