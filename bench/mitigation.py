@@ -423,14 +423,20 @@ def qtandem_methods(family: str, split_train: str = "train") -> dict[str, Callab
     # "qt_zne_exp+readout" and "qt_auto2" are today's defaults (zne(): exponential on [1, 1.5, 2]; methods="auto"
     # with the exponential candidate and a 20% pilot), both chosen on DEV instances
     # (bench/results/mitigation_auto_dev_*.json).
+    # Session 32: auto measures the per-shot spread at scale 3 in its pilot ("measured" spread; DEV:
+    # bench/results/mitigation_auto_dev_spread_*.json); "qt_auto" and "qt_auto2" keep the a priori spread they ran
+    # with, "qt_auto3" is today's methods="auto".
     out: dict[str, Callable[[], Any]] = {
         "qt_readout": lambda: [mit.readout()],
-        "qt_auto": lambda: [mit.readout(), AutoExtrapolation(pilot=0.1, candidates=("linear", "richardson"))],
-        "qt_auto2": lambda: "auto",
+        "qt_auto": lambda: [mit.readout(), AutoExtrapolation(pilot=0.1, candidates=("linear", "richardson"),
+                                                             spread="prior")],
+        "qt_auto2": lambda: [mit.readout(), AutoExtrapolation(pilot=0.2, spread="prior")],
+        "qt_auto3": lambda: "auto",
     }
     if hasattr(mit, "zne"):
         out["qt_zne+readout"] = lambda: [mit.readout(), mit.zne([1, 2, 3], "richardson")]
         out["qt_zne_exp+readout"] = lambda: [mit.readout(), mit.zne()]
+        out["qt_zne_rand+readout"] = lambda: [mit.readout(), mit.zne(scaling="fold_random")]
     if hasattr(mit, "cdr"):
         out["qt_cdr+readout"] = lambda: [mit.readout(), mit.cdr()]
     if hasattr(mit, "pec"):
@@ -486,7 +492,10 @@ def run_family(family: str, instances: Sequence[int], budgets: Sequence[int], *,
     mitiq = MitiqRunner(executor, seed=seed)
     all_tasks = [t for t in tasks(family, split) if t.instance in set(instances)]
     qt = qtandem_methods(family)
-    extra = learned_methods(family) if methods is None or any(m.startswith("mlqem") for m in methods) else {}
+    wanted = tuple(m.removeprefix("mlqem_").removesuffix("+readout") for m in methods or ())
+    models = tuple(m for m in ("forest", "mlp", "gnn") if methods is None or m in wanted)
+    extra = learned_methods(family, models) if methods is None or any(m.startswith("mlqem") for m in methods) \
+        else {}
     qt.update(extra)
     if methods is not None:
         qt = {k: v for k, v in qt.items() if k in methods}
@@ -554,6 +563,14 @@ def learned_methods(family: str,
         # variants instead, the first of which is the (Clifford) target itself, as Mitiq's CDR does.
         train = None
     made = {m: mlqem(m, training=train, n_train=48, train_shots=10_000, seed=7) for m in models}
+    if train is not None:
+        # Session 32 (chosen on DEV, bench/results/mitigation_learned_dev_*.json): the ridge on the noisy values
+        # only (features="values": no additive term from gate counts), trained once per family. "vlin1": every
+        # target shot at scale 1 (48 x 10,000 one-off training shots); "vlin13": scales 1 and 3 (48 x 2 x 100,000).
+        made["vlin1"] = mlqem("linear", training=train, scales=(1.0,), n_train=48, train_shots=10_000, seed=7,
+                              features="values")
+        made["vlin13"] = mlqem("linear", training=train, n_train=48, train_shots=100_000, seed=7,
+                               features="values")
     out: dict[str, Callable[[], list[Any]]] = {}
     for m, method in made.items():
         out[f"mlqem_{m}+readout"] = lambda method=method: [readout(), method]

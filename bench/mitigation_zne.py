@@ -37,6 +37,8 @@ CONFIGS = {
     "zne_exp123": lambda: [readout(), zne([1, 2, 3], "exponential")],
     "zne_exp1152": lambda: [readout(), zne([1, 1.5, 2], "exponential")],
     "zne_exp1152_uni": lambda: [readout(), zne([1, 1.5, 2], "exponential", allocation="uniform")],
+    "zne_rand1152": lambda: [readout(), zne([1, 1.5, 2], "exponential", scaling="fold_random")],
+    "zne_rand123": lambda: [readout(), zne([1, 2, 3], "exponential", scaling="fold_random")],
     "zne_rich135": lambda: [readout(), zne([1, 3, 5], "richardson")],
     "zne_param_rich": lambda: [readout(), zne([1, 2, 3], "richardson", scaling="parameter")],
     "zne_param_exp123": lambda: [readout(), zne([1, 2, 3], "exponential", scaling="parameter")],
@@ -45,15 +47,45 @@ CONFIGS = {
     "auto_lr": lambda: [readout(), AutoExtrapolation(pilot=0.1, candidates=("linear", "richardson"))],
     "auto_p10": lambda: [readout(), AutoExtrapolation(pilot=0.1)],
     "auto_exp": lambda: [readout(), AutoExtrapolation(pilot=0.1, candidates=("exponential",))],
-    "auto_p20": lambda: [readout(), AutoExtrapolation(pilot=0.2)],
+    "auto_p20": lambda: [readout(), AutoExtrapolation(pilot=0.2)],  # "measured" spread since session 32
+    "auto_prior": lambda: [readout(), AutoExtrapolation(pilot=0.2, spread="prior")],  # auto before session 32
+    "auto_meas": lambda: [readout(), AutoExtrapolation(pilot=0.2, spread="measured")],
     "cdr": lambda: [readout(), cdr()],
     "vncdr": lambda: [readout(), cdr(scale_factors=[1, 2, 3])],
 }
 
 
+def learned(family: str) -> dict[str, list]:
+    """ML-QEM configurations trained ONCE per family (on the TRAIN instances, seeds 3000+k) and reused.
+
+    ``lin1_*``: the ridge model on the scale-1 value alone (every target shot at scale 1: no folding); ``for1_*``:
+    the forest on the same features; ``lin13``: the ridge on scales 1 and 3. The suffix is the one-off training
+    shots per training circuit and scale (48 circuits). Not for mirror families (their observable differs per
+    instance).
+    """
+    from qtandem.mitigate.learned import mlqem
+
+    train = list({id(t.circuit): t.circuit for t in bench.tasks(family, "train", instances=6)}.values())
+    out = {}
+    for tag, shots in (("10k", 10_000), ("100k", 100_000)):
+        out[f"lin1_{tag}"] = [readout(), mlqem("linear", training=train, scales=(1.0,), train_shots=shots, seed=7)]
+        out[f"for1_{tag}"] = [readout(), mlqem("forest", training=train, scales=(1.0,), train_shots=shots, seed=7)]
+    out["lin13"] = [readout(), mlqem("linear", training=train, train_shots=10_000, seed=7)]
+    for tag, shots in (("10k", 10_000), ("100k", 100_000)):  # features="values": no additive structure terms
+        out[f"vlin1_{tag}"] = [readout(), mlqem("linear", training=train, scales=(1.0,), train_shots=shots, seed=7,
+                                                features="values")]
+    out["vlin13"] = [readout(), mlqem("linear", training=train, train_shots=100_000, seed=7, features="values")]
+    return out
+
+
 def main(family: str, split: str, instances: set[int], budgets: list[int], configs: list[str], out: str) -> None:
     t0 = time.perf_counter()
     ex = bench.bench_executor(seed=0)
+    if any(c not in CONFIGS for c in configs):
+        made = learned(family)
+        for name in configs:
+            if name not in CONFIGS:
+                CONFIGS[name] = lambda name=name: made[name]
     rows = []
     for task in [t for t in bench.tasks(family, split) if t.instance in instances]:
         noise = bench.bench_noise(task.circuit.n_qubits)

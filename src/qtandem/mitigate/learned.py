@@ -64,16 +64,26 @@ MODELS = ("forest", "mlp", "gnn", "linear")
 Graph = tuple[np.ndarray, np.ndarray]
 
 
-def mlqem_features(noisy: Sequence[float] | np.ndarray, circuit: Circuit, noise: Any) -> np.ndarray:
+def mlqem_features(noisy: Sequence[float] | np.ndarray, circuit: Circuit, noise: Any,
+                   features: str = "all") -> np.ndarray:
     """The feature vector: noisy values, noisy values times the total gate error, circuit and calibration features.
+
+    ``features="values"`` keeps the first two groups only (a model linear in the noisy values, whose slope may
+    follow the total gate error: no additive term from the structure).
 
     Examples:
         >>> from qtandem import Circuit
         >>> mlqem_features([0.9, 0.7], Circuit(1).sx(0), None).shape
         (18,)
+        >>> mlqem_features([0.9, 0.7], Circuit(1).sx(0), None, features="values").shape
+        (4,)
     """
     cal = calibration_features(circuit, noise)
     v = np.asarray(noisy, dtype=float)
+    if features == "values":
+        return np.concatenate([v, v * cal[2]])
+    if features != "all":
+        raise ArgumentTypeError(f"mlqem: features must be 'all' or 'values', got {features!r}")
     return np.concatenate([v, v * cal[2], circuit_features(circuit), cal])
 
 
@@ -344,7 +354,9 @@ class MLQEM:
     def __init__(self, model: str = "forest", *, training: Sequence[Circuit] | None = None, n_train: int = 48,
                  train_shots: int = 10_000, scales: Sequence[float] = (1.0, 3.0),
                  fraction: float | Sequence[float] = (0.1, 1.0), ood_factor: float = 3.0, seed: int = 0,
-                 epochs: int = 400) -> None:
+                 epochs: int = 400, features: str = "all") -> None:
+        if features not in ("all", "values"):
+            raise ArgumentTypeError(f"mlqem: features must be 'all' or 'values', got {features!r}")
         if model not in MODELS:
             raise ArgumentTypeError(f"mlqem: model must be one of {MODELS}, got {model!r}")
         if training is not None and (isinstance(training, Circuit) or
@@ -364,6 +376,7 @@ class MLQEM:
         self.ood_factor = float(ood_factor)
         self.seed = int(seed)
         self.epochs = int(epochs)
+        self.features = features
         self.fitted: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     # scaled circuits ------------------------------------------------------------------------------------------
@@ -414,7 +427,7 @@ class MLQEM:
         with context.executor.charged_to("mlqem_training"):
             noisy = self._noisy(inner, circuits, [self.train_shots * len(self.scales)] * len(circuits),
                                 int(rng.integers(2**62)))
-        X = np.array([mlqem_features([e.value for e in row], c, context.noise) for row, c in
+        X = np.array([mlqem_features([e.value for e in row], c, context.noise, self.features) for row, c in
                       zip(noisy, circuits, strict=True)])
         graphs = [circuit_graph(c, context.noise) for c in circuits] if self.model == "gnn" else None
         reg = MLQEMRegressor(self.model, seed=self.seed, ood_factor=self.ood_factor, epochs=self.epochs,
@@ -439,7 +452,7 @@ class MLQEM:
             out: list[Estimate | None] = [None] * len(circuits)
             go = []
             for i, c in enumerate(circuits):
-                x0 = mlqem_features([0.0] * k, c, context.noise)[None, :]
+                x0 = mlqem_features([0.0] * k, c, context.noise, self.features)[None, :]
                 score = float(reg.ood_score(x0, "structure")[0])
                 if score > 1:
                     e = estimator([c], [shots[i]], int(rng.integers(2**62)))[0]
@@ -463,7 +476,7 @@ class MLQEM:
         values = np.array([e.value for e in row])
         errs = np.array([e.stderr for e in row])
         spent = int(sum(e.shots for e in row))
-        x = mlqem_features(values, circuit, context.noise)[None, :]
+        x = mlqem_features(values, circuit, context.noise, self.features)[None, :]
         score = float(reg.ood_score(x)[0])
         details: dict[str, Any] = {"model": self.model, "scales": list(self.scales),
                                    "noisy": [float(v) for v in values], "noisy_stderr": [float(s) for s in errs],
@@ -476,7 +489,7 @@ class MLQEM:
         graphs = [circuit_graph(circuit, context.noise)] if self.model == "gnn" else None
         value = float(reg.predict(x, graphs)[0])
         draws = values[None, :] + errs[None, :] * rng.standard_normal((64, len(values)))
-        X = np.array([mlqem_features(d, circuit, context.noise) for d in draws])
+        X = np.array([mlqem_features(d, circuit, context.noise, self.features) for d in draws])
         boot = reg.predict(X, graphs * len(X) if graphs else None)
         return Estimate(value, float(np.std(boot, ddof=1)), spent, details)
 
@@ -505,7 +518,7 @@ def _cv_rmse(reg: MLQEMRegressor, X: np.ndarray, y: np.ndarray, graphs: Sequence
 def mlqem(model: str = "forest", *, training: Sequence[Circuit] | None = None, n_train: int = 48,
           train_shots: int = 10_000, scales: Sequence[float] = (1.0, 3.0),
           fraction: float | Sequence[float] = (0.1, 1.0), ood_factor: float = 3.0, seed: int = 0,
-          epochs: int = 400) -> MLQEM:
+          epochs: int = 400, features: str = "all") -> MLQEM:
     """Learned error mitigation as a method: ``methods=[readout(), mlqem("forest")]``.
 
     Keep one instance to reuse its trained model across circuits of the same family (training
@@ -522,6 +535,9 @@ def mlqem(model: str = "forest", *, training: Sequence[Circuit] | None = None, n
         ood_factor: refusal threshold (:meth:`MLQEMRegressor.ood_score`).
         seed: seed of the training set, the model and the bootstrap.
         epochs: training steps of the networks.
+        features: ``"all"`` (:func:`mlqem_features`) or ``"values"`` (the noisy values and their products
+            with the total gate error only; with ``scales=(1.0,)`` and ``model="linear"`` a per-device
+            rescaling, every target shot at scale 1).
 
     Returns:
         An :class:`MLQEM` method.
@@ -539,4 +555,4 @@ def mlqem(model: str = "forest", *, training: Sequence[Circuit] | None = None, n
         (True, 480000)
     """
     return MLQEM(model, training=training, n_train=n_train, train_shots=train_shots, scales=scales,
-                 fraction=fraction, ood_factor=ood_factor, seed=seed, epochs=epochs)
+                 fraction=fraction, ood_factor=ood_factor, seed=seed, epochs=epochs, features=features)
