@@ -18,6 +18,10 @@ linear inversion's anchor (3**8 bases).
 relative phase; ``--dense-every`` trains on them through the model's full state (``--kind made``
 makes that affordable at 20 qubits).
 
+``--phase select`` (session 32) fits a real-positive model and a zero-initialised phase model on 90%
+of the shots and keeps the one with the lower Born NLL on the other 10% (data only; the exact
+fidelity of both is recorded beside the choice).
+
 Run (the 20-qubit rows of README, seeds 0 = DEV and 1 = TEST): ``flock /tmp/qt_lane_a.lock env
 OMP_NUM_THREADS=1 .venv/bin/python bench/neural_state.py --n 20 --bases 2000 --shots-per-basis 400
 --global-bases 50 --global-shots-per-basis 2000 --kind made --d-model 4 --hidden 64 --layers 1 --lr 0.03
@@ -128,6 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-rotated", type=int, default=14)
     ap.add_argument("--dense-every", type=int, default=0)
     ap.add_argument("--dense-batch", type=int, default=64)
+    ap.add_argument("--phase", default="full",
+                    help="full / zero / none (see NeuralStateModel), or select: the variant with the lowest Born NLL "
+                         "on a held-out share of the shots (--holdout) among --candidates")
+    ap.add_argument("--holdout", type=float, default=0.1)
+    ap.add_argument("--candidates", default="none,zero")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: as set)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--split", default="", help="label stored with the rows (dev / test)")
     ap.add_argument("--clifford", type=int, default=0, help="Clifford-shadow shots for the shadow estimate (0: skip)")
@@ -167,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         model, info = reconstruct(record, target=psi, kind=args.kind, steps=args.steps, batch_size=args.batch_size,
                                   lr=args.lr, seed=args.seed, d_model=args.d_model, layers=args.layers,
                                   hidden=args.hidden, max_rotated=args.max_rotated, dense_every=args.dense_every,
-                                  dense_batch=args.dense_batch)
+                                  dense_batch=args.dense_batch, phase=args.phase, holdout=args.holdout,
+                                  candidates=tuple(args.candidates.split(",")), threads=args.threads)
         row = {"state": name, "n": n, "split": args.split, "bases": args.bases,
                "shots_per_basis": args.shots_per_basis, "design": args.design, "rotated": args.rotated,
                "global_bases": args.global_bases, "global_shots_per_basis": args.global_shots_per_basis,

@@ -57,6 +57,7 @@ __all__ = ["NeuralStateModel", "local_pauli_bases", "reconstruct"]
 
 FORMAT = "qtandem.neural_state/1"
 STATEVECTOR_MAX_QUBITS = 20
+PHASES = ("full", "zero", "none")
 _SQ = 1 / math.sqrt(2)
 _ROT = np.array([  # rows: outcome b, columns: computational bit s; X -> H, Y -> H S^dagger, Z -> I
     [[_SQ, _SQ], [_SQ, -_SQ]],
@@ -122,6 +123,11 @@ class NeuralStateModel(nn.Module):
         heads: attention heads (transformer).
         seed: seed of the initial weights.
         hidden: hidden units per layer of the ``"made"`` backbone (default ``4 * d_model``).
+        phase: ``"full"`` (a learned phase head with random initial weights), ``"zero"`` (the same
+            head initialised at zero, so training starts from the positive state ``sqrt(p)``) or
+            ``"none"`` (no phase: real positive amplitudes, ``psi = sqrt(p)``; right for states with a
+            positive wave function such as W, GHZ+ and ground states of stoquastic Hamiltonians).
+            :func:`reconstruct` with ``phase="select"`` chooses among them on held-out shots.
 
     Attributes:
         step_: training steps done (after :meth:`fit`).
@@ -142,22 +148,31 @@ class NeuralStateModel(nn.Module):
     """
 
     def __init__(self, n_qubits: int, *, kind: str = "transformer", d_model: int = 32, layers: int = 2,
-                 heads: int = 4, seed: Seed = 0, hidden: int | None = None) -> None:
+                 heads: int = 4, seed: Seed = 0, hidden: int | None = None, phase: str = "full") -> None:
         super().__init__()
+        if phase not in PHASES:
+            raise ParameterError(f"NeuralStateModel: phase must be one of {', '.join(map(repr, PHASES))}, "
+                                 f"got {phase!r}")
         self.net = AutoregressiveModel(n_qubits, 2, kind=kind, d_model=d_model, layers=layers, heads=heads, seed=seed,
                                        hidden=hidden)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(torch_seed(seed, 23))
             self.phase_head = nn.Linear(d_model, 2)
-        self.n_qubits, self.kind = n_qubits, kind
+        if phase != "full":
+            with torch.no_grad():
+                self.phase_head.weight.zero_()
+                self.phase_head.bias.zero_()
+        if phase == "none":
+            self.phase_head.requires_grad_(False)
+        self.n_qubits, self.kind, self.phase = n_qubits, kind, phase
         self.config = {"n_qubits": n_qubits, "kind": kind, "d_model": d_model, "layers": layers, "heads": heads,
-                       "hidden": self.net.hidden}
+                       "hidden": self.net.hidden, "phase": phase}
         self.step_ = 0
         self.history_: list[tuple[int, float]] = []
         self.optimizer_: torch.optim.Optimizer | None = None
 
     def extra_repr(self) -> str:
-        return f"n_qubits={self.n_qubits}, kind={self.kind!r}"
+        return f"n_qubits={self.n_qubits}, kind={self.kind!r}, phase={self.phase!r}"
 
     def log_psi(self, bits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(log|psi(s)|, phi(s))`` of ``(B, n)`` bits as float64 ``(B,)`` tensors (differentiable).
@@ -170,6 +185,8 @@ class NeuralStateModel(nn.Module):
             (torch.float64, torch.Size([2]))
         """
         out = self.net(bits)
+        if self.phase == "none":
+            return 0.5 * out.log_prob.double(), torch.zeros(len(bits), dtype=torch.float64)
         phase = self.phase_head(out.features).gather(2, bits.long()[..., None]).squeeze(2).sum(1)
         return 0.5 * out.log_prob.double(), phase.double()
 
@@ -339,7 +356,10 @@ class NeuralStateModel(nn.Module):
         g_abs, g_phase = torch.autograd.grad(weighted, [logabs, phase])
         for s in range(0, len(bits), chunk):
             la, ph = self.log_psi(bits[s:s + chunk])
-            torch.autograd.backward([la, ph], [g_abs[s:s + chunk], g_phase[s:s + chunk]])
+            if ph.requires_grad:
+                torch.autograd.backward([la, ph], [g_abs[s:s + chunk], g_phase[s:s + chunk]])
+            else:  # phase="none": no phase parameters
+                torch.autograd.backward([la], [g_abs[s:s + chunk]])
         return nll.detach()
 
     def dense_nll(self, bases: np.ndarray, outcomes: np.ndarray, *, chunk: int = 1 << 16,
@@ -505,7 +525,7 @@ class NeuralStateModel(nn.Module):
                                 f"{STATEVECTOR_MAX_QUBITS} qubits")
         light, dense = np.flatnonzero(~heavy), np.flatnonzero(heavy)
         if not resume or self.optimizer_ is None:
-            self.optimizer_ = torch.optim.Adam(self.parameters(), lr=lr)
+            self.optimizer_ = torch.optim.Adam([p for p in self.parameters() if p.requires_grad], lr=lr)
             self.step_, self.history_ = 0, []
         opt = self.optimizer_
         base_seed = torch_seed(seed, 31)
@@ -543,6 +563,39 @@ class NeuralStateModel(nn.Module):
                     callback(self.step_, loss)
         self.eval()
         return self
+
+    def validation_nll(self, record: ShotRecord, *, max_rotated: int = 14, batch: int = 4096) -> float:
+        """Mean Born-rule NLL per shot of ``record`` (held-out shots: a model-selection score from data only).
+
+        Shots rotating at most ``max_rotated`` qubits go through :meth:`born_nll`, the others through
+        the full state (:meth:`dense_nll`, ``n <= 20``).
+
+        Raises:
+            DataError: as :meth:`fit` (Clifford record, another qubit count, no shots).
+
+        Examples:
+            >>> from qtandem import Circuit
+            >>> from qtandem.learn import measure_randomized
+            >>> rec = measure_randomized(Circuit(2).h(0).cx(0, 1), 400, seed=0)
+            >>> bool(NeuralStateModel(2, seed=0).validation_nll(rec) > 0)
+            True
+        """
+        self._check_record(record)
+        rows = np.concatenate([record.bases, record.outcomes], axis=1)
+        uniq, counts = np.unique(rows, axis=0, return_counts=True)
+        n = self.n_qubits
+        heavy = (uniq[:, :n] != 2).sum(1) > max_rotated
+        total = 0.0
+        with torch.no_grad():
+            light = np.flatnonzero(~heavy)
+            for start in range(0, len(light), batch):
+                ids = light[start:start + batch]
+                total += float((self.born_nll(uniq[ids, :n], uniq[ids, n:]).numpy() * counts[ids]).sum())
+            ids = np.flatnonzero(heavy)
+            if len(ids):
+                nll, _ = self.dense_nll(uniq[ids, :n], uniq[ids, n:])
+                total += float((nll.numpy() * counts[ids]).sum())
+        return total / len(record)
 
     # -- files ------------------------------------------------------------------------------
     def save(self, folder: str | Path, *, overwrite: bool = False) -> None:
@@ -590,7 +643,7 @@ class NeuralStateModel(nn.Module):
             raise CheckpointError(f"{file}: not a NeuralStateModel (format {meta.get('format')!r})")
         config = json.loads(meta["config"])
         model = cls(config["n_qubits"], kind=config["kind"], d_model=config["d_model"], layers=config["layers"],
-                    heads=config["heads"], hidden=config.get("hidden"))
+                    heads=config["heads"], hidden=config.get("hidden"), phase=config.get("phase", "full"))
         try:
             model.load_state_dict(tensors)
         except RuntimeError as exc:
@@ -603,12 +656,25 @@ class NeuralStateModel(nn.Module):
 def reconstruct(record: ShotRecord, *, target: Any = None, kind: str = "transformer", steps: int = 2000,
                 batch_size: int = 256, lr: float = 0.01, seed: int = 0, d_model: int = 32, layers: int = 2,
                 max_rotated: int = 14, threads: int = 0, hidden: int | None = None, dense_every: int = 0,
-                dense_batch: int = 64) -> tuple[NeuralStateModel, dict[str, Any]]:
+                dense_batch: int = 64, phase: str = "full", holdout: float = 0.1,
+                candidates: tuple[str, ...] = ("none", "zero")) -> tuple[NeuralStateModel, dict[str, Any]]:
     """Fit a :class:`NeuralStateModel` to ``record`` and report (for scripts and benchmarks).
+
+    With ``phase="select"`` the phase variant is chosen from the data alone: a seeded random
+    ``holdout`` share of the shots is set aside, one model per variant in ``candidates`` (default:
+    ``"none"``, real positive amplitudes, and ``"zero"``, a learned phase starting at zero) is fitted
+    on the rest with the same settings, and the model with the lowest mean Born-rule NLL on the
+    held-out shots is returned (it keeps its training on the other shots; no refit). The target
+    state, when given, is used only for the reported fidelities.
 
     Returns:
         ``(model, info)`` with ``info`` holding the settings, ``shots``, ``seconds`` of training,
-        the final loss and, when ``target`` (a state vector) is given, the exact ``fidelity``.
+        the final loss and, when ``target`` (a state vector) is given, the exact ``fidelity``;
+        with ``phase="select"`` also ``validation_nll`` and (with a target) ``fidelities`` per
+        candidate, and ``phase`` the chosen one.
+
+    Raises:
+        ParameterError: an unknown ``phase`` or candidate, ``holdout`` outside ``(0, 0.5]``.
 
     Examples:
         >>> from qtandem import Circuit, statevector
@@ -618,16 +684,48 @@ def reconstruct(record: ShotRecord, *, target: Any = None, kind: str = "transfor
         ...                           steps=20, batch_size=32)
         >>> info["shots"], 0 <= info["fidelity"] <= 1
         (500, True)
+        >>> model, info = reconstruct(measure_randomized(circ, 500, seed=0), kind="rnn", steps=20, batch_size=32,
+        ...                           phase="select")
+        >>> info["phase"] in ("select:none", "select:zero"), sorted(info["validation_nll"])
+        (True, ['none', 'zero'])
     """
-    model = NeuralStateModel(record.n_qubits, kind=kind, d_model=d_model, layers=layers, seed=seed, hidden=hidden)
+    settings = dict(kind=kind, steps=steps, batch_size=batch_size, lr=lr, seed=seed, d_model=d_model, layers=layers,
+                    max_rotated=max_rotated, threads=threads, hidden=hidden, dense_every=dense_every,
+                    dense_batch=dense_batch)
+    if phase == "select":
+        if not 0 < holdout <= 0.5:
+            raise ParameterError(f"reconstruct(): holdout must be in (0, 0.5], got {holdout!r}")
+        bad = [c for c in candidates if c not in PHASES]
+        if bad or not candidates:
+            raise ParameterError(f"reconstruct(): candidates must be among {PHASES}, got {candidates!r}")
+        order = as_generator(derive_seed(seed, 41)).permutation(len(record))
+        cut = max(1, int(round(holdout * len(record))))
+        val, train = record[np.sort(order[:cut])], record[np.sort(order[cut:])]
+        fits = {c: reconstruct(train, target=target, phase=c, **settings) for c in candidates}  # type: ignore[arg-type]
+        scores = {c: m.validation_nll(val, max_rotated=max_rotated) for c, (m, _) in fits.items()}
+        best = min(scores, key=scores.__getitem__)
+        model, info = fits[best]
+        info = info | {"phase": "select:" + best, "holdout": holdout, "shots": len(record),
+                       "validation_nll": scores, "seconds": sum(i["seconds"] for _, i in fits.values())}
+        if target is not None:
+            info["fidelities"] = {c: i["fidelity"] for c, (_, i) in fits.items()}
+            info["population_fidelities"] = {c: i["population_fidelity"] for c, (_, i) in fits.items()}
+        return model, info
+    model = NeuralStateModel(record.n_qubits, kind=kind, d_model=d_model, layers=layers, seed=seed, hidden=hidden,
+                             phase=phase)
     start = time.perf_counter()
     model.fit(record, steps=steps, batch_size=batch_size, lr=lr, seed=seed, max_rotated=max_rotated, threads=threads,
               dense_every=dense_every, dense_batch=dense_batch)
     info: dict[str, Any] = {"kind": kind, "steps": steps, "batch_size": batch_size, "lr": lr, "seed": seed,
                             "d_model": d_model, "layers": layers, "hidden": model.net.hidden,
                             "dense_every": dense_every, "dense_batch": dense_batch, "shots": len(record),
+                            "phase": phase,
                             "seconds": time.perf_counter() - start,
                             "final_loss": float(np.mean([loss for _, loss in model.history_[-50:]]))}
     if target is not None:
         info["fidelity"] = model.fidelity(target)
+        if model.n_qubits <= STATEVECTOR_MAX_QUBITS:  # populations alone: (sum sqrt(p q))**2
+            q = model.statevector().abs().pow(2)
+            t = torch.as_tensor(np.asarray(target)).reshape(-1).abs().pow(2)
+            info["population_fidelity"] = float((q * t).sqrt().sum() ** 2)
     return model, info
