@@ -22,6 +22,10 @@ Issue 15's open questions, each a part (``--parts``), all on the hidden devices 
 * ``sx_design``: no shots. The sx angle's bound (qtandem's joint model, as ``bound``) for other
   ``amplify_sx`` counts: with circuits at the pole (``4k + 2``) that show the contrast, and deeper;
   ``rule_poles`` is ``characterization(amplify="poles")``'s rule from the prior.
+* ``spectators``: no shots. Readout p01 at the bound if every one-qubit circuit of the whole-device plan
+  also read the qubits not coupled to its own (idle in ``|0>``: each such shot is a p01 draw), against
+  the plan as it is and LocalReadoutError: the one legitimate route past LocalReadoutError's count at
+  equal total shots (not implemented in the plan).
 * ``cap``: the whole-device fit (seed, budget ``--rb-budget``) with calibrate's old 300-iteration cap and
   with the current optimizer, same shots: how much a second optimisation from each result still lowers the
   NLL, and the readout p10 errors.
@@ -97,8 +101,12 @@ def p10_table(pattern: str) -> dict[str, Any]:
 _FIT = ["readout_p01", "readout_p10", "t1", "t2", "detuning", "sx_angle_error", "gate_error_1q"]
 
 
-def qtandem_bound(dev: Any, q: int, budget: int, seed: int) -> dict[str, float]:
-    """Standard deviations at the Cramer-Rao bound of qtandem's joint fit, one qubit's share of the plan."""
+def qtandem_bound(dev: Any, q: int, budget: int, seed: int, *, spectator_shots: float = 0.0) -> dict[str, float]:
+    """Standard deviations at the Cramer-Rao bound of qtandem's joint fit, one qubit's share of the plan.
+
+    ``spectator_shots``: shots in which ``q`` idles in ``|0>`` and is read out beside another qubit's
+    experiment (each a Bernoulli(p01) draw: Fisher information ``1 / (p01 (1 - p01))`` about p01 alone).
+    """
     from qtandem.learn import characterization
     from qtandem.learn.likelihood import LikelihoodModel
 
@@ -113,6 +121,9 @@ def qtandem_bound(dev: Any, q: int, budget: int, seed: int) -> dict[str, float]:
     lik = LikelihoodModel(names, truth, [q])
     theta = lik.theta0()
     info = _fisher(lik, plan.circuits, shots, theta)
+    p01 = float(dev.qubits[q].readout_p01)
+    k01 = _FIT.index("readout_p01")
+    info[k01, k01] += spectator_shots / (p01 * (1 - p01))
     # a gate error below its relaxation floor carries no information (the depolarizing part clamps at 0): drop it
     keep = [i for i in range(len(_FIT)) if float(info[i, i]) > 0]
     cov = torch.linalg.inv(info[keep][:, keep])
@@ -197,6 +208,41 @@ def run_bound(seeds: list[int], budget: int) -> list[dict[str, Any]]:
                          "qiskit": {f: peer[f] / abs(getattr(props, f)) for f in peer}})
         print(f"bound: seed {seed} done", flush=True)
     return rows
+
+
+def run_spectators(seeds: list[int], budget: int) -> list[dict[str, Any]]:
+    """p01 at the bound if every one-qubit circuit also read the qubits not coupled to its own (idle in ``|0>``).
+
+    Whole-device split: 21 B over 22 experiments, four of them (t1, ramsey, echo, amplify_sx) per qubit; a qubit
+    not coupled to ``p`` is read in all of ``p``'s shots. Coupled qubits are left out: a device's correlated
+    readout is between coupled pairs, so the spectators' readout is independent of the active qubit's.
+    """
+    rows = []
+    for seed in seeds:
+        dev = hidden_device(seed)
+        share = 21 * budget / 22
+        for q, props in enumerate(dev.qubits):
+            others = [p for p in range(dev.num_qubits) if p != q and not dev.coupling_map.has_edge(p, q)]
+            spect = 4 * share * len(others)
+            ours = qtandem_bound(dev, q, budget, seed, spectator_shots=spect)
+            plain = qtandem_bound(dev, q, budget, seed)
+            peer = peer_bound(dev, q, budget)
+            rows.append({"seed": seed, "qubit": q, "budget": budget, "spectator_shots": spect,
+                         "qtandem": {"readout_p01": ours["readout_p01"] / props.readout_p01},
+                         "qtandem_plain": {"readout_p01": plain["readout_p01"] / props.readout_p01},
+                         "qiskit": {"readout_p01": peer["readout_p01"] / props.readout_p01}})
+        print(f"spectators: seed {seed} done", flush=True)
+    return rows
+
+
+def summarize_spectators(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    peer = _median_abs_normal([r["qiskit"]["readout_p01"] for r in rows])
+    out: dict[str, Any] = {"qubits": len(rows), "budget": rows[0]["budget"] if rows else None,
+                           "qiskit_median_rel_error_at_bound": peer}
+    for m in ("qtandem_plain", "qtandem"):
+        ours = _median_abs_normal([r[m]["readout_p01"] for r in rows])
+        out[m] = {"median_rel_error_at_bound": ours, "ratio_at_bound": peer / ours}
+    return out
 
 
 def summarize_bound(rows: list[dict[str, Any]], budgets: list[int]) -> dict[str, Any]:
@@ -407,6 +453,10 @@ def main(argv: list[str] | None = None) -> int:
         result["sx_design_rows"] = rows
         result["sx_design"] = summarize_sx_design(rows)
         print(json.dumps(result["sx_design"], indent=1))
+    if "spectators" in parts:  # ~20 s a seed
+        result["spectators_rows"] = run_spectators(seeds, budgets[0])
+        result["spectators"] = summarize_spectators(result["spectators_rows"])
+        print(json.dumps(result["spectators"], indent=1))
     if "cap" in parts:  # ~2 min a seed
         result["cap"] = run_cap(seeds, int(args.rb_budget))
     if "rb" in parts:
