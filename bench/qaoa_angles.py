@@ -111,7 +111,7 @@ def compare(args: argparse.Namespace) -> None:
     fn, name = _energy_fn()
     from qtandem.opt.gnn import load_model
 
-    net = load_model(args.model)  # None: the shipped model
+    net = load_model(args.model) if args.model else None  # None: predict_angles picks the shipped model
     seeds = range(100, 100 + args.instances) if args.split == "test" else range(args.instances)
     rows = []
     for seed in seeds:
