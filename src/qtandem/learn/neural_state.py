@@ -689,9 +689,6 @@ def reconstruct(record: ShotRecord, *, target: Any = None, kind: str = "transfor
         >>> info["phase"] in ("select:none", "select:zero"), sorted(info["validation_nll"])
         (True, ['none', 'zero'])
     """
-    settings = dict(kind=kind, steps=steps, batch_size=batch_size, lr=lr, seed=seed, d_model=d_model, layers=layers,
-                    max_rotated=max_rotated, threads=threads, hidden=hidden, dense_every=dense_every,
-                    dense_batch=dense_batch)
     if phase == "select":
         if not 0 < holdout <= 0.5:
             raise ParameterError(f"reconstruct(): holdout must be in (0, 0.5], got {holdout!r}")
@@ -699,18 +696,20 @@ def reconstruct(record: ShotRecord, *, target: Any = None, kind: str = "transfor
         if bad or not candidates:
             raise ParameterError(f"reconstruct(): candidates must be among {PHASES}, got {candidates!r}")
         order = as_generator(derive_seed(seed, 41)).permutation(len(record))
-        cut = max(1, int(round(holdout * len(record))))
+        cut = max(1, round(holdout * len(record)))
         val, train = record[np.sort(order[:cut])], record[np.sort(order[cut:])]
-        fits = {c: reconstruct(train, target=target, phase=c, **settings) for c in candidates}  # type: ignore[arg-type]
+        fits = {c: reconstruct(train, target=target, kind=kind, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
+                               d_model=d_model, layers=layers, max_rotated=max_rotated, threads=threads, hidden=hidden,
+                               dense_every=dense_every, dense_batch=dense_batch, phase=c) for c in candidates}
         scores = {c: m.validation_nll(val, max_rotated=max_rotated) for c, (m, _) in fits.items()}
         best = min(scores, key=scores.__getitem__)
-        model, info = fits[best]
-        info = info | {"phase": "select:" + best, "holdout": holdout, "shots": len(record),
-                       "validation_nll": scores, "seconds": sum(i["seconds"] for _, i in fits.values())}
+        chosen, chosen_info = fits[best]
+        out = chosen_info | {"phase": "select:" + best, "holdout": holdout, "shots": len(record),
+                             "validation_nll": scores, "seconds": sum(i["seconds"] for _, i in fits.values())}
         if target is not None:
-            info["fidelities"] = {c: i["fidelity"] for c, (_, i) in fits.items()}
-            info["population_fidelities"] = {c: i["population_fidelity"] for c, (_, i) in fits.items()}
-        return model, info
+            out["fidelities"] = {c: i["fidelity"] for c, (_, i) in fits.items()}
+            out["population_fidelities"] = {c: i.get("population_fidelity") for c, (_, i) in fits.items()}
+        return chosen, out
     model = NeuralStateModel(record.n_qubits, kind=kind, d_model=d_model, layers=layers, seed=seed, hidden=hidden,
                              phase=phase)
     start = time.perf_counter()
