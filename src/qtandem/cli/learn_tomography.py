@@ -31,12 +31,28 @@ def register(group: typer.Typer) -> None:
         data: Annotated[Path, typer.Argument(metavar="DATA", help="Pauli shot-record folder (`qtandem learn "
                                                                    "measure`).")],
         output: OutputDir = None,
-        kind: Annotated[str, typer.Option("--kind", help="Backbone: 'transformer' or 'rnn' (GRU).")] = "transformer",
+        kind: Annotated[str, typer.Option("--kind", help="Backbone: 'transformer', 'rnn' (GRU) or 'made' (masked "
+                                                          "MLP; fast full states up to 20 qubits).")] = "transformer",
         steps: Annotated[int, typer.Option("--steps", metavar="N", help="Training steps in all.")] = 2000,
         batch_size: Annotated[int, typer.Option("--batch-size", metavar="B", help="Shots per step.")] = 256,
         lr: Annotated[float, typer.Option("--lr", help="Peak learning rate (cosine decay).")] = 0.01,
         d_model: Annotated[int, typer.Option("--d-model", help="Width of the backbone.")] = 32,
         seed: Annotated[int, typer.Option("--seed", help="Seed of the initial weights and the batches.")] = 0,
+        layers: Annotated[int, typer.Option("--layers", help="Transformer blocks, GRU layers or MADE hidden "
+                                                              "layers.")] = 2,
+        hidden: Annotated[int | None, typer.Option("--hidden", help="MADE hidden units per layer (default 4 x "
+                                                                    "--d-model).")] = None,
+        phase: Annotated[str, typer.Option("--phase", help="'full' (learned phase), 'zero' (learned, starting at "
+                                                            "zero) or 'none' (real positive amplitudes).")] = "full",
+        max_rotated: Annotated[int, typer.Option("--max-rotated", metavar="K",
+                                                 help="Shots rotating more X/Y qubits are trained through the full "
+                                                      "state (with --dense-every) or refused.")] = 14,
+        dense_every: Annotated[int, typer.Option("--dense-every", metavar="N",
+                                                 help="Every N-th step also trains on the shots rotating more than "
+                                                      "--max-rotated qubits, through the full state (n <= 20; 0: "
+                                                      "refuse them).")] = 0,
+        dense_batch: Annotated[int, typer.Option("--dense-batch", metavar="B",
+                                                 help="Such shots per dense step.")] = 64,
         state: Annotated[Path | None, typer.Option("--state", metavar="TRUE.npy",
                                                    help="The true state vector (.npy, 2**n complex) for exact "
                                                         "fidelities.")] = None,
@@ -68,10 +84,15 @@ def register(group: typer.Typer) -> None:
 
         if output is None:
             raise ConfigError("give the output folder with -o DIR")
-        if kind not in ("transformer", "rnn"):
-            raise ConfigError(f"--kind must be 'transformer' or 'rnn', got {kind!r}")
+        if kind not in ("transformer", "rnn", "made"):
+            raise ConfigError(f"--kind must be 'transformer', 'rnn' or 'made', got {kind!r}")
+        if phase not in ("full", "zero", "none"):
+            raise ConfigError(f"--phase must be 'full', 'zero' or 'none', got {phase!r}")
+        if dense_every < 0 or max_rotated < 0:
+            raise ConfigError(f"--dense-every and --max-rotated must be >= 0, got {dense_every} and {max_rotated}")
         for name, value in (("--steps", steps), ("--batch-size", batch_size), ("--checkpoint-every", checkpoint_every),
-                            ("--d-model", d_model)):
+                            ("--d-model", d_model), ("--layers", layers), ("--hidden", hidden or 1),
+                            ("--dense-batch", dense_batch)):
             if value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value}")
         if not lr > 0 or seed < 0:
@@ -88,16 +109,18 @@ def register(group: typer.Typer) -> None:
                                 f"the record's {record.n_qubits} qubits")
         prepare_output_dir(output, overwrite=overwrite, resume=resume)
         config = {"data": str(data), "shots": len(record), "n_qubits": record.n_qubits, "kind": kind,
-                  "d_model": d_model, "steps": steps, "batch_size": batch_size, "lr": lr, "seed": seed}
+                  "d_model": d_model, "steps": steps, "batch_size": batch_size, "lr": lr, "seed": seed,
+                  "layers": layers, "hidden": hidden, "phase": phase, "max_rotated": max_rotated,
+                  "dense_every": dense_every, "dense_batch": dense_batch}
         ckpt = output / "checkpoint.safetensors"
         model = NeuralStateModel(record.n_qubits, kind=kind, d_model=d_model, heads=4 if d_model % 4 == 0 else 1,
-                                 seed=seed)
+                                 seed=seed, layers=layers, hidden=hidden, phase=phase)
         start = 0
         if resume:
             tensors, meta = load_checkpoint(ckpt, FORMAT, what="qtandem learn tomography")
             check_resumable(json.loads(meta["config"]), config, resumable={"steps"}, path=ckpt, source="the options")
             model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-            model.optimizer_ = torch.optim.Adam(model.parameters(), lr=lr)
+            model.optimizer_ = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
             restore_optimizer(model.optimizer_, tensors, meta)
             start = model.step_ = int(json.loads(meta["state"])["step"])
         fidelities: list[tuple[int, float]] = []
@@ -121,7 +144,8 @@ def register(group: typer.Typer) -> None:
                 log.emit(record_)
                 bar.update(advance=1, loss=f"{loss:.4f}")
 
-            model.fit(record, steps=steps, batch_size=batch_size, lr=lr, seed=seed, resume=resume, callback=callback)
+            model.fit(record, steps=steps, batch_size=batch_size, lr=lr, seed=seed, resume=resume, callback=callback,
+                      max_rotated=max_rotated, dense_every=dense_every, dense_batch=dense_batch)
             losses = [(int(r["step"]), float(r["loss"])) for r in log.records]
         if start >= steps:
             save(model.step_)
