@@ -127,3 +127,12 @@ def test_optimize_permute_output_refuses_measurements_and_hardware() -> None:
         optimize(Circuit(2, 1).swap(0, 1).measure(0, 0), permute_output=True)
     with pytest.raises(CompileError, match="permute_output"):
         optimize(Circuit(2).swap(0, 1), permute_output=True, hardware="heavy_hex_27")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_optimize_permute_output_never_worse_than_plain(seed: int) -> None:
+    c = _random(4, 25, 10 + seed, swaps=True)
+    plain, _ = optimize(c, level=2, basis="ibm", seed=0)
+    out, rep = optimize(c, level=2, basis="ibm", seed=0, permute_output=True)
+    assert (len(out), out.count_ops().get("cx", 0)) <= (len(plain), plain.count_ops().get("cx", 0))
+    _check(c, out, rep.permutation or list(range(4)))

@@ -135,17 +135,32 @@ def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objectiv
     start = time.perf_counter()
     props = PropertySet(objective=objective, seed=seed, level=level, policy=policy,
                         budget_expansions=budget_expansions, progress=progress)
-    source, perm = circuit, None
+    named = named_basis(circuit, basis)
+    sources: list[tuple[Circuit, list[int] | None]] = [(circuit, None)]
     if permute_output and level > 0:
         from qtandem.compile.permute import elide_swaps
 
-        source, perm = elide_swaps(circuit)
-    out, report = optimize_unitary(source, level, basis, cost, props, budget_s, start)
-    named = named_basis(circuit, basis)
-    if level == 3:
-        out, report = via_bases(source, out, report, named, cost, props, budget_s, start)
-    if perm is not None:
-        out, report.permutation = _permuted(circuit, out, perm, named, props, report)
+        elided, perm = elide_swaps(circuit)
+        # the elided input can take another path through the passes: both are optimized, the cheaper kept
+        sources = [(elided, perm)]
+        if elided is not circuit:
+            sources.append((circuit, list(range(circuit.n_qubits))))
+    best: tuple[tuple, Circuit, Report] | None = None
+    for k, (source, perm) in enumerate(sources):
+        run_props = props if k == 0 else PropertySet(objective=objective, seed=seed, level=level, policy=policy,
+                                                      budget_expansions=budget_expansions, progress=progress)
+        out, report = optimize_unitary(source, level, basis, cost, run_props, budget_s, start)
+        if level == 3:
+            out, report = via_bases(source, out, report, named, cost, run_props, budget_s, start)
+        if perm is not None:
+            out, report.permutation = _permuted(circuit, out, perm, named, run_props, report)
+        if best is None or cost(counts(out)) < best[0]:
+            best = (cost(counts(out)), out, report)
+    assert best is not None
+    _, out, report = best
+    if len(sources) > 1:
+        report.notes.append("permute_output: the input with its swaps elided and the input itself were both "
+                            "optimized; the cheaper result is kept")
     if hardware is not None:
         out = _route(out, hardware, props, report, budget_s=budget_s, start=start)
     if fix is not None:  # last: the corrections need the final native gates and their timing
