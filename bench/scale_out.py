@@ -51,8 +51,11 @@ def sweep_config(chunk_shots: int, chunks: int, ps: list[float], distance: int) 
 
 
 def make(engine: str, workers: int) -> Any:
+    """``local`` (1 worker: in-process), ``local-pool`` (spawned workers, also for 1) or ``ray``."""
     from qtandem.engine import LocalEngine, RayEngine
 
+    if engine == "local-pool":
+        return LocalEngine(workers, in_process=False)
     return LocalEngine(workers) if engine == "local" else RayEngine(num_cpus=workers)
 
 
@@ -95,23 +98,27 @@ def speedup_runs(args: argparse.Namespace) -> list[dict[str, Any]]:
             eng.close()
             table = [(e["key"], e["shots"], e["errors"]) for e in res.table]
             row = {"engine": engine, "workers": workers, "chunks": res.rows_written, "wall_s": res.wall_s,
-                   "task_cpu_s": res.cpu_s, "effective_parallelism": res.effective_parallelism,
+                   "task_cpu_s": res.cpu_s, "task_cpu_per_chunk_s": res.cpu_s / max(res.rows_written, 1),
+                   "effective_parallelism": res.effective_parallelism,
                    "driver_cpu_s": driver_cpu, "startup_s": startup, "loadavg_before": load0,
                    "loadavg_after": os.getloadavg(), "table": table}
             rows.append(row)
-            print(f"{engine:5s} workers={workers}: {res.rows_written} chunks, wall {res.wall_s:6.2f} s, task CPU "
+            print(f"{engine:10s} workers={workers}: {res.rows_written} chunks, wall {res.wall_s:6.2f} s, task CPU "
                   f"{res.cpu_s:6.2f} s, effective parallelism {res.effective_parallelism:.2f}, driver CPU "
                   f"{driver_cpu:.2f} s, start-up {startup:.1f} s, load {load0[0]:.2f}", flush=True)
     for row in rows:
         base = next(r for r in rows if r["engine"] == row["engine"] and r["workers"] == min(args.workers))
         row["speedup"] = base["wall_s"] / row["wall_s"]
+        inproc = next((r for r in rows if r["engine"] == "local" and r["workers"] == 1), None)
+        if row["engine"] == "local-pool" and inproc is not None:  # what a user gets from --workers 1 -> N
+            row["speedup_vs_in_process"] = inproc["wall_s"] / row["wall_s"]
         row["same_table_as_first_run"] = row["table"] == rows[0]["table"]
     return rows
 
 
 def dispatch_rate(engines: list[str], n_tasks: int, window: int) -> list[dict[str, Any]]:
     out = []
-    for engine in engines:
+    for engine in [e for e in engines if e != "local-pool"]:  # local-pool at 2 workers is local's pool
         eng = make(engine, 2)
         warm(eng, 2)
         best = 0.0
@@ -192,7 +199,8 @@ def simulation(data: dict[str, Any], workers: list[int], per_worker: int, bandwi
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--engines", default="local,ray")
+    ap.add_argument("--engines", default="local,ray",
+                    help="local (1 worker in-process), local-pool (spawned workers, 1 included), ray")
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--chunk-shots", type=int, default=600_000)
     ap.add_argument("--chunks", type=int, default=6, help="chunks per point (4 points)")

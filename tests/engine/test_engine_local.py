@@ -81,9 +81,25 @@ def test_close_leaves_no_child_processes():
     assert {c.pid for c in _children()} - before == set()
 
 
+def test_one_worker_pool_runs_in_a_spawned_process():
+    import os
+
+    before = {c.pid for c in _children()}
+    with LocalEngine(1, in_process=False) as engine:
+        info = list(engine.map_unordered(_env_probe, range(3)))
+        assert {pid for pid, _ in info} - {os.getpid()} == {pid for pid, _ in info} and len({p for p, _ in info}) == 1
+        assert all(threads == "1" for _, threads in info) and not engine.in_process
+    deadline = time.monotonic() + 10
+    while {c.pid for c in _children()} - before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert {c.pid for c in _children()} - before == set()
+
+
 def test_bad_options_are_clear_errors():
     with pytest.raises(EngineError, match="workers >= 1, got 0"):
         LocalEngine(0)
+    with pytest.raises(EngineError, match="in_process=True. runs one task at a time; got workers=2"):
+        LocalEngine(2, in_process=True)
     with pytest.raises(EngineError, match="unknown engine 'dask'; use local or ray"):
         make_engine("dask")
     with pytest.raises(EngineError, match="--address is for the Ray engine"):

@@ -1,7 +1,8 @@
 """``LocalEngine``: a process pool on this machine (spawn start method, one torch thread per worker).
 
 ``workers=1`` runs every task in the calling process (no pool, no pickling): the cheapest
-way to debug a task and the baseline of speed-up measurements. ``workers >= 2`` starts that
+way to debug a task (``in_process=False`` gives a pool of one spawned worker instead, the
+like-for-like baseline of a speed-up measurement). ``workers >= 2`` starts that
 many spawned processes on first use; each sets ``OMP_NUM_THREADS=MKL_NUM_THREADS=1`` and
 ``torch.set_num_threads(1)`` before running a task, so workers do not oversubscribe the cores.
 
@@ -56,9 +57,12 @@ class LocalEngine(Engine):
 
     Args:
         workers: processes (>= 1); ``None`` = ``os.cpu_count()``.
+        in_process: run the tasks in the calling process; default ``workers == 1``. ``LocalEngine(1,
+            in_process=False)`` is a pool of one spawned worker: the same task path as ``workers >= 2``
+            (pickling, a cold process), the like-for-like baseline of a 1-to-N speed-up.
 
     Raises:
-        EngineError: ``workers`` < 1.
+        EngineError: ``workers`` < 1, or ``in_process`` with more than one worker.
 
     Examples:
         >>> with LocalEngine(1) as engine:
@@ -72,17 +76,30 @@ class LocalEngine(Engine):
 
     name = "local"
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, *, in_process: bool | None = None) -> None:
         n = (os.cpu_count() or 1) if workers is None else workers
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise EngineError(f"LocalEngine needs workers >= 1, got {workers!r}")
+        if in_process and n > 1:
+            raise EngineError(f"LocalEngine(in_process=True) runs one task at a time; got workers={n}")
         self._workers = n
+        self._in_process = n == 1 if in_process is None else bool(in_process)
         self._pool: ProcessPoolExecutor | None = None
 
     @property
     def workers(self) -> int:
-        """Number of processes (1: in-process)."""
+        """Number of worker processes (or 1 for the calling process)."""
         return self._workers
+
+    @property
+    def in_process(self) -> bool:
+        """Whether tasks run in the calling process.
+
+        Examples:
+            >>> LocalEngine(1).in_process, LocalEngine(1, in_process=False).in_process, LocalEngine(2).in_process
+            (True, False, False)
+        """
+        return self._in_process
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -99,7 +116,7 @@ class LocalEngine(Engine):
             ...     list(engine.map_unordered(abs, iter([-1, -2])))
             [1, 2]
         """
-        if self._workers == 1:
+        if self._in_process:
             return (fn(p) for p in payloads)
         return self._pooled(fn, payloads, max_in_flight or 4 * self._workers)
 
