@@ -18,10 +18,12 @@ Three measurements, raw output in ``bench/results/scale_out*.json``:
    predicted wall time, speed-up and efficiency per N, and the worker count at which the single driver saturates.
    ``--from FILE`` reruns only the simulation from an earlier result file.
 
-The speed-up needs an otherwise idle machine; run it under both CPU locks (A first)::
+The speed-up needs an otherwise idle machine; run it under both CPU locks (A first). ``--engines
+local,local-pool,ray`` adds the like-for-like local baseline (one *spawned* worker, as Ray's is) beside the
+in-process one, in about 4 minutes::
 
-    flock /tmp/qtandem-cpu0.lock flock /tmp/qtandem-cpu1.lock .venv/bin/python bench/scale_out.py \\
-        --out bench/results/scale_out.json
+    OMP_NUM_THREADS=1 flock /tmp/qt_lane_a.lock flock /tmp/qt_lane_b.lock .venv/bin/python bench/scale_out.py \\
+        --engines local,local-pool,ray --out bench/results/scale_out_idle2.json
     .venv/bin/python bench/scale_out.py --from bench/results/scale_out.json --simulate-workers 1,10,100,1000
 """
 
@@ -86,6 +88,8 @@ def speedup_runs(args: argparse.Namespace) -> list[dict[str, Any]]:
     rows = []
     for engine in args.engines:
         for workers in args.workers:
+            if engine == "local" and workers > 1 and "local-pool" in args.engines:
+                continue  # the same pool as local-pool's
             t0 = time.perf_counter()
             eng = make(engine, workers)
             warm(eng, workers)
