@@ -14,6 +14,7 @@ from qtandem.errors import ConfigError
 from qtandem.mitigate import execute, readout, simulator_executor, zne
 from qtandem.noise import NoiseModel, depolarizing_qiskit, readout_error
 from qtandem.sweep import load_config, parse_config, plan, run_sweep
+from qtandem.sweep.report import write_report
 
 ROOT = Path(__file__).resolve().parents[2]
 SWEEP = """
@@ -61,6 +62,8 @@ def test_rows_equal_direct_calls_and_resume_is_bit_exact(tmp_path):
         assert (res["value"], res["raw"]) == (value, raw)
         assert res["exact"] == pytest.approx(1.0, abs=1e-12)  # GHZ: <Z0 Z2> = 1
         assert entry["shots"] == res["shots_used"] == 4000 and res["error"] == abs(res["value"] - res["exact"])
+    html = write_report(whole.table, tmp_path / "report").read_text()
+    assert "Error mitigation" in html and "readout,zne" in html
     # the noise is strong enough that the methods matter: readout+ZNE beats raw on both replicates
     best = [e["result"] for e in whole.table if e["point"]["method"] == "readout,zne"]
     assert all(r["error"] < 0.5 * r["raw_error"] for r in best)
@@ -104,3 +107,17 @@ def test_circuit_file_text_enters_the_hash(tmp_path):
 def test_shipped_mitigation_example_is_valid():
     points = plan(load_config(ROOT / "examples" / "sweep" / "mitigation_small.toml"))
     assert len(points) == 14 and {p.prepared.params["family"] for p in points} == {"ghz", "layered"}
+
+
+def test_cli_runs_the_shipped_example_and_resumes(tmp_path, capsys):
+    from qtandem.cli.main import main
+
+    out = tmp_path / "run"
+    for extra in ([], ["--resume"]):
+        with pytest.raises(SystemExit) as info:
+            main(["sweep", str(ROOT / "examples" / "sweep" / "mitigation_small.toml"), "--out", str(out), *extra])
+        text = capsys.readouterr()
+        assert info.value.code == 0, text.err
+    assert "exact 1.0000" in text.out and "14 points (14 complete), 0 chunks run" in text.out
+    assert (out / "results.jsonl").read_text().count("\n") == 14
+    assert "Error mitigation" in (out / "report.html").read_text()

@@ -127,7 +127,10 @@ def register(app: typer.Typer) -> None:
                    if len({repr(e["point"].get(k)) for e in result.table}) > 1]
         for e in result.table:
             pt = ", ".join(f"{k}={e['point'][k]}" for k in varying) or e["key"]
-            counts = f"{e['errors']}/{e['shots']}" if "shots" in e else f"{e['chunks']} chunks"
+            counts = f"{e['errors']}/{e['shots']}" if "errors" in e else f"{e['chunks']} chunks"
+            if e["job"] == "mitigation" and e.get("result"):
+                r = e["result"]
+                counts = f"raw {r['raw']:.4f}, mitigated {r['value']:.4f} +- {r['stderr']:.4f}, exact {r['exact']:.4f}"
             typer.echo(f"  {pt}: {counts}")
         typer.echo(f"wrote {output / RESULTS} and {report}")
 
@@ -191,7 +194,7 @@ def register(app: typer.Typer) -> None:
             text = json.dumps(json_safe(table), indent=1) + "\n"
         else:
             text = "".join(f"{e['key']}  {e['job']}  {e['chunks']} chunks  "
-                           + (f"{e['errors']}/{e['shots']} errors  " if "shots" in e else "")
+                           + (f"{e['errors']}/{e['shots']} errors  " if "errors" in e else "")
                            + ("complete" if e["complete"] else "incomplete") + "\n" for e in table)
         if output is None:
             typer.echo(text, nl=False)

@@ -107,7 +107,18 @@ def write_report(table: list[dict[str, Any]], outdir: str | os.PathLike[str], *,
                          "yes" if e["complete"] else "no"])
         sec.table(["code", "d", "p", "decoder", "shots", "errors", "LER", "95% Wilson", "task CPU s", "complete"],
                   rows)
-    other = [e for e in table if e.get("job") != "qec"]
+    mit = [e for e in table if e.get("job") == "mitigation" and e.get("result")]
+    if mit:
+        rows = []
+        for e in mit:
+            pt, r = e["point"], e["result"]
+            rows.append([pt["family"] or pt["circuit"], pt["observable"], pt["method"], pt["shots"], pt["repeat"],
+                         f"{r['exact']:.4f}", f"{r['raw']:.4f}", f"{r['value']:.4f} +- {r['stderr']:.4f}",
+                         f"{r['raw_error']:.4f}", f"{r['error']:.4f}", r["shots_used"]])
+        rep.section("Error mitigation").table(
+            ["circuit", "observable", "method", "shots", "repeat", "exact", "raw", "mitigated", "|raw - exact|",
+             "|mitigated - exact|", "shots used"], rows)
+    other = [e for e in table if e.get("job") not in ("qec", "mitigation")]
     if other:
         rep.section("Points").table(["key", "job", "point", "chunks", "complete"],
                                     [[e["key"], e["job"], e["point"], e["chunks"], e["complete"]] for e in other])
