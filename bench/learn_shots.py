@@ -20,6 +20,16 @@ Parts (``--parts``; the tomography parts of the issue will join them here):
   (best of ``--repeats``), both single-threaded; the sampling times of both tools beside them.
   Run with both CPU locks (a wall-clock measurement).
 
+* ``tomography``: qiskit-experiments beside qtandem in the same run (``--tomo-states``, default
+  GHZ and W on 6 qubits): all ``3**n`` Pauli bases measured ``--tomo-shots-per-basis`` times by
+  ``qtandem.learn.measure_pauli_bases``; on the same counts qiskit-experiments' ``linear_inversion``
+  fitter with PSD rescaling (``bench/learn_tomography.py``'s ``qiskit_fit``), qtandem's
+  ``linear_inversion`` and ``mle_tomography``: fidelity with the true state, the largest difference
+  between the two linear inversions, and the wall time of each fit (one thread).
+
+``--parts accuracy,timing,tomography`` runs PennyLane, qiskit-experiments and qtandem in one run
+(PennyLane comes with the ``bench`` extra; without it, run ``--parts tomography`` alone).
+
 Everything is seeded. Reproduce (accuracy in lane A, timing under both locks, then one merged file):
 ``flock /tmp/qtandem-cpu0.lock env OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python bench/learn_shots.py --parts accuracy
 --seeds 100 --peer-seeds 50 --json bench/results/learn_shots_accuracy.json``;
@@ -189,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shots", type=int, default=10_000)
     ap.add_argument("--timing-shots", type=int, default=100_000)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--tomo-states", default="ghz6,w6")
+    ap.add_argument("--tomo-shots-per-basis", type=int, default=1000)
     ap.add_argument("--locks", default="both", help="which CPU locks the run held (recorded in the JSON)")
     ap.add_argument("--json", default=None)
     ap.add_argument("--merge", nargs="+", default=None, metavar="JSON",
@@ -199,6 +211,14 @@ def main(argv: list[str] | None = None) -> int:
         report(result)
         if args.json:
             write(args.json, result)
+        return 0
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    if parts == ["tomography"]:
+        alone = {"config": vars(args), "platform": platform.platform(), "python": platform.python_version(),
+                 "threads": torch.get_num_threads(), "tomography": part_tomography(args)}
+        report(alone)
+        if args.json:
+            write(args.json, alone)
         return 0
     import pennylane as qml
 
@@ -212,18 +232,52 @@ def main(argv: list[str] | None = None) -> int:
         "versions": {"pennylane": qml.__version__, "numpy": np.__version__, "torch": torch.__version__},
         "threads": torch.get_num_threads(),
     }
-    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     for part in parts:
         if part == "accuracy":
             result["accuracy"] = part_accuracy(args, psi, labels, words, weights, exact)
         elif part == "timing":
             result["timing"] = {**part_timing(args, psi, labels, words), "locks": args.locks}
+        elif part == "tomography":
+            result["tomography"] = part_tomography(args)
         else:
-            ap.error(f"unknown part {part!r} (accuracy, timing)")
+            ap.error(f"unknown part {part!r} (accuracy, timing, tomography)")
     report(result)
     if args.json:
         write(args.json, result)
     return 0
+
+
+def part_tomography(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """qiskit-experiments' and qtandem's fitters on the same Pauli counts (see the module docstring)."""
+    import qiskit_experiments
+
+    from learn_tomography import make_state, qiskit_fit  # bench/ is on sys.path when run as a script
+    from qtandem.learn.tomography import linear_inversion, measure_pauli_bases, mle_tomography, state_fidelity
+
+    rows = []
+    for name in args.tomo_states.split(","):
+        n, state, _, _ = make_state(name)
+        counts = measure_pauli_bases(state, args.tomo_shots_per_basis, seed=args.first_seed)
+        t0 = time.perf_counter()
+        rho_q = qiskit_fit(counts)
+        t_q = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        rho_li = linear_inversion(counts)
+        t_li = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        rho_mle = mle_tomography(counts)
+        t_mle = time.perf_counter() - t0
+        rows.append({"state": name, "n": n, "shots_per_basis": args.tomo_shots_per_basis,
+                     "total_shots": args.tomo_shots_per_basis * 3**n, "seed": args.first_seed,
+                     "qiskit_experiments": qiskit_experiments.__version__,
+                     "fidelity": {"qiskit_experiments_linear_inversion": state_fidelity(torch.as_tensor(rho_q), state),
+                                  "qtandem_linear_inversion": state_fidelity(rho_li, state),
+                                  "qtandem_mle": state_fidelity(rho_mle, state)},
+                     "max_abs_difference_linear_inversions": float(np.abs(np.asarray(rho_li) - rho_q).max()),
+                     "seconds": {"qiskit_experiments_linear_inversion": t_q, "qtandem_linear_inversion": t_li,
+                                 "qtandem_mle": t_mle}})
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    return rows
 
 
 def merge(files: list[str]) -> dict[str, Any]:
