@@ -167,3 +167,20 @@ def test_qec_vqe_qaoa_trials(tmp_path):
     qec = run_tune(parse_config((tmp_path / "t.toml").read_text(), str(tmp_path / "t.toml")), tmp_path / "qec")
     assert [r["status"] for r in qec.table].count("finished") == 1
     assert all(r["val_ler"] is not None for r in qec.table)
+
+
+def test_trainer_kinds_refuse_bases_without_a_validation_split(tmp_path):
+    from qtandem.sweep.tune_trials import TrainerTrial, get_trial_kind
+
+    hybrid, qec = get_trial_kind("train"), get_trial_kind("qec-train")
+    assert isinstance(hybrid, TrainerTrial) and isinstance(qec, TrainerTrial)
+    (tmp_path / "h.toml").write_text("[data]\nvalidation = 0.0\n")
+    with pytest.raises(ConfigError, match=r"h.toml: data.validation: tuning selects on a validation split"):
+        hybrid.resolve(tmp_path / "h.toml", {})
+    assert hybrid.resolve(tmp_path / "h.toml", {"data.validation": 0.25})["data"]["validation"] == 0.25
+    (tmp_path / "q.toml").write_text("[data]\ndistance = 3\nval_shots = 0\n")
+    with pytest.raises(ConfigError, match=r"q.toml: data.val_shots: tuning compares validation error rates"):
+        qec.resolve(tmp_path / "q.toml", {})
+    with pytest.raises(ConfigError, match=r"optim.lrr"):
+        qec.resolve(tmp_path / "q.toml", {"optim.lrr": 0.1})
+    assert qec.resolve(tmp_path / "q.toml", {"data.val_shots": 100})["data"]["val_shots"] == 100
