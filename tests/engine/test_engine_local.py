@@ -113,3 +113,15 @@ def test_unreachable_ray_address_fails_fast():
     with pytest.raises(EngineError, match="is not HOST:PORT"):
         RayEngine(address="nohost")
     assert time.monotonic() - t0 < 10
+
+
+def test_local_engine_and_sweeps_never_import_ray():
+    import subprocess
+    import sys
+
+    code = ("import sys; from qtandem.engine import LocalEngine; from qtandem.sweep import parse_config, run_sweep; "
+            "import tempfile; cfg = parse_config('[sweep]\\njob = \"spin\"\\n[grid]\\niterations = [5]\\n'); "
+            "e = LocalEngine(1); run_sweep(cfg, e, tempfile.mkdtemp()); e.close(); print('ray' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
