@@ -182,3 +182,34 @@ def _real_run_payload(payload):
 
     job = get_job(payload["job"])
     return {"key": payload["key"], "chunk": payload["chunk"], **job.task(payload)}
+
+
+def test_rows_are_flushed_per_row_and_fsynced_by_the_clock(tmp_path, monkeypatch):
+    import os
+
+    from qtandem.sweep.store import RowStore
+
+    synced = []
+    monkeypatch.setattr(os, "fsync", synced.append)
+    path = tmp_path / "rows.jsonl"
+    with RowStore(path, fsync_every=3600.0) as store:
+        for k in range(50):
+            store.append({"key": "a", "chunk": k})
+            assert path.read_text().count("\n") == k + 1  # flushed: readable before close
+        assert synced == []  # not a second has passed
+    assert len(synced) == 1  # on close
+    with RowStore(tmp_path / "b.jsonl", fsync_every=0.0) as store:
+        for k in range(5):
+            store.append({"key": "b", "chunk": k})
+    assert len(synced) == 1 + 5 + 1
+
+
+def test_progress_reports_points_shots_and_eta(tmp_path):
+    cfg = parse_config('[sweep]\njob = "mitigation"\n[fixed]\nfamily = "ghz"\nqubits = 2\nmethod = "none"\n'
+                       '[grid]\nshots = [100, 200, 300]\n')
+    seen = []
+    with LocalEngine(1) as engine:
+        run_sweep(cfg, engine, tmp_path, progress=seen.append)
+    assert [p.rows for p in seen] == [1, 2, 3] and [p.points_done for p in seen] == [1, 2, 3]
+    assert {p.points_total for p in seen} == {3} and [p.shots for p in seen][-1] == 600
+    assert seen[-1].chunks_left == 0 and seen[-1].eta_s == 0.0 and seen[0].shots_per_s > 0

@@ -130,7 +130,8 @@ def register(app: typer.Typer) -> None:
             counts = f"{e['errors']}/{e['shots']}" if "errors" in e else f"{e['chunks']} chunks"
             if e["job"] == "mitigation" and e.get("result"):
                 r = e["result"]
-                counts = f"raw {r['raw']:.4f}, mitigated {r['value']:.4f} +- {r['stderr']:.4f}, exact {r['exact']:.4f}"
+                counts = ", ".join(f"{name} {r[k]:.4f}" if r.get(k) is not None else f"{name} -" for name, k in
+                                   (("raw", "raw"), ("mitigated", "value"), ("+-", "stderr"), ("exact", "exact")))
             typer.echo(f"  {pt}: {counts}")
         typer.echo(f"wrote {output / RESULTS} and {report}")
 

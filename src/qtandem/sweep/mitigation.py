@@ -14,6 +14,7 @@ on ``qubits`` qubits, or ``circuit`` (an OpenQASM file; its text enters the poin
 ``observable`` (``"Z0 Z1"``; Pauli sum or ``"P(bits)"``), ``method`` (``"none"``, ``"auto"`` or
 names innermost first, e.g. ``"readout,zne"``), ``shots`` (10000), ``p1`` (0.001), ``p2`` (0.01),
 ``readout`` (0.02) and ``repeat`` (0; a replicate index: it changes the point's hash, hence its seed).
+A value a method leaves undefined (NaN, e.g. a standard error it cannot estimate) is stored as ``null``.
 
 Examples:
     >>> from qtandem.sweep.jobs import get_job
@@ -26,6 +27,7 @@ Examples:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from qtandem.errors import ConfigError, QtandemError
@@ -117,9 +119,10 @@ def mitigation_task(payload: dict[str, Any]) -> dict[str, Any]:
         res = execute(circuit, obs, simulator_executor(model, seed=seed), methods=methods_for(p["method"]),
                       shots=int(p["shots"]), seed=seed, noise=model)
         exact = _exact(circuit, obs)
-        return {"value": res.value, "stderr": res.stderr, "raw": res.raw, "raw_stderr": res.raw_stderr,
-                "exact": exact, "error": abs(res.value - exact), "raw_error": abs(res.raw - exact),
-                "shots_used": res.shots_used, "one_off_shots": res.one_off_shots, "methods": list(res.methods)}
+        out = {"value": res.value, "stderr": res.stderr, "raw": res.raw, "raw_stderr": res.raw_stderr,
+               "exact": exact, "error": abs(res.value - exact), "raw_error": abs(res.raw - exact),
+               "shots_used": res.shots_used, "one_off_shots": res.one_off_shots, "methods": list(res.methods)}
+        return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in out.items()}  # JSON rows
     out = _timed(run, payload)
     out["shots"] = out["result"]["shots_used"]
     return out

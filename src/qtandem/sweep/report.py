@@ -109,12 +109,15 @@ def write_report(table: list[dict[str, Any]], outdir: str | os.PathLike[str], *,
                   rows)
     mit = [e for e in table if e.get("job") == "mitigation" and e.get("result")]
     if mit:
+        def num(v: Any) -> str:
+            return "-" if v is None else f"{v:.4f}"
+
         rows = []
         for e in mit:
             pt, r = e["point"], e["result"]
             rows.append([pt["family"] or pt["circuit"], pt["observable"], pt["method"], pt["shots"], pt["repeat"],
-                         f"{r['exact']:.4f}", f"{r['raw']:.4f}", f"{r['value']:.4f} +- {r['stderr']:.4f}",
-                         f"{r['raw_error']:.4f}", f"{r['error']:.4f}", r["shots_used"]])
+                         num(r["exact"]), num(r["raw"]), f"{num(r['value'])} +- {num(r['stderr'])}",
+                         num(r["raw_error"]), num(r["error"]), r["shots_used"]])
         rep.section("Error mitigation").table(
             ["circuit", "observable", "method", "shots", "repeat", "exact", "raw", "mitigated", "|raw - exact|",
              "|mitigated - exact|", "shots used"], rows)
