@@ -6,6 +6,7 @@ include_dashboard=False)``); its processes must be gone after ``close``.
 
 from __future__ import annotations
 
+import os
 import time
 
 import psutil
@@ -58,7 +59,15 @@ def engine():
     if ray.is_initialized():
         pytest.skip("Ray already initialised in this process by another test")
     before = _ray_children()
-    eng = RayEngine(num_cpus=2)
+    saved = os.environ.get("RAY_ADDRESS")
+    os.environ["RAY_ADDRESS"] = "127.0.0.1:1"  # a private Ray never follows RAY_ADDRESS (nothing listens there)
+    try:
+        eng = RayEngine(num_cpus=2)
+    finally:
+        if saved is None:
+            del os.environ["RAY_ADDRESS"]
+        else:
+            os.environ["RAY_ADDRESS"] = saved
     eng.children_before = before  # type: ignore[attr-defined]
     yield eng
     eng.close()
