@@ -26,6 +26,9 @@ Ideal values are exact (qtandem's statevector). The noisy runs use qtandem's own
 (density matrix, readout included) cached per circuit, so repeated circuits cost one simulation and
 sampling stays seeded; Clifford circuits are sampled by Stim with the identical (Pauli) noise.
 
+Mitiq 1.1 pins ``cirq-core<1.7``; with cirq 1.7 in the venv, install it beside (``pip install --no-deps --target
+DIR mitiq==1.1.0 tabulate``, then ``PYTHONPATH=DIR``): the calls used here work unchanged.
+
 Usage (one family per job, lane B)::
 
     flock /tmp/qtandem-cpu1.lock env OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 .venv/bin/python \\
