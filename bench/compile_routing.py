@@ -150,8 +150,8 @@ def gen_cases(quick: bool) -> Iterator[tuple[str, Circuit]]:
     yield "gen_layers_14", c
     m = 7  # Cuccaro ripple-carry adder on 2m + 2 qubits
     c = Circuit(2 * m + 2)
-    a, b, cin, z = list(range(1, 2 * m, 2)), list(range(2, 2 * m + 1, 2)), 0, 2 * m + 1
-    c.x(a[0]).x(b[2]).x(a[4])
+    ra, rb, cin, z = list(range(1, 2 * m, 2)), list(range(2, 2 * m + 1, 2)), 0, 2 * m + 1
+    c.x(ra[0]).x(rb[2]).x(ra[4])
 
     def maj(x: int, y: int, w: int) -> None:
         c.cx(w, y).cx(w, x).ccx(x, y, w)
@@ -159,13 +159,13 @@ def gen_cases(quick: bool) -> Iterator[tuple[str, Circuit]]:
     def uma(x: int, y: int, w: int) -> None:
         c.ccx(x, y, w).cx(w, x).cx(x, y)
 
-    maj(cin, b[0], a[0])
+    maj(cin, rb[0], ra[0])
     for i in range(1, m):
-        maj(a[i - 1], b[i], a[i])
-    c.cx(a[m - 1], z)
+        maj(ra[i - 1], rb[i], ra[i])
+    c.cx(ra[m - 1], z)
     for i in range(m - 1, 0, -1):
-        uma(a[i - 1], b[i], a[i])
-    uma(cin, b[0], a[0])
+        uma(ra[i - 1], rb[i], ra[i])
+    uma(cin, rb[0], ra[0])
     yield "gen_adder_16", c
 
 
