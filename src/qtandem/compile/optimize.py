@@ -140,20 +140,20 @@ def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objectiv
     if permute_output and level > 0:
         from qtandem.compile.permute import elide_swaps
 
-        elided, perm = elide_swaps(circuit)
+        elided, moved = elide_swaps(circuit)
         # the elided input can take another path through the passes: both are optimized, the cheaper kept
-        sources = [(elided, perm)]
+        sources = [(elided, moved)]
         if elided is not circuit:
             sources.append((circuit, list(range(circuit.n_qubits))))
     best: tuple[tuple, Circuit, Report] | None = None
-    for k, (source, perm) in enumerate(sources):
+    for k, (source, start_perm) in enumerate(sources):
         run_props = props if k == 0 else PropertySet(objective=objective, seed=seed, level=level, policy=policy,
                                                       budget_expansions=budget_expansions, progress=progress)
         out, report = optimize_unitary(source, level, basis, cost, run_props, budget_s, start)
         if level == 3:
             out, report = via_bases(source, out, report, named, cost, run_props, budget_s, start)
-        if perm is not None:
-            out, report.permutation = _permuted(circuit, out, perm, named, run_props, report)
+        if start_perm is not None:
+            out, report.permutation = _permuted(circuit, out, start_perm, named, run_props, report)
         if best is None or cost(counts(out)) < best[0]:
             best = (cost(counts(out)), out, report)
     assert best is not None
