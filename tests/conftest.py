@@ -51,6 +51,36 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
 
 
+@pytest.fixture
+def torch_one_thread():
+    """Small torch models run fastest on one thread (and the CI machine's cores are shared); restores the count."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+# Pauli measurement bases as the learn module codes them: 0 = X, 1 = Y, 2 = Z (rotation applied before a Z readout).
+PAULI_ROTATIONS = {0: np.array([[1, 1], [1, -1]]) / np.sqrt(2), 1: np.array([[1, -1j], [1, 1j]]) / np.sqrt(2),
+                   2: np.eye(2)}
+
+
+def rotated_probabilities(psi: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    """|<b|U_c|psi>|^2 for all b, by dense Kronecker products (qubit 0 least significant)."""
+    u = np.array([[1.0]])
+    for q in range(len(basis)):
+        u = np.kron(PAULI_ROTATIONS[int(basis[q])], u)
+    return np.abs(u @ psi) ** 2
+
+
+def kron_nll(psi: np.ndarray, bases: np.ndarray, outcomes: np.ndarray) -> np.ndarray:
+    """-log |<b|U_c|psi>|^2 per shot (basis row c, outcome bits b), by dense Kronecker products."""
+    return np.array([-np.log(rotated_probabilities(psi, c)[int((b << np.arange(len(b))).sum())])
+                     for c, b in zip(bases, outcomes, strict=True)])
+
+
 # Shared, session-cached small chemistry problems (H2, LiH CAS(2,5) at equilibrium and stretched): the
 # chemistry tests (problems, solvers, curves) reuse them so PySCF runs once per session. Each problem is
 # Jordan-Wigner with every reference computed. They live here, not in tests/chem/conftest.py, because the

@@ -9,14 +9,7 @@ import torch
 from qtandem.errors import DataError, ParameterError, SeedError
 from qtandem.learn.autoregressive import AutoregressiveModel
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small models run fastest on one thread (and the CI machine's cores are shared)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 CASES = [("transformer", 2), ("transformer", 4), ("rnn", 2), ("rnn", 4)]

@@ -3,29 +3,14 @@
 import numpy as np
 import pytest
 import torch
+from tests.conftest import rotated_probabilities
 
 from qtandem import Circuit, statevector
 from qtandem.errors import CheckpointError, DataError, ResourceError, SimulationError
 from qtandem.learn import NeuralStateModel, ShotRecord, measure_randomized
 from qtandem.learn.neural_state import local_pauli_bases
 
-ROT = {0: np.array([[1, 1], [1, -1]]) / np.sqrt(2), 1: np.array([[1, -1j], [1, 1j]]) / np.sqrt(2), 2: np.eye(2)}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def rotated_probabilities(psi: np.ndarray, basis: np.ndarray) -> np.ndarray:
-    """|<b|U_c|psi>|^2 for all b, by dense Kronecker products (qubit 0 least significant)."""
-    u = np.array([[1.0]])
-    for q in range(len(basis)):
-        u = np.kron(ROT[int(basis[q])], u)
-    return np.abs(u @ psi) ** 2
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.mark.parametrize("kind", ["transformer", "rnn"])

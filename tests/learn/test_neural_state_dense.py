@@ -3,31 +3,14 @@
 import numpy as np
 import pytest
 import torch
+from tests.conftest import kron_nll
 
 from qtandem.errors import DataError, ResourceError
 from qtandem.learn import NeuralStateModel, ShotRecord, measure_randomized
 from qtandem.learn.autoregressive import AutoregressiveModel
 from qtandem.learn.neural_state import local_pauli_bases
 
-ROT = {0: np.array([[1, 1], [1, -1]]) / np.sqrt(2), 1: np.array([[1, -1j], [1, 1j]]) / np.sqrt(2), 2: np.eye(2)}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def kron_nll(psi: np.ndarray, bases: np.ndarray, outcomes: np.ndarray) -> np.ndarray:
-    out = []
-    for c, b in zip(bases, outcomes, strict=True):
-        u = np.array([[1.0]])
-        for q in range(len(c)):
-            u = np.kron(ROT[int(c[q])], u)
-        out.append(-np.log(abs((u @ psi)[int((b << np.arange(len(b))).sum())]) ** 2))
-    return np.array(out)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.mark.parametrize("kind", ["made", "rnn"])

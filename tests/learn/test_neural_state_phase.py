@@ -1,34 +1,15 @@
 """NeuralStateModel phase variants ("full", "zero", "none") and reconstruct(phase="select") on held-out shots."""
 
-import numpy as np
 import pytest
 import torch
+from tests.conftest import kron_nll
 
 from qtandem import Circuit, statevector
 from qtandem.errors import ParameterError
 from qtandem.learn import NeuralStateModel, measure_randomized
 from qtandem.learn.neural_state import reconstruct
 
-ROT = {0: np.array([[1, 1], [1, -1]]) / np.sqrt(2), 1: np.array([[1, -1j], [1, 1j]]) / np.sqrt(2), 2: np.eye(2)}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def exact_nll(psi: np.ndarray, bases: np.ndarray, outcomes: np.ndarray) -> np.ndarray:
-    """-log |<b|U_c|psi>|^2 per shot by dense Kronecker products (qubit 0 least significant)."""
-    out = []
-    for c, b in zip(bases, outcomes, strict=True):
-        u = np.array([[1.0]])
-        for q in range(len(c)):
-            u = np.kron(ROT[int(c[q])], u)
-        out.append(-np.log(np.abs(u @ psi)[(b << np.arange(len(b))).sum()] ** 2))
-    return np.array(out)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def test_phase_none_is_real_positive_and_zero_starts_positive() -> None:
@@ -57,7 +38,7 @@ def test_validation_nll_matches_dense_reference_for_light_and_heavy_shots() -> N
     model = NeuralStateModel(3, kind="made", d_model=4, seed=2, phase="full")
     psi = model.statevector().numpy()
     record = measure_randomized(Circuit(3).h(0).cx(0, 1).s(2), 300, seed=4)
-    want = exact_nll(psi, record.bases, record.outcomes).mean()
+    want = kron_nll(psi, record.bases, record.outcomes).mean()
     assert model.validation_nll(record) == pytest.approx(want, rel=1e-9)
     assert model.validation_nll(record, max_rotated=1) == pytest.approx(want, rel=1e-9)  # heavy shots: full state
 
