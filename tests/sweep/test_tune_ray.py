@@ -53,7 +53,7 @@ kind = "{kind}"
 grace_period = 1
 reduction_factor = 2
 [space]
-"optim.lr" = {{grid = [0.02, 0.05, 0.1, 0.2]}}
+"optim.lr" = {{grid = [{grid}]}}
 """
 
 
@@ -66,10 +66,10 @@ def private_ray():
     ray.shutdown()
 
 
-def _files(tmp_path, kind):
+def _files(tmp_path, kind, grid="0.02, 0.05, 0.1, 0.2"):
     (tmp_path / "base.toml").write_text(BASE)
     path = tmp_path / f"tune_{kind}.toml"
-    path.write_text(TUNE.format(kind=kind))
+    path.write_text(TUNE.format(kind=kind, grid=grid))
     return parse_config(path.read_text(), str(path))
 
 
@@ -113,11 +113,16 @@ def test_ray_tune_fifo_equals_local_and_asha_stops(private_ray, tmp_path):
     assert on_ray.complete and local.complete
     assert _metrics(on_ray.table) == _metrics(local.table)  # same trials, same seeds: same numbers
     assert on_ray.best_config.read_text().split("\n", 2)[2] == local.best_config.read_text().split("\n", 2)[2]
-    asha = run_tune(_files(tmp_path, "asha"), tmp_path / "asha", engine="ray")
+    # One trial at a time, best learning rate first (on this problem val_loss falls with lr): asynchronous ASHA then
+    # sees each rung in grid order and must stop the later, worse trials. With two trials at once, which one ASHA
+    # stopped depended on which reported first, and with the best trial last it stopped none: timing-dependent.
+    reverse = _files(tmp_path, "asha", grid="0.2, 0.1, 0.05, 0.02")
+    asha = run_tune(reverse, tmp_path / "asha", engine="ray", workers=1)
+    local = run_tune(_files(tmp_path, "fifo", grid="0.2, 0.1, 0.05, 0.02"), tmp_path / "local_reverse", engine="local")
     assert asha.complete
     assert any(str(r["status"]).startswith("stopped") for r in asha.table)
     full = {r["trial"]: r for r in local.table}
-    rows = [x for x in read_jsonl(tmp_path / "local" / "reports.jsonl") if x.get("type") == "report"]
+    rows = [x for x in read_jsonl(tmp_path / "local_reverse" / "reports.jsonl") if x.get("type") == "report"]
     for r in asha.table:  # a stopped trial's last report is the full run's report at that point
         reports = [x for x in rows if x["trial"] == r["trial"]]
         assert r["val_loss"] == reports[r["reports"] - 1]["val_loss"]
