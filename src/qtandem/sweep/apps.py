@@ -29,7 +29,7 @@ from typing import Any
 
 from qtandem.config import did_you_mean, type_name
 from qtandem.errors import ConfigError
-from qtandem.sweep.jobs import PreparedPoint
+from qtandem.sweep.jobs import OneChunkJob, PreparedPoint
 
 __all__ = ["QaoaJob", "VqeJob", "qaoa_task", "vqe_task"]
 
@@ -87,7 +87,7 @@ def vqe_task(payload: dict[str, Any]) -> dict[str, Any]:
     return _timed(run, payload)
 
 
-class VqeJob:
+class VqeJob(OneChunkJob):
     """``vqe``: a point of a dissociation curve (one chunk).
 
     Examples:
@@ -117,14 +117,6 @@ class VqeJob:
     def task(self, payload: dict[str, Any]) -> dict[str, Any]:
         """:func:`vqe_task`."""
         return vqe_task(payload)
-
-    def complete(self, prepared: PreparedPoint, rows: list[dict[str, Any]]) -> bool:
-        """One chunk."""
-        return len(rows) >= 1
-
-    def initial_chunks(self, prepared: PreparedPoint, rows: list[dict[str, Any]]) -> int:
-        """One chunk."""
-        return 1
 
 
 _QAOA = {"problem": "", "graph": "", "nodes": 8, "degree": 3, "instance": 0, "p": 2, "init": "interp", "mixer": "x",
@@ -163,7 +155,7 @@ def qaoa_task(payload: dict[str, Any]) -> dict[str, Any]:
     return _timed(run, payload)
 
 
-class QaoaJob:
+class QaoaJob(OneChunkJob):
     """``qaoa``: one QAOA run on one problem instance (one chunk).
 
     Examples:
@@ -203,11 +195,3 @@ class QaoaJob:
     def task(self, payload: dict[str, Any]) -> dict[str, Any]:
         """:func:`qaoa_task`."""
         return qaoa_task(payload)
-
-    def complete(self, prepared: PreparedPoint, rows: list[dict[str, Any]]) -> bool:
-        """One chunk."""
-        return len(rows) >= 1
-
-    def initial_chunks(self, prepared: PreparedPoint, rows: list[dict[str, Any]]) -> int:
-        """One chunk."""
-        return 1

@@ -70,6 +70,19 @@ class JobKind(Protocol):
     def initial_chunks(self, prepared: PreparedPoint, rows: list[dict[str, Any]]) -> int: ...
 
 
+
+class OneChunkJob:
+    """Base of the job kinds whose point is one task (one chunk, complete once its row is in)."""
+
+    def complete(self, prepared: PreparedPoint, rows: list[dict[str, Any]]) -> bool:
+        """One chunk."""
+        return len(rows) >= 1
+
+    def initial_chunks(self, prepared: PreparedPoint, rows: list[dict[str, Any]]) -> int:
+        """One chunk."""
+        return 1
+
+
 def spin_task(payload: dict[str, Any]) -> dict[str, Any]:
     """A CPU-bound stand-in task: ``iterations`` of integer arithmetic, a checksum from the seed.
 

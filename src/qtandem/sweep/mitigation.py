@@ -32,7 +32,7 @@ from typing import Any
 
 from qtandem.errors import ConfigError, QtandemError
 from qtandem.sweep.apps import _fill, _timed
-from qtandem.sweep.jobs import PreparedPoint
+from qtandem.sweep.jobs import OneChunkJob, PreparedPoint
 
 __all__ = ["METHOD_NAMES", "MitigationJob", "methods_for", "mitigation_task"]
 
@@ -128,7 +128,7 @@ def mitigation_task(payload: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class MitigationJob:
+class MitigationJob(OneChunkJob):
     """``mitigation``: one mitigated estimate of one observable on one circuit (one chunk).
 
     Examples:
@@ -194,11 +194,3 @@ class MitigationJob:
     def task(self, payload: dict[str, Any]) -> dict[str, Any]:
         """:func:`mitigation_task`."""
         return mitigation_task(payload)
-
-    def complete(self, prepared: PreparedPoint, rows: list[dict[str, Any]]) -> bool:
-        """One chunk."""
-        return len(rows) >= 1
-
-    def initial_chunks(self, prepared: PreparedPoint, rows: list[dict[str, Any]]) -> int:
-        """One chunk."""
-        return 1
