@@ -84,6 +84,20 @@ def test_chunks_equal_a_direct_computation(full):
     assert row["errors"] == direct and row["shots"] == 500
 
 
+def test_a_chunk_larger_than_a_block_equals_unpacked_decoding(monkeypatch):
+    """Chunks are sampled and decoded bit-packed in blocks; the count equals plain bool decoding of the same blocks."""
+    from qtandem.qec.data import iter_samples
+    from qtandem.sweep import qec as sweep_qec
+
+    monkeypatch.setattr(sweep_qec, "_BLOCK_SHOTS", 96)
+    circuit = surface_code(3, 3, p=0.03)
+    out = sweep_qec.qec_task({"circuit": str(circuit), "decoder": "pymatching", "shots": 1000, "seed": 11})
+    dec = MatchingDecoder(circuit)
+    direct = sum(int(np.any(dec.decode(d) != o, axis=1).sum())
+                 for d, o in iter_samples(circuit, 1000, seed=11, chunk=96, bit_packed=False))
+    assert out["shots"] == 1000 and out["errors"] == direct > 20
+
+
 def test_stopping_rule_is_sinters(full):
     result, out = full
     rows = {(r["key"], r["chunk"]): r for r in read_rows(out)}

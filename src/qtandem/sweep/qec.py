@@ -35,6 +35,7 @@ _DEFAULTS: dict[str, Any] = {"code": "surface", "rounds": None, "basis": "Z", "n
                              "chunk_shots": 10_000}
 _KEYS = {"distance", "p", *_DEFAULTS}
 _TARGETS = ("max_shots", "max_errors")
+_BLOCK_SHOTS = 65_536  # shots sampled and decoded at a time inside a chunk
 _DECODERS: dict[str, Any] = {}  # per worker process: (decoder, circuit hash) -> compiled decoder
 
 
@@ -76,13 +77,18 @@ def qec_task(payload: dict[str, Any]) -> dict[str, Any]:
     """
     import numpy as np
 
-    from qtandem.qec.data import sample
+    from qtandem.qec.data import iter_samples
 
     t0, c0 = time.perf_counter(), time.process_time()
     circuit, dec, setup = _decoder(str(payload["decoder"]), str(payload["circuit"]))
-    dets, obs = sample(circuit, int(payload["shots"]), seed=int(payload["seed"]))
-    pred = np.asarray(dec.decode(dets), dtype=bool).reshape(obs.shape)
-    errors = int(np.count_nonzero(np.any(pred != obs, axis=1)))
+    errors = 0
+    # Bit-packed blocks from one seeded sampler: a few MiB live at a time instead of the whole chunk's
+    # bool arrays (96 MB for 800k shots of d = 5), so two workers do not contend for cache and memory
+    # bandwidth, and the chunk runs ~20% faster on its own.
+    for dets, obs in iter_samples(circuit, int(payload["shots"]), seed=int(payload["seed"]),
+                                  chunk=_BLOCK_SHOTS, bit_packed=True):
+        pred = np.asarray(dec.decode_bit_packed(dets), dtype=np.uint8).reshape(obs.shape)
+        errors += int(np.count_nonzero(np.any(pred != obs, axis=1)))
     return {"shots": int(payload["shots"]), "errors": errors, "discards": 0,
             "seconds": time.perf_counter() - t0, "cpu_s": time.process_time() - c0, "setup_cpu_s": setup}
 
