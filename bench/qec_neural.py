@@ -23,7 +23,8 @@ calls on ``--speed-shots`` shots is reported, and the same shots/s as ``qec eval
 single-threaded ``decode_batch``. The load average before and after is recorded: the machine is
 shared, so run it under the lock and read it with the load.
 
-Run: flock /tmp/qtandem-cpu.lock python bench/qec_neural.py [--shots N] [--model PATH ...]
+Run: flock /tmp/qt_lane_a.lock flock /tmp/qt_lane_b.lock python bench/qec_neural.py [--shots N] [--model PATH ...]
+[--only NAME] [--check-previous] [--speed-only]
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pymatching
 import stim
 import torch
@@ -47,13 +49,41 @@ from qtandem.qec.decoder import Decoder
 from qtandem.qec.evaluate import evaluate_circuit
 from qtandem.qec.matching import MatchingDecoder
 from qtandem.qec.metrics import postselection_curve, wilson_interval
-from qtandem.qec.neural import NeuralDecoder, load_decoder
+from qtandem.qec.neural import NeuralDecoder, load_decoder, matching_features
 from qtandem.qec.zoo import list_pretrained, pretrained
 
 
 def _rate(errors: int, shots: int) -> dict[str, Any]:
     lo, hi = wilson_interval(errors, shots)
     return {"errors": errors, "ler": errors / shots, "wilson95": [lo, hi]}
+
+
+class PreviousNeural(NeuralDecoder):
+    """The decode path before session 33: the training-form ``SyndromeNet.forward`` in batches of 2,048.
+
+    Same weights, threads and matching features as the shipped decoder; only the network's form
+    and the batch size differ. Used as the in-run A/B baseline and for the decision-agreement check.
+    """
+
+    def _chunk_logits(self, chunk: np.ndarray) -> np.ndarray:
+        assert self.circuit is not None
+        extra = None
+        if self.spec.matching_features:
+            with self._lock:
+                cache = self._caches.pop() if self._caches else {}
+            try:
+                extra = torch.from_numpy(matching_features(self.circuit, chunk, cache))
+            finally:
+                with self._lock:
+                    self._caches.append(cache)
+        with torch.inference_mode():
+            return self.model(torch.from_numpy(chunk.astype(np.float32)), extra).double().numpy()
+
+
+def previous(dec: NeuralDecoder) -> PreviousNeural:
+    """``dec``'s weights behind the previous decode path (batch 2,048, eager forward)."""
+    assert dec.circuit is not None
+    return PreviousNeural(dec.circuit, dec.spec, dec.model.state_dict(), info=dec.info, batch_size=2048)
 
 
 def throughput(decoders: dict[str, Decoder], circuit: stim.Circuit, shots: int, repeats: int,
@@ -83,9 +113,8 @@ def speed(dec: NeuralDecoder, seed: int, speed_shots: int, speed_repeats: int) -
     out: dict[str, Any] = {"threads": {"neural_workers": dec.workers, "neural_batch": dec.batch_for(speed_shots),
                                        "torch_threads_outside_decode": torch.get_num_threads(), "pymatching": 1},
                            "load_before": os.getloadavg()[0]}
-    # A/B: the settings qtandem used before (torch's own intra-op threads, fixed batches of 2,048)
-    old = NeuralDecoder(circuit, dec.spec, dec.model.state_dict(), info=dec.info, threads=0, batch_size=2048)
-    out["shots_per_s"] = throughput({"neural": dec, "neural_torch_intraop_threads": old,
+    # A/B: the decode path before session 33 (eager training-form network, batches of 2,048, same threads)
+    out["shots_per_s"] = throughput({"neural": dec, "neural_previous_path": previous(dec),
                                      "pymatching": MatchingDecoder(circuit),
                                      "pymatching-correlated": MatchingDecoder(circuit, correlated=True)},
                                     circuit, speed_shots, speed_repeats, speed_seed)
@@ -97,7 +126,7 @@ def speed(dec: NeuralDecoder, seed: int, speed_shots: int, speed_repeats: int) -
     return out
 
 
-def accuracy(dec: NeuralDecoder, shots: int, seed: int) -> dict[str, Any]:
+def accuracy(dec: NeuralDecoder, shots: int, seed: int, check_previous: bool = False) -> dict[str, Any]:
     circuit = dec.circuit
     assert circuit is not None
     dets, obs = circuit.compile_detector_sampler(seed=seed).sample(shots, separate_observables=True)
@@ -106,10 +135,18 @@ def accuracy(dec: NeuralDecoder, shots: int, seed: int) -> dict[str, Any]:
     corr = MatchingDecoder(circuit, correlated=True)
     preds = {"neural": dec.decode(dets)[:, 0], "pymatching": plain.decode(dets)[:, 0],
              "pymatching-correlated": corr.decode(dets)[:, 0]}
+    if check_previous:  # the faster path must not change decisions: same shots through the previous path
+        old_logits = previous(dec).logits(dets)[:, 0]
+        new_logits = dec.logits(dets)[:, 0]
+        preds["neural_previous_path"] = old_logits > 0
+        agreement = {"differing_decisions": int((preds["neural_previous_path"] != preds["neural"]).sum()),
+                     "max_abs_logit_diff": float(np.abs(old_logits - new_logits).max())}
     wrong = {k: v != obs for k, v in preds.items()}
     out: dict[str, Any] = {"name": dec.name, "kind": dec.info.get("kind"), "shots": shots, "seed": seed,
                            "num_detectors": dec.num_detectors, "training": dec.info.get("training"),
                            "decoders": {k: _rate(int(w.sum()), shots) for k, w in wrong.items()}}
+    if check_previous:
+        out["previous_path_agreement"] = agreement
     for ref in ("pymatching", "pymatching-correlated"):
         only_nn_right = int((~wrong["neural"] & wrong[ref]).sum())
         only_ref_right = int((wrong["neural"] & ~wrong[ref]).sum())
@@ -134,21 +171,26 @@ def main() -> None:
     ap.add_argument("--model", action="append", default=[], help="also evaluate this .safetensors model")
     ap.add_argument("--no-shipped", action="store_true", help="evaluate only the --model files")
     ap.add_argument("--speed-only", action="store_true", help="measure throughput only (no logical error rates)")
+    ap.add_argument("--only", action="append", default=[], help="evaluate only these shipped models")
+    ap.add_argument("--check-previous", action="store_true",
+                    help="also decode the accuracy shots through the previous decode path; count differing decisions")
     ap.add_argument("--json", default="bench/results/qec_neural.json")
     args = ap.parse_args()
-    shipped = [] if args.no_shipped else [pretrained(n) for n in list_pretrained()]
+    shipped = [] if args.no_shipped else [pretrained(n) for n in list_pretrained() if not args.only or n in args.only]
     models = shipped + [load_decoder(p) for p in args.model]
     results = []
     for dec in models:
         r = {"name": dec.name, "kind": dec.info.get("kind")}
         if not args.speed_only:
-            r.update(accuracy(dec, args.shots, args.seed))
+            r.update(accuracy(dec, args.shots, args.seed, args.check_previous))
             d = r["decoders"]
             print(f"{r['name']} ({r['kind']}), {r['shots']} shots: neural {d['neural']['ler']:.5f}, "
                   f"PyMatching {d['pymatching']['ler']:.5f}, correlated {d['pymatching-correlated']['ler']:.5f}; "
                   f"ratio {r['vs_pymatching']['ratio']:.3f}x PyMatching (z {r['vs_pymatching']['paired_z']:+.1f}), "
                   f"{r['vs_pymatching-correlated']['ratio']:.3f}x correlated "
                   f"(z {r['vs_pymatching-correlated']['paired_z']:+.1f})", flush=True)
+            if "previous_path_agreement" in r:
+                print(f"    previous decode path on the same shots: {r['previous_path_agreement']}", flush=True)
             for k, v in r["flagging"].items():
                 print(f"    flagging {k}: " + ", ".join(f"{float(f):.0%} flagged -> LER {x:.2e}"
                                                      for f, x in v.items()))
@@ -157,8 +199,8 @@ def main() -> None:
         print(f"{r['name']}: shots/s (median of {args.speed_repeats}, "
               f"{args.speed_shots} shots, neural with {r['threads']['neural_workers']} threads) neural "
               f"{r['shots_per_s']['neural']['median']:.0f}, PyMatching {r['shots_per_s']['pymatching']['median']:.0f}, "
-              f"correlated {r['shots_per_s']['pymatching-correlated']['median']:.0f}; neural with torch's "
-              f"intra-op threads {r['shots_per_s']['neural_torch_intraop_threads']['median']:.0f}; qec eval path "
+              f"correlated {r['shots_per_s']['pymatching-correlated']['median']:.0f}; neural through the previous "
+              f"path {r['shots_per_s']['neural_previous_path']['median']:.0f}; qec eval path "
               f"{r.get('qec_eval_shots_per_s', {}).get('neural', float('nan')):.0f}; load "
               f"{r['load_before']:.1f} -> {r['load_after']:.1f}", flush=True)
     env = {"python": platform.python_version(), "stim": stim.__version__, "pymatching": pymatching.__version__,

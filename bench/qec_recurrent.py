@@ -82,11 +82,21 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
     # `base` continued (resume of a copy of the base run folder): steps 0-1200 are base's schedule, kept as a
     # phase; 1200-3000 a new cosine phase
     "long": {"optim": {"steps": 3000, "lr": 0.0015, "phases": [{"until": 1200, "steps": 1200, "lr": 0.003}]}},
+    # session 33 (DEV): is the base recipe only data-starved? 4x the batch, 5x the steps (24x the shots of `long`),
+    # equal input inits; run in chunks with --max-steps (resumable)
+    "big": {"model": {"unit_inputs": True}, "pretrain": {"steps": 1000},
+            "data": {"val_shots": 50000},
+            "optim": {"steps": 6000, "batch_size": 1024, "lr": 0.002, "warmup": 200, "min_lr": 0.00005},
+            "train": {"eval_every": 500, "checkpoint_every": 250}},
+    "big_hard": {"model": {"unit_inputs": True, "soft_inputs": False}, "pretrain": {"steps": 1000},
+                 "data": {"val_shots": 50000},
+                 "optim": {"steps": 6000, "batch_size": 1024, "lr": 0.002, "warmup": 200, "min_lr": 0.00005},
+                 "train": {"eval_every": 500, "checkpoint_every": 250}},
 }
 
 
-def variant_config(name: str, steps: int | None = None) -> str:
-    """The TOML configuration of an ablation variant."""
+def variant_config(name: str, steps: int | None = None, max_steps: int = 0) -> str:
+    """The TOML configuration of an ablation variant (``max_steps``: stop this session there, resumable)."""
     from qtandem.config import to_toml
 
     cfg: dict[str, Any] = json.loads(json.dumps(BASE))
@@ -95,6 +105,7 @@ def variant_config(name: str, steps: int | None = None) -> str:
     if steps is not None:
         cfg["pretrain"]["steps"] = min(cfg["pretrain"]["steps"], steps // 3)
         cfg["optim"]["steps"] = steps
+    cfg["train"]["max_steps"] = max_steps
     cfg["name"] = f"recurrent-d3-si1000-{'base' if name == 'long' else name}"  # long resumes base's run
     return to_toml(cfg)
 
@@ -106,7 +117,8 @@ def _rate(errors: int, shots: int) -> dict[str, Any]:
 
 def cmd_train(args: argparse.Namespace) -> None:
     out = Path(args.output or f"runs/qec_recurrent/{args.variant}")
-    cfg = parse_recurrent_config(variant_config(args.variant, args.steps), source=f"{args.variant}.toml")
+    cfg = parse_recurrent_config(variant_config(args.variant, args.steps, args.max_steps),
+                                 source=f"{args.variant}.toml")
     res = train_recurrent(cfg, output=out, resume=args.resume, progress=False)
     ev = [r for r in res.records if r["kind"] == "eval"]
     print(json.dumps({"variant": args.variant, "step": res.step, "shots": res.shots, "wall_s": round(res.wall_s, 1),
@@ -235,6 +247,7 @@ def main() -> None:
     t.add_argument("--steps", type=int, default=None)
     t.add_argument("--output", default=None)
     t.add_argument("--resume", action="store_true")
+    t.add_argument("--max-steps", type=int, default=0, help="stop at this step (resume later with --resume)")
     e = sub.add_parser("eval")
     e.add_argument("runs", nargs="+")
     e.add_argument("--shots", type=int, default=200_000)

@@ -12,7 +12,7 @@ import torch
 from qtandem.errors import DecoderError
 from qtandem.qec.decoder import Decoder
 from qtandem.qec.evaluate import _decode_all
-from qtandem.qec.neural import ModelSpec, NeuralDecoder
+from qtandem.qec.neural import FrozenSyndromeNet, ModelSpec, NeuralDecoder
 
 
 class SlowSetup(Decoder):
@@ -66,7 +66,7 @@ def test_torch_threads_restored_and_auto_settings(tiny):
     auto.prepare().decode(dets)
     assert torch.get_num_threads() == before
     auto.threads = 4
-    assert [auto.batch_for(n) for n in (100, 1000, 10_000, 10**6)] == [128, 250, 2048, 2048]
+    assert [auto.batch_for(n) for n in (100, 600, 1000, 10**6)] == [128, 150, 250, 256]
     with pytest.raises(DecoderError, match="batch_size"):
         NeuralDecoder(c, dec.spec, dec.model.state_dict(), batch_size=0)
     with pytest.raises(DecoderError, match="threads"):
@@ -84,3 +84,41 @@ def test_neural_matching_prepare_builds_one_matcher_set_per_worker():
     dets = c.compile_detector_sampler(seed=1).sample(600)
     dec.decode(dets)
     assert len(dec._caches) == 2  # decoding re-used them, built nothing new
+
+
+@pytest.mark.parametrize("spec", [ModelSpec(hidden=8, heads=2, readout=8),
+                                  ModelSpec(hidden=12, layers=2, heads=3, mlp_ratio=3, readout=6, matching_features=2)])
+def test_frozen_net_equals_the_training_forward(spec):
+    """The inference form (folded LayerNorms, written-out attention) is the same function as SyndromeNet.forward."""
+    from qtandem.qec.neural import matching_features
+
+    c = stim.Circuit.generated("surface_code:rotated_memory_z", distance=3, rounds=4,
+                               after_clifford_depolarization=0.02)
+    dec = NeuralDecoder.untrained(c, spec, seed=3)
+    net = dec.model
+    with torch.no_grad():  # random LayerNorm affine maps and biases, so the folding is exercised
+        gen = torch.Generator().manual_seed(1)
+        for name, prm in net.named_parameters():
+            if "norm" in name or name.endswith("bias") or name == "skip":
+                prm.copy_(torch.randn(prm.shape, generator=gen))
+    dets = c.compile_detector_sampler(seed=5).sample(500)
+    extra = torch.from_numpy(matching_features(c, dets)) if spec.matching_features else None
+    x = torch.from_numpy(dets.astype(np.float32))
+    with torch.inference_mode():
+        ref = net(x, extra)
+        got = FrozenSyndromeNet(net)(x, extra)
+    assert got.shape == ref.shape == (500, 1)
+    assert float((got - ref).abs().max()) < 1e-4 * max(1.0, float(ref.abs().max()))
+    assert float(ref.std()) > 1e-3  # not a constant function
+
+
+def test_decoder_uses_the_frozen_net_and_rebuilds_it_after_pickling(tiny):
+    import pickle
+
+    _, dec, dets = tiny
+    with torch.inference_mode():
+        ref = dec.model(torch.from_numpy(dets.astype(np.float32))).double().numpy()
+    assert np.allclose(dec.logits(dets), ref, atol=1e-5)
+    assert dec._frozen is not None
+    back = pickle.loads(pickle.dumps(dec))
+    assert back._frozen is None and np.allclose(back.logits(dets), ref, atol=1e-5)

@@ -61,7 +61,7 @@ from torch import Tensor, nn
 from qtandem.errors import CheckpointError, DecoderError
 from qtandem.io import atomic_write_bytes, read_safetensors
 from qtandem.qec.decoder import Decoder
-from qtandem.qec.neural import StabilizerLayout, _Block
+from qtandem.qec.neural import MAX_BATCH, StabilizerLayout, _Block
 
 if TYPE_CHECKING:
     from qtandem.qec.soft import SoftShots
@@ -362,7 +362,7 @@ class RecurrentDecoder(Decoder):
         spec: the model (:class:`RecurrentSpec`).
         state: the model's ``state_dict``.
         info: metadata kept with the model (training cost, name, readout model...).
-        batch_size: shots per forward pass (default: up to 2,048, small enough that every worker gets a batch).
+        batch_size: shots per forward pass (default: up to 256, small enough that every worker gets a batch).
         threads: worker threads for :meth:`logits` (default: usable CPUs up to 8, one torch thread each;
             0 keeps torch's own setting).
 
@@ -476,7 +476,7 @@ class RecurrentDecoder(Decoder):
             soft = np.asarray(soft, dtype=np.float32)
             if soft.shape != (dets.shape[0], self.num_detectors, 2):
                 raise DecoderError(f"soft must have shape ({dets.shape[0]}, {self.num_detectors}, 2), got {soft.shape}")
-        size = self.batch_size or max(128, min(2048, -(-len(dets) // max(1, self.workers))))
+        size = self.batch_size or max(128, min(MAX_BATCH, -(-len(dets) // max(1, self.workers))))
         parts = [(dets[i:i + size], None if soft is None else soft[i:i + size]) for i in range(0, len(dets), size)]
         if not parts:
             return np.zeros((0, self.num_observables))
