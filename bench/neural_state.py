@@ -22,6 +22,14 @@ makes that affordable at 20 qubits).
 of the shots and keeps the one with the lower Born NLL on the other 10% (data only; the exact
 fidelity of both is recorded beside the choice).
 
+Session 33: ``--clifford-bases M --clifford-shots-per-basis m`` measures the classical-shadow record
+as M random global Cliffords x m shots (inside ``--budget``, default 10**6 shots with the training
+data); its error bar treats each Clifford as one unit (``shadows.fidelity``). ``--shadow-device cuda``
+runs the Clifford circuits on a GPU (the same numbers, faster). ``--only-candidate C`` with ``--phase
+select`` fits one candidate on the same 90% / 10% split as ``reconstruct(phase="select")`` (so the
+candidates can run in parallel processes) and ``--combine`` picks, per state and seed, the candidate
+with the lower held-out NLL from such files: the same choice ``reconstruct`` makes.
+
 Run (the 20-qubit rows of README, seeds 0 = DEV and 1 = TEST): ``flock /tmp/qt_lane_a.lock env
 OMP_NUM_THREADS=1 .venv/bin/python bench/neural_state.py --n 20 --bases 2000 --shots-per-basis 400
 --global-bases 50 --global-shots-per-basis 2000 --kind made --d-model 4 --hidden 64 --layers 1 --lr 0.03
@@ -41,8 +49,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from qtandem.learn import ShotRecord, measure_randomized
-from qtandem.learn.neural_state import local_pauli_bases, reconstruct
+from qtandem.learn import ShotRecord, measure_randomized, shadows
+from qtandem.learn.neural_state import _holdout_split, local_pauli_bases, reconstruct
 
 
 def tfim_ground_state(n: int, field: float = 1.0) -> np.ndarray:
@@ -141,6 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--split", default="", help="label stored with the rows (dev / test)")
     ap.add_argument("--clifford", type=int, default=0, help="Clifford-shadow shots for the shadow estimate (0: skip)")
+    ap.add_argument("--clifford-bases", type=int, default=0,
+                    help="random Cliffords of the shadow record (with --clifford-shots-per-basis; 0: use --clifford)")
+    ap.add_argument("--clifford-shots-per-basis", type=int, default=1)
+    ap.add_argument("--shadow-device", default="cpu", help="torch device of the Clifford circuits (cpu, cuda, auto)")
+    ap.add_argument("--budget", type=int, default=1_000_000, help="refuse designs with more shots in all")
+    ap.add_argument("--only-candidate", default=None,
+                    help="with --phase select: fit only this candidate on the selection's training split")
+    ap.add_argument("--combine", nargs="*", default=None,
+                    help="JSON files of --only-candidate runs: write the selected rows to --json and exit")
     ap.add_argument("--sampling-speed", action="store_true",
                     help="only time Pauli sampling at --n qubits (old prefix tree vs basis by basis); hold both locks")
     ap.add_argument("--json", type=Path, required=True)
@@ -153,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
                 "torch": torch.__version__, "threads": torch.get_num_threads()}
         args.json.write_text(json.dumps(meta | {"rows": speed}, indent=1) + "\n")
         return 0
+    if args.combine is not None:
+        return combine(args.combine, args.json)
     names = args.states or (f"ghz{args.n},w{args.n},tfim{args.n}" if args.n else "ghz20,w20,tfim20")
     rows: list[dict[str, Any]] = []
     for name in names.split(","):
@@ -174,11 +193,25 @@ def main(argv: list[str] | None = None) -> int:
             global_s = time.perf_counter() - t1
             record = ShotRecord.merge(record, extra)
         data_s = time.perf_counter() - t0
-        model, info = reconstruct(record, target=psi, kind=args.kind, steps=args.steps, batch_size=args.batch_size,
-                                  lr=args.lr, seed=args.seed, d_model=args.d_model, layers=args.layers,
-                                  hidden=args.hidden, max_rotated=args.max_rotated, dense_every=args.dense_every,
-                                  dense_batch=args.dense_batch, phase=args.phase, holdout=args.holdout,
-                                  candidates=tuple(args.candidates.split(",")), threads=args.threads)
+        shadow_shots = (args.clifford_bases * args.clifford_shots_per_basis if args.clifford_bases
+                        else args.clifford)
+        if len(record) + shadow_shots > args.budget:
+            raise SystemExit(f"{len(record)} training + {shadow_shots} shadow shots exceed --budget {args.budget}")
+        fit_args: dict[str, Any] = {"target": psi, "kind": args.kind, "steps": args.steps,
+                                    "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
+                                    "d_model": args.d_model, "layers": args.layers, "hidden": args.hidden,
+                                    "max_rotated": args.max_rotated, "dense_every": args.dense_every,
+                                    "dense_batch": args.dense_batch, "threads": args.threads}
+        if args.only_candidate:
+            if args.phase != "select":
+                raise SystemExit("--only-candidate needs --phase select")
+            val, train = _holdout_split(record, args.holdout, args.seed)
+            model, info = reconstruct(train, phase=args.only_candidate, **fit_args)
+            info |= {"candidate": args.only_candidate, "holdout": args.holdout, "shots": len(record),
+                     "validation_nll": model.validation_nll(val, max_rotated=args.max_rotated)}
+        else:
+            model, info = reconstruct(record, phase=args.phase, holdout=args.holdout,
+                                      candidates=tuple(args.candidates.split(",")), **fit_args)
         row = {"state": name, "n": n, "split": args.split, "bases": args.bases,
                "shots_per_basis": args.shots_per_basis, "design": args.design, "rotated": args.rotated,
                "global_bases": args.global_bases, "global_shots_per_basis": args.global_shots_per_basis,
@@ -190,18 +223,56 @@ def main(argv: list[str] | None = None) -> int:
         if n <= 20:  # populations alone: (sum sqrt(p q))**2, the fidelity if every phase were right
             q = model.statevector().abs().pow(2).numpy()
             row["population_fidelity"] = float(np.sqrt(q * np.abs(psi) ** 2).sum() ** 2)
-        if args.clifford:
+        settings = vars(args) | {"json": str(args.json)}
+        if shadow_shots:  # the fit's row first: a run stopped during the shadow part keeps it
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps({"script": "bench/neural_state.py", "args": settings,
+                                             "rows": [*rows, row]}, indent=1) + "\n")
+            device = args.shadow_device
+            if device == "auto":
+                device = "cuda" if torch.cuda.is_available() else "cpu"
             t1 = time.perf_counter()
-            shadow = measure_randomized(psi, args.clifford, basis="clifford", seed=args.seed + 2)
-            est = model.shadow_fidelity(shadow)
-            row.update(shadow_shots=args.clifford, shadow_fidelity=float(est.values),
-                       shadow_stderr=float(est.stderr), shadow_seconds=time.perf_counter() - t1)
+            per = args.clifford_shots_per_basis if args.clifford_bases else 1
+            shadow = measure_randomized(torch.as_tensor(psi).to(device), shadow_shots, basis="clifford",
+                                        shots_per_basis=per, seed=args.seed + 2)
+            measure_s = time.perf_counter() - t1
+            est = shadows.fidelity(shadow, model.statevector().to(device))
+            row.update(shadow_shots=shadow_shots, shadow_bases=shadow_shots // per, shadow_shots_per_basis=per,
+                       total_shots=len(record) + shadow_shots, shadow_fidelity=float(est.values),
+                       shadow_stderr=float(est.stderr), shadow_device=device,
+                       shadow_measure_seconds=measure_s, shadow_seconds=time.perf_counter() - t1)
+            args.json.write_text(json.dumps({"script": "bench/neural_state.py", "args": settings,
+                                             "rows": [*rows, row]}, indent=1) + "\n")
+            exact = shadows.fidelity(shadow, torch.as_tensor(psi).to(device))  # the true state: 1 within its bar
+            row.update(shadow_check_true_state=float(exact.values), shadow_check_stderr=float(exact.stderr))
         rows.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        settings = vars(args) | {"json": str(args.json)}
         args.json.write_text(json.dumps({"script": "bench/neural_state.py", "args": settings, "rows": rows},
                                         indent=1) + "\n")
+    return 0
+
+
+def combine(files: list[str], out: Path) -> int:
+    """Per (state, seed): the candidate row with the lowest held-out NLL, with every candidate's numbers beside it."""
+    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for file in files:
+        for row in json.loads(Path(file).read_text())["rows"]:
+            groups.setdefault((row["state"], row["seed"]), []).append(row)
+    rows = []
+    for _, cands in sorted(groups.items()):
+        best = min(cands, key=lambda r: r["validation_nll"])
+        rows.append(best | {"phase": "select:" + best["candidate"],
+                            "validation_nll": {r["candidate"]: r["validation_nll"] for r in cands},
+                            "fidelities": {r["candidate"]: r["fidelity"] for r in cands},
+                            "shadow_fidelities": {r["candidate"]: [r.get("shadow_fidelity"), r.get("shadow_stderr")]
+                                                  for r in cands},
+                            "seconds": sum(r["seconds"] for r in cands)})
+        print(json.dumps({k: rows[-1][k] for k in ("state", "seed", "split", "phase", "fidelity", "validation_nll",
+                                                    "shadow_fidelity", "shadow_stderr") if k in rows[-1]}),
+              file=sys.stderr)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"script": "bench/neural_state.py", "combined": files, "rows": rows}, indent=1) + "\n")
     return 0
 
 

@@ -653,6 +653,13 @@ class NeuralStateModel(nn.Module):
         return model
 
 
+def _holdout_split(record: ShotRecord, holdout: float, seed: int) -> tuple[ShotRecord, ShotRecord]:
+    """``(held-out, training)`` records: a seeded random ``holdout`` share of the shots, both in record order."""
+    order = as_generator(derive_seed(seed, 41)).permutation(len(record))
+    cut = max(1, round(holdout * len(record)))
+    return record[np.sort(order[:cut])], record[np.sort(order[cut:])]
+
+
 def reconstruct(record: ShotRecord, *, target: Any = None, kind: str = "transformer", steps: int = 2000,
                 batch_size: int = 256, lr: float = 0.01, seed: int = 0, d_model: int = 32, layers: int = 2,
                 max_rotated: int = 14, threads: int = 0, hidden: int | None = None, dense_every: int = 0,
@@ -695,9 +702,7 @@ def reconstruct(record: ShotRecord, *, target: Any = None, kind: str = "transfor
         bad = [c for c in candidates if c not in PHASES]
         if bad or not candidates:
             raise ParameterError(f"reconstruct(): candidates must be among {PHASES}, got {candidates!r}")
-        order = as_generator(derive_seed(seed, 41)).permutation(len(record))
-        cut = max(1, round(holdout * len(record)))
-        val, train = record[np.sort(order[:cut])], record[np.sort(order[cut:])]
+        val, train = _holdout_split(record, holdout, seed)
         fits = {c: reconstruct(train, target=target, kind=kind, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
                                d_model=d_model, layers=layers, max_rotated=max_rotated, threads=threads, hidden=hidden,
                                dense_every=dense_every, dense_batch=dense_batch, phase=c) for c in candidates}

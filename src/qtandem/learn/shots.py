@@ -833,7 +833,7 @@ def measure_randomized(
                 circ = clifford_circuit(drawn[i])
                 probs = torch.diagonal(density_matrix(circ, initial_state=state)).real.clamp_min(0)[None]
             else:
-                probs = statevector(clifford_circuit(drawn[i]), initial_state=state).abs().pow(2)[None]
+                probs = statevector(clifford_circuit(drawn[i]), initial_state=state).abs().pow(2)[None].cpu()
             rows = np.zeros(min(per, shots - i * per), dtype=np.int64)
             outcome[i * per:i * per + len(rows)] = _sample_rows(probs, rows, rng)
     bits = ((outcome[:, None] >> np.arange(n)) & 1).astype(np.uint8)
