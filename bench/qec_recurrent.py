@@ -92,6 +92,17 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
                  "data": {"val_shots": 50000},
                  "optim": {"steps": 6000, "batch_size": 1024, "lr": 0.002, "warmup": 200, "min_lr": 0.00005},
                  "train": {"eval_every": 500, "checkpoint_every": 250}},
+    # session 33 (DEV): matching-initialized (recurrent+matching): the readout also reads plain matching's
+    # complementary gap and a reference decision (soft-aware matching / correlated matching for the hard
+    # ablation), logit starting at 2 * decision; no pretraining (the features are the prior)
+    "hybrid": {"model": {"unit_inputs": True, "matching_features": 2}, "pretrain": {"steps": 0},
+               "data": {"val_shots": 50000},
+               "optim": {"steps": 3000, "batch_size": 512, "lr": 0.001, "warmup": 100, "min_lr": 0.00002},
+               "train": {"eval_every": 500, "checkpoint_every": 250}},
+    "hybrid_hard": {"model": {"unit_inputs": True, "matching_features": 2, "soft_inputs": False},
+                    "pretrain": {"steps": 0}, "data": {"val_shots": 50000},
+                    "optim": {"steps": 3000, "batch_size": 512, "lr": 0.001, "warmup": 100, "min_lr": 0.00002},
+                    "train": {"eval_every": 500, "checkpoint_every": 250}},
 }
 
 

@@ -16,6 +16,15 @@ AlphaQubit's architecture class (Bausch et al., Nature 635, 834 (2024)) at lapto
   ``h + z * (c - h)``, ``z = sigmoid(W [h, u])`` (a GRU-style update gate over the mixed
   candidate ``c``); without, ``h = block((h + u) / sqrt(2))`` as in SyndromeNet;
 * after the last round a readout MLP over all stabilizer states gives one logit per observable.
+* optionally (``RecurrentSpec.matching_features = 2``, a *matching-initialized* model, named
+  ``recurrent+matching`` and reported apart from pure recurrent ones) the readout also reads two
+  matching features of the shot (:meth:`RecurrentDecoder.matching_features`): plain matching's
+  complementary-gap LLR and a reference matcher's decision as +-1 -- soft-aware matching
+  (:class:`~qtandem.qec.soft_matching.SoftMatchingDecoder`) when the model reads soft inputs and
+  the shot's soft readout is known, else correlated matching -- and the logit starts as
+  ``2 * decision`` through a learned skip: the untrained model decides as that matcher does and
+  training learns when it is wrong. Streaming then needs the features at :meth:`RecurrentStream.finish`
+  (matching runs once all rounds are in).
 
 The recurrence is one function, :meth:`RecurrentNet.step`, so streaming is exact:
 :meth:`RecurrentDecoder.stream` returns a :class:`RecurrentStream` whose ``push(events)`` takes one
@@ -67,7 +76,7 @@ if TYPE_CHECKING:
     from qtandem.qec.soft import SoftShots
 
 __all__ = ["RECURRENT_FORMAT", "RecurrentDecoder", "RecurrentNet", "RecurrentSpec", "RecurrentStream",
-           "load_recurrent", "save_recurrent"]
+           "load_recurrent", "recurrent_matching_features", "save_recurrent"]
 
 RECURRENT_FORMAT = "qtandem.qec.recurrent/1"
 """``format`` metadata value of a saved recurrent decoder."""
@@ -88,6 +97,7 @@ class RecurrentSpec:
         soft_inputs: take the soft-readout and leakage channels (3 inputs per cell, else 1).
         mlp_ratio: MLP width as a multiple of ``hidden``.
         readout: width of the readout MLP.
+        matching_features: 0 (pure recurrent) or 2 (``recurrent+matching``: see the module docstring).
         unit_inputs: initialise every input channel's embedding as ``U(-1, 1)`` (the scale a
             one-channel model's event embedding gets) and feed the flip probability doubled (to
             ``[0, 1]``); ``False`` (the first ablation's models) keeps torch's default ``Linear``
@@ -108,12 +118,20 @@ class RecurrentSpec:
     mlp_ratio: int = 2
     readout: int = 64
     unit_inputs: bool = False
+    matching_features: int = 0
 
     def __post_init__(self) -> None:
+        if self.matching_features not in (0, 2):
+            raise DecoderError(f"matching_features must be 0 or 2, got {self.matching_features}")
         if self.mixer not in MIXERS:
             raise DecoderError(f"mixer must be one of {', '.join(MIXERS)}, got {self.mixer!r}")
         if self.mixer == "attention" and self.hidden % self.heads:
             raise DecoderError(f"hidden ({self.hidden}) must be a multiple of heads ({self.heads})")
+
+    @property
+    def kind(self) -> str:
+        """``"recurrent"`` or ``"recurrent+matching"``."""
+        return "recurrent+matching" if self.matching_features else "recurrent"
 
     @property
     def channels(self) -> int:
@@ -179,6 +197,7 @@ class RecurrentNet(nn.Module):
 
     Shape:
         - ``x``: ``(B, rounds, stabilizers, spec.channels)`` float (:meth:`grid` builds it).
+        - ``extra``: ``(B, spec.matching_features)`` or ``None``.
         - output: ``(B, num_observables)`` logits.
 
     Examples:
@@ -233,8 +252,10 @@ class RecurrentNet(nn.Module):
             nn.init.constant_(self.gate.bias, -1.0)
         self.norm = nn.LayerNorm(H)
         self.read_stab = nn.Linear(H, 4)
-        self.readout = nn.Sequential(nn.Linear(4 * S, spec.readout), nn.GELU(),
+        self.readout = nn.Sequential(nn.Linear(4 * S + spec.matching_features, spec.readout), nn.GELU(),
                                      nn.Linear(spec.readout, num_observables))
+        if spec.matching_features:  # logit = readout + skip . (llr, decision); starts at 2 * decision
+            self.skip = nn.Parameter(torch.tensor([[0.0, 2.0]]).repeat(num_observables, 1))
 
     def grid(self, dets: Tensor, soft: Tensor | None = None) -> Tensor:
         """Inputs ``(B, rounds, stabilizers, channels)`` from ``dets`` ``(B, D)`` and optional ``soft`` ``(B, D, 2)``.
@@ -269,16 +290,23 @@ class RecurrentNet(nn.Module):
         z = torch.sigmoid(self.gate(torch.cat([h, u], dim=-1)))
         return h + z * (c - h)
 
-    def head(self, h: Tensor) -> Tensor:
-        """Logits ``(B, num_observables)`` from the final state."""
-        return self.readout(self.read_stab(self.norm(h)).reshape(h.shape[0], -1))
+    def head(self, h: Tensor, extra: Tensor | None = None) -> Tensor:
+        """Logits ``(B, num_observables)`` from the final state (and the matching features, if the model has them)."""
+        z = self.read_stab(self.norm(h)).reshape(h.shape[0], -1)
+        if not self.spec.matching_features:
+            return self.readout(z)
+        if extra is None:
+            raise DecoderError("this recurrent+matching model needs matching features "
+                               "(RecurrentDecoder.matching_features)")
+        z = torch.cat([z, extra[:, :1] / 10, extra[:, 1:]], dim=1)
+        return self.readout(z) + extra @ self.skip.T
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, extra: Tensor | None = None) -> Tensor:
         st = self.static()
         h = self.initial_state(x.shape[0])
         for t in range(self.T):
             h = self.step(h, x[:, t], t, st)
-        return self.head(h)
+        return self.head(h, extra)
 
 
 class RecurrentStream:
@@ -337,17 +365,26 @@ class RecurrentStream:
             self._h = net.step(self._h, torch.from_numpy(x), self.round, self._static)
         self.round += 1
 
-    def finish(self) -> tuple[np.ndarray, np.ndarray]:
+    def finish(self, features: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """``(prediction, probability)``: bool and float64 ``(shots, num_observables)`` after the last round.
 
+        Args:
+            features: a ``recurrent+matching`` model's matching features ``(shots, 2)``
+                (:meth:`RecurrentDecoder.matching_features` of the whole shots); ignored otherwise.
+
         Raises:
-            DecoderError: rounds are missing.
+            DecoderError: rounds are missing, or a ``recurrent+matching`` model got no features.
         """
         net = self.decoder.model
         if self.round != net.T:
             raise DecoderError(f"finish() after {self.round} of {net.T} rounds; push the remaining rounds first")
+        extra = None
+        if net.spec.matching_features:
+            if features is None:
+                raise DecoderError("a recurrent+matching model needs finish(features=decoder.matching_features(...))")
+            extra = torch.from_numpy(np.asarray(features, dtype=np.float32).reshape(self.shots, -1))
         with torch.inference_mode():
-            self.logits = net.head(self._h).double().numpy()
+            self.logits = net.head(self._h, extra).double().numpy()
         prob = 1.0 / (1.0 + np.exp(-np.clip(self.logits, -700, 700)))
         return self.logits > 0, prob
 
@@ -395,6 +432,7 @@ class RecurrentDecoder(Decoder):
         self.batch_size, self.threads = batch_size, threads
         self._state = {k: v.detach().float().clone() for k, v in state.items()}
         self._model: RecurrentNet | None = None
+        self._matchers: dict[str, Any] = {}
         lay = StabilizerLayout(circuit)
         rounds = lay.cell // lay.num_stabilizers
         self.round_detectors = [np.flatnonzero(rounds == t) for t in range(lay.num_rounds)]
@@ -426,7 +464,7 @@ class RecurrentDecoder(Decoder):
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["_model"] = None
+        state["_model"], state["_matchers"] = None, {}
         state["circuit"] = str(self.circuit)
         state["dem"] = str(self.dem)
         return state
@@ -453,20 +491,64 @@ class RecurrentDecoder(Decoder):
             cpus = os.cpu_count() or 1
         return max(1, min(8, cpus))
 
-    def _chunk(self, part: tuple[np.ndarray, np.ndarray | None]) -> np.ndarray:
-        dets, soft = part
+    def _chunk(self, part: tuple[np.ndarray, np.ndarray | None, np.ndarray | None]) -> np.ndarray:
+        dets, soft, extra = part
         net = self.model
         with torch.inference_mode():
             s = None if soft is None else torch.from_numpy(np.ascontiguousarray(soft, dtype=np.float32))
-            return net(net.grid(torch.from_numpy(dets.astype(np.float32)), s)).double().numpy()
+            e = None if extra is None else torch.from_numpy(np.ascontiguousarray(extra, dtype=np.float32))
+            return net(net.grid(torch.from_numpy(dets.astype(np.float32)), s), e).double().numpy()
 
-    def logits(self, dets: Any, soft: Any = None) -> np.ndarray:
+    def matching_features(self, dets: Any, shots: SoftShots | None = None) -> np.ndarray:
+        """A ``recurrent+matching`` model's matching features, float32 ``(shots, 2)``.
+
+        Column 0: plain matching's complementary-gap LLR on the hard events (clipped to +-30);
+        column 1: the reference matcher's decision as +-1: soft-aware matching on ``shots``' per-shot
+        misread probabilities when the model reads soft inputs and ``shots`` is given (the
+        readout model is the one in ``info["readout"]``), else correlated matching. Only one
+        observable is supported.
+
+        Args:
+            dets: detection events ``(shots, num_detectors)``.
+            shots: the :class:`~qtandem.qec.soft.SoftShots` the events came from, if known.
+
+        Raises:
+            DecoderError: bad ``dets``, or soft matching without a readout model in ``info``.
+
+        Examples:
+            >>> import stim
+            >>> c = stim.Circuit.generated("surface_code:rotated_memory_z", distance=3, rounds=2,
+            ...                            after_clifford_depolarization=0.01)
+            >>> spec = RecurrentSpec(hidden=8, heads=2, readout=8, soft_inputs=False, matching_features=2)
+            >>> dec = RecurrentDecoder.untrained(c, spec, seed=0)
+            >>> dets = c.compile_detector_sampler(seed=3).sample(200)
+            >>> f = dec.matching_features(dets)
+            >>> f.shape, bool(np.isin(f[:, 1], [-1.0, 1.0]).all())
+            ((200, 2), True)
+        """
+        dets = self.check_dets(dets)
+        assert self.circuit is not None
+        readout = None
+        if shots is not None and self.spec.soft_inputs:
+            from qtandem.qec.soft import SoftReadout
+
+            ro = self.info.get("readout") or {}
+            if not ro.get("soft"):
+                raise DecoderError("soft matching features need the readout model in info['readout'] "
+                                   "(a model trained with [readout] soft = true)")
+            readout = SoftReadout(separation=ro["separation"], t1_decay=ro["t1_decay"], leakage=ro["leakage"])
+        return recurrent_matching_features(self.circuit, dets, shots if readout is not None else None, readout,
+                                           cache=self._matchers)
+
+    def logits(self, dets: Any, soft: Any = None, extra: Any = None) -> np.ndarray:
         """Raw logits ``(shots, num_observables)``.
 
         Args:
             dets: detection events ``(shots, num_detectors)``.
             soft: optional float ``(shots, num_detectors, 2)`` from :func:`~qtandem.qec.soft.detector_soft`
                 (zeros when absent: every measurement taken as certain).
+            extra: a ``recurrent+matching`` model's features ``(shots, 2)`` (default: computed from
+                the hard events, :meth:`matching_features` without soft readout).
 
         Raises:
             DecoderError: shapes do not fit.
@@ -476,8 +558,16 @@ class RecurrentDecoder(Decoder):
             soft = np.asarray(soft, dtype=np.float32)
             if soft.shape != (dets.shape[0], self.num_detectors, 2):
                 raise DecoderError(f"soft must have shape ({dets.shape[0]}, {self.num_detectors}, 2), got {soft.shape}")
+        if self.spec.matching_features:
+            extra = self.matching_features(dets) if extra is None else np.asarray(extra, dtype=np.float32)
+            if extra.shape != (dets.shape[0], self.spec.matching_features):
+                raise DecoderError(f"extra must have shape ({dets.shape[0]}, {self.spec.matching_features}), "
+                                   f"got {extra.shape}")
+        else:
+            extra = None
         size = self.batch_size or max(128, min(MAX_BATCH, -(-len(dets) // max(1, self.workers))))
-        parts = [(dets[i:i + size], None if soft is None else soft[i:i + size]) for i in range(0, len(dets), size)]
+        parts = [(dets[i:i + size], None if soft is None else soft[i:i + size],
+                  None if extra is None else extra[i:i + size]) for i in range(0, len(dets), size)]
         if not parts:
             return np.zeros((0, self.num_observables))
         before, workers = torch.get_num_threads(), self.workers
@@ -531,7 +621,8 @@ class RecurrentDecoder(Decoder):
         from qtandem.qec.soft import detector_soft
 
         assert self.circuit is not None
-        logits = self.logits(shots.dets, detector_soft(self.circuit, shots) if self.spec.soft_inputs else None)
+        extra = self.matching_features(shots.dets, shots) if self.spec.matching_features else None
+        logits = self.logits(shots.dets, detector_soft(self.circuit, shots) if self.spec.soft_inputs else None, extra)
         return logits > 0, 1.0 / (1.0 + np.exp(-np.clip(logits, -700, 700)))
 
     def stream(self, shots: int = 1) -> RecurrentStream:
@@ -540,6 +631,49 @@ class RecurrentDecoder(Decoder):
 
     def __repr__(self) -> str:
         return f"RecurrentDecoder(name={self.name!r}, num_detectors={self.num_detectors}, spec={self.spec})"
+
+
+def recurrent_matching_features(circuit: stim.Circuit, dets: np.ndarray, shots: SoftShots | None = None,
+                                readout: Any = None, *, cache: dict[str, Any] | None = None) -> np.ndarray:
+    """Matching features of ``recurrent+matching`` models, float32 ``(shots, 2)``.
+
+    Column 0: plain matching's complementary-gap LLR on the hard events ``dets`` (clipped to +-30);
+    column 1: a reference decision as +-1: soft-aware matching
+    (:class:`~qtandem.qec.soft_matching.SoftMatchingDecoder` on ``shots``' per-shot misread
+    probabilities) when ``shots`` and ``readout`` are given, else correlated matching.
+
+    Args:
+        circuit: the decoder's circuit (readout flips included, :func:`~qtandem.qec.soft.with_readout_flips`).
+        dets: bool ``(shots, num_detectors)``.
+        shots: the :class:`~qtandem.qec.soft.SoftShots` of ``dets`` (soft-aware decision), or ``None``.
+        readout: the :class:`~qtandem.qec.soft.SoftReadout` ``shots`` were read with.
+        cache: optional dict that keeps the built matchers across calls.
+
+    Examples:
+        >>> import stim
+        >>> c = stim.Circuit.generated("surface_code:rotated_memory_z", distance=3, rounds=2,
+        ...                            after_clifford_depolarization=0.01)
+        >>> f = recurrent_matching_features(c, c.compile_detector_sampler(seed=3).sample(50))
+        >>> f.shape, f.dtype, bool(np.isin(f[:, 1], [-1.0, 1.0]).all())
+        ((50, 2), dtype('float32'), True)
+    """
+    from qtandem.qec.matching import MatchingDecoder
+
+    m = {} if cache is None else cache
+    if "plain" not in m:
+        m["plain"] = MatchingDecoder(circuit)
+        m["corr"] = MatchingDecoder(m["plain"].dem, correlated=True, circuit=circuit)
+    llr = np.clip(m["plain"].log_likelihood_ratio(dets)[:, :1], -30, 30)
+    if shots is not None and readout is not None:
+        if "soft" not in m:
+            from qtandem.qec.soft import without_measurement_flips
+            from qtandem.qec.soft_matching import SoftMatchingDecoder
+
+            m["soft"] = SoftMatchingDecoder(without_measurement_flips(circuit), readout)
+        decision = m["soft"].decode_weighted(dets, shots.flip_probability)[:, :1]
+    else:
+        decision = m["corr"].decode(dets)[:, :1]
+    return np.concatenate([llr, np.where(decision, 1.0, -1.0)], axis=1).astype(np.float32)
 
 
 def save_recurrent(path: str | Path, decoder: RecurrentDecoder) -> None:

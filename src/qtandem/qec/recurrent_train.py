@@ -100,6 +100,7 @@ class RecurrentModelConfig:
     mlp_ratio: int = field(default=2, metadata={"ge": 1})
     readout: int = field(default=64, metadata={"ge": 1})
     unit_inputs: bool = False
+    matching_features: int = field(default=0, metadata={"ge": 0, "le": 2})
 
     def spec(self) -> RecurrentSpec:
         """As a :class:`~qtandem.qec.recurrent.RecurrentSpec`."""
@@ -196,6 +197,9 @@ def parse_recurrent_config(text: str, *, source: str = "<string>") -> RecurrentC
     if cfg.model.mixer == "attention" and cfg.model.hidden % cfg.model.heads:
         raise ConfigError(f"{source}: model.heads: must divide model.hidden ({cfg.model.hidden}), "
                           f"got {cfg.model.heads}")
+    if cfg.model.matching_features not in (0, 2):
+        raise ConfigError(f"{source}: model.matching_features: must be 0 (pure recurrent) or 2 (recurrent+matching), "
+                          f"got {cfg.model.matching_features}")
     if cfg.data.code != "surface":
         raise ConfigError(f"{source}: data.code: the recurrent decoder needs (x, y, t) detector coordinates on a "
                           f"2-D stabilizer lattice; use \"surface\", got {cfg.data.code!r}")
@@ -263,20 +267,37 @@ class _State:
     loss_n: int = 0
 
 
-def _draw(cfg: RecurrentConfig, circuit: stim.Circuit, n: int, seed: int) -> tuple[Tensor, Tensor, Tensor | None]:
-    """``(dets, obs, soft)`` tensors for ``n`` shots of ``circuit``."""
+def _draw(cfg: RecurrentConfig, circuit: stim.Circuit, n: int, seed: int,
+          cache: dict[str, Any] | None = None) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
+    """``(dets, obs, soft, matching features)`` tensors for ``n`` shots of ``circuit``.
+
+    ``cache`` keeps the matchers of ``recurrent+matching`` features (one dict per sampled
+    circuit); their circuit is ``circuit`` with the readout flips put back under soft readout.
+    """
     from qtandem.qec.data import sample
+    from qtandem.qec.recurrent import recurrent_matching_features
 
+    feats = None
     if cfg.readout.soft:
-        from qtandem.qec.soft import detector_soft
+        from qtandem.qec.soft import detector_soft, with_readout_flips
 
-        shots = sample(circuit, n, seed=seed, readout=cfg.readout.model())
+        readout = cfg.readout.model()
+        shots = sample(circuit, n, seed=seed, readout=readout)
         dets, obs = shots.dets, shots.obs
         soft = torch.from_numpy(detector_soft(circuit, shots)) if cfg.model.soft_inputs else None
+        if cfg.model.matching_features:
+            soft_shots = shots if cfg.model.soft_inputs else None
+            cache = {} if cache is None else cache
+            if "circuit" not in cache:
+                cache["circuit"] = with_readout_flips(circuit, readout)
+            feats = recurrent_matching_features(cache["circuit"], dets, soft_shots, readout, cache=cache)
     else:
         dets, obs = sample(circuit, n, seed=seed)
         soft = None
-    return torch.from_numpy(dets.astype(np.float32)), torch.from_numpy(obs.astype(np.float32)), soft
+        if cfg.model.matching_features:
+            feats = recurrent_matching_features(circuit, dets, cache=cache)
+    return (torch.from_numpy(dets.astype(np.float32)), torch.from_numpy(obs.astype(np.float32)), soft,
+            None if feats is None else torch.from_numpy(feats))
 
 
 def _lr(o: OptimConfig, step: int) -> float:
@@ -291,7 +312,7 @@ def _lr(o: OptimConfig, step: int) -> float:
 
 def _decoder(cfg: RecurrentConfig, net: RecurrentNet, circuit: stim.Circuit, st: _State,
              finished: bool) -> RecurrentDecoder:
-    info = {"name": cfg.name, "kind": "recurrent", "config": cfg.to_dict(),
+    info = {"name": cfg.name, "kind": cfg.model.spec().kind, "config": cfg.to_dict(),
             "readout": dataclasses.asdict(cfg.readout),
             "training": {"steps": st.step, "shots": st.shots, "wall_s": round(st.wall, 1),
                          "core_hours": round(st.wall * max(1, cfg.threads) / 3600, 4),
@@ -355,7 +376,8 @@ def train_recurrent(cfg: RecurrentConfig, *, resume: bool = False, progress: boo
             torch.set_rng_state(tensors["rng.torch"])
         atomic_write_text(out / "config.toml", to_toml(cfg.to_dict()))
         nval = cfg.data.val_shots
-        vx, vy, vs = _draw(cfg, target, nval, derive_seed(cfg.seed, 2))
+        caches: dict[int, dict[str, Any]] = {id(target): {}, id(pre): {}}
+        vx, vy, vs, vf = _draw(cfg, target, nval, derive_seed(cfg.seed, 2), caches[id(target)])
         v_obs = vy.numpy()[:, :1].astype(bool)
         m_err = int((MatchingDecoder(circuit).decode(vx.numpy().astype(bool))[:, :1] != v_obs).sum()) if nval else 0
         stop = min(o.steps, t.max_steps) if t.max_steps else o.steps
@@ -367,10 +389,10 @@ def train_recurrent(cfg: RecurrentConfig, *, resume: bool = False, progress: boo
                 net.train()
                 ph = o.at(st.step)
                 src = pre if st.step < cfg.pretrain.steps else target
-                x, y, soft = _draw(cfg, src, ph.batch_size, derive_seed(cfg.seed, 1, st.step))
+                x, y, soft, feats = _draw(cfg, src, ph.batch_size, derive_seed(cfg.seed, 1, st.step), caches[id(src)])
                 for g in opt.param_groups:
                     g["lr"], g["weight_decay"] = _lr(o, st.step), ph.weight_decay
-                loss = torch.nn.functional.binary_cross_entropy_with_logits(net(net.grid(x, soft)), y)
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(net(net.grid(x, soft), feats), y)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if ph.grad_clip:
@@ -389,7 +411,7 @@ def train_recurrent(cfg: RecurrentConfig, *, resume: bool = False, progress: boo
                 if nval and (st.step % t.eval_every == 0 or st.step == o.steps):
                     net.eval()
                     with torch.inference_mode():
-                        pred = (net(net.grid(vx, vs)) > 0).numpy()[:, :1]
+                        pred = (net(net.grid(vx, vs), vf) > 0).numpy()[:, :1]
                     errors = int((pred != v_obs).sum())
                     log.emit({"kind": "eval", "step": st.step, "val_shots": nval, "val_errors": errors,
                               "val_ler": errors / nval, "matching_ler": m_err / nval,
