@@ -440,6 +440,11 @@ def qtandem_methods(family: str, split_train: str = "train") -> dict[str, Callab
         out["qt_zne+readout"] = lambda: [mit.readout(), mit.zne([1, 2, 3], "richardson")]
         out["qt_zne_exp+readout"] = lambda: [mit.readout(), mit.zne()]
         out["qt_zne_rand+readout"] = lambda: [mit.readout(), mit.zne(scaling="fold_random")]
+        # Session 33, mirror d20 candidates (DEV): smaller scales (less of the decay's curvature), and a second-order
+        # poly-exponential fit of the curvature
+        out["qt_zne_exp1125+readout"] = lambda: [mit.readout(), mit.zne([1, 1.25, 1.5])]
+        out["qt_zne_pexp+readout"] = lambda: [mit.readout(), mit.zne([1, 1.25, 1.5, 1.75, 2], "poly_exponential",
+                                                                      order=2)]
     if hasattr(mit, "cdr"):
         out["qt_cdr+readout"] = lambda: [mit.readout(), mit.cdr()]
     if hasattr(mit, "pec"):
@@ -497,8 +502,8 @@ def run_family(family: str, instances: Sequence[int], budgets: Sequence[int], *,
     qt = qtandem_methods(family)
     wanted = tuple(m.removeprefix("mlqem_").removesuffix("+readout") for m in methods or ())
     models = tuple(m for m in ("forest", "mlp", "gnn") if methods is None or m in wanted)
-    extra = learned_methods(family, models) if methods is None or any(m.startswith("mlqem") for m in methods) \
-        else {}
+    extra = learned_methods(family, models) if methods is None or \
+        any(m.startswith(("mlqem", "qt_decay")) for m in methods) else {}
     qt.update(extra)
     if methods is not None:
         qt = {k: v for k, v in qt.items() if k in methods}
@@ -541,7 +546,8 @@ def run_family(family: str, instances: Sequence[int], budgets: Sequence[int], *,
                            "seconds": time.perf_counter() - t0}, fh)
         print(f"{family} {task.instance} {task.label} done at {time.perf_counter() - t0:.0f} s "
               f"({executor.simulations} simulations, {executor.stim_runs} Stim runs)", file=sys.stderr, flush=True)
-    return {"family": family, "split": split, "instances": list(instances), "budgets": list(budgets), "rows": rows,
+    return {"family": family, "split": split, "run_seed": seed, "instances": list(instances), "budgets": list(budgets),
+            "rows": rows,
             "errors": errors, "seconds": time.perf_counter() - t0, "simulations": executor.simulations,
             "noise": {"p1_qiskit": P1, "p2_qiskit": P2, "readout": READOUT}}
 
@@ -577,6 +583,23 @@ def learned_methods(family: str,
     out: dict[str, Callable[[], list[Any]]] = {}
     for m, method in made.items():
         out[f"mlqem_{m}+readout"] = lambda method=method: [readout(), method]
+    if train is not None:
+        # Session 33: exponential extrapolation on scales [1, 3] with the decay rate shrunk toward a prior learned
+        # once per family and observable (qtandem.mitigate.decay): 12 TRAIN instances (seeds 3000+k, ideal values by
+        # statevector), 100,000 one-off shots each. Suffix: share of the target's shots at scale 1 (10: all of them,
+        # the prior's rate alone); "c": trained on near-Clifford variants instead; "e": the prior is on the rate per
+        # unit of calibrated gate error in the observable's light cone (relative=True).
+        from qtandem.mitigate.decay import learned_decay
+
+        train12 = list({id(t.circuit): t.circuit for t in tasks(family, "train", instances=12)}.values())
+        decays = {"decay7": learned_decay(train12, share=0.7, seed=7),
+                  "decay8": learned_decay(train12, share=0.8, seed=7),
+                  "decay10": learned_decay(train12, share=1.0, seed=7),
+                  "decay7c": learned_decay(train12, share=0.7, clifford=True, seed=7),
+                  "decay7e": learned_decay(train12, share=0.7, relative=True, seed=7),
+                  "decay10e": learned_decay(train12, share=1.0, relative=True, seed=7)}
+        for m, method in decays.items():
+            out[f"qt_{m}+readout"] = lambda method=method: [readout(), method]
     return out
 
 
@@ -645,6 +668,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--split", default="test", choices=("test", "dev"))
     ap.add_argument("--methods", default=None, help="comma-separated qtandem method names (default: all)")
     ap.add_argument("--no-mitiq", action="store_true")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the shots (a second run: another seed)")
     ap.add_argument("--merge", nargs="*", help="merge result files (rows) and summarize")
     ap.add_argument("--json", required=True)
     args = ap.parse_args(argv)
@@ -669,7 +693,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         budgets = [int(float(b)) for b in args.budgets.split(",")]
         methods = None if args.methods is None else args.methods.split(",")
         result = run_family(args.family, inst, budgets, split=args.split, with_mitiq=not args.no_mitiq,
-                            methods=methods, partial=args.json)
+                            methods=methods, seed=args.seed, partial=args.json)
         result["summary"] = summarize(result["rows"])
     with open(args.json, "w") as fh:
         json.dump(result, fh, indent=1)

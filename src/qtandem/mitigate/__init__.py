@@ -24,6 +24,7 @@ from qtandem.mitigate.core import (
     execute,
     split_shots,
 )
+from qtandem.mitigate.decay import learned_decay
 from qtandem.mitigate.executors import expectation_executor, qiskit_executor, simulator_executor
 from qtandem.mitigate.extrapolate import extrapolate
 from qtandem.mitigate.folding import fold_gates, fold_global, scale_noise
@@ -55,6 +56,7 @@ __all__: list[str] = [
     "fold_global",
     "from_noise_model",
     "learn_pauli_lindblad",
+    "learned_decay",
     "m3_solve",
     "mlqem",
     "nearest_probability",
