@@ -277,10 +277,12 @@ def _collect(name: str, data: Any, est: dict[str, float], pub: Device) -> None:
 # -- qtandem.learn -----------------------------------------------------------------------------------
 def run_qtandem(dev: Device, total_shots: int, seed: int, executor: Executor,
                 experiments: list[str] | None = None, restarts: int = 3, *, readout: str = "single",
-                allocate: str = "circuit", amplify: str = "equator") -> tuple[dict[str, float], int, float, Any]:
+                allocate: str = "circuit", amplify: str = "equator",
+                spectators: bool = False) -> tuple[dict[str, float], int, float, Any]:
     """characterization + calibrate on the hidden ``dev`` with ``total_shots`` in all: (estimates, shots, s, cal).
 
-    ``readout``, ``amplify`` and ``allocate`` are ``characterization(readout=, amplify=)`` and ``plan.allocate(by=)``.
+    ``readout``, ``amplify``, ``spectators`` and ``allocate`` are ``characterization(readout=, amplify=,
+    spectators=)`` and ``plan.allocate(by=)``.
     """
     from qtandem.learn import characterization
     from qtandem.learn.calibrate import calibrate
@@ -290,11 +292,12 @@ def run_qtandem(dev: Device, total_shots: int, seed: int, executor: Executor,
     t0 = time.perf_counter()
     needs_pairs = experiments is None or any(e in ("amplify_cx", "zz", "irb") for e in experiments)
     plan = characterization(list(range(n)), pairs=sorted(dev.edges) if needs_pairs else None,
-                            experiments=experiments, seed=seed, prior=pub, readout=readout, amplify=amplify)
+                            experiments=experiments, seed=seed, prior=pub, readout=readout, amplify=amplify,
+                            spectators=spectators)
     shots = plan.allocate(total_shots, by=allocate)
     data = plan.run(executor, shots, seed=seed)
     cal = calibrate(data, prior=pub, seed=seed, restarts=restarts)
-    fitted = cal.device(base=pub)
+    fitted = cal.device()  # base: the published prior plus the joint readout matrices the data measured
     v = cal.values
     est: dict[str, float] = {}
     for i in range(n):
@@ -538,6 +541,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="qtandem plan: characterization(readout=)")
     ap.add_argument("--amplify", default="equator", choices=("equator", "poles"),
                     help="qtandem plan: characterization(amplify=), the amplify_sx counts")
+    ap.add_argument("--spectators", action="store_true",
+                    help="qtandem plan: characterization(spectators=True), idle uncoupled qubits read in every "
+                         "one-qubit circuit (their shots pooled into readout p01)")
     ap.add_argument("--allocate", default="circuit", choices=("circuit", "experiment"),
                     help="qtandem shots: plan.allocate(total, by=)")
     ap.add_argument("--whole-device", action="store_true",
@@ -615,7 +621,7 @@ def main(argv: list[str] | None = None) -> int:
                     total = total or budget * 30
                     est, used, secs, fitted = run_qtandem(dev, total, seed, executor, qt_exps, args.restarts,
                                                           readout=args.readout, allocate=args.allocate,
-                                                          amplify=args.amplify)
+                                                          amplify=args.amplify, spectators=args.spectators)
                     row["qtandem"] = {"estimates": est, "shots": used, "seconds": secs,
                                       "rel_errors": rel_errors(est, true)}
                     if budget == max(budgets):
@@ -636,7 +642,7 @@ def main(argv: list[str] | None = None) -> int:
             dev = hidden_device(seed, damping_t1=args.damping_t1)
             _, used, secs, fitted_at_max[seed] = run_qtandem(
                 dev, 30 * max(budgets), seed, default_executor(dev, seed=60_000 + seed),
-                args.loop_experiments.split(","), args.restarts)
+                args.loop_experiments.split(","), args.restarts, amplify=args.amplify, spectators=args.spectators)
             print(f"loop calibration seed {seed}: {used} shots, {secs:.0f} s", flush=True)
     if "loop" in parts and fitted_at_max:
         loops = []

@@ -33,6 +33,14 @@ Issue 15's open questions, each a part (``--parts``), all on the hidden devices 
   fitted device's sx infidelity with no angle errors in its model: coherent errors of ``sx`` and ``x``
   (both in the Clifford words) become depolarizing. Fits with the published prior and with the true
   sx/x angles in the prior (an oracle), same data; relative error of the sx infidelity per qubit.
+* ``loop_diag``: why the whole-device fit misses the held-out target (issue 15, section 4: random 5-qubit
+  circuits, 10^4 shots, TVD within 1.5x of the true device's two-sample floor). Per seed: the whole-device
+  calibration at ``--rb-budget`` per parameter set (``--loop-plan whole``: readout in parallel, T1, Ramsey, echo,
+  amplify_sx at the poles; ``pairs`` adds amplify_x, amplify_cx, zz and the pair readout), then the loop's
+  held-out circuits with exact distributions: the model's bias TVD(model, true), and the loop ratio's expectation
+  (``--loop-reps`` independent shot draws per circuit) for the fitted device and for the fitted device with the
+  truth put back one group of numbers at a time (readout, readout correlations, one-qubit coherent, one-qubit
+  incoherent, cx angle, cx error, ZZ): the group whose truth brings the ratio down is what the fit is missing.
 
 Run (lane lock): ``flock /tmp/qt_lane_a.lock python bench/learn_floors.py --parts bound --json
 bench/results/learn_floors_bound.json``.
@@ -410,6 +418,113 @@ def run_rb(seeds: list[int], budget: int) -> list[dict[str, Any]]:
     return rows
 
 
+# -- loop_diag: which numbers the held-out prediction misses ---------------------------------------------------
+_LOOP_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "readout": ("q", ("readout_p01", "readout_p10")),
+    "readout_correlations": ("dev", ("readout_correlations",)),
+    "coherent_1q": ("q", ("detuning", "sx_angle_error", "x_angle_error")),
+    "incoherent_1q": ("q", ("t1", "t2", "gate_error_1q")),
+    "cx_angle": ("e", ("angle_error",)),
+    "cx_error": ("e", ("error",)),
+    "zz": ("e", ("zz",)),
+}
+
+
+def with_truth(fitted: Any, dev: Any, groups: list[str]) -> Any:
+    """``fitted`` with the hidden ``dev``'s numbers put back for ``groups`` (keys of ``_LOOP_GROUPS``)."""
+    out = copy.deepcopy(fitted)
+    for g in groups:
+        kind, fields = _LOOP_GROUPS[g]
+        for f in fields:
+            if kind == "dev":
+                setattr(out, f, copy.deepcopy(getattr(dev, f)))
+            elif kind == "q":
+                for a, b in zip(out.qubits, dev.qubits, strict=True):
+                    setattr(a, f, getattr(b, f))
+            else:
+                for key, e in out.edges.items():
+                    setattr(e, f, getattr(dev.edges[key], f))
+    return out
+
+
+def loop_calibration(dev: Any, seed: int, budget: int, plan_kind: str) -> Any:
+    """The whole-device fit (``plan_kind="whole"``) or one with the pair experiments (``"pairs"``)."""
+    from learn import run_qtandem
+
+    if plan_kind == "whole":
+        exps = ["readout", "t1", "ramsey", "echo", "amplify_sx"]
+        _, _, secs, fitted = run_qtandem(dev, 21 * budget, seed, default_executor(dev, seed=10_000 + seed), exps, 1,
+                                         readout="parallel", allocate="experiment", amplify="poles")
+    else:
+        exps = ["readout", "t1", "ramsey", "echo", "amplify_sx", "amplify_x", "amplify_cx", "zz"]
+        _, _, secs, fitted = run_qtandem(dev, 30 * budget, seed, default_executor(dev, seed=60_000 + seed), exps, 1,
+                                         amplify="poles")
+    print(f"loop_diag: seed {seed} {plan_kind} calibration {secs:.0f} s", flush=True)
+    return fitted
+
+
+def _tvd(p: np.ndarray, q: np.ndarray) -> float:
+    return 0.5 * float(np.abs(p - q).sum())
+
+
+def loop_ratios(dev: Any, model: Any, circuits: list[Any], shots: int, reps: int, seed: int) -> dict[str, Any]:
+    """Exact-distribution view of the loop: bias TVD and the ratio TVD(model shots, true shots) / TVD(true, true)."""
+    from learn_backend import DistributionExecutor
+
+    true_ex, model_ex = DistributionExecutor(dev), DistributionExecutor(model)
+    rng = np.random.default_rng(seed)
+    bias, ratios, exp_model, exp_floor = [], [], [], []
+    for c in circuits:
+        kt, pt = true_ex._distribution(c)
+        km, pm = model_ex._distribution(c)
+        keys = sorted(set(kt) | set(km))
+        p = np.zeros(len(keys))
+        q = np.zeros(len(keys))
+        p[[keys.index(k) for k in kt]] = pt
+        q[[keys.index(k) for k in km]] = pm
+        bias.append(_tvd(p, q))
+        rs, ms, fs = [], [], []
+        for _ in range(reps):
+            a, b, m = (rng.multinomial(shots, x) / shots for x in (p, p, q))
+            fs.append(_tvd(a, b))
+            ms.append(_tvd(m, a))
+            rs.append(ms[-1] / fs[-1])
+        ratios += rs
+        exp_model.append(float(np.mean(ms)))
+        exp_floor.append(float(np.mean(fs)))
+    return {"bias_tvd": bias, "median_bias_tvd": statistics.median(bias),
+            "median_floor_tvd": statistics.median(exp_floor), "median_model_tvd": statistics.median(exp_model),
+            "median_ratio": statistics.median(ratios), "share_within_1.5": sum(r <= 1.5 for r in ratios) / len(ratios)}
+
+
+def run_loop_diag(seeds: list[int], budget: int, plan_kind: str, n_circuits: int, reps: int) -> list[dict[str, Any]]:
+    from learn import random_circuit
+
+    rows = []
+    for seed in seeds:
+        dev = hidden_device(seed)
+        fitted = loop_calibration(dev, seed, budget, plan_kind)
+        edges = sorted(dev.edges)
+        circuits = [random_circuit(dev.num_qubits, 4, 1000 * seed + k, edges) for k in range(n_circuits)]
+        row: dict[str, Any] = {"seed": seed, "plan": plan_kind, "budget": budget}
+        variants: list[tuple[str, list[str]]] = [("fitted", []), ("all_true", list(_LOOP_GROUPS))]
+        variants += [(f"true_{g}", [g]) for g in _LOOP_GROUPS]
+        variants += [(f"fitted_only_{g}", [h for h in _LOOP_GROUPS if h != g]) for g in _LOOP_GROUPS]
+        for name, groups in variants:
+            row[name] = loop_ratios(dev, with_truth(fitted, dev, groups), circuits, 10_000, reps, 7 + seed)
+            print(f"loop_diag seed {seed} {name}: median ratio {row[name]['median_ratio']:.2f}, within 1.5x "
+                  f"{row[name]['share_within_1.5']:.2f}, bias TVD {row[name]['median_bias_tvd']:.4f}", flush=True)
+        rows.append(row)
+    return rows
+
+
+def summarize_loop_diag(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    names = [k for k in rows[0] if isinstance(rows[0][k], dict)]
+    return {name: {"median_ratio_over_seeds": statistics.median(r[name]["median_ratio"] for r in rows),
+                   "mean_share_within_1.5": statistics.fmean(r[name]["share_within_1.5"] for r in rows),
+                   "median_bias_tvd": statistics.median(r[name]["median_bias_tvd"] for r in rows)} for name in names}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--parts", default="p10")
@@ -419,6 +534,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rb-budget", type=float, default=1e6)
     ap.add_argument("--merge-bound", nargs="+", default=None, metavar="JSON", help="merge the bound rows of these")
     ap.add_argument("--merge-sx-design", nargs="+", default=None, metavar="JSON")
+    ap.add_argument("--loop-plan", default="whole", choices=("whole", "pairs"))
+    ap.add_argument("--loop-circuits", type=int, default=20)
+    ap.add_argument("--loop-reps", type=int, default=20)
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
@@ -461,6 +579,11 @@ def main(argv: list[str] | None = None) -> int:
         result["cap"] = run_cap(seeds, int(args.rb_budget))
     if "rb" in parts:
         result["rb"] = run_rb(seeds, int(args.rb_budget))
+    if "loop_diag" in parts:  # ~1 min a seed (whole), more with pairs
+        result["loop_diag_rows"] = run_loop_diag(seeds, int(args.rb_budget), args.loop_plan, args.loop_circuits,
+                                                 args.loop_reps)
+        result["loop_diag"] = summarize_loop_diag(result["loop_diag_rows"])
+        print(json.dumps(result["loop_diag"], indent=1))
     if args.json:
         from qtandem.io import atomic_write_text
 

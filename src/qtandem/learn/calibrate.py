@@ -43,6 +43,7 @@ import torch
 from qtandem.device import Device
 from qtandem.device.device import EdgeProperties, QubitProperties
 from qtandem.errors import DataError, QtandemError
+from qtandem.learn.data import ShotData, fold_spectators
 from qtandem.learn.likelihood import LikelihoodModel, _circuits_counts, _count_vector, parse_param
 from qtandem.random import as_generator
 
@@ -663,6 +664,8 @@ def calibrate(data: Any, *, model: str = "full", prior: Device | None = None, re
     if restarts < 1 or bootstrap < 0:
         raise DataError(f"restarts must be >= 1 and bootstrap >= 0, got {restarts} and {bootstrap}")
     say = progress or (lambda _msg: None)
+    if isinstance(data, ShotData):
+        data = fold_spectators(data)
     exps = _experiments(data)
     if not exps:
         raise DataError("the data has no experiments")

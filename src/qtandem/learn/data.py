@@ -36,7 +36,7 @@ from qtandem.errors import DataError, QasmError
 from qtandem.learn.experiments import Experiment
 from qtandem.learn.plan import CharacterizationPlan
 
-__all__ = ["SHOTDATA_SCHEMA", "ShotData"]
+__all__ = ["SHOTDATA_SCHEMA", "ShotData", "fold_spectators"]
 
 SHOTDATA_SCHEMA = "qtandem.shotdata"
 SHOTDATA_VERSION = 1
@@ -274,3 +274,70 @@ def _read_circuit(path: Path) -> Circuit:
         raise DataError(f"{path}: invalid OpenQASM: {err}") from None
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a UTF-8 text file") from None
+
+
+def fold_spectators(data: ShotData) -> ShotData:
+    """``data`` with its spectators' shots pooled (``characterization(..., spectators=True)``).
+
+    Each circuit with ``meta["spectators"]`` becomes the same circuit measuring only its own
+    qubit, with the marginal counts of that bit; every spectator's bits, summed over all such
+    circuits, become one readout circuit of that qubit in ``|0>`` (an experiment ``readout``
+    with ``xs == [0]`` and ``meta["pooled_spectators"]``), appended after the plan's
+    experiments. The model has the spectators idle in ``|0>`` and independent of the active
+    qubit, so this is the same likelihood in fewer, smaller circuits. Data without spectators
+    comes back unchanged (the same object).
+
+    Examples:
+        >>> from qtandem.device import Device
+        >>> from qtandem.learn import characterization
+        >>> plan = characterization([0, 2], experiments=["t1"], prior=Device.preset("line_5"), spectators=True)
+        >>> data = ShotData(plan, [{"00": 6, "01": 3, "10": 1}] * 24, 10)
+        >>> folded = fold_spectators(data)
+        >>> folded.counts[0], [(e.name, e.qubits) for e in folded.plan.experiments][-2:]
+        ({'0': 7, '1': 3}, [('readout', (0,)), ('readout', (2,))])
+        >>> folded.counts[-2:], folded.shots[-2:]
+        ([{'0': 108, '1': 12}, {'0': 108, '1': 12}], [120, 120])
+    """
+    if not any((e.meta or {}).get("spectators") for e in data.plan.experiments):
+        return data
+    width = data.plan.width
+    pooled: dict[int, list[int]] = {}
+    exps: list[Experiment] = []
+    counts: list[dict[str, int]] = []
+    shots: list[int] = []
+    for exp, sl in data.plan.slices():
+        cnts, sh = data.counts[sl], data.shots[sl]
+        spect = [int(q) for q in (exp.meta or {}).get("spectators") or []]
+        if not spect:
+            exps.append(exp)
+            counts += cnts
+            shots += sh
+            continue
+        k = len(exp.qubits)
+        circuits = []
+        for c in exp.circuits:
+            own = Circuit(c.n_qubits, k)
+            for inst in c:
+                if not (inst.name == "measure" and inst.clbits and inst.clbits[0] >= k):
+                    own.append(inst.name, list(inst.qubits), list(inst.params), list(inst.clbits))
+            circuits.append(own)
+        for cnt in cnts:
+            marginal: dict[str, int] = {}
+            for bits, n in cnt.items():
+                key = str(bits).replace(" ", "").rjust(k + len(spect), "0")
+                marginal[key[-k:]] = marginal.get(key[-k:], 0) + int(n)
+                for j, q in enumerate(spect):
+                    tally = pooled.setdefault(q, [0, 0])
+                    tally[int(key[-(k + j + 1)])] += int(n)
+            counts.append({b: marginal[b] for b in sorted(marginal)})
+        shots += sh
+        meta = {key: v for key, v in exp.meta.items() if key != "spectators"}
+        exps.append(Experiment(exp.name, exp.qubits, circuits, list(exp.xs), meta))
+    for q in sorted(pooled):
+        zeros, ones = pooled[q]
+        exps.append(Experiment("readout", (q,), [Circuit(width, 1).measure(q, 0)], [0],
+                               {"pooled_spectators": True}))
+        counts.append({b: n for b, n in (("0", zeros), ("1", ones)) if n})
+        shots.append(zeros + ones)
+    return ShotData(CharacterizationPlan(exps, width, data.plan.seed, dict(data.plan.meta)), counts, shots,
+                    data.seeds, data.device_name)

@@ -51,6 +51,12 @@ always add the typical spread of the unknowns):
   readout="parallel")``: qubits that share no coupling, whose readout errors are
   independent in the device model) prepares all ``|0...0>`` and all ``|1...1>``: every
   shot then informs every qubit of the group.
+- spectators (``characterization(..., spectators=True)``): a one-qubit experiment's circuits also
+  measure idle qubits that share no coupling with its qubit nor with each other, after its own qubit
+  (classical bits ``1..``; ``meta["spectators"]``). They sit in ``|0>`` (no gate touches them, and
+  with no coupling there is no ZZ or correlated readout with the active qubit), so each of their
+  shots is one more draw of their ``readout_p01``, at no extra circuits: the fit pools them
+  (:func:`qtandem.learn.data.fold_spectators`).
 - ``rb``: standard single-qubit RB, ``n_seeds`` random sequences per length of
   Cliffords from :data:`~qtandem.learn.clifford.CLIFFORD_1Q` plus the inverse. Lengths
   1 and a geometric series up to ``2 / (1 - p)`` for the prior's depolarizing parameter
@@ -349,6 +355,15 @@ def _finish(circuit: Circuit, qubits: Sequence[int]) -> Circuit:
     return circuit.measure(list(qubits), list(range(len(qubits))))
 
 
+def _add_spectators(circuit: Circuit, spectators: Sequence[int]) -> Circuit:
+    """``circuit`` with ``spectators`` measured too, into the classical bits after its own."""
+    k = circuit.n_clbits
+    out = Circuit(circuit.n_qubits, k + len(spectators))
+    for inst in circuit:
+        out.append(inst.name, list(inst.qubits), list(inst.params), list(inst.clbits))
+    return out.measure(list(spectators), list(range(k, k + len(spectators))))
+
+
 def _apply(circuit: Circuit, ops: Sequence[clifford.NativeOp], where: Sequence[int]) -> None:
     for name, local, params in ops:
         circuit.append(name, [where[i] for i in local], params)
@@ -374,7 +389,8 @@ def _rb_circuit(width: int, qubits: Sequence[int], length: int, rng: np.random.G
 
 
 def build_experiment(name: str, qubits: Sequence[int], *, width: int, xs: Sequence[float] | None = None,
-                     prior: Any = None, seed: int = 0, n_seeds: int = 3, amplify: str = "equator") -> Experiment:
+                     prior: Any = None, seed: int = 0, n_seeds: int = 3, amplify: str = "equator",
+                     spectators: Sequence[int] = ()) -> Experiment:
     """One experiment's circuits on device ``qubits`` (a pair for :data:`PAIR_EXPERIMENTS`).
 
     Args:
@@ -389,17 +405,22 @@ def build_experiment(name: str, qubits: Sequence[int], *, width: int, xs: Sequen
         seed: seed of the RB sequences.
         n_seeds: random sequences per RB length.
         amplify: the ``amplify_sx`` counts' rule (:func:`default_xs`).
+        spectators: idle qubits every circuit also measures, after ``qubits`` (one-qubit experiments
+            other than ``readout``; see the module docstring). The caller picks them uncoupled.
 
     Returns:
         The :class:`Experiment`.
 
     Raises:
-        DataError: unknown name, wrong number of qubits, a qubit outside ``width``, a negative x-value.
+        DataError: unknown name, wrong number of qubits, a qubit outside ``width``, a negative x-value,
+            spectators on a pair or readout experiment or overlapping its qubits.
 
     Examples:
         >>> exp = build_experiment("zz", (0, 1), width=3, xs=[0.0, 500.0])
         >>> exp.xs, exp.meta["partner_state"]
         ([0.0, 500.0, 0.0, 500.0], [0, 0, 1, 1])
+        >>> [i.qubits for i in build_experiment("t1", (0,), width=3, spectators=[2]).circuits[1]][-2:]
+        [(0,), (2,)]
         >>> build_experiment("irb", (0,), width=1)
         Traceback (most recent call last):
         ...
@@ -489,6 +510,15 @@ def build_experiment(name: str, qubits: Sequence[int], *, width: int, xs: Sequen
         out_xs = [float(m) for _ in variants for m in values for _ in range(n_seeds)]
     if not out_xs:
         out_xs = list(values) * (len(circuits) // max(len(values), 1))
+    spect = [int(s) for s in spectators]
+    if spect:
+        if len(qubits) != 1 or name == "readout" or len(set(spect)) != len(spect) or q in spect:
+            raise DataError(f"experiment {name!r} on {qubits}: spectators {spect} need a one-qubit experiment "
+                            "other than readout and distinct qubits other than its own")
+        if any(not 0 <= s < width for s in spect):
+            raise DataError(f"experiment {name!r}: spectators {spect} outside the device's 0..{width - 1}")
+        circuits = [_add_spectators(c, spect) for c in circuits]
+        meta["spectators"] = spect
     return Experiment(name, qubits, circuits, out_xs, meta)
 
 

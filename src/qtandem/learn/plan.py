@@ -231,7 +231,7 @@ class CharacterizationPlan:
 def characterization(qubits: Sequence[int], *, pairs: Sequence[Sequence[int]] | None = None,
                      experiments: Sequence[str] | None = None, seed: int = 0, prior: Any = None,
                      width: int | None = None, n_seeds: int = 3, readout: str = "single",
-                     amplify: str = "equator") -> CharacterizationPlan:
+                     amplify: str = "equator", spectators: bool = False) -> CharacterizationPlan:
     """The characterization plan of ``qubits`` (and ``pairs``): experiments with x-values from ``prior``.
 
     Args:
@@ -256,6 +256,11 @@ def characterization(qubits: Sequence[int], *, pairs: Sequence[Sequence[int]] | 
         amplify: ``amplify_sx`` counts: ``"equator"`` (``4k + 1`` up to the unimodal limit) or
             ``"poles"`` (``4k + 1`` and ``4k + 2`` up to twice that limit; see
             :func:`~qtandem.learn.experiments.default_xs`).
+        spectators: every one-qubit experiment (not ``readout``) on ``q`` also measures the other
+            qubits of ``qubits`` that share no coupling with ``q`` nor with each other (greedy, in
+            qubit order; couplings of ``prior`` and ``pairs``): idle in ``|0>``, each of their shots
+            is one more draw of their ``readout_p01`` at no extra circuit. The fit pools them
+            (:func:`~qtandem.learn.data.fold_spectators`).
 
     Returns:
         The :class:`CharacterizationPlan`, experiments in the order of ``EXPERIMENTS``.
@@ -277,6 +282,9 @@ def characterization(qubits: Sequence[int], *, pairs: Sequence[Sequence[int]] | 
         ...                         readout="parallel")
         >>> [(e.qubits, e.xs) for e in plan.experiments]
         [((0, 2, 4), [0, 7]), ((1, 3), [0, 3])]
+        >>> plan = characterization(range(5), experiments=["t1"], prior=Device.preset("line_5"), spectators=True)
+        >>> [e.meta["spectators"] for e in plan.experiments]
+        [[2, 4], [3], [0, 4], [0], [0, 2]]
     """
     qs = [int(q) for q in qubits]
     prs = [tuple(int(q) for q in p) for p in (pairs or [])]
@@ -299,6 +307,7 @@ def characterization(qubits: Sequence[int], *, pairs: Sequence[Sequence[int]] | 
         for a, b in prs:
             if max(a, b) < prior.num_qubits and not prior.coupling_map.has_edge(a, b):
                 raise DataError(f"pair {(a, b)} is not on the coupling map of {prior.name!r}")
+    coupled = _coupled(prs, prior)
     exps: list[Experiment] = []
     for name in sorted(set(names), key=EXPERIMENTS.index):
         targets: list[tuple[int, ...]] = [(q,) for q in qs] if name not in PAIR_EXPERIMENTS else []
@@ -309,16 +318,33 @@ def characterization(qubits: Sequence[int], *, pairs: Sequence[Sequence[int]] | 
         for j, target in enumerate(targets):
             group = name == "readout" and readout == "parallel" and j < len(targets) - len(prs)
             xs = [0.0, 2.0 ** len(target) - 1] if group else None
+            spect = (_spectators(target[0], qs, coupled) if spectators and len(target) == 1
+                     and name not in ("readout", *PAIR_EXPERIMENTS) else [])
             exps.append(build_experiment(name, target, width=width, prior=prior, n_seeds=n_seeds, xs=xs,
-                                         seed=derive_seed(seed, EXPERIMENTS.index(name), j), amplify=amplify))
+                                         seed=derive_seed(seed, EXPERIMENTS.index(name), j), amplify=amplify,
+                                         spectators=spect))
     return CharacterizationPlan(exps, width, seed)
+
+
+def _coupled(pairs: Sequence[tuple[int, ...]], prior: Any) -> set[frozenset[int]]:
+    out: set[frozenset[int]] = {frozenset(p) for p in pairs}
+    if prior is not None:
+        out |= {frozenset((int(a), int(b))) for a, b in prior.coupling_map.edges()}
+    return out
+
+
+def _spectators(q: int, qubits: Sequence[int], coupled: set[frozenset[int]]) -> list[int]:
+    """Qubits of ``qubits`` coupled neither to ``q`` nor to each other (greedy, in qubit order)."""
+    chosen: list[int] = []
+    for s in sorted(qubits):
+        if s != q and all(frozenset((s, o)) not in coupled for o in (q, *chosen)):
+            chosen.append(s)
+    return chosen
 
 
 def _readout_groups(qubits: Sequence[int], pairs: Sequence[tuple[int, ...]], prior: Any) -> list[tuple[int, ...]]:
     """``qubits`` in groups without a coupling inside (greedy colouring in qubit order)."""
-    coupled: set[frozenset[int]] = {frozenset(p) for p in pairs}
-    if prior is not None:
-        coupled |= {frozenset((int(a), int(b))) for a, b in prior.coupling_map.edges()}
+    coupled = _coupled(pairs, prior)
     groups: list[list[int]] = []
     for q in qubits:
         for g in groups:
