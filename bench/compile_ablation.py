@@ -3,7 +3,8 @@
 Configurations (``--configs``):
 
 * ``full``: ``optimize(level=3)`` as shipped;
-* ``no_kak``, ``no_rotation_merge``, ``no_graysynth``, ``no_block3``, ``no_swap_absorption``: that pass
+* ``no_kak``, ``no_rotation_merge``, ``no_graysynth``, ``no_block3``, ``no_swap_absorption``,
+  ``no_pauli_gadgets`` (level 3's Pauli-gadget start, :mod:`qtandem.compile.passes.gadgets`): that pass
   class replaced by an identity pass wherever level 3 looks it up (every ``qtandem.compile`` module
   attribute bound to the class), so every preset, variant and learned pipeline runs without it; the
   result is still verified;
@@ -44,7 +45,7 @@ sys.path.insert(0, str(HERE))
 
 COMPONENTS = {"no_kak": ("TwoQubitResynthesis",), "no_rotation_merge": ("RotationMerge",),
               "no_graysynth": ("GraySynth",), "no_block3": ("ThreeQubitResynthesis",),
-              "no_swap_absorption": ("SwapAbsorption",)}
+              "no_swap_absorption": ("SwapAbsorption",), "no_pauli_gadgets": ("PauliGadgets",)}
 CONFIGS = ("full", *COMPONENTS, "no_search", "no_via", "no_learned", "fixed_pipelines")
 
 

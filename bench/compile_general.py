@@ -27,6 +27,8 @@ Then, in one run, per circuit:
 
 With ``--permute`` qtandem runs with ``permute_output=True`` (its output may end in a wire permutation,
 ``report.permutation``, as tket's does; :mod:`qtandem.compile.permute`); the JSON says so (``"permute"``).
+With ``--objective cx`` qtandem minimizes CX first (ties by total gates), the order both peers' passes
+follow; the JSON records the objective (``"objective"``).
 
 Every output of every tool is checked by ``qtandem.compile.verify.verify_equivalent`` against the
 input (with the tool's final qubit permutation when it elided swaps: Qiskit's ``final_index_layout``,
@@ -38,7 +40,7 @@ on gates and on CX, circuits where qtandem's output has more gates than its inpu
 circuits (highest qtandem/best-peer gate ratio).
 
 Run: python bench/compile_general.py --set dev|test [--quick] [--budget 20] [--tools qtandem,qiskit,tket]
-     [--only name,...] [--bases ibm,u] [--shard K/N] [--json PATH]
+     [--only name,...] [--bases ibm,u] [--shard K/N] [--permute] [--objective gates|cx] [--json PATH]
      (default bench/results/compile_general_<set>[_quick].json). ``--shard K/N`` runs the K-th of N
      interleaved parts of the circuit list (so a long run splits into jobs that each fit a CPU-lock slot);
      ``--merge A.json B.json ... --json OUT`` joins such parts into one result with one summary;
@@ -430,9 +432,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--peers-from", type=Path, default=None, help="with --merge: peers' rows from this earlier run")
     ap.add_argument("--permute", action="store_true",
                     help="qtandem may end in a wire permutation (optimize(permute_output=True)), as tket does")
+    ap.add_argument("--objective", default="gates", choices=("gates", "cx"),
+                    help="qtandem's objective (optimize(objective=...)); both peers put two-qubit gates first")
     args = ap.parse_args(argv)
     if args.permute:
         QTANDEM_OPTIONS["permute_output"] = True
+    if args.objective != "gates":
+        QTANDEM_OPTIONS["objective"] = args.objective
     if args.markdown is not None:
         print(markdown(json.loads(args.markdown.read_text())))
         return 0
@@ -497,9 +503,10 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": f"compile_general_{args.which}",
         "set": {"dev": "development (Nam suite, QASMBench small, qtandem.compile.generate): tuned on",
                 "test": "MQT Bench algorithm level: nothing tuned on it"}[args.which],
-        "qtandem": f"optimize(level=3, seed=0{', permute_output=True' if args.permute else ''}): default expansion "
+        "qtandem": f"optimize(level=3, seed=0{', permute_output=True' if args.permute else ''}"
+                   f"{f', objective={args.objective!r}' if args.objective != 'gates' else ''}): default expansion "
                    f"budget, budget_s={args.budget} wall-clock cap",
-        "permute": args.permute,
+        "permute": args.permute, "objective": args.objective,
         "qiskit": "transpile(optimization_level=3, seed_transpiler=0)",
         "tket": "FullPeepholeOptimise() then AutoRebase to the basis",
         "budget_s": args.budget, "verify_atol": ATOL, "sizes": list(DEV_SIZES if args.which == "dev" else TEST_SIZES),

@@ -1,5 +1,5 @@
 """``qtandem optimize FILE -o OUT.qasm [--hardware NAME] [--corrections DEVICE.json] [--objective cx] [--expansions N]
-[--seed N] [--json]``."""
+[--seed N] [--permute-output] [--json]``."""
 
 from __future__ import annotations
 
@@ -46,6 +46,12 @@ def register(app: typer.Typer) -> None:
             help="Device JSON (e.g. from 'qtandem learn calibrate') or preset whose coherent errors "
                  "(over-rotations, detuning, ZZ) are cancelled last; routes for it when --hardware is "
                  "not given.")] = None,
+        permute_output: Annotated[bool, typer.Option(
+            "--permute-output",
+            help="Let the output end in a permutation of the wires (swaps removed, blocks cheaper up to a swap "
+                 "written so, as tket does): the state of input wire i ends on wire permutation[i], printed "
+                 "and in --json; the result is proven with it. Gates only (no measurements), no "
+                 "--hardware.")] = False,
         as_json: JsonFlag = False,
     ) -> None:
         """Optimize a circuit, verify it against the input and write it; prints a before/after table."""
@@ -69,7 +75,8 @@ def register(app: typer.Typer) -> None:
                        label=f"optimizing {file.name}") as bar:
             _, _, report = optimize_file(file, output, hardware=hardware or device, objective=objective,
                                          budget_expansions=expansions, budget_s=budget, level=level, basis=basis,
-                                         seed=seed, progress=bar.update, corrections=fix)
+                                         seed=seed, progress=bar.update, corrections=fix,
+                                         permute_output=permute_output)
         assert report.initial is not None and report.final is not None
         i, f = report.initial, report.final
         if as_json:
@@ -84,6 +91,10 @@ def register(app: typer.Typer) -> None:
         tab.add_row("before", str(i.gates), str(i.cx), str(i.t), str(i.depth))
         tab.add_row("after", str(f.gates), str(f.cx), str(f.t), str(f.depth))
         console.print(tab)
+        if permute_output:
+            perm = report.permutation
+            console.print("output permutation: none (every wire ends where it started)" if perm is None else
+                          f"output permutation: input wire i ends on wire {perm}[i]")
         if passes:
             console.print(report.table())
         w = report.windows

@@ -125,7 +125,7 @@ def absorb_swaps(circuit: Circuit, style: str, props: PropertySet | None = None)
     from qtandem.compile.passes.cancellation import GateCancellation
     from qtandem.compile.passes.kak import TwoQubitResynthesis
     from qtandem.compile.passes.resynth_1q import Resynthesis1Q
-    from qtandem.compile.passes.swap_absorb import SwapAbsorption, _key
+    from qtandem.compile.passes.swap_absorb import _key, absorb_blocks
     from qtandem.compile.passmanager import counts
 
     n = circuit.n_qubits
@@ -135,10 +135,9 @@ def absorb_swaps(circuit: Circuit, style: str, props: PropertySet | None = None)
     objective = props.get("objective", "cx") if props is not None else "cx"
     key = _key(objective)
     best, best_perm, best_cost = circuit, list(range(n)), key(counts(circuit))
-    absorber = SwapAbsorption(style)
     for mode in dict.fromkeys((objective, "cx")):
-        # _absorb undoes the permutation with CX triples at the very end; elide_swaps takes them out again
-        cand = absorber._absorb(circuit, to_ops(circuit), mode, terminal=True)
+        # absorb_blocks undoes the permutation with CX triples at the very end; elide_swaps takes them out again
+        cand = absorb_blocks(circuit, style, mode, terminal=True)
         if cand is None:
             continue
         cand, perm = elide_swaps(cand)

@@ -161,9 +161,16 @@ def _level3_candidates(part: Circuit, plan: _Plan) -> list[tuple[Circuit, Report
             rec = recog.run(begin, props, report=rec_report)
             if rec != begin:
                 starts.append((f"{label}toffoli-aware ", rec, pre + rec_report.entries))
+    if props.get("gadgets", True) and props["kak"]:
+        from qtandem.compile.passes.gadgets import PauliGadgets
+
+        gadget_report = Report()
+        gadgets = PassManager([PauliGadgets()]).run(part, props, report=gadget_report)
+        if gadgets != part:
+            starts.append(("Pauli-gadget ", gadgets, gadget_report.entries))
     out: list[tuple[Circuit, Report]] = []
     for label, begin, pre in starts:
-        for placement in ("smart", "first", "last"):
+        for placement in ("smart", "first", "last") if not label.startswith("Pauli") else ("smart",):
             if out and plan.late():
                 plan.note_once("level 3 stopped trying variants (budget)")
                 break

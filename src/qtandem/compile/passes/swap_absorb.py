@@ -31,7 +31,7 @@ from qtandem.compile.passmanager import Counts, PropertySet
 from qtandem.compile.synth1q import STYLES
 from qtandem.errors import CompileError
 
-__all__ = ["SwapAbsorption"]
+__all__ = ["SwapAbsorption", "absorb_blocks"]
 
 _SWAP: Spec = ("swap", (0, 1), None, ())
 
@@ -90,7 +90,7 @@ class SwapAbsorption:
         # comes back at the end, but undoing a permutation there can cost more: both choices are tried
         for mode in dict.fromkeys((objective, "cx")):
             for terminal in (True, False):
-                cand = self._absorb(circuit, to_ops(circuit), mode, terminal=terminal)
+                cand = absorb_blocks(circuit, self.style, mode, terminal=terminal)
                 if cand is None:
                     continue
                 cand = TwoQubitResynthesis(self.style).run(cand, props)
@@ -100,63 +100,89 @@ class SwapAbsorption:
                     best, best_cost = cand, cost
         return best
 
-    def _absorb(self, circuit: Circuit, ops: list[Op], objective: str, *, terminal: bool = True) -> Circuit | None:
-        """The circuit with every block that is cheaper up to a swap resynthesized so (the residual wire
-        permutation undone by SWAPs at the end), or ``None`` when no block is. ``terminal=False`` leaves alone
-        the blocks whose pair meets no later two-qubit gate."""
-        allowed = STYLE_GATES[self.style] | {"cx"}
-        last2q: dict[int, int] = {}
-        for i, op in enumerate(ops):
-            if len(op.qubits) >= 2:
-                for q in op.qubits:
-                    last2q[q] = i
-        at: dict[int, tuple[tuple[int, int], tuple[Spec, ...], bool]] = {}
-        for pair, idx in collect_blocks(ops):
-            end = max(i for i in idx if len(ops[i].qubits) == 2)
-            if not terminal and last2q[pair[0]] == end and last2q[pair[1]] == end:
-                continue
-            local = {pair[0]: 0, pair[1]: 1}
-            block = tuple((ops[i].name, tuple(local[q] for q in ops[i].qubits), ops[i].angle, ops[i].params)
-                          for i in idx)
-            swapped = _resynth((*block, _SWAP), self.style)
-            if swapped is None:
-                continue
-            exact = _exact(block)
-            if exact and not _exact(swapped):
-                continue
-            plain = _resynth(block, self.style)
-            foreign = any(s[0] not in allowed for s in block)
-            best = block if not foreign else plain
-            if plain is not None and (not exact or _exact(plain)) and (
-                    best is None or _cost(plain, objective) < _cost(best, objective)):
-                best = plain
-            # the swap costs nothing here, but three CX if it reaches the end: ask for a clear CX saving
-            if best is not None and _cost_cx(swapped) >= _cost_cx(best):
-                continue
-            for i in idx:
-                ops[i].alive = False
-            at[idx[-1]] = (pair, swapped, True)
-        if not at:
-            return None
-        wire = list(range(circuit.n_qubits))  # logical wire -> wire it lives on in the output
-        out: list[Op] = []
-        for i, op in enumerate(ops):
-            if op.alive:
-                out.append(Op(op.name, tuple(wire[q] for q in op.qubits), op.angle, op.params))
-            if i in at:
-                pair, word, swap = at[i]
-                out += [Op(name, tuple(wire[pair[q]] for q in qs), angle, params) for name, qs, angle, params in word]
-                if swap:
-                    wire[pair[0]], wire[pair[1]] = wire[pair[1]], wire[pair[0]]
-        # undo the permutation: the state of logical wire q sits on wire[q]; move it back with swaps
-        where = list(wire)
-        for q in range(circuit.n_qubits):
-            if where[q] != q:
-                r = where.index(q)  # logical r sits on wire q
-                a, b = where[q], q
-                out += [Op("cx", (a, b)), Op("cx", (b, a)), Op("cx", (a, b))]
-                where[q], where[r] = q, a
-        return to_circuit(out, circuit)
+
+def absorb_blocks(circuit: Circuit, style: str = "nam", objective: str = "cx", *,
+                  terminal: bool = True) -> Circuit | None:
+    """The circuit with every two-qubit block that needs fewer CX up to a swap of its wires written as the word
+    of ``SWAP . U`` (later gates on the pair follow the swapped wires; the residual wire permutation is undone
+    by CX triples at the very end), or ``None`` when no block is. The one step of :class:`SwapAbsorption`
+    (which then merges the end's CX triples by KAK) and of :func:`qtandem.compile.permute.absorb_swaps`
+    (which elides them into an output permutation).
+
+    Args:
+        circuit: a circuit without opaque instructions.
+        style: one-qubit style of the emitted words (``"nam"``, ``"zsx"``, ``"zxz"`` or ``"u"``).
+        objective: which block word is cheaper (``"cx"``: CX first).
+        terminal: ``False`` leaves alone the blocks whose pair meets no later two-qubit gate.
+
+    Raises:
+        CompileError: unknown style.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> c = Circuit(2).cx(0, 1).cx(1, 0).rz(0.3, 1).cx(0, 1)       # a swap times a ZZ rotation: 3 CX
+        >>> out = absorb_blocks(c, "zsx")
+        >>> out.count_ops()["cx"]                  # 2 for the block, 3 to undo the swap at the end
+        5
+        >>> absorb_blocks(Circuit(2).cx(0, 1), "zsx") is None
+        True
+    """
+    if style not in STYLES:
+        raise CompileError(f"absorb_blocks style must be one of {STYLES}, got {style!r}")
+    ops = to_ops(circuit)
+    allowed = STYLE_GATES[style] | {"cx"}
+    last2q: dict[int, int] = {}
+    for i, op in enumerate(ops):
+        if len(op.qubits) >= 2:
+            for q in op.qubits:
+                last2q[q] = i
+    at: dict[int, tuple[tuple[int, int], tuple[Spec, ...], bool]] = {}
+    for pair, idx in collect_blocks(ops):
+        end = max(i for i in idx if len(ops[i].qubits) == 2)
+        if not terminal and last2q[pair[0]] == end and last2q[pair[1]] == end:
+            continue
+        local = {pair[0]: 0, pair[1]: 1}
+        block = tuple((ops[i].name, tuple(local[q] for q in ops[i].qubits), ops[i].angle, ops[i].params)
+                      for i in idx)
+        swapped = _resynth((*block, _SWAP), style)
+        if swapped is None:
+            continue
+        exact = _exact(block)
+        if exact and not _exact(swapped):
+            continue
+        plain = _resynth(block, style)
+        foreign = any(s[0] not in allowed for s in block)
+        best = block if not foreign else plain
+        if plain is not None and (not exact or _exact(plain)) and (
+                best is None or _cost(plain, objective) < _cost(best, objective)):
+            best = plain
+        # the swap costs nothing here, but three CX if it reaches the end: ask for a clear CX saving
+        if best is not None and _cost_cx(swapped) >= _cost_cx(best):
+            continue
+        for i in idx:
+            ops[i].alive = False
+        at[idx[-1]] = (pair, swapped, True)
+    if not at:
+        return None
+    wire = list(range(circuit.n_qubits))  # logical wire -> wire it lives on in the output
+    out: list[Op] = []
+    for i, op in enumerate(ops):
+        if op.alive:
+            out.append(Op(op.name, tuple(wire[q] for q in op.qubits), op.angle, op.params))
+        if i in at:
+            pair, word, swap = at[i]
+            out += [Op(name, tuple(wire[pair[q]] for q in qs), angle, params) for name, qs, angle, params in word]
+            if swap:
+                wire[pair[0]], wire[pair[1]] = wire[pair[1]], wire[pair[0]]
+    # undo the permutation: the state of logical wire q sits on wire[q]; move it back with swaps
+    where = list(wire)
+    for q in range(circuit.n_qubits):
+        if where[q] != q:
+            r = where.index(q)  # logical r sits on wire q
+            a, b = where[q], q
+            out += [Op("cx", (a, b)), Op("cx", (b, a)), Op("cx", (a, b))]
+            where[q], where[r] = q, a
+    return to_circuit(out, circuit)
 
 
 def _cost_cx(block: tuple[Spec, ...]) -> int:
