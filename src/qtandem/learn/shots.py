@@ -822,7 +822,7 @@ def measure_randomized(
     else:
         from qtandem.sim.core import statevector
 
-        psi = state.numpy() if not density else None
+        psi = state.cpu().numpy() if not density and n <= 10 else None
         for i in range(n_bases):
             if psi is not None and n <= 10:
                 amp = clifford_apply(drawn[i], psi)
