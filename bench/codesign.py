@@ -43,6 +43,10 @@ if str(HERE) not in sys.path:
 
 LOOP_FILE = RESULTS / "codesign_loop.json"
 WHATIF_FILES = {"circuits": RESULTS / "codesign_whatif.json", "vqe": RESULTS / "codesign_whatif_vqe.json"}
+# session 33: the "selected" coordinates (chosen on DEV seeds 10-14, codesign_whatif_select_dev.json) and the
+# gate-error floor, reported on TEST seeds 20-24 nothing was chosen on
+WHATIF_TEST_FILES = {"circuits, TEST seeds 20-24": RESULTS / "codesign_whatif_test.json",
+                     "vqe, TEST seeds 20-24": RESULTS / "codesign_whatif_vqe_test.json"}
 VQE_PEC_FILE = RESULTS / "codesign_vqe_pec_test.json"
 COUPLING_FILES = {"QAOA p=1, degree <= 4": "codesign_coupling_qaoa_p1.json",
                   "QAOA p=1, degree <= 8": "codesign_coupling_qaoa_p1_deg8.json",
@@ -82,17 +86,26 @@ def loop_table(table: list[dict[str, Any]]) -> list[str]:
 
 
 def whatif_table(summary: dict[str, Any]) -> list[str]:
-    """Markdown rows of ``codesign_whatif.summary``: within-10% share and tau per coordinate system."""
+    """Markdown rows of ``codesign_whatif.summary``: within-10% share and tau per coordinate system
+    (a "selected" column when the rows have it)."""
+    sel = all("selected" in e for e in summary.values())
     lines = ["| workload | merit | json: within 10% (worst) | tau (worst) | met | rates: within 10% (worst) | "
-             "tau (worst) | met | physical: within 10% |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "tau (worst) | met | physical: within 10% |" + (" selected: within 10% (worst) | tau (worst) | met |"
+                                                              if sel else ""),
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|---:|" if sel else "")]
     for name, e in summary.items():
         j, r, p = e["json"], e["rates"], e["physical"]
-        lines.append(
+        line = (
             f"| {name} | {e['value_mean']:.3f} | {100 * j['within_10pct_mean']:.0f}% "
             f"({100 * j['within_10pct_min']:.0f}%) | {j['tau_mean']:.2f} ({j['tau_min']:.2f}) | "
             f"{j['cases_meeting_target']}/{e['cases']} | "
             f"{100 * r['within_10pct_mean']:.0f}% ({100 * r['within_10pct_min']:.0f}%) | {r['tau_mean']:.2f} "
             f"({r['tau_min']:.2f}) | {r['cases_meeting_target']}/{e['cases']} | {100 * p['within_10pct_mean']:.0f}% |")
+        if sel:
+            x = e["selected"]
+            line += (f" {100 * x['within_10pct_mean']:.0f}% ({100 * x['within_10pct_min']:.0f}%) | "
+                     f"{x['tau_mean']:.2f} ({x['tau_min']:.2f}) | {x['cases_meeting_target']}/{e['cases']} |")
+        lines.append(line)
     return lines
 
 
@@ -109,7 +122,7 @@ def whatif_totals(summaries: list[dict[str, Any]]) -> dict[str, Any]:
 def whatif_pair_counts(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     """Per coordinate system: pairs with tau >= 0.8, with all 20 within 10%, and both."""
     out = {}
-    for coord in ("json", "rates", "physical"):
+    for coord in [c for c in ("json", "rates", "physical", "selected") if all(c in r for r in rows)]:
         tau = sum(r[coord]["kendall_tau"] >= 0.8 for r in rows)
         within = sum(r[coord]["within_10pct"] == 1.0 for r in rows)
         both = sum(r[coord]["kendall_tau"] >= 0.8 and r[coord]["within_10pct"] == 1.0 for r in rows)
@@ -161,22 +174,22 @@ def print_tables(results: Path = RESULTS) -> dict[str, Any]:
         print(f"## LiH VQE with readout + PEC from the believed noise model ({pec.name}, seeds {data.get('seeds')})\n")
         print("\n".join(vqe_pec_table(data["table"])) + "\n")
         found["vqe_pec"] = data["table"]
-    summaries, rows = [], []
-    for label, path in WHATIF_FILES.items():
-        p = results / path.name
-        if p.exists():
-            data = json.loads(p.read_text())
-            print(f"## Hardware what-if, {label} ({p.name})\n")
-            print("\n".join(whatif_table(data["summary"])) + "\n")
-            summaries.append(data["summary"])
-            rows.extend(data["rows"])
-    if rows:
-        counts = whatif_pair_counts(rows)
-        for coord, c in counts.items():
-            print(f"what-if {coord}: tau >= 0.8 on {c['tau_ge_0.8']}/{c['pairs']} pairs, all 20 within 10% on "
-                  f"{c['all_within_10pct']}/{c['pairs']}, both (the target) on {c['both']}/{c['pairs']}")
-        print()
-        found["whatif"] = counts
+    for key, files in (("whatif", WHATIF_FILES), ("whatif_test", WHATIF_TEST_FILES)):
+        rows = []
+        for label, path in files.items():
+            p = results / path.name
+            if p.exists():
+                data = json.loads(p.read_text())
+                print(f"## Hardware what-if, {label} ({p.name})\n")
+                print("\n".join(whatif_table(data["summary"])) + "\n")
+                rows.extend(data["rows"])
+        if rows:
+            counts = whatif_pair_counts(rows)
+            for coord, c in counts.items():
+                print(f"what-if {coord}: tau >= 0.8 on {c['tau_ge_0.8']}/{c['pairs']} pairs, all 20 within 10% on "
+                      f"{c['all_within_10pct']}/{c['pairs']}, both (the target) on {c['both']}/{c['pairs']}")
+            print()
+            found[key] = counts
     lines = []
     for label, name in COUPLING_FILES.items():
         p = results / name

@@ -42,7 +42,24 @@ from qtandem.circuit.library import ghz, layered, qft
 from qtandem.codesign import Workload, sensitivity
 from qtandem.device import Device
 
-COORDINATES = ("json", "rates", "physical")
+COORDINATES = ("json", "rates", "physical", "selected")
+
+# --select: the candidate powers per field class (first order in a**p; 0 = log a; -1 = a rate 1/T)
+# ("zz", a field, overrides its class "coherent": the always-on ZZ accumulates over the whole schedule)
+CANDIDATE_POWERS = {"times": (1.0, 0.0, -1.0), "errors": (1.0, 0.0), "coherent": (1.0, 1.5, 2.0),
+                    "zz": (1.0, 1.5, 2.0, 0.0)}
+
+
+def candidates() -> list[dict[str, float]]:
+    """Every combination of :data:`CANDIDATE_POWERS` (72 coordinate systems)."""
+    import itertools
+
+    names = list(CANDIDATE_POWERS)
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*CANDIDATE_POWERS.values())]
+
+
+def candidate_key(powers: dict[str, float]) -> str:
+    return ",".join(f"{k}={v:g}" for k, v in powers.items())
 
 
 def qaoa_maxcut(n: int, seed: int) -> tuple[Circuit, str]:
@@ -114,12 +131,41 @@ def run_case(work: Workload, device: Device, seed: int) -> dict[str, Any]:
     return row
 
 
+def select_case(work: Workload, device: Device, seed: int) -> dict[str, Any]:
+    """DEV: the +-20% check of the top 10 in every candidate coordinate system (re-simulations shared)."""
+    t0 = time.perf_counter()
+    sens = sensitivity(work, device)
+    out: dict[str, Any] = {"workload": work.name, "device_seed": seed, "value": sens.value, "candidates": {}}
+    for powers in candidates():
+        chk = sens.check(0.2, 10, coordinates=powers)
+        out["candidates"][candidate_key(powers)] = {
+            "within_10pct": chk.within(0.1), "kendall_tau": chk.kendall_tau,
+            "failing": sorted({f"{kind(r['path'])}{r['change']:+g}" for r in chk.rows if r["rel_error"] > 0.1})}
+    out["resimulations"] = len(sens._resimulated)
+    out["seconds"] = time.perf_counter() - t0
+    return out
+
+
+def choose(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rank the candidates over DEV rows: pairs meeting the target, then the mean share within 10%."""
+    table = []
+    for key in rows[0]["candidates"]:
+        cells = [r["candidates"][key] for r in rows]
+        met = sum(c["within_10pct"] == 1.0 and c["kendall_tau"] >= 0.8 for c in cells)
+        table.append({"coordinates": key, "pairs": len(cells), "target_met": met,
+                      "all_within_10pct": sum(c["within_10pct"] == 1.0 for c in cells),
+                      "tau_ge_0.8": sum(c["kendall_tau"] >= 0.8 for c in cells),
+                      "within_10pct_mean": statistics.fmean(c["within_10pct"] for c in cells)})
+    table.sort(key=lambda e: (-e["target_met"], -e["within_10pct_mean"]))
+    return {"ranking": table, "chosen": table[0]["coordinates"]}
+
+
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in dict.fromkeys(r["workload"] for r in rows):
         mine = [r for r in rows if r["workload"] == name]
         entry: dict[str, Any] = {"cases": len(mine), "value_mean": statistics.fmean(r["value"] for r in mine)}
-        for c in COORDINATES:
+        for c in [c for c in COORDINATES if all(c in r for r in mine)]:
             within = [r[c]["within_10pct"] for r in mine]
             taus = [r[c]["kendall_tau"] for r in mine]
             entry[c] = {"within_10pct_mean": statistics.fmean(within), "within_10pct_min": min(within),
@@ -134,7 +180,7 @@ def print_table(summ: dict[str, Any]) -> None:
     print(f"{'workload':22s} {'value':>6s} " + " ".join(f"{c + ' within':>16s} {'tau':>10s}" for c in COORDINATES))
     for name, e in summ.items():
         cells = " ".join(f"{e[c]['within_10pct_mean']:7.2f} (min {e[c]['within_10pct_min']:.2f}) "
-                         f"{e[c]['tau_mean']:5.2f}/{e[c]['tau_min']:4.2f}" for c in COORDINATES)
+                         f"{e[c]['tau_mean']:5.2f}/{e[c]['tau_min']:4.2f}" for c in COORDINATES if c in e)
         print(f"{name:22s} {e['value_mean']:6.3f} {cells}")
 
 
@@ -142,10 +188,34 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--merge", nargs="+", help="merge these result files instead of running")
+    ap.add_argument("--select", action="store_true",
+                    help="DEV: check every candidate coordinate system (CANDIDATE_POWERS) instead of COORDINATES")
+    ap.add_argument("--choose", nargs="+", help="rank the candidates over these --select result files")
     ap.add_argument("--set", choices=["standard", "vqe"], default="standard",
                     help="standard: the five circuit workloads; vqe: H2 and LiH CAS(2,3) UCCSD energy errors")
     ap.add_argument("--out", default="bench/results/codesign_whatif.json")
     args = ap.parse_args(argv)
+    if args.choose or args.select:
+        if args.choose:
+            rows = [r for f in args.choose for r in json.loads(Path(f).read_text())["rows"]]
+        else:
+            torch.set_num_threads(1)
+            rows = []
+            chem = vqe_workloads() if args.set == "vqe" else []
+            for seed in args.seeds:
+                device = Device.random(8, "heavy_hex", seed=seed)
+                for work in chem or workloads(seed):
+                    rows.append(select_case(work, device, seed))
+                    print(json.dumps({k: rows[-1][k] for k in ("workload", "device_seed", "seconds")}), flush=True)
+        chosen = choose(rows)
+        for e in chosen["ranking"][:8]:
+            print(f"{e['coordinates']:40s} met {e['target_met']}/{e['pairs']} within-all {e['all_within_10pct']} "
+                  f"tau {e['tau_ge_0.8']} mean within {e['within_10pct_mean']:.3f}")
+        Path(args.out).write_text(json.dumps({
+            "benchmark": "codesign_whatif_select", "role": "DEV (coordinate choice)",
+            "candidate_powers": CANDIDATE_POWERS, "seeds": sorted({r["device_seed"] for r in rows}),
+            "sources": args.choose or [], **chosen, "rows": [] if args.choose else rows}, indent=1) + "\n")
+        return
     if args.merge:
         rows = [r for f in args.merge for r in json.loads(Path(f).read_text())["rows"]]
     else:

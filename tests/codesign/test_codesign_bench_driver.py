@@ -26,6 +26,9 @@ def test_tables_reproduce_the_committed_numbers(capsys: pytest.CaptureFixture[st
     assert f"{ghz['ratio_gmean']:.2f}x" in out
     counts = found["whatif"]["json"]
     assert counts["pairs"] == 35 and counts["both"] <= counts["tau_ge_0.8"]
+    test = found["whatif_test"]   # TEST seeds 20-24: the DEV-selected coordinates next to the named ones
+    assert test["selected"]["pairs"] == 35 and test["selected"]["both"] >= test["rates"]["both"]
+    assert "selected: within 10%" in out
     assert "Coupling-map search" in out and len(found["coupling"]) == len(codesign.COUPLING_FILES)
 
 

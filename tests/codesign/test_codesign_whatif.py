@@ -10,7 +10,7 @@ import pytest
 from qtandem import Circuit
 from qtandem.codesign import Workload, device_parameters, sensitivity, with_parameters
 from qtandem.codesign.params import _set
-from qtandem.codesign.sensitivity import DIFFERENTIABLE_FIELDS, kendall_tau
+from qtandem.codesign.sensitivity import DIFFERENTIABLE_FIELDS, SELECTED_POWERS, _error_floor, kendall_tau
 from qtandem.device import Device
 from qtandem.errors import ConfigError
 
@@ -199,3 +199,57 @@ def test_sensitivity_refusals_and_kendall():
     with pytest.raises(ConfigError, match="coordinates 'log'"):
         sens.predict({"qubits.0.t1": 1.0}, coordinates="log")
     assert kendall_tau([1, 2, 3, 4, 5], [2, 1, 3, 4, 5]) == pytest.approx(0.8)
+
+
+# -- coordinates of the first-order prediction ----------------------------------------------------------
+def test_power_coordinates_match_their_closed_forms():
+    dev = Device.random(2, "line", seed=0)
+    sens = sensitivity(Workload(Circuit(2).h(0).cx(0, 1)), dev,
+                       parameters=["qubits.0.t1", "edges.0-1.zz", "edges.0-1.angle_error"])
+    t1, g = sens.values["qubits.0.t1"], sens.gradients["qubits.0.t1"]
+    up = {"qubits.0.t1": 1.3 * t1}
+    # a power of -1 on the times is the rate 1/T; 0 is log T; a field overrides its class
+    in_rates = sens.predict(up, coordinates="rates")
+    assert sens.predict(up, coordinates={"times": -1}) == pytest.approx(in_rates, rel=1e-12)
+    assert sens.predict(up, coordinates={"times": -1}) == pytest.approx(g * t1 * t1 * (1 / t1 - 1 / (1.3 * t1)))
+    assert sens.predict(up, coordinates={"times": 0}) == pytest.approx(g * t1 * math.log(1.3))
+    assert sens.predict(up, coordinates={"times": -1, "t1": 1}) == pytest.approx(g * 0.3 * t1)
+    zz, gz = sens.values["edges.0-1.zz"], sens.gradients["edges.0-1.zz"]
+    assert sens.predict({"edges.0-1.zz": 0.8 * zz}, coordinates={"coherent": 1.5}) == pytest.approx(
+        gz * zz / 1.5 * (0.8 ** 1.5 - 1))
+    assert sens.predict({"edges.0-1.zz": 0.8 * zz}, coordinates="physical") == pytest.approx(
+        gz / (2 * zz) * ((0.8 * zz) ** 2 - zz * zz))
+    # a sign change falls back to the file's own coordinate (a power of a negative ratio is not real)
+    assert sens.predict({"edges.0-1.zz": -zz}, coordinates={"zz": 1.5}) == pytest.approx(gz * (-2 * zz))
+    selected = sens.predict(up, coordinates="selected")
+    assert selected == pytest.approx(sens.predict(up, coordinates=SELECTED_POWERS))
+    with pytest.raises(ConfigError, match="'t3' is neither a field"):
+        sens.predict(up, coordinates={"t3": 1.0})
+    with pytest.raises(ConfigError, match="power of 'times' must be a finite number"):
+        sens.predict(up, coordinates={"times": float("nan")})
+    report = sens.check(top=2, coordinates={"times": -1})
+    assert report.coordinates == {"times": -1} and len(report.rows) == 4
+
+
+def test_gate_error_prediction_follows_the_relaxation_floor():
+    # an edge whose calibrated error is only 10% above what relaxation during the gate gives: a -20%
+    # change reaches below that floor, where the noise model clamps its depolarizing at 0
+    base = Device.random(2, "line", seed=0)
+    floor = _error_floor(base, "edges.0-1.error")
+    dev = with_parameters(base, {"edges.0-1.error": 1.1 * floor})
+    sens = sensitivity(Workload(Circuit(2).h(0).cx(0, 1).cx(0, 1).cx(0, 1)), dev, parameters=["edges.0-1.error"])
+    g, err = sens.gradients["edges.0-1.error"], sens.values["edges.0-1.error"]
+    assert g < 0
+    down = sens.change("edges.0-1.error", -0.2)
+    actual = sens.resimulate(down)
+    assert abs(g * (-0.2 * err) - actual) > abs(actual)            # the plain gradient overshoots by > 2x
+    assert sens.predict(down) == pytest.approx(g * (floor - err), rel=1e-12)
+    assert sens.predict(down) == pytest.approx(actual, rel=0.02)   # the floor-aware one agrees
+    up = sens.change("edges.0-1.error", 0.2)
+    assert sens.predict(up) == pytest.approx(sens.resimulate(up), rel=0.02)
+    # the floor is the error relaxation alone gives: at it the depolarizing part vanishes
+    at_floor = with_parameters(base, {"edges.0-1.error": floor})
+    below = with_parameters(base, {"edges.0-1.error": 0.5 * floor})
+    w = Workload(Circuit(2).h(0).cx(0, 1))
+    assert w.evaluate(at_floor) == pytest.approx(w.evaluate(below), abs=1e-12)
+    assert w.evaluate(with_parameters(base, {"edges.0-1.error": 1.5 * floor})) < w.evaluate(at_floor) - 1e-6
