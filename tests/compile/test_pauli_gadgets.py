@@ -12,6 +12,7 @@ from qtandem.compile import optimize
 from qtandem.compile.generate import generate
 from qtandem.compile.passes.gadgets import PauliGadgets, pauli_gadgets
 from qtandem.compile.verify import verify_equivalent
+from qtandem.errors import CompileError
 from qtandem.sim import unitary
 
 
@@ -52,10 +53,11 @@ def _random(n: int, gates: int, seed: int) -> Circuit:
     return c
 
 
-@pytest.mark.parametrize("seed", range(40))
-def test_random_circuits_equal_their_dense_unitary(seed: int) -> None:
+@pytest.mark.parametrize("frame", ["input", "local"])
+@pytest.mark.parametrize("seed", range(30))
+def test_random_circuits_equal_their_dense_unitary(seed: int, frame: str) -> None:
     c = _random(1 + seed % 4, 6 + seed % 20, seed)
-    out = pauli_gadgets(c)
+    out = pauli_gadgets(c, frame)
     if out is None:  # only when there is no rotation
         assert not any(i.name in ("rz", "rx", "u", "rzz") for i in c)
         return
@@ -94,11 +96,22 @@ def test_equal_strings_merge_across_commuting_groups() -> None:
     assert sorted(round(float(i.params[0]), 6) for i in out if i.name == "rz") == [0.4, 0.5]
 
 
+def test_local_frame_keeps_a_hadamard_layer_cheap() -> None:
+    c = generate("qnn", 8, seed=1, basis="ibm")
+    assert c.count_ops()["cx"] == 133
+    local = pauli_gadgets(c, "local")
+    assert local is not None and _same_up_to_phase(c, local)
+    best = PauliGadgets().run(c)
+    assert _same_up_to_phase(c, best) and best.count_ops()["cx"] <= 91
+
+
 def test_not_applicable_and_switched_off() -> None:
     assert pauli_gadgets(Circuit(2).h(0).cx(0, 1)) is None             # no rotation
     assert pauli_gadgets(Circuit(1, 1).rz(0.1, 0).measure(0, 0)) is None   # not gates only
     c = Circuit(2).cx(0, 1).rz(0.2, 1).cx(0, 1)
     assert PauliGadgets().run(c, {"gadgets": False}) is c
+    with pytest.raises(CompileError, match="frame"):
+        pauli_gadgets(c, "output")
 
 
 def test_level3_uses_it_on_a_ucc_circuit() -> None:

@@ -166,7 +166,8 @@ def _level3_candidates(part: Circuit, plan: _Plan) -> list[tuple[Circuit, Report
 
         gadget_report = Report()
         gadgets = PassManager([PauliGadgets()]).run(part, props, report=gadget_report)
-        if gadgets != part:
+        # a start far above the input in CX rarely comes back below it, and each start costs a pass run
+        if gadgets != part and gadgets.count_ops().get("cx", 0) <= 1.25 * part.count_ops().get("cx", 0) + 2:
             starts.append(("Pauli-gadget ", gadgets, gadget_report.entries))
     out: list[tuple[Circuit, Report]] = []
     for label, begin, pre in starts:

@@ -13,10 +13,15 @@ This is the view of tket's ``PauliSimp`` (Cowtan et al. 2020, arXiv:1906.01734):
    letters left is mapped onto one wire's ``Z`` with ``|B| - 1`` ``cx``, and that wire is settled), which
    turns the group into a phase polynomial rebuilt by GraySynth
    (:func:`~qtandem.compile.passes.graysynth.graysynth`, CX ladders shared between the group's
-   rotations); ``D`` and its inverse surround it, so the ladders of consecutive groups can cancel in the
-   later passes;
-3. the Clifford ``C`` is the skeleton (which the later passes shrink: for Trotter and UCC circuits it
-   cancels to nothing) or stim's synthesis of its tableau, whichever has fewer ``cx``.
+   rotations) or, when that needs fewer CX, one CX ladder per term; ``D`` and its inverse surround it,
+   so the ladders of consecutive groups can cancel in the later passes;
+3. where each group is written (two frames, :func:`pauli_gadgets`'s ``frame``): ``"input"``, every group
+   in the input frame and then ``C``, as the skeleton (which the later passes shrink: for Trotter and UCC
+   circuits it cancels to nothing) or stim's synthesis of its tableau, whichever has fewer ``cx``;
+   ``"local"``, the circuit's own Clifford gates in order, with each group inserted (conjugated by them,
+   ``F P F^dagger``) where the rotation that opened it was, which keeps that rotation's string short
+   (better when the circuit's Cliffords do not cancel, e.g. a Hadamard layer in front of QAOA).
+   :class:`PauliGadgets` tries both and keeps the one with fewer ``cx`` after gate cancellation.
 
 The rewrite is one of level 3's starting points (:mod:`qtandem.compile.stretches`): the usual passes run
 after it, and the result is kept only when it is cheaper than the other variants and proven equivalent
@@ -42,6 +47,7 @@ from qtandem.compile.dag import Op, is_zero_angle, normalize_angle, to_circuit, 
 from qtandem.compile.passes.graysynth import graysynth, synth_linear
 from qtandem.compile.passes.rotation_merge import _clifford_steps
 from qtandem.compile.passmanager import PropertySet
+from qtandem.errors import CompileError
 
 __all__ = ["MAX_GADGET_QUBITS", "PauliGadgets", "pauli_gadgets"]
 
@@ -54,14 +60,14 @@ _INVERSE = {"h": "h", "s": "sdg", "sdg": "s", "cx": "cx", "cz": "cz", "x": "x", 
             "sx": "sxdg", "sxdg": "sx", "swap": "swap"}
 
 
-def _rotations(ops: list[Op], n: int) -> tuple[list[tuple[Any, float]], list[Op], Any] | None:
-    """``(input-frame rotations (string, angle) in time order, Clifford ops, the Clifford's tableau)``;
+def _rotations(ops: list[Op], n: int) -> tuple[list[tuple[Any, float, int]], list[Op]] | None:
+    """``(input-frame rotations (string, angle, number of Clifford ops before it) in time order, Clifford ops)``;
     ``None`` when a gate is neither a Clifford nor a rotation."""
     import stim
 
     sim = stim.TableauSimulator()
     sim.set_num_qubits(max(n, 1))
-    rots: list[tuple[Any, float]] = []
+    rots: list[tuple[Any, float, int]] = []
     cliffords: list[Op] = []
 
     def add(letters: str, qubits: tuple[int, ...], theta: float) -> None:
@@ -71,7 +77,7 @@ def _rotations(ops: list[Op], n: int) -> tuple[list[tuple[Any, float]], list[Op]
         image = sim.current_inverse_tableau()(local)
         sign = image.sign.real
         image.sign = 1
-        rots.append((image, sign * theta))
+        rots.append((image, sign * theta, len(cliffords)))
 
     for op in ops:
         if op.opaque or not op.alive:
@@ -97,13 +103,15 @@ def _rotations(ops: list[Op], n: int) -> tuple[list[tuple[Any, float]], list[Op]
                     add(axis, op.qubits, angle)
         else:
             return None
-    return rots, cliffords, sim.current_inverse_tableau().inverse()
+    return rots, cliffords
 
 
-def _groups(rots: list[tuple[Any, float]]) -> list[list[list[Any]]]:
-    """Rotations in groups of mutually commuting ones (each ``[string, angle]``), equal strings merged."""
+def _groups(rots: list[tuple[Any, float, int]]) -> list[tuple[int, list[list[Any]]]]:
+    """Rotations in groups of mutually commuting ones (each ``[string, angle]``), equal strings merged; each group
+    with the Clifford position of the rotation that opened it (increasing)."""
     groups: list[list[list[Any]]] = []
-    for p, theta in rots:
+    where: list[int] = []
+    for p, theta, pos in rots:
         k = len(groups)
         while k > 0 and all(p.commutes(q) for q, _ in groups[k - 1]):
             k -= 1
@@ -117,8 +125,10 @@ def _groups(rots: list[tuple[Any, float]]) -> list[list[list[Any]]]:
         else:
             if k == len(groups):
                 groups.append([])
+                where.append(pos)
             groups[k].append([p, theta])
-    return [[e for e in g if not is_zero_angle(normalize_angle(e[1]))] for g in groups]
+    return [(pos, [e for e in g if not is_zero_angle(normalize_angle(e[1]))]) for pos, g in zip(where, groups,
+                                                                                                strict=True)]
 
 
 def _xy(p: Any, q: int) -> bool:
@@ -175,33 +185,27 @@ def _phase_poly(strings: list[Any], angles: list[float], n: int) -> list[tuple[s
             out += [("cx", (c, t), None) for c, t in synth_linear(state, [1 << q for q in range(n)], n)]
             if best is None or sum(g[0] == "cx" for g in out) < sum(g[0] == "cx" for g in best):
                 best = out
+    naive: list[tuple[str, tuple[int, ...], float | None]] = []  # one CX ladder per term, undone after it
+    for mask, theta in items:
+        wires = [q for q in range(n) if mask >> q & 1]
+        ladder = [("cx", (w, wires[-1]), None) for w in wires[:-1]]
+        naive += [*ladder, ("rz", (wires[-1],), theta), *reversed(ladder)]
     assert best is not None
-    return best
+    return naive if sum(g[0] == "cx" for g in naive) < sum(g[0] == "cx" for g in best) else best
 
 
-def pauli_gadgets(circuit: Circuit) -> Circuit | None:
-    """The Pauli-gadget rewrite of ``circuit`` (see the module), or ``None`` when it does not apply
-    (a gate that is neither a Clifford nor a Pauli rotation, no rotation, or more than
-    :data:`MAX_GADGET_QUBITS` qubits). The output uses ``h``, ``s``, ``sdg``, ``cx``, ``rz`` and the
-    input's Clifford gates; it is not translated to a basis.
+def _input_frame(circuit: Circuit, rots: list[tuple[Any, float, int]], cliffords: list[Op], n: int) -> Circuit:
+    """Every group in the input frame, then the Clifford product (the skeleton or stim's synthesis)."""
+    import stim
 
-    Examples:
-        >>> from qtandem import Circuit
-        >>> c = Circuit(2).cx(0, 1).rz(0.2, 1).cx(0, 1).cx(0, 1).rz(0.3, 1).cx(0, 1)
-        >>> pauli_gadgets(c).count_ops()
-        {'cx': 2, 'rz': 1}
-        >>> pauli_gadgets(Circuit(1).h(0)) is None       # no rotation
-        True
-    """
-    n = circuit.n_qubits
-    if n > MAX_GADGET_QUBITS or not all(i.is_gate for i in circuit):
-        return None
-    got = _rotations(to_ops(circuit), n)
-    if got is None or not got[0]:
-        return None
-    rots, cliffords, tableau = got
+    sim = stim.TableauSimulator()
+    sim.set_num_qubits(max(n, 1))
+    for op in cliffords:
+        for method, qubits in _clifford_steps(op, rotation_of(op)) or []:
+            getattr(sim, method)(*qubits)
+    tableau = sim.current_inverse_tableau().inverse()
     out: list[Op] = []
-    for group in _groups(rots):
+    for _, group in _groups(rots):
         if not group:
             continue
         diag, strings = _diagonalize([p for p, _ in group], n)
@@ -227,9 +231,68 @@ def pauli_gadgets(circuit: Circuit) -> Circuit | None:
     return to_circuit(out + skeleton, circuit)
 
 
+def pauli_gadgets(circuit: Circuit, frame: str = "input") -> Circuit | None:
+    """The Pauli-gadget rewrite of ``circuit`` (see the module), or ``None`` when it does not apply
+    (a gate that is neither a Clifford nor a Pauli rotation, no rotation, or more than
+    :data:`MAX_GADGET_QUBITS` qubits). The output uses ``h``, ``s``, ``sdg``, ``cx``, ``rz`` and the
+    input's Clifford gates (a quarter turn of a general ``u`` as ``rz``/``ry``); it is not translated to a
+    basis.
+
+    Args:
+        circuit: the input (not modified).
+        frame: ``"input"``: every group written in the input frame, then the whole Clifford (steps 1-2 of the
+            module, the Clifford as the skeleton or stim's synthesis of its tableau, whichever has fewer
+            ``cx``); ``"local"``: step 3, each group in the frame of the Cliffords before it.
+
+    Raises:
+        CompileError: unknown ``frame``.
+
+    Examples:
+        >>> from qtandem import Circuit
+        >>> c = Circuit(2).cx(0, 1).rz(0.2, 1).cx(0, 1).cx(0, 1).rz(0.3, 1).cx(0, 1)
+        >>> pauli_gadgets(c).count_ops()
+        {'cx': 2, 'rz': 1}
+        >>> pauli_gadgets(Circuit(1).h(0)) is None       # no rotation
+        True
+    """
+    import stim
+
+    if frame not in ("input", "local"):
+        raise CompileError(f"frame must be 'input' or 'local', got {frame!r}")
+    n = circuit.n_qubits
+    if n > MAX_GADGET_QUBITS or not all(i.is_gate for i in circuit):
+        return None
+    got = _rotations(to_ops(circuit), n)
+    if got is None or not got[0]:
+        return None
+    rots, cliffords = got
+    if frame == "input":
+        return _input_frame(circuit, rots, cliffords, n)
+    sim = stim.TableauSimulator()  # the Clifford prefix emitted so far
+    sim.set_num_qubits(max(n, 1))
+    out: list[Op] = []
+    done = 0
+    for pos, group in _groups(rots):
+        for op in cliffords[done:pos]:
+            out.append(Op(op.name, op.qubits, op.angle, op.params))
+            for method, qubits in _clifford_steps(op, rotation_of(op)) or []:
+                getattr(sim, method)(*qubits)
+        done = max(done, pos)
+        if not group:
+            continue
+        forward = sim.current_inverse_tableau().inverse()
+        diag, strings = _diagonalize([forward(p) for p, _ in group], n)
+        out += [Op(name, qubits) for name, qubits in diag]
+        out += [Op(name, qubits, angle) for name, qubits, angle in _phase_poly(strings, [a for _, a in group], n)]
+        out += [Op(_INVERSE[name], qubits) for name, qubits in reversed(diag)]
+    out += [Op(op.name, op.qubits, op.angle, op.params) for op in cliffords[done:]]
+    return to_circuit(out, circuit)
+
+
 class PauliGadgets:
-    """The Pauli-gadget rewrite as a pass (:func:`pauli_gadgets`); returns its input when the rewrite does not
-    apply or ``props["gadgets"]`` is ``False``.
+    """The Pauli-gadget rewrite as a pass (:func:`pauli_gadgets` in both frames, gate cancellation after each,
+    the one with fewer ``cx`` kept); returns its input when the rewrite does not apply or ``props["gadgets"]``
+    is ``False``.
 
     Examples:
         >>> from qtandem import Circuit
@@ -241,8 +304,19 @@ class PauliGadgets:
     name = "pauli_gadgets"
 
     def run(self, circuit: Circuit, props: PropertySet | dict | None = None) -> Circuit:
+        """Both frames' rewrites after gate cancellation; the one with fewer ``cx`` (then gates)."""
+        from qtandem.compile.passes.cancellation import GateCancellation
+
         if props is not None and props.get("gadgets", True) is False:
             return circuit
-        out = pauli_gadgets(circuit)
-        return circuit if out is None else out
+        best: Circuit | None = None
+        for frame in ("input", "local"):
+            out = pauli_gadgets(circuit, frame)
+            if out is None:
+                return circuit
+            out = GateCancellation().run(out)
+            if best is None or (out.count_ops().get("cx", 0), len(out)) < (best.count_ops().get("cx", 0), len(best)):
+                best = out
+        assert best is not None
+        return best
 
