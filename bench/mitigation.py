@@ -603,19 +603,23 @@ def learned_methods(family: str,
     return out
 
 
-TABLE_METHODS = ("unmitigated", "qt_zne_exp+readout", "qt_auto2", "qt_auto3", "mlqem_forest+readout",
-                 "mlqem_vlin1+readout", "mlqem_vlin13+readout")
-"""README columns (every method's numbers, CDR, MLP and GNN included, are in the merged JSON's summary)."""
+TABLE_METHODS = ("unmitigated", "qt_zne_exp+readout", "qt_auto3", "qt_zne_exp1125+readout", "mlqem_vlin1+readout",
+                 "mlqem_vlin13+readout", "qt_decay8+readout")
+"""README columns (every method's numbers are in the merged JSON's summary)."""
 
 DEV_CHOICE = {
     "ghz_parity": "mlqem_vlin1+readout",
     "ghz_z0z9": "mlqem_vlin1+readout",
     "trotter_10": "mlqem_vlin13+readout",
-    "brickwork": "qt_auto3",
+    "brickwork": "qt_decay8+readout",
     "mirror_d20": "qt_auto3",
 }
 """The qtandem method chosen per family on DEV instances only (bench/results/mitigation_learned_dev_*.json,
-mitigation_auto_dev_spread_*.json), the fair column: "best qtandem" is chosen on TEST and optimistic."""
+mitigation_auto_dev_spread_*.json, mitigation_decay_dev_*.json, mitigation_zne_dev_mirror_d20_s33_seed*.json), the
+fair column: "best qtandem" is chosen on TEST and optimistic. Families without a DEV-specific choice use the library's
+default, ``methods="auto"`` (:data:`DEFAULT_CHOICE`)."""
+
+DEFAULT_CHOICE = "qt_auto3"
 
 
 def markdown_table(summary: list[dict[str, Any]]) -> str:
@@ -641,7 +645,7 @@ def markdown_table(summary: list[dict[str, Any]]) -> str:
         no_cdr = {k: v for k, v in m.items() if k.startswith("mitiq_") and k != "mitiq_cdr"}
         best2 = min(no_cdr, key=lambda k: no_cdr[k]["mae"]) if no_cdr else None
         ratio = ratio2 = ratio3 = "-"
-        chosen = DEV_CHOICE.get(s["family"])
+        chosen = DEV_CHOICE.get(s["family"], DEFAULT_CHOICE)
         if best2 and chosen in m and m[chosen]["mae"] > 0:
             ratio3 = f"{m[best2]['mae'] / m[chosen]['mae']:.2f}x ({chosen.removesuffix('+readout')})"
         full = m.get("unmitigated", {}).get("instances")
