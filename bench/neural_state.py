@@ -153,6 +153,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="random Cliffords of the shadow record (with --clifford-shots-per-basis; 0: use --clifford)")
     ap.add_argument("--clifford-shots-per-basis", type=int, default=1)
     ap.add_argument("--shadow-device", default="cpu", help="torch device of the Clifford circuits (cpu, cuda, auto)")
+    ap.add_argument("--shadow-check", action=argparse.BooleanOptionalAction, default=True,
+                    help="also estimate the true state's fidelity with itself (1 within the error bar)")
+    ap.add_argument("--save-model", type=Path, default=None,
+                    help="with --only-candidate: save the fitted model under this folder (NAME_sSEED_CANDIDATE)")
+    ap.add_argument("--shadow-models", type=Path, nargs="*", default=None,
+                    help="saved models (folders NAME_sSEED_CANDIDATE): only measure each state's Clifford shadow "
+                         "record (--clifford-bases x --clifford-shots-per-basis, seed SEED + 2 as above) and "
+                         "estimate the models' fidelities")
+    ap.add_argument("--record-cache", type=Path, default=None,
+                    help="folder of saved training records (one per state, seed and design): load instead of measuring")
     ap.add_argument("--budget", type=int, default=1_000_000, help="refuse designs with more shots in all")
     ap.add_argument("--only-candidate", default=None,
                     help="with --phase select: fit only this candidate on the selection's training split")
@@ -172,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.combine is not None:
         return combine(args.combine, args.json)
+    if args.shadow_models is not None:
+        return shadow_models(args)
     names = args.states or (f"ghz{args.n},w{args.n},tfim{args.n}" if args.n else "ghz20,w20,tfim20")
     rows: list[dict[str, Any]] = []
     for name in names.split(","):
@@ -180,18 +192,27 @@ def main(argv: list[str] | None = None) -> int:
         state_s = time.perf_counter() - t_state
         n = int(np.log2(len(psi)))
         t0 = time.perf_counter()
-        bases = (local_pauli_bases(args.bases, n, rotated=args.rotated, seed=args.seed) if args.design == "local"
-                 else np.random.default_rng(args.seed).integers(0, 3, (args.bases, n)))
-        record = measure_randomized(psi, args.bases * args.shots_per_basis, bases=bases,
-                                    shots_per_basis=args.shots_per_basis, seed=args.seed + 1)
-        local_s = time.perf_counter() - t0
-        if args.global_bases:
-            t1 = time.perf_counter()
-            gb = global_bases(args.global_bases, n, args.seed)
-            extra = measure_randomized(psi, args.global_bases * args.global_shots_per_basis, bases=gb,
-                                       shots_per_basis=args.global_shots_per_basis, seed=args.seed + 3)
-            global_s = time.perf_counter() - t1
-            record = ShotRecord.merge(record, extra)
+        key = (f"{name}_s{args.seed}_{args.design}{args.rotated}_{args.bases}x{args.shots_per_basis}"
+               f"_g{args.global_bases}x{args.global_shots_per_basis}")
+        cached = args.record_cache / key if args.record_cache else None
+        if cached is not None and (cached / "manifest.json").exists():
+            record = ShotRecord.load(cached)
+            local_s = global_s = float("nan")
+        else:
+            bases = (local_pauli_bases(args.bases, n, rotated=args.rotated, seed=args.seed) if args.design == "local"
+                     else np.random.default_rng(args.seed).integers(0, 3, (args.bases, n)))
+            record = measure_randomized(psi, args.bases * args.shots_per_basis, bases=bases,
+                                        shots_per_basis=args.shots_per_basis, seed=args.seed + 1)
+            local_s = time.perf_counter() - t0
+            if args.global_bases:
+                t1 = time.perf_counter()
+                gb = global_bases(args.global_bases, n, args.seed)
+                extra = measure_randomized(psi, args.global_bases * args.global_shots_per_basis, bases=gb,
+                                           shots_per_basis=args.global_shots_per_basis, seed=args.seed + 3)
+                global_s = time.perf_counter() - t1
+                record = ShotRecord.merge(record, extra)
+            if cached is not None:
+                record.save(cached, overwrite=True)
         data_s = time.perf_counter() - t0
         shadow_shots = (args.clifford_bases * args.clifford_shots_per_basis if args.clifford_bases
                         else args.clifford)
@@ -209,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
             model, info = reconstruct(train, phase=args.only_candidate, **fit_args)
             info |= {"candidate": args.only_candidate, "holdout": args.holdout, "shots": len(record),
                      "validation_nll": model.validation_nll(val, max_rotated=args.max_rotated)}
+            if args.save_model:
+                model.save(args.save_model / f"{name}_s{args.seed}_{args.only_candidate}", overwrite=True)
         else:
             model, info = reconstruct(record, phase=args.phase, holdout=args.holdout,
                                       candidates=tuple(args.candidates.split(",")), **fit_args)
@@ -223,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         if n <= 20:  # populations alone: (sum sqrt(p q))**2, the fidelity if every phase were right
             q = model.statevector().abs().pow(2).numpy()
             row["population_fidelity"] = float(np.sqrt(q * np.abs(psi) ** 2).sum() ** 2)
-        settings = vars(args) | {"json": str(args.json)}
+        settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
         if shadow_shots:  # the fit's row first: a run stopped during the shadow part keeps it
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps({"script": "bench/neural_state.py", "args": settings,
@@ -243,13 +266,52 @@ def main(argv: list[str] | None = None) -> int:
                        shadow_measure_seconds=measure_s, shadow_seconds=time.perf_counter() - t1)
             args.json.write_text(json.dumps({"script": "bench/neural_state.py", "args": settings,
                                              "rows": [*rows, row]}, indent=1) + "\n")
-            exact = shadows.fidelity(shadow, torch.as_tensor(psi).to(device))  # the true state: 1 within its bar
-            row.update(shadow_check_true_state=float(exact.values), shadow_check_stderr=float(exact.stderr))
+            if args.shadow_check:  # the true state: 1 within its bar
+                exact = shadows.fidelity(shadow, torch.as_tensor(psi).to(device))
+                row.update(shadow_check_true_state=float(exact.values), shadow_check_stderr=float(exact.stderr))
         rows.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"script": "bench/neural_state.py", "args": settings, "rows": rows},
                                         indent=1) + "\n")
+    return 0
+
+
+def shadow_models(args: argparse.Namespace) -> int:
+    """Clifford-shadow fidelity of saved models: one shadow record per (state, seed), every model of it."""
+    from qtandem.learn import NeuralStateModel
+
+    device = args.shadow_device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    groups: dict[tuple[str, int], list[Path]] = {}
+    for folder in args.shadow_models:
+        name, seed, _ = folder.name.rsplit("_", 2)
+        groups.setdefault((name, int(seed[1:])), []).append(folder)
+    rows: list[dict[str, Any]] = []
+    per = args.clifford_shots_per_basis
+    for (name, seed), folders in sorted(groups.items()):
+        psi = torch.as_tensor(make_state(name)).to(device)
+        t0 = time.perf_counter()
+        shadow = measure_randomized(psi, args.clifford_bases * per, basis="clifford", shots_per_basis=per,
+                                    seed=seed + 2)
+        measure_s = time.perf_counter() - t0
+        for folder in folders:
+            t1 = time.perf_counter()
+            model = NeuralStateModel.load(folder)
+            est = shadows.fidelity(shadow, model.statevector().to(device))
+            rows.append({"state": name, "seed": seed, "model": folder.name, "shadow_bases": args.clifford_bases,
+                         "shadow_shots_per_basis": per, "shadow_shots": args.clifford_bases * per,
+                         "shadow_fidelity": float(est.values), "shadow_stderr": float(est.stderr),
+                         "exact_fidelity": model.fidelity(make_state(name)), "shadow_device": device,
+                         "shadow_measure_seconds": measure_s, "shadow_seconds": time.perf_counter() - t1,
+                         "torch": torch.__version__})
+            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+            settings["shadow_models"] = [str(f) for f in args.shadow_models]
+            args.json.write_text(json.dumps({"script": "bench/neural_state.py", "args": settings, "rows": rows},
+                                            indent=1) + "\n")
     return 0
 
 

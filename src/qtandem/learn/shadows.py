@@ -16,7 +16,8 @@ Every estimate comes with a standard error from the per-shot variance (``k = 1``
 error ``sigma / sqrt(T)``). With ``k > 1`` the shots are split into ``k`` groups by index
 (records keep shots in random order) and the value is the median of the group means, with
 error bar ``sqrt(pi / 2) sigma / sqrt(T)`` (the large-``k`` normal approximation; larger than
-the true spread for small ``k``). Error bars assume independent shots.
+the true spread for small ``k``). Error bars assume independent shots, except in :func:`fidelity`,
+which takes the shots of each basis (consecutive shots measured in the same basis) as one unit.
 
 Examples:
     >>> from qtandem import Circuit

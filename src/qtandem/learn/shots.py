@@ -737,8 +737,9 @@ def measure_randomized(
             (:func:`qtandem.noise.trajectories.run_trajectories`) with the basis change appended
             as gates (``h``, ``sdg``; Clifford circuits), which the model's noise also acts on.
         seed: seed of the bases and outcomes.
-        shots_per_basis: shots per drawn basis. Estimates stay unbiased; their error bars assume
-            independent shots and are slightly optimistic when this is above 1.
+        shots_per_basis: shots per drawn basis. Estimates stay unbiased; :func:`qtandem.learn.shadows.fidelity`
+            takes each basis's shots as one unit for its error bar, :func:`qtandem.learn.shadows.estimate`
+            assumes independent shots (slightly optimistic error bars when this is above 1).
         bases: ``(B, n)`` Pauli codes ``0/1/2 = X/Y/Z`` to measure in instead of random ones, each
             ``shots_per_basis`` times (``shots`` must be ``B * shots_per_basis``); for designs such as
             :func:`qtandem.learn.neural_state.local_pauli_bases`. Shadow estimators assume uniformly
