@@ -141,7 +141,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
     cfgs = {Path(d).name: load_recurrent_config(Path(d) / "config.toml") for d in args.runs}
     first = next(iter(cfgs.values()))
     for name, c in cfgs.items():
-        if (c.data, c.readout) != (first.data, first.readout):
+        if (dataclasses.replace(c.data, val_shots=0), c.readout) != (dataclasses.replace(first.data, val_shots=0),
+                                                                     first.readout):
             sys.exit(f"{name}: its [data]/[readout] differ from the first model's; evaluate them separately")
     bare, circuit, readout = first.sampling_circuit(), first.decoder_circuit(), first.readout.model()
     t0 = time.perf_counter()

@@ -8,7 +8,7 @@ import tempfile
 import numpy as np
 import pytest
 
-from qtandem.errors import ConfigError, DecoderError
+from qtandem.errors import CheckpointError, ConfigError, DecoderError
 from qtandem.qec import SoftReadout, sample
 from qtandem.qec.codes import surface_code
 from qtandem.qec.matching import MatchingDecoder
@@ -80,3 +80,28 @@ def test_soft_model_trains_and_decodes_soft_shots() -> None:
     assert pred.shape == (400, 1) and ((prob > 0.5) == pred).all()
     with pytest.raises(ConfigError, match="matching_features"):
         parse_recurrent_config("[model]\nmatching_features = 1")
+
+
+def test_checkpoint_from_before_a_model_field_resumes() -> None:
+    """A checkpoint whose saved [model] lacks a field added later (here matching_features) resumes with its default."""
+    import json
+
+    from safetensors.torch import save
+
+    from qtandem.io import atomic_write_bytes, read_safetensors
+
+    text = '[data]\nval_shots = 0\n[model]\nhidden = 8\nheads = 2\nreadout = 8\n[optim]\nbatch_size = 16\nwarmup = 0\n'
+    out = tempfile.mkdtemp()
+    train_recurrent(parse_recurrent_config(text + "steps = 2\n[train]\nmax_steps = 1"), output=out, progress=False)
+    tensors, meta = read_safetensors(f"{out}/checkpoint.safetensors")
+    cfg = json.loads(meta["config"])
+    del cfg["model"]["matching_features"]
+    meta["config"] = json.dumps(cfg)
+    atomic_write_bytes(f"{out}/checkpoint.safetensors", save(tensors, metadata=meta))
+    res = train_recurrent(parse_recurrent_config(text + "steps = 2"), output=out, progress=False, resume=True)
+    assert res.step == 2 and res.finished
+    cfg["model"]["hidden"] = 16  # a real change is still refused
+    meta["config"] = json.dumps(cfg)
+    atomic_write_bytes(f"{out}/checkpoint.safetensors", save(tensors, metadata=meta))
+    with pytest.raises(CheckpointError, match="hidden"):
+        train_recurrent(parse_recurrent_config(text + "steps = 3"), output=out, progress=False, resume=True)

@@ -366,6 +366,8 @@ def train_recurrent(cfg: RecurrentConfig, *, resume: bool = False, progress: boo
         if resume:
             tensors, meta = load_checkpoint(ckpt, CHECKPOINT_FORMAT, what="qtandem.qec recurrent training")
             saved = json.loads(meta["config"])
+            # a checkpoint written before a [model] field existed ran with that field's default
+            saved["model"] = {**dataclasses.asdict(RecurrentModelConfig()), **saved.get("model", {})}
             check_resumable(saved, cfg.to_dict(), resumable=RESUMABLE, path=ckpt, source=cfg.source,
                             ignore=lambda k: k.startswith("optim."))
             check_schedule(OptimConfig.from_dict(saved["optim"]), o, json.loads(meta["state"])["step"], path=ckpt,
