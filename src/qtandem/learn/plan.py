@@ -257,9 +257,10 @@ def characterization(qubits: Sequence[int], *, pairs: Sequence[Sequence[int]] | 
             ``"poles"`` (``4k + 1`` and ``4k + 2`` up to twice that limit; see
             :func:`~qtandem.learn.experiments.default_xs`).
         spectators: every one-qubit experiment (not ``readout``) on ``q`` also measures the other
-            qubits of ``qubits`` that share no coupling with ``q`` nor with each other (greedy, in
-            qubit order; couplings of ``prior`` and ``pairs``): idle in ``|0>``, each of their shots
-            is one more draw of their ``readout_p01`` at no extra circuit. The fit pools them
+            qubits of ``qubits`` that share no coupling with ``q`` nor with each other (greedy, the
+            qubits read least often so far first; couplings of ``prior`` and ``pairs``): idle in
+            ``|0>``, each of their shots is one more draw of their ``readout_p01`` at no extra
+            circuit. The fit pools them
             (:func:`~qtandem.learn.data.fold_spectators`).
 
     Returns:
@@ -284,7 +285,7 @@ def characterization(qubits: Sequence[int], *, pairs: Sequence[Sequence[int]] | 
         [((0, 2, 4), [0, 7]), ((1, 3), [0, 3])]
         >>> plan = characterization(range(5), experiments=["t1"], prior=Device.preset("line_5"), spectators=True)
         >>> [e.meta["spectators"] for e in plan.experiments]
-        [[2, 4], [3], [0, 4], [0], [0, 2]]
+        [[2, 4], [3], [0, 4], [1], [0, 2]]
     """
     qs = [int(q) for q in qubits]
     prs = [tuple(int(q) for q in p) for p in (pairs or [])]
@@ -308,6 +309,7 @@ def characterization(qubits: Sequence[int], *, pairs: Sequence[Sequence[int]] | 
             if max(a, b) < prior.num_qubits and not prior.coupling_map.has_edge(a, b):
                 raise DataError(f"pair {(a, b)} is not on the coupling map of {prior.name!r}")
     coupled = _coupled(prs, prior)
+    used: dict[int, int] = {}  # how often each qubit is a spectator so far
     exps: list[Experiment] = []
     for name in sorted(set(names), key=EXPERIMENTS.index):
         targets: list[tuple[int, ...]] = [(q,) for q in qs] if name not in PAIR_EXPERIMENTS else []
@@ -318,7 +320,7 @@ def characterization(qubits: Sequence[int], *, pairs: Sequence[Sequence[int]] | 
         for j, target in enumerate(targets):
             group = name == "readout" and readout == "parallel" and j < len(targets) - len(prs)
             xs = [0.0, 2.0 ** len(target) - 1] if group else None
-            spect = (_spectators(target[0], qs, coupled) if spectators and len(target) == 1
+            spect = (_spectators(target[0], qs, coupled, used) if spectators and len(target) == 1
                      and name not in ("readout", *PAIR_EXPERIMENTS) else [])
             exps.append(build_experiment(name, target, width=width, prior=prior, n_seeds=n_seeds, xs=xs,
                                          seed=derive_seed(seed, EXPERIMENTS.index(name), j), amplify=amplify,
@@ -333,13 +335,16 @@ def _coupled(pairs: Sequence[tuple[int, ...]], prior: Any) -> set[frozenset[int]
     return out
 
 
-def _spectators(q: int, qubits: Sequence[int], coupled: set[frozenset[int]]) -> list[int]:
-    """Qubits of ``qubits`` coupled neither to ``q`` nor to each other (greedy, in qubit order)."""
+def _spectators(q: int, qubits: Sequence[int], coupled: set[frozenset[int]], used: dict[int, int]) -> list[int]:
+    """Qubits of ``qubits`` coupled neither to ``q`` nor to each other: greedy, the qubits read least
+    often so far first (then in qubit order), so that every qubit that can be a spectator is one."""
     chosen: list[int] = []
-    for s in sorted(qubits):
+    for s in sorted(qubits, key=lambda x: (used.get(x, 0), x)):
         if s != q and all(frozenset((s, o)) not in coupled for o in (q, *chosen)):
             chosen.append(s)
-    return chosen
+    for s in chosen:
+        used[s] = used.get(s, 0) + 1
+    return sorted(chosen)
 
 
 def _readout_groups(qubits: Sequence[int], pairs: Sequence[tuple[int, ...]], prior: Any) -> list[tuple[int, ...]]:
