@@ -30,13 +30,10 @@ def _h4(d: float) -> str:
 
 @pytest.fixture(scope="module")
 def h4() -> dict[float, object]:
-    # One PySCF thread: its threaded integrals differ in the last bits from process to process (measured: 2-3
-    # distinct Hamiltonians in 6 builds with 2 threads, one with 1), and H4's symmetric operators tie, so those
-    # bits decided which tied operator ADAPT took, hence the training traces (recall 0.3125 instead of >= 0.4 once).
-    from pyscf import lib
-
-    with lib.with_omp_threads(1):
-        return {d: Molecule(_h4(d)).problem(active=(4, 4)) for d in (0.9, 1.1, 1.4)}
+    # Molecule runs PySCF with one thread by default: threaded integrals differ in the last bits from process to
+    # process, and H4's symmetric operators tie, so those bits decided which tied operator ADAPT took, hence the
+    # training traces (recall 0.3125 instead of >= 0.4 once). tests/chem/test_chem_reproducible.py checks it.
+    return {d: Molecule(_h4(d)).problem(active=(4, 4)) for d in (0.9, 1.1, 1.4)}
 
 
 def test_subset_gradients_equal_the_full_pool_computation(h4: dict[float, object]) -> None:

@@ -15,10 +15,11 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import operator
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from qtandem.errors import ChemistryError
@@ -123,10 +124,18 @@ class Molecule:
         charge: total charge.
         spin: ``2S = n_alpha - n_beta`` (PySCF's convention); ROHF when non-zero.
         unit: ``"angstrom"`` or ``"bohr"``.
+        threads: OpenMP threads PySCF may use for this molecule's SCF, integrals, natural
+            orbitals and references. The default ``1`` makes every build bit-reproducible:
+            with more threads PySCF's parallel sums run in a different order from process to
+            process, so the orbitals and the Hamiltonian's coefficients differ in the last bits
+            between runs (measured: 5 distinct H4 Hamiltonians in 6 processes with 2 threads),
+            enough to flip ADAPT's choice among tied operators. ``None`` leaves PySCF's own
+            setting (all cores): faster for large bases and for the CCSD/FCI references, not
+            reproducible bit for bit.
 
     Raises:
         ChemistryError: unreadable geometry, impossible spin for the electron count,
-            unknown unit (the basis is checked when PySCF first builds the molecule).
+            unknown unit or thread count (the basis is checked when PySCF first builds the molecule).
 
     Examples:
         >>> Molecule("O 0 0 0; H 0 0 0.96", spin=0)
@@ -138,8 +147,11 @@ class Molecule:
     """
 
     def __init__(self, geometry: str | Sequence[Any], basis: str = "sto-3g", charge: int = 0, spin: int = 0, *,
-                 unit: str = "angstrom") -> None:
+                 unit: str = "angstrom", threads: int | None = 1) -> None:
         self.atoms = parse_geometry(geometry)
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            raise ChemistryError(f"threads must be a positive integer or None (PySCF's default), got {threads!r}")
+        self.threads = threads
         if not isinstance(basis, str) or not basis.strip():
             raise ChemistryError(f"basis must be a basis-set name such as 'sto-3g', got {basis!r}")
         if unit.lower() not in ("angstrom", "bohr"):
@@ -220,6 +232,24 @@ class Molecule:
             total += next((k for zmax, k in _CORE_SHELLS if z <= zmax), 27)
         return total
 
+    @contextlib.contextmanager
+    def pyscf_threads(self) -> Iterator[None]:
+        """Run the enclosed PySCF calls with :attr:`threads` OpenMP threads (no change when ``None``).
+
+        Examples:
+            >>> from pyscf import lib
+            >>> with Molecule("H 0 0 0; H 0 0 0.74").pyscf_threads():
+            ...     lib.num_threads()
+            1
+        """
+        if self.threads is None:
+            yield
+            return
+        require_pyscf()
+        from pyscf import lib
+        with lib.with_omp_threads(self.threads):
+            yield
+
     def pyscf(self) -> Any:
         """The built ``pyscf.gto.Mole`` (cached).
 
@@ -261,10 +291,11 @@ class Molecule:
             mol = self.pyscf()
             mf = scf.RHF(mol) if self.spin == 0 else scf.ROHF(mol)
             mf.conv_tol = 1e-10
-            mf.kernel()
-            if not mf.converged:
-                mf = mf.newton()
+            with self.pyscf_threads():
                 mf.kernel()
+                if not mf.converged:
+                    mf = mf.newton()
+                    mf.kernel()
             if not mf.converged:
                 raise ChemistryError(f"the {'RHF' if self.spin == 0 else 'ROHF'} of {self.formula} did not converge")
             self._cache["scf"] = mf
@@ -301,16 +332,17 @@ class Molecule:
                              natural_orbitals=natural_orbitals, references=references, taper=taper)
 
     def with_geometry(self, geometry: str | Sequence[Any]) -> Molecule:
-        """The same basis, charge, spin and unit at another geometry.
+        """The same basis, charge, spin, unit and threads at another geometry.
 
         Examples:
             >>> Molecule("H 0 0 0; H 0 0 0.7").with_geometry("H 0 0 0; H 0 0 1.4").atoms[1][1][2]
             1.4
         """
-        return Molecule(geometry, self.basis, self.charge, self.spin, unit=self.unit)
+        return Molecule(geometry, self.basis, self.charge, self.spin, unit=self.unit, threads=self.threads)
 
     def __repr__(self) -> str:
         geo = "; ".join(f"{s} {x:g} {y:g} {z:g}" for s, (x, y, z) in self.atoms)
         extra = "".join(f", {k}={v!r}" for k, v in (("charge", self.charge), ("spin", self.spin)) if v)
         unit = "" if self.unit == "angstrom" else f", unit={self.unit!r}"
-        return f"Molecule({geo!r}, basis={self.basis!r}{extra}{unit})"
+        threads = "" if self.threads == 1 else f", threads={self.threads!r}"
+        return f"Molecule({geo!r}, basis={self.basis!r}{extra}{unit}{threads})"

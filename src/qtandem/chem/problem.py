@@ -414,7 +414,8 @@ def build_problem(molecule: Molecule, active: tuple[int, int] | None = None, map
     """Build the :class:`ChemProblem` of ``molecule``.
 
     Args:
-        molecule: the molecule (its cached RHF/ROHF is used).
+        molecule: the molecule (its cached RHF/ROHF is used; every PySCF step runs with its
+            :attr:`~qtandem.chem.molecule.Molecule.threads`, one by default, so builds are bit-reproducible).
         active: ``(n_electrons, n_orbitals)`` around the Fermi level; ``None`` keeps every
             orbital above the frozen core.
         mapping: one of :data:`MAPPINGS`.
@@ -453,6 +454,13 @@ def build_problem(molecule: Molecule, active: tuple[int, int] | None = None, map
     from qtandem.chem.molecule import require_pyscf
 
     require_pyscf()
+    with molecule.pyscf_threads():
+        return _build(molecule, active, mapping, frozen_core, orbitals, natural_orbitals, which, taper)
+
+
+def _build(molecule: Molecule, active: tuple[int, int] | None, mapping: str, frozen_core: bool | int | None,
+           orbitals: Sequence[int] | None, natural_orbitals: bool | str, which: tuple[str, ...],
+           taper: bool) -> ChemProblem:
     from pyscf import ao2mo, mcscf
 
     mf = molecule.scf()
