@@ -44,6 +44,7 @@ import argparse
 import ctypes
 import json
 import platform
+import resource
 import sys
 import time
 from collections.abc import Callable
@@ -139,10 +140,14 @@ def bench(n: int, p: int, repeats: int, threads: int, qokit: Any, peer_max_n: in
                            "levels": None if cost.values is None else int(cost.values.size)}
     t_e, e = _time(lambda: D._energy_only(cost, gammas, betas, threads), repeats)
     t_g, (e2, _dg, _db) = _time(lambda: D.qaoa_energy_and_gradient(cost, gammas, betas, threads=threads), repeats)
+    store = getattr(cost, "_store", None)
     row.update(qtandem_energy_s=t_e, qtandem_grad_s=t_g, grad_over_energy=t_g / t_e, energy=e,
-               energy_from_grad_call=e2)
-    print(f"n={n}: qtandem energy {t_e:.4f} s, energy+gradient {t_g:.4f} s ({t_g / t_e:.2f}x), E={e:.6f}",
-          flush=True)
+               energy_from_grad_call=e2, gradient_path="stored" if store is not None and store.size else "fused",
+               gradient_store_bytes=0 if store is None else int(store.nbytes),
+               workspace_bytes=sum(int(a.nbytes) for a in cost.workspace(2)),
+               max_rss_mib_so_far=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(f"n={n}: qtandem energy {t_e:.4f} s, energy+gradient {t_g:.4f} s ({t_g / t_e:.2f}x, "
+          f"{row['gradient_path']}, store {row['gradient_store_bytes'] / 2**20:.0f} MiB), E={e:.6f}", flush=True)
     if qokit is not None:
         N = 2**n
         re, im = np.empty(N), np.empty(N)
@@ -195,7 +200,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kernels", default=None,
                     help="load qtandem's kernels from this shared library instead (e.g. an older build of "
                     "_kernels.c, for a before/after run on the same machine)")
+    ap.add_argument("--store-limit", type=int, default=None,
+                    help="qtandem.sim.diagonal.STORE_LIMIT_BYTES for this run (0: the fused two-vector backward "
+                    "at every size; default: the library's)")
     args = ap.parse_args(argv)
+    if args.store_limit is not None:
+        D.STORE_LIMIT_BYTES = args.store_limit
     if args.kernels:
         import importlib.util
 
@@ -212,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [bench(int(n), args.p, args.repeats, threads, qokit, args.peer_max_n) for n in args.sizes.split(",")]
     out = {"benchmark": "qaoa", "problem": "MaxCut, random 3-regular (seed = n)", "p": args.p,
            "threads": threads, "repeats": args.repeats, "kernels": D._kernels.info(), "kernels_lib": args.kernels,
+           "store_limit_bytes": D.STORE_LIMIT_BYTES,
            "native": D.native_available(), "qokit_lib": args.qokit_lib, "machine": platform.processor() or
            platform.machine(), "python": sys.version.split()[0], "rows": rows}
     if args.json:

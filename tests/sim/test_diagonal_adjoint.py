@@ -92,3 +92,66 @@ def test_zero_layers_give_the_uniform_state():
     _kernels.qaoa_evolve(psi, cost.levels, np.empty((0, cost.values.size), dtype=complex), cost.values, empty, 1, 2)
     np.testing.assert_allclose(psi, np.full(2**16, 2.0**-8), atol=0)
     assert D.qaoa_energy_and_gradient(cost, [], [])[0] == pytest.approx(diag.mean(), abs=1e-12)
+
+
+def _gradient(cost, g, b, low, threads, store):
+    """``_kernels.qaoa_gradient``: forward from |+> (skipping the last high half) and the backward, with the
+    forward's states stored (``store`` an array) or the fused two-vector backward (``store`` None)."""
+    from qtandem.sim import _kernels
+
+    psi = np.empty(2**cost.n, dtype=complex)
+    if cost.levels is not None:
+        args = (cost.levels, cost._tables(g), cost.values, b)
+    else:
+        args = (cost.diagonal, g, None, b)
+    e, dg, db = _kernels.qaoa_gradient(psi, np.empty_like(psi), store, *args, threads, low)
+    return e, np.asarray(dg), np.asarray(db)
+
+
+@pytest.mark.parametrize("kind", ["integer", "real"])
+@pytest.mark.parametrize("p", [1, 2, 3, 4])
+def test_stored_state_and_fused_gradient_match_torch(kind, p, monkeypatch):
+    """Every path of ``qaoa_gradient`` (stored states / fused, one high group of 1-11 bits / none, p odd / even,
+    1 and 2 threads) against torch autograd."""
+    rng = np.random.default_rng(100 + 10 * p + (kind == "real"))
+    n = 13
+    diag = rng.integers(-6, 7, 2**n).astype(float) if kind == "integer" else rng.normal(size=2**n)
+    cost = D.DiagonalCost(diag)
+    if kind == "real":
+        cost.levels = cost.values = None
+    g, b = rng.uniform(-1, 1, p), rng.uniform(-1, 1, p)
+    e_ref, dg_ref, db_ref = _reference(diag, g, b, monkeypatch)
+    store = np.full((max(p - 1, 0), 2**n), np.nan, dtype=complex)  # every entry read is written first
+    for low in (13, 12, 6, 2):
+        for threads in (1, 2):
+            for st in (store, None):
+                e, dg, db = _gradient(cost, g, b, low, threads, st)
+                msg = f"low_bits={low} threads={threads} stored={st is not None}"
+                assert e == pytest.approx(e_ref, abs=1e-9), msg
+                np.testing.assert_allclose(dg, dg_ref, atol=1e-9, err_msg=msg)
+                np.testing.assert_allclose(db, db_ref, atol=1e-9, err_msg=msg)
+
+
+def test_gradient_store_limit_switches_paths_with_equal_values(monkeypatch):
+    """``qaoa_energy_and_gradient`` keeps the states under STORE_LIMIT_BYTES and runs the fused sweep above it:
+    same values (to rounding) either way; a too-short store is refused."""
+    from qtandem.sim import _kernels
+
+    rng = np.random.default_rng(7)
+    n, p = 15, 5
+    cost = D.DiagonalCost(rng.integers(0, 20, 2**n).astype(float))
+    assert D.DiagonalCost(np.zeros(2**14))._states(p) is None  # n <= 14: no high group, nothing to store
+    g, b = rng.uniform(-1, 1, p), rng.uniform(-1, 1, p)
+    monkeypatch.setattr(D, "STORE_LIMIT_BYTES", 1 << 30)
+    stored = D.qaoa_energy_and_gradient(cost, g, b, threads=2)
+    assert cost._store is not None and cost._store.shape == (p - 1, 2**n)
+    monkeypatch.setattr(D, "STORE_LIMIT_BYTES", 0)
+    assert cost._states(p) is None
+    fused = D.qaoa_energy_and_gradient(cost, g, b, threads=2)
+    assert stored[0] == pytest.approx(fused[0], abs=1e-12)
+    np.testing.assert_allclose(stored[1], fused[1], atol=1e-12)
+    np.testing.assert_allclose(stored[2], fused[2], atol=1e-12)
+    psi = np.empty(2**n, dtype=complex)
+    with pytest.raises(TypeError, match="store"):
+        _kernels.qaoa_gradient(psi, np.empty_like(psi), np.empty((p - 2, 2**n), dtype=complex), cost.levels,
+                               cost._tables(g), cost.values, b, 2)

@@ -1490,6 +1490,9 @@ static int qt_register_extra(PyObject *module) /* the QAOA kernels need GCC/Clan
 #endif
 
 #if !defined(QT_TEMPLATE) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 /* ======================================================================== */
 /* QAOA kernels (qtandem.sim.diagonal): p layers of a diagonal phase         */
 /* exp(-i gamma_k C) and the transverse-field mixer exp(-i beta_k sum_j X_j),  */
@@ -1870,9 +1873,39 @@ static inline void qd_scatter(double *restrict x, const double *restrict buf, co
     for (int64_t r = 0; r < R; ++r) memcpy(x + 2 * (base + (r << G->q0)), buf + 2 * r * G->W, 16 * (size_t)G->W);
 }
 
-/* Forward: p layers on x (init: start from |+>^n). tables: p*K complex (levels) or p gammas (direct). */
+/* Copy len amplitudes to dst with non-temporal stores where possible (the copy is read back much later). */
+static inline void qd_stream_copy(double *restrict dst, const double *restrict src, int64_t len)
+{
+#if defined(__x86_64__) && defined(__SSE2__)
+    if (((uintptr_t)dst & 15) == 0 && ((uintptr_t)src & 15) == 0) {
+        for (int64_t i = 0; i < 2 * len; i += 2) _mm_stream_pd(dst + i, _mm_load_pd(src + i));
+        return;
+    }
+#endif
+    memcpy(dst, src, 16 * (size_t)len);
+}
+
+/* Copy len amplitudes from src (read once, much later than written) with non-temporal prefetches, so the stream
+ * does not displace the adjoint vector from the caches where the CPU honours the hint. */
+static inline void qd_stream_load(double *restrict dst, const double *restrict src, int64_t len)
+{
+#if defined(__x86_64__) && defined(__SSE2__)
+    const int64_t n = 2 * len, ahead = 256; /* doubles: 2 KiB ahead */
+    int64_t i = 0;
+    for (; i < n; i += 8) {
+        _mm_prefetch((const char *)(src + i + ahead), _MM_HINT_NTA);
+        memcpy(dst + i, src + i, 64 < 8 * (n - i) ? 64 : 8 * (size_t)(n - i));
+    }
+#else
+    memcpy(dst, src, 16 * (size_t)len);
+#endif
+}
+
+/* Forward: p layers on x (init: start from |+>^n). tables: p*K complex (levels) or p gammas (direct).
+ * store (or NULL): receives phi_pre_k = the state right after layer k's phase, for k = 1..p-1, at
+ * store + 2 N (k - 1) (the stored-state adjoint reads them back). */
 static void qd_forward(double *x, int n, const qd_cost_t *cc, const double *tables, const double *betas, int p,
-                       int init, int L, int nth)
+                       int init, int L, int nth, double *store, int skip_last_high)
 {
     const int64_t N = INT64_C(1) << n, B = INT64_C(1) << L, nblocks = N >> L;
     qd_group_t gr[QT_MAXQ];
@@ -1897,9 +1930,10 @@ static void qd_forward(double *x, int n, const qd_cost_t *cc, const double *tabl
             for (int64_t b = 0; b < nblocks; ++b) {
                 double *blk = x + 2 * b * B;
                 qd_phase_block(blk, b * B, B, cc, tab, gam, 1.0, init && k == 0, amp0);
+                if (store && k > 0) qd_stream_copy(store + 2 * ((int64_t)(k - 1) * N + b * B), blk, B);
                 qd_rot_bits(blk, B, 1, L, c, s);
             }
-            for (int gi = 0; gi < ng; ++gi) {
+            for (int gi = 0; gi < ng && !(skip_last_high && k == p - 1); ++gi) {
                 const qd_group_t *G = &gr[gi];
                 const int64_t rowlen = G->W;
 #pragma omp for schedule(static)
@@ -1914,6 +1948,9 @@ static void qd_forward(double *x, int n, const qd_cost_t *cc, const double *tabl
         }
         free(buf);
     }
+#if defined(__x86_64__) && defined(__SSE2__)
+    if (store) _mm_sfence();
+#endif
 }
 
 /* The cost of one high chunk (rows as qd_gather) into buf (8 << QD_CHUNK_BITS bytes); loc reads it at offset 0. */
@@ -1944,6 +1981,44 @@ QD_CLONES static double qd_init_lam(const double *restrict f, double *restrict l
         e += cv * (fr * fr + fi * fi);
     }
     return e;
+}
+
+/* sum_j Im <l|X_j|f> over nq consecutive bits from stride h0 (amplitudes); neither vector changes. The pair
+ * sums are those of qd_adj_b01 / qd_adj4 / qd_adj2. */
+QD_CLONES static double qd_terms(const double *restrict f, const double *restrict l, int64_t len, int64_t h0, int nq)
+{
+    qd_v4 acc = {0, 0, 0, 0};
+    int j = 0;
+    if (h0 == 1 && nq > 1 && len >= 4) {
+        for (int64_t t = 0; t < 2 * len; t += 8) {
+            const qd_v4 u = QD_LD(f + t), w = QD_LD(f + t + 4), y = QD_LD(l + t), z = QD_LD(l + t + 4);
+            acc += y * (QD_REV(u) + QD_SWAP(w)) + z * (QD_REV(w) + QD_SWAP(u));
+        }
+        j = 2;
+    } else if (h0 == 1 && nq > 0) {
+        for (int64_t t = 0; t < 2 * len; t += 4) acc += QD_LD(l + t) * QD_REV(QD_LD(f + t));
+        j = 1;
+    }
+    for (; j + 1 < nq; j += 2) {
+        const int64_t h = h0 << j;
+        for (int64_t base = 0; base < len; base += 4 * h) {
+            const double *p0 = f + 2 * base, *p1 = p0 + 2 * h, *p2 = p0 + 4 * h, *p3 = p0 + 6 * h;
+            const double *q0 = l + 2 * base, *q1 = q0 + 2 * h, *q2 = q0 + 4 * h, *q3 = q0 + 6 * h;
+            for (int64_t t = 0; t < 2 * h; t += 4) {
+                const qd_v4 su = QD_SWAP(QD_LD(p1 + t) + QD_LD(p2 + t)), sv = QD_SWAP(QD_LD(p0 + t) + QD_LD(p3 + t));
+                acc += (QD_LD(q0 + t) + QD_LD(q3 + t)) * su + (QD_LD(q1 + t) + QD_LD(q2 + t)) * sv;
+            }
+        }
+    }
+    if (j < nq) {
+        const int64_t h = h0 << j;
+        for (int64_t base = 0; base < len; base += 2 * h) {
+            const double *p0 = f + 2 * base, *p1 = p0 + 2 * h, *q0 = l + 2 * base, *q1 = q0 + 2 * h;
+            for (int64_t t = 0; t < 2 * h; t += 4)
+                acc += QD_LD(q0 + t) * QD_SWAP(QD_LD(p1 + t)) + QD_LD(q1 + t) * QD_SWAP(QD_LD(p0 + t));
+        }
+    }
+    return acc[0] - acc[1] + acc[2] - acc[3];
 }
 
 /* One layout's share of a fused adjoint pass on (f, l), len amplitudes, mixer bits h0 << 0 .. h0 << (nq - 1):
@@ -1984,7 +2059,7 @@ static void qd_adj_pass(double *f, double *l, int64_t len, int64_t h0, int nq, i
  * Per-thread partial sums are added in thread order (deterministic for a given thread count). */
 static double qd_adjoint_fused(double *phi, double *lam, int n, const qd_cost_t *cc, const double *tables,
                                const double *betas, int p, int L, int nth, double *gg, double *gb,
-                               const qd_group_t *G)
+                               const qd_group_t *G, int mid)
 {
     const int64_t N = INT64_C(1) << n, B = INT64_C(1) << L, nblocks = N >> L;
     const int stride = 2 * p + 1;
@@ -2023,6 +2098,17 @@ static double qd_adjoint_fused(double *phi, double *lam, int n, const qd_cost_t 
                     qd_gather(bf, phi, G, base);
                     qd_gather_cost(&loc, cb, cc, G, base);
                     double acc[3] = {0.0, 0.0, 0.0};
+                    if (j == 0 && mid) {
+                        /* phi is the state before layer p-1's high half (qd_forward skipped it): finish it on the
+                         * chunk, lam = C phi, the start half's terms, and undo that half on lam only; phi in memory
+                         * is already the state the start half would give back */
+                        qd_rot_bits(bf, len, W, G->g, cos(betas[p - 1]), sin(betas[p - 1]));
+                        my[2 * p] += qd_init_lam(bf, bl, len, &loc);
+                        my[ks] += qd_terms(bf, bl, len, W, G->g);
+                        qd_rot_bits(bl, len, W, G->g, cs, ss);
+                        qd_scatter(lam, bl, G, base);
+                        continue;
+                    }
                     if (j == 0)
                         my[2 * p] += qd_init_lam(bf, bl, len, &loc);
                     else
@@ -2067,6 +2153,135 @@ static double qd_adjoint_fused(double *phi, double *lam, int n, const qd_cost_t 
     return energy;
 }
 
+/* One layout's share of a stored-state adjoint pass: lam l (rotated) and f, a cached copy of the forward state
+ * phi_pre_kf (the state right after layer kf's phase), len amplitudes, mixer bits h0 << 0 .. nq - 1.
+ *   fin: inverse mixer half of layer kf on l (the other half was undone by the previous pass), so l and f are
+ *        both "before layer kf's mixer": this half's dE/dbeta_kf terms, dE/dgamma_kf, then unphase both (f is
+ *        then the state after layer kf - 1's mixer, l the adjoint at the same point);
+ *   st:  the start half of layer kf - 1: its terms (both vectors after that layer's mixer), inverse half on l.
+ * Only l is rotated: the forward states come from the store instead of running phi backwards. */
+static void qd_adj_pass_st(double *f, double *l, int64_t len, int64_t h0, int nq, int fin, double cf, double sf,
+                           const qd_cost_t *cc, int64_t co, const double *tab, double gam, int unph, int st, double cs,
+                           double ss, double *acc)
+{
+    if (fin) {
+        qd_rot_bits(l, len, h0, nq, cf, sf);
+        acc[0] += qd_terms(f, l, len, h0, nq);
+        acc[1] += qd_adj_phase_block(f, l, co, len, cc, tab, gam, unph);
+    }
+    if (st) {
+        acc[2] += qd_terms(f, l, len, h0, nq);
+        qd_rot_bits(l, len, h0, nq, cs, ss);
+    }
+}
+
+/* Stored-state adjoint for one high group: the pass schedule of qd_adjoint_fused (p + 1 passes, alternating
+ * layouts), but each pass reads the forward state of its layer from store (phi_pre_k for k = 1..p-1, written by
+ * qd_forward; phi_pre_0 = P_0 |+> is recomputed, the final state phi is read by pass 0) and rotates only lam. */
+static double qd_adjoint_stored(const double *phi, double *lam, const double *store, int n, const qd_cost_t *cc,
+                                const double *tables, const double *betas, int p, int L, int nth, double *gg,
+                                double *gb, const qd_group_t *G)
+{
+    const int64_t N = INT64_C(1) << n, B = INT64_C(1) << L, nblocks = N >> L;
+    const double amp0 = 1.0 / sqrt((double)N);
+    const int stride = 2 * p + 1;
+    const int64_t cap = B > (INT64_C(1) << QD_CHUNK_BITS) ? B : (INT64_C(1) << QD_CHUNK_BITS);
+    double *part = (double *)calloc((size_t)nth * (size_t)stride, sizeof(double));
+    if (!part) return NAN;
+#pragma omp parallel num_threads(nth) if (nth > 1)
+    {
+#ifdef _OPENMP
+        double *my = part + (size_t)omp_get_thread_num() * (size_t)stride;
+#else
+        double *my = part;
+#endif
+        double *bf = (double *)qt_aligned_alloc((size_t)16 * (size_t)cap);
+        double *bl = (double *)qt_aligned_alloc((size_t)16 << QD_CHUNK_BITS);
+        void *cb = qt_aligned_alloc((size_t)8 << QD_CHUNK_BITS);
+        const int64_t W = G->W, len = G->W << G->g;
+        for (int j = 0; j <= p; ++j) {
+            const int kf = j == 0 ? -1 : p - j, ks = p - j - 1;
+            double cf = 1.0, sf = 0.0, cs = 1.0, ss = 0.0, gamf = 0.0, gam0 = 0.0;
+            const double *tabf = NULL, *tab0 = NULL;
+            if (kf >= 0) {
+                cf = cos(betas[kf]);
+                sf = -sin(betas[kf]);
+                tabf = cc->direct ? NULL : tables + 2 * cc->K * kf;
+                gamf = cc->direct ? tables[kf] : 0.0;
+            }
+            if (kf == 0) {
+                tab0 = tabf;
+                gam0 = gamf;
+            }
+            if (ks >= 0) {
+                cs = cos(betas[ks]);
+                ss = -sin(betas[ks]);
+            }
+            /* the forward state this pass reads: phi (pass 0), the store (kf >= 1), recomputed (kf == 0) */
+            const double *src = j == 0 ? phi : (kf >= 1 ? store + 2 * (int64_t)(kf - 1) * N : NULL);
+            if ((j & 1) == 0) {
+#pragma omp for schedule(static)
+                for (int64_t t = 0; t < G->nchunks; ++t) {
+                    const int64_t base = qd_chunk_base(G, t);
+                    qd_cost_t loc;
+                    qd_gather_cost(&loc, cb, cc, G, base);
+                    if (src && j > 0) {
+                        const int64_t R = INT64_C(1) << G->g;
+                        for (int64_t r = 0; r < R; ++r) qd_stream_load(bf + 2 * r * W, src + 2 * (base + (r << G->q0)), W);
+                    } else if (src)
+                        qd_gather(bf, src, G, base);
+                    else
+                        qd_phase_block(bf, 0, len, &loc, tab0, gam0, 1.0, 1, amp0);
+                    if (j == 0) /* phi is the state before layer p-1's high half (qd_forward skipped it) */
+                        qd_rot_bits(bf, len, W, G->g, cos(betas[p - 1]), sin(betas[p - 1]));
+                    double acc[3] = {0.0, 0.0, 0.0};
+                    if (j == 0)
+                        my[2 * p] += qd_init_lam(bf, bl, len, &loc);
+                    else
+                        qd_gather(bl, lam, G, base);
+                    qd_adj_pass_st(bf, bl, len, W, G->g, kf >= 0, cf, sf, &loc, 0, tabf, gamf, kf > 0, ks >= 0, cs,
+                                   ss, acc);
+                    if (kf >= 0) {
+                        my[kf] += acc[0];
+                        my[p + kf] += acc[1];
+                    }
+                    if (ks >= 0) my[ks] += acc[2];
+                    qd_scatter(lam, bl, G, base);
+                }
+            } else {
+#pragma omp for schedule(static)
+                for (int64_t b = 0; b < nblocks; ++b) {
+                    double *lb = lam + 2 * b * B;
+                    if (src)
+                        qd_stream_load(bf, src + 2 * b * B, B);
+                    else
+                        qd_phase_block(bf, b * B, B, cc, tab0, gam0, 1.0, 1, amp0);
+                    double acc[3] = {0.0, 0.0, 0.0};
+                    qd_adj_pass_st(bf, lb, B, 1, L, 1, cf, sf, cc, b * B, tabf, gamf, kf > 0, ks >= 0, cs, ss, acc);
+                    my[kf] += acc[0];
+                    my[p + kf] += acc[1];
+                    if (ks >= 0) my[ks] += acc[2];
+                }
+            }
+        }
+        free(bf);
+        free(bl);
+        free(cb);
+    }
+    double energy = 0.0;
+    for (int k = 0; k < p; ++k) gb[k] = gg[k] = 0.0;
+    for (int t = 0; t < nth; ++t) {
+        const double *q = part + (size_t)t * (size_t)stride;
+        for (int k = 0; k < p; ++k) {
+            gb[k] += 2.0 * q[k];
+            gg[k] += 2.0 * q[p + k];
+        }
+        energy += q[2 * p];
+    }
+    free(part);
+    return energy;
+}
+
 /* Adjoint: phi = final state (overwritten), lam = workspace. Returns energy; fills gg[p], gb[p]. */
 static double qd_adjoint(double *phi, double *lam, int n, const qd_cost_t *cc, const double *tables,
                          const double *betas, int p, int L, int nth, double *gg, double *gb)
@@ -2075,7 +2290,7 @@ static double qd_adjoint(double *phi, double *lam, int n, const qd_cost_t *cc, c
     qd_group_t gr[QT_MAXQ];
     const int ng = qd_groups(n, L, gr);
     if (nth > 1 && N < QT_PAR_MIN) nth = 1;
-    if (ng == 1) return qd_adjoint_fused(phi, lam, n, cc, tables, betas, p, L, nth, gg, gb, &gr[0]);
+    if (ng == 1) return qd_adjoint_fused(phi, lam, n, cc, tables, betas, p, L, nth, gg, gb, &gr[0], 0);
     double energy = 0.0;
 #pragma omp parallel for num_threads(nth) if (nth > 1) schedule(static) reduction(+ : energy)
     for (int64_t i = 0; i < N; ++i) {
@@ -2235,7 +2450,7 @@ static PyObject *py_qaoa_evolve(PyObject *self, PyObject *args, PyObject *kw)
     const int nth = qt_threads(threads);
     Py_BEGIN_ALLOW_THREADS
     qd_forward((double *)st.view.buf, st.n, &cc, (const double *)v.tables.buf, (const double *)v.betas.buf, (int)p,
-               init, L, nth);
+               init, L, nth, NULL, 0);
     Py_END_ALLOW_THREADS
     qd_release(&v);
     PyBuffer_Release(&st.view);
@@ -2282,6 +2497,96 @@ static PyObject *py_qaoa_adjoint(PyObject *self, PyObject *args, PyObject *kw)
                         (const double *)v.betas.buf, (int)p, L, nth, gg, gb);
     Py_END_ALLOW_THREADS
     qd_release(&v);
+    PyBuffer_Release(&st.view);
+    PyBuffer_Release(&wk.view);
+    PyObject *lg = PyList_New(p), *lb = PyList_New(p);
+    for (int64_t k = 0; lg && lb && k < p; ++k) {
+        PyList_SET_ITEM(lg, k, PyFloat_FromDouble(gg[k]));
+        PyList_SET_ITEM(lb, k, PyFloat_FromDouble(gb[k]));
+    }
+    free(gg);
+    free(gb);
+    if (!lg || !lb) {
+        Py_XDECREF(lg);
+        Py_XDECREF(lb);
+        return NULL;
+    }
+    return Py_BuildValue("(dNN)", energy, lg, lb);
+}
+
+static PyObject *py_qaoa_gradient(PyObject *self, PyObject *args, PyObject *kw)
+{
+    (void)self;
+    static char *kwlist[] = {"state", "work", "store", "cost", "tables", "values", "betas", "threads", "low_bits", NULL};
+    PyObject *state_obj, *work_obj, *store_obj, *cost_obj, *tables_obj, *values_obj, *betas_obj;
+    int threads = 1, low_bits = QD_LOW_DEFAULT;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOO|ii", kwlist, &state_obj, &work_obj, &store_obj, &cost_obj,
+                                     &tables_obj, &values_obj, &betas_obj, &threads, &low_bits))
+        return NULL;
+    qt_state st, wk;
+    if (qt_get_state(state_obj, &st) < 0) return NULL;
+    if (qt_get_state(work_obj, &wk) < 0) {
+        PyBuffer_Release(&st.view);
+        return NULL;
+    }
+    Py_buffer sv;
+    memset(&sv, 0, sizeof(sv));
+    const int have_store = store_obj != Py_None;
+    if (have_store && PyObject_GetBuffer(store_obj, &sv, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&st.view);
+        PyBuffer_Release(&wk.view);
+        return NULL;
+    }
+    qd_views_t v;
+    qd_cost_t cc;
+    int64_t p = 0;
+    const char *err = NULL;
+    if (!st.is_double || !wk.is_double || wk.n != st.n || st.view.buf == wk.view.buf)
+        err = "qaoa_gradient: state and work must be distinct complex128 arrays of one length";
+    else if (qd_parse(cost_obj, tables_obj, values_obj, betas_obj, st.n, &v, &cc, &p) < 0)
+        err = "";
+    else if (have_store && (!qd_fmt_is(&sv, "Zd") || sv.len < 16 * (p > 1 ? p - 1 : 0) * (INT64_C(1) << st.n))) {
+        qd_release(&v);
+        err = "qaoa_gradient: store must be a complex128 array of at least (p - 1) * 2**n entries";
+    }
+    if (err) {
+        if (have_store) PyBuffer_Release(&sv);
+        PyBuffer_Release(&st.view);
+        PyBuffer_Release(&wk.view);
+        if (*err) PyErr_SetString(PyExc_TypeError, err);
+        return NULL;
+    }
+    int L = low_bits < 2 ? 2 : low_bits;
+    if (L > st.n) L = st.n;
+    int nth = qt_threads(threads);
+    if (nth > 1 && (INT64_C(1) << st.n) < QT_PAR_MIN) nth = 1;
+    qd_group_t gr[QT_MAXQ];
+    const int ng = qd_groups(st.n, L, gr);
+    double *gg = (double *)calloc((size_t)(p > 0 ? p : 1), sizeof(double));
+    double *gb = (double *)calloc((size_t)(p > 0 ? p : 1), sizeof(double));
+    double energy = 0.0;
+    Py_BEGIN_ALLOW_THREADS
+    if (ng == 1 && p > 0 && !have_store) {
+        qd_forward((double *)st.view.buf, st.n, &cc, (const double *)v.tables.buf, (const double *)v.betas.buf,
+                   (int)p, 1, L, nth, NULL, 1);
+        energy = qd_adjoint_fused((double *)st.view.buf, (double *)wk.view.buf, st.n, &cc,
+                                  (const double *)v.tables.buf, (const double *)v.betas.buf, (int)p, L, nth, gg, gb,
+                                  &gr[0], 1);
+    } else if (ng == 1 && p > 0) {
+        qd_forward((double *)st.view.buf, st.n, &cc, (const double *)v.tables.buf, (const double *)v.betas.buf,
+                   (int)p, 1, L, nth, (double *)sv.buf, 1);
+        energy = qd_adjoint_stored((const double *)st.view.buf, (double *)wk.view.buf, (const double *)sv.buf, st.n,
+                                   &cc, (const double *)v.tables.buf, (const double *)v.betas.buf, (int)p, L, nth, gg,
+                                   gb, &gr[0]);
+    } else { /* no single high group: the two-vector adjoint, store unused */
+        qd_forward((double *)st.view.buf, st.n, &cc, (const double *)v.tables.buf, (const double *)v.betas.buf,
+                   (int)p, 1, L, nth, NULL, 0);
+        energy = qd_adjoint((double *)st.view.buf, (double *)wk.view.buf, st.n, &cc, (const double *)v.tables.buf,
+                            (const double *)v.betas.buf, (int)p, L, nth, gg, gb);
+    }
+    Py_END_ALLOW_THREADS
+    qd_release(&v);
+    if (have_store) PyBuffer_Release(&sv);
     PyBuffer_Release(&st.view);
     PyBuffer_Release(&wk.view);
     PyObject *lg = PyList_New(p), *lb = PyList_New(p);
@@ -2362,6 +2667,11 @@ static PyMethodDef qd_methods[] = {
     {"qaoa_adjoint", (PyCFunction)(void (*)(void))py_qaoa_adjoint, METH_VARARGS | METH_KEYWORDS,
      "qaoa_adjoint(state, work, cost, tables, values, betas, threads=1, low_bits=14) -> (energy, dgammas, dbetas)\n\n"
      "Reverse-mode gradient from the final state (overwritten; work is scratch). tables as in qaoa_evolve."},
+    {"qaoa_gradient", (PyCFunction)(void (*)(void))py_qaoa_gradient, METH_VARARGS | METH_KEYWORDS,
+     "qaoa_gradient(state, work, store, cost, tables, values, betas, threads=1, low_bits=14) -> (energy, dgammas, "
+     "dbetas)\n\nForward from |+>^n into state, storing the state after each layer's phase (layers 1..p-1) in\n"
+     "store ((p - 1) * 2**n complex128), then the adjoint that reads them back and runs only lambda backwards\n"
+     "(one high group, n - low_bits <= 12; otherwise the two-vector adjoint, store unused)."},
     {"qaoa_energy", (PyCFunction)(void (*)(void))py_qaoa_energy, METH_VARARGS | METH_KEYWORDS,
      "qaoa_energy(state, cost, values, threads=1) -> sum_i C_i |x_i|^2."},
     {NULL, NULL, 0, NULL},

@@ -52,6 +52,10 @@ __all__ = [
 ]
 
 _MAX_LEVELS = 65536
+#: The gradient keeps the forward's states (``(p - 1) * 16 * 2**n`` bytes, reused between calls) when they fit
+#: under this many bytes, so that the backward sweep rotates only the adjoint vector; above it the backward runs
+#: the forward state backwards beside it (the fused two-vector sweep). 0 turns the stored states off.
+STORE_LIMIT_BYTES = 1 << 30
 #: From this size on work arrays get transparent huge pages (``_kernels.fill``): fewer TLB misses.
 _HUGE_MIN_QUBITS = 18
 
@@ -113,6 +117,7 @@ class DiagonalCost:
                 self.values = values.astype(np.float64)
                 self.levels = inverse.reshape(-1).astype(np.uint16)
         self._work: list[np.ndarray] = []
+        self._store: np.ndarray | None = None
 
     def workspace(self, k: int) -> list[np.ndarray]:
         """``k`` complex128 work arrays of length ``2**n``, allocated once and reused (not thread-safe).
@@ -127,6 +132,21 @@ class DiagonalCost:
                 _kernels.fill(a, None, torch.get_num_threads())
             self._work.append(a)
         return self._work[:k]
+
+    def _states(self, p: int) -> np.ndarray | None:
+        """``p - 1`` complex128 rows of ``2**n`` for the stored-state gradient (kept), or None above the limit."""
+        rows = p - 1
+        # the kernel has the stored-state backward for one high group only: 14 < n <= 14 + 12 (low_bits 14)
+        if not 14 < self.n <= 26 or rows * 16 * 2**self.n > STORE_LIMIT_BYTES:
+            return None
+        if rows <= 0:
+            return np.empty((0, 2**self.n), dtype=np.complex128)
+        if self._store is None or self._store.shape[0] < rows:
+            self._store = np.empty((rows, 2**self.n), dtype=np.complex128)
+            if _kernels is not None and self.n >= _HUGE_MIN_QUBITS:
+                for row in self._store:
+                    _kernels.fill(row, None, torch.get_num_threads())
+        return self._store
 
     def _tables(self, gammas: np.ndarray) -> np.ndarray:
         if self.values is None:
@@ -235,7 +255,15 @@ def qaoa_energy_and_gradient(cost: Any, gammas: Any, betas: Any, *,
     c = _as_cost(cost)
     g, b = _angles(gammas, betas)
     nth = _threads(threads)
-    if native_available():
+    if native_available() and hasattr(_kernels, "qaoa_gradient"):
+        psi, work = c.workspace(2)
+        store = c._states(g.size)
+        if c.levels is not None:
+            e, dg, db = _kernels.qaoa_gradient(psi, work, store, c.levels, c._tables(g), c.values, b, nth)
+        else:
+            e, dg, db = _kernels.qaoa_gradient(psi, work, store, c.diagonal, g, None, b, nth)
+        return float(e), np.asarray(dg, dtype=np.float64), np.asarray(db, dtype=np.float64)
+    if native_available():  # an extension built before qaoa_gradient (bench/qaoa.py --kernels OLD_BUILD)
         psi, work = c.workspace(2)
         _evolve_into(psi, c, g, b, nth)
         if c.levels is not None:
