@@ -15,7 +15,10 @@ and returns ``dE/dgamma_k = 2 Im <lam|C|phi>`` and ``dE/dbeta_k = 2 Im <lam|sum_
 at the right layer, so a gradient costs one forward plus one backward sweep. The backward sweep is fused
 (``n - 14 <= 12``): the halves of a layer's inverse mixer commute, so its passes alternate between the
 block and the chunk layout and each finishes one layer and starts the next, ``p + 1`` passes over the two
-vectors instead of ``2p + 1``. Without the extension a NumPy path gives the same numbers.
+vectors instead of ``2p + 1``. When the forward's states fit under :data:`STORE_LIMIT_BYTES`
+(``(p - 1) * 16 * 2**n`` bytes, kept on the cost between calls) the gradient (``_kernels.qaoa_gradient``) stores
+them instead and the backward rotates only lambda, reading each layer's state once. Without the extension a
+NumPy path gives the same numbers.
 
 :func:`qaoa_expectation` wraps both in a ``torch.autograd.Function`` (batched over leading dimensions
 of the angles). :func:`evolve_torch` is the general differentiable torch path for other mixers
