@@ -2164,14 +2164,31 @@ static void qd_adj_pass_st(double *f, double *l, int64_t len, int64_t h0, int nq
                            const qd_cost_t *cc, int64_t co, const double *tab, double gam, int unph, int st, double cs,
                            double ss, double *acc)
 {
+    /* bits whose pairs lie inside QD_TILE amplitudes ("inner", as qd_adj_pass) go tile by tile in L1; the others
+     * ("outer") in sweeps of the whole block. Every term is taken with l and f at one stage of the layer. */
+    int a = 0;
+    while (a < nq && (h0 << (a + 1)) <= QD_TILE && (h0 << (a + 1)) <= len) ++a;
+    const int64_t tile = h0 << a;
     if (fin) {
-        qd_rot_bits(l, len, h0, nq, cf, sf);
-        acc[0] += qd_terms(f, l, len, h0, nq);
-        acc[1] += qd_adj_phase_block(f, l, co, len, cc, tab, gam, unph);
+        if (a < nq) qd_rot_bits(l, len, tile, nq - a, cf, sf);
+        if (a > 0)
+            for (int64_t o = 0; o < len; o += tile) {
+                qd_rot_bits(l + 2 * o, tile, h0, a, cf, sf);
+                acc[0] += qd_terms(f + 2 * o, l + 2 * o, tile, h0, a);
+            }
+        if (a < nq) acc[0] += qd_terms(f, l, len, tile, nq - a);
+    }
+    for (int64_t o = 0; o < len; o += tile) {
+        if (fin) acc[1] += qd_adj_phase_block(f + 2 * o, l + 2 * o, co + o, tile, cc, tab, gam, unph);
+        if (st && a > 0) acc[2] += qd_terms(f + 2 * o, l + 2 * o, tile, h0, a);
     }
     if (st) {
-        acc[2] += qd_terms(f, l, len, h0, nq);
-        qd_rot_bits(l, len, h0, nq, cs, ss);
+        if (a < nq) {
+            acc[2] += qd_terms(f, l, len, tile, nq - a);
+            qd_rot_bits(l, len, tile, nq - a, cs, ss);
+        }
+        if (a > 0)
+            for (int64_t o = 0; o < len; o += tile) qd_rot_bits(l + 2 * o, tile, h0, a, cs, ss);
     }
 }
 
