@@ -170,7 +170,8 @@ def circuits(suite: str, max_gates: int) -> Iterator[tuple[str, Any, Any]]:
         raise SystemExit(f"unknown suite {suite!r}; choose nam, generated or test")
 
 
-def run_config(config: str, c: Any, basis: Any, budget_expansions: int, cap_s: float) -> dict[str, Any]:
+def run_config(config: str, c: Any, basis: Any, budget_expansions: int, cap_s: float,
+               objective: str = "gates") -> dict[str, Any]:
     from qtandem.compile import counts, optimize
 
     policy = None if config == "no_search" else "learned"
@@ -180,7 +181,7 @@ def run_config(config: str, c: Any, basis: Any, budget_expansions: int, cap_s: f
             return {"absent": True}
         t0 = time.perf_counter()
         out, report = optimize(c, level=3, basis=basis, budget_expansions=budget_expansions, budget_s=cap_s,
-                               seed=0, policy=policy)
+                               seed=0, policy=policy, objective=objective)
         secs = time.perf_counter() - t0
     k = counts(out)
     return {"gates": k.gates, "cx": k.cx, "seconds": round(secs, 2),
@@ -198,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget-expansions", type=int, default=400)
     ap.add_argument("--cap-s", type=float, default=120.0, help="safety cap per circuit (seconds)")
     ap.add_argument("--max-gates", type=int, default=1500)
+    ap.add_argument("--objective", default="gates", help="optimize()'s objective in every configuration")
     ap.add_argument("--limit", type=int, help="at most this many circuits per suite (smoke runs)")
     ap.add_argument("--output", "-o", type=Path, default=HERE / "results" / "compile_ablation.json")
     ap.add_argument("--shard", default="1/1", help="K/N: every N-th circuit of each suite, from the K-th")
@@ -219,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = json.loads(args.output.read_text()) if args.output.exists() else {}
     result.setdefault("suites", {})
     result["settings"] = {"budget_expansions": args.budget_expansions, "cap_s": args.cap_s,
-                          "max_gates": args.max_gates, "seed": 0, "ratio": "geomean of (out+1)/(in+1)"}
+                          "max_gates": args.max_gates, "seed": 0, "ratio": "geomean of (out+1)/(in+1)",
+                          "objective": args.objective}
     result["configs"] = {config: switches(config) for config in configs}
     for suite in args.suites.split(","):
         rows = []
@@ -231,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
             k = counts(c)
             row: dict[str, Any] = {"name": name, "in": {"gates": k.gates, "cx": k.cx}}
             for config in configs:
-                row[config] = run_config(config, c, basis, args.budget_expansions, args.cap_s)
+                row[config] = run_config(config, c, basis, args.budget_expansions, args.cap_s, args.objective)
             rows.append(row)
             print(name, {cfg: (r.get("gates"), r.get("cx")) for cfg, r in row.items() if cfg in configs},
                   file=sys.stderr, flush=True)
