@@ -218,13 +218,13 @@ def _input_frame(circuit: Circuit, rots: list[tuple[Any, float, int]], cliffords
     synth: list[Op] = []
     identity = tableau == type(tableau)(n)
     for inst in [] if identity else tableau.to_circuit(method="elimination"):
-        name = _STIM_NAME.get(inst.name)
-        if name is None:
+        gate = _STIM_NAME.get(inst.name)
+        if gate is None:
             synth = []
             break
         targets = [t.value for t in inst.targets_copy()]
-        width = 2 if name in ("cx", "cz", "swap") else 1
-        synth += [Op(name, tuple(targets[i:i + width])) for i in range(0, len(targets), width)]
+        width = 2 if gate in ("cx", "cz", "swap") else 1
+        synth += [Op(gate, tuple(targets[i:i + width])) for i in range(0, len(targets), width)]
     else:
         if sum(op.name in ("cx", "cz") for op in synth) < sum(len(op.qubits) == 2 for op in skeleton):
             skeleton = synth
