@@ -68,15 +68,15 @@ def test_random_circuits_equal_their_dense_unitary(seed: int, frame: str) -> Non
 def _excitation(c: Circuit, wires: tuple[int, ...], theta: float) -> None:
     """The 8 Pauli exponentials of a Jordan-Wigner double excitation, each with its own CX ladder."""
     for k, word in enumerate(("XXXY", "XXYX", "XYXX", "YXXX", "YYYX", "YYXY", "YXYY", "XYYY")):
-        for q, a in zip(wires, word, strict=True):
-            c.h(q) if a == "X" else c.rx(np.pi / 2, q)
+        for q, letter in zip(wires, word, strict=True):
+            c.h(q) if letter == "X" else c.rx(np.pi / 2, q)
         for a, b in itertools.pairwise(wires):
             c.cx(a, b)
         c.rz(theta * (1 if k < 4 else -1), wires[-1])
         for a, b in reversed(list(itertools.pairwise(wires))):
             c.cx(a, b)
-        for q, a in zip(wires, word, strict=True):
-            c.h(q) if a == "X" else c.rx(-np.pi / 2, q)
+        for q, letter in zip(wires, word, strict=True):
+            c.h(q) if letter == "X" else c.rx(-np.pi / 2, q)
 
 
 def test_double_excitation_shares_its_ladders() -> None:
