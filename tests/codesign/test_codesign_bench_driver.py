@@ -75,3 +75,14 @@ def test_vqe_pec_quick(tmp_path: Path) -> None:
     assert {r["belief"] for r in data["rows"]} == {"stale", "learned", "oracle"}
     assert all(r["readout+pec"]["stderr"] > 0 and r["gamma"] > 1 for r in data["rows"])
     assert set(data["table"]) == {"raw", "readout", "readout+pec"}
+
+
+def test_coupling_bound_summary_by_hand() -> None:
+    import codesign_coupling_bound as ccb
+
+    out = ccb.summarize({"family": "qaoa", "p": 1, "max_edges": 16, "max_degree": 4, "rows": [
+        {"tailored": 60, "family": 70, "grid": 50}, {"tailored": 90, "family": 80, "grid": 50}]})
+    assert [r["best"] for r in out["rows"]] == [60, 80]
+    assert out["geomean_cx"]["best"] == pytest.approx((60 * 80) ** 0.5)
+    assert out["target_threshold_vs_grid"] == pytest.approx(40.0) and not out["tailored_meets_threshold"]
+    assert out["counting_bound_cx"] == 48 + 2   # 8 of 24 interactions off the 16 couplings, 6 new pairs per swap
