@@ -16,9 +16,9 @@ at the right layer, so a gradient costs one forward plus one backward sweep. The
 (``n - 14 <= 12``): the halves of a layer's inverse mixer commute, so its passes alternate between the
 block and the chunk layout and each finishes one layer and starts the next, ``p + 1`` passes over the two
 vectors instead of ``2p + 1``. When the forward's states fit under :data:`STORE_LIMIT_BYTES`
-(``(p - 1) * 16 * 2**n`` bytes, kept on the cost between calls) the gradient (``_kernels.qaoa_gradient``) stores
-them instead and the backward rotates only lambda, reading each layer's state once. Without the extension a
-NumPy path gives the same numbers.
+(``(p - 1) * 16 * 2**n`` bytes, kept on the cost between calls; off by default) the gradient
+(``_kernels.qaoa_gradient``) stores them instead and the backward rotates only lambda, reading each layer's state
+once. Without the extension a NumPy path gives the same numbers.
 
 :func:`qaoa_expectation` wraps both in a ``torch.autograd.Function`` (batched over leading dimensions
 of the angles). :func:`evolve_torch` is the general differentiable torch path for other mixers
@@ -56,9 +56,11 @@ __all__ = [
 
 _MAX_LEVELS = 65536
 #: The gradient keeps the forward's states (``(p - 1) * 16 * 2**n`` bytes, reused between calls) when they fit
-#: under this many bytes, so that the backward sweep rotates only the adjoint vector; above it the backward runs
-#: the forward state backwards beside it (the fused two-vector sweep). 0 turns the stored states off.
-STORE_LIMIT_BYTES = 1 << 30
+#: under this many bytes, so that the backward sweep rotates only the adjoint vector; otherwise the backward runs
+#: the forward state backwards beside it (the fused two-vector sweep). Off (0) by default: measured once (both
+#: CPU locks, an intermediate build), it was 1-3% faster at n = 20-22 and 4-6% slower at n = 16-18 than the fused
+#: sweep, for 144-576 MiB more memory (``bench/qaoa_gradient_paths.py``).
+STORE_LIMIT_BYTES = 0
 #: From this size on work arrays get transparent huge pages (``_kernels.fill``): fewer TLB misses.
 _HUGE_MIN_QUBITS = 18
 
