@@ -2244,7 +2244,8 @@ static double qd_adjoint_stored(const double *phi, double *lam, const double *st
                     qd_gather_cost(&loc, cb, cc, G, base);
                     if (src && j > 0) {
                         const int64_t R = INT64_C(1) << G->g;
-                        for (int64_t r = 0; r < R; ++r) qd_stream_load(bf + 2 * r * W, src + 2 * (base + (r << G->q0)), W);
+                        for (int64_t r = 0; r < R; ++r)
+                            qd_stream_load(bf + 2 * r * W, src + 2 * (base + (r << G->q0)), W);
                     } else if (src)
                         qd_gather(bf, src, G, base);
                     else
