@@ -21,6 +21,12 @@ coherent angles by their square).
 Usage: ``flock /tmp/qtandem-cpu0.lock env OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python bench/codesign_whatif.py
 --seeds 0 1 2 --out bench/results/codesign_whatif_a.json``, then ``python bench/codesign_whatif.py --merge
 bench/results/codesign_whatif_a.json bench/results/codesign_whatif_b.json --out bench/results/codesign_whatif.json``.
+
+Choosing the first-order variables (session 33): ``--select --seeds 10 11 12 13 14 [--set vqe] --out
+bench/results/codesign_whatif_select_dev_circuits.json`` checks every combination of ``CANDIDATE_POWERS`` on
+the DEV devices; ``--choose FILE...`` ranks them over both sets (``codesign_whatif_select_dev.json``); the
+winner is ``qtandem.codesign.sensitivity.SELECTED_POWERS`` (the ``"selected"`` column), reported on TEST
+seeds 20-24 (``--seeds 20 21 22 23 24 --out bench/results/codesign_whatif_test.json``, and ``--set vqe``).
 """
 
 from __future__ import annotations
