@@ -20,7 +20,7 @@ evaluation) hid the 15.6 mHa of correlation. The second run (chem_noisy_vqe.json
 estimates scattered +-10 mHa with stderrs < 1 mHa: ZNE's fractional folds (scales 1, 1.5, 2) left a bias that
 depended on the compiled circuit (module docstring of qtandem.chem.noisy); ZNE now folds whole circuits (scales
 1, 3), chosen on that run's ten final circuits, and the third run (chem_noisy_vqe_zne13.json) uses fresh seeds
-5-9 (--first-seed 5), one geometry per command (--geometries), merged by hand into one file.
+5-9 (--first-seed 5), one geometry per command: chem_noisy_vqe_zne13_1.595.json and chem_noisy_vqe_zne13_3.0.json.
 
 Usage:
     python bench/chem_noisy.py                   # -> bench/results/chem_noisy_vqe.json
