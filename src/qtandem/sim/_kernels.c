@@ -2048,6 +2048,23 @@ static void qd_adj_pass(double *f, double *l, int64_t len, int64_t h0, int nq, i
     if (st && a < nq) acc[2] += qd_adj_bits(f, l, len, tile, nq - a, cs, ss);
 }
 
+/* Sums the per-thread partials of an adjoint pass (row t: p beta terms, p gamma terms, the energy, at stride),
+ * frees them, writes gb/gg (x2: the terms are real parts of <lam|G|phi>) and returns the energy. */
+static double qd_reduce_parts(double *part, int nth, int64_t stride, int p, double *gg, double *gb) {
+    double energy = 0.0;
+    for (int k = 0; k < p; ++k) gb[k] = gg[k] = 0.0;
+    for (int t = 0; t < nth; ++t) {
+        const double *q = part + (size_t)t * (size_t)stride;
+        for (int k = 0; k < p; ++k) {
+            gb[k] += 2.0 * q[k];
+            gg[k] += 2.0 * q[p + k];
+        }
+        energy += q[2 * p];
+    }
+    free(part);
+    return energy;
+}
+
 /* Fused adjoint for one high group (n - L <= QD_GROUP): p + 1 two-vector memory passes instead of 2p + 1.
  * The inverse mixer of a layer is split into its high half (a chunk pass) and its low half (a block pass);
  * the halves commute, so consecutive passes alternate layouts and each pass finishes one layer and starts
@@ -2139,18 +2156,7 @@ static double qd_adjoint_fused(double *phi, double *lam, int n, const qd_cost_t 
         free(bl);
         free(cb);
     }
-    double energy = 0.0;
-    for (int k = 0; k < p; ++k) gb[k] = gg[k] = 0.0;
-    for (int t = 0; t < nth; ++t) {
-        const double *q = part + (size_t)t * (size_t)stride;
-        for (int k = 0; k < p; ++k) {
-            gb[k] += 2.0 * q[k];
-            gg[k] += 2.0 * q[p + k];
-        }
-        energy += q[2 * p];
-    }
-    free(part);
-    return energy;
+    return qd_reduce_parts(part, nth, stride, p, gg, gb);
 }
 
 /* One layout's share of a stored-state adjoint pass: lam l (rotated) and f, a cached copy of the forward state
@@ -2286,18 +2292,7 @@ static double qd_adjoint_stored(const double *phi, double *lam, const double *st
         free(bl);
         free(cb);
     }
-    double energy = 0.0;
-    for (int k = 0; k < p; ++k) gb[k] = gg[k] = 0.0;
-    for (int t = 0; t < nth; ++t) {
-        const double *q = part + (size_t)t * (size_t)stride;
-        for (int k = 0; k < p; ++k) {
-            gb[k] += 2.0 * q[k];
-            gg[k] += 2.0 * q[p + k];
-        }
-        energy += q[2 * p];
-    }
-    free(part);
-    return energy;
+    return qd_reduce_parts(part, nth, stride, p, gg, gb);
 }
 
 /* Adjoint: phi = final state (overwritten), lam = workspace. Returns energy; fills gg[p], gb[p]. */
