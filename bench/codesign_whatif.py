@@ -190,6 +190,16 @@ def print_table(summ: dict[str, Any]) -> None:
         print(f"{name:22s} {e['value_mean']:6.3f} {cells}")
 
 
+def cases(which: str, seeds: list[int]) -> Any:
+    """(workload, device, device seed) of a run: one 8-qubit heavy-hex device per seed, with the set's workloads."""
+    torch.set_num_threads(1)
+    chem = vqe_workloads() if which == "vqe" else []
+    for seed in seeds:
+        device = Device.random(8, "heavy_hex", seed=seed)
+        for work in chem or workloads(seed):
+            yield work, device, seed
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
@@ -205,14 +215,10 @@ def main(argv: list[str] | None = None) -> None:
         if args.choose:
             rows = [r for f in args.choose for r in json.loads(Path(f).read_text())["rows"]]
         else:
-            torch.set_num_threads(1)
             rows = []
-            chem = vqe_workloads() if args.set == "vqe" else []
-            for seed in args.seeds:
-                device = Device.random(8, "heavy_hex", seed=seed)
-                for work in chem or workloads(seed):
-                    rows.append(select_case(work, device, seed))
-                    print(json.dumps({k: rows[-1][k] for k in ("workload", "device_seed", "seconds")}), flush=True)
+            for work, device, seed in cases(args.set, args.seeds):
+                rows.append(select_case(work, device, seed))
+                print(json.dumps({k: rows[-1][k] for k in ("workload", "device_seed", "seconds")}), flush=True)
         chosen = choose(rows)
         for e in chosen["ranking"][:8]:
             print(f"{e['coordinates']:40s} met {e['target_met']}/{e['pairs']} within-all {e['all_within_10pct']} "
@@ -225,18 +231,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.merge:
         rows = [r for f in args.merge for r in json.loads(Path(f).read_text())["rows"]]
     else:
-        torch.set_num_threads(1)
         rows = []
-        chem = vqe_workloads() if args.set == "vqe" else []
-        for seed in args.seeds:
-            device = Device.random(8, "heavy_hex", seed=seed)
-            for work in chem or workloads(seed):
-                row = run_case(work, device, seed)
-                rows.append(row)
-                print(json.dumps({k: row[k] for k in ("workload", "device_seed", "value")}
-                                 | {c: [round(row[c]["within_10pct"], 2), round(row[c]["kendall_tau"], 3)]
-                                    for c in COORDINATES} | {"s": round(sum(row["seconds"].values()), 1)}),
-                      flush=True)
+        for work, device, seed in cases(args.set, args.seeds):
+            row = run_case(work, device, seed)
+            rows.append(row)
+            print(json.dumps({k: row[k] for k in ("workload", "device_seed", "value")}
+                             | {c: [round(row[c]["within_10pct"], 2), round(row[c]["kendall_tau"], 3)]
+                                for c in COORDINATES} | {"s": round(sum(row["seconds"].values()), 1)}),
+                  flush=True)
     summ = summary(rows)
     print_table(summ)
     Path(args.out).write_text(json.dumps({
