@@ -2470,6 +2470,24 @@ static PyObject *py_qaoa_evolve(PyObject *self, PyObject *args, PyObject *kw)
     Py_RETURN_NONE;
 }
 
+/* (energy, dgammas, dbetas) as Python floats and lists; frees gg and gb. */
+static PyObject *qd_grad_result(double energy, double *gg, double *gb, int64_t p)
+{
+    PyObject *lg = PyList_New(p), *lb = PyList_New(p);
+    for (int64_t k = 0; lg && lb && k < p; ++k) {
+        PyList_SET_ITEM(lg, k, PyFloat_FromDouble(gg[k]));
+        PyList_SET_ITEM(lb, k, PyFloat_FromDouble(gb[k]));
+    }
+    free(gg);
+    free(gb);
+    if (!lg || !lb) {
+        Py_XDECREF(lg);
+        Py_XDECREF(lb);
+        return NULL;
+    }
+    return Py_BuildValue("(dNN)", energy, lg, lb);
+}
+
 static PyObject *py_qaoa_adjoint(PyObject *self, PyObject *args, PyObject *kw)
 {
     (void)self;
@@ -2512,19 +2530,7 @@ static PyObject *py_qaoa_adjoint(PyObject *self, PyObject *args, PyObject *kw)
     qd_release(&v);
     PyBuffer_Release(&st.view);
     PyBuffer_Release(&wk.view);
-    PyObject *lg = PyList_New(p), *lb = PyList_New(p);
-    for (int64_t k = 0; lg && lb && k < p; ++k) {
-        PyList_SET_ITEM(lg, k, PyFloat_FromDouble(gg[k]));
-        PyList_SET_ITEM(lb, k, PyFloat_FromDouble(gb[k]));
-    }
-    free(gg);
-    free(gb);
-    if (!lg || !lb) {
-        Py_XDECREF(lg);
-        Py_XDECREF(lb);
-        return NULL;
-    }
-    return Py_BuildValue("(dNN)", energy, lg, lb);
+    return qd_grad_result(energy, gg, gb, p);
 }
 
 static PyObject *py_qaoa_gradient(PyObject *self, PyObject *args, PyObject *kw)
@@ -2602,19 +2608,7 @@ static PyObject *py_qaoa_gradient(PyObject *self, PyObject *args, PyObject *kw)
     if (have_store) PyBuffer_Release(&sv);
     PyBuffer_Release(&st.view);
     PyBuffer_Release(&wk.view);
-    PyObject *lg = PyList_New(p), *lb = PyList_New(p);
-    for (int64_t k = 0; lg && lb && k < p; ++k) {
-        PyList_SET_ITEM(lg, k, PyFloat_FromDouble(gg[k]));
-        PyList_SET_ITEM(lb, k, PyFloat_FromDouble(gb[k]));
-    }
-    free(gg);
-    free(gb);
-    if (!lg || !lb) {
-        Py_XDECREF(lg);
-        Py_XDECREF(lb);
-        return NULL;
-    }
-    return Py_BuildValue("(dNN)", energy, lg, lb);
+    return qd_grad_result(energy, gg, gb, p);
 }
 
 static PyObject *py_qaoa_energy(PyObject *self, PyObject *args, PyObject *kw)
