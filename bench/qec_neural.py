@@ -49,7 +49,7 @@ from qtandem.qec.decoder import Decoder
 from qtandem.qec.evaluate import evaluate_circuit
 from qtandem.qec.matching import MatchingDecoder
 from qtandem.qec.metrics import postselection_curve, wilson_interval
-from qtandem.qec.neural import NeuralDecoder, load_decoder, matching_features
+from qtandem.qec.neural import NeuralDecoder, load_decoder
 from qtandem.qec.zoo import list_pretrained, pretrained
 
 
@@ -65,19 +65,10 @@ class PreviousNeural(NeuralDecoder):
     and the batch size differ. Used as the in-run A/B baseline and for the decision-agreement check.
     """
 
-    def _chunk_logits(self, chunk: np.ndarray) -> np.ndarray:
-        assert self.circuit is not None
-        extra = None
-        if self.spec.matching_features:
-            with self._lock:
-                cache = self._caches.pop() if self._caches else {}
-            try:
-                extra = torch.from_numpy(matching_features(self.circuit, chunk, cache))
-            finally:
-                with self._lock:
-                    self._caches.append(cache)
-        with torch.inference_mode():
-            return self.model(torch.from_numpy(chunk.astype(np.float32)), extra).double().numpy()
+    @property
+    def frozen(self) -> Any:  # type: ignore[override]
+        """The training-form network itself: ``NeuralDecoder._chunk_logits`` then runs the eager forward."""
+        return self.model
 
 
 def previous(dec: NeuralDecoder) -> PreviousNeural:
