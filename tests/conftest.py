@@ -115,3 +115,13 @@ def lih_stretched_problem():
     from qtandem.chem import Molecule
 
     return Molecule(LIH_STRETCHED_GEOMETRY).problem((2, 5))
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """``qtandem ARGS`` in-process: (exit code, stdout, stderr)."""
+    from qtandem.cli.main import main
+
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    out = capsys.readouterr()
+    return int(info.value.code or 0), out.out, out.err

@@ -5,21 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from qtandem.cli.main import main
+from tests.conftest import run_cli
 
 pytest.importorskip("pyscf")
 
 
-def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    out = capsys.readouterr()
-    return int(info.value.code or 0), out.out, out.err
-
-
 def test_energy_on_a_device_with_mitigation(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = _run(["chem", "energy", "H 0 0 0; H 0 0 0.735", "--device", "line_5", "--mitigation",
+    code, out, err = run_cli(["chem", "energy", "H 0 0 0; H 0 0 0.735", "--device", "line_5", "--mitigation",
                            "readout", "--shots", "500", "--max-evaluations", "5", "--json"], capsys)
     assert code == 0, err
     r = json.loads(out)
@@ -30,7 +22,7 @@ def test_energy_on_a_device_with_mitigation(capsys: pytest.CaptureFixture[str]) 
 
 
 def test_energy_with_learned_selection(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = _run(["chem", "energy", "H 0 0 0; H 0 0 0.735", "--ansatz", "qubit-adapt", "--top-k", "4",
+    code, out, err = run_cli(["chem", "energy", "H 0 0 0; H 0 0 0.735", "--ansatz", "qubit-adapt", "--top-k", "4",
                            "--json"], capsys)
     assert code == 0, err
     r = json.loads(out)
@@ -45,6 +37,6 @@ def test_energy_with_learned_selection(capsys: pytest.CaptureFixture[str]) -> No
     (["--max-evaluations", "0"], "--max-evaluations must be >= 1"),
 ])
 def test_device_option_errors(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
-    code, _, err = _run(["chem", "energy", "H 0 0 0; H 0 0 0.735", *args], capsys)
+    code, _, err = run_cli(["chem", "energy", "H 0 0 0; H 0 0 0.735", *args], capsys)
     assert code != 0 and message in err, err
     assert "Traceback" not in err

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.conftest import run_cli
 
-from qtandem.cli.main import main
 from qtandem.compile.verify import verify_equivalent
 from qtandem.qasm import load
 
@@ -15,17 +15,10 @@ QASM = ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[3];\n'
         "h q[0];\ncx q[0],q[1];\nswap q[1],q[2];\nrz(0.3) q[2];\ncx q[2],q[0];\n")
 
 
-def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    out = capsys.readouterr()
-    return int(info.value.code or 0), out.out, out.err
-
-
 def test_permute_output_json_carries_the_permutation(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src, dst = tmp_path / "in.qasm", tmp_path / "out.qasm"
     src.write_text(QASM)
-    code, out, err = _run(["optimize", str(src), "-o", str(dst), "--level", "2", "--permute-output", "--json"],
+    code, out, err = run_cli(["optimize", str(src), "-o", str(dst), "--level", "2", "--permute-output", "--json"],
                           capsys)
     assert code == 0, err
     data = json.loads(out)
@@ -39,9 +32,9 @@ def test_permute_output_json_carries_the_permutation(tmp_path: Path, capsys: pyt
 def test_permute_output_table_and_refusal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src, dst = tmp_path / "in.qasm", tmp_path / "out.qasm"
     src.write_text(QASM)
-    code, out, err = _run(["optimize", str(src), "-o", str(dst), "--level", "2", "--permute-output"], capsys)
+    code, out, err = run_cli(["optimize", str(src), "-o", str(dst), "--level", "2", "--permute-output"], capsys)
     assert code == 0, err
     assert "output permutation: input wire i ends on wire [" in out
-    code, out, err = _run(["optimize", str(src), "-o", str(dst), "--permute-output", "--hardware",
+    code, out, err = run_cli(["optimize", str(src), "-o", str(dst), "--permute-output", "--hardware",
                            "heavy_hex_27"], capsys)
     assert code != 0 and "permute_output" in out + err
