@@ -20,8 +20,13 @@ $(VENV)/.installed-dev: $(VENV)/.installed-base
 	$(PIP) install -q -e '.[dev]'
 	touch $@
 
+# Mitiq 1.1 (bench/mitigation.py's peer) pins numpy<2.3 and cirq-core<1.7: resolved into the venv it would
+# downgrade numpy under every other tool. It goes beside the venv without its pins (the calls the bench makes
+# work with numpy 2.4 / cirq 1.7), appended to sys.path by a .pth file so site-packages still wins.
 $(VENV)/.installed-bench: $(VENV)/.installed-base
 	$(PIP) install -q -e '.[bench]'
+	$(PIP) install -q --no-deps --upgrade --target $(VENV)/side-mitiq 'mitiq==1.1.0' tabulate
+	echo "$(abspath $(VENV))/side-mitiq" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/qtandem-side-mitiq.pth"
 	touch $@
 
 demo: $(VENV)/.installed-base
