@@ -397,8 +397,11 @@ def _fidelity_pauli(rec: ShotRecord, psi: torch.Tensor) -> np.ndarray:
     return out
 
 
-def _fidelity_clifford(rec: ShotRecord, psi: torch.Tensor, runs: np.ndarray) -> np.ndarray:
+def _fidelity_clifford(rec: ShotRecord, psi: torch.Tensor, runs: np.ndarray, control: bool = False) -> np.ndarray:
     """Per shot ``(2**n + 1) |<b|U|psi>|**2 - 1``: ``U psi`` once per run of shots sharing a Clifford.
+
+    ``control``: minus ``(2**n + 1) sum_b |<b|U|psi>|**4 - 2``, the same estimator for ``psi``'s own
+    shots, whose mean over Cliffords is exactly 0 (a control variate; see :func:`fidelity`).
 
     Up to 10 qubits ``U psi`` comes from the tableau (:func:`~qtandem.learn.shots.clifford_apply`),
     beyond from the Clifford's circuit on ``psi`` (qtandem's simulator, on ``psi``'s torch device:
@@ -419,6 +422,8 @@ def _fidelity_clifford(rec: ShotRecord, psi: torch.Tensor, runs: np.ndarray) -> 
             amp = statevector(clifford_circuit(rec.bases[a]), initial_state=psi).cpu()
         probs = amp.abs().pow(2).numpy()
         out[a:b] = (2.0 ** n + 1) * probs[index[a:b]] - 1
+        if control:
+            out[a:b] -= (2.0 ** n + 1) * float(probs @ probs) - 2
     return out
 
 
@@ -438,7 +443,8 @@ def _runs(bases: np.ndarray, previous: np.ndarray | None, first: int) -> tuple[n
     return labels, int(labels[-1]) + 1
 
 
-def fidelity(record: ShotRecord | str | Path | Iterable[ShotRecord], state: Any, k: int = 1) -> ShadowEstimate:
+def fidelity(record: ShotRecord | str | Path | Iterable[ShotRecord], state: Any, k: int = 1, *,
+             control_variate: bool = False) -> ShadowEstimate:
     """Fidelity ``<psi|rho|psi>`` of the measured state ``rho`` with a known pure state ``psi``.
 
     Pauli records apply each shot's product snapshot to ``psi`` (``n 2**n`` work per shot; the
@@ -453,17 +459,28 @@ def fidelity(record: ShotRecord | str | Path | Iterable[ShotRecord], state: Any,
     of the median of means are made of whole runs. With few shots per basis the error bar is
     close to the per-shot one; with many it is set by the number of bases.
 
+    ``control_variate=True`` (Clifford records) subtracts from each Clifford's value the same
+    estimator evaluated on ``psi``'s own outcome distribution, ``(2**n + 1) sum_b |<b|U|psi>|**4 - 1``,
+    and adds back its mean over Cliffords, exactly 1 (the shadow of a pure state predicts its own
+    purity; random Cliffords are a 2-design). The estimate stays unbiased and needs no extra work
+    (``U psi`` is computed anyway), and the Clifford-to-Clifford spread cancels as far as the measured
+    state resembles ``psi``: for a stabilizer-like state (GHZ), whose plain estimate varies by
+    ``O(1)`` from one Clifford to the next, the error bar shrinks by orders of magnitude when the
+    fidelity is near 1.
+
     Args:
         record: as in :func:`estimate`.
         state: ``(2**n,)`` state vector (tensor or array), normalised; a CUDA tensor runs the
             Clifford circuits of a large record on the GPU.
         k: groups of the median of means.
+        control_variate: subtract the zero-mean control variate above (Clifford records only).
 
     Returns:
         :class:`ShadowEstimate` of scalar tensors.
 
     Raises:
-        DataError: a state of the wrong size or not normalised; an empty record.
+        DataError: a state of the wrong size or not normalised; an empty record; ``control_variate``
+            with a Pauli record.
 
     Examples:
         >>> from qtandem import Circuit, statevector
@@ -477,6 +494,9 @@ def fidelity(record: ShotRecord | str | Path | Iterable[ShotRecord], state: Any,
         >>> g = fidelity(many, statevector(bell))
         >>> bool(g.stderr > 2 * fidelity(many[::100], statevector(bell)).stderr / 10)   # not 1/sqrt(4000)
         True
+        >>> cv = fidelity(many, statevector(bell), control_variate=True)   # exact model: no spread left
+        >>> round(float(cv.values), 6), bool(cv.stderr < 1e-6)
+        (1.0, True)
     """
     if int(k) != k or k < 1:
         raise ObservableError(f"k must be a positive integer, got {k!r}")
@@ -489,7 +509,11 @@ def fidelity(record: ShotRecord | str | Path | Iterable[ShotRecord], state: Any,
     for rec in _batches(record):
         psi = _normalized_state(state, rec.n_qubits) if psi is None else psi
         labels, next_label = _runs(rec.bases, previous, next_label)
-        vals = _fidelity_pauli(rec, psi.cpu()) if rec.kind == "pauli" else _fidelity_clifford(rec, psi, labels)
+        if control_variate and rec.kind != "clifford":
+            raise DataError("fidelity(control_variate=True) needs a Clifford record (its control variate is "
+                            "exact in expectation only for random global Cliffords)")
+        vals = (_fidelity_pauli(rec, psi.cpu()) if rec.kind == "pauli"
+                else _fidelity_clifford(rec, psi, labels, control_variate))
         if len(rec):
             previous = rec.bases[-1].copy()
         offset += len(rec)
