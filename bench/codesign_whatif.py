@@ -27,6 +27,13 @@ bench/results/codesign_whatif_select_dev_circuits.json`` checks every combinatio
 the DEV devices; ``--choose FILE...`` ranks them over both sets (``codesign_whatif_select_dev.json``); the
 winner is ``qtandem.codesign.sensitivity.SELECTED_POWERS`` (the ``"selected"`` column), reported on TEST
 seeds 20-24 (``--seeds 20 21 22 23 24 --out bench/results/codesign_whatif_test.json``, and ``--set vqe``).
+
+Second order (session 34): ``--select-second --seeds 10 11 12 13 14 [--set vqe] --out
+bench/results/codesign_whatif_second_dev_{circuits,vqe}.json`` checks ``SECOND_CANDIDATES`` (exact
+curvature of the coherent angles only, or of every parameter; coherent power 1 / 1.5 / 2) beside the
+first-order ``selected`` on DEV; the winner is ``qtandem.codesign.sensitivity.SECOND_ORDER`` (the
+``"second_order"`` column), reported on TEST seeds 20-24 (``--out bench/results/codesign_whatif_test_s34.json``,
+``--set vqe --out bench/results/codesign_whatif_vqe_test_s34.json``).
 """
 
 from __future__ import annotations
@@ -48,12 +55,15 @@ from qtandem.circuit.library import ghz, layered, qft
 from qtandem.codesign import Workload, sensitivity
 from qtandem.device import Device
 
-COORDINATES = ("json", "rates", "physical", "selected")
+COORDINATES = ("json", "rates", "physical", "selected", "second_order")
 
 # --select: the candidate powers per field class (first order in a**p; 0 = log a; -1 = a rate 1/T)
 # ("zz", a field, overrides its class "coherent": the always-on ZZ accumulates over the whole schedule)
 CANDIDATE_POWERS = {"times": (1.0, 0.0, -1.0), "errors": (1.0, 0.0), "coherent": (1.0, 1.5, 2.0),
                     "zz": (1.0, 1.5, 2.0, 0.0)}
+
+
+COHERENT_FIELDS = ("detuning", "sx_angle_error", "x_angle_error", "angle_error", "zz")
 
 
 def candidates() -> list[dict[str, float]]:
@@ -137,6 +147,29 @@ def run_case(work: Workload, device: Device, seed: int) -> dict[str, Any]:
     return row
 
 
+SECOND_CANDIDATES = {f"{scope}:coherent={p:g}": (scope, {"times": -1.0, "errors": 1.0, "coherent": p, "order": 2})
+                     for scope in ("coherent", "all") for p in (1.0, 1.5, 2.0)}
+
+
+def select_second_case(work: Workload, device: Device, seed: int) -> dict[str, Any]:
+    """DEV (session 34): second-order candidates (curvature of the coherent angles only, or of every
+    parameter; coherent power 1 / 1.5 / 2), beside the first-order ``selected`` coordinates."""
+    t0 = time.perf_counter()
+    sens = sensitivity(work, device, curvature="all")
+    every = dict(sens.curvatures)
+    out: dict[str, Any] = {"workload": work.name, "device_seed": seed, "value": sens.value, "candidates": {}}
+    for key, (scope, powers) in [("selected", ("none", "selected")), *SECOND_CANDIDATES.items()]:
+        sens.curvatures = every if scope == "all" else {p: h for p, h in every.items()
+                                                        if scope == "coherent" and kind(p) in COHERENT_FIELDS}
+        chk = sens.check(0.2, 10, coordinates=powers)
+        out["candidates"][key] = {
+            "within_10pct": chk.within(0.1), "kendall_tau": chk.kendall_tau,
+            "failing": sorted({f"{kind(r['path'])}{r['change']:+g}" for r in chk.rows if r["rel_error"] > 0.1})}
+    out["resimulations"] = len(sens._resimulated)
+    out["seconds"] = time.perf_counter() - t0
+    return out
+
+
 def select_case(work: Workload, device: Device, seed: int) -> dict[str, Any]:
     """DEV: the +-20% check of the top 10 in every candidate coordinate system (re-simulations shared)."""
     t0 = time.perf_counter()
@@ -206,18 +239,20 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--merge", nargs="+", help="merge these result files instead of running")
     ap.add_argument("--select", action="store_true",
                     help="DEV: check every candidate coordinate system (CANDIDATE_POWERS) instead of COORDINATES")
+    ap.add_argument("--select-second", action="store_true",
+                    help="DEV: check the second-order candidates (SECOND_CANDIDATES) instead of COORDINATES")
     ap.add_argument("--choose", nargs="+", help="rank the candidates over these --select result files")
     ap.add_argument("--set", choices=["standard", "vqe"], default="standard",
                     help="standard: the five circuit workloads; vqe: H2 and LiH CAS(2,3) UCCSD energy errors")
     ap.add_argument("--out", default="bench/results/codesign_whatif.json")
     args = ap.parse_args(argv)
-    if args.choose or args.select:
+    if args.choose or args.select or args.select_second:
         if args.choose:
             rows = [r for f in args.choose for r in json.loads(Path(f).read_text())["rows"]]
         else:
             rows = []
             for work, device, seed in cases(args.set, args.seeds):
-                rows.append(select_case(work, device, seed))
+                rows.append((select_second_case if args.select_second else select_case)(work, device, seed))
                 print(json.dumps({k: rows[-1][k] for k in ("workload", "device_seed", "seconds")}), flush=True)
         chosen = choose(rows)
         for e in chosen["ranking"][:8]:
@@ -225,7 +260,8 @@ def main(argv: list[str] | None = None) -> None:
                   f"tau {e['tau_ge_0.8']} mean within {e['within_10pct_mean']:.3f}")
         Path(args.out).write_text(json.dumps({
             "benchmark": "codesign_whatif_select", "role": "DEV (coordinate choice)",
-            "candidate_powers": CANDIDATE_POWERS, "seeds": sorted({r["device_seed"] for r in rows}),
+            "candidate_powers": {k: list(v) for k, v in SECOND_CANDIDATES.items()} if args.select_second
+            else CANDIDATE_POWERS, "seeds": sorted({r["device_seed"] for r in rows}),
             "sources": args.choose or [], **chosen, "rows": [] if args.choose else rows}, indent=1) + "\n")
         return
     if args.merge:

@@ -34,7 +34,7 @@ from qtandem.errors import ConfigError
 if TYPE_CHECKING:
     from qtandem.device import Device
 
-__all__ = ["COORDINATES", "DIFFERENTIABLE_FIELDS", "FIELD_CLASSES", "SELECTED_POWERS", "Sensitivity",
+__all__ = ["COORDINATES", "DIFFERENTIABLE_FIELDS", "FIELD_CLASSES", "SECOND_ORDER", "SELECTED_POWERS", "Sensitivity",
            "SensitivityCheck", "kendall_tau", "sensitivity"]
 
 DIFFERENTIABLE_FIELDS = ("t1", "t2", "readout_p01", "readout_p10", "gate_error_1q", "detuning", "sx_angle_error",
@@ -46,11 +46,19 @@ whole (one entry alone would break its column sums): the *group* path ``readout_
 scales its off-diagonal entries (each column's diagonal takes the remainder)."""
 
 _TIMES = ("t1", "t2")
+_GATE_ERRORS = ("error", "gate_error_1q")
 _COHERENT = ("detuning", "sx_angle_error", "x_angle_error", "angle_error", "zz")
 
-COORDINATES = ("json", "rates", "physical", "selected")
-"""Named coordinates of a first-order prediction (see :meth:`Sensitivity.predict`; a mapping of
-powers per field is accepted too)."""
+COORDINATES = ("json", "rates", "physical", "selected", "second_order")
+"""Named coordinates of a prediction (see :meth:`Sensitivity.predict`; a mapping of powers per field
+is accepted too). ``"second_order"`` is the :data:`SELECTED_POWERS` expansion with the exact second
+derivative added for every parameter whose curvature :func:`sensitivity` took (the coherent angles by
+default), in the file's own coordinate for those (:data:`SECOND_ORDER`).
+
+Examples:
+    >>> COORDINATES[-1]
+    'second_order'
+"""
 
 FIELD_CLASSES = {"times": _TIMES,
                  "errors": ("readout_p01", "readout_p10", "gate_error_1q", "error", "correlation"),
@@ -66,6 +74,21 @@ all 20 predictions within 10% and tau >= 0.8: 22 of 35, rates alone 17), reporte
 (``bench/results/codesign_whatif_test.json``, ``codesign_whatif_vqe_test.json``). A lone coherent
 error costs quadratically (power 2), coherent errors that add up to a larger phase saturate (below 1),
 and interfering ones have linear cross terms: 1.5 is the compromise DEV picked, not a law."""
+
+
+SECOND_ORDER: dict[str, float] = {"times": -1.0, "errors": 1.0, "coherent": 1.0, "order": 2}
+"""The ``"second_order"`` coordinates: T1/T2 as rates and errors as in the file (first order, as
+:data:`SELECTED_POWERS`), the coherent angles (detuning, over-rotations, ZZ) to second order in their
+own value, ``g d + h d**2 / 2`` with the exact second derivative ``h`` (autograd twice). A fidelity's
+response to a coherent angle is quadratic near 0, so a first-order expansion in any power misses
+whenever the angle's effect is not a pure power (cross terms with other angles); the second-order one is
+exact for any quadratic response. Chosen on DEV pairs (device seeds 10-14) among the coherent powers
+1 / 1.5 / 2 at order 2 (``bench/codesign_whatif.py --select-second``), reported on TEST seeds 20-24.
+
+Examples:
+    >>> SECOND_ORDER["order"], SECOND_ORDER["coherent"]
+    (2, 1.0)
+"""
 
 
 def kendall_tau(a: Iterable[float], b: Iterable[float]) -> float:
@@ -178,6 +201,13 @@ class Sensitivity:
             error as a probability, an angle in rad).
         higher_is_better: the workload's direction (``expval`` is an error: lower is better).
         top: the default size of :meth:`check` and :meth:`to_dict`'s ranking.
+        curvatures: ``{path: d2 merit / d value2}``, the exact second derivatives along each
+            parameter that :func:`sensitivity` was asked for (``curvature=``; by default the coherent
+            angles), used by second-order coordinates (see :meth:`predict`).
+        floor_gradients: ``{path: d merit / d error}`` just above the relaxation floor, for the gate
+            errors that sit below their floor (their depolarizing part is clamped at 0, so their plain
+            gradient is 0): what a change that lifts the error above the floor, or lowers the floor
+            under the error, costs (see :meth:`predict`).
 
     Examples:
         >>> from qtandem import Circuit
@@ -199,6 +229,8 @@ class Sensitivity:
     gradients: dict[str, float]
     higher_is_better: bool = True
     top: int = 10
+    curvatures: dict[str, float] = field(default_factory=dict)
+    floor_gradients: dict[str, float] = field(default_factory=dict)
     _sign: float = field(init=False, repr=False, default=1.0)
     _resimulated: dict[tuple[tuple[str, float], ...], float] = field(init=False, repr=False, default_factory=dict)
 
@@ -290,6 +322,8 @@ class Sensitivity:
           square (``g_i / (2 a_i) (new_i**2 - a_i**2)``): a lone coherent error costs fidelity
           quadratically in its angle;
         - ``"selected"``: the powers of :data:`SELECTED_POWERS`, chosen on DEV pairs;
+        - ``"second_order"``: :data:`SECOND_ORDER`: as ``"selected"`` for times and errors, and the
+          coherent angles to second order with their exact curvature;
         - in every coordinate system, a gate error (``error``, ``gate_error_1q``) is the incoherent
           error of the gate *including* its relaxation during the gate, and the noise model adds
           depolarizing only for the part above that relaxation floor (its probability clamped at 0): a
@@ -299,7 +333,9 @@ class Sensitivity:
           its class, unnamed fields keep power 1): the expansion is first order in ``a**p``,
           ``g a / p ((new / a)**p - 1)``, and in ``log a`` for ``p = 0`` (``-1`` is the rate of a
           time, ``2`` the square of an angle). A number at 0, or one whose sign changes, is expanded
-          in the file's own coordinate.
+          in the file's own coordinate. The key ``"order": 2`` adds the second-order term
+          ``f_uu du**2 / 2`` (``u = a**p``; ``f_uu`` from the exact curvature and the chain rule) for
+          every path in :attr:`curvatures` (the others stay first order).
 
         Raises:
             ConfigError: a path whose gradient was not taken, an unknown ``coordinates``.
@@ -316,23 +352,45 @@ class Sensitivity:
             >>> in_log = sens.predict(change, coordinates={"error": 0.0})     # first order in log(error)
             >>> abs(in_log - sens.gradients["edges.0-1.error"] * dev.edges[(0, 1)].error * math.log(0.5)) < 1e-15
             True
+            >>> zz = sensitivity(Workload(Circuit(2).h(0).cx(0, 1)), dev, parameters=["edges.0-1.zz"])
+            >>> half = {"edges.0-1.zz": 0.5 * dev.edges[(0, 1)].zz}          # ZZ costs ~ zz**2: halving it
+            >>> actual = zz.resimulate(half)
+            >>> round(zz.predict(half) / actual, 2), round(zz.predict(half, coordinates="second_order") / actual, 4)
+            (1.33, 1.0)
         """
-        powers = _powers(coordinates)
+        powers, order = _coordinates(coordinates)
         total = 0.0
         moved: Device | None = None
-        for path, new in updates.items():
+        for path in updates:
             if path not in self.gradients:
                 raise ConfigError(f"parameter path {path!r}: no gradient was taken for it "
                                   f"(pass it in sensitivity(parameters=...))")
+        if any(_field(p) in _TIMES for p in updates):  # a gate whose floor crosses its error (the clamp's kink)
+            moved = _set(self.device, {p: v for p, v in updates.items() if _field(p) not in _GATE_ERRORS})
+            for gate in _gates_of(self.device, {q for p in updates if _field(p) in _TIMES
+                                                for q in [_qubit_of(p)] if q is not None}):
+                if gate in updates or gate not in self.gradients:
+                    continue
+                err, before, after = self.values[gate], _error_floor(self.device, gate), _error_floor(moved, gate)
+                if err >= before:  # unclamped: the gradient of a time counted a depolarizing change it cannot make
+                    total += self.gradients[gate] * max(0.0, after - err)
+                else:              # clamped: a depolarizing part appears once the floor drops below the error
+                    total += self.floor_gradients.get(gate, 0.0) * max(0.0, err - after)
+        for path, new in updates.items():
             old, g, target = self.values[path], self.gradients[path], float(new)
-            if _field(path) in ("error", "gate_error_1q"):
+            if _field(path) in _GATE_ERRORS:
                 if moved is None:  # the floor with the other numbers of the same change (a T1 moved along)
-                    moved = _set(self.device, {p: v for p, v in updates.items() if _field(p) not in
-                                               ("error", "gate_error_1q")})
+                    moved = _set(self.device, {p: v for p, v in updates.items() if _field(p) not in _GATE_ERRORS})
                 floor = _error_floor(moved, path)
-                if old >= floor:  # the model realises only the part above the relaxation floor
-                    target = max(target, floor)
-            total += _first_order(g, old, target, powers.get(_field(path), 1.0))
+                if old < _error_floor(self.device, path):  # clamped now: only a rise above the floor counts
+                    total += self.floor_gradients.get(path, 0.0) * max(0.0, target - floor)
+                    continue
+                target = max(target, floor)  # the model realises only the part above the relaxation floor
+            power = powers.get(_field(path), 1.0)
+            if order == 2 and path in self.curvatures:
+                total += _second_order(g, self.curvatures[path], old, target, power)
+            else:
+                total += _first_order(g, old, target, power)
         return total
 
     def ranking(self, fraction: float = 0.2, *,
@@ -419,20 +477,29 @@ class Sensitivity:
 
 def _powers(coordinates: str | Mapping[str, float]) -> dict[str, float]:
     """``{field: power}`` of named or mapped coordinates (fields not named: power 1)."""
+    return _coordinates(coordinates)[0]
+
+
+def _coordinates(coordinates: str | Mapping[str, float]) -> tuple[dict[str, float], int]:
+    """``({field: power}, order)`` of named or mapped coordinates (fields not named: power 1; order 1
+    unless the mapping's ``"order"`` is 2)."""
     if isinstance(coordinates, str):
         if coordinates not in COORDINATES:
             raise ConfigError(f"coordinates {coordinates!r} is not one of {', '.join(COORDINATES)} "
                               "(or a mapping of powers per field)")
         named: Mapping[str, float] = {"json": {}, "rates": {"times": -1.0},
                                       "physical": {"times": -1.0, "coherent": 2.0},
-                                      "selected": SELECTED_POWERS}[coordinates]
+                                      "selected": SELECTED_POWERS, "second_order": SECOND_ORDER}[coordinates]
     elif isinstance(coordinates, Mapping):
         named = coordinates
     else:
         raise ConfigError(f"coordinates must be a name or a mapping of powers, got {type(coordinates).__name__}")
     fields = {f for fs in FIELD_CLASSES.values() for f in fs}
+    order = named.get("order", 1)
+    if isinstance(order, bool) or order not in (1, 2):
+        raise ConfigError(f"coordinates: 'order' must be 1 or 2, got {order!r}")
     out: dict[str, float] = {}
-    for key in sorted(named, key=lambda k: k not in FIELD_CLASSES):  # classes first, fields override them
+    for key in sorted((k for k in named if k != "order"), key=lambda k: k not in FIELD_CLASSES):
         if key not in FIELD_CLASSES and key not in fields:
             raise ConfigError(f"coordinates: {key!r} is neither a field ({', '.join(sorted(fields))}) nor a class "
                               f"({', '.join(FIELD_CLASSES)})")
@@ -441,7 +508,7 @@ def _powers(coordinates: str | Mapping[str, float]) -> dict[str, float]:
             raise ConfigError(f"coordinates: the power of {key!r} must be a finite number, got {power!r}")
         for f in FIELD_CLASSES.get(key, (key,)):
             out[f] = float(power)
-    return out
+    return out, int(order)
 
 
 def _error_floor(device: Device, path: str) -> float:
@@ -463,6 +530,12 @@ def _error_floor(device: Device, path: str) -> float:
     return (1.0 - f_relax) * d / (d + 1)
 
 
+def _gates_of(device: Device, qubits: set[int]) -> list[str]:
+    """The gate-error paths whose relaxation floor the times of ``qubits`` set."""
+    out = [f"qubits.{q}.gate_error_1q" for q in sorted(qubits)]
+    return out + [f"edges.{a}-{b}.error" for (a, b) in device.edges if a in qubits or b in qubits]
+
+
 def _first_order(g: float, old: float, new: float, power: float) -> float:
     """``g``'s first-order change of the merit from ``old`` to ``new``, expanded in ``old**power``."""
     if power == 1.0 or old == 0.0 or new / old <= 0.0:
@@ -473,12 +546,29 @@ def _first_order(g: float, old: float, new: float, power: float) -> float:
     return g * old / power * (ratio ** power - 1.0)
 
 
+def _second_order(g: float, h: float, old: float, new: float, power: float) -> float:
+    """Second-order change from ``old`` to ``new`` in ``u = old**power`` (``log`` for 0), from the
+    value's gradient ``g`` and curvature ``h``: ``f_u du + f_uu du**2 / 2`` with ``a = a(u)``'s chain rule."""
+    if power == 1.0 or old == 0.0 or new / old <= 0.0:
+        d = new - old
+        return g * d + 0.5 * h * d * d
+    if old < 0.0:  # a negative number: expand in its size (same sign on both sides)
+        return _second_order(-g, h, -old, -new, power)
+    if power == 0.0:  # a = e**u: da/du = a, d2a/du2 = a
+        du, da, d2a = math.log(new / old), old, old
+    else:  # a = u**(1/p): da/du = a**(1-p) / p, d2a/du2 = (1-p) / p**2 a**(1-2p)
+        du = new ** power - old ** power
+        da = old ** (1.0 - power) / power
+        d2a = (1.0 - power) / power ** 2 * old ** (1.0 - 2.0 * power)
+    return g * da * du + 0.5 * (h * da * da + g * d2a) * du * du
+
+
 def _default_paths(device: Device) -> list[str]:
     return [p for p in device_parameters(device) if _field(p) in (*DIFFERENTIABLE_FIELDS, "correlation")]
 
 
 def sensitivity(workload: Workload | Circuit, device: Device, *, parameters: Iterable[str] | None = None,
-                top: int = 10) -> Sensitivity:
+                top: int = 10, curvature: str = "coherent") -> Sensitivity:
     """Gradients of ``workload``'s figure of merit with respect to ``device``'s calibration numbers.
 
     One forward and one backward pass of the exact density-matrix simulation with every
@@ -494,12 +584,15 @@ def sensitivity(workload: Workload | Circuit, device: Device, *, parameters: Ite
             ``readout_correlations.<a>-<b>`` stands for its 16 entries; durations are refused.
         top: the default number of parameters :meth:`Sensitivity.check` re-simulates and
             :meth:`Sensitivity.to_dict` lists (gradients are taken for every parameter).
+        curvature: which exact second derivatives along a parameter to take (one more backward
+            pass through the gradient's graph per parameter): ``"coherent"`` (detuning, over-rotations,
+            ZZ: the fields whose response is quadratic near 0), ``"all"``, or ``"none"``.
 
     Returns:
         A :class:`Sensitivity` (``.gradients``, ``.ranking()``, ``.predict()``, ``.check()``).
 
     Raises:
-        ConfigError: an unknown path, a duration.
+        ConfigError: an unknown path, a duration, an unknown ``curvature``.
 
     Examples:
         >>> from qtandem import Circuit
@@ -516,6 +609,8 @@ def sensitivity(workload: Workload | Circuit, device: Device, *, parameters: Ite
         workload = Workload(workload, "fidelity")
     if not isinstance(workload, Workload):
         raise ConfigError(f"sensitivity takes a Workload or a Circuit, got {type(workload).__name__}")
+    if curvature not in ("coherent", "all", "none"):
+        raise ConfigError(f"sensitivity: curvature must be 'coherent', 'all' or 'none', got {curvature!r}")
     paths = _default_paths(device) if parameters is None else list(parameters)
     paths = list(dict.fromkeys(e for p in paths for e in (_group_entries(p) if _is_group(p) else [p])))
     for path in paths:
@@ -528,7 +623,28 @@ def sensitivity(workload: Workload | Circuit, device: Device, *, parameters: Ite
     values = {p: current[p] for p in paths}
     leaves = {p: torch.tensor(values[p], dtype=torch.float64, requires_grad=True) for p in paths}
     merit = workload.evaluate_torch(_set(device, leaves))
-    grads = torch.autograd.grad(merit, list(leaves.values()), allow_unused=True) if leaves else ()
-    gradients = {p: 0.0 if g is None else float(g) for p, g in zip(paths, grads, strict=True)}
+    curved = [p for p in paths if curvature == "all" or (curvature == "coherent" and _field(p) in _COHERENT)]
+    grads: tuple[torch.Tensor | None, ...] = (None,) * len(paths)
+    if leaves and merit.requires_grad:  # a merit that no parameter touches has no graph
+        grads = torch.autograd.grad(merit, list(leaves.values()), allow_unused=True, create_graph=bool(curved))
+    gradients = {p: 0.0 if g is None else float(g.detach()) for p, g in zip(paths, grads, strict=True)}
+    curvatures: dict[str, float] = {}
+    for p, g in zip(paths, grads, strict=True):
+        if p not in curved:
+            continue
+        h = None if g is None or not g.requires_grad else \
+            torch.autograd.grad(g, leaves[p], retain_graph=True, allow_unused=True)[0]
+        curvatures[p] = 0.0 if h is None else float(h)
+    # gate errors below their relaxation floor (depolarizing clamped at 0): one-sided gradients just above it
+    clamped = {p: _error_floor(device, p) for p in paths if _field(p) in _GATE_ERRORS}
+    clamped = {p: f for p, f in clamped.items() if values[p] < f}
+    floor_gradients: dict[str, float] = {}
+    if clamped:
+        lifted = {p: torch.tensor(f * (1 + 1e-9), dtype=torch.float64, requires_grad=True) for p, f in clamped.items()}
+        above = workload.evaluate_torch(_set(device, lifted))
+        lifted_grads = torch.autograd.grad(above, list(lifted.values()), allow_unused=True) \
+            if above.requires_grad else (None,) * len(lifted)
+        floor_gradients = {p: 0.0 if g is None else float(g) for p, g in zip(lifted, lifted_grads, strict=True)}
     return Sensitivity(workload, device, float(merit.detach()), values, gradients,
-                       higher_is_better=workload.higher_is_better, top=top)
+                       higher_is_better=workload.higher_is_better, top=top, curvatures=curvatures,
+                       floor_gradients=floor_gradients)
