@@ -253,3 +253,97 @@ def test_gate_error_prediction_follows_the_relaxation_floor():
     w = Workload(Circuit(2).h(0).cx(0, 1))
     assert w.evaluate(at_floor) == pytest.approx(w.evaluate(below), abs=1e-12)
     assert w.evaluate(with_parameters(base, {"edges.0-1.error": 1.5 * floor})) < w.evaluate(at_floor) - 1e-6
+
+
+# -- second order and the floor crossing (session 34) -------------------------------------------------
+def test_curvatures_match_central_differences_of_the_gradient():
+    dev = Device.random(3, "line", seed=2)
+    work = Workload(Circuit(3).h(0).cx(0, 1).cx(1, 2).h(2))
+    paths = ["edges.0-1.zz", "edges.1-2.angle_error", "qubits.0.detuning", "qubits.1.x_angle_error"]
+    sens = sensitivity(work, dev, parameters=paths)
+    assert set(sens.curvatures) == set(paths)  # the coherent angles by default
+    assert set(sensitivity(work, dev, parameters=["qubits.0.t1"], curvature="all").curvatures) == {"qubits.0.t1"}
+    assert sensitivity(work, dev, parameters=paths, curvature="none").curvatures == {}
+    checked = 0
+    for path in paths:
+        h = 1e-4 * max(abs(sens.values[path]), 1e-3)
+        g_up = sensitivity(work, with_parameters(dev, {path: sens.values[path] + h}), parameters=[path])
+        g_dn = sensitivity(work, with_parameters(dev, {path: sens.values[path] - h}), parameters=[path])
+        fd = (g_up.gradients[path] - g_dn.gradients[path]) / (2 * h)
+        assert sens.curvatures[path] == pytest.approx(fd, rel=1e-4, abs=1e-9)
+        checked += abs(sens.curvatures[path]) > 1e-3
+    assert checked >= 2  # not all zero
+    with pytest.raises(ConfigError, match="curvature must be"):
+        sensitivity(work, dev, curvature="diagonal")
+
+
+@pytest.mark.parametrize("power", [1.0, 2.0, 1.5, -1.0, 0.0])
+def test_second_order_expansion_is_exact_for_a_quadratic_in_its_coordinate(power):
+    # f = alpha u + beta u**2 with u = a**p (log a for p = 0): the second-order expansion in u is exact
+    from qtandem.codesign.sensitivity import _second_order
+
+    alpha, beta, old = 0.7, -3.0, 0.4
+    def u(a):
+        return math.log(a) if power == 0.0 else a ** power
+    def du(a):
+        return 1 / a if power == 0.0 else power * a ** (power - 1)
+    def d2u(a):
+        return -1 / a**2 if power == 0.0 else power * (power - 1) * a ** (power - 2)
+    g = (alpha + 2 * beta * u(old)) * du(old)
+    h = 2 * beta * du(old) ** 2 + (alpha + 2 * beta * u(old)) * d2u(old)
+    for new in (0.32, 0.48, 0.8):
+        exact = alpha * (u(new) - u(old)) + beta * (u(new) ** 2 - u(old) ** 2)
+        assert _second_order(g, h, old, new, power) == pytest.approx(exact, rel=1e-12)
+        # a negative number is expanded in its size
+        assert _second_order(-g, h, -old, -new, power) == pytest.approx(exact, rel=1e-12)
+
+
+def test_second_order_predicts_coherent_changes_the_first_order_misses():
+    dev = Device.random(2, "line", seed=0)
+    sens = sensitivity(Workload(Circuit(2).h(0).cx(0, 1)), dev, parameters=["edges.0-1.zz", "qubits.0.t1"])
+    for frac in (-0.5, -0.2, 0.2, 0.5):
+        change = sens.change("edges.0-1.zz", frac)
+        actual = sens.resimulate(change)
+        first = sens.predict(change, coordinates="selected")
+        second = sens.predict(change, coordinates="second_order")
+        assert abs(second - actual) < 0.02 * abs(actual) < abs(first - actual)
+    # an order-2 mapping with power 1 is the plain Taylor expansion; T1 has no curvature: first order
+    up = sens.change("edges.0-1.zz", 0.2)
+    zz, g, h = sens.values["edges.0-1.zz"], sens.gradients["edges.0-1.zz"], sens.curvatures["edges.0-1.zz"]
+    assert sens.predict(up, coordinates={"order": 2}) == pytest.approx(g * 0.2 * zz + 0.5 * h * (0.2 * zz) ** 2)
+    t1 = sens.change("qubits.0.t1", 0.2)
+    assert sens.predict(t1, coordinates="second_order") == pytest.approx(sens.predict(t1, coordinates="rates"))
+    with pytest.raises(ConfigError, match="'order' must be 1 or 2"):
+        sens.predict(up, coordinates={"order": 3})
+
+
+@pytest.mark.parametrize("factor", [1.02, 0.98])
+def test_time_changes_follow_a_gate_floor_that_crosses_the_error(factor):
+    # an edge error 2% above (or below) what relaxation during the gate gives: a +-20% change of a
+    # qubit's T1/T2 moves that floor across the error, where the depolarizing part clamps at 0
+    base = Device.random(2, "line", seed=0)
+    floor = _error_floor(base, "edges.0-1.error")
+    dev = with_parameters(base, {"edges.0-1.error": factor * floor})
+    sens = sensitivity(Workload(Circuit(2).h(0).cx(0, 1).cx(0, 1).cx(0, 1)), dev,
+                       parameters=["qubits.0.t1", "qubits.0.t2", "edges.0-1.error"])
+    assert (sens.gradients["edges.0-1.error"] == 0.0) == (factor < 1)       # clamped: no plain gradient
+    assert ("edges.0-1.error" in sens.floor_gradients) == (factor < 1)
+    crossings = 0
+    for path in ("qubits.0.t1", "qubits.0.t2"):
+        for frac in (-0.2, 0.2):
+            change = sens.change(path, frac)
+            actual = sens.resimulate(change)
+            predicted = sens.predict(change, coordinates="rates")
+            assert predicted == pytest.approx(actual, rel=0.01)
+            plain = sum(sens.gradients[p] * (-sens.values[p] ** 2) * (1 / v - 1 / sens.values[p])
+                        for p, v in change.items())
+            crosses = (_error_floor(with_parameters(dev, change), "edges.0-1.error") > dev.edges[(0, 1)].error) \
+                != (factor < 1)
+            crossings += crosses
+            if crosses:  # the gradient alone misses the kink
+                assert abs(plain - actual) > 0.2 * abs(actual)
+    assert crossings >= 1
+    # a clamped error raised above its floor costs by the one-sided gradient
+    if factor < 1:
+        up = {"edges.0-1.error": 1.1 * floor}
+        assert sens.predict(up) == pytest.approx(sens.resimulate(up), rel=0.02)
