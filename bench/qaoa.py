@@ -24,6 +24,10 @@ split real/imag arrays, initial state written before the clock starts) and ``qok
 (writing ``|+>`` + C call + NumPy expectation, what an energy evaluation costs through QOKit's
 Python wrapper). The speed ratio of the target is against the faster, ``qokit_c_apply_s``.
 
+MaxCut's cost is bit-flip symmetric, so by default qtandem's energy and gradient evolve half the state
+(``qtandem.sim.diagonal.SYMMETRY``; ``--no-symmetry`` times the full-state path; ``gradient_path`` says which ran,
+``workspace_bytes`` what the work arrays take).
+
 Threads: both sides run in this process with ``OMP_NUM_THREADS`` (default 2) OpenMP threads; qtandem
 gets the same number explicitly. Qiskit Aer (statevector method, ``max_parallel_threads``) and
 PennyLane ``lightning.qubit`` run the exported circuit (``rzz`` + ``rx``), up to ``--peer-max-n``.
@@ -141,10 +145,13 @@ def bench(n: int, p: int, repeats: int, threads: int, qokit: Any, peer_max_n: in
     t_e, e = _time(lambda: D._energy_only(cost, gammas, betas, threads), repeats)
     t_g, (e2, _dg, _db) = _time(lambda: D.qaoa_energy_and_gradient(cost, gammas, betas, threads=threads), repeats)
     store = getattr(cost, "_store", None)
+    half = getattr(cost, "_half_args", lambda g, b: None)(gammas, betas) is not None
+    path = "stored" if store is not None and store.size else "fused"
+    work = cost._work.values() if isinstance(cost._work, dict) else [cost._work]  # older diagonal.py: a list
     row.update(qtandem_energy_s=t_e, qtandem_grad_s=t_g, grad_over_energy=t_g / t_e, energy=e,
-               energy_from_grad_call=e2, gradient_path="stored" if store is not None and store.size else "fused",
+               energy_from_grad_call=e2, gradient_path=f"{path}, symmetric half state" if half else path,
                gradient_store_bytes=0 if store is None else int(store.nbytes),
-               workspace_bytes=sum(int(a.nbytes) for a in cost.workspace(2)),
+               workspace_bytes=sum(int(a.nbytes) for arrays in work for a in arrays),
                max_rss_mib_so_far=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print(f"n={n}: qtandem energy {t_e:.4f} s, energy+gradient {t_g:.4f} s ({t_g / t_e:.2f}x, "
           f"{row['gradient_path']}, store {row['gradient_store_bytes'] / 2**20:.0f} MiB), E={e:.6f}", flush=True)
@@ -203,7 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--store-limit", type=int, default=None,
                     help="qtandem.sim.diagonal.STORE_LIMIT_BYTES for this run (0: the fused two-vector backward "
                     "at every size; default: the library's)")
+    ap.add_argument("--no-symmetry", action="store_true",
+                    help="qtandem.sim.diagonal.SYMMETRY = False: the full-state path for the symmetric MaxCut cost")
     args = ap.parse_args(argv)
+    if args.no_symmetry:
+        D.SYMMETRY = False
     if args.store_limit is not None:
         D.STORE_LIMIT_BYTES = args.store_limit
     if args.kernels:
@@ -222,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [bench(int(n), args.p, args.repeats, threads, qokit, args.peer_max_n) for n in args.sizes.split(",")]
     out = {"benchmark": "qaoa", "problem": "MaxCut, random 3-regular (seed = n)", "p": args.p,
            "threads": threads, "repeats": args.repeats, "kernels": D._kernels.info(), "kernels_lib": args.kernels,
-           "store_limit_bytes": D.STORE_LIMIT_BYTES,
+           "store_limit_bytes": D.STORE_LIMIT_BYTES, "symmetry": D.SYMMETRY,
            "native": D.native_available(), "qokit_lib": args.qokit_lib, "machine": platform.processor() or
            platform.machine(), "python": sys.version.split()[0], "rows": rows}
     if args.json:

@@ -1726,6 +1726,51 @@ QD_CLONES static double qd_adj_bits(double *f, double *l, int64_t len, int64_t h
     return acc[0] - acc[1] + acc[2] - acc[3];
 }
 
+/* The bit-flip symmetric half state ("sym"): when C(x) = C(~x) (no odd terms, e.g. MaxCut), |+>^n, the phases
+ * and the mixer (which commutes with X^n) keep psi(x) = psi(~x), so the kernels keep only the 2^m amplitudes
+ * x < 2^m (m = n - 1, top qubit 0); amplitude x stands for x and ~x. The top qubit's X then maps x to
+ * x ^ (2^m - 1), and its RX is a 2x2 rotation on the pairs (x, ~x within m bits). With one high group, chunk t
+ * and chunk nchunks - 1 - t hold such partners in reverse order (every bit field of the chunk index and of the
+ * in-chunk position flips): a[i] pairs with b[len - 1 - i]; a == b (nchunks == 1) pairs a chunk with itself.
+ * Energy and gradient over all n qubits are twice the half's sums (the top qubit's dE/dbeta term included). */
+#define QD_CREV(v) __builtin_shuffle((v), (qd_m4){2, 3, 0, 1})
+
+/* RX (c, s) of the top qubit on the partner chunks (a, b); len >= 4, a power of two. */
+QD_CLONES static void qd_rot_comp(double *a, double *b, int64_t len, double c, double s)
+{
+    const qd_v4 C = {c, c, c, c}, S = {s, -s, s, -s};
+    const int64_t end = a == b ? len / 2 : len;
+    for (int64_t i = 0; i < end; i += 2) {
+        double *pb = b + 2 * (len - 2 - i);
+        const qd_v4 u = QD_LD(a + 2 * i), v = QD_CREV(QD_LD(pb));
+        QD_ST(a + 2 * i, C * u + S * QD_SWAP(v));
+        QD_ST(pb, QD_CREV(C * v + S * QD_SWAP(u)));
+    }
+}
+
+/* The top qubit's term Im sum_x conj(l_x) f_~x over the partner chunks (fa, la) and (fb, lb) (taken before the
+ * rotation; invariant), then (rot) its inverse-mixer RX (c, s) on both vectors. */
+QD_CLONES static double qd_adj_comp(double *fa, double *la, double *fb, double *lb, int64_t len, double c, double s,
+                                    int rot)
+{
+    const qd_v4 C = {c, c, c, c}, S = {s, -s, s, -s};
+    qd_v4 acc = {0, 0, 0, 0};
+    const int64_t end = fa == fb ? len / 2 : len;
+    for (int64_t i = 0; i < end; i += 2) {
+        double *pf = fb + 2 * (len - 2 - i), *pl = lb + 2 * (len - 2 - i);
+        const qd_v4 u = QD_LD(fa + 2 * i), y = QD_LD(la + 2 * i), v = QD_CREV(QD_LD(pf)), z = QD_CREV(QD_LD(pl));
+        const qd_v4 su = QD_SWAP(u), sv = QD_SWAP(v), sy = QD_SWAP(y), sz = QD_SWAP(z);
+        acc += y * sv + z * su;
+        if (rot) {
+            QD_ST(fa + 2 * i, C * u + S * sv);
+            QD_ST(la + 2 * i, C * y + S * sz);
+            QD_ST(pf, QD_CREV(C * v + S * su));
+            QD_ST(pl, QD_CREV(C * z + S * sy));
+        }
+    }
+    return acc[0] - acc[1] + acc[2] - acc[3];
+}
+
 /* x[i] *= phase of amplitude o + i (sign = +1: exp(-i g c); -1: the inverse). init: x = amp0 * phase. */
 QD_CLONES static void qd_phase_block(double *restrict x, int64_t o, int64_t len, const qd_cost_t *cc,
                                      const double *restrict table, double gamma, double sign, int init, double amp0)
@@ -1839,14 +1884,14 @@ typedef struct {
     int64_t W, nlow, nchunks;
 } qd_group_t;
 
-static int qd_groups(int n, int L, qd_group_t *gr)
+static int qd_groups_cb(int n, int L, int chunk_bits, qd_group_t *gr)
 {
     int ng = 0;
     for (int q0 = L; q0 < n; q0 += QD_GROUP) {
         qd_group_t *G = &gr[ng++];
         G->q0 = q0;
         G->g = (n - q0) < QD_GROUP ? (n - q0) : QD_GROUP;
-        int wb = QD_CHUNK_BITS - G->g;
+        int wb = chunk_bits - G->g;
         if (wb < 2) wb = 2;
         if (wb > q0) wb = q0;
         G->W = INT64_C(1) << wb;
@@ -1854,6 +1899,17 @@ static int qd_groups(int n, int L, qd_group_t *gr)
         G->nchunks = G->nlow * (INT64_C(1) << (n - q0 - G->g));
     }
     return ng;
+}
+
+static int qd_groups(int n, int L, qd_group_t *gr)
+{
+    return qd_groups_cb(n, L, QD_CHUNK_BITS, gr);
+}
+
+/* Groups of the symmetric half state: chunks of half the size, since a chunk pair sits in L2 together. */
+static int qd_groups_sym(int n, int L, qd_group_t *gr)
+{
+    return qd_groups_cb(n, L, QD_CHUNK_BITS - 1, gr);
 }
 
 static inline int64_t qd_chunk_base(const qd_group_t *G, int64_t t)
@@ -1903,14 +1959,15 @@ static inline void qd_stream_load(double *restrict dst, const double *restrict s
 
 /* Forward: p layers on x (init: start from |+>^n). tables: p*K complex (levels) or p gammas (direct).
  * store (or NULL): receives phi_pre_k = the state right after layer k's phase, for k = 1..p-1, at
- * store + 2 N (k - 1) (the stored-state adjoint reads them back). */
+ * store + 2 N (k - 1) (the stored-state adjoint reads them back).
+ * sym: x is the symmetric half state of n + 1 qubits (one high group: the caller checks; no store). */
 static void qd_forward(double *x, int n, const qd_cost_t *cc, const double *tables, const double *betas, int p,
-                       int init, int L, int nth, double *store, int skip_last_high)
+                       int init, int L, int nth, double *store, int skip_last_high, int sym)
 {
     const int64_t N = INT64_C(1) << n, B = INT64_C(1) << L, nblocks = N >> L;
     qd_group_t gr[QT_MAXQ];
-    const int ng = qd_groups(n, L, gr);
-    const double amp0 = 1.0 / sqrt((double)N);
+    const int ng = sym ? qd_groups_sym(n, L, gr) : qd_groups(n, L, gr);
+    const double amp0 = 1.0 / sqrt((double)N * (sym ? 2.0 : 1.0));
     if (nth > 1 && N < QT_PAR_MIN) nth = 1;
     if (p == 0 && init) { /* no layer: |+>^n */
         for (int64_t i = 0; i < N; ++i) {
@@ -1922,6 +1979,7 @@ static void qd_forward(double *x, int n, const qd_cost_t *cc, const double *tabl
 #pragma omp parallel num_threads(nth) if (nth > 1)
     {
         double *buf = ng ? (double *)qt_aligned_alloc((size_t)16 << QD_CHUNK_BITS) : NULL;
+        double *buf2 = sym ? (double *)qt_aligned_alloc((size_t)16 << QD_CHUNK_BITS) : NULL;
         for (int k = 0; k < p; ++k) {
             const double c = cos(betas[k]), s = sin(betas[k]);
             const double *tab = cc->direct ? NULL : tables + 2 * cc->K * k;
@@ -1933,7 +1991,26 @@ static void qd_forward(double *x, int n, const qd_cost_t *cc, const double *tabl
                 if (store && k > 0) qd_stream_copy(store + 2 * ((int64_t)(k - 1) * N + b * B), blk, B);
                 qd_rot_bits(blk, B, 1, L, c, s);
             }
-            for (int gi = 0; gi < ng && !(skip_last_high && k == p - 1); ++gi) {
+            if (sym && !(skip_last_high && k == p - 1)) { /* chunk pairs (t, nchunks - 1 - t): the top qubit too */
+                const qd_group_t *G = &gr[0];
+                const int64_t rowlen = G->W, len = rowlen << G->g;
+                const int64_t npairs = G->nchunks > 1 ? G->nchunks / 2 : 1;
+#pragma omp for schedule(static)
+                for (int64_t t = 0; t < npairs; ++t) {
+                    const int64_t t2 = G->nchunks - 1 - t;
+                    double *b2 = t2 != t ? buf2 : buf;
+                    qd_gather(buf, x, G, qd_chunk_base(G, t));
+                    if (t2 != t) qd_gather(buf2, x, G, qd_chunk_base(G, t2));
+                    qd_rot_comp(buf, b2, len, c, s);
+                    qd_rot_bits(buf, len, rowlen, G->g, c, s);
+                    qd_scatter(x, buf, G, qd_chunk_base(G, t));
+                    if (t2 != t) {
+                        qd_rot_bits(buf2, len, rowlen, G->g, c, s);
+                        qd_scatter(x, buf2, G, qd_chunk_base(G, t2));
+                    }
+                }
+            }
+            for (int gi = 0; gi < ng && !sym && !(skip_last_high && k == p - 1); ++gi) {
                 const qd_group_t *G = &gr[gi];
                 const int64_t rowlen = G->W;
 #pragma omp for schedule(static)
@@ -1947,6 +2024,7 @@ static void qd_forward(double *x, int n, const qd_cost_t *cc, const double *tabl
             }
         }
         free(buf);
+        free(buf2);
     }
 #if defined(__x86_64__) && defined(__SSE2__)
     if (store) _mm_sfence();
@@ -2076,10 +2154,12 @@ static double qd_reduce_parts(double *part, int nth, int64_t stride, int p, doub
  * Per-thread partial sums are added in thread order (deterministic for a given thread count). */
 static double qd_adjoint_fused(double *phi, double *lam, int n, const qd_cost_t *cc, const double *tables,
                                const double *betas, int p, int L, int nth, double *gg, double *gb,
-                               const qd_group_t *G, int mid)
+                               const qd_group_t *G, int mid, int sym)
 {
     const int64_t N = INT64_C(1) << n, B = INT64_C(1) << L, nblocks = N >> L;
     const int stride = 2 * p + 1;
+    /* sym: the chunk passes take the partner chunks (t, nchunks - 1 - t) together (the top qubit's pairs) */
+    const int64_t nunits = sym && G->nchunks > 1 ? G->nchunks / 2 : G->nchunks;
     double *part = (double *)calloc((size_t)nth * (size_t)stride, sizeof(double));
     if (!part) return NAN;
 #pragma omp parallel num_threads(nth) if (nth > 1)
@@ -2089,9 +2169,13 @@ static double qd_adjoint_fused(double *phi, double *lam, int n, const qd_cost_t 
 #else
         double *my = part;
 #endif
-        double *bf = (double *)qt_aligned_alloc((size_t)16 << QD_CHUNK_BITS);
-        double *bl = (double *)qt_aligned_alloc((size_t)16 << QD_CHUNK_BITS);
-        void *cb = qt_aligned_alloc((size_t)8 << QD_CHUNK_BITS);
+        double *bf[2], *bl[2];
+        void *cb[2];
+        for (int u = 0; u < 2; ++u) {
+            bf[u] = u < 1 + sym ? (double *)qt_aligned_alloc((size_t)16 << QD_CHUNK_BITS) : NULL;
+            bl[u] = u < 1 + sym ? (double *)qt_aligned_alloc((size_t)16 << QD_CHUNK_BITS) : NULL;
+            cb[u] = u < 1 + sym ? qt_aligned_alloc((size_t)8 << QD_CHUNK_BITS) : NULL;
+        }
         const int64_t W = G->W, len = G->W << G->g;
         for (int j = 0; j <= p; ++j) {
             const int kf = j == 0 ? -1 : p - j, ks = p - j - 1;
@@ -2109,36 +2193,59 @@ static double qd_adjoint_fused(double *phi, double *lam, int n, const qd_cost_t 
             }
             if ((j & 1) == 0) {
 #pragma omp for schedule(static)
-                for (int64_t t = 0; t < G->nchunks; ++t) {
-                    const int64_t base = qd_chunk_base(G, t);
-                    qd_cost_t loc;
-                    qd_gather(bf, phi, G, base);
-                    qd_gather_cost(&loc, cb, cc, G, base);
-                    double acc[3] = {0.0, 0.0, 0.0};
+                for (int64_t t = 0; t < nunits; ++t) {
+                    /* nc chunks: t alone, or (sym) t and its partner; the top qubit's pairs join f[0] and f[1] */
+                    const int64_t tc[2] = {t, G->nchunks - 1 - t};
+                    const int nc = sym && tc[1] != t ? 2 : 1;
+                    double *f1 = bf[nc - 1], *l1 = bl[nc - 1];
+                    int64_t base[2];
+                    qd_cost_t loc[2];
+                    for (int u = 0; u < nc; ++u) {
+                        base[u] = qd_chunk_base(G, tc[u]);
+                        qd_gather(bf[u], phi, G, base[u]);
+                        qd_gather_cost(&loc[u], cb[u], cc, G, base[u]);
+                    }
                     if (j == 0 && mid) {
                         /* phi is the state before layer p-1's high half (qd_forward skipped it): finish it on the
                          * chunk, lam = C phi, the start half's terms, and undo that half on lam only; phi in memory
                          * is already the state the start half would give back */
-                        qd_rot_bits(bf, len, W, G->g, cos(betas[p - 1]), sin(betas[p - 1]));
-                        my[2 * p] += qd_init_lam(bf, bl, len, &loc);
-                        my[ks] += qd_terms(bf, bl, len, W, G->g);
-                        qd_rot_bits(bl, len, W, G->g, cs, ss);
-                        qd_scatter(lam, bl, G, base);
+                        const double c1 = cos(betas[p - 1]), s1 = sin(betas[p - 1]);
+                        if (sym) qd_rot_comp(bf[0], f1, len, c1, s1);
+                        for (int u = 0; u < nc; ++u) {
+                            qd_rot_bits(bf[u], len, W, G->g, c1, s1);
+                            my[2 * p] += qd_init_lam(bf[u], bl[u], len, &loc[u]);
+                            my[ks] += qd_terms(bf[u], bl[u], len, W, G->g);
+                        }
+                        if (sym) { /* the top qubit's term, with both vectors still at the same stage */
+                            my[ks] += qd_adj_comp(bf[0], bl[0], f1, l1, len, cs, ss, 0);
+                            qd_rot_comp(bl[0], l1, len, cs, ss);
+                        }
+                        for (int u = 0; u < nc; ++u) qd_rot_bits(bl[u], len, W, G->g, cs, ss);
+                        for (int u = 0; u < nc; ++u) qd_scatter(lam, bl[u], G, base[u]);
                         continue;
                     }
-                    if (j == 0)
-                        my[2 * p] += qd_init_lam(bf, bl, len, &loc);
-                    else
-                        qd_gather(bl, lam, G, base);
-                    qd_adj_pass(bf, bl, len, W, G->g, kf >= 0, cf, sf, &loc, 0, tabf, gamf, kf > 0, ks >= 0, cs, ss,
-                                acc);
-                    if (kf >= 0) {
-                        my[kf] += acc[0];
-                        my[p + kf] += acc[1];
+                    for (int u = 0; u < nc; ++u) {
+                        if (j == 0)
+                            my[2 * p] += qd_init_lam(bf[u], bl[u], len, &loc[u]);
+                        else
+                            qd_gather(bl[u], lam, G, base[u]);
                     }
-                    if (ks >= 0) my[ks] += acc[2];
-                    qd_scatter(phi, bf, G, base);
-                    qd_scatter(lam, bl, G, base);
+                    if (sym && kf >= 0) my[kf] += qd_adj_comp(bf[0], bl[0], f1, l1, len, cf, sf, 1);
+                    for (int u = 0; u < nc; ++u) {
+                        double acc[3] = {0.0, 0.0, 0.0};
+                        qd_adj_pass(bf[u], bl[u], len, W, G->g, kf >= 0, cf, sf, &loc[u], 0, tabf, gamf, kf > 0,
+                                    ks >= 0, cs, ss, acc);
+                        if (kf >= 0) {
+                            my[kf] += acc[0];
+                            my[p + kf] += acc[1];
+                        }
+                        if (ks >= 0) my[ks] += acc[2];
+                    }
+                    if (sym && ks >= 0) my[ks] += qd_adj_comp(bf[0], bl[0], f1, l1, len, cs, ss, 1);
+                    for (int u = 0; u < nc; ++u) {
+                        qd_scatter(phi, bf[u], G, base[u]);
+                        qd_scatter(lam, bl[u], G, base[u]);
+                    }
                 }
             } else {
 #pragma omp for schedule(static)
@@ -2152,11 +2259,19 @@ static double qd_adjoint_fused(double *phi, double *lam, int n, const qd_cost_t 
                 }
             }
         }
-        free(bf);
-        free(bl);
-        free(cb);
+        for (int u = 0; u < 2; ++u) {
+            free(bf[u]);
+            free(bl[u]);
+            free(cb[u]);
+        }
     }
-    return qd_reduce_parts(part, nth, stride, p, gg, gb);
+    const double energy = qd_reduce_parts(part, nth, stride, p, gg, gb);
+    if (!sym) return energy;
+    for (int k = 0; k < p; ++k) { /* the half's sums count each pair (x, ~x) once */
+        gg[k] *= 2.0;
+        gb[k] *= 2.0;
+    }
+    return 2.0 * energy;
 }
 
 /* One layout's share of a stored-state adjoint pass: lam l (rotated) and f, a cached copy of the forward state
@@ -2303,7 +2418,7 @@ static double qd_adjoint(double *phi, double *lam, int n, const qd_cost_t *cc, c
     qd_group_t gr[QT_MAXQ];
     const int ng = qd_groups(n, L, gr);
     if (nth > 1 && N < QT_PAR_MIN) nth = 1;
-    if (ng == 1) return qd_adjoint_fused(phi, lam, n, cc, tables, betas, p, L, nth, gg, gb, &gr[0], 0);
+    if (ng == 1) return qd_adjoint_fused(phi, lam, n, cc, tables, betas, p, L, nth, gg, gb, &gr[0], 0, 0);
     double energy = 0.0;
 #pragma omp parallel for num_threads(nth) if (nth > 1) schedule(static) reduction(+ : energy)
     for (int64_t i = 0; i < N; ++i) {
@@ -2435,14 +2550,25 @@ bad:
     return -1;
 }
 
+/* sym needs one high group (low_bits < n <= low_bits + 12: the top qubit's pairs are chunk pairs) and |+>. */
+static int qd_sym_ok(int n, int L, int init)
+{
+    qd_group_t gr[QT_MAXQ];
+    if (init && L < n && qd_groups_sym(n, L, gr) == 1) return 1;
+    PyErr_SetString(PyExc_ValueError, "qaoa kernels: sym=True (the bit-flip symmetric half state) needs init=1 "
+                                      "and low_bits < log2(len(state)) <= low_bits + 12");
+    return 0;
+}
+
 static PyObject *py_qaoa_evolve(PyObject *self, PyObject *args, PyObject *kw)
 {
     (void)self;
-    static char *kwlist[] = {"state", "cost", "tables", "values", "betas", "init", "threads", "low_bits", NULL};
+    static char *kwlist[] = {"state", "cost", "tables", "values", "betas", "init", "threads", "low_bits", "sym",
+                             NULL};
     PyObject *state_obj, *cost_obj, *tables_obj, *values_obj, *betas_obj;
-    int init = 1, threads = 1, low_bits = QD_LOW_DEFAULT;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOO|iii", kwlist, &state_obj, &cost_obj, &tables_obj, &values_obj,
-                                     &betas_obj, &init, &threads, &low_bits))
+    int init = 1, threads = 1, low_bits = QD_LOW_DEFAULT, sym = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOO|iiip", kwlist, &state_obj, &cost_obj, &tables_obj, &values_obj,
+                                     &betas_obj, &init, &threads, &low_bits, &sym))
         return NULL;
     qt_state st;
     if (qt_get_state(state_obj, &st) < 0) return NULL;
@@ -2461,9 +2587,14 @@ static PyObject *py_qaoa_evolve(PyObject *self, PyObject *args, PyObject *kw)
     int L = low_bits < 2 ? 2 : low_bits;
     if (L > st.n) L = st.n;
     const int nth = qt_threads(threads);
+    if (sym && !qd_sym_ok(st.n, L, init)) {
+        qd_release(&v);
+        PyBuffer_Release(&st.view);
+        return NULL;
+    }
     Py_BEGIN_ALLOW_THREADS
     qd_forward((double *)st.view.buf, st.n, &cc, (const double *)v.tables.buf, (const double *)v.betas.buf, (int)p,
-               init, L, nth, NULL, 0);
+               init, L, nth, NULL, 0, sym);
     Py_END_ALLOW_THREADS
     qd_release(&v);
     PyBuffer_Release(&st.view);
@@ -2536,11 +2667,12 @@ static PyObject *py_qaoa_adjoint(PyObject *self, PyObject *args, PyObject *kw)
 static PyObject *py_qaoa_gradient(PyObject *self, PyObject *args, PyObject *kw)
 {
     (void)self;
-    static char *kwlist[] = {"state", "work", "store", "cost", "tables", "values", "betas", "threads", "low_bits", NULL};
+    static char *kwlist[] = {"state", "work", "store", "cost", "tables", "values", "betas", "threads", "low_bits",
+                             "sym", NULL};
     PyObject *state_obj, *work_obj, *store_obj, *cost_obj, *tables_obj, *values_obj, *betas_obj;
-    int threads = 1, low_bits = QD_LOW_DEFAULT;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOO|ii", kwlist, &state_obj, &work_obj, &store_obj, &cost_obj,
-                                     &tables_obj, &values_obj, &betas_obj, &threads, &low_bits))
+    int threads = 1, low_bits = QD_LOW_DEFAULT, sym = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOOOO|iip", kwlist, &state_obj, &work_obj, &store_obj, &cost_obj,
+                                     &tables_obj, &values_obj, &betas_obj, &threads, &low_bits, &sym))
         return NULL;
     qt_state st, wk;
     if (qt_get_state(state_obj, &st) < 0) return NULL;
@@ -2580,26 +2712,35 @@ static PyObject *py_qaoa_gradient(PyObject *self, PyObject *args, PyObject *kw)
     int nth = qt_threads(threads);
     if (nth > 1 && (INT64_C(1) << st.n) < QT_PAR_MIN) nth = 1;
     qd_group_t gr[QT_MAXQ];
-    const int ng = qd_groups(st.n, L, gr);
+    const int ng = sym ? qd_groups_sym(st.n, L, gr) : qd_groups(st.n, L, gr);
+    if (sym && (have_store || p < 1 || !qd_sym_ok(st.n, L, 1))) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "qaoa_gradient: sym=True needs p >= 1 and no store");
+        qd_release(&v);
+        if (have_store) PyBuffer_Release(&sv);
+        PyBuffer_Release(&st.view);
+        PyBuffer_Release(&wk.view);
+        return NULL;
+    }
     double *gg = (double *)calloc((size_t)(p > 0 ? p : 1), sizeof(double));
     double *gb = (double *)calloc((size_t)(p > 0 ? p : 1), sizeof(double));
     double energy = 0.0;
     Py_BEGIN_ALLOW_THREADS
     if (ng == 1 && p > 0 && !have_store) {
         qd_forward((double *)st.view.buf, st.n, &cc, (const double *)v.tables.buf, (const double *)v.betas.buf,
-                   (int)p, 1, L, nth, NULL, 1);
+                   (int)p, 1, L, nth, NULL, 1, sym);
         energy = qd_adjoint_fused((double *)st.view.buf, (double *)wk.view.buf, st.n, &cc,
                                   (const double *)v.tables.buf, (const double *)v.betas.buf, (int)p, L, nth, gg, gb,
-                                  &gr[0], 1);
+                                  &gr[0], 1, sym);
     } else if (ng == 1 && p > 0) {
         qd_forward((double *)st.view.buf, st.n, &cc, (const double *)v.tables.buf, (const double *)v.betas.buf,
-                   (int)p, 1, L, nth, (double *)sv.buf, 1);
+                   (int)p, 1, L, nth, (double *)sv.buf, 1, 0);
         energy = qd_adjoint_stored((const double *)st.view.buf, (double *)wk.view.buf, (const double *)sv.buf, st.n,
                                    &cc, (const double *)v.tables.buf, (const double *)v.betas.buf, (int)p, L, nth, gg,
                                    gb, &gr[0]);
     } else { /* no single high group: the two-vector adjoint, store unused */
         qd_forward((double *)st.view.buf, st.n, &cc, (const double *)v.tables.buf, (const double *)v.betas.buf,
-                   (int)p, 1, L, nth, NULL, 0);
+                   (int)p, 1, L, nth, NULL, 0, 0);
         energy = qd_adjoint((double *)st.view.buf, (double *)wk.view.buf, st.n, &cc, (const double *)v.tables.buf,
                             (const double *)v.betas.buf, (int)p, L, nth, gg, gb);
     }
@@ -2668,9 +2809,10 @@ static PyObject *py_qaoa_energy(PyObject *self, PyObject *args, PyObject *kw)
 
 static PyMethodDef qd_methods[] = {
     {"qaoa_evolve", (PyCFunction)(void (*)(void))py_qaoa_evolve, METH_VARARGS | METH_KEYWORDS,
-     "qaoa_evolve(state, cost, tables, values, betas, init=1, threads=1, low_bits=14)\n\n"
+     "qaoa_evolve(state, cost, tables, values, betas, init=1, threads=1, low_bits=14, sym=False)\n\n"
      "p QAOA layers in place: x *= exp(-i gamma_k C) (uint16 levels + complex128 tables (p, K), or float64 costs\n"
-     "+ float64 gammas), then exp(-i beta_k sum_j X_j). init=1 starts from |+>^n (the state's content is ignored)."},
+     "+ float64 gammas), then exp(-i beta_k sum_j X_j). init=1 starts from |+>^n (the state's content is ignored).\n"
+     "sym=True: C(x) = C(~x) on n + 1 qubits and state (and cost) hold the amplitudes with the top qubit 0."},
     {"qaoa_adjoint", (PyCFunction)(void (*)(void))py_qaoa_adjoint, METH_VARARGS | METH_KEYWORDS,
      "qaoa_adjoint(state, work, cost, tables, values, betas, threads=1, low_bits=14) -> (energy, dgammas, dbetas)\n\n"
      "Reverse-mode gradient from the final state (overwritten; work is scratch). tables as in qaoa_evolve."},
@@ -2678,7 +2820,8 @@ static PyMethodDef qd_methods[] = {
      "qaoa_gradient(state, work, store, cost, tables, values, betas, threads=1, low_bits=14) -> (energy, dgammas, "
      "dbetas)\n\nForward from |+>^n into state, storing the state after each layer's phase (layers 1..p-1) in\n"
      "store ((p - 1) * 2**n complex128), then the adjoint that reads them back and runs only lambda backwards\n"
-     "(one high group, n - low_bits <= 12; otherwise the two-vector adjoint, store unused)."},
+     "(one high group, n - low_bits <= 12; otherwise the two-vector adjoint, store unused).\n"
+     "sym=True (store None): the symmetric half state as in qaoa_evolve; values are those of all n + 1 qubits."},
     {"qaoa_energy", (PyCFunction)(void (*)(void))py_qaoa_energy, METH_VARARGS | METH_KEYWORDS,
      "qaoa_energy(state, cost, values, threads=1) -> sum_i C_i |x_i|^2."},
     {NULL, NULL, 0, NULL},
@@ -2686,6 +2829,7 @@ static PyMethodDef qd_methods[] = {
 
 static int qt_register_extra(PyObject *module)
 {
+    if (PyModule_AddIntConstant(module, "QAOA_SYMMETRIC", 1) < 0) return -1; /* qaoa_evolve/_gradient take sym */
     return PyModule_AddFunctions(module, qd_methods);
 }
 #endif /* !QT_TEMPLATE && __GNUC__ (QAOA kernels) */

@@ -20,6 +20,12 @@ vectors instead of ``2p + 1``. When the forward's states fit under :data:`STORE_
 (``_kernels.qaoa_gradient``) stores them instead and the backward rotates only lambda, reading each layer's state
 once. Without the extension a NumPy path gives the same numbers.
 
+Bit-flip symmetry: when ``C(x) = C(~x)`` for every basis state (no odd terms, e.g. any MaxCut;
+:attr:`DiagonalCost.symmetric`), ``|+>^n``, the phases and the mixer (it commutes with ``X^n``) keep
+``psi(x) = psi(~x)``, so the energy, the gradient and :func:`qaoa_state` evolve only the ``2**(n - 1)``
+amplitudes with the top qubit 0 (the top qubit's mixer pairs ``x`` with ``x ^ (2**(n-1) - 1)``): half the memory
+traffic and half the work arrays (``15 < n <= 27``; :data:`SYMMETRY` turns it off). Other costs take the full path.
+
 :func:`qaoa_expectation` wraps both in a ``torch.autograd.Function`` (batched over leading dimensions
 of the angles). :func:`evolve_torch` is the general differentiable torch path for other mixers
 (:func:`xy_mixer`, :func:`rotated_mixer` of warm-start QAOA) and initial states.
@@ -61,6 +67,9 @@ _MAX_LEVELS = 65536
 #: CPU locks, an intermediate build), it was 1-3% faster at n = 20-22 and 4-6% slower at n = 16-18 than the fused
 #: sweep, for 144-576 MiB more memory (``bench/qaoa_gradient_paths.py``).
 STORE_LIMIT_BYTES = 0
+#: Use the bit-flip symmetric half state for symmetric costs (:attr:`DiagonalCost.symmetric`) when the kernels
+#: have it; set False for the full-state path (same values to rounding).
+SYMMETRY = True
 #: From this size on work arrays get transparent huge pages (``_kernels.fill``): fewer TLB misses.
 _HUGE_MIN_QUBITS = 18
 
@@ -90,14 +99,16 @@ class DiagonalCost:
         levels: ``uint16`` index into :attr:`values` per basis state, or ``None`` (too many distinct values:
             the kernels then compute ``cos``/``sin`` of ``gamma * C[i]`` per amplitude).
         values: the distinct values (sorted), or ``None``.
+        symmetric: ``C[i] == C[~i]`` for every ``i`` (``~i`` flips all ``n`` bits): the kernels then evolve half
+            the state (module docstring).
 
     Raises:
         SimulationError: the length is not a power of two or a value is not finite.
 
     Examples:
         >>> cost = DiagonalCost([0.0, -1.0, -1.0, 0.0])
-        >>> cost.n, cost.values.tolist(), cost.levels.tolist()
-        (2, [-1.0, 0.0], [1, 0, 0, 1])
+        >>> cost.n, cost.values.tolist(), cost.levels.tolist(), cost.symmetric
+        (2, [-1.0, 0.0], [1, 0, 0, 1], True)
     """
 
     def __init__(self, diagonal: Any) -> None:
@@ -121,22 +132,38 @@ class DiagonalCost:
             if values.size <= _MAX_LEVELS:
                 self.values = values.astype(np.float64)
                 self.levels = inverse.reshape(-1).astype(np.uint16)
-        self._work: list[np.ndarray] = []
+        # C(~i) is C read backwards (~i = 2**n - 1 - i)
+        self.symmetric = bool(np.array_equal(d, d[::-1]))
+        self._work: dict[int, list[np.ndarray]] = {}
         self._store: np.ndarray | None = None
 
-    def workspace(self, k: int) -> list[np.ndarray]:
-        """``k`` complex128 work arrays of length ``2**n``, allocated once and reused (not thread-safe).
+    def workspace(self, k: int, *, half: bool = False) -> list[np.ndarray]:
+        """``k`` complex128 work arrays of length ``2**n`` (``2**(n - 1)`` with ``half``), allocated once and
+        reused (not thread-safe).
 
         Examples:
-            >>> len(DiagonalCost([1.0, 2.0]).workspace(2))
-            2
+            >>> [a.size for a in DiagonalCost([1.0, 2.0, 2.0, 1.0]).workspace(2, half=True)]
+            [2, 2]
         """
-        while len(self._work) < k:
-            a = np.empty(2**self.n, dtype=np.complex128)
+        size = 2 ** (self.n - 1) if half else 2**self.n
+        work = self._work.setdefault(size, [])
+        while len(work) < k:
+            a = np.empty(size, dtype=np.complex128)
             if _kernels is not None and self.n >= _HUGE_MIN_QUBITS:
                 _kernels.fill(a, None, torch.get_num_threads())
-            self._work.append(a)
-        return self._work[:k]
+            work.append(a)
+        return work[:k]
+
+    def _half_args(self, g: np.ndarray, b: np.ndarray) -> tuple[Any, ...] | None:
+        """The kernels' (cost, tables, values, betas) of the symmetric half state, or None (full path)."""
+        # one high group of the half state's kernels (low_bits 14): 14 < n - 1 <= 26
+        if not (SYMMETRY and self.symmetric and g.size > 0 and 14 < self.n - 1 <= 26 and native_available()
+                and getattr(_kernels, "QAOA_SYMMETRIC", 0)):
+            return None
+        h = 2 ** (self.n - 1)
+        if self.levels is not None:
+            return self.levels[:h], self._tables(g), self.values, b
+        return self.diagonal[:h], g, None, b
 
     def _states(self, p: int) -> np.ndarray | None:
         """``p - 1`` complex128 rows of ``2**n`` for the stored-state gradient (kept), or None above the limit."""
@@ -191,6 +218,12 @@ def _rx_numpy(psi: np.ndarray, n: int, beta: float) -> np.ndarray:
 
 
 def _evolve_into(out: np.ndarray, cost: DiagonalCost, g: np.ndarray, b: np.ndarray, threads: int) -> None:
+    half = cost._half_args(g, b)
+    if half is not None:  # the half state, then psi(~x) = psi(x): the upper half is the lower one reversed
+        h = out.size // 2
+        _kernels.qaoa_evolve(out[:h], *half, 1, threads, sym=True)
+        out[h:] = out[:h][::-1]
+        return
     if native_available():
         if cost.levels is not None:
             _kernels.qaoa_evolve(out, cost.levels, cost._tables(g), cost.values, b, 1, threads)
@@ -235,6 +268,11 @@ def _energy(cost: DiagonalCost, psi: np.ndarray, threads: int) -> float:
 
 
 def _energy_only(cost: DiagonalCost, g: np.ndarray, b: np.ndarray, threads: int) -> float:
+    half = cost._half_args(g, b)
+    if half is not None:  # sum over x and ~x: twice the half's
+        (psi,) = cost.workspace(1, half=True)
+        _kernels.qaoa_evolve(psi, *half, 1, threads, sym=True)
+        return 2.0 * float(_kernels.qaoa_energy(psi, half[0], half[2], threads))
     (psi,) = cost.workspace(1)
     _evolve_into(psi, cost, g, b, threads)
     return _energy(cost, psi, threads)
@@ -260,6 +298,11 @@ def qaoa_energy_and_gradient(cost: Any, gammas: Any, betas: Any, *,
     c = _as_cost(cost)
     g, b = _angles(gammas, betas)
     nth = _threads(threads)
+    half = c._half_args(g, b)
+    if half is not None:
+        psi, work = c.workspace(2, half=True)
+        e, dg, db = _kernels.qaoa_gradient(psi, work, None, *half, nth, sym=True)
+        return float(e), np.asarray(dg, dtype=np.float64), np.asarray(db, dtype=np.float64)
     if native_available() and hasattr(_kernels, "qaoa_gradient"):
         psi, work = c.workspace(2)
         store = c._states(g.size)
