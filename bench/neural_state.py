@@ -30,6 +30,15 @@ select`` fits one candidate on the same 90% / 10% split as ``reconstruct(phase="
 candidates can run in parallel processes) and ``--combine`` picks, per state and seed, the candidate
 with the lower held-out NLL from such files: the same choice ``reconstruct`` makes.
 
+Session 34: ``--shadow-models`` reports per saved model both the plain Clifford-shadow fidelity and the
+control-variate one (``shadows.fidelity(control_variate=True)``, computed here from the same ``U phi``
+and checked against the library on the first two Cliffords), with every Clifford's value
+(``unit_means``, ``cv_unit_means``); ``--clifford-range A:B`` evaluates a slice of the record and
+``--pool`` joins slices (the same numbers as one run). GHZ's Clifford shots are sampled from its
+circuit with Stim (``measure_randomized`` of a Clifford circuit; the same distribution). The shot split
+(900,000 training + 200 Cliffords x 500 shadow shots) is the one ``bench/learn_tomo20_shadow_split.py``
+supports on DEV seed 0.
+
 Run (the 20-qubit rows of README, seeds 0 = DEV and 1 = TEST): ``flock /tmp/qt_lane_a.lock env
 OMP_NUM_THREADS=1 .venv/bin/python bench/neural_state.py --n 20 --bases 2000 --shots-per-basis 400
 --global-bases 50 --global-shots-per-basis 2000 --kind made --d-model 4 --hidden 64 --layers 1 --lr 0.03
@@ -84,6 +93,23 @@ def make_state(name: str) -> np.ndarray:
     else:
         raise SystemExit(f"unknown state {name!r}")
     return psi
+
+
+def state_circuit(name: str) -> Any:
+    """A Clifford circuit preparing the named state (GHZ only), else ``None``.
+
+    ``measure_randomized`` samples such a circuit's Clifford shots with Stim (from 11 qubits on):
+    the same distribution as the state vector's, without a 20-qubit ``U psi`` per Clifford.
+    """
+    from qtandem import Circuit
+
+    kind, n = name.rstrip("0123456789"), int(name[len(name.rstrip("0123456789")):])
+    if kind != "ghz":
+        return None
+    circ = Circuit(n).h(0)
+    for q in range(1, n):
+        circ.cx(0, q)
+    return circ
 
 
 def global_bases(count: int, n: int, seed: int) -> np.ndarray:
@@ -168,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="with --phase select: fit only this candidate on the selection's training split")
     ap.add_argument("--combine", nargs="*", default=None,
                     help="JSON files of --only-candidate runs: write the selected rows to --json and exit")
+    ap.add_argument("--clifford-range", default=None,
+                    help="A:B: with --shadow-models, evaluate only Cliffords A..B-1 of the record (chunks for --pool)")
+    ap.add_argument("--pool", nargs="*", default=None,
+                    help="--shadow-models JSON files (Clifford chunks of one record) to pool per state, seed, model")
     ap.add_argument("--sampling-speed", action="store_true",
                     help="only time Pauli sampling at --n qubits (old prefix tree vs basis by basis); hold both locks")
     ap.add_argument("--json", type=Path, required=True)
@@ -182,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.combine is not None:
         return combine(args.combine, args.json)
+    if args.pool is not None:
+        return pool_units(args.pool, args.json)
     if args.shadow_models is not None:
         return shadow_models(args)
     names = args.states or (f"ghz{args.n},w{args.n},tfim{args.n}" if args.n else "ghz20,w20,tfim20")
@@ -256,8 +288,9 @@ def main(argv: list[str] | None = None) -> int:
                 device = "cuda" if torch.cuda.is_available() else "cpu"
             t1 = time.perf_counter()
             per = args.clifford_shots_per_basis if args.clifford_bases else 1
-            shadow = measure_randomized(torch.as_tensor(psi).to(device), shadow_shots, basis="clifford",
-                                        shots_per_basis=per, seed=args.seed + 2)
+            source = state_circuit(name) or torch.as_tensor(psi).to(device)
+            shadow = measure_randomized(source, shadow_shots, basis="clifford", shots_per_basis=per,
+                                        seed=args.seed + 2)
             measure_s = time.perf_counter() - t1
             est = shadows.fidelity(shadow, model.statevector().to(device))
             row.update(shadow_shots=shadow_shots, shadow_bases=shadow_shots // per, shadow_shots_per_basis=per,
@@ -293,16 +326,33 @@ def shadow_models(args: argparse.Namespace) -> int:
     for (name, seed), folders in sorted(groups.items()):
         psi = torch.as_tensor(make_state(name)).to(device)
         t0 = time.perf_counter()
-        shadow = measure_randomized(psi, args.clifford_bases * per, basis="clifford", shots_per_basis=per,
-                                    seed=seed + 2)
+        shadow = measure_randomized(state_circuit(name) or psi, args.clifford_bases * per, basis="clifford",
+                                    shots_per_basis=per, seed=seed + 2)
         measure_s = time.perf_counter() - t0
+        first, last = 0, args.clifford_bases
+        if args.clifford_range:
+            first, last = (int(v) for v in args.clifford_range.split(":"))
         for folder in folders:
             t1 = time.perf_counter()
             model = NeuralStateModel.load(folder)
-            est = shadows.fidelity(shadow, model.statevector().to(device))
+            phi = model.statevector().to(device)
+            # one value per Clifford (its shots are one unit), plain and with the control variate of
+            # shadows.fidelity(control_variate=True), from one U phi; chunks of a record pool exactly (pool_units)
+            units, cv_units = clifford_units(shadow, phi, per, first, last)
+            for c in range(first, min(first + 2, last)):  # the library's estimator gives the same numbers
+                part = shadow[c * per:(c + 1) * per]
+                for cv, got in ((False, units), (True, cv_units)):
+                    ref = float(shadows.fidelity(part, phi, control_variate=cv).values)
+                    if abs(ref - got[c - first]) > 1e-8 * max(1.0, abs(ref)):
+                        raise SystemExit(f"Clifford {c}: {got[c - first]} against shadows.fidelity's {ref}")
+            mean, stderr = float(np.mean(units)), float(np.std(units, ddof=1) / np.sqrt(len(units)))
             rows.append({"state": name, "seed": seed, "model": folder.name, "shadow_bases": args.clifford_bases,
+                         "clifford_range": [first, last], "shadow_record": shadow.metadata.get("simulation"),
                          "shadow_shots_per_basis": per, "shadow_shots": args.clifford_bases * per,
-                         "shadow_fidelity": float(est.values), "shadow_stderr": float(est.stderr),
+                         "shadow_fidelity": mean, "shadow_stderr": stderr, "unit_means": units,
+                         "cv_shadow_fidelity": float(np.mean(cv_units)),
+                         "cv_shadow_stderr": float(np.std(cv_units, ddof=1) / np.sqrt(len(cv_units))),
+                         "cv_unit_means": cv_units,
                          "exact_fidelity": model.fidelity(make_state(name)), "shadow_device": device,
                          "shadow_measure_seconds": measure_s, "shadow_seconds": time.perf_counter() - t1,
                          "torch": torch.__version__})
@@ -312,6 +362,60 @@ def shadow_models(args: argparse.Namespace) -> int:
             settings["shadow_models"] = [str(f) for f in args.shadow_models]
             args.json.write_text(json.dumps({"script": "bench/neural_state.py", "args": settings, "rows": rows},
                                             indent=1) + "\n")
+    return 0
+
+
+def clifford_units(record: ShotRecord, phi: torch.Tensor, per: int, first: int,
+                   last: int) -> tuple[list[float], list[float]]:
+    """Per Clifford ``first..last-1`` of a record of ``per`` shots each: the mean of
+    ``(2**n + 1) q(b) - 1`` and the same minus the control variate ``(2**n + 1) sum_b q(b)**2 - 2``."""
+    from qtandem.learn.shots import clifford_circuit
+    from qtandem.sim.core import statevector
+
+    n = record.n_qubits
+    d = 2.0 ** n + 1
+    plain, cv = [], []
+    for c in range(first, last):
+        part = record[c * per:(c + 1) * per]
+        if not (part.bases == part.bases[0]).all():
+            raise SystemExit(f"Clifford {c}: its {per} shots do not share one basis")
+        q = statevector(clifford_circuit(part.bases[0]), initial_state=phi).abs().pow(2).cpu().numpy()
+        index = (part.outcomes.astype(np.int64) << np.arange(n, dtype=np.int64)).sum(1)
+        plain.append(float((d * q[index] - 1).mean()))
+        cv.append(plain[-1] - (d * float(q @ q) - 2))
+    return plain, cv
+
+
+def pool_units(files: list[str], out: Path) -> int:
+    """Per (state, seed, model): the shadow estimate over the Clifford chunks of ``--shadow-models`` files.
+
+    Every Clifford has the same shots, so the mean of the per-Clifford means and their standard
+    error are the whole record's ``shadows.fidelity`` (cluster-robust, one unit per Clifford).
+    """
+    groups: dict[tuple[str, int, str], dict[int, tuple[float, float]]] = {}
+    meta: dict[tuple[str, int, str], dict[str, Any]] = {}
+    for file in files:
+        for row in json.loads(Path(file).read_text())["rows"]:
+            key = (row["state"], row["seed"], row["model"])
+            first = row["clifford_range"][0]
+            units = groups.setdefault(key, {})
+            for c, pair in enumerate(zip(row["unit_means"], row["cv_unit_means"], strict=True), start=first):
+                units[c] = pair
+            meta[key] = row
+    rows = []
+    skip = ("unit_means", "cv_unit_means", "clifford_range", "shadow_seconds")
+    for key, units in sorted(groups.items()):
+        values = np.array([units[c] for c in sorted(units)])
+        row = {k: v for k, v in meta[key].items() if k not in skip}
+        row.update(cliffords=len(values), shadow_shots=len(values) * row["shadow_shots_per_basis"])
+        for prefix, col in (("", 0), ("cv_", 1)):
+            mean, err = float(values[:, col].mean()), float(values[:, col].std(ddof=1) / np.sqrt(len(values)))
+            row.update({f"{prefix}shadow_fidelity": mean, f"{prefix}shadow_stderr": err,
+                        f"{prefix}bars_above_0.95": (mean - 0.95) / err})
+        rows.append(row)
+        print(json.dumps(row), file=sys.stderr)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"script": "bench/neural_state.py", "pooled": files, "rows": rows}, indent=1) + "\n")
     return 0
 
 
