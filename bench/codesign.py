@@ -47,6 +47,10 @@ WHATIF_FILES = {"circuits": RESULTS / "codesign_whatif.json", "vqe": RESULTS / "
 # gate-error floor, reported on TEST seeds 20-24 nothing was chosen on
 WHATIF_TEST_FILES = {"circuits, TEST seeds 20-24": RESULTS / "codesign_whatif_test.json",
                      "vqe, TEST seeds 20-24": RESULTS / "codesign_whatif_vqe_test.json"}
+# session 34: every column rerun with the floor-crossing rule, and "second_order" (SECOND_ORDER, chosen on DEV
+# seeds 10-14, codesign_whatif_second_dev_*.json), TEST seeds 20-24
+WHATIF_TEST_S34_FILES = {"circuits, TEST seeds 20-24, session 34": RESULTS / "codesign_whatif_test_s34.json",
+                         "vqe, TEST seeds 20-24, session 34": RESULTS / "codesign_whatif_vqe_test_s34.json"}
 VQE_PEC_FILE = RESULTS / "codesign_vqe_pec_test.json"
 COUPLING_FILES = {"QAOA p=1, degree <= 4": "codesign_coupling_qaoa_p1.json",
                   "QAOA p=1, degree <= 8": "codesign_coupling_qaoa_p1_deg8.json",
@@ -88,11 +92,11 @@ def loop_table(table: list[dict[str, Any]]) -> list[str]:
 def whatif_table(summary: dict[str, Any]) -> list[str]:
     """Markdown rows of ``codesign_whatif.summary``: within-10% share and tau per coordinate system
     (a "selected" column when the rows have it)."""
-    sel = all("selected" in e for e in summary.values())
+    extra = [c for c in ("selected", "second_order") if all(c in e for e in summary.values())]
     lines = ["| workload | merit | json: within 10% (worst) | tau (worst) | met | rates: within 10% (worst) | "
-             "tau (worst) | met | physical: within 10% |" + (" selected: within 10% (worst) | tau (worst) | met |"
-                                                              if sel else ""),
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|---:|" if sel else "")]
+             "tau (worst) | met | physical: within 10% |"
+             + "".join(f" {c}: within 10% (worst) | tau (worst) | met |" for c in extra),
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|" + "---:|---:|---:|" * len(extra)]
     for name, e in summary.items():
         j, r, p = e["json"], e["rates"], e["physical"]
         line = (
@@ -101,8 +105,8 @@ def whatif_table(summary: dict[str, Any]) -> list[str]:
             f"{j['cases_meeting_target']}/{e['cases']} | "
             f"{100 * r['within_10pct_mean']:.0f}% ({100 * r['within_10pct_min']:.0f}%) | {r['tau_mean']:.2f} "
             f"({r['tau_min']:.2f}) | {r['cases_meeting_target']}/{e['cases']} | {100 * p['within_10pct_mean']:.0f}% |")
-        if sel:
-            x = e["selected"]
+        for c in extra:
+            x = e[c]
             line += (f" {100 * x['within_10pct_mean']:.0f}% ({100 * x['within_10pct_min']:.0f}%) | "
                      f"{x['tau_mean']:.2f} ({x['tau_min']:.2f}) | {x['cases_meeting_target']}/{e['cases']} |")
         lines.append(line)
@@ -122,7 +126,7 @@ def whatif_totals(summaries: list[dict[str, Any]]) -> dict[str, Any]:
 def whatif_pair_counts(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     """Per coordinate system: pairs with tau >= 0.8, with all 20 within 10%, and both."""
     out = {}
-    for coord in [c for c in ("json", "rates", "physical", "selected") if all(c in r for r in rows)]:
+    for coord in [c for c in ("json", "rates", "physical", "selected", "second_order") if all(c in r for r in rows)]:
         tau = sum(r[coord]["kendall_tau"] >= 0.8 for r in rows)
         within = sum(r[coord]["within_10pct"] == 1.0 for r in rows)
         both = sum(r[coord]["kendall_tau"] >= 0.8 and r[coord]["within_10pct"] == 1.0 for r in rows)
@@ -174,7 +178,8 @@ def print_tables(results: Path = RESULTS) -> dict[str, Any]:
         print(f"## LiH VQE with readout + PEC from the believed noise model ({pec.name}, seeds {data.get('seeds')})\n")
         print("\n".join(vqe_pec_table(data["table"])) + "\n")
         found["vqe_pec"] = data["table"]
-    for key, files in (("whatif", WHATIF_FILES), ("whatif_test", WHATIF_TEST_FILES)):
+    for key, files in (("whatif", WHATIF_FILES), ("whatif_test", WHATIF_TEST_FILES),
+                       ("whatif_test_s34", WHATIF_TEST_S34_FILES)):
         rows = []
         for label, path in files.items():
             p = results / path.name

@@ -29,6 +29,11 @@ def test_tables_reproduce_the_committed_numbers(capsys: pytest.CaptureFixture[st
     test = found["whatif_test"]   # TEST seeds 20-24: the DEV-selected coordinates next to the named ones
     assert test["selected"]["pairs"] == 35 and test["selected"]["both"] >= test["rates"]["both"]
     assert "selected: within 10%" in out
+    s34 = found["whatif_test_s34"]  # session 34: the second-order column, recounted from the rows
+    rows = [r for f in codesign.WHATIF_TEST_S34_FILES.values() for r in codesign.json.loads(f.read_text())["rows"]]
+    assert s34["second_order"]["both"] == sum(r["second_order"]["within_10pct"] == 1.0
+                                              and r["second_order"]["kendall_tau"] >= 0.8 for r in rows)
+    assert s34["second_order"]["pairs"] == 35 and "second_order: within 10%" in out
     assert "Coupling-map search" in out and len(found["coupling"]) == len(codesign.COUPLING_FILES)
 
 
