@@ -34,6 +34,12 @@ def test_tables_reproduce_the_committed_numbers(capsys: pytest.CaptureFixture[st
     assert s34["second_order"]["both"] == sum(r["second_order"]["within_10pct"] == 1.0
                                               and r["second_order"]["kendall_tau"] >= 0.8 for r in rows)
     assert s34["second_order"]["pairs"] == 35 and "second_order: within 10%" in out
+    # per-circuit tailored maps vs the references, from the bound file and the family run's held-out means
+    bound = codesign.json.loads((codesign.RESULTS / "codesign_coupling_bound_qaoa.json").read_text())
+    family = codesign.json.loads((codesign.RESULTS / "codesign_coupling_qaoa_p1.json").read_text())
+    hh = family["summary"]["heldout"]["heavy_hex"]["geomean_cx"]
+    gain = found["coupling_bound"]["qaoa"]["gain"]["heavy_hex"]
+    assert gain == 1 - bound["geomean_cx"]["best"] / hh and 0 < gain < 0.2
     assert "Coupling-map search" in out and len(found["coupling"]) == len(codesign.COUPLING_FILES)
 
 
