@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from qtandem.circuit import Circuit
-from qtandem.compile.passmanager import PropertySet, Report, counts
+from qtandem.compile.passes.basis import BASES
+from qtandem.compile.passmanager import Counts, PropertySet, Report, counts
 from qtandem.compile.presets import LEVELS, OBJECTIVES, objective_cost, preset_passes
 from qtandem.compile.stretches import named_basis, optimize_unitary
 from qtandem.compile.via import via_bases
@@ -165,6 +166,8 @@ def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objectiv
     if len(sources) > 1:
         report.notes.append("permute_output: the input with its swaps elided and the input itself were both "
                             "optimized; the cheaper result is kept")
+    if level > 0 and hardware is None:
+        out, report = _no_worse_than_input(circuit, out, report, named, cost, props, budget_s, start)
     if hardware is not None:
         out = _route(out, hardware, props, report, budget_s=budget_s, start=start)
     if fix is not None:  # last: the corrections need the final native gates and their timing
@@ -181,6 +184,64 @@ def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objectiv
     report.notes.extend(report.verification)
     report.notes.append(f"verified against the input in {time.perf_counter() - start:.2f} s total run time")
     return out, report
+
+
+def _no_worse_than_input(circuit: Circuit, out: Circuit, report: Report, named: str | None,
+                         cost: Callable[[Counts], tuple], props: PropertySet, budget_s: float | None,
+                         start: float) -> tuple[Circuit, Report]:
+    """``out``, or a result with no more gates and no more CX than ``circuit`` when ``out`` has more of either.
+
+    The objective picks ``out`` (``cx`` may trade 8 CX for 5 more one-qubit gates: QASMBench variational_n4 in
+    {rz, sx, x, cx}, 58/16 gates/CX -> 63/8); the input bounds both counts. Only when the input is already in
+    the output basis (else its counts are in another basis). Candidates, each proven: level 2 on ``out`` under
+    the cost "gates and CX above the input's, then the objective" (chained with ``out``'s proof, same output
+    permutation), level 2 on the input under objective ``gates``, and the input itself; the cheapest under the
+    objective among those within the input's counts is returned (variational_n4: 44/16).
+    """
+    ref, got = counts(circuit), counts(out)
+    if got.gates <= ref.gates and got.cx <= ref.cx:
+        return out, report
+    allowed = BASES[named] if named is not None else frozenset(i.name for i in circuit if i.is_gate)
+    if not all(i.name in allowed for i in circuit if i.is_gate):
+        return out, report
+
+    def excess(c: Counts) -> int:
+        return max(0, c.gates - ref.gates) + max(0, c.cx - ref.cx)
+
+    def repair_cost(c: Counts) -> tuple:
+        return (excess(c), *cost(c))
+
+    now = time.perf_counter()
+    late = budget_s is not None and now - start > budget_s
+    if late or named is None:
+        report.notes.append(f"the optimized circuit ({got.gates}/{got.cx} gates/CX) has more gates or CX than the "
+                            f"input ({ref.gates}/{ref.cx}); returned the input")
+        report.permutation = None
+        return circuit, report
+    # the two level-2 runs share what is left of budget_s plus 10% of it (the cap may be overrun by that much)
+    cap = None if budget_s is None else budget_s - (now - start) + 0.1 * budget_s
+    best: tuple[tuple, Circuit, Report, list[int] | None, str] = (cost(ref), circuit, report, None, "the input")
+    tries = ((out, repair_cost, report.permutation, "level 2 on it under 'no more gates or CX than the input, then "
+              "the objective'"),
+             (circuit, objective_cost("gates"), None, "level 2 on the input under objective 'gates'"))
+    for source, fn, perm, how in tries:
+        cand, cand_report = optimize_unitary(source, 2, named, fn, PropertySet(props, level=2, policy=None),
+                                             cap, now)
+        c = counts(cand)
+        if excess(c) == 0 and cost(c) < best[0]:
+            best = (cost(c), cand, cand_report, perm, f"{how} gave {c.gates}/{c.cx} (proven)")
+    _, fixed, fixed_report, perm, how = best
+    if fixed is not circuit:
+        fixed_report.initial = report.initial
+        fixed_report.entries[:0] = report.entries
+        fixed_report.notes[:0] = report.notes
+        fixed_report.skipped[:0] = report.skipped
+        fixed_report.verification[:0] = report.verification
+    fixed_report.permutation = perm
+    fixed_report.notes.append(f"the objective's result ({got.gates}/{got.cx} gates/CX) had more gates or CX than the "
+                              f"input ({ref.gates}/{ref.cx}); kept the cheapest result within the input's counts: "
+                              f"{how}")
+    return fixed, fixed_report
 
 
 def _permuted(circuit: Circuit, out: Circuit, perm: list[int], named: str | None, props: PropertySet,
