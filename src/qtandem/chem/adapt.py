@@ -51,9 +51,11 @@ from qtandem.circuit.pauli import PauliSum
 from qtandem.errors import ChemistryError
 from qtandem.sim.pauli_evolution import PauliEvolution
 
-__all__ = ["POOLS", "adapt_vqe", "pool"]
+__all__ = ["POOLS", "SCORES", "adapt_vqe", "pool"]
 
 POOLS = ("adapt", "qubit-adapt", "ceo-adapt")
+SCORES = ("gradient", "per_cnot")
+"""How ADAPT picks the next operator: largest gradient, or largest gradient per ``cx`` of the operator."""
 
 
 def _singles(n_so: int) -> list[tuple[int, int]]:
@@ -128,7 +130,7 @@ def adapt_vqe(problem: Any, kind: str = "qubit-adapt", *, optimizer: str = "bfgs
               tol: float = 1e-8, callback: Callable[..., Any] | None = None, compile_level: int | None = 1,
               gradient_tol: float = 1e-3, target: float | None = None, reference: str = "casci",
               max_operators: int = 60, ranker: Any = None, top_k: int = 20, fallback_tol: float | None = None,
-              fallback_ratio: float = 0.3, trace: list[Any] | None = None) -> VQEResult:
+              fallback_ratio: float = 0.3, trace: list[Any] | None = None, score: str = "gradient") -> VQEResult:
     """ADAPT-VQE with one of :data:`POOLS`; usually called as ``qtandem.chem.vqe(problem, "qubit-adapt")``.
 
     Args:
@@ -157,6 +159,10 @@ def adapt_vqe(problem: Any, kind: str = "qubit-adapt", *, optimizer: str = "bfgs
             were chosen on the DEV molecules of ``bench/chem_adapt.py``.
         trace: a list; with ``ranker``, each iteration appends ``(features, full pool gradients)`` (the
             full gradients computed for training labels only, not counted in ``pool_gradients``).
+        score: how the next operator is chosen from the measured gradients: ``"gradient"`` (largest
+            ``|g|``, standard ADAPT) or ``"per_cnot"`` (largest ``|g| / cx``, with ``cx`` the operator's
+            uncompiled circuit cost, :attr:`~qtandem.chem.ansatz.Operator.cnots`): cheap operators win ties
+            of similar gradient. The gradient-norm stop is the same for both.
 
     Returns:
         A :class:`~qtandem.chem.vqe.VQEResult`; ``extra`` holds ``pool_size``, ``pool_gradients``
@@ -166,7 +172,7 @@ def adapt_vqe(problem: Any, kind: str = "qubit-adapt", *, optimizer: str = "bfgs
 
     Raises:
         ChemistryError: shots or noise, an unknown pool, a warm start with operators not in the pool,
-            ``target`` without the reference.
+            ``target`` without the reference, an unknown ``score``.
 
     Examples:
         >>> from types import SimpleNamespace
@@ -185,7 +191,11 @@ def adapt_vqe(problem: Any, kind: str = "qubit-adapt", *, optimizer: str = "bfgs
         ref_value = (getattr(problem, "references", {}) or {}).get(reference)
         if ref_value is None:
             raise ChemistryError(f"target needs references[{reference!r}], which the problem does not have")
+    if score not in SCORES:
+        raise ChemistryError(f"unknown ADAPT score {score!r}; choose one of {', '.join(SCORES)}")
     ops_pool = pool(problem, kind)
+    weight = (1.0 / np.array([max(op.cnots, 1) for op in ops_pool], dtype=np.float64) if score == "per_cnot"
+              else np.ones(len(ops_pool)))
     by_label = {op.label: op for op in ops_pool}
     n = int(problem.n_qubits)
     pool_program = PauliEvolution(n, [op.generator for op in ops_pool], problem.hamiltonian,
@@ -242,11 +252,11 @@ def adapt_vqe(problem: Any, kind: str = "qubit-adapt", *, optimizer: str = "bfgs
             grads = pool_program.generator_gradients(psi)
             n_pool_gradients += len(grads)
             norm = float(np.linalg.norm(grads))
-            best = int(np.argmax(np.abs(grads)))
+            best = int(np.argmax(np.abs(grads) * weight))
         else:
             grads, norm, best, used, fell_back = _ranked_gradients(
                 pool_program, ops_pool, features, ranker, psi, chosen_idx, x, last_g, last_it, iteration,
-                top_k, max(float(fallback_tol or 0.0), gradient_tol), fallback_ratio * previous_best, trace)
+                top_k, max(float(fallback_tol or 0.0), gradient_tol), fallback_ratio * previous_best, trace, weight)
             n_pool_gradients += used
             n_fallbacks += fell_back
         if norm < gradient_tol:
@@ -276,7 +286,7 @@ def adapt_vqe(problem: Any, kind: str = "qubit-adapt", *, optimizer: str = "bfgs
 def _ranked_gradients(pool_program: PauliEvolution, ops_pool: list[Operator], features: Any, ranker: Any,
                       psi: np.ndarray, chosen_idx: list[int], x: np.ndarray, last_g: np.ndarray,
                       last_it: np.ndarray, iteration: int, top_k: int, fallback_tol: float, floor: float,
-                      trace: list[Any] | None) -> tuple[np.ndarray, float, int, int, int]:
+                      trace: list[Any] | None, weight: np.ndarray) -> tuple[np.ndarray, float, int, int, int]:
     """One ranked ADAPT measurement: ``(gradients (NaN where not measured), norm, best, measured, fell back)``."""
     from qtandem.chem.adapt_learned import subset_gradients
 
@@ -304,7 +314,7 @@ def _ranked_gradients(pool_program: PauliEvolution, ops_pool: list[Operator], fe
     measured = ~np.isnan(grads)
     last_g[measured] = grads[measured]
     last_it[measured] = iteration
-    values = np.where(measured, np.abs(grads), -1.0)
+    values = np.where(measured, np.abs(grads) * weight, -1.0)
     best = int(np.argmax(values))
     norm = float(np.linalg.norm(grads[measured]))
     return grads, norm, best, used, fell_back
