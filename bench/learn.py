@@ -277,7 +277,7 @@ def _collect(name: str, data: Any, est: dict[str, float], pub: Device) -> None:
 # -- qtandem.learn -----------------------------------------------------------------------------------
 def run_qtandem(dev: Device, total_shots: int, seed: int, executor: Executor,
                 experiments: list[str] | None = None, restarts: int = 3, *, readout: str = "single",
-                allocate: str = "circuit", amplify: str = "equator",
+                allocate: str = "circuit", amplify: str = "poles",
                 spectators: bool = False) -> tuple[dict[str, float], int, float, Any]:
     """characterization + calibrate on the hidden ``dev`` with ``total_shots`` in all: (estimates, shots, s, cal).
 
@@ -539,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--restarts", type=int, default=3, help="calibrate's restarts")
     ap.add_argument("--readout", default="single", choices=("single", "parallel"),
                     help="qtandem plan: characterization(readout=)")
-    ap.add_argument("--amplify", default="equator", choices=("equator", "poles"),
+    ap.add_argument("--amplify", default="poles", choices=("equator", "poles"),
                     help="qtandem plan: characterization(amplify=), the amplify_sx counts")
     ap.add_argument("--spectators", action="store_true",
                     help="qtandem plan: characterization(spectators=True), idle uncoupled qubits read in every "

@@ -109,8 +109,12 @@ def p10_table(pattern: str) -> dict[str, Any]:
 _FIT = ["readout_p01", "readout_p10", "t1", "t2", "detuning", "sx_angle_error", "gate_error_1q"]
 
 
-def qtandem_bound(dev: Any, q: int, budget: int, seed: int, *, spectator_shots: float = 0.0) -> dict[str, float]:
+def qtandem_bound(dev: Any, q: int, budget: int, seed: int, *, spectator_shots: float = 0.0,
+                  amplify: str = "equator") -> dict[str, float]:
     """Standard deviations at the Cramer-Rao bound of qtandem's joint fit, one qubit's share of the plan.
+
+    ``amplify``: the ``amplify_sx`` counts (``"equator"``, the design of the stored
+    ``learn_floors_bound.json``; ``characterization``'s default is ``"poles"`` since session 34).
 
     ``spectator_shots``: shots in which ``q`` idles in ``|0>`` and is read out beside another qubit's
     experiment (each a Bernoulli(p01) draw: Fisher information ``1 / (p01 (1 - p01))`` about p01 alone).
@@ -120,7 +124,7 @@ def qtandem_bound(dev: Any, q: int, budget: int, seed: int, *, spectator_shots: 
 
     pub = published(dev)
     plan = characterization([q], experiments=["readout", "t1", "ramsey", "echo", "amplify_sx"], seed=seed,
-                            prior=pub, width=dev.num_qubits)
+                            prior=pub, width=dev.num_qubits, amplify=amplify)
     share = 21 * budget / 22  # the whole-device split: 21 B over 22 experiments
     shots = [share / len(e.circuits) for e in plan.experiments for _ in e.circuits]
     truth = copy.deepcopy(dev)
@@ -290,7 +294,7 @@ def _median_abs_normal(sds: list[float], draws: int = 4000) -> float:
 
 # -- sx_design: the amplification design's bound ---------------------------------------------------------
 SX_DESIGNS: dict[str, list[float] | str | None] = {
-    "plan": None,  # characterization's default: 4k + 1 counts up to 29, all on the equator
+    "plan": "equator",  # characterization's default before session 34: 4k + 1 counts up to 29, all on the equator
     "rule_poles": "poles",  # characterization(amplify="poles"): 4k + 1 / 4k + 2 alternately up to twice the limit
     "poles": [1, 2, 5, 9, 14, 17, 25, 30],  # three of them 4k + 2 (x^(2k+1): the pole, where the contrast shows)
     "deep": [1, 5, 9, 17, 25, 33, 45, 57],
@@ -312,7 +316,7 @@ def run_sx_design(seeds: list[int], budget: int) -> list[dict[str, Any]]:
         truth.readout_correlations = {}
         for q in range(dev.num_qubits):
             plan = characterization([q], experiments=["readout", "t1", "ramsey", "echo", "amplify_sx"], seed=seed,
-                                    prior=pub, width=dev.num_qubits)
+                                    prior=pub, width=dev.num_qubits, amplify="equator")
             row: dict[str, Any] = {"seed": seed, "qubit": q, "budget": budget,
                                    "qiskit": peer_bound(dev, q, budget)["sx_angle_error"] / abs(
                                        dev.qubits[q].sx_angle_error)}
@@ -343,6 +347,122 @@ def summarize_sx_design(rows: list[dict[str, Any]]) -> dict[str, Any]:
     for name in SX_DESIGNS:
         ours = _median_abs_normal([r[name] for r in rows])
         out[name] = {"median_rel_error_at_bound": ours, "ratio_at_bound": peer / ours}
+    return out
+
+
+# -- t2_design: T2's bound for other Ramsey / echo delays ---------------------------------------------------
+def _t2_designs(pub: Any, q: int) -> dict[str, dict[str, list[float]]]:
+    """Ramsey and echo delays to compare (same circuit counts: 20 Ramsey, 12 echo; same shots)."""
+    from qtandem.learn.experiments import _DENSE, _geometric, _ramsey_rate, default_xs
+
+    t2 = float(pub.qubits[q].t2)
+    ramsey, echo = default_xs("ramsey", (q,), pub), default_xs("echo", (q,), pub)
+    dt = math.pi / (2 * 2 * _ramsey_rate(pub, (q,), zz=False))  # a quarter period of the fastest fringe
+    dense = [float(round(k * dt, 3)) for k in range(_DENSE)]
+    to_2 = dense + _geometric(_DENSE * dt, 2.0 * t2, 20 - _DENSE) if 20 * dt < 2.0 * t2 else ramsey
+    dense4 = dense[:4] + _geometric(4 * dt, 1.5 * t2, 16) if 20 * dt < 1.5 * t2 else ramsey
+    near = [0.0, *_geometric(0.5 * t2, 2.0 * t2, 11)]  # trusts the prior's T2 (the worst-case rule does not)
+    return {"plan": {"ramsey": ramsey, "echo": echo},
+            "ramsey_to_2T2": {"ramsey": to_2, "echo": echo},
+            "ramsey_dense4": {"ramsey": dense4, "echo": echo},
+            "echo_near_T2": {"ramsey": ramsey, "echo": near},
+            "ramsey_to_2T2_echo_near_T2": {"ramsey": to_2, "echo": near}}
+
+
+def run_t2_design(seeds: list[int], budget: int) -> list[dict[str, Any]]:
+    """Bound sd / truth of T2 (qtandem's joint one-qubit model, Ramsey and echo share T2) for other delays."""
+    from qtandem.learn import characterization
+    from qtandem.learn.experiments import build_experiment
+    from qtandem.learn.likelihood import LikelihoodModel
+
+    rows = []
+    for seed in seeds:
+        dev = hidden_device(seed)
+        pub = published(dev)
+        truth = copy.deepcopy(dev)
+        truth.readout_correlations = {}
+        for q in range(dev.num_qubits):
+            plan = characterization([q], experiments=["readout", "t1", "ramsey", "echo", "amplify_sx"], seed=seed,
+                                    prior=pub, width=dev.num_qubits)
+            row: dict[str, Any] = {"seed": seed, "qubit": q, "budget": budget,
+                                   "qiskit": peer_bound(dev, q, budget)["t2"] / dev.qubits[q].t2}
+            for name, xs in _t2_designs(pub, q).items():
+                circuits: list[Any] = []
+                shots: list[float] = []
+                for e in plan.experiments:
+                    cs = list(e.circuits) if e.name not in xs else list(build_experiment(
+                        e.name, (q,), width=dev.num_qubits, xs=xs[e.name], prior=pub).circuits)
+                    circuits += cs
+                    shots += [21 * budget / 22 / len(cs)] * len(cs)
+                lik = LikelihoodModel([f"q{q}.{f}" for f in _FIT], truth, [q])
+                info = _fisher(lik, circuits, shots, lik.theta0())
+                keep = [i for i in range(len(_FIT)) if float(info[i, i]) > 0]
+                cov = torch.linalg.inv(info[keep][:, keep])
+                k = keep.index(_FIT.index("t2"))
+                row[name] = math.sqrt(float(cov[k, k])) / dev.qubits[q].t2
+            rows.append(row)
+        print(f"t2_design: seed {seed} done", flush=True)
+    return rows
+
+
+def median_ratio_spread(peer: list[float], ours: list[float], draws: int = 20_000) -> dict[str, float]:
+    """Both tools efficient (errors N(0, sd) per qubit): the spread of the measured ratio of median relative
+    errors over these qubits (5%, 50%, 95% and P(ratio < 1.7))."""
+    rng = np.random.default_rng(0)
+    zp = np.abs(rng.standard_normal((draws, len(peer)))) * np.asarray(peer)[None, :]
+    zo = np.abs(rng.standard_normal((draws, len(ours)))) * np.asarray(ours)[None, :]
+    r = np.median(zp, axis=1) / np.median(zo, axis=1)
+    q05, q50, q95 = (float(v) for v in np.quantile(r, [0.05, 0.5, 0.95]))
+    return {"q05": q05, "median": q50, "q95": q95, "p_below_1.7": float((r < 1.7).mean())}
+
+
+def summarize_t2_design(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    peer = _median_abs_normal([r["qiskit"] for r in rows])
+    out: dict[str, Any] = {"qubits": len(rows), "budget": rows[0]["budget"] if rows else None,
+                           "qiskit_median_rel_error_at_bound": peer}
+    for name in [k for k in rows[0] if k not in ("seed", "qubit", "budget", "qiskit")] if rows else []:
+        ours = _median_abs_normal([r[name] for r in rows])
+        out[name] = {"median_rel_error_at_bound": ours, "ratio_at_bound": peer / ours,
+                     "measured_ratio_spread": median_ratio_spread([r["qiskit"] for r in rows], [r[name] for r in rows])}
+    return out
+
+
+def t2_efficiency(paths: list[str], bound_path: str) -> dict[str, Any]:
+    """Measured T2* errors of both tools over their bound sd (``learn_floors_bound.json``, scaled as 1/sqrt(B)):
+    the median |z| / 0.674 and the rms z are 1 for an efficient estimator; and the measured ratio's spread."""
+    with open(bound_path) as fh:
+        bound = {(r["seed"], r["qubit"]): r for r in json.load(fh)["bound_rows"]}
+    runs: list[dict[str, Any]] = []
+    for path in paths:
+        with open(path) as fh:
+            runs += json.load(fh)["runs"]
+    out: dict[str, Any] = {}
+    for budget in sorted({int(r["budget_per_parameter_set"]) for r in runs}):
+        z: dict[str, list[float]] = {"qtandem": [], "qiskit": []}
+        sd: dict[str, list[float]] = {"qtandem": [], "qiskit": []}
+        err: dict[str, list[float]] = {"qtandem": [], "qiskit": []}
+        for run in runs:
+            if int(run["budget_per_parameter_set"]) != budget:
+                continue
+            for q in range(5):
+                b = bound.get((run["seed"], q))
+                key = f"q{q}.t2_ramsey"
+                if b is None or key not in run["qtandem"]["estimates"]:
+                    continue
+                t = run["truth"][key]
+                for tool in ("qtandem", "qiskit"):
+                    s = b[tool]["t2"] * math.sqrt(b["budget"] / budget)
+                    e = (run[tool]["estimates"][key] - t) / t
+                    z[tool].append(e / s)
+                    sd[tool].append(s)
+                    err[tool].append(abs(e))
+        out[str(budget)] = {
+            "qubits": len(z["qtandem"]),
+            "measured_ratio": statistics.median(err["qiskit"]) / statistics.median(err["qtandem"]),
+            **{f"{tool}_median_abs_z_over_0.674": statistics.median(abs(v) for v in z[tool]) / Z50 for tool in z},
+            **{f"{tool}_rms_z": math.sqrt(statistics.fmean(v * v for v in z[tool])) for tool in z},
+            "ratio_spread_if_both_efficient": median_ratio_spread(sd["qiskit"], sd["qtandem"]),
+        }
     return out
 
 
@@ -383,7 +503,7 @@ def run_cap(seeds: list[int], budget: int) -> list[dict[str, Any]]:
         pub = published(dev)
         plan = characterization(list(range(dev.num_qubits)), experiments=["readout", "t1", "ramsey", "echo",
                                                                           "amplify_sx"], seed=seed, prior=pub,
-                                readout="parallel")
+                                readout="parallel", amplify="equator")  # the stored results' design
         data = plan.run(default_executor(dev, seed=10_000 + seed), plan.allocate(21 * budget), seed=seed)
         row: dict[str, Any] = {"seed": seed, "budget": budget}
         for label, cap in (("cap_300", 300), ("now", None)):
@@ -544,6 +664,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budgets", default="10000,100000,1000000")
     ap.add_argument("--rb-budget", type=float, default=1e6)
     ap.add_argument("--merge-bound", nargs="+", default=None, metavar="JSON", help="merge the bound rows of these")
+    ap.add_argument("--t2-efficiency", nargs="+", default=None, metavar="JSON",
+                    help="no runs: T2* errors of these bench/learn.py --whole-device results over the stored bound")
     ap.add_argument("--merge-sx-design", nargs="+", default=None, metavar="JSON")
     ap.add_argument("--loop-plan", default="whole", choices=("whole", "pairs"))
     ap.add_argument("--loop-circuits", type=int, default=20)
@@ -582,6 +704,13 @@ def main(argv: list[str] | None = None) -> int:
         result["sx_design_rows"] = rows
         result["sx_design"] = summarize_sx_design(rows)
         print(json.dumps(result["sx_design"], indent=1))
+    if "t2_design" in parts:  # ~15 s a seed
+        result["t2_design_rows"] = run_t2_design(seeds, budgets[0])
+        result["t2_design"] = summarize_t2_design(result["t2_design_rows"])
+        print(json.dumps(result["t2_design"], indent=1))
+    if args.t2_efficiency:  # no runs: measured T2* errors against the stored bound
+        result["t2_efficiency"] = t2_efficiency(args.t2_efficiency, os.path.join(RESULTS, "learn_floors_bound.json"))
+        print(json.dumps(result["t2_efficiency"], indent=1))
     if "spectators" in parts:  # ~20 s a seed
         result["spectators_rows"] = run_spectators(seeds, budgets[0])
         result["spectators"] = summarize_spectators(result["spectators_rows"])

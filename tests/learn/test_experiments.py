@@ -120,7 +120,8 @@ def test_delays_follow_the_prior() -> None:
     noisy = device([QubitProperties(t1=100e3, t2=100e3, gate_error_1q=5e-3)])
     assert default_xs("rb", (0,), noisy)[-1] < default_xs("rb", (0,))[-1]
     assert default_xs("amplify_x", (0,), noisy)[-1] < default_xs("amplify_x", (0,))[-1]
-    assert all(int(n) % 4 == 1 for n in default_xs("amplify_sx", (0,)))
+    assert all(int(n) % 4 == 1 for n in default_xs("amplify_sx", (0,), amplify="equator"))
+    assert [int(n) % 4 for n in default_xs("amplify_sx", (0,))] == [1, 2] * 4  # the default: equator and pole
     assert all(int(n) % 2 == 0 for n in default_xs("amplify_cx", (0, 1)))
 
 
@@ -178,13 +179,18 @@ def test_zz_shifts_the_ramsey_frequency_by_zeta_between_partner_states() -> None
 
 
 @pytest.mark.parametrize("error", [0.03, -0.03])
-def test_amplify_sx_shows_over_and_under_rotation(error: float) -> None:
+@pytest.mark.parametrize("amplify", ["equator", "poles"])
+def test_amplify_sx_shows_over_and_under_rotation(error: float, amplify: str) -> None:
     dev = device([ideal_qubit(sx_angle_error=error)])
-    exp = build_experiment("amplify_sx", (0,), width=1)
+    exp = build_experiment("amplify_sx", (0,), width=1, amplify=amplify)
     got = np.array([p_one(dev, c) for c in exp.circuits])
     n = np.array(exp.xs)
-    assert np.allclose(got, (1 + np.sin(n * error)) / 2, atol=1e-9)
-    assert np.sign(got[-1] - 0.5) == np.sign(error) and abs(got[-1] - 0.5) > 0.3
+    assert np.allclose(got, (1 - np.cos(n * (math.pi / 2 + error))) / 2, atol=1e-9)  # n sx: rotation n (pi/2 + e)
+    equator = n % 4 == 1  # there (1 + sin(n e)) / 2: the sign shows; at n = 4k + 2 (1 + cos(n e)) / 2
+    assert np.allclose(got[equator], (1 + np.sin(n[equator] * error)) / 2, atol=1e-9)
+    assert np.allclose(got[~equator], (1 + np.cos(n[~equator] * error)) / 2, atol=1e-9)
+    last = got[equator][-1] - 0.5
+    assert np.sign(last) == np.sign(error) and abs(last) > 0.3
 
 
 @pytest.mark.parametrize("error", [0.02, -0.02])
@@ -286,7 +292,7 @@ def test_two_qubit_cliffords_are_the_whole_group_and_match_stim() -> None:
                                                           ("amplify_cx", (0, 1), [0, 2, 4, 6, 8, 12, 16, 24])])
 def test_amplification_counts_stay_unimodal_and_beat_a_doubling_series(name: str, qubits: tuple[int, ...],
                                                                       doubling: list[int]) -> None:
-    counts = np.array(default_xs(name, qubits))
+    counts = np.array(default_xs(name, qubits, amplify="equator"))  # amplify_sx's default "poles" goes 2x deeper
     assert counts.max() * TYPICAL["angle_range"] <= math.pi / 2  # P(1) monotone over the prior range
     assert np.mean(counts**2) > 1.4 * np.mean(np.array(doubling) ** 2)  # information per shot ~ n^2
     assert counts.min() <= 1  # a short sequence keeps the fit robust

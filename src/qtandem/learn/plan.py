@@ -231,7 +231,7 @@ class CharacterizationPlan:
 def characterization(qubits: Sequence[int], *, pairs: Sequence[Sequence[int]] | None = None,
                      experiments: Sequence[str] | None = None, seed: int = 0, prior: Any = None,
                      width: int | None = None, n_seeds: int = 3, readout: str = "single",
-                     amplify: str = "equator", spectators: bool = False) -> CharacterizationPlan:
+                     amplify: str = "poles", spectators: bool = False) -> CharacterizationPlan:
     """The characterization plan of ``qubits`` (and ``pairs``): experiments with x-values from ``prior``.
 
     Args:
@@ -253,9 +253,9 @@ def characterization(qubits: Sequence[int], *, pairs: Sequence[Sequence[int]] | 
             Coupled qubits are never in one group: a device's correlated readout
             (``Device.readout_correlations``) is between coupled pairs. Pairs in ``pairs`` get
             their joint calibration either way.
-        amplify: ``amplify_sx`` counts: ``"equator"`` (``4k + 1`` up to the unimodal limit) or
-            ``"poles"`` (``4k + 1`` and ``4k + 2`` up to twice that limit; see
-            :func:`~qtandem.learn.experiments.default_xs`).
+        amplify: ``amplify_sx`` counts: ``"poles"`` (default; ``4k + 1`` and ``4k + 2`` up to
+            twice the unimodal limit) or ``"equator"`` (``4k + 1`` up to that limit, the default
+            before session 34); see :func:`~qtandem.learn.experiments.default_xs`.
         spectators: every one-qubit experiment (not ``readout``) on ``q`` also measures the other
             qubits of ``qubits`` that share no coupling with ``q`` nor with each other (greedy, the
             qubits read least often so far first; couplings of ``prior`` and ``pairs``): idle in

@@ -99,6 +99,9 @@ def _series_key(exp: Any, i: int) -> str:
     flags = meta.get("interleaved")
     if isinstance(flags, list) and i < len(flags):
         parts.append("interleaved cx" if flags[i] else "reference")
+    if getattr(exp, "name", None) == "amplify_sx" and any(int(x) % 4 == 2 for x in exp.xs):
+        # characterization(amplify="poles"): sx^(4k+1) ends on the equator, sx^(4k+2) = x^(2k+1) at the pole
+        parts.append("4k+2 sx (pole)" if int(exp.xs[i]) % 4 == 2 else "4k+1 sx (equator)")
     return ", ".join(parts)
 
 
@@ -121,6 +124,9 @@ def experiment_series(experiments: Sequence[Any], counts: Sequence[dict[str, int
         >>> s = experiment_series([exp], [{"0": 10, "1": 90}, {"0": 30, "1": 70}], [[0.2, 0.8], [0.2, 0.8]])
         >>> s["P(q0 = 1)"]["p"], s["P(q0 = 1)"]["model"], s["P(q0 = 1)"]["shots"]
         ([0.8], [0.8], [200.0])
+        >>> amp = SimpleNamespace(name="amplify_sx", qubits=(0,), xs=[1.0, 2.0], meta={}, circuits=[None, None])
+        >>> sorted(experiment_series([amp], [{"0": 50, "1": 50}, {"0": 5, "1": 95}], [[0.5, 0.5], [0.05, 0.95]]))
+        ['P(q0 = 1), 4k+1 sx (equator)', 'P(q0 = 1), 4k+2 sx (pole)']
     """
     pooled: dict[tuple[str, float], list[float]] = {}
     k = 0
