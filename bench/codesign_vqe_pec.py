@@ -57,10 +57,15 @@ def state_on_device(prep: dict[str, Any], device: Any, seed: int) -> tuple[Any, 
     return body, phys, compiled.count_ops()
 
 
-def run(seeds: list[int], *, shots: int, samples: int, n_qubits: int) -> list[dict[str, Any]]:
+METHODS = ("readout", "readout+pec", "readout+idle_pec")
+
+
+def run(seeds: list[int], *, shots: int, samples: int, n_qubits: int, methods: tuple[str, ...] = METHODS[:2],
+        beliefs: tuple[str, ...] = ("stale", "learned", "oracle")) -> list[dict[str, Any]]:
     import codesign_loop
     from qtandem.circuit.pauli import PauliSum
     from qtandem.codesign.drift import hidden_device
+    from qtandem.codesign.idle_pec import idle_pec
     from qtandem.codesign.workloads import VQEWorkload
     from qtandem.mitigate import execute, readout
     from qtandem.mitigate.pec import pec
@@ -75,15 +80,20 @@ def run(seeds: list[int], *, shots: int, samples: int, n_qubits: int) -> list[di
         learned, spent = codesign_loop.loop_learn(hidden.published, hidden.executor(0, seed=1000 + seed),
                                                   shots=codesign_loop.LEARN_SHOTS, seed=seed)
         for belief, device in (("stale", hidden.published), ("learned", learned), ("oracle", hidden.actual(0))):
+            if belief not in beliefs:
+                continue
             t0 = time.perf_counter()
             body, phys, ops = state_on_device(prep, device, seed)
             # the constant stays out of the estimator: PEC's signed samples would carry it as variance
             obs = PauliSum({tuple((phys[q], p) for q, p in word): c for c, word in ham.terms if word})
             row: dict[str, Any] = {"seed": seed, "belief": belief, "qubits": phys, "cx": ops.get("cx", 0),
                                    "learn_shots": spent if belief == "learned" else 0, "shots": shots}
-            for label, methods in (("readout", [readout(calibration=device)]),
-                                   ("readout+pec", [readout(calibration=device), pec(model="exact", samples=samples)])):
-                res = execute(body, obs, hidden.executor(0, seed=100 + seed), methods=methods, shots=shots,
+            chains = {"readout": [readout(calibration=device)],
+                      "readout+pec": [readout(calibration=device), pec(model="exact", samples=samples)],
+                      # session 34: the believed idle relaxation cancelled too (qtandem.codesign.idle_pec)
+                      "readout+idle_pec": [readout(calibration=device), idle_pec(samples)]}
+            for label, chain in [(m, chains[m]) for m in methods]:
+                res = execute(body, obs, hidden.executor(0, seed=100 + seed), methods=chain, shots=shots,
                               seed=seed, noise=device, raw=label == "readout")
                 row[label] = {"energy": constant + res.value, "error": abs(constant + res.value - exact),
                               "stderr": res.stderr}
@@ -91,7 +101,7 @@ def run(seeds: list[int], *, shots: int, samples: int, n_qubits: int) -> list[di
                     row["raw"] = {"energy": constant + res.raw, "error": abs(constant + res.raw - exact),
                                   "stderr": res.raw_stderr}
                 else:
-                    row["gamma"] = res.details["pec"]["gamma"]
+                    row["gamma"] = row[label]["gamma"] = res.details["pec"]["gamma"]
             row["seconds"] = time.perf_counter() - t0
             rows.append(row)
             print(json.dumps({k: (round(v["error"], 4) if isinstance(v, dict) else v) for k, v in row.items()
@@ -106,8 +116,8 @@ def _gmean(xs: list[float]) -> float:
 def table(rows: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     seeds = sorted({r["seed"] for r in rows})
-    for method in ("raw", "readout", "readout+pec"):
-        by = {(r["seed"], r["belief"]): r[method] for r in rows}
+    for method in [m for m in ("raw", *METHODS) if any(m in r for r in rows)]:
+        by = {(r["seed"], r["belief"]): r[method] for r in rows if method in r}
         entry: dict[str, Any] = {}
         for belief in ("stale", "learned", "oracle"):
             errs = [by[(s, belief)]["error"] for s in seeds if (s, belief) in by]
@@ -131,6 +141,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--samples", type=int, default=400)
     ap.add_argument("--n-qubits", type=int, default=10)
     ap.add_argument("--merge", nargs="*", default=None)
+    ap.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS[:2]))
+    ap.add_argument("--beliefs", nargs="+", choices=["stale", "learned", "oracle"],
+                    default=["stale", "learned", "oracle"])
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     if args.merge:
@@ -138,8 +151,10 @@ def main(argv: list[str] | None = None) -> None:
         result: dict[str, Any] = {"merged": args.merge}
     else:
         t0 = time.perf_counter()
-        rows = run(args.seeds, shots=args.shots, samples=args.samples, n_qubits=args.n_qubits)
-        result = {"seeds": args.seeds, "shots": args.shots, "samples": args.samples, "n_qubits": args.n_qubits,
+        rows = run(args.seeds, shots=args.shots, samples=args.samples, n_qubits=args.n_qubits,
+                   methods=tuple(args.methods), beliefs=tuple(args.beliefs))
+        result = {"seeds": args.seeds, "methods": args.methods, "beliefs": args.beliefs,
+                  "shots": args.shots, "samples": args.samples, "n_qubits": args.n_qubits,
                   "machine": platform.platform(), "seconds": time.perf_counter() - t0}
     result.update({"target": "stale / learned error >= 2 (geometric mean over seeds)", "rows": rows,
                    "table": table(rows)})
