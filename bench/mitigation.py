@@ -438,13 +438,17 @@ def qtandem_methods(family: str, split_train: str = "train") -> dict[str, Callab
     }
     if hasattr(mit, "zne"):
         out["qt_zne+readout"] = lambda: [mit.readout(), mit.zne([1, 2, 3], "richardson")]
-        out["qt_zne_exp+readout"] = lambda: [mit.readout(), mit.zne()]
+        out["qt_zne_exp+readout"] = lambda: [mit.readout(), mit.zne([1, 1.5, 2])]  # zne()'s default until session 34
         out["qt_zne_rand+readout"] = lambda: [mit.readout(), mit.zne(scaling="fold_random")]
         # Session 33, mirror d20 candidates (DEV): smaller scales (less of the decay's curvature), and a second-order
         # poly-exponential fit of the curvature
         out["qt_zne_exp1125+readout"] = lambda: [mit.readout(), mit.zne([1, 1.25, 1.5])]
         out["qt_zne_pexp+readout"] = lambda: [mit.readout(), mit.zne([1, 1.25, 1.5, 1.75, 2], "poly_exponential",
                                                                       order=2)]
+        # Session 34: whole-circuit folds only (a fractional fold at 1.5 folds only the last gates, a bias that
+        # depends on the circuit): candidates for zne()'s default, compared on DEV
+        out["qt_zne_exp13+readout"] = lambda: [mit.readout(), mit.zne([1, 3])]  # zne()'s default since session 34
+        out["qt_zne_exp135+readout"] = lambda: [mit.readout(), mit.zne([1, 3, 5])]
     if hasattr(mit, "cdr"):
         out["qt_cdr+readout"] = lambda: [mit.readout(), mit.cdr()]
     if hasattr(mit, "pec"):
@@ -597,25 +601,34 @@ def learned_methods(family: str,
                   "decay10": learned_decay(train12, share=1.0, seed=7),
                   "decay7c": learned_decay(train12, share=0.7, clifford=True, seed=7),
                   "decay7e": learned_decay(train12, share=0.7, relative=True, seed=7),
-                  "decay10e": learned_decay(train12, share=1.0, relative=True, seed=7)}
+                  "decay10e": learned_decay(train12, share=1.0, relative=True, seed=7),
+                  # Session 34 (DEV, bench/mitigation_decay_design.py): a farther second scale (more leverage on the
+                  # rate per shot), and the prior learned with 10x the one-off shots (1,000,000 per circuit)
+                  "decay8s5": learned_decay(train12, scale=5.0, share=0.8, seed=7),
+                  "decay8s7": learned_decay(train12, scale=7.0, share=0.8, seed=7),
+                  "decay10L": learned_decay(train12, share=1.0, train_shots=1_000_000, seed=7),
+                  "decay10eL": learned_decay(train12, share=1.0, relative=True, train_shots=1_000_000, seed=7),
+                  "decay8s7L": learned_decay(train12, scale=7.0, share=0.8, train_shots=1_000_000, seed=7)}
         for m, method in decays.items():
             out[f"qt_{m}+readout"] = lambda method=method: [readout(), method]
     return out
 
 
-TABLE_METHODS = ("unmitigated", "qt_zne_exp+readout", "qt_auto3", "qt_zne_exp1125+readout", "mlqem_vlin1+readout",
-                 "mlqem_vlin13+readout", "qt_decay8+readout")
+TABLE_METHODS = ("unmitigated", "qt_zne_exp+readout", "qt_zne_exp13+readout", "qt_auto3", "mlqem_vlin1+readout",
+                 "mlqem_vlin13+readout", "qt_decay8+readout", "qt_decay8s7+readout", "qt_decay10eL+readout")
 """README columns (every method's numbers are in the merged JSON's summary)."""
 
 DEV_CHOICE = {
     "ghz_parity": "mlqem_vlin1+readout",
-    "ghz_z0z9": "mlqem_vlin1+readout",
+    "ghz_z0z9": "qt_decay10eL+readout",
     "trotter_10": "mlqem_vlin13+readout",
-    "brickwork": "qt_decay8+readout",
+    "trotter_4": "mlqem_vlin13+readout",
+    "brickwork": "qt_decay8s7+readout",
     "mirror_d20": "qt_auto3",
 }
 """The qtandem method chosen per family on DEV instances only (bench/results/mitigation_learned_dev_*.json,
-mitigation_auto_dev_spread_*.json, mitigation_decay_dev_*.json, mitigation_zne_dev_mirror_d20_s33_seed*.json), the
+mitigation_auto_dev_spread_*.json, mitigation_decay_dev_*.json, mitigation_zne_dev_mirror_d20_s33_seed*.json; session
+34: mitigation_dev_s34_*.json, two shot seeds for GHZ Z0 Z9 and brickwork, one for Trotter-4), the
 fair column: "best qtandem" is chosen on TEST and optimistic. Families without a DEV-specific choice use the library's
 default, ``methods="auto"`` (:data:`DEFAULT_CHOICE`)."""
 

@@ -31,7 +31,7 @@ def test_whole_folds_remove_the_circuit_dependent_bias() -> None:
         exact = a.energy(np.asarray(x))
         compiled, obs, target, report = routed_observable(p, a.circuit(np.asarray(x)), "line_5", seed=seed)
         cx.append(report["two_qubit_after"])
-        for label, method in (("fractional", zne()), ("whole", mitigation_methods("zne")[0])):
+        for label, method in (("fractional", zne([1.0, 1.5, 2.0])), ("whole", mitigation_methods("zne")[0])):
             res = execute(compiled, obs, simulator_executor(target, seed=5), shots=10**8, seed=3, noise=target,
                           methods=[readout(calibration="noise"), method], raw=False)
             assert res.stderr < 1e-3
