@@ -26,8 +26,10 @@ Ideal values are exact (qtandem's statevector). The noisy runs use qtandem's own
 (density matrix, readout included) cached per circuit, so repeated circuits cost one simulation and
 sampling stays seeded; Clifford circuits are sampled by Stim with the identical (Pauli) noise.
 
-Mitiq 1.1 pins ``cirq-core<1.7``; with cirq 1.7 in the venv, install it beside (``pip install --no-deps --target
-DIR mitiq==1.1.0 tabulate``, then ``PYTHONPATH=DIR``): the calls used here work unchanged.
+Mitiq 1.1 pins ``numpy<2.3`` and ``cirq-core<1.7``; ``make bench`` installs it beside the venv
+(``pip install --no-deps --target .venv/side-mitiq mitiq==1.1.0 tabulate`` and a ``.pth`` file that appends it to
+``sys.path``, so the venv's numpy 2.4 / cirq 1.7 win); by hand, ``PYTHONPATH=DIR`` after the same ``--target DIR``
+install. The calls used here work unchanged with numpy 2.4 and cirq 1.7.
 
 Usage (one family per job, lane B)::
 
