@@ -158,7 +158,7 @@ class DiagonalCost:
         """The kernels' (cost, tables, values, betas) of the symmetric half state, or None (full path)."""
         # one high group of the half state's kernels (low_bits 14): 14 < n - 1 <= 26
         if not (SYMMETRY and self.symmetric and g.size > 0 and 14 < self.n - 1 <= 26 and native_available()
-                and getattr(_kernels, "QAOA_SYMMETRIC", 0)):
+                and bool(getattr(_kernels, "QAOA_SYMMETRIC", False))):
             return None
         h = 2 ** (self.n - 1)
         if self.levels is not None:
