@@ -142,7 +142,8 @@ def main(argv: list[str] | None = None) -> None:
             probs = {"canonical": base, "block-no": block_natural_orbitals(base)}
             casci_moved = abs(probs["block-no"].ground_state_energy() - base.ground_state_energy())
             row: dict[str, Any] = {"references": dict(base.references), "n_qubits": base.n_qubits,
-                                   "hf_gap_mha": 1e3 * (base.references["hf"] - base.references["casci"]),
+                                   "hf_gap_mha": 1e3 * (float(base.references["hf"] or 0.0)
+                                                        - float(base.references["casci"] or 0.0)),
                                    "casci_moved_by_rotation": casci_moved, "variants": {}}
             for v in variants:
                 r = _run(probs, v, levels, args.max_operators)
