@@ -50,7 +50,9 @@ def optimize(circuit: Circuit, *, level: int = 2, hardware: Any = None, objectiv
     ``basis`` or ``hardware`` the output uses the smallest named basis containing the input's
     gates (:data:`~qtandem.compile.passes.basis.BASES`; a Clifford+T input may gain
     ``s``/``z`` where two ``t`` merge); when no named basis contains them, keeping the input's
-    gates, ``nam`` and ``ibm`` are tried per circuit and the cheapest is used.
+    gates, ``nam`` and ``ibm`` are tried per circuit and the cheapest is used. When the input is already in the
+    output basis, the result also has no more gates and no more CX than the input under any objective (``cx``
+    may trade CX for one-qubit gates: then a proven repair within the input's counts, or the input, is returned).
 
     Args:
         circuit: the input (not modified).
