@@ -16,8 +16,9 @@
    the whole circuit at the scales :data:`ZNE_SCALES` = 1, 3 (``U`` and ``U U^dag U``) and fits an
    exponential).
 
-Why whole folds only: a fractional global fold (``qtandem.mitigate.zne``'s default scales 1, 1.5, 2) folds
-only the last gates of the circuit, so the noise it adds depends on which gates end the compiled circuit, and
+Why whole folds only: a fractional global fold (scale 1.5, in ``qtandem.mitigate.zne``'s default before
+session 34, which is now 1, 3) folds only the last gates of the circuit, so the noise it adds depends on
+which gates end the compiled circuit, and
 the exponential fit then lands on a bias that changes with the circuit's structure. Measured on the ten final
 circuits of ``bench/results/chem_noisy_vqe.json`` (LiH CAS(2,2) on ``line_5``, exact readout matrices, 10^8
 shots, so no shot noise): the bias against the noiseless energy was -11.0 mHa on every 21-``cx`` circuit

@@ -71,8 +71,9 @@ def learn_section(section: Section, ctx: TourContext) -> None:
     section.text(f"Joint fit of {len(cal.values)} parameters through the differentiable density-matrix simulator "
                  f"in {fit_s:.1f} s. Model check: {check.summary()}.")
     section.figure(experiment_figure(cal, "amplify_sx", [0]), "learn_amplify_sx",
-                   "Repeated sx: the learned over-rotation makes the data (points) drift from P(1) = 1/2; the "
-                   "line is the fitted model.")
+                   "Repeated sx (4k + 1 counts ideally at P(1) = 1/2, 4k + 2 counts at the pole P(1) = 1): the "
+                   "over-rotation moves the equator points off 1/2, gate error pulls the pole points below 1; "
+                   "the line is the fitted model.")
 
     ctx.progress("learn: corrections")
     learned = suggest_corrections(cal, base=hidden)  # the numbers not fitted come from the device's own sheet
