@@ -34,29 +34,11 @@ from typing import Any
 
 import numpy as np
 
-RESULTS = Path(__file__).resolve().parent / "results"
-CHEMICAL_ACCURACY = 1.6e-3
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from chem_adapt import CHEMICAL_ACCURACY, RESULTS  # the same split and target as chem_adapt.py
+from chem_adapt import SYSTEMS as _ADAPT_SYSTEMS
 
-
-def _h4(d: float) -> str:
-    return "; ".join(f"H 0 0 {i * d:.4f}" for i in range(4))
-
-
-def _h2o(scale: float) -> str:
-    x, y = 0.7572 * scale, 0.5865 * scale
-    return f"O 0 0 0; H {x:.4f} {y:.4f} 0; H {-x:.4f} {y:.4f} 0"
-
-
-def _beh2(d: float) -> str:
-    return f"Be 0 0 0; H 0 0 {d}; H 0 0 {-d}"
-
-
-SYSTEMS: dict[str, list[tuple[str, str, tuple[int, int]]]] = {
-    "dev": [("h4_1.1", _h4(1.1), (4, 4)), ("lih_2.0", "Li 0 0 0; H 0 0 2.0", (2, 5)),
-            ("beh2_1.6", _beh2(1.6), (4, 6))],
-    "test": [("lih_1.595", "Li 0 0 0; H 0 0 1.595", (2, 5)), ("beh2_1.326", _beh2(1.326), (4, 6)),
-             ("h2o_eq", _h2o(1.0), (8, 6))],
-}
+SYSTEMS: dict[str, list[tuple[str, str, tuple[int, int]]]] = {s: _ADAPT_SYSTEMS[s] for s in ("dev", "test")}
 
 
 def _variants(args: argparse.Namespace) -> list[dict[str, Any]]:
