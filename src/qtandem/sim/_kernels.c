@@ -2126,49 +2126,6 @@ static void qd_adj_pass(double *f, double *l, int64_t len, int64_t h0, int nq, i
     if (st && a < nq) acc[2] += qd_adj_bits(f, l, len, tile, nq - a, cs, ss);
 }
 
-/* qd_adj_pass on the partner chunks (fa, la) and (fb, lb) of the symmetric half state (fb == fa: one chunk
- * paired with itself), cost read from ca / cb at offset 0, with the top qubit's pairs in the same L1 visits:
- * tile o of a pairs with tile len - tile - o of b in reverse order (qd_adj_comp), so each tile pair gets the
- * finishing half's inner bits and the top qubit, the phase, then the starting half's top qubit and inner bits. */
-static void qd_adj_pass_sym(double *fa, double *la, double *fb, double *lb, int64_t len, int64_t h0, int nq,
-                            int fin, double cf, double sf, const qd_cost_t *ca, const qd_cost_t *cb,
-                            const double *tab, double gam, int unph, int st, double cs, double ss, double *acc)
-{
-    int a = 0;
-    while (a < nq && (h0 << (a + 1)) <= QD_TILE && (h0 << (a + 1)) <= len) ++a;
-    const int64_t tile = h0 << a, ntile = len / tile;
-    const int same = fa == fb;
-    if (fin && a < nq) {
-        acc[0] += qd_adj_bits(fa, la, len, tile, nq - a, cf, sf);
-        if (!same) acc[0] += qd_adj_bits(fb, lb, len, tile, nq - a, cf, sf);
-    }
-    for (int64_t ti = 0; ti < (same ? (ntile + 1) / 2 : ntile); ++ti) {
-        const int64_t o = ti * tile, om = len - tile - o;
-        double *fta = fa + 2 * o, *lta = la + 2 * o, *ftb = fb + 2 * om, *ltb = lb + 2 * om;
-        const int one = same && o == om; /* the middle tile of a self-paired chunk: its own partner */
-        if (fin) {
-            if (a > 0) {
-                acc[0] += qd_adj_bits(fta, lta, tile, h0, a, cf, sf);
-                if (!one) acc[0] += qd_adj_bits(ftb, ltb, tile, h0, a, cf, sf);
-            }
-            acc[0] += qd_adj_comp(fta, lta, ftb, ltb, tile, cf, sf, 1);
-            acc[1] += qd_adj_phase_block(fta, lta, o, tile, ca, tab, gam, unph);
-            if (!one) acc[1] += qd_adj_phase_block(ftb, ltb, om, tile, cb, tab, gam, unph);
-        }
-        if (st) {
-            acc[2] += qd_adj_comp(fta, lta, ftb, ltb, tile, cs, ss, 1);
-            if (a > 0) {
-                acc[2] += qd_adj_bits(fta, lta, tile, h0, a, cs, ss);
-                if (!one) acc[2] += qd_adj_bits(ftb, ltb, tile, h0, a, cs, ss);
-            }
-        }
-    }
-    if (st && a < nq) {
-        acc[2] += qd_adj_bits(fa, la, len, tile, nq - a, cs, ss);
-        if (!same) acc[2] += qd_adj_bits(fb, lb, len, tile, nq - a, cs, ss);
-    }
-}
-
 /* Sums the per-thread partials of an adjoint pass (row t: p beta terms, p gamma terms, the energy, at stride),
  * frees them, writes gb/gg (x2: the terms are real parts of <lam|G|phi>) and returns the energy. */
 static double qd_reduce_parts(double *part, int nth, int64_t stride, int p, double *gg, double *gb) {
@@ -2273,20 +2230,18 @@ static double qd_adjoint_fused(double *phi, double *lam, int n, const qd_cost_t 
                         else
                             qd_gather(bl[u], lam, G, base[u]);
                     }
-                    for (int u = 0; u < (sym ? 1 : nc); ++u) {
+                    if (sym && kf >= 0) my[kf] += qd_adj_comp(bf[0], bl[0], f1, l1, len, cf, sf, 1);
+                    for (int u = 0; u < nc; ++u) {
                         double acc[3] = {0.0, 0.0, 0.0};
-                        if (sym)
-                            qd_adj_pass_sym(bf[0], bl[0], f1, l1, len, W, G->g, kf >= 0, cf, sf, &loc[0],
-                                            &loc[nc - 1], tabf, gamf, kf > 0, ks >= 0, cs, ss, acc);
-                        else
-                            qd_adj_pass(bf[u], bl[u], len, W, G->g, kf >= 0, cf, sf, &loc[u], 0, tabf, gamf, kf > 0,
-                                        ks >= 0, cs, ss, acc);
+                        qd_adj_pass(bf[u], bl[u], len, W, G->g, kf >= 0, cf, sf, &loc[u], 0, tabf, gamf, kf > 0,
+                                    ks >= 0, cs, ss, acc);
                         if (kf >= 0) {
                             my[kf] += acc[0];
                             my[p + kf] += acc[1];
                         }
                         if (ks >= 0) my[ks] += acc[2];
                     }
+                    if (sym && ks >= 0) my[ks] += qd_adj_comp(bf[0], bl[0], f1, l1, len, cs, ss, 1);
                     for (int u = 0; u < nc; ++u) {
                         qd_scatter(phi, bf[u], G, base[u]);
                         qd_scatter(lam, bl[u], G, base[u]);
