@@ -73,6 +73,16 @@ def _fock(problem: ChemProblem) -> np.ndarray:
     return f
 
 
+def _block_eigenvectors(m: np.ndarray, no: int, *, descending: bool = False) -> np.ndarray:
+    """Eigenvectors of the occupied (first ``no``) and virtual blocks of ``m`` apart, as one block-diagonal matrix."""
+    n = m.shape[0]
+    u = np.zeros((n, n))
+    for block in (slice(0, no), slice(no, n)):
+        w, vecs = np.linalg.eigh(m[block, block])
+        u[block, block] = vecs[:, np.argsort(-w, kind="stable")] if descending else vecs
+    return u
+
+
 def _closed_shell(problem: ChemProblem, what: str) -> int:
     if problem.n_alpha != problem.n_beta:
         raise ChemistryError(f"{what} needs a closed-shell active space (n_alpha == n_beta), got "
@@ -105,10 +115,7 @@ def active_mp2_density(problem: ChemProblem) -> np.ndarray:
     n = int(problem.n_orbitals)
     f = _fock(problem)
     o, v = slice(0, no), slice(no, n)
-    semi = np.zeros((n, n))
-    for block in (o, v):
-        _, vecs = np.linalg.eigh(f[block, block])
-        semi[block, block] = vecs
+    semi = _block_eigenvectors(f, no)
     fs = semi.T @ f @ semi
     eri = np.einsum("pqrs,pi,qj,rk,sl->ijkl", problem.two_body, semi, semi, semi, semi, optimize=True)
     e = np.diag(fs)
@@ -141,11 +148,7 @@ def block_natural_orbitals(problem: ChemProblem) -> ChemProblem:
     """
     no = _closed_shell(problem, "block natural orbitals")
     n = int(problem.n_orbitals)
-    dm = active_mp2_density(problem)
-    u = np.zeros((n, n))
-    for block in (slice(0, no), slice(no, n)):
-        w, vecs = np.linalg.eigh(dm[block, block])
-        u[block, block] = vecs[:, np.argsort(-w, kind="stable")]
+    u = _block_eigenvectors(active_mp2_density(problem), no, descending=True)
     coeff = problem.orbital_coefficients @ u
     for k in range(n):
         if coeff[np.argmax(np.abs(coeff[:, k])), k] < 0:
@@ -160,9 +163,7 @@ def block_natural_orbitals(problem: ChemProblem) -> ChemProblem:
 
 
 def _determinant_energy(problem: Any) -> float:
+    """Closed-shell HF determinant energy: core + sum over occupied i of (h_ii + f_ii)."""
     no = int(problem.n_alpha)
-    h1, eri = problem.one_body, problem.two_body
-    occ = range(no)
-    e = problem.core_energy + sum(2.0 * h1[i, i] for i in occ)
-    e += sum(2.0 * eri[i, i, j, j] - eri[i, j, j, i] for i in occ for j in occ)
-    return float(e)
+    occ = np.arange(no)
+    return float(problem.core_energy + np.sum(problem.one_body[occ, occ] + _fock(problem)[occ, occ]))
