@@ -302,11 +302,29 @@ SX_DESIGNS: dict[str, list[float] | str | None] = {
 }
 
 
+def _design_sd(plan: Any, circuits_of: Any, budget: int, q: int, truth: Any, field: str) -> float:
+    """Cramer-Rao sd of one fitted field of qubit ``q`` when each of ``plan``'s experiments is replaced by
+    ``circuits_of(experiment)`` (21/22 of ``budget`` spread evenly over each experiment's circuits)."""
+    from qtandem.learn.likelihood import LikelihoodModel
+
+    circuits: list[Any] = []
+    shots: list[float] = []
+    for e in plan.experiments:
+        cs = circuits_of(e)
+        circuits += cs
+        shots += [21 * budget / 22 / len(cs)] * len(cs)
+    lik = LikelihoodModel([f"q{q}.{f}" for f in _FIT], truth, [q])
+    info = _fisher(lik, circuits, shots, lik.theta0())
+    keep = [i for i in range(len(_FIT)) if float(info[i, i]) > 0]
+    cov = torch.linalg.inv(info[keep][:, keep])
+    k = keep.index(_FIT.index(field))
+    return math.sqrt(float(cov[k, k]))
+
+
 def run_sx_design(seeds: list[int], budget: int) -> list[dict[str, Any]]:
     """Bound sd / |truth| of the sx angle for other ``amplify_sx`` counts (same 8 circuits, same shots)."""
     from qtandem.learn import characterization
     from qtandem.learn.experiments import build_experiment
-    from qtandem.learn.likelihood import LikelihoodModel
 
     rows = []
     for seed in seeds:
@@ -321,20 +339,14 @@ def run_sx_design(seeds: list[int], budget: int) -> list[dict[str, Any]]:
                                    "qiskit": peer_bound(dev, q, budget)["sx_angle_error"] / abs(
                                        dev.qubits[q].sx_angle_error)}
             for name, xs in SX_DESIGNS.items():
-                circuits: list[Any] = []
-                shots: list[float] = []
-                for e in plan.experiments:
-                    cs = list(e.circuits) if e.name != "amplify_sx" or xs is None else list(build_experiment(
+                def circuits_of(e: Any, xs: Any = xs, q: int = q, dev: Any = dev, pub: Any = pub) -> list[Any]:
+                    if e.name != "amplify_sx" or xs is None:
+                        return list(e.circuits)
+                    return list(build_experiment(
                         "amplify_sx", (q,), width=dev.num_qubits, xs=None if isinstance(xs, str) else xs, prior=pub,
                         amplify=xs if isinstance(xs, str) else "equator").circuits)
-                    circuits += cs
-                    shots += [21 * budget / 22 / len(cs)] * len(cs)
-                lik = LikelihoodModel([f"q{q}.{f}" for f in _FIT], truth, [q])
-                info = _fisher(lik, circuits, shots, lik.theta0())
-                keep = [i for i in range(len(_FIT)) if float(info[i, i]) > 0]
-                cov = torch.linalg.inv(info[keep][:, keep])
-                k = keep.index(_FIT.index("sx_angle_error"))
-                row[name] = math.sqrt(float(cov[k, k])) / abs(dev.qubits[q].sx_angle_error)
+                row[name] = _design_sd(plan, circuits_of, budget, q, truth, "sx_angle_error") / abs(
+                    dev.qubits[q].sx_angle_error)
             rows.append(row)
         print(f"sx_design: seed {seed} done", flush=True)
     return rows
@@ -373,7 +385,6 @@ def run_t2_design(seeds: list[int], budget: int) -> list[dict[str, Any]]:
     """Bound sd / truth of T2 (qtandem's joint one-qubit model, Ramsey and echo share T2) for other delays."""
     from qtandem.learn import characterization
     from qtandem.learn.experiments import build_experiment
-    from qtandem.learn.likelihood import LikelihoodModel
 
     rows = []
     for seed in seeds:
@@ -387,19 +398,11 @@ def run_t2_design(seeds: list[int], budget: int) -> list[dict[str, Any]]:
             row: dict[str, Any] = {"seed": seed, "qubit": q, "budget": budget,
                                    "qiskit": peer_bound(dev, q, budget)["t2"] / dev.qubits[q].t2}
             for name, xs in _t2_designs(pub, q).items():
-                circuits: list[Any] = []
-                shots: list[float] = []
-                for e in plan.experiments:
-                    cs = list(e.circuits) if e.name not in xs else list(build_experiment(
-                        e.name, (q,), width=dev.num_qubits, xs=xs[e.name], prior=pub).circuits)
-                    circuits += cs
-                    shots += [21 * budget / 22 / len(cs)] * len(cs)
-                lik = LikelihoodModel([f"q{q}.{f}" for f in _FIT], truth, [q])
-                info = _fisher(lik, circuits, shots, lik.theta0())
-                keep = [i for i in range(len(_FIT)) if float(info[i, i]) > 0]
-                cov = torch.linalg.inv(info[keep][:, keep])
-                k = keep.index(_FIT.index("t2"))
-                row[name] = math.sqrt(float(cov[k, k])) / dev.qubits[q].t2
+                def t2_circuits_of(e: Any, xs: Any = xs, q: int = q, dev: Any = dev, pub: Any = pub) -> list[Any]:
+                    if e.name not in xs:
+                        return list(e.circuits)
+                    return list(build_experiment(e.name, (q,), width=dev.num_qubits, xs=xs[e.name], prior=pub).circuits)
+                row[name] = _design_sd(plan, t2_circuits_of, budget, q, truth, "t2") / dev.qubits[q].t2
             rows.append(row)
         print(f"t2_design: seed {seed} done", flush=True)
     return rows
